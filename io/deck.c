@@ -1,0 +1,406 @@
+/*
+ * Decks through PETSc's options database (see deck.h).
+ *
+ * Loading goes through a private PetscOptions object first, so that the
+ * deck's keys can be listed and checked before any of them reaches the global
+ * database; then each key is copied to the global database unless the command
+ * line already set it.
+ */
+#include "io/deck.h"
+#include "src/tc.h"
+#include <errno.h>
+#include <unistd.h>
+
+#define TC_DECK_TEXT_MAX (1 << 20)
+
+struct _p_TCDeck {
+  MPI_Comm     comm;
+  char         cmd[32];
+  const TCKey *keys;
+  PetscInt     nkeys;
+  char         path[PETSC_MAX_PATH_LEN];
+  char         name[256];
+  char        *text;
+  PetscBool   *fromdeck;
+};
+
+PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys, TCDeck *deck)
+{
+  TCDeck d;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&d));
+  d->comm  = comm;
+  d->keys  = keys;
+  d->nkeys = nkeys;
+  PetscCall(PetscStrncpy(d->cmd, cmd, sizeof(d->cmd)));
+  PetscCall(PetscCalloc1(nkeys, &d->fromdeck));
+  PetscCall(PetscStrallocpy("", &d->text));
+  *deck = d;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckDestroy(TCDeck *deck)
+{
+  PetscFunctionBeginUser;
+  if (!*deck) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*deck)->text));
+  PetscCall(PetscFree((*deck)->fromdeck));
+  PetscCall(PetscFree(*deck));
+  PetscFunctionReturn(0);
+}
+
+static PetscInt TCDeckFind(TCDeck d, const char name[])
+{
+  for (PetscInt k = 0; k < d->nkeys; k++) {
+    PetscBool eq;
+    PetscStrcasecmp(d->keys[k].name, name, &eq);
+    if (eq) return k;
+  }
+  return -1;
+}
+
+static PetscErrorCode TCDeckUnknown(TCDeck d, const char name[], const char where[])
+{
+  const char **names;
+  const char  *close;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(d->nkeys, &names));
+  for (PetscInt k = 0; k < d->nkeys; k++) names[k] = d->keys[k].name;
+  close = TCClosestName(name, names, d->nkeys);
+  PetscCall(PetscFree(names));
+  SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "%s: unknown key '%s'%s%s%s (tomocell %s --help lists the keys)", where, name, close ? "; did you mean '" : "",
+          close ? close : "", close ? "'?" : "", d->cmd);
+}
+
+/* Read the whole deck on rank 0 and broadcast it (for the metadata and for
+   error messages that must not depend on libyaml's wording alone). */
+static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
+{
+  PetscMPIInt rank;
+  long        len = 0;
+  int         err = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(d->comm, &rank));
+  PetscCall(PetscFree(d->text));
+  if (rank == 0) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) err = errno;
+    else {
+      char *buf;
+      PetscCall(PetscMalloc1(TC_DECK_TEXT_MAX + 1, &buf));
+      len = (long)fread(buf, 1, TC_DECK_TEXT_MAX, fp);
+      if (ferror(fp)) err = errno ? errno : EIO;
+      else if (!feof(fp)) err = EFBIG;
+      fclose(fp);
+      buf[len] = 0;
+      d->text  = buf;
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, d->comm));
+  if (err) {
+    PetscCall(PetscFree(d->text));
+    PetscCall(PetscStrallocpy("", &d->text));
+  }
+  PetscCheck(err != EFBIG, d->comm, PETSC_ERR_FILE_READ, "deck %s is larger than %d bytes; is it really a deck?", path, TC_DECK_TEXT_MAX);
+  PetscCheck(!err, d->comm, PETSC_ERR_FILE_OPEN, "cannot read deck %s: %s", path, strerror(err));
+  PetscCallMPI(MPI_Bcast(&len, 1, MPI_LONG, 0, d->comm));
+  if (rank != 0) PetscCall(PetscMalloc1(len + 1, &d->text));
+  PetscCallMPI(MPI_Bcast(d->text, (PetscMPIInt)len + 1, MPI_CHAR, 0, d->comm));
+  PetscFunctionReturn(0);
+}
+
+/* Command-line options whose first word is the first word of a deck key
+   (foil_..., net_..., output) must be deck keys: catches typos in sweeps. */
+static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
+{
+  PetscInt N;
+  char   **names, **values;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
+  for (PetscInt i = 0; i < N; i++) {
+    const char *nm = names[i];
+    size_t      w  = strcspn(nm, "_");
+    PetscBool   ours = PETSC_FALSE;
+    if (TCDeckFind(d, nm) >= 0) continue;
+    for (PetscInt k = 0; k < d->nkeys && !ours; k++) {
+      const char *kn = d->keys[k].name;
+      size_t      kw = strcspn(kn, "_");
+      /* "net_partition..." options belong to TCGraph, not to the deck table */
+      if (kw == w && !strncasecmp(kn, nm, w) && strncasecmp(nm, "net_partition", 13)) ours = PETSC_TRUE;
+    }
+    if (ours) {
+      char bad[256];
+      PetscCall(PetscStrncpy(bad, nm, sizeof(bad)));
+      PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
+      PetscCall(TCDeckUnknown(d, bad, "command line"));
+    }
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
+{
+  PetscOptions   opts;
+  PetscErrorCode ierr;
+  PetscInt       N;
+  char         **names, **values;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_DeckRead, 0, 0, 0, 0));
+  PetscCall(TCDeckCheckCommandLine(d));
+  if (!path) {
+    PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscStrncpy(d->path, path, sizeof(d->path)));
+  {
+    const char *base = strrchr(path, '/');
+    char       *dot;
+    PetscCall(PetscStrncpy(d->name, base ? base + 1 : path, sizeof(d->name)));
+    dot = strrchr(d->name, '.');
+    if (dot && dot != d->name) *dot = 0;
+  }
+  PetscCall(TCDeckReadText(d, path));
+
+  PetscCall(PetscOptionsCreate(&opts));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  ierr = PetscOptionsInsertFileYAML(d->comm, opts, path, PETSC_TRUE);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscCall(PetscOptionsDestroy(&opts));
+    PetscCall(PetscErrorMessage(ierr, &text, &specific));
+    SETERRQ(d->comm, PETSC_ERR_FILE_UNEXPECTED, "deck %s is not valid YAML (%s); check indentation, colons and brackets", path,
+            specific && specific[0] ? specific : (text ? text : "parse error"));
+  }
+  PetscCall(PetscOptionsLeftGet(opts, &N, &names, &values));
+  for (PetscInt i = 0; i < N; i++) {
+    PetscInt k = TCDeckFind(d, names[i]);
+    if (k < 0) {
+      char where[PETSC_MAX_PATH_LEN + 8], bad[256];
+      snprintf(where, sizeof(where), "deck %s", path);
+      PetscCall(PetscStrncpy(bad, names[i], sizeof(bad)));
+      PetscCall(PetscOptionsLeftRestore(opts, &N, &names, &values));
+      PetscCall(PetscOptionsDestroy(&opts));
+      PetscCall(TCDeckUnknown(d, bad, where));
+    }
+  }
+  for (PetscInt i = 0; i < N; i++) {
+    char      opt[256];
+    PetscBool set;
+    PetscInt  k = TCDeckFind(d, names[i]);
+    snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
+    PetscCall(PetscOptionsHasName(NULL, NULL, opt, &set));
+    if (!set) {
+      PetscCall(PetscOptionsSetValue(NULL, opt, values[i]));
+      d->fromdeck[k] = PETSC_TRUE;
+    }
+  }
+  PetscCall(PetscOptionsLeftRestore(opts, &N, &names, &values));
+  PetscCall(PetscOptionsDestroy(&opts));
+  PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Where a value came from, for messages. */
+static const char *TCDeckSource(TCDeck d, PetscInt k, char buf[], size_t len)
+{
+  if (d->fromdeck[k]) snprintf(buf, len, "in deck %s", d->path);
+  else snprintf(buf, len, "on the command line");
+  return buf;
+}
+
+static PetscErrorCode TCDeckLookup(TCDeck d, const char name[], TCKeyType type, PetscInt *k, char value[], size_t len, PetscBool *set)
+{
+  char opt[256];
+
+  PetscFunctionBeginUser;
+  *k = TCDeckFind(d, name);
+  PetscCheck(*k >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table", name, d->cmd);
+  PetscCheck(d->keys[*k].type == type, d->comm, PETSC_ERR_PLIB, "key %s read with the wrong type", name);
+  snprintf(opt, sizeof(opt), "-%s", name);
+  PetscCall(PetscOptionsGetString(NULL, NULL, opt, value, len, set));
+  if (*set && !value[0] && type != TC_KEY_BOOL) {
+    char src[PETSC_MAX_PATH_LEN + 16];
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s has no value %s", name, TCDeckSource(d, *k, src, sizeof(src)));
+  }
+  if (!*set && d->keys[*k].defval) {
+    PetscCall(PetscStrncpy(value, d->keys[*k].defval, len));
+    *set = PETSC_TRUE;
+  }
+  if (!*set && !d->keys[*k].optional) {
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "required key %s is missing: give it in the deck (%s: ...) or as -%s; %s", name, name, name,
+            d->keys[*k].help);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCDeckRange(TCDeck d, PetscInt k, PetscReal v, const char text[])
+{
+  const TCKey *key = &d->keys[k];
+  PetscBool    ok  = (key->lo_open ? v > key->lo : v >= key->lo) && v <= key->hi && !PetscIsNanReal(v);
+  char         src[PETSC_MAX_PATH_LEN + 16];
+
+  PetscFunctionBeginUser;
+  if (!ok) {
+    char lo[32], hi[32];
+    snprintf(lo, sizeof(lo), "%g", (double)key->lo);
+    snprintf(hi, sizeof(hi), "%g", (double)key->hi);
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = %s %s is out of range: allowed %s%s, %s] (%s)", key->name, text, TCDeckSource(d, k, src, sizeof(src)),
+            key->lo_open ? "(" : "[", lo, key->hi >= PETSC_MAX_REAL ? "inf" : hi, key->help);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetReal(TCDeck d, const char name[], PetscReal *value)
+{
+  char      buf[256], *end, src[PETSC_MAX_PATH_LEN + 16];
+  PetscInt  k;
+  PetscBool set;
+  double    v;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckLookup(d, name, TC_KEY_REAL, &k, buf, sizeof(buf), &set));
+  if (!set) PetscFunctionReturn(0);
+  errno = 0;
+  v     = strtod(buf, &end);
+  PetscCheck(end != buf && !*end && errno != ERANGE, d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not a number (%s)", name, buf,
+             TCDeckSource(d, k, src, sizeof(src)), d->keys[k].help);
+  PetscCall(TCDeckRange(d, k, (PetscReal)v, buf));
+  *value = (PetscReal)v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetInt(TCDeck d, const char name[], PetscInt *value)
+{
+  char      buf[256], *end, src[PETSC_MAX_PATH_LEN + 16];
+  PetscInt  k;
+  PetscBool set;
+  long long v;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckLookup(d, name, TC_KEY_INT, &k, buf, sizeof(buf), &set));
+  if (!set) PetscFunctionReturn(0);
+  errno = 0;
+  v     = strtoll(buf, &end, 10);
+  PetscCheck(end != buf && !*end && errno != ERANGE && v >= PETSC_MIN_INT && v <= PETSC_MAX_INT, d->comm, PETSC_ERR_USER_INPUT,
+             "key %s = '%s' %s is not an integer (%s)", name, buf, TCDeckSource(d, k, src, sizeof(src)), d->keys[k].help);
+  PetscCall(TCDeckRange(d, k, (PetscReal)v, buf));
+  *value = (PetscInt)v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetBool(TCDeck d, const char name[], PetscBool *value)
+{
+  char      buf[64], src[PETSC_MAX_PATH_LEN + 16];
+  PetscInt  k;
+  PetscBool set, t, f;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckLookup(d, name, TC_KEY_BOOL, &k, buf, sizeof(buf), &set));
+  if (!set) PetscFunctionReturn(0);
+  if (!buf[0]) {
+    *value = PETSC_TRUE; /* a bare -flag */
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscStrcasecmp(buf, "true", &t));
+  if (!t) PetscCall(PetscStrcasecmp(buf, "yes", &t));
+  if (!t) PetscCall(PetscStrcasecmp(buf, "1", &t));
+  PetscCall(PetscStrcasecmp(buf, "false", &f));
+  if (!f) PetscCall(PetscStrcasecmp(buf, "no", &f));
+  if (!f) PetscCall(PetscStrcasecmp(buf, "0", &f));
+  PetscCheck(t || f, d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not a boolean (true or false)", name, buf, TCDeckSource(d, k, src, sizeof(src)));
+  *value = t;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetString(TCDeck d, const char name[], char value[], size_t len, PetscBool *set)
+{
+  PetscInt  k;
+  PetscBool s;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckLookup(d, name, TC_KEY_STRING, &k, value, len, &s));
+  if (!s) value[0] = 0;
+  if (set) *set = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetEnum(TCDeck d, const char name[], PetscInt *index)
+{
+  char        buf[256], src[PETSC_MAX_PATH_LEN + 16];
+  PetscInt    k, idx = 0;
+  PetscBool   set;
+  const char *c;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckLookup(d, name, TC_KEY_ENUM, &k, buf, sizeof(buf), &set));
+  if (!set) PetscFunctionReturn(0);
+  c = d->keys[k].choices;
+  while (c && *c) {
+    size_t w = strcspn(c, "|");
+    if (w == strlen(buf) && !strncasecmp(c, buf, w)) {
+      *index = idx;
+      PetscFunctionReturn(0);
+    }
+    c += w;
+    if (*c == '|') c++;
+    idx++;
+  }
+  SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not one of %s", name, buf, TCDeckSource(d, k, src, sizeof(src)), d->keys[k].choices);
+}
+
+PetscErrorCode TCDeckGetText(TCDeck d, const char **text)
+{
+  PetscFunctionBeginUser;
+  *text = d->text;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetName(TCDeck d, const char **name)
+{
+  PetscFunctionBeginUser;
+  *name = d->name;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetEffective(TCDeck d, char **text)
+{
+  size_t cap = 256, len = 0;
+  char  *out;
+
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < d->nkeys; k++) cap += strlen(d->keys[k].name) + 260;
+  PetscCall(PetscMalloc1(cap, &out));
+  out[0] = 0;
+  for (PetscInt k = 0; k < d->nkeys; k++) {
+    char      opt[256], val[256];
+    PetscBool set;
+    snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
+    PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
+    if (!set && d->keys[k].defval) PetscCall(PetscStrncpy(val, d->keys[k].defval, sizeof(val)));
+    else if (!set) continue;
+    len += (size_t)snprintf(out + len, cap - len, "%s: %s\n", d->keys[k].name, val);
+  }
+  *text = out;
+  PetscFunctionReturn(0);
+}
+
+void TCDeckPrintKeys(const TCKey keys[], PetscInt nkeys)
+{
+  for (PetscInt k = 0; k < nkeys; k++) {
+    const TCKey *key = &keys[k];
+    char         dflt[128];
+    if (key->defval) snprintf(dflt, sizeof(dflt), "default %s", key->defval);
+    else snprintf(dflt, sizeof(dflt), "%s", key->optional ? "optional" : "required");
+    printf("  -%-28s %s", key->name, key->help);
+    if (key->type == TC_KEY_ENUM) printf(" (%s)", key->choices);
+    printf(" [%s]\n", dflt);
+  }
+}

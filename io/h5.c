@@ -1,0 +1,158 @@
+/*
+ * Parallel HDF5 helpers (see h5.h). Files are opened with H5Pset_fapl_mpio on
+ * the caller's communicator and every raw-data transfer is collective
+ * (H5FD_MPIO_COLLECTIVE), so one file is written by all ranks at once.
+ */
+#include "io/h5.h"
+
+static PetscBool tc_h5_quiet = PETSC_FALSE;
+
+/* HDF5 prints its own error stack by default; we report errors ourselves. */
+static void TCH5Quiet(void)
+{
+  if (!tc_h5_quiet) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    tc_h5_quiet = PETSC_TRUE;
+  }
+}
+
+static PetscErrorCode TCH5OpenCommon(MPI_Comm comm, const char path[], PetscBool create, TCH5 *h5)
+{
+  hid_t fapl;
+
+  PetscFunctionBeginUser;
+  TCH5Quiet();
+  h5->comm = comm;
+  PetscCall(PetscStrncpy(h5->path, path, sizeof(h5->path)));
+  fapl = H5Pcreate(H5P_FILE_ACCESS);
+  TCH5Call(comm, fapl, "H5Pcreate(H5P_FILE_ACCESS)");
+  TCH5Call(comm, H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  if (create) h5->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  else h5->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  PetscCheck(h5->file >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot %s HDF5 file %s", create ? "create" : "open", path);
+  h5->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  TCH5Call(comm, h5->dxpl, "H5Pcreate(H5P_DATASET_XFER)");
+  TCH5Call(comm, H5Pset_dxpl_mpio(h5->dxpl, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5Create(MPI_Comm comm, const char path[], TCH5 *h5)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5OpenCommon(comm, path, PETSC_TRUE, h5));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5Open(MPI_Comm comm, const char path[], TCH5 *h5)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5OpenCommon(comm, path, PETSC_FALSE, h5));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5Close(TCH5 *h5)
+{
+  PetscFunctionBeginUser;
+  if (h5->dxpl >= 0) H5Pclose(h5->dxpl);
+  h5->dxpl = -1;
+  if (h5->file >= 0) TCH5Call(h5->comm, H5Fclose(h5->file), "H5Fclose(%s)", h5->path);
+  h5->file = -1;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[])
+{
+  htri_t exists;
+
+  PetscFunctionBeginUser;
+  if (!strcmp(name, "/")) PetscFunctionReturn(0);
+  exists = H5Lexists(h5->file, name, H5P_DEFAULT);
+  if (exists <= 0) {
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), g;
+    H5Pset_create_intermediate_group(lcpl, 1);
+    g = H5Gcreate2(h5->file, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    TCH5Call(h5->comm, g, "H5Gcreate2(%s) in %s", name, h5->path);
+    H5Gclose(g);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim, const hsize_t dims[], hsize_t start, hsize_t count,
+                             const void *data)
+{
+  hid_t   fspace, mspace, dset, lcpl;
+  hsize_t offs[4] = {0, 0, 0, 0}, cnt[4];
+
+  PetscFunctionBeginUser;
+  PetscCheck(ndim >= 1 && ndim <= 4, h5->comm, PETSC_ERR_PLIB, "TCH5WriteRows: ndim %d", ndim);
+  fspace = H5Screate_simple(ndim, dims, NULL);
+  TCH5Call(h5->comm, fspace, "H5Screate_simple for %s", name);
+  lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  dset = H5Dcreate2(h5->file, name, type, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  TCH5Call(h5->comm, dset, "H5Dcreate2(%s) in %s", name, h5->path);
+  offs[0] = start;
+  cnt[0]  = count;
+  for (int d = 1; d < ndim; d++) cnt[d] = dims[d];
+  if (count > 0) {
+    TCH5Call(h5->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offs, NULL, cnt, NULL), "H5Sselect_hyperslab(%s)", name);
+  } else {
+    TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
+  }
+  mspace = H5Screate_simple(ndim, cnt, NULL);
+  if (count == 0) H5Sselect_none(mspace);
+  TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data), "H5Dwrite(%s) in %s", name, h5->path);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCH5WriteAttr(TCH5 *h5, const char obj[], const char name[], hid_t type, const void *value)
+{
+  hid_t o, space, attr;
+
+  PetscFunctionBeginUser;
+  o = H5Oopen(h5->file, obj, H5P_DEFAULT);
+  TCH5Call(h5->comm, o, "H5Oopen(%s)", obj);
+  space = H5Screate(H5S_SCALAR);
+  attr  = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  TCH5Call(h5->comm, attr, "H5Acreate2(%s:%s)", obj, name);
+  TCH5Call(h5->comm, H5Awrite(attr, type, value), "H5Awrite(%s:%s)", obj, name);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Oclose(o);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[], const char value[])
+{
+  hid_t type;
+
+  PetscFunctionBeginUser;
+  type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) > 0 ? strlen(value) : 1);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  /* a size-1 string holding "" still needs a readable buffer */
+  PetscCall(TCH5WriteAttr(h5, obj, name, type, strlen(value) > 0 ? value : ""));
+  H5Tclose(type);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5WriteAttrReal(TCH5 *h5, const char obj[], const char name[], double value)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5WriteAttr(h5, obj, name, H5T_NATIVE_DOUBLE, &value));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[], long long value)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5WriteAttr(h5, obj, name, H5T_NATIVE_LLONG, &value));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,44 @@
+/*
+ * Thin, checked wrappers over parallel HDF5 (MPI-IO driver, collective
+ * transfers). Every HDF5 return code is checked and turned into a PETSc error
+ * that names the call and the object. All functions are collective on the
+ * communicator the file was opened with, unless stated otherwise.
+ */
+#pragma once
+#include <petscsys.h>
+#include <hdf5.h>
+
+typedef struct {
+  MPI_Comm comm;
+  hid_t    file;
+  hid_t    dxpl; /* collective transfer property list */
+  char     path[PETSC_MAX_PATH_LEN];
+} TCH5;
+
+/* Create (truncate) path for writing with the MPI-IO driver. */
+PETSC_EXTERN PetscErrorCode TCH5Create(MPI_Comm comm, const char path[], TCH5 *h5);
+/* Open an existing file read-only with the MPI-IO driver. */
+PETSC_EXTERN PetscErrorCode TCH5Open(MPI_Comm comm, const char path[], TCH5 *h5);
+PETSC_EXTERN PetscErrorCode TCH5Close(TCH5 *h5);
+
+/* Write a dataset of global shape dims[0..ndim-1] (row-major); this rank writes
+   rows [start, start+count) of the first dimension from data (contiguous).
+   Intermediate groups in name are created. type: H5T_NATIVE_DOUBLE,
+   H5T_NATIVE_INT, H5T_NATIVE_LLONG, H5T_NATIVE_UCHAR... */
+PETSC_EXTERN PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim,
+                                          const hsize_t dims[], hsize_t start, hsize_t count,
+                                          const void *data);
+
+/* Attributes on an object (group or dataset path, "/" for the root). */
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[], const char value[]);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrReal(TCH5 *h5, const char obj[], const char name[], double value);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[], long long value);
+
+/* Create a group (and parents) if it does not exist. */
+PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
+
+/* Check an HDF5 return value (negative means failure). */
+#define TCH5Call(comm, call, ...) \
+  do { \
+    if ((call) < 0) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: " __VA_ARGS__); \
+  } while (0)

@@ -1,0 +1,36 @@
+/*
+ * Output directories and atomic files.
+ *
+ * A result file is written under a temporary name beside its final name
+ * ("<final>.tmp-<pid>") and renamed when complete, so that a failed or
+ * interrupted run never leaves a half-written result under the final name.
+ * Every temporary name and every directory this process created is
+ * remembered on rank 0; TCOutputAbandon() removes them (directories only
+ * when empty), which main() calls when a run fails.
+ */
+#pragma once
+#include <petscsys.h>
+
+/* Collective. Create dir (and parents) on rank 0 and check that a file can be
+   written in it; PETSC_ERR_FILE_OPEN naming the path and the reason if not. */
+PETSC_EXTERN PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[]);
+
+/* Collective. The temporary name to write final[] under (identical on all
+   ranks); registered for cleanup. */
+PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], size_t len);
+
+/* Collective. Rename tmp to final on rank 0 (after all ranks closed it). */
+PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[]);
+
+/* Rank 0 of comm opens a temporary file for final[] (others get NULL);
+   close it with TCOutputFClose(), which checks for write errors and
+   commits. Collective. */
+PETSC_EXTERN PetscErrorCode TCOutputFOpen(MPI_Comm comm, const char final[], FILE **fp);
+PETSC_EXTERN PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FILE **fp);
+
+/* Remove every registered temporary file and created, now empty, directory.
+   Not collective; safe to call on every rank and more than once. */
+PETSC_EXTERN void TCOutputAbandon(void);
+
+/* "dir/name" into buf, PETSC_ERR_USER_INPUT if it does not fit. */
+PETSC_EXTERN PetscErrorCode TCPathJoin(const char dir[], const char name[], char buf[], size_t len);

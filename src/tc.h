@@ -1,0 +1,32 @@
+/*
+ * tomocell: common definitions shared by every module -- log events, the
+ * user-facing error handler and small helpers. Include this first.
+ */
+#pragma once
+#include <petscsys.h>
+#include "tcversion.h"
+
+/* PetscLogEvents, one per phase, so that -log_view shows where time goes. */
+PETSC_EXTERN PetscClassId TC_CLASSID;
+PETSC_EXTERN PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition,
+  TC_EVENT_Distribute, TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
+
+/* Register classes and events and install the error handler. Call once after
+   PetscInitialize(). Not collective. */
+PETSC_EXTERN PetscErrorCode TCInitialize(void);
+
+/* The error handler prints user-input errors (PETSC_ERR_USER_INPUT,
+   PETSC_ERR_FILE_OPEN, PETSC_ERR_FILE_READ, PETSC_ERR_FILE_WRITE,
+   PETSC_ERR_FILE_UNEXPECTED) as one line "tomocell: error: ..." on the first
+   rank of the communicator that raised them, and everything else as PETSc's
+   usual traceback. TCErrorWasCollective() tells main() whether every rank of
+   PETSC_COMM_WORLD raised the error (then a clean PetscFinalize is safe) or
+   only some (then it must MPI_Abort to avoid a hang). */
+PETSC_EXTERN PetscBool TCErrorWasCollective(void);
+
+/* Print on rank 0 of comm, prefixed for progress lines. */
+#define TCPrintf(comm, ...) PetscPrintf((comm), __VA_ARGS__)
+
+/* Case-insensitive "did you mean" helper: the candidate closest to name in
+   edit distance, or NULL when none is within a third of its length. */
+PETSC_EXTERN const char *TCClosestName(const char *name, const char *const *candidates, PetscInt n);

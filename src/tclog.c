@@ -1,0 +1,96 @@
+/*
+ * Log events and the user-facing error handler (see tc.h).
+ */
+#include "src/tc.h"
+#include <ctype.h>
+
+PetscClassId  TC_CLASSID;
+PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
+  TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
+
+static PetscBool tc_error_collective = PETSC_TRUE;
+static PetscBool tc_initialized      = PETSC_FALSE;
+
+static PetscBool TCIsUserError(PetscErrorCode n)
+{
+  return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FILE_OPEN || n == PETSC_ERR_FILE_READ ||
+          n == PETSC_ERR_FILE_WRITE || n == PETSC_ERR_FILE_UNEXPECTED)
+           ? PETSC_TRUE
+           : PETSC_FALSE;
+}
+
+static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file,
+                                     PetscErrorCode n, PetscErrorType p, const char *mess,
+                                     void *ctx)
+{
+  if (p == PETSC_ERROR_INITIAL) {
+    int csize = 1, wsize = 1;
+    if (comm != MPI_COMM_NULL) MPI_Comm_size(comm, &csize);
+    MPI_Comm_size(MPI_COMM_WORLD, &wsize);
+    tc_error_collective = (csize == wsize) ? PETSC_TRUE : PETSC_FALSE;
+  }
+  if (TCIsUserError(n)) {
+    if (p == PETSC_ERROR_INITIAL) {
+      int crank = 0;
+      if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &crank);
+      if (crank == 0) {
+        fprintf(stderr, "tomocell: error: %s\n", mess ? mess : "(no message)");
+        fflush(stderr);
+      }
+    }
+    return n;
+  }
+  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+}
+
+PetscBool TCErrorWasCollective(void) { return tc_error_collective; }
+
+PetscErrorCode TCInitialize(void)
+{
+  PetscFunctionBeginUser;
+  if (tc_initialized) PetscFunctionReturn(0);
+  tc_initialized = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("tomocell", &TC_CLASSID));
+  PetscCall(PetscLogEventRegister("TCDeckRead", TC_CLASSID, &TC_EVENT_DeckRead));
+  PetscCall(PetscLogEventRegister("TCBuild", TC_CLASSID, &TC_EVENT_Build));
+  PetscCall(PetscLogEventRegister("TCPartition", TC_CLASSID, &TC_EVENT_Partition));
+  PetscCall(PetscLogEventRegister("TCDistribute", TC_CLASSID, &TC_EVENT_Distribute));
+  PetscCall(PetscLogEventRegister("TCAssemble", TC_CLASSID, &TC_EVENT_Assemble));
+  PetscCall(PetscLogEventRegister("TCSolve", TC_CLASSID, &TC_EVENT_Solve));
+  PetscCall(PetscLogEventRegister("TCWrite", TC_CLASSID, &TC_EVENT_Write));
+  PetscCall(PetscPushErrorHandler(TCErrorHandler, NULL));
+  PetscFunctionReturn(0);
+}
+
+/* Levenshtein distance, case-insensitive, for short option names. */
+static size_t TCEditDistance(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b), prev[128], cur[128];
+  if (la >= 127 || lb >= 127) return (size_t)-1;
+  for (size_t j = 0; j <= lb; j++) prev[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j]     = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+  }
+  return prev[lb];
+}
+
+const char *TCClosestName(const char *name, const char *const *candidates, PetscInt n)
+{
+  const char *best  = NULL;
+  size_t      bestd = (size_t)-1;
+  for (PetscInt i = 0; i < n; i++) {
+    size_t d = TCEditDistance(name, candidates[i]);
+    if (d < bestd) {
+      bestd = d;
+      best  = candidates[i];
+    }
+  }
+  if (best && bestd <= PetscMax(2, strlen(best) / 3)) return best;
+  return NULL;
+}
