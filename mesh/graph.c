@@ -489,10 +489,14 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     PetscCall(PetscFree(partsize));
     if (g->rank == owner) PetscCall(PetscArraycpy(x, g->innodes[status[2] - g->instart].x, 3));
     PetscCallMPI(MPI_Bcast(x, 3, MPIU_REAL, owner, g->comm));
-    SETERRQ(g->comm, PETSC_ERR_USER_INPUT,
-            "singular network: %" PetscInt_FMT " node(s) in %" PetscInt_FMT " connected group(s) have no path to a fixed-potential node "
-            "(first: node %" PetscInt_FMT " at (%g, %g, %g) m); connect them or fix a potential in each group",
-            status[0], status[1], status[2], (double)x[0], (double)x[1], (double)x[2]);
+    {
+      char msg[512];
+      snprintf(msg, sizeof(msg),
+               "singular network: %lld node(s) in %lld connected group(s) have no path to a fixed-potential node "
+               "(first: node %lld at (%g, %g, %g) m); connect them or fix a potential in each group",
+               (long long)status[0], (long long)status[1], (long long)status[2], (double)x[0], (double)x[1], (double)x[2]);
+      SETERRQ(g->comm, PETSC_ERR_USER_INPUT, "%s", msg);
+    }
   }
   PetscCallMPI(MPI_Bcast(&g->pinfo, sizeof(g->pinfo), MPI_BYTE, 0, g->comm));
   PetscCallMPI(MPI_Bcast(partsize, g->size, MPIU_INT, 0, g->comm));

@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Bad input to `tomocell run` gives a clear message, exit status 1 and no output.
+
+usage: test_bad_input.py TOMOCELL [NRANKS MPIEXEC ARGS...]
+
+Each case runs tomocell (under mpiexec when NRANKS > 1) in a fresh temporary
+directory with a 120 s timeout (a hang fails the test), then checks the exit
+status, that stderr contains the expected words, and that the output directory
+was not left behind.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs", "demo.yaml")
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def cases(tmp):
+    write(os.path.join(tmp, "malformed.yaml"), "foil:\n  length_m: [0.6, 0.7\n  height_m: 0.06\n")
+    write(os.path.join(tmp, "unknown.yaml"), "foil:\n  lenght_m: 0.6\n")
+    write(os.path.join(tmp, "negative.yaml"), "foil:\n  sigma_S_m: -3.77e7\n")
+    write(os.path.join(tmp, "netmissing.yaml"), "job: network\nnetwork:\n  edges: e.csv\n")
+    # two groups: {0,1,2} grounded at node 0, {3,4} floating
+    write(os.path.join(tmp, "n.csv"), "id,x_m,y_m,z_m,fixed_V,inject_A\n0,0,0,0,0,0\n1,1,0,0,,1\n2,2,0,0,,0\n3,3,0,0,,0.5\n4,4,0,0,,0\n")
+    write(os.path.join(tmp, "e_singular.csv"), "i,j,G_S\n0,1,1\n1,2,2\n3,4,1\n")
+    write(os.path.join(tmp, "e_negative.csv"), "i,j,G_S\n0,1,1\n1,2,-2\n2,3,1\n3,4,1\n")
+    write(os.path.join(tmp, "singular.yaml"), "job: network\nnetwork:\n  nodes: n.csv\n  edges: e_singular.csv\n")
+    write(os.path.join(tmp, "negcond.yaml"), "job: network\nnetwork:\n  nodes: n.csv\n  edges: e_negative.csv\n")
+    os.makedirs(os.path.join(tmp, "ro"), exist_ok=True)
+    return [
+        # name, argv after `run`, words expected on stderr, output dir that must not exist
+        ("missing deck", ["nothere.yaml", "-output", "out1"], ["cannot read deck", "nothere.yaml"], "out1"),
+        ("malformed YAML", ["malformed.yaml", "-output", "out2"], ["malformed.yaml", "not valid YAML"], "out2"),
+        ("unknown deck key", ["unknown.yaml", "-output", "out3"], ["unknown key 'foil_lenght_m'", "foil_length_m"], "out3"),
+        ("unknown option", [DEMO, "-foil_widht_m", "1", "-output", "out4"], ["unknown key 'foil_widht_m'"], "out4"),
+        ("negative conductivity", ["negative.yaml", "-output", "out5"], ["foil_sigma_S_m", "-3.77e7", "out of range", "(0, inf]"], "out5"),
+        ("missing required key", ["netmissing.yaml", "-output", "out6"], ["network_nodes"], "out6"),
+        ("negative conductance", ["negcond.yaml", "-output", "out7"], ["e_negative.csv:3", "-2", "positive"], "out7"),
+        ("singular system", ["singular.yaml", "-output", "out8"], ["singular network", "2 node(s)", "no path to a fixed-potential node"], "out8"),
+        ("unwritable output", [DEMO, "-output", "/proc/tomocell/out"], ["cannot write into output directory", "/proc/tomocell/out"], None),
+        ("not a number", [DEMO, "-foil_ns", "many", "-output", "out9"], ["foil_ns", "'many'", "not an integer"], "out9"),
+    ]
+
+
+def main():
+    tomocell = sys.argv[1]
+    nranks = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    launcher = sys.argv[3:] if nranks > 1 else []
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, args, words, outdir in cases(tmp):
+            cmd = launcher + [tomocell, "run"] + args
+            try:
+                r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                print(f"FAIL {name}: timed out (hang)")
+                failures += 1
+                continue
+            problems = []
+            if r.returncode != 1:
+                problems.append(f"exit status {r.returncode}, expected 1")
+            for w in words:
+                if w not in r.stderr:
+                    problems.append(f"stderr lacks {w!r}")
+            if "PETSC ERROR" in r.stderr or "Segmentation" in r.stderr:
+                problems.append("stderr shows a traceback or crash instead of a clear message")
+            if outdir and os.path.exists(os.path.join(tmp, outdir)):
+                problems.append(f"output directory {outdir} was left behind: {os.listdir(os.path.join(tmp, outdir))}")
+            leftovers = [f for f in os.listdir(tmp) if ".tmp-" in f]
+            if leftovers:
+                problems.append(f"temporary files left: {leftovers}")
+            if problems:
+                failures += 1
+                print(f"FAIL {name}: " + "; ".join(problems))
+                print("  stderr: " + r.stderr.strip().replace("\n", "\n          "))
+            else:
+                print(f"ok   {name}: {r.stderr.strip().splitlines()[0] if r.stderr.strip() else ''}")
+    print(f"{len(cases(tempfile.mkdtemp())) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
