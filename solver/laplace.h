@@ -30,7 +30,7 @@ typedef struct {
 
 /* Collective on the graph's communicator. g must be set up. */
 PETSC_EXTERN PetscErrorCode TCLaplaceCreate(TCGraph g, TCLaplace *lap);
-/* KSP options (prefix: none): defaults CG + GAMG, rtol 1e-10. */
+/* KSP options (prefix: none): defaults CG + GAMG (threshold 0.01), rtol 1e-10. */
 PETSC_EXTERN PetscErrorCode TCLaplaceSetFromOptions(TCLaplace lap);
 /* Assemble L and the right-hand side. */
 PETSC_EXTERN PetscErrorCode TCLaplaceSetUp(TCLaplace lap);
