@@ -24,7 +24,8 @@ struct _p_TCDeck {
   PetscBool   *fromdeck;
 };
 
-PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys, TCDeck *deck)
+PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys,
+                            TCDeck *deck)
 {
   TCDeck d;
 
@@ -70,8 +71,9 @@ static PetscErrorCode TCDeckUnknown(TCDeck d, const char name[], const char wher
   for (PetscInt k = 0; k < d->nkeys; k++) names[k] = d->keys[k].name;
   close = TCClosestName(name, names, d->nkeys);
   PetscCall(PetscFree(names));
-  SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "%s: unknown key '%s'%s%s%s (tomocell %s --help lists the keys)", where, name, close ? "; did you mean '" : "",
-          close ? close : "", close ? "'?" : "", d->cmd);
+  SETERRQ(d->comm, PETSC_ERR_USER_INPUT,
+          "%s: unknown key '%s'%s%s%s (tomocell %s --help lists the keys)", where, name,
+          close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "", d->cmd);
 }
 
 /* Read the whole deck on rank 0 and broadcast it (for the metadata and for
@@ -87,13 +89,16 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
   PetscCall(PetscFree(d->text));
   if (rank == 0) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) err = errno;
+    if (!fp)
+      err = errno;
     else {
       char *buf;
       PetscCall(PetscMalloc1(TC_DECK_TEXT_MAX + 1, &buf));
       len = (long)fread(buf, 1, TC_DECK_TEXT_MAX, fp);
-      if (ferror(fp)) err = errno ? errno : EIO;
-      else if (!feof(fp)) err = EFBIG;
+      if (ferror(fp))
+        err = errno ? errno : EIO;
+      else if (!feof(fp))
+        err = EFBIG;
       fclose(fp);
       buf[len] = 0;
       d->text  = buf;
@@ -104,7 +109,8 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
     PetscCall(PetscFree(d->text));
     PetscCall(PetscStrallocpy("", &d->text));
   }
-  PetscCheck(err != EFBIG, d->comm, PETSC_ERR_FILE_READ, "deck %s is larger than %d bytes; is it really a deck?", path, TC_DECK_TEXT_MAX);
+  PetscCheck(err != EFBIG, d->comm, PETSC_ERR_FILE_READ,
+             "deck %s is larger than %d bytes; is it really a deck?", path, TC_DECK_TEXT_MAX);
   PetscCheck(!err, d->comm, PETSC_ERR_FILE_OPEN, "cannot read deck %s: %s", path, strerror(err));
   PetscCallMPI(MPI_Bcast(&len, 1, MPI_LONG, 0, d->comm));
   if (rank != 0) PetscCall(PetscMalloc1(len + 1, &d->text));
@@ -122,15 +128,16 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
   for (PetscInt i = 0; i < N; i++) {
-    const char *nm = names[i];
-    size_t      w  = strcspn(nm, "_");
+    const char *nm   = names[i];
+    size_t      w    = strcspn(nm, "_");
     PetscBool   ours = PETSC_FALSE;
     if (TCDeckFind(d, nm) >= 0) continue;
     for (PetscInt k = 0; k < d->nkeys && !ours; k++) {
       const char *kn = d->keys[k].name;
       size_t      kw = strcspn(kn, "_");
       /* "net_partition..." options belong to TCGraph, not to the deck table */
-      if (kw == w && !strncasecmp(kn, nm, w) && strncasecmp(nm, "net_partition", 13)) ours = PETSC_TRUE;
+      if (kw == w && !strncasecmp(kn, nm, w) && strncasecmp(nm, "net_partition", 13))
+        ours = PETSC_TRUE;
     }
     if (ours) {
       char bad[256];
@@ -176,7 +183,8 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
     char       *specific = NULL;
     PetscCall(PetscOptionsDestroy(&opts));
     PetscCall(PetscErrorMessage(ierr, &text, &specific));
-    SETERRQ(d->comm, PETSC_ERR_FILE_UNEXPECTED, "deck %s is not valid YAML (%s); check indentation, colons and brackets", path,
+    SETERRQ(d->comm, PETSC_ERR_FILE_UNEXPECTED,
+            "deck %s is not valid YAML (%s); check indentation, colons and brackets", path,
             specific && specific[0] ? specific : (text ? text : "parse error"));
   }
   PetscCall(PetscOptionsLeftGet(opts, &N, &names, &values));
@@ -211,32 +219,38 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
 /* Where a value came from, for messages. */
 static const char *TCDeckSource(TCDeck d, PetscInt k, char buf[], size_t len)
 {
-  if (d->fromdeck[k]) snprintf(buf, len, "in deck %s", d->path);
-  else snprintf(buf, len, "on the command line");
+  if (d->fromdeck[k])
+    snprintf(buf, len, "in deck %s", d->path);
+  else
+    snprintf(buf, len, "on the command line");
   return buf;
 }
 
-static PetscErrorCode TCDeckLookup(TCDeck d, const char name[], TCKeyType type, PetscInt *k, char value[], size_t len, PetscBool *set)
+static PetscErrorCode TCDeckLookup(TCDeck d, const char name[], TCKeyType type, PetscInt *k,
+                                   char value[], size_t len, PetscBool *set)
 {
   char opt[256];
 
   PetscFunctionBeginUser;
   *k = TCDeckFind(d, name);
   PetscCheck(*k >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table", name, d->cmd);
-  PetscCheck(d->keys[*k].type == type, d->comm, PETSC_ERR_PLIB, "key %s read with the wrong type", name);
+  PetscCheck(d->keys[*k].type == type, d->comm, PETSC_ERR_PLIB, "key %s read with the wrong type",
+             name);
   snprintf(opt, sizeof(opt), "-%s", name);
   PetscCall(PetscOptionsGetString(NULL, NULL, opt, value, len, set));
   if (*set && !value[0] && type != TC_KEY_BOOL) {
     char src[PETSC_MAX_PATH_LEN + 16];
-    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s has no value %s", name, TCDeckSource(d, *k, src, sizeof(src)));
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s has no value %s", name,
+            TCDeckSource(d, *k, src, sizeof(src)));
   }
   if (!*set && d->keys[*k].defval) {
     PetscCall(PetscStrncpy(value, d->keys[*k].defval, len));
     *set = PETSC_TRUE;
   }
   if (!*set && !d->keys[*k].optional) {
-    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "required key %s is missing: give it in the deck (%s: ...) or as -%s; %s", name, name, name,
-            d->keys[*k].help);
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT,
+            "required key %s is missing: give it in the deck (%s: ...) or as -%s; %s", name, name,
+            name, d->keys[*k].help);
   }
   PetscFunctionReturn(0);
 }
@@ -244,16 +258,17 @@ static PetscErrorCode TCDeckLookup(TCDeck d, const char name[], TCKeyType type, 
 static PetscErrorCode TCDeckRange(TCDeck d, PetscInt k, PetscReal v, const char text[])
 {
   const TCKey *key = &d->keys[k];
-  PetscBool    ok  = (key->lo_open ? v > key->lo : v >= key->lo) && v <= key->hi && !PetscIsNanReal(v);
-  char         src[PETSC_MAX_PATH_LEN + 16];
+  PetscBool ok = (key->lo_open ? v > key->lo : v >= key->lo) && v <= key->hi && !PetscIsNanReal(v);
+  char      src[PETSC_MAX_PATH_LEN + 16];
 
   PetscFunctionBeginUser;
   if (!ok) {
     char lo[32], hi[32];
     snprintf(lo, sizeof(lo), "%g", (double)key->lo);
     snprintf(hi, sizeof(hi), "%g", (double)key->hi);
-    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = %s %s is out of range: allowed %s%s, %s] (%s)", key->name, text, TCDeckSource(d, k, src, sizeof(src)),
-            key->lo_open ? "(" : "[", lo, key->hi >= PETSC_MAX_REAL ? "inf" : hi, key->help);
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = %s %s is out of range: allowed %s%s, %s] (%s)",
+            key->name, text, TCDeckSource(d, k, src, sizeof(src)), key->lo_open ? "(" : "[", lo,
+            key->hi >= PETSC_MAX_REAL ? "inf" : hi, key->help);
   }
   PetscFunctionReturn(0);
 }
@@ -270,7 +285,8 @@ PetscErrorCode TCDeckGetReal(TCDeck d, const char name[], PetscReal *value)
   if (!set) PetscFunctionReturn(0);
   errno = 0;
   v     = strtod(buf, &end);
-  PetscCheck(end != buf && !*end && errno != ERANGE, d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not a number (%s)", name, buf,
+  PetscCheck(end != buf && !*end && errno != ERANGE, d->comm, PETSC_ERR_USER_INPUT,
+             "key %s = '%s' %s is not a number (%s)", name, buf,
              TCDeckSource(d, k, src, sizeof(src)), d->keys[k].help);
   PetscCall(TCDeckRange(d, k, (PetscReal)v, buf));
   *value = (PetscReal)v;
@@ -289,8 +305,9 @@ PetscErrorCode TCDeckGetInt(TCDeck d, const char name[], PetscInt *value)
   if (!set) PetscFunctionReturn(0);
   errno = 0;
   v     = strtoll(buf, &end, 10);
-  PetscCheck(end != buf && !*end && errno != ERANGE && v >= PETSC_MIN_INT && v <= PETSC_MAX_INT, d->comm, PETSC_ERR_USER_INPUT,
-             "key %s = '%s' %s is not an integer (%s)", name, buf, TCDeckSource(d, k, src, sizeof(src)), d->keys[k].help);
+  PetscCheck(end != buf && !*end && errno != ERANGE && v >= PETSC_MIN_INT && v <= PETSC_MAX_INT,
+             d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not an integer (%s)", name, buf,
+             TCDeckSource(d, k, src, sizeof(src)), d->keys[k].help);
   PetscCall(TCDeckRange(d, k, (PetscReal)v, buf));
   *value = (PetscInt)v;
   PetscFunctionReturn(0);
@@ -315,12 +332,15 @@ PetscErrorCode TCDeckGetBool(TCDeck d, const char name[], PetscBool *value)
   PetscCall(PetscStrcasecmp(buf, "false", &f));
   if (!f) PetscCall(PetscStrcasecmp(buf, "no", &f));
   if (!f) PetscCall(PetscStrcasecmp(buf, "0", &f));
-  PetscCheck(t || f, d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not a boolean (true or false)", name, buf, TCDeckSource(d, k, src, sizeof(src)));
+  PetscCheck(t || f, d->comm, PETSC_ERR_USER_INPUT,
+             "key %s = '%s' %s is not a boolean (true or false)", name, buf,
+             TCDeckSource(d, k, src, sizeof(src)));
   *value = t;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCDeckGetString(TCDeck d, const char name[], char value[], size_t len, PetscBool *set)
+PetscErrorCode TCDeckGetString(TCDeck d, const char name[], char value[], size_t len,
+                               PetscBool *set)
 {
   PetscInt  k;
   PetscBool s;
@@ -353,7 +373,8 @@ PetscErrorCode TCDeckGetEnum(TCDeck d, const char name[], PetscInt *index)
     if (*c == '|') c++;
     idx++;
   }
-  SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not one of %s", name, buf, TCDeckSource(d, k, src, sizeof(src)), d->keys[k].choices);
+  SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = '%s' %s is not one of %s", name, buf,
+          TCDeckSource(d, k, src, sizeof(src)), d->keys[k].choices);
 }
 
 PetscErrorCode TCDeckGetText(TCDeck d, const char **text)
@@ -384,8 +405,10 @@ PetscErrorCode TCDeckGetEffective(TCDeck d, char **text)
     PetscBool set;
     snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
     PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
-    if (!set && d->keys[k].defval) PetscCall(PetscStrncpy(val, d->keys[k].defval, sizeof(val)));
-    else if (!set) continue;
+    if (!set && d->keys[k].defval)
+      PetscCall(PetscStrncpy(val, d->keys[k].defval, sizeof(val)));
+    else if (!set)
+      continue;
     len += (size_t)snprintf(out + len, cap - len, "%s: %s\n", d->keys[k].name, val);
   }
   *text = out;
@@ -397,8 +420,10 @@ void TCDeckPrintKeys(const TCKey keys[], PetscInt nkeys)
   for (PetscInt k = 0; k < nkeys; k++) {
     const TCKey *key = &keys[k];
     char         dflt[128];
-    if (key->defval) snprintf(dflt, sizeof(dflt), "default %s", key->defval);
-    else snprintf(dflt, sizeof(dflt), "%s", key->optional ? "optional" : "required");
+    if (key->defval)
+      snprintf(dflt, sizeof(dflt), "default %s", key->defval);
+    else
+      snprintf(dflt, sizeof(dflt), "%s", key->optional ? "optional" : "required");
     printf("  -%-28s %s", key->name, key->help);
     if (key->type == TC_KEY_ENUM) printf(" (%s)", key->choices);
     printf(" [%s]\n", dflt);

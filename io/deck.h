@@ -18,20 +18,21 @@
 typedef enum { TC_KEY_REAL, TC_KEY_INT, TC_KEY_STRING, TC_KEY_BOOL, TC_KEY_ENUM } TCKeyType;
 
 typedef struct {
-  const char *name;    /* deck key; the option is -name */
+  const char *name; /* deck key; the option is -name */
   TCKeyType   type;
-  const char *defval;  /* default as text; NULL: required (unless optional) */
-  PetscReal   lo, hi;  /* allowed range for REAL/INT (inclusive unless lo_open) */
-  PetscBool   lo_open; /* lower bound exclusive (value must be > lo) */
-  const char *choices; /* ENUM: "a|b|c" */
-  const char *help;    /* one line, with the unit */
+  const char *defval;   /* default as text; NULL: required (unless optional) */
+  PetscReal   lo, hi;   /* allowed range for REAL/INT (inclusive unless lo_open) */
+  PetscBool   lo_open;  /* lower bound exclusive (value must be > lo) */
+  const char *choices;  /* ENUM: "a|b|c" */
+  const char *help;     /* one line, with the unit */
   PetscBool   optional; /* no default and not required */
 } TCKey;
 
 typedef struct _p_TCDeck *TCDeck;
 
 /* Collective. keys must outlive the deck. */
-PETSC_EXTERN PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys, TCDeck *deck);
+PETSC_EXTERN PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[],
+                                         PetscInt nkeys, TCDeck *deck);
 PETSC_EXTERN PetscErrorCode TCDeckDestroy(TCDeck *deck);
 /* Collective. Read path (NULL: no deck file), reject unknown keys, and merge
    the deck into the options database below the command line. Also rejects
@@ -43,7 +44,8 @@ PETSC_EXTERN PetscErrorCode TCDeckLoad(TCDeck deck, const char path[]);
 PETSC_EXTERN PetscErrorCode TCDeckGetReal(TCDeck deck, const char name[], PetscReal *value);
 PETSC_EXTERN PetscErrorCode TCDeckGetInt(TCDeck deck, const char name[], PetscInt *value);
 PETSC_EXTERN PetscErrorCode TCDeckGetBool(TCDeck deck, const char name[], PetscBool *value);
-PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char value[], size_t len, PetscBool *set);
+PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char value[],
+                                            size_t len, PetscBool *set);
 /* ENUM: index into the choices. */
 PETSC_EXTERN PetscErrorCode TCDeckGetEnum(TCDeck deck, const char name[], PetscInt *index);
 /* The deck file's text (empty without a deck) and its base name without

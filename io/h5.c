@@ -27,10 +27,13 @@ static PetscErrorCode TCH5OpenCommon(MPI_Comm comm, const char path[], PetscBool
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   TCH5Call(comm, fapl, "H5Pcreate(H5P_FILE_ACCESS)");
   TCH5Call(comm, H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-  if (create) h5->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  else h5->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  if (create)
+    h5->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  else
+    h5->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  PetscCheck(h5->file >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot %s HDF5 file %s", create ? "create" : "open", path);
+  PetscCheck(h5->file >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot %s HDF5 file %s",
+             create ? "create" : "open", path);
   h5->dxpl = H5Pcreate(H5P_DATASET_XFER);
   TCH5Call(comm, h5->dxpl, "H5Pcreate(H5P_DATASET_XFER)");
   TCH5Call(comm, H5Pset_dxpl_mpio(h5->dxpl, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
@@ -79,8 +82,8 @@ PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim, const hsize_t dims[], hsize_t start, hsize_t count,
-                             const void *data)
+PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim,
+                             const hsize_t dims[], hsize_t start, hsize_t count, const void *data)
 {
   hid_t   fspace, mspace, dset, lcpl;
   hsize_t offs[4] = {0, 0, 0, 0}, cnt[4];
@@ -98,20 +101,23 @@ PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim, 
   cnt[0]  = count;
   for (int d = 1; d < ndim; d++) cnt[d] = dims[d];
   if (count > 0) {
-    TCH5Call(h5->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offs, NULL, cnt, NULL), "H5Sselect_hyperslab(%s)", name);
+    TCH5Call(h5->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offs, NULL, cnt, NULL),
+             "H5Sselect_hyperslab(%s)", name);
   } else {
     TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
   }
   mspace = H5Screate_simple(ndim, cnt, NULL);
   if (count == 0) H5Sselect_none(mspace);
-  TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data), "H5Dwrite(%s) in %s", name, h5->path);
+  TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data), "H5Dwrite(%s) in %s",
+           name, h5->path);
   H5Sclose(mspace);
   H5Sclose(fspace);
   TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TCH5WriteAttr(TCH5 *h5, const char obj[], const char name[], hid_t type, const void *value)
+static PetscErrorCode TCH5WriteAttr(TCH5 *h5, const char obj[], const char name[], hid_t type,
+                                    const void *value)
 {
   hid_t o, space, attr;
 
@@ -128,7 +134,8 @@ static PetscErrorCode TCH5WriteAttr(TCH5 *h5, const char obj[], const char name[
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[], const char value[])
+PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[],
+                                   const char value[])
 {
   hid_t type;
 

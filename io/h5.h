@@ -30,15 +30,18 @@ PETSC_EXTERN PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t typ
                                           const void *data);
 
 /* Attributes on an object (group or dataset path, "/" for the root). */
-PETSC_EXTERN PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[], const char value[]);
-PETSC_EXTERN PetscErrorCode TCH5WriteAttrReal(TCH5 *h5, const char obj[], const char name[], double value);
-PETSC_EXTERN PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[], long long value);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[],
+                                                const char value[]);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrReal(TCH5 *h5, const char obj[], const char name[],
+                                              double value);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[],
+                                             long long value);
 
 /* Create a group (and parents) if it does not exist. */
 PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
 
 /* Check an HDF5 return value (negative means failure). */
-#define TCH5Call(comm, call, ...) \
-  do { \
-    if ((call) < 0) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: " __VA_ARGS__); \
+#define TCH5Call(comm, call, ...)                                                                  \
+  do {                                                                                             \
+    if ((call) < 0) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: " __VA_ARGS__);              \
   } while (0)

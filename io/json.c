@@ -15,14 +15,26 @@ static void TCJsonEscaped(FILE *fp, const char *s)
   fputc('"', fp);
   for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
     switch (*p) {
-    case '"': fputs("\\\"", fp); break;
-    case '\\': fputs("\\\\", fp); break;
-    case '\n': fputs("\\n", fp); break;
-    case '\r': fputs("\\r", fp); break;
-    case '\t': fputs("\\t", fp); break;
+    case '"':
+      fputs("\\\"", fp);
+      break;
+    case '\\':
+      fputs("\\\\", fp);
+      break;
+    case '\n':
+      fputs("\\n", fp);
+      break;
+    case '\r':
+      fputs("\\r", fp);
+      break;
+    case '\t':
+      fputs("\\t", fp);
+      break;
     default:
-      if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
-      else fputc(*p, fp);
+      if (*p < 0x20)
+        fprintf(fp, "\\u%04x", *p);
+      else
+        fputc(*p, fp);
     }
   }
   fputc('"', fp);
@@ -90,15 +102,19 @@ void TCJsonArrayEnd(TCJson *js)
 void TCJsonString(TCJson *js, const char *key, const char *value)
 {
   TCJsonKey(js, key);
-  if (value) TCJsonEscaped(js->fp, value);
-  else fputs("null", js->fp);
+  if (value)
+    TCJsonEscaped(js->fp, value);
+  else
+    fputs("null", js->fp);
 }
 
 void TCJsonReal(TCJson *js, const char *key, double value)
 {
   TCJsonKey(js, key);
-  if (isfinite(value)) fprintf(js->fp, "%.17g", value);
-  else fputs("null", js->fp);
+  if (isfinite(value))
+    fprintf(js->fp, "%.17g", value);
+  else
+    fputs("null", js->fp);
 }
 
 void TCJsonInt(TCJson *js, const char *key, long long value)

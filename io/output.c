@@ -57,7 +57,8 @@ static int TCMkdirP(const char *dir)
       if (stat(buf, &st) != 0) {
         if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
         TCRemember(tc_created, &tc_ncreated, buf);
-      } else if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+      } else if (!S_ISDIR(st.st_mode))
+        return ENOTDIR;
       buf[i] = c;
     }
   }
@@ -78,7 +79,8 @@ PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[])
       FILE *fp;
       snprintf(probe, sizeof(probe), "%s/.tomocell-probe-%d", dir, (int)getpid());
       fp = fopen(probe, "w");
-      if (!fp) err = errno;
+      if (!fp)
+        err = errno;
       else {
         fclose(fp);
         remove(probe);
@@ -86,8 +88,9 @@ PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[])
     }
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot write into output directory '%s': %s (set -output to a writable directory)", dir,
-             strerror(err));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN,
+             "cannot write into output directory '%s': %s (set -output to a writable directory)",
+             dir, strerror(err));
   PetscFunctionReturn(0);
 }
 
@@ -99,7 +102,8 @@ PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], s
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, comm));
-  PetscCheck((size_t)snprintf(tmp, len, "%s.tmp-%d", final, pid) < len, comm, PETSC_ERR_USER_INPUT, "output path too long: %s", final);
+  PetscCheck((size_t)snprintf(tmp, len, "%s.tmp-%d", final, pid) < len, comm, PETSC_ERR_USER_INPUT,
+             "output path too long: %s", final);
   if (rank == 0) TCRemember(tc_pending, &tc_npending, tmp);
   PetscFunctionReturn(0);
 }
@@ -113,11 +117,14 @@ PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[
   PetscCallMPI(MPI_Barrier(comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) {
-    if (rename(tmp, final) != 0) err = errno;
-    else TCForget(tmp);
+    if (rename(tmp, final) != 0)
+      err = errno;
+    else
+      TCForget(tmp);
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s: %s", tmp, final, strerror(err));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s: %s", tmp, final,
+             strerror(err));
   PetscFunctionReturn(0);
 }
 

@@ -17,7 +17,8 @@ PETSC_EXTERN PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[]);
 
 /* Collective. The temporary name to write final[] under (identical on all
    ranks); registered for cleanup. */
-PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], size_t len);
+PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[],
+                                             size_t len);
 
 /* Collective. Rename tmp to final on rank 0 (after all ranks closed it). */
 PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[]);

@@ -22,7 +22,8 @@ static PetscErrorCode TCWriteVecRows(TCH5 *h5, const char name[], Vec vin)
   dims[0] = (hsize_t)(N / bs);
   dims[1] = (hsize_t)bs;
   PetscCall(VecGetArrayRead(vin, &a));
-  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs), (hsize_t)((hi - lo) / bs), a));
+  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
+                          (hsize_t)((hi - lo) / bs), a));
   PetscCall(VecRestoreArrayRead(vin, &a));
   PetscFunctionReturn(0);
 }
@@ -44,48 +45,58 @@ static PetscErrorCode TCWriteVecRowsInt(TCH5 *h5, const char name[], Vec vin)
   PetscCall(VecGetArrayRead(vin, &a));
   PetscCall(PetscMalloc1(hi - lo + 1, &ia));
   for (PetscInt k = 0; k < hi - lo; k++) ia[k] = (int)a[k];
-  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_INT, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs), (hsize_t)((hi - lo) / bs), ia));
+  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_INT, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
+                          (hsize_t)((hi - lo) / bs), ia));
   PetscCall(PetscFree(ia));
   PetscCall(VecRestoreArrayRead(vin, &a));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TCWriteField(TCGraph g, TCH5 *h5, const char group[], const TCField *f, PetscBool edge)
+static PetscErrorCode TCWriteField(TCGraph g, TCH5 *h5, const char group[], const TCField *f,
+                                   PetscBool edge)
 {
   Vec  vin;
   char name[256];
 
   PetscFunctionBeginUser;
-  if (edge) PetscCall(TCGraphEdgesToInput(g, f->v, &vin));
-  else PetscCall(TCGraphNodesToInput(g, f->v, &vin));
+  if (edge)
+    PetscCall(TCGraphEdgesToInput(g, f->v, &vin));
+  else
+    PetscCall(TCGraphNodesToInput(g, f->v, &vin));
   snprintf(name, sizeof(name), "%s/%s", group, f->name);
   PetscCall(TCWriteVecRows(h5, name, vin));
   PetscCall(VecDestroy(&vin));
   PetscFunctionReturn(0);
 }
 
-static void TCXdmfItem(FILE *fp, const char *h5name, const char *path, PetscInt n, PetscInt m, PetscBool isint)
+static void TCXdmfItem(FILE *fp, const char *h5name, const char *path, PetscInt n, PetscInt m,
+                       PetscBool isint)
 {
   if (m > 1)
-    fprintf(fp, "        <DataItem Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT "\" NumberType=\"%s\" Precision=\"%d\" Format=\"HDF\">%s:%s</DataItem>\n", n, m,
-            isint ? "Int" : "Float", isint ? 4 : 8, h5name, path);
+    fprintf(fp,
+            "        <DataItem Dimensions=\"%" PetscInt_FMT " %" PetscInt_FMT
+            "\" NumberType=\"%s\" Precision=\"%d\" Format=\"HDF\">%s:%s</DataItem>\n",
+            n, m, isint ? "Int" : "Float", isint ? 4 : 8, h5name, path);
   else
-    fprintf(fp, "        <DataItem Dimensions=\"%" PetscInt_FMT "\" NumberType=\"%s\" Precision=\"%d\" Format=\"HDF\">%s:%s</DataItem>\n", n,
-            isint ? "Int" : "Float", isint ? 4 : 8, h5name, path);
+    fprintf(fp,
+            "        <DataItem Dimensions=\"%" PetscInt_FMT
+            "\" NumberType=\"%s\" Precision=\"%d\" Format=\"HDF\">%s:%s</DataItem>\n",
+            n, isint ? "Int" : "Float", isint ? 4 : 8, h5name, path);
 }
 
-PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField nodef[], PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
+PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField nodef[],
+                                     PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
                                      const TCRunMeta *meta)
 {
-  MPI_Comm       comm;
-  PetscMPIInt    size, rank;
-  char           final[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN], xmf[PETSC_MAX_PATH_LEN];
-  TCH5           h5;
-  PetscInt       N, E, n, ne, nstart;
-  const TCNode  *nodes;
-  const TCEdge  *edges;
-  Vec            v, vin;
-  FILE          *fp;
+  MPI_Comm      comm;
+  PetscMPIInt   size, rank;
+  char          final[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN], xmf[PETSC_MAX_PATH_LEN];
+  TCH5          h5;
+  PetscInt      N, E, n, ne, nstart;
+  const TCNode *nodes;
+  const TCEdge *edges;
+  Vec           v, vin;
+  FILE         *fp;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TC_EVENT_Write, 0, 0, 0, 0));
@@ -115,7 +126,8 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscCall(VecDestroy(&vin));
   PetscCall(VecDestroy(&v));
 
-  for (PetscInt f = 0; f < nnodef; f++) PetscCall(TCWriteField(g, &h5, "/nodes", &nodef[f], PETSC_FALSE));
+  for (PetscInt f = 0; f < nnodef; f++)
+    PetscCall(TCWriteField(g, &h5, "/nodes", &nodef[f], PETSC_FALSE));
 
   /* owning rank */
   PetscCall(VecCreateMPI(comm, n, N, &v));
@@ -141,14 +153,15 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscCall(TCWriteVecRowsInt(&h5, "/edges/nodes", vin));
   PetscCall(VecDestroy(&vin));
   PetscCall(VecDestroy(&v));
-  for (PetscInt f = 0; f < nedgef; f++) PetscCall(TCWriteField(g, &h5, "/edges", &edgef[f], PETSC_TRUE));
+  for (PetscInt f = 0; f < nedgef; f++)
+    PetscCall(TCWriteField(g, &h5, "/edges", &edgef[f], PETSC_TRUE));
 
   /* run metadata */
   {
     char      stamp[64];
     time_t    now = time(NULL);
     struct tm tmv;
-    long long t   = (long long)now;
+    long long t = (long long)now;
     PetscCallMPI(MPI_Bcast(&t, 1, MPI_LONG_LONG, 0, comm));
     now = (time_t)t;
     gmtime_r(&now, &tmv);
@@ -169,15 +182,20 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscCall(TCPathJoin(dir, "results.xmf", xmf, sizeof(xmf)));
   PetscCall(TCOutputFOpen(comm, xmf, &fp));
   if (fp) {
-    fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf Version=\"3.0\">\n  <Domain>\n");
+    fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf "
+                "Version=\"3.0\">\n  <Domain>\n");
     fprintf(fp, "    <Grid Name=\"network\" GridType=\"Uniform\">\n");
-    fprintf(fp, "      <Topology TopologyType=\"Polyline\" NumberOfElements=\"%" PetscInt_FMT "\" NodesPerElement=\"2\">\n", E);
+    fprintf(fp,
+            "      <Topology TopologyType=\"Polyline\" NumberOfElements=\"%" PetscInt_FMT
+            "\" NodesPerElement=\"2\">\n",
+            E);
     TCXdmfItem(fp, "results.h5", "/edges/nodes", E, 2, PETSC_TRUE);
     fprintf(fp, "      </Topology>\n      <Geometry GeometryType=\"XYZ\">\n");
     TCXdmfItem(fp, "results.h5", "/nodes/coordinates_m", N, 3, PETSC_FALSE);
     fprintf(fp, "      </Geometry>\n");
     for (PetscInt f = 0; f < nnodef; f++) {
-      fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n", nodef[f].name);
+      fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n",
+              nodef[f].name);
       {
         char path[256];
         snprintf(path, sizeof(path), "/nodes/%s", nodef[f].name);
@@ -191,7 +209,8 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
     for (PetscInt f = 0; f < nedgef; f++) {
       char path[256];
       snprintf(path, sizeof(path), "/edges/%s", edgef[f].name);
-      fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Cell\">\n", edgef[f].name);
+      fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Cell\">\n",
+              edgef[f].name);
       TCXdmfItem(fp, "results.h5", path, E, 1, PETSC_FALSE);
       fprintf(fp, "      </Attribute>\n");
     }

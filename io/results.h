@@ -25,9 +25,11 @@ typedef struct {
   const char *command;   /* "run" */
   const char *deck_path; /* may be "" */
   const char *deck_text;
-  const char *options;   /* effective keys, "key: value" lines */
+  const char *options; /* effective keys, "key: value" lines */
 } TCRunMeta;
 
 /* Collective. Writes dir/results.h5 and dir/results.xmf atomically. */
-PETSC_EXTERN PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField nodef[], PetscInt nnodef, const TCField edgef[],
-                                                  PetscInt nedgef, const TCRunMeta *meta);
+PETSC_EXTERN PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[],
+                                                  const TCField nodef[], PetscInt nnodef,
+                                                  const TCField edgef[], PetscInt nedgef,
+                                                  const TCRunMeta *meta);

@@ -131,8 +131,11 @@ PetscErrorCode TCGraphGetInputRange(TCGraph g, PetscInt *start, PetscInt *end)
 PetscErrorCode TCGraphSetNode(TCGraph g, PetscInt id, const TCNode *node)
 {
   PetscFunctionBeginUser;
-  PetscCheck(id >= g->instart && id < g->instart + g->nin, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
-             "node %" PetscInt_FMT " is not in this rank's input range [%" PetscInt_FMT ", %" PetscInt_FMT ")", id, g->instart, g->instart + g->nin);
+  PetscCheck(id >= g->instart && id < g->instart + g->nin, PETSC_COMM_SELF,
+             PETSC_ERR_ARG_OUTOFRANGE,
+             "node %" PetscInt_FMT " is not in this rank's input range [%" PetscInt_FMT
+             ", %" PetscInt_FMT ")",
+             id, g->instart, g->instart + g->nin);
   g->innodes[id - g->instart] = *node;
   g->inset[id - g->instart]   = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -152,7 +155,8 @@ PetscErrorCode TCGraphReserveEdges(TCGraph g, PetscInt n)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCGraphAddEdgeWeighted(TCGraph g, PetscInt i, PetscInt j, PetscReal G, PetscInt weight)
+PetscErrorCode TCGraphAddEdgeWeighted(TCGraph g, PetscInt i, PetscInt j, PetscReal G,
+                                      PetscInt weight)
 {
   PetscFunctionBeginUser;
   if (g->nein == g->necap) PetscCall(TCGraphReserveEdges(g, PetscMax(1024, g->necap)));
@@ -185,12 +189,14 @@ PetscErrorCode TCGraphSetFromOptions(TCGraph g)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(g->comm, NULL, "Network partitioning", "TCGraph");
-  PetscCall(PetscOptionsEList("-net_partition", "Partitioner: METIS k-way or even blocks of input ids", "TCGraphSetUp", methods, 2,
-                              methods[0], &m, NULL));
-  PetscCall(PetscOptionsRangeInt("-net_partition_ufactor", "Allowed METIS imbalance in thousandths", "TCGraphSetUp", g->ufactor, &g->ufactor,
-                                 NULL, 1, 1000));
-  PetscCall(PetscOptionsEList("-net_partition_edge_weight", "METIS edge weight: unit, or log-scaled conductance (1..100)", "TCGraphSetUp", ew,
-                              2, ew[0], &w, NULL));
+  PetscCall(PetscOptionsEList("-net_partition",
+                              "Partitioner: METIS k-way or even blocks of input ids",
+                              "TCGraphSetUp", methods, 2, methods[0], &m, NULL));
+  PetscCall(PetscOptionsRangeInt("-net_partition_ufactor", "Allowed METIS imbalance in thousandths",
+                                 "TCGraphSetUp", g->ufactor, &g->ufactor, NULL, 1, 1000));
+  PetscCall(PetscOptionsEList("-net_partition_edge_weight",
+                              "METIS edge weight: unit, or log-scaled conductance (1..100)",
+                              "TCGraphSetUp", ew, 2, ew[0], &w, NULL));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(g->method, methods[m], sizeof(g->method)));
   g->ew_conductance = w == 1 ? PETSC_TRUE : PETSC_FALSE;
@@ -214,28 +220,41 @@ static PetscErrorCode TCGraphValidate(TCGraph g)
       snprintf(msg, sizeof(msg), "network node %" PetscInt_FMT " has non-finite coordinates", id);
     } else if (isinf(nd->fixed) || !isfinite(nd->inject)) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "network node %" PetscInt_FMT " has a non-finite fixed potential or injected current", id);
+      snprintf(msg, sizeof(msg),
+               "network node %" PetscInt_FMT
+               " has a non-finite fixed potential or injected current",
+               id);
     } else if (nd->weight < 1) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "network node %" PetscInt_FMT " has weight %" PetscInt_FMT " (must be >= 1)", id, nd->weight);
+      snprintf(msg, sizeof(msg),
+               "network node %" PetscInt_FMT " has weight %" PetscInt_FMT " (must be >= 1)", id,
+               nd->weight);
     }
   }
   for (PetscInt k = 0; k < g->nein && ok; k++) {
     const TCInEdge *e = &g->inedges[k];
     if (e->i < 0 || e->i >= g->N || e->j < 0 || e->j >= g->N) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "edge %" PetscInt_FMT "-%" PetscInt_FMT " refers to a node outside 0..%" PetscInt_FMT, e->i, e->j, g->N - 1);
+      snprintf(msg, sizeof(msg),
+               "edge %" PetscInt_FMT "-%" PetscInt_FMT
+               " refers to a node outside 0..%" PetscInt_FMT,
+               e->i, e->j, g->N - 1);
     } else if (e->i == e->j) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "edge %" PetscInt_FMT "-%" PetscInt_FMT " connects a node to itself", e->i, e->j);
+      snprintf(msg, sizeof(msg),
+               "edge %" PetscInt_FMT "-%" PetscInt_FMT " connects a node to itself", e->i, e->j);
     } else if (!(e->G > 0) || !isfinite(e->G)) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "edge %" PetscInt_FMT "-%" PetscInt_FMT " has conductance %g S; conductances must be positive and finite", e->i,
-               e->j, (double)e->G);
+      snprintf(msg, sizeof(msg),
+               "edge %" PetscInt_FMT "-%" PetscInt_FMT
+               " has conductance %g S; conductances must be positive and finite",
+               e->i, e->j, (double)e->G);
     } else if (e->w < 1) {
       ok = PETSC_FALSE;
-      snprintf(msg, sizeof(msg), "edge %" PetscInt_FMT "-%" PetscInt_FMT " has partition weight %" PetscInt_FMT " (must be >= 1)", e->i, e->j,
-               e->w);
+      snprintf(msg, sizeof(msg),
+               "edge %" PetscInt_FMT "-%" PetscInt_FMT " has partition weight %" PetscInt_FMT
+               " (must be >= 1)",
+               e->i, e->j, e->w);
     }
   }
   PetscCall(TCCheckAll(g->comm, ok, PETSC_ERR_USER_INPUT, msg));
@@ -258,8 +277,10 @@ static PetscMPIInt TCOwner(const PetscInt *ranges, PetscMPIInt size, PetscInt id
   PetscMPIInt lo = 0, hi = size - 1;
   while (lo < hi) {
     PetscMPIInt mid = (lo + hi + 1) / 2;
-    if (ranges[mid] <= id) lo = mid;
-    else hi = mid - 1;
+    if (ranges[mid] <= id)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -267,10 +288,11 @@ static PetscMPIInt TCOwner(const PetscInt *ranges, PetscMPIInt size, PetscInt id
 /* Steps 2 and 3 on rank 0: grounding check, partition, renumber. newid[N] is
    filled on rank 0 only. status[0..2] = (floating nodes, floating groups,
    first floating node). */
-static PetscErrorCode TCGraphPartitionRoot(TCGraph g, const PetscInt *vw, const char *fixed, PetscInt nedge, const PetscInt *eij,
-                                           PetscInt *newid, PetscInt *partsize, PetscInt status[3])
+static PetscErrorCode TCGraphPartitionRoot(TCGraph g, const PetscInt *vw, const char *fixed,
+                                           PetscInt nedge, const PetscInt *eij, PetscInt *newid,
+                                           PetscInt *partsize, PetscInt status[3])
 {
-  PetscInt  N = g->N, *parent, *xadj, *adj, *aw, *part, *cnt;
+  PetscInt  N     = g->N, *parent, *xadj, *adj, *aw, *part, *cnt;
   PetscBool metis = (PetscBool)(!strcmp(g->method, "metis") && g->size > 1);
 
   PetscFunctionBeginUser;
@@ -312,9 +334,9 @@ static PetscErrorCode TCGraphPartitionRoot(TCGraph g, const PetscInt *vw, const 
   for (PetscInt v = 0; v < N; v++) cnt[v] = xadj[v];
   for (PetscInt k = 0; k < nedge; k++) {
     PetscInt a = eij[3 * k], b = eij[3 * k + 1], w = eij[3 * k + 2];
-    adj[cnt[a]] = b;
+    adj[cnt[a]]  = b;
     aw[cnt[a]++] = w;
-    adj[cnt[b]] = a;
+    adj[cnt[b]]  = a;
     aw[cnt[b]++] = w;
   }
   {
@@ -325,7 +347,8 @@ static PetscErrorCode TCGraphPartitionRoot(TCGraph g, const PetscInt *vw, const 
       PetscCall(PetscSortIntWithArray(e - s, adj + s, aw + s));
       xadj[v] = out;
       for (PetscInt k = s; k < e; k++) {
-        if (out > xadj[v] && adj[out - 1] == adj[k]) aw[out - 1] += aw[k];
+        if (out > xadj[v] && adj[out - 1] == adj[k])
+          aw[out - 1] += aw[k];
         else {
           adj[out] = adj[k];
           aw[out]  = aw[k];
@@ -378,8 +401,8 @@ enum { TC_EDGE_CANON = 1, TC_EDGE_ROW_I = 2, TC_EDGE_ROW_J = 4 };
 
 /* MPI_Alltoallv of fixed-size records: send[] grouped by destination with
    counts scnt[] (in records); returns the received records (caller frees). */
-static PetscErrorCode TCExchange(MPI_Comm comm, PetscMPIInt size, size_t recsize, const void *send, const PetscInt *scnt, void **recv,
-                                 PetscInt *nrecv)
+static PetscErrorCode TCExchange(MPI_Comm comm, PetscMPIInt size, size_t recsize, const void *send,
+                                 const PetscInt *scnt, void **recv, PetscInt *nrecv)
 {
   PetscMPIInt *sc, *sd, *rc, *rd;
   PetscInt     total = 0;
@@ -387,7 +410,8 @@ static PetscErrorCode TCExchange(MPI_Comm comm, PetscMPIInt size, size_t recsize
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc4(size, &sc, size, &sd, size, &rc, size, &rd));
   for (PetscMPIInt r = 0; r < size; r++) {
-    PetscCheck(scnt[r] * recsize < (size_t)PETSC_MPI_INT_MAX, PETSC_COMM_SELF, PETSC_ERR_SUP, "message to rank %d exceeds 2 GiB", r);
+    PetscCheck(scnt[r] * recsize < (size_t)PETSC_MPI_INT_MAX, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "message to rank %d exceeds 2 GiB", r);
     sc[r] = (PetscMPIInt)(scnt[r] * recsize);
   }
   PetscCallMPI(MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, comm));
@@ -414,7 +438,8 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
 
   PetscFunctionBeginUser;
   if (g->setup) PetscFunctionReturn(0);
-  PetscCheck(g->inranges, g->comm, PETSC_ERR_ORDER, "call TCGraphSetLocalSizes before TCGraphSetUp");
+  PetscCheck(g->inranges, g->comm, PETSC_ERR_ORDER,
+             "call TCGraphSetLocalSizes before TCGraphSetUp");
   PetscCheck(g->N > 0, g->comm, PETSC_ERR_USER_INPUT, "the network has no nodes");
   PetscCall(TCGraphValidate(g));
   PetscCallMPI(MPI_Exscan(&nein, &estart, 1, MPIU_INT, MPI_SUM, g->comm));
@@ -441,7 +466,11 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     }
     for (PetscInt k = 0; k < nein; k++) {
       PetscInt w = g->inedges[k].w;
-      if (g->ew_conductance) w = lgmax > lgmin ? 1 + (PetscInt)(99.0 * (PetscLog10Real(g->inedges[k].G) - lgmin) / (lgmax - lgmin) + 0.5) : 1;
+      if (g->ew_conductance)
+        w = lgmax > lgmin ? 1 + (PetscInt)(99.0 * (PetscLog10Real(g->inedges[k].G) - lgmin) /
+                                               (lgmax - lgmin) +
+                                           0.5)
+                          : 1;
       sende[3 * k]     = g->inedges[k].i;
       sende[3 * k + 1] = g->inedges[k].j;
       sende[3 * k + 2] = w;
@@ -455,11 +484,14 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
         rd[r] = (PetscMPIInt)g->inranges[r];
       }
     }
-    PetscCallMPI(MPI_Gatherv(sendv, (PetscMPIInt)g->nin, MPIU_INT, vw, rc, rd, MPIU_INT, 0, g->comm));
-    PetscCallMPI(MPI_Gatherv(sendf, (PetscMPIInt)g->nin, MPI_CHAR, fixed, rc, rd, MPI_CHAR, 0, g->comm));
+    PetscCallMPI(
+        MPI_Gatherv(sendv, (PetscMPIInt)g->nin, MPIU_INT, vw, rc, rd, MPIU_INT, 0, g->comm));
+    PetscCallMPI(
+        MPI_Gatherv(sendf, (PetscMPIInt)g->nin, MPI_CHAR, fixed, rc, rd, MPI_CHAR, 0, g->comm));
     {
       PetscMPIInt n3 = (PetscMPIInt)(3 * nein);
-      PetscCheck(3 * g->E < PETSC_MPI_INT_MAX, g->comm, PETSC_ERR_SUP, "network too large for the serial partitioner (%" PetscInt_FMT " edges)", g->E);
+      PetscCheck(3 * g->E < PETSC_MPI_INT_MAX, g->comm, PETSC_ERR_SUP,
+                 "network too large for the serial partitioner (%" PetscInt_FMT " edges)", g->E);
       PetscCallMPI(MPI_Gather(&n3, 1, MPI_INT, rc, 1, MPI_INT, 0, g->comm));
       if (g->rank == 0) {
         rd[0] = 0;
@@ -483,7 +515,7 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
   }
   PetscCallMPI(MPI_Bcast(status, 3, MPIU_INT, 0, g->comm));
   if (status[0]) {
-    PetscReal   x[3] = {0, 0, 0};
+    PetscReal   x[3]  = {0, 0, 0};
     PetscMPIInt owner = TCOwner(g->inranges, g->size, status[2]);
     PetscCall(PetscFree(newid));
     PetscCall(PetscFree(partsize));
@@ -491,10 +523,13 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     PetscCallMPI(MPI_Bcast(x, 3, MPIU_REAL, owner, g->comm));
     {
       char msg[512];
-      snprintf(msg, sizeof(msg),
-               "singular network: %lld node(s) in %lld connected group(s) have no path to a fixed-potential node "
-               "(first: node %lld at (%g, %g, %g) m); connect them or fix a potential in each group",
-               (long long)status[0], (long long)status[1], (long long)status[2], (double)x[0], (double)x[1], (double)x[2]);
+      snprintf(
+          msg, sizeof(msg),
+          "singular network: %lld node(s) in %lld connected group(s) have no path to a "
+          "fixed-potential node "
+          "(first: node %lld at (%g, %g, %g) m); connect them or fix a potential in each group",
+          (long long)status[0], (long long)status[1], (long long)status[2], (double)x[0],
+          (double)x[1], (double)x[2]);
       SETERRQ(g->comm, PETSC_ERR_USER_INPUT, "%s", msg);
     }
   }
@@ -514,18 +549,20 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     PetscInt  *scnt, *off, nrecv;
     TCNodeMsg *send, *recv;
     PetscCall(PetscCalloc2(g->size, &scnt, g->size, &off));
-    for (PetscInt k = 0; k < g->nin; k++) scnt[TCOwner(g->ranges, g->size, newid[g->instart + k])]++;
+    for (PetscInt k = 0; k < g->nin; k++)
+      scnt[TCOwner(g->ranges, g->size, newid[g->instart + k])]++;
     for (PetscMPIInt r = 1; r < g->size; r++) off[r] = off[r - 1] + scnt[r - 1];
     PetscCall(PetscMalloc1(g->nin + 1, &send));
     for (PetscInt k = 0; k < g->nin; k++) {
-      PetscInt    v = g->instart + k;
-      PetscMPIInt r = TCOwner(g->ranges, g->size, newid[v]);
-      send[off[r]].node    = g->innodes[k];
-      send[off[r]].newid   = newid[v];
-      send[off[r]++].inid  = v;
+      PetscInt    v       = g->instart + k;
+      PetscMPIInt r       = TCOwner(g->ranges, g->size, newid[v]);
+      send[off[r]].node   = g->innodes[k];
+      send[off[r]].newid  = newid[v];
+      send[off[r]++].inid = v;
     }
     PetscCall(TCExchange(g->comm, g->size, sizeof(TCNodeMsg), send, scnt, (void **)&recv, &nrecv));
-    PetscCheck(nrecv == g->n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "received %" PetscInt_FMT " nodes, expected %" PetscInt_FMT, nrecv, g->n);
+    PetscCheck(nrecv == g->n, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "received %" PetscInt_FMT " nodes, expected %" PetscInt_FMT, nrecv, g->n);
     PetscCall(PetscMalloc2(g->n, &g->nodes, g->n, &g->inid));
     for (PetscInt k = 0; k < nrecv; k++) {
       g->nodes[recv[k].newid - g->nstart] = recv[k].node;
@@ -542,7 +579,8 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     TCEdgeMsg *send, *recv;
     PetscCall(PetscCalloc2(g->size, &scnt, g->size, &off));
     for (PetscInt k = 0; k < nein; k++) {
-      PetscMPIInt oi = TCOwner(g->ranges, g->size, newid[g->inedges[k].i]), oj = TCOwner(g->ranges, g->size, newid[g->inedges[k].j]);
+      PetscMPIInt oi = TCOwner(g->ranges, g->size, newid[g->inedges[k].i]),
+                  oj = TCOwner(g->ranges, g->size, newid[g->inedges[k].j]);
       scnt[oi]++;
       if (oj != oi) scnt[oj]++;
     }
@@ -555,8 +593,8 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
       PetscMPIInt     oi = TCOwner(g->ranges, g->size, ni), oj = TCOwner(g->ranges, g->size, nj);
       PetscMPIInt     oc = ni < nj ? oi : oj;
       TCEdgeMsg       m  = {ni, nj, e->i, e->j, estart + k, 0, e->G};
-      m.flags            = TC_EDGE_ROW_I | (oc == oi ? TC_EDGE_CANON : 0) | (oj == oi ? TC_EDGE_ROW_J : 0);
-      send[off[oi]++]    = m;
+      m.flags = TC_EDGE_ROW_I | (oc == oi ? TC_EDGE_CANON : 0) | (oj == oi ? TC_EDGE_ROW_J : 0);
+      send[off[oi]++] = m;
       if (oj != oi) {
         m.flags         = TC_EDGE_ROW_J | (oc == oj ? TC_EDGE_CANON : 0);
         send[off[oj]++] = m;
@@ -596,13 +634,13 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
           e->id     = m->id;
         }
         if (m->flags & TC_EDGE_ROW_I) {
-          PetscInt r   = m->ni - g->nstart;
-          g->col[fill[r]]  = m->nj;
+          PetscInt r         = m->ni - g->nstart;
+          g->col[fill[r]]    = m->nj;
           g->rowG[fill[r]++] = m->G;
         }
         if (m->flags & TC_EDGE_ROW_J) {
-          PetscInt r   = m->nj - g->nstart;
-          g->col[fill[r]]  = m->ni;
+          PetscInt r         = m->nj - g->nstart;
+          g->col[fill[r]]    = m->ni;
           g->rowG[fill[r]++] = m->G;
         }
       }
@@ -611,7 +649,8 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
     PetscCall(PetscFree(recv));
     /* rows sorted by column: deterministic assembly order */
     for (PetscInt r = 0; r < g->n; r++)
-      PetscCall(PetscSortIntWithScalarArray(g->rowptr[r + 1] - g->rowptr[r], g->col + g->rowptr[r], g->rowG + g->rowptr[r]));
+      PetscCall(PetscSortIntWithScalarArray(g->rowptr[r + 1] - g->rowptr[r], g->col + g->rowptr[r],
+                                            g->rowG + g->rowptr[r]));
     /* ghosts */
     {
       PetscInt *gh, ng = 0, nend = g->nstart + g->n;
@@ -625,11 +664,13 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
       PetscCall(PetscFree(gh));
       for (PetscInt k = 0; k < nrow; k++) {
         PetscInt c = g->col[k];
-        if (c >= g->nstart && c < nend) g->lcol[k] = c - g->nstart;
+        if (c >= g->nstart && c < nend)
+          g->lcol[k] = c - g->nstart;
         else {
           PetscInt loc;
           PetscCall(PetscFindInt(c, g->nghost, g->ghosts, &loc));
-          PetscCheck(loc >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "ghost %" PetscInt_FMT " not found", c);
+          PetscCheck(loc >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "ghost %" PetscInt_FMT " not found",
+                     c);
           g->lcol[k] = g->n + loc;
         }
       }
@@ -641,7 +682,8 @@ PetscErrorCode TCGraphSetUp(TCGraph g)
   PetscFunctionReturn(0);
 }
 
-#define TCGraphCheckSetUp(g) PetscCheck((g)->setup, (g)->comm, PETSC_ERR_ORDER, "call TCGraphSetUp first")
+#define TCGraphCheckSetUp(g)                                                                       \
+  PetscCheck((g)->setup, (g)->comm, PETSC_ERR_ORDER, "call TCGraphSetUp first")
 
 PetscErrorCode TCGraphGetComm(TCGraph g, MPI_Comm *comm)
 {
@@ -667,7 +709,8 @@ PetscErrorCode TCGraphGetOwnershipRange(TCGraph g, PetscInt *start, PetscInt *en
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCGraphGetNodes(TCGraph g, PetscInt *n, const TCNode **nodes, const PetscInt **input_id)
+PetscErrorCode TCGraphGetNodes(TCGraph g, PetscInt *n, const TCNode **nodes,
+                               const PetscInt **input_id)
 {
   PetscFunctionBeginUser;
   TCGraphCheckSetUp(g);
@@ -686,7 +729,8 @@ PetscErrorCode TCGraphGetEdges(TCGraph g, PetscInt *ne, const TCEdge **edges)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCGraphGetRows(TCGraph g, const PetscInt **ptr, const PetscInt **col, const PetscInt **lcol, const PetscReal **G)
+PetscErrorCode TCGraphGetRows(TCGraph g, const PetscInt **ptr, const PetscInt **col,
+                              const PetscInt **lcol, const PetscReal **G)
 {
   PetscFunctionBeginUser;
   TCGraphCheckSetUp(g);
@@ -724,7 +768,8 @@ PetscErrorCode TCGraphCreateEdgeVec(TCGraph g, Vec *v)
 
 /* Scatter vnew (local entries k -> global input index to[k], block size bs)
    into a new evenly distributed Vec. */
-static PetscErrorCode TCGraphToInput(TCGraph g, Vec vnew, PetscInt nloc, PetscInt nglob, const PetscInt *to, Vec *vin)
+static PetscErrorCode TCGraphToInput(TCGraph g, Vec vnew, PetscInt nloc, PetscInt nglob,
+                                     const PetscInt *to, Vec *vin)
 {
   PetscInt   bs, rstart;
   IS         isfrom, isto;
@@ -782,8 +827,11 @@ PetscErrorCode TCGraphView(TCGraph g, PetscViewer viewer)
   PetscFunctionBeginUser;
   TCGraphCheckSetUp(g);
   if (!viewer) viewer = PETSC_VIEWER_STDOUT_(g->comm);
-  PetscCall(PetscViewerASCIIPrintf(viewer, "network: %" PetscInt_FMT " nodes, %" PetscInt_FMT " edges on %d rank(s)\n", g->N, g->E, g->size));
-  PetscCall(PetscViewerASCIIPrintf(viewer, "partition: %s, edge cut %" PetscInt_FMT ", max/mean part weight %.4f\n", g->pinfo.method,
-                                   g->pinfo.edgecut, (double)g->pinfo.imbalance));
+  PetscCall(PetscViewerASCIIPrintf(
+      viewer, "network: %" PetscInt_FMT " nodes, %" PetscInt_FMT " edges on %d rank(s)\n", g->N,
+      g->E, g->size));
+  PetscCall(PetscViewerASCIIPrintf(
+      viewer, "partition: %s, edge cut %" PetscInt_FMT ", max/mean part weight %.4f\n",
+      g->pinfo.method, g->pinfo.edgecut, (double)g->pinfo.imbalance));
   PetscFunctionReturn(0);
 }

@@ -60,7 +60,8 @@ PETSC_EXTERN PetscErrorCode TCGraphSetNode(TCGraph g, PetscInt id, const TCNode 
 /* Not collective. An edge between input ids i and j with conductance G > 0 and
    partition weight 1 (see TCGraphAddEdgeWeighted). */
 PETSC_EXTERN PetscErrorCode TCGraphAddEdge(TCGraph g, PetscInt i, PetscInt j, PetscReal G);
-PETSC_EXTERN PetscErrorCode TCGraphAddEdgeWeighted(TCGraph g, PetscInt i, PetscInt j, PetscReal G, PetscInt weight);
+PETSC_EXTERN PetscErrorCode TCGraphAddEdgeWeighted(TCGraph g, PetscInt i, PetscInt j, PetscReal G,
+                                                   PetscInt weight);
 /* Reserve room for n more edges on this rank (optional; avoids regrowth). */
 PETSC_EXTERN PetscErrorCode TCGraphReserveEdges(TCGraph g, PetscInt n);
 
@@ -80,14 +81,16 @@ PETSC_EXTERN PetscErrorCode TCGraphGetComm(TCGraph g, MPI_Comm *comm);
 PETSC_EXTERN PetscErrorCode TCGraphGetSizes(TCGraph g, PetscInt *nglobal, PetscInt *eglobal);
 PETSC_EXTERN PetscErrorCode TCGraphGetOwnershipRange(TCGraph g, PetscInt *start, PetscInt *end);
 /* Owned nodes in new-id order, and their input ids. */
-PETSC_EXTERN PetscErrorCode TCGraphGetNodes(TCGraph g, PetscInt *n, const TCNode **nodes, const PetscInt **input_id);
+PETSC_EXTERN PetscErrorCode TCGraphGetNodes(TCGraph g, PetscInt *n, const TCNode **nodes,
+                                            const PetscInt **input_id);
 /* Owned edges (each global edge is owned by exactly one rank). */
 PETSC_EXTERN PetscErrorCode TCGraphGetEdges(TCGraph g, PetscInt *ne, const TCEdge **edges);
 /* Adjacency of owned rows: row r (0..n-1) has neighbours k in [ptr[r], ptr[r+1]):
    global new id col[k], local index lcol[k] into the ghosted local form
    (owned first, then ghosts), conductance G[k]. Parallel edges appear as
    separate entries. */
-PETSC_EXTERN PetscErrorCode TCGraphGetRows(TCGraph g, const PetscInt **ptr, const PetscInt **col, const PetscInt **lcol, const PetscReal **G);
+PETSC_EXTERN PetscErrorCode TCGraphGetRows(TCGraph g, const PetscInt **ptr, const PetscInt **col,
+                                           const PetscInt **lcol, const PetscReal **G);
 /* Off-rank neighbours (global new ids, sorted): the ghosts of TCGraphCreateVec. */
 PETSC_EXTERN PetscErrorCode TCGraphGetGhosts(TCGraph g, PetscInt *nghost, const PetscInt **ghosts);
 /* A ghosted node Vec (VecCreateGhost) with the graph's layout. */
@@ -104,4 +107,5 @@ PETSC_EXTERN PetscErrorCode TCGraphView(TCGraph g, PetscViewer viewer);
 
 /* Collective: if any rank has ok == false, every rank raises the same
    PETSC_ERR_USER_INPUT error with the message of the lowest such rank. */
-PETSC_EXTERN PetscErrorCode TCCheckAll(MPI_Comm comm, PetscBool ok, PetscErrorCode code, const char msg[]);
+PETSC_EXTERN PetscErrorCode TCCheckAll(MPI_Comm comm, PetscBool ok, PetscErrorCode code,
+                                       const char msg[]);

@@ -13,4 +13,5 @@
 #include "mesh/graph.h"
 
 /* Collective. Fill g (created, not set up). Errors name file and line. */
-PETSC_EXTERN PetscErrorCode TCNetCSVRead(const char nodes_path[], const char edges_path[], TCGraph g);
+PETSC_EXTERN PetscErrorCode TCNetCSVRead(const char nodes_path[], const char edges_path[],
+                                         TCGraph g);

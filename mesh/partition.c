@@ -9,14 +9,18 @@
 static const char *TCMetisStatus(int status)
 {
   switch (status) {
-  case METIS_ERROR_INPUT: return "METIS_ERROR_INPUT (invalid graph)";
-  case METIS_ERROR_MEMORY: return "METIS_ERROR_MEMORY (out of memory)";
-  default: return "METIS_ERROR";
+  case METIS_ERROR_INPUT:
+    return "METIS_ERROR_INPUT (invalid graph)";
+  case METIS_ERROR_MEMORY:
+    return "METIS_ERROR_MEMORY (out of memory)";
+  default:
+    return "METIS_ERROR";
   }
 }
 
-PetscErrorCode TCPartitionKway(PetscInt n, const PetscInt xadj[], const PetscInt adjncy[], const PetscInt vwgt[], const PetscInt adjwgt[],
-                               PetscInt nparts, PetscInt ufactor, PetscInt part[])
+PetscErrorCode TCPartitionKway(PetscInt n, const PetscInt xadj[], const PetscInt adjncy[],
+                               const PetscInt vwgt[], const PetscInt adjwgt[], PetscInt nparts,
+                               PetscInt ufactor, PetscInt part[])
 {
   idx_t  nvtxs = (idx_t)n, ncon = 1, np = (idx_t)nparts, objval = 0;
   idx_t *x, *a, *vw = NULL, *aw = NULL, *p;
@@ -47,9 +51,11 @@ PetscErrorCode TCPartitionKway(PetscInt n, const PetscInt xadj[], const PetscInt
   options[METIS_OPTION_SEED]      = 1; /* reproducible partitions */
   options[METIS_OPTION_NUMBERING] = 0;
   options[METIS_OPTION_CONTIG]    = 0;
-  status = METIS_PartGraphKway(&nvtxs, &ncon, x, a, vw, NULL, aw, &np, NULL, NULL, options, &objval, p);
-  PetscCheck(status == METIS_OK, PETSC_COMM_SELF, PETSC_ERR_LIB, "METIS_PartGraphKway(%" PetscInt_FMT " vertices, %" PetscInt_FMT " parts) failed: %s", n,
-             nparts, TCMetisStatus(status));
+  status =
+      METIS_PartGraphKway(&nvtxs, &ncon, x, a, vw, NULL, aw, &np, NULL, NULL, options, &objval, p);
+  PetscCheck(status == METIS_OK, PETSC_COMM_SELF, PETSC_ERR_LIB,
+             "METIS_PartGraphKway(%" PetscInt_FMT " vertices, %" PetscInt_FMT " parts) failed: %s",
+             n, nparts, TCMetisStatus(status));
   for (PetscInt i = 0; i < n; i++) part[i] = (PetscInt)p[i];
   PetscCall(PetscFree2(x, a));
   PetscCall(PetscFree(vw));
@@ -58,8 +64,9 @@ PetscErrorCode TCPartitionKway(PetscInt n, const PetscInt xadj[], const PetscInt
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCPartitionEvaluate(PetscInt n, const PetscInt xadj[], const PetscInt adjncy[], const PetscInt vwgt[], const PetscInt part[],
-                                   PetscInt nparts, TCPartitionInfo *info)
+PetscErrorCode TCPartitionEvaluate(PetscInt n, const PetscInt xadj[], const PetscInt adjncy[],
+                                   const PetscInt vwgt[], const PetscInt part[], PetscInt nparts,
+                                   TCPartitionInfo *info)
 {
   PetscInt *w, total = 0, cut2 = 0;
 

@@ -8,14 +8,23 @@
 const char *const TCSheetEdges[] = {"s0", "sL", "z0", "zH"};
 
 /* Is node (i,k) on edge e, and where along that edge (m)? */
-static PetscBool TCSheetOnEdge(const TCSheetParams *p, TCSheetEdge e, PetscInt i, PetscInt k, PetscReal *pos)
+static PetscBool TCSheetOnEdge(const TCSheetParams *p, TCSheetEdge e, PetscInt i, PetscInt k,
+                               PetscReal *pos)
 {
   PetscReal ds = p->length_m / (p->ns - 1), dz = p->height_m / (p->nz - 1);
   switch (e) {
-  case TC_EDGE_S0: *pos = k * dz; return (PetscBool)(i == 0);
-  case TC_EDGE_SL: *pos = k * dz; return (PetscBool)(i == p->ns - 1);
-  case TC_EDGE_Z0: *pos = i * ds; return (PetscBool)(k == 0);
-  case TC_EDGE_ZH: *pos = i * ds; return (PetscBool)(k == p->nz - 1);
+  case TC_EDGE_S0:
+    *pos = k * dz;
+    return (PetscBool)(i == 0);
+  case TC_EDGE_SL:
+    *pos = k * dz;
+    return (PetscBool)(i == p->ns - 1);
+  case TC_EDGE_Z0:
+    *pos = i * ds;
+    return (PetscBool)(k == 0);
+  case TC_EDGE_ZH:
+    *pos = i * ds;
+    return (PetscBool)(k == p->nz - 1);
   }
   return PETSC_FALSE;
 }
@@ -30,7 +39,8 @@ static PetscReal TCSheetBorderLength(const TCSheetParams *p, TCSheetEdge e, Pets
 
 PetscReal TCSheetResistance1D(const TCSheetParams *p)
 {
-  if (p->tab_edge == TC_EDGE_S0 || p->tab_edge == TC_EDGE_SL) return p->length_m / (p->sigma_S_m * p->thickness_m * p->height_m);
+  if (p->tab_edge == TC_EDGE_S0 || p->tab_edge == TC_EDGE_SL)
+    return p->length_m / (p->sigma_S_m * p->thickness_m * p->height_m);
   return p->height_m / (p->sigma_S_m * p->thickness_m * p->length_m);
 }
 
@@ -46,11 +56,13 @@ PetscErrorCode TCSheetBuild(const TCSheetParams *p, TCGraph g)
   PetscCall(TCGraphGetComm(g, &comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCheck(p->ns >= 2 && p->nz >= 2, comm, PETSC_ERR_USER_INPUT, "the sheet needs at least 2 x 2 nodes (got %" PetscInt_FMT " x %" PetscInt_FMT ")",
+  PetscCheck(p->ns >= 2 && p->nz >= 2, comm, PETSC_ERR_USER_INPUT,
+             "the sheet needs at least 2 x 2 nodes (got %" PetscInt_FMT " x %" PetscInt_FMT ")",
              p->ns, p->nz);
-  PetscCheck(p->tab_edge != p->ground_edge, comm, PETSC_ERR_USER_INPUT, "the tab edge and the ground edge are both '%s'",
-             TCSheetEdges[p->tab_edge]);
-  PetscCheck(p->tab_from_m < p->tab_to_m, comm, PETSC_ERR_USER_INPUT, "tab_from_m (%g) must be smaller than tab_to_m (%g)", (double)p->tab_from_m,
+  PetscCheck(p->tab_edge != p->ground_edge, comm, PETSC_ERR_USER_INPUT,
+             "the tab edge and the ground edge are both '%s'", TCSheetEdges[p->tab_edge]);
+  PetscCheck(p->tab_from_m < p->tab_to_m, comm, PETSC_ERR_USER_INPUT,
+             "tab_from_m (%g) must be smaller than tab_to_m (%g)", (double)p->tab_from_m,
              (double)p->tab_to_m);
   PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
   ds = p->length_m / (p->ns - 1);
@@ -65,18 +77,32 @@ PetscErrorCode TCSheetBuild(const TCSheetParams *p, TCGraph g)
       PetscInt  i = 0, k = 0;
       PetscReal pos, gpos;
       switch (p->tab_edge) {
-      case TC_EDGE_S0: i = 0; k = q; break;
-      case TC_EDGE_SL: i = p->ns - 1; k = q; break;
-      case TC_EDGE_Z0: i = q; k = 0; break;
-      case TC_EDGE_ZH: i = q; k = p->nz - 1; break;
+      case TC_EDGE_S0:
+        i = 0;
+        k = q;
+        break;
+      case TC_EDGE_SL:
+        i = p->ns - 1;
+        k = q;
+        break;
+      case TC_EDGE_Z0:
+        i = q;
+        k = 0;
+        break;
+      case TC_EDGE_ZH:
+        i = q;
+        k = p->nz - 1;
+        break;
       }
       (void)TCSheetOnEdge(p, p->tab_edge, i, k, &pos);
       if (TCSheetOnEdge(p, p->ground_edge, i, k, &gpos)) continue; /* grounded corner */
-      if (pos >= p->tab_from_m - 1e-12 && pos <= p->tab_to_m + 1e-12) tablen += TCSheetBorderLength(p, p->tab_edge, i, k);
+      if (pos >= p->tab_from_m - 1e-12 && pos <= p->tab_to_m + 1e-12)
+        tablen += TCSheetBorderLength(p, p->tab_edge, i, k);
     }
   }
   PetscCheck(tablen > 0, comm, PETSC_ERR_USER_INPUT,
-             "the tab [%g, %g] m on edge %s contains no node; the node spacing along that edge is %g m (widen the tab or refine the mesh)",
+             "the tab [%g, %g] m on edge %s contains no node; the node spacing along that edge is "
+             "%g m (widen the tab or refine the mesh)",
              (double)p->tab_from_m, (double)p->tab_to_m, TCSheetEdges[p->tab_edge],
              (double)((p->tab_edge == TC_EDGE_S0 || p->tab_edge == TC_EDGE_SL) ? dz : ds));
   tabw = p->current_A / tablen;
@@ -96,12 +122,16 @@ PetscErrorCode TCSheetBuild(const TCSheetParams *p, TCGraph g)
     nd.inject = 0;
     nd.weight = 1;
     nd.tag    = 0;
-    if (TCSheetOnEdge(p, p->ground_edge, i, k, &pos)) nd.fixed = 0;
-    else if (TCSheetOnEdge(p, p->tab_edge, i, k, &pos) && pos >= p->tab_from_m - 1e-12 && pos <= p->tab_to_m + 1e-12)
+    if (TCSheetOnEdge(p, p->ground_edge, i, k, &pos))
+      nd.fixed = 0;
+    else if (TCSheetOnEdge(p, p->tab_edge, i, k, &pos) && pos >= p->tab_from_m - 1e-12 &&
+             pos <= p->tab_to_m + 1e-12)
       nd.inject = tabw * TCSheetBorderLength(p, p->tab_edge, i, k);
     PetscCall(TCGraphSetNode(g, id, &nd));
-    if (i + 1 < p->ns) PetscCall(TCGraphAddEdge(g, id, id + 1, (k == 0 || k == p->nz - 1) ? 0.5 * gs : gs));
-    if (k + 1 < p->nz) PetscCall(TCGraphAddEdge(g, id, id + p->ns, (i == 0 || i == p->ns - 1) ? 0.5 * gz : gz));
+    if (i + 1 < p->ns)
+      PetscCall(TCGraphAddEdge(g, id, id + 1, (k == 0 || k == p->nz - 1) ? 0.5 * gs : gs));
+    if (k + 1 < p->nz)
+      PetscCall(TCGraphAddEdge(g, id, id + p->ns, (i == 0 || i == p->ns - 1) ? 0.5 * gz : gz));
   }
   PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
   PetscFunctionReturn(0);

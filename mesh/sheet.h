@@ -25,8 +25,8 @@ typedef struct {
   PetscInt    ns, nz;
   TCSheetEdge tab_edge;
   PetscReal   tab_from_m, tab_to_m; /* position along the tab edge */
-  TCSheetEdge ground_edge;           /* whole edge at 0 V */
-  PetscReal   current_A;             /* fed at the tab */
+  TCSheetEdge ground_edge;          /* whole edge at 0 V */
+  PetscReal   current_A;            /* fed at the tab */
 } TCSheetParams;
 
 /* Collective. Fill g (created, not set up) with the sheet; nodes are

@@ -87,8 +87,10 @@ PetscErrorCode TCLaplaceSetUp(TCLaplace lap)
     dnz[r] = 1;
     onz[r] = 0;
     for (PetscInt k = ptr[r]; k < ptr[r + 1]; k++) {
-      if (col[k] >= nstart && col[k] < nend) dnz[r]++;
-      else onz[r]++;
+      if (col[k] >= nstart && col[k] < nend)
+        dnz[r]++;
+      else
+        onz[r]++;
     }
     dnz[r] = PetscMin(dnz[r], n);
   }
@@ -108,7 +110,7 @@ PetscErrorCode TCLaplaceSetUp(TCLaplace lap)
     PetscCall(PetscMalloc2(maxrow + 1, &cols, maxrow + 1, &vals));
     for (PetscInt r = 0; r < n; r++) {
       PetscInt    row = nstart + r, m = 0;
-      PetscScalar d   = 0;
+      PetscScalar d = 0;
       for (PetscInt k = ptr[r]; k < ptr[r + 1]; k++) {
         d += G[k];
         cols[m]   = col[k];
@@ -178,22 +180,24 @@ PetscErrorCode TCLaplaceSolve(TCLaplace lap, Vec phi)
   PetscCall(KSPGetResidualNorm(lap->ksp, &lap->stats.residual_norm));
   PetscCall(KSPGetConvergedReason(lap->ksp, &lap->stats.reason));
   PetscCheck(lap->stats.reason > 0, lap->comm, PETSC_ERR_NOT_CONVERGED,
-             "network solve did not converge: %s after %" PetscInt_FMT " iterations (residual %g); try -ksp_max_it, another -pc_type, "
+             "network solve did not converge: %s after %" PetscInt_FMT
+             " iterations (residual %g); try -ksp_max_it, another -pc_type, "
              "or -ksp_type preonly -pc_type lu -pc_factor_mat_solver_type mumps",
-             KSPConvergedReasons[lap->stats.reason], lap->stats.iterations, (double)lap->stats.residual_norm);
+             KSPConvergedReasons[lap->stats.reason], lap->stats.iterations,
+             (double)lap->stats.residual_norm);
   PetscCall(VecGhostUpdateBegin(phi, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGhostUpdateEnd(phi, INSERT_VALUES, SCATTER_FORWARD));
 
   /* charge balance: current into the network through fixed nodes is the
      negative of what the Laplacian rows of those nodes give. */
   {
-    const PetscInt  *ptr, *lcol;
-    const PetscReal *G;
-    const TCNode    *nodes;
+    const PetscInt    *ptr, *lcol;
+    const PetscReal   *G;
+    const TCNode      *nodes;
     const PetscScalar *p;
-    PetscInt         n;
-    Vec              pl;
-    PetscReal        sums[2] = {0, 0};
+    PetscInt           n;
+    Vec                pl;
+    PetscReal          sums[2] = {0, 0};
     PetscCall(TCGraphGetRows(lap->g, &ptr, NULL, &lcol, &G));
     PetscCall(TCGraphGetNodes(lap->g, &n, &nodes, NULL));
     PetscCall(VecGhostGetLocalForm(phi, &pl));
@@ -209,9 +213,10 @@ PetscErrorCode TCLaplaceSolve(TCLaplace lap, Vec phi)
     PetscCall(VecRestoreArrayRead(pl, &p));
     PetscCall(VecGhostRestoreLocalForm(phi, &pl));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPIU_REAL, MPI_SUM, lap->comm));
-    lap->stats.injected_A     = sums[0];
-    lap->stats.withdrawn_A    = sums[1];
-    lap->stats.charge_balance = PetscAbsReal(sums[0] - sums[1]) / PetscMax(PetscAbsReal(sums[0]), PETSC_SMALL);
+    lap->stats.injected_A  = sums[0];
+    lap->stats.withdrawn_A = sums[1];
+    lap->stats.charge_balance =
+        PetscAbsReal(sums[0] - sums[1]) / PetscMax(PetscAbsReal(sums[0]), PETSC_SMALL);
   }
   PetscFunctionReturn(0);
 }
@@ -234,15 +239,17 @@ PetscErrorCode TCLaplaceEdgeCurrents(TCLaplace lap, Vec phi, Vec Iedge)
   PetscCall(VecGetArrayRead(pl, &p));
   PetscCall(VecGetArray(Iedge, &cur));
   for (PetscInt k = 0; k < ne; k++) {
-    PetscInt    li, lj, loc;
+    PetscInt      li, lj, loc;
     const TCEdge *e = &edges[k];
     /* the owner of an edge owns its lower end; the other end may be a ghost */
-    if (e->i >= nstart && e->i < nend) li = e->i - nstart;
+    if (e->i >= nstart && e->i < nend)
+      li = e->i - nstart;
     else {
       PetscCall(PetscFindInt(e->i, nghost, ghosts, &loc));
       li = n + loc;
     }
-    if (e->j >= nstart && e->j < nend) lj = e->j - nstart;
+    if (e->j >= nstart && e->j < nend)
+      lj = e->j - nstart;
     else {
       PetscCall(PetscFindInt(e->j, nghost, ghosts, &loc));
       lj = n + loc;

@@ -22,8 +22,8 @@ typedef struct {
   PetscInt           iterations;
   PetscReal          residual_norm;
   KSPConvergedReason reason;
-  PetscReal          injected_A;    /* sum of current sources */
-  PetscReal          withdrawn_A;   /* sum of currents leaving through fixed nodes */
+  PetscReal          injected_A;     /* sum of current sources */
+  PetscReal          withdrawn_A;    /* sum of currents leaving through fixed nodes */
   PetscReal          charge_balance; /* |injected - withdrawn| / max(|injected|, tiny) */
   PetscLogDouble     assemble_s, setup_s, solve_s;
 } TCLaplaceStats;

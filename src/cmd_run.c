@@ -20,21 +20,34 @@
 #define INF PETSC_MAX_REAL
 
 static const TCKey run_keys[] = {
-  {"job", TC_KEY_ENUM, "foil", 0, 0, PETSC_FALSE, "foil|network", "what to build: a foil sheet, or a resistor network from CSV files", PETSC_FALSE},
-  {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "output directory (default output/<deck name>)", PETSC_TRUE},
-  {"foil_length_m", TC_KEY_REAL, "0.6", 0, INF, PETSC_TRUE, NULL, "foil length along the winding s, m", PETSC_FALSE},
-  {"foil_height_m", TC_KEY_REAL, "0.06", 0, INF, PETSC_TRUE, NULL, "foil height z, m", PETSC_FALSE},
-  {"foil_thickness_m", TC_KEY_REAL, "15e-6", 0, INF, PETSC_TRUE, NULL, "foil thickness, m", PETSC_FALSE},
-  {"foil_sigma_S_m", TC_KEY_REAL, "3.77e7", 0, INF, PETSC_TRUE, NULL, "foil electrical conductivity, S/m", PETSC_FALSE},
-  {"foil_ns", TC_KEY_INT, "601", 2, 1e8, PETSC_FALSE, NULL, "nodes along s", PETSC_FALSE},
-  {"foil_nz", TC_KEY_INT, "61", 2, 1e8, PETSC_FALSE, NULL, "nodes along z", PETSC_FALSE},
-  {"tab_edge", TC_KEY_ENUM, "s0", 0, 0, PETSC_FALSE, "s0|sL|z0|zH", "sheet edge that carries the tab", PETSC_FALSE},
-  {"tab_from_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL, "tab start along its edge, m", PETSC_FALSE},
-  {"tab_to_m", TC_KEY_REAL, "0.06", 0, INF, PETSC_TRUE, NULL, "tab end along its edge, m", PETSC_FALSE},
-  {"ground_edge", TC_KEY_ENUM, "sL", 0, 0, PETSC_FALSE, "s0|sL|z0|zH", "sheet edge held at 0 V, where the current is drawn", PETSC_FALSE},
-  {"load_current_A", TC_KEY_REAL, "5", -1e6, 1e6, PETSC_FALSE, NULL, "current fed at the tab, A", PETSC_FALSE},
-  {"network_nodes", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "job network: nodes CSV id,x_m,y_m,z_m,fixed_V,inject_A", PETSC_TRUE},
-  {"network_edges", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "job network: edges CSV i,j,G_S", PETSC_TRUE},
+    {"job", TC_KEY_ENUM, "foil", 0, 0, PETSC_FALSE, "foil|network",
+     "what to build: a foil sheet, or a resistor network from CSV files", PETSC_FALSE},
+    {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "output directory (default output/<deck name>)", PETSC_TRUE},
+    {"foil_length_m", TC_KEY_REAL, "0.6", 0, INF, PETSC_TRUE, NULL,
+     "foil length along the winding s, m", PETSC_FALSE},
+    {"foil_height_m", TC_KEY_REAL, "0.06", 0, INF, PETSC_TRUE, NULL, "foil height z, m",
+     PETSC_FALSE},
+    {"foil_thickness_m", TC_KEY_REAL, "15e-6", 0, INF, PETSC_TRUE, NULL, "foil thickness, m",
+     PETSC_FALSE},
+    {"foil_sigma_S_m", TC_KEY_REAL, "3.77e7", 0, INF, PETSC_TRUE, NULL,
+     "foil electrical conductivity, S/m", PETSC_FALSE},
+    {"foil_ns", TC_KEY_INT, "601", 2, 1e8, PETSC_FALSE, NULL, "nodes along s", PETSC_FALSE},
+    {"foil_nz", TC_KEY_INT, "61", 2, 1e8, PETSC_FALSE, NULL, "nodes along z", PETSC_FALSE},
+    {"tab_edge", TC_KEY_ENUM, "s0", 0, 0, PETSC_FALSE, "s0|sL|z0|zH",
+     "sheet edge that carries the tab", PETSC_FALSE},
+    {"tab_from_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL, "tab start along its edge, m",
+     PETSC_FALSE},
+    {"tab_to_m", TC_KEY_REAL, "0.06", 0, INF, PETSC_TRUE, NULL, "tab end along its edge, m",
+     PETSC_FALSE},
+    {"ground_edge", TC_KEY_ENUM, "sL", 0, 0, PETSC_FALSE, "s0|sL|z0|zH",
+     "sheet edge held at 0 V, where the current is drawn", PETSC_FALSE},
+    {"load_current_A", TC_KEY_REAL, "5", -1e6, 1e6, PETSC_FALSE, NULL, "current fed at the tab, A",
+     PETSC_FALSE},
+    {"network_nodes", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "job network: nodes CSV id,x_m,y_m,z_m,fixed_V,inject_A", PETSC_TRUE},
+    {"network_edges", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "job network: edges CSV i,j,G_S", PETSC_TRUE},
 };
 static const PetscInt run_nkeys = (PetscInt)(sizeof(run_keys) / sizeof(run_keys[0]));
 
@@ -45,7 +58,8 @@ static void RunHelp(void)
   TCDeckPrintKeys(run_keys, run_nkeys);
   printf("\nPartitioning: -net_partition metis|natural, -net_partition_ufactor N (thousandths),\n"
          "  -net_partition_edge_weight unit|conductance\n"
-         "Solver: PETSc KSP/PC options; default -ksp_type cg -pc_type gamg -pc_gamg_threshold 0.01 -ksp_rtol 1e-10;\n"
+         "Solver: PETSc KSP/PC options; default -ksp_type cg -pc_type gamg -pc_gamg_threshold 0.01 "
+         "-ksp_rtol 1e-10;\n"
          "  faster on big sheets: -pc_type hypre (BoomerAMG).\n"
          "  Direct: -ksp_type preonly -pc_type lu -pc_factor_mat_solver_type mumps\n"
          "Output (directory from -output): results.h5, results.xmf, summary.json\n");
@@ -128,10 +142,11 @@ static PetscErrorCode RunPeakRSS(MPI_Comm comm, double *sum_bytes)
 
 static PetscErrorCode RunMain(int npos, char **pos)
 {
-  MPI_Comm        comm = PETSC_COMM_WORLD;
-  PetscMPIInt     size;
-  TCDeck          deck;
-  char            outdir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN], nodes_csv[PETSC_MAX_PATH_LEN], edges_csv[PETSC_MAX_PATH_LEN];
+  MPI_Comm    comm = PETSC_COMM_WORLD;
+  PetscMPIInt size;
+  TCDeck      deck;
+  char        outdir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN], nodes_csv[PETSC_MAX_PATH_LEN],
+      edges_csv[PETSC_MAX_PATH_LEN];
   const char     *deckname, *decktext;
   char           *effective;
   PetscBool       set;
@@ -142,7 +157,7 @@ static PetscErrorCode RunMain(int npos, char **pos)
   TCLaplaceStats  st;
   TCPartitionInfo pi;
   Vec             phi, Iedge, Gedge;
-  RunFindings     f  = {0, 0, 0, 0, 0, 0};
+  RunFindings     f = {0, 0, 0, 0, 0, 0};
   PetscLogDouble  t0, t1, t2, t3, t4;
   double          rss;
   KSP             ksp;
@@ -163,7 +178,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
   if (!set) PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
 
   /* read and check every key before any work or output */
-  if (job == 0) PetscCall(RunReadSheet(deck, &sp));
+  if (job == 0)
+    PetscCall(RunReadSheet(deck, &sp));
   else {
     PetscCall(TCDeckGetString(deck, "network_nodes", nodes_csv, sizeof(nodes_csv), &set));
     PetscCheck(set, comm, PETSC_ERR_USER_INPUT, "job network needs key network_nodes (nodes CSV)");
@@ -171,22 +187,29 @@ static PetscErrorCode RunMain(int npos, char **pos)
     PetscCheck(set, comm, PETSC_ERR_USER_INPUT, "job network needs key network_edges (edges CSV)");
   }
   PetscCall(TCOutputPrepareDir(comm, outdir));
-  PetscCall(TCPrintf(comm, "tomocell run %s: job %s on %d rank(s), output in %s/\n", pos[0], job == 0 ? "foil" : "network", size, outdir));
+  PetscCall(TCPrintf(comm, "tomocell run %s: job %s on %d rank(s), output in %s/\n", pos[0],
+                     job == 0 ? "foil" : "network", size, outdir));
 
   PetscCall(TCGraphCreate(comm, &g));
   if (job == 0) {
-    PetscCall(TCPrintf(comm, "  foil %g m x %g m x %g um, sigma %g S/m, %" PetscInt_FMT " x %" PetscInt_FMT " nodes, %g A at tab %s [%g, %g] m\n",
-                       (double)sp.length_m, (double)sp.height_m, (double)(sp.thickness_m * 1e6), (double)sp.sigma_S_m, sp.ns, sp.nz,
-                       (double)sp.current_A, TCSheetEdges[sp.tab_edge], (double)sp.tab_from_m, (double)sp.tab_to_m));
+    PetscCall(TCPrintf(comm,
+                       "  foil %g m x %g m x %g um, sigma %g S/m, %" PetscInt_FMT
+                       " x %" PetscInt_FMT " nodes, %g A at tab %s [%g, %g] m\n",
+                       (double)sp.length_m, (double)sp.height_m, (double)(sp.thickness_m * 1e6),
+                       (double)sp.sigma_S_m, sp.ns, sp.nz, (double)sp.current_A,
+                       TCSheetEdges[sp.tab_edge], (double)sp.tab_from_m, (double)sp.tab_to_m));
     PetscCall(TCSheetBuild(&sp, g));
-  } else PetscCall(TCNetCSVRead(nodes_csv, edges_csv, g));
+  } else
+    PetscCall(TCNetCSVRead(nodes_csv, edges_csv, g));
   PetscCall(PetscTime(&t1));
   PetscCall(TCGraphSetFromOptions(g));
   PetscCall(TCGraphSetUp(g));
   PetscCall(PetscTime(&t2));
   PetscCall(TCGraphGetSizes(g, &N, &E));
   PetscCall(TCGraphGetPartitionInfo(g, &pi));
-  PetscCall(TCPrintf(comm, "  network: %" PetscInt_FMT " nodes, %" PetscInt_FMT " edges; partition %s: edge cut %" PetscInt_FMT ", max/mean weight %.4f\n",
+  PetscCall(TCPrintf(comm,
+                     "  network: %" PetscInt_FMT " nodes, %" PetscInt_FMT
+                     " edges; partition %s: edge cut %" PetscInt_FMT ", max/mean weight %.4f\n",
                      N, E, pi.method, pi.edgecut, (double)pi.imbalance));
 
   PetscCall(TCLaplaceCreate(g, &lap));
@@ -214,13 +237,19 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(PCGetType(pc, &pctype));
   PetscCall(PetscTime(&t3));
-  PetscCall(TCPrintf(comm, "  solve: %s + %s, %" PetscInt_FMT " iterations, residual %.3e, %.3f s\n", ksptype, pctype, st.iterations,
-                     (double)st.residual_norm, (double)(st.setup_s + st.solve_s)));
-  PetscCall(TCPrintf(comm, "  potential drop (max over the network): %.6g mV\n", (double)(1e3 * (f.max_potential_V - f.min_potential_V))));
+  PetscCall(TCPrintf(
+      comm, "  solve: %s + %s, %" PetscInt_FMT " iterations, residual %.3e, %.3f s\n", ksptype,
+      pctype, st.iterations, (double)st.residual_norm, (double)(st.setup_s + st.solve_s)));
+  PetscCall(TCPrintf(comm, "  potential drop (max over the network): %.6g mV\n",
+                     (double)(1e3 * (f.max_potential_V - f.min_potential_V))));
   if (f.injected_A != 0) {
-    PetscCall(TCPrintf(comm, "  tab voltage %.6g mV at %g A: effective resistance %.6g mOhm, Joule heat %.6g W\n", (double)(1e3 * f.tab_voltage_V),
-                       (double)f.injected_A, (double)(1e3 * f.tab_voltage_V / f.injected_A), (double)f.power_W));
-    if (job == 0) PetscCall(TCPrintf(comm, "  (1-D estimate L/(sigma t W): %.6g mOhm)\n", (double)(1e3 * TCSheetResistance1D(&sp))));
+    PetscCall(TCPrintf(
+        comm, "  tab voltage %.6g mV at %g A: effective resistance %.6g mOhm, Joule heat %.6g W\n",
+        (double)(1e3 * f.tab_voltage_V), (double)f.injected_A,
+        (double)(1e3 * f.tab_voltage_V / f.injected_A), (double)f.power_W));
+    if (job == 0)
+      PetscCall(TCPrintf(comm, "  (1-D estimate L/(sigma t W): %.6g mOhm)\n",
+                         (double)(1e3 * TCSheetResistance1D(&sp))));
   }
   PetscCall(TCPrintf(comm, "  charge balance: %.2e relative\n", (double)st.charge_balance));
 
@@ -273,11 +302,14 @@ static PetscErrorCode RunMain(int npos, char **pos)
     TCJsonReal(&js, "max_potential_V", f.max_potential_V);
     TCJsonReal(&js, "min_potential_V", f.min_potential_V);
     TCJsonReal(&js, "potential_drop_V", f.max_potential_V - f.min_potential_V);
-    TCJsonReal(&js, "effective_resistance_ohm", f.injected_A != 0 ? f.tab_voltage_V / f.injected_A : NAN);
+    TCJsonReal(&js, "effective_resistance_ohm",
+               f.injected_A != 0 ? f.tab_voltage_V / f.injected_A : NAN);
     if (job == 0) TCJsonReal(&js, "resistance_1d_estimate_ohm", TCSheetResistance1D(&sp));
     TCJsonReal(&js, "joule_heat_W", f.power_W);
     TCJsonReal(&js, "charge_balance_rel_error", st.charge_balance);
-    TCJsonReal(&js, "energy_balance_rel_error", f.power_W != 0 ? PetscAbsReal(f.power_W - f.power_edges_W) / PetscAbsReal(f.power_W) : 0.0);
+    TCJsonReal(&js, "energy_balance_rel_error",
+               f.power_W != 0 ? PetscAbsReal(f.power_W - f.power_edges_W) / PetscAbsReal(f.power_W)
+                              : 0.0);
     TCJsonObjectEnd(&js);
     TCJsonObjectBegin(&js, "timing_s");
     TCJsonReal(&js, "build", t1 - t0);
@@ -295,7 +327,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
     TCJsonEnd(&js);
   }
   PetscCall(TCOutputFClose(comm, path, &fp));
-  PetscCall(TCPrintf(comm, "  wrote %s/results.h5, results.xmf, summary.json (%.2f s total)\n", outdir, (double)(t4 - t0)));
+  PetscCall(TCPrintf(comm, "  wrote %s/results.h5, results.xmf, summary.json (%.2f s total)\n",
+                     outdir, (double)(t4 - t0)));
 
   PetscCall(VecDestroy(&phi));
   PetscCall(VecDestroy(&Iedge));
@@ -306,5 +339,11 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscFunctionReturn(0);
 }
 
-const TCCommand TCCommandRun = {"run", "solve a network job from a deck (foil sheet or CSV resistor network)", "tomocell run DECK.yaml [-key value ...]",
-                                RunHelp, RunMain, 1, 1};
+const TCCommand TCCommandRun = {
+    "run",
+    "solve a network job from a deck (foil sheet or CSV resistor network)",
+    "tomocell run DECK.yaml [-key value ...]",
+    RunHelp,
+    RunMain,
+    1,
+    1};

@@ -9,7 +9,7 @@ typedef struct {
   const char *name;
   const char *summary;
   const char *usage;
-  void (*help)(void);                                  /* prints keys; no MPI/PETSc needed */
+  void (*help)(void);                                 /* prints keys; no MPI/PETSc needed */
   PetscErrorCode (*run)(int npos, char **positional); /* after PetscInitialize */
   int min_pos, max_pos;                               /* positional arguments accepted */
 } TCCommand;

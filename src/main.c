@@ -15,26 +15,28 @@ static const int              tc_ncommands  = (int)(sizeof(tc_commands) / sizeof
 
 static void TCPrintVersion(void)
 {
-  unsigned    maj, min, rel;
-  char        mpiver[MPI_MAX_LIBRARY_VERSION_STRING] = "";
-  int         len = 0;
-  char        petscver[128];
+  unsigned maj, min, rel;
+  char     mpiver[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+  int      len                                    = 0;
+  char     petscver[128];
   H5get_libversion(&maj, &min, &rel);
   MPI_Get_library_version(mpiver, &len);
   mpiver[strcspn(mpiver, ",\n")] = 0;
   PetscGetVersion(petscver, sizeof(petscver));
   printf("tomocell %s (%s)\n", TC_VERSION, TC_GIT_DESCRIBE);
-  printf("  %s\n  HDF5 %u.%u.%u (parallel)\n  METIS %d.%d.%d\n  %s\n", petscver, maj, min, rel, METIS_VER_MAJOR, METIS_VER_MINOR,
-         METIS_VER_SUBMINOR, mpiver);
+  printf("  %s\n  HDF5 %u.%u.%u (parallel)\n  METIS %d.%d.%d\n  %s\n", petscver, maj, min, rel,
+         METIS_VER_MAJOR, METIS_VER_MINOR, METIS_VER_SUBMINOR, mpiver);
 }
 
 static void TCPrintHelp(void)
 {
-  printf("tomocell %s -- MPI-parallel lithium-ion cell simulator on tomography geometry\n\n", TC_VERSION);
+  printf("tomocell %s -- MPI-parallel lithium-ion cell simulator on tomography geometry\n\n",
+         TC_VERSION);
   printf("usage: tomocell COMMAND [ARGS] [-key value ...] [PETSc options]\n"
          "       tomocell COMMAND --help\n"
          "       tomocell --version\n\ncommands:\n");
-  for (int c = 0; c < tc_ncommands; c++) printf("  %-12s %s\n", tc_commands[c]->name, tc_commands[c]->summary);
+  for (int c = 0; c < tc_ncommands; c++)
+    printf("  %-12s %s\n", tc_commands[c]->name, tc_commands[c]->summary);
   printf("\nRun in parallel with mpiexec -n N tomocell ... or srun tomocell ...\n"
          "Every deck key is also an option (-key value) and the command line wins.\n"
          "PETSc options (-ksp_type, -pc_type, -log_view, ...) apply to the solvers.\n"
@@ -43,12 +45,13 @@ static void TCPrintHelp(void)
 
 static PetscBool TCIsHelp(const char *a)
 {
-  return (PetscBool)(!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "-help") || !strcmp(a, "help"));
+  return (PetscBool)(!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "-help") ||
+                     !strcmp(a, "help"));
 }
 
 int main(int argc, char **argv)
 {
-  const TCCommand *cmd = NULL;
+  const TCCommand *cmd  = NULL;
   int              npos = 0, pargc;
   char           **pargv, **pos;
   PetscErrorCode   ierr;
@@ -79,8 +82,10 @@ int main(int argc, char **argv)
   pos = argv + 2;
   while (2 + npos < argc && argv[2 + npos][0] != '-') npos++;
   if (npos < cmd->min_pos || npos > cmd->max_pos) {
-    fprintf(stderr, "tomocell %s: expected %d%s positional argument(s) before the options, got %d\nusage: %s\n", cmd->name, cmd->min_pos,
-            cmd->max_pos > cmd->min_pos ? " or more" : "", npos, cmd->usage);
+    fprintf(
+        stderr,
+        "tomocell %s: expected %d%s positional argument(s) before the options, got %d\nusage: %s\n",
+        cmd->name, cmd->min_pos, cmd->max_pos > cmd->min_pos ? " or more" : "", npos, cmd->usage);
     return 2;
   }
   pargc = argc - 1 - npos;

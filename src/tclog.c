@@ -6,7 +6,7 @@
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
-  TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
+    TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
 
 static PetscBool tc_error_collective = PETSC_TRUE;
 static PetscBool tc_initialized      = PETSC_FALSE;
@@ -15,8 +15,8 @@ static PetscBool TCIsUserError(PetscErrorCode n)
 {
   return (n == PETSC_ERR_USER_INPUT || n == PETSC_ERR_FILE_OPEN || n == PETSC_ERR_FILE_READ ||
           n == PETSC_ERR_FILE_WRITE || n == PETSC_ERR_FILE_UNEXPECTED)
-           ? PETSC_TRUE
-           : PETSC_FALSE;
+             ? PETSC_TRUE
+             : PETSC_FALSE;
 }
 
 static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file,
@@ -43,7 +43,10 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
-PetscBool TCErrorWasCollective(void) { return tc_error_collective; }
+PetscBool TCErrorWasCollective(void)
+{
+  return tc_error_collective;
+}
 
 PetscErrorCode TCInitialize(void)
 {
@@ -71,9 +74,10 @@ static size_t TCEditDistance(const char *a, const char *b)
   for (size_t i = 1; i <= la; i++) {
     cur[0] = i;
     for (size_t j = 1; j <= lb; j++) {
-      size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      size_t sub =
+          prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
       size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-      cur[j]     = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
     }
     memcpy(prev, cur, (lb + 1) * sizeof(size_t));
   }

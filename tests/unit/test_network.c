@@ -109,9 +109,12 @@ static PetscErrorCode TestSeries(MPI_Comm comm)
     err             = PetscMax(err, PetscAbsReal(p[k] - exact));
     if (k < n) cum += 1 + k / 10.0;
   }
-  PetscCall(PetscPrintf(comm, "series: %" PetscInt_FMT " resistors, I = %.12g A (exact %.12g), max |phi - exact| = %.3e V\n", n,
-                        (double)((p[0] - p[1]) / 1.0), (double)(2.0 / Rtot), (double)err));
-  PetscCheck(err <= 1e-10 * 2.0, comm, PETSC_ERR_PLIB, "series chain: error %g V exceeds 1e-10 relative", (double)err);
+  PetscCall(PetscPrintf(comm,
+                        "series: %" PetscInt_FMT
+                        " resistors, I = %.12g A (exact %.12g), max |phi - exact| = %.3e V\n",
+                        n, (double)((p[0] - p[1]) / 1.0), (double)(2.0 / Rtot), (double)err));
+  PetscCheck(err <= 1e-10 * 2.0, comm, PETSC_ERR_PLIB,
+             "series chain: error %g V exceeds 1e-10 relative", (double)err);
   PetscCall(PetscFree(p));
   PetscCall(VecDestroy(&phi));
   PetscCall(TCGraphDestroy(&g));
@@ -147,8 +150,11 @@ static PetscErrorCode TestParallel(MPI_Comm comm)
   PetscCall(SolveGraph(g, &phi, NULL));
   PetscCall(GatherAll(phi, &p, &N));
   R = p[0] / 3.0;
-  PetscCall(PetscPrintf(comm, "parallel: %" PetscInt_FMT " resistors, R = %.14g ohm (exact %.14g)\n", m, (double)R, (double)(1 / Gsum)));
-  PetscCheck(PetscAbsReal(R - 1 / Gsum) <= 1e-10 / Gsum, comm, PETSC_ERR_PLIB, "parallel resistors: R = %.15g, exact %.15g", (double)R, (double)(1 / Gsum));
+  PetscCall(PetscPrintf(comm,
+                        "parallel: %" PetscInt_FMT " resistors, R = %.14g ohm (exact %.14g)\n", m,
+                        (double)R, (double)(1 / Gsum)));
+  PetscCheck(PetscAbsReal(R - 1 / Gsum) <= 1e-10 / Gsum, comm, PETSC_ERR_PLIB,
+             "parallel resistors: R = %.15g, exact %.15g", (double)R, (double)(1 / Gsum));
   PetscCall(PetscFree(p));
   PetscCall(VecDestroy(&phi));
   PetscCall(TCGraphDestroy(&g));
@@ -176,10 +182,15 @@ static PetscErrorCode TestSheet(MPI_Comm comm)
     PetscReal s = (id % sp.ns) * sp.length_m / (sp.ns - 1);
     err         = PetscMax(err, PetscAbsReal(p[id] - V0 * (1 - s / sp.length_m)));
   }
-  PetscCall(PetscPrintf(comm, "sheet: %" PetscInt_FMT " nodes, R = L/(sigma t H) = %.10g ohm, max |phi - linear| / V0 = %.3e, charge balance %.2e\n", N,
-                        (double)R, (double)(err / V0), (double)st.charge_balance));
-  PetscCheck(err <= 1e-10 * V0, comm, PETSC_ERR_PLIB, "uniform sheet: deviation from the linear potential %g relative > 1e-10", (double)(err / V0));
-  PetscCheck(st.charge_balance <= 1e-10, comm, PETSC_ERR_PLIB, "uniform sheet: charge balance %g", (double)st.charge_balance);
+  PetscCall(PetscPrintf(comm,
+                        "sheet: %" PetscInt_FMT " nodes, R = L/(sigma t H) = %.10g ohm, max |phi - "
+                                                "linear| / V0 = %.3e, charge balance %.2e\n",
+                        N, (double)R, (double)(err / V0), (double)st.charge_balance));
+  PetscCheck(err <= 1e-10 * V0, comm, PETSC_ERR_PLIB,
+             "uniform sheet: deviation from the linear potential %g relative > 1e-10",
+             (double)(err / V0));
+  PetscCheck(st.charge_balance <= 1e-10, comm, PETSC_ERR_PLIB, "uniform sheet: charge balance %g",
+             (double)st.charge_balance);
   PetscCall(PetscFree(p));
   PetscCall(VecDestroy(&phi));
   PetscCall(TCGraphDestroy(&g));
@@ -201,7 +212,8 @@ static PetscErrorCode DenseSolve(PetscInt n, PetscReal *A, PetscReal *b)
     PetscInt piv = c;
     for (PetscInt r = c + 1; r < n; r++)
       if (PetscAbsReal(A[r * n + c]) > PetscAbsReal(A[piv * n + c])) piv = r;
-    PetscCheck(A[piv * n + c] != 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "dense reference matrix is singular");
+    PetscCheck(A[piv * n + c] != 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "dense reference matrix is singular");
     if (piv != c) {
       for (PetscInt k = 0; k < n; k++) {
         PetscReal t    = A[c * n + k];
@@ -230,7 +242,7 @@ static PetscErrorCode TestRandom(MPI_Comm comm)
 {
   const PetscInt     n = 200, extra = 300;
   unsigned long long seed = 20261125ULL;
-  PetscInt           ne = n - 1 + extra, *ei, *ej, nloc, s, e, N;
+  PetscInt           ne   = n - 1 + extra, *ei, *ej, nloc, s, e, N;
   PetscReal         *eg, *fixed, *inj, *A, *b, err = 0, scale = 0;
   TCGraph            g;
   Vec                phi;
@@ -256,8 +268,8 @@ static PetscErrorCode TestRandom(MPI_Comm comm)
     fixed[v] = NAN;
     inj[v]   = Rand(&seed) - 0.5;
   }
-  fixed[0] = 1.0;
-  fixed[57] = -0.5;
+  fixed[0]   = 1.0;
+  fixed[57]  = -0.5;
   fixed[199] = 0.25;
   for (PetscInt v = 0; v < n; v++)
     if (!isnan(fixed[v])) inj[v] = 0;
@@ -297,8 +309,12 @@ static PetscErrorCode TestRandom(MPI_Comm comm)
     err   = PetscMax(err, PetscAbsReal(p[v] - b[v]));
     scale = PetscMax(scale, PetscAbsReal(b[v]));
   }
-  PetscCall(PetscPrintf(comm, "random: %" PetscInt_FMT " nodes, %" PetscInt_FMT " edges, max |phi - dense| / max |phi| = %.3e\n", n, ne, (double)(err / scale)));
-  PetscCheck(err <= 1e-10 * scale, comm, PETSC_ERR_PLIB, "random network differs from the dense solve by %g relative", (double)(err / scale));
+  PetscCall(PetscPrintf(comm,
+                        "random: %" PetscInt_FMT " nodes, %" PetscInt_FMT
+                        " edges, max |phi - dense| / max |phi| = %.3e\n",
+                        n, ne, (double)(err / scale)));
+  PetscCheck(err <= 1e-10 * scale, comm, PETSC_ERR_PLIB,
+             "random network differs from the dense solve by %g relative", (double)(err / scale));
   PetscCall(PetscFree2(A, b));
   PetscCall(PetscFree(p));
   PetscCall(VecDestroy(&phi));
@@ -329,9 +345,13 @@ static PetscErrorCode TestPartition(MPI_Comm comm)
     PetscInt s, e;
     PetscCall(TCGraphGetInputRange(g, &s, &e));
     for (PetscInt id = s; id < e; id++) {
-      TCNode nd;
+      TCNode   nd;
       PetscInt i = id % sp.ns, k = id / sp.ns;
-      nd = (TCNode){{i * 0.003, 0, k * 0.0006}, i == sp.ns - 1 ? 0.0 : NAN, i == 0 ? 0.01 : 0, 1 + (i / 20) % 4, 0};
+      nd = (TCNode){{i * 0.003, 0, k * 0.0006},
+                    i == sp.ns - 1 ? 0.0 : NAN,
+                    i == 0 ? 0.01 : 0,
+                    1 + (i / 20) % 4,
+                    0};
       PetscCall(TCGraphSetNode(g, id, &nd));
     }
   }
@@ -345,14 +365,20 @@ static PetscErrorCode TestPartition(MPI_Comm comm)
   w[1] = w[0];
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w[0], 1, MPIU_REAL, MPI_MAX, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w[1], 1, MPIU_REAL, MPI_SUM, comm));
-  PetscCall(PetscPrintf(comm, "partition: %s into %d part(s), %" PetscInt_FMT " nodes, edge cut %" PetscInt_FMT ", max/mean weight %.4f (owned: %.4f)\n", pi.method,
-                        size, N, pi.edgecut, (double)pi.imbalance, (double)(w[0] / (w[1] / size))));
-  PetscCheck(pi.imbalance <= 1.05, comm, PETSC_ERR_PLIB, "partition imbalance %g > 1.05", (double)pi.imbalance);
-  PetscCheck(PetscAbsReal(w[0] / (w[1] / size) - pi.imbalance) < 1e-12, comm, PETSC_ERR_PLIB, "owned weights disagree with the reported balance");
+  PetscCall(PetscPrintf(comm,
+                        "partition: %s into %d part(s), %" PetscInt_FMT
+                        " nodes, edge cut %" PetscInt_FMT ", max/mean weight %.4f (owned: %.4f)\n",
+                        pi.method, size, N, pi.edgecut, (double)pi.imbalance,
+                        (double)(w[0] / (w[1] / size))));
+  PetscCheck(pi.imbalance <= 1.05, comm, PETSC_ERR_PLIB, "partition imbalance %g > 1.05",
+             (double)pi.imbalance);
+  PetscCheck(PetscAbsReal(w[0] / (w[1] / size) - pi.imbalance) < 1e-12, comm, PETSC_ERR_PLIB,
+             "owned weights disagree with the reported balance");
   PetscCheck(size == 1 || pi.edgecut > 0, comm, PETSC_ERR_PLIB, "edge cut not reported");
   /* a straight cut of a 200 x 100 sheet into p parts cuts ~100 (p-1) edges;
      METIS should do no worse than twice that */
-  PetscCheck(pi.edgecut <= 2 * 100 * (size - 1) + 1, comm, PETSC_ERR_PLIB, "edge cut %" PetscInt_FMT " is poor", pi.edgecut);
+  PetscCheck(pi.edgecut <= 2 * 100 * (size - 1) + 1, comm, PETSC_ERR_PLIB,
+             "edge cut %" PetscInt_FMT " is poor", pi.edgecut);
   PetscCall(TCGraphDestroy(&g));
   PetscFunctionReturn(0);
 }
@@ -364,16 +390,23 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(TCInitialize());
-  PetscCheck(argc >= 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "usage: test_network series|parallel|sheet|random|partition");
+  PetscCheck(argc >= 2, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "usage: test_network series|parallel|sheet|random|partition");
   which = argv[1];
   PetscCall(PetscOptionsHasName(NULL, NULL, "-ksp_rtol", &set));
   if (!set) PetscCall(PetscOptionsSetValue(NULL, "-ksp_rtol", "1e-14"));
-  if (!strcmp(which, "series")) PetscCall(TestSeries(PETSC_COMM_WORLD));
-  else if (!strcmp(which, "parallel")) PetscCall(TestParallel(PETSC_COMM_WORLD));
-  else if (!strcmp(which, "sheet")) PetscCall(TestSheet(PETSC_COMM_WORLD));
-  else if (!strcmp(which, "random")) PetscCall(TestRandom(PETSC_COMM_WORLD));
-  else if (!strcmp(which, "partition")) PetscCall(TestPartition(PETSC_COMM_WORLD));
-  else SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown case %s", which);
+  if (!strcmp(which, "series"))
+    PetscCall(TestSeries(PETSC_COMM_WORLD));
+  else if (!strcmp(which, "parallel"))
+    PetscCall(TestParallel(PETSC_COMM_WORLD));
+  else if (!strcmp(which, "sheet"))
+    PetscCall(TestSheet(PETSC_COMM_WORLD));
+  else if (!strcmp(which, "random"))
+    PetscCall(TestRandom(PETSC_COMM_WORLD));
+  else if (!strcmp(which, "partition"))
+    PetscCall(TestPartition(PETSC_COMM_WORLD));
+  else
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "unknown case %s", which);
   PetscCall(PetscFinalize());
   return 0;
 }
