@@ -24,8 +24,10 @@ PETSC_EXTERN PetscErrorCode TCInitialize(void);
    only some (then it must MPI_Abort to avoid a hang). */
 PETSC_EXTERN PetscBool TCErrorWasCollective(void);
 
-/* Print on rank 0 of comm, prefixed for progress lines. */
-#define TCPrintf(comm, ...) PetscPrintf((comm), __VA_ARGS__)
+/* Rank-0 progress output with C printf formatting (PETSc's own printf turns
+   %g of 15.0 into "15." which reads badly in a report). Collective on comm. */
+PETSC_EXTERN PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
+    PETSC_ATTRIBUTE_FORMAT(2, 3);
 
 /* Case-insensitive "did you mean" helper: the candidate closest to name in
    edit distance, or NULL when none is within a third of its length. */

@@ -3,6 +3,8 @@
  */
 #include "src/tc.h"
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
@@ -97,4 +99,17 @@ const char *TCClosestName(const char *name, const char *const *candidates, Petsc
   }
   if (best && bestd <= PetscMax(2, strlen(best) / 3)) return best;
   return NULL;
+}
+
+PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
+{
+  char    buf[4096];
+  va_list ap;
+
+  PetscFunctionBeginUser;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  PetscCall(PetscPrintf(comm, "%s", buf));
+  PetscFunctionReturn(0);
 }
