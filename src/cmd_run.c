@@ -128,18 +128,6 @@ static PetscErrorCode RunFindingsCompute(TCGraph g, Vec phi, Vec Iedge, RunFindi
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RunPeakRSS(MPI_Comm comm, double *sum_bytes)
-{
-  struct rusage ru;
-  double        b;
-
-  PetscFunctionBeginUser;
-  getrusage(RUSAGE_SELF, &ru);
-  b = (double)ru.ru_maxrss * 1024.0;
-  PetscCallMPI(MPI_Allreduce(&b, sum_bytes, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode RunMain(int npos, char **pos)
 {
   MPI_Comm    comm = PETSC_COMM_WORLD;
@@ -267,7 +255,7 @@ static PetscErrorCode RunMain(int npos, char **pos)
     PetscCall(PetscFree(effective));
   }
   PetscCall(PetscTime(&t4));
-  PetscCall(RunPeakRSS(comm, &rss));
+  PetscCall(TCPeakRSS(comm, &rss));
 
   PetscCall(TCPathJoin(outdir, "summary.json", path, sizeof(path)));
   PetscCall(TCOutputFOpen(comm, path, &fp));

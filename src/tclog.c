@@ -4,6 +4,7 @@
 #include "src/tc.h"
 #include <ctype.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 
 PetscClassId  TC_CLASSID;
@@ -111,5 +112,17 @@ PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   PetscCall(PetscPrintf(comm, "%s", buf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes)
+{
+  struct rusage ru;
+  double        b;
+
+  PetscFunctionBeginUser;
+  getrusage(RUSAGE_SELF, &ru);
+  b = (double)ru.ru_maxrss * 1024.0;
+  PetscCallMPI(MPI_Allreduce(&b, sum_bytes, 1, MPI_DOUBLE, MPI_SUM, comm));
   PetscFunctionReturn(0);
 }

@@ -1,0 +1,76 @@
+/*
+ * Tortuosity factor, volume fraction, percolation and specific surface area
+ * of one phase of a labelled voxel volume (electrode CT).
+ *
+ * Definitions follow TauFactor (Cooper et al. 2016, SoftwareX 5, 203):
+ * steady diffusion only inside the phase, unit conductance between
+ * face-sharing voxels (edge and corner contacts do not conduct), fixed
+ * concentrations 1 and 0 on the two box faces normal to the direction, half a
+ * voxel outside the first and last voxel centres, no flux on the other sides.
+ * Then D_eff/D = F N / (dC A) with F the total flux, N the voxels along the
+ * direction and A the box cross-section in voxels, and tau = eps / (D_eff/D)
+ * with eps the phase's volume fraction of the whole box (isolated and
+ * dead-end clusters included, so they raise tau).
+ *
+ * Only voxels of 6-connected clusters that touch both faces carry flux; the
+ * solve is restricted to them (other voxels would make the Laplacian
+ * singular). Clusters are found by union-find within each rank's z-slab and
+ * merged across slabs on rank 0 (only slab-boundary clusters travel). The
+ * percolating voxels are numbered contiguously per rank (slab partition) and
+ * the 7-point graph Laplacian is solved with PETSc KSP (default CG + GAMG).
+ *
+ * Specific surface area by face counting: the number of interior voxel faces
+ * between the phase and any other label, times the face area, per box
+ * volume (faces on the box boundary are not counted). It overestimates
+ * smooth surfaces by up to 1.5x (the staircase) and is stated as such.
+ */
+#pragma once
+#include "io/volume.h"
+#include <petscksp.h>
+
+typedef struct _p_TCTau *TCTau;
+
+typedef struct {
+  PetscBool percolates;
+  PetscReal tau;                  /* inf when not percolating */
+  PetscReal relative_diffusivity; /* D_eff / D */
+  PetscReal percolating_fraction; /* of the phase volume: clusters touching both faces */
+  PetscReal blind_fraction;       /* clusters touching exactly one of the two faces */
+  PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
+  PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
+  PetscInt  unknowns, iterations;
+  PetscReal residual_norm, setup_s, solve_s;
+  char      ksp_type[32], pc_type[32];
+} TCTauDirection;
+
+typedef struct {
+  long long phase_voxels, total_voxels;
+  PetscReal volume_fraction;   /* eps: phase voxels / box voxels */
+  PetscReal weighted_fraction; /* sum over phase voxels of D / box voxels (= eps for one phase) */
+  long long interface_faces;   /* interior faces between the phase and other labels */
+  PetscReal isolated_fraction; /* phase volume in clusters touching no box face */
+  long long clusters;          /* 6-connected clusters of the phase */
+} TCTauPhase;
+
+/* Collective on vol->comm. The phase is the set of labels l with D[l] > 0,
+   D[l] their relative diffusivities (one label with D = 1 for the usual
+   single-phase tortuosity; several for a pore network with a nanoporous
+   carbon-binder domain, as TauFactor's multi-phase solver: face
+   conductance the harmonic mean of the two voxels' D, and
+   tau = (sum of eps_l D_l) / (D_eff/D)). Find the 6-connected clusters of the
+   phase (which must occur: PETSC_ERR_USER_INPUT naming the labels present
+   otherwise), its volume fraction and interface faces. vol must outlive tau. */
+PETSC_EXTERN PetscErrorCode TCTauCreate(const TCVolume *vol, const PetscReal D[256], TCTau *tau);
+PETSC_EXTERN PetscErrorCode TCTauDestroy(TCTau *tau);
+PETSC_EXTERN PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps);
+
+/* Collective. Solve direction dir (0 = x, 1 = y, 2 = z). A direction in which
+   the phase does not percolate returns percolates = PETSC_FALSE, tau = inf,
+   D_eff/D = 0 without a solve. With conc/flux non-NULL, also return this
+   rank's concentration (NaN outside the percolating voxels) and flux (3 per
+   voxel, x y z: the mean of the voxel's two face fluxes along each axis, in
+   units of D dC / voxel) on its slab, allocated with PetscMalloc (the caller
+   frees them). KSP options are the usual -ksp_* / -pc_*; the default is CG +
+   GAMG with -ksp_rtol 1e-9. */
+PETSC_EXTERN PetscErrorCode TCTauSolve(TCTau tau, PetscInt dir, TCTauDirection *res, float **conc,
+                                       float **flux);
