@@ -373,7 +373,7 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   res->percolates           = tot[0] > 0 ? PETSC_TRUE : PETSC_FALSE;
   res->bruggeman_alpha      = NAN;
   if (!res->percolates) {
-    res->tau = PETSC_INFINITY;
+    res->tau = INFINITY;
     if (conc) {
       PetscCall(PetscMalloc1((size_t)nloc + 1, conc));
       for (int p = 0; p < nloc; p++) (*conc)[p] = NAN;
