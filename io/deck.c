@@ -119,7 +119,8 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
 }
 
 /* Command-line options whose first word is the first word of a deck key
-   (foil_..., net_..., output) must be deck keys: catches typos in sweeps. */
+   (foil_..., net_..., output), or one-word options close to a key, must be
+   deck keys: catches typos in sweeps. */
 static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
 {
   PetscInt N;
@@ -138,6 +139,14 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
       /* "net_partition..." options belong to TCGraph, not to the deck table */
       if (kw == w && !strncasecmp(kn, nm, w) && strncasecmp(nm, "net_partition", 13))
         ours = PETSC_TRUE;
+    }
+    if (!ours && !nm[w]) {
+      /* a one-word option close to a key (-phse for -phase) is a typo too */
+      const char **kn;
+      PetscCall(PetscMalloc1(d->nkeys, &kn));
+      for (PetscInt k = 0; k < d->nkeys; k++) kn[k] = d->keys[k].name;
+      ours = TCClosestName(nm, kn, d->nkeys) ? PETSC_TRUE : PETSC_FALSE;
+      PetscCall(PetscFree(kn));
     }
     if (ours) {
       char bad[256];

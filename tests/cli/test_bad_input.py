@@ -9,9 +9,9 @@ status, that stderr contains the expected words, and that the output directory
 was not left behind.
 """
 import os
-import subprocess
 import sys
-import tempfile
+
+import badinput
 
 DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs", "demo.yaml")
 
@@ -49,40 +49,7 @@ def cases(tmp):
 
 
 def main():
-    tomocell = sys.argv[1]
-    nranks = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    launcher = sys.argv[3:] if nranks > 1 else []
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, args, words, outdir in cases(tmp):
-            cmd = launcher + [tomocell, "run"] + args
-            try:
-                r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired:
-                print(f"FAIL {name}: timed out (hang)")
-                failures += 1
-                continue
-            problems = []
-            if r.returncode != 1:
-                problems.append(f"exit status {r.returncode}, expected 1")
-            for w in words:
-                if w not in r.stderr:
-                    problems.append(f"stderr lacks {w!r}")
-            if "PETSC ERROR" in r.stderr or "Segmentation" in r.stderr:
-                problems.append("stderr shows a traceback or crash instead of a clear message")
-            if outdir and os.path.exists(os.path.join(tmp, outdir)):
-                problems.append(f"output directory {outdir} was left behind: {os.listdir(os.path.join(tmp, outdir))}")
-            leftovers = [f for f in os.listdir(tmp) if ".tmp-" in f]
-            if leftovers:
-                problems.append(f"temporary files left: {leftovers}")
-            if problems:
-                failures += 1
-                print(f"FAIL {name}: " + "; ".join(problems))
-                print("  stderr: " + r.stderr.strip().replace("\n", "\n          "))
-            else:
-                print(f"ok   {name}: {r.stderr.strip().splitlines()[0] if r.stderr.strip() else ''}")
-    print(f"{len(cases(tempfile.mkdtemp())) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+    return badinput.run_all("run", cases, sys.argv[1:])
 
 
 if __name__ == "__main__":
