@@ -16,3 +16,4 @@ typedef struct {
 
 PETSC_EXTERN const TCCommand TCCommandRun;
 PETSC_EXTERN const TCCommand TCCommandTortuosity;
+PETSC_EXTERN const TCCommand TCCommandMicrostructure;

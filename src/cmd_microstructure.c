@@ -1,0 +1,122 @@
+/*
+ * tomocell microstructure: generate a synthetic electrode volume, or
+ * calender one to a lower porosity. A thin driver over mesh/microstructure.
+ */
+#include "io/deck.h"
+#include "io/output.h"
+#include "mesh/microstructure.h"
+#include "src/commands.h"
+#include "src/tc.h"
+#include <libgen.h>
+
+#define INF PETSC_MAX_REAL
+
+static const TCKey micro_keys[] = {
+    {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "volume to write (Data Exchange HDF5)",
+     PETSC_FALSE},
+    {"calender", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "compress this volume (written by tomocell microstructure) to -porosity instead of "
+     "generating one",
+     PETSC_TRUE},
+    {"size", TC_KEY_STRING, "100,100,100", 0, 0, PETSC_FALSE, NULL,
+     "voxels NX,NY,NZ (z through the electrode thickness)", PETSC_FALSE},
+    {"voxel_size", TC_KEY_REAL, "1e-6", 0, INF, PETSC_TRUE, NULL, "voxel edge length, m",
+     PETSC_FALSE},
+    {"porosity", TC_KEY_REAL, "0.4", 0, 1, PETSC_TRUE, NULL, "target pore volume fraction",
+     PETSC_FALSE},
+    {"cbd_fraction", TC_KEY_REAL, "0", 0, 1, PETSC_FALSE, NULL,
+     "carbon-binder volume fraction of the box (label 2)", PETSC_FALSE},
+    {"radius_m", TC_KEY_REAL, "5e-6", 0, INF, PETSC_TRUE, NULL, "mean particle radius, m",
+     PETSC_FALSE},
+    {"radius_sd", TC_KEY_REAL, "0.2", 0, 2, PETSC_FALSE, NULL,
+     "relative standard deviation of the (log-normal) radius", PETSC_FALSE},
+    {"overlap", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,
+     "particles may overlap (Boolean model); false: random sequential addition", PETSC_FALSE},
+    {"seed", TC_KEY_INT, "1", 0, 2147483647, PETSC_FALSE, NULL, "random seed", PETSC_FALSE},
+};
+static const PetscInt micro_nkeys = (PetscInt)(sizeof(micro_keys) / sizeof(micro_keys[0]));
+
+static void MicroHelp(void)
+{
+  printf("Options:\n");
+  TCDeckPrintKeys(micro_keys, micro_nkeys);
+  printf("\nLabels: 0 pore, 1 active material, 2 carbon-binder domain. The file holds\n"
+         "  /exchange/data (z:y:x, uint8, pixel_size_m) and /microstructure/particles_m\n"
+         "  (x, y, z, radius per particle) so that it can be calendered later.\n"
+         "Calendering: affine compression along z at fixed areal loading (solids are\n"
+         "  incompressible), particle radii grown by one common factor to conserve the\n"
+         "  active volume lost to new overlaps, binder deposited again.\n");
+}
+
+static PetscErrorCode MicroMain(int npos, char **pos)
+{
+  MPI_Comm      comm = PETSC_COMM_WORLD;
+  TCDeck        deck;
+  TCMicroParams p = {0};
+  TCMicro       m, c;
+  char          out[PETSC_MAX_PATH_LEN], in[PETSC_MAX_PATH_LEN], size[128], dir[PETSC_MAX_PATH_LEN];
+  char          tmp[PETSC_MAX_PATH_LEN];
+  PetscBool     set, calender;
+  PetscInt      seed = 1;
+  PetscMPIInt   rank;
+  long long     a, b, d;
+  char          extra;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(TCDeckCreate(comm, "microstructure", micro_keys, micro_nkeys, &deck));
+  PetscCall(TCDeckLoad(deck, NULL));
+  PetscCall(TCDeckGetString(deck, "output", out, sizeof(out), &set));
+  PetscCall(TCDeckGetString(deck, "calender", in, sizeof(in), &calender));
+  PetscCall(TCDeckGetString(deck, "size", size, sizeof(size), &set));
+  PetscCheck(sscanf(size, "%lld,%lld,%lld%c", &a, &b, &d, &extra) == 3 && a > 0 && b > 0 && d > 0,
+             comm, PETSC_ERR_USER_INPUT, "size = '%s': expected three positive integers NX,NY,NZ",
+             size);
+  p.nx = (PetscInt)a, p.ny = (PetscInt)b, p.nz = (PetscInt)d;
+  PetscCall(TCDeckGetReal(deck, "voxel_size", &p.voxel_m));
+  PetscCall(TCDeckGetReal(deck, "porosity", &p.porosity));
+  PetscCall(TCDeckGetReal(deck, "cbd_fraction", &p.cbd_fraction));
+  PetscCall(TCDeckGetReal(deck, "radius_m", &p.radius_m));
+  PetscCall(TCDeckGetReal(deck, "radius_sd", &p.radius_sd));
+  PetscCall(TCDeckGetBool(deck, "overlap", &p.overlap));
+  PetscCall(TCDeckGetInt(deck, "seed", &seed));
+  p.seed = (unsigned long long)seed;
+  PetscCall(TCDeckDestroy(&deck));
+  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
+  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
+
+  /* every rank generates the same volume (same seed, own generator): cheap
+     next to the solves, and input errors are then collective */
+  if (calender) {
+    PetscCall(TCMicroRead(comm, in, &m));
+    PetscCall(TCMicroCalender(comm, &m, p.porosity, &c));
+    PetscCall(TCMicroFree(&m));
+    m = c;
+  } else
+    PetscCall(TCMicroGenerate(comm, &p, &m));
+  PetscCall(TCOutputTempName(comm, out, tmp, sizeof(tmp)));
+  PetscCall(TCMicroWrite(comm, &m, tmp));
+  PetscCall(TCOutputCommit(comm, tmp, out));
+  PetscCall(TCPrintf(comm,
+                     "tomocell microstructure: %s %lld x %lld x %lld voxels of %g m, %lld "
+                     "particles: porosity %.4f, active %.4f, CBD %.4f%s; wrote %s\n",
+                     calender ? "calendered" : "generated", (long long)m.p.nx, (long long)m.p.ny,
+                     (long long)m.p.nz, (double)m.p.voxel_m, (long long)m.nparticles,
+                     (double)m.porosity, (double)m.active_fraction, (double)m.cbd_fraction, "",
+                     out));
+  if (calender)
+    PetscCall(TCPrintf(comm, "  thickness ratio to the uncalendered electrode %.4f\n",
+                       (double)m.calender_factor));
+  PetscCall(TCMicroFree(&m));
+  PetscFunctionReturn(0);
+}
+
+const TCCommand TCCommandMicrostructure = {
+    "microstructure",
+    "generate a synthetic electrode volume, or calender one to a target porosity",
+    "tomocell microstructure -output vol.h5 [-size NX,NY,NZ] [-porosity P] [-cbd_fraction F] "
+    "[-calender in.h5]",
+    MicroHelp,
+    MicroMain,
+    0,
+    0};
