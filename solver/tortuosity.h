@@ -71,6 +71,7 @@ PETSC_EXTERN PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps);
    voxel, x y z: the mean of the voxel's two face fluxes along each axis, in
    units of D dC / voxel) on its slab, allocated with PetscMalloc (the caller
    frees them). KSP options are the usual -ksp_* / -pc_*; the default is CG +
-   GAMG with -ksp_rtol 1e-9. */
+   hypre BoomerAMG (HMIS, ext+i, P_max 4, strength 0.5, agg_nl 1) with
+   -ksp_rtol 1e-9. */
 PETSC_EXTERN PetscErrorCode TCTauSolve(TCTau tau, PetscInt dir, TCTauDirection *res, float **conc,
                                        float **flux);

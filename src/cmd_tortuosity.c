@@ -54,7 +54,8 @@ static void TauHelp(void)
          "  between the phase and other labels x face area / box volume.\n"
          "A direction in which the phase does not percolate is reported (tau null,\n"
          "  percolates false); asking for that single direction is an error (exit 1).\n"
-         "Solver: PETSc options, default -ksp_type cg -pc_type gamg -ksp_rtol 1e-9.\n");
+         "Solver: PETSc options; default CG + hypre BoomerAMG (HMIS, ext+i, P_max 4, strength\n"
+         "  0.5, agg_nl 1), -ksp_rtol 1e-9; e.g. -pc_type gamg to change it.\n");
 }
 
 static PetscErrorCode TauWriteField(MPI_Comm comm, const TCVolume *vol, const char path[],
