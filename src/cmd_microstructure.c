@@ -119,4 +119,8 @@ const TCCommand TCCommandMicrostructure = {
     MicroHelp,
     MicroMain,
     0,
-    0};
+    0,
+    micro_keys,
+    micro_nkeys,
+    "volume.h5",
+    NULL};

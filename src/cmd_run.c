@@ -334,4 +334,8 @@ const TCCommand TCCommandRun = {
     RunHelp,
     RunMain,
     1,
-    1};
+    1,
+    run_keys,
+    run_nkeys,
+    ".",
+    "summary.json"};

@@ -392,4 +392,8 @@ const TCCommand TCCommandTortuosity = {
     TauHelp,
     TauMain,
     1,
-    1};
+    1,
+    tau_keys,
+    tau_nkeys,
+    "props.json",
+    "props.json"};

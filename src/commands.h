@@ -3,6 +3,7 @@
  * library: read options, call library functions, report.
  */
 #pragma once
+#include "io/deck.h"
 #include <petscsys.h>
 
 typedef struct {
@@ -11,9 +12,20 @@ typedef struct {
   const char *usage;
   void (*help)(void);                                 /* prints keys; no MPI/PETSc needed */
   PetscErrorCode (*run)(int npos, char **positional); /* after PetscInitialize */
-  int min_pos, max_pos;                               /* positional arguments accepted */
+  int          min_pos, max_pos;                      /* positional arguments accepted */
+  const TCKey *keys;                                  /* deck keys (what a sweep may vary) */
+  PetscInt     nkeys;
+  const char  *sweep_output;  /* -output for a sweep task, relative to its directory */
+  const char  *sweep_summary; /* the JSON a sweep gathers from, relative to the task directory */
 } TCCommand;
+
+/* The table of commands (main.c), for tomocell sweep. */
+PETSC_EXTERN const TCCommand *TCCommandFind(const char *name);
+/* The environment tomocell was started with (before MPI added its own
+   variables): sweep tasks are started with it. */
+PETSC_EXTERN char **TCStartEnvironment(void);
 
 PETSC_EXTERN const TCCommand TCCommandRun;
 PETSC_EXTERN const TCCommand TCCommandTortuosity;
 PETSC_EXTERN const TCCommand TCCommandMicrostructure;
+PETSC_EXTERN const TCCommand TCCommandSweep;

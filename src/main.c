@@ -11,7 +11,7 @@
 #include <metis.h>
 
 static const TCCommand *const tc_commands[] = {&TCCommandRun, &TCCommandTortuosity,
-                                               &TCCommandMicrostructure};
+                                               &TCCommandMicrostructure, &TCCommandSweep};
 static const int              tc_ncommands  = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
 
 static void TCPrintVersion(void)
@@ -48,6 +48,30 @@ static PetscBool TCIsHelp(const char *a)
 {
   return (PetscBool)(!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "-help") ||
                      !strcmp(a, "help"));
+}
+
+const TCCommand *TCCommandFind(const char *name)
+{
+  for (int c = 0; c < tc_ncommands; c++)
+    if (!strcmp(name, tc_commands[c]->name)) return tc_commands[c];
+  return NULL;
+}
+
+static char **tc_start_env;
+
+char **TCStartEnvironment(void)
+{
+  return tc_start_env;
+}
+
+/* Deep copy of environ before MPI_Init adds its variables (never freed). */
+static void TCSaveEnvironment(void)
+{
+  extern char **environ;
+  int           n = 0;
+  while (environ[n]) n++;
+  tc_start_env = (char **)calloc((size_t)n + 1, sizeof(char *));
+  for (int i = 0; tc_start_env && i < n; i++) tc_start_env[i] = strdup(environ[i]);
 }
 
 int main(int argc, char **argv)
@@ -96,6 +120,7 @@ int main(int argc, char **argv)
   for (int a = 2 + npos, k = 1; a < argc; a++, k++) pargv[k] = argv[a];
   pargv[pargc] = NULL;
 
+  TCSaveEnvironment();
   ierr = PetscInitialize(&pargc, &pargv, NULL, NULL);
   if (ierr) {
     free(pargv);

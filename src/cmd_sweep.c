@@ -1,0 +1,562 @@
+/*
+ * tomocell sweep SWEEP.yaml: expand a sweep over deck keys into tasks, run
+ * them here (-local) or as a Slurm job array (-slurm), run one task (-task N,
+ * what each array task does) and gather every task's summary into one table
+ * (-gather). See io/sweep.h for the file format.
+ *
+ * Layout of the sweep directory:
+ *   tasks.csv              task, parameter values (written at expansion)
+ *   task_NNNN/             one per task: the command's output, log.txt and
+ *                          status.json (exit code, wall time), written when
+ *                          the task ends; a task with exit code 0 is done and
+ *                          is skipped when the sweep is run again
+ *   results.csv, results.h5, plot.png     from -gather
+ *   sweep.sbatch, gather.sbatch           from -slurm
+ */
+#include "io/h5.h"
+#include "io/json.h"
+#include "io/output.h"
+#include "io/sweep.h"
+#include "src/commands.h"
+#include "src/tc.h"
+#include "tcversion.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef TC_SOURCE_DIR
+#define TC_SOURCE_DIR "."
+#endif
+
+static const TCKey sweep_keys[] = {
+    {"local", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
+     "run the tasks on this machine, at most -jobs at a time", PETSC_FALSE},
+    {"slurm", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
+     "write and submit a Slurm job array of the unfinished tasks and a gather job (afterok)",
+     PETSC_FALSE},
+    {"gather", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
+     "collect the tasks' summaries into results.csv, results.h5 and a plot", PETSC_FALSE},
+    {"task", TC_KEY_INT, "-1", -1, 1e9, PETSC_FALSE, NULL,
+     "run only task N (what each Slurm array task does)", PETSC_FALSE},
+    {"jobs", TC_KEY_INT, "0", 0, 4096, PETSC_FALSE, NULL,
+     "-local: tasks at a time (default: cores / ranks per task)", PETSC_FALSE},
+};
+static const PetscInt sweep_nkeys = (PetscInt)(sizeof(sweep_keys) / sizeof(sweep_keys[0]));
+
+static void SweepHelp(void)
+{
+  printf("Options:\n");
+  TCDeckPrintKeys(sweep_keys, sweep_nkeys);
+  printf("\nSweep file (YAML):\n"
+         "  sweep:      command (run, tortuosity, ...), input (its deck or volume), kind\n"
+         "              (product|zip|lhs), samples and seed (lhs), output (directory,\n"
+         "              default output/<sweep name>), ranks (MPI ranks per task)\n"
+         "  parameters: deck key: [list] | {from, to, num[, log: true]} | {min, max} (lhs)\n"
+         "  gather:     outputs: [dotted paths in the summary JSON], plot_x, plot_y\n"
+         "Without -local/-slurm/-gather/-task it lists the tasks and writes tasks.csv.\n"
+         "Environment: MPIEXEC (default mpiexec) starts tasks with ranks > 1 outside Slurm;\n"
+         "  SBATCH (default sbatch) and SBATCH_ARGS (extra sbatch options) for -slurm.\n");
+}
+
+static PetscErrorCode TaskDir(const TCSweep *sw, PetscInt i, char *buf, size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(snprintf(buf, len, "%s/task_%04d", sw->output, (int)i) < (int)len, PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT, "sweep output path too long");
+  PetscFunctionReturn(0);
+}
+
+/* 1 done, -1 failed (exit code in *code), 0 not run */
+static int TaskState(const TCSweep *sw, PetscInt i, int *code)
+{
+  char      dir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN + 16], buf[4096];
+  FILE     *fp;
+  size_t    n;
+  double    v;
+  PetscBool found;
+
+  if (TaskDir(sw, i, dir, sizeof(dir))) return 0;
+  snprintf(path, sizeof(path), "%s/status.json", dir);
+  if (!(fp = fopen(path, "r"))) return 0;
+  n      = fread(buf, 1, sizeof(buf) - 1, fp);
+  buf[n] = 0;
+  fclose(fp);
+  if (TCJsonLookup(buf, "exit_code", &v, &found) || !found) return 0;
+  *code = (int)v;
+  return v == 0 ? 1 : -1;
+}
+
+static PetscErrorCode SelfExe(char *buf, size_t len)
+{
+  ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+  PetscFunctionBeginUser;
+  PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot find the tomocell executable");
+  buf[n] = 0;
+  PetscFunctionReturn(0);
+}
+
+/* Start task i as a child process (not waited for); its output goes to
+   task_i/log.txt. */
+static PetscErrorCode TaskStart(const TCSweep *sw, const TCCommand *cmd, PetscInt i, pid_t *pid)
+{
+  char dir[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN + 64], log[PETSC_MAX_PATH_LEN + 16],
+      exe[PETSC_MAX_PATH_LEN], nr[16];
+  const char *argv[256];
+  int         a       = 0;
+  const char *mpiexec = getenv("MPIEXEC");
+
+  PetscFunctionBeginUser;
+  PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
+  PetscCheck(mkdir(dir, 0777) == 0 || errno == EEXIST, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot create %s: %s", dir, strerror(errno));
+  snprintf(out, sizeof(out), "%s/%s", dir, cmd->sweep_output);
+  snprintf(log, sizeof(log), "%s/log.txt", dir);
+  snprintf(nr, sizeof(nr), "%d", (int)sw->ranks);
+  PetscCall(SelfExe(exe, sizeof(exe)));
+  if (sw->ranks > 1) {
+    if (getenv("SLURM_JOB_ID"))
+      argv[a++] = "srun", argv[a++] = "-n", argv[a++] = nr;
+    else {
+      /* MPIEXEC may carry flags: "mpiexec --oversubscribe" */
+      static char words[1024];
+      char       *w, *save = NULL;
+      PetscCall(PetscStrncpy(words, mpiexec ? mpiexec : "mpiexec", sizeof(words)));
+      for (w = strtok_r(words, " \t", &save); w && a < 16; w = strtok_r(NULL, " \t", &save))
+        argv[a++] = w;
+      argv[a++] = "-n", argv[a++] = nr;
+    }
+  }
+  argv[a++] = exe;
+  argv[a++] = sw->command;
+  if (sw->input[0]) argv[a++] = sw->input;
+  PetscCheck(sw->nparams < 100, PETSC_COMM_SELF, PETSC_ERR_SUP, "at most 99 parameters");
+  {
+    static char opt[100][160];
+    for (PetscInt k = 0; k < sw->nparams; k++) {
+      snprintf(opt[k], sizeof(opt[k]), "-%s", sw->params[k]);
+      argv[a++] = opt[k];
+      argv[a++] = sw->values[i * sw->nparams + k];
+    }
+  }
+  argv[a++] = "-output";
+  argv[a++] = out;
+  argv[a]   = NULL;
+  fflush(stdout);
+  *pid = fork();
+  PetscCheck(*pid >= 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "fork failed: %s", strerror(errno));
+  if (*pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
+    execvpe(argv[0], (char *const *)argv, TCStartEnvironment());
+    fprintf(stderr, "tomocell sweep: cannot start %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TaskFinish(const TCSweep *sw, PetscInt i, int status, double wall)
+{
+  char  dir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 32];
+  FILE *fp;
+  int   code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+  PetscFunctionBeginUser;
+  PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
+  snprintf(path, sizeof(path), "%s/status.json", dir);
+  snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
+  fp = fopen(tmp, "w");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", tmp);
+  {
+    TCJson js;
+    TCJsonBegin(&js, fp);
+    TCJsonInt(&js, "task", (long long)i);
+    TCJsonInt(&js, "exit_code", code);
+    TCJsonReal(&js, "wall_s", wall);
+    TCJsonObjectBegin(&js, "parameters");
+    for (PetscInt k = 0; k < sw->nparams; k++)
+      TCJsonString(&js, sw->params[k], sw->values[i * sw->nparams + k]);
+    TCJsonObjectEnd(&js);
+    TCJsonEnd(&js);
+  }
+  PetscCheck(fclose(fp) == 0 && rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
+             "cannot write %s", path);
+  PetscCall(TCPrintf(PETSC_COMM_SELF, "  task %d %s (%.1f s)%s%s\n", (int)i,
+                     code ? "FAILED" : "done", wall, code ? ": see " : "", code ? dir : ""));
+  PetscFunctionReturn(0);
+}
+
+/* Run the tasks in list[0..n-1], at most jobs at a time. */
+static PetscErrorCode SweepRun(const TCSweep *sw, const TCCommand *cmd, const PetscInt *list,
+                               PetscInt n, PetscInt jobs, PetscInt *nfailed)
+{
+  pid_t          *pid;
+  PetscInt       *which, running = 0, next = 0;
+  PetscLogDouble *t0;
+
+  PetscFunctionBeginUser;
+  *nfailed = 0;
+  PetscCall(PetscMalloc3(jobs, &pid, jobs, &which, jobs, &t0));
+  while (next < n || running) {
+    while (running < jobs && next < n) {
+      PetscCall(PetscTime(&t0[running]));
+      which[running] = list[next++];
+      PetscCall(TaskStart(sw, cmd, which[running], &pid[running]));
+      running++;
+    }
+    {
+      int            status;
+      pid_t          done = wait(&status);
+      PetscLogDouble t1;
+      PetscCheck(done > 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "wait failed: %s", strerror(errno));
+      PetscCall(PetscTime(&t1));
+      for (PetscInt k = 0; k < running; k++)
+        if (pid[k] == done) {
+          PetscCall(TaskFinish(sw, which[k], status, t1 - t0[k]));
+          if (!WIFEXITED(status) || WEXITSTATUS(status)) (*nfailed)++;
+          pid[k] = pid[running - 1], which[k] = which[running - 1], t0[k] = t0[running - 1];
+          running--;
+          break;
+        }
+    }
+  }
+  PetscCall(PetscFree3(pid, which, t0));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WriteTasks(const TCSweep *sw)
+{
+  char  path[PETSC_MAX_PATH_LEN + 16];
+  FILE *fp;
+
+  PetscFunctionBeginUser;
+  snprintf(path, sizeof(path), "%s/tasks.csv", sw->output);
+  PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
+  fprintf(fp, "task");
+  for (PetscInt k = 0; k < sw->nparams; k++) fprintf(fp, ",%s", sw->params[k]);
+  fprintf(fp, "\n");
+  for (PetscInt i = 0; i < sw->ntasks; i++) {
+    fprintf(fp, "%d", (int)i);
+    for (PetscInt k = 0; k < sw->nparams; k++) fprintf(fp, ",%s", sw->values[i * sw->nparams + k]);
+    fprintf(fp, "\n");
+  }
+  PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const char *sweepfile)
+{
+  char       path[PETSC_MAX_PATH_LEN + 64], dir[PETSC_MAX_PATH_LEN];
+  FILE      *fp;
+  double    *out, *par;
+  int       *state;
+  PetscInt   ndone = 0, nfail = 0, nnum = 0;
+  PetscBool *numeric;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc3(sw->ntasks * (sw->nout + 1), &out, sw->ntasks * (sw->nparams + 1), &par,
+                         sw->ntasks, &state));
+  PetscCall(PetscMalloc1(sw->nparams + 1, &numeric));
+  for (PetscInt k = 0; k < sw->nparams; k++) {
+    numeric[k] = PETSC_TRUE;
+    for (PetscInt i = 0; i < sw->ntasks; i++) {
+      char *end;
+      par[i * sw->nparams + k] = strtod(sw->values[i * sw->nparams + k], &end);
+      if (*end || end == sw->values[i * sw->nparams + k]) numeric[k] = PETSC_FALSE;
+    }
+    nnum += numeric[k];
+  }
+  for (PetscInt i = 0; i < sw->ntasks; i++) {
+    int code = 0;
+    state[i] = TaskState(sw, i, &code);
+    for (PetscInt o = 0; o < sw->nout; o++) out[i * sw->nout + o] = NAN;
+    if (state[i] == 1) ndone++;
+    if (state[i] == -1) {
+      char  line[512] = "", buf[512];
+      FILE *lf;
+      nfail++;
+      PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
+      snprintf(path, sizeof(path), "%s/log.txt", dir);
+      if ((lf = fopen(path, "r"))) {
+        PetscBool err = PETSC_FALSE; /* the error line, else the last line */
+        while (fgets(buf, sizeof(buf), lf)) {
+          PetscBool e = strstr(buf, "error") ? PETSC_TRUE : PETSC_FALSE;
+          if ((e || !err) && buf[strspn(buf, " \t\r\n-")])
+            PetscCall(PetscStrncpy(line, buf, sizeof(line)));
+          err = (PetscBool)(err || e);
+        }
+        fclose(lf);
+      }
+      PetscCall(TCPrintf(PETSC_COMM_SELF, "  task %d failed (exit %d): %s%s", (int)i, code,
+                         line[0] ? line : "see log.txt\n",
+                         line[0] && !strchr(line, '\n') ? "\n" : ""));
+    }
+    if (state[i] == 1 && cmd->sweep_summary && sw->nout) {
+      char *json;
+      long  len;
+      PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
+      snprintf(path, sizeof(path), "%s/%s", dir, cmd->sweep_summary);
+      fp = fopen(path, "r");
+      if (!fp) continue;
+      fseek(fp, 0, SEEK_END);
+      len = ftell(fp);
+      fseek(fp, 0, SEEK_SET);
+      PetscCall(PetscMalloc1(len + 1, &json));
+      json[fread(json, 1, (size_t)len, fp)] = 0;
+      fclose(fp);
+      for (PetscInt o = 0; o < sw->nout; o++) {
+        PetscBool found;
+        PetscCall(TCJsonLookup(json, sw->outputs[o], &out[i * sw->nout + o], &found));
+        if (!found && i == 0)
+          PetscCall(TCPrintf(PETSC_COMM_SELF, "  note: %s has no number at '%s'\n", path,
+                             sw->outputs[o]));
+      }
+      PetscCall(PetscFree(json));
+    }
+  }
+
+  /* results.csv */
+  snprintf(path, sizeof(path), "%s/results.csv", sw->output);
+  PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
+  fprintf(fp, "task,status");
+  for (PetscInt k = 0; k < sw->nparams; k++) fprintf(fp, ",%s", sw->params[k]);
+  for (PetscInt o = 0; o < sw->nout; o++) fprintf(fp, ",%s", sw->outputs[o]);
+  fprintf(fp, "\n");
+  for (PetscInt i = 0; i < sw->ntasks; i++) {
+    fprintf(fp, "%d,%s", (int)i, state[i] == 1 ? "done" : state[i] ? "failed" : "pending");
+    for (PetscInt k = 0; k < sw->nparams; k++) fprintf(fp, ",%s", sw->values[i * sw->nparams + k]);
+    for (PetscInt o = 0; o < sw->nout; o++) fprintf(fp, ",%.12g", out[i * sw->nout + o]);
+    fprintf(fp, "\n");
+  }
+  PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
+
+  /* results.h5: the numeric columns */
+  {
+    TCH5    h5;
+    char    tmp[PETSC_MAX_PATH_LEN + 64], name[300];
+    hsize_t n = (hsize_t)sw->ntasks;
+    double *col;
+    int    *st;
+    snprintf(path, sizeof(path), "%s/results.h5", sw->output);
+    PetscCall(TCOutputTempName(PETSC_COMM_SELF, path, tmp, sizeof(tmp)));
+    PetscCall(TCH5Create(PETSC_COMM_SELF, tmp, &h5));
+    PetscCall(PetscMalloc2(sw->ntasks, &col, sw->ntasks, &st));
+    for (PetscInt i = 0; i < sw->ntasks; i++) st[i] = state[i];
+    PetscCall(TCH5WriteRows(&h5, "/status", H5T_NATIVE_INT, 1, &n, 0, n, st));
+    PetscCall(TCH5WriteAttrString(&h5, "/status", "meaning", "1 done, -1 failed, 0 pending"));
+    for (PetscInt k = 0; k < sw->nparams; k++) {
+      if (!numeric[k]) continue;
+      for (PetscInt i = 0; i < sw->ntasks; i++) col[i] = par[i * sw->nparams + k];
+      snprintf(name, sizeof(name), "/parameters/%s", sw->params[k]);
+      PetscCall(TCH5WriteRows(&h5, name, H5T_NATIVE_DOUBLE, 1, &n, 0, n, col));
+    }
+    for (PetscInt o = 0; o < sw->nout; o++) {
+      for (PetscInt i = 0; i < sw->ntasks; i++) col[i] = out[i * sw->nout + o];
+      snprintf(name, sizeof(name), "/outputs/%s", sw->outputs[o]);
+      PetscCall(TCH5WriteRows(&h5, name, H5T_NATIVE_DOUBLE, 1, &n, 0, n, col));
+    }
+    PetscCall(TCH5WriteAttrString(&h5, "/", "sweep", sweepfile));
+    PetscCall(TCH5WriteAttrString(&h5, "/", "tomocell_version", TC_VERSION));
+    PetscCall(TCH5Close(&h5));
+    PetscCall(TCOutputCommit(PETSC_COMM_SELF, tmp, path));
+    PetscCall(PetscFree2(col, st));
+  }
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "tomocell sweep: gathered %d done, %d failed, %d pending of %d tasks into "
+                     "%s/results.csv and results.h5\n",
+                     (int)ndone, (int)nfail, (int)(sw->ntasks - ndone - nfail), (int)sw->ntasks,
+                     sw->output));
+  if (sw->plot_x[0] && sw->plot_y[0] && ndone) {
+    char cmdline[4 * PETSC_MAX_PATH_LEN];
+    snprintf(cmdline, sizeof(cmdline),
+             "/usr/bin/python3 '%s/tools/plot_sweep.py' '%s/results.csv' '%s' '%s' "
+             "'%s/plot.png'",
+             TC_SOURCE_DIR, sw->output, sw->plot_x, sw->plot_y, sw->output);
+    if (system(cmdline) == 0)
+      PetscCall(TCPrintf(PETSC_COMM_SELF, "  plot: %s/plot.png (%s against %s)\n", sw->output,
+                         sw->plot_y, sw->plot_x));
+    else
+      PetscCall(TCPrintf(PETSC_COMM_SELF,
+                         "  note: no plot (needs /usr/bin/python3 with matplotlib and %s/tools)\n",
+                         TC_SOURCE_DIR));
+  }
+  PetscCall(PetscFree3(out, par, state));
+  PetscCall(PetscFree(numeric));
+  PetscFunctionReturn(0);
+}
+
+/* Run a command, capture the first line of its stdout (the job id). */
+static PetscErrorCode Capture(const char *cmdline, char *buf, size_t len)
+{
+  FILE *p = popen(cmdline, "r");
+
+  PetscFunctionBeginUser;
+  PetscCheck(p, PETSC_COMM_SELF, PETSC_ERR_SYS, "cannot run %s", cmdline);
+  buf[0] = 0;
+  if (!fgets(buf, (int)len, p)) buf[0] = 0;
+  buf[strcspn(buf, "\r\n;")] = 0;
+  PetscCheck(pclose(p) == 0 && buf[0], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "'%s' failed (is Slurm available here?)", cmdline);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const PetscInt *list,
+                                 PetscInt n)
+{
+  char exe[PETSC_MAX_PATH_LEN], absfile[PETSC_MAX_PATH_LEN], cwd[PETSC_MAX_PATH_LEN];
+  char path[PETSC_MAX_PATH_LEN + 32], array[8192] = "", cmdline[16384], job[64] = "", gjob[64];
+  const char *sbatch = getenv("SBATCH") ? getenv("SBATCH") : "sbatch";
+  const char *extra  = getenv("SBATCH_ARGS") ? getenv("SBATCH_ARGS") : "";
+  FILE       *fp;
+
+  PetscFunctionBeginUser;
+  PetscCall(SelfExe(exe, sizeof(exe)));
+  PetscCheck(getcwd(cwd, sizeof(cwd)), PETSC_COMM_SELF, PETSC_ERR_SYS, "getcwd failed");
+  PetscCheck(realpath(sweepfile, absfile), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot resolve %s", sweepfile);
+  for (PetscInt k = 0; k < n; k++) {
+    size_t l = strlen(array);
+    PetscCheck(l + 16 < sizeof(array), PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "too many unfinished tasks for one --array list");
+    snprintf(array + l, sizeof(array) - l, "%s%d", k ? "," : "", (int)list[k]);
+  }
+  snprintf(path, sizeof(path), "%s/sweep.sbatch", sw->output);
+  PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
+  fprintf(fp,
+          "#!/bin/bash\n# tomocell sweep %s: one array task per sweep task\n"
+          "#SBATCH --job-name=tc-%s\n#SBATCH --ntasks=%d\n#SBATCH --time=01:00:00\n"
+          "#SBATCH --output=%s/%s/slurm-%%A_%%a.log\n"
+          "cd '%s'\nexec '%s' sweep '%s' -task \"$SLURM_ARRAY_TASK_ID\"\n",
+          sw->name, sw->name, (int)sw->ranks, cwd, sw->output, cwd, exe, absfile);
+  PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
+  snprintf(path, sizeof(path), "%s/gather.sbatch", sw->output);
+  PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
+  fprintf(fp,
+          "#!/bin/bash\n# tomocell sweep %s: gather after every array task succeeded\n"
+          "#SBATCH --job-name=tc-%s-gather\n#SBATCH --ntasks=1\n#SBATCH --time=00:10:00\n"
+          "#SBATCH --output=%s/%s/slurm-gather-%%j.log\n"
+          "cd '%s'\nexec '%s' sweep '%s' -gather\n",
+          sw->name, sw->name, cwd, sw->output, cwd, exe, absfile);
+  PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
+  if (n) {
+    snprintf(cmdline, sizeof(cmdline), "%s --parsable %s --array=%s '%s/sweep.sbatch'", sbatch,
+             extra, array, sw->output);
+    PetscCall(Capture(cmdline, job, sizeof(job)));
+    snprintf(cmdline, sizeof(cmdline),
+             "%s --parsable %s --dependency=afterok:%s '%s/gather.sbatch'", sbatch, extra, job,
+             sw->output);
+  } else
+    snprintf(cmdline, sizeof(cmdline), "%s --parsable %s '%s/gather.sbatch'", sbatch, extra,
+             sw->output);
+  PetscCall(Capture(cmdline, gjob, sizeof(gjob)));
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "tomocell sweep: submitted array job %s (%d task(s): %s) and gather job %s "
+                     "(afterok)\n",
+                     n ? job : "-", (int)n, n ? array : "none left", gjob));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SweepMain(int npos, char **pos)
+{
+  TCDeck           deck;
+  TCSweep          sw;
+  const TCCommand *cmd;
+  const char     **names;
+  PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
+  PetscInt         task = -1, jobs = 0, *todo, ntodo = 0, nfailed = 0;
+  PetscMPIInt      size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCheck(size == 1, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "tomocell sweep runs on one rank; tasks get their own ranks from sweep: ranks");
+  PetscCall(TCDeckCreate(PETSC_COMM_WORLD, "sweep", sweep_keys, sweep_nkeys, &deck));
+  PetscCall(TCDeckLoad(deck, NULL));
+  PetscCall(TCDeckGetBool(deck, "local", &local));
+  PetscCall(TCDeckGetBool(deck, "slurm", &slurm));
+  PetscCall(TCDeckGetBool(deck, "gather", &gather));
+  PetscCall(TCDeckGetInt(deck, "task", &task));
+  PetscCall(TCDeckGetInt(deck, "jobs", &jobs));
+  PetscCall(TCDeckDestroy(&deck));
+  PetscCheck(local + slurm + gather + (task >= 0) <= 1, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "give at most one of -local, -slurm, -gather, -task");
+
+  /* the command (and so the keys a parameter may name) comes from the file */
+  {
+    char name[64];
+    PetscCall(TCSweepPeekCommand(PETSC_COMM_WORLD, pos[0], name, sizeof(name)));
+    cmd = TCCommandFind(name);
+    PetscCheck(cmd && cmd->nkeys > 0, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s: sweep: command '%s' is not a tomocell command with deck keys (run, "
+               "tortuosity, microstructure, ...)",
+               pos[0], name);
+  }
+  PetscCall(PetscMalloc1(cmd->nkeys, &names));
+  for (PetscInt k = 0; k < cmd->nkeys; k++) names[k] = cmd->keys[k].name;
+  PetscCall(TCSweepLoad(PETSC_COMM_WORLD, pos[0], names, cmd->nkeys, &sw));
+  PetscCall(PetscFree(names));
+  PetscCheck(cmd->min_pos == 0 || sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "%s: tomocell %s needs sweep: input (its %s)", pos[0], cmd->name, cmd->usage);
+  PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
+  PetscCall(WriteTasks(&sw));
+
+  PetscCall(PetscMalloc1(sw.ntasks, &todo));
+  for (PetscInt i = 0; i < sw.ntasks; i++) {
+    int code;
+    if (TaskState(&sw, i, &code) != 1) todo[ntodo++] = i;
+  }
+  if (task >= 0) {
+    PetscCheck(task < sw.ntasks, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "-task %d: the sweep has tasks 0..%d", (int)task, (int)sw.ntasks - 1);
+    PetscCall(SweepRun(&sw, cmd, &task, 1, 1, &nfailed));
+  } else if (local) {
+    if (jobs <= 0) jobs = PetscMax(1, (PetscInt)sysconf(_SC_NPROCESSORS_ONLN) / sw.ranks);
+    PetscCall(TCPrintf(PETSC_COMM_SELF,
+                       "tomocell sweep %s: %d task(s) of tomocell %s, %d to run (%d done), %d at a "
+                       "time, in %s/\n",
+                       pos[0], (int)sw.ntasks, cmd->name, (int)ntodo, (int)(sw.ntasks - ntodo),
+                       (int)jobs, sw.output));
+    PetscCall(SweepRun(&sw, cmd, todo, ntodo, jobs, &nfailed));
+    PetscCall(SweepGather(&sw, cmd, pos[0]));
+  } else if (slurm)
+    PetscCall(SweepSlurm(&sw, pos[0], todo, ntodo));
+  else if (gather)
+    PetscCall(SweepGather(&sw, cmd, pos[0]));
+  else {
+    PetscCall(TCPrintf(PETSC_COMM_SELF, "tomocell sweep %s: %d task(s) of tomocell %s (%d done):\n",
+                       pos[0], (int)sw.ntasks, cmd->name, (int)(sw.ntasks - ntodo)));
+    for (PetscInt i = 0; i < PetscMin(sw.ntasks, 20); i++) {
+      char line[2048] = "";
+      for (PetscInt k = 0; k < sw.nparams; k++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), " -%s %s", sw.params[k],
+                 sw.values[i * sw.nparams + k]);
+      PetscCall(TCPrintf(PETSC_COMM_SELF, "  %4d%s\n", (int)i, line));
+    }
+    if (sw.ntasks > 20) PetscCall(TCPrintf(PETSC_COMM_SELF, "  ...\n"));
+    PetscCall(TCPrintf(PETSC_COMM_SELF,
+                       "wrote %s/tasks.csv; run with -local, -slurm, -task N or -gather\n",
+                       sw.output));
+  }
+  PetscCall(PetscFree(todo));
+  PetscCall(TCSweepFree(&sw));
+  PetscCheck(!nfailed, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "%d task(s) failed; their logs are in the task directories (run again to retry them)",
+             (int)nfailed);
+  PetscFunctionReturn(0);
+}
+
+const TCCommand TCCommandSweep = {
+    "sweep",
+    "parameter sweeps over deck keys: run here, as a Slurm job array, and gather",
+    "tomocell sweep SWEEP.yaml [-local | -slurm | -gather | -task N]",
+    SweepHelp,
+    SweepMain,
+    1,
+    1,
+    sweep_keys,
+    0, /* a sweep cannot sweep sweeps */
+    NULL,
+    NULL};
