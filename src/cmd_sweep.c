@@ -406,7 +406,8 @@ static PetscErrorCode Capture(const char *cmdline, char *buf, size_t len)
 static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const PetscInt *list,
                                  PetscInt n)
 {
-  char exe[PETSC_MAX_PATH_LEN], absfile[PETSC_MAX_PATH_LEN], cwd[PETSC_MAX_PATH_LEN];
+  char exe[PETSC_MAX_PATH_LEN], absfile[PETSC_MAX_PATH_LEN], cwd[PETSC_MAX_PATH_LEN],
+      absout[PETSC_MAX_PATH_LEN];
   char path[PETSC_MAX_PATH_LEN + 32], array[8192] = "", cmdline[16384], job[64] = "", gjob[64];
   const char *sbatch = getenv("SBATCH") ? getenv("SBATCH") : "sbatch";
   const char *extra  = getenv("SBATCH_ARGS") ? getenv("SBATCH_ARGS") : "";
@@ -417,6 +418,8 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
   PetscCheck(getcwd(cwd, sizeof(cwd)), PETSC_COMM_SELF, PETSC_ERR_SYS, "getcwd failed");
   PetscCheck(realpath(sweepfile, absfile), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
              "cannot resolve %s", sweepfile);
+  PetscCheck(realpath(sw->output, absout), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot resolve %s", sw->output);
   for (PetscInt k = 0; k < n; k++) {
     size_t l = strlen(array);
     PetscCheck(l + 16 < sizeof(array), PETSC_COMM_SELF, PETSC_ERR_SUP,
@@ -428,18 +431,18 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
   fprintf(fp,
           "#!/bin/bash\n# tomocell sweep %s: one array task per sweep task\n"
           "#SBATCH --job-name=tc-%s\n#SBATCH --ntasks=%d\n#SBATCH --time=01:00:00\n"
-          "#SBATCH --output=%s/%s/slurm-%%A_%%a.log\n"
+          "#SBATCH --output=%s/slurm-%%A_%%a.log\n"
           "cd '%s'\nexec '%s' sweep '%s' -task \"$SLURM_ARRAY_TASK_ID\"\n",
-          sw->name, sw->name, (int)sw->ranks, cwd, sw->output, cwd, exe, absfile);
+          sw->name, sw->name, (int)sw->ranks, absout, cwd, exe, absfile);
   PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
   snprintf(path, sizeof(path), "%s/gather.sbatch", sw->output);
   PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
   fprintf(fp,
           "#!/bin/bash\n# tomocell sweep %s: gather after every array task succeeded\n"
           "#SBATCH --job-name=tc-%s-gather\n#SBATCH --ntasks=1\n#SBATCH --time=00:10:00\n"
-          "#SBATCH --output=%s/%s/slurm-gather-%%j.log\n"
+          "#SBATCH --output=%s/slurm-gather-%%j.log\n"
           "cd '%s'\nexec '%s' sweep '%s' -gather\n",
-          sw->name, sw->name, cwd, sw->output, cwd, exe, absfile);
+          sw->name, sw->name, absout, cwd, exe, absfile);
   PetscCall(TCOutputFClose(PETSC_COMM_SELF, path, &fp));
   if (n) {
     snprintf(cmdline, sizeof(cmdline), "%s --parsable %s --array=%s '%s/sweep.sbatch'", sbatch,

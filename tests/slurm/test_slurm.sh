@@ -1,0 +1,140 @@
+#!/bin/bash
+# A real Slurm test: start a one-node Slurm cluster on this machine (munged,
+# slurmctld and slurmd from Debian's slurm-wlm and munge, as plain background
+# daemons under a temporary directory), then
+#   1. sbatch jobs/run.sbatch with --ntasks=2: the demo foil under srun -n 2;
+#   2. tomocell sweep -slurm: a 4-task job array plus a gather job that starts
+#      afterok, and check that every task is done and gathered;
+# and stop the daemons. Where Slurm cannot run here it reports a skip (exit
+# 77) with the reason, never a pass.
+#
+# usage: test_slurm.sh TOMOCELL SOURCE_DIR
+set -u
+tomocell=$1
+src=$2
+PATH=$PATH:/usr/sbin:/sbin
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
+
+for c in munged slurmctld slurmd sbatch srun sinfo scontrol; do
+  command -v "$c" >/dev/null || skip "$c is not installed (apt-get install slurm-wlm munge)"
+done
+[ "$(id -u)" = 0 ] || skip "the test cluster runs slurmd as root; run the tests as root"
+
+T=$(mktemp -d /tmp/tc-slurm.XXXXXX)
+chmod 755 "$T"
+pids=()
+cleanup() {
+  scontrol shutdown >/dev/null 2>&1
+  sleep 1
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 1
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+host=$(hostname -s)
+ncpu=$(nproc)
+port=$((20000 + RANDOM % 20000))
+
+mkdir -p "$T/munge" "$T/state" "$T/spool"
+chmod 700 "$T/munge"
+dd if=/dev/urandom of="$T/munge/munge.key" bs=1024 count=1 2>/dev/null
+chmod 400 "$T/munge/munge.key"
+munged --force --key-file="$T/munge/munge.key" --socket="$T/munge/munge.sock" \
+  --pid-file="$T/munge/munged.pid" --log-file="$T/munged.log" --seed-file="$T/munge/seed" \
+  || skip "munged does not start here: $(tail -n 2 "$T/munged.log" 2>/dev/null)"
+pids+=("$(cat "$T/munge/munged.pid")")
+
+cat >"$T/slurm.conf" <<CONF
+ClusterName=tctest
+SlurmctldHost=$host
+AuthType=auth/munge
+AuthInfo=socket=$T/munge/munge.sock
+CredType=cred/munge
+SlurmUser=root
+SlurmdUser=root
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+StateSaveLocation=$T/state
+SlurmdSpoolDir=$T/spool
+SlurmctldPidFile=$T/slurmctld.pid
+SlurmdPidFile=$T/slurmd.pid
+SlurmctldLogFile=$T/slurmctld.log
+SlurmdLogFile=$T/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+MpiDefault=pmix
+ReturnToService=2
+SlurmdTimeout=30
+NodeName=$host CPUs=$ncpu State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF=$T/slurm.conf
+
+slurmctld -D -i -f "$SLURM_CONF" >"$T/slurmctld.out" 2>&1 &
+pids+=($!)
+slurmd -D -f "$SLURM_CONF" -N "$host" >"$T/slurmd.out" 2>&1 &
+pids+=($!)
+for i in $(seq 60); do
+  state=$(sinfo -h -o %T 2>/dev/null)
+  [ "$state" = idle ] && break
+  sleep 1
+done
+[ "$state" = idle ] || skip "the local Slurm node did not come up (state '$state'): $(tail -n 3 "$T/slurmctld.log" "$T/slurmd.log" 2>/dev/null | tr '\n' ' ')"
+echo "local Slurm cluster up: node $host, $ncpu CPUs, port $port"
+
+# 1. an MPI job on 2 ranks through jobs/run.sbatch (srun inside)
+cd "$T"
+TOMOCELL=$tomocell sbatch --wait --ntasks=2 --output="$T/run.log" "$src/jobs/run.sbatch" \
+  "$src/inputs/demo.yaml" -foil_ns 201 -foil_nz 21 -output "$T/run-out" >/dev/null \
+  || fail "sbatch jobs/run.sbatch failed"
+grep -q '"ranks": 2' "$T/run-out/summary.json" 2>/dev/null || fail "the srun job did not run on 2 ranks"
+grep -q "effective resistance" "$T/run.log" || fail "no result in the job log"
+echo "ok   sbatch --ntasks=2 jobs/run.sbatch: srun ran tomocell on 2 ranks"
+
+# 2. a sweep as a job array plus a gather job (afterok)
+cat >"$T/sw.yaml" <<YAML
+sweep:
+  command: run
+  input: $src/inputs/demo.yaml
+  output: $T/sweep
+parameters:
+  foil_thickness_m: [10e-6, 20e-6]
+  load_current_A: [1, 2]
+  foil_ns: [41]
+  foil_nz: [5]
+gather:
+  outputs: [results.effective_resistance_ohm]
+YAML
+"$tomocell" sweep "$T/sw.yaml" -slurm >"$T/submit.log" 2>&1 || fail "tomocell sweep -slurm: $(cat "$T/submit.log")"
+cat "$T/submit.log"
+for i in $(seq 180); do
+  [ -f "$T/sweep/results.csv" ] && break
+  # nothing left that can run (a failed array leaves the gather job waiting forever)
+  [ "$(squeue -h -o %r 2>/dev/null | grep -vc DependencyNeverSatisfied)" = 0 ] && sleep 2 && break
+  sleep 1
+done
+[ -f "$T/sweep/results.csv" ] || fail "the gather job did not run: $(squeue 2>&1 | tail -n 5) $(cat "$T"/sweep/slurm-*.log 2>/dev/null | tail -n 5)"
+done_tasks=$(grep -c ',done,' "$T/sweep/results.csv")
+[ "$done_tasks" = 4 ] || fail "$done_tasks of 4 array tasks done: $(cat "$T/sweep/results.csv")"
+echo "ok   4-task job array and afterok gather: $(tr '\n' ' ' <"$T/sweep/results.csv")"
+
+# 3. the hand-submission scripts: jobs/submit_sweep.sh (jobs/sweep.sbatch + jobs/gather.sbatch)
+sed -e "s#$T/sweep#$T/sweep2#" -e 's/\[10e-6, 20e-6\]/[15e-6]/' "$T/sw.yaml" >"$T/sw2.yaml"
+TOMOCELL=$tomocell SBATCH_ARGS="--chdir=$T --output=$T/hand-%j.log" bash "$src/jobs/submit_sweep.sh" "$T/sw2.yaml" \
+  || fail "jobs/submit_sweep.sh failed"
+for i in $(seq 120); do
+  [ -f "$T/sweep2/results.csv" ] && break
+  [ "$(squeue -h -o %r 2>/dev/null | grep -vc DependencyNeverSatisfied)" = 0 ] && sleep 2 && break
+  sleep 1
+done
+[ "$(grep -c ',done,' "$T/sweep2/results.csv" 2>/dev/null)" = 2 ] || fail "jobs/submit_sweep.sh: not 2 tasks done"
+echo "ok   jobs/submit_sweep.sh: 2-task array + gather"
+exit 0
