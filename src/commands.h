@@ -15,3 +15,4 @@ typedef struct {
 } TCCommand;
 
 PETSC_EXTERN const TCCommand TCCommandRun;
+PETSC_EXTERN const TCCommand TCCommandCell;
