@@ -252,7 +252,7 @@ typedef struct {
   TCCell                     cell;
   const TCCellParams        *p;
   const TCExperimentOptions *opt;
-  PetscReal                  C_th, hAV, L_stack; /* thermal */
+  PetscReal                  C_th, hAV; /* thermal */
 } TCRun;
 
 /* One step of dt from state at temperature T_old; thermal iteration when
@@ -272,7 +272,7 @@ static PetscErrorCode RunStep(TCRun *r, const PetscReal *state, TCCellControl ct
       PetscFunctionReturn(0);
     }
     {
-      PetscReal q = res->Q_W / (r->p->area_m2 * r->L_stack);
+      PetscReal q = res->Q_W / r->p->volume_m3; /* W/m^3 over the cell volume */
       PetscReal Tn =
           (T_old + dt / r->C_th * (q + r->hAV * r->opt->T_amb_K)) / (1 + dt * r->hAV / r->C_th);
       *T_new = Tn;
@@ -287,7 +287,7 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
                                const TCExperimentOptions *opt, PetscReal state[],
                                TCExperimentMonitor mon, void *ctx, TCExperimentSummary *sum)
 {
-  TCRun             r = {cell, p, opt, 0, 0, 0};
+  TCRun             r = {cell, p, opt, 0, 0};
   PetscInt          ns;
   PetscReal        *trial, *trial2, t = 0, T;
   TCCellResult      res, res2;
@@ -298,7 +298,6 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
   PetscCall(PetscMemzero(sum, sizeof(*sum)));
   PetscCall(TCCellGetStateSize(cell, &ns, NULL));
   PetscCall(PetscMalloc2(ns, &trial, ns, &trial2));
-  r.L_stack = p->neg.L_m + p->L_sep_m + p->pos.L_m + p->L_cc_m;
   if (opt->lumped) {
     PetscCheck(
         p->rho_cp_J_m3K > 0 && p->volume_m3 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,

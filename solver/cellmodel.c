@@ -14,7 +14,7 @@
  * region; harmonic means of the effective coefficients at faces, so
  * fluxes are continuous across region boundaries) and in r (uniform shells,
  * exact shell volumes and face areas); the particle surface value is the
- * last shell value extrapolated with the flux boundary condition. Backward
+ * linear extrapolation of the last two shell values. Backward
  * Euler in time. Within a step the particle equations are linear in the
  * surface flux (the diffusivity is taken at the start of the step when it
  * depends on concentration), so each particle is solved for two right-hand
@@ -418,8 +418,11 @@ static void ParticlePrep(TCCell c, const PetscReal *old)
           g[i] = (g[i] - up[i] * g[i + 1]) / di[i];
         }
       }
-      c->s0[pi] = u[n - 1];
-      c->s1[pi] = -R * R / TC_FARADAY * g[n - 1] - 0.5 * dr / (TC_FARADAY * c->Dsurf[pi]);
+      /* surface value: linear extrapolation of the last two shell values (as
+         PyBaMM's finite volumes do by default; it keeps c_s continuous in time
+         when the current jumps, as the continuum solution is) */
+      c->s0[pi] = 1.5 * u[n - 1] - 0.5 * u[n - 2];
+      c->s1[pi] = -R * R / TC_FARADAY * (1.5 * g[n - 1] - 0.5 * g[n - 2]);
     }
   }
 }

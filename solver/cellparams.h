@@ -18,8 +18,8 @@
  * "Initial concentration in negative electrode [mol.m-3]", "... positive
  * ..." (the set's own initial state, used when no -initial_soc is given, as
  * PyBaMM does), "Negative current collector thickness [m]", "Positive
- * current collector thickness [m]" (they enter the stack thickness of the
- * lumped thermal model).
+ * current collector thickness [m]" (kept for the thermal network; the
+ * lumped model uses the cell volume).
  */
 #pragma once
 #include <petscsys.h>
