@@ -398,7 +398,7 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
             continue;
           }
           fm = (st->has_vcut ? res2.V_V : PetscAbsReal(res2.I_A)) - target;
-          if (PetscAbsReal(fm) < (st->has_vcut ? 1e-8 : 1e-8 * I1C) || b - a < 1e-9) break;
+          if (PetscAbsReal(fm) < (st->has_vcut ? 1e-6 : 1e-6 * I1C) || b - a < 1e-9) break;
           if ((fm > 0) == (fa > 0)) {
             a  = m;
             fa = fm;

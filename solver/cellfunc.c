@@ -352,7 +352,17 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
       b  = v[sp + 1];
       da = d[sp];
       db = d[sp + 1];
-      e  = pow(a, b);
+      if (db == 0 && (b == 2 || b == 3 || b == 1.5 || b == 0.5)) {
+        /* the common exponents of fitted electrolyte and OCP functions, without pow() */
+        PetscReal sq = (b == 1.5 || b == 0.5) ? sqrt(a) : 0;
+        if (b == 2) e = a * a, d[sp] = 2 * a * da;
+        else if (b == 3) e = a * a * a, d[sp] = 3 * a * a * da;
+        else if (b == 1.5) e = a * sq, d[sp] = 1.5 * sq * da;
+        else e = sq, d[sp] = 0.5 / sq * da;
+        v[sp] = e;
+        break;
+      }
+      e = pow(a, b);
       /* d(a^b) = b a^(b-1) da + a^b log(a) db; the log term only when b varies */
       d[sp] = (da != 0 ? b * pow(a, b - 1) * da : 0) + (db != 0 ? e * log(a) * db : 0);
       v[sp] = e;

@@ -64,7 +64,7 @@ struct _p_TCCell {
   PetscInt  *piv;
   PetscReal  V, dVdI;
   /* particle condensation */
-  PetscReal *u, *g, *s0, *s1, *Dsurf, *tw, *phie;
+  PetscReal *u, *g, *s0, *s1, *Dsurf, *tw, *phie, *eD, *edD, *eK, *edK;
   /* per-step constants */
   PetscReal T, dt, Arr_k[2], Arr_D[2], Arr_De, Arr_ka;
   PetscReal I_ref, j_ref;
@@ -239,6 +239,7 @@ static PetscErrorCode TCCellFreeWork(TCCell c)
   PetscCall(PetscFree(c->piv));
   PetscCall(PetscFree6(c->u, c->g, c->s0, c->s1, c->Dsurf, c->tw));
   PetscCall(PetscFree(c->phie));
+  PetscCall(PetscFree4(c->eD, c->edD, c->eK, c->edK));
   PetscFunctionReturn(0);
 }
 
@@ -318,6 +319,7 @@ PetscErrorCode TCCellSetUp(TCCell c)
                          &c->s0, c->np[0] + c->np[1], &c->s1, c->np[0] + c->np[1], &c->Dsurf,
                          4 * nrmax, &c->tw));
   PetscCall(PetscCalloc1(c->nx + 1, &c->phie));
+  PetscCall(PetscCalloc4(c->nx + 1, &c->eD, c->nx + 1, &c->edD, c->nx + 1, &c->eK, c->nx + 1, &c->edK));
   /* state: Ia, V, particles, Newton unknowns */
   c->off_cs[0] = 2;
   c->off_cs[1] = c->off_cs[0] + c->np[0] * c->nr[0];
@@ -491,8 +493,10 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
   PetscReal           tp = p->t_plus, Dk[2], dDk[2], kk[2], dkk[2];
   PetscInt            nx = c->nx;
 
-  for (PetscInt k = 0; k < nx; k++)
+  for (PetscInt k = 0; k < nx; k++) {
     if (!(y[c->voff[k]] > 0) || !isfinite(y[c->voff[k]])) return PETSC_FALSE;
+    Elyte(c, k, y[c->voff[k]], &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
+  }
   memset(c->r, 0, sizeof(PetscReal) * (size_t)c->N);
   memset(c->bcol, 0, sizeof(PetscReal) * (size_t)c->N);
   memset(c->cV, 0, sizeof(PetscReal) * (size_t)c->N);
@@ -565,8 +569,14 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
   for (PetscInt k = 0; k + 1 < nx; k++) {
     PetscInt  o = c->voff[k], q = c->voff[k + 1];
     PetscReal cl = y[o], cr = y[q], dKl, dKr, Kd, Kk, dKkl, dKkr, N, ie, lnr;
-    Elyte(c, k, cl, &Dk[0], &dDk[0], &kk[0], &dkk[0]);
-    Elyte(c, k + 1, cr, &Dk[1], &dDk[1], &kk[1], &dkk[1]);
+    Dk[0]  = c->eD[k];
+    dDk[0] = c->edD[k];
+    kk[0]  = c->eK[k];
+    dkk[0] = c->edK[k];
+    Dk[1]  = c->eD[k + 1];
+    dDk[1] = c->edD[k + 1];
+    kk[1]  = c->eK[k + 1];
+    dkk[1] = c->edK[k + 1];
     Kd = FaceCoef(c, k, Dk[0], dDk[0], Dk[1], dDk[1], &dKl, &dKr);
     N  = -Kd * (cr - cl);
     c->r[o] += N;
@@ -684,6 +694,7 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
     cen = cep = 0;
     for (PetscInt k = 0; k < nx; k++) {
       if (!(y[k] > 0) || !isfinite(y[k])) return PETSC_FALSE;
+      Elyte(c, k, y[k], &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
       if (c->reg[k] == REG_NEG) cen += c->dx[k] * y[k] / p->neg.L_m;
       if (c->reg[k] == REG_POS) cep += c->dx[k] * y[k] / p->pos.L_m;
     }
@@ -724,8 +735,14 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
     phie[0] = 0;
     for (PetscInt k = 0; k + 1 < nx; k++) {
       PetscReal D0, dD0, D1, dD1, k0, dk0, k1, dk1, ie_I, Rk, dRl, dRr, diff, Kd, dKl, dKr, N;
-      Elyte(c, k, y[k], &D0, &dD0, &k0, &dk0);
-      Elyte(c, k + 1, y[k + 1], &D1, &dD1, &k1, &dk1);
+      D0  = c->eD[k];
+      dD0 = c->edD[k];
+      k0  = c->eK[k];
+      dk0 = c->edK[k];
+      D1  = c->eD[k + 1];
+      dD1 = c->edD[k + 1];
+      k1  = c->eK[k + 1];
+      dk1 = c->edK[k + 1];
       Kd = FaceCoef(c, k, D0, dD0, D1, dD1, &dKl, &dKr);
       N  = -Kd * (y[k + 1] - y[k]);
       c->r[k] += N;
@@ -900,23 +917,26 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
   PetscCall(PetscArraycpy(c->y, old + c->off_y, c->N));
   Ia = ctl == TC_CELL_CURRENT ? value : old[0];
   if (ctl == TC_CELL_POWER && Ia == 0 && old[1] > 0) Ia = value / old[1];
-  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, NULL)) PetscFunctionReturn(0);
+  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, &dg)) PetscFunctionReturn(0);
   for (it = 0; it < c->newton_maxit; it++) {
+    PetscReal nrm_prev = nrm;
     if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
     nrm = UpdateNorm(c, c->dy, dI);
     for (lambda = 1, ok = PETSC_FALSE; lambda > 1e-4; lambda *= 0.5) {
       for (PetscInt i = 0; i < c->N; i++) c->ytry[i] = c->y[i] + lambda * c->dy[i];
-      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, PETSC_TRUE, NULL))) break;
+      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, PETSC_TRUE, &dg))) break;
     }
     if (!ok) PetscFunctionReturn(0);
     PetscCall(PetscArraycpy(c->y, c->ytry, c->N));
     Ia += lambda * dI;
-    if (nrm <= c->newton_rtol && lambda == 1) break;
+    /* converged when the update, or the error left after it as estimated
+       from quadratic convergence (nrm^2 / nrm_prev), is below rtol; dI/dV
+       then comes from this last factorisation, O(rtol) from the final point */
+    if (lambda == 1 && (nrm <= c->newton_rtol ||
+                        (it > 0 && nrm < 1e-2 * nrm_prev && nrm * nrm / nrm_prev <= c->newton_rtol)))
+      break;
   }
   if (it == c->newton_maxit) PetscFunctionReturn(0);
-  /* final Jacobian for dI/dV, and the diagnostics, at the converged point */
-  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, &dg)) PetscFunctionReturn(0);
-  if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
   new_[0] = Ia;
   new_[1] = c->V;
   PetscCall(PetscArraycpy(new_ + c->off_y, c->y, c->N));
