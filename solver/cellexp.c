@@ -290,7 +290,7 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
   TCRun             r = {cell, p, opt, 0, 0};
   PetscInt          ns;
   PetscReal        *trial, *trial2, t = 0, T;
-  TCCellResult      res, res2;
+  TCCellResult      res, res2, last_ok;
   TCExperimentPoint pt;
   PetscReal         I1C = p->Q_nom_Ah;
 
@@ -342,14 +342,16 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
     if (st->has_vcut) {
       PetscBool wrong = st->kind == STEP_CHARGE ? (PetscBool)(res.V_V >= st->vcut)
                                                 : (PetscBool)(res.V_V <= st->vcut);
+      char      vc[32];
+      snprintf(vc, sizeof(vc), "%g", (double)st->vcut); /* PETSc's %g would print "3." */
       PetscCheck(!wrong, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                 "experiment step %" PetscInt_FMT " \"%s\": cut-off %g V can never be reached: "
+                 "experiment step %" PetscInt_FMT " \"%s\": cut-off %s V can never be reached: "
                  "the %s starts at %.4f V, already %s it",
-                 s + 1, st->text, (double)st->vcut,
-                 st->kind == STEP_CHARGE ? "charge" : "discharge", (double)res.V_V,
-                 st->kind == STEP_CHARGE ? "above" : "below");
+                 s + 1, st->text, vc, st->kind == STEP_CHARGE ? "charge" : "discharge",
+                 (double)res.V_V, st->kind == STEP_CHARGE ? "above" : "below");
     }
     PetscCall(PetscArraycpy(state, trial, ns));
+    last_ok = res;
     pt.t_s  = t;
     pt.T_K  = T;
     pt.soc  = TCCellStateSOC(cell, state);
@@ -370,11 +372,12 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
         if (dt < 1e-6) {
           /* cannot continue: the electrode ran out of (or filled up with) lithium */
           SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                  "experiment step %" PetscInt_FMT " \"%s\": %s at t = %.1f s (V = %.4f V, "
-                  "surface stoichiometry negative %.4f, positive %.4f): the cell cannot go on; "
-                  "the cut-off can never be reached",
-                  s + 1, st->text, "no solution", (double)t, (double)y_prev, (double)res.sto_surf_n,
-                  (double)res.sto_surf_p);
+                  "experiment step %" PetscInt_FMT " \"%s\": the cell cannot go on at t = %.1f s "
+                  "(V = %.4f V; surface stoichiometry at the separator: negative %.4f, positive "
+                  "%.4f): an electrode is empty or full before the cut-off, which can never be "
+                  "reached",
+                  s + 1, st->text, (double)t, (double)last_ok.V_V, (double)last_ok.sto_surf_n,
+                  (double)last_ok.sto_surf_p);
         }
         continue;
       }
@@ -453,6 +456,7 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
         T            = Tn;
         sum->T_max_K = PetscMax(sum->T_max_K, T);
         PetscCall(PetscArraycpy(state, trial, ns));
+        last_ok = res;
         y_prev2 = y_prev;
         y_prev  = ctl == TC_CELL_VOLTAGE ? res.I_A : res.V_V;
         dt_prev = h;

@@ -355,10 +355,14 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
       if (db == 0 && (b == 2 || b == 3 || b == 1.5 || b == 0.5)) {
         /* the common exponents of fitted electrolyte and OCP functions, without pow() */
         PetscReal sq = (b == 1.5 || b == 0.5) ? sqrt(a) : 0;
-        if (b == 2) e = a * a, d[sp] = 2 * a * da;
-        else if (b == 3) e = a * a * a, d[sp] = 3 * a * a * da;
-        else if (b == 1.5) e = a * sq, d[sp] = 1.5 * sq * da;
-        else e = sq, d[sp] = 0.5 / sq * da;
+        if (b == 2)
+          e = a * a, d[sp] = 2 * a * da;
+        else if (b == 3)
+          e = a * a * a, d[sp] = 3 * a * a * da;
+        else if (b == 1.5)
+          e = a * sq, d[sp] = 1.5 * sq * da;
+        else
+          e = sq, d[sp] = 0.5 / sq * da;
         v[sp] = e;
         break;
       }

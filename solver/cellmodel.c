@@ -319,7 +319,8 @@ PetscErrorCode TCCellSetUp(TCCell c)
                          &c->s0, c->np[0] + c->np[1], &c->s1, c->np[0] + c->np[1], &c->Dsurf,
                          4 * nrmax, &c->tw));
   PetscCall(PetscCalloc1(c->nx + 1, &c->phie));
-  PetscCall(PetscCalloc4(c->nx + 1, &c->eD, c->nx + 1, &c->edD, c->nx + 1, &c->eK, c->nx + 1, &c->edK));
+  PetscCall(
+      PetscCalloc4(c->nx + 1, &c->eD, c->nx + 1, &c->edD, c->nx + 1, &c->eK, c->nx + 1, &c->edK));
   /* state: Ia, V, particles, Newton unknowns */
   c->off_cs[0] = 2;
   c->off_cs[1] = c->off_cs[0] + c->np[0] * c->nr[0];
@@ -577,8 +578,8 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
     dDk[1] = c->edD[k + 1];
     kk[1]  = c->eK[k + 1];
     dkk[1] = c->edK[k + 1];
-    Kd = FaceCoef(c, k, Dk[0], dDk[0], Dk[1], dDk[1], &dKl, &dKr);
-    N  = -Kd * (cr - cl);
+    Kd     = FaceCoef(c, k, Dk[0], dDk[0], Dk[1], dDk[1], &dKl, &dKr);
+    N      = -Kd * (cr - cl);
     c->r[o] += N;
     c->r[q] -= N;
     if (jac) {
@@ -743,8 +744,8 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
       dD1 = c->edD[k + 1];
       k1  = c->eK[k + 1];
       dk1 = c->edK[k + 1];
-      Kd = FaceCoef(c, k, D0, dD0, D1, dD1, &dKl, &dKr);
-      N  = -Kd * (y[k + 1] - y[k]);
+      Kd  = FaceCoef(c, k, D0, dD0, D1, dD1, &dKl, &dKr);
+      N   = -Kd * (y[k + 1] - y[k]);
       c->r[k] += N;
       c->r[k + 1] -= N;
       if (jac) {
@@ -932,8 +933,8 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
     /* converged when the update, or the error left after it as estimated
        from quadratic convergence (nrm^2 / nrm_prev), is below rtol; dI/dV
        then comes from this last factorisation, O(rtol) from the final point */
-    if (lambda == 1 && (nrm <= c->newton_rtol ||
-                        (it > 0 && nrm < 1e-2 * nrm_prev && nrm * nrm / nrm_prev <= c->newton_rtol)))
+    if (lambda == 1 && (nrm <= c->newton_rtol || (it > 0 && nrm < 1e-2 * nrm_prev &&
+                                                  nrm * nrm / nrm_prev <= c->newton_rtol)))
       break;
   }
   if (it == c->newton_maxit) PetscFunctionReturn(0);
