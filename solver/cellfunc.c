@@ -25,7 +25,10 @@ typedef enum {
   OP_TANH,
   OP_SINH,
   OP_COSH,
-  OP_ABS
+  OP_ABS,
+  OP_ADDK, /* binary ops with a constant right operand (peephole) */
+  OP_MULK,
+  OP_POWK
 } TCOp;
 
 typedef enum { FUNC_CONST, FUNC_EXPR, FUNC_TABLE } TCFuncKind;
@@ -44,6 +47,9 @@ struct _p_TCFunc {
   /* table */
   PetscInt   n;
   PetscReal *x, *y;
+  /* cubic Hermite tabulation of an expression (TCFuncTabulate) */
+  PetscInt  nt;
+  PetscReal t0, t1, ih, h, *tv, *td;
 };
 
 typedef struct {
@@ -53,8 +59,67 @@ typedef struct {
   const char *err, *errat;
 } TCParser;
 
+static PetscReal Fold(TCOp op, PetscReal a, PetscReal b)
+{
+  switch (op) {
+  case OP_ADD:
+    return a + b;
+  case OP_SUB:
+    return a - b;
+  case OP_MUL:
+    return a * b;
+  case OP_DIV:
+    return a / b;
+  case OP_POW:
+    return pow(a, b);
+  case OP_NEG:
+    return -b;
+  case OP_EXP:
+    return exp(b);
+  case OP_LOG:
+    return log(b);
+  case OP_SQRT:
+    return sqrt(b);
+  case OP_TANH:
+    return tanh(b);
+  case OP_SINH:
+    return sinh(b);
+  case OP_COSH:
+    return cosh(b);
+  case OP_ABS:
+    return fabs(b);
+  default:
+    return 0;
+  }
+}
+
 static int Emit(TCParser *ps, TCOp op, PetscReal k, int stackdelta)
 {
+  TCFunc f = ps->f;
+  int    n = f->ncode;
+  /* peephole: fold constants, and turn "push constant; binary op" into one
+     op with the constant attached (a constant as the last instruction is a
+     complete operand, so the op's right operand is exactly that constant) */
+  if (op != OP_CONST && op != OP_X && op != OP_T && n >= 1 && f->op[n - 1] == OP_CONST) {
+    PetscBool binary = (PetscBool)(stackdelta == -1);
+    if (!binary) {
+      f->k[n - 1] = Fold(op, 0, f->k[n - 1]);
+      return 0;
+    }
+    if (n >= 2 && f->op[n - 2] == OP_CONST) {
+      f->k[n - 2] = Fold(op, f->k[n - 2], f->k[n - 1]);
+      f->ncode--;
+      ps->depth--;
+      return 0;
+    }
+    if (op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_DIV || op == OP_POW) {
+      PetscReal c  = f->k[n - 1];
+      f->op[n - 1] = op == OP_ADD || op == OP_SUB ? OP_ADDK : (op == OP_POW ? OP_POWK : OP_MULK);
+      f->k[n - 1]  = op == OP_SUB ? -c : (op == OP_DIV ? 1.0 / c : c);
+      ps->depth--;
+      return 0;
+    }
+  }
   if (ps->f->ncode >= TC_FUNC_MAXCODE) {
     ps->err   = "expression too long";
     ps->errat = ps->p;
@@ -262,10 +327,37 @@ PetscErrorCode TCFuncCreateTable(PetscInt n, const PetscReal x[], const PetscRea
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCFuncTabulate(TCFunc f, PetscReal x0, PetscReal x1, PetscInt n, PetscBool *done)
+{
+  PetscReal *v, *d;
+
+  PetscFunctionBeginUser;
+  *done = PETSC_FALSE;
+  if (f->kind != FUNC_EXPR || f->usesT || f->nt || n < 2 || !(x1 > x0)) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc2(n, &v, n, &d));
+  for (PetscInt i = 0; i < n; i++) {
+    v[i] = TCFuncEval(f, x0 + (x1 - x0) * i / (n - 1), 0, &d[i]);
+    if (!isfinite(v[i]) || !isfinite(d[i])) { /* singular in the range: keep the expression */
+      PetscCall(PetscFree2(v, d));
+      PetscFunctionReturn(0);
+    }
+  }
+  f->t0 = x0;
+  f->t1 = x1;
+  f->h  = (x1 - x0) / (n - 1);
+  f->ih = 1.0 / f->h;
+  f->tv = v;
+  f->td = d;
+  f->nt = n;
+  *done = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCFuncDestroy(TCFunc *f)
 {
   PetscFunctionBeginUser;
   if (!*f) PetscFunctionReturn(0);
+  if ((*f)->nt) PetscCall(PetscFree2((*f)->tv, (*f)->td));
   if ((*f)->kind == FUNC_TABLE) PetscCall(PetscFree2((*f)->x, (*f)->y));
   PetscCall(PetscFree(*f));
   PetscFunctionReturn(0);
@@ -289,6 +381,23 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
   if (f->kind == FUNC_CONST) {
     if (dfdx) *dfdx = 0;
     return f->c;
+  }
+  if (f->nt && x >= f->t0 && x <= f->t1) {
+    /* cubic Hermite on the tabulation: value and its exact derivative */
+    PetscReal s = (x - f->t0) * f->ih, t, t2, t3, h00, h10, h01, h11;
+    PetscInt  i = (PetscInt)s;
+    if (i >= f->nt - 1) i = f->nt - 2;
+    t   = s - i;
+    t2  = t * t;
+    t3  = t2 * t;
+    h00 = 2 * t3 - 3 * t2 + 1;
+    h10 = t3 - 2 * t2 + t;
+    h01 = -2 * t3 + 3 * t2;
+    h11 = t3 - t2;
+    if (dfdx)
+      *dfdx = ((6 * t2 - 6 * t) * (f->tv[i] - f->tv[i + 1])) * f->ih +
+              (3 * t2 - 4 * t + 1) * f->td[i] + (3 * t2 - 2 * t) * f->td[i + 1];
+    return h00 * f->tv[i] + h10 * f->h * f->td[i] + h01 * f->tv[i + 1] + h11 * f->h * f->td[i + 1];
   }
   if (f->kind == FUNC_TABLE) {
     PetscInt lo = 0, hi = f->n - 1;
@@ -400,6 +509,34 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
       a     = v[sp];
       v[sp] = cosh(a);
       d[sp] *= sinh(a);
+      break;
+    case OP_ADDK:
+      v[sp] += f->k[i];
+      break;
+    case OP_MULK:
+      v[sp] *= f->k[i];
+      d[sp] *= f->k[i];
+      break;
+    case OP_POWK:
+      a = v[sp];
+      b = f->k[i];
+      if (b == 2)
+        v[sp] = a * a, d[sp] *= 2 * a;
+      else if (b == 3)
+        v[sp] = a * a * a, d[sp] *= 3 * a * a;
+      else if (b == 1.5) {
+        e     = sqrt(a);
+        v[sp] = a * e;
+        d[sp] *= 1.5 * e;
+      } else if (b == 0.5) {
+        e     = sqrt(a);
+        v[sp] = e;
+        d[sp] *= 0.5 / e;
+      } else {
+        e     = pow(a, b);
+        d[sp] = d[sp] != 0 ? b * pow(a, b - 1) * d[sp] : 0;
+        v[sp] = e;
+      }
       break;
     case OP_ABS:
       if (v[sp] < 0) {

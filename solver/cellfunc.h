@@ -25,6 +25,13 @@ PETSC_EXTERN PetscErrorCode TCFuncCreateConstant(PetscReal value, TCFunc *f);
 PETSC_EXTERN PetscErrorCode TCFuncCreateTable(PetscInt n, const PetscReal x[], const PetscReal y[],
                                               const char what[], TCFunc *f);
 PETSC_EXTERN PetscErrorCode TCFuncDestroy(TCFunc *f);
+/* Speed: replace an expression of x alone by a cubic Hermite interpolant of
+   its values and exact derivatives at n equidistant points of [x0, x1]
+   (outside, the expression is evaluated). Interpolation error ~ h^4 |f^(4)| / 384;
+   e.g. 4097 points on [0, 1] for an OCP with exp(-40 x): < 1e-9 V. *done
+   tells whether it was tabulated (not for T-dependent or singular ones). */
+PETSC_EXTERN PetscErrorCode TCFuncTabulate(TCFunc f, PetscReal x0, PetscReal x1, PetscInt n,
+                                           PetscBool *done);
 /* Value at (x, T_K); *dfdx (if not NULL) gets the derivative in x. */
 PETSC_EXTERN PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx);
 /* PETSC_TRUE if the function is a constant (cheap paths may cache it). */

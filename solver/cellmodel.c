@@ -381,46 +381,51 @@ static void ParticlePrep(TCCell c, const PetscReal *old)
     const TCElectrodeParams *el = Elec(c, e);
     PetscInt                 n = c->nr[e], base = e == 0 ? 0 : c->np[0] * c->nr[0];
     PetscReal                dr = c->dr[e], R = el->R_m, cmax = el->cmax;
-    PetscReal               *lo = c->tw, *di = c->tw + n, *up = c->tw + 2 * n, *Df = c->tw + 3 * n;
-    PetscBool                cst = TCFuncIsConstant(el->D);
-    PetscReal                Dc  = cst ? TCFuncEval(el->D, 0.5, c->T, NULL) * c->Arr_D[e] : 0;
+    /* tw: multipliers, inverse pivots, upper diagonal, face diffusivities */
+    PetscReal *ml = c->tw, *idi = c->tw + n, *up = c->tw + 2 * n, *Df = c->tw + 3 * n;
+    PetscBool  cst = TCFuncIsConstant(el->D), factored = PETSC_FALSE;
+    PetscReal  Dc = cst ? TCFuncEval(el->D, 0.5, c->T, NULL) * c->Arr_D[e] : 0;
     for (PetscInt m = 0; m < c->np[e]; m++) {
       const PetscReal *co = old + c->off_cs[e] + m * n;
       PetscReal       *u = c->u + base + m * n, *g = c->g + base + m * n;
       PetscInt         pi = (e == 0 ? 0 : c->np[0]) + m;
-      for (PetscInt i = 0; i < n - 1; i++)
-        Df[i] = cst ? Dc
-                    : TCFuncEval(el->D, 0.5 * (co[i] + co[i + 1]) / cmax, c->T, NULL) * c->Arr_D[e];
-      c->Dsurf[pi] = cst ? Dc : TCFuncEval(el->D, co[n - 1] / cmax, c->T, NULL) * c->Arr_D[e];
       if (c->dt <= 0) { /* consistent initialisation: the particle does not move */
         for (PetscInt i = 0; i < n; i++) {
           u[i] = co[i];
           g[i] = 0;
         }
       } else {
-        for (PetscInt i = 0; i < n; i++) {
-          PetscReal fl = i > 0 ? Df[i - 1] * c->rA[e][i - 1] / dr : 0;
-          PetscReal fr = i < n - 1 ? Df[i] * c->rA[e][i] / dr : 0;
-          lo[i]        = -fl;
-          up[i]        = -fr;
-          di[i]        = c->rV[e][i] / c->dt + fl + fr;
-          u[i]         = c->rV[e][i] * co[i] / c->dt;
-          g[i]         = i == n - 1 ? 1.0 : 0.0;
-        }
-        /* Thomas algorithm, two right-hand sides */
-        for (PetscInt i = 1; i < n; i++) {
-          PetscReal l = lo[i] / di[i - 1];
-          di[i] -= l * up[i - 1];
-          u[i] -= l * u[i - 1];
-          g[i] -= l * g[i - 1];
-        }
-        u[n - 1] /= di[n - 1];
-        g[n - 1] /= di[n - 1];
-        for (PetscInt i = n - 2; i >= 0; i--) {
-          u[i] = (u[i] - up[i] * u[i + 1]) / di[i];
-          g[i] = (g[i] - up[i] * g[i + 1]) / di[i];
-        }
+        if (!factored) {
+          /* Thomas factorisation of the backward-Euler matrix; shared by all
+             particles of the electrode when D does not depend on c */
+          for (PetscInt i = 0; i < n - 1; i++)
+            Df[i] =
+                cst ? Dc
+                    : TCFuncEval(el->D, 0.5 * (co[i] + co[i + 1]) / cmax, c->T, NULL) * c->Arr_D[e];
+          for (PetscInt i = 0; i < n; i++) {
+            PetscReal fl = i > 0 ? Df[i - 1] * c->rA[e][i - 1] / dr : 0;
+            PetscReal fr = i < n - 1 ? Df[i] * c->rA[e][i] / dr : 0;
+            PetscReal di = c->rV[e][i] / c->dt + fl + fr;
+            if (i > 0) {
+              ml[i] = -fl * idi[i - 1];
+              di -= ml[i] * up[i - 1];
+            }
+            up[i]  = -fr;
+            idi[i] = 1.0 / di;
+          }
+          /* g = T^{-1} e_N */
+          for (PetscInt i = 0; i < n; i++) g[i] = 0;
+          g[n - 1] = idi[n - 1];
+          for (PetscInt i = n - 2; i >= 0; i--) g[i] = -up[i] * g[i + 1] * idi[i];
+          factored = cst;
+        } else
+          for (PetscInt i = 0; i < n; i++) g[i] = c->g[base + i];
+        u[0] = c->rV[e][0] * co[0] / c->dt;
+        for (PetscInt i = 1; i < n; i++) u[i] = c->rV[e][i] * co[i] / c->dt - ml[i] * u[i - 1];
+        u[n - 1] *= idi[n - 1];
+        for (PetscInt i = n - 2; i >= 0; i--) u[i] = (u[i] - up[i] * u[i + 1]) * idi[i];
       }
+      c->Dsurf[pi] = cst ? Dc : TCFuncEval(el->D, co[n - 1] / cmax, c->T, NULL) * c->Arr_D[e];
       /* surface value: linear extrapolation of the last two shell values (as
          PyBaMM's finite volumes do by default; it keeps c_s continuous in time
          when the current jumps, as the continuum solution is) */

@@ -296,6 +296,19 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
                     PETSC_FALSE, &Lcp));
   p->L_cc_m = Lcn + Lcp;
   PetscCall(TCJsonFree(&root));
+  /* tabulate the expressions for speed (see TCFuncTabulate; interpolation
+     error at the 1e-9 level, far below the discretisation error) */
+  {
+    PetscBool          done;
+    TCElectrodeParams *e[2] = {&p->neg, &p->pos};
+    for (int i = 0; i < 2; i++) {
+      PetscCall(TCFuncTabulate(e[i]->U, 0, 1, 4097, &done));
+      if (e[i]->dUdT) PetscCall(TCFuncTabulate(e[i]->dUdT, 0, 1, 4097, &done));
+      PetscCall(TCFuncTabulate(e[i]->D, 0, 1, 4097, &done));
+    }
+    PetscCall(TCFuncTabulate(p->De, 0, 6 * p->ce0, 4097, &done));
+    PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
+  }
   PetscFunctionReturn(0);
 }
 

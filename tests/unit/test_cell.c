@@ -35,11 +35,12 @@
  *                 against closed forms (1e-12)
  *   bench         not a test: us per element step and bytes per element
  *
- * usage: test_cell CASE
+ * usage: test_cell CASE   (bench: test_cell bench [cells per region] [shells])
  */
 #include "solver/cellexp.h"
 #include "src/tc.h"
 #include <math.h>
+#include <stdlib.h>
 
 static TCCellParams P;
 
@@ -377,7 +378,7 @@ static PetscErrorCode TestFunc(void)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Bench(void)
+static PetscErrorCode Bench(PetscInt nx, PetscInt nr)
 {
   PetscFunctionBeginUser;
   for (int m = 0; m < 3; m++) {
@@ -388,7 +389,18 @@ static PetscErrorCode Bench(void)
     TCCellResult   r;
     PetscBool      conv;
     PetscLogDouble t0, t1, t2;
-    PetscCall(MidState((TCCellModel)m, 20, &cell, &st));
+    PetscReal      Vt;
+    PetscCall(MakeCell((TCCellModel)m, 20, &cell, &st));
+    PetscCall(TCCellSetGrid(cell, nx, nx, nx, nr, nr));
+    PetscCall(TCCellSetUp(cell));
+    PetscCall(PetscFree(st));
+    PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
+    PetscCall(PetscMalloc1(ns, &st));
+    PetscCall(TCCellStateInit(cell, -1, P.T_amb, st));
+    {
+      TCExperimentSummary sum;
+      PetscCall(RunExperiment(cell, st, "Discharge at 1C for 30 minutes", 0, NULL, &sum));
+    }
     PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
     PetscCall(PetscMalloc1(ns, &nw));
     PetscCall(PetscTime(&t0));
@@ -397,16 +409,18 @@ static PetscErrorCode Bench(void)
       its += r.newton_its;
     }
     PetscCall(PetscTime(&t1));
+    Vt = r.V_V - 0.01;
     for (PetscInt i = 0; i < nrep; i++)
-      PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, r.V_V - 0.01, 298.15, 10.0, nw, &r, &conv));
+      PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, Vt, 298.15, 10.0, nw, &r, &conv));
     PetscCall(PetscTime(&t2));
     PetscCall(TCPrintf(PETSC_COMM_SELF,
                        "bench %s: %zu bytes of state per element (%" PetscInt_FMT
                        " reals), %.2f us per "
                        "element step at fixed current (%.1f Newton iterations), %.2f us at fixed "
-                       "voltage (the network solver's case), dt 10 s, 20 cells/shells\n",
+                       "voltage (the network solver's case), dt 10 s, %" PetscInt_FMT
+                       " cells per region, %" PetscInt_FMT " shells\n",
                        TCCellModels[m], bytes, ns, (double)(1e6 * (t1 - t0) / nrep),
-                       (double)its / (double)nrep, (double)(1e6 * (t2 - t1) / nrep)));
+                       (double)its / (double)nrep, (double)(1e6 * (t2 - t1) / nrep), nx, nr));
     PetscCall(PetscFree(nw));
     PetscCall(PetscFree(st));
     PetscCall(TCCellDestroy(&cell));
@@ -441,7 +455,7 @@ int main(int argc, char **argv)
   else if (!strcmp(c, "func"))
     PetscCall(TestFunc());
   else if (!strcmp(c, "bench"))
-    PetscCall(Bench());
+    PetscCall(Bench(argc > 2 ? atoi(argv[2]) : 20, argc > 3 ? atoi(argv[3]) : 20));
   else
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "unknown case %s", c);
   PetscCall(TCCellParamsDestroy(&P));
