@@ -306,8 +306,11 @@ PetscErrorCode TCCellSetUp(TCCell c)
     c->nv[k]   = c->model == TC_CELL_SPME ? 1 : (c->reg[k] == REG_SEP ? 2 : 4);
     c->N += c->nv[k];
   }
-  c->kl = c->model == TC_CELL_DFN ? 7 : 1;
-  c->ku = c->kl;
+  /* bandwidths of the interleaved DFN ordering [ce, phi_e, phi_s, j] per cell:
+     the phi_e row of cell k reaches c_e of cell k-1 (5 back) and phi_e of
+     cell k+1 (4 ahead); every other coupling is nearer */
+  c->kl = c->model == TC_CELL_DFN ? 5 : 1;
+  c->ku = c->model == TC_CELL_DFN ? 4 : 1;
   c->W  = 2 * c->kl + c->ku + 1;
   PetscCall(PetscMalloc5((size_t)(c->N + 1) * (size_t)c->W, &c->J, c->N + 1, &c->r, c->N + 1,
                          &c->bcol, c->N + 1, &c->cV, c->N + 1, &c->w));
