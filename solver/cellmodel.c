@@ -695,6 +695,7 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
   PetscReal           dphie = 0, dphis, Rs, anode_corr = 0;
   PetscInt            nx = c->nx;
 
+  if (dg) memset(dg, 0, sizeof(*dg));
   if (nx) {
     memset(c->r, 0, sizeof(PetscReal) * (size_t)c->N);
     memset(c->bcol, 0, sizeof(PetscReal) * (size_t)c->N);

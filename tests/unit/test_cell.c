@@ -25,6 +25,9 @@
  *                 round-off ~1e-16/h with h = 1e-6 relative)
  *   didv          the element's dI/dV against a finite difference of two
  *                 voltage-controlled steps: 1e-5 relative
+ *   heat          the same step twice gives the same heat; 1C lumped
+ *                 discharge: SPMe and DFN heat within 3 %, T_max within
+ *                 0.5 K (the SPMe carries the DFN's electrolyte losses)
  *   grid          DFN, 1C, V(t = 1800 s) with 10, 20, 40, 80 cells per
  *                 region and shells per particle at a fixed dt: observed
  *                 order log2(|V10-V20| / |V20-V40|) in [1.5, 2.5] (second-
@@ -297,6 +300,52 @@ static PetscErrorCode TestDIDV(void)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode TestHeat(void)
+{
+  PetscReal E[3], Tmax[3];
+
+  PetscFunctionBeginUser;
+  for (int m = 0; m < 3; m++) {
+    TCCell              cell;
+    PetscReal          *st, *nw;
+    PetscInt            ns;
+    TCCellResult        r1, r2;
+    PetscBool           conv;
+    TCExperimentSummary sum;
+    TCExperimentOptions o = Opt(0);
+    TCExperiment        e;
+    /* the same step twice gives the same heat (caught a stale accumulator) */
+    PetscCall(MidState((TCCellModel)m, 20, &cell, &st));
+    PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+    PetscCall(PetscMalloc1(ns, &nw));
+    PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 5.0, 298.15, 10.0, nw, &r1, &conv));
+    PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 5.0, 298.15, 10.0, nw, &r2, &conv));
+    PetscCheck(r1.Q_W == r2.Q_W && r1.Q_W > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "%s: heat %g then %g W for the same step", TCCellModels[m], (double)r1.Q_W,
+               (double)r2.Q_W);
+    PetscCall(PetscFree(nw));
+    PetscCall(PetscFree(st));
+    PetscCall(TCCellDestroy(&cell));
+    /* lumped 1C discharge */
+    PetscCall(MakeCell((TCCellModel)m, 20, &cell, &st));
+    o.lumped = PETSC_TRUE;
+    PetscCall(TCExperimentCreate(&e));
+    PetscCall(TCExperimentAdd(e, "Discharge at 1C until 2.5 V"));
+    PetscCall(TCExperimentRun(e, cell, &P, &o, st, NULL, NULL, &sum));
+    PetscCall(TCExperimentDestroy(&e));
+    E[m]    = sum.heat_J;
+    Tmax[m] = sum.T_max_K;
+    PetscCall(TCPrintf(PETSC_COMM_SELF, "%s: 1C lumped: heat %.1f J, T_max %.3f K\n",
+                       TCCellModels[m], (double)E[m], (double)Tmax[m]));
+    PetscCall(PetscFree(st));
+    PetscCall(TCCellDestroy(&cell));
+  }
+  /* SPMe carries the electrolyte losses of the DFN: heat within 3 %, T within 0.5 K */
+  PetscCheck(PetscAbsReal(E[1] - E[2]) <= 0.03 * E[2] && PetscAbsReal(Tmax[1] - Tmax[2]) <= 0.5,
+             PETSC_COMM_SELF, PETSC_ERR_PLIB, "SPMe and DFN heat disagree");
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode VAt1800(PetscInt n, PetscReal dt, PetscReal *V)
 {
   TCCell              cell;
@@ -448,6 +497,8 @@ int main(int argc, char **argv)
     PetscCall(TestJacobian());
   else if (!strcmp(c, "didv"))
     PetscCall(TestDIDV());
+  else if (!strcmp(c, "heat"))
+    PetscCall(TestHeat());
   else if (!strcmp(c, "grid"))
     PetscCall(TestGrid());
   else if (!strcmp(c, "step"))
