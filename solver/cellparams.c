@@ -48,12 +48,13 @@ static PetscErrorCode BPXSection(TCBPX *b, const char sec[], PetscBool required,
   PetscFunctionReturn(0);
 }
 
-/* range: 0 any, 1 > 0, 2 >= 0, 3 in (0, 1), 4 in [0, 1] */
+/* range: 0 any, 1 > 0, 2 >= 0, 3 in (0, 1), 4 in [0, 1], 5 in (0, 1] */
 static PetscErrorCode BPXReal(TCBPX *b, const TCJsonValue *s, const char sec[], const char key[],
                               int range, PetscReal defval, PetscBool required, PetscReal *v)
 {
   const TCJsonValue *x      = TCJsonGet(s, key);
-  static const char *what[] = {"finite", "positive", "non-negative", "in (0, 1)", "in [0, 1]"};
+  static const char *what[] = {"finite",    "positive",  "non-negative",
+                               "in (0, 1)", "in [0, 1]", "in (0, 1]"};
   PetscBool          ok;
 
   PetscFunctionBeginUser;
@@ -286,8 +287,8 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
   PetscCall(BPXElectrode(&b, "Positive electrode", &p->pos));
   PetscCall(BPXSection(&b, "Separator", PETSC_TRUE, &sep));
   PetscCall(BPXReal(&b, sep, "Separator", "Thickness [m]", 1, 0, PETSC_TRUE, &p->L_sep_m));
-  PetscCall(BPXReal(&b, sep, "Separator", "Porosity", 3, 0, PETSC_TRUE, &p->eps_sep));
-  PetscCall(BPXReal(&b, sep, "Separator", "Transport efficiency", 3, 0, PETSC_TRUE, &p->B_sep));
+  PetscCall(BPXReal(&b, sep, "Separator", "Porosity", 5, 0, PETSC_TRUE, &p->eps_sep));
+  PetscCall(BPXReal(&b, sep, "Separator", "Transport efficiency", 5, 0, PETSC_TRUE, &p->B_sep));
 
   PetscCall(BPXSection(&b, "User-defined", PETSC_FALSE, &ud));
   PetscCall(BPXReal(&b, ud, "User-defined", "Negative current collector thickness [m]", 2, 0,

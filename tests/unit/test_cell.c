@@ -28,6 +28,11 @@
  *   heat          the same step twice gives the same heat; 1C lumped
  *                 discharge: SPMe and DFN heat within 3 %, T_max within
  *                 0.5 K (the SPMe carries the DFN's electrolyte losses)
+ *   window        both bundled sets (Chen2020, Marquis2019): a C/20 DFN
+ *                 discharge delivers SOC_0 x the capacity of the set's
+ *                 stoichiometry window, less at most 1 % (what the C/20
+ *                 overpotentials cut off at the end; above it would mean
+ *                 lithium is created)
  *   grid          DFN, 1C, V(t = 1800 s) with 10, 20, 40, 80 cells per
  *                 region and shells per particle at a fixed dt: observed
  *                 order log2(|V10-V20| / |V20-V40|) in [1.5, 2.5] (second-
@@ -346,6 +351,51 @@ static PetscErrorCode TestHeat(void)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode TestWindow(void)
+{
+  const char *sets[2] = {"chen2020", "marquis2019"};
+
+  PetscFunctionBeginUser;
+  for (int i = 0; i < 2; i++) {
+    TCCellParams        Q;
+    TCCell              cell;
+    PetscReal          *st, soc0, Qwin, err;
+    PetscInt            ns;
+    TCExperiment        e;
+    TCExperimentOptions o = Opt(0);
+    TCExperimentSummary sum;
+    char                text[128];
+    PetscCall(TCCellParamsLoad(sets[i], &Q));
+    PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
+    PetscCall(TCCellSetParams(cell, &Q));
+    PetscCall(TCCellSetUp(cell));
+    PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+    PetscCall(PetscMalloc1(ns, &st));
+    PetscCall(TCCellStateInit(cell, -1, Q.T_amb, st));
+    soc0 = TCCellStateSOC(cell, st);
+    Qwin = PetscAbsReal(Q.neg.sto_max - Q.neg.sto_min) * Q.neg.eps_s * Q.neg.L_m * Q.neg.cmax *
+           Q.area_m2 * TC_FARADAY / 3600;
+    snprintf(text, sizeof(text), "Discharge at C/20 until %g V", (double)Q.V_min);
+    o.T_amb_K = Q.T_amb;
+    PetscCall(TCExperimentCreate(&e));
+    PetscCall(TCExperimentAdd(e, text));
+    PetscCall(TCExperimentRun(e, cell, &Q, &o, st, NULL, NULL, &sum));
+    PetscCall(TCExperimentDestroy(&e));
+    err = (sum.capacity_Ah - soc0 * Qwin) / (soc0 * Qwin);
+    PetscCall(TCPrintf(PETSC_COMM_SELF,
+                       "%s: initial SOC %.5f of a %.5f Ah window; C/20 DFN discharge %.5f Ah "
+                       "(%+.3f %% of SOC x window)\n",
+                       sets[i], (double)soc0, (double)Qwin, (double)sum.capacity_Ah,
+                       (double)(100 * err)));
+    PetscCheck(err <= 0 && err >= -0.01, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "%s: C/20 capacity inconsistent with the stoichiometry window", sets[i]);
+    PetscCall(PetscFree(st));
+    PetscCall(TCCellDestroy(&cell));
+    PetscCall(TCCellParamsDestroy(&Q));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode VAt1800(PetscInt n, PetscReal dt, PetscReal *V)
 {
   TCCell              cell;
@@ -499,6 +549,8 @@ int main(int argc, char **argv)
     PetscCall(TestDIDV());
   else if (!strcmp(c, "heat"))
     PetscCall(TestHeat());
+  else if (!strcmp(c, "window"))
+    PetscCall(TestWindow());
   else if (!strcmp(c, "grid"))
     PetscCall(TestGrid());
   else if (!strcmp(c, "step"))
