@@ -917,7 +917,7 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
   PetscReal Ia, dI = 0, SV = 0, nrm = PETSC_MAX_REAL, lambda = 1;
   PetscInt  it;
   TCDiag    dg;
-  PetscBool ok;
+  PetscBool ok, last = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
@@ -932,19 +932,21 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
     PetscReal nrm_prev = nrm;
     if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
     nrm = UpdateNorm(c, c->dy, dI);
+    /* converged when the update, or the error left after it as estimated
+       from quadratic convergence (nrm^2 / nrm_prev), is below rtol; then the
+       last evaluation needs no Jacobian, and dI/dV comes from this last
+       factorisation, O(rtol) from the final point */
+    last = (PetscBool)(nrm <= c->newton_rtol ||
+                       (it > 0 && nrm < 1e-2 * nrm_prev && nrm * nrm / nrm_prev <= c->newton_rtol));
     for (lambda = 1, ok = PETSC_FALSE; lambda > 1e-4; lambda *= 0.5) {
       for (PetscInt i = 0; i < c->N; i++) c->ytry[i] = c->y[i] + lambda * c->dy[i];
-      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, PETSC_TRUE, &dg))) break;
+      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, (PetscBool) !(last && lambda == 1), &dg)))
+        break;
     }
     if (!ok) PetscFunctionReturn(0);
     PetscCall(PetscArraycpy(c->y, c->ytry, c->N));
     Ia += lambda * dI;
-    /* converged when the update, or the error left after it as estimated
-       from quadratic convergence (nrm^2 / nrm_prev), is below rtol; dI/dV
-       then comes from this last factorisation, O(rtol) from the final point */
-    if (lambda == 1 && (nrm <= c->newton_rtol || (it > 0 && nrm < 1e-2 * nrm_prev &&
-                                                  nrm * nrm / nrm_prev <= c->newton_rtol)))
-      break;
+    if (last && lambda == 1) break;
   }
   if (it == c->newton_maxit) PetscFunctionReturn(0);
   new_[0] = Ia;
