@@ -444,6 +444,10 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
           dt_next = 2 * dt;
         if (opt->dt_fixed_s <= 0) dt_next = PetscMin(dt_next, opt->dt_max_s);
         sum->capacity_Ah += res.I_A * h / 3600;
+        if (res.I_A > 0)
+          sum->discharged_Ah += res.I_A * h / 3600;
+        else
+          sum->charged_Ah -= res.I_A * h / 3600;
         sum->energy_Wh += res.I_A * res.V_V * h / 3600;
         sum->heat_J += res.Q_W * h;
         if (res.anode_vs_li_V < 0) sum->time_below_0V_s += h;

@@ -44,8 +44,9 @@ typedef struct {
 } TCExperimentPoint;
 
 typedef struct {
-  PetscReal capacity_Ah; /* net integral of I dt, discharge positive */
-  PetscReal energy_Wh;   /* integral of I V dt */
+  PetscReal capacity_Ah;               /* net integral of I dt, discharge positive */
+  PetscReal discharged_Ah, charged_Ah; /* integrals of the positive and negative parts */
+  PetscReal energy_Wh;                 /* integral of I V dt */
   PetscReal T_max_K;
   PetscReal anode_min_V;   /* minimum anode potential vs Li (interface) */
   PetscReal anode_min_x_V; /* minimum over x (DFN) */

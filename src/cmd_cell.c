@@ -174,10 +174,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
                      sum.nsteps ? (double)sum.newton_its / (double)sum.nsteps : 0.0,
                      (double)(t1 - t0)));
   PetscCall(TCPrintf(comm,
-                     "summary: capacity %.5f Ah, energy %.5f Wh, max temperature %.3f K, min "
-                     "anode potential vs Li %.4f V, time below 0 V %.1f s, end %.2f s\n",
-                     (double)sum.capacity_Ah, (double)sum.energy_Wh, (double)sum.T_max_K,
-                     (double)sum.anode_min_V, (double)sum.time_below_0V_s, (double)sum.t_end_s));
+                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
+                     "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "%.1f s, end %.2f s\n",
+                     (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
+                     (double)sum.energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
+                     (double)sum.time_below_0V_s, (double)sum.t_end_s));
   PetscCall(TCPrintf(comm, "  wrote %s\n", out));
 
   PetscCall(PetscFree(state));
