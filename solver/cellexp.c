@@ -450,7 +450,14 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
           sum->charged_Ah -= res.I_A * h / 3600;
         sum->energy_Wh += res.I_A * res.V_V * h / 3600;
         sum->heat_J += res.Q_W * h;
-        if (res.anode_vs_li_V < 0) sum->time_below_0V_s += h;
+        {
+          /* time with phi_s - phi_e < 0 at the separator: linear in time within a step */
+          PetscReal a0 = last_ok.anode_vs_li_V, a1 = res.anode_vs_li_V;
+          if (a0 < 0 && a1 < 0)
+            sum->time_below_0V_s += h;
+          else if (a0 < 0 || a1 < 0)
+            sum->time_below_0V_s += h * (a0 < 0 ? a0 : a1) / (a0 - a1) * (a0 < 0 ? 1 : -1);
+        }
         sum->anode_min_V   = PetscMin(sum->anode_min_V, res.anode_vs_li_V);
         sum->anode_min_x_V = PetscMin(sum->anode_min_x_V, res.anode_vs_li_min_V);
         sum->newton_its += res.newton_its;
