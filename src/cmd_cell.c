@@ -45,7 +45,7 @@ static const TCKey cell_keys[] = {
      PETSC_FALSE},
     {"cell_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
      PETSC_FALSE},
-    {"cell_tol_V", TC_KEY_REAL, "2e-4", 0, 1, PETSC_TRUE, NULL,
+    {"cell_tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,
      "local error tolerance per step on the voltage, V", PETSC_FALSE},
     {"cell_dt_fixed_s", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
      "fixed time step, s (0: adaptive)", PETSC_FALSE},
