@@ -64,7 +64,7 @@ struct _p_TCCell {
   PetscInt  *piv;
   PetscReal  V, dVdI;
   /* particle condensation */
-  PetscReal *u, *g, *s0, *s1, *Dsurf, *tw, *phie, *eD, *edD, *eK, *edK;
+  PetscReal *u, *g, *s0, *s1, *Dsurf, *tw, *phie, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc;
   /* per-step constants */
   PetscReal T, dt, Arr_k[2], Arr_D[2], Arr_De, Arr_ka;
   PetscReal I_ref, j_ref;
@@ -240,6 +240,7 @@ static PetscErrorCode TCCellFreeWork(TCCell c)
   PetscCall(PetscFree6(c->u, c->g, c->s0, c->s1, c->Dsurf, c->tw));
   PetscCall(PetscFree(c->phie));
   PetscCall(PetscFree4(c->eD, c->edD, c->eK, c->edK));
+  PetscCall(PetscFree3(c->eiD, c->eiK, c->elc));
   PetscFunctionReturn(0);
 }
 
@@ -324,6 +325,7 @@ PetscErrorCode TCCellSetUp(TCCell c)
   PetscCall(PetscCalloc1(c->nx + 1, &c->phie));
   PetscCall(
       PetscCalloc4(c->nx + 1, &c->eD, c->nx + 1, &c->edD, c->nx + 1, &c->eK, c->nx + 1, &c->edK));
+  PetscCall(PetscCalloc3(c->nx + 1, &c->eiD, c->nx + 1, &c->eiK, c->nx + 1, &c->elc));
   /* state: Ia, V, particles, Newton unknowns */
   c->off_cs[0] = 2;
   c->off_cs[1] = c->off_cs[0] + c->np[0] * c->nr[0];
@@ -474,15 +476,25 @@ static void Elyte(TCCell c, PetscInt k, PetscReal ce, PetscReal *D, PetscReal *d
   *dka *= c->B[k] * c->Arr_ka;
 }
 
+/* Fill the per-cell cache: properties, their inverses and ln c_e (one
+   division and one log per cell instead of several per face) */
+static void ElyteCache(TCCell c, PetscInt k, PetscReal ce)
+{
+  Elyte(c, k, ce, &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
+  c->eiD[k] = 1.0 / c->eD[k];
+  c->eiK[k] = 1.0 / c->eK[k];
+  c->elc[k] = log(ce);
+}
+
 /* Harmonic face coefficient between cells k and k+1 from cell values X and
    derivatives; returns K and dK/dX_k, dK/dX_k+1 chained with dX. */
-static PetscReal FaceCoef(TCCell c, PetscInt k, PetscReal Xl, PetscReal dXl, PetscReal Xr,
-                          PetscReal dXr, PetscReal *dKl, PetscReal *dKr)
+static PetscReal FaceCoef(TCCell c, PetscInt k, const PetscReal *iX, const PetscReal *dX,
+                          PetscReal *dKl, PetscReal *dKr)
 {
-  PetscReal hl = 0.5 * c->dx[k], hr = 0.5 * c->dx[k + 1];
-  PetscReal K = 1.0 / (hl / Xl + hr / Xr);
-  *dKl        = K * K * hl / (Xl * Xl) * dXl;
-  *dKr        = K * K * hr / (Xr * Xr) * dXr;
+  PetscReal hl = 0.5 * c->dx[k], hr = 0.5 * c->dx[k + 1], il = iX[k], ir = iX[k + 1];
+  PetscReal K = 1.0 / (hl * il + hr * ir), K2 = K * K;
+  *dKl = K2 * hl * il * il * dX[k];
+  *dKr = K2 * hr * ir * ir * dX[k + 1];
   return K;
 }
 
@@ -499,12 +511,12 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
   const TCCellParams *p    = c->p;
   const PetscReal    *ceo  = old + c->off_y;
   PetscReal           RTF2 = 2 * TC_RGAS * c->T / TC_FARADAY, A = p->area_m2;
-  PetscReal           tp = p->t_plus, Dk[2], dDk[2], kk[2], dkk[2];
+  PetscReal           tp = p->t_plus, kk[2];
   PetscInt            nx = c->nx;
 
   for (PetscInt k = 0; k < nx; k++) {
     if (!(y[c->voff[k]] > 0) || !isfinite(y[c->voff[k]])) return PETSC_FALSE;
-    Elyte(c, k, y[c->voff[k]], &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
+    ElyteCache(c, k, y[c->voff[k]]);
   }
   memset(c->r, 0, sizeof(PetscReal) * (size_t)c->N);
   memset(c->bcol, 0, sizeof(PetscReal) * (size_t)c->N);
@@ -578,16 +590,10 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
   for (PetscInt k = 0; k + 1 < nx; k++) {
     PetscInt  o = c->voff[k], q = c->voff[k + 1];
     PetscReal cl = y[o], cr = y[q], dKl, dKr, Kd, Kk, dKkl, dKkr, N, ie, lnr;
-    Dk[0]  = c->eD[k];
-    dDk[0] = c->edD[k];
-    kk[0]  = c->eK[k];
-    dkk[0] = c->edK[k];
-    Dk[1]  = c->eD[k + 1];
-    dDk[1] = c->edD[k + 1];
-    kk[1]  = c->eK[k + 1];
-    dkk[1] = c->edK[k + 1];
-    Kd     = FaceCoef(c, k, Dk[0], dDk[0], Dk[1], dDk[1], &dKl, &dKr);
-    N      = -Kd * (cr - cl);
+    kk[0] = c->eK[k];
+    kk[1] = c->eK[k + 1];
+    Kd    = FaceCoef(c, k, c->eiD, c->edD, &dKl, &dKr);
+    N     = -Kd * (cr - cl);
     c->r[o] += N;
     c->r[q] -= N;
     if (jac) {
@@ -597,8 +603,8 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
       AddJ(c, q, o, -dNl);
       AddJ(c, q, q, -dNr);
     }
-    Kk  = FaceCoef(c, k, kk[0], dkk[0], kk[1], dkk[1], &dKkl, &dKkr);
-    lnr = log(cr) - log(cl);
+    Kk  = FaceCoef(c, k, c->eiK, c->edK, &dKkl, &dKkr);
+    lnr = c->elc[k + 1] - c->elc[k];
     ie  = -Kk * (y[q + 1] - y[o + 1]) + Kk * RTF2 * (1 - tp) * lnr;
     c->r[o + 1] += ie;
     c->r[q + 1] -= ie;
@@ -704,7 +710,7 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
     cen = cep = 0;
     for (PetscInt k = 0; k < nx; k++) {
       if (!(y[k] > 0) || !isfinite(y[k])) return PETSC_FALSE;
-      Elyte(c, k, y[k], &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
+      ElyteCache(c, k, y[k]);
       if (c->reg[k] == REG_NEG) cen += c->dx[k] * y[k] / p->neg.L_m;
       if (c->reg[k] == REG_POS) cep += c->dx[k] * y[k] / p->pos.L_m;
     }
@@ -744,16 +750,10 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
     }
     phie[0] = 0;
     for (PetscInt k = 0; k + 1 < nx; k++) {
-      PetscReal D0, dD0, D1, dD1, k0, dk0, k1, dk1, ie_I, Rk, dRl, dRr, diff, Kd, dKl, dKr, N;
-      D0  = c->eD[k];
-      dD0 = c->edD[k];
-      k0  = c->eK[k];
+      PetscReal dk0, dk1, ie_I, Rk, dRl, dRr, diff, Kd, dKl, dKr, N;
       dk0 = c->edK[k];
-      D1  = c->eD[k + 1];
-      dD1 = c->edD[k + 1];
-      k1  = c->eK[k + 1];
       dk1 = c->edK[k + 1];
-      Kd  = FaceCoef(c, k, D0, dD0, D1, dD1, &dKl, &dKr);
+      Kd  = FaceCoef(c, k, c->eiD, c->edD, &dKl, &dKr);
       N   = -Kd * (y[k + 1] - y[k]);
       c->r[k] += N;
       c->r[k + 1] -= N;
@@ -772,10 +772,10 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
         ie_I = (L - xf) / p->pos.L_m / A;
       else
         ie_I = 1.0 / A;
-      Rk          = 0.5 * c->dx[k] / k0 + 0.5 * c->dx[k + 1] / k1;
-      dRl         = -0.5 * c->dx[k] * dk0 / (k0 * k0);
-      dRr         = -0.5 * c->dx[k + 1] * dk1 / (k1 * k1);
-      diff        = -ie_I * Ia * Rk + RTF2 * (1 - tp) * (log(y[k + 1]) - log(y[k]));
+      Rk          = 0.5 * c->dx[k] * c->eiK[k] + 0.5 * c->dx[k + 1] * c->eiK[k + 1];
+      dRl         = -0.5 * c->dx[k] * dk0 * c->eiK[k] * c->eiK[k];
+      dRr         = -0.5 * c->dx[k + 1] * dk1 * c->eiK[k + 1] * c->eiK[k + 1];
+      diff        = -ie_I * Ia * Rk + RTF2 * (1 - tp) * (c->elc[k + 1] - c->elc[k]);
       phie[k + 1] = phie[k] + diff;
       dphie += Wf * diff;
       c->cV[k] += Wf * (-ie_I * Ia * dRl - RTF2 * (1 - tp) / y[k]);
@@ -783,7 +783,7 @@ static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, Pets
       c->dVdI += Wf * (-ie_I * Rk);
       if (dg) dg->Qohm += -A * ie_I * Ia * diff;
       if (k == c->kn_last) { /* phi_e at the n/s interface, harmonic weight as in the DFN */
-        PetscReal wl = 0.5 * c->dx[k] / k0 / Rk, avg = 0;
+        PetscReal wl = 0.5 * c->dx[k] * c->eiK[k] / Rk, avg = 0;
         for (PetscInt q = 0; q <= c->kn_last; q++) avg += phie[q] * c->dx[q] / p->neg.L_m;
         anode_corr = -(phie[k] + wl * diff - avg);
       }
@@ -927,7 +927,7 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
   PetscCall(PetscArraycpy(c->y, old + c->off_y, c->N));
   Ia = ctl == TC_CELL_CURRENT ? value : old[0];
   if (ctl == TC_CELL_POWER && Ia == 0 && old[1] > 0) Ia = value / old[1];
-  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, &dg)) PetscFunctionReturn(0);
+  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, NULL)) PetscFunctionReturn(0);
   for (it = 0; it < c->newton_maxit; it++) {
     PetscReal nrm_prev = nrm;
     if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
@@ -940,7 +940,8 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
                        (it > 0 && nrm < 1e-2 * nrm_prev && nrm * nrm / nrm_prev <= c->newton_rtol));
     for (lambda = 1, ok = PETSC_FALSE; lambda > 1e-4; lambda *= 0.5) {
       for (PetscInt i = 0; i < c->N; i++) c->ytry[i] = c->y[i] + lambda * c->dy[i];
-      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, (PetscBool) !(last && lambda == 1), &dg)))
+      if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, (PetscBool) !(last && lambda == 1),
+                     last && lambda == 1 ? &dg : NULL)))
         break;
     }
     if (!ok) PetscFunctionReturn(0);
