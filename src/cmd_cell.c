@@ -110,6 +110,15 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscLogDouble      t0, t1;
 
   PetscFunctionBeginUser;
+  {
+    PetscMPIInt size;
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    /* one cell is serial work; errors inside it are raised per rank */
+    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT,
+               "tomocell cell runs one cell on one rank, not %d: run it without mpiexec/srun "
+               "(or with -n 1)",
+               (int)size);
+  }
   PetscCall(TCDeckCreate(comm, "cell", cell_keys, cell_nkeys, &deck));
   PetscCall(TCDeckLoad(deck, npos ? pos[0] : NULL));
   PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
