@@ -171,6 +171,17 @@ PetscErrorCode TCCellSetModel(TCCell c, TCCellModel model)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCCellSetTolerances(TCCell c, PetscReal rtol, PetscInt maxit)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(rtol > 0 && maxit > 0, c->comm, PETSC_ERR_USER_INPUT,
+             "cell Newton: rtol %g and maxit %" PetscInt_FMT " must be positive", (double)rtol,
+             maxit);
+  c->newton_rtol  = rtol;
+  c->newton_maxit = maxit;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCCellGetModel(TCCell c, TCCellModel *model)
 {
   PetscFunctionBeginUser;

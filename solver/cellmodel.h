@@ -57,6 +57,10 @@ PETSC_EXTERN PetscErrorCode TCCellSetModel(TCCell cell, TCCellModel model);
 /* Cells in x per region and shells per particle (default 20 each, as PyBaMM). */
 PETSC_EXTERN PetscErrorCode TCCellSetGrid(TCCell cell, PetscInt nx_n, PetscInt nx_s, PetscInt nx_p,
                                           PetscInt nr_n, PetscInt nr_p);
+/* Newton: converged when the scaled update (c_e / c_e0, potentials in V,
+   j / j_1C, I / I_1C), or the error left after it estimated from quadratic
+   convergence, is below rtol (default 1e-10); at most maxit iterations. */
+PETSC_EXTERN PetscErrorCode TCCellSetTolerances(TCCell cell, PetscReal rtol, PetscInt maxit);
 /* -cell_model spm|spme|dfn, -cell_nx_n, -cell_nx_s, -cell_nx_p, -cell_nr_n, -cell_nr_p,
    -cell_newton_rtol, -cell_newton_maxit */
 PETSC_EXTERN PetscErrorCode TCCellSetFromOptions(TCCell cell);

@@ -47,6 +47,8 @@ static const TCKey cell_keys[] = {
      PETSC_FALSE},
     {"cell_tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,
      "local error tolerance per step on the voltage, V", PETSC_FALSE},
+    {"cell_newton_rtol", TC_KEY_REAL, "1e-10", 0, 1, PETSC_TRUE, NULL,
+     "Newton tolerance on the scaled update of each step", PETSC_FALSE},
     {"cell_dt_fixed_s", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
      "fixed time step, s (0: adaptive)", PETSC_FALSE},
 };
@@ -96,7 +98,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   TCDeck   deck;
   char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   PetscInt model, thermal, g[5];
-  PetscReal           Tamb, soc = -1;
+  PetscReal           Tamb, soc = -1, rtol;
   PetscBool           set;
   TCCellParams        p;
   TCCell              cell;
@@ -134,6 +136,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "cell_dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "cell_tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "cell_dt_fixed_s", &opt.dt_fixed_s));
+  PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
 
   /* everything the run needs is read and checked before any output */
   PetscCall(TCCellParamsLoad(params, &p));
@@ -154,6 +157,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellSetParams(cell, &p));
   PetscCall(TCCellSetModel(cell, (TCCellModel)model));
   PetscCall(TCCellSetGrid(cell, g[0], g[1], g[2], g[3], g[4]));
+  PetscCall(TCCellSetTolerances(cell, rtol, 30));
   PetscCall(TCCellSetUp(cell));
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
