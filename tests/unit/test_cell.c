@@ -20,7 +20,8 @@
  *                 shift in time is a large voltage difference)
  *   jacobian      analytic Jacobian of the bordered step system (residuals,
  *                 current column, voltage row) against centred finite
- *                 differences, each model, current and voltage control:
+ *                 differences, each model, current and voltage control,
+ *                 Chen2020 and Marquis2019 (entropic terms, Arrhenius):
  *                 max row-relative difference <= 1e-6 (FD truncation ~h^2,
  *                 round-off ~1e-16/h with h = 1e-6 relative)
  *   didv          the element's dI/dV against a finite difference of two
@@ -245,30 +246,41 @@ static PetscErrorCode MidState(TCCellModel m, PetscInt n, TCCell *cell, PetscRea
 
 static PetscErrorCode TestJacobian(void)
 {
+  const char *sets[2] = {"chen2020", "marquis2019"};
+
   PetscFunctionBeginUser;
-  for (int m = 0; m < 3; m++) {
-    TCCell       cell;
-    PetscReal   *st, *nw, err[2];
-    PetscInt     ns;
-    TCCellResult r;
-    PetscBool    conv;
-    PetscCall(MidState((TCCellModel)m, 8, &cell, &st));
-    PetscCall(TCCellGetStateSize(cell, &ns, NULL));
-    PetscCall(PetscMalloc1(ns, &nw));
-    PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 7.5, 310, 5.0, nw, &r, &conv));
-    PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "step failed");
-    PetscCall(TCCellCheckJacobian(cell, st, TC_CELL_CURRENT, 7.5, 310, 5.0, nw, &err[0]));
-    PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, r.V_V - 0.02, 290, 20.0, nw, &r, &conv));
-    PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "step failed");
-    PetscCall(TCCellCheckJacobian(cell, st, TC_CELL_VOLTAGE, r.V_V, 290, 20.0, nw, &err[1]));
-    PetscCall(TCPrintf(PETSC_COMM_SELF,
-                       "%s: analytic vs finite-difference Jacobian, max row-relative difference "
-                       "%.2e (310 K, dt 5 s), %.2e (290 K, dt 20 s)\n",
-                       TCCellModels[m], (double)err[0], (double)err[1]));
-    PetscCheck(err[0] <= 1e-6 && err[1] <= 1e-6, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Jacobian wrong");
-    PetscCall(PetscFree(nw));
-    PetscCall(PetscFree(st));
-    PetscCall(TCCellDestroy(&cell));
+  /* Chen2020, and Marquis2019 for the entropic terms and the Arrhenius
+     diffusivities and electrolyte properties */
+  for (int s = 0; s < 2; s++) {
+    if (s == 1) {
+      PetscCall(TCCellParamsDestroy(&P));
+      PetscCall(TCCellParamsLoad(sets[s], &P));
+    }
+    for (int m = 0; m < 3; m++) {
+      TCCell       cell;
+      PetscReal   *st, *nw, err[2], Iset = 1.5 * P.Q_nom_Ah;
+      PetscInt     ns;
+      TCCellResult r;
+      PetscBool    conv;
+      PetscCall(MidState((TCCellModel)m, 8, &cell, &st));
+      PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+      PetscCall(PetscMalloc1(ns, &nw));
+      PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, Iset, 310, 5.0, nw, &r, &conv));
+      PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "step failed");
+      PetscCall(TCCellCheckJacobian(cell, st, TC_CELL_CURRENT, Iset, 310, 5.0, nw, &err[0]));
+      PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, r.V_V - 0.02, 290, 20.0, nw, &r, &conv));
+      PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "step failed");
+      PetscCall(TCCellCheckJacobian(cell, st, TC_CELL_VOLTAGE, r.V_V, 290, 20.0, nw, &err[1]));
+      PetscCall(TCPrintf(PETSC_COMM_SELF,
+                         "%s %s: analytic vs finite-difference Jacobian, max row-relative "
+                         "difference %.2e (310 K, dt 5 s), %.2e (290 K, dt 20 s)\n",
+                         sets[s], TCCellModels[m], (double)err[0], (double)err[1]));
+      PetscCheck(err[0] <= 1e-6 && err[1] <= 1e-6, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                 "Jacobian wrong");
+      PetscCall(PetscFree(nw));
+      PetscCall(PetscFree(st));
+      PetscCall(TCCellDestroy(&cell));
+    }
   }
   PetscFunctionReturn(0);
 }
