@@ -921,6 +921,44 @@ static void FluxesOf(TCCell c, const PetscReal *y, PetscReal Ia, PetscReal *jf)
   }
 }
 
+/* Fraction to the boundary: the largest step length in (0, 1] that keeps
+   every surface stoichiometry in (0, 1) and every c_e positive, backed off
+   by tau = 0.99 (so a surface can approach saturation geometrically, as
+   happens near the separator in a constant-voltage hold, without Newton
+   iterates ever leaving the domain). */
+static PetscReal MaxStep(TCCell c, const PetscReal *y, const PetscReal *dy, PetscReal Ia,
+                         PetscReal dI)
+{
+  const PetscReal tau  = 0.99;
+  PetscReal       lmax = 1, jf[2], djf[2];
+  for (PetscInt k = 0; k < c->nx; k++) {
+    PetscInt o = c->voff[k];
+    if (dy[o] < 0) lmax = PetscMin(lmax, tau * y[o] / -dy[o]);
+  }
+  for (int e = 0; e < 2; e++) {
+    const TCElectrodeParams *el = Elec(c, e);
+    for (PetscInt m = 0; m < c->np[e]; m++) {
+      PetscInt  pi = (e == 0 ? 0 : c->np[0]) + m;
+      PetscReal j, dj, th, dth;
+      if (c->model == TC_CELL_DFN) {
+        PetscInt o = c->voff[e == 0 ? m : c->kp_first + m];
+        j          = y[o + 3];
+        dj         = dy[o + 3];
+      } else {
+        FluxesOf(c, NULL, Ia, jf);
+        FluxesOf(c, NULL, dI, djf);
+        j  = jf[e];
+        dj = djf[e];
+      }
+      th  = (c->s0[pi] + c->s1[pi] * j) / el->cmax;
+      dth = c->s1[pi] * dj / el->cmax;
+      if (dth > 0) lmax = PetscMin(lmax, tau * (1 - th) / dth);
+      if (dth < 0) lmax = PetscMin(lmax, tau * th / -dth);
+    }
+  }
+  return lmax > 0 ? lmax : 0;
+}
+
 PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, PetscReal value,
                           PetscReal T_K, PetscReal dt_s, PetscReal new_[], TCCellResult *res,
                           PetscBool *converged)
@@ -949,7 +987,7 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
        factorisation, O(rtol) from the final point */
     last = (PetscBool)(nrm <= c->newton_rtol ||
                        (it > 0 && nrm < 1e-2 * nrm_prev && nrm * nrm / nrm_prev <= c->newton_rtol));
-    for (lambda = 1, ok = PETSC_FALSE; lambda > 1e-4; lambda *= 0.5) {
+    for (lambda = MaxStep(c, c->y, c->dy, Ia, dI), ok = PETSC_FALSE; lambda > 1e-8; lambda *= 0.5) {
       for (PetscInt i = 0; i < c->N; i++) c->ytry[i] = c->y[i] + lambda * c->dy[i];
       if ((ok = Eval(c, old, c->ytry, Ia + lambda * dI, (PetscBool) !(last && lambda == 1),
                      last && lambda == 1 ? &dg : NULL)))
