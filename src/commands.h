@@ -29,3 +29,4 @@ PETSC_EXTERN const TCCommand TCCommandRun;
 PETSC_EXTERN const TCCommand TCCommandTortuosity;
 PETSC_EXTERN const TCCommand TCCommandMicrostructure;
 PETSC_EXTERN const TCCommand TCCommandSweep;
+PETSC_EXTERN const TCCommand TCCommandCell;

@@ -1,0 +1,70 @@
+/*
+ * Experiments for one cell, PyBaMM style: steps separated by ';' (or given
+ * one by one, e.g. from a YAML list), each one of
+ *
+ *   Discharge|Charge at <x>C|C/<n>|<x> A|<x> W [for <n> <unit>] [or] [until <v> V]
+ *   Rest for <n> seconds|minutes|hours
+ *   Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A]
+ *
+ * (case-insensitive; units s, sec, second(s), min, minute(s), h, hour(s)).
+ * A malformed step is an error that quotes the step and points at the
+ * position with a caret.
+ *
+ * TCExperimentRun drives a TCCell through the steps with adaptive backward
+ * Euler steps (local error estimated against linear extrapolation of the
+ * voltage, or of the current in a hold), lands exactly on voltage and
+ * current cut-offs (regula falsi on the step size), and optionally couples
+ * a lumped thermal model (PyBaMM's "lumped" option: the volumetric heat of
+ * the electrode stack fills the cell volume, rho c_p dT/dt = q - h A/V (T -
+ * T_amb)), iterated with the electrochemistry in every step.
+ */
+#pragma once
+#include "solver/cellmodel.h"
+
+typedef struct _p_TCExperiment *TCExperiment;
+
+PETSC_EXTERN PetscErrorCode TCExperimentCreate(TCExperiment *exp);
+PETSC_EXTERN PetscErrorCode TCExperimentDestroy(TCExperiment *exp);
+/* Parse text with one or more steps separated by ';' and append them. */
+PETSC_EXTERN PetscErrorCode TCExperimentAdd(TCExperiment exp, const char text[]);
+PETSC_EXTERN PetscErrorCode TCExperimentGetNumSteps(TCExperiment exp, PetscInt *n);
+
+typedef struct {
+  PetscBool lumped;     /* lumped thermal model, else isothermal at T_amb */
+  PetscReal T_amb_K;    /* ambient (and initial) temperature */
+  PetscReal dt_max_s;   /* largest step */
+  PetscReal dt_init_s;  /* first step of each experiment step */
+  PetscReal tol_V;      /* local error tolerance on the voltage per step */
+  PetscReal dt_fixed_s; /* > 0: fixed steps (convergence studies), no error control */
+} TCExperimentOptions;
+
+typedef struct {
+  PetscReal t_s, T_K, soc;
+  PetscInt  step; /* experiment step index */
+} TCExperimentPoint;
+
+typedef struct {
+  PetscReal capacity_Ah;               /* net integral of I dt, discharge positive */
+  PetscReal discharged_Ah, charged_Ah; /* integrals of the positive and negative parts */
+  PetscReal energy_Wh;                 /* integral of I V dt */
+  PetscReal T_max_K;
+  PetscReal anode_min_V;   /* minimum anode potential vs Li (interface) */
+  PetscReal anode_min_x_V; /* minimum over x (DFN) */
+  PetscReal time_below_0V_s;
+  PetscReal t_end_s;
+  PetscInt  nsteps, nrejected, newton_its;
+  PetscReal heat_J; /* integral of the heat */
+} TCExperimentSummary;
+
+/* Called after every accepted step (and at the start of each experiment
+   step); return nonzero error to stop. */
+typedef PetscErrorCode (*TCExperimentMonitor)(const TCExperimentPoint *pt, const TCCellResult *res,
+                                              void *ctx);
+
+/* Run from state (overwritten with the final state). Errors (user input):
+   a cut-off that cannot be reached (wrong side at the start, or the
+   electrode runs out of lithium first). */
+PETSC_EXTERN PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams *p,
+                                            const TCExperimentOptions *opt, PetscReal state[],
+                                            TCExperimentMonitor mon, void *ctx,
+                                            TCExperimentSummary *sum);

@@ -1,0 +1,336 @@
+/*
+ * BPX parameter-set reader (see cellparams.h). Every field is checked for
+ * presence, type and physical range, and errors name the file, the section
+ * and the field, so a user bringing their own set learns what is wrong.
+ */
+#include "solver/cellparams.h"
+#include "io/jsonparse.h"
+#include "io/output.h"
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifndef TC_SOURCE_DIR
+#define TC_SOURCE_DIR "."
+#endif
+
+PetscErrorCode TCCellParamsDir(char dir[], size_t len)
+{
+  const char *env = getenv("TOMOCELL_PARAMS");
+
+  PetscFunctionBeginUser;
+  if (env && env[0])
+    PetscCall(PetscStrncpy(dir, env, len));
+  else
+    snprintf(dir, len, "%s/inputs/params", TC_SOURCE_DIR);
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  const char        *file;
+  const TCJsonValue *root;
+} TCBPX;
+
+static PetscErrorCode BPXSection(TCBPX *b, const char sec[], PetscBool required,
+                                 const TCJsonValue **s)
+{
+  const TCJsonValue *par = TCJsonGet(b->root, "Parameterisation");
+
+  PetscFunctionBeginUser;
+  *s = TCJsonGet(par, sec);
+  PetscCheck(*s || !required, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a BPX parameter set: missing section \"Parameterisation\" -> \"%s\"", b->file,
+             sec);
+  PetscCheck(!*s || (*s)->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: \"%s\" must be an object", b->file, (*s)->line, sec);
+  PetscFunctionReturn(0);
+}
+
+/* range: 0 any, 1 > 0, 2 >= 0, 3 in (0, 1), 4 in [0, 1], 5 in (0, 1] */
+static PetscErrorCode BPXReal(TCBPX *b, const TCJsonValue *s, const char sec[], const char key[],
+                              int range, PetscReal defval, PetscBool required, PetscReal *v)
+{
+  const TCJsonValue *x      = TCJsonGet(s, key);
+  static const char *what[] = {"finite",    "positive",  "non-negative",
+                               "in (0, 1)", "in [0, 1]", "in (0, 1]"};
+  PetscBool          ok;
+
+  PetscFunctionBeginUser;
+  if (!x) {
+    PetscCheck(!required, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: missing field \"%s\" -> \"%s\" (a number)", b->file, sec, key);
+    *v = defval;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(x->type == TC_JSON_NUMBER, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: \"%s\" -> \"%s\" must be a number", b->file, x->line, sec, key);
+  *v = x->number;
+  switch (range) {
+  case 1:
+    ok = (PetscBool)(*v > 0);
+    break;
+  case 2:
+    ok = (PetscBool)(*v >= 0);
+    break;
+  case 3:
+    ok = (PetscBool)(*v > 0 && *v < 1);
+    break;
+  case 4:
+    ok = (PetscBool)(*v >= 0 && *v <= 1);
+    break;
+  default:
+    ok = PETSC_TRUE;
+  }
+  PetscCheck(ok && isfinite(*v), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: \"%s\" -> \"%s\" = %g is not physical: must be %s", b->file, x->line, sec, key,
+             (double)*v, what[range]);
+  PetscFunctionReturn(0);
+}
+
+/* A function: a number, an expression string, or a table {"x": [...], "y": [...]}. */
+static PetscErrorCode BPXFunc(TCBPX *b, const TCJsonValue *s, const char sec[], const char key[],
+                              PetscBool required, TCFunc *f)
+{
+  const TCJsonValue *x = TCJsonGet(s, key);
+  char               what[512];
+
+  PetscFunctionBeginUser;
+  *f = NULL;
+  snprintf(what, sizeof(what), "%s: \"%s\" -> \"%s\"", b->file, sec, key);
+  if (!x) {
+    PetscCheck(!required, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: missing field \"%s\" -> \"%s\" (a number, an expression or a table)", b->file,
+               sec, key);
+    PetscFunctionReturn(0);
+  }
+  if (x->type == TC_JSON_NUMBER)
+    PetscCall(TCFuncCreateConstant(x->number, f));
+  else if (x->type == TC_JSON_STRING)
+    PetscCall(TCFuncCreateExpression(x->string, what, f));
+  else if (x->type == TC_JSON_OBJECT) {
+    const TCJsonValue *tx = TCJsonGet(x, "x"), *ty = TCJsonGet(x, "y");
+    PetscReal         *xv, *yv;
+    PetscCheck(tx && ty && tx->type == TC_JSON_ARRAY && ty->type == TC_JSON_ARRAY && tx->n == ty->n,
+               PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: a table must be {\"x\": [...], \"y\": [...]} with arrays of equal length",
+               what, x->line);
+    PetscCall(PetscMalloc2(tx->n, &xv, tx->n, &yv));
+    for (PetscInt i = 0; i < tx->n; i++) {
+      PetscCheck(tx->members[i]->type == TC_JSON_NUMBER && ty->members[i]->type == TC_JSON_NUMBER,
+                 PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "%s: table entry %" PetscInt_FMT " is not a number", what, i);
+      xv[i] = tx->members[i]->number;
+      yv[i] = ty->members[i]->number;
+    }
+    PetscCall(TCFuncCreateTable(tx->n, xv, yv, what, f));
+    PetscCall(PetscFree2(xv, yv));
+  } else
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+            "%s:%d: must be a number, an expression string or a table {\"x\": [...], \"y\": "
+            "[...]}",
+            what, x->line);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode BPXElectrode(TCBPX *b, const char sec[], TCElectrodeParams *e)
+{
+  const TCJsonValue *s, *ud;
+
+  PetscFunctionBeginUser;
+  PetscCall(BPXSection(b, sec, PETSC_TRUE, &s));
+  PetscCall(BPXReal(b, s, sec, "Thickness [m]", 1, 0, PETSC_TRUE, &e->L_m));
+  PetscCall(BPXReal(b, s, sec, "Particle radius [m]", 1, 0, PETSC_TRUE, &e->R_m));
+  PetscCall(BPXReal(b, s, sec, "Porosity", 3, 0, PETSC_TRUE, &e->eps));
+  PetscCall(BPXReal(b, s, sec, "Surface area per unit volume [m-1]", 1, 0, PETSC_TRUE, &e->a_m));
+  PetscCall(BPXReal(b, s, sec, "Transport efficiency", 3, 0, PETSC_TRUE, &e->B));
+  PetscCall(BPXReal(b, s, sec, "Conductivity [S.m-1]", 1, 0, PETSC_TRUE, &e->sigma_S_m));
+  PetscCall(BPXReal(b, s, sec, "Maximum concentration [mol.m-3]", 1, 0, PETSC_TRUE, &e->cmax));
+  PetscCall(BPXReal(b, s, sec, "Reaction rate constant [mol.m-2.s-1]", 1, 0, PETSC_TRUE, &e->k));
+  PetscCall(BPXReal(b, s, sec, "Reaction rate constant activation energy [J.mol-1]", 2, 0,
+                    PETSC_FALSE, &e->Ea_k));
+  PetscCall(
+      BPXReal(b, s, sec, "Diffusivity activation energy [J.mol-1]", 2, 0, PETSC_FALSE, &e->Ea_D));
+  PetscCall(BPXReal(b, s, sec, "Minimum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_min));
+  PetscCall(BPXReal(b, s, sec, "Maximum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_max));
+  PetscCall(BPXFunc(b, s, sec, "OCP [V]", PETSC_TRUE, &e->U));
+  PetscCall(BPXFunc(b, s, sec, "Diffusivity [m2.s-1]", PETSC_TRUE, &e->D));
+  PetscCall(BPXFunc(b, s, sec, "Entropic change coefficient [V.K-1]", PETSC_FALSE, &e->dUdT));
+  e->eps_s = e->a_m * e->R_m / 3;
+  PetscCheck(e->eps + e->eps_s <= 1 + 1e-12, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: \"%s\": porosity %g plus active volume fraction a R / 3 = %g exceeds 1", b->file,
+             sec, (double)e->eps, (double)e->eps_s);
+  {
+    char key[128];
+    PetscCall(BPXSection(b, "User-defined", PETSC_FALSE, &ud));
+    snprintf(key, sizeof(key), "Initial concentration in %c%s [mol.m-3]", sec[0] + 'a' - 'A',
+             sec + 1);
+    PetscCall(BPXReal(b, ud, "User-defined", key, 2, -1, PETSC_FALSE, &e->c_init));
+    PetscCheck(e->c_init < 0 || e->c_init < e->cmax, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: \"User-defined\" -> \"%s\" = %g is not below the maximum %g", b->file, key,
+               (double)e->c_init, (double)e->cmax);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCCellParamsList(char list[], size_t len)
+{
+  char           dir[PETSC_MAX_PATH_LEN];
+  DIR           *d;
+  struct dirent *ent;
+
+  PetscFunctionBeginUser;
+  list[0] = 0;
+  PetscCall(TCCellParamsDir(dir, sizeof(dir)));
+  d = opendir(dir);
+  if (!d) PetscFunctionReturn(0);
+  while ((ent = readdir(d))) {
+    size_t n = strlen(ent->d_name);
+    if (n > 5 && !strcmp(ent->d_name + n - 5, ".json")) {
+      size_t l = strlen(list);
+      snprintf(list + l, len - l, "%s%.*s", l ? ", " : "", (int)(n - 5), ent->d_name);
+    }
+  }
+  closedir(d);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
+{
+  char               path[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
+  TCJsonValue       *root = NULL;
+  TCBPX              b;
+  const TCJsonValue *cell, *el, *sep, *hdr, *ud, *t;
+  PetscReal          npar, rho, cp, Lcn, Lcp;
+  size_t             n = strlen(name);
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(p, sizeof(*p)));
+  PetscCheck(n > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "empty parameter set name");
+  if (strchr(name, '/') || (n > 5 && !strcmp(name + n - 5, ".json"))) {
+    PetscCall(PetscStrncpy(path, name, sizeof(path)));
+  } else {
+    char lower[200];
+    for (size_t i = 0; i < sizeof(lower) - 1 && i <= n; i++) lower[i] = (char)tolower(name[i]);
+    lower[sizeof(lower) - 1] = 0;
+    PetscCall(TCCellParamsDir(dir, sizeof(dir)));
+    PetscCall(TCPathJoin(dir, lower, path, sizeof(path) - 5));
+    PetscCall(PetscStrlcat(path, ".json", sizeof(path)));
+    if (access(path, R_OK)) {
+      char list[1024];
+      PetscCall(TCCellParamsList(list, sizeof(list)));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+              "unknown parameter set '%s': no %s; known sets: %s (or give the path of a BPX "
+              "JSON file)",
+              name, path, list[0] ? list : "none found");
+    }
+  }
+  PetscCall(TCJsonParseFile(path, &root));
+  b.file = path;
+  b.root = root;
+  PetscCall(PetscStrncpy(p->source, path, sizeof(p->source)));
+  PetscCheck(root->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a BPX parameter set: the top level must be an object", path);
+  hdr = TCJsonGet(root, "Header");
+  PetscCheck(hdr && hdr->type == TC_JSON_OBJECT && TCJsonGet(hdr, "BPX"), PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT, "%s: not a BPX parameter set: missing \"Header\" -> \"BPX\"",
+             path);
+  t = TCJsonGet(hdr, "Title");
+  PetscCall(
+      PetscStrncpy(p->title, t && t->type == TC_JSON_STRING ? t->string : name, sizeof(p->title)));
+  PetscCheck(TCJsonGet(root, "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a BPX parameter set: missing \"Parameterisation\"", path);
+
+  PetscCall(BPXSection(&b, "Cell", PETSC_TRUE, &cell));
+  PetscCall(BPXReal(&b, cell, "Cell", "Electrode area [m2]", 1, 0, PETSC_TRUE, &p->area_m2));
+  PetscCall(BPXReal(&b, cell, "Cell",
+                    "Number of electrode pairs connected in parallel to make a cell", 1, 1,
+                    PETSC_FALSE, &npar));
+  p->area_m2 *= npar;
+  PetscCall(BPXReal(&b, cell, "Cell", "Lower voltage cut-off [V]", 1, 0, PETSC_TRUE, &p->V_min));
+  PetscCall(BPXReal(&b, cell, "Cell", "Upper voltage cut-off [V]", 1, 0, PETSC_TRUE, &p->V_max));
+  PetscCheck(p->V_max > p->V_min, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: upper voltage cut-off %g V is not above the lower %g V", path, (double)p->V_max,
+             (double)p->V_min);
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "Nominal cell capacity [A.h]", 1, 0, PETSC_TRUE, &p->Q_nom_Ah));
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "Reference temperature [K]", 1, 298.15, PETSC_FALSE, &p->T_ref));
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "Ambient temperature [K]", 1, 298.15, PETSC_FALSE, &p->T_amb));
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "Initial temperature [K]", 1, p->T_amb, PETSC_FALSE, &p->T_init));
+  PetscCall(BPXReal(&b, cell, "Cell", "Heat transfer coefficient [W.m-2.K-1]", 2, 0, PETSC_FALSE,
+                    &p->h_W_m2K));
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "External surface area [m2]", 1, 0, PETSC_FALSE, &p->area_ext_m2));
+  PetscCall(BPXReal(&b, cell, "Cell", "Volume [m3]", 1, 0, PETSC_FALSE, &p->volume_m3));
+  PetscCall(BPXReal(&b, cell, "Cell", "Density [kg.m-3]", 1, 0, PETSC_FALSE, &rho));
+  PetscCall(
+      BPXReal(&b, cell, "Cell", "Specific heat capacity [J.K-1.kg-1]", 1, 0, PETSC_FALSE, &cp));
+  p->rho_cp_J_m3K = rho * cp;
+
+  PetscCall(BPXSection(&b, "Electrolyte", PETSC_TRUE, &el));
+  PetscCall(
+      BPXReal(&b, el, "Electrolyte", "Initial concentration [mol.m-3]", 1, 0, PETSC_TRUE, &p->ce0));
+  PetscCall(
+      BPXReal(&b, el, "Electrolyte", "Cation transference number", 3, 0, PETSC_TRUE, &p->t_plus));
+  PetscCall(BPXFunc(&b, el, "Electrolyte", "Diffusivity [m2.s-1]", PETSC_TRUE, &p->De));
+  PetscCall(BPXFunc(&b, el, "Electrolyte", "Conductivity [S.m-1]", PETSC_TRUE, &p->kappa));
+  PetscCall(BPXReal(&b, el, "Electrolyte", "Diffusivity activation energy [J.mol-1]", 2, 0,
+                    PETSC_FALSE, &p->Ea_De));
+  PetscCall(BPXReal(&b, el, "Electrolyte", "Conductivity activation energy [J.mol-1]", 2, 0,
+                    PETSC_FALSE, &p->Ea_kappa));
+
+  PetscCall(BPXElectrode(&b, "Negative electrode", &p->neg));
+  PetscCall(BPXElectrode(&b, "Positive electrode", &p->pos));
+  PetscCall(BPXSection(&b, "Separator", PETSC_TRUE, &sep));
+  PetscCall(BPXReal(&b, sep, "Separator", "Thickness [m]", 1, 0, PETSC_TRUE, &p->L_sep_m));
+  PetscCall(BPXReal(&b, sep, "Separator", "Porosity", 5, 0, PETSC_TRUE, &p->eps_sep));
+  PetscCall(BPXReal(&b, sep, "Separator", "Transport efficiency", 5, 0, PETSC_TRUE, &p->B_sep));
+
+  PetscCall(BPXSection(&b, "User-defined", PETSC_FALSE, &ud));
+  PetscCall(BPXReal(&b, ud, "User-defined", "Negative current collector thickness [m]", 2, 0,
+                    PETSC_FALSE, &Lcn));
+  PetscCall(BPXReal(&b, ud, "User-defined", "Positive current collector thickness [m]", 2, 0,
+                    PETSC_FALSE, &Lcp));
+  p->L_cc_m = Lcn + Lcp;
+  PetscCall(TCJsonFree(&root));
+  /* tabulate the expressions for speed (see TCFuncTabulate; interpolation
+     error at the 1e-9 level, far below the discretisation error) */
+  {
+    PetscBool          done;
+    TCElectrodeParams *e[2] = {&p->neg, &p->pos};
+    for (int i = 0; i < 2; i++) {
+      PetscCall(TCFuncTabulate(e[i]->U, 0, 1, 4097, &done));
+      if (e[i]->dUdT) PetscCall(TCFuncTabulate(e[i]->dUdT, 0, 1, 4097, &done));
+      PetscCall(TCFuncTabulate(e[i]->D, 0, 1, 4097, &done));
+    }
+    PetscCall(TCFuncTabulate(p->De, 0, 6 * p->ce0, 4097, &done));
+    PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsDestroy(TCCellParams *p)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCFuncDestroy(&p->De));
+  PetscCall(TCFuncDestroy(&p->kappa));
+  PetscCall(TCFuncDestroy(&p->neg.U));
+  PetscCall(TCFuncDestroy(&p->neg.D));
+  PetscCall(TCFuncDestroy(&p->neg.dUdT));
+  PetscCall(TCFuncDestroy(&p->pos.U));
+  PetscCall(TCFuncDestroy(&p->pos.D));
+  PetscCall(TCFuncDestroy(&p->pos.dUdT));
+  PetscFunctionReturn(0);
+}
+
+PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y, PetscReal T_K)
+{
+  PetscReal U = TCFuncEval(p->pos.U, y, T_K, NULL) - TCFuncEval(p->neg.U, x, T_K, NULL);
+  if (p->pos.dUdT) U += (T_K - p->T_ref) * TCFuncEval(p->pos.dUdT, y, T_K, NULL);
+  if (p->neg.dUdT) U -= (T_K - p->T_ref) * TCFuncEval(p->neg.dUdT, x, T_K, NULL);
+  return U;
+}

@@ -1,0 +1,75 @@
+/*
+ * Parameter sets for the cell models, read from BPX JSON files (Battery
+ * Parameter eXchange, https://github.com/FaradayInstitution/BPX, schema 0.x):
+ * "Header" + "Parameterisation" with "Cell", "Electrolyte", "Negative
+ * electrode", "Separator", "Positive electrode" and an optional
+ * "User-defined" section. Parameter sets are data: a name such as
+ * "chen2020" is looked up as inputs/params/<name>.json (beside the
+ * executable's source tree, or in $TOMOCELL_PARAMS), anything with a '/' or
+ * ending in .json is a path.
+ *
+ * Conventions taken from BPX: effective transport = bulk x "Transport
+ * efficiency"; solid conductivity is used as given; the exchange current
+ * density is j0 = F k exp(Ea/R (1/Tref - 1/T)) sqrt(ce/ce0 sto (1 - sto)),
+ * A/m^2; OCPs and solid diffusivities are functions of stoichiometry x,
+ * electrolyte properties of concentration x (mol/m^3), all optionally of T.
+ *
+ * Keys read from "User-defined" (tomocell extensions, all optional):
+ * "Initial concentration in negative electrode [mol.m-3]", "... positive
+ * ..." (the set's own initial state, used when no -initial_soc is given, as
+ * PyBaMM does), "Negative current collector thickness [m]", "Positive
+ * current collector thickness [m]" (kept for the thermal network; the
+ * lumped model uses the cell volume).
+ */
+#pragma once
+#include <petscsys.h>
+#include "solver/cellfunc.h"
+
+/* Constants: CODATA 2018 (exact in the 2019 SI). PyBaMM uses the same. */
+#define TC_FARADAY 96485.33212
+#define TC_RGAS    8.314462618
+
+typedef struct {
+  PetscReal L_m;              /* thickness */
+  PetscReal R_m;              /* particle radius */
+  PetscReal eps;              /* porosity (electrolyte volume fraction) */
+  PetscReal eps_s;            /* active material volume fraction = a R / 3 */
+  PetscReal a_m;              /* surface area per unit volume, 1/m */
+  PetscReal B;                /* transport efficiency eps/tau (Bruggeman: eps^1.5) */
+  PetscReal sigma_S_m;        /* solid conductivity (effective) */
+  PetscReal cmax;             /* maximum concentration, mol/m^3 */
+  PetscReal k;                /* reaction rate constant (BPX), mol/(m^2 s) */
+  PetscReal Ea_k, Ea_D;       /* activation energies, J/mol */
+  PetscReal sto_min, sto_max; /* stoichiometry at 0 % and 100 % SOC (either order) */
+  PetscReal c_init;           /* initial concentration (User-defined), mol/m^3; <0: not given */
+  TCFunc    U;                /* OCP(sto), V */
+  TCFunc    dUdT;             /* entropic coefficient (sto), V/K; NULL if absent */
+  TCFunc    D;                /* particle diffusivity(sto, T), m^2/s */
+} TCElectrodeParams;
+
+typedef struct {
+  char              title[256];
+  char              source[PETSC_MAX_PATH_LEN]; /* file it came from */
+  TCElectrodeParams neg, pos;
+  PetscReal         L_sep_m, eps_sep, B_sep;
+  PetscReal         ce0;       /* initial electrolyte concentration, mol/m^3 */
+  PetscReal         t_plus;    /* cation transference number */
+  TCFunc            De, kappa; /* electrolyte diffusivity m^2/s and conductivity S/m (c, T) */
+  PetscReal         Ea_De, Ea_kappa;
+  PetscReal         area_m2; /* electrode area x pairs in parallel */
+  PetscReal         V_min, V_max, Q_nom_Ah;
+  PetscReal         T_ref, T_amb, T_init;
+  PetscReal         h_W_m2K, area_ext_m2, volume_m3, rho_cp_J_m3K;
+  PetscReal         L_cc_m; /* both current collectors, for the thermal stack; 0 if absent */
+} TCCellParams;
+
+/* Load a set by name or path (see above). Errors: unknown set (lists the
+   sets found), malformed JSON (file:line:col), missing or non-physical
+   fields (names the section, field and value). Not collective. */
+PETSC_EXTERN PetscErrorCode TCCellParamsLoad(const char name_or_path[], TCCellParams *p);
+PETSC_EXTERN PetscErrorCode TCCellParamsDestroy(TCCellParams *p);
+/* The directory of the bundled sets. */
+PETSC_EXTERN PetscErrorCode TCCellParamsDir(char dir[], size_t len);
+/* Open-circuit voltage OCP_p(y) - OCP_n(x) at temperature T. */
+PETSC_EXTERN PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y,
+                                       PetscReal T_K);

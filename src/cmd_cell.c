@@ -1,0 +1,255 @@
+/*
+ * tomocell cell: run one electrochemical cell (SPM, SPMe or DFN) through a
+ * PyBaMM-style experiment and write its time series as CSV, e.g.
+ *
+ *   tomocell cell -params chen2020 -model dfn \
+ *       -experiment "Discharge at 1C until 2.5 V; Rest for 1 hour" -thermal lumped -output out.csv
+ *
+ * A thin driver over solver/cellparams (BPX sets), solver/cellmodel (the
+ * models) and solver/cellexp (experiments).
+ */
+#include "src/commands.h"
+#include "src/tc.h"
+#include "io/deck.h"
+#include "io/json.h"
+#include "io/output.h"
+#include "solver/cellexp.h"
+#include <libgen.h>
+#include <math.h>
+
+#define INF PETSC_MAX_REAL
+
+static const TCKey cell_keys[] = {
+    {"params", TC_KEY_STRING, "chen2020", 0, 0, PETSC_FALSE, NULL,
+     "parameter set: a name in inputs/params/ (chen2020, ...) or the path of a BPX JSON file",
+     PETSC_FALSE},
+    {"model", TC_KEY_ENUM, "dfn", 0, 0, PETSC_FALSE, "spm|spme|dfn", "cell model", PETSC_FALSE},
+    {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,
+     "PyBaMM-style steps separated by ';' (in a deck also a YAML list)", PETSC_FALSE},
+    {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
+     "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
+    {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
+     "ambient and initial temperature, K (default: the set's)", PETSC_TRUE},
+    {"initial_soc", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,
+     "initial state of charge in [0, 1] (default: the set's initial concentrations)", PETSC_TRUE},
+    {"output", TC_KEY_STRING, "cell.csv", 0, 0, PETSC_FALSE, NULL, "CSV time series to write",
+     PETSC_FALSE},
+    {"cell_nx_n", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the negative electrode",
+     PETSC_FALSE},
+    {"cell_nx_s", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the separator",
+     PETSC_FALSE},
+    {"cell_nx_p", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the positive electrode",
+     PETSC_FALSE},
+    {"cell_nr_n", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL, "shells per negative particle",
+     PETSC_FALSE},
+    {"cell_nr_p", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL, "shells per positive particle",
+     PETSC_FALSE},
+    {"cell_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
+     PETSC_FALSE},
+    {"cell_tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,
+     "local error tolerance per step on the voltage, V", PETSC_FALSE},
+    {"cell_newton_rtol", TC_KEY_REAL, "1e-10", 0, 1, PETSC_TRUE, NULL,
+     "Newton tolerance on the scaled update of each step", PETSC_FALSE},
+    {"cell_dt_fixed_s", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
+     "fixed time step, s (0: adaptive)", PETSC_FALSE},
+};
+static const PetscInt cell_nkeys = (PetscInt)(sizeof(cell_keys) / sizeof(cell_keys[0]));
+
+static void CellHelp(void)
+{
+  printf("Keys (options -key value, or a YAML deck given as the positional argument):\n");
+  TCDeckPrintKeys(cell_keys, cell_nkeys);
+  printf("\nExperiment steps: Discharge|Charge at <x>C|C/<n>|<x> A|<x> W [for <n> <unit>] [until "
+         "<v> V];\n  Rest for <n> seconds|minutes|hours; Hold at <v> V [for ...] [until <x>C|<x> "
+         "A]\n"
+         "CSV columns: time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,\n"
+         "  discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,pos_avg_stoich,\n"
+         "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S\n"
+         "  (discharge current positive; surface values and overpotentials at the separator "
+         "side)\n");
+}
+
+typedef struct {
+  FILE     *fp;
+  PetscReal q_Ah, t_last;
+} CellCtx;
+
+static PetscErrorCode CellMonitor(const TCExperimentPoint *pt, const TCCellResult *r, void *vctx)
+{
+  CellCtx *ctx = (CellCtx *)vctx;
+
+  PetscFunctionBeginUser;
+  ctx->q_Ah += r->I_A * (pt->t_s - ctx->t_last) / 3600;
+  ctx->t_last = pt->t_s;
+  if (ctx->fp)
+    fprintf(ctx->fp,
+            "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.8g,%.8g,%."
+            "8g,%.8g,%.8g,%.8g\n",
+            (double)pt->t_s, (double)r->I_A, (double)r->V_V, (double)pt->T_K,
+            (double)r->anode_vs_li_V, (double)pt->soc, (double)ctx->q_Ah,
+            (double)r->anode_vs_li_min_V, (double)r->sto_avg_n, (double)r->sto_avg_p,
+            (double)r->sto_surf_n, (double)r->sto_surf_p, (double)r->eta_n_V, (double)r->eta_p_V,
+            (double)r->ce_min, (double)r->ce_max, (double)r->Q_W, (double)r->dIdV_S);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CellMain(int npos, char **pos)
+{
+  MPI_Comm comm = PETSC_COMM_WORLD;
+  TCDeck   deck;
+  char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
+  PetscInt model, thermal, g[5];
+  PetscReal           Tamb, soc = -1, rtol;
+  PetscBool           set;
+  TCCellParams        p;
+  TCCell              cell;
+  TCExperiment        exp;
+  TCExperimentOptions opt;
+  TCExperimentSummary sum;
+  PetscReal          *state;
+  PetscInt            ns;
+  size_t              bytes;
+  CellCtx             ctx = {NULL, 0, 0};
+  PetscLogDouble      t0, t1;
+
+  PetscFunctionBeginUser;
+  {
+    PetscMPIInt size;
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    /* one cell is serial work; errors inside it are raised per rank */
+    PetscCheck(size == 1, comm, PETSC_ERR_USER_INPUT,
+               "tomocell cell runs one cell on one rank, not %d: run it without mpiexec/srun "
+               "(or with -n 1)",
+               (int)size);
+  }
+  PetscCall(TCDeckCreate(comm, "cell", cell_keys, cell_nkeys, &deck));
+  PetscCall(TCDeckLoad(deck, npos ? pos[0] : NULL));
+  PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
+  PetscCall(TCDeckGetEnum(deck, "model", &model));
+  PetscCall(TCDeckGetString(deck, "experiment", expt, sizeof(expt), &set));
+  PetscCall(TCDeckGetEnum(deck, "thermal", &thermal));
+  PetscCall(TCDeckGetString(deck, "output", out, sizeof(out), &set));
+  PetscCall(TCDeckGetInt(deck, "cell_nx_n", &g[0]));
+  PetscCall(TCDeckGetInt(deck, "cell_nx_s", &g[1]));
+  PetscCall(TCDeckGetInt(deck, "cell_nx_p", &g[2]));
+  PetscCall(TCDeckGetInt(deck, "cell_nr_n", &g[3]));
+  PetscCall(TCDeckGetInt(deck, "cell_nr_p", &g[4]));
+  PetscCall(TCDeckGetReal(deck, "cell_dt_max_s", &opt.dt_max_s));
+  PetscCall(TCDeckGetReal(deck, "cell_tol_V", &opt.tol_V));
+  PetscCall(TCDeckGetReal(deck, "cell_dt_fixed_s", &opt.dt_fixed_s));
+  PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
+
+  /* everything the run needs is read and checked before any output */
+  PetscCall(TCCellParamsLoad(params, &p));
+  Tamb = p.T_amb;
+  /* optional keys: left unchanged when not given */
+  PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
+  PetscCall(TCDeckGetReal(deck, "initial_soc", &soc));
+  /* a YAML list arrives comma-joined: commas separate steps like ';' */
+  for (char *c = expt; *c; c++)
+    if (*c == ',') *c = ';';
+  PetscCall(TCExperimentCreate(&exp));
+  PetscCall(TCExperimentAdd(exp, expt));
+  opt.lumped    = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
+  opt.T_amb_K   = Tamb;
+  opt.dt_init_s = 1.0;
+
+  PetscCall(TCCellCreate(comm, &cell));
+  PetscCall(TCCellSetParams(cell, &p));
+  PetscCall(TCCellSetModel(cell, (TCCellModel)model));
+  PetscCall(TCCellSetGrid(cell, g[0], g[1], g[2], g[3], g[4]));
+  PetscCall(TCCellSetTolerances(cell, rtol, 30));
+  PetscCall(TCCellSetUp(cell));
+  PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
+  PetscCall(PetscMalloc1(ns, &state));
+  PetscCall(TCCellStateInit(cell, soc, Tamb, state));
+
+  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
+  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
+  PetscCall(TCPrintf(comm,
+                     "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
+                     "experiment \"%s\"\n",
+                     p.title, TCCellModels[model], bytes,
+                     opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, expt));
+  PetscCall(TCOutputFOpen(comm, out, &ctx.fp));
+  if (ctx.fp)
+    fprintf(ctx.fp, "time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,"
+                    "discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,"
+                    "pos_avg_stoich,neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,"
+                    "ce_max,heat_W,dIdV_S\n");
+  PetscCall(PetscTime(&t0));
+  PetscCall(TCExperimentRun(exp, cell, &p, &opt, state, CellMonitor, &ctx, &sum));
+  PetscCall(PetscTime(&t1));
+  PetscCall(TCOutputFClose(comm, out, &ctx.fp));
+  PetscCall(TCPrintf(comm,
+                     "  %" PetscInt_FMT " steps (%" PetscInt_FMT " rejected, %.2f Newton "
+                     "iterations per step), %.4f s wall\n",
+                     sum.nsteps, sum.nrejected,
+                     sum.nsteps ? (double)sum.newton_its / (double)sum.nsteps : 0.0,
+                     (double)(t1 - t0)));
+  PetscCall(TCPrintf(comm,
+                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
+                     "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "%.1f s, end %.2f s\n",
+                     (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
+                     (double)sum.energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
+                     (double)sum.time_below_0V_s, (double)sum.t_end_s));
+  {
+    /* the scalars also as JSON beside the CSV (out.csv -> out.json), for
+       scripts and tomocell sweep */
+    char  js_path[PETSC_MAX_PATH_LEN];
+    char *dot;
+    FILE *fp;
+    PetscCall(PetscStrncpy(js_path, out, sizeof(js_path) - 6));
+    dot = strrchr(js_path, '.');
+    if (dot && !strchr(dot, '/')) *dot = 0;
+    PetscCall(PetscStrlcat(js_path, ".json", sizeof(js_path)));
+    PetscCall(TCOutputFOpen(comm, js_path, &fp));
+    if (fp) {
+      TCJson js;
+      TCJsonBegin(&js, fp);
+      TCJsonString(&js, "command", "cell");
+      TCJsonString(&js, "params", p.title);
+      TCJsonString(&js, "model", TCCellModels[model]);
+      TCJsonString(&js, "thermal", opt.lumped ? "lumped" : "isothermal");
+      TCJsonString(&js, "experiment", expt);
+      TCJsonObjectBegin(&js, "results");
+      TCJsonReal(&js, "capacity_Ah", (double)sum.capacity_Ah);
+      TCJsonReal(&js, "discharged_Ah", (double)sum.discharged_Ah);
+      TCJsonReal(&js, "charged_Ah", (double)sum.charged_Ah);
+      TCJsonReal(&js, "energy_Wh", (double)sum.energy_Wh);
+      TCJsonReal(&js, "max_temperature_K", (double)sum.T_max_K);
+      TCJsonReal(&js, "min_anode_potential_vs_li_V", (double)sum.anode_min_V);
+      TCJsonReal(&js, "time_below_0V_s", (double)sum.time_below_0V_s);
+      TCJsonReal(&js, "end_time_s", (double)sum.t_end_s);
+      TCJsonObjectEnd(&js);
+      TCJsonInt(&js, "steps", (long long)sum.nsteps);
+      TCJsonInt(&js, "rejected_steps", (long long)sum.nrejected);
+      TCJsonReal(&js, "wall_s", (double)(t1 - t0));
+      TCJsonEnd(&js);
+    }
+    PetscCall(TCOutputFClose(comm, js_path, &fp));
+    PetscCall(TCPrintf(comm, "  wrote %s and %s\n", out, js_path));
+  }
+
+  PetscCall(PetscFree(state));
+  PetscCall(TCExperimentDestroy(&exp));
+  PetscCall(TCCellDestroy(&cell));
+  PetscCall(TCCellParamsDestroy(&p));
+  PetscCall(TCDeckDestroy(&deck));
+  PetscFunctionReturn(0);
+}
+
+const TCCommand TCCommandCell = {
+    "cell",
+    "run one cell (SPM, SPMe or DFN) through an experiment; CSV time series",
+    "tomocell cell [DECK.yaml] [-params chen2020] [-model spm|spme|dfn] [-experiment \"...\"] "
+    "[-thermal isothermal|lumped] [-output out.csv]",
+    CellHelp,
+    CellMain,
+    0,
+    1,
+    cell_keys,
+    (PetscInt)(sizeof(cell_keys) / sizeof(cell_keys[0])),
+    "cell.csv",
+    "cell.json"};
