@@ -39,7 +39,7 @@ ncpu=$(nproc)
 port=$((20000 + RANDOM % 20000))
 
 mkdir -p "$T/munge" "$T/state" "$T/spool"
-chmod 700 "$T/munge"
+chmod 755 "$T/munge"
 dd if=/dev/urandom of="$T/munge/munge.key" bs=1024 count=1 2>/dev/null
 chmod 400 "$T/munge/munge.key"
 munged --force --key-file="$T/munge/munge.key" --socket="$T/munge/munge.sock" \
@@ -73,9 +73,14 @@ SelectTypeParameters=CR_CPU
 MpiDefault=pmix
 ReturnToService=2
 SlurmdTimeout=30
+FirstJobId=$((1000 + RANDOM))
 NodeName=$host CPUs=$ncpu State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
+# PMIx directories per cluster, so that two test clusters on one machine
+# (parallel ctest runs) do not share them
+mkdir -p "$T/pmix"
+echo "PMIxCliTmpDirBase=$T/pmix" >"$T/mpi.conf"
 export SLURM_CONF=$T/slurm.conf
 
 slurmctld -D -i -f "$SLURM_CONF" >"$T/slurmctld.out" 2>&1 &
