@@ -6,7 +6,7 @@
 # the ranks' peak RSS, including MPI/PETSc start-up, over the box voxels).
 #
 #   bench/tortuosity.sh                         # all sizes (300^3 needs ~3 GiB)
-#   SIZES="100 200" RANKS="1 2" PC=hypre bench/tortuosity.sh
+#   SIZES="100 200" RANKS="1 2" PC=gamg bench/tortuosity.sh
 #
 # TauFactor (the reference) is not on Debian's package list; its timings on
 # this kind of machine are in ../shared/validation/tortuosity/README.md:
@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 tomocell=${TOMOCELL:-$here/build/tomocell}
 sizes=${SIZES:-"100 200 300"}
 ranks=${RANKS:-"1 2"}
-pc=${PC:-gamg}
+pc=${PC:-}   # empty: tomocell's default (BoomerAMG, HMIS)
 mpiexec=${MPIEXEC:-mpiexec}
 [ -x "$tomocell" ] || { echo "build first: tools/setup.sh" >&2; exit 1; }
 work=$(mktemp -d)
@@ -30,9 +30,9 @@ for n in $sizes; do
   for np in $ranks; do
     start=$(date +%s.%N)
     $mpiexec --allow-run-as-root --oversubscribe -n "$np" "$tomocell" tortuosity "$vol" -direction x \
-      -pc_type "$pc" -output "$work/p.json" >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
+      ${pc:+-pc_type "$pc"} -output "$work/p.json" >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
     end=$(date +%s.%N)
-    /usr/bin/python3 - "$work/p.json" "$n" "$pc" "$start" "$end" <<'PY'
+    /usr/bin/python3 - "$work/p.json" "$n" "${pc:-hypre}" "$start" "$end" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); d = s["directions"]["x"]
 wall = float(sys.argv[5]) - float(sys.argv[4])
