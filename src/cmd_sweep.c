@@ -469,7 +469,7 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   const TCCommand *cmd;
   const char     **names;
   PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
-  PetscInt         task = -1, jobs = 0, *todo, ntodo = 0, nfailed = 0;
+  PetscInt         task = -1, jobs = 0, *pending, npending = 0, nfailed = 0;
   PetscMPIInt      size;
 
   PetscFunctionBeginUser;
@@ -506,10 +506,10 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
   PetscCall(WriteTasks(&sw));
 
-  PetscCall(PetscMalloc1(sw.ntasks, &todo));
+  PetscCall(PetscMalloc1(sw.ntasks, &pending));
   for (PetscInt i = 0; i < sw.ntasks; i++) {
     int code;
-    if (TaskState(&sw, i, &code) != 1) todo[ntodo++] = i;
+    if (TaskState(&sw, i, &code) != 1) pending[npending++] = i;
   }
   if (task >= 0) {
     PetscCheck(task < sw.ntasks, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
@@ -520,17 +520,17 @@ static PetscErrorCode SweepMain(int npos, char **pos)
     PetscCall(TCPrintf(PETSC_COMM_SELF,
                        "tomocell sweep %s: %d task(s) of tomocell %s, %d to run (%d done), %d at a "
                        "time, in %s/\n",
-                       pos[0], (int)sw.ntasks, cmd->name, (int)ntodo, (int)(sw.ntasks - ntodo),
+                       pos[0], (int)sw.ntasks, cmd->name, (int)npending, (int)(sw.ntasks - npending),
                        (int)jobs, sw.output));
-    PetscCall(SweepRun(&sw, cmd, todo, ntodo, jobs, &nfailed));
+    PetscCall(SweepRun(&sw, cmd, pending, npending, jobs, &nfailed));
     PetscCall(SweepGather(&sw, cmd, pos[0]));
   } else if (slurm)
-    PetscCall(SweepSlurm(&sw, pos[0], todo, ntodo));
+    PetscCall(SweepSlurm(&sw, pos[0], pending, npending));
   else if (gather)
     PetscCall(SweepGather(&sw, cmd, pos[0]));
   else {
     PetscCall(TCPrintf(PETSC_COMM_SELF, "tomocell sweep %s: %d task(s) of tomocell %s (%d done):\n",
-                       pos[0], (int)sw.ntasks, cmd->name, (int)(sw.ntasks - ntodo)));
+                       pos[0], (int)sw.ntasks, cmd->name, (int)(sw.ntasks - npending)));
     for (PetscInt i = 0; i < PetscMin(sw.ntasks, 20); i++) {
       char line[2048] = "";
       for (PetscInt k = 0; k < sw.nparams; k++)
@@ -543,7 +543,7 @@ static PetscErrorCode SweepMain(int npos, char **pos)
                        "wrote %s/tasks.csv; run with -local, -slurm, -task N or -gather\n",
                        sw.output));
   }
-  PetscCall(PetscFree(todo));
+  PetscCall(PetscFree(pending));
   PetscCall(TCSweepFree(&sw));
   PetscCheck(!nfailed, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%d task(s) failed; their logs are in the task directories (run again to retry them)",

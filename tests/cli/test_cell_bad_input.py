@@ -9,9 +9,9 @@ the CSV nor a temporary file was left behind.
 """
 import json
 import os
-import subprocess
 import sys
-import tempfile
+
+import badinput
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHEN = os.path.join(HERE, "..", "..", "inputs", "params", "chen2020.json")
@@ -61,42 +61,11 @@ def cases(tmp):
     ]
 
 
-def main():
-    tomocell = sys.argv[1]
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        cs = cases(tmp)
-        for name, args, words in cs:
-            out = os.path.join(tmp, "out", "cell.csv")
-            cmd = [tomocell, "cell"] + args + ["-output", out]
-            try:
-                r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired:
-                print(f"FAIL {name}: timed out")
-                failures += 1
-                continue
-            problems = []
-            if r.returncode != 1:
-                problems.append(f"exit status {r.returncode}, expected 1")
-            for w in words:
-                if w not in r.stderr:
-                    problems.append(f"stderr lacks {w!r}")
-            if "PETSC ERROR" in r.stderr or "Segmentation" in r.stderr:
-                problems.append("stderr shows a traceback or crash instead of a clear message")
-            if os.path.exists(out) or os.path.exists(os.path.join(tmp, "out")):
-                problems.append("output left behind")
-            left = [f for f in os.listdir(tmp) if ".tmp-" in f]
-            if left:
-                problems.append(f"temporary files left: {left}")
-            if problems:
-                failures += 1
-                print(f"FAIL {name}: " + "; ".join(problems))
-                print("  stderr: " + r.stderr.strip().replace("\n", "\n          "))
-            else:
-                print(f"ok   {name}: {r.stderr.strip().splitlines()[0]}")
-        print(f"{len(cs) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+def cases_with_output(tmp):
+    # every case writes to out/cell.csv, and neither it nor out/ may be left
+    return [(name, args + ["-output", os.path.join("out", "cell.csv")], words, "out")
+            for name, args, words in cases(tmp)]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(badinput.run_all("cell", cases_with_output, sys.argv[1:]))
