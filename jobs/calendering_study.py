@@ -26,7 +26,8 @@ Runners (--runner):
   sweep   write a zip sweep over the cell keys and run `tomocell sweep -local`
   slurm   the same sweep submitted with `tomocell sweep -slurm` (job array +
           gather job); afterwards `calendering_study.py --collect --out OUT`
-          writes the table and the plot
+          writes the table and the plot (the study's options are kept in
+          OUT/study.json)
 The volumes stage always runs here (seconds at 80^3); --ranks N runs the
 microstructure and tortuosity commands under $MPIEXEC -n N (srun -n N inside a
 Slurm allocation) for bigger volumes.
@@ -345,9 +346,20 @@ def main(argv):
     st = load_set(a.params)
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
+    keep = ["params", "porosities", "rates", "charge_rate", "model", "nx", "thermal"]
     if a.collect:
+        # the study's own options, so that --collect needs only --out
+        try:
+            with open(os.path.join(out, "study.json")) as f:
+                for k, v in json.load(f).items():
+                    setattr(a, k, v)
+        except OSError:
+            sys.exit(f"calendering_study: {out}/study.json is missing: run the study first")
+        st = load_set(a.params)
         collect(a, st, out)
         return 0
+    with open(os.path.join(out, "study.json"), "w") as f:
+        json.dump({k: getattr(a, k) for k in keep}, f, indent=1)
     points = volumes(a, st, out)
     tl = tasks(a, st, points)
     deckp = deck(a, out)
@@ -363,7 +375,7 @@ def main(argv):
                 print(r.stderr.strip(), file=sys.stderr)
         if a.runner == "slurm":
             print(f"submitted; when the gather jobs have finished:\n  /usr/bin/python3 "
-                  f"{os.path.abspath(__file__)} --collect --out {out} (same options)")
+                  f"{os.path.abspath(__file__)} --collect --out {out}")
             return 0
     collect(a, st, out)
     return 0
