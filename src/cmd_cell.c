@@ -154,14 +154,17 @@ static PetscErrorCode CellApplyMicrostructure(TCDeck deck, TCCellParams *p)
                          "volume_fraction)%s\n",
                          TCCellRegionNames[r], (double)c.eps, (double)c.eps_old,
                          r == 1 ? "" : "; the solid keeps the set's composition"));
-    if (r != 1 && PetscAbsReal(c.eps_s - c.eps_s_old) > 1e-12)
-      PetscCall(TCPrintf(comm,
-                         "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
-                         "1/m, loading eps_s L %.4g -> %.4g m (capacity follows the loading; "
-                         "scale the thickness with -%s to keep it)\n",
-                         TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s,
-                         (double)c.a_old, (double)c.a, (double)(c.eps_s_old * L0[r]),
-                         (double)(c.eps_s * (r == 0 ? p->neg.L_m : p->pos.L_m)), lkeys[r]));
+    if (r != 1 && PetscAbsReal(c.eps_s - c.eps_s_old) > 1e-12) {
+      PetscReal q0 = c.eps_s_old * L0[r], q1 = c.eps_s * (r == 0 ? p->neg.L_m : p->pos.L_m);
+      PetscBool kept = (PetscBool)(PetscAbsReal(q1 - q0) <= 1e-6 * q0);
+      PetscCall(TCPrintf(
+          comm,
+          "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
+          "1/m, loading eps_s L %.4g -> %.4g m%s%s%s\n",
+          TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s, (double)c.a_old, (double)c.a,
+          (double)q0, (double)q1, kept ? " (kept)" : " (capacity follows the loading; -",
+          kept ? "" : lkeys[r], kept ? "" : " = L_set (1 - eps_set) / (1 - eps) keeps it)"));
+    }
   }
   PetscFunctionReturn(0);
 }
