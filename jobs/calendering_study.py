@@ -9,10 +9,11 @@ For each target porosity (both electrodes calendered to the same porosity):
      the points are independent);
   2. tomocell tortuosity -direction z: props.json per volume (z is the
      through-thickness axis);
-  3. tomocell cell with -cell_props_n/-cell_props_p and the electrode
-     thicknesses scaled at fixed areal loading, L = L_set (1 - eps_set) / (1 - eps)
-     (eps: the volume's measured porosity), so the active loading eps_s L is the
-     set's at every point: discharges at each C-rate from 100 % SOC and a charge
+  3. tomocell cell with -cell_props_n/-cell_props_p, the active fraction
+     eps_s of the same volume (-cell_props_active_label 1) and the electrode
+     thicknesses scaled at fixed areal loading, L = L_set eps_s,set / eps_s
+     (= L_set (1 - eps_set) / (1 - eps) without binder, as for Chen2020), so
+     the active loading eps_s L is the set's at every point: discharges at each C-rate from 100 % SOC and a charge
      at --charge-rate from 0 % SOC, lumped thermal.
 
 The separator keeps the set's porosity and Bruggeman transport efficiency.
@@ -57,8 +58,8 @@ def parse_args(argv):
     ap.add_argument("--size", type=int, default=80, help="voxels per edge of the cubic volumes")
     ap.add_argument("--voxel-size", type=float, default=0.6e-6, help="m")
     ap.add_argument("--cbd", type=float, default=0.0,
-                    help="carbon-binder fraction of the volumes (raises tau; the cell's active "
-                         "fraction still follows the set's solid composition)")
+                    help="carbon-binder fraction of the as-coated volumes (label 2; raises tau, "
+                         "and the cell's active fraction is the volumes' label 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--model", default="dfn", choices=["spm", "spme", "dfn"])
     ap.add_argument("--nx", type=int, default=10, help="cells per region and shells per particle")
@@ -85,7 +86,8 @@ def load_set(name):
          "T_amb": par["Cell"].get("Ambient temperature [K]", 298.15)}
     for e, sec in (("n", "Negative electrode"), ("p", "Positive electrode")):
         d = par[sec]
-        s[e] = {"L": d["Thickness [m]"], "eps": d["Porosity"], "R": d["Particle radius [m]"]}
+        s[e] = {"L": d["Thickness [m]"], "eps": d["Porosity"], "R": d["Particle radius [m]"],
+                "eps_s": d["Surface area per unit volume [m-1]"] * d["Particle radius [m]"] / 3}
     return s
 
 
@@ -138,8 +140,13 @@ def volumes(a, st, out):
             points[k][f"props_{el}"] = os.path.abspath(props)
             points[k][f"eps_{el}"] = eps
             points[k][f"tau_{el}"] = pj["directions"]["z"]["tau"]
-            # fixed areal loading: the set's eps_s L (solid composition kept)
-            points[k][f"L_{el}"] = st[el]["L"] * (1 - st[el]["eps"]) / (1 - eps)
+            # fixed areal loading: the set's eps_s L, with eps_s the volume's
+            # active (label 1) fraction, which the cell takes with
+            # -cell_props_active_label 1; without binder eps_s = 1 - eps and
+            # this is L_set (1 - eps_set) / (1 - eps) for a set without inactive solid
+            es = pj["label_fractions"]["1"]
+            points[k][f"eps_s_{el}"] = es
+            points[k][f"L_{el}"] = st[el]["L"] * st[el]["eps_s"] / es
     with open(os.path.join(out, "points.json"), "w") as f:
         json.dump(points, f, indent=1)
     return points
@@ -158,6 +165,7 @@ def tasks(a, st, points):
                  "initial_soc": f"{soc:g}", "experiment": x}
             if pt is not None:
                 t.update({"cell_props_n": pt["props_n"], "cell_props_p": pt["props_p"],
+                          "cell_props_active_label": "1",
                           "cell_thickness_n_m": f"{pt['L_n']:.10g}",
                           "cell_thickness_p_m": f"{pt['L_p']:.10g}"})
             else:  # the set's own values, written out so every task has the same keys
@@ -178,6 +186,7 @@ def deck(a, out):
 
 
 CELL_KEYS = ["initial_soc", "experiment", "cell_thickness_n_m", "cell_thickness_p_m"]
+PROPS_KEYS = ["cell_props_n", "cell_props_p", "cell_props_active_label"]
 
 
 def run_direct(a, out, tl, deckp):
@@ -188,7 +197,7 @@ def run_direct(a, out, tl, deckp):
         d = os.path.join(cd, f"task_{i:04d}")
         os.makedirs(d, exist_ok=True)
         cmd = [a.tomocell, "cell", deckp] + sum(
-            ([f"-{k}", t[k]] for k in CELL_KEYS + ["cell_props_n", "cell_props_p"] if k in t), [])
+            ([f"-{k}", t[k]] for k in CELL_KEYS + PROPS_KEYS if k in t), [])
         cmd += ["-output", os.path.join(d, "cell.csv")]
         r = subprocess.run(cmd, capture_output=True, text=True)
         with open(os.path.join(d, "log.txt"), "w") as f:
@@ -208,7 +217,7 @@ def write_sweep(a, out, tl, deckp):
     paths = []
     for name, rows in (("set", [t for t in tl if t["point"] == "set"]),
                        ("points", [t for t in tl if t["point"] != "set"])):
-        keys = CELL_KEYS + (["cell_props_n", "cell_props_p"] if name == "points" else [])
+        keys = CELL_KEYS + (PROPS_KEYS if name == "points" else [])
         p = os.path.abspath(os.path.join(out, f"sweep_{name}.yaml"))
         with open(p, "w") as f:
             f.write(f"# written by jobs/calendering_study.py: {len(rows)} cell runs\n"
@@ -261,7 +270,8 @@ def collect(a, st, out):
                "compression_pct": "" if pt is None else
                100 * (1 - coated["n"] / (1 - pt["eps_n"])),
                "tau_n": c["porosity_n"] / c["transport_efficiency_n"],
-               "tau_p": c["porosity_p"] / c["transport_efficiency_p"]}
+               "tau_p": c["porosity_p"] / c["transport_efficiency_p"],
+               "active_fraction_n": c["active_fraction_n"], "active_fraction_p": c["active_fraction_p"]}
         for r in rates:
             j = js.get((label, r + "C"))
             res = j["results"] if j else {}

@@ -360,12 +360,12 @@ static PetscErrorCode PropsNumber(const char path[], const TCJsonValue *obj, con
 }
 
 PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region, const char path[],
-                                      char dir, TCCellPropsChange *chg)
+                                      char dir, PetscInt active_label, TCCellPropsChange *chg)
 {
   TCJsonValue       *root = NULL;
   const TCJsonValue *dirs, *d, *perc, *cmd;
   char               key[2] = {dir, 0}, where[64];
-  PetscReal          eps, tau, rd;
+  PetscReal          eps, tau, rd, eps_s_file;
   PetscReal         *peps, *pB;
 
   PetscFunctionBeginUser;
@@ -416,6 +416,35 @@ PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region, cons
         "= %g",
         path, (double)eps, (double)tau, (double)(eps / tau), where, (double)rd);
   }
+  eps_s_file = -1;
+  if (active_label >= 0 && region != TC_REGION_SEP) {
+    const TCJsonValue *lf = TCJsonGet(root, "label_fractions");
+    char               lk[16], lw[64];
+    snprintf(lk, sizeof(lk), "%d", (int)active_label);
+    {
+      const TCJsonValue *ph = TCJsonGet(root, "phase");
+      PetscCheck(!ph || ph->type != TC_JSON_NUMBER || ph->number != (double)active_label,
+                 PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "%s: -cell_props_active_label %d is the pore phase the file describes "
+                 "(\"phase\": %d); give the label of the active material (1 in tomocell "
+                 "microstructure volumes)",
+                 path, (int)active_label, (int)active_label);
+    }
+    PetscCheck(lf && lf->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: no \"label_fractions\" for -cell_props_active_label %d (rerun tomocell "
+               "tortuosity to write it, or leave the key out to keep the set's solid composition)",
+               path, (int)active_label);
+    PetscCheck(TCJsonGet(lf, lk), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: label %d (-cell_props_active_label) does not occur in the volume: "
+               "\"label_fractions\" has no \"%s\"",
+               path, (int)active_label, lk);
+    snprintf(lw, sizeof(lw), "\"label_fractions\" -> ");
+    PetscCall(PropsNumber(path, lf, lw, lk, 0, 1, "in (0, 1]", &eps_s_file));
+    PetscCheck(eps + eps_s_file <= 1 + 1e-9, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: volume_fraction %g plus the active fraction %g of label %d exceeds 1: is the "
+               "active label the pore phase?",
+               path, (double)eps, (double)eps_s_file, (int)active_label);
+  }
   PetscCall(TCJsonFree(&root));
 
   peps = region == TC_REGION_NEG   ? &p->neg.eps
@@ -438,7 +467,7 @@ PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region, cons
                "%s: volume_fraction 1 leaves no solid in the %s", path, TCCellRegionNames[region]);
     chg->eps_s_old = e->eps_s;
     chg->a_old     = e->a_m;
-    chg->eps_s     = e->eps_s * (1 - eps) / (1 - e->eps);
+    chg->eps_s     = eps_s_file > 0 ? eps_s_file : e->eps_s * (1 - eps) / (1 - e->eps);
     chg->a         = 3 * chg->eps_s / e->R_m;
     e->eps_s       = chg->eps_s;
     e->a_m         = chg->a;

@@ -86,10 +86,11 @@ PETSC_EXTERN PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, Petsc
  * electrode the solid keeps the set's composition: the active fraction
  * scales with the solid fraction, eps_s = eps_s,set (1 - eps)/(1 - eps_set),
  * and a = 3 eps_s / R (the set's radius; the voxel surface area of the
- * file is not used, see README). A non-percolating direction, a missing or
- * non-numeric key, a value out of range, a multi-phase (-diffusivity) file
- * or malformed JSON are PETSC_ERR_USER_INPUT errors naming the file and key.
- * Not collective.
+ * file is not used, see README) -- unless active_label >= 0: then eps_s is
+ * that label's fraction in the file's "label_fractions" (the same volume's
+ * active phase, e.g. label 1 of `tomocell microstructure`). A non-percolating direction, a missing
+ * or non-numeric key, a value out of range, a multi-phase (-diffusivity) file or malformed JSON are
+ * PETSC_ERR_USER_INPUT errors naming the file and key. Not collective.
  */
 typedef enum { TC_REGION_NEG, TC_REGION_SEP, TC_REGION_POS } TCCellRegion;
 PETSC_EXTERN const char *const TCCellRegionNames[]; /* "negative electrode", ... */
@@ -104,7 +105,7 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region,
                                                    const char path[], char dir,
-                                                   TCCellPropsChange *chg);
+                                                   PetscInt active_label, TCCellPropsChange *chg);
 /* Set a region's thickness, m (> 0). Nothing else changes: with
    TCCellParamsApplyProps the areal loading eps_s L is the caller's choice. */
 PETSC_EXTERN PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region,

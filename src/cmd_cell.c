@@ -61,6 +61,10 @@ static const TCKey cell_keys[] = {
      "props.json for the positive electrode's pores", PETSC_TRUE},
     {"cell_props_direction", TC_KEY_ENUM, "z", 0, 0, PETSC_FALSE, "x|y|z",
      "direction of the props files' tau used through the cell (z: through-thickness)", PETSC_FALSE},
+    {"cell_props_active_label", TC_KEY_INT, NULL, 0, 255, PETSC_FALSE, NULL,
+     "take the electrodes' active fraction from this label's fraction in the props files "
+     "(default: keep the set's solid composition)",
+     PETSC_TRUE},
     {"cell_thickness_n_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
      "negative electrode thickness, m (default: the set's)", PETSC_TRUE},
     {"cell_thickness_s_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
@@ -117,15 +121,17 @@ static PetscErrorCode CellApplyMicrostructure(TCDeck deck, TCCellParams *p)
   static const char *const lkeys[3] = {"cell_thickness_n_m", "cell_thickness_s_m",
                                        "cell_thickness_p_m"};
   MPI_Comm                 comm     = PETSC_COMM_WORLD;
-  PetscInt                 idir;
+  PetscInt                 idir, alabel = -1;
   char                     dir;
 
   PetscFunctionBeginUser;
   PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
+  PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
   PetscReal L0[3] = {p->neg.L_m, p->L_sep_m, p->pos.L_m};
 
   PetscFunctionBeginUser;
   PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
+  PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
   dir = (char)('x' + idir);
   for (int r = 0; r < 3; r++) {
     PetscReal *L = r == 0 ? &p->neg.L_m : r == 1 ? &p->L_sep_m : &p->pos.L_m, L_new = *L;
@@ -142,7 +148,7 @@ static PetscErrorCode CellApplyMicrostructure(TCDeck deck, TCCellParams *p)
     TCCellPropsChange c;
     PetscCall(TCDeckGetString(deck, pkeys[r], path, sizeof(path), &set));
     if (!set) continue;
-    PetscCall(TCCellParamsApplyProps(p, (TCCellRegion)r, path, dir, &c));
+    PetscCall(TCCellParamsApplyProps(p, (TCCellRegion)r, path, dir, alabel, &c));
     PetscCall(TCPrintf(comm,
                        "  %s from %s: tau_%c %.4f, transport efficiency eps/tau %.5f (the set's "
                        "%.5f)\n",
@@ -153,17 +159,24 @@ static PetscErrorCode CellApplyMicrostructure(TCDeck deck, TCCellParams *p)
                          "  note: %s porosity %.4f replaces the set's %.4f (the file's "
                          "volume_fraction)%s\n",
                          TCCellRegionNames[r], (double)c.eps, (double)c.eps_old,
-                         r == 1 ? "" : "; the solid keeps the set's composition"));
+                         r == 1        ? ""
+                         : alabel >= 0 ? "; active fraction from the file's label_fractions"
+                                       : "; the solid keeps the set's composition"));
     if (r != 1 && PetscAbsReal(c.eps_s - c.eps_s_old) > 1e-12) {
       PetscReal q0 = c.eps_s_old * L0[r], q1 = c.eps_s * (r == 0 ? p->neg.L_m : p->pos.L_m);
-      PetscBool kept = (PetscBool)(PetscAbsReal(q1 - q0) <= 1e-6 * q0);
-      PetscCall(TCPrintf(
-          comm,
-          "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
-          "1/m, loading eps_s L %.4g -> %.4g m%s%s%s\n",
-          TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s, (double)c.a_old, (double)c.a,
-          (double)q0, (double)q1, kept ? " (kept)" : " (capacity follows the loading; -",
-          kept ? "" : lkeys[r], kept ? "" : " = L_set (1 - eps_set) / (1 - eps) keeps it)"));
+      char      tail[256];
+      if (PetscAbsReal(q1 - q0) <= 1e-6 * q0)
+        snprintf(tail, sizeof(tail), " (kept)");
+      else
+        snprintf(tail, sizeof(tail),
+                 " (capacity follows the loading; -%s %.6g keeps the set's: L_set eps_s,set / "
+                 "eps_s)",
+                 lkeys[r], (double)(q0 / c.eps_s));
+      PetscCall(TCPrintf(comm,
+                         "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
+                         "1/m, loading eps_s L %.4g -> %.4g m%s\n",
+                         TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s,
+                         (double)c.a_old, (double)c.a, (double)q0, (double)q1, tail));
     }
   }
   PetscFunctionReturn(0);

@@ -16,7 +16,9 @@ link:
   * a props file with another porosity reports the change and keeps the
     solid composition (active fraction scales with 1 - eps); with the
     thickness scaled at fixed loading the C/5 capacity is unchanged within
-    0.5 % (it is set by the loading; the tolerance covers the rate loss at C/5).
+    0.5 % (it is set by the loading; the tolerance covers the rate loss at C/5);
+  * -cell_props_active_label 1 takes the active fraction from the file's
+    label_fractions (a 3-phase volume); at fixed loading the same C/5 check.
 bad: bad props input gives exit status 1, a message naming the file and the
   key, and no output file.
 """
@@ -100,6 +102,17 @@ def link(tmp):
     qa, qb = a["results"]["capacity_Ah"], b["results"]["capacity_Ah"]
     check(abs(qb - qa) <= 5e-3 * qa, f"C/5 capacity at fixed loading: {qb:.4f} vs {qa:.4f} Ah")
 
+    # the active fraction of a 3-phase volume (label 1), thickness at the set's loading
+    es = 0.55
+    L = 85.2e-6 * 0.75 / es
+    c, log = cell(tmp, "slow_lab", slow + ["-cell_props_n", props(j("lab.json"), eps, {"z": 2.0},
+                                                                label_fractions={"0": eps, "1": es, "2": 1 - eps - es}),
+                                            "-cell_props_active_label", "1", "-cell_thickness_n_m", repr(L)])
+    check("label_fractions" in log and abs(c["cell"]["active_fraction_n"] - es) < 1e-15,
+          f"-cell_props_active_label 1: active fraction {c['cell']['active_fraction_n']} from the file")
+    qc = c["results"]["capacity_Ah"]
+    check(abs(qc - qa) <= 5e-3 * qa, f"C/5 capacity at fixed loading with binder: {qc:.4f} vs {qa:.4f} Ah")
+
 
 def bad(tmp):
     j = lambda n: os.path.join(tmp, n)
@@ -125,6 +138,14 @@ def bad(tmp):
         ("multi-phase file", props(j("mp.json"), 0.3, {"z": 2.0}, diffusivity={"0": 1, "2": 0.2}),
          [], ["mp.json", "multi-phase", "-phase 0"]),
         ("not a tortuosity file", j("cellsum.json"), [], ["cellsum.json", "not a tortuosity props.json", "\"cell\""]),
+        ("active label without label_fractions", props(j("nolf.json"), 0.3, {"z": 2.0}),
+         ["-cell_props_active_label", "1"], ["nolf.json", "no \"label_fractions\"", "-cell_props_active_label 1"]),
+        ("active label absent from the volume", props(j("lf.json"), 0.3, {"z": 2.0}, label_fractions={"0": 0.3, "1": 0.7}, phase=0),
+         ["-cell_props_active_label", "3"], ["lf.json", "label 3", "does not occur"]),
+        ("active label is the pore phase", j("lf.json"), ["-cell_props_active_label", "0"],
+         ["lf.json", "is the pore phase", "\"phase\": 0"]),
+        ("active fraction too large", props(j("lf2.json"), 0.3, {"z": 2.0}, label_fractions={"1": 0.8}),
+         ["-cell_props_active_label", "1"], ["lf2.json", "exceeds 1"]),
         ("bad direction", props(j("ok.json"), 0.3, {"z": 2.0}), ["-cell_props_direction", "w"],
          ["cell_props_direction", "w"]),
         ("negative thickness", props(j("ok2.json"), 0.3, {"z": 2.0}), ["-cell_thickness_n_m", "-1e-5"],
