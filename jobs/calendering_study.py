@@ -335,7 +335,7 @@ def plot(rows, rates, ch, path):
     for r in rates:
         a3.plot(x, [p[f"dT_{r}C_K"] for p in pts], "o-", label=f"dT {r}C")
     a3.set_ylabel("temperature rise, K (lumped)")
-    a3.legend(loc="upper left")
+    a3.legend(loc="center left", fontsize=8)
     a3b = a3.twinx()
     a3b.plot(x, [p[f"min_anode_potential_{ch}_V"] for p in pts], "kx--")
     a3b.axhline(0, color="r", lw=0.8)
