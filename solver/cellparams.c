@@ -334,3 +334,159 @@ PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y, Petsc
   if (p->neg.dUdT) U -= (T_K - p->T_ref) * TCFuncEval(p->neg.dUdT, x, T_K, NULL);
   return U;
 }
+
+const char *const TCCellRegionNames[] = {"negative electrode", "separator", "positive electrode"};
+
+/* a number at key of obj, checked to be finite and in (lo, hi] */
+static PetscErrorCode PropsNumber(const char path[], const TCJsonValue *obj, const char where[],
+                                  const char key[], PetscReal lo, PetscReal hi, const char what[],
+                                  PetscReal *v)
+{
+  const TCJsonValue *x = TCJsonGet(obj, key);
+
+  PetscFunctionBeginUser;
+  PetscCheck(x, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a tortuosity props.json: missing key %s\"%s\" (a number; write the file with "
+             "tomocell tortuosity -output)",
+             path, where, key);
+  PetscCheck(x->type == TC_JSON_NUMBER, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: %s\"%s\" must be a number, not %s", path, x->line, where, key,
+             x->type == TC_JSON_NULL ? "null" : "a string, array, object or boolean");
+  *v = x->number;
+  PetscCheck(isfinite(*v) && *v > lo && *v <= hi, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: %s\"%s\" = %g is out of range: must be %s", path, x->line, where, key,
+             (double)*v, what);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region, const char path[],
+                                      char dir, PetscInt active_label, TCCellPropsChange *chg)
+{
+  TCJsonValue       *root = NULL;
+  const TCJsonValue *dirs, *d, *perc, *cmd;
+  char               key[2] = {dir, 0}, where[64];
+  PetscReal          eps, tau, rd, eps_s_file;
+  PetscReal         *peps, *pB;
+
+  PetscFunctionBeginUser;
+  PetscCheck(dir == 'x' || dir == 'y' || dir == 'z', PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "tortuosity direction '%c' is not x, y or z", dir);
+  PetscCall(TCJsonParseFile(path, &root));
+  PetscCheck(root->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a tortuosity props.json: the top level must be an object", path);
+  cmd = TCJsonGet(root, "command");
+  PetscCheck(!cmd || (cmd->type == TC_JSON_STRING && !strcmp(cmd->string, "tortuosity")),
+             PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a tortuosity props.json: \"command\" is %s%s%s, expected \"tortuosity\"",
+             path, cmd->type == TC_JSON_STRING ? "\"" : "",
+             cmd->type == TC_JSON_STRING ? cmd->string : "not a string",
+             cmd->type == TC_JSON_STRING ? "\"" : "");
+  /* with -diffusivity the tau is relative to sum_l eps_l D_l over several
+     labels, so there is no single electrolyte fraction to pair it with */
+  PetscCheck(!TCJsonGet(root, "diffusivity"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: a multi-phase props.json (tomocell tortuosity -diffusivity) has no single "
+             "electrolyte volume fraction; run tortuosity on the pore phase alone (-phase 0)",
+             path);
+  PetscCall(PropsNumber(path, root, "", "volume_fraction", 0, 1, "in (0, 1]", &eps));
+  dirs = TCJsonGet(root, "directions");
+  PetscCheck(dirs && dirs->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: not a tortuosity props.json: missing object \"directions\"", path);
+  d = TCJsonGet(dirs, key);
+  PetscCheck(d && d->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: no \"directions\" -> \"%c\": the file was written for other directions; rerun "
+             "tomocell tortuosity with -direction %c (or all), or choose another with "
+             "-cell_props_direction",
+             path, dir, dir);
+  perc = TCJsonGet(d, "percolates");
+  PetscCheck(!perc || perc->type != TC_JSON_BOOL || perc->number != 0, PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT,
+             "%s: the phase does not percolate in %c (\"directions\" -> \"%c\" -> \"percolates\": "
+             "false): the %s would carry no ionic current; a tau exists only for a connected "
+             "pore phase",
+             path, dir, dir, TCCellRegionNames[region]);
+  snprintf(where, sizeof(where), "\"directions\" -> \"%c\" -> ", dir);
+  PetscCall(PropsNumber(path, d, where, "tau", 0, PETSC_MAX_REAL, "a tortuosity factor > 0", &tau));
+  /* tau = eps / (D_eff/D) by definition; a file that contradicts it was edited
+     or mixed up (1e-6: the file's 17 significant digits with margin) */
+  if (TCJsonGet(d, "relative_diffusivity")) {
+    PetscCall(PropsNumber(path, d, where, "relative_diffusivity", 0, 1, "in (0, 1]", &rd));
+    PetscCheck(
+        PetscAbsReal(eps / tau - rd) <= 1e-6 * rd, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+        "%s: inconsistent: volume_fraction / tau = %g / %g = %g but %s\"relative_diffusivity\" "
+        "= %g",
+        path, (double)eps, (double)tau, (double)(eps / tau), where, (double)rd);
+  }
+  eps_s_file = -1;
+  if (active_label >= 0 && region != TC_REGION_SEP) {
+    const TCJsonValue *lf = TCJsonGet(root, "label_fractions");
+    char               lk[16], lw[64];
+    snprintf(lk, sizeof(lk), "%d", (int)active_label);
+    {
+      const TCJsonValue *ph = TCJsonGet(root, "phase");
+      PetscCheck(!ph || ph->type != TC_JSON_NUMBER || ph->number != (double)active_label,
+                 PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "%s: -cell_props_active_label %d is the pore phase the file describes "
+                 "(\"phase\": %d); give the label of the active material (1 in tomocell "
+                 "microstructure volumes)",
+                 path, (int)active_label, (int)active_label);
+    }
+    PetscCheck(lf && lf->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: no \"label_fractions\" for -cell_props_active_label %d (rerun tomocell "
+               "tortuosity to write it, or leave the key out to keep the set's solid composition)",
+               path, (int)active_label);
+    PetscCheck(TCJsonGet(lf, lk), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: label %d (-cell_props_active_label) does not occur in the volume: "
+               "\"label_fractions\" has no \"%s\"",
+               path, (int)active_label, lk);
+    snprintf(lw, sizeof(lw), "\"label_fractions\" -> ");
+    PetscCall(PropsNumber(path, lf, lw, lk, 0, 1, "in (0, 1]", &eps_s_file));
+    PetscCheck(eps + eps_s_file <= 1 + 1e-9, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: volume_fraction %g plus the active fraction %g of label %d exceeds 1: is the "
+               "active label the pore phase?",
+               path, (double)eps, (double)eps_s_file, (int)active_label);
+  }
+  PetscCall(TCJsonFree(&root));
+
+  peps = region == TC_REGION_NEG   ? &p->neg.eps
+         : region == TC_REGION_SEP ? &p->eps_sep
+                                   : &p->pos.eps;
+  pB   = region == TC_REGION_NEG ? &p->neg.B : region == TC_REGION_SEP ? &p->B_sep : &p->pos.B;
+  PetscCall(PetscMemzero(chg, sizeof(*chg)));
+  chg->eps_old = *peps;
+  chg->B_old   = *pB;
+  chg->tau     = tau;
+  chg->eps     = eps;
+  chg->B       = eps / tau;
+  PetscCheck(chg->B <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: volume_fraction / tau = %g > 1 is not a transport efficiency (tau %g < "
+             "volume_fraction %g)",
+             path, (double)chg->B, (double)tau, (double)eps);
+  if (region != TC_REGION_SEP) {
+    TCElectrodeParams *e = region == TC_REGION_NEG ? &p->neg : &p->pos;
+    PetscCheck(eps < 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: volume_fraction 1 leaves no solid in the %s", path, TCCellRegionNames[region]);
+    chg->eps_s_old = e->eps_s;
+    chg->a_old     = e->a_m;
+    chg->eps_s     = eps_s_file > 0 ? eps_s_file : e->eps_s * (1 - eps) / (1 - e->eps);
+    chg->a         = 3 * chg->eps_s / e->R_m;
+    e->eps_s       = chg->eps_s;
+    e->a_m         = chg->a;
+  }
+  *peps = eps;
+  *pB   = chg->B;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region, PetscReal L_m)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(L_m > 0 && isfinite(L_m), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s thickness %g m must be positive", TCCellRegionNames[region], (double)L_m);
+  if (region == TC_REGION_NEG)
+    p->neg.L_m = L_m;
+  else if (region == TC_REGION_SEP)
+    p->L_sep_m = L_m;
+  else
+    p->pos.L_m = L_m;
+  PetscFunctionReturn(0);
+}

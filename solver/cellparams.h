@@ -73,3 +73,40 @@ PETSC_EXTERN PetscErrorCode TCCellParamsDir(char dir[], size_t len);
 /* Open-circuit voltage OCP_p(y) - OCP_n(x) at temperature T. */
 PETSC_EXTERN PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y,
                                        PetscReal T_K);
+
+/*
+ * Multiscale link: microstructure properties into a set.
+ *
+ * TCCellParamsApplyProps reads a props.json written by `tomocell tortuosity`
+ * for the electrolyte (pore) phase of one region and sets that region's
+ * electrolyte volume fraction eps = "volume_fraction" and transport
+ * efficiency B = eps / tau with tau = "directions" -> dir -> "tau" (dir 'x',
+ * 'y' or 'z'; z is the through-thickness axis of `tomocell microstructure`).
+ * B multiplies both the electrolyte diffusivity and conductivity. In an
+ * electrode the solid keeps the set's composition: the active fraction
+ * scales with the solid fraction, eps_s = eps_s,set (1 - eps)/(1 - eps_set),
+ * and a = 3 eps_s / R (the set's radius; the voxel surface area of the
+ * file is not used, see README) -- unless active_label >= 0: then eps_s is
+ * that label's fraction in the file's "label_fractions" (the same volume's
+ * active phase, e.g. label 1 of `tomocell microstructure`). A non-percolating direction, a missing
+ * or non-numeric key, a value out of range, a multi-phase (-diffusivity) file or malformed JSON are
+ * PETSC_ERR_USER_INPUT errors naming the file and key. Not collective.
+ */
+typedef enum { TC_REGION_NEG, TC_REGION_SEP, TC_REGION_POS } TCCellRegion;
+PETSC_EXTERN const char *const TCCellRegionNames[]; /* "negative electrode", ... */
+
+typedef struct {
+  PetscReal eps_old, eps;     /* electrolyte volume fraction before and after */
+  PetscReal B_old, B;         /* transport efficiency before and after */
+  PetscReal tau;              /* the file's tortuosity factor in the chosen direction */
+  PetscReal eps_s_old, eps_s; /* active fraction before and after (electrodes) */
+  PetscReal a_old, a;         /* surface area per volume, 1/m (electrodes) */
+} TCCellPropsChange;
+
+PETSC_EXTERN PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion region,
+                                                   const char path[], char dir,
+                                                   PetscInt active_label, TCCellPropsChange *chg);
+/* Set a region's thickness, m (> 0). Nothing else changes: with
+   TCCellParamsApplyProps the areal loading eps_s L is the caller's choice. */
+PETSC_EXTERN PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region,
+                                                     PetscReal L_m);

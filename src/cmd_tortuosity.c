@@ -197,6 +197,7 @@ static PetscErrorCode TauMain(int npos, char **pos)
   double         rss, ssa = NAN, tau_mean = 0, alpha = NAN;
   PetscInt       nperc = 0;
   FILE          *fp;
+  long long      nlab[256] = {0}, nvox = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -254,6 +255,14 @@ static PetscErrorCode TauMain(int npos, char **pos)
     dirs[ndir++] = dsel;
   }
 
+  /* the volume fraction of every label (pore, active, binder, ...), so that a
+     cell model can take its active fraction from the same volume */
+  {
+    size_t nloc = (size_t)(vol.z1 - vol.z0) * (size_t)vol.ny * (size_t)vol.nx;
+    for (size_t i = 0; i < nloc; i++) nlab[vol.lab[i]]++;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nlab, 256, MPI_LONG_LONG, MPI_SUM, comm));
+    for (int l = 0; l < 256; l++) nvox += nlab[l];
+  }
   PetscCall(TCTauCreate(&vol, D, &tau));
   PetscCall(TCTauGetPhase(tau, &ps));
   if (vol.voxel_m > 0) ssa = (double)ps.interface_faces / (double)ps.total_voxels / vol.voxel_m;
@@ -322,6 +331,14 @@ static PetscErrorCode TauMain(int npos, char **pos)
     else
       TCJsonNull(&js, "voxel_size_m");
     TCJsonReal(&js, "volume_fraction", (double)ps.volume_fraction);
+    TCJsonObjectBegin(&js, "label_fractions");
+    for (int l = 0; l < 256; l++) {
+      char key[8];
+      if (!nlab[l]) continue;
+      snprintf(key, sizeof(key), "%d", l);
+      TCJsonReal(&js, key, (double)nlab[l] / (double)nvox);
+    }
+    TCJsonObjectEnd(&js);
     TCJsonReal(&js, "specific_surface_area_m-1", ssa);
     TCJsonReal(&js, "specific_surface_area_voxel-1",
                (double)ps.interface_faces / (double)ps.total_voxels);
