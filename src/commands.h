@@ -15,3 +15,5 @@ typedef struct {
 } TCCommand;
 
 PETSC_EXTERN const TCCommand TCCommandRun;
+PETSC_EXTERN const TCCommand TCCommandGeometry;
+PETSC_EXTERN const TCCommand TCCommandTrace;

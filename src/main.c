@@ -10,7 +10,7 @@
 #include <hdf5.h>
 #include <metis.h>
 
-static const TCCommand *const tc_commands[] = {&TCCommandRun};
+static const TCCommand *const tc_commands[] = {&TCCommandRun, &TCCommandGeometry, &TCCommandTrace};
 static const int              tc_ncommands  = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
 
 static void TCPrintVersion(void)
