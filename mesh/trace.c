@@ -29,7 +29,7 @@ struct _p_TCTrace {
   PetscReal threshold;
   PetscBool threshold_set;
   PetscInt  labels[TC_TRACE_MAX_CLASSES], nlabels;
-  PetscReal smooth_px, min_turns;
+  PetscReal smooth_px, min_turns, sigma_px;
 };
 
 PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr)
@@ -39,6 +39,7 @@ PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr)
   (*tr)->comm      = comm;
   (*tr)->smooth_px = 8;
   (*tr)->min_turns = 1;
+  (*tr)->sigma_px  = 1;
   PetscFunctionReturn(0);
 }
 
@@ -61,6 +62,8 @@ PetscErrorCode TCTraceSetFromOptions(TCTrace tr)
   if (!set) tr->nlabels = 0;
   PetscCall(PetscOptionsReal("-trace_smooth_px", "smoothing length along the foil, px", "",
                              tr->smooth_px, &tr->smooth_px, NULL));
+  PetscCall(PetscOptionsReal("-trace_sigma_px", "grayscale pre-smoothing (Gaussian sigma), px", "",
+                             tr->sigma_px, &tr->sigma_px, NULL));
   PetscCall(PetscOptionsReal("-trace_min_turns", "fewest turns that make a spiral", "",
                              tr->min_turns, &tr->min_turns, NULL));
   PetscOptionsEnd();
@@ -532,69 +535,121 @@ static PetscBool TCSolveSmall(PetscInt n, PetscReal A[12][12], PetscReal b[12], 
   return PETSC_TRUE;
 }
 
-/* Least-squares Archimedean spiral through the traced curves (pixel units):
-   r_i = a_f + b phi_i about centre c, phi unwrapped along each curve. */
-static void TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *const x[], PetscReal *const y[],
-                        PetscReal c[2])
+/* Unwrapped angles of curve f about c (continuous along the curve). */
+static void TCUnwrap(PetscInt n, const PetscReal *x, const PetscReal *y, const PetscReal c[2],
+                     PetscReal *phi)
 {
-  PetscInt np = 3 + nf;
+  PetscReal prev = atan2(y[0] - c[1], x[0] - c[0]), acc = 0;
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal th = atan2(y[i] - c[1], x[i] - c[0]), d = th - prev;
+    d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+    acc += d;
+    prev   = th;
+    phi[i] = acc;
+  }
+}
+
+/* Least-squares Archimedean spiral through the traced curves (pixel units):
+   r_i = a_f + b phi_i about centre c, phi unwrapped along each curve;
+   Gauss-Newton on (c, b, a_f). Points with weight 0 are ignored. */
+static PetscErrorCode TCFitCentreWeighted(PetscInt nf, const PetscInt n[], PetscReal *const x[],
+                                          PetscReal *const y[], PetscReal *const wt[],
+                                          PetscReal c[2], PetscReal a[], PetscReal *bout)
+{
+  PetscInt   np = 3 + nf, nmax = 0;
+  PetscReal *phi;
+
+  PetscFunctionBeginUser;
+  for (PetscInt f = 0; f < nf; f++) nmax = PetscMax(nmax, n[f]);
+  PetscCall(PetscMalloc1(nmax, &phi));
   for (int it = 0; it < 20; it++) {
-    PetscReal A[12][12] = {{0}}, g[12] = {0}, dx[12] = {0}, p[12] = {0};
-    PetscReal b = 0;
-    /* current a_f, b by linear regression with the centre fixed */
-    {
-      PetscReal M2[12][12] = {{0}}, rhs[12] = {0}, sol[12] = {0};
-      for (PetscInt f = 0; f < nf; f++) {
-        PetscReal phi = 0, prev = atan2(y[f][0] - c[1], x[f][0] - c[0]);
-        PetscInt  st = PetscMax(1, n[f] / 4000);
-        for (PetscInt i = 0; i < n[f]; i++) {
-          PetscReal th = atan2(y[f][i] - c[1], x[f][i] - c[0]), d = th - prev, rr;
-          d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
-          phi += d;
-          prev = th;
-          if (i % st) continue;
-          rr = hypot(x[f][i] - c[0], y[f][i] - c[1]);
-          M2[f][f] += 1;
-          M2[f][nf] += phi;
-          M2[nf][f] += phi;
-          M2[nf][nf] += phi * phi;
-          rhs[f] += rr;
-          rhs[nf] += rr * phi;
-        }
-      }
-      if (!TCSolveSmall(nf + 1, M2, rhs, sol)) return;
-      for (PetscInt f = 0; f < nf; f++) p[3 + f] = sol[f];
-      b = sol[nf];
-    }
-    p[2] = b;
+    PetscReal A[12][12] = {{0}}, g[12] = {0}, dx[12] = {0}, M2[12][12] = {{0}}, rhs[12] = {0},
+              sol[12] = {0}, b;
+    /* a_f, b by linear regression with the centre fixed */
     for (PetscInt f = 0; f < nf; f++) {
-      PetscReal phi = 0, prev = atan2(y[f][0] - c[1], x[f][0] - c[0]);
-      PetscInt  st = PetscMax(1, n[f] / 4000);
+      TCUnwrap(n[f], x[f], y[f], c, phi);
       for (PetscInt i = 0; i < n[f]; i++) {
-        PetscReal X = x[f][i] - c[0], Y = y[f][i] - c[1], th = atan2(Y, X), d = th - prev, rr, e;
+        PetscReal rr = hypot(x[f][i] - c[0], y[f][i] - c[1]), w = wt[f][i];
+        M2[f][f] += w;
+        M2[f][nf] += w * phi[i];
+        M2[nf][f] += w * phi[i];
+        M2[nf][nf] += w * phi[i] * phi[i];
+        rhs[f] += w * rr;
+        rhs[nf] += w * rr * phi[i];
+      }
+    }
+    if (!TCSolveSmall(nf + 1, M2, rhs, sol)) break;
+    for (PetscInt f = 0; f < nf; f++) a[f] = sol[f];
+    b     = sol[nf];
+    *bout = b;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(n[f], x[f], y[f], c, phi);
+      for (PetscInt i = 0; i < n[f]; i++) {
+        PetscReal X = x[f][i] - c[0], Y = y[f][i] - c[1], rr = hypot(X, Y), e, w = wt[f][i];
         PetscReal J[12] = {0};
-        d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
-        phi += d;
-        prev = th;
-        if (i % st) continue;
-        rr = hypot(X, Y);
-        if (rr < 1e-9) continue;
-        e        = rr - p[3 + f] - b * phi;
+        if (rr < 1e-9 || w == 0) continue;
+        e        = rr - a[f] - b * phi[i];
         J[0]     = -X / rr - b * Y / (rr * rr);
         J[1]     = -Y / rr + b * X / (rr * rr);
-        J[2]     = -phi;
+        J[2]     = -phi[i];
         J[3 + f] = -1;
         for (PetscInt r = 0; r < np; r++) {
-          g[r] -= J[r] * e;
-          for (PetscInt q = 0; q < np; q++) A[r][q] += J[r] * J[q];
+          g[r] -= w * J[r] * e;
+          for (PetscInt q = 0; q < np; q++) A[r][q] += w * J[r] * J[q];
         }
       }
     }
-    if (!TCSolveSmall(np, A, g, dx)) return;
+    if (!TCSolveSmall(np, A, g, dx)) break;
     c[0] += dx[0];
     c[1] += dx[1];
     if (PetscAbsReal(dx[0]) + PetscAbsReal(dx[1]) < 1e-5) break;
   }
+  PetscCall(PetscFree(phi));
+  PetscFunctionReturn(0);
+}
+
+/* Robust fit: a first fit on every point, then points whose residual exceeds
+   3 robust standard deviations (1.4826 MAD; local gaps, a deformed core) are
+   dropped and the fit is repeated. */
+static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *const x[],
+                                  PetscReal *const y[], PetscReal c[2])
+{
+  PetscReal *wt[TC_TRACE_MAX_FOILS], a[TC_TRACE_MAX_FOILS], b = 0, *res, *phi;
+  PetscInt   ntot = 0, m = 0, nmax = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt f = 0; f < nf; f++) {
+    PetscCall(PetscMalloc1(n[f], &wt[f]));
+    /* subsample long curves: 4000 points per foil are plenty for 4 unknowns */
+    for (PetscInt i = 0; i < n[f]; i++) wt[f][i] = (i % PetscMax(1, n[f] / 4000)) ? 0 : 1;
+    ntot += n[f];
+    nmax = PetscMax(nmax, n[f]);
+  }
+  PetscCall(TCFitCentreWeighted(nf, n, x, y, wt, c, a, &b));
+  PetscCall(PetscMalloc2(ntot, &res, nmax, &phi));
+  for (PetscInt f = 0; f < nf; f++) {
+    TCUnwrap(n[f], x[f], y[f], c, phi);
+    for (PetscInt i = 0; i < n[f]; i++)
+      if (wt[f][i] > 0)
+        res[m++] = PetscAbsReal(hypot(x[f][i] - c[0], y[f][i] - c[1]) - a[f] - b * phi[i]);
+  }
+  if (m > 10) {
+    PetscReal sig, lim;
+    PetscCall(PetscSortReal(m, res));
+    sig = PetscMax(1.4826 * res[m / 2], 0.05);
+    lim = 3 * sig;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(n[f], x[f], y[f], c, phi);
+      for (PetscInt i = 0; i < n[f]; i++)
+        if (wt[f][i] > 0 &&
+            PetscAbsReal(hypot(x[f][i] - c[0], y[f][i] - c[1]) - a[f] - b * phi[i]) > lim)
+          wt[f][i] = 0;
+    }
+    PetscCall(TCFitCentreWeighted(nf, n, x, y, wt, c, a, &b));
+  }
+  PetscCall(PetscFree2(res, phi));
+  for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree(wt[f]));
+  PetscFunctionReturn(0);
 }
 
 /* ---- the slice ------------------------------------------------------------------------ */
@@ -689,7 +744,10 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
     PetscCheck(hi > lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s is empty: every pixel has the value %g", what, (double)lo);
     PetscCall(PetscMalloc1(npix, &sm));
-    PetscCall(TCGauss(img, sm, nx, ny, 1.0));
+    if (tr->sigma_px > 0)
+      PetscCall(TCGauss(img, sm, nx, ny, tr->sigma_px));
+    else
+      PetscCall(PetscArraycpy(sm, img, npix));
     lo = PETSC_MAX_REAL;
     hi = -PETSC_MAX_REAL;
     for (PetscInt q = 0; q < npix; q++) {
@@ -918,7 +976,7 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
               "at least %g and must grow outward)",
               what, (double)span_best, (double)tr->min_turns);
     }
-    TCFitCentre(nf, nn, X, Y, c);
+    PetscCall(TCFitCentre(nf, nn, X, Y, c));
     if (!(hypot(c[0] - c0[0], c[1] - c0[1]) < 0.5 * Rmax)) {
       c[0] = c0[0];
       c[1] = c0[1];

@@ -44,6 +44,8 @@ static const TCKey trace_keys[] = {
      "labels to trace, comma-separated (default every non-zero label)", PETSC_TRUE},
     {"trace_smooth_px", TC_KEY_REAL, "8", 0, 1000, PETSC_FALSE, NULL,
      "smoothing length along the foil, px", PETSC_FALSE},
+    {"trace_sigma_px", TC_KEY_REAL, "1", 0, 31, PETSC_FALSE, NULL,
+     "grayscale: Gaussian pre-smoothing sigma, px", PETSC_FALSE},
     {"trace_min_turns", TC_KEY_REAL, "1", 0, 1000, PETSC_FALSE, NULL,
      "fewest turns that count as a spiral", PETSC_FALSE},
     {"trace_slice_stride", TC_KEY_INT, "1", 1, 1e6, PETSC_FALSE, NULL,
@@ -244,6 +246,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(TCDeckGetReal(deck, "trace_threshold", &tmp));
     PetscCall(TCDeckGetReal(deck, "trace_smooth_px", &tmp));
     PetscCall(TCDeckGetReal(deck, "trace_min_turns", &tmp));
+    PetscCall(TCDeckGetReal(deck, "trace_sigma_px", &tmp));
   }
   PetscCall(TCTraceCreate(comm, &tr));
   PetscCall(TCTraceSetFromOptions(tr));
