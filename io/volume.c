@@ -126,9 +126,6 @@ PetscErrorCode TCVolumeOpen(MPI_Comm comm, const char path[], const char dataset
              path, v->name);
   H5Sget_simple_extent_dims(space, dims, NULL);
   H5Sclose(space);
-  PetscCheck(ndim == 2 || ndim == 3, comm, PETSC_ERR_USER_INPUT,
-             "%s: %s is a %d-D array; expected a 3-D stack (z, y, x) or a 2-D slice (y, x)", path,
-             v->name, ndim);
   type = H5Dget_type(v->dset);
   cls  = H5Tget_class(type);
   H5Tclose(type);
@@ -141,6 +138,9 @@ PetscErrorCode TCVolumeOpen(MPI_Comm comm, const char path[], const char dataset
              : cls == H5T_ENUM     ? "enum"
              : cls == H5T_ARRAY    ? "array"
                                    : "other");
+  PetscCheck(ndim == 2 || ndim == 3, comm, PETSC_ERR_USER_INPUT,
+             "%s: %s is a %d-D array; expected a 3-D stack (z, y, x) or a 2-D slice (y, x)", path,
+             v->name, ndim);
   v->isint = (PetscBool)(cls == H5T_INTEGER);
   v->ndim  = ndim;
   if (ndim == 2) {

@@ -973,7 +973,7 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
       PetscCall(PetscFree(lut));
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
               "%s: no spiral found (the longest traced curve spans %.2f turns; a jelly roll needs "
-              "at least %g and must grow outward)",
+              "at least %.2f and must grow outward)",
               what, (double)span_best, (double)tr->min_turns);
     }
     PetscCall(TCFitCentre(nf, nn, X, Y, c));
