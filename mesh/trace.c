@@ -614,24 +614,32 @@ static PetscErrorCode TCFitCentreWeighted(PetscInt nf, const PetscInt n[], Petsc
 static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *const x[],
                                   PetscReal *const y[], PetscReal c[2])
 {
-  PetscReal *wt[TC_TRACE_MAX_FOILS], a[TC_TRACE_MAX_FOILS], b = 0, *res, *phi;
-  PetscInt   ntot = 0, m = 0, nmax = 0;
+  PetscReal *wt[TC_TRACE_MAX_FOILS], *xs[TC_TRACE_MAX_FOILS], *ys[TC_TRACE_MAX_FOILS];
+  PetscReal  a[TC_TRACE_MAX_FOILS], b     = 0, *res, *phi;
+  PetscInt   ns[TC_TRACE_MAX_FOILS], ntot = 0, m = 0, nmax = 0;
 
   PetscFunctionBeginUser;
+  /* subsample long curves: about 4000 points per foil are plenty for the
+     3 + nf unknowns, and consecutive kept points stay far less than half a
+     turn apart, so the unwrapping stays continuous */
   for (PetscInt f = 0; f < nf; f++) {
-    PetscCall(PetscMalloc1(n[f], &wt[f]));
-    /* subsample long curves: 4000 points per foil are plenty for 4 unknowns */
-    for (PetscInt i = 0; i < n[f]; i++) wt[f][i] = (i % PetscMax(1, n[f] / 4000)) ? 0 : 1;
-    ntot += n[f];
-    nmax = PetscMax(nmax, n[f]);
+    PetscInt st = PetscMax(1, n[f] / 4000);
+    ns[f]       = (n[f] + st - 1) / st;
+    PetscCall(PetscMalloc3(ns[f], &wt[f], ns[f], &xs[f], ns[f], &ys[f]));
+    for (PetscInt i = 0; i < ns[f]; i++) {
+      wt[f][i] = 1;
+      xs[f][i] = x[f][i * st];
+      ys[f][i] = y[f][i * st];
+    }
+    ntot += ns[f];
+    nmax = PetscMax(nmax, ns[f]);
   }
-  PetscCall(TCFitCentreWeighted(nf, n, x, y, wt, c, a, &b));
+  PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
   PetscCall(PetscMalloc2(ntot, &res, nmax, &phi));
   for (PetscInt f = 0; f < nf; f++) {
-    TCUnwrap(n[f], x[f], y[f], c, phi);
-    for (PetscInt i = 0; i < n[f]; i++)
-      if (wt[f][i] > 0)
-        res[m++] = PetscAbsReal(hypot(x[f][i] - c[0], y[f][i] - c[1]) - a[f] - b * phi[i]);
+    TCUnwrap(ns[f], xs[f], ys[f], c, phi);
+    for (PetscInt i = 0; i < ns[f]; i++)
+      res[m++] = PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]);
   }
   if (m > 10) {
     PetscReal sig, lim;
@@ -639,16 +647,15 @@ static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *co
     sig = PetscMax(1.4826 * res[m / 2], 0.05);
     lim = 3 * sig;
     for (PetscInt f = 0; f < nf; f++) {
-      TCUnwrap(n[f], x[f], y[f], c, phi);
-      for (PetscInt i = 0; i < n[f]; i++)
-        if (wt[f][i] > 0 &&
-            PetscAbsReal(hypot(x[f][i] - c[0], y[f][i] - c[1]) - a[f] - b * phi[i]) > lim)
+      TCUnwrap(ns[f], xs[f], ys[f], c, phi);
+      for (PetscInt i = 0; i < ns[f]; i++)
+        if (PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]) > lim)
           wt[f][i] = 0;
     }
-    PetscCall(TCFitCentreWeighted(nf, n, x, y, wt, c, a, &b));
+    PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
   }
   PetscCall(PetscFree2(res, phi));
-  for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree(wt[f]));
+  for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree3(wt[f], xs[f], ys[f]));
   PetscFunctionReturn(0);
 }
 
