@@ -69,8 +69,23 @@ static PetscErrorCode TCVolumeReadScale(hid_t file, const char obj[], const char
     hid_t t;
     a = H5Aopen(o, "units", H5P_DEFAULT);
     t = H5Aget_type(a);
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) && H5Tget_size(t) < sizeof(u))
-      H5Aread(a, t, u);
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+      char *vs = NULL;
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(t));
+      if (H5Aread(a, mt, &vs) >= 0 && vs) {
+        snprintf(u, sizeof(u), "%s", vs);
+        H5free_memory(vs);
+      }
+      H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < sizeof(u)) {
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, sizeof(u));
+      H5Tset_cset(mt, H5Tget_cset(t));
+      H5Aread(a, mt, u);
+      H5Tclose(mt);
+    }
     H5Tclose(t);
     H5Aclose(a);
     if (!strcmp(u, "um") || !strcmp(u, "micron") || !strcmp(u, "microns"))

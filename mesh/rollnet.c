@@ -251,6 +251,10 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     net->ns[f] = f < nf ? PetscMax(2, (PetscInt)round(Lmax[f] / p->ds_m) + 1) : 0;
     net->NS += net->ns[f];
   }
+  PetscCheck(net->NS <= 100000000, comm, PETSC_ERR_USER_INPUT,
+             "node spacing %g m gives %" PetscInt_FMT " nodes per layer for foils of %g m; "
+             "choose a larger spacing (or check the pixel size)",
+             (double)p->ds_m, net->NS, (double)PetscMax(Lmax[0], Lmax[1]));
   nlocal = nl * net->NS;
   PetscCall(TCGraphCreate(comm, &net->g));
   PetscCall(TCGraphSetRequireGrounded(net->g, PETSC_FALSE));

@@ -136,6 +136,63 @@ def main():
                 if not same:
                     failures.append("rank invariance json")
                 check("volume_tilt_np2", base + "_truth.json", base + "_np2.json", base + "_truth.h5", base + "_np2.h5")
+        elif group == "input":
+            import h5py
+            import numpy as np
+            base = os.path.join(tmp, "io")
+            rollcheck.run([tomocell, "geometry", DECK, "-render", base + "_ct.h5", "-output", base + "_truth.h5"], tmp)
+            with h5py.File(base + "_ct.h5", "r") as f:
+                data = f["/exchange/data"][...]
+            # pixel size from /measurement/instrument/detector/pixel_size in um
+            with h5py.File(base + "_det.h5", "w") as f:
+                f["/exchange/data"] = data
+                d = f.create_dataset("/measurement/instrument/detector/pixel_size", data=10.0)
+                d.attrs["units"] = "um"
+            # a 2-D (y, x) dataset of int32, no pixel size: -pixel_size
+            with h5py.File(base + "_2d.h5", "w") as f:
+                f["/exchange/data"] = data[0].astype(np.int32)
+            for name, extra in (("detector_pixel_size", [base + "_det.h5"]),
+                                ("option_pixel_size_2d", [base + "_2d.h5", "-pixel_size", "10e-6"])):
+                rollcheck.run([tomocell, "trace"] + extra + ["-output", base + "_" + name + ".h5", "-trace_nz", "3"], tmp)
+                R = rollcheck.load_json(base + "_" + name + ".json")
+                okp = abs(R["pixel_size_m"] - 10e-6) < 1e-15
+                print(("ok   " if okp else "FAIL ") + f"{name}: pixel size {R['pixel_size_m']}")
+                if not okp:
+                    failures.append(name)
+                check(name, base + "_truth.json", base + "_" + name + ".json", base + "_truth.h5", base + "_" + name + ".h5")
+            # tab layouts: the tab nodes are exactly those the layout asks for
+            for tabs in (["-tab_al", "positions", "-tab_al_positions_m", "0.02,0.05", "-tab_cu", "tabless"],
+                         ["-tab_al", "start", "-tab_cu", "end", "-tab_width_m", "4e-3"]):
+                rollcheck.run([tomocell, "geometry", DECK, "-output", base + "_tabs.h5"] + tabs, tmp)
+                with h5py.File(base + "_tabs.h5", "r") as f:
+                    s_ = f["/nodes/s_m"][...]
+                    foil = f["/nodes/foil"][...]
+                    layer = f["/nodes/layer"][...]
+                    tab = f["/nodes/tab"][...]
+                top = layer.max()
+                opt = dict(zip(tabs[0::2], tabs[1::2]))
+                w = float(opt.get("-tab_width_m", "5e-3"))
+                want = np.zeros_like(tab, dtype=bool)
+                for fo, key, lay in ((0, "-tab_cu", 0), (1, "-tab_al", top)):
+                    m = (foil == fo) & (layer == lay)
+                    L = s_[m].max()
+                    lay_s = s_[m]
+                    if opt[key] == "tabless":
+                        sel = np.ones_like(lay_s, dtype=bool)
+                    elif opt[key] == "start":
+                        sel = lay_s <= w
+                    elif opt[key] == "end":
+                        sel = lay_s >= L - w
+                    else:
+                        pos = [float(v) for v in opt[key + "_positions_m"].split(",")]
+                        sel = np.zeros_like(lay_s, dtype=bool)
+                        for p_ in pos:
+                            sel |= np.abs(lay_s - p_) <= 0.5 * w
+                    want[np.where(m)[0][sel]] = True
+                okt = np.array_equal(want, tab.astype(bool)) and tab.sum() > 0
+                print(("ok   " if okt else "FAIL ") + f"tabs {' '.join(tabs)}: {int(tab.sum())} tab nodes")
+                if not okt:
+                    failures.append("tabs")
         else:
             print("unknown group", group)
             return 2
