@@ -5,9 +5,17 @@
 #include "io/h5.h"
 #include "io/output.h"
 #include <math.h>
+#include <dirent.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <tiffio.h>
 
 struct _p_TCVolume {
   MPI_Comm  comm;
+  PetscBool tiff;  /* a TIFF stack instead of HDF5 */
+  char    **files; /* TIFF: one file per slice, or one multi-page file */
+  PetscInt  nfiles;
+  uint16_t  bits, fmt; /* TIFF sample size and format */
   TCH5      h5;
   hid_t     dset;
   int       ndim;
@@ -100,6 +108,161 @@ static PetscErrorCode TCVolumeReadScale(hid_t file, const char obj[], const char
   PetscFunctionReturn(0);
 }
 
+static PetscBool TCIsTiffName(const char *name)
+{
+  const char *dot = strrchr(name, '.');
+  return (PetscBool)(dot && (!strcasecmp(dot, ".tif") || !strcasecmp(dot, ".tiff")));
+}
+
+static int TCStrCmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A TIFF stack: a directory of single-page TIFFs (sorted by name) or one
+   multi-page TIFF. Strip-organised, one sample per pixel, 8/16/32-bit
+   integers or 32/64-bit floats. Pixel size from XResolution when the unit is
+   centimetres (the 72 dpi default in inches is not a CT pixel size). */
+static PetscErrorCode TCVolumeOpenTiff(TCVolume v, const char path[], PetscReal pixel_size_m)
+{
+  struct stat st;
+  TIFF       *tif;
+  uint32_t    w = 0, h = 0;
+  uint16_t    spp = 1, unit = RESUNIT_NONE;
+  float       xres = 0;
+  MPI_Comm    comm = v->comm;
+
+  PetscFunctionBeginUser;
+  TIFFSetWarningHandler(NULL);
+  TIFFSetErrorHandler(NULL);
+  v->tiff = PETSC_TRUE;
+  PetscCheck(stat(path, &st) == 0, comm, PETSC_ERR_FILE_OPEN,
+             "cannot read volume %s: no such file or directory", path);
+  if (S_ISDIR(st.st_mode)) {
+    DIR           *d = opendir(path);
+    struct dirent *e;
+    PetscInt       cap = 64;
+    PetscCheck(d, comm, PETSC_ERR_FILE_OPEN, "cannot read directory %s", path);
+    PetscCall(PetscMalloc1(cap, &v->files));
+    while ((e = readdir(d))) {
+      char full[PETSC_MAX_PATH_LEN];
+      if (!TCIsTiffName(e->d_name)) continue;
+      if (v->nfiles == cap) {
+        char **n;
+        cap *= 2;
+        PetscCall(PetscMalloc1(cap, &n));
+        PetscCall(PetscArraycpy(n, v->files, v->nfiles));
+        PetscCall(PetscFree(v->files));
+        v->files = n;
+      }
+      snprintf(full, sizeof(full), "%s/%s", path, e->d_name);
+      PetscCall(PetscStrallocpy(full, &v->files[v->nfiles++]));
+    }
+    closedir(d);
+    PetscCheck(v->nfiles > 0, comm, PETSC_ERR_USER_INPUT,
+               "%s is a directory without .tif/.tiff files (expected a TIFF stack)", path);
+    qsort(v->files, (size_t)v->nfiles, sizeof(char *), TCStrCmp);
+    v->dims[0] = (hsize_t)v->nfiles;
+  } else {
+    PetscInt n = 0;
+    PetscCall(PetscMalloc1(1, &v->files));
+    PetscCall(PetscStrallocpy(path, &v->files[0]));
+    v->nfiles = 1;
+    tif       = TIFFOpen(path, "r");
+    PetscCheck(tif, comm, PETSC_ERR_FILE_OPEN, "cannot read TIFF %s (not a TIFF file?)", path);
+    do n++;
+    while (TIFFReadDirectory(tif));
+    TIFFClose(tif);
+    v->dims[0] = (hsize_t)n;
+  }
+  tif = TIFFOpen(v->files[0], "r");
+  PetscCheck(tif, comm, PETSC_ERR_FILE_OPEN, "cannot read TIFF %s", v->files[0]);
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &v->bits);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &v->fmt);
+  if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) != 1) xres = 0;
+  TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+  {
+    int tiled = TIFFIsTiled(tif);
+    TIFFClose(tif);
+    PetscCheck(!tiled, comm, PETSC_ERR_USER_INPUT,
+               "%s: tiled TIFF is not supported; save the stack with strips", v->files[0]);
+  }
+  PetscCheck(spp == 1, comm, PETSC_ERR_USER_INPUT,
+             "%s: %d samples per pixel; expected one (grayscale or labels)", v->files[0], (int)spp);
+  PetscCheck(((v->fmt == SAMPLEFORMAT_UINT || v->fmt == SAMPLEFORMAT_INT) &&
+              (v->bits == 8 || v->bits == 16 || v->bits == 32)) ||
+                 (v->fmt == SAMPLEFORMAT_IEEEFP && (v->bits == 32 || v->bits == 64)),
+             comm, PETSC_ERR_USER_INPUT,
+             "%s: %d-bit samples of format %d; expected 8/16/32-bit integers or 32/64-bit floats",
+             v->files[0], (int)v->bits, (int)v->fmt);
+  v->isint   = (PetscBool)(v->fmt != SAMPLEFORMAT_IEEEFP);
+  v->ndim    = 3;
+  v->dims[1] = h;
+  v->dims[2] = w;
+  PetscCheck(w > 0 && h > 0, comm, PETSC_ERR_USER_INPUT, "%s is empty (%u x %u pixels)", path, w,
+             h);
+  PetscCall(PetscStrncpy(v->name, "TIFF stack", sizeof(v->name)));
+  v->pixel_m =
+      pixel_size_m > 0 ? pixel_size_m : (unit == RESUNIT_CENTIMETER && xres > 0 ? 0.01 / xres : 0);
+  PetscCheck(v->pixel_m > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s: no pixel size (the TIFF has no resolution in centimetres); give it with "
+             "-pixel_size (metres)",
+             path);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCVolumeReadSliceTiff(TCVolume v, PetscInt k, float *buf)
+{
+  TIFF       *tif;
+  uint32_t    w = 0, h = 0;
+  tdata_t     row;
+  PetscInt    nx = (PetscInt)v->dims[2], ny = (PetscInt)v->dims[1];
+  const char *file = v->nfiles > 1 ? v->files[k] : v->files[0];
+
+  PetscFunctionBeginUser;
+  tif = TIFFOpen(file, "r");
+  PetscCheck(tif, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot read TIFF %s", file);
+  if (v->nfiles == 1 && !TIFFSetDirectory(tif, (tdir_t)k)) {
+    TIFFClose(tif);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read page %d", file, (int)k);
+  }
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+  if ((PetscInt)w != nx || (PetscInt)h != ny) {
+    TIFFClose(tif);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+            "%s (slice %d) is %u x %u pixels, the first slice %d x %d", file, (int)k, w, h, (int)nx,
+            (int)ny);
+  }
+  row = _TIFFmalloc(TIFFScanlineSize(tif));
+  for (PetscInt j = 0; j < ny; j++) {
+    float *o = buf + j * nx;
+    if (TIFFReadScanline(tif, row, (uint32_t)j, 0) < 0) {
+      _TIFFfree(row);
+      TIFFClose(tif);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot read row %d", file, (int)j);
+    }
+    for (PetscInt i = 0; i < nx; i++) {
+      if (v->fmt == SAMPLEFORMAT_IEEEFP)
+        o[i] = v->bits == 32 ? ((float *)row)[i] : (float)((double *)row)[i];
+      else if (v->fmt == SAMPLEFORMAT_INT)
+        o[i] = v->bits == 8    ? ((int8_t *)row)[i]
+               : v->bits == 16 ? ((int16_t *)row)[i]
+                               : (float)((int32_t *)row)[i];
+      else
+        o[i] = v->bits == 8    ? ((uint8_t *)row)[i]
+               : v->bits == 16 ? ((uint16_t *)row)[i]
+                               : (float)((uint32_t *)row)[i];
+    }
+  }
+  _TIFFfree(row);
+  TIFFClose(tif);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCVolumeOpen(MPI_Comm comm, const char path[], const char dataset[],
                             PetscReal pixel_size_m, TCVolume *vol)
 {
@@ -116,6 +279,14 @@ PetscErrorCode TCVolumeOpen(MPI_Comm comm, const char path[], const char dataset
   v->dset = -1;
   PetscCall(
       PetscStrncpy(v->name, dataset && dataset[0] ? dataset : "/exchange/data", sizeof(v->name)));
+  {
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || TCIsTiffName(path))) {
+      *vol = v;
+      PetscCall(TCVolumeOpenTiff(v, path, pixel_size_m));
+      PetscFunctionReturn(0);
+    }
+  }
   {
     FILE *fp = fopen(path, "rb");
     PetscCheck(fp, comm, PETSC_ERR_FILE_OPEN, "cannot read volume %s: no such file or no access",
@@ -191,6 +362,12 @@ PetscErrorCode TCVolumeClose(TCVolume *vol)
 {
   PetscFunctionBeginUser;
   if (!*vol) PetscFunctionReturn(0);
+  if ((*vol)->tiff) {
+    for (PetscInt k = 0; k < (*vol)->nfiles; k++) PetscCall(PetscFree((*vol)->files[k]));
+    PetscCall(PetscFree((*vol)->files));
+    PetscCall(PetscFree(*vol));
+    PetscFunctionReturn(0);
+  }
   if ((*vol)->dset >= 0) H5Dclose((*vol)->dset);
   PetscCall(TCH5Close(&(*vol)->h5));
   PetscCall(PetscFree(*vol));
@@ -227,6 +404,10 @@ PetscErrorCode TCVolumeReadSlice(TCVolume vol, PetscInt k, float *buf)
   int     nd     = vol->ndim;
 
   PetscFunctionBeginUser;
+  if (vol->tiff) {
+    PetscCall(TCVolumeReadSliceTiff(vol, k, buf));
+    PetscFunctionReturn(0);
+  }
   fspace = H5Dget_space(vol->dset);
   if (nd == 3) {
     off[0] = (hsize_t)k;

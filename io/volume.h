@@ -6,6 +6,11 @@
  * or /measurement/instrument/detector/pixel_size (a dataset or attribute, in
  * metres unless a "units" attribute says um, mm or nm).
  *
+ * TIFF stacks are read too: a directory of single-page .tif/.tiff files
+ * (sorted by name, one slice each) or one multi-page TIFF; strips, one sample
+ * per pixel, 8/16/32-bit integers or 32/64-bit floats; pixel size from the
+ * XResolution tag in centimetres, else -pixel_size.
+ *
  * Reading is slice by slice with independent MPI-IO transfers so that each
  * rank reads only the slices it traces; every integer and floating type is
  * converted to float by HDF5. Other types (strings, compounds, ...) and

@@ -160,6 +160,30 @@ def main():
                 if not okp:
                     failures.append(name)
                 check(name, base + "_truth.json", base + "_" + name + ".json", base + "_truth.h5", base + "_" + name + ".h5")
+            # TIFF: a multi-page uint8 file and a directory of float32 pages
+            from PIL import Image
+            img = data[0]
+            pages = [Image.fromarray(img.astype(np.uint8)) for _ in range(2)]
+            pages[0].save(base + "_stack.tif", save_all=True, append_images=pages[1:])
+            os.makedirs(base + "_tifdir", exist_ok=True)
+            for k in range(2):
+                Image.fromarray(img.astype(np.float32)).save(os.path.join(base + "_tifdir", f"slice_{k:04d}.tif"))
+            for name, src in (("tiff_multipage", base + "_stack.tif"), ("tiff_directory", base + "_tifdir")):
+                rollcheck.run([tomocell, "trace", src, "-pixel_size", "10e-6", "-trace_mode", "labels",
+                               "-output", base + "_" + name + ".h5"], tmp)
+                R = rollcheck.load_json(base + "_" + name + ".json")
+                okn = R["slices_traced"] == 2 and R["mode"] == "labels"
+                print(("ok   " if okn else "FAIL ") + f"{name}: {R['slices_traced']} slices, mode {R['mode']}")
+                if not okn:
+                    failures.append(name)
+                # two identical slices: each layer equals the 2-D truth
+                T = rollcheck.load_json(base + "_truth.json")
+                for t, r in zip(T["foils"], R["foils"]):
+                    le = abs(r["length_m"] - t["length_m"]) / t["length_m"]
+                    okl = le < 0.01 and abs(r["windings"] - t["windings"]) < 0.01
+                    print(("ok   " if okl else "FAIL ") + f"{name} {t['foil']}: length error {100 * le:.3f} %")
+                    if not okl:
+                        failures.append(name)
             # tab layouts: the tab nodes are exactly those the layout asks for
             for tabs in (["-tab_al", "positions", "-tab_al_positions_m", "0.02,0.05", "-tab_cu", "tabless"],
                          ["-tab_al", "start", "-tab_cu", "end", "-tab_width_m", "4e-3"]):

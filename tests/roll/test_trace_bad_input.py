@@ -44,6 +44,9 @@ def cases(tmp):
     nopx = rings()
     nopx[0, 0, 0] = 0
     dx(p("nopixel.h5"), nopx, px=None)
+    from PIL import Image
+    Image.fromarray(rings()[0]).save(p("nopixel.tif"))
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(p("rgb.tif"))
     with open(p("text.h5"), "w") as f:
         f.write("not hdf5\n")
     return [
@@ -58,6 +61,8 @@ def cases(tmp):
         ("compound dtype", ["compound.h5"], ["compound.h5", "type class compound"]),
         ("missing dataset", ["nodata.h5"], ["nodata.h5", "no dataset /exchange/data", "-trace_dataset"]),
         ("pixel size missing", ["nopixel.h5"], ["nopixel.h5", "no pixel size", "-pixel_size"]),
+        ("TIFF without pixel size", ["nopixel.tif"], ["nopixel.tif", "no pixel size", "-pixel_size"]),
+        ("RGB TIFF", ["rgb.tif", "-pixel_size", "1e-5"], ["rgb.tif", "3 samples per pixel"]),
         ("bad label choice", ["rings.h5", "-trace_label", "7"], ["no pixel with label 7"]),
     ]
 
