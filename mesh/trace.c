@@ -391,9 +391,12 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
           off = M;
         }
         if (d < 1 || d > glink) continue;
+        /* across a long gap the end slope extrapolates badly (a lobe of a
+           deformed core): accept either the extrapolation or the end radius,
+           and let the tolerance grow with the gap up to twice its value */
         rp = S[a].r1 + S[a].s1 * d;
-        e  = PetscAbsReal(S[b].r0 - rp);
-        if (e > tol) continue;
+        e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
+        if (e > tol * (1.0 + (PetscReal)d / glink)) continue;
         if (nc == cap) {
           Cand *n;
           cap *= 2;
@@ -445,6 +448,14 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
       while (t >= 0 && steps++ <= nseg) {
         n += S[t].n;
         t = S[t].next;
+      }
+      if (n >= 50) {
+        PetscInt last = s, steps2 = 0;
+        while (S[last].next >= 0 && steps2++ <= nseg) last = S[last].next;
+        PetscCall(PetscInfo(NULL,
+                            "chain of %" PetscInt_FMT " crossings: from ray %" PetscInt_FMT
+                            " (r %g px) to ray %" PetscInt_FMT " (r %g px) of %" PetscInt_FMT "\n",
+                            n, S[s].j0, (double)S[s].r0, S[last].j1, (double)S[last].r1, M));
       }
       if (n > bestn) {
         bestn = n;
@@ -636,22 +647,32 @@ static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *co
   }
   PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
   PetscCall(PetscMalloc2(ntot, &res, nmax, &phi));
-  for (PetscInt f = 0; f < nf; f++) {
-    TCUnwrap(ns[f], xs[f], ys[f], c, phi);
-    for (PetscInt i = 0; i < ns[f]; i++)
-      res[m++] = PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]);
-  }
-  if (m > 10) {
+  /* trim and refit a few times: a wide gap or dent biases the first fit, and
+     its points stand out more after each refit */
+  for (int pass = 0; pass < 4; pass++) {
     PetscReal sig, lim;
+    PetscInt  dropped = 0;
+    m                 = 0;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(ns[f], xs[f], ys[f], c, phi);
+      for (PetscInt i = 0; i < ns[f]; i++)
+        if (wt[f][i] > 0)
+          res[m++] = PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]);
+    }
+    if (m <= 10) break;
     PetscCall(PetscSortReal(m, res));
     sig = PetscMax(1.4826 * res[m / 2], 0.05);
     lim = 3 * sig;
     for (PetscInt f = 0; f < nf; f++) {
       TCUnwrap(ns[f], xs[f], ys[f], c, phi);
       for (PetscInt i = 0; i < ns[f]; i++)
-        if (PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]) > lim)
+        if (wt[f][i] > 0 &&
+            PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]) > lim) {
           wt[f][i] = 0;
+          dropped++;
+        }
     }
+    if (!dropped) break;
     PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
   }
   PetscCall(PetscFree2(res, phi));

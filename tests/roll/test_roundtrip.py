@@ -95,7 +95,12 @@ def main():
                 "gap": ["-spiral_gap_m", "150e-6", "-spiral_gap_turn", "2", "-spiral_gap_angle_rad", "1.0",
                         "-spiral_gap_width_rad", "0.8"],
                 "deformed": ["-spiral_deform_amplitude_m", "150e-6", "-spiral_deform_decay_turns", "1.5"],
+                "widegap": ["-spiral_gap_m", "400e-6", "-spiral_gap_turn", "1", "-spiral_gap_width_rad", "1.5"],
             }
+            # a trefoil dent (mode 3, 250 um): labels only -- in grayscale the
+            # Al inner end touches the Cu line and its radius is 2 px off (README)
+            roundtrip(tomocell, tmp, "trefoil_labels", ["-spiral_deform_amplitude_m", "250e-6", "-spiral_deform_mode", "3",
+                                                        "-spiral_deform_decay_turns", "2"])
             for name, args in cases.items():
                 roundtrip(tomocell, tmp, name + "_labels", args)
                 roundtrip(tomocell, tmp, name + "_gray", args + ["-render_mode", "gray", "-render_noise", "0.05",
