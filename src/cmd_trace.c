@@ -42,6 +42,7 @@ static const TCKey trace_keys[] = {
      "grayscale threshold (default Otsu)", PETSC_TRUE},
     {"trace_label", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "labels to trace, comma-separated (default every non-zero label)", PETSC_TRUE},
+    {"label", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "the same as -trace_label", PETSC_TRUE},
     {"trace_smooth_px", TC_KEY_REAL, "8", 0, 1000, PETSC_FALSE, NULL,
      "smoothing length along the foil, px", PETSC_FALSE},
     {"trace_sigma_px", TC_KEY_REAL, "1", 0, 31, PETSC_FALSE, NULL,
@@ -179,6 +180,30 @@ static PetscErrorCode TracePeakRSS(MPI_Comm comm, double *sum, double *mx)
   PetscFunctionReturn(0);
 }
 
+/* Rank 0's traced slice to every rank (curves and statistics). */
+static PetscErrorCode TraceBcastSlice(MPI_Comm comm, TCTraceSlice *r)
+{
+  PetscMPIInt  rank;
+  TCTraceSlice tmp;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  tmp = *r;
+  PetscCallMPI(MPI_Bcast(&tmp, (PetscMPIInt)sizeof(tmp), MPI_BYTE, 0, comm));
+  if (rank != 0) {
+    *r = tmp; /* pointers are rank 0's: replaced below */
+    for (PetscInt f = 0; f < r->nfoils; f++) {
+      PetscCall(PetscMalloc1(r->foil[f].n, &r->foil[f].x));
+      PetscCall(PetscMalloc1(r->foil[f].n, &r->foil[f].y));
+    }
+  }
+  for (PetscInt f = 0; f < r->nfoils; f++) {
+    PetscCallMPI(MPI_Bcast(r->foil[f].x, (PetscMPIInt)r->foil[f].n, MPIU_REAL, 0, comm));
+    PetscCallMPI(MPI_Bcast(r->foil[f].y, (PetscMPIInt)r->foil[f].n, MPIU_REAL, 0, comm));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* per-foil statistics summed over this rank's slices */
 enum { ST_LEN, ST_WIND, ST_RIN, ST_ROUT, ST_CX, ST_CY, ST_GAP, ST_THK, ST_N };
 
@@ -248,6 +273,13 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(TCDeckGetReal(deck, "trace_min_turns", &tmp));
     PetscCall(TCDeckGetReal(deck, "trace_sigma_px", &tmp));
   }
+  {
+    char      lab[256];
+    PetscBool has, hastl;
+    PetscCall(TCDeckGetString(deck, "label", lab, sizeof(lab), &has));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-trace_label", &hastl));
+    if (has && !hastl) PetscCall(PetscOptionsSetValue(NULL, "-trace_label", lab));
+  }
   PetscCall(TCTraceCreate(comm, &tr));
   PetscCall(TCTraceSetFromOptions(tr));
 
@@ -267,8 +299,9 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   PetscCheck(is2d || nsel >= 2, comm, PETSC_ERR_USER_INPUT,
              "-trace_slice_stride %" PetscInt_FMT " leaves one slice of %" PetscInt_FMT, stride,
              nz);
-  /* slices: a 2-D image is traced on every rank (layers are distributed
-     later); a volume's selected slices are split in contiguous blocks */
+  /* slices: a 2-D image is traced on rank 0 and its curves broadcast (layers
+     are distributed later); a volume's selected slices are split in
+     contiguous blocks */
   if (is2d) {
     s0 = 0;
     s1 = 1;
@@ -287,7 +320,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   {
     PetscErrorCode ierr      = 0;
     char           msg[1024] = "";
-    for (PetscInt q = s0; q < s1 && !ierr; q++) {
+    for (PetscInt q = s0; q < s1 && !ierr && (!is2d || rank == 0); q++) {
       char what[PETSC_MAX_PATH_LEN + 64];
       snprintf(what, sizeof(what), "%s slice %" PetscInt_FMT, pos[0], q * stride);
       PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
@@ -305,6 +338,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     }
     PetscCall(TCCheckAll(comm, (PetscBool)!ierr, PETSC_ERR_USER_INPUT, msg));
   }
+  if (is2d && size > 1) PetscCall(TraceBcastSlice(comm, &res[0]));
   PetscCall(PetscTime(&t2));
 
   /* foils: same set in every slice; Cu is -trace_cu_label or the lowest label */

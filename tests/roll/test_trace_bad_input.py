@@ -64,6 +64,7 @@ def cases(tmp):
         ("TIFF without pixel size", ["nopixel.tif"], ["nopixel.tif", "no pixel size", "-pixel_size"]),
         ("RGB TIFF", ["rgb.tif", "-pixel_size", "1e-5"], ["rgb.tif", "3 samples per pixel"]),
         ("bad label choice", ["rings.h5", "-trace_label", "7"], ["no pixel with label 7"]),
+        ("bad -label choice", ["rings.h5", "-label", "9"], ["no pixel with label 9"]),
     ]
 
 
