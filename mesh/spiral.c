@@ -211,11 +211,15 @@ PetscErrorCode TCSpiralSetUp(TCSpiral sp)
   else
     sp->phi1[TC_FOIL_AL] =
         2 * PETSC_PI * (p->outer_radius_m - r0 - 0.5 * p->t_cu_m - sp->d_al) / sp->pitch;
-  PetscCheck(sp->phi1[TC_FOIL_AL] > sp->phi0[TC_FOIL_AL] + 2 * PETSC_PI &&
-                 sp->phi1[TC_FOIL_AL] < (sp->ntab - 1) * sp->dphi - 2 * PETSC_PI,
-             sp->comm, PETSC_ERR_USER_INPUT,
-             "spiral: the Al foil must make at least one turn (length %g m, outer radius %g m)",
-             (double)p->length_m, (double)p->outer_radius_m);
+  PetscCheck(
+      sp->phi1[TC_FOIL_AL] > sp->phi0[TC_FOIL_AL] + 2 * PETSC_PI &&
+              sp->phi1[TC_FOIL_AL]<
+                  (sp->ntab - 1) * sp->dphi - 2 * PETSC_PI, sp->comm, PETSC_ERR_USER_INPUT,
+                  "spiral: the Al foil must make at least one turn (%s = %.4g m is too small)",
+                  p->length_m> 0
+          ? "spiral_length_m"
+          : "spiral_outer_radius_m",
+      (double)(p->length_m > 0 ? p->length_m : p->outer_radius_m));
   sp->phi1[TC_FOIL_CU] = TCSpiralPhiOfArc(
       sp, TC_FOIL_CU, TCSpiralArcOfPhi(sp, TC_FOIL_CU, sp->phi1[TC_FOIL_AL]) + p->overhang_m);
   /* windings may not cross: Al(phi) to Cu(phi + 2 pi) and Cu(phi) to Al(phi) */

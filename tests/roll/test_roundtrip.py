@@ -117,6 +117,19 @@ def main():
             rollcheck.run([tomocell, "geometry", DECK, "-render", base + "_ct.h5", "-output", base + "_truth.h5"] + gen, tmp)
             rollcheck.run([tomocell, "trace", base + "_ct.h5", "-output", base + "_net.h5"], tmp)
             check("volume_tilt", base + "_truth.json", base + "_net.json", base + "_truth.h5", base + "_net.h5")
+            # the XDMF points at datasets that exist with the declared shapes (what ParaView needs)
+            import xml.etree.ElementTree as ET
+            nitems, badx = 0, []
+            with h5py.File(base + "_net.h5", "r") as f:
+                for item in ET.parse(base + "_net.xmf").iter("DataItem"):
+                    fname, path = item.text.strip().split(":")
+                    dims = tuple(int(d) for d in item.get("Dimensions").split())
+                    if fname != os.path.basename(base + "_net.h5") or path not in f or f[path].shape != dims:
+                        badx.append(item.text.strip())
+                    nitems += 1
+            print(("ok   " if not badx and nitems >= 9 else "FAIL ") + f"XDMF: {nitems} data items {badx}")
+            if badx or nitems < 9:
+                failures.append("xdmf")
             # the traced centre follows the tilt: x_c(z) slope = tan(tilt) within 5 %
             with h5py.File(base + "_net.h5", "r") as f:
                 z = f["/layers/z_m"][...]

@@ -68,6 +68,16 @@ def cases(tmp):
     ]
 
 
+GEOMETRY = [
+    # name, args after `geometry` (deck written by the test), words expected on stderr
+    ("geometry: crossing windings", ["-spiral_deform_amplitude_m", "1e-3"], ["windings cross", "spiral_deform_amplitude_m"]),
+    ("geometry: tab positions missing", ["-tab_al", "positions"], ["tab_al_positions_m"]),
+    ("geometry: bad tab positions", ["-tab_cu", "positions", "-tab_cu_positions_m", "0.1,abc"], ["tab_cu_positions_m", "0.1,abc"]),
+    ("geometry: unknown key", ["-spiral_lenght_m", "0.1"], ["unknown key 'spiral_lenght_m'", "spiral_length_m"]),
+    ("geometry: no turn", ["-spiral_length_m", "0.001"], ["at least one turn"]),
+]
+
+
 def main():
     tomocell = sys.argv[1]
     nranks = int(sys.argv[2]) if len(sys.argv) > 2 else 1
@@ -107,6 +117,29 @@ def main():
                 print("  stderr: " + r.stderr.strip().replace("\n", "\n          "))
             else:
                 print(f"ok   {name}: {lines[0]}")
+        with open(os.path.join(tmp, "g.yaml"), "w") as f:
+            f.write("preset: 21700\nspiral:\n  length_m: 0.08\n  mandrel_radius_m: 1.0e-3\n")
+        for k, (name, args, words) in enumerate(GEOMETRY):
+            gout = os.path.join(tmp, f"gout{k}")
+            cmd = launcher + [tomocell, "geometry", "g.yaml"] + args + ["-output", os.path.join(gout, "net.h5"),
+                                                                        "-render", os.path.join(gout, "ct.h5")]
+            r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
+            problems = []
+            if r.returncode != 1:
+                problems.append(f"exit status {r.returncode}, expected 1")
+            for w in words:
+                if w not in r.stderr:
+                    problems.append(f"stderr lacks {w!r}")
+            if "PETSC ERROR" in r.stderr:
+                problems.append("traceback instead of a clear message")
+            if os.path.exists(gout):
+                problems.append(f"output left behind: {os.listdir(gout)}")
+            if problems:
+                failures += 1
+                print(f"FAIL {name}: " + "; ".join(problems) + "\n  stderr: " + r.stderr.strip())
+            else:
+                print(f"ok   {name}: {r.stderr.strip().splitlines()[-1]}")
+        cs = cs + GEOMETRY
     print(f"{len(cs) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
