@@ -47,6 +47,8 @@ static const TCKey trace_keys[] = {
      "smoothing length along the foil, px", PETSC_FALSE},
     {"trace_sigma_px", TC_KEY_REAL, "1", 0, 31, PETSC_FALSE, NULL,
      "grayscale: Gaussian pre-smoothing sigma, px", PETSC_FALSE},
+    {"trace_resample_px", TC_KEY_REAL, "4", 0, 1000, PETSC_FALSE, NULL,
+     "point spacing of the stored traced curves, px (0: one per ray)", PETSC_FALSE},
     {"trace_min_turns", TC_KEY_REAL, "1", 0, 1000, PETSC_FALSE, NULL,
      "fewest turns that count as a spiral", PETSC_FALSE},
     {"trace_slice_stride", TC_KEY_INT, "1", 1, 1e6, PETSC_FALSE, NULL,
@@ -272,6 +274,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(TCDeckGetReal(deck, "trace_smooth_px", &tmp));
     PetscCall(TCDeckGetReal(deck, "trace_min_turns", &tmp));
     PetscCall(TCDeckGetReal(deck, "trace_sigma_px", &tmp));
+    PetscCall(TCDeckGetReal(deck, "trace_resample_px", &tmp));
   }
   {
     char      lab[256];
