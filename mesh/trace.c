@@ -39,7 +39,7 @@ PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr)
   (*tr)->comm        = comm;
   (*tr)->smooth_px   = 8;
   (*tr)->min_turns   = 1;
-  (*tr)->sigma_px    = 1;
+  (*tr)->sigma_px    = -1; /* auto */
   (*tr)->resample_px = 4;
   PetscFunctionReturn(0);
 }
@@ -63,8 +63,9 @@ PetscErrorCode TCTraceSetFromOptions(TCTrace tr)
   if (!set) tr->nlabels = 0;
   PetscCall(PetscOptionsReal("-trace_smooth_px", "smoothing length along the foil, px", "",
                              tr->smooth_px, &tr->smooth_px, NULL));
-  PetscCall(PetscOptionsReal("-trace_sigma_px", "grayscale pre-smoothing (Gaussian sigma), px", "",
-                             tr->sigma_px, &tr->sigma_px, NULL));
+  PetscCall(PetscOptionsReal("-trace_sigma_px",
+                             "grayscale pre-smoothing (Gaussian sigma), px (-1: min(1 px, 10 um))",
+                             "", tr->sigma_px, &tr->sigma_px, NULL));
   PetscCall(PetscOptionsReal("-trace_resample_px",
                              "point spacing of the stored curves, px (0: every ray)", "",
                              tr->resample_px, &tr->resample_px, NULL));
@@ -776,10 +777,15 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
     PetscCheck(hi > lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s is empty: every pixel has the value %g", what, (double)lo);
     PetscCall(PetscMalloc1(npix, &sm));
-    if (tr->sigma_px > 0)
-      PetscCall(TCGauss(img, sm, nx, ny, tr->sigma_px));
-    else
-      PetscCall(PetscArraycpy(sm, img, npix));
+    {
+      /* auto: sigma = min(1 px, 10 um) -- no wider than a current-collector
+         foil, so that a foil thinner than a pixel keeps its contrast */
+      PetscReal sig = tr->sigma_px >= 0 ? tr->sigma_px : PetscMin(1.0, 10e-6 / px);
+      if (sig > 0)
+        PetscCall(TCGauss(img, sm, nx, ny, sig));
+      else
+        PetscCall(PetscArraycpy(sm, img, npix));
+    }
     lo = PETSC_MAX_REAL;
     hi = -PETSC_MAX_REAL;
     for (PetscInt q = 0; q < npix; q++) {

@@ -10,7 +10,7 @@
  * used by Tranter et al. 2020, J. Electrochem. Soc. 167 110538):
  *  1. Classes: labelled data -- every non-zero label is one foil (or those
  *     picked with -trace_label); grayscale -- Gaussian pre-smoothing
- *     (sigma 1 px), threshold (Otsu 1979 unless -trace_threshold), then the
+ *     (sigma min(1 px, 10 um)), threshold (Otsu 1979 unless -trace_threshold), then the
  *     bright runs are split by their width into thin (Cu foil, label 1) and
  *     broad (cathode band around the Al foil, label 2) when the widths are
  *     bimodal.

@@ -89,6 +89,9 @@ def main():
                 for noise in ("0", "0.05", "0.1"):
                     roundtrip(tomocell, tmp, f"gray_px{px}_noise{noise}",
                               ["-render_pixel_size_m", px, "-render_mode", "gray", "-render_noise", noise])
+            # coarse pixels: the 12 um Cu foil is half a pixel wide
+            roundtrip(tomocell, tmp, "gray_px25e-6_noise0.05",
+                      ["-render_pixel_size_m", "25e-6", "-render_mode", "gray", "-render_noise", "0.05"])
         elif group == "defects":
             cases = {
                 "offcentre": ["-spiral_centre_x_m", "4e-4", "-spiral_centre_y_m", "-2.5e-4"],
