@@ -301,7 +301,10 @@ typedef struct {
 } TCChain;
 
 /* Chain the crossings of one foil class into the longest curve. */
-static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
+/* Chain the crossings of one foil class into the longest curve. With spare
+   non-NULL, spare[k] is set for crossings outside that curve that belong to a
+   track of at least 10 crossings (a foil piece, not noise). */
+static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best, PetscBool *spare)
 {
   PetscInt   M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
   PetscInt   glink = PetscMax(4, M / 8), *claim;
@@ -398,10 +401,11 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
         if (d < 1 || d > glink) continue;
         /* across a long gap the end slope extrapolates badly (a lobe of a
            deformed core): accept either the extrapolation or the end radius,
-           and let the tolerance grow with the gap up to twice its value */
+           and let the tolerance grow with the gap up to 1.5 times its value
+           (0.45 pitch: still short of the next turn) */
         rp = S[a].r1 + S[a].s1 * d;
         e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
-        if (e > tol * (1.0 + (PetscReal)d / glink)) continue;
+        if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
         if (nc == cap) {
           Cand *n;
           cap *= 2;
@@ -444,6 +448,79 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
     }
     PetscCall(PetscFree(cand));
   }
+  /* second pass: join whole chains across gaps of up to one turn (a stretch
+     of foil invisible in the image, e.g. bare Al where its coating is
+     missing). The radius is predicted with the chain's mean slope over its
+     length -- the winding pitch per ray for a spiral -- so a chain of another
+     turn, a pitch away, is not taken. Only chains of at least a quarter turn. */
+  {
+    PetscInt *head, *tail, *len, nch = 0;
+    PetscCall(PetscMalloc3(nseg, &head, nseg, &tail, nseg, &len));
+    for (PetscInt s0 = 0; s0 < nseg; s0++) {
+      PetscInt t = s0, n = 0, steps = 0, span;
+      if (S[s0].prev >= 0 || S[s0].n < 3) continue;
+      while (S[t].next >= 0 && steps++ <= nseg) {
+        n += S[t].n;
+        t = S[t].next;
+      }
+      n += S[t].n;
+      span = 0;
+      {
+        PetscInt u = s0, off = 0, st2 = 0;
+        while (S[u].next >= 0 && st2++ <= nseg) {
+          off += S[u].off_next;
+          u = S[u].next;
+        }
+        span = S[t].j1 + off - S[s0].j0;
+      }
+      if (span < M / 4) continue;
+      head[nch] = s0;
+      tail[nch] = t;
+      len[nch]  = span;
+      nch++;
+    }
+    for (int it = 0; it < 4; it++) {
+      PetscInt  ba = -1, bb = -1, boff = 0;
+      PetscReal be = PETSC_MAX_REAL;
+      for (PetscInt a = 0; a < nch; a++) {
+        TCSeg    *A = &S[tail[a]];
+        PetscReal slope;
+        if (A->next >= 0) continue;
+        slope = (A->r1 - S[head[a]].r0) / (PetscReal)PetscMax(len[a], 1);
+        for (PetscInt b = 0; b < nch; b++) {
+          TCSeg    *B = &S[head[b]];
+          PetscInt  d, off = 0;
+          PetscReal e;
+          if (b == a || B->prev >= 0) continue;
+          d = B->j0 - A->j1;
+          if (d <= 0) {
+            d += M;
+            off = M;
+          }
+          if (d <= glink || d > M) continue; /* short gaps were the first pass */
+          e = PetscAbsReal(B->r0 - (A->r1 + slope * d));
+          if (e < 1.5 * tol && e < be) { /* 0.45 pitch: short of the next turn */
+            /* no cycle */
+            PetscInt t = head[b], steps = 0;
+            while (S[t].next >= 0 && t != tail[a] && steps++ < nseg) t = S[t].next;
+            if (t == tail[a]) continue;
+            be   = e;
+            ba   = a;
+            bb   = b;
+            boff = off;
+          }
+        }
+      }
+      if (ba < 0) break;
+      S[tail[ba]].next     = head[bb];
+      S[tail[ba]].off_next = boff;
+      S[head[bb]].prev     = tail[ba];
+      PetscCall(
+          PetscInfo(NULL, "joined two chains across a gap (radius error %g px)\n", (double)be));
+    }
+    PetscCall(PetscFree3(head, tail, len));
+  }
+
   /* the chain with most crossings; walk it and collect the points */
   {
     PetscInt bestn = 0, bests = -1, *first, *cnt, *order;
@@ -482,6 +559,9 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
         }
       }
       PetscCall(PetscMalloc3(bestn, &best->J, bestn, &best->r, bestn, &best->w));
+      if (spare)
+        for (PetscInt k = 0; k < R->ncr; k++)
+          spare[k] = (PetscBool)(seg[k] >= 0 && S[seg[k]].n >= 10);
       while (t >= 0 && steps++ <= nseg) {
         for (PetscInt q = first[t]; q < first[t + 1]; q++) {
           PetscInt k = order[q], ray;
@@ -496,6 +576,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
           }
           ray = lo;
           if (m > 0 && ray + off <= best->J[m - 1]) continue; /* keep J increasing */
+          if (spare) spare[k] = PETSC_FALSE;
           best->J[m] = ray + off;
           best->r[m] = R->cr[k].r;
           best->w[m] = R->cr[k].w;
@@ -506,6 +587,33 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best)
       }
       best->n = m;
       PetscCall(PetscFree3(first, cnt, order));
+      /* fill rays without a crossing (gaps) by linear interpolation of the
+         radius, so that the curve follows the spiral across a gap instead of
+         cutting a chord */
+      if (m > 1 && best->J[m - 1] - best->J[0] + 1 > m) {
+        PetscInt   nfull = best->J[m - 1] - best->J[0] + 1, q = 0;
+        PetscInt  *J2;
+        PetscReal *r2, *w2;
+        PetscCall(PetscMalloc3(nfull, &J2, nfull, &r2, nfull, &w2));
+        for (PetscInt i = 0; i < nfull; i++) {
+          PetscInt J = best->J[0] + i;
+          while (q + 1 < m && best->J[q + 1] <= J) q++;
+          J2[i] = J;
+          if (best->J[q] == J || q + 1 >= m) {
+            r2[i] = best->r[q];
+            w2[i] = best->w[q];
+          } else {
+            PetscReal u = (PetscReal)(J - best->J[q]) / (PetscReal)(best->J[q + 1] - best->J[q]);
+            r2[i]       = (1 - u) * best->r[q] + u * best->r[q + 1];
+            w2[i]       = (1 - u) * best->w[q] + u * best->w[q + 1];
+          }
+        }
+        PetscCall(PetscFree3(best->J, best->r, best->w));
+        best->J = J2;
+        best->r = r2;
+        best->w = w2;
+        best->n = nfull;
+      }
     }
   }
   PetscCall(PetscFree(seg));
@@ -929,7 +1037,53 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
     PetscReal tol;
     PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
     tol = PetscMax(2.0, 0.3 * pitch[c]);
-    PetscCall(TCRaysTrack(&rays[c], tol, &ch[c]));
+    PetscCall(TCRaysTrack(&rays[c], tol, &ch[c], NULL));
+  }
+  /* grayscale: where the cathode coating is missing the bare Al foil is a
+     thin line and lands in the Cu class; offer the thin tracks that are not
+     the Cu foil to the Al class and track it again */
+  if (gray && nclass == 2 && rays[0].ncr > 0) {
+    PetscBool *spare;
+    TCRays     aug = {0};
+    TCChain    tmpc;
+    PetscInt   nsp = 0;
+    PetscCall(PetscMalloc1(rays[0].ncr, &spare));
+    PetscCall(PetscFree3(ch[0].J, ch[0].r, ch[0].w));
+    PetscCall(TCRaysTrack(&rays[0], PetscMax(2.0, 0.3 * pitch[0]), &ch[0], spare));
+    for (PetscInt k = 0; k < rays[0].ncr; k++) nsp += spare[k];
+    if (nsp > 0) {
+      aug.M = M;
+      PetscCall(PetscMalloc1(M + 1, &aug.ptr));
+      for (PetscInt j = 0; j < M; j++) {
+        PetscInt a = rays[1].ptr[j], b = rays[0].ptr[j];
+        aug.ptr[j] = aug.ncr;
+        /* merge the two radius-sorted lists */
+        while (a < rays[1].ptr[j + 1] || b < rays[0].ptr[j + 1]) {
+          if (b < rays[0].ptr[j + 1] && !spare[b]) {
+            b++;
+            continue;
+          }
+          if (b >= rays[0].ptr[j + 1] ||
+              (a < rays[1].ptr[j + 1] && rays[1].cr[a].r <= rays[0].cr[b].r)) {
+            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w));
+            a++;
+          } else {
+            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w));
+            b++;
+          }
+        }
+      }
+      aug.ptr[M] = aug.ncr;
+      PetscCall(TCRaysTrack(&aug, PetscMax(2.0, 0.3 * pitch[1]), &tmpc, NULL));
+      if (tmpc.n > ch[1].n) { /* keep the longer Al curve */
+        PetscCall(PetscFree3(ch[1].J, ch[1].r, ch[1].w));
+        ch[1] = tmpc;
+      } else
+        PetscCall(PetscFree3(tmpc.J, tmpc.r, tmpc.w));
+      PetscCall(PetscFree(aug.ptr));
+      PetscCall(PetscFree(aug.cr));
+    }
+    PetscCall(PetscFree(spare));
   }
 
   /* curves: orient inner to outer, smooth the radius, to pixel coordinates */

@@ -23,9 +23,12 @@
  *     every half pixel with bilinear interpolation; each run of foil along a
  *     ray gives a crossing at its weighted centroid (sub-pixel).
  *  4. Tracking: crossings are chained from ray to ray by predicted radius
- *     (tolerance a quarter of the winding pitch); chains are linked across
+ *     (tolerance 0.3 of the winding pitch); chains are linked across
  *     angular gaps up to 45 degrees (noise, gaps, touching windings that hide
- *     a crossing) and across the 0/2 pi seam. The longest chain is the foil;
+ *     a crossing) and across the 0/2 pi seam, then whole chains of at least a
+ *     quarter turn across gaps of up to one turn (an invisible stretch of
+ *     foil) when the radius predicted with the pitch agrees; rays without a
+ *     crossing get an interpolated radius. The longest chain is the foil;
  *     closed rings (no radial growth per turn) are not spirals.
  *  5. The radius along the chain is smoothed by a local linear fit over
  *     -trace_smooth_px of arc (partial volume and noise), and the length is the

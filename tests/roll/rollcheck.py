@@ -29,7 +29,8 @@ def elements(path):
         ends = f["/edges/nodes"][...]
         kind = f["/edges/kind"][...]
     cu_s = s[foil == 0]
-    out = {"_cu": (float(cu_s.max()), int(np.sum((foil == 0) & (layer == layer[0]))))}
+    out = {"_cu": (float(cu_s.max()), int(np.sum((foil == 0) & (layer == layer[0])))),
+           "_al": float(s[foil == 1].max()) if np.any(foil == 1) else 0.0}
     for face, k in (("inner", 2), ("outer", 3)):
         sel = ends[kind == k]
         a, b = sel[:, 0], sel[:, 1]
@@ -42,19 +43,32 @@ def elements(path):
     return out
 
 
-def compare_pairs(truth_h5, traced_h5, ds):
+def compare_pairs(truth_h5, traced_h5, ds, ignore=None):
     """For every traced element, the truth element of the same face and layer
     nearest in Al arc length; its Cu partner must be the same node within one
     Cu node spacing (the partner is the node nearest the facing point, so
-    rounding can move it by one node) plus the difference of the traced and
-    true Cu lengths (node positions scale with the length). Returns
+    rounding can move it by one node) plus the differences of the traced and
+    true Cu and Al lengths (node positions scale with the lengths). Returns
     (n_traced, n_truth, n_wrong, worst |delta s_cu| in m)."""
     T = elements(truth_h5)
     R = elements(traced_h5)
     # one Cu node spacing, plus the traced-length difference at the far end
     (LT, nT), (LR, nR) = T.pop("_cu"), R.pop("_cu")
-    tol = max(LT / (nT - 1), LR / (nR - 1)) + abs(LT - LR) + 1e-9
+    AT, AR = T.pop("_al"), R.pop("_al")
+    tol = max(LT / (nT - 1), LR / (nR - 1)) + abs(LT - LR) + abs(AT - AR) + 1e-9
     nt = sum(len(v[0]) for v in T.values())
+    if ignore:  # traced elements on an Al stretch whose coating is missing (not visible in CT)
+        lo, hi = ignore
+        for key, (al_r, cu_r) in list(R.items()):
+            keep = (al_r < lo - ds) | (al_r > hi + ds)
+            R[key] = (al_r[keep], cu_r[keep])
+        # count the truth with the same margin, but match against every truth
+        # element outside the bare stretch itself
+        nt = 0
+        for key, (al_t, cu_t) in list(T.items()):
+            nt += int(np.sum((al_t < lo - ds) | (al_t > hi + ds)))
+            keep = (al_t < lo) | (al_t > hi)
+            T[key] = (al_t[keep], cu_t[keep])
     nr = sum(len(v[0]) for v in R.values())
     wrong, worst = 0, 0.0
     for key, (al_r, cu_r) in R.items():

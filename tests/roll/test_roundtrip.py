@@ -33,7 +33,7 @@ DS = 1e-3
 failures = []
 
 
-def check(name, truth_json, traced_json, truth_h5, traced_h5, centre=True):
+def check(name, truth_json, traced_json, truth_h5, traced_h5, centre=True, ignore=None):
     T = rollcheck.load_json(truth_json)
     R = rollcheck.load_json(traced_json)
     px = R["pixel_size_m"]
@@ -57,7 +57,7 @@ def check(name, truth_json, traced_json, truth_h5, traced_h5, centre=True):
             bad.append(f"{t['foil']} radius error inner {ri:.2f} px outer {ro:.2f} px > 1 px")
         if centre and dc > 1:
             bad.append(f"centre off by {dc:.2f} px")
-    nr, nt, wrong, worst = rollcheck.compare_pairs(truth_h5, traced_h5, DS)
+    nr, nt, wrong, worst = rollcheck.compare_pairs(truth_h5, traced_h5, DS, ignore)
     rows.append(f"pairs: {nr} traced, {nt} true, {wrong} wrong, worst partner shift {1e3 * worst:.3f} mm")
     if wrong:
         bad.append(f"{wrong} wrong facing pairs")
@@ -68,7 +68,7 @@ def check(name, truth_json, traced_json, truth_h5, traced_h5, centre=True):
         failures.append(name)
 
 
-def roundtrip(tomocell, tmp, name, gen_args, trace_args=(), launcher=(), centre=True):
+def roundtrip(tomocell, tmp, name, gen_args, trace_args=(), launcher=(), centre=True, ignore=None):
     base = os.path.join(tmp, name)
     rollcheck.run([tomocell, "geometry", DECK, "-render", base + "_ct.h5", "-output", base + "_truth.h5"] + list(gen_args), tmp)
     rollcheck.run(list(launcher) + [tomocell, "trace", base + "_ct.h5", "-output", base + "_net.h5", "-trace_nz", "3"] + list(trace_args), tmp)
@@ -76,7 +76,7 @@ def roundtrip(tomocell, tmp, name, gen_args, trace_args=(), launcher=(), centre=
         if not os.path.exists(base + "_net" + ext):
             failures.append(name)
             print(f"FAIL {name}: no {base}_net{ext}")
-    check(name, base + "_truth.json", base + "_net.json", base + "_truth.h5", base + "_net.h5", centre)
+    check(name, base + "_truth.json", base + "_net.json", base + "_truth.h5", base + "_net.h5", centre, ignore)
     return base
 
 
@@ -104,6 +104,14 @@ def main():
             # Al inner end touches the Cu line and its radius is 2 px off (README)
             roundtrip(tomocell, tmp, "trefoil_labels", ["-spiral_deform_amplitude_m", "250e-6", "-spiral_deform_mode", "3",
                                                         "-spiral_deform_decay_turns", "2"])
+            # missing cathode coating on 10 mm of the Al foil: in grayscale the bare
+            # foil is barely visible; the Al curve is joined across the gap. Pairs
+            # are compared outside that stretch (CT does not tell the tracer
+            # where coating is missing, so it makes elements there).
+            missing = ["-spiral_missing_foil", "al", "-spiral_missing_from_m", "0.02", "-spiral_missing_to_m", "0.03"]
+            roundtrip(tomocell, tmp, "missing_coating_gray", missing + ["-render_mode", "gray", "-render_noise", "0.05"],
+                      ignore=(0.02, 0.03))
+            roundtrip(tomocell, tmp, "missing_coating_labels", missing, ignore=(0.02, 0.03))
             for name, args in cases.items():
                 roundtrip(tomocell, tmp, name + "_labels", args)
                 roundtrip(tomocell, tmp, name + "_gray", args + ["-render_mode", "gray", "-render_noise", "0.05",
