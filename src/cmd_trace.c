@@ -347,7 +347,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   /* foils: same set in every slice; Cu is -trace_cu_label or the lowest label */
   {
     PetscInt lnf  = s1 > s0 ? res[0].nfoils : -1, mn, mx;
-    PetscInt a[2] = {lnf < 0 ? PETSC_MAX_INT : lnf, lnf < 0 ? PETSC_MIN_INT : lnf}, b[2];
+    PetscInt a[2] = {lnf < 0 ? PETSC_MAX_INT : lnf, lnf < 0 ? -1 : lnf}, b[2];
     for (PetscInt q = s0; q < s1; q++) {
       a[0] = PetscMin(a[0], res[q - s0].nfoils);
       a[1] = PetscMax(a[1], res[q - s0].nfoils);
@@ -466,7 +466,8 @@ static PetscErrorCode TraceMain(int npos, char **pos)
 
   /* summary: per-foil means over the traced slices */
   {
-    PetscReal st[TC_TRACE_MAX_FOILS][ST_N], mn[TC_TRACE_MAX_FOILS][3], rss_sum, rss_max;
+    PetscReal st[TC_TRACE_MAX_FOILS][ST_N], mn[TC_TRACE_MAX_FOILS][3], rss_sum, rss_max, thr_any;
+    PetscBool gray_any;
     PetscInt  cnt = s1 - s0, tot;
     FILE     *fp;
     PetscCall(PetscMemzero(st, sizeof(st)));
@@ -514,6 +515,14 @@ static PetscErrorCode TraceMain(int npos, char **pos)
         comm, "  centre (%.4g, %.4g) mm; trace %.3f s, total %.3f s, peak RSS %.1f MB (max rank)\n",
         (double)(1e3 * st[0][ST_CX] / tot), (double)(1e3 * st[0][ST_CY] / tot), (double)(t2 - t1),
         (double)(t4 - t0), rss_max / 1048576.0));
+    /* mode and threshold from a rank that traced (rank 0 may have no slice) */
+    {
+      PetscReal g[2] = {s1 > s0 && res[0].gray ? 1.0 : 0.0,
+                        s1 > s0 && res[0].gray ? res[0].threshold : -PETSC_MAX_REAL};
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, g, 2, MPIU_REAL, MPI_MAX, comm));
+      gray_any = (PetscBool)(g[0] > 0);
+      thr_any  = g[1];
+    }
     PetscCall(TCOutputFOpen(comm, summary, &fp));
     if (fp) {
       TCJson js;
@@ -530,8 +539,8 @@ static PetscErrorCode TraceMain(int npos, char **pos)
       TCJsonInt(&js, NULL, nx);
       TCJsonArrayEnd(&js);
       TCJsonInt(&js, "slices_traced", tot);
-      TCJsonString(&js, "mode", res[0].gray ? "gray" : "labels");
-      if (res[0].gray) TCJsonReal(&js, "threshold", res[0].threshold);
+      TCJsonString(&js, "mode", gray_any ? "gray" : "labels");
+      if (gray_any) TCJsonReal(&js, "threshold", thr_any);
       TCJsonArrayBegin(&js, "foils");
       for (PetscInt f = 0; f < nf; f++) {
         TCJsonObjectBegin(&js, NULL);

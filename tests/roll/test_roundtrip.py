@@ -165,6 +165,19 @@ def main():
                 if not same:
                     failures.append("rank invariance json")
                 check("volume_tilt_np2", base + "_truth.json", base + "_np2.json", base + "_truth.h5", base + "_np2.h5")
+                # more ranks than traced slices: 2 slices on 3 ranks (rank 0 has none)
+                l3 = list(launcher)
+                l3[l3.index("2")] = "3"
+                rollcheck.run(l3 + [tomocell, "trace", base + "_ct.h5", "-output", base + "_np3.h5", "-trace_slice_stride", "11"], tmp)
+                rollcheck.run([tomocell, "trace", base + "_ct.h5", "-output", base + "_s11.h5", "-trace_slice_stride", "11"], tmp)
+                r = __import__("subprocess").run([sys.executable, os.path.join(HERE, "..", "tools", "h5compare.py"),
+                                                  base + "_s11.h5", base + "_np3.h5", "--ignore", "/nodes/rank"],
+                                                 capture_output=True, text=True)
+                j3 = rollcheck.load_json(base + "_np3.json")
+                ok3 = r.returncode == 0 and j3["slices_traced"] == 2 and j3["mode"] == "gray"
+                print(("ok   " if ok3 else "FAIL ") + "2 slices on 3 ranks: same net.h5 as 1 rank, mode " + j3["mode"])
+                if not ok3:
+                    failures.append("3 ranks")
         elif group == "input":
             import h5py
             import numpy as np
