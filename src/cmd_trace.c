@@ -587,8 +587,9 @@ static PetscErrorCode TraceMain(int npos, char **pos)
 
 const TCCommand TCCommandTrace = {
     "trace",
-    "trace a jelly roll in CT (Data Exchange HDF5) into a network",
-    "tomocell trace VOLUME.h5 [-output net.h5] [-summary net.json] [-png net.png] [-key value ...]",
+    "trace a jelly roll in CT (Data Exchange HDF5 or TIFF stack) into a network",
+    "tomocell trace VOLUME.h5|TIFF [-output net.h5] [-summary net.json] [-png net.png] [-key value "
+    "...]",
     TraceHelp,
     TraceMain,
     1,
