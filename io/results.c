@@ -88,6 +88,20 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
                                      PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
                                      const TCRunMeta *meta)
 {
+  char final[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBeginUser;
+  PetscCall(TCPathJoin(dir, "results.h5", final, sizeof(final)));
+  PetscCall(
+      TCResultsWriteNetworkFile(g, final, nodef, nnodef, edgef, nedgef, meta, NULL, NULL, NULL, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
+                                         PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
+                                         const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
+                                         const TCExtraField extra[], PetscInt nextra)
+{
   MPI_Comm      comm;
   PetscMPIInt   size, rank;
   char          final[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN], xmf[PETSC_MAX_PATH_LEN];
@@ -97,6 +111,7 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   const TCEdge *edges;
   Vec           v, vin;
   FILE         *fp;
+  const char   *h5name = "results.h5";
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TC_EVENT_Write, 0, 0, 0, 0));
@@ -107,7 +122,7 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscCall(TCGraphGetNodes(g, &n, &nodes, NULL));
   PetscCall(TCGraphGetEdges(g, &ne, &edges));
   PetscCall(TCGraphGetOwnershipRange(g, &nstart, NULL));
-  PetscCall(TCPathJoin(dir, "results.h5", final, sizeof(final)));
+  PetscCall(PetscStrncpy(final, h5path, sizeof(final)));
   PetscCall(TCOutputTempName(comm, final, tmp, sizeof(tmp)));
   PetscCall(TCH5Create(comm, tmp, &h5));
 
@@ -156,6 +171,8 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   for (PetscInt f = 0; f < nedgef; f++)
     PetscCall(TCWriteField(g, &h5, "/edges", &edgef[f], PETSC_TRUE));
 
+  if (fn) PetscCall(fn(&h5, ctx));
+
   /* run metadata */
   {
     char      stamp[64];
@@ -179,7 +196,14 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscCall(TCOutputCommit(comm, tmp, final));
 
   /* XDMF: nodes as geometry, edges as two-node polylines */
-  PetscCall(TCPathJoin(dir, "results.xmf", xmf, sizeof(xmf)));
+  {
+    size_t L = strlen(final);
+    PetscCheck(L + 5 < sizeof(xmf), comm, PETSC_ERR_USER_INPUT, "output path too long: %s", final);
+    PetscCall(PetscStrncpy(xmf, final, sizeof(xmf)));
+    if (L > 3 && !strcmp(final + L - 3, ".h5")) xmf[L - 3] = 0;
+    PetscCall(PetscStrlcat(xmf, ".xmf", sizeof(xmf)));
+    h5name = strrchr(final, '/') ? strrchr(final, '/') + 1 : final;
+  }
   PetscCall(TCOutputFOpen(comm, xmf, &fp));
   if (fp) {
     fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n<Xdmf "
@@ -189,9 +213,9 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
             "      <Topology TopologyType=\"Polyline\" NumberOfElements=\"%" PetscInt_FMT
             "\" NodesPerElement=\"2\">\n",
             E);
-    TCXdmfItem(fp, "results.h5", "/edges/nodes", E, 2, PETSC_TRUE);
+    TCXdmfItem(fp, h5name, "/edges/nodes", E, 2, PETSC_TRUE);
     fprintf(fp, "      </Topology>\n      <Geometry GeometryType=\"XYZ\">\n");
-    TCXdmfItem(fp, "results.h5", "/nodes/coordinates_m", N, 3, PETSC_FALSE);
+    TCXdmfItem(fp, h5name, "/nodes/coordinates_m", N, 3, PETSC_FALSE);
     fprintf(fp, "      </Geometry>\n");
     for (PetscInt f = 0; f < nnodef; f++) {
       fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n",
@@ -199,19 +223,26 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
       {
         char path[256];
         snprintf(path, sizeof(path), "/nodes/%s", nodef[f].name);
-        TCXdmfItem(fp, "results.h5", path, N, 1, PETSC_FALSE);
+        TCXdmfItem(fp, h5name, path, N, 1, PETSC_FALSE);
       }
       fprintf(fp, "      </Attribute>\n");
     }
     fprintf(fp, "      <Attribute Name=\"rank\" AttributeType=\"Scalar\" Center=\"Node\">\n");
-    TCXdmfItem(fp, "results.h5", "/nodes/rank", N, 1, PETSC_TRUE);
+    TCXdmfItem(fp, h5name, "/nodes/rank", N, 1, PETSC_TRUE);
     fprintf(fp, "      </Attribute>\n");
     for (PetscInt f = 0; f < nedgef; f++) {
       char path[256];
       snprintf(path, sizeof(path), "/edges/%s", edgef[f].name);
       fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Cell\">\n",
               edgef[f].name);
-      TCXdmfItem(fp, "results.h5", path, E, 1, PETSC_FALSE);
+      TCXdmfItem(fp, h5name, path, E, 1, PETSC_FALSE);
+      fprintf(fp, "      </Attribute>\n");
+    }
+    for (PetscInt f = 0; f < nextra; f++) {
+      PetscBool cell = (PetscBool)(strncmp(extra[f].path, "/edges/", 7) == 0);
+      fprintf(fp, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"%s\">\n",
+              strrchr(extra[f].path, '/') + 1, cell ? "Cell" : "Node");
+      TCXdmfItem(fp, h5name, extra[f].path, cell ? E : N, 1, extra[f].isint);
       fprintf(fp, "      </Attribute>\n");
     }
     fprintf(fp, "    </Grid>\n  </Domain>\n</Xdmf>\n");

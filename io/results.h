@@ -15,6 +15,7 @@
  */
 #pragma once
 #include "mesh/graph.h"
+#include "io/h5.h"
 
 typedef struct {
   const char *name; /* dataset name; carries the unit: potential_V */
@@ -33,3 +34,21 @@ PETSC_EXTERN PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[],
                                                   const TCField nodef[], PetscInt nnodef,
                                                   const TCField edgef[], PetscInt nedgef,
                                                   const TCRunMeta *meta);
+
+/* Extra datasets written by the caller into the open file (collective), and
+   listed in the XDMF as attributes: path "/nodes/x" or "/edges/x" (rows in the
+   input numbering), ncomp 1, isint for int32 data. */
+typedef struct {
+  const char *path;
+  PetscBool   isint;
+} TCExtraField;
+typedef PetscErrorCode (*TCResultsExtraFn)(TCH5 *h5, void *ctx);
+
+/* Collective. Like TCResultsWriteNetwork, but into the file h5path (XDMF beside
+   it with the extension .xmf) and with extra datasets from fn(h5, ctx). */
+PETSC_EXTERN PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[],
+                                                      const TCField nodef[], PetscInt nnodef,
+                                                      const TCField edgef[], PetscInt nedgef,
+                                                      const TCRunMeta *meta, TCResultsExtraFn fn,
+                                                      void *ctx, const TCExtraField extra[],
+                                                      PetscInt nextra);

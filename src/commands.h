@@ -30,3 +30,5 @@ PETSC_EXTERN const TCCommand TCCommandTortuosity;
 PETSC_EXTERN const TCCommand TCCommandMicrostructure;
 PETSC_EXTERN const TCCommand TCCommandSweep;
 PETSC_EXTERN const TCCommand TCCommandCell;
+PETSC_EXTERN const TCCommand TCCommandGeometry;
+PETSC_EXTERN const TCCommand TCCommandTrace;

@@ -10,9 +10,10 @@
 #include <hdf5.h>
 #include <metis.h>
 
-static const TCCommand *const tc_commands[] = {&TCCommandRun, &TCCommandCell, &TCCommandTortuosity,
-                                               &TCCommandMicrostructure, &TCCommandSweep};
-static const int              tc_ncommands  = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
+static const TCCommand *const tc_commands[] = {
+    &TCCommandRun,      &TCCommandCell,  &TCCommandTortuosity, &TCCommandMicrostructure,
+    &TCCommandGeometry, &TCCommandTrace, &TCCommandSweep};
+static const int tc_ncommands = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
 
 static void TCPrintVersion(void)
 {

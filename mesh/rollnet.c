@@ -1,0 +1,451 @@
+/*
+ * Jelly-roll network from foil centre lines (see rollnet.h).
+ */
+#include "mesh/rollnet.h"
+#include "io/h5.h"
+#include "src/tc.h"
+#include <math.h>
+
+enum {
+  TC_EDGE_FOIL_S        = 0,
+  TC_EDGE_FOIL_Z        = 1,
+  TC_EDGE_ELEMENT_INNER = 2,
+  TC_EDGE_ELEMENT_OUTER = 3
+};
+
+struct _p_TCRollNet {
+  MPI_Comm        comm;
+  TCRollNetParams p;
+  TCGraph         g;
+  PetscInt        ns[2], NS, nl, NL, K0, nelem_global;
+  PetscReal      *zall;   /* NL */
+  PetscReal      *lenloc; /* nl x 2 */
+  PetscReal      *cenloc; /* nl x 2 */
+  /* per node of this rank, input order */
+  PetscReal *node_s;
+  int       *node_foil, *node_tab, *node_layer;
+  /* per edge added on this rank, in AddEdge order */
+  PetscInt   ne, necap;
+  PetscReal *edge_G, *edge_area;
+  int       *edge_kind;
+};
+
+static PetscErrorCode TCRollNetAddEdge(TCRollNet net, PetscInt i, PetscInt j, PetscReal G, int kind,
+                                       PetscReal area)
+{
+  PetscFunctionBeginUser;
+  if (net->ne == net->necap) {
+    PetscReal *a, *b;
+    int       *c;
+    net->necap = PetscMax(1024, 2 * net->necap);
+    PetscCall(PetscMalloc3(net->necap, &a, net->necap, &b, net->necap, &c));
+    if (net->ne) {
+      PetscCall(PetscArraycpy(a, net->edge_G, net->ne));
+      PetscCall(PetscArraycpy(b, net->edge_area, net->ne));
+      PetscCall(PetscArraycpy(c, net->edge_kind, net->ne));
+    }
+    PetscCall(PetscFree3(net->edge_G, net->edge_area, net->edge_kind));
+    net->edge_G    = a;
+    net->edge_area = b;
+    net->edge_kind = c;
+  }
+  PetscCall(TCGraphAddEdge(net->g, i, j, G));
+  net->edge_G[net->ne]    = G;
+  net->edge_area[net->ne] = area;
+  net->edge_kind[net->ne] = kind;
+  net->ne++;
+  PetscFunctionReturn(0);
+}
+
+/* cumulative arc length of a polyline */
+static PetscErrorCode TCArc(const TCRollCurve *c, PetscReal **s)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(c->n, s));
+  (*s)[0] = 0;
+  for (PetscInt i = 1; i < c->n; i++)
+    (*s)[i] = (*s)[i - 1] + hypot(c->x[i] - c->x[i - 1], c->y[i] - c->y[i - 1]);
+  PetscFunctionReturn(0);
+}
+
+/* point and unit tangent at arc length t */
+static void TCAt(const TCRollCurve *c, const PetscReal *s, PetscReal t, PetscReal P[2],
+                 PetscReal T[2])
+{
+  PetscInt  lo = 0, hi = c->n - 1;
+  PetscReal u, L;
+  while (hi - lo > 1) {
+    PetscInt mid = (lo + hi) / 2;
+    if (s[mid] <= t)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  L    = s[hi] - s[lo];
+  u    = L > 0 ? PetscMin(PetscMax((t - s[lo]) / L, 0), 1) : 0;
+  P[0] = c->x[lo] + u * (c->x[hi] - c->x[lo]);
+  P[1] = c->y[lo] + u * (c->y[hi] - c->y[lo]);
+  {
+    PetscInt  a = PetscMax(lo - 2, 0), b = PetscMin(hi + 2, c->n - 1);
+    PetscReal tx = c->x[b] - c->x[a], ty = c->y[b] - c->y[a], nn = hypot(tx, ty);
+    T[0] = nn > 0 ? tx / nn : 1;
+    T[1] = nn > 0 ? ty / nn : 0;
+  }
+}
+
+static PetscBool TCMissing(const TCRollNetParams *p, PetscInt f, PetscReal s)
+{
+  return (PetscBool)(p->missing_foil == f && s >= p->missing_from_m && s <= p->missing_to_m);
+}
+
+static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L)
+{
+  switch (t->layout) {
+  case TC_TAB_START:
+    return (PetscBool)(s <= t->width_m);
+  case TC_TAB_END:
+    return (PetscBool)(s >= L - t->width_m);
+  case TC_TAB_POSITIONS:
+    for (PetscInt k = 0; k < t->n; k++)
+      if (PetscAbsReal(s - t->s_m[k]) <= 0.5 * t->width_m) return PETSC_TRUE;
+    return PETSC_FALSE;
+  case TC_TAB_TABLESS:
+    return PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
+/* Uniform grid of the Cu polyline's segments for the facing search. */
+typedef struct {
+  PetscReal x0, y0, h;
+  PetscInt  nx, ny, *ptr, *seg;
+} TCSegGrid;
+
+static PetscErrorCode TCSegGridBuild(const TCRollCurve *c, PetscReal h, TCSegGrid *G)
+{
+  PetscReal x1 = -PETSC_MAX_REAL, y1 = -PETSC_MAX_REAL;
+  PetscInt *cnt;
+
+  PetscFunctionBeginUser;
+  G->x0 = G->y0 = PETSC_MAX_REAL;
+  for (PetscInt i = 0; i < c->n; i++) {
+    G->x0 = PetscMin(G->x0, c->x[i]);
+    G->y0 = PetscMin(G->y0, c->y[i]);
+    x1    = PetscMax(x1, c->x[i]);
+    y1    = PetscMax(y1, c->y[i]);
+  }
+  G->h  = h;
+  G->nx = (PetscInt)((x1 - G->x0) / h) + 1;
+  G->ny = (PetscInt)((y1 - G->y0) / h) + 1;
+  PetscCall(PetscCalloc1(G->nx * G->ny + 1, &G->ptr));
+  PetscCall(PetscCalloc1(G->nx * G->ny, &cnt));
+  for (int pass = 0; pass < 2; pass++) {
+    for (PetscInt i = 0; i + 1 < c->n; i++) {
+      PetscInt a0 = (PetscInt)((PetscMin(c->x[i], c->x[i + 1]) - G->x0) / h);
+      PetscInt a1 = (PetscInt)((PetscMax(c->x[i], c->x[i + 1]) - G->x0) / h);
+      PetscInt b0 = (PetscInt)((PetscMin(c->y[i], c->y[i + 1]) - G->y0) / h);
+      PetscInt b1 = (PetscInt)((PetscMax(c->y[i], c->y[i + 1]) - G->y0) / h);
+      for (PetscInt b = b0; b <= b1; b++)
+        for (PetscInt a = a0; a <= a1; a++) {
+          PetscInt cell = b * G->nx + a;
+          if (pass == 0)
+            G->ptr[cell + 1]++;
+          else
+            G->seg[G->ptr[cell] + cnt[cell]++] = i;
+        }
+    }
+    if (pass == 0) {
+      for (PetscInt q = 0; q < G->nx * G->ny; q++) G->ptr[q + 1] += G->ptr[q];
+      PetscCall(PetscMalloc1(G->ptr[G->nx * G->ny] + 1, &G->seg));
+    }
+  }
+  PetscCall(PetscFree(cnt));
+  PetscFunctionReturn(0);
+}
+
+/* First crossing of P + lambda n, 0 < lambda <= lmax, with the polyline:
+   returns the arc length there (via s) or -1. */
+static PetscReal TCSegGridCast(const TCSegGrid *G, const TCRollCurve *c, const PetscReal *s,
+                               const PetscReal P[2], const PetscReal n[2], PetscReal lmax)
+{
+  PetscReal best = lmax, sbest = -1;
+  PetscReal ex = P[0] + lmax * n[0], ey = P[1] + lmax * n[1];
+  PetscInt  a0 = (PetscInt)floor((PetscMin(P[0], ex) - G->x0) / G->h);
+  PetscInt  a1 = (PetscInt)floor((PetscMax(P[0], ex) - G->x0) / G->h);
+  PetscInt  b0 = (PetscInt)floor((PetscMin(P[1], ey) - G->y0) / G->h);
+  PetscInt  b1 = (PetscInt)floor((PetscMax(P[1], ey) - G->y0) / G->h);
+  a0           = PetscMax(a0, 0);
+  b0           = PetscMax(b0, 0);
+  a1           = PetscMin(a1, G->nx - 1);
+  b1           = PetscMin(b1, G->ny - 1);
+  for (PetscInt b = b0; b <= b1; b++)
+    for (PetscInt a = a0; a <= a1; a++) {
+      PetscInt cell = b * G->nx + a;
+      for (PetscInt q = G->ptr[cell]; q < G->ptr[cell + 1]; q++) {
+        PetscInt  i  = G->seg[q];
+        PetscReal dx = c->x[i + 1] - c->x[i], dy = c->y[i + 1] - c->y[i];
+        PetscReal den = n[0] * dy - n[1] * dx, wx, wy, lam, mu;
+        if (PetscAbsReal(den) < 1e-30) continue;
+        wx  = c->x[i] - P[0];
+        wy  = c->y[i] - P[1];
+        lam = (wx * dy - wy * dx) / den;
+        mu  = (wx * n[1] - wy * n[0]) / den;
+        if (lam > 1e-12 && lam < best && mu >= 0 && mu <= 1) {
+          best  = lam;
+          sbest = s[i] + mu * (s[i + 1] - s[i]);
+        }
+      }
+    }
+  return sbest;
+}
+
+PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
+                               const PetscReal z[], const PetscReal centre[],
+                               const TCRollCurve curves[], TCRollNet *out)
+{
+  TCRollNet   net;
+  PetscMPIInt size, rank;
+  PetscReal   Lmax[2] = {0, 0};
+  PetscInt    nf      = p->nfoils, nlocal;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCheck(nf == 1 || nf == 2, comm, PETSC_ERR_USER_INPUT,
+             "a roll network needs one or two foils (got %" PetscInt_FMT ")", nf);
+  PetscCheck(p->ds_m > 0, comm, PETSC_ERR_USER_INPUT, "node spacing ds must be positive");
+  PetscCall(PetscNew(&net));
+  net->comm = comm;
+  net->p    = *p;
+  net->nl   = nl;
+  PetscCallMPI(MPI_Allreduce(&nl, &net->NL, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Exscan(&nl, &net->K0, 1, MPIU_INT, MPI_SUM, comm));
+  if (rank == 0) net->K0 = 0;
+  PetscCheck(net->NL > 0, comm, PETSC_ERR_USER_INPUT, "no layer to build the network on");
+  PetscCall(PetscMalloc1(net->NL, &net->zall));
+  {
+    PetscMPIInt *cnt, *dsp, nn = (PetscMPIInt)nl;
+    PetscCall(PetscMalloc2(size, &cnt, size, &dsp));
+    PetscCallMPI(MPI_Allgather(&nn, 1, MPI_INT, cnt, 1, MPI_INT, comm));
+    dsp[0] = 0;
+    for (PetscMPIInt r = 1; r < size; r++) dsp[r] = dsp[r - 1] + cnt[r - 1];
+    PetscCallMPI(MPI_Allgatherv(z, nn, MPIU_REAL, net->zall, cnt, dsp, MPIU_REAL, comm));
+    PetscCall(PetscFree2(cnt, dsp));
+  }
+  PetscCall(PetscMalloc2(2 * PetscMax(nl, 1), &net->lenloc, 2 * PetscMax(nl, 1), &net->cenloc));
+  for (PetscInt k = 0; k < nl; k++) {
+    net->cenloc[2 * k]     = centre[2 * k];
+    net->cenloc[2 * k + 1] = centre[2 * k + 1];
+    for (PetscInt f = 0; f < nf; f++) {
+      const TCRollCurve *c = &curves[2 * k + f];
+      PetscReal          L = 0;
+      for (PetscInt i = 1; i < c->n; i++) L += hypot(c->x[i] - c->x[i - 1], c->y[i] - c->y[i - 1]);
+      net->lenloc[2 * k + f] = L;
+      Lmax[f]                = PetscMax(Lmax[f], L);
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, Lmax, 2, MPIU_REAL, MPI_MAX, comm));
+  net->NS = 0;
+  for (PetscInt f = 0; f < 2; f++) {
+    net->ns[f] = f < nf ? PetscMax(2, (PetscInt)round(Lmax[f] / p->ds_m) + 1) : 0;
+    net->NS += net->ns[f];
+  }
+  PetscCheck(net->NS <= 100000000, comm, PETSC_ERR_USER_INPUT,
+             "node spacing %g m gives %" PetscInt_FMT " nodes per layer for foils of %g m; "
+             "choose a larger spacing (or check the pixel size)",
+             (double)p->ds_m, net->NS, (double)PetscMax(Lmax[0], Lmax[1]));
+  nlocal = nl * net->NS;
+  PetscCall(TCGraphCreate(comm, &net->g));
+  PetscCall(TCGraphSetRequireGrounded(net->g, PETSC_FALSE));
+  PetscCall(TCGraphSetLocalSizes(net->g, nlocal));
+  PetscCall(PetscMalloc4(nlocal, &net->node_s, nlocal, &net->node_foil, nlocal, &net->node_tab,
+                         nlocal, &net->node_layer));
+
+  for (PetscInt k = 0; k < nl; k++) {
+    PetscInt   K = net->K0 + k, NL = net->NL;
+    PetscReal  w; /* strip height of this layer */
+    PetscReal *sc[2] = {NULL, NULL};
+    if (NL == 1)
+      w = p->height_m;
+    else {
+      PetscReal zlo = K > 0 ? 0.5 * (net->zall[K] + net->zall[K - 1]) : net->zall[K];
+      PetscReal zhi = K < NL - 1 ? 0.5 * (net->zall[K] + net->zall[K + 1]) : net->zall[K];
+      w             = zhi - zlo;
+    }
+    for (PetscInt f = 0; f < nf; f++) {
+      const TCRollCurve *c = &curves[2 * k + f];
+      PetscReal          L = net->lenloc[2 * k + f], ds = L / (net->ns[f] - 1);
+      PetscReal          st  = p->sigma_S_m[f] * p->thickness_m[f];
+      PetscInt           off = f == 0 ? 0 : net->ns[0];
+      PetscCheck(c->n >= 2 && L > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "layer %" PetscInt_FMT ": foil %" PetscInt_FMT " has no curve", K, f);
+      PetscCall(TCArc(c, &sc[f]));
+      for (PetscInt i = 0; i < net->ns[f]; i++) {
+        TCNode    nd;
+        PetscReal P[2], T[2], s = i * ds;
+        PetscInt  id = K * net->NS + off + i, loc = k * net->NS + off + i;
+        TCAt(c, sc[f], s, P, T);
+        nd.x[0]   = P[0];
+        nd.x[1]   = P[1];
+        nd.x[2]   = net->zall[K];
+        nd.fixed  = NAN;
+        nd.inject = 0;
+        nd.weight = 1;
+        nd.tag    = f;
+        PetscCall(TCGraphSetNode(net->g, id, &nd));
+        net->node_s[loc]     = s;
+        net->node_foil[loc]  = (int)f;
+        net->node_layer[loc] = (int)K;
+        net->node_tab[loc] =
+            (int)(((f == 0 && K == 0) || (f == 1 && K == NL - 1)) && TCIsTab(&p->tabs[f], s, L));
+        /* foil edges: along s (strip height w), along z to the next layer (width ds) */
+        if (i + 1 < net->ns[f])
+          PetscCall(TCRollNetAddEdge(net, id, id + 1, st * w / ds, TC_EDGE_FOIL_S, 0));
+        if (K + 1 < NL) {
+          PetscReal dz = net->zall[K + 1] - net->zall[K],
+                    ws = (i == 0 || i == net->ns[f] - 1) ? 0.5 * ds : ds;
+          PetscCheck(dz > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "layers not increasing in z");
+          PetscCall(TCRollNetAddEdge(net, id, id + net->NS, st * ws / dz, TC_EDGE_FOIL_Z, 0));
+        }
+      }
+    }
+    /* electrochemical elements: Al node -> facing Cu on each side */
+    if (nf == 2) {
+      TCSegGrid          G;
+      const TCRollCurve *cu = &curves[2 * k], *al = &curves[2 * k + 1];
+      PetscReal          Lcu = net->lenloc[2 * k], Lal = net->lenloc[2 * k + 1];
+      PetscReal          dscu = Lcu / (net->ns[0] - 1), dsal = Lal / (net->ns[1] - 1);
+      PetscCall(TCSegGridBuild(cu, 0.5 * p->search_m, &G));
+      for (PetscInt i = 0; i < net->ns[1]; i++) {
+        PetscReal P[2], T[2], n[2], s = i * dsal, area, out;
+        TCAt(al, sc[1], s, P, T);
+        n[0] = T[1];
+        n[1] = -T[0];
+        out  = n[0] * (P[0] - centre[2 * k]) + n[1] * (P[1] - centre[2 * k + 1]);
+        if (out < 0) {
+          n[0] = -n[0];
+          n[1] = -n[1];
+        }
+        area = w * ((i == 0 || i == net->ns[1] - 1) ? 0.5 * dsal : dsal);
+        if (TCMissing(p, 1, s)) continue;
+        for (int face = 0; face < 2; face++) {
+          PetscReal dir[2] = {face ? n[0] : -n[0], face ? n[1] : -n[1]};
+          PetscReal scu    = TCSegGridCast(&G, cu, sc[0], P, dir, p->search_m);
+          PetscInt  icu;
+          if (scu < 0 || TCMissing(p, 0, scu)) continue;
+          icu = (PetscInt)round(scu / dscu);
+          icu = PetscMin(PetscMax(icu, 0), net->ns[0] - 1);
+          PetscCall(TCRollNetAddEdge(net, K * net->NS + net->ns[0] + i, K * net->NS + icu,
+                                     area / p->asr_ohm_m2,
+                                     face ? TC_EDGE_ELEMENT_OUTER : TC_EDGE_ELEMENT_INNER, area));
+          net->nelem_global++;
+        }
+      }
+      PetscCall(PetscFree(G.ptr));
+      PetscCall(PetscFree(G.seg));
+    }
+    PetscCall(PetscFree(sc[0]));
+    PetscCall(PetscFree(sc[1]));
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &net->nelem_global, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
+  PetscCall(TCGraphSetFromOptions(net->g));
+  PetscCall(TCGraphSetUp(net->g));
+  *out = net;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetGraph(TCRollNet net, TCGraph *g)
+{
+  PetscFunctionBeginUser;
+  *g = net->g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,
+                                 PetscInt *nelements)
+{
+  PetscFunctionBeginUser;
+  if (ns) {
+    ns[0] = net->ns[0];
+    ns[1] = net->ns[1];
+  }
+  if (nlayers) *nlayers = net->NL;
+  if (nelements) *nelements = net->nelem_global;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCRollNetExtra(TCH5 *h5, void *ctx)
+{
+  TCRollNet   net  = (TCRollNet)ctx;
+  PetscInt    nloc = net->nl * net->NS, E, e0 = 0, ne = net->ne;
+  hsize_t     dn[2] = {(hsize_t)(net->NL * net->NS), 2}, de[1], dl[2] = {(hsize_t)net->NL, 2};
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCallMPI(MPI_Allreduce(&ne, &E, 1, MPIU_INT, MPI_SUM, net->comm));
+  PetscCallMPI(MPI_Exscan(&ne, &e0, 1, MPIU_INT, MPI_SUM, net->comm));
+  if (rank == 0) e0 = 0;
+  de[0] = (hsize_t)E;
+  PetscCall(TCH5WriteRows(h5, "/nodes/s_m", H5T_NATIVE_DOUBLE, 1, dn, (hsize_t)(net->K0 * net->NS),
+                          (hsize_t)nloc, net->node_s));
+  PetscCall(TCH5WriteRows(h5, "/nodes/foil", H5T_NATIVE_INT, 1, dn, (hsize_t)(net->K0 * net->NS),
+                          (hsize_t)nloc, net->node_foil));
+  PetscCall(TCH5WriteRows(h5, "/nodes/tab", H5T_NATIVE_INT, 1, dn, (hsize_t)(net->K0 * net->NS),
+                          (hsize_t)nloc, net->node_tab));
+  PetscCall(TCH5WriteRows(h5, "/nodes/layer", H5T_NATIVE_INT, 1, dn, (hsize_t)(net->K0 * net->NS),
+                          (hsize_t)nloc, net->node_layer));
+  PetscCall(TCH5WriteRows(h5, "/edges/conductance_S", H5T_NATIVE_DOUBLE, 1, de, (hsize_t)e0,
+                          (hsize_t)ne, net->edge_G));
+  PetscCall(TCH5WriteRows(h5, "/edges/kind", H5T_NATIVE_INT, 1, de, (hsize_t)e0, (hsize_t)ne,
+                          net->edge_kind));
+  PetscCall(TCH5WriteRows(h5, "/edges/area_m2", H5T_NATIVE_DOUBLE, 1, de, (hsize_t)e0, (hsize_t)ne,
+                          net->edge_area));
+  PetscCall(TCH5WriteRows(h5, "/layers/z_m", H5T_NATIVE_DOUBLE, 1, dl, (hsize_t)net->K0,
+                          (hsize_t)net->nl, net->zall + net->K0));
+  PetscCall(TCH5WriteRows(h5, "/layers/length_m", H5T_NATIVE_DOUBLE, 2, dl, (hsize_t)net->K0,
+                          (hsize_t)net->nl, net->lenloc));
+  PetscCall(TCH5WriteRows(h5, "/layers/centre_m", H5T_NATIVE_DOUBLE, 2, dl, (hsize_t)net->K0,
+                          (hsize_t)net->nl, net->cenloc));
+  PetscCall(TCH5WriteAttrInt(h5, "/nodes", "ns_cu", net->ns[0]));
+  PetscCall(TCH5WriteAttrInt(h5, "/nodes", "ns_al", net->ns[1]));
+  PetscCall(TCH5WriteAttrInt(h5, "/nodes", "layers", net->NL));
+  PetscCall(TCH5WriteAttrInt(h5, "/nodes", "label_cu", net->p.label[0]));
+  PetscCall(TCH5WriteAttrInt(h5, "/nodes", "label_al", net->p.nfoils > 1 ? net->p.label[1] : 0));
+  PetscCall(TCH5WriteAttrString(h5, "/edges", "kind_values",
+                                "0 foil along s, 1 foil along z, 2 element inner face of the Al "
+                                "foil, 3 element outer face"));
+  PetscCall(TCH5WriteAttrReal(h5, "/edges", "element_asr_ohm_m2", net->p.asr_ohm_m2));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetWrite(TCRollNet net, const char h5path[], const TCRunMeta *meta)
+{
+  const TCExtraField extra[] = {{"/nodes/s_m", PETSC_FALSE},
+                                {"/nodes/foil", PETSC_TRUE},
+                                {"/nodes/tab", PETSC_TRUE},
+                                {"/nodes/layer", PETSC_TRUE},
+                                {"/edges/conductance_S", PETSC_FALSE},
+                                {"/edges/kind", PETSC_TRUE},
+                                {"/edges/area_m2", PETSC_FALSE}};
+
+  PetscFunctionBeginUser;
+  PetscCall(TCResultsWriteNetworkFile(net->g, h5path, NULL, 0, NULL, 0, meta, TCRollNetExtra, net,
+                                      extra, 7));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetDestroy(TCRollNet *net)
+{
+  PetscFunctionBeginUser;
+  if (!*net) PetscFunctionReturn(0);
+  PetscCall(TCGraphDestroy(&(*net)->g));
+  PetscCall(PetscFree((*net)->zall));
+  PetscCall(PetscFree2((*net)->lenloc, (*net)->cenloc));
+  PetscCall(PetscFree4((*net)->node_s, (*net)->node_foil, (*net)->node_tab, (*net)->node_layer));
+  PetscCall(PetscFree3((*net)->edge_G, (*net)->edge_area, (*net)->edge_kind));
+  PetscCall(PetscFree(*net));
+  PetscFunctionReturn(0);
+}

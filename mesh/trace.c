@@ -1,0 +1,1242 @@
+/*
+ * Jelly-roll tracing (see trace.h for the algorithm and its sources).
+ *
+ * Units inside: pixels (px) and ray indices; converted to metres at the end.
+ * Continuous pixel coordinates u, v have pixel (i, j) centred at (i + 0.5,
+ * j + 0.5).
+ */
+#include "mesh/trace.h"
+#include <math.h>
+
+#define TC_TRACE_MAX_CLASSES 16
+
+typedef struct {
+  float r, w; /* centroid radius and run width, px */
+} TCCross;
+
+typedef struct {
+  PetscInt j0, j1;     /* first and last ray */
+  float    r0, r1;     /* radius at the first and last ray */
+  float    s0, s1;     /* slopes (px per ray) at the start and end */
+  PetscInt n;          /* crossings */
+  PetscInt next, prev; /* links */
+  PetscInt off_next;   /* ray offset added to next's rays (0 or M) */
+} TCSeg;
+
+struct _p_TCTrace {
+  MPI_Comm  comm;
+  PetscInt  mode; /* 0 auto, 1 labels, 2 gray */
+  PetscReal threshold;
+  PetscBool threshold_set;
+  PetscInt  labels[TC_TRACE_MAX_CLASSES], nlabels;
+  PetscReal smooth_px, min_turns, sigma_px, resample_px;
+};
+
+PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(tr));
+  (*tr)->comm        = comm;
+  (*tr)->smooth_px   = 8;
+  (*tr)->min_turns   = 1;
+  (*tr)->sigma_px    = -1; /* auto */
+  (*tr)->resample_px = 4;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceSetFromOptions(TCTrace tr)
+{
+  const char *modes[] = {"auto", "labels", "gray"};
+  PetscInt    m       = tr->mode;
+  PetscBool   set;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(tr->comm, NULL, "Jelly-roll tracing", "TCTrace");
+  PetscCall(
+      PetscOptionsEList("-trace_mode", "labels or grayscale", "", modes, 3, modes[m], &m, NULL));
+  tr->mode = m;
+  PetscCall(PetscOptionsReal("-trace_threshold", "grayscale threshold (default Otsu)", "",
+                             tr->threshold, &tr->threshold, &tr->threshold_set));
+  tr->nlabels = TC_TRACE_MAX_CLASSES;
+  PetscCall(PetscOptionsIntArray("-trace_label", "labels to trace (default all non-zero)", "",
+                                 tr->labels, &tr->nlabels, &set));
+  if (!set) tr->nlabels = 0;
+  PetscCall(PetscOptionsReal("-trace_smooth_px", "smoothing length along the foil, px", "",
+                             tr->smooth_px, &tr->smooth_px, NULL));
+  PetscCall(PetscOptionsReal("-trace_sigma_px",
+                             "grayscale pre-smoothing (Gaussian sigma), px (-1: min(1 px, 10 um))",
+                             "", tr->sigma_px, &tr->sigma_px, NULL));
+  PetscCall(PetscOptionsReal("-trace_resample_px",
+                             "point spacing of the stored curves, px (0: every ray)", "",
+                             tr->resample_px, &tr->resample_px, NULL));
+  PetscCall(PetscOptionsReal("-trace_min_turns", "fewest turns that make a spiral", "",
+                             tr->min_turns, &tr->min_turns, NULL));
+  PetscOptionsEnd();
+  PetscCheck(tr->smooth_px >= 0, tr->comm, PETSC_ERR_USER_INPUT,
+             "-trace_smooth_px must be >= 0 (got %g)", (double)tr->smooth_px);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceDestroy(TCTrace *tr)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(*tr));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceSliceReset(TCTraceSlice *res)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt f = 0; f < res->nfoils; f++) {
+    PetscCall(PetscFree(res->foil[f].x));
+    PetscCall(PetscFree(res->foil[f].y));
+  }
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  PetscFunctionReturn(0);
+}
+
+/* ---- image helpers ---------------------------------------------------------------- */
+
+static PetscErrorCode TCGauss(const float *in, float *out, PetscInt nx, PetscInt ny,
+                              PetscReal sigma)
+{
+  PetscInt R = (PetscInt)ceil(3 * sigma);
+  float    w[64], sum = 0, *tmp;
+
+  PetscFunctionBeginUser;
+  R = PetscMin(R, 31);
+  for (PetscInt k = -R; k <= R; k++) sum += (w[k + R] = (float)exp(-0.5 * k * k / (sigma * sigma)));
+  for (PetscInt k = 0; k <= 2 * R; k++) w[k] /= sum;
+  PetscCall(PetscMalloc1(nx * ny, &tmp));
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++) {
+      float a = 0;
+      for (PetscInt k = -R; k <= R; k++)
+        a += w[k + R] * in[j * nx + PetscMin(PetscMax(i + k, 0), nx - 1)];
+      tmp[j * nx + i] = a;
+    }
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++) {
+      float a = 0;
+      for (PetscInt k = -R; k <= R; k++)
+        a += w[k + R] * tmp[PetscMin(PetscMax(j + k, 0), ny - 1) * nx + i];
+      out[j * nx + i] = a;
+    }
+  PetscCall(PetscFree(tmp));
+  PetscFunctionReturn(0);
+}
+
+/* Otsu (1979): the threshold maximising the between-class variance of a
+   256-bin histogram over [lo, hi]. */
+static PetscReal TCOtsu(const float *img, PetscInt n, float lo, float hi)
+{
+  PetscReal hist[256] = {0}, total = 0, sum = 0, sumb = 0, wb = 0, best = -1, t = 0.5 * (lo + hi);
+  for (PetscInt q = 0; q < n; q++) {
+    int b = (int)((img[q] - lo) / (hi - lo) * 255.999);
+    hist[PetscMin(PetscMax(b, 0), 255)] += 1;
+  }
+  for (int b = 0; b < 256; b++) {
+    total += hist[b];
+    sum += b * hist[b];
+  }
+  for (int b = 0; b < 255; b++) {
+    PetscReal wf, mb, mf, v;
+    wb += hist[b];
+    if (wb == 0) continue;
+    wf = total - wb;
+    if (wf == 0) break;
+    sumb += b * hist[b];
+    mb = sumb / wb;
+    mf = (sum - sumb) / wf;
+    v  = wb * wf * (mb - mf) * (mb - mf);
+    if (v > best) {
+      best = v;
+      t    = lo + (b + 1) * (hi - lo) / 256.0;
+    }
+  }
+  return t;
+}
+
+/* 1-D squared distance transform of f (Felzenszwalb & Huttenlocher 2012). */
+static void TCEDT1(const float *f, float *d, PetscInt n, PetscInt *v, float *z)
+{
+  PetscInt k = 0;
+  v[0]       = 0;
+  z[0]       = -1e30f;
+  z[1]       = 1e30f;
+  for (PetscInt q = 1; q < n; q++) {
+    float s;
+    for (;;) {
+      PetscInt p = v[k];
+      s          = ((f[q] + (float)q * q) - (f[p] + (float)p * p)) / (2.0f * (q - p));
+      if (s <= z[k] && k > 0)
+        k--;
+      else
+        break;
+    }
+    if (s <= z[k]) { /* k == 0 and still dominated */
+      v[0] = q;
+      z[0] = -1e30f;
+      z[1] = 1e30f;
+      continue;
+    }
+    k++;
+    v[k]     = q;
+    z[k]     = s;
+    z[k + 1] = 1e30f;
+  }
+  k = 0;
+  for (PetscInt q = 0; q < n; q++) {
+    while (z[k + 1] < q) k++;
+    d[q] = (float)(q - v[k]) * (q - v[k]) + f[v[k]];
+  }
+}
+
+/* Centre of the hollow core: the background pixel farthest from the foil
+   inside the middle half of the foil's bounding box. */
+static PetscErrorCode TCTraceCentre(const unsigned char *fg, PetscInt nx, PetscInt ny,
+                                    PetscReal c[2], PetscReal *depth)
+{
+  PetscInt  i0 = nx, i1 = -1, j0 = ny, j1 = -1, n = PetscMax(nx, ny), *v;
+  float    *dt, *f, *d, *z, best                  = -1;
+  PetscReal bx, by, hw, hh;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++)
+      if (fg[j * nx + i]) {
+        i0 = PetscMin(i0, i);
+        i1 = PetscMax(i1, i);
+        j0 = PetscMin(j0, j);
+        j1 = PetscMax(j1, j);
+      }
+  PetscCall(PetscMalloc1(nx * ny, &dt));
+  PetscCall(PetscMalloc4(n, &f, n, &d, n + 1, &z, n, &v));
+  for (PetscInt q = 0; q < nx * ny; q++) dt[q] = fg[q] ? 0.0f : 1e20f;
+  for (PetscInt j = 0; j < ny; j++) {
+    TCEDT1(dt + j * nx, d, nx, v, z);
+    PetscCall(PetscArraycpy(dt + j * nx, d, nx));
+  }
+  for (PetscInt i = 0; i < nx; i++) {
+    for (PetscInt j = 0; j < ny; j++) f[j] = dt[j * nx + i];
+    TCEDT1(f, d, ny, v, z);
+    for (PetscInt j = 0; j < ny; j++) dt[j * nx + i] = d[j];
+  }
+  bx   = 0.5 * (i0 + i1 + 1);
+  by   = 0.5 * (j0 + j1 + 1);
+  hw   = 0.25 * (i1 - i0 + 1);
+  hh   = 0.25 * (j1 - j0 + 1);
+  c[0] = bx;
+  c[1] = by;
+  for (PetscInt j = (PetscInt)(by - hh); j <= (PetscInt)(by + hh); j++)
+    for (PetscInt i = (PetscInt)(bx - hw); i <= (PetscInt)(bx + hw); i++) {
+      if (i < 0 || j < 0 || i >= nx || j >= ny) continue;
+      if (dt[j * nx + i] > best) {
+        best = dt[j * nx + i];
+        c[0] = i + 0.5;
+        c[1] = j + 0.5;
+      }
+    }
+  *depth = sqrt(PetscMax(best, 0));
+  PetscCall(PetscFree(dt));
+  PetscCall(PetscFree4(f, d, z, v));
+  PetscFunctionReturn(0);
+}
+
+/* ---- tracking ----------------------------------------------------------------------- */
+
+typedef struct {
+  PetscInt  M;   /* rays */
+  PetscInt *ptr; /* crossings of ray j: [ptr[j], ptr[j+1]) */
+  TCCross  *cr;
+  PetscInt  ncr, cap;
+} TCRays;
+
+static PetscErrorCode TCRaysPush(TCRays *R, float r, float w)
+{
+  PetscFunctionBeginUser;
+  if (R->ncr == R->cap) {
+    TCCross *n;
+    R->cap = PetscMax(1024, 2 * R->cap);
+    PetscCall(PetscMalloc1(R->cap, &n));
+    if (R->ncr) PetscCall(PetscArraycpy(n, R->cr, R->ncr));
+    PetscCall(PetscFree(R->cr));
+    R->cr = n;
+  }
+  R->cr[R->ncr].r = r;
+  R->cr[R->ncr].w = w;
+  R->ncr++;
+  PetscFunctionReturn(0);
+}
+
+static int TCCmpReal(const void *a, const void *b)
+{
+  PetscReal x = *(const PetscReal *)a, y = *(const PetscReal *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median spacing between consecutive crossings on a ray: the winding pitch. */
+static PetscErrorCode TCRaysPitch(const TCRays *R, PetscReal *pitch)
+{
+  PetscReal *d;
+  PetscInt   n = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(R->ncr + 1, &d));
+  for (PetscInt j = 0; j < R->M; j++)
+    for (PetscInt k = R->ptr[j] + 1; k < R->ptr[j + 1]; k++) d[n++] = R->cr[k].r - R->cr[k - 1].r;
+  if (n) {
+    qsort(d, (size_t)n, sizeof(PetscReal), TCCmpReal);
+    *pitch = d[n / 2];
+  } else
+    *pitch = 0;
+  PetscCall(PetscFree(d));
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  PetscInt   n;
+  PetscInt  *J; /* unwrapped ray index */
+  PetscReal *r, *w;
+} TCChain;
+
+/* Chain the crossings of one foil class into the longest curve. */
+/* Chain the crossings of one foil class into the longest curve. With spare
+   non-NULL, spare[k] is set for crossings outside that curve that belong to a
+   track of at least 10 crossings (a foil piece, not noise). */
+static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best, PetscBool *spare)
+{
+  PetscInt   M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
+  PetscInt   glink = PetscMax(4, M / 8), *claim;
+  TCSeg     *S;
+  PetscReal *dist;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(best, sizeof(*best)));
+  PetscCall(PetscMalloc1(R->ncr + 1, &seg));
+  PetscCall(PetscMalloc1(segcap, &S));
+  PetscCall(PetscMalloc1(R->ncr + 1, &act));
+  PetscCall(PetscMalloc1(R->ncr + 1, &claim));
+  PetscCall(PetscMalloc1(R->ncr + 1, &dist));
+  for (PetscInt j = 0; j < M; j++) {
+    PetscInt k0 = R->ptr[j], k1 = R->ptr[j + 1], m = 0;
+    /* retire segments that have been silent too long */
+    for (PetscInt a = 0; a < nact; a++)
+      if (j - S[act[a]].j1 <= gap) act[m++] = act[a];
+    nact = m;
+    for (PetscInt a = 0; a < nact; a++) {
+      claim[a] = -1;
+      dist[a]  = PETSC_MAX_REAL;
+    }
+    for (PetscInt k = k0; k < k1; k++) {
+      PetscReal bd = tol;
+      PetscInt  ba = -1;
+      seg[k]       = -1;
+      for (PetscInt a = 0; a < nact; a++) {
+        TCSeg    *s  = &S[act[a]];
+        PetscReal rp = s->r1 + s->s1 * (j - s->j1), d = PetscAbsReal(R->cr[k].r - rp);
+        if (d < bd) {
+          bd = d;
+          ba = a;
+        }
+      }
+      if (ba >= 0 && bd < dist[ba]) {
+        if (claim[ba] >= 0) seg[claim[ba]] = -1; /* the nearer crossing wins */
+        claim[ba] = k;
+        dist[ba]  = bd;
+        seg[k]    = act[ba];
+      }
+    }
+    for (PetscInt a = 0; a < nact; a++)
+      if (claim[a] >= 0) {
+        TCSeg   *s  = &S[act[a]];
+        PetscInt k  = claim[a];
+        float    sl = (R->cr[k].r - s->r1) / (float)(j - s->j1);
+        s->s1       = s->n < 3 ? sl : 0.8f * s->s1 + 0.2f * sl;
+        if (s->n < 3) s->s0 = s->s1;
+        s->r1 = R->cr[k].r;
+        s->j1 = j;
+        s->n++;
+      }
+    for (PetscInt k = k0; k < k1; k++)
+      if (seg[k] < 0) {
+        if (nseg == segcap) {
+          TCSeg *n;
+          segcap *= 2;
+          PetscCall(PetscMalloc1(segcap, &n));
+          PetscCall(PetscArraycpy(n, S, nseg));
+          PetscCall(PetscFree(S));
+          S = n;
+        }
+        S[nseg].j0 = S[nseg].j1 = j;
+        S[nseg].r0 = S[nseg].r1 = R->cr[k].r;
+        S[nseg].s0 = S[nseg].s1 = 0;
+        S[nseg].n               = 1;
+        S[nseg].next = S[nseg].prev = -1;
+        S[nseg].off_next            = 0;
+        seg[k]                      = nseg;
+        act[nact++]                 = nseg++;
+      }
+  }
+  /* link segments across gaps and the seam: greedy by score */
+  {
+    typedef struct {
+      PetscReal score;
+      PetscInt  a, b, off;
+    } Cand;
+    Cand    *cand;
+    PetscInt nc = 0, cap = 1024;
+    PetscCall(PetscMalloc1(cap, &cand));
+    for (PetscInt a = 0; a < nseg; a++) {
+      if (S[a].n < 3) continue;
+      for (PetscInt b = 0; b < nseg; b++) {
+        PetscInt  d, off = 0;
+        PetscReal rp, e;
+        if (b == a || S[b].n < 3) continue;
+        d = S[b].j0 - S[a].j1;
+        if (d <= 0) {
+          d += M;
+          off = M;
+        }
+        if (d < 1 || d > glink) continue;
+        /* across a long gap the end slope extrapolates badly (a lobe of a
+           deformed core): accept either the extrapolation or the end radius,
+           and let the tolerance grow with the gap up to 1.5 times its value
+           (0.45 pitch: still short of the next turn) */
+        rp = S[a].r1 + S[a].s1 * d;
+        e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
+        if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
+        if (nc == cap) {
+          Cand *n;
+          cap *= 2;
+          PetscCall(PetscMalloc1(cap, &n));
+          PetscCall(PetscArraycpy(n, cand, nc));
+          PetscCall(PetscFree(cand));
+          cand = n;
+        }
+        cand[nc].score = e / tol + (PetscReal)d / glink;
+        cand[nc].a     = a;
+        cand[nc].b     = b;
+        cand[nc].off   = off;
+        nc++;
+      }
+    }
+    /* sort by score (insertion sort would be quadratic; use qsort on an index) */
+    {
+      PetscReal *key;
+      PetscInt  *idx;
+      PetscCall(PetscMalloc2(nc, &key, nc, &idx));
+      for (PetscInt c = 0; c < nc; c++) {
+        key[c] = cand[c].score;
+        idx[c] = c;
+      }
+      PetscCall(PetscSortRealWithArrayInt(nc, key, idx));
+      for (PetscInt q = 0; q < nc; q++) {
+        Cand *c = &cand[idx[q]];
+        if (S[c->a].next >= 0 || S[c->b].prev >= 0) continue;
+        /* refuse a link that closes a cycle */
+        {
+          PetscInt t = c->b, steps = 0;
+          while (S[t].next >= 0 && t != c->a && steps++ < nseg) t = S[t].next;
+          if (t == c->a) continue;
+        }
+        S[c->a].next     = c->b;
+        S[c->a].off_next = c->off;
+        S[c->b].prev     = c->a;
+      }
+      PetscCall(PetscFree2(key, idx));
+    }
+    PetscCall(PetscFree(cand));
+  }
+  /* second pass: join whole chains across gaps of up to one turn (a stretch
+     of foil invisible in the image, e.g. bare Al where its coating is
+     missing). The radius is predicted with the chain's mean slope over its
+     length -- the winding pitch per ray for a spiral -- so a chain of another
+     turn, a pitch away, is not taken. Only chains of at least a quarter turn. */
+  {
+    PetscInt *head, *tail, *len, nch = 0;
+    PetscCall(PetscMalloc3(nseg, &head, nseg, &tail, nseg, &len));
+    for (PetscInt s0 = 0; s0 < nseg; s0++) {
+      PetscInt t = s0, n = 0, steps = 0, span;
+      if (S[s0].prev >= 0 || S[s0].n < 3) continue;
+      while (S[t].next >= 0 && steps++ <= nseg) {
+        n += S[t].n;
+        t = S[t].next;
+      }
+      n += S[t].n;
+      span = 0;
+      {
+        PetscInt u = s0, off = 0, st2 = 0;
+        while (S[u].next >= 0 && st2++ <= nseg) {
+          off += S[u].off_next;
+          u = S[u].next;
+        }
+        span = S[t].j1 + off - S[s0].j0;
+      }
+      if (span < M / 4) continue;
+      head[nch] = s0;
+      tail[nch] = t;
+      len[nch]  = span;
+      nch++;
+    }
+    for (int it = 0; it < 4; it++) {
+      PetscInt  ba = -1, bb = -1, boff = 0;
+      PetscReal be = PETSC_MAX_REAL;
+      for (PetscInt a = 0; a < nch; a++) {
+        TCSeg    *A = &S[tail[a]];
+        PetscReal slope;
+        if (A->next >= 0) continue;
+        slope = (A->r1 - S[head[a]].r0) / (PetscReal)PetscMax(len[a], 1);
+        for (PetscInt b = 0; b < nch; b++) {
+          TCSeg    *B = &S[head[b]];
+          PetscInt  d, off = 0;
+          PetscReal e;
+          if (b == a || B->prev >= 0) continue;
+          d = B->j0 - A->j1;
+          if (d <= 0) {
+            d += M;
+            off = M;
+          }
+          if (d <= glink || d > M) continue; /* short gaps were the first pass */
+          e = PetscAbsReal(B->r0 - (A->r1 + slope * d));
+          if (e < 1.5 * tol && e < be) { /* 0.45 pitch: short of the next turn */
+            /* no cycle */
+            PetscInt t = head[b], steps = 0;
+            while (S[t].next >= 0 && t != tail[a] && steps++ < nseg) t = S[t].next;
+            if (t == tail[a]) continue;
+            be   = e;
+            ba   = a;
+            bb   = b;
+            boff = off;
+          }
+        }
+      }
+      if (ba < 0) break;
+      S[tail[ba]].next     = head[bb];
+      S[tail[ba]].off_next = boff;
+      S[head[bb]].prev     = tail[ba];
+      PetscCall(
+          PetscInfo(NULL, "joined two chains across a gap (radius error %g px)\n", (double)be));
+    }
+    PetscCall(PetscFree3(head, tail, len));
+  }
+
+  /* the chain with most crossings; walk it and collect the points */
+  {
+    PetscInt bestn = 0, bests = -1, *first, *cnt, *order;
+    for (PetscInt s = 0; s < nseg; s++) {
+      PetscInt n = 0, t = s, steps = 0;
+      if (S[s].prev >= 0) continue;
+      while (t >= 0 && steps++ <= nseg) {
+        n += S[t].n;
+        t = S[t].next;
+      }
+      if (n >= 50) {
+        PetscInt last = s, steps2 = 0;
+        while (S[last].next >= 0 && steps2++ <= nseg) last = S[last].next;
+        PetscCall(PetscInfo(NULL,
+                            "chain of %" PetscInt_FMT " crossings: from ray %" PetscInt_FMT
+                            " (r %g px) to ray %" PetscInt_FMT " (r %g px) of %" PetscInt_FMT "\n",
+                            n, S[s].j0, (double)S[s].r0, S[last].j1, (double)S[last].r1, M));
+      }
+      if (n > bestn) {
+        bestn = n;
+        bests = s;
+      }
+    }
+    if (bests >= 0) {
+      PetscInt m = 0, t = bests, off = 0, steps = 0;
+      /* crossings grouped by segment (counting sort keeps ray order) */
+      PetscCall(PetscCalloc3(nseg + 1, &first, nseg, &cnt, R->ncr, &order));
+      for (PetscInt k = 0; k < R->ncr; k++)
+        if (seg[k] >= 0) first[seg[k] + 1]++;
+      for (PetscInt s = 0; s < nseg; s++) first[s + 1] += first[s];
+      {
+        PetscInt ray = 0;
+        for (PetscInt k = 0; k < R->ncr; k++) {
+          while (k >= R->ptr[ray + 1]) ray++;
+          if (seg[k] >= 0) order[first[seg[k]] + cnt[seg[k]]++] = k;
+        }
+      }
+      PetscCall(PetscMalloc3(bestn, &best->J, bestn, &best->r, bestn, &best->w));
+      if (spare)
+        for (PetscInt k = 0; k < R->ncr; k++)
+          spare[k] = (PetscBool)(seg[k] >= 0 && S[seg[k]].n >= 10);
+      while (t >= 0 && steps++ <= nseg) {
+        for (PetscInt q = first[t]; q < first[t + 1]; q++) {
+          PetscInt k = order[q], ray;
+          /* the ray of crossing k: bisection in ptr */
+          PetscInt lo = 0, hi = M;
+          while (hi - lo > 1) {
+            PetscInt mid = (lo + hi) / 2;
+            if (R->ptr[mid] <= k)
+              lo = mid;
+            else
+              hi = mid;
+          }
+          ray = lo;
+          if (m > 0 && ray + off <= best->J[m - 1]) continue; /* keep J increasing */
+          if (spare) spare[k] = PETSC_FALSE;
+          best->J[m] = ray + off;
+          best->r[m] = R->cr[k].r;
+          best->w[m] = R->cr[k].w;
+          m++;
+        }
+        off += S[t].off_next;
+        t = S[t].next;
+      }
+      best->n = m;
+      PetscCall(PetscFree3(first, cnt, order));
+      /* fill rays without a crossing (gaps) by linear interpolation of the
+         radius, so that the curve follows the spiral across a gap instead of
+         cutting a chord */
+      if (m > 1 && best->J[m - 1] - best->J[0] + 1 > m) {
+        PetscInt   nfull = best->J[m - 1] - best->J[0] + 1, q = 0;
+        PetscInt  *J2;
+        PetscReal *r2, *w2;
+        PetscCall(PetscMalloc3(nfull, &J2, nfull, &r2, nfull, &w2));
+        for (PetscInt i = 0; i < nfull; i++) {
+          PetscInt J = best->J[0] + i;
+          while (q + 1 < m && best->J[q + 1] <= J) q++;
+          J2[i] = J;
+          if (best->J[q] == J || q + 1 >= m) {
+            r2[i] = best->r[q];
+            w2[i] = best->w[q];
+          } else {
+            PetscReal u = (PetscReal)(J - best->J[q]) / (PetscReal)(best->J[q + 1] - best->J[q]);
+            r2[i]       = (1 - u) * best->r[q] + u * best->r[q + 1];
+            w2[i]       = (1 - u) * best->w[q] + u * best->w[q + 1];
+          }
+        }
+        PetscCall(PetscFree3(best->J, best->r, best->w));
+        best->J = J2;
+        best->r = r2;
+        best->w = w2;
+        best->n = nfull;
+      }
+    }
+  }
+  PetscCall(PetscFree(seg));
+  PetscCall(PetscFree(S));
+  PetscCall(PetscFree(act));
+  PetscCall(PetscFree(claim));
+  PetscCall(PetscFree(dist));
+  PetscFunctionReturn(0);
+}
+
+/* ---- centre refinement ---------------------------------------------------------------- */
+
+/* Solve the small dense system A x = b (n <= 12) by Gaussian elimination with
+   partial pivoting; returns PETSC_FALSE when singular. */
+static PetscBool TCSolveSmall(PetscInt n, PetscReal A[12][12], PetscReal b[12], PetscReal x[12])
+{
+  for (PetscInt c = 0; c < n; c++) {
+    PetscInt p = c;
+    for (PetscInt r = c + 1; r < n; r++)
+      if (PetscAbsReal(A[r][c]) > PetscAbsReal(A[p][c])) p = r;
+    if (PetscAbsReal(A[p][c]) < 1e-300) return PETSC_FALSE;
+    for (PetscInt k = 0; k < n; k++) {
+      PetscReal t = A[c][k];
+      A[c][k]     = A[p][k];
+      A[p][k]     = t;
+    }
+    {
+      PetscReal t = b[c];
+      b[c]        = b[p];
+      b[p]        = t;
+    }
+    for (PetscInt r = c + 1; r < n; r++) {
+      PetscReal f = A[r][c] / A[c][c];
+      for (PetscInt k = c; k < n; k++) A[r][k] -= f * A[c][k];
+      b[r] -= f * b[c];
+    }
+  }
+  for (PetscInt r = n - 1; r >= 0; r--) {
+    PetscReal s = b[r];
+    for (PetscInt k = r + 1; k < n; k++) s -= A[r][k] * x[k];
+    x[r] = s / A[r][r];
+  }
+  return PETSC_TRUE;
+}
+
+/* Unwrapped angles of curve f about c (continuous along the curve). */
+static void TCUnwrap(PetscInt n, const PetscReal *x, const PetscReal *y, const PetscReal c[2],
+                     PetscReal *phi)
+{
+  PetscReal prev = atan2(y[0] - c[1], x[0] - c[0]), acc = 0;
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal th = atan2(y[i] - c[1], x[i] - c[0]), d = th - prev;
+    d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+    acc += d;
+    prev   = th;
+    phi[i] = acc;
+  }
+}
+
+/* Least-squares Archimedean spiral through the traced curves (pixel units):
+   r_i = a_f + b phi_i about centre c, phi unwrapped along each curve;
+   Gauss-Newton on (c, b, a_f). Points with weight 0 are ignored. */
+static PetscErrorCode TCFitCentreWeighted(PetscInt nf, const PetscInt n[], PetscReal *const x[],
+                                          PetscReal *const y[], PetscReal *const wt[],
+                                          PetscReal c[2], PetscReal a[], PetscReal *bout)
+{
+  PetscInt   np = 3 + nf, nmax = 0;
+  PetscReal *phi;
+
+  PetscFunctionBeginUser;
+  for (PetscInt f = 0; f < nf; f++) nmax = PetscMax(nmax, n[f]);
+  PetscCall(PetscMalloc1(nmax, &phi));
+  for (int it = 0; it < 20; it++) {
+    PetscReal A[12][12] = {{0}}, g[12] = {0}, dx[12] = {0}, M2[12][12] = {{0}}, rhs[12] = {0},
+              sol[12] = {0}, b;
+    /* a_f, b by linear regression with the centre fixed */
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(n[f], x[f], y[f], c, phi);
+      for (PetscInt i = 0; i < n[f]; i++) {
+        PetscReal rr = hypot(x[f][i] - c[0], y[f][i] - c[1]), w = wt[f][i];
+        M2[f][f] += w;
+        M2[f][nf] += w * phi[i];
+        M2[nf][f] += w * phi[i];
+        M2[nf][nf] += w * phi[i] * phi[i];
+        rhs[f] += w * rr;
+        rhs[nf] += w * rr * phi[i];
+      }
+    }
+    if (!TCSolveSmall(nf + 1, M2, rhs, sol)) break;
+    for (PetscInt f = 0; f < nf; f++) a[f] = sol[f];
+    b     = sol[nf];
+    *bout = b;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(n[f], x[f], y[f], c, phi);
+      for (PetscInt i = 0; i < n[f]; i++) {
+        PetscReal X = x[f][i] - c[0], Y = y[f][i] - c[1], rr = hypot(X, Y), e, w = wt[f][i];
+        PetscReal J[12] = {0};
+        if (rr < 1e-9 || w == 0) continue;
+        e        = rr - a[f] - b * phi[i];
+        J[0]     = -X / rr - b * Y / (rr * rr);
+        J[1]     = -Y / rr + b * X / (rr * rr);
+        J[2]     = -phi[i];
+        J[3 + f] = -1;
+        for (PetscInt r = 0; r < np; r++) {
+          g[r] -= w * J[r] * e;
+          for (PetscInt q = 0; q < np; q++) A[r][q] += w * J[r] * J[q];
+        }
+      }
+    }
+    if (!TCSolveSmall(np, A, g, dx)) break;
+    c[0] += dx[0];
+    c[1] += dx[1];
+    if (PetscAbsReal(dx[0]) + PetscAbsReal(dx[1]) < 1e-5) break;
+  }
+  PetscCall(PetscFree(phi));
+  PetscFunctionReturn(0);
+}
+
+/* Robust fit: a first fit on every point, then points whose residual exceeds
+   3 robust standard deviations (1.4826 MAD; local gaps, a deformed core) are
+   dropped and the fit is repeated. */
+static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *const x[],
+                                  PetscReal *const y[], PetscReal c[2])
+{
+  PetscReal *wt[TC_TRACE_MAX_FOILS], *xs[TC_TRACE_MAX_FOILS], *ys[TC_TRACE_MAX_FOILS];
+  PetscReal  a[TC_TRACE_MAX_FOILS], b     = 0, *res, *phi;
+  PetscInt   ns[TC_TRACE_MAX_FOILS], ntot = 0, m = 0, nmax = 0;
+
+  PetscFunctionBeginUser;
+  /* subsample long curves: about 4000 points per foil are plenty for the
+     3 + nf unknowns, and consecutive kept points stay far less than half a
+     turn apart, so the unwrapping stays continuous */
+  for (PetscInt f = 0; f < nf; f++) {
+    PetscInt st = PetscMax(1, n[f] / 4000);
+    ns[f]       = (n[f] + st - 1) / st;
+    PetscCall(PetscMalloc3(ns[f], &wt[f], ns[f], &xs[f], ns[f], &ys[f]));
+    for (PetscInt i = 0; i < ns[f]; i++) {
+      wt[f][i] = 1;
+      xs[f][i] = x[f][i * st];
+      ys[f][i] = y[f][i * st];
+    }
+    ntot += ns[f];
+    nmax = PetscMax(nmax, ns[f]);
+  }
+  PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
+  PetscCall(PetscMalloc2(ntot, &res, nmax, &phi));
+  /* trim and refit a few times: a wide gap or dent biases the first fit, and
+     its points stand out more after each refit */
+  for (int pass = 0; pass < 4; pass++) {
+    PetscReal sig, lim;
+    PetscInt  dropped = 0;
+    m                 = 0;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(ns[f], xs[f], ys[f], c, phi);
+      for (PetscInt i = 0; i < ns[f]; i++)
+        if (wt[f][i] > 0)
+          res[m++] = PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]);
+    }
+    if (m <= 10) break;
+    PetscCall(PetscSortReal(m, res));
+    sig = PetscMax(1.4826 * res[m / 2], 0.05);
+    lim = 3 * sig;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCUnwrap(ns[f], xs[f], ys[f], c, phi);
+      for (PetscInt i = 0; i < ns[f]; i++)
+        if (wt[f][i] > 0 &&
+            PetscAbsReal(hypot(xs[f][i] - c[0], ys[f][i] - c[1]) - a[f] - b * phi[i]) > lim) {
+          wt[f][i] = 0;
+          dropped++;
+        }
+    }
+    if (!dropped) break;
+    PetscCall(TCFitCentreWeighted(nf, ns, xs, ys, wt, c, a, &b));
+  }
+  PetscCall(PetscFree2(res, phi));
+  for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree3(wt[f], xs[f], ys[f]));
+  PetscFunctionReturn(0);
+}
+
+/* ---- the slice ------------------------------------------------------------------------ */
+
+PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny, PetscReal px,
+                          PetscBool isint, const char what[], TCTraceSlice *res)
+{
+  PetscInt       npix = nx * ny, nclass = 0, M, nr, ncls_rays;
+  PetscInt       labels[TC_TRACE_MAX_CLASSES];
+  PetscBool      gray;
+  float         *sm = NULL, lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, thr = 0;
+  unsigned char *fg;
+  PetscInt      *lut = NULL, maxlab = 0, nfg = 0;
+  PetscReal      c0[2] = {0, 0}, depth, Rmax, pitch[TC_TRACE_MAX_CLASSES];
+  TCRays         rays[TC_TRACE_MAX_CLASSES];
+  TCChain        ch[TC_TRACE_MAX_CLASSES];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  PetscCall(PetscMemzero(rays, sizeof(rays)));
+  for (PetscInt q = 0; q < npix; q++) {
+    lo = PetscMin(lo, img[q]);
+    hi = PetscMax(hi, img[q]);
+  }
+  PetscCheck(isfinite(lo) && isfinite(hi), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s contains NaN or infinite values", what);
+  /* mode */
+  gray = (PetscBool)(tr->mode == 2);
+  if (tr->mode == 0) {
+    gray = PETSC_TRUE;
+    if (isint && lo >= 0 && hi < 65536) {
+      PetscInt   nd = 0;
+      PetscBool *seen;
+      PetscCall(PetscCalloc1((PetscInt)hi + 1, &seen));
+      for (PetscInt q = 0; q < npix; q++) seen[(PetscInt)img[q]] = PETSC_TRUE;
+      for (PetscInt v = 0; v <= (PetscInt)hi; v++) nd += seen[v];
+      PetscCall(PetscFree(seen));
+      if (nd <= TC_TRACE_MAX_CLASSES) gray = PETSC_FALSE;
+    }
+  }
+  res->gray = gray;
+  PetscCall(PetscMalloc1(npix, &fg));
+  if (!gray) {
+    PetscCheck(lo >= 0 && hi < 65536, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: labels must be integers in [0, 65535] (found %g to %g); use -trace_mode gray",
+               what, (double)lo, (double)hi);
+    maxlab = (PetscInt)hi;
+    PetscCall(PetscMalloc1(maxlab + 1, &lut));
+    for (PetscInt v = 0; v <= maxlab; v++) lut[v] = -1;
+    for (PetscInt q = 0; q < npix; q++) {
+      PetscInt v = (PetscInt)img[q];
+      if (v > 0 && lut[v] < 0) {
+        PetscBool want = tr->nlabels == 0 ? PETSC_TRUE : PETSC_FALSE;
+        for (PetscInt k = 0; k < tr->nlabels; k++)
+          if (tr->labels[k] == v) want = PETSC_TRUE;
+        if (want) {
+          PetscCheck(nclass < TC_TRACE_MAX_CLASSES, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                     "%s has more than %d labels; pick the foils with -trace_label", what,
+                     TC_TRACE_MAX_CLASSES);
+          lut[v]           = nclass;
+          labels[nclass++] = v;
+        } else
+          lut[v] = TC_TRACE_MAX_CLASSES; /* present, not traced */
+      }
+    }
+    for (PetscInt k = 0; k < tr->nlabels; k++) {
+      PetscBool found = PETSC_FALSE;
+      for (PetscInt c = 0; c < nclass; c++)
+        found = (PetscBool)(found || labels[c] == tr->labels[k]);
+      PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "%s has no pixel with label %" PetscInt_FMT " (from -trace_label)", what,
+                 tr->labels[k]);
+    }
+    /* sort the classes by label so that output does not depend on pixel order */
+    for (PetscInt a = 0; a < nclass; a++)
+      for (PetscInt b = a + 1; b < nclass; b++)
+        if (labels[b] < labels[a]) {
+          PetscInt t = labels[a];
+          labels[a]  = labels[b];
+          labels[b]  = t;
+        }
+    for (PetscInt c = 0; c < nclass; c++) lut[labels[c]] = c;
+    for (PetscInt q = 0; q < npix; q++) {
+      PetscInt v = (PetscInt)img[q];
+      fg[q]      = (unsigned char)(v > 0 && lut[v] >= 0 && lut[v] < nclass);
+      nfg += fg[q];
+    }
+    PetscCheck(nclass > 0 && nfg > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s is empty: no non-zero label to trace", what);
+    res->threshold = NAN;
+  } else {
+    PetscCheck(hi > lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s is empty: every pixel has the value %g", what, (double)lo);
+    PetscCall(PetscMalloc1(npix, &sm));
+    {
+      /* auto: sigma = min(1 px, 10 um) -- no wider than a current-collector
+         foil, so that a foil thinner than a pixel keeps its contrast */
+      PetscReal sig = tr->sigma_px >= 0 ? tr->sigma_px : PetscMin(1.0, 10e-6 / px);
+      if (sig > 0)
+        PetscCall(TCGauss(img, sm, nx, ny, sig));
+      else
+        PetscCall(PetscArraycpy(sm, img, npix));
+    }
+    lo = PETSC_MAX_REAL;
+    hi = -PETSC_MAX_REAL;
+    for (PetscInt q = 0; q < npix; q++) {
+      lo = PetscMin(lo, sm[q]);
+      hi = PetscMax(hi, sm[q]);
+    }
+    thr = tr->threshold_set ? (float)tr->threshold : (float)TCOtsu(sm, npix, lo, hi);
+    for (PetscInt q = 0; q < npix; q++) {
+      fg[q] = (unsigned char)(sm[q] > thr);
+      nfg += fg[q];
+    }
+    PetscCheck(nfg > 0 && nfg < npix, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s: no foil above the threshold %g (values %g to %g)", what, (double)thr,
+               (double)lo, (double)hi);
+    res->threshold = thr;
+    nclass         = 1;
+    labels[0]      = 1;
+  }
+
+  /* centre of the hollow core */
+  PetscCall(TCTraceCentre(fg, nx, ny, c0, &depth));
+  Rmax = 0;
+  for (PetscInt j = 0; j < ny; j += PetscMax(1, ny / 512))
+    for (PetscInt i = 0; i < nx; i++)
+      if (fg[j * nx + i]) Rmax = PetscMax(Rmax, hypot(i + 0.5 - c0[0], j + 0.5 - c0[1]));
+  Rmax += 3;
+  M  = PetscMax(720, (PetscInt)ceil(2 * PETSC_PI * Rmax));
+  nr = (PetscInt)ceil(2 * Rmax);
+
+  /* rays: profiles per class, crossings at run centroids */
+  ncls_rays = nclass;
+  for (PetscInt c = 0; c < nclass; c++) {
+    rays[c].M = M;
+    PetscCall(PetscMalloc1(M + 1, &rays[c].ptr));
+  }
+  {
+    float *prof;
+    PetscCall(PetscMalloc1(nclass * nr, &prof));
+    for (PetscInt j = 0; j < M; j++) {
+      PetscReal th = 2 * PETSC_PI * j / M, cs = cos(th), sn = sin(th);
+      PetscCall(PetscArrayzero(prof, nclass * nr));
+      for (PetscInt c = 0; c < nclass; c++) rays[c].ptr[j] = rays[c].ncr;
+      for (PetscInt q = 0; q < nr; q++) {
+        PetscReal r = 0.5 * q, u = c0[0] + r * cs - 0.5, v = c0[1] + r * sn - 0.5;
+        PetscInt  i0 = (PetscInt)floor(u), j0 = (PetscInt)floor(v);
+        PetscReal fu = u - i0, fv = v - j0;
+        if (i0 < 0 || j0 < 0 || i0 + 1 >= nx || j0 + 1 >= ny) break;
+        if (gray) {
+          const float *s = sm + j0 * nx + i0;
+          prof[q]        = (float)((1 - fv) * ((1 - fu) * s[0] + fu * s[1]) +
+                            fv * ((1 - fu) * s[nx] + fu * s[nx + 1]));
+        } else {
+          const float *s     = img + j0 * nx + i0;
+          PetscReal    w4[4] = {(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv};
+          PetscInt     o4[4] = {0, 1, nx, nx + 1};
+          for (int k = 0; k < 4; k++) {
+            PetscInt v4 = (PetscInt)s[o4[k]], cl;
+            if (v4 <= 0) continue;
+            cl = lut[v4];
+            if (cl >= 0 && cl < nclass) prof[cl * nr + q] += (float)w4[k];
+          }
+        }
+      }
+      for (PetscInt c = 0; c < nclass; c++) {
+        const float *p  = prof + c * nr;
+        float        tt = gray ? thr : 0.25f;
+        for (PetscInt q = 0; q < nr; q++) {
+          if (p[q] > tt) {
+            PetscReal sw = 0, swr = 0;
+            PetscInt  q0 = q;
+            while (q < nr && p[q] > tt) {
+              PetscReal wgt = gray ? p[q] - tt : p[q];
+              sw += wgt;
+              swr += wgt * 0.5 * q;
+              q++;
+            }
+            PetscCall(TCRaysPush(&rays[c], (float)(swr / sw), (float)(0.5 * (q - q0))));
+          }
+        }
+      }
+    }
+    for (PetscInt c = 0; c < nclass; c++) rays[c].ptr[M] = rays[c].ncr;
+    PetscCall(PetscFree(prof));
+  }
+
+  /* grayscale: split thin (Cu) from broad (cathode band around Al) runs */
+  if (gray && rays[0].ncr > 0) {
+    PetscReal cA = PETSC_MAX_REAL, cB = 0, *lw;
+    PetscInt  n = rays[0].ncr, nA = 0, nB = 0;
+    PetscCall(PetscMalloc1(n, &lw));
+    for (PetscInt k = 0; k < n; k++) {
+      lw[k] = log(PetscMax(rays[0].cr[k].w, 0.5f));
+      cA    = PetscMin(cA, lw[k]);
+      cB    = PetscMax(cB, lw[k]);
+    }
+    for (int it = 0; it < 30; it++) {
+      PetscReal sA = 0, sB = 0;
+      nA = nB = 0;
+      for (PetscInt k = 0; k < n; k++) {
+        if (PetscAbsReal(lw[k] - cA) <= PetscAbsReal(lw[k] - cB)) {
+          sA += lw[k];
+          nA++;
+        } else {
+          sB += lw[k];
+          nB++;
+        }
+      }
+      if (nA) cA = sA / nA;
+      if (nB) cB = sB / nB;
+    }
+    if (nA > n / 10 && nB > n / 10 && exp(cB - cA) > 2.5) {
+      TCRays thin = {0}, broad = {0};
+      thin.M = broad.M = M;
+      PetscCall(PetscMalloc1(M + 1, &thin.ptr));
+      PetscCall(PetscMalloc1(M + 1, &broad.ptr));
+      for (PetscInt j = 0; j < M; j++) {
+        thin.ptr[j]  = thin.ncr;
+        broad.ptr[j] = broad.ncr;
+        for (PetscInt k = rays[0].ptr[j]; k < rays[0].ptr[j + 1]; k++) {
+          if (PetscAbsReal(lw[k] - cA) <= PetscAbsReal(lw[k] - cB))
+            PetscCall(TCRaysPush(&thin, rays[0].cr[k].r, rays[0].cr[k].w));
+          else
+            PetscCall(TCRaysPush(&broad, rays[0].cr[k].r, rays[0].cr[k].w));
+        }
+      }
+      thin.ptr[M]  = thin.ncr;
+      broad.ptr[M] = broad.ncr;
+      PetscCall(PetscFree(rays[0].ptr));
+      PetscCall(PetscFree(rays[0].cr));
+      rays[0]   = thin;
+      rays[1]   = broad;
+      nclass    = 2;
+      ncls_rays = 2;
+      labels[1] = 2;
+    }
+    PetscCall(PetscFree(lw));
+  }
+
+  /* track each class */
+  for (PetscInt c = 0; c < nclass; c++) {
+    PetscReal tol;
+    PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
+    tol = PetscMax(2.0, 0.3 * pitch[c]);
+    PetscCall(TCRaysTrack(&rays[c], tol, &ch[c], NULL));
+  }
+  /* grayscale: where the cathode coating is missing the bare Al foil is a
+     thin line and lands in the Cu class; offer the thin tracks that are not
+     the Cu foil to the Al class and track it again */
+  if (gray && nclass == 2 && rays[0].ncr > 0) {
+    PetscBool *spare;
+    TCRays     aug = {0};
+    TCChain    tmpc;
+    PetscInt   nsp = 0;
+    PetscCall(PetscMalloc1(rays[0].ncr, &spare));
+    PetscCall(PetscFree3(ch[0].J, ch[0].r, ch[0].w));
+    PetscCall(TCRaysTrack(&rays[0], PetscMax(2.0, 0.3 * pitch[0]), &ch[0], spare));
+    for (PetscInt k = 0; k < rays[0].ncr; k++) nsp += spare[k];
+    if (nsp > 0) {
+      aug.M = M;
+      PetscCall(PetscMalloc1(M + 1, &aug.ptr));
+      for (PetscInt j = 0; j < M; j++) {
+        PetscInt a = rays[1].ptr[j], b = rays[0].ptr[j];
+        aug.ptr[j] = aug.ncr;
+        /* merge the two radius-sorted lists */
+        while (a < rays[1].ptr[j + 1] || b < rays[0].ptr[j + 1]) {
+          if (b < rays[0].ptr[j + 1] && !spare[b]) {
+            b++;
+            continue;
+          }
+          if (b >= rays[0].ptr[j + 1] ||
+              (a < rays[1].ptr[j + 1] && rays[1].cr[a].r <= rays[0].cr[b].r)) {
+            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w));
+            a++;
+          } else {
+            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w));
+            b++;
+          }
+        }
+      }
+      aug.ptr[M] = aug.ncr;
+      PetscCall(TCRaysTrack(&aug, PetscMax(2.0, 0.3 * pitch[1]), &tmpc, NULL));
+      if (tmpc.n > ch[1].n) { /* keep the longer Al curve */
+        PetscCall(PetscFree3(ch[1].J, ch[1].r, ch[1].w));
+        ch[1] = tmpc;
+      } else
+        PetscCall(PetscFree3(tmpc.J, tmpc.r, tmpc.w));
+      PetscCall(PetscFree(aug.ptr));
+      PetscCall(PetscFree(aug.cr));
+    }
+    PetscCall(PetscFree(spare));
+  }
+
+  /* curves: orient inner to outer, smooth the radius, to pixel coordinates */
+  {
+    PetscInt   nf = 0, nn[TC_TRACE_MAX_FOILS];
+    PetscReal *X[TC_TRACE_MAX_FOILS], *Y[TC_TRACE_MAX_FOILS], c[2] = {c0[0], c0[1]};
+    PetscReal  dth = 2 * PETSC_PI / M, span_best = 0;
+    for (PetscInt cl = 0; cl < nclass && nf < TC_TRACE_MAX_FOILS; cl++) {
+      TCChain   *C = &ch[cl];
+      PetscReal *rs, span, wsum = 0;
+      if (C->n < 8) continue;
+      span      = (PetscReal)(C->J[C->n - 1] - C->J[0]) / M;
+      span_best = PetscMax(span_best, span);
+      if (span < tr->min_turns) continue;
+      /* a spiral grows: radius after one turn must exceed the radius before */
+      if (PetscAbsReal(C->r[C->n - 1] - C->r[0]) < 0.5 * span * PetscMax(pitch[cl], 2.0)) continue;
+      PetscCall(PetscMalloc1(C->n, &rs));
+      for (PetscInt i = 0; i < C->n; i++) {
+        PetscInt  h  = (PetscInt)ceil(tr->smooth_px / PetscMax(C->r[i] * dth, 1e-3)), a, b;
+        PetscReal s0 = 0, s1 = 0, s2 = 0, t0 = 0, t1 = 0, den;
+        h = PetscMin(PetscMax(h, 1), M / 16);
+        a = i;
+        b = i;
+        while (a > 0 && C->J[i] - C->J[a - 1] <= h) a--;
+        while (b < C->n - 1 && C->J[b + 1] - C->J[i] <= h) b++;
+        for (PetscInt k = a; k <= b; k++) {
+          PetscReal d = (PetscReal)(C->J[k] - C->J[i]);
+          s0 += 1;
+          s1 += d;
+          s2 += d * d;
+          t0 += C->r[k];
+          t1 += d * C->r[k];
+        }
+        den   = s0 * s2 - s1 * s1;
+        rs[i] = den > 1e-12 ? (s2 * t0 - s1 * t1) / den : t0 / s0;
+        wsum += C->w[i];
+      }
+      PetscCall(PetscMalloc1(C->n, &X[nf]));
+      PetscCall(PetscMalloc1(C->n, &Y[nf]));
+      {
+        PetscBool rev = (PetscBool)(rs[C->n - 1] < rs[0]);
+        for (PetscInt i = 0; i < C->n; i++) {
+          PetscInt  k  = rev ? C->n - 1 - i : i;
+          PetscReal th = dth * C->J[k];
+          X[nf][i]     = c0[0] + rs[k] * cos(th);
+          Y[nf][i]     = c0[1] + rs[k] * sin(th);
+        }
+      }
+      /* pitch statistics: r(J + M) - r(J) along the same ray */
+      {
+        PetscReal sum = 0, mn = PETSC_MAX_REAL;
+        PetscInt  cnt = 0, k2 = 0;
+        for (PetscInt k = 0; k < C->n; k++) {
+          while (k2 < C->n && C->J[k2] < C->J[k] + M) k2++;
+          if (k2 < C->n && C->J[k2] == C->J[k] + M) {
+            PetscReal d = PetscAbsReal(rs[k2] - rs[k]);
+            sum += d;
+            mn = PetscMin(mn, d);
+            cnt++;
+          }
+        }
+        res->foil[nf].gap_mean_m = cnt ? px * sum / cnt : NAN;
+        res->foil[nf].gap_min_m  = cnt ? px * mn : NAN;
+      }
+      res->foil[nf].thickness_m = px * wsum / C->n;
+      res->foil[nf].label       = labels[cl];
+      nn[nf]                    = C->n;
+      PetscCall(PetscFree(rs));
+      nf++;
+    }
+    if (nf == 0) {
+      for (PetscInt cl = 0; cl < nclass; cl++) PetscCall(PetscFree3(ch[cl].J, ch[cl].r, ch[cl].w));
+      for (PetscInt cl = 0; cl < ncls_rays; cl++) {
+        PetscCall(PetscFree(rays[cl].ptr));
+        PetscCall(PetscFree(rays[cl].cr));
+      }
+      PetscCall(PetscFree(fg));
+      PetscCall(PetscFree(sm));
+      PetscCall(PetscFree(lut));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+              "%s: no spiral found (the longest traced curve spans %.2f turns; a jelly roll needs "
+              "at least %.2f and must grow outward)",
+              what, (double)span_best, (double)tr->min_turns);
+    }
+    PetscCall(TCFitCentre(nf, nn, X, Y, c));
+    if (!(hypot(c[0] - c0[0], c[1] - c0[1]) < 0.5 * Rmax)) {
+      c[0] = c0[0];
+      c[1] = c0[1];
+    }
+    res->centre_m[0] = (c[0] - 0.5 * nx) * px;
+    res->centre_m[1] = (c[1] - 0.5 * ny) * px;
+    for (PetscInt f = 0; f < nf; f++) {
+      TCTraceFoil *F   = &res->foil[f];
+      PetscReal    len = 0, phi = 0, prev = atan2(Y[f][0] - c[1], X[f][0] - c[0]);
+      for (PetscInt i = 1; i < nn[f]; i++) {
+        PetscReal th = atan2(Y[f][i] - c[1], X[f][i] - c[0]), d = th - prev;
+        d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+        phi += d;
+        prev = th;
+        len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+      }
+      F->n         = nn[f];
+      F->length_m  = len * px;
+      F->windings  = PetscAbsReal(phi) / (2 * PETSC_PI);
+      F->r_inner_m = hypot(X[f][0] - c[0], Y[f][0] - c[1]) * px;
+      F->r_outer_m = hypot(X[f][nn[f] - 1] - c[0], Y[f][nn[f] - 1] - c[1]) * px;
+      /* keep the curve at about one point per resample_px of arc (the dense
+         curve has one point per ray, up to ~1e5 per foil): the chord error
+         h^2/(8 r) is < 0.01 px for h = 4 px and r > 200 px, and memory per
+         slice drops tenfold, which matters for volumes of many slices */
+      {
+        PetscReal  h = tr->resample_px, acc = 0, next = 0;
+        PetscInt   m = 0, cap = (PetscInt)(len / PetscMax(h, 1e-3)) + 3;
+        PetscReal *xr, *yr;
+        if (h > 0 && cap < nn[f]) {
+          PetscCall(PetscMalloc1(cap, &xr));
+          PetscCall(PetscMalloc1(cap, &yr));
+          for (PetscInt i = 0; i < nn[f]; i++) {
+            if (i > 0) acc += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+            if ((acc >= next || i == nn[f] - 1) && m < cap) {
+              xr[m]   = X[f][i];
+              yr[m++] = Y[f][i];
+              next    = acc + h;
+            }
+          }
+          if (xr[m - 1] != X[f][nn[f] - 1] && m < cap) {
+            xr[m]   = X[f][nn[f] - 1];
+            yr[m++] = Y[f][nn[f] - 1];
+          }
+          PetscCall(PetscFree(X[f]));
+          PetscCall(PetscFree(Y[f]));
+          X[f]  = xr;
+          Y[f]  = yr;
+          nn[f] = m;
+        }
+      }
+      F->n = nn[f];
+      for (PetscInt i = 0; i < nn[f]; i++) {
+        X[f][i] = (X[f][i] - 0.5 * nx) * px;
+        Y[f][i] = (Y[f][i] - 0.5 * ny) * px;
+      }
+      F->x = X[f];
+      F->y = Y[f];
+    }
+    res->nfoils = nf;
+  }
+  for (PetscInt cl = 0; cl < nclass; cl++) PetscCall(PetscFree3(ch[cl].J, ch[cl].r, ch[cl].w));
+  for (PetscInt cl = 0; cl < ncls_rays; cl++) {
+    PetscCall(PetscFree(rays[cl].ptr));
+    PetscCall(PetscFree(rays[cl].cr));
+  }
+  PetscCall(PetscFree(fg));
+  PetscCall(PetscFree(sm));
+  PetscCall(PetscFree(lut));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,75 @@
+/*
+ * TCTrace: trace the current collectors of a jelly roll in a CT slice into
+ * ordered curves, inner end to outer end.
+ *
+ * Input is one slice (float image, labels or grayscale) in the image
+ * coordinates of mesh/ctsynth.h (pixel centre x = (i + 0.5 - nx/2) px).
+ *
+ * Algorithm (polar tracking, in the spirit of the ray-casting unrolling of
+ * Kok et al. 2019, J. Electrochem. Soc. 166 A4096, and the spiral tracing
+ * used by Tranter et al. 2020, J. Electrochem. Soc. 167 110538):
+ *  1. Classes: labelled data -- every non-zero label is one foil (or those
+ *     picked with -trace_label); grayscale -- Gaussian pre-smoothing
+ *     (sigma min(1 px, 10 um)), threshold (Otsu 1979 unless -trace_threshold), then the
+ *     bright runs are split by their width into thin (Cu foil, label 1) and
+ *     broad (cathode band around the Al foil, label 2) when the widths are
+ *     bimodal.
+ *  2. Centre: the deepest point of the background inside the roll (exact
+ *     Euclidean distance transform, Felzenszwalb & Huttenlocher 2012) -- the
+ *     hollow core; refined at the end by a least-squares fit of an Archimedean
+ *     spiral r = a_f + b phi to all traced points (Gauss-Newton on centre,
+ *     a_f and b).
+ *  3. Rays from the centre, about one pixel apart at the outer radius, sampled
+ *     every half pixel with bilinear interpolation; each run of foil along a
+ *     ray gives a crossing at its weighted centroid (sub-pixel).
+ *  4. Tracking: crossings are chained from ray to ray by predicted radius
+ *     (tolerance 0.3 of the winding pitch); chains are linked across
+ *     angular gaps up to 45 degrees (noise, gaps, touching windings that hide
+ *     a crossing) and across the 0/2 pi seam, then whole chains of at least a
+ *     quarter turn across gaps of up to one turn (an invisible stretch of
+ *     foil) when the radius predicted with the pitch agrees; rays without a
+ *     crossing get an interpolated radius. The longest chain is the foil;
+ *     closed rings (no radial growth per turn) are not spirals.
+ *  5. The radius along the chain is smoothed by a local linear fit over
+ *     -trace_smooth_px of arc (partial volume and noise), and the length is the
+ *     arc length of the smoothed curve.
+ * Limits: the roll must be star-shaped about the centre (each ray crosses each
+ * turn once); a contact of two turns over more than 45 degrees breaks a chain.
+ */
+#pragma once
+#include <petscsys.h>
+
+#define TC_TRACE_MAX_FOILS 8
+
+typedef struct {
+  PetscInt   label; /* label in the data (grayscale: 1 thin/Cu, 2 broad/Al) */
+  PetscInt   n;     /* points, inner to outer */
+  PetscReal *x, *y; /* m, image coordinates */
+  PetscReal  length_m, windings, r_inner_m, r_outer_m;
+  PetscReal  gap_mean_m, gap_min_m; /* centre-line distance between successive turns */
+  PetscReal  thickness_m;           /* mean traced width across the foil */
+} TCTraceFoil;
+
+typedef struct {
+  PetscInt    nfoils;
+  TCTraceFoil foil[TC_TRACE_MAX_FOILS];
+  PetscReal   centre_m[2];
+  PetscReal   threshold; /* grayscale threshold used (NaN for labels) */
+  PetscBool   gray;
+} TCTraceSlice;
+
+typedef struct _p_TCTrace *TCTrace;
+
+PETSC_EXTERN PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr);
+/* Options: -trace_mode auto|labels|gray, -trace_threshold T, -trace_label 1,2,
+   -trace_smooth_px W (default 8), -trace_min_turns T (default 1). */
+PETSC_EXTERN PetscErrorCode TCTraceSetFromOptions(TCTrace tr);
+PETSC_EXTERN PetscErrorCode TCTraceDestroy(TCTrace *tr);
+/* Not collective. Trace one slice img[ny * nx]; isint: the data are integers
+   (auto mode then treats them as labels when there are at most 16 distinct
+   values). Errors (PETSC_ERR_USER_INPUT) name what is missing: no foreground,
+   no spiral. what names the slice in messages. */
+PETSC_EXTERN PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                       PetscReal pixel_m, PetscBool isint, const char what[],
+                                       TCTraceSlice *res);
+PETSC_EXTERN PetscErrorCode TCTraceSliceReset(TCTraceSlice *res);

@@ -1,0 +1,388 @@
+/*
+ * tomocell geometry DECK: build a synthetic jelly roll (mesh/spiral.h), and
+ * optionally render synthetic CT of it (mesh/ctsynth.h, -render vol.h5) and
+ * write its network (mesh/rollnet.h, -output net.h5) with a JSON summary of
+ * the true geometry in the same keys as `tomocell trace`.
+ */
+#include "src/commands.h"
+#include "src/tc.h"
+#include "io/deck.h"
+#include "io/json.h"
+#include "io/output.h"
+#include "mesh/ctsynth.h"
+#include "mesh/rollnet.h"
+#include "mesh/spiral.h"
+#include <math.h>
+
+#define INF PETSC_MAX_REAL
+
+static const TCKey geo_keys[] = {
+    {"preset", TC_KEY_ENUM, "21700", 0, 0, PETSC_FALSE, "21700|18650",
+     "layer stack and size preset (LG M50 stack, Chen2020); the keys below override it",
+     PETSC_FALSE},
+    {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "network file (net.h5, XDMF beside it); default <deck name>_net.h5 unless only -render",
+     PETSC_TRUE},
+    {"summary", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "JSON summary of the true geometry (default: output with .json)", PETSC_TRUE},
+    {"render", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "write synthetic CT (Data Exchange HDF5) to this file", PETSC_TRUE},
+    {"spiral_length_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
+     "Al foil length, m (0: from spiral_outer_radius_m)", PETSC_TRUE},
+    {"spiral_outer_radius_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
+     "outer Al centre-line radius when spiral_length_m is 0, m", PETSC_TRUE},
+    {"spiral_mandrel_radius_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
+     "inner surface of the first Cu turn, m", PETSC_TRUE},
+    {"spiral_height_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "electrode height, m",
+     PETSC_TRUE},
+    {"spiral_cu_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Cu foil, m",
+     PETSC_TRUE},
+    {"spiral_al_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Al foil, m",
+     PETSC_TRUE},
+    {"spiral_neg_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
+     "negative coating (one side), m", PETSC_TRUE},
+    {"spiral_pos_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
+     "positive coating (one side), m", PETSC_TRUE},
+    {"spiral_sep_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL, "separator, m",
+     PETSC_TRUE},
+    {"spiral_cu_sigma_S_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Cu conductivity, S/m",
+     PETSC_TRUE},
+    {"spiral_al_sigma_S_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Al conductivity, S/m",
+     PETSC_TRUE},
+    {"spiral_overhang_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
+     "Cu (anode) beyond the Al at each end, along s, m", PETSC_TRUE},
+    {"spiral_centre_x_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL,
+     "off-centre core: spiral centre x relative to the can axis, m", PETSC_FALSE},
+    {"spiral_centre_y_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL, "spiral centre y, m",
+     PETSC_FALSE},
+    {"spiral_deform_amplitude_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL,
+     "deformed core: radial amplitude at the inner end, m", PETSC_FALSE},
+    {"spiral_deform_mode", TC_KEY_INT, "2", 1, 16, PETSC_FALSE, NULL,
+     "deformed core: lobes (2 = oval)", PETSC_FALSE},
+    {"spiral_deform_decay_turns", TC_KEY_REAL, "2", 0, INF, PETSC_FALSE, NULL,
+     "deformed core: e-folding in turns (0 = no decay)", PETSC_FALSE},
+    {"spiral_deform_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,
+     "deformed core: orientation, rad", PETSC_FALSE},
+    {"spiral_gap_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
+     "local gap (delamination) width, m", PETSC_FALSE},
+    {"spiral_gap_turn", TC_KEY_INT, "3", 0, 1e6, PETSC_FALSE, NULL,
+     "local gap: opens outside this turn", PETSC_FALSE},
+    {"spiral_gap_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,
+     "local gap: centre angle, rad", PETSC_FALSE},
+    {"spiral_gap_width_rad", TC_KEY_REAL, "0.5", 0, 6.3, PETSC_TRUE, NULL,
+     "local gap: angular width, rad", PETSC_FALSE},
+    {"spiral_missing_foil", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|cu|al",
+     "foil with a missing coating segment", PETSC_FALSE},
+    {"spiral_missing_from_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
+     "missing coating from arc length, m", PETSC_FALSE},
+    {"spiral_missing_to_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
+     "missing coating to arc length, m", PETSC_FALSE},
+    {"tab_cu", TC_KEY_ENUM, "end", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
+     "Cu tab layout (start = inner end)", PETSC_FALSE},
+    {"tab_cu_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "Cu tab centres along s, comma-separated, m", PETSC_TRUE},
+    {"tab_al", TC_KEY_ENUM, "start", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
+     "Al tab layout", PETSC_FALSE},
+    {"tab_al_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "Al tab centres along s, comma-separated, m", PETSC_TRUE},
+    {"tab_width_m", TC_KEY_REAL, "5e-3", 0, INF, PETSC_TRUE, NULL, "tab width along s, m",
+     PETSC_FALSE},
+    {"network_ds_m", TC_KEY_REAL, "1e-3", 0, INF, PETSC_TRUE, NULL, "node spacing along s, m",
+     PETSC_FALSE},
+    {"network_nz", TC_KEY_INT, "11", 1, 1e6, PETSC_FALSE, NULL, "node layers over the height",
+     PETSC_FALSE},
+    {"element_asr_ohm_m2", TC_KEY_REAL, "4e-3", 0, INF, PETSC_TRUE, NULL,
+     "element area-specific resistance (linear stand-in for the cell model), ohm m2", PETSC_FALSE},
+    {"render_pixel_size_m", TC_KEY_REAL, "20e-6", 0, INF, PETSC_TRUE, NULL, "CT pixel size, m",
+     PETSC_FALSE},
+    {"render_mode", TC_KEY_ENUM, "labels", 0, 0, PETSC_FALSE, "labels|gray",
+     "labels (1 Cu, 2 Al) or grayscale attenuation", PETSC_FALSE},
+    {"render_nx", TC_KEY_INT, "0", 0, 1e5, PETSC_FALSE, NULL,
+     "image width = height in pixels (0: fit the roll)", PETSC_FALSE},
+    {"render_nz", TC_KEY_INT, "1", 1, 1e5, PETSC_FALSE, NULL, "slices (1: a 2-D slice)",
+     PETSC_FALSE},
+    {"render_supersample", TC_KEY_INT, "3", 1, 16, PETSC_FALSE, NULL,
+     "gray: sub-pixels per axis for partial volume", PETSC_FALSE},
+    {"render_blur_px", TC_KEY_REAL, "0.7", 0, 50, PETSC_FALSE, NULL,
+     "gray: Gaussian blur sigma, px", PETSC_FALSE},
+    {"render_noise", TC_KEY_REAL, "0", 0, 100, PETSC_FALSE, NULL,
+     "gray: noise standard deviation (Cu = 1)", PETSC_FALSE},
+    {"render_tilt_rad", TC_KEY_REAL, "0", -0.5, 0.5, PETSC_FALSE, NULL,
+     "tilt of the roll axis in the x-z plane, rad", PETSC_FALSE},
+    {"render_seed", TC_KEY_INT, "1", 0, 1e9, PETSC_FALSE, NULL, "noise seed", PETSC_FALSE},
+};
+static const PetscInt geo_nkeys = (PetscInt)(sizeof(geo_keys) / sizeof(geo_keys[0]));
+
+static void GeoHelp(void)
+{
+  printf("Deck keys (YAML, nested maps join with '_'; each is also an option -key value):\n");
+  TCDeckPrintKeys(geo_keys, geo_nkeys);
+  printf("\nOutputs: -output net.h5 (+ net.xmf, net.json), -render vol.h5 (Data Exchange:\n"
+         "/exchange/data (z, y, x) with attribute pixel_size_m).\n");
+}
+
+static PetscErrorCode GeoReal(TCDeck d, const char *k, PetscReal *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetReal(d, k, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GeoMain(int npos, char **pos)
+{
+  MPI_Comm       comm = PETSC_COMM_WORLD;
+  TCDeck         deck;
+  TCSpiralParams sp;
+  TCSpiral       spiral;
+  TCRenderParams rp;
+  PetscInt       e, nzl, ns[2], NL, nel;
+  char           output[PETSC_MAX_PATH_LEN] = "", summary[PETSC_MAX_PATH_LEN] = "",
+       render[PETSC_MAX_PATH_LEN] = "";
+  char        buf[1024];
+  PetscBool   hasout, hassum, hasrender, set;
+  PetscReal   ds, asr, tabw;
+  PetscMPIInt rank, size;
+  const char *deckname, *decktext;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(TCDeckCreate(comm, "geometry", geo_keys, geo_nkeys, &deck));
+  PetscCall(TCDeckLoad(deck, pos[0]));
+  PetscCall(TCDeckGetName(deck, &deckname));
+  PetscCall(TCDeckGetText(deck, &decktext));
+  PetscCall(TCDeckGetEnum(deck, "preset", &e));
+  PetscCall(TCSpiralParamsPreset(e == 0 ? "21700" : "18650", &sp));
+  PetscCall(GeoReal(deck, "spiral_length_m", &sp.length_m));
+  PetscCall(GeoReal(deck, "spiral_outer_radius_m", &sp.outer_radius_m));
+  PetscCall(GeoReal(deck, "spiral_mandrel_radius_m", &sp.mandrel_radius_m));
+  PetscCall(GeoReal(deck, "spiral_height_m", &sp.height_m));
+  PetscCall(GeoReal(deck, "spiral_cu_thickness_m", &sp.t_cu_m));
+  PetscCall(GeoReal(deck, "spiral_al_thickness_m", &sp.t_al_m));
+  PetscCall(GeoReal(deck, "spiral_neg_thickness_m", &sp.t_neg_m));
+  PetscCall(GeoReal(deck, "spiral_pos_thickness_m", &sp.t_pos_m));
+  PetscCall(GeoReal(deck, "spiral_sep_thickness_m", &sp.t_sep_m));
+  PetscCall(GeoReal(deck, "spiral_cu_sigma_S_m", &sp.sigma_cu_S_m));
+  PetscCall(GeoReal(deck, "spiral_al_sigma_S_m", &sp.sigma_al_S_m));
+  PetscCall(GeoReal(deck, "spiral_overhang_m", &sp.overhang_m));
+  PetscCall(GeoReal(deck, "spiral_centre_x_m", &sp.centre_m[0]));
+  PetscCall(GeoReal(deck, "spiral_centre_y_m", &sp.centre_m[1]));
+  PetscCall(GeoReal(deck, "spiral_deform_amplitude_m", &sp.deform_amplitude_m));
+  PetscCall(TCDeckGetInt(deck, "spiral_deform_mode", &sp.deform_mode));
+  PetscCall(GeoReal(deck, "spiral_deform_decay_turns", &sp.deform_decay_turns));
+  PetscCall(GeoReal(deck, "spiral_deform_angle_rad", &sp.deform_angle_rad));
+  PetscCall(GeoReal(deck, "spiral_gap_m", &sp.gap_m));
+  PetscCall(TCDeckGetInt(deck, "spiral_gap_turn", &sp.gap_turn));
+  PetscCall(GeoReal(deck, "spiral_gap_angle_rad", &sp.gap_angle_rad));
+  PetscCall(GeoReal(deck, "spiral_gap_width_rad", &sp.gap_width_rad));
+  PetscCall(TCDeckGetEnum(deck, "spiral_missing_foil", &e));
+  sp.missing_foil = e - 1;
+  PetscCall(GeoReal(deck, "spiral_missing_from_m", &sp.missing_from_m));
+  PetscCall(GeoReal(deck, "spiral_missing_to_m", &sp.missing_to_m));
+  PetscCall(GeoReal(deck, "tab_width_m", &tabw));
+  PetscCall(TCDeckGetEnum(deck, "tab_cu", &e));
+  PetscCall(TCDeckGetString(deck, "tab_cu_positions_m", buf, sizeof(buf), &set));
+  PetscCall(TCTabsSet(&sp.tabs[0], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_cu_positions_m"));
+  PetscCall(TCDeckGetEnum(deck, "tab_al", &e));
+  PetscCall(TCDeckGetString(deck, "tab_al_positions_m", buf, sizeof(buf), &set));
+  PetscCall(TCTabsSet(&sp.tabs[1], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_al_positions_m"));
+  PetscCall(GeoReal(deck, "network_ds_m", &ds));
+  PetscCall(TCDeckGetInt(deck, "network_nz", &nzl));
+  PetscCall(GeoReal(deck, "element_asr_ohm_m2", &asr));
+  PetscCall(PetscMemzero(&rp, sizeof(rp)));
+  PetscCall(GeoReal(deck, "render_pixel_size_m", &rp.pixel_m));
+  PetscCall(TCDeckGetEnum(deck, "render_mode", &e));
+  rp.mode = (TCRenderMode)e;
+  PetscCall(TCDeckGetInt(deck, "render_nx", &rp.nx));
+  rp.ny = rp.nx;
+  PetscCall(TCDeckGetInt(deck, "render_nz", &rp.nz));
+  PetscCall(TCDeckGetInt(deck, "render_supersample", &rp.supersample));
+  PetscCall(GeoReal(deck, "render_blur_px", &rp.blur_px));
+  PetscCall(GeoReal(deck, "render_noise", &rp.noise));
+  PetscCall(GeoReal(deck, "render_tilt_rad", &rp.tilt_rad));
+  PetscCall(TCDeckGetInt(deck, "render_seed", &rp.seed));
+  PetscCall(TCDeckGetString(deck, "output", output, sizeof(output), &hasout));
+  PetscCall(TCDeckGetString(deck, "summary", summary, sizeof(summary), &hassum));
+  PetscCall(TCDeckGetString(deck, "render", render, sizeof(render), &hasrender));
+  if (!hasout && !hasrender) {
+    snprintf(output, sizeof(output), "%s_net.h5", deckname[0] ? deckname : "geometry");
+    hasout = PETSC_TRUE;
+  }
+  if (hasout && !hassum) {
+    size_t L = strlen(output);
+    PetscCall(PetscStrncpy(summary, output, sizeof(summary)));
+    if (L > 3 && !strcmp(output + L - 3, ".h5")) summary[L - 3] = 0;
+    PetscCall(PetscStrlcat(summary, ".json", sizeof(summary)));
+    hassum = PETSC_TRUE;
+  }
+
+  PetscCall(TCSpiralCreate(comm, &spiral));
+  PetscCall(TCSpiralSetParams(spiral, &sp));
+  PetscCall(TCSpiralSetUp(spiral));
+  {
+    const char *dirs[3] = {hasout ? output : NULL, hassum ? summary : NULL,
+                           hasrender ? render : NULL};
+    for (int q = 0; q < 3; q++)
+      if (dirs[q]) {
+        char d[PETSC_MAX_PATH_LEN], *sl;
+        PetscCall(PetscStrncpy(d, dirs[q], sizeof(d)));
+        sl = strrchr(d, '/');
+        if (sl)
+          *sl = 0;
+        else
+          PetscCall(PetscStrncpy(d, ".", sizeof(d)));
+        PetscCall(TCOutputPrepareDir(comm, d[0] ? d : "/"));
+      }
+  }
+  PetscCall(TCPrintf(comm,
+                     "tomocell geometry %s: pitch %.1f um, Cu %.4f m (%.2f turns), Al %.4f m "
+                     "(%.2f turns)\n",
+                     pos[0], 1e6 * TCSpiralPitch(spiral), TCSpiralFoilLength(spiral, TC_FOIL_CU),
+                     TCSpiralFoilWindings(spiral, TC_FOIL_CU),
+                     TCSpiralFoilLength(spiral, TC_FOIL_AL),
+                     TCSpiralFoilWindings(spiral, TC_FOIL_AL)));
+
+  if (hasrender) {
+    PetscCall(TCRenderSetSize(spiral, &rp));
+    PetscCall(TCRenderWrite(spiral, &rp, comm, render));
+    PetscCall(TCPrintf(comm,
+                       "  rendered %s: %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT
+                       " (z, y, x), pixel %g m, %s\n",
+                       render, rp.nz, rp.ny, rp.nx, (double)rp.pixel_m,
+                       rp.mode == TC_RENDER_LABELS ? "labels" : "grayscale"));
+  }
+  if (hasout) {
+    TCRollNetParams np;
+    TCRollNet       net;
+    TCRollCurve    *curves;
+    PetscReal      *z, *cen, *xs[2] = {NULL, NULL}, *ys[2] = {NULL, NULL};
+    PetscInt        k0 = nzl * rank / size, k1 = nzl * (rank + 1) / size, nl = k1 - k0, npt[2];
+    TCRunMeta       meta;
+    char           *effective;
+    PetscCall(PetscMemzero(&np, sizeof(np)));
+    np.nfoils         = 2;
+    np.label[0]       = 1;
+    np.label[1]       = 2;
+    np.thickness_m[0] = sp.t_cu_m;
+    np.thickness_m[1] = sp.t_al_m;
+    np.sigma_S_m[0]   = sp.sigma_cu_S_m;
+    np.sigma_S_m[1]   = sp.sigma_al_S_m;
+    np.tabs[0]        = sp.tabs[0];
+    np.tabs[1]        = sp.tabs[1];
+    np.ds_m           = ds;
+    np.height_m       = sp.height_m;
+    np.asr_ohm_m2     = asr;
+    np.search_m       = 1.5 * TCSpiralPitch(spiral) + 2 * PetscAbsReal(sp.gap_m);
+    np.missing_foil   = sp.missing_foil;
+    np.missing_from_m = sp.missing_from_m;
+    np.missing_to_m   = sp.missing_to_m;
+    /* centre lines sampled at ds/20 so that the polyline is exact to ~1e-7 relative */
+    for (int f = 0; f < 2; f++)
+      PetscCall(TCSpiralSample(spiral, (TCFoil)f, ds / 20, &npt[f], &xs[f], &ys[f]));
+    PetscCall(
+        PetscMalloc3(PetscMax(nl, 1), &z, 2 * PetscMax(nl, 1), &cen, 2 * PetscMax(nl, 1), &curves));
+    for (PetscInt k = 0; k < nl; k++) {
+      z[k]           = nzl > 1 ? sp.height_m * (k0 + k) / (nzl - 1) : 0.5 * sp.height_m;
+      cen[2 * k]     = sp.centre_m[0];
+      cen[2 * k + 1] = sp.centre_m[1];
+      for (int f = 0; f < 2; f++) {
+        curves[2 * k + f].n = npt[f];
+        curves[2 * k + f].x = xs[f];
+        curves[2 * k + f].y = ys[f];
+      }
+    }
+    PetscCall(TCRollNetCreate(comm, &np, nl, z, cen, curves, &net));
+    PetscCall(TCRollNetGetSizes(net, ns, &NL, &nel));
+    PetscCall(TCDeckGetEffective(deck, &effective));
+    meta.command   = "geometry";
+    meta.deck_path = pos[0];
+    meta.deck_text = decktext;
+    meta.options   = effective;
+    PetscCall(TCRollNetWrite(net, output, &meta));
+    PetscCall(PetscFree(effective));
+    PetscCall(TCPrintf(comm,
+                       "  network %s: %" PetscInt_FMT " + %" PetscInt_FMT
+                       " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT " elements\n",
+                       output, ns[0], ns[1], NL, nel));
+    PetscCall(TCRollNetDestroy(&net));
+    PetscCall(PetscFree3(z, cen, curves));
+    for (int f = 0; f < 2; f++) {
+      PetscCall(PetscFree(xs[f]));
+      PetscCall(PetscFree(ys[f]));
+    }
+  }
+  if (hassum) {
+    FILE *fp;
+    PetscCall(TCOutputFOpen(comm, summary, &fp));
+    if (fp) {
+      TCJson js;
+      TCJsonBegin(&js, fp);
+      TCJsonString(&js, "tomocell_version", TC_VERSION);
+      TCJsonString(&js, "command", "geometry");
+      TCJsonString(&js, "deck", pos[0]);
+      TCJsonReal(&js, "pitch_m", TCSpiralPitch(spiral));
+      TCJsonReal(&js, "height_m", sp.height_m);
+      TCJsonArrayBegin(&js, "foils");
+      for (int f = 0; f < 2; f++) {
+        PetscReal phi0, phi1, mn = PETSC_MAX_REAL, sum = 0;
+        PetscInt  cnt = 0;
+        TCSpiralFoilPhiRange(spiral, (TCFoil)f, &phi0, &phi1);
+        for (PetscReal phi = phi0; phi + 2 * PETSC_PI <= phi1; phi += 0.01) {
+          PetscReal d = TCSpiralRadius(spiral, (TCFoil)f, phi + 2 * PETSC_PI) -
+                        TCSpiralRadius(spiral, (TCFoil)f, phi);
+          sum += d;
+          mn = PetscMin(mn, d);
+          cnt++;
+        }
+        TCJsonObjectBegin(&js, NULL);
+        TCJsonInt(&js, "label", f + 1);
+        TCJsonString(&js, "foil", TCFoilNames[f]);
+        TCJsonReal(&js, "length_m", TCSpiralFoilLength(spiral, (TCFoil)f));
+        TCJsonReal(&js, "windings", TCSpiralFoilWindings(spiral, (TCFoil)f));
+        TCJsonReal(&js, "r_inner_m", TCSpiralRadius(spiral, (TCFoil)f, phi0));
+        TCJsonReal(&js, "r_outer_m", TCSpiralRadius(spiral, (TCFoil)f, phi1));
+        TCJsonArrayBegin(&js, "centre_m");
+        TCJsonReal(&js, NULL, sp.centre_m[0]);
+        TCJsonReal(&js, NULL, sp.centre_m[1]);
+        TCJsonArrayEnd(&js);
+        TCJsonReal(&js, "gap_mean_m", cnt ? sum / cnt : NAN);
+        TCJsonReal(&js, "gap_min_m", cnt ? mn : NAN);
+        TCJsonReal(&js, "phi_start_rad", phi0);
+        TCJsonReal(&js, "phi_end_rad", phi1);
+        TCJsonObjectEnd(&js);
+      }
+      TCJsonArrayEnd(&js);
+      if (hasrender) {
+        TCJsonObjectBegin(&js, "render");
+        TCJsonString(&js, "file", render);
+        TCJsonReal(&js, "pixel_size_m", rp.pixel_m);
+        TCJsonInt(&js, "nx", rp.nx);
+        TCJsonInt(&js, "ny", rp.ny);
+        TCJsonInt(&js, "nz", rp.nz);
+        TCJsonString(&js, "mode", rp.mode == TC_RENDER_LABELS ? "labels" : "gray");
+        TCJsonReal(&js, "noise", rp.noise);
+        TCJsonReal(&js, "blur_px", rp.blur_px);
+        TCJsonReal(&js, "tilt_rad", rp.tilt_rad);
+        TCJsonObjectEnd(&js);
+      }
+      TCJsonEnd(&js);
+    }
+    PetscCall(TCOutputFClose(comm, summary, &fp));
+  }
+  PetscCall(TCSpiralDestroy(&spiral));
+  PetscCall(TCDeckDestroy(&deck));
+  PetscFunctionReturn(0);
+}
+
+const TCCommand TCCommandGeometry = {
+    "geometry",
+    "synthetic jelly roll: network, and synthetic CT with -render",
+    "tomocell geometry DECK.yaml [-render vol.h5] [-output net.h5] [-key value ...]",
+    GeoHelp,
+    GeoMain,
+    1,
+    1,
+    geo_keys,
+    (PetscInt)(sizeof(geo_keys) / sizeof(geo_keys[0])),
+    "net.h5",
+    "net.json"};
