@@ -276,6 +276,11 @@ PetscErrorCode TCCheckpointOpen(MPI_Comm comm, const char path[], const char com
     if (rank == 0) {
       H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
       ish5 = H5Fis_hdf5(path) > 0;
+      if (ish5) { /* a truncated file keeps its signature: try to open it */
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        ish5    = f >= 0;
+        if (f >= 0) H5Fclose(f);
+      }
     }
     PetscCallMPI(MPI_Bcast(&ish5, 1, MPI_INT, 0, comm));
     if (!ish5) {

@@ -236,50 +236,72 @@ static PetscErrorCode TCH5AttrOpen(TCH5 *h5, const char obj[], const char name[]
   PetscFunctionReturn(0);
 }
 
+/* Read a string attribute, fixed or variable length (h5py writes the latter),
+   into a new buffer (PetscFree it). */
+static PetscErrorCode TCH5ReadAttrStringAlloc(TCH5 *h5, const char obj[], const char name[],
+                                              char **value, PetscBool *found)
+{
+  hid_t attr, type, mtype;
+
+  PetscFunctionBeginUser;
+  *value = NULL;
+  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
+  *found = (PetscBool)(attr >= 0);
+  if (attr < 0) PetscFunctionReturn(0);
+  type = H5Aget_type(attr);
+  PetscCheck(H5Tget_class(type) == H5T_STRING, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attribute %s:%s is not a string", h5->path, obj, name);
+  mtype = H5Tcopy(H5T_C_S1);
+  H5Tset_cset(mtype, H5Tget_cset(type));
+  if (H5Tis_variable_str(type) > 0) {
+    char *vs = NULL;
+    H5Tset_size(mtype, H5T_VARIABLE);
+    TCH5Call(h5->comm, H5Aread(attr, mtype, &vs), "H5Aread(%s:%s) in %s", obj, name, h5->path);
+    PetscCall(PetscStrallocpy(vs ? vs : "", value));
+    if (vs) H5free_memory(vs);
+  } else {
+    size_t n = H5Tget_size(type);
+    H5Tset_size(mtype, n + 1);
+    H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+    PetscCall(PetscCalloc1(n + 1, value));
+    TCH5Call(h5->comm, H5Aread(attr, mtype, *value), "H5Aread(%s:%s) in %s", obj, name, h5->path);
+    (*value)[n] = 0;
+  }
+  H5Tclose(mtype);
+  H5Tclose(type);
+  H5Aclose(attr);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCH5GetAttrStringLength(TCH5 *h5, const char obj[], const char name[], size_t *len,
                                        PetscBool *found)
 {
-  hid_t attr, type;
+  char *v;
 
   PetscFunctionBeginUser;
-  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
-  *found = (PetscBool)(attr >= 0);
-  *len   = 0;
-  if (attr < 0) PetscFunctionReturn(0);
-  type = H5Aget_type(attr);
-  PetscCheck(H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type), h5->comm,
-             PETSC_ERR_FILE_UNEXPECTED, "%s: attribute %s:%s is not a fixed-length string",
-             h5->path, obj, name);
-  *len = H5Tget_size(type);
-  H5Tclose(type);
-  H5Aclose(attr);
+  PetscCall(TCH5ReadAttrStringAlloc(h5, obj, name, &v, found));
+  *len = v ? strlen(v) : 0;
+  PetscCall(PetscFree(v));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode TCH5ReadAttrString(TCH5 *h5, const char obj[], const char name[], char value[],
                                   size_t len, PetscBool *found)
 {
-  hid_t  attr, type, mtype;
-  size_t n;
+  char *v;
 
   PetscFunctionBeginUser;
-  PetscCall(TCH5GetAttrStringLength(h5, obj, name, &n, found));
+  PetscCall(TCH5ReadAttrStringAlloc(h5, obj, name, &v, found));
   if (!*found) PetscFunctionReturn(0);
-  PetscCheck(n < len, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: attribute %s:%s is %zu characters, longer than %zu", h5->path, obj, name, n,
-             len - 1);
-  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
-  type  = H5Aget_type(attr);
-  mtype = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mtype, n);
-  H5Tset_strpad(mtype, H5T_STR_NULLTERM);
-  H5Tset_cset(mtype, H5Tget_cset(type));
-  PetscCall(PetscMemzero(value, len));
-  TCH5Call(h5->comm, H5Aread(attr, mtype, value), "H5Aread(%s:%s) in %s", obj, name, h5->path);
-  value[n] = 0;
-  H5Tclose(mtype);
-  H5Tclose(type);
-  H5Aclose(attr);
+  if (strlen(v) >= len) {
+    size_t n = strlen(v);
+    PetscCall(PetscFree(v));
+    SETERRQ(h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+            "%s: attribute %s:%s is %zu characters, longer than %zu", h5->path, obj, name, n,
+            len - 1);
+  }
+  PetscCall(PetscStrncpy(value, v, len));
+  PetscCall(PetscFree(v));
   PetscFunctionReturn(0);
 }
 
