@@ -31,6 +31,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -549,8 +550,14 @@ static PetscErrorCode CellMain(int npos, char **pos)
   if (restarting)
     PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
 
-  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
-  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
+  {
+    /* dirname() may modify its argument or return static storage ("." for
+       a bare file name): work on a copy, keep the result */
+    char o[PETSC_MAX_PATH_LEN];
+    PetscCall(PetscStrncpy(o, out, sizeof(o)));
+    PetscCall(PetscStrncpy(dir, dirname(o), sizeof(dir)));
+  }
+  PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPathJoin(dir, "checkpoint.h5", run.ckpt, sizeof(run.ckpt)));
   PetscCheck((size_t)snprintf(partial, sizeof(partial), "%s.partial", out) < sizeof(partial), comm,
              PETSC_ERR_USER_INPUT, "output path too long: %s", out);
@@ -573,6 +580,10 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscMPIInt rank;
     int         err = 0;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0 && access(run.ckpt, F_OK) == 0)
+      printf("  note: %s (an earlier run's checkpoint) will be replaced; to continue that run, "
+             "stop this one and give -restart %s\n",
+             run.ckpt, run.ckpt);
     if (rank == 0 && !(ctx.fp = fopen(partial, "wb"))) err = errno;
     PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
     PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot create %s: %s", partial, strerror(err));
@@ -706,7 +717,17 @@ static PetscErrorCode CellMain(int npos, char **pos)
   if (run.nckpt || restarting) {
     PetscMPIInt rank;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0) (void)remove(run.ckpt);
+    if (rank == 0) {
+      /* with any temporary a killed writer left (checkpoint.h5.tmp-<pid>) */
+      DIR *dp = opendir(dir);
+      (void)remove(run.ckpt);
+      for (struct dirent *e; dp && (e = readdir(dp));) {
+        char path[PETSC_MAX_PATH_LEN];
+        if (strncmp(e->d_name, "checkpoint.h5.tmp-", 18)) continue;
+        if (TCPathJoin(dir, e->d_name, path, sizeof(path)) == 0) (void)remove(path);
+      }
+      if (dp) closedir(dp);
+    }
   }
 
 cleanup:

@@ -119,6 +119,17 @@ with tempfile.TemporaryDirectory() as tmp:
             failures.append(f"{model} crash: checkpoint.h5 is from step {steps}, expected 40")
         run(base + ["-output", out, "-restart", ck], tmp, 0)
         same(ref, out, f"{model} killed while writing checkpoint 3, restarted from checkpoint 2")
+        left = [f for f in os.listdir(d) if f.startswith("checkpoint.h5")]
+        if left:
+            failures.append(f"{model} crash: {left} left after the run completed")
+
+        # -output a bare file name: the checkpoint goes to ./checkpoint.h5
+        d = os.path.join(tmp, f"{model}-bare")
+        os.makedirs(d)
+        run(base + ["-output", "out.csv", "-checkpoint_test_stop_after", "50"], d, 3)
+        stopped_ok(d, f"{model} bare -output")
+        run(base + ["-output", "out.csv", "-restart", "checkpoint.h5"], d, 0)
+        same(ref, os.path.join(d, "out.csv"), f"{model} -output out.csv (bare name), restarted")
 
     # real signals: a run with small steps long enough to be caught part-way;
     # wait for its first periodic checkpoint, then signal it
