@@ -161,7 +161,7 @@ for i in $(seq 180); do
   sleep 1
 done
 grep -q "stopped by SIGUSR1" "$T/cell-$jid.log" || fail "the first job was not stopped by SIGUSR1"
-grep -q "part 2 (job " "$T"/cell-*.log || fail "jobs/cell_restart.sbatch did not resubmit itself"
+grep -q "part 2 (job " "$T"/*cell-*.log || fail "jobs/cell_restart.sbatch did not resubmit itself"
 cmp -s "$T/cell/out.csv" "$T/cell-ref/out.csv" || fail "the restarted CSV differs from the uninterrupted run"
 echo "ok   jobs/cell_restart.sbatch: SIGUSR1 through srun, exit 3, resubmitted with -restart, CSV identical"
 exit 0
