@@ -159,6 +159,19 @@ with tempfile.TemporaryDirectory() as tmp:
         run(base + ["-output", out, "-restart", ck], tmp, 0)
         same(ref, out, f"{model} stopped by {name}, restarted")
 
+    # wall-time checkpoints: every 30 ms of a ~0.5 s run writes several; the
+    # completed run removes the last one
+    d = os.path.join(tmp, "minutes")
+    r = run(["-model", "spm", "-experiment", EXPT, "-cell_dt_max_s", "0.5", "-output",
+             os.path.join(d, "out.csv"), "-checkpoint_minutes", "0.0005"], tmp, 0)
+    if "checkpoint(s) written" not in r.stdout:
+        failures.append(f"-checkpoint_minutes wrote no checkpoint:\n{r.stdout}")
+    elif os.path.exists(os.path.join(d, "checkpoint.h5")):
+        failures.append("-checkpoint_minutes: checkpoint.h5 left after the run completed")
+    else:
+        print("ok   -checkpoint_minutes: " + [l for l in r.stdout.splitlines()
+                                              if "checkpoint(s)" in l][0].strip())
+
 for f in failures:
     print("FAIL " + f)
 print(f"{len(failures)} failure(s)")
