@@ -383,6 +383,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
       y_prev2 = from->y_prev2;
       nacc    = from->nacc;
       last_ok = from->last_ok;
+      pt.step = s;
       goto stepping;
     }
     /* consistent start of the step: algebraic state under the new control */

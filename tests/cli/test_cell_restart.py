@@ -159,6 +159,24 @@ with tempfile.TemporaryDirectory() as tmp:
         run(base + ["-output", out, "-restart", ck], tmp, 0)
         same(ref, out, f"{model} stopped by {name}, restarted")
 
+    # SPMe, lumped thermal, a CCCV hold (the demo deck): temperature and the
+    # hold's current-based error control also continue exactly
+    deck = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs",
+                        "cell_demo.yaml")
+    for model in ("spme", "dfn"):
+        ref = os.path.join(tmp, f"deck-{model}-ref/out.csv")
+        run([deck, "-model", model, "-output", ref], tmp, 0)
+        with open(ref) as f:
+            nrows = len(f.readlines()) - 1
+        for n in (nrows // 3, nrows - 20):  # in the rest or charge; inside the hold
+            d = os.path.join(tmp, f"deck-{model}-{n}")
+            out = os.path.join(d, "out.csv")
+            run([deck, "-model", model, "-output", out, "-checkpoint_test_stop_after", str(n)],
+                tmp, 3)
+            run([deck, "-model", model, "-output", out, "-restart",
+                 os.path.join(d, "checkpoint.h5")], tmp, 0)
+            same(ref, out, f"{model} lumped CCCV deck stopped after {n} steps, restarted")
+
     # wall-time checkpoints: every 30 ms of a ~0.5 s run writes several; the
     # completed run removes the last one
     d = os.path.join(tmp, "minutes")
