@@ -424,7 +424,7 @@ static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, Pet
   char    *c;
   uint64_t h = TC_HASH_INIT;
   FILE    *fp;
-  size_t   len = strlen(expt) + 2048;
+  size_t   len = strlen(params) + strlen(expt) + 2048;
 
   PetscFunctionBeginUser;
   fp = fopen(p->source, "rb");
