@@ -163,3 +163,179 @@ PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[], l
   PetscCall(TCH5WriteAttr(h5, obj, name, H5T_NATIVE_LLONG, &value));
   PetscFunctionReturn(0);
 }
+
+/* ---- reading ------------------------------------------------------------------ */
+
+PetscErrorCode TCH5GetDims(TCH5 *h5, const char name[], int *ndim, hsize_t dims[])
+{
+  hid_t dset, space;
+
+  PetscFunctionBeginUser;
+  PetscCheck(H5Lexists(h5->file, name, H5P_DEFAULT) > 0, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s has no dataset %s", h5->path, name);
+  dset = H5Dopen2(h5->file, name, H5P_DEFAULT);
+  TCH5Call(h5->comm, dset, "H5Dopen2(%s) in %s", name, h5->path);
+  space = H5Dget_space(dset);
+  TCH5Call(h5->comm, space, "H5Dget_space(%s)", name);
+  *ndim = H5Sget_simple_extent_ndims(space);
+  PetscCheck(*ndim >= 1 && *ndim <= 4, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: dataset %s has %d dimensions, expected 1 to 4", h5->path, name, *ndim);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  H5Sclose(space);
+  H5Dclose(dset);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5ReadRows(TCH5 *h5, const char name[], hid_t type, hsize_t start, hsize_t count,
+                            void *data)
+{
+  hid_t   dset, fspace, mspace;
+  hsize_t dims[4], offs[4] = {0, 0, 0, 0}, cnt[4];
+  int     ndim;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5GetDims(h5, name, &ndim, dims));
+  PetscCheck(start + count <= dims[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: dataset %s has %llu rows, cannot read rows [%llu, %llu)", h5->path, name,
+             (unsigned long long)dims[0], (unsigned long long)start,
+             (unsigned long long)(start + count));
+  dset = H5Dopen2(h5->file, name, H5P_DEFAULT);
+  TCH5Call(h5->comm, dset, "H5Dopen2(%s) in %s", name, h5->path);
+  fspace  = H5Dget_space(dset);
+  offs[0] = start;
+  cnt[0]  = count;
+  for (int d = 1; d < ndim; d++) cnt[d] = dims[d];
+  if (count > 0)
+    TCH5Call(h5->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offs, NULL, cnt, NULL),
+             "H5Sselect_hyperslab(%s)", name);
+  else
+    TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
+  mspace = H5Screate_simple(ndim, cnt, NULL);
+  if (count == 0) H5Sselect_none(mspace);
+  TCH5Call(h5->comm, H5Dread(dset, type, mspace, fspace, h5->dxpl, data), "H5Dread(%s) in %s", name,
+           h5->path);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(dset);
+  PetscFunctionReturn(0);
+}
+
+/* Open attribute obj:name, or *attr = -1 when it does not exist. */
+static PetscErrorCode TCH5AttrOpen(TCH5 *h5, const char obj[], const char name[], hid_t *attr)
+{
+  htri_t ex;
+
+  PetscFunctionBeginUser;
+  *attr = -1;
+  if (strcmp(obj, "/") && H5Lexists(h5->file, obj, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
+  ex = H5Aexists_by_name(h5->file, obj, name, H5P_DEFAULT);
+  TCH5Call(h5->comm, ex, "H5Aexists_by_name(%s:%s) in %s", obj, name, h5->path);
+  if (!ex) PetscFunctionReturn(0);
+  *attr = H5Aopen_by_name(h5->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  TCH5Call(h5->comm, *attr, "H5Aopen_by_name(%s:%s) in %s", obj, name, h5->path);
+  PetscFunctionReturn(0);
+}
+
+/* Read a string attribute, fixed or variable length (h5py writes the latter),
+   into a new buffer (PetscFree it). */
+static PetscErrorCode TCH5ReadAttrStringAlloc(TCH5 *h5, const char obj[], const char name[],
+                                              char **value, PetscBool *found)
+{
+  hid_t attr, type, mtype;
+
+  PetscFunctionBeginUser;
+  *value = NULL;
+  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
+  *found = (PetscBool)(attr >= 0);
+  if (attr < 0) PetscFunctionReturn(0);
+  type = H5Aget_type(attr);
+  PetscCheck(H5Tget_class(type) == H5T_STRING, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attribute %s:%s is not a string", h5->path, obj, name);
+  mtype = H5Tcopy(H5T_C_S1);
+  H5Tset_cset(mtype, H5Tget_cset(type));
+  if (H5Tis_variable_str(type) > 0) {
+    char *vs = NULL;
+    H5Tset_size(mtype, H5T_VARIABLE);
+    TCH5Call(h5->comm, H5Aread(attr, mtype, &vs), "H5Aread(%s:%s) in %s", obj, name, h5->path);
+    PetscCall(PetscStrallocpy(vs ? vs : "", value));
+    if (vs) H5free_memory(vs);
+  } else {
+    size_t n = H5Tget_size(type);
+    H5Tset_size(mtype, n + 1);
+    H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+    PetscCall(PetscCalloc1(n + 1, value));
+    TCH5Call(h5->comm, H5Aread(attr, mtype, *value), "H5Aread(%s:%s) in %s", obj, name, h5->path);
+    (*value)[n] = 0;
+  }
+  H5Tclose(mtype);
+  H5Tclose(type);
+  H5Aclose(attr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5GetAttrStringLength(TCH5 *h5, const char obj[], const char name[], size_t *len,
+                                       PetscBool *found)
+{
+  char *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5ReadAttrStringAlloc(h5, obj, name, &v, found));
+  *len = v ? strlen(v) : 0;
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5ReadAttrString(TCH5 *h5, const char obj[], const char name[], char value[],
+                                  size_t len, PetscBool *found)
+{
+  char *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5ReadAttrStringAlloc(h5, obj, name, &v, found));
+  if (!*found) PetscFunctionReturn(0);
+  if (strlen(v) >= len) {
+    size_t n = strlen(v);
+    PetscCall(PetscFree(v));
+    SETERRQ(h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+            "%s: attribute %s:%s is %zu characters, longer than %zu", h5->path, obj, name, n,
+            len - 1);
+  }
+  PetscCall(PetscStrncpy(value, v, len));
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCH5ReadAttrNumber(TCH5 *h5, const char obj[], const char name[], hid_t mtype,
+                                         void *value, PetscBool *found)
+{
+  hid_t attr, type;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
+  *found = (PetscBool)(attr >= 0);
+  if (attr < 0) PetscFunctionReturn(0);
+  type = H5Aget_type(attr);
+  PetscCheck(H5Tget_class(type) == H5Tget_class(mtype), h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attribute %s:%s has the wrong type (expected %s)", h5->path, obj, name,
+             H5Tget_class(mtype) == H5T_FLOAT ? "a real" : "an integer");
+  TCH5Call(h5->comm, H5Aread(attr, mtype, value), "H5Aread(%s:%s) in %s", obj, name, h5->path);
+  H5Tclose(type);
+  H5Aclose(attr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5ReadAttrReal(TCH5 *h5, const char obj[], const char name[], double *value,
+                                PetscBool *found)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5ReadAttrNumber(h5, obj, name, H5T_NATIVE_DOUBLE, value, found));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5ReadAttrInt(TCH5 *h5, const char obj[], const char name[], long long *value,
+                               PetscBool *found)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCH5ReadAttrNumber(h5, obj, name, H5T_NATIVE_LLONG, value, found));
+  PetscFunctionReturn(0);
+}

@@ -45,3 +45,23 @@ PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
   do {                                                                                             \
     if ((call) < 0) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: " __VA_ARGS__);              \
   } while (0)
+
+/* Reading (collective on the file's communicator). Rank r reads rows
+   [start, start+count) of dataset name into data (contiguous, type as for
+   writing); dims receives the global shape (at most 4 dimensions) when
+   not NULL. TCH5GetDims only queries the shape. A missing dataset is
+   PETSC_ERR_FILE_UNEXPECTED naming it and the file. */
+PETSC_EXTERN PetscErrorCode TCH5GetDims(TCH5 *h5, const char name[], int *ndim, hsize_t dims[]);
+PETSC_EXTERN PetscErrorCode TCH5ReadRows(TCH5 *h5, const char name[], hid_t type, hsize_t start,
+                                         hsize_t count, void *data);
+/* Attributes; *found is PETSC_FALSE when the attribute does not exist (then
+   the value is untouched). A string longer than len - 1 is an error. */
+PETSC_EXTERN PetscErrorCode TCH5ReadAttrString(TCH5 *h5, const char obj[], const char name[],
+                                               char value[], size_t len, PetscBool *found);
+/* The string's length (without the terminator), for sizing a buffer. */
+PETSC_EXTERN PetscErrorCode TCH5GetAttrStringLength(TCH5 *h5, const char obj[], const char name[],
+                                                    size_t *len, PetscBool *found);
+PETSC_EXTERN PetscErrorCode TCH5ReadAttrReal(TCH5 *h5, const char obj[], const char name[],
+                                             double *value, PetscBool *found);
+PETSC_EXTERN PetscErrorCode TCH5ReadAttrInt(TCH5 *h5, const char obj[], const char name[],
+                                            long long *value, PetscBool *found);

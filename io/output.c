@@ -108,6 +108,16 @@ PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], s
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[])
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) TCRemember(tc_pending, &tc_npending, path);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[])
 {
   PetscMPIInt rank;

@@ -20,6 +20,11 @@ PETSC_EXTERN PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[]);
 PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[],
                                              size_t len);
 
+/* Collective. Register a working file under a name of the caller's choice
+   (e.g. a CSV kept across restarts) for removal by TCOutputAbandon() if the
+   run fails; TCOutputCommit() of it forgets it again. */
+PETSC_EXTERN PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[]);
+
 /* Collective. Rename tmp to final on rank 0 (after all ranks closed it). */
 PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[]);
 

@@ -49,6 +49,17 @@ PetscErrorCode TCExperimentGetNumSteps(TCExperiment exp, PetscInt *n)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCExperimentGetStep(TCExperiment exp, PetscInt i, const char **text,
+                                   PetscReal *duration_s)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(i >= 0 && i < exp->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "experiment step %" PetscInt_FMT " of %" PetscInt_FMT, i, exp->n);
+  if (text) *text = exp->steps[i].text;
+  if (duration_s) *duration_s = exp->steps[i].duration_s;
+  PetscFunctionReturn(0);
+}
+
 /* ---- parser ---------------------------------------------------------------- */
 
 typedef struct {
@@ -287,14 +298,35 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
                                const TCExperimentOptions *opt, PetscReal state[],
                                TCExperimentMonitor mon, void *ctx, TCExperimentSummary *sum)
 {
+  PetscBool stopped;
+
+  PetscFunctionBeginUser;
+  PetscCall(
+      TCExperimentRunFrom(exp, cell, p, opt, NULL, state, mon, ctx, NULL, NULL, sum, &stopped));
+  PetscFunctionReturn(0);
+}
+
+/* Checkpoint/restart: the loop below is the original driver; a run resumed
+   from a cursor enters it with the cursor's values in the variables that
+   carry over between accepted steps, and the hook sees the same values
+   after each accepted step. Nothing else carries state from one step to the
+   next (TCCellStep depends only on state_old). */
+PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellParams *p,
+                                   const TCExperimentOptions *opt, const TCExperimentCursor *from,
+                                   PetscReal state[], TCExperimentMonitor mon, void *ctx,
+                                   TCExperimentHook hook, void *hctx, TCExperimentSummary *sum,
+                                   PetscBool *stopped)
+{
   TCRun             r = {cell, p, opt, 0, 0};
   PetscInt          ns;
   PetscReal        *trial, *trial2, t = 0, T;
   TCCellResult      res, res2, last_ok;
   TCExperimentPoint pt;
   PetscReal         I1C = p->Q_nom_Ah;
+  PetscInt          s0  = 0;
 
   PetscFunctionBeginUser;
+  *stopped = PETSC_FALSE;
   PetscCall(PetscMemzero(sum, sizeof(*sum)));
   PetscCall(TCCellGetStateSize(cell, &ns, NULL));
   PetscCall(PetscMalloc2(ns, &trial, ns, &trial2));
@@ -311,7 +343,16 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
   sum->T_max_K       = T;
   sum->anode_min_V   = PETSC_MAX_REAL;
   sum->anode_min_x_V = PETSC_MAX_REAL;
-  for (PetscInt s = 0; s < exp->n; s++) {
+  if (from) {
+    PetscCheck(from->step >= 0 && from->step < exp->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+               "resume at experiment step %" PetscInt_FMT " of %" PetscInt_FMT, from->step + 1,
+               exp->n);
+    s0   = from->step;
+    t    = from->t_s;
+    T    = from->T_K;
+    *sum = from->sum;
+  }
+  for (PetscInt s = s0; s < exp->n; s++) {
     const TCStep *st = &exp->steps[s];
     TCCellControl ctl;
     PetscReal     value, ts = 0, dt = opt->dt_fixed_s > 0 ? opt->dt_fixed_s : opt->dt_init_s;
@@ -332,6 +373,18 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
     default:
       ctl   = st->amt == AMT_WATT ? TC_CELL_POWER : TC_CELL_CURRENT;
       value = sign * (st->amt == AMT_CRATE ? st->value * I1C : st->value);
+    }
+    if (from && from->started && s == s0) {
+      /* resume inside the step: the controller's history as it was */
+      ts      = from->ts_s;
+      dt      = from->dt_s;
+      dt_prev = from->dt_prev_s;
+      y_prev  = from->y_prev;
+      y_prev2 = from->y_prev2;
+      nacc    = from->nacc;
+      last_ok = from->last_ok;
+      pt.step = s;
+      goto stepping;
     }
     /* consistent start of the step: algebraic state under the new control */
     PetscCall(TCCellStep(cell, state, ctl, value, T, 0, trial, &res, &conv));
@@ -358,6 +411,7 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
     pt.step = s;
     if (mon) PetscCall(mon(&pt, &res, ctx));
     y_prev = ctl == TC_CELL_VOLTAGE ? res.I_A : res.V_V;
+  stepping:
     while (!done) {
       PetscReal icut = st->has_icut ? (st->icut_amt == AMT_CRATE ? st->icut * I1C : st->icut) : 0;
       PetscBool last = PETSC_FALSE, crossed = PETSC_FALSE;
@@ -483,6 +537,35 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
                   "experiment step %" PetscInt_FMT
                   " \"%s\": no cut-off after 1000 hours; it can never be reached",
                   s + 1, st->text);
+        if (hook && !(done && s == exp->n - 1)) {
+          TCExperimentCursor cur;
+          PetscBool          stop = PETSC_FALSE;
+          PetscCall(PetscMemzero(&cur, sizeof(cur)));
+          cur.t_s = t;
+          cur.T_K = T;
+          cur.sum = *sum;
+          if (done) {
+            cur.step    = s + 1; /* the next step starts afresh from t, T, state */
+            cur.started = PETSC_FALSE;
+          } else {
+            cur.step      = s;
+            cur.started   = PETSC_TRUE;
+            cur.ts_s      = ts;
+            cur.dt_s      = dt;
+            cur.dt_prev_s = dt_prev;
+            cur.y_prev    = y_prev;
+            cur.y_prev2   = y_prev2;
+            cur.nacc      = nacc;
+            cur.last_ok   = last_ok;
+          }
+          PetscCall(hook(&cur, state, hctx, &stop));
+          if (stop) {
+            *stopped     = PETSC_TRUE;
+            sum->t_end_s = t;
+            PetscCall(PetscFree2(trial, trial2));
+            PetscFunctionReturn(0);
+          }
+        }
       }
     }
   }

@@ -28,6 +28,10 @@ PETSC_EXTERN PetscErrorCode TCExperimentDestroy(TCExperiment *exp);
 /* Parse text with one or more steps separated by ';' and append them. */
 PETSC_EXTERN PetscErrorCode TCExperimentAdd(TCExperiment exp, const char text[]);
 PETSC_EXTERN PetscErrorCode TCExperimentGetNumSteps(TCExperiment exp, PetscInt *n);
+/* Step i's text as parsed (borrowed) and its duration in s (< 0: ends on a
+   cut-off only), for progress reports. */
+PETSC_EXTERN PetscErrorCode TCExperimentGetStep(TCExperiment exp, PetscInt i, const char **text,
+                                                PetscReal *duration_s);
 
 typedef struct {
   PetscBool lumped;     /* lumped thermal model, else isothermal at T_amb */
@@ -61,6 +65,30 @@ typedef struct {
 typedef PetscErrorCode (*TCExperimentMonitor)(const TCExperimentPoint *pt, const TCCellResult *res,
                                               void *ctx);
 
+/* Where a run stands after an accepted step: every variable the stepping
+   depends on, so that a run continued from it (TCExperimentRunFrom) takes
+   bit-for-bit the same steps as one that never stopped. That includes the
+   step-size controller's history (dt, dt_prev, y_prev, y_prev2, nacc) and
+   the last accepted result (time below 0 V interpolates from it). Plain
+   reals and integers, for checkpoints. */
+typedef struct {
+  PetscInt            step;    /* experiment step to continue in (or to start) */
+  PetscBool           started; /* PETSC_FALSE: step has not begun (start it afresh) */
+  PetscReal           t_s, T_K;
+  PetscReal           ts_s;            /* time since the start of the step */
+  PetscReal           dt_s, dt_prev_s; /* next trial step; last accepted step */
+  PetscReal           y_prev, y_prev2; /* V (I in a hold) at the last two accepted points */
+  PetscInt            nacc;            /* accepted steps within the step */
+  TCCellResult        last_ok;         /* result of the last accepted step */
+  TCExperimentSummary sum;             /* accumulated so far */
+} TCExperimentCursor;
+
+/* Called after every accepted step except the run's very last one, after
+   the monitor, with the cursor and the committed state; set *stop to end the
+   run there (TCExperimentRunFrom then returns with *stopped set). */
+typedef PetscErrorCode (*TCExperimentHook)(const TCExperimentCursor *cur, const PetscReal state[],
+                                           void *ctx, PetscBool *stop);
+
 /* Run from state (overwritten with the final state). Errors (user input):
    a cut-off that cannot be reached (wrong side at the start, or the
    electrode runs out of lithium first). */
@@ -68,3 +96,11 @@ PETSC_EXTERN PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const
                                             const TCExperimentOptions *opt, PetscReal state[],
                                             TCExperimentMonitor mon, void *ctx,
                                             TCExperimentSummary *sum);
+/* TCExperimentRun, optionally continued from a cursor (from != NULL: state
+   must be the state saved with it) and with a hook after each accepted step
+   (may be NULL). *stopped tells whether the hook ended the run early; sum
+   then holds the partial summary. */
+PETSC_EXTERN PetscErrorCode TCExperimentRunFrom(
+    TCExperiment exp, TCCell cell, const TCCellParams *p, const TCExperimentOptions *opt,
+    const TCExperimentCursor *from, PetscReal state[], TCExperimentMonitor mon, void *ctx,
+    TCExperimentHook hook, void *hctx, TCExperimentSummary *sum, PetscBool *stopped);

@@ -7,15 +7,33 @@
  *
  * A thin driver over solver/cellparams (BPX sets), solver/cellmodel (the
  * models) and solver/cellexp (experiments).
+ *
+ * Checkpoint/restart (io/checkpoint): after an accepted step the run can be
+ * saved to checkpoint.h5 beside the CSV (-checkpoint_every N steps,
+ * -checkpoint_minutes M of wall time, and always when SIGTERM or SIGUSR1
+ * arrived: then it stops with exit status 3). The CSV is written to
+ * <output>.partial while the run lasts and renamed to <output> at the end;
+ * the checkpoint records how many bytes of it were written (and their hash),
+ * so -restart truncates the kept file to exactly those bytes and appends
+ * from there. Everything the stepping depends on is restored
+ * (TCExperimentCursor), so the CSV and JSON of a restarted run are
+ * bit-for-bit those of an uninterrupted one (except the JSON's wall_s).
  */
 #include "src/commands.h"
 #include "src/tc.h"
 #include "io/deck.h"
 #include "io/json.h"
 #include "io/output.h"
+#include "io/checkpoint.h"
 #include "solver/cellexp.h"
+#include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define INF PETSC_MAX_REAL
 
@@ -86,29 +104,366 @@ static void CellHelp(void)
          "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S\n"
          "  (discharge current positive; surface values and overpotentials at the separator "
          "side)\n");
+  printf("\nRun control (command line only):\n"
+         "  -checkpoint_every N          write checkpoint.h5 beside -output every N steps [0: "
+         "never]\n"
+         "  -checkpoint_minutes M        ... and every M minutes of wall time [0: never]\n"
+         "  -restart FILE                continue the run saved in FILE (same deck and options)\n"
+         "  -progress N                  a progress line every N steps [default: every ~2 s "
+         "after the first 2 s]\n"
+         "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
+         "status 3.\n");
 }
 
+/* The CSV being written: rows go to fp (rank 0) and are counted and hashed,
+   so a checkpoint can record exactly which bytes are committed. */
 typedef struct {
   FILE     *fp;
   PetscReal q_Ah, t_last;
+  long long bytes, rows;
+  uint64_t  hash;
 } CellCtx;
+
+static PetscErrorCode CellWrite(CellCtx *ctx, const char *line)
+{
+  size_t n = strlen(line);
+
+  PetscFunctionBeginUser;
+  if (!ctx->fp) PetscFunctionReturn(0);
+  PetscCheck(fwrite(line, 1, n, ctx->fp) == n, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
+             "cannot write the CSV: %s", strerror(errno));
+  ctx->bytes += (long long)n;
+  ctx->rows++;
+  ctx->hash = TCHash(ctx->hash, line, n);
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode CellMonitor(const TCExperimentPoint *pt, const TCCellResult *r, void *vctx)
 {
   CellCtx *ctx = (CellCtx *)vctx;
+  char     line[1024];
 
   PetscFunctionBeginUser;
   ctx->q_Ah += r->I_A * (pt->t_s - ctx->t_last) / 3600;
   ctx->t_last = pt->t_s;
-  if (ctx->fp)
-    fprintf(ctx->fp,
-            "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.8g,%.8g,%."
-            "8g,%.8g,%.8g,%.8g\n",
-            (double)pt->t_s, (double)r->I_A, (double)r->V_V, (double)pt->T_K,
-            (double)r->anode_vs_li_V, (double)pt->soc, (double)ctx->q_Ah,
-            (double)r->anode_vs_li_min_V, (double)r->sto_avg_n, (double)r->sto_avg_p,
-            (double)r->sto_surf_n, (double)r->sto_surf_p, (double)r->eta_n_V, (double)r->eta_p_V,
-            (double)r->ce_min, (double)r->ce_max, (double)r->Q_W, (double)r->dIdV_S);
+  snprintf(line, sizeof(line),
+           "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.8g,%.8g,%."
+           "8g,%.8g,%.8g,%.8g\n",
+           (double)pt->t_s, (double)r->I_A, (double)r->V_V, (double)pt->T_K,
+           (double)r->anode_vs_li_V, (double)pt->soc, (double)ctx->q_Ah,
+           (double)r->anode_vs_li_min_V, (double)r->sto_avg_n, (double)r->sto_avg_p,
+           (double)r->sto_surf_n, (double)r->sto_surf_p, (double)r->eta_n_V, (double)r->eta_p_V,
+           (double)r->ce_min, (double)r->ce_max, (double)r->Q_W, (double)r->dIdV_S);
+  PetscCall(CellWrite(ctx, line));
+  PetscFunctionReturn(0);
+}
+
+/* ---- checkpoint/restart and progress ------------------------------------- */
+
+/* Set by SIGTERM/SIGUSR1 (or the test option); checked between steps. */
+static volatile sig_atomic_t cell_stop_signal;
+
+static void CellOnSignal(int signo)
+{
+  cell_stop_signal = signo;
+}
+
+/* The cursor's fields by name, for the checkpoint. Every field of
+   TCExperimentCursor must be here (a missing one breaks bit-for-bit
+   restarts, which tests/cli/test_cell_restart.py checks). */
+typedef enum { F_INT, F_REAL, F_BOOL } CellFieldType;
+static const struct {
+  const char   *name;
+  size_t        off;
+  CellFieldType type;
+} cell_cursor_fields[] = {
+#define CF(name, member, type)                                                                     \
+  {                                                                                                \
+    name, offsetof(TCExperimentCursor, member), type                                               \
+  }
+    CF("exp_step", step, F_INT),
+    CF("exp_started", started, F_BOOL),
+    CF("t_s", t_s, F_REAL),
+    CF("T_K", T_K, F_REAL),
+    CF("step_time_s", ts_s, F_REAL),
+    CF("dt_s", dt_s, F_REAL),
+    CF("dt_prev_s", dt_prev_s, F_REAL),
+    CF("y_prev", y_prev, F_REAL),
+    CF("y_prev2", y_prev2, F_REAL),
+    CF("accepted_in_step", nacc, F_INT),
+    CF("last_I_A", last_ok.I_A, F_REAL),
+    CF("last_V_V", last_ok.V_V, F_REAL),
+    CF("last_dIdV_S", last_ok.dIdV_S, F_REAL),
+    CF("last_Q_W", last_ok.Q_W, F_REAL),
+    CF("last_Q_irr_W", last_ok.Q_irr_W, F_REAL),
+    CF("last_Q_rev_W", last_ok.Q_rev_W, F_REAL),
+    CF("last_Q_ohm_W", last_ok.Q_ohm_W, F_REAL),
+    CF("last_eta_n_V", last_ok.eta_n_V, F_REAL),
+    CF("last_eta_p_V", last_ok.eta_p_V, F_REAL),
+    CF("last_anode_vs_li_V", last_ok.anode_vs_li_V, F_REAL),
+    CF("last_anode_vs_li_min_V", last_ok.anode_vs_li_min_V, F_REAL),
+    CF("last_sto_surf_n", last_ok.sto_surf_n, F_REAL),
+    CF("last_sto_surf_p", last_ok.sto_surf_p, F_REAL),
+    CF("last_sto_avg_n", last_ok.sto_avg_n, F_REAL),
+    CF("last_sto_avg_p", last_ok.sto_avg_p, F_REAL),
+    CF("last_ce_min", last_ok.ce_min, F_REAL),
+    CF("last_ce_max", last_ok.ce_max, F_REAL),
+    CF("last_newton_its", last_ok.newton_its, F_INT),
+    CF("capacity_Ah", sum.capacity_Ah, F_REAL),
+    CF("discharged_Ah", sum.discharged_Ah, F_REAL),
+    CF("charged_Ah", sum.charged_Ah, F_REAL),
+    CF("energy_Wh", sum.energy_Wh, F_REAL),
+    CF("T_max_K", sum.T_max_K, F_REAL),
+    CF("anode_min_V", sum.anode_min_V, F_REAL),
+    CF("anode_min_x_V", sum.anode_min_x_V, F_REAL),
+    CF("time_below_0V_s", sum.time_below_0V_s, F_REAL),
+    CF("t_end_s", sum.t_end_s, F_REAL),
+    CF("steps", sum.nsteps, F_INT),
+    CF("rejected_steps", sum.nrejected, F_INT),
+    CF("newton_its", sum.newton_its, F_INT),
+    CF("heat_J", sum.heat_J, F_REAL),
+#undef CF
+};
+
+typedef struct {
+  MPI_Comm       comm;
+  CellCtx       *csv;
+  TCExperiment   exp;
+  PetscInt       nexp, ns;
+  const char    *config;
+  char           ckpt[PETSC_MAX_PATH_LEN];
+  PetscInt       every, progress, stop_after, nhere;
+  PetscReal      minutes, total_s; /* total_s: experiment duration if known, else < 0 */
+  PetscReal      wall_before;      /* wall time of the earlier parts of a restarted run */
+  PetscLogDouble t_start, t_ckpt, t_print;
+  PetscInt64     ckpt_step; /* sum.nsteps at the last checkpoint written (-1: none) */
+  PetscInt       nckpt;
+  double         ckpt_wall, ckpt_bytes;
+} CellRun;
+
+static PetscErrorCode CellCheckpointWrite(CellRun *run, const TCExperimentCursor *cur,
+                                          const PetscReal state[])
+{
+  TCCheckpoint   ck;
+  PetscLogDouble t0, t1, now;
+  struct stat    st;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Checkpoint, 0, 0, 0, 0));
+  PetscCall(PetscTime(&t0));
+  /* the CSV bytes the checkpoint refers to must be on disk before it is */
+  if (run->csv->fp) {
+    PetscCheck(fflush(run->csv->fp) == 0 && fsync(fileno(run->csv->fp)) == 0, PETSC_COMM_SELF,
+               PETSC_ERR_FILE_WRITE, "cannot flush the CSV: %s", strerror(errno));
+  }
+  PetscCall(TCCheckpointCreate(run->comm, run->ckpt, "cell", run->config, &ck));
+  for (size_t i = 0; i < sizeof(cell_cursor_fields) / sizeof(cell_cursor_fields[0]); i++) {
+    const char *p = (const char *)cur + cell_cursor_fields[i].off;
+    switch (cell_cursor_fields[i].type) {
+    case F_INT:
+      PetscCall(TCCheckpointSetInt(ck, cell_cursor_fields[i].name, *(const PetscInt *)p));
+      break;
+    case F_BOOL:
+      PetscCall(TCCheckpointSetInt(ck, cell_cursor_fields[i].name, *(const PetscBool *)p));
+      break;
+    case F_REAL:
+      PetscCall(TCCheckpointSetReal(ck, cell_cursor_fields[i].name, *(const PetscReal *)p));
+      break;
+    }
+  }
+  PetscCall(TCCheckpointSetReal(ck, "csv_q_Ah", run->csv->q_Ah));
+  PetscCall(TCCheckpointSetReal(ck, "csv_t_last_s", run->csv->t_last));
+  PetscCall(TCCheckpointSetInt(ck, "csv_bytes", run->csv->bytes));
+  PetscCall(TCCheckpointSetInt(ck, "csv_rows", run->csv->rows));
+  {
+    char h[32];
+    snprintf(h, sizeof(h), "%016llx", (unsigned long long)run->csv->hash);
+    PetscCall(TCCheckpointSetString(ck, "csv_hash", h));
+  }
+  PetscCall(PetscTime(&now));
+  PetscCall(TCCheckpointSetReal(ck, "wall_s", run->wall_before + (now - run->t_start)));
+  PetscCall(TCCheckpointWriteArray(ck, "cell_state", run->ns, state));
+  PetscCall(TCCheckpointCommit(ck));
+  PetscCall(TCCheckpointDestroy(&ck));
+  PetscCall(PetscTime(&t1));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Checkpoint, 0, 0, 0, 0));
+  run->t_ckpt    = t1;
+  run->ckpt_step = cur->sum.nsteps;
+  run->nckpt++;
+  run->ckpt_wall += t1 - t0;
+  run->ckpt_bytes = stat(run->ckpt, &st) == 0 ? (double)st.st_size : 0;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CellCheckpointRead(MPI_Comm comm, const char path[], const char config[],
+                                         TCExperimentCursor *cur, PetscInt ns, PetscReal state[],
+                                         CellCtx *csv, PetscReal *wall_s)
+{
+  TCCheckpoint ck;
+  PetscInt64   v;
+  char         h[32];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(cur, sizeof(*cur)));
+  PetscCall(TCCheckpointOpen(comm, path, "cell", config, &ck));
+  for (size_t i = 0; i < sizeof(cell_cursor_fields) / sizeof(cell_cursor_fields[0]); i++) {
+    char *p = (char *)cur + cell_cursor_fields[i].off;
+    switch (cell_cursor_fields[i].type) {
+    case F_INT:
+      PetscCall(TCCheckpointGetInt(ck, cell_cursor_fields[i].name, &v));
+      *(PetscInt *)p = (PetscInt)v;
+      break;
+    case F_BOOL:
+      PetscCall(TCCheckpointGetInt(ck, cell_cursor_fields[i].name, &v));
+      *(PetscBool *)p = v ? PETSC_TRUE : PETSC_FALSE;
+      break;
+    case F_REAL:
+      PetscCall(TCCheckpointGetReal(ck, cell_cursor_fields[i].name, (PetscReal *)p));
+      break;
+    }
+  }
+  PetscCall(TCCheckpointGetReal(ck, "csv_q_Ah", &csv->q_Ah));
+  PetscCall(TCCheckpointGetReal(ck, "csv_t_last_s", &csv->t_last));
+  PetscCall(TCCheckpointGetInt(ck, "csv_bytes", &v));
+  csv->bytes = (long long)v;
+  PetscCall(TCCheckpointGetInt(ck, "csv_rows", &v));
+  csv->rows = (long long)v;
+  PetscCall(TCCheckpointGetString(ck, "csv_hash", h, sizeof(h)));
+  csv->hash = (uint64_t)strtoull(h, NULL, 16);
+  PetscCall(TCCheckpointGetReal(ck, "wall_s", wall_s));
+  PetscCall(TCCheckpointReadArray(ck, "cell_state", ns, state));
+  PetscCall(TCCheckpointDestroy(&ck));
+  PetscFunctionReturn(0);
+}
+
+/* Reopen the CSV kept from before the checkpoint: check that its first
+   csv->bytes bytes are the ones the checkpoint recorded, drop anything
+   written after the checkpoint, and append from there. Rank 0. */
+static PetscErrorCode CellCSVReopen(MPI_Comm comm, const char partial[], const char ckpt[],
+                                    CellCtx *csv)
+{
+  PetscMPIInt rank;
+  char        msg[PETSC_MAX_PATH_LEN * 3] = "";
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    FILE       *fp = fopen(partial, "r+b");
+    struct stat st;
+    if (!fp || fstat(fileno(fp), &st) != 0) {
+      snprintf(msg, sizeof(msg),
+               "cannot restart from %s: the CSV written before it, %s, cannot be opened (%s); "
+               "restart needs it beside the checkpoint, or run from the start without -restart",
+               ckpt, partial, strerror(errno));
+    } else if ((long long)st.st_size < csv->bytes) {
+      snprintf(msg, sizeof(msg),
+               "cannot restart from %s: %s has %lld bytes, fewer than the %lld the checkpoint "
+               "recorded (truncated or from another run)",
+               ckpt, partial, (long long)st.st_size, csv->bytes);
+    } else {
+      uint64_t  h = TC_HASH_INIT;
+      char      buf[65536];
+      long long left = csv->bytes;
+      while (left > 0) {
+        size_t n = fread(buf, 1, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf), fp);
+        if (n == 0) break;
+        h = TCHash(h, buf, n);
+        left -= (long long)n;
+      }
+      if (left || h != csv->hash)
+        snprintf(msg, sizeof(msg),
+                 "cannot restart from %s: the first %lld bytes of %s are not the ones the "
+                 "checkpoint recorded (the file was changed, or is from another run)",
+                 ckpt, csv->bytes, partial);
+      else if (fflush(fp) != 0 || ftruncate(fileno(fp), (off_t)csv->bytes) != 0 ||
+               fseeko(fp, (off_t)csv->bytes, SEEK_SET) != 0)
+        snprintf(msg, sizeof(msg), "cannot truncate %s to %lld bytes: %s", partial, csv->bytes,
+                 strerror(errno));
+    }
+    if (msg[0] && fp) fclose(fp);
+    csv->fp = msg[0] ? NULL : fp;
+  }
+  PetscCallMPI(MPI_Bcast(msg, (PetscMPIInt)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_UNEXPECTED, "%s", msg);
+  PetscFunctionReturn(0);
+}
+
+/* After every accepted step: progress, periodic checkpoints, and the stop
+   requested by a signal (every rank stops at the same step). */
+static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal state[], void *vrun,
+                               PetscBool *stop)
+{
+  CellRun       *run = (CellRun *)vrun;
+  PetscLogDouble now;
+  int            flags[2], any[2];
+
+  PetscFunctionBeginUser;
+  run->nhere++;
+  if (run->stop_after > 0 && run->nhere >= run->stop_after) cell_stop_signal = -1;
+  PetscCall(PetscTime(&now));
+  flags[0] = cell_stop_signal ? 1 : 0;
+  flags[1] = run->minutes > 0 && now - run->t_ckpt >= 60 * run->minutes;
+  PetscCallMPI(MPI_Allreduce(flags, any, 2, MPI_INT, MPI_MAX, run->comm));
+  if (run->progress > 0 ? run->nhere % run->progress == 0
+                        : now - run->t_start >= 2 && now - run->t_print >= 2) {
+    const char *text;
+    PetscReal   dur, frac = -1;
+    char        pct[64] = "", eta[64] = "";
+    PetscInt    s = PetscMin(cur->step, run->nexp - 1);
+    PetscCall(TCExperimentGetStep(run->exp, s, &text, &dur));
+    if (run->total_s > 0) frac = cur->t_s / run->total_s;
+    if (frac >= 0) {
+      snprintf(pct, sizeof(pct), ", %.1f%% done", (double)(100 * frac));
+      if (frac > 0 && now > run->t_start)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s",
+                 (double)((now - run->t_start) * (1 - frac) / frac));
+    }
+    PetscCall(TCPrintf(run->comm,
+                       "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT
+                       " \"%s\"%s, %" PetscInt_FMT " steps, dt %.3g s, %" PetscInt_FMT
+                       " Newton its%s\n",
+                       (double)cur->t_s, s + 1, run->nexp, text, pct, cur->sum.nsteps,
+                       (double)cur->dt_prev_s, cur->last_ok.newton_its, eta));
+    run->t_print = now;
+  }
+  if (any[0] || any[1] || (run->every > 0 && cur->sum.nsteps % run->every == 0)) {
+    if (run->ckpt_step != cur->sum.nsteps) PetscCall(CellCheckpointWrite(run, cur, state));
+  }
+  *stop = any[0] ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* The values that define the run, "key: value" lines: a restart must see the
+   same (reals in full precision; the parameter file by content). */
+static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, PetscInt model,
+                                 const char expt[], PetscBool lumped, PetscReal Tamb, PetscReal soc,
+                                 const PetscInt g[5], PetscReal rtol,
+                                 const TCExperimentOptions *opt, char **config)
+{
+  char    *c;
+  uint64_t h = TC_HASH_INIT;
+  FILE    *fp;
+  size_t   len = strlen(params) + strlen(expt) + 2048;
+
+  PetscFunctionBeginUser;
+  fp = fopen(p->source, "rb");
+  if (fp) {
+    char   buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) h = TCHash(h, buf, n);
+    fclose(fp);
+  }
+  PetscCall(PetscMalloc1(len, &c));
+  snprintf(c, len,
+           "params: %s\nparams_content_hash: %016llx\nmodel: %s\nexperiment: %s\nthermal: "
+           "%s\nambient_temperature: %.17g\ninitial_soc: %.17g\ncell_nx_n: %d\ncell_nx_s: "
+           "%d\ncell_nx_p: %d\ncell_nr_n: %d\ncell_nr_p: %d\ncell_dt_max_s: %.17g\ncell_tol_V: "
+           "%.17g\ncell_newton_rtol: %.17g\ncell_dt_fixed_s: %.17g\n",
+           params, (unsigned long long)h, TCCellModels[model], expt,
+           lumped ? "lumped" : "isothermal", (double)Tamb, (double)soc, (int)g[0], (int)g[1],
+           (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V, (double)rtol,
+           (double)opt->dt_fixed_s);
+  *config = c;
   PetscFunctionReturn(0);
 }
 
@@ -198,10 +553,37 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscReal          *state;
   PetscInt            ns;
   size_t              bytes;
-  CellCtx             ctx = {NULL, 0, 0};
+  CellCtx             ctx = {NULL, 0, 0, 0, 0, TC_HASH_INIT};
   PetscLogDouble      t0, t1;
+  CellRun             run;
+  char                restart[PETSC_MAX_PATH_LEN] = "", partial[PETSC_MAX_PATH_LEN];
+  char               *config;
+  PetscBool           restarting, stopped;
+  TCExperimentCursor  cur;
+  struct sigaction    sa, old_term, old_usr1;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&run, sizeof(run)));
+  run.ckpt_step = -1;
+  /* run control: command-line options, not deck keys (they do not change
+     the results; a restart may use other values) */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-restart", restart, sizeof(restart), &restarting));
+  PetscCheck(!restarting || restart[0], comm, PETSC_ERR_USER_INPUT,
+             "-restart needs the checkpoint file, e.g. -restart out/checkpoint.h5");
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_every", &run.every, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-checkpoint_minutes", &run.minutes, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-progress", &run.progress, NULL));
+  PetscCheck(run.every >= 0 && run.minutes >= 0 && run.progress >= 0, comm, PETSC_ERR_USER_INPUT,
+             "-checkpoint_every %" PetscInt_FMT
+             ", -checkpoint_minutes %g and -progress %" PetscInt_FMT " must be >= 0 (0: off)",
+             run.every, (double)run.minutes, run.progress);
+  /* tests: stop as a signal would after this many steps (-checkpoint_test_crash_at
+     is read by io/checkpoint; queried here so the deck does not call it unknown) */
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_stop_after", &run.stop_after, NULL));
+  {
+    PetscInt k;
+    PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_crash_at", &k, NULL));
+  }
   {
     PetscMPIInt size;
     PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -253,30 +635,129 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
   PetscCall(TCCellStateInit(cell, soc, Tamb, state));
+  PetscCall(CellConfig(params, &p, model, expt, opt.lumped, Tamb, soc, g, rtol, &opt, &config));
+  /* a restart is checked completely before any output is touched */
+  if (restarting)
+    PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
 
-  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
-  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
+  {
+    /* dirname() may modify its argument or return static storage ("." for
+       a bare file name): work on a copy, keep the result */
+    char o[PETSC_MAX_PATH_LEN];
+    PetscCall(PetscStrncpy(o, out, sizeof(o)));
+    PetscCall(PetscStrncpy(dir, dirname(o), sizeof(dir)));
+  }
+  PetscCall(TCOutputPrepareDir(comm, dir));
+  PetscCall(TCPathJoin(dir, "checkpoint.h5", run.ckpt, sizeof(run.ckpt)));
+  PetscCheck((size_t)snprintf(partial, sizeof(partial), "%s.partial", out) < sizeof(partial), comm,
+             PETSC_ERR_USER_INPUT, "output path too long: %s", out);
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
                      "experiment \"%s\"\n",
                      p.title, TCCellModels[model], bytes,
                      opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, expt));
-  PetscCall(TCOutputFOpen(comm, out, &ctx.fp));
-  if (ctx.fp)
-    fprintf(ctx.fp, "time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,"
-                    "discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,"
-                    "pos_avg_stoich,neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,"
-                    "ce_max,heat_W,dIdV_S\n");
+  /* the CSV lives under <output>.partial until the run completes */
+  if (restarting) {
+    PetscInt nexp;
+    PetscCall(CellCSVReopen(comm, partial, restart, &ctx));
+    PetscCall(TCExperimentGetNumSteps(exp, &nexp));
+    PetscCall(TCPrintf(comm,
+                       "  restarting from %s at t = %.2f s (experiment step %d of %d, %d steps "
+                       "done; %lld CSV rows kept)\n",
+                       restart, (double)cur.t_s, (int)cur.step + 1, (int)nexp, (int)cur.sum.nsteps,
+                       ctx.rows));
+  } else {
+    PetscMPIInt rank;
+    int         err = 0;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0 && access(run.ckpt, F_OK) == 0)
+      printf("  note: %s (an earlier run's checkpoint) will be replaced; to continue that run, "
+             "stop this one and give -restart %s\n",
+             run.ckpt, run.ckpt);
+    if (rank == 0 && !(ctx.fp = fopen(partial, "wb"))) err = errno;
+    PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+    PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot create %s: %s", partial, strerror(err));
+    PetscCall(CellWrite(&ctx, "time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,"
+                              "soc,discharge_capacity_Ah,anode_potential_min_over_x_V,"
+                              "neg_avg_stoich,pos_avg_stoich,neg_surf_stoich,pos_surf_stoich,"
+                              "eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S\n"));
+  }
+  PetscCall(TCOutputRegister(comm, partial));
+
+  run.comm   = comm;
+  run.csv    = &ctx;
+  run.exp    = exp;
+  run.ns     = ns;
+  run.config = config;
+  PetscCall(TCExperimentGetNumSteps(exp, &run.nexp));
+  run.total_s = 0;
+  for (PetscInt i = 0; i < run.nexp; i++) {
+    PetscReal d;
+    PetscCall(TCExperimentGetStep(exp, i, NULL, &d));
+    if (d < 0 || run.total_s < 0)
+      run.total_s = -1;
+    else
+      run.total_s += d;
+  }
+  /* handlers only set a flag; the run checks it between steps */
+  cell_stop_signal = 0;
+  PetscCall(PetscMemzero(&sa, sizeof(sa)));
+  sa.sa_handler = CellOnSignal;
+  sigemptyset(&sa.sa_mask);
+  PetscCheck(sigaction(SIGTERM, &sa, &old_term) == 0 && sigaction(SIGUSR1, &sa, &old_usr1) == 0,
+             comm, PETSC_ERR_SYS, "sigaction: %s", strerror(errno));
+
   PetscCall(PetscTime(&t0));
-  PetscCall(TCExperimentRun(exp, cell, &p, &opt, state, CellMonitor, &ctx, &sum));
+  run.t_start = run.t_ckpt = run.t_print = t0;
+  PetscCall(TCExperimentRunFrom(exp, cell, &p, &opt, restarting ? &cur : NULL, state, CellMonitor,
+                                &ctx, CellHook, &run, &sum, &stopped));
   PetscCall(PetscTime(&t1));
-  PetscCall(TCOutputFClose(comm, out, &ctx.fp));
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGUSR1, &old_usr1, NULL);
+  if (stopped) {
+    /* the hook wrote the checkpoint at this step; keep the CSV for the restart */
+    int err = 0;
+    if (ctx.fp) {
+      if (fflush(ctx.fp) != 0 || fsync(fileno(ctx.fp)) != 0) err = errno;
+      if (fclose(ctx.fp) != 0 && !err) err = errno;
+      ctx.fp = NULL;
+    }
+    PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "error writing %s: %s", partial, strerror(err));
+    PetscCall(TCPrintf(comm,
+                       "tomocell cell: stopped by %s at t = %.2f s after %d steps; checkpoint "
+                       "%s written (%.0f bytes, %.3f s); continue with the same command and "
+                       "-restart %s (exit status %d)\n",
+                       cell_stop_signal == SIGTERM   ? "SIGTERM"
+                       : cell_stop_signal == SIGUSR1 ? "SIGUSR1"
+                                                     : "request (-checkpoint_test_stop_after)",
+                       (double)sum.t_end_s, (int)sum.nsteps, run.ckpt, run.ckpt_bytes,
+                       run.nckpt ? run.ckpt_wall / run.nckpt : 0.0, run.ckpt,
+                       TC_EXIT_CHECKPOINTED));
+    TCSetExitStatus(TC_EXIT_CHECKPOINTED);
+    goto cleanup;
+  }
+  {
+    PetscMPIInt rank;
+    int         err = 0;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0 && ctx.fp) {
+      if (ferror(ctx.fp)) err = EIO;
+      if (fclose(ctx.fp) != 0 && !err) err = errno;
+      ctx.fp = NULL;
+    }
+    PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+    PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "error writing %s: %s", partial, strerror(err));
+    PetscCall(TCOutputCommit(comm, partial, out));
+  }
   PetscCall(TCPrintf(comm,
                      "  %" PetscInt_FMT " steps (%" PetscInt_FMT " rejected, %.2f Newton "
                      "iterations per step), %.4f s wall\n",
                      sum.nsteps, sum.nrejected,
                      sum.nsteps ? (double)sum.newton_its / (double)sum.nsteps : 0.0,
                      (double)(t1 - t0)));
+  if (run.nckpt)
+    PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.4f s per write\n",
+                       (int)run.nckpt, run.ckpt_bytes, run.ckpt_wall / run.nckpt));
   PetscCall(TCPrintf(comm,
                      "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
                      "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
@@ -338,13 +819,32 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonObjectEnd(&js);
       TCJsonInt(&js, "steps", (long long)sum.nsteps);
       TCJsonInt(&js, "rejected_steps", (long long)sum.nrejected);
-      TCJsonReal(&js, "wall_s", (double)(t1 - t0));
+      TCJsonReal(&js, "wall_s", (double)(run.wall_before + (t1 - t0)));
       TCJsonEnd(&js);
     }
     PetscCall(TCOutputFClose(comm, js_path, &fp));
     PetscCall(TCPrintf(comm, "  wrote %s and %s\n", out, js_path));
   }
+  /* complete: the checkpoint of this run is stale now (a restart from it
+     would redo the end and the CSV it refers to is gone) */
+  if (run.nckpt || restarting) {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (rank == 0) {
+      /* with any temporary a killed writer left (checkpoint.h5.tmp-<pid>) */
+      DIR *dp = opendir(dir);
+      (void)remove(run.ckpt);
+      for (struct dirent *e; dp && (e = readdir(dp));) {
+        char path[PETSC_MAX_PATH_LEN];
+        if (strncmp(e->d_name, "checkpoint.h5.tmp-", 18)) continue;
+        if (TCPathJoin(dir, e->d_name, path, sizeof(path)) == 0) (void)remove(path);
+      }
+      if (dp) closedir(dp);
+    }
+  }
 
+cleanup:
+  PetscCall(PetscFree(config));
   PetscCall(PetscFree(state));
   PetscCall(TCExperimentDestroy(&exp));
   PetscCall(TCCellDestroy(&cell));

@@ -2,7 +2,8 @@
  * tomocell: the command-line entry point. Parses the subcommand and its
  * positional arguments, hands the remaining options to PETSc, and runs the
  * subcommand. Exit codes: 0 success, 1 the run failed (bad input, no
- * convergence, I/O error: the message says which), 2 usage error.
+ * convergence, I/O error: the message says which), 2 usage error, 3 stopped by
+ * SIGTERM/SIGUSR1 after writing a checkpoint (resubmit with -restart).
  */
 #include "src/commands.h"
 #include "src/tc.h"
@@ -42,7 +43,8 @@ static void TCPrintHelp(void)
   printf("\nRun in parallel with mpiexec -n N tomocell ... or srun tomocell ...\n"
          "Every deck key is also an option (-key value) and the command line wins.\n"
          "PETSc options (-ksp_type, -pc_type, -log_view, ...) apply to the solvers.\n"
-         "Exit status: 0 success, 1 the run failed (the message says why), 2 usage error.\n");
+         "Exit status: 0 success, 1 the run failed (the message says why), 2 usage error,\n"
+         "  3 stopped by SIGTERM/SIGUSR1 and checkpointed (resubmit with -restart).\n");
 }
 
 static PetscBool TCIsHelp(const char *a)
@@ -140,5 +142,5 @@ int main(int argc, char **argv)
   }
   ierr = PetscFinalize();
   free(pargv);
-  return ierr ? 1 : 0;
+  return ierr ? 1 : TCGetExitStatus();
 }

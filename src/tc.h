@@ -9,7 +9,7 @@
 /* PetscLogEvents, one per phase, so that -log_view shows where time goes. */
 PETSC_EXTERN PetscClassId  TC_CLASSID;
 PETSC_EXTERN PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition,
-    TC_EVENT_Distribute, TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
+    TC_EVENT_Distribute, TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint;
 
 /* Register classes and events and install the error handler. Call once after
    PetscInitialize(). Not collective. */
@@ -23,6 +23,13 @@ PETSC_EXTERN PetscErrorCode TCInitialize(void);
    PETSC_COMM_WORLD raised the error (then a clean PetscFinalize is safe) or
    only some (then it must MPI_Abort to avoid a hang). */
 PETSC_EXTERN PetscBool TCErrorWasCollective(void);
+
+/* Exit status of a run that returns without error: 0 unless a command sets
+   another (TC_EXIT_CHECKPOINTED: stopped by a signal and checkpointed;
+   resubmit with -restart). main() returns it. */
+#define TC_EXIT_CHECKPOINTED 3
+PETSC_EXTERN void TCSetExitStatus(int status);
+PETSC_EXTERN int  TCGetExitStatus(void);
 
 /* Rank-0 progress output with C printf formatting (PETSc's own printf turns
    %g of 15.0 into "15." which reads badly in a report). Collective on comm. */

@@ -9,7 +9,7 @@
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
-    TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write;
+    TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint;
 
 static PetscBool tc_error_collective = PETSC_TRUE;
 static PetscBool tc_initialized      = PETSC_FALSE;
@@ -46,6 +46,18 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
   return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
 }
 
+static int tc_exit_status;
+
+void TCSetExitStatus(int status)
+{
+  tc_exit_status = status;
+}
+
+int TCGetExitStatus(void)
+{
+  return tc_exit_status;
+}
+
 PetscBool TCErrorWasCollective(void)
 {
   return tc_error_collective;
@@ -64,6 +76,7 @@ PetscErrorCode TCInitialize(void)
   PetscCall(PetscLogEventRegister("TCAssemble", TC_CLASSID, &TC_EVENT_Assemble));
   PetscCall(PetscLogEventRegister("TCSolve", TC_CLASSID, &TC_EVENT_Solve));
   PetscCall(PetscLogEventRegister("TCWrite", TC_CLASSID, &TC_EVENT_Write));
+  PetscCall(PetscLogEventRegister("TCCheckpoint", TC_CLASSID, &TC_EVENT_Checkpoint));
   PetscCall(PetscPushErrorHandler(TCErrorHandler, NULL));
   PetscFunctionReturn(0);
 }

@@ -5,6 +5,10 @@
 #   1. sbatch jobs/run.sbatch with --ntasks=2: the demo foil under srun -n 2;
 #   2. tomocell sweep -slurm: a 4-task job array plus a gather job that starts
 #      afterok, and check that every task is done and gathered;
+#   3. jobs/submit_sweep.sh;
+#   4. jobs/cell_restart.sbatch: scancel --signal=USR1 reaches tomocell cell
+#      through srun, it checkpoints and exits 3, the script resubmits itself
+#      with -restart, and the second job's CSV equals an uninterrupted run's;
 # and stop the daemons. Where Slurm cannot run here it reports a skip (exit
 # 77) with the reason, never a pass.
 #
@@ -142,4 +146,27 @@ for i in $(seq 120); do
 done
 [ "$(grep -c ',done,' "$T/sweep2/results.csv" 2>/dev/null)" = 2 ] || fail "jobs/submit_sweep.sh: not 2 tasks done"
 echo "ok   jobs/submit_sweep.sh: 2-task array + gather"
+
+# 4. checkpoint/restart under Slurm: SIGUSR1 to the job's steps, exit 3, resubmission
+cellargs=(-model dfn -experiment "Discharge at 1C until 2.5 V; Rest for 10 minutes; Charge at 1C until 4.1 V"
+  -cell_dt_max_s 0.5)
+"$tomocell" cell "${cellargs[@]}" -output "$T/cell-ref/out.csv" >"$T/cell-ref.log" 2>&1 \
+  || fail "reference cell run failed"
+jid=$(TOMOCELL=$tomocell CELL_SCRIPT="$src/jobs/cell_restart.sbatch" sbatch --parsable --chdir="$T" \
+  --output="$T/cell-%j.log" "$src/jobs/cell_restart.sbatch" "${cellargs[@]}" \
+  -output "$T/cell/out.csv" -checkpoint_every 500) || fail "sbatch jobs/cell_restart.sbatch failed"
+for i in $(seq 1200); do
+  [ -f "$T/cell/checkpoint.h5" ] && break
+  sleep 0.05
+done
+[ -f "$T/cell/checkpoint.h5" ] || fail "jobs/cell_restart.sbatch wrote no checkpoint"
+scancel --signal=USR1 "$jid"
+for i in $(seq 180); do
+  [ -f "$T/cell/out.json" ] && break
+  sleep 1
+done
+grep -q "stopped by SIGUSR1" "$T/cell-$jid.log" || fail "the first job was not stopped by SIGUSR1"
+grep -q "part 2 (job " "$T"/*cell-*.log || fail "jobs/cell_restart.sbatch did not resubmit itself"
+cmp -s "$T/cell/out.csv" "$T/cell-ref/out.csv" || fail "the restarted CSV differs from the uninterrupted run"
+echo "ok   jobs/cell_restart.sbatch: SIGUSR1 through srun, exit 3, resubmitted with -restart, CSV identical"
 exit 0
