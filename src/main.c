@@ -39,7 +39,7 @@ static void TCPrintHelp(void)
          "       tomocell COMMAND --help\n"
          "       tomocell --version\n\ncommands:\n");
   for (int c = 0; c < tc_ncommands; c++)
-    printf("  %-12s %s\n", tc_commands[c]->name, tc_commands[c]->summary);
+    printf("  %-15s %s\n", tc_commands[c]->name, tc_commands[c]->summary);
   printf("\nRun in parallel with mpiexec -n N tomocell ... or srun tomocell ...\n"
          "Every deck key is also an option (-key value) and the command line wins.\n"
          "PETSc options (-ksp_type, -pc_type, -log_view, ...) apply to the solvers.\n"
