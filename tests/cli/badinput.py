@@ -5,14 +5,15 @@ cases(tmp) returns (name, args after the subcommand, words expected on
 stderr, output path that must not exist). Each case runs in the temporary
 directory with a 120 s timeout (a hang fails) and must exit with status 1,
 say every expected word, show no PETSc traceback or crash, and leave neither
-its output nor temporary files behind.
+its output nor temporary files behind (with one_error_line, also print
+exactly one "tomocell: error:" line, i.e. one rank reports a collective error).
 """
 import os
 import subprocess
 import tempfile
 
 
-def run_all(subcommand, cases, argv):
+def run_all(subcommand, cases, argv, one_error_line=False):
     tomocell = argv[0]
     nranks = int(argv[1]) if len(argv) > 1 else 1
     launcher = argv[2:] if nranks > 1 else []
@@ -35,6 +36,9 @@ def run_all(subcommand, cases, argv):
                     problems.append(f"stderr lacks {w!r}")
             if "PETSC ERROR" in r.stderr or "Segmentation" in r.stderr:
                 problems.append("stderr shows a traceback or crash instead of a clear message")
+            nerr = sum(l.startswith("tomocell: error:") for l in r.stderr.splitlines())
+            if one_error_line and nerr != 1:
+                problems.append(f"{nerr} 'tomocell: error:' lines, expected one")
             if out and os.path.exists(os.path.join(tmp, out)):
                 problems.append(f"output {out} was left behind")
             leftovers = [f for _, _, files in os.walk(tmp) for f in files if ".tmp-" in f]

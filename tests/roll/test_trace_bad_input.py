@@ -5,12 +5,13 @@ no output file (net.h5, .xmf, .json, .png) and no temporary file left behind.
 usage: test_trace_bad_input.py TOMOCELL [NRANKS MPIEXEC ARGS...]
 """
 import os
-import subprocess
 import sys
-import tempfile
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+import badinput  # noqa: E402
 
 
 def dx(path, data, px=10e-6, dataset="/exchange/data", dtype=None):
@@ -78,70 +79,23 @@ GEOMETRY = [
 ]
 
 
+def trace_cases(tmp):
+    # every case writes to out/net.h5; neither it nor out/ may be left
+    return [(name, args + ["-output", os.path.join("out", "net.h5")], words, "out")
+            for name, args, words in cases(tmp)]
+
+
+def geometry_cases(tmp):
+    with open(os.path.join(tmp, "g.yaml"), "w") as f:
+        f.write("preset: 21700\nspiral:\n  length_m: 0.08\n  mandrel_radius_m: 1.0e-3\n")
+    return [(name, ["g.yaml"] + args + ["-output", f"gout{k}/net.h5", "-render", f"gout{k}/ct.h5"],
+             words, f"gout{k}") for k, (name, args, words) in enumerate(GEOMETRY)]
+
+
 def main():
-    tomocell = sys.argv[1]
-    nranks = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    launcher = sys.argv[3:] if nranks > 1 else []
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        cs = cases(tmp)
-        for name, args, words in cs:
-            out = os.path.join(tmp, "out", "net.h5")
-            cmd = launcher + [tomocell, "trace"] + args + ["-output", out]
-            try:
-                r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired:
-                print(f"FAIL {name}: timed out (hang)")
-                failures += 1
-                continue
-            problems = []
-            if r.returncode != 1:
-                problems.append(f"exit status {r.returncode}, expected 1")
-            for w in words:
-                if w not in r.stderr:
-                    problems.append(f"stderr lacks {w!r}")
-            if "PETSC ERROR" in r.stderr or "Segmentation" in r.stderr:
-                problems.append("stderr shows a traceback or crash instead of a clear message")
-            lines = [l for l in r.stderr.strip().splitlines() if l.startswith("tomocell: error:")]
-            if len(lines) != 1:
-                problems.append(f"{len(lines)} 'tomocell: error:' lines, expected one")
-            left = []
-            for d in (tmp, os.path.join(tmp, "out")):
-                if os.path.isdir(d):
-                    left += [f for f in os.listdir(d) if f.startswith("net.") or ".tmp-" in f]
-            if left:
-                problems.append(f"output left behind: {left}")
-            if problems:
-                failures += 1
-                print(f"FAIL {name}: " + "; ".join(problems))
-                print("  stderr: " + r.stderr.strip().replace("\n", "\n          "))
-            else:
-                print(f"ok   {name}: {lines[0]}")
-        with open(os.path.join(tmp, "g.yaml"), "w") as f:
-            f.write("preset: 21700\nspiral:\n  length_m: 0.08\n  mandrel_radius_m: 1.0e-3\n")
-        for k, (name, args, words) in enumerate(GEOMETRY):
-            gout = os.path.join(tmp, f"gout{k}")
-            cmd = launcher + [tomocell, "geometry", "g.yaml"] + args + ["-output", os.path.join(gout, "net.h5"),
-                                                                        "-render", os.path.join(gout, "ct.h5")]
-            r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=120)
-            problems = []
-            if r.returncode != 1:
-                problems.append(f"exit status {r.returncode}, expected 1")
-            for w in words:
-                if w not in r.stderr:
-                    problems.append(f"stderr lacks {w!r}")
-            if "PETSC ERROR" in r.stderr:
-                problems.append("traceback instead of a clear message")
-            if os.path.exists(gout):
-                problems.append(f"output left behind: {os.listdir(gout)}")
-            if problems:
-                failures += 1
-                print(f"FAIL {name}: " + "; ".join(problems) + "\n  stderr: " + r.stderr.strip())
-            else:
-                print(f"ok   {name}: {r.stderr.strip().splitlines()[-1]}")
-        cs = cs + GEOMETRY
-    print(f"{len(cs) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+    argv = sys.argv[1:]
+    bad = badinput.run_all("trace", trace_cases, argv, one_error_line=True)
+    return max(bad, badinput.run_all("geometry", geometry_cases, argv))
 
 
 if __name__ == "__main__":
