@@ -42,6 +42,39 @@ PetscErrorCode TCPathJoin(const char dir[], const char name[], char buf[], size_
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCPathReplaceExt(const char path[], const char ext[], char buf[], size_t len)
+{
+  const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+  size_t      stem = (dot && dot > (slash ? slash : path)) ? (size_t)(dot - path) : strlen(path);
+  int         n;
+
+  PetscFunctionBeginUser;
+  n = snprintf(buf, len, "%.*s%s", (int)stem, path, ext);
+  PetscCheck(n >= 0 && (size_t)n < len, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "path %s with %s is longer than %zu characters", path, ext, len - 1);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCOutputPrepareFileDir(MPI_Comm comm, const char path[])
+{
+  char        dir[PETSC_MAX_PATH_LEN];
+  const char *slash = strrchr(path, '/');
+
+  PetscFunctionBeginUser;
+  if (!slash)
+    PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+  else if (slash == path)
+    PetscCall(PetscStrncpy(dir, "/", sizeof(dir)));
+  else {
+    PetscCheck((size_t)(slash - path) < sizeof(dir), comm, PETSC_ERR_USER_INPUT,
+               "path %s is too long", path);
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+  }
+  PetscCall(TCOutputPrepareDir(comm, dir));
+  PetscFunctionReturn(0);
+}
+
 /* mkdir -p, recording each directory created; returns errno or 0. */
 static int TCMkdirP(const char *dir)
 {

@@ -38,5 +38,12 @@ PETSC_EXTERN PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FI
    Not collective; safe to call on every rank and more than once. */
 PETSC_EXTERN void TCOutputAbandon(void);
 
+/* Collective. TCOutputPrepareDir() for the directory that will hold the
+   file path ("." when path has no directory part). */
+PETSC_EXTERN PetscErrorCode TCOutputPrepareFileDir(MPI_Comm comm, const char path[]);
+/* path with its extension (the last ".xxx" of the file name, if any)
+   replaced by ext (".json"): out.csv -> out.json, net.h5 -> net.png. */
+PETSC_EXTERN PetscErrorCode TCPathReplaceExt(const char path[], const char ext[], char buf[],
+                                             size_t len);
 /* "dir/name" into buf, PETSC_ERR_USER_INPUT if it does not fit. */
 PETSC_EXTERN PetscErrorCode TCPathJoin(const char dir[], const char name[], char buf[], size_t len);

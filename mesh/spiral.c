@@ -349,3 +349,23 @@ PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char positions[], 
   }
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2])
+{
+  const char *foil[2] = {"cu", "al"};
+  PetscReal   width   = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetReal(deck, "tab_width_m", &width));
+  for (int f = 0; f < 2; f++) {
+    char      key[32], buf[1024];
+    PetscInt  layout = 0;
+    PetscBool set;
+    snprintf(key, sizeof(key), "tab_%s", foil[f]);
+    PetscCall(TCDeckGetEnum(deck, key, &layout));
+    snprintf(key, sizeof(key), "tab_%s_positions_m", foil[f]);
+    PetscCall(TCDeckGetString(deck, key, buf, sizeof(buf), &set));
+    PetscCall(TCTabsSet(&tabs[f], (TCTabLayout)layout, set ? buf : NULL, width, key));
+  }
+  PetscFunctionReturn(0);
+}

@@ -35,6 +35,7 @@
  * rendered 3-D volume is a shear of the centre along z (exact for small angles).
  */
 #pragma once
+#include "io/deck.h"
 #include <petscsys.h>
 
 typedef struct _p_TCSpiral *TCSpiral;
@@ -117,3 +118,41 @@ PETSC_EXTERN PetscErrorCode TCSpiralSample(TCSpiral sp, TCFoil f, PetscReal ds_m
    metres (layout "positions" only). key names the deck key in messages. */
 PETSC_EXTERN PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char positions[],
                                       PetscReal width_m, const char key[]);
+
+/* The deck keys of the tab layouts (the same in tomocell geometry and trace),
+   for a TCKey table, and reading them into tabs[0] (Cu) and tabs[1] (Al). */
+#define TC_TAB_KEYS                                                                                \
+  {"tab_cu",                                                                                       \
+   TC_KEY_ENUM,                                                                                    \
+   "end",                                                                                          \
+   0,                                                                                              \
+   0,                                                                                              \
+   PETSC_FALSE,                                                                                    \
+   "start|end|positions|tabless",                                                                  \
+   "Cu tab layout (start = inner end)",                                                            \
+   PETSC_FALSE},                                                                                   \
+      {"tab_cu_positions_m",                                                                       \
+       TC_KEY_STRING,                                                                              \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "Cu tab centres along s, comma-separated, m",                                               \
+       PETSC_TRUE},                                                                                \
+      {"tab_al",        TC_KEY_ENUM, "start", 0, 0, PETSC_FALSE, "start|end|positions|tabless",    \
+       "Al tab layout", PETSC_FALSE},                                                              \
+      {"tab_al_positions_m",                                                                       \
+       TC_KEY_STRING,                                                                              \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "Al tab centres along s, comma-separated, m",                                               \
+       PETSC_TRUE},                                                                                \
+  {                                                                                                \
+    "tab_width_m", TC_KEY_REAL, "5e-3", 0, PETSC_MAX_REAL, PETSC_TRUE, NULL,                       \
+        "tab width along s, m", PETSC_FALSE                                                        \
+  }
+PETSC_EXTERN PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2]);

@@ -769,13 +769,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
     /* the scalars also as JSON beside the CSV (out.csv -> out.json), for
        scripts and tomocell sweep */
     char      js_path[PETSC_MAX_PATH_LEN];
-    char     *dot;
     FILE     *fp;
     PetscReal Lstack = p.neg.L_m + p.L_sep_m + p.pos.L_m + p.L_cc_m / 2;
-    PetscCall(PetscStrncpy(js_path, out, sizeof(js_path) - 6));
-    dot = strrchr(js_path, '.');
-    if (dot && !strchr(dot, '/')) *dot = 0;
-    PetscCall(PetscStrlcat(js_path, ".json", sizeof(js_path)));
+    PetscCall(TCPathReplaceExt(out, ".json", js_path, sizeof(js_path)));
     PetscCall(TCOutputFOpen(comm, js_path, &fp));
     if (fp) {
       TCJson js;

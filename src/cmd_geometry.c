@@ -77,16 +77,7 @@ static const TCKey geo_keys[] = {
      "missing coating from arc length, m", PETSC_FALSE},
     {"spiral_missing_to_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
      "missing coating to arc length, m", PETSC_FALSE},
-    {"tab_cu", TC_KEY_ENUM, "end", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
-     "Cu tab layout (start = inner end)", PETSC_FALSE},
-    {"tab_cu_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "Cu tab centres along s, comma-separated, m", PETSC_TRUE},
-    {"tab_al", TC_KEY_ENUM, "start", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
-     "Al tab layout", PETSC_FALSE},
-    {"tab_al_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "Al tab centres along s, comma-separated, m", PETSC_TRUE},
-    {"tab_width_m", TC_KEY_REAL, "5e-3", 0, INF, PETSC_TRUE, NULL, "tab width along s, m",
-     PETSC_FALSE},
+    TC_TAB_KEYS,
     {"network_ds_m", TC_KEY_REAL, "1e-3", 0, INF, PETSC_TRUE, NULL, "node spacing along s, m",
      PETSC_FALSE},
     {"network_nz", TC_KEY_INT, "11", 1, 1e6, PETSC_FALSE, NULL, "node layers over the height",
@@ -138,9 +129,8 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   PetscInt       e, nzl, ns[2], NL, nel;
   char           output[PETSC_MAX_PATH_LEN] = "", summary[PETSC_MAX_PATH_LEN] = "",
        render[PETSC_MAX_PATH_LEN] = "";
-  char        buf[1024];
-  PetscBool   hasout, hassum, hasrender, set;
-  PetscReal   ds, asr, tabw;
+  PetscBool   hasout, hassum, hasrender;
+  PetscReal   ds, asr;
   PetscMPIInt rank, size;
   const char *deckname, *decktext;
 
@@ -179,13 +169,7 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   sp.missing_foil = e - 1;
   PetscCall(GeoReal(deck, "spiral_missing_from_m", &sp.missing_from_m));
   PetscCall(GeoReal(deck, "spiral_missing_to_m", &sp.missing_to_m));
-  PetscCall(GeoReal(deck, "tab_width_m", &tabw));
-  PetscCall(TCDeckGetEnum(deck, "tab_cu", &e));
-  PetscCall(TCDeckGetString(deck, "tab_cu_positions_m", buf, sizeof(buf), &set));
-  PetscCall(TCTabsSet(&sp.tabs[0], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_cu_positions_m"));
-  PetscCall(TCDeckGetEnum(deck, "tab_al", &e));
-  PetscCall(TCDeckGetString(deck, "tab_al_positions_m", buf, sizeof(buf), &set));
-  PetscCall(TCTabsSet(&sp.tabs[1], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_al_positions_m"));
+  PetscCall(TCTabsFromDeck(deck, sp.tabs));
   PetscCall(GeoReal(deck, "network_ds_m", &ds));
   PetscCall(TCDeckGetInt(deck, "network_nz", &nzl));
   PetscCall(GeoReal(deck, "element_asr_ohm_m2", &asr));

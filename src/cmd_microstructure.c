@@ -7,7 +7,6 @@
 #include "mesh/microstructure.h"
 #include "src/commands.h"
 #include "src/tc.h"
-#include <libgen.h>
 
 #define INF PETSC_MAX_REAL
 
@@ -54,7 +53,7 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   TCDeck        deck;
   TCMicroParams p = {0};
   TCMicro       m, c;
-  char          out[PETSC_MAX_PATH_LEN], in[PETSC_MAX_PATH_LEN], size[128], dir[PETSC_MAX_PATH_LEN];
+  char          out[PETSC_MAX_PATH_LEN], in[PETSC_MAX_PATH_LEN], size[128];
   char          tmp[PETSC_MAX_PATH_LEN];
   PetscBool     set, calender;
   PetscInt      seed = 1;
@@ -82,8 +81,7 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   PetscCall(TCDeckGetInt(deck, "seed", &seed));
   p.seed = (unsigned long long)seed;
   PetscCall(TCDeckDestroy(&deck));
-  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
-  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
+  PetscCall(TCOutputPrepareFileDir(comm, out));
 
   /* every rank generates the same volume (same seed, own generator): cheap
      next to the solves, and input errors are then collective */

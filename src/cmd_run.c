@@ -15,7 +15,6 @@
 #include "mesh/sheet.h"
 #include "solver/laplace.h"
 #include <math.h>
-#include <sys/resource.h>
 
 #define INF PETSC_MAX_REAL
 
@@ -255,7 +254,7 @@ static PetscErrorCode RunMain(int npos, char **pos)
     PetscCall(PetscFree(effective));
   }
   PetscCall(PetscTime(&t4));
-  PetscCall(TCPeakRSS(comm, &rss));
+  PetscCall(TCPeakRSS(comm, &rss, NULL));
 
   PetscCall(TCPathJoin(outdir, "summary.json", path, sizeof(path)));
   PetscCall(TCOutputFOpen(comm, path, &fp));

@@ -89,12 +89,7 @@ static PetscErrorCode TauWriteField(MPI_Comm comm, const TCVolume *vol, const ch
   /* XDMF beside it: a cell-centred 3-D CoRectMesh */
   PetscCall(PetscStrncpy(copy, path, sizeof(copy)));
   base = basename(copy);
-  PetscCall(PetscStrncpy(xmf, path, sizeof(xmf)));
-  {
-    char *dot = strrchr(xmf, '.');
-    if (dot && !strchr(dot, '/')) *dot = 0;
-    PetscCall(PetscStrlcat(xmf, ".xmf", sizeof(xmf)));
-  }
+  PetscCall(TCPathReplaceExt(path, ".xmf", xmf, sizeof(xmf)));
   PetscCall(TCOutputFOpen(comm, xmf, &fp));
   if (fp) {
     double h = vol->voxel_m > 0 ? vol->voxel_m : 1.0;
@@ -187,17 +182,17 @@ static PetscErrorCode TauMain(int npos, char **pos)
   TCTauPhase          ps;
   TCTauDirection      res[3];
   PetscInt            phase = 0, dsel = 3, dirs[3], ndir = 0, dtype = 0;
-  char      out[PETSC_MAX_PATH_LEN], field[PETSC_MAX_PATH_LEN], dims[256], dir[PETSC_MAX_PATH_LEN];
-  PetscBool set, hasfield, multi;
-  char      diff[256], pname[300];
-  PetscReal D[256]  = {0};
-  float    *conc[3] = {NULL, NULL, NULL}, *flux[3] = {NULL, NULL, NULL};
-  PetscMPIInt    size;
-  PetscLogDouble t0, t1, t2, t3;
-  double         rss, ssa = NAN, tau_mean = 0, alpha = NAN;
-  PetscInt       nperc = 0;
-  FILE          *fp;
-  long long      nlab[256] = {0}, nvox = 0;
+  char                out[PETSC_MAX_PATH_LEN], field[PETSC_MAX_PATH_LEN], dims[256];
+  PetscBool           set, hasfield, multi;
+  char                diff[256], pname[300];
+  PetscReal           D[256]  = {0};
+  float              *conc[3] = {NULL, NULL, NULL}, *flux[3] = {NULL, NULL, NULL};
+  PetscMPIInt         size;
+  PetscLogDouble      t0, t1, t2, t3;
+  double              rss, ssa = NAN, tau_mean = 0, alpha = NAN;
+  PetscInt            nperc = 0;
+  FILE               *fp;
+  long long           nlab[256] = {0}, nvox = 0;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -233,12 +228,8 @@ static PetscErrorCode TauMain(int npos, char **pos)
   PetscCall(TCDeckDestroy(&deck));
 
   /* output directories must be writable before the work starts */
-  PetscCall(PetscStrncpy(dir, out, sizeof(dir)));
-  PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
-  if (hasfield) {
-    PetscCall(PetscStrncpy(dir, field, sizeof(dir)));
-    PetscCall(TCOutputPrepareDir(comm, dirname(dir)));
-  }
+  PetscCall(TCOutputPrepareFileDir(comm, out));
+  if (hasfield) PetscCall(TCOutputPrepareFileDir(comm, field));
 
   PetscCall(TCVolumeRead(comm, pos[0], &ro, &vol));
   PetscCall(PetscTime(&t1));
@@ -301,7 +292,7 @@ static PetscErrorCode TauMain(int npos, char **pos)
   }
   PetscCall(PetscTime(&t3));
   if (hasfield) PetscCall(TauWriteField(comm, &vol, field, ndir, dirs, conc, flux));
-  PetscCall(TCPeakRSS(comm, &rss));
+  PetscCall(TCPeakRSS(comm, &rss, NULL));
 
   PetscCall(TCOutputFOpen(comm, out, &fp));
   if (fp) {

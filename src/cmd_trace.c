@@ -19,7 +19,6 @@
 #include "mesh/rollnet.h"
 #include "mesh/trace.h"
 #include <math.h>
-#include <sys/resource.h>
 
 #define INF PETSC_MAX_REAL
 
@@ -69,16 +68,7 @@ static const TCKey trace_keys[] = {
      "Al conductivity, S/m (Chen2020)", PETSC_FALSE},
     {"element_asr_ohm_m2", TC_KEY_REAL, "4e-3", 0, INF, PETSC_TRUE, NULL,
      "element area-specific resistance, ohm m2", PETSC_FALSE},
-    {"tab_cu", TC_KEY_ENUM, "end", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
-     "Cu tab layout", PETSC_FALSE},
-    {"tab_cu_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "Cu tab centres along s, m", PETSC_TRUE},
-    {"tab_al", TC_KEY_ENUM, "start", 0, 0, PETSC_FALSE, "start|end|positions|tabless",
-     "Al tab layout", PETSC_FALSE},
-    {"tab_al_positions_m", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "Al tab centres along s, m", PETSC_TRUE},
-    {"tab_width_m", TC_KEY_REAL, "5e-3", 0, INF, PETSC_TRUE, NULL, "tab width along s, m",
-     PETSC_FALSE},
+    TC_TAB_KEYS,
 };
 static const PetscInt trace_nkeys = (PetscInt)(sizeof(trace_keys) / sizeof(trace_keys[0]));
 
@@ -90,29 +80,6 @@ static void TraceHelp(void)
          "pixel_size_m or /measurement/instrument/detector/pixel_size, or -pixel_size).\n"
          "Outputs: net.h5 + net.xmf, net.json (foils: label, length_m, windings, r_inner_m,\n"
          "r_outer_m, centre_m, gap_mean_m, gap_min_m), net.png.\n");
-}
-
-static void TraceReplaceExt(const char in[], const char ext[], char out[], size_t len)
-{
-  size_t L = strlen(in);
-  snprintf(out, len, "%s", in);
-  if (L > 3 && !strcmp(in + L - 3, ".h5")) out[L - 3] = 0;
-  strncat(out, ext, len - strlen(out) - 1);
-}
-
-static PetscErrorCode TracePrepare(MPI_Comm comm, const char path[])
-{
-  char d[PETSC_MAX_PATH_LEN], *sl;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscStrncpy(d, path, sizeof(d)));
-  sl = strrchr(d, '/');
-  if (sl)
-    *sl = 0;
-  else
-    PetscCall(PetscStrncpy(d, ".", sizeof(d)));
-  PetscCall(TCOutputPrepareDir(comm, d[0] ? d : "/"));
-  PetscFunctionReturn(0);
 }
 
 /* PNG: the image in gray with the curves drawn (Cu orange, Al cyan, centre red). */
@@ -169,19 +136,6 @@ static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx,
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TracePeakRSS(MPI_Comm comm, double *sum, double *mx)
-{
-  struct rusage ru;
-  double        b;
-
-  PetscFunctionBeginUser;
-  getrusage(RUSAGE_SELF, &ru);
-  b = (double)ru.ru_maxrss * 1024.0;
-  PetscCallMPI(MPI_Allreduce(&b, sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(&b, mx, 1, MPI_DOUBLE, MPI_MAX, comm));
-  PetscFunctionReturn(0);
-}
-
 /* Rank 0's traced slice to every rank (curves and statistics). */
 static PetscErrorCode TraceBcastSlice(MPI_Comm comm, TCTraceSlice *r)
 {
@@ -214,12 +168,12 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   MPI_Comm    comm = PETSC_COMM_WORLD;
   PetscMPIInt rank, size;
   TCDeck      deck;
-  TCStack    vol;
+  TCStack     vol;
   TCTrace     tr;
   char        output[PETSC_MAX_PATH_LEN], summary[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN],
-      dataset[256], buf[1024];
+      dataset[256];
   PetscBool       set, isint, dopng, is2d;
-  PetscReal       px = 0, height, ds, asr, tabw, tcu, tal, scu, sal;
+  PetscReal       px = 0, height, ds, asr, tcu, tal, scu, sal;
   PetscInt        nz, ny, nx, stride, nzl, cul, e, nsel, s0, s1, nl, nf = -1, map[2] = {-1, -1};
   PetscInt        labels[TC_TRACE_MAX_FOILS], pngslice;
   TCTraceSlice   *res;
@@ -243,9 +197,9 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     snprintf(output, sizeof(output), "%s_net.h5", base);
   }
   PetscCall(TCDeckGetString(deck, "summary", summary, sizeof(summary), &set));
-  if (!set) TraceReplaceExt(output, ".json", summary, sizeof(summary));
+  if (!set) PetscCall(TCPathReplaceExt(output, ".json", summary, sizeof(summary)));
   PetscCall(TCDeckGetString(deck, "png", png, sizeof(png), &set));
-  if (!set) TraceReplaceExt(output, ".png", png, sizeof(png));
+  if (!set) PetscCall(TCPathReplaceExt(output, ".png", png, sizeof(png)));
   dopng = (PetscBool)strcmp(png, "none");
   PetscCall(TCDeckGetReal(deck, "pixel_size", &px));
   PetscCall(TCDeckGetReal(deck, "height", &height));
@@ -260,14 +214,8 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "trace_cu_sigma_S_m", &scu));
   PetscCall(TCDeckGetReal(deck, "trace_al_sigma_S_m", &sal));
   PetscCall(TCDeckGetReal(deck, "element_asr_ohm_m2", &asr));
-  PetscCall(TCDeckGetReal(deck, "tab_width_m", &tabw));
   PetscCall(PetscMemzero(&np, sizeof(np)));
-  PetscCall(TCDeckGetEnum(deck, "tab_cu", &e));
-  PetscCall(TCDeckGetString(deck, "tab_cu_positions_m", buf, sizeof(buf), &set));
-  PetscCall(TCTabsSet(&np.tabs[0], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_cu_positions_m"));
-  PetscCall(TCDeckGetEnum(deck, "tab_al", &e));
-  PetscCall(TCDeckGetString(deck, "tab_al_positions_m", buf, sizeof(buf), &set));
-  PetscCall(TCTabsSet(&np.tabs[1], (TCTabLayout)e, set ? buf : NULL, tabw, "tab_al_positions_m"));
+  PetscCall(TCTabsFromDeck(deck, np.tabs));
   {
     PetscReal tmp;
     PetscCall(TCDeckGetReal(deck, "trace_threshold", &tmp));
@@ -427,9 +375,9 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     np.asr_ohm_m2     = asr;
     np.search_m       = pitch > 0 ? 1.5 * pitch : 1e-3;
     np.missing_foil   = -1;
-    PetscCall(TracePrepare(comm, output));
-    PetscCall(TracePrepare(comm, summary));
-    if (dopng) PetscCall(TracePrepare(comm, png));
+    PetscCall(TCOutputPrepareFileDir(comm, output));
+    PetscCall(TCOutputPrepareFileDir(comm, summary));
+    if (dopng) PetscCall(TCOutputPrepareFileDir(comm, png));
     PetscCall(TCRollNetCreate(comm, &np, nl, z, cen, curves, &net));
     PetscCall(TCRollNetGetSizes(net, nsfo, &NL, &nel));
     PetscCall(PetscTime(&t3));
@@ -497,7 +445,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
     PetscCallMPI(MPI_Allreduce(&cnt, &tot, 1, MPIU_INT, MPI_SUM, comm));
     PetscCall(PetscTime(&t4));
-    PetscCall(TracePeakRSS(comm, &rss_sum, &rss_max));
+    PetscCall(TCPeakRSS(comm, &rss_sum, &rss_max));
     for (PetscInt f = 0; f < nf; f++) {
       PetscCall(
           TCPrintf(comm,

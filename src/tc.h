@@ -40,6 +40,7 @@ PETSC_EXTERN PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
    edit distance, or NULL when none is within a third of its length. */
 PETSC_EXTERN const char *TCClosestName(const char *name, const char *const *candidates, PetscInt n);
 
-/* Collective. Sum over the ranks of comm of each process's peak resident
-   memory (getrusage ru_maxrss), bytes; includes MPI and PETSc start-up. */
-PETSC_EXTERN PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes);
+/* Collective. Sum (and, if max_bytes is not NULL, maximum) over the ranks of
+   comm of each process's peak resident memory (getrusage ru_maxrss), bytes;
+   includes MPI and PETSc start-up. */
+PETSC_EXTERN PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes, double *max_bytes);

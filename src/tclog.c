@@ -128,7 +128,7 @@ PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes)
+PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes, double *max_bytes)
 {
   struct rusage ru;
   double        b;
@@ -137,5 +137,6 @@ PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes)
   getrusage(RUSAGE_SELF, &ru);
   b = (double)ru.ru_maxrss * 1024.0;
   PetscCallMPI(MPI_Allreduce(&b, sum_bytes, 1, MPI_DOUBLE, MPI_SUM, comm));
+  if (max_bytes) PetscCallMPI(MPI_Allreduce(&b, max_bytes, 1, MPI_DOUBLE, MPI_MAX, comm));
   PetscFunctionReturn(0);
 }
