@@ -38,6 +38,8 @@ typedef struct {
   PetscReal inject; /* current source, A */
   PetscInt  weight; /* partitioning cost, >= 1 */
   PetscInt  tag;    /* caller's label (foil, group); carried along */
+  PetscReal area_m2;  /* caller's data, carried along: e.g. the foil strip a node stands for */
+  PetscReal length_m; /* ... and its extent along the foil */
 } TCNode;
 
 /* An edge after SetUp: ends in the new numbering, conductance G (S), and its

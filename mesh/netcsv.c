@@ -119,6 +119,8 @@ PetscErrorCode TCNetCSVRead(const char nodes_path[], const char edges_path[], TC
         nodes[id].inject = v[5];
         nodes[id].weight = 1;
         nodes[id].tag    = 0;
+        nodes[id].area_m2  = 0;
+        nodes[id].length_m = 0;
         nn               = PetscMax(nn, id + 1);
       }
     }

@@ -10,14 +10,15 @@ enum {
   TC_EDGE_FOIL_S        = 0,
   TC_EDGE_FOIL_Z        = 1,
   TC_EDGE_ELEMENT_INNER = 2,
-  TC_EDGE_ELEMENT_OUTER = 3
+  TC_EDGE_ELEMENT_OUTER = 3,
+  TC_EDGE_TAB           = 4
 };
 
 struct _p_TCRollNet {
   MPI_Comm        comm;
   TCRollNetParams p;
   TCGraph         g;
-  PetscInt        ns[2], NS, nl, NL, K0, nelem_global;
+  PetscInt        ns[2], NS, nl, NL, K0, nelem_global, nterm; /* nterm: terminals on this rank */
   PetscReal      *zall;   /* NL */
   PetscReal      *lenloc; /* nl x 2 */
   PetscReal      *cenloc; /* nl x 2 */
@@ -255,13 +256,33 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
              "node spacing %g m gives %" PetscInt_FMT " nodes per layer for foils of %g m; "
              "choose a larger spacing (or check the pixel size)",
              (double)p->ds_m, net->NS, (double)PetscMax(Lmax[0], Lmax[1]));
-  nlocal = nl * net->NS;
+  net->nterm = (p->terminals && rank == size - 1) ? 2 : 0;
+  PetscCheck(!p->terminals || p->tab_ohm_m > 0, comm, PETSC_ERR_USER_INPUT,
+             "the tab contact resistance must be positive (got %g ohm m)", (double)p->tab_ohm_m);
+  nlocal = nl * net->NS + net->nterm;
   PetscCall(TCGraphCreate(comm, &net->g));
   PetscCall(TCGraphSetRequireGrounded(net->g, PETSC_FALSE));
   PetscCall(TCGraphSetLocalSizes(net->g, nlocal));
-  PetscCall(PetscMalloc4(nlocal, &net->node_s, nlocal, &net->node_foil, nlocal, &net->node_tab,
-                         nlocal, &net->node_layer));
+  PetscCall(PetscMalloc4(PetscMax(nlocal, 1), &net->node_s, PetscMax(nlocal, 1), &net->node_foil,
+                         PetscMax(nlocal, 1), &net->node_tab, PetscMax(nlocal, 1),
+                         &net->node_layer));
 
+  for (PetscInt t = 0; t < net->nterm; t++) {
+    TCNode   nd;
+    PetscInt id = net->NL * net->NS + t, loc = nl * net->NS + t;
+    PetscCall(PetscMemzero(&nd, sizeof(nd)));
+    nd.x[0]              = nl > 0 ? centre[0] : 0; /* on the axis, below and above the roll */
+    nd.x[1]              = nl > 0 ? centre[1] : 0;
+    nd.x[2]              = t == 0 ? net->zall[0] - p->ds_m : net->zall[net->NL - 1] + p->ds_m;
+    nd.fixed             = t == 0 ? 0 : NAN;
+    nd.weight            = 1;
+    nd.tag               = t == 0 ? TC_ROLL_TAG_NEG_TERMINAL : TC_ROLL_TAG_POS_TERMINAL;
+    net->node_s[loc]     = 0;
+    net->node_foil[loc]  = (int)nd.tag;
+    net->node_tab[loc]   = 0;
+    net->node_layer[loc] = t == 0 ? -1 : (int)net->NL;
+    PetscCall(TCGraphSetNode(net->g, id, &nd));
+  }
   for (PetscInt k = 0; k < nl; k++) {
     PetscInt   K = net->K0 + k, NL = net->NL;
     PetscReal  w; /* strip height of this layer */
@@ -286,19 +307,25 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
         PetscReal P[2], T[2], s = i * ds;
         PetscInt  id = K * net->NS + off + i, loc = k * net->NS + off + i;
         TCAt(c, sc[f], s, P, T);
-        nd.x[0]   = P[0];
-        nd.x[1]   = P[1];
-        nd.x[2]   = net->zall[K];
-        nd.fixed  = NAN;
-        nd.inject = 0;
-        nd.weight = 1;
-        nd.tag    = f;
+        nd.x[0]     = P[0];
+        nd.x[1]     = P[1];
+        nd.x[2]     = net->zall[K];
+        nd.fixed    = NAN;
+        nd.inject   = 0;
+        nd.weight   = 1;
+        nd.tag      = f;
+        nd.length_m = (i == 0 || i == net->ns[f] - 1) ? 0.5 * ds : ds;
+        nd.area_m2  = nd.length_m * w;
+        if (f == 1 && nf == 2 && !TCMissing(p, 1, s)) nd.weight = 1 + 2 * p->element_weight;
         PetscCall(TCGraphSetNode(net->g, id, &nd));
         net->node_s[loc]     = s;
         net->node_foil[loc]  = (int)f;
         net->node_layer[loc] = (int)K;
         net->node_tab[loc] =
             (int)(((f == 0 && K == 0) || (f == 1 && K == NL - 1)) && TCIsTab(&p->tabs[f], s, L));
+        if (net->node_tab[loc] && p->terminals)
+          PetscCall(TCRollNetAddEdge(net, id, NL * net->NS + f, nd.length_m / p->tab_ohm_m,
+                                     TC_EDGE_TAB, 0));
         /* foil edges: along s (strip height w), along z to the next layer (width ds) */
         if (i + 1 < net->ns[f])
           PetscCall(TCRollNetAddEdge(net, id, id + 1, st * w / ds, TC_EDGE_FOIL_S, 0));
@@ -379,12 +406,15 @@ PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayer
 static PetscErrorCode TCRollNetExtra(TCH5 *h5, void *ctx)
 {
   TCRollNet   net  = (TCRollNet)ctx;
-  PetscInt    nloc = net->nl * net->NS, E, e0 = 0, ne = net->ne;
-  hsize_t     dn[2] = {(hsize_t)(net->NL * net->NS), 2}, de[1], dl[2] = {(hsize_t)net->NL, 2};
+  PetscInt    nloc = net->nl * net->NS + net->nterm, E, e0 = 0, ne = net->ne, nt = net->nterm;
+  hsize_t     dn[2], de[1], dl[2] = {(hsize_t)net->NL, 2};
   PetscMPIInt rank;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nt, 1, MPIU_INT, MPI_SUM, net->comm));
+  dn[0] = (hsize_t)(net->NL * net->NS + nt);
+  dn[1] = 2;
   PetscCallMPI(MPI_Allreduce(&ne, &E, 1, MPIU_INT, MPI_SUM, net->comm));
   PetscCallMPI(MPI_Exscan(&ne, &e0, 1, MPIU_INT, MPI_SUM, net->comm));
   if (rank == 0) e0 = 0;
@@ -416,7 +446,7 @@ static PetscErrorCode TCRollNetExtra(TCH5 *h5, void *ctx)
   PetscCall(TCH5WriteAttrInt(h5, "/nodes", "label_al", net->p.nfoils > 1 ? net->p.label[1] : 0));
   PetscCall(TCH5WriteAttrString(h5, "/edges", "kind_values",
                                 "0 foil along s, 1 foil along z, 2 element inner face of the Al "
-                                "foil, 3 element outer face"));
+                                "foil, 3 element outer face, 4 tab to terminal"));
   PetscCall(TCH5WriteAttrReal(h5, "/edges", "element_asr_ohm_m2", net->p.asr_ohm_m2));
   PetscFunctionReturn(0);
 }
@@ -447,5 +477,61 @@ PetscErrorCode TCRollNetDestroy(TCRollNet *net)
   PetscCall(PetscFree4((*net)->node_s, (*net)->node_foil, (*net)->node_tab, (*net)->node_layer));
   PetscCall(PetscFree3((*net)->edge_G, (*net)->edge_area, (*net)->edge_kind));
   PetscCall(PetscFree(*net));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, TCRollNetParams *np,
+                                   TCRollNet *net)
+{
+  const TCSpiralParams *sp;
+  TCRollCurve          *curves;
+  PetscReal            *z, *cen, *xs[2] = {NULL, NULL}, *ys[2] = {NULL, NULL}, ds = np->ds_m;
+  PetscMPIInt           rank, size;
+  PetscInt              k0, k1, nl, npt[2];
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCheck(nz >= 1, comm, PETSC_ERR_USER_INPUT, "a roll network needs at least one node layer");
+  PetscCheck(ds > 0, comm, PETSC_ERR_USER_INPUT, "node spacing ds must be positive");
+  PetscCall(TCSpiralGetParams(spiral, &sp));
+  k0                 = nz * rank / size;
+  k1                 = nz * (rank + 1) / size;
+  nl                 = k1 - k0;
+  np->nfoils         = 2;
+  np->label[0]       = 1;
+  np->label[1]       = 2;
+  np->thickness_m[0] = sp->t_cu_m;
+  np->thickness_m[1] = sp->t_al_m;
+  np->sigma_S_m[0]   = sp->sigma_cu_S_m;
+  np->sigma_S_m[1]   = sp->sigma_al_S_m;
+  np->tabs[0]        = sp->tabs[0];
+  np->tabs[1]        = sp->tabs[1];
+  np->height_m       = sp->height_m;
+  np->search_m       = 1.5 * TCSpiralPitch(spiral) + 2 * PetscAbsReal(sp->gap_m);
+  np->missing_foil   = sp->missing_foil;
+  np->missing_from_m = sp->missing_from_m;
+  np->missing_to_m   = sp->missing_to_m;
+  /* centre lines sampled at ds/20 so that the polyline is exact to ~1e-7 relative */
+  for (int f = 0; f < 2; f++)
+    PetscCall(TCSpiralSample(spiral, (TCFoil)f, ds / 20, &npt[f], &xs[f], &ys[f]));
+  PetscCall(
+      PetscMalloc3(PetscMax(nl, 1), &z, 2 * PetscMax(nl, 1), &cen, 2 * PetscMax(nl, 1), &curves));
+  for (PetscInt k = 0; k < nl; k++) {
+    z[k]           = nz > 1 ? sp->height_m * (k0 + k) / (nz - 1) : 0.5 * sp->height_m;
+    cen[2 * k]     = sp->centre_m[0];
+    cen[2 * k + 1] = sp->centre_m[1];
+    for (int f = 0; f < 2; f++) {
+      curves[2 * k + f].n = npt[f];
+      curves[2 * k + f].x = xs[f];
+      curves[2 * k + f].y = ys[f];
+    }
+  }
+  PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
+  PetscCall(PetscFree3(z, cen, curves));
+  for (int f = 0; f < 2; f++) {
+    PetscCall(PetscFree(xs[f]));
+    PetscCall(PetscFree(ys[f]));
+  }
   PetscFunctionReturn(0);
 }

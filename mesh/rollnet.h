@@ -25,6 +25,14 @@
  * strip, conductance dA / ASR (a linear stand-in for the local cell model
  * until the cell models exist). No element where a coating is missing.
  * Tabs: Cu tab nodes on the bottom layer, Al tab nodes on the top layer.
+ * With terminals (for the coupled solver), two more nodes follow the foil
+ * nodes on the last rank: the negative terminal (input id NL NS, tag 2,
+ * fixed at 0 V) joined to every Cu tab node, and the positive terminal (id
+ * NL NS + 1, tag 3, free) joined to every Al tab node, each joint with
+ * G = (node strip length) / tab_ohm_m, the tab's contact resistance times its
+ * width. Node weights: an Al node that carries elements weighs
+ * 1 + 2 element_weight (METIS balances element cost, not nodes).
+ * Every node records its strip area (ds w) and length (ds) in TCNode.
  */
 #pragma once
 #include "mesh/graph.h"
@@ -48,7 +56,13 @@ typedef struct {
   PetscReal search_m;   /* farthest facing foil */
   PetscInt  missing_foil;
   PetscReal missing_from_m, missing_to_m;
+  PetscBool terminals;      /* add the two terminal nodes (see above) */
+  PetscReal tab_ohm_m;      /* tab contact resistance x width, ohm m (terminals only) */
+  PetscInt  element_weight; /* partition weight of one element (>= 0) */
 } TCRollNetParams;
+
+/* Node tags: the foil (TC_FOIL_CU, TC_FOIL_AL) or a terminal. */
+enum { TC_ROLL_TAG_NEG_TERMINAL = 2, TC_ROLL_TAG_POS_TERMINAL = 3 };
 
 typedef struct _p_TCRollNet *TCRollNet;
 
@@ -58,6 +72,12 @@ typedef struct _p_TCRollNet *TCRollNet;
 PETSC_EXTERN PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
                                             const PetscReal z[], const PetscReal centre[],
                                             const TCRollCurve curves[], TCRollNet *net);
+/* Collective. The network of a synthetic spiral (set up) with nz node layers
+   over its height, split over the ranks in layer blocks. np: ds_m, asr_ohm_m2
+   and, for the coupled solver, terminals, tab_ohm_m, element_weight are the
+   caller's; the rest is filled from the spiral. */
+PETSC_EXTERN PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz,
+                                                TCRollNetParams *np, TCRollNet *net);
 PETSC_EXTERN PetscErrorCode TCRollNetGetGraph(TCRollNet net, TCGraph *g);
 /* Global counts: nodes per foil per layer, layers, elements. */
 PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,

@@ -121,7 +121,9 @@ PetscErrorCode TCSheetBuild(const TCSheetParams *p, TCGraph g)
     nd.fixed  = NAN;
     nd.inject = 0;
     nd.weight = 1;
-    nd.tag    = 0;
+    nd.tag      = 0;
+    nd.area_m2  = 0;
+    nd.length_m = 0;
     if (TCSheetOnEdge(p, p->ground_edge, i, k, &pos))
       nd.fixed = 0;
     else if (TCSheetOnEdge(p, p->tab_edge, i, k, &pos) && pos >= p->tab_from_m - 1e-12 &&

@@ -8,6 +8,7 @@
  */
 #include "mesh/spiral.h"
 #include <math.h>
+#include <stddef.h>
 
 const char *const TCFoilNames[]  = {"cu", "al"};
 const char *const TCTabLayouts[] = {"start", "end", "positions", "tabless"};
@@ -367,5 +368,55 @@ PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2])
     PetscCall(TCDeckGetString(deck, key, buf, sizeof(buf), &set));
     PetscCall(TCTabsSet(&tabs[f], (TCTabLayout)layout, set ? buf : NULL, width, key));
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCSpiralParamsFromDeck(TCDeck deck, TCSpiralParams *sp, PetscReal *ds_m,
+                                      PetscInt *nz)
+{
+  static const struct {
+    const char *key;
+    size_t      off;
+  } reals[] = {
+#define SPR(k, f) {k, offsetof(TCSpiralParams, f)}
+      SPR("spiral_length_m", length_m),
+      SPR("spiral_outer_radius_m", outer_radius_m),
+      SPR("spiral_mandrel_radius_m", mandrel_radius_m),
+      SPR("spiral_height_m", height_m),
+      SPR("spiral_cu_thickness_m", t_cu_m),
+      SPR("spiral_al_thickness_m", t_al_m),
+      SPR("spiral_neg_thickness_m", t_neg_m),
+      SPR("spiral_pos_thickness_m", t_pos_m),
+      SPR("spiral_sep_thickness_m", t_sep_m),
+      SPR("spiral_cu_sigma_S_m", sigma_cu_S_m),
+      SPR("spiral_al_sigma_S_m", sigma_al_S_m),
+      SPR("spiral_overhang_m", overhang_m),
+      SPR("spiral_centre_x_m", centre_m[0]),
+      SPR("spiral_centre_y_m", centre_m[1]),
+      SPR("spiral_deform_amplitude_m", deform_amplitude_m),
+      SPR("spiral_deform_decay_turns", deform_decay_turns),
+      SPR("spiral_deform_angle_rad", deform_angle_rad),
+      SPR("spiral_gap_m", gap_m),
+      SPR("spiral_gap_angle_rad", gap_angle_rad),
+      SPR("spiral_gap_width_rad", gap_width_rad),
+      SPR("spiral_missing_from_m", missing_from_m),
+      SPR("spiral_missing_to_m", missing_to_m),
+#undef SPR
+  };
+  PetscInt e;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetEnum(deck, "preset", &e));
+  PetscCall(TCSpiralParamsPreset(e == 0 ? "21700" : "18650", sp));
+  /* keys without a default leave the preset's value */
+  for (size_t q = 0; q < sizeof(reals) / sizeof(reals[0]); q++)
+    PetscCall(TCDeckGetReal(deck, reals[q].key, (PetscReal *)((char *)sp + reals[q].off)));
+  PetscCall(TCDeckGetInt(deck, "spiral_deform_mode", &sp->deform_mode));
+  PetscCall(TCDeckGetInt(deck, "spiral_gap_turn", &sp->gap_turn));
+  PetscCall(TCDeckGetEnum(deck, "spiral_missing_foil", &e));
+  sp->missing_foil = e - 1;
+  PetscCall(TCTabsFromDeck(deck, sp->tabs));
+  PetscCall(TCDeckGetReal(deck, "network_ds_m", ds_m));
+  PetscCall(TCDeckGetInt(deck, "network_nz", nz));
   PetscFunctionReturn(0);
 }

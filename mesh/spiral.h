@@ -156,3 +156,68 @@ PETSC_EXTERN PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char 
         "tab width along s, m", PETSC_FALSE                                                        \
   }
 PETSC_EXTERN PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2]);
+
+/* The deck keys of a synthetic jelly roll (preset, spiral_*, tab_*, network_ds_m,
+   network_nz), shared by tomocell geometry and tomocell run; read with
+   TCSpiralParamsFromDeck. */
+#define TC_SPIRAL_KEYS \
+    {"preset", TC_KEY_ENUM, "21700", 0, 0, PETSC_FALSE, "21700|18650", \
+     "layer stack and size preset (LG M50 stack, Chen2020); the spiral keys override it", \
+     PETSC_FALSE}, \
+    {"spiral_length_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "Al foil length, m (0: from spiral_outer_radius_m)", PETSC_TRUE}, \
+    {"spiral_outer_radius_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "outer Al centre-line radius when spiral_length_m is 0, m", PETSC_TRUE}, \
+    {"spiral_mandrel_radius_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, \
+     "inner surface of the first Cu turn, m", PETSC_TRUE}, \
+    {"spiral_height_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "electrode height, m", \
+     PETSC_TRUE}, \
+    {"spiral_cu_thickness_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "Cu foil, m", \
+     PETSC_TRUE}, \
+    {"spiral_al_thickness_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "Al foil, m", \
+     PETSC_TRUE}, \
+    {"spiral_neg_thickness_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "negative coating (one side), m", PETSC_TRUE}, \
+    {"spiral_pos_thickness_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "positive coating (one side), m", PETSC_TRUE}, \
+    {"spiral_sep_thickness_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, "separator, m", \
+     PETSC_TRUE}, \
+    {"spiral_cu_sigma_S_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "Cu conductivity, S/m", \
+     PETSC_TRUE}, \
+    {"spiral_al_sigma_S_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "Al conductivity, S/m", \
+     PETSC_TRUE}, \
+    {"spiral_overhang_m", TC_KEY_REAL, NULL, 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "Cu (anode) beyond the Al at each end, along s, m", PETSC_TRUE}, \
+    {"spiral_centre_x_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL, \
+     "off-centre core: spiral centre x relative to the can axis, m", PETSC_FALSE}, \
+    {"spiral_centre_y_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL, "spiral centre y, m", \
+     PETSC_FALSE}, \
+    {"spiral_deform_amplitude_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL, \
+     "deformed core: radial amplitude at the inner end, m", PETSC_FALSE}, \
+    {"spiral_deform_mode", TC_KEY_INT, "2", 1, 16, PETSC_FALSE, NULL, \
+     "deformed core: lobes (2 = oval)", PETSC_FALSE}, \
+    {"spiral_deform_decay_turns", TC_KEY_REAL, "2", 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "deformed core: e-folding in turns (0 = no decay)", PETSC_FALSE}, \
+    {"spiral_deform_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL, \
+     "deformed core: orientation, rad", PETSC_FALSE}, \
+    {"spiral_gap_m", TC_KEY_REAL, "0", 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "local gap (delamination) width, m", PETSC_FALSE}, \
+    {"spiral_gap_turn", TC_KEY_INT, "3", 0, 1e6, PETSC_FALSE, NULL, \
+     "local gap: opens outside this turn", PETSC_FALSE}, \
+    {"spiral_gap_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL, \
+     "local gap: centre angle, rad", PETSC_FALSE}, \
+    {"spiral_gap_width_rad", TC_KEY_REAL, "0.5", 0, 6.3, PETSC_TRUE, NULL, \
+     "local gap: angular width, rad", PETSC_FALSE}, \
+    {"spiral_missing_foil", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|cu|al", \
+     "foil with a missing coating segment", PETSC_FALSE}, \
+    {"spiral_missing_from_m", TC_KEY_REAL, "0", 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "missing coating from arc length, m", PETSC_FALSE}, \
+    {"spiral_missing_to_m", TC_KEY_REAL, "0", 0, PETSC_MAX_REAL, PETSC_FALSE, NULL, \
+     "missing coating to arc length, m", PETSC_FALSE}, \
+    TC_TAB_KEYS, \
+    {"network_ds_m", TC_KEY_REAL, "1e-3", 0, PETSC_MAX_REAL, PETSC_TRUE, NULL, "node spacing along s, m", \
+     PETSC_FALSE}, \
+    {"network_nz", TC_KEY_INT, "11", 1, 1e6, PETSC_FALSE, NULL, "node layers over the height", \
+     PETSC_FALSE}
+PETSC_EXTERN PetscErrorCode TCSpiralParamsFromDeck(TCDeck deck, TCSpiralParams *p, PetscReal *ds_m,
+                                                  PetscInt *nz);

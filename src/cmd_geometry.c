@@ -17,9 +17,6 @@
 #define INF PETSC_MAX_REAL
 
 static const TCKey geo_keys[] = {
-    {"preset", TC_KEY_ENUM, "21700", 0, 0, PETSC_FALSE, "21700|18650",
-     "layer stack and size preset (LG M50 stack, Chen2020); the keys below override it",
-     PETSC_FALSE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "network file (net.h5, XDMF beside it); default <deck name>_net.h5 unless only -render",
      PETSC_TRUE},
@@ -27,61 +24,7 @@ static const TCKey geo_keys[] = {
      "JSON summary of the true geometry (default: output with .json)", PETSC_TRUE},
     {"render", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "write synthetic CT (Data Exchange HDF5) to this file", PETSC_TRUE},
-    {"spiral_length_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
-     "Al foil length, m (0: from spiral_outer_radius_m)", PETSC_TRUE},
-    {"spiral_outer_radius_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
-     "outer Al centre-line radius when spiral_length_m is 0, m", PETSC_TRUE},
-    {"spiral_mandrel_radius_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
-     "inner surface of the first Cu turn, m", PETSC_TRUE},
-    {"spiral_height_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "electrode height, m",
-     PETSC_TRUE},
-    {"spiral_cu_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Cu foil, m",
-     PETSC_TRUE},
-    {"spiral_al_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Al foil, m",
-     PETSC_TRUE},
-    {"spiral_neg_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
-     "negative coating (one side), m", PETSC_TRUE},
-    {"spiral_pos_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
-     "positive coating (one side), m", PETSC_TRUE},
-    {"spiral_sep_thickness_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL, "separator, m",
-     PETSC_TRUE},
-    {"spiral_cu_sigma_S_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Cu conductivity, S/m",
-     PETSC_TRUE},
-    {"spiral_al_sigma_S_m", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL, "Al conductivity, S/m",
-     PETSC_TRUE},
-    {"spiral_overhang_m", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
-     "Cu (anode) beyond the Al at each end, along s, m", PETSC_TRUE},
-    {"spiral_centre_x_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL,
-     "off-centre core: spiral centre x relative to the can axis, m", PETSC_FALSE},
-    {"spiral_centre_y_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL, "spiral centre y, m",
-     PETSC_FALSE},
-    {"spiral_deform_amplitude_m", TC_KEY_REAL, "0", -1, 1, PETSC_FALSE, NULL,
-     "deformed core: radial amplitude at the inner end, m", PETSC_FALSE},
-    {"spiral_deform_mode", TC_KEY_INT, "2", 1, 16, PETSC_FALSE, NULL,
-     "deformed core: lobes (2 = oval)", PETSC_FALSE},
-    {"spiral_deform_decay_turns", TC_KEY_REAL, "2", 0, INF, PETSC_FALSE, NULL,
-     "deformed core: e-folding in turns (0 = no decay)", PETSC_FALSE},
-    {"spiral_deform_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,
-     "deformed core: orientation, rad", PETSC_FALSE},
-    {"spiral_gap_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
-     "local gap (delamination) width, m", PETSC_FALSE},
-    {"spiral_gap_turn", TC_KEY_INT, "3", 0, 1e6, PETSC_FALSE, NULL,
-     "local gap: opens outside this turn", PETSC_FALSE},
-    {"spiral_gap_angle_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,
-     "local gap: centre angle, rad", PETSC_FALSE},
-    {"spiral_gap_width_rad", TC_KEY_REAL, "0.5", 0, 6.3, PETSC_TRUE, NULL,
-     "local gap: angular width, rad", PETSC_FALSE},
-    {"spiral_missing_foil", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|cu|al",
-     "foil with a missing coating segment", PETSC_FALSE},
-    {"spiral_missing_from_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
-     "missing coating from arc length, m", PETSC_FALSE},
-    {"spiral_missing_to_m", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
-     "missing coating to arc length, m", PETSC_FALSE},
-    TC_TAB_KEYS,
-    {"network_ds_m", TC_KEY_REAL, "1e-3", 0, INF, PETSC_TRUE, NULL, "node spacing along s, m",
-     PETSC_FALSE},
-    {"network_nz", TC_KEY_INT, "11", 1, 1e6, PETSC_FALSE, NULL, "node layers over the height",
-     PETSC_FALSE},
+    TC_SPIRAL_KEYS,
     {"element_asr_ohm_m2", TC_KEY_REAL, "4e-3", 0, INF, PETSC_TRUE, NULL,
      "element area-specific resistance (linear stand-in for the cell model), ohm m2", PETSC_FALSE},
     {"render_pixel_size_m", TC_KEY_REAL, "20e-6", 0, INF, PETSC_TRUE, NULL, "CT pixel size, m",
@@ -141,37 +84,7 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   PetscCall(TCDeckLoad(deck, pos[0]));
   PetscCall(TCDeckGetName(deck, &deckname));
   PetscCall(TCDeckGetText(deck, &decktext));
-  PetscCall(TCDeckGetEnum(deck, "preset", &e));
-  PetscCall(TCSpiralParamsPreset(e == 0 ? "21700" : "18650", &sp));
-  PetscCall(GeoReal(deck, "spiral_length_m", &sp.length_m));
-  PetscCall(GeoReal(deck, "spiral_outer_radius_m", &sp.outer_radius_m));
-  PetscCall(GeoReal(deck, "spiral_mandrel_radius_m", &sp.mandrel_radius_m));
-  PetscCall(GeoReal(deck, "spiral_height_m", &sp.height_m));
-  PetscCall(GeoReal(deck, "spiral_cu_thickness_m", &sp.t_cu_m));
-  PetscCall(GeoReal(deck, "spiral_al_thickness_m", &sp.t_al_m));
-  PetscCall(GeoReal(deck, "spiral_neg_thickness_m", &sp.t_neg_m));
-  PetscCall(GeoReal(deck, "spiral_pos_thickness_m", &sp.t_pos_m));
-  PetscCall(GeoReal(deck, "spiral_sep_thickness_m", &sp.t_sep_m));
-  PetscCall(GeoReal(deck, "spiral_cu_sigma_S_m", &sp.sigma_cu_S_m));
-  PetscCall(GeoReal(deck, "spiral_al_sigma_S_m", &sp.sigma_al_S_m));
-  PetscCall(GeoReal(deck, "spiral_overhang_m", &sp.overhang_m));
-  PetscCall(GeoReal(deck, "spiral_centre_x_m", &sp.centre_m[0]));
-  PetscCall(GeoReal(deck, "spiral_centre_y_m", &sp.centre_m[1]));
-  PetscCall(GeoReal(deck, "spiral_deform_amplitude_m", &sp.deform_amplitude_m));
-  PetscCall(TCDeckGetInt(deck, "spiral_deform_mode", &sp.deform_mode));
-  PetscCall(GeoReal(deck, "spiral_deform_decay_turns", &sp.deform_decay_turns));
-  PetscCall(GeoReal(deck, "spiral_deform_angle_rad", &sp.deform_angle_rad));
-  PetscCall(GeoReal(deck, "spiral_gap_m", &sp.gap_m));
-  PetscCall(TCDeckGetInt(deck, "spiral_gap_turn", &sp.gap_turn));
-  PetscCall(GeoReal(deck, "spiral_gap_angle_rad", &sp.gap_angle_rad));
-  PetscCall(GeoReal(deck, "spiral_gap_width_rad", &sp.gap_width_rad));
-  PetscCall(TCDeckGetEnum(deck, "spiral_missing_foil", &e));
-  sp.missing_foil = e - 1;
-  PetscCall(GeoReal(deck, "spiral_missing_from_m", &sp.missing_from_m));
-  PetscCall(GeoReal(deck, "spiral_missing_to_m", &sp.missing_to_m));
-  PetscCall(TCTabsFromDeck(deck, sp.tabs));
-  PetscCall(GeoReal(deck, "network_ds_m", &ds));
-  PetscCall(TCDeckGetInt(deck, "network_nz", &nzl));
+  PetscCall(TCSpiralParamsFromDeck(deck, &sp, &ds, &nzl));
   PetscCall(GeoReal(deck, "element_asr_ohm_m2", &asr));
   PetscCall(PetscMemzero(&rp, sizeof(rp)));
   PetscCall(GeoReal(deck, "render_pixel_size_m", &rp.pixel_m));
@@ -238,44 +151,12 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   if (hasout) {
     TCRollNetParams np;
     TCRollNet       net;
-    TCRollCurve    *curves;
-    PetscReal      *z, *cen, *xs[2] = {NULL, NULL}, *ys[2] = {NULL, NULL};
-    PetscInt        k0 = nzl * rank / size, k1 = nzl * (rank + 1) / size, nl = k1 - k0, npt[2];
     TCRunMeta       meta;
     char           *effective;
     PetscCall(PetscMemzero(&np, sizeof(np)));
-    np.nfoils         = 2;
-    np.label[0]       = 1;
-    np.label[1]       = 2;
-    np.thickness_m[0] = sp.t_cu_m;
-    np.thickness_m[1] = sp.t_al_m;
-    np.sigma_S_m[0]   = sp.sigma_cu_S_m;
-    np.sigma_S_m[1]   = sp.sigma_al_S_m;
-    np.tabs[0]        = sp.tabs[0];
-    np.tabs[1]        = sp.tabs[1];
-    np.ds_m           = ds;
-    np.height_m       = sp.height_m;
-    np.asr_ohm_m2     = asr;
-    np.search_m       = 1.5 * TCSpiralPitch(spiral) + 2 * PetscAbsReal(sp.gap_m);
-    np.missing_foil   = sp.missing_foil;
-    np.missing_from_m = sp.missing_from_m;
-    np.missing_to_m   = sp.missing_to_m;
-    /* centre lines sampled at ds/20 so that the polyline is exact to ~1e-7 relative */
-    for (int f = 0; f < 2; f++)
-      PetscCall(TCSpiralSample(spiral, (TCFoil)f, ds / 20, &npt[f], &xs[f], &ys[f]));
-    PetscCall(
-        PetscMalloc3(PetscMax(nl, 1), &z, 2 * PetscMax(nl, 1), &cen, 2 * PetscMax(nl, 1), &curves));
-    for (PetscInt k = 0; k < nl; k++) {
-      z[k]           = nzl > 1 ? sp.height_m * (k0 + k) / (nzl - 1) : 0.5 * sp.height_m;
-      cen[2 * k]     = sp.centre_m[0];
-      cen[2 * k + 1] = sp.centre_m[1];
-      for (int f = 0; f < 2; f++) {
-        curves[2 * k + f].n = npt[f];
-        curves[2 * k + f].x = xs[f];
-        curves[2 * k + f].y = ys[f];
-      }
-    }
-    PetscCall(TCRollNetCreate(comm, &np, nl, z, cen, curves, &net));
+    np.ds_m       = ds;
+    np.asr_ohm_m2 = asr;
+    PetscCall(TCRollNetFromSpiral(comm, spiral, nzl, &np, &net));
     PetscCall(TCRollNetGetSizes(net, ns, &NL, &nel));
     PetscCall(TCDeckGetEffective(deck, &effective));
     meta.command   = "geometry";
@@ -289,11 +170,6 @@ static PetscErrorCode GeoMain(int npos, char **pos)
                        " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT " elements\n",
                        output, ns[0], ns[1], NL, nel));
     PetscCall(TCRollNetDestroy(&net));
-    PetscCall(PetscFree3(z, cen, curves));
-    for (int f = 0; f < 2; f++) {
-      PetscCall(PetscFree(xs[f]));
-      PetscCall(PetscFree(ys[f]));
-    }
   }
   if (hassum) {
     FILE *fp;

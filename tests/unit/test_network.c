@@ -77,7 +77,7 @@ static PetscErrorCode Block(MPI_Comm comm, PetscInt N, PetscInt *nloc)
 
 static TCNode Node(PetscReal x, PetscReal fixed, PetscReal inject)
 {
-  TCNode nd = {{x, 0, 0}, fixed, inject, 1, 0};
+  TCNode nd = {{x, 0, 0}, fixed, inject, 1, 0, 0, 0};
   return nd;
 }
 
@@ -279,7 +279,7 @@ static PetscErrorCode TestRandom(MPI_Comm comm)
   PetscCall(TCGraphSetLocalSizes(g, nloc));
   PetscCall(TCGraphGetInputRange(g, &s, &e));
   for (PetscInt v = s; v < e; v++) {
-    TCNode nd = {{Rand(&seed), v * 0.01, 0}, fixed[v], inj[v], 1 + v % 3, 0};
+    TCNode nd = {{Rand(&seed), v * 0.01, 0}, fixed[v], inj[v], 1 + v % 3, 0, 0, 0};
     PetscCall(TCGraphSetNode(g, v, &nd));
   }
   for (PetscInt k = 0; k < ne; k++)
@@ -351,6 +351,8 @@ static PetscErrorCode TestPartition(MPI_Comm comm)
                     i == sp.ns - 1 ? 0.0 : NAN,
                     i == 0 ? 0.01 : 0,
                     1 + (i / 20) % 4,
+                    0,
+                    0,
                     0};
       PetscCall(TCGraphSetNode(g, id, &nd));
     }
