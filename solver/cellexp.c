@@ -268,10 +268,11 @@ typedef struct {
 
 /* One step of dt from state at temperature T_old; thermal iteration when
    lumped. Returns converged and the new temperature. */
-static PetscErrorCode RunStep(TCRun *r, const PetscReal *state, TCCellControl ctl, PetscReal value,
+static PetscErrorCode RunStep(void *vr, const PetscReal *state, TCCellControl ctl, PetscReal value,
                               PetscReal T_old, PetscReal dt, PetscReal *trial, TCCellResult *res,
                               PetscReal *T_new, PetscBool *conv)
 {
+  TCRun    *r  = (TCRun *)vr;
   PetscReal Tg = T_old;
 
   PetscFunctionBeginUser;
@@ -294,6 +295,11 @@ static PetscErrorCode RunStep(TCRun *r, const PetscReal *state, TCCellControl ct
   PetscFunctionReturn(0);
 }
 
+static PetscReal RunSOC(void *vr, const PetscReal *state)
+{
+  return TCCellStateSOC(((TCRun *)vr)->cell, state);
+}
+
 PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams *p,
                                const TCExperimentOptions *opt, PetscReal state[],
                                TCExperimentMonitor mon, void *ctx, TCExperimentSummary *sum)
@@ -306,30 +312,16 @@ PetscErrorCode TCExperimentRun(TCExperiment exp, TCCell cell, const TCCellParams
   PetscFunctionReturn(0);
 }
 
-/* Checkpoint/restart: the loop below is the original driver; a run resumed
-   from a cursor enters it with the cursor's values in the variables that
-   carry over between accepted steps, and the hook sees the same values
-   after each accepted step. Nothing else carries state from one step to the
-   next (TCCellStep depends only on state_old). */
 PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellParams *p,
                                    const TCExperimentOptions *opt, const TCExperimentCursor *from,
                                    PetscReal state[], TCExperimentMonitor mon, void *ctx,
                                    TCExperimentHook hook, void *hctx, TCExperimentSummary *sum,
                                    PetscBool *stopped)
 {
-  TCRun             r = {cell, p, opt, 0, 0};
-  PetscInt          ns;
-  PetscReal        *trial, *trial2, t = 0, T;
-  TCCellResult      res, res2, last_ok;
-  TCExperimentPoint pt;
-  PetscReal         I1C = p->Q_nom_Ah;
-  PetscInt          s0  = 0;
+  TCRun              r = {cell, p, opt, 0, 0};
+  TCExperimentSystem sys;
 
   PetscFunctionBeginUser;
-  *stopped = PETSC_FALSE;
-  PetscCall(PetscMemzero(sum, sizeof(*sum)));
-  PetscCall(TCCellGetStateSize(cell, &ns, NULL));
-  PetscCall(PetscMalloc2(ns, &trial, ns, &trial2));
   if (opt->lumped) {
     PetscCheck(
         p->rho_cp_J_m3K > 0 && p->volume_m3 > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
@@ -339,6 +331,37 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
     r.C_th = p->rho_cp_J_m3K;
     r.hAV  = p->h_W_m2K * p->area_ext_m2 / p->volume_m3;
   }
+  sys.ctx   = &r;
+  sys.I1C_A = p->Q_nom_Ah;
+  sys.step  = RunStep;
+  sys.soc   = RunSOC;
+  PetscCall(TCCellGetStateSize(cell, &sys.nstate, NULL));
+  PetscCall(TCExperimentRunSystem(exp, &sys, opt, from, state, mon, ctx, hook, hctx, sum, stopped));
+  PetscFunctionReturn(0);
+}
+
+/* Checkpoint/restart: the loop below is the original driver; a run resumed
+   from a cursor enters it with the cursor's values in the variables that
+   carry over between accepted steps, and the hook sees the same values
+   after each accepted step. Nothing else carries state from one step to the
+   next (the system's step depends only on the committed state). */
+PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem *sys,
+                                     const TCExperimentOptions *opt, const TCExperimentCursor *from,
+                                     PetscReal state[], TCExperimentMonitor mon, void *ctx,
+                                     TCExperimentHook hook, void *hctx, TCExperimentSummary *sum,
+                                     PetscBool *stopped)
+{
+  PetscInt          ns = sys->nstate;
+  PetscReal        *trial, *trial2, t = 0, T;
+  TCCellResult      res, res2, last_ok;
+  TCExperimentPoint pt;
+  PetscReal         I1C = sys->I1C_A;
+  PetscInt          s0  = 0;
+
+  PetscFunctionBeginUser;
+  *stopped = PETSC_FALSE;
+  PetscCall(PetscMemzero(sum, sizeof(*sum)));
+  PetscCall(PetscMalloc2(PetscMax(ns, 1), &trial, PetscMax(ns, 1), &trial2));
   T                  = opt->T_amb_K;
   sum->T_max_K       = T;
   sum->anode_min_V   = PETSC_MAX_REAL;
@@ -387,7 +410,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
       goto stepping;
     }
     /* consistent start of the step: algebraic state under the new control */
-    PetscCall(TCCellStep(cell, state, ctl, value, T, 0, trial, &res, &conv));
+    PetscCall(sys->step(sys->ctx, state, ctl, value, T, 0, trial, &res, &Tn, &conv));
     PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "experiment step %" PetscInt_FMT " \"%s\": the cell cannot start it (no solution "
                "of the algebraic equations at t = %g s; e.g. a power or voltage it cannot deliver)",
@@ -407,7 +430,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
     last_ok = res;
     pt.t_s  = t;
     pt.T_K  = T;
-    pt.soc  = TCCellStateSOC(cell, state);
+    pt.soc  = sys->soc(sys->ctx, state);
     pt.step = s;
     if (mon) PetscCall(mon(&pt, &res, ctx));
     y_prev = ctl == TC_CELL_VOLTAGE ? res.I_A : res.V_V;
@@ -419,7 +442,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
         dt   = st->duration_s - ts;
         last = PETSC_TRUE;
       }
-      PetscCall(RunStep(&r, state, ctl, value, T, dt, trial, &res, &Tn, &conv));
+      PetscCall(sys->step(sys->ctx, state, ctl, value, T, dt, trial, &res, &Tn, &conv));
       if (!conv) {
         sum->nrejected++;
         dt *= 0.25;
@@ -448,7 +471,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
         for (int it = 0; it < 60; it++) {
           m = (a * fb - b * fa) / (fb - fa);
           if (!(m > a && m < b)) m = 0.5 * (a + b);
-          PetscCall(RunStep(&r, state, ctl, value, T, m, trial2, &res2, &Tn, &conv));
+          PetscCall(sys->step(sys->ctx, state, ctl, value, T, m, trial2, &res2, &Tn, &conv));
           if (!conv) {
             b  = m;
             fb = fa > 0 ? -PetscAbsReal(fb) : PetscAbsReal(fb);
@@ -529,7 +552,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
         nacc++;
         pt.t_s = t;
         pt.T_K = T;
-        pt.soc = TCCellStateSOC(cell, state);
+        pt.soc = sys->soc(sys->ctx, state);
         if (mon) PetscCall(mon(&pt, &res, ctx));
         if (last || crossed) done = PETSC_TRUE;
         if (!crossed && st->duration_s < 0 && ts > 1000 * 3600)

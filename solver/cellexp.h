@@ -104,3 +104,30 @@ PETSC_EXTERN PetscErrorCode TCExperimentRunFrom(
     TCExperiment exp, TCCell cell, const TCCellParams *p, const TCExperimentOptions *opt,
     const TCExperimentCursor *from, PetscReal state[], TCExperimentMonitor mon, void *ctx,
     TCExperimentHook hook, void *hctx, TCExperimentSummary *sum, PetscBool *stopped);
+
+/* Any system the driver can step: one cell (what TCExperimentRunFrom
+   builds) or a network of cells (solver/roll.h). step takes dt_s (0: a
+   consistent start under a new control) from the committed state at
+   temperature T_K (the system's own summary temperature, returned in
+   *T_new_K) into trial, and fills the result (terminal I and V, heat,
+   anode potential; for a network the extreme over its elements). It may be
+   collective: then every rank must return the same converged flag and
+   result, so that every rank takes the same steps. soc is the state's SOC
+   (also collective for a network). */
+typedef struct {
+  void     *ctx;
+  PetscInt  nstate; /* reals of a state on this rank */
+  PetscReal I1C_A;  /* current at 1C, A */
+  PetscErrorCode (*step)(void *ctx, const PetscReal state[], TCCellControl ctl, PetscReal value,
+                         PetscReal T_K, PetscReal dt_s, PetscReal trial[], TCCellResult *res,
+                         PetscReal *T_new_K, PetscBool *converged);
+  PetscReal (*soc)(void *ctx, const PetscReal state[]);
+} TCExperimentSystem;
+
+/* TCExperimentRunFrom for any system (opt->lumped is the system's business). */
+PETSC_EXTERN PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem *sys,
+                                                  const TCExperimentOptions *opt,
+                                                  const TCExperimentCursor *from, PetscReal state[],
+                                                  TCExperimentMonitor mon, void *ctx,
+                                                  TCExperimentHook hook, void *hctx,
+                                                  TCExperimentSummary *sum, PetscBool *stopped);
