@@ -116,6 +116,55 @@ PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim,
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCH5WriteCols(TCH5 *h5, const char name[], const hsize_t dims[2], hsize_t col0,
+                             hsize_t ncols, const double *data)
+{
+  hid_t   fspace, mspace, dset, lcpl;
+  hsize_t offs[2] = {0, col0}, cnt[2] = {dims[0], ncols};
+
+  PetscFunctionBeginUser;
+  fspace = H5Screate_simple(2, dims, NULL);
+  TCH5Call(h5->comm, fspace, "H5Screate_simple for %s", name);
+  lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  dset = H5Dcreate2(h5->file, name, H5T_NATIVE_DOUBLE, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  TCH5Call(h5->comm, dset, "H5Dcreate2(%s) in %s", name, h5->path);
+  if (ncols > 0 && dims[0] > 0) {
+    TCH5Call(h5->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, offs, NULL, cnt, NULL),
+             "H5Sselect_hyperslab(%s)", name);
+  } else {
+    TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
+  }
+  mspace = H5Screate_simple(2, cnt, NULL);
+  if (ncols == 0 || dims[0] == 0) H5Sselect_none(mspace);
+  TCH5Call(h5->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, h5->dxpl, data),
+           "H5Dwrite(%s) in %s", name, h5->path);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCH5WriteAttrReals(TCH5 *h5, const char obj[], const char name[], PetscInt n,
+                                  const double value[])
+{
+  hid_t   o, space, attr;
+  hsize_t d = (hsize_t)n;
+
+  PetscFunctionBeginUser;
+  o = H5Oopen(h5->file, obj, H5P_DEFAULT);
+  TCH5Call(h5->comm, o, "H5Oopen(%s)", obj);
+  space = H5Screate_simple(1, &d, NULL);
+  attr  = H5Acreate2(o, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT);
+  TCH5Call(h5->comm, attr, "H5Acreate2(%s:%s)", obj, name);
+  TCH5Call(h5->comm, H5Awrite(attr, H5T_NATIVE_DOUBLE, value), "H5Awrite(%s:%s)", obj, name);
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Oclose(o);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TCH5WriteAttr(TCH5 *h5, const char obj[], const char name[], hid_t type,
                                     const void *value)
 {

@@ -29,11 +29,19 @@ PETSC_EXTERN PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t typ
                                           const hsize_t dims[], hsize_t start, hsize_t count,
                                           const void *data);
 
+/* A 2-D double dataset [dims[0], dims[1]] of which this rank writes the
+   column block [col0, col0 + ncols) of every row, from data [dims[0]][ncols]
+   (time series: one row per time, one column per node). */
+PETSC_EXTERN PetscErrorCode TCH5WriteCols(TCH5 *h5, const char name[], const hsize_t dims[2],
+                                          hsize_t col0, hsize_t ncols, const double *data);
+
 /* Attributes on an object (group or dataset path, "/" for the root). */
 PETSC_EXTERN PetscErrorCode TCH5WriteAttrString(TCH5 *h5, const char obj[], const char name[],
                                                 const char value[]);
 PETSC_EXTERN PetscErrorCode TCH5WriteAttrReal(TCH5 *h5, const char obj[], const char name[],
                                               double value);
+PETSC_EXTERN PetscErrorCode TCH5WriteAttrReals(TCH5 *h5, const char obj[], const char name[],
+                                               PetscInt n, const double value[]);
 PETSC_EXTERN PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const char name[],
                                              long long value);
 

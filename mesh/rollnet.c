@@ -403,7 +403,7 @@ PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayer
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TCRollNetExtra(TCH5 *h5, void *ctx)
+PetscErrorCode TCRollNetWriteExtra(TCH5 *h5, void *ctx)
 {
   TCRollNet   net  = (TCRollNet)ctx;
   PetscInt    nloc = net->nl * net->NS + net->nterm, E, e0 = 0, ne = net->ne, nt = net->nterm;
@@ -451,18 +451,20 @@ static PetscErrorCode TCRollNetExtra(TCH5 *h5, void *ctx)
   PetscFunctionReturn(0);
 }
 
+const TCExtraField TCRollNetExtraFields[7] = {{"/nodes/s_m", PETSC_FALSE},
+                                              {"/nodes/foil", PETSC_TRUE},
+                                              {"/nodes/tab", PETSC_TRUE},
+                                              {"/nodes/layer", PETSC_TRUE},
+                                              {"/edges/conductance_S", PETSC_FALSE},
+                                              {"/edges/kind", PETSC_TRUE},
+                                              {"/edges/area_m2", PETSC_FALSE}};
+
 PetscErrorCode TCRollNetWrite(TCRollNet net, const char h5path[], const TCRunMeta *meta)
 {
-  const TCExtraField extra[] = {{"/nodes/s_m", PETSC_FALSE},
-                                {"/nodes/foil", PETSC_TRUE},
-                                {"/nodes/tab", PETSC_TRUE},
-                                {"/nodes/layer", PETSC_TRUE},
-                                {"/edges/conductance_S", PETSC_FALSE},
-                                {"/edges/kind", PETSC_TRUE},
-                                {"/edges/area_m2", PETSC_FALSE}};
+  const TCExtraField *extra = TCRollNetExtraFields;
 
   PetscFunctionBeginUser;
-  PetscCall(TCResultsWriteNetworkFile(net->g, h5path, NULL, 0, NULL, 0, meta, TCRollNetExtra, net,
+  PetscCall(TCResultsWriteNetworkFile(net->g, h5path, NULL, 0, NULL, 0, meta, TCRollNetWriteExtra, net,
                                       extra, 7));
   PetscFunctionReturn(0);
 }

@@ -85,4 +85,9 @@ PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], Pet
 /* Collective. Write h5path (+ .xmf) -- layout in README, "net.h5". */
 PETSC_EXTERN PetscErrorCode TCRollNetWrite(TCRollNet net, const char h5path[],
                                            const TCRunMeta *meta);
+/* The network's own datasets (/nodes/s_m, foil, tab, layer; /edges/...;
+   /layers/...), into an open results file (a TCResultsExtraFn; ctx = net). */
+PETSC_EXTERN PetscErrorCode TCRollNetWriteExtra(TCH5 *h5, void *ctx);
+/* The extra fields above, for the XDMF (7 entries). */
+PETSC_EXTERN const TCExtraField TCRollNetExtraFields[7];
 PETSC_EXTERN PetscErrorCode TCRollNetDestroy(TCRollNet *net);

@@ -14,13 +14,16 @@
 #include "mesh/netcsv.h"
 #include "mesh/sheet.h"
 #include "solver/laplace.h"
+#include "src/run_roll.h"
 #include <math.h>
 
 #define INF PETSC_MAX_REAL
 
 static const TCKey run_keys[] = {
-    {"job", TC_KEY_ENUM, "foil", 0, 0, PETSC_FALSE, "foil|network",
-     "what to build: a foil sheet, or a resistor network from CSV files", PETSC_FALSE},
+    {"job", TC_KEY_ENUM, "foil", 0, 0, PETSC_FALSE, "foil|network|roll",
+     "what to run: a foil sheet, a resistor network from CSV files, or the coupled "
+     "electrochemical-thermal jelly roll",
+     PETSC_FALSE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "output directory (default output/<deck name>)", PETSC_TRUE},
     {"foil_length_m", TC_KEY_REAL, "0.6", 0, INF, PETSC_TRUE, NULL,
@@ -47,6 +50,7 @@ static const TCKey run_keys[] = {
      "job network: nodes CSV id,x_m,y_m,z_m,fixed_V,inject_A", PETSC_TRUE},
     {"network_edges", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "job network: edges CSV i,j,G_S", PETSC_TRUE},
+    TC_ROLL_RUN_KEYS,
 };
 static const PetscInt run_nkeys = (PetscInt)(sizeof(run_keys) / sizeof(run_keys[0]));
 
@@ -163,6 +167,13 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(TCDeckGetEnum(deck, "job", &job));
   PetscCall(TCDeckGetString(deck, "output", outdir, sizeof(outdir), &set));
   if (!set) PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
+  if (job == 2) {
+    PetscCall(TCPrintf(comm, "tomocell run %s: job roll on %d rank(s), output in %s/\n", pos[0],
+                       size, outdir));
+    PetscCall(TCRunRoll(deck, pos[0], outdir));
+    PetscCall(TCDeckDestroy(&deck));
+    PetscFunctionReturn(0);
+  }
 
   /* read and check every key before any work or output */
   if (job == 0)

@@ -1,0 +1,1059 @@
+/*
+ * Coupled electrochemical-thermal jelly-roll solver (see roll.h).
+ */
+#include "solver/roll.h"
+#include "src/tc.h"
+#include <petscsnes.h>
+#include <math.h>
+
+const char *const TCRollFieldNames[] = {
+    "temperature_K", "potential_V",   "current_density_A_m2", "anode_potential_V",
+    "soc",           "heat_W_m2",     "eta_n_V",              "eta_p_V",
+    "min_anode_potential_V",          "plating_time_s"};
+
+/* per-element diagnostics kept in the state */
+enum {
+  D_I,        /* current density, A/m^2 */
+  D_ANODE,    /* anode potential vs Li at the separator */
+  D_ANODE_X,  /* its minimum over the negative electrode */
+  D_Q,        /* heat, W/m^2 */
+  D_ETA_N,
+  D_ETA_P,
+  D_SOC,
+  D_PLATING,  /* time below 0 V vs Li, s */
+  D_ANODE_MIN,/* running minimum of D_ANODE */
+  ND
+};
+/* replicated scalars at the end of every rank's state */
+enum {
+  G_V,
+  G_I,
+  G_Q,          /* heat rate of the step, W */
+  G_GEN,        /* heat generated, J */
+  G_REMOVED,    /* heat to the ambient, J */
+  G_CHARGE_ERR, /* running maximum */
+  G_CHARGE,     /* A h */
+  G_ENERGY,     /* W h */
+  NG
+};
+
+typedef struct {
+  PetscInt  a, c_l, c; /* Al row (local), Cu (ghosted local index, global new id) */
+  PetscReal area, scale;
+} TCElem;
+
+struct _p_TCRoll {
+  MPI_Comm            comm;
+  TCRollNet           net;
+  TCGraph             g;
+  TCCell              cell;
+  const TCCellParams *p;
+  TCRollParams        rp;
+  PetscInt            n, nghost, rstart; /* owned nodes, ghosts, first owned new id */
+  const TCNode       *nodes;
+  const PetscInt     *ptr, *col, *lcol;
+  const PetscReal    *G;
+  PetscInt           *tag;               /* owned + ghost */
+  PetscReal          *xg, *yg, *zg;      /* coordinates, owned + ghost */
+  PetscInt            nel, nsc;          /* elements, reals per element state */
+  TCElem             *el;
+  PetscReal           area_total, I1C;
+  PetscInt            neg_row, pos_row;  /* local rows of the terminals (-1 if not owned) */
+  PetscInt            pos_global;
+  PetscInt            nstate, off_diag, off_T, off_Trate, off_phi, off_glob;
+  /* electrochemistry */
+  SNES                snes;
+  Mat                 J;
+  Vec                 X, F, phig, Tg;    /* phig, Tg ghosted */
+  PetscReal          *Iel, *gel, *Qel;   /* per element, last function evaluation */
+  TCCellResult       *res;               /* per element */
+  PetscReal          *trial_cells;       /* element states of the evaluation */
+  const PetscReal    *state_old;
+  PetscReal           T_dt;              /* dt of the current step */
+  TCCellControl       ctl;
+  PetscReal           ctl_value;
+  PetscBool           failed;
+  /* thermal */
+  Mat                 K, A;
+  KSP                 ksp_th;
+  Vec                 C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
+  PetscReal           dt_A;              /* dt A was built for */
+};
+
+static PetscBool IsElement(TCRoll r, PetscInt row, PetscInt k)
+{
+  PetscInt t1 = r->tag[row], t2 = r->tag[r->lcol[k]];
+  return (PetscBool)((t1 == TC_FOIL_CU && t2 == TC_FOIL_AL) ||
+                     (t1 == TC_FOIL_AL && t2 == TC_FOIL_CU));
+}
+
+static PetscBool IsTerminal(PetscInt tag)
+{
+  return (PetscBool)(tag == TC_ROLL_TAG_NEG_TERMINAL || tag == TC_ROLL_TAG_POS_TERMINAL);
+}
+
+/* fixed potential: the negative terminal always, the positive one under CV */
+static PetscBool IsFixed(TCRoll r, PetscInt tag)
+{
+  return (PetscBool)(tag == TC_ROLL_TAG_NEG_TERMINAL ||
+                     (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_VOLTAGE));
+}
+
+/* a ghosted copy of owned values (n) into owned+ghost (n + nghost) */
+static PetscErrorCode Ghosted(TCRoll r, const PetscReal owned[], Vec vg, PetscReal out[])
+{
+  Vec                loc;
+  const PetscScalar *a;
+
+  PetscFunctionBeginUser;
+  {
+    PetscScalar *w;
+    PetscCall(VecGetArray(vg, &w));
+    PetscCall(PetscArraycpy(w, owned, r->n));
+    PetscCall(VecRestoreArray(vg, &w));
+  }
+  PetscCall(VecGhostUpdateBegin(vg, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGhostUpdateEnd(vg, INSERT_VALUES, SCATTER_FORWARD));
+  if (out) {
+    PetscCall(VecGhostGetLocalForm(vg, &loc));
+    PetscCall(VecGetArrayRead(loc, &a));
+    PetscCall(PetscArraycpy(out, a, r->n + r->nghost));
+    PetscCall(VecRestoreArrayRead(loc, &a));
+    PetscCall(VecGhostRestoreLocalForm(vg, &loc));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---- electrochemistry ------------------------------------------------------ */
+
+/* Step every element to the potentials in phig (ghosted) at the temperatures
+   in Tg (ghosted); failure anywhere fails everywhere. */
+static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
+{
+  Vec                pl, tl;
+  const PetscScalar *phi, *T;
+  PetscBool          good = PETSC_TRUE;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGhostGetLocalForm(r->phig, &pl));
+  PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
+  PetscCall(VecGetArrayRead(pl, &phi));
+  PetscCall(VecGetArrayRead(tl, &T));
+  for (PetscInt e = 0; e < r->nel && good; e++) {
+    const TCElem *el = &r->el[e];
+    PetscReal     dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]);
+    PetscBool     conv;
+    PetscCall(TCCellStep(r->cell, r->state_old + e * r->nsc, TC_CELL_VOLTAGE, dV, Te, r->T_dt,
+                         r->trial_cells + e * r->nsc, &r->res[e], &conv));
+    if (!conv || !isfinite(r->res[e].I_A)) {
+      good = PETSC_FALSE;
+      break;
+    }
+    r->Iel[e] = r->res[e].I_A * el->scale;
+    r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
+    r->Qel[e] = r->res[e].Q_W * el->scale;
+  }
+  PetscCall(VecRestoreArrayRead(pl, &phi));
+  PetscCall(VecRestoreArrayRead(tl, &T));
+  PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
+  PetscCall(VecGhostRestoreLocalForm(r->Tg, &tl));
+  PetscCallMPI(MPI_Allreduce(&good, ok, 1, MPIU_BOOL, MPI_LAND, r->comm));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
+{
+  TCRoll             r = (TCRoll)ctx;
+  Vec                pl;
+  const PetscScalar *phi;
+  PetscScalar       *f;
+  PetscBool          ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecCopy(X, r->phig));
+  PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(ElementsEvaluate(r, &ok));
+  if (!ok) {
+    r->failed = PETSC_TRUE;
+    PetscCall(SNESSetFunctionDomainError(snes));
+    PetscCall(VecSet(F, NAN));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecGhostGetLocalForm(r->phig, &pl));
+  PetscCall(VecGetArrayRead(pl, &phi));
+  PetscCall(VecGetArray(F, &f));
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscInt tag = r->tag[i];
+    if (IsFixed(r, tag)) {
+      f[i] = phi[i] - (tag == TC_ROLL_TAG_NEG_TERMINAL ? 0 : r->ctl_value);
+      continue;
+    }
+    f[i] = 0;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++)
+      if (!IsElement(r, i, k)) f[i] += r->G[k] * (phi[i] - phi[r->lcol[k]]);
+    if (tag == TC_ROLL_TAG_POS_TERMINAL)
+      f[i] += r->ctl == TC_CELL_CURRENT ? r->ctl_value : r->ctl_value / phi[i];
+  }
+  for (PetscInt e = 0; e < r->nel; e++) {
+    f[r->el[e].a] -= r->Iel[e];
+    if (r->el[e].c_l < r->n) f[r->el[e].c_l] += r->Iel[e];
+  }
+  PetscCall(VecRestoreArray(F, &f));
+  PetscCall(VecRestoreArrayRead(pl, &phi));
+  PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
+  for (PetscInt e = 0; e < r->nel; e++)
+    if (r->el[e].c_l >= r->n) PetscCall(VecSetValue(F, r->el[e].c, r->Iel[e], ADD_VALUES));
+  PetscCall(VecAssemblyBegin(F));
+  PetscCall(VecAssemblyEnd(F));
+  PetscFunctionReturn(0);
+}
+
+/* the Jacobian at the point of the last function evaluation (SNES evaluates
+   the function at a point before the Jacobian there) */
+static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
+{
+  TCRoll r = (TCRoll)ctx;
+
+  PetscFunctionBeginUser;
+  (void)snes;
+  (void)X;
+  (void)Jm;
+  PetscCall(MatZeroEntries(P));
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscInt  row = r->rstart + i, tag = r->tag[i];
+    PetscReal d   = 0;
+    if (IsFixed(r, tag)) {
+      PetscCall(MatSetValue(P, row, row, 1.0, ADD_VALUES));
+      continue;
+    }
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      if (IsElement(r, i, k)) continue;
+      d += r->G[k];
+      if (!IsFixed(r, r->tag[r->lcol[k]]))
+        PetscCall(MatSetValue(P, row, r->col[k], -r->G[k], ADD_VALUES));
+    }
+    if (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_POWER) {
+      PetscReal phit;
+      PetscCall(VecGetValues(X, 1, &row, &phit));
+      d -= r->ctl_value / (phit * phit);
+    }
+    PetscCall(MatSetValue(P, row, row, d, ADD_VALUES));
+  }
+  for (PetscInt e = 0; e < r->nel; e++) {
+    PetscInt    idx[2] = {r->rstart + r->el[e].a, r->el[e].c};
+    PetscReal   g      = r->gel[e];
+    PetscScalar v[4]   = {g, -g, -g, g};
+    PetscCall(MatSetValues(P, 2, idx, 2, idx, v, ADD_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(P, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(P, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* ---- thermal --------------------------------------------------------------- */
+
+static PetscErrorCode ThermalAssemble(TCRoll r)
+{
+  const TCRollParams *rp = &r->rp;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatZeroEntries(r->K));
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscInt  row = r->rstart + i, ti = r->tag[i];
+    PetscReal d   = 0;
+    if (IsTerminal(ti)) {
+      PetscCall(MatSetValue(r->K, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
+      continue;
+    }
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      PetscInt  j = r->lcol[k], tj = r->tag[j];
+      PetscReal Gt;
+      if (IsTerminal(tj)) continue;
+      if (ti != tj) /* through the electrode pair */
+        Gt = rp->k_r_W_mK * r->G[k] / rp->d_elem_m;
+      else { /* along the foil strip: the electrical conductance scaled */
+        PetscBool along_z = (PetscBool)(PetscAbsReal(r->zg[i] - r->zg[j]) > 1e-12);
+        Gt = r->G[k] * (along_z ? rp->k_z_W_mK : rp->k_s_W_mK) * rp->t_node_m[ti] / rp->sigma_t_S[ti];
+      }
+      d += Gt;
+      PetscCall(MatSetValue(r->K, row, r->col[k], -Gt, ADD_VALUES));
+    }
+    PetscCall(MatSetValue(r->K, row, row, d, ADD_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(r->K, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(r->K, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec Tnew)
+{
+  PetscScalar       *bb;
+  const PetscScalar *c, *h, *to, *q;
+  KSPConvergedReason reason;
+
+  PetscFunctionBeginUser;
+  if (dt != r->dt_A) {
+    Vec diag;
+    PetscCall(MatCopy(r->K, r->A, SAME_NONZERO_PATTERN));
+    PetscCall(VecDuplicate(r->C, &diag));
+    PetscCall(VecCopy(r->H, diag));
+    if (isfinite(dt)) PetscCall(VecAXPY(diag, 1.0 / dt, r->C));
+    {
+      PetscScalar *dd;
+      PetscCall(VecGetArray(diag, &dd));
+      for (PetscInt i = 0; i < r->n; i++)
+        if (IsTerminal(r->tag[i])) dd[i] = 1; /* T = T_amb there */
+      PetscCall(VecRestoreArray(diag, &dd));
+    }
+    PetscCall(MatDiagonalSet(r->A, diag, ADD_VALUES));
+    PetscCall(VecDestroy(&diag));
+    PetscCall(KSPSetOperators(r->ksp_th, r->A, r->A));
+    r->dt_A = dt;
+  }
+  PetscCall(VecGetArray(r->b, &bb));
+  PetscCall(VecGetArrayRead(r->C, &c));
+  PetscCall(VecGetArrayRead(r->H, &h));
+  PetscCall(VecGetArrayRead(Told, &to));
+  PetscCall(VecGetArrayRead(Q, &q));
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (IsTerminal(r->tag[i])) {
+      bb[i] = r->rp.T_amb_K;
+      continue;
+    }
+    bb[i] = q[i] + h[i] * r->rp.T_amb_K + (isfinite(dt) ? c[i] / dt * to[i] : 0);
+  }
+  PetscCall(VecRestoreArrayRead(Q, &q));
+  PetscCall(VecRestoreArrayRead(Told, &to));
+  PetscCall(VecRestoreArrayRead(r->H, &h));
+  PetscCall(VecRestoreArrayRead(r->C, &c));
+  PetscCall(VecRestoreArray(r->b, &bb));
+  PetscCall(KSPSolve(r->ksp_th, r->b, Tnew));
+  PetscCall(KSPGetConvergedReason(r->ksp_th, &reason));
+  PetscCheck(reason > 0, r->comm, PETSC_ERR_NOT_CONVERGED, "thermal solve did not converge: %s",
+             KSPConvergedReasons[reason]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNodeVolumes(TCRoll r, Vec vol)
+{
+  PetscScalar *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArray(vol, &v));
+  for (PetscInt i = 0; i < r->n; i++)
+    v[i] = IsTerminal(r->tag[i]) ? 0 : r->nodes[i].area_m2 * r->rp.t_node_m[r->tag[i]];
+  PetscCall(VecRestoreArray(vol, &v));
+  PetscFunctionReturn(0);
+}
+
+/* node heat (W) from the element heat and the foil and tab Joule heat */
+static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
+{
+  Vec                pl;
+  const PetscScalar *phi;
+  PetscScalar       *q;
+  PetscReal          sum = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGhostGetLocalForm(r->phig, &pl));
+  PetscCall(VecGetArrayRead(pl, &phi));
+  PetscCall(VecGetArray(Qn, &q));
+  for (PetscInt i = 0; i < r->n; i++) {
+    q[i] = 0;
+    if (IsTerminal(r->tag[i])) continue;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      PetscInt  j  = r->lcol[k];
+      PetscReal dv = phi[i] - phi[j];
+      if (IsElement(r, i, k)) continue;
+      /* a foil edge is seen from both ends: half each; a tab joint all here */
+      q[i] += (IsTerminal(r->tag[j]) ? 1.0 : 0.5) * r->G[k] * dv * dv;
+    }
+  }
+  for (PetscInt e = 0; e < r->nel; e++) {
+    q[r->el[e].a] += 0.5 * r->Qel[e];
+    if (r->el[e].c_l < r->n) q[r->el[e].c_l] += 0.5 * r->Qel[e];
+  }
+  for (PetscInt i = 0; i < r->n; i++) sum += q[i];
+  PetscCall(VecRestoreArray(Qn, &q));
+  PetscCall(VecRestoreArrayRead(pl, &phi));
+  PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
+  for (PetscInt e = 0; e < r->nel; e++)
+    if (r->el[e].c_l >= r->n) {
+      PetscCall(VecSetValue(Qn, r->el[e].c, 0.5 * r->Qel[e], ADD_VALUES));
+      sum += 0.5 * r->Qel[e];
+    }
+  PetscCall(VecAssemblyBegin(Qn));
+  PetscCall(VecAssemblyEnd(Qn));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPI_SUM, r->comm));
+  *total = sum;
+  PetscFunctionReturn(0);
+}
+
+/* ---- the system step --------------------------------------------------------- */
+
+/* is X the point of the last function evaluation (in phig)? */
+static PetscBool SameAsLast(TCRoll r)
+{
+  const PetscScalar *x, *p;
+  int                same;
+
+  if (VecGetArrayRead(r->X, &x)) return PETSC_FALSE;
+  if (VecGetArrayRead(r->phig, &p)) return PETSC_FALSE;
+  same = !memcmp(x, p, (size_t)r->n * sizeof(PetscScalar));
+  if (VecRestoreArrayRead(r->phig, &p) || VecRestoreArrayRead(r->X, &x)) return PETSC_FALSE;
+  if (MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPI_INT, MPI_LAND, r->comm)) return PETSC_FALSE;
+  return (PetscBool)same;
+}
+
+static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl ctl,
+                               PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
+                               TCCellResult *res, PetscReal *T_new, PetscBool *conv)
+{
+  TCRoll              r  = (TCRoll)ctx;
+  const PetscReal    *gold = state + r->off_glob;
+  PetscReal          *gnew = trial + r->off_glob, Qtot = 0, dTmax = 0;
+  SNESConvergedReason reason;
+  PetscInt            its = 0, nthermal = 0;
+
+  PetscFunctionBeginUser;
+  (void)T_K;
+  *conv        = PETSC_FALSE;
+  r->state_old = state;
+  r->trial_cells = trial;
+  r->T_dt      = dt;
+  r->ctl       = ctl;
+  r->ctl_value = value;
+  PetscCall(PetscArraycpy(trial, state, r->nstate));
+  /* temperature guess: extrapolated with the last step's rate */
+  {
+    PetscReal *tg = trial + r->off_T; /* scratch: overwritten with the result below */
+    for (PetscInt i = 0; i < r->n; i++) tg[i] = state[r->off_T + i] + dt * state[r->off_Trate + i];
+    PetscCall(Ghosted(r, tg, r->Tg, NULL));
+  }
+  {
+    PetscScalar *x;
+    PetscCall(VecGetArray(r->X, &x));
+    PetscCall(PetscArraycpy(x, state + r->off_phi, r->n));
+    if (r->pos_row >= 0 && ctl == TC_CELL_VOLTAGE) x[r->pos_row] = value;
+    if (r->neg_row >= 0) x[r->neg_row] = 0;
+    PetscCall(VecRestoreArray(r->X, &x));
+  }
+  for (;;) {
+    r->failed = PETSC_FALSE;
+    PetscCall(SNESSolve(r->snes, NULL, r->X));
+    PetscCall(SNESGetConvergedReason(r->snes, &reason));
+    if (reason <= 0 || r->failed) PetscFunctionReturn(0);
+    {
+      PetscInt it;
+      PetscCall(SNESGetIterationNumber(r->snes, &it));
+      its += it;
+    }
+    /* the elements at the solution, unless the last evaluation was there */
+    if (!SameAsLast(r)) {
+      PetscBool ok;
+      PetscCall(VecCopy(r->X, r->phig));
+      PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(ElementsEvaluate(r, &ok));
+      if (!ok) PetscFunctionReturn(0);
+    }
+    PetscCall(HeatSources(r, r->Qn, &Qtot));
+    if (!r->rp.thermal || dt <= 0) {
+      PetscCall(VecCopy(r->Tg, r->Tnew));
+      break;
+    }
+    {
+      Vec Told;
+      PetscCall(VecCreateMPIWithArray(r->comm, 1, r->n, PETSC_DECIDE,
+                                      (const PetscScalar *)(state + r->off_T), &Told));
+      PetscCall(TCRollThermalSolve(r, Told, r->Qn, dt, r->Tnew));
+      PetscCall(VecDestroy(&Told));
+    }
+    {
+      Vec d;
+      PetscCall(VecDuplicate(r->Tnew, &d));
+      PetscCall(VecWAXPY(d, -1.0, r->Tg, r->Tnew));
+      PetscCall(VecNorm(d, NORM_INFINITY, &dTmax));
+      PetscCall(VecDestroy(&d));
+    }
+    PetscCall(VecCopy(r->Tnew, r->Tg));
+    PetscCall(VecGhostUpdateBegin(r->Tg, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGhostUpdateEnd(r->Tg, INSERT_VALUES, SCATTER_FORWARD));
+    if (dTmax < r->rp.T_tol_K) break;
+    if (++nthermal >= 12) PetscFunctionReturn(0); /* no convergence: cut the step */
+  }
+  /* the trial state: element states are in trial already; diagnostics, T, phi */
+  {
+    const PetscScalar *x, *t;
+    PetscReal          sI = 0, V = 0, Iterm = 0, amin = PETSC_MAX_REAL, amin_x = PETSC_MAX_REAL;
+    PetscReal          bal[3], removed = 0;
+    PetscCall(VecGetArrayRead(r->X, &x));
+    PetscCall(VecGetArrayRead(r->Tnew, &t));
+    PetscCall(PetscArraycpy(trial + r->off_phi, x, r->n));
+    PetscCall(PetscArraycpy(trial + r->off_T, t, r->n));
+    for (PetscInt i = 0; i < r->n; i++)
+      trial[r->off_Trate + i] = dt > 0 ? (t[i] - state[r->off_T + i]) / dt : state[r->off_Trate + i];
+    for (PetscInt e = 0; e < r->nel; e++) {
+      const TCCellResult *q  = &r->res[e];
+      const PetscReal    *dn = state + r->off_diag + e * ND;
+      PetscReal          *d  = trial + r->off_diag + e * ND;
+      PetscReal           a0 = dn[D_ANODE], a1 = q->anode_vs_li_V;
+      d[D_I]       = q->I_A / r->p->area_m2;
+      d[D_ANODE]   = a1;
+      d[D_ANODE_X] = q->anode_vs_li_min_V;
+      d[D_Q]       = q->Q_W / r->p->area_m2;
+      d[D_ETA_N]   = q->eta_n_V;
+      d[D_ETA_P]   = q->eta_p_V;
+      d[D_SOC]     = TCCellStateSOC(r->cell, trial + e * r->nsc);
+      /* time below 0 V: linear in time within the step */
+      if (a0 < 0 && a1 < 0)
+        d[D_PLATING] = dn[D_PLATING] + dt;
+      else if (a0 < 0 || a1 < 0)
+        d[D_PLATING] = dn[D_PLATING] + dt * (a0 < 0 ? a0 : a1) / (a0 - a1) * (a0 < 0 ? 1 : -1);
+      d[D_ANODE_MIN] = PetscMin(dn[D_ANODE_MIN], a1);
+      sI += r->Iel[e];
+      amin   = PetscMin(amin, a1);
+      amin_x = PetscMin(amin_x, q->anode_vs_li_min_V);
+    }
+    /* terminal current: what the Al tabs deliver into the positive terminal */
+    if (r->pos_row >= 0) {
+      PetscInt i = r->pos_row;
+      V          = x[i];
+      for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+        PetscReal phij;
+        PetscInt  j = r->lcol[k];
+        if (j < r->n)
+          phij = x[j];
+        else {
+          Vec                pl;
+          const PetscScalar *pg;
+          PetscCall(VecGhostGetLocalForm(r->phig, &pl));
+          PetscCall(VecGetArrayRead(pl, &pg));
+          phij = pg[j];
+          PetscCall(VecRestoreArrayRead(pl, &pg));
+          PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
+        }
+        Iterm += r->G[k] * (phij - V);
+      }
+    }
+    if (r->rp.thermal && dt > 0) {
+      const PetscScalar *h;
+      PetscCall(VecGetArrayRead(r->H, &h));
+      for (PetscInt i = 0; i < r->n; i++)
+        if (!IsTerminal(r->tag[i])) removed += h[i] * (t[i] - r->rp.T_amb_K);
+      PetscCall(VecRestoreArrayRead(r->H, &h));
+    }
+    PetscCall(VecRestoreArrayRead(r->Tnew, &t));
+    PetscCall(VecRestoreArrayRead(r->X, &x));
+    bal[0] = sI;
+    bal[1] = V;
+    bal[2] = Iterm;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, bal, 3, MPIU_REAL, MPI_SUM, r->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &removed, 1, MPIU_REAL, MPI_SUM, r->comm));
+    {
+      PetscReal mm[2] = {amin, amin_x};
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPIU_REAL, MPI_MIN, r->comm));
+      amin   = mm[0];
+      amin_x = mm[1];
+    }
+    gnew[G_V] = bal[1];
+    gnew[G_I] = bal[2];
+    gnew[G_Q] = Qtot;
+    gnew[G_GEN] = gold[G_GEN] + (r->rp.thermal ? Qtot * dt : 0);
+    gnew[G_REMOVED] = gold[G_REMOVED] + removed * dt;
+    gnew[G_CHARGE_ERR] =
+        PetscMax(gold[G_CHARGE_ERR],
+                 PetscAbsReal(bal[0] - bal[2]) / PetscMax(PetscAbsReal(bal[2]), 1e-3 * r->I1C));
+    gnew[G_CHARGE] = gold[G_CHARGE] + bal[2] * dt / 3600;
+    gnew[G_ENERGY] = gold[G_ENERGY] + bal[2] * bal[1] * dt / 3600;
+    PetscCall(PetscMemzero(res, sizeof(*res)));
+    res->I_A               = bal[2];
+    res->V_V               = bal[1];
+    res->Q_W               = Qtot;
+    res->anode_vs_li_V     = amin;
+    res->anode_vs_li_min_V = amin_x;
+    res->newton_its        = its;
+  }
+  PetscCall(VecMax(r->Tnew, NULL, T_new));
+  *conv = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscReal RollSOC(void *ctx, const PetscReal state[])
+{
+  TCRoll    r = (TCRoll)ctx;
+  PetscReal s[2] = {0, 0};
+  for (PetscInt e = 0; e < r->nel; e++) {
+    s[0] += state[r->off_diag + e * ND + D_SOC] * r->el[e].area;
+    s[1] += r->el[e].area;
+  }
+  if (MPI_Allreduce(MPI_IN_PLACE, s, 2, MPIU_REAL, MPI_SUM, r->comm)) return NAN;
+  return s[1] > 0 ? s[0] / s[1] : NAN;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+/* an AIJ matrix with the graph's pattern (and every diagonal) */
+static PetscErrorCode GraphMat(TCRoll r, PetscInt N, Mat *M)
+{
+  PetscInt *dnz, *onz, rend = r->rstart + r->n;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc2(PetscMax(r->n, 1), &dnz, PetscMax(r->n, 1), &onz));
+  for (PetscInt i = 0; i < r->n; i++) {
+    dnz[i] = 1;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      if (r->col[k] >= r->rstart && r->col[k] < rend)
+        dnz[i]++;
+      else
+        onz[i]++;
+    }
+    dnz[i] = PetscMin(dnz[i], r->n);
+  }
+  PetscCall(MatCreate(r->comm, M));
+  PetscCall(MatSetSizes(*M, r->n, r->n, N, N));
+  PetscCall(MatSetType(*M, MATAIJ));
+  PetscCall(MatSeqAIJSetPreallocation(*M, 0, dnz));
+  PetscCall(MatMPIAIJSetPreallocation(*M, 0, dnz, 0, onz));
+  PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  PetscCall(PetscFree2(dnz, onz));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
+                            const TCRollParams *rp, TCRoll *out)
+{
+  TCRoll          r;
+  const PetscInt *ghosts, *inid;
+  PetscInt        nterm = 0, N;
+  PetscMPIInt     size;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&r));
+  r->net  = net;
+  r->cell = cell;
+  r->p    = p;
+  r->rp   = *rp;
+  PetscCall(TCRollNetGetGraph(net, &r->g));
+  PetscCall(TCGraphGetComm(r->g, &r->comm));
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(TCGraphGetNodes(r->g, &r->n, &r->nodes, &inid));
+  PetscCall(TCGraphGetRows(r->g, &r->ptr, &r->col, &r->lcol, &r->G));
+  PetscCall(TCGraphGetGhosts(r->g, &r->nghost, &ghosts));
+  PetscCall(TCGraphGetOwnershipRange(r->g, &r->rstart, NULL));
+  PetscCall(TCGraphGetSizes(r->g, &N, NULL));
+  PetscCall(TCCellGetStateSize(cell, &r->nsc, NULL));
+  PetscCall(TCGraphCreateVec(r->g, &r->phig));
+  PetscCall(VecDuplicate(r->phig, &r->Tg));
+  /* tags and coordinates of owned and ghost nodes */
+  {
+    PetscInt   m = r->n + r->nghost;
+    PetscReal *buf;
+    PetscCall(PetscMalloc4(m, &r->tag, m, &r->xg, m, &r->yg, m, &r->zg));
+    PetscCall(PetscMalloc1(PetscMax(r->n, 1), &buf));
+    for (int q = 0; q < 4; q++) {
+      PetscReal *dst = q == 0 ? r->xg : q == 1 ? r->yg : q == 2 ? r->zg : NULL;
+      for (PetscInt i = 0; i < r->n; i++) buf[i] = q < 3 ? r->nodes[i].x[q] : r->nodes[i].tag;
+      if (dst)
+        PetscCall(Ghosted(r, buf, r->phig, dst));
+      else {
+        PetscReal *tg;
+        PetscCall(PetscMalloc1(m, &tg));
+        PetscCall(Ghosted(r, buf, r->phig, tg));
+        for (PetscInt i = 0; i < m; i++) r->tag[i] = (PetscInt)tg[i];
+        PetscCall(PetscFree(tg));
+      }
+    }
+    PetscCall(PetscFree(buf));
+  }
+  /* elements: owned by the rank of their Al node, in row order */
+  r->neg_row = r->pos_row = -1;
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (r->tag[i] == TC_ROLL_TAG_NEG_TERMINAL) r->neg_row = i;
+    if (r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) r->pos_row = i;
+    if (r->tag[i] != TC_FOIL_AL) continue;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++)
+      if (IsElement(r, i, k)) r->nel++;
+  }
+  nterm = (r->neg_row >= 0) + (r->pos_row >= 0);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nterm, 1, MPIU_INT, MPI_SUM, r->comm));
+  PetscCheck(nterm == 2, r->comm, PETSC_ERR_ARG_WRONG,
+             "the coupled solver needs a roll network with terminals");
+  PetscCall(PetscMalloc1(PetscMax(r->nel, 1), &r->el));
+  r->nel = 0;
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (r->tag[i] != TC_FOIL_AL) continue;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++)
+      if (IsElement(r, i, k)) {
+        TCElem *e = &r->el[r->nel++];
+        e->a      = i;
+        e->c_l    = r->lcol[k];
+        e->c      = r->col[k];
+        e->area   = r->G[k]; /* built with an element ASR of 1 ohm m^2: G = area */
+        e->scale  = e->area / p->area_m2;
+        r->area_total += e->area;
+      }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &r->area_total, 1, MPIU_REAL, MPI_SUM, r->comm));
+  PetscCheck(r->area_total > 0, r->comm, PETSC_ERR_USER_INPUT,
+             "the roll network has no electrochemical element (do the foils face each other?)");
+  r->I1C = p->Q_nom_Ah * r->area_total / p->area_m2;
+  {
+    PetscInt gl = r->pos_row >= 0 ? r->rstart + r->pos_row : 0;
+    PetscCallMPI(MPI_Allreduce(&gl, &r->pos_global, 1, MPIU_INT, MPI_SUM, r->comm));
+  }
+  /* state layout */
+  r->off_diag = r->nel * r->nsc;
+  r->off_T    = r->off_diag + r->nel * ND;
+  r->off_Trate = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
+  r->off_phi  = r->off_Trate + r->n;
+  r->off_glob = r->off_phi + r->n;
+  r->nstate   = r->off_glob + NG;
+  PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
+                         PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
+
+  PetscCall(GraphMat(r, N, &r->J));
+  PetscCall(GraphMat(r, N, &r->K));
+  PetscCall(VecCreateMPI(r->comm, r->n, N, &r->X));
+  PetscCall(VecDuplicate(r->X, &r->F));
+  PetscCall(VecDuplicate(r->X, &r->C));
+  PetscCall(VecDuplicate(r->X, &r->H));
+  PetscCall(VecDuplicate(r->X, &r->Qn));
+  PetscCall(VecDuplicate(r->X, &r->b));
+  PetscCall(VecDuplicate(r->X, &r->Tnew));
+
+  /* thermal: capacities and surface conductances */
+  {
+    PetscScalar *c, *h;
+    PetscReal    rmin = PETSC_MAX_REAL, rmax = 0, zmin = PETSC_MAX_REAL, zmax = -PETSC_MAX_REAL;
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscReal rr;
+      if (IsTerminal(r->tag[i])) continue;
+      rr   = hypot(r->xg[i] - rp->centre_m[0], r->yg[i] - rp->centre_m[1]);
+      rmin = PetscMin(rmin, rr);
+      rmax = PetscMax(rmax, rr);
+      zmin = PetscMin(zmin, r->zg[i]);
+      zmax = PetscMax(zmax, r->zg[i]);
+    }
+    {
+      PetscReal mx[3] = {rmax, zmax, -rmin}, mn = zmin;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 3, MPIU_REAL, MPI_MAX, r->comm));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &mn, 1, MPIU_REAL, MPI_MIN, r->comm));
+      rmax = mx[0];
+      zmax = mx[1];
+      rmin = -mx[2];
+      zmin = mn;
+    }
+    PetscCall(VecGetArray(r->C, &c));
+    PetscCall(VecGetArray(r->H, &h));
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscInt  ti = r->tag[i];
+      PetscReal ri, A = r->nodes[i].area_m2, t, hin = 0, hout = 0;
+      PetscBool inner = PETSC_FALSE, outer = PETSC_FALSE;
+      c[i] = h[i] = 0;
+      if (IsTerminal(ti)) continue;
+      t    = rp->t_node_m[ti];
+      c[i] = rp->rho_cp_J_m3K * t * A;
+      ri   = hypot(r->xg[i] - rp->centre_m[0], r->yg[i] - rp->centre_m[1]);
+      for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+        PetscInt j = r->lcol[k];
+        if (!IsElement(r, i, k)) continue;
+        if (hypot(r->xg[j] - rp->centre_m[0], r->yg[j] - rp->centre_m[1]) > ri)
+          outer = PETSC_TRUE;
+        else
+          inner = PETSC_TRUE;
+      }
+      /* a surface node: nothing faces it on that side, and it lies in the outermost
+         (innermost) turn and a half */
+      if (!outer && ri > rmax - 1.5 * rp->pitch_m) hout = rp->h_can_W_m2K * A;
+      if (!inner && ri < rmin + 1.5 * rp->pitch_m) hin = rp->h_mandrel_W_m2K * A;
+      h[i] = hout + hin;
+      /* end faces: the node's cross-section t x ds on the bottom and top layers */
+      if (PetscAbsReal(r->zg[i] - zmin) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
+      if (PetscAbsReal(r->zg[i] - zmax) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
+    }
+    PetscCall(VecRestoreArray(r->H, &h));
+    PetscCall(VecRestoreArray(r->C, &c));
+  }
+  PetscCall(ThermalAssemble(r));
+  PetscCall(MatDuplicate(r->K, MAT_COPY_VALUES, &r->A));
+  r->dt_A = -1;
+  PetscCall(KSPCreate(r->comm, &r->ksp_th));
+  PetscCall(KSPSetOptionsPrefix(r->ksp_th, "thermal_"));
+  PetscCall(KSPSetType(r->ksp_th, KSPCG));
+  {
+    PC pc;
+    PetscCall(KSPGetPC(r->ksp_th, &pc));
+    PetscCall(PCSetType(pc, PCJACOBI));
+  }
+  PetscCall(KSPSetTolerances(r->ksp_th, 1e-13, 1e-50, PETSC_DEFAULT, 10000));
+  PetscCall(KSPSetInitialGuessNonzero(r->ksp_th, PETSC_TRUE));
+
+  /* Newton on the potentials */
+  PetscCall(SNESCreate(r->comm, &r->snes));
+  PetscCall(SNESSetFunction(r->snes, r->F, FormFunction, r));
+  PetscCall(SNESSetJacobian(r->snes, r->J, r->J, FormJacobian, r));
+  /* the floor of the residual is set by the element solves (their Newton tolerance,
+     1e-12 from tomocell run): stop at 1e-11 of 1C, or when the potentials move by less
+     than 1e-12 relative */
+  PetscCall(SNESSetTolerances(r->snes, 1e-11 * r->I1C, 1e-14, 1e-12, 25, 10000));
+  {
+    KSP       ksp;
+    PC        pc;
+    SNESLineSearch ls;
+    PetscBool mumps = PETSC_FALSE;
+    PetscCall(SNESGetKSP(r->snes, &ksp));
+    PetscCall(KSPSetType(ksp, KSPPREONLY));
+    PetscCall(KSPGetPC(ksp, &pc));
+    PetscCall(PCSetType(pc, PCLU));
+    PetscCall(PetscHasExternalPackage("mumps", &mumps));
+    if (size > 1) {
+      PetscCheck(mumps, r->comm, PETSC_ERR_SUP,
+                 "a direct solve on %d ranks needs MUMPS; choose an iterative solver "
+                 "(-ksp_type cg -pc_type gamg)",
+                 (int)size);
+      PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+    }
+    PetscCall(SNESGetLineSearch(r->snes, &ls));
+    PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));
+  }
+  *out = r;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollSetFromOptions(TCRoll r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(SNESSetFromOptions(r->snes));
+  PetscCall(KSPSetFromOptions(r->ksp_th));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGetGraph(TCRoll r, TCGraph *g)
+{
+  PetscFunctionBeginUser;
+  *g = r->g;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGetSystem(TCRoll r, TCExperimentSystem *sys)
+{
+  PetscFunctionBeginUser;
+  sys->ctx    = r;
+  sys->nstate = r->nstate;
+  sys->I1C_A  = r->I1C;
+  sys->step   = RollStep;
+  sys->soc    = RollSOC;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
+{
+  PetscReal   *s0, V;
+  TCCellResult res;
+  PetscBool    conv;
+  PetscInt     nsc = r->nsc;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(2 * nsc, &s0));
+  PetscCall(TCCellStateInit(r->cell, soc, r->rp.T_init_K, s0));
+  PetscCall(TCCellStep(r->cell, s0, TC_CELL_CURRENT, 0, r->rp.T_init_K, 0, s0 + nsc, &res, &conv));
+  PetscCheck(conv, r->comm, PETSC_ERR_USER_INPUT, "the cell model has no rest state at SOC %g",
+             (double)soc);
+  V = res.V_V;
+  for (PetscInt e = 0; e < r->nel; e++) {
+    PetscReal *d = state + r->off_diag + e * ND;
+    PetscCall(PetscArraycpy(state + e * nsc, s0, nsc));
+    PetscCall(PetscMemzero(d, ND * sizeof(PetscReal)));
+    d[D_ANODE]     = res.anode_vs_li_V;
+    d[D_ANODE_X]   = res.anode_vs_li_min_V;
+    d[D_SOC]       = TCCellStateSOC(r->cell, s0);
+    d[D_ANODE_MIN] = res.anode_vs_li_V;
+  }
+  for (PetscInt i = 0; i < r->n; i++) {
+    state[r->off_T + i]     = IsTerminal(r->tag[i]) ? r->rp.T_amb_K : r->rp.T_init_K;
+    state[r->off_Trate + i] = 0;
+    state[r->off_phi + i] = (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
+  }
+  PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
+  state[r->off_glob + G_V] = V;
+  PetscCall(PetscFree(s0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st)
+{
+  const PetscReal *g = state + r->off_glob, *T = state + r->off_T;
+  const PetscReal *c;
+  struct {
+    double v;
+    int    rank;
+  } tmax, amin;
+  PetscReal   s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, imax = 0, loc[6];
+  PetscMPIInt rank;
+  PetscInt    it = -1, ia = -1;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  PetscCall(PetscMemzero(st, sizeof(*st)));
+  st->V_V  = g[G_V];
+  st->I_A  = g[G_I];
+  st->soc  = RollSOC(r, state);
+  tmax.v   = -PETSC_MAX_REAL;
+  tmax.rank = rank;
+  st->T_min_K = PETSC_MAX_REAL;
+  PetscCall(VecGetArrayRead(r->C, &c));
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (IsTerminal(r->tag[i])) continue;
+    if (T[i] > tmax.v) {
+      tmax.v = T[i];
+      it     = i;
+    }
+    st->T_min_K = PetscMin(st->T_min_K, T[i]);
+    s[0] += c[i] * T[i];
+    s[1] += c[i];
+    s[2] += c[i] * (T[i] - r->rp.T_init_K);
+  }
+  PetscCall(VecRestoreArrayRead(r->C, &c));
+  amin.v    = PETSC_MAX_REAL;
+  amin.rank = rank;
+  for (PetscInt e = 0; e < r->nel; e++) {
+    const PetscReal *d = state + r->off_diag + e * ND;
+    s[3] += PetscAbsReal(d[D_I]) * r->el[e].area;
+    s[4] += r->el[e].area;
+    if (d[D_ANODE] < 0) s[5] += r->el[e].area;
+    imax = PetscMax(imax, PetscAbsReal(d[D_I]));
+    if (d[D_ANODE] < amin.v) {
+      amin.v = d[D_ANODE];
+      ia     = e;
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, 8, MPIU_REAL, MPI_SUM, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &imax, 1, MPIU_REAL, MPI_MAX, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &st->T_min_K, 1, MPIU_REAL, MPI_MIN, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE_INT, MPI_MAXLOC, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &amin, 1, MPI_DOUBLE_INT, MPI_MINLOC, r->comm));
+  /* locations, from the owning ranks */
+  loc[0] = loc[1] = loc[2] = loc[3] = loc[4] = loc[5] = 0;
+  if (rank == tmax.rank && it >= 0) {
+    loc[0] = r->xg[it];
+    loc[1] = r->yg[it];
+    loc[2] = r->zg[it];
+  }
+  PetscReal ia_i = 0;
+  if (rank == amin.rank && ia >= 0) {
+    PetscInt a = r->el[ia].a;
+    loc[3]     = r->xg[a];
+    loc[4]     = r->yg[a];
+    loc[5]     = r->zg[a];
+    ia_i       = state[r->off_diag + ia * ND + D_I];
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, loc, 6, MPIU_REAL, MPI_SUM, r->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ia_i, 1, MPIU_REAL, MPI_SUM, r->comm));
+  st->T_max_K           = tmax.v;
+  st->T_mean_K          = s[1] > 0 ? s[0] / s[1] : NAN;
+  st->hotspot_r_m       = hypot(loc[0] - r->rp.centre_m[0], loc[1] - r->rp.centre_m[1]);
+  st->hotspot_theta_rad = atan2(loc[1] - r->rp.centre_m[1], loc[0] - r->rp.centre_m[0]);
+  st->hotspot_z_m       = loc[2];
+  st->anode_min_V       = amin.v;
+  st->anode_min_r_m     = hypot(loc[3] - r->rp.centre_m[0], loc[4] - r->rp.centre_m[1]);
+  st->anode_min_theta_rad = atan2(loc[4] - r->rp.centre_m[1], loc[3] - r->rp.centre_m[0]);
+  st->anode_min_z_m     = loc[5];
+  st->anode_min_i_A_m2  = ia_i;
+  st->i_mean_A_m2       = s[4] > 0 ? s[3] / s[4] : 0;
+  st->i_max_A_m2        = imax;
+  /* at rest the current density is only relaxation noise: no heterogeneity */
+  st->heterogeneity = PetscAbsReal(g[G_I]) > 1e-3 * r->I1C && st->i_mean_A_m2 > 0
+                          ? imax / st->i_mean_A_m2
+                          : NAN;
+  st->plating_area_frac = s[4] > 0 ? s[5] / s[4] : 0;
+  st->heat_W            = g[G_Q];
+  st->generated_J       = g[G_GEN];
+  st->stored_J          = r->rp.thermal ? s[2] : 0;
+  st->removed_J         = g[G_REMOVED];
+  st->charge_balance_max = g[G_CHARGE_ERR];
+  st->energy_balance    = r->rp.thermal && g[G_GEN] > 0
+                              ? PetscAbsReal(g[G_GEN] - st->stored_J - g[G_REMOVED]) / g[G_GEN]
+                              : NAN;
+  st->charge_Ah = g[G_CHARGE];
+  st->energy_Wh = g[G_ENERGY];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
+{
+  static const int map[TC_ROLL_NFIELDS] = {-1, -1, D_I, D_ANODE, D_SOC, D_Q, D_ETA_N, D_ETA_P,
+                                           D_ANODE_MIN, D_PLATING};
+  Vec w;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(r->X, &w));
+  /* weights: element area touching each node */
+  PetscCall(VecSet(w, 0));
+  for (PetscInt e = 0; e < r->nel; e++) {
+    PetscCall(VecSetValue(w, r->rstart + r->el[e].a, r->el[e].area, ADD_VALUES));
+    PetscCall(VecSetValue(w, r->el[e].c, r->el[e].area, ADD_VALUES));
+  }
+  PetscCall(VecAssemblyBegin(w));
+  PetscCall(VecAssemblyEnd(w));
+  for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+    PetscScalar       *v;
+    const PetscScalar *ww;
+    if (!f[q]) continue;
+    if (map[q] < 0) {
+      const PetscReal *src = state + (q == TC_ROLL_TEMPERATURE ? r->off_T : r->off_phi);
+      PetscCall(VecGetArray(f[q], &v));
+      PetscCall(PetscArraycpy(v, src, r->n));
+      if (q == TC_ROLL_TEMPERATURE)
+        for (PetscInt i = 0; i < r->n; i++)
+          if (IsTerminal(r->tag[i])) v[i] = NAN;
+      PetscCall(VecRestoreArray(f[q], &v));
+      continue;
+    }
+    PetscCall(VecSet(f[q], 0));
+    for (PetscInt e = 0; e < r->nel; e++) {
+      PetscReal val = state[r->off_diag + e * ND + map[q]] * r->el[e].area;
+      PetscCall(VecSetValue(f[q], r->rstart + r->el[e].a, val, ADD_VALUES));
+      PetscCall(VecSetValue(f[q], r->el[e].c, val, ADD_VALUES));
+    }
+    PetscCall(VecAssemblyBegin(f[q]));
+    PetscCall(VecAssemblyEnd(f[q]));
+    PetscCall(VecGetArray(f[q], &v));
+    PetscCall(VecGetArrayRead(w, &ww));
+    for (PetscInt i = 0; i < r->n; i++) v[i] = ww[i] > 0 ? v[i] / ww[i] : NAN;
+    PetscCall(VecRestoreArrayRead(w, &ww));
+    PetscCall(VecRestoreArray(f[q], &v));
+  }
+  PetscCall(VecDestroy(&w));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollDestroy(TCRoll *roll)
+{
+  TCRoll r;
+
+  PetscFunctionBeginUser;
+  if (!*roll) PetscFunctionReturn(0);
+  r = *roll;
+  PetscCall(SNESDestroy(&r->snes));
+  PetscCall(KSPDestroy(&r->ksp_th));
+  PetscCall(MatDestroy(&r->J));
+  PetscCall(MatDestroy(&r->K));
+  PetscCall(MatDestroy(&r->A));
+  PetscCall(VecDestroy(&r->X));
+  PetscCall(VecDestroy(&r->F));
+  PetscCall(VecDestroy(&r->phig));
+  PetscCall(VecDestroy(&r->Tg));
+  PetscCall(VecDestroy(&r->C));
+  PetscCall(VecDestroy(&r->H));
+  PetscCall(VecDestroy(&r->Qn));
+  PetscCall(VecDestroy(&r->b));
+  PetscCall(VecDestroy(&r->Tnew));
+  PetscCall(PetscFree4(r->tag, r->xg, r->yg, r->zg));
+  PetscCall(PetscFree(r->el));
+  PetscCall(PetscFree4(r->Iel, r->gel, r->Qel, r->res));
+  PetscCall(PetscFree(r));
+  *roll = NULL;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,58 @@
+/*
+ * tomocell run, job "roll": the coupled electrochemical-thermal jelly-roll
+ * simulation (solver/roll.h) of a synthetic spiral from the deck.
+ */
+#pragma once
+#include "io/deck.h"
+#include "mesh/spiral.h"
+
+#define TC_ROLL_RUN_KEYS                                                                           \
+  TC_SPIRAL_KEYS,                                                                                  \
+      {"params", TC_KEY_STRING, "chen2020", 0, 0, PETSC_FALSE, NULL,                               \
+       "job roll: parameter set (inputs/params/ name or BPX JSON path)", PETSC_FALSE},             \
+      {"model", TC_KEY_ENUM, "spme", 0, 0, PETSC_FALSE, "spm|spme|dfn",                            \
+       "job roll: element cell model", PETSC_FALSE},                                               \
+      {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,        \
+       "job roll: PyBaMM-style steps separated by ';' (as tomocell cell)", PETSC_FALSE},           \
+      {"initial_soc", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                  \
+       "job roll: initial SOC (default: the set's initial concentrations)", PETSC_TRUE},           \
+      {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
+       "job roll: ambient and initial temperature, K (default: the set's)", PETSC_TRUE},           \
+      {"thermal", TC_KEY_ENUM, "network", 0, 0, PETSC_FALSE, "isothermal|network",                 \
+       "job roll: thermal network coupled to the electrochemistry, or isothermal", PETSC_FALSE},   \
+      {"thermal_k_s_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
+       "conductivity along the winding (in-plane), W/(m K)", PETSC_FALSE},                         \
+      {"thermal_k_z_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
+       "conductivity along the axis (in-plane), W/(m K)", PETSC_FALSE},                            \
+      {"thermal_k_r_W_mK", TC_KEY_REAL, "0.20", 0, 1e4, PETSC_TRUE, NULL,                         \
+       "conductivity across the layers, W/(m K)", PETSC_FALSE},                                    \
+      {"thermal_rho_cp_J_m3K", TC_KEY_REAL, NULL, 0, 1e9, PETSC_TRUE, NULL,                       \
+       "volumetric heat capacity, J/(m3 K) (default: the set's density x cp)", PETSC_TRUE},        \
+      {"thermal_h_can_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
+       "heat transfer coefficient at the can, W/(m2 K) (default: the set's)", PETSC_TRUE},         \
+      {"thermal_h_end_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
+       "... at the top and bottom ends (default: as the can)", PETSC_TRUE},                        \
+      {"thermal_h_mandrel_W_m2K", TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,                     \
+       "... at the mandrel (0: adiabatic)", PETSC_FALSE},                                          \
+      {"thermal_tol_K", TC_KEY_REAL, "1e-3", 0, 10, PETSC_TRUE, NULL,                              \
+       "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
+      {"tab_contact_ohm_m", TC_KEY_REAL, "5e-7", 0, 1, PETSC_TRUE, NULL,                           \
+       "tab contact resistance x tab width, ohm m (5e-7: 0.1 mOhm for a 5 mm tab)", PETSC_FALSE},  \
+      {"dt_max_s", TC_KEY_REAL, "60", 0, 1e6, PETSC_TRUE, NULL, "job roll: largest time step, s",  \
+       PETSC_FALSE},                                                                               \
+      {"tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,                                       \
+       "job roll: local error tolerance per step on the terminal voltage, V", PETSC_FALSE},        \
+      {"dt_fixed_s", TC_KEY_REAL, "0", 0, 1e6, PETSC_FALSE, NULL,                                  \
+       "job roll: fixed time step, s (0: adaptive)", PETSC_FALSE},                                 \
+      {"output_interval_s", TC_KEY_REAL, "60", 0, 1e9, PETSC_TRUE, NULL,                           \
+       "job roll: time between field snapshots in results.h5, s", PETSC_FALSE},                    \
+      {"plots", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,                                      \
+       "job roll: PNG plots (needs /usr/bin/python3 with matplotlib)", PETSC_FALSE},               \
+  {                                                                                                \
+    "plot_times_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                  \
+        "job roll: times of the map plots, comma-separated, s (default: middle and end)",          \
+        PETSC_TRUE                                                                                 \
+  }
+
+/* Run the roll job of an open deck into outdir (created by the caller). */
+PETSC_EXTERN PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[]);
