@@ -557,6 +557,9 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
       amin   = mm[0];
       amin_x = mm[1];
     }
+    /* a terminal voltage far outside the cell's window is a diverged element
+       (e.g. electrolyte depletion in the SPMe at high rates): cut the step */
+    if (!(bal[1] > 0 && bal[1] < 2 * r->p->V_max)) PetscFunctionReturn(0);
     gnew[G_V] = bal[1];
     gnew[G_I] = bal[2];
     gnew[G_Q] = Qtot;
@@ -680,6 +683,18 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nterm, 1, MPIU_INT, MPI_SUM, r->comm));
   PetscCheck(nterm == 2, r->comm, PETSC_ERR_ARG_WRONG,
              "the coupled solver needs a roll network with terminals");
+  {
+    /* every foil must reach its terminal through at least one tab */
+    PetscInt ntab[2] = {0, 0};
+    if (r->neg_row >= 0) ntab[0] = r->ptr[r->neg_row + 1] - r->ptr[r->neg_row];
+    if (r->pos_row >= 0) ntab[1] = r->ptr[r->pos_row + 1] - r->ptr[r->pos_row];
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ntab, 2, MPIU_INT, MPI_SUM, r->comm));
+    for (int f = 0; f < 2; f++)
+      PetscCheck(ntab[f] > 0, r->comm, PETSC_ERR_USER_INPUT,
+                 "the %s foil is not connected to any tab: no node of it lies in a tab "
+                 "(check tab_%s, tab_%s_positions_m and tab_width_m against the foil length)",
+                 f ? "Al" : "Cu", f ? "al" : "cu", f ? "al" : "cu");
+  }
   PetscCall(PetscMalloc1(PetscMax(r->nel, 1), &r->el));
   r->nel = 0;
   for (PetscInt i = 0; i < r->n; i++) {

@@ -19,7 +19,7 @@ static const char *const roll_cols[] = {
     "T_max_K",          "T_mean_K",         "T_min_K",           "hotspot_r_m",
     "hotspot_theta_rad", "hotspot_z_m",     "current_heterogeneity", "i_mean_A_m2",
     "i_max_A_m2",       "min_anode_potential_V", "min_anode_r_m", "min_anode_theta_rad",
-    "min_anode_z_m",    "plating_area_fraction", "heat_W",       "generated_J",
+    "min_anode_z_m",    "min_anode_i_A_m2", "plating_area_fraction", "heat_W",       "generated_J",
     "stored_J",         "removed_J",        "newton_its"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
 
@@ -89,7 +89,8 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
                      st.T_min_K,       st.hotspot_r_m,   st.hotspot_theta_rad,
                      st.hotspot_z_m,   st.heterogeneity, st.i_mean_A_m2,
                      st.i_max_A_m2,    st.anode_min_V,   st.anode_min_r_m,
-                     st.anode_min_theta_rad, st.anode_min_z_m, st.plating_area_frac,
+                     st.anode_min_theta_rad, st.anode_min_z_m, st.anode_min_i_A_m2,
+                     st.plating_area_frac,
                      st.heat_W,        st.generated_J,   st.stored_J,
                      st.removed_J,     (PetscReal)res->newton_its};
     PetscCall(PetscArraycpy(row, v, NCOL));
@@ -284,11 +285,15 @@ static PetscErrorCode RollWriteCSV(const char outdir[], RollMon *m)
 static PetscErrorCode RollCheckStack(MPI_Comm comm, const char *what, PetscReal geo,
                                      PetscReal set, const char *key, const char *params)
 {
+  char a[32], b[32];
+
   PetscFunctionBeginUser;
+  snprintf(a, sizeof(a), "%g", (double)(1e6 * geo)); /* PETSc's %g would print "60." */
+  snprintf(b, sizeof(b), "%g", (double)(1e6 * set));
   PetscCheck(PetscAbsReal(geo - set) <= 0.02 * set, comm, PETSC_ERR_USER_INPUT,
-             "the geometry and the parameter set do not match: the %s is %g um in the roll "
-             "(%s) but %g um in %s; set %s to the set's value or choose the matching set",
-             what, (double)(1e6 * geo), key, (double)(1e6 * set), params, key);
+             "the geometry and the parameter set do not match: the %s is %s um in the roll "
+             "(%s) but %s um in %s; set %s to the set's value or choose the matching set",
+             what, a, key, b, params, key);
   PetscFunctionReturn(0);
 }
 

@@ -13,7 +13,7 @@ import sys
 
 import badinput
 
-DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs", "demo.yaml")
+DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs", "foil_demo.yaml")
 
 
 def write(path, text):

@@ -102,7 +102,7 @@ echo "local Slurm cluster up: node $host, $ncpu CPUs, port $port"
 # 1. an MPI job on 2 ranks through jobs/run.sbatch (srun inside)
 cd "$T"
 TOMOCELL=$tomocell sbatch --wait --ntasks=2 --output="$T/run.log" "$src/jobs/run.sbatch" \
-  "$src/inputs/demo.yaml" -foil_ns 201 -foil_nz 21 -output "$T/run-out" >/dev/null \
+  "$src/inputs/foil_demo.yaml" -foil_ns 201 -foil_nz 21 -output "$T/run-out" >/dev/null \
   || fail "sbatch jobs/run.sbatch failed"
 grep -q '"ranks": 2' "$T/run-out/summary.json" 2>/dev/null || fail "the srun job did not run on 2 ranks"
 grep -q "effective resistance" "$T/run.log" || fail "no result in the job log"
@@ -112,7 +112,7 @@ echo "ok   sbatch --ntasks=2 jobs/run.sbatch: srun ran tomocell on 2 ranks"
 cat >"$T/sw.yaml" <<YAML
 sweep:
   command: run
-  input: $src/inputs/demo.yaml
+  input: $src/inputs/foil_demo.yaml
   output: $T/sweep
 parameters:
   foil_thickness_m: [10e-6, 20e-6]

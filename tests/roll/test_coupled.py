@@ -1,0 +1,247 @@
+"""Coupled jelly-roll solver (tomocell run, job roll): physics checks.
+
+    test_coupled.py MODE TOMOCELL [MPIEXEC ARGS...]
+
+MODE is one of
+  cell      identical elements behind near-ideal foils give the terminal voltage
+            of tomocell cell within 1 mV (SPM, SPMe, DFN)
+  balance   charge conservation every step (1e-9) and energy closure (1e-6)
+  order     halving a fixed dt converges at order 1 (backward Euler)
+  ranks     1, 2 and 3 ranks give the same results to solver tolerance
+  tabs      a single tab gives more current heterogeneity and a higher T_max
+            than tabless, its hotspot nearer the tab (the plating check of the
+            issue, a 3C charge at 0 C, is not here yet: see the README)
+  bad       bad input: clear message, exit 1, no output
+Small networks (ds 10-20 mm, one to three layers) keep each mode under a minute.
+"""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "cli"))
+from badinput import run_all  # noqa: E402
+
+SMALL = """job: roll
+preset: 18650
+network:
+  ds_m: {ds}
+  nz: {nz}
+tab:
+  cu: {tab_cu}
+  al: {tab_al}
+model: {model}
+thermal: {thermal}
+plots: false
+experiment: "{experiment}"
+"""
+
+
+def deck(tmp, name, **kw):
+    opts = dict(ds=20e-3, nz=1, tab_cu="end", tab_al="start", model="spm", thermal="isothermal",
+                experiment="Discharge at 1C until 2.5 V")
+    extra = kw.pop("extra", "")
+    opts.update(kw)
+    path = os.path.join(tmp, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(SMALL.format(**opts) + extra)
+    return path
+
+
+def run(tomocell, launcher, args, cwd):
+    r = subprocess.run(launcher + [tomocell, "run"] + args, cwd=cwd, capture_output=True,
+                       text=True, timeout=900)
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        raise SystemExit(f"tomocell run failed: {args}")
+    return r.stdout
+
+
+def load(out):
+    with open(os.path.join(out, "summary.json")) as f:
+        s = json.load(f)
+    with open(os.path.join(out, "summary.csv")) as f:
+        rows = list(csv.DictReader(f))
+    ts = {k: [float(r[k]) for r in rows] for k in rows[0]}
+    return s, ts
+
+
+def interp(x, xs, ys):
+    for i in range(1, len(xs)):
+        if xs[i] >= x:
+            w = (x - xs[i - 1]) / (xs[i] - xs[i - 1]) if xs[i] > xs[i - 1] else 1.0
+            return ys[i - 1] + w * (ys[i] - ys[i - 1])
+    return ys[-1]
+
+
+def mode_cell(tomocell, launcher, tmp):
+    # near-ideal foils (sigma 1e10 S/m, ~170x copper) and tab joints: every element sees the
+    # terminal voltage, so the network is one cell of the total element area. tomocell cell
+    # runs the same model with the same grid, tolerances and experiment; 1C = total area x
+    # Q_nom / A_set, so both run at the same C-rate. Tolerance 1 mV (the issue's): the
+    # step sequences differ a little, the local error per step is 1 mV at most, and the
+    # foils still drop ~0.02 mV.
+    fails = 0
+    for model in ("spm", "spme", "dfn"):
+        d = deck(tmp, "ideal-" + model, model=model, ds=40e-3,
+                 extra="spiral_cu_sigma_S_m: 1e10\nspiral_al_sigma_S_m: 1e10\n"
+                       "tab_contact_ohm_m: 1e-12\n")
+        out = os.path.join(tmp, "ideal-" + model)
+        run(tomocell, launcher, [d, "-output", out], tmp)
+        s, ts = load(out)
+        csvp = os.path.join(tmp, model + ".csv")
+        subprocess.run([tomocell, "cell", "-model", model, "-output", csvp,
+                        "-cell_newton_rtol", "1e-12"], check=True, capture_output=True, cwd=tmp)
+        with open(csvp) as f:
+            rows = list(csv.DictReader(f))
+        tc = [float(r["time_s"]) for r in rows]
+        vc = [float(r["voltage_V"]) for r in rows]
+        # compare where both are defined, away from the steep end (the cut-off times differ)
+        tend = min(tc[-1], ts["time_s"][-1])
+        err = max(abs(v - interp(t, tc, vc)) for t, v in zip(ts["time_s"], ts["voltage_V"])
+                  if t <= 0.97 * tend)
+        qcell = float(rows[-1]["discharge_capacity_Ah"])
+        qnet = s["capacity_Ah"] / s["one_c_A"] * 5.0  # per 5 Ah of the set
+        ok = err < 1e-3 and abs(qnet - qcell) / qcell < 2e-3
+        fails += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {model}: max |V_net - V_cell| = {1e3 * err:.3f} mV "
+              f"(limit 1 mV), capacity {qnet:.4f} vs {qcell:.4f} Ah per 5 Ah of the set")
+    return fails
+
+
+def mode_balance(tomocell, launcher, tmp):
+    d = deck(tmp, "bal", model="spme", thermal="network", nz=3, ds=10e-3,
+             experiment="Discharge at 2C for 10 minutes; Rest for 5 minutes; "
+                        "Charge at 1C for 5 minutes")
+    out = os.path.join(tmp, "bal")
+    run(tomocell, launcher, [d, "-output", out], tmp)
+    s, ts = load(out)
+    e = s["energy_J"]
+    ok1 = s["charge_balance_rel_error"] < 1e-9
+    ok2 = s["energy_balance_rel_error"] < 1e-6
+    print(f"{'ok  ' if ok1 else 'FAIL'} charge balance (max over steps) {s['charge_balance_rel_error']:.2e} < 1e-9")
+    print(f"{'ok  ' if ok2 else 'FAIL'} energy: generated {e['generated']:.3f} J = stored {e['stored']:.3f} "
+          f"+ removed {e['removed']:.3f} to {s['energy_balance_rel_error']:.2e} < 1e-6")
+    # the heat went somewhere: the roll warmed up and the hottest point is inside
+    ok3 = s["T_max_K"] > 298.15 + 1.0
+    print(f"{'ok  ' if ok3 else 'FAIL'} T_max {s['T_max_K']:.2f} K above ambient")
+    return (not ok1) + (not ok2) + (not ok3)
+
+
+def mode_order(tomocell, launcher, tmp):
+    # backward Euler: the error at a fixed time halves with dt; the observed order from
+    # three step sizes, p = log2((V1 - V2) / (V2 - V3)), must lie in [0.8, 1.25]
+    vs = []
+    for dt in (60, 30, 15):
+        d = deck(tmp, f"dt{dt}", model="spme", thermal="network",
+                 experiment="Discharge at 1C for 30 minutes")
+        out = os.path.join(tmp, f"dt{dt}")
+        run(tomocell, launcher, [d, "-output", out, "-dt_fixed_s", str(dt)], tmp)
+        s, ts = load(out)
+        vs.append((s["final_voltage_V"], s["T_max_K"]))
+    pv = math.log2((vs[0][0] - vs[1][0]) / (vs[1][0] - vs[2][0]))
+    pt = math.log2((vs[0][1] - vs[1][1]) / (vs[1][1] - vs[2][1]))
+    ok = 0.8 <= pv <= 1.25 and 0.8 <= pt <= 1.25
+    print(f"{'ok  ' if ok else 'FAIL'} observed order: voltage {pv:.3f}, T_max {pt:.3f} "
+          f"(V: {vs[0][0]:.6f} {vs[1][0]:.6f} {vs[2][0]:.6f})")
+    return not ok
+
+
+def mode_ranks(tomocell, launcher, tmp):
+    # identical to solver tolerance: the partition changes the order of sums only
+    import h5py
+    import numpy as np
+    d = deck(tmp, "ranks", model="spme", thermal="network", nz=3, ds=10e-3,
+             experiment="Discharge at 1C for 20 minutes")
+    res = []
+    for n in (1, 2, 3):
+        out = os.path.join(tmp, f"np{n}")
+        la = launcher[:-1] + [str(n)] if launcher else []
+        if n > 1 and not launcher:
+            continue
+        if launcher:
+            # launcher ends with the rank count flag's value; replace it
+            la = launcher[:launcher.index("-n") + 1] + [str(n)] + launcher[launcher.index("-n") + 2:]
+        run(tomocell, la if n > 1 else [], [d, "-output", out], tmp)
+        s, _ = load(out)
+        with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+            T = f["/series/temperature_K"][:]
+            phi = f["/series/potential_V"][:]
+        res.append((n, s, T, phi))
+    fails = 0
+    n0, s0, T0, p0 = res[0]
+    for n, s, T, phi in res[1:]:
+        dv = abs(s["final_voltage_V"] - s0["final_voltage_V"])
+        dt = abs(s["T_max_K"] - s0["T_max_K"])
+        same_shape = T.shape == T0.shape
+        dT = float(np.nanmax(np.abs(T - T0))) if same_shape else float("inf")
+        dp = float(np.nanmax(np.abs(phi - p0))) if same_shape else float("inf")
+        ok = dv < 1e-8 and dt < 1e-6 and dT < 1e-6 and dp < 1e-8 and s["steps"]["accepted"] == s0["steps"]["accepted"]
+        fails += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {n} ranks vs 1: |dV_end| {dv:.1e} V, |dT_max| {dt:.1e} K, "
+              f"fields: T {dT:.1e} K, phi {dp:.1e} V, steps {s['steps']['accepted']} vs "
+              f"{s0['steps']['accepted']}")
+    return fails
+
+
+def mode_tabs(tomocell, launcher, tmp):
+    fails = 0
+    out = {}
+    for lay in ("end", "tabless"):
+        d = deck(tmp, "tab-" + lay, model="spme", thermal="network", nz=3, ds=10e-3,
+                 tab_cu=lay, tab_al=lay, experiment="Discharge at 2C for 15 minutes",
+                 extra="tab_contact_ohm_m: 5e-7\n")
+        o = os.path.join(tmp, "tab-" + lay)
+        run(tomocell, launcher, [d, "-output", o], tmp)
+        out[lay] = load(o)
+    s1, s0 = out["end"][0], out["tabless"][0]
+    ok = s1["current_heterogeneity"] > s0["current_heterogeneity"] and s1["T_max_K"] > s0["T_max_K"]
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} 2C, 15 min: heterogeneity single tab {s1['current_heterogeneity']:.3f} "
+          f"> tabless {s0['current_heterogeneity']:.3f}; T_max {s1['T_max_K']:.3f} > {s0['T_max_K']:.3f} K")
+    # both tabs at the outer end: the hotspot of the single-tab roll lies in the outer turns
+    r1, r0 = s1["hotspot"]["r_m"], s0["hotspot"]["r_m"]
+    ok = r1 > r0
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} hotspot radius single tab (tabs at the outer end) {1e3 * r1:.2f} mm "
+          f"> tabless {1e3 * r0:.2f} mm")
+    return fails
+
+
+def mode_bad(tomocell, launcher):
+    def cases(tmp):
+        good = deck(tmp, "good")
+        yield ("foil without a tab", [good, "-tab_al", "positions", "-tab_al_positions_m", "3.0",
+                                      "-output", "o1"], ["Al foil is not connected to any tab"], "o1")
+        yield ("geometry vs parameter set", [good, "-spiral_pos_thickness_m", "50e-6", "-output", "o2"],
+               ["do not match", "positive coating", "spiral_pos_thickness_m"], "o2")
+        nc = os.path.join(tmp, "nocontrol.yaml")
+        with open(nc, "w") as f:
+            f.write(SMALL.format(ds=20e-3, nz=1, tab_cu="end", tab_al="start", model="spm",
+                                 thermal="isothermal", experiment="").replace('experiment: ""\n', ""))
+            f.write("experiment: \"Sit still\"\n")
+        yield ("no terminal control", [nc, "-output", "o3"], ["experiment", "Sit still"], "o3")
+        yield ("unknown model", [good, "-model", "p2d", "-output", "o4"], ["model"], "o4")
+        yield ("unknown key", [good, "-thermal_k_q_W_mK", "1", "-output", "o5"], ["thermal_k_q_W_mK"], "o5")
+    return run_all("run", cases, [tomocell, "1"] + launcher if not launcher else
+                   [tomocell, launcher[launcher.index("-n") + 1]] + launcher)
+
+
+def main():
+    mode, tomocell = sys.argv[1], sys.argv[2]
+    launcher = sys.argv[3:]
+    if mode == "bad":
+        return mode_bad(tomocell, launcher)
+    with tempfile.TemporaryDirectory() as tmp:
+        fails = {"cell": mode_cell, "balance": mode_balance, "order": mode_order,
+                 "ranks": mode_ranks, "tabs": mode_tabs}[mode](tomocell, launcher, tmp)
+    print("FAILED" if fails else "passed")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
