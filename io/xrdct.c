@@ -6,6 +6,7 @@
 #include "io/xrdct.h"
 #include "io/h5.h"
 #include "io/stack.h"
+#include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
 
@@ -139,7 +140,7 @@ static PetscErrorCode XrdReadHDF5(MPI_Comm comm, const char path[], const TCXrdO
                "-pixel_size (m)",
                path);
     PetscCheck(v > 0 && v < 1, comm, PETSC_ERR_USER_INPUT,
-               "%s: pixel_size_m = %g on /xrdct; expected metres in (0, 1)", path, v);
+               "%s: pixel_size_m = %s on /xrdct; expected metres in (0, 1)", path, TCG(v).s);
     map->pixel_size_m = v;
   }
   map->slice_height_m = opt->slice_height_m;
@@ -314,8 +315,8 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
   } else PetscCall(XrdReadHDF5(comm, path, opt, map, &raw, &rawsig, &ref, &mask, &havemask));
   for (PetscInt k = 1; k < map->nt; k++)
     PetscCheck(map->time_s[k] > map->time_s[k - 1], comm, PETSC_ERR_USER_INPUT,
-               "%s: the time stamps must increase (map %" PetscInt_FMT ": %g s after %g s)", path,
-               k, (double)map->time_s[k], (double)map->time_s[k - 1]);
+               "%s: the time stamps must increase (map %" PetscInt_FMT ": %s s after %s s)", path,
+               k, TCG(map->time_s[k]).s, TCG(map->time_s[k - 1]).s);
 
   /* to temperature; invalid pixels become NaN */
   np = map->ny * map->nx;

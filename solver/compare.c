@@ -4,6 +4,7 @@
  */
 #include "solver/compare.h"
 #include "io/h5.h"
+#include "src/tc.h"
 #include <math.h>
 
 #define CMP_CAP_PX 3.0 /* chamfer distances are capped at 3 measured pixels */
@@ -188,9 +189,9 @@ PetscErrorCode TCSimFieldSetSlice(TCSimField sim, PetscReal z)
   PetscFunctionBeginUser;
   PetscCheck(z >= sim->z[0] - tol && z <= sim->z[sim->nl - 1] + tol, sim->comm,
              PETSC_ERR_USER_INPUT,
-             "map and simulation do not overlap: the slice height %g m is outside the simulated "
-             "layers (%g to %g m in %s); check -slice_height",
-             (double)z, (double)sim->z[0], (double)sim->z[sim->nl - 1], sim->path);
+             "map and simulation do not overlap: the slice height %s m is outside the simulated "
+             "layers (%s to %s m in %s); check -slice_height",
+             TCG(z).s, TCG(sim->z[0]).s, TCG(sim->z[sim->nl - 1]).s, sim->path);
   sim->k0 = 0;
   while (sim->k0 + 1 < sim->nl - 1 && z > sim->z[sim->k0 + 1]) sim->k0++;
   sim->k1 = PetscMin(sim->k0 + 1, sim->nl - 1);
@@ -239,9 +240,9 @@ PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t, PetscReal
   PetscFunctionBeginUser;
   PetscCheck(t >= sim->time_s[0] - tol && t <= sim->time_s[sim->nt - 1] + tol, sim->comm,
              PETSC_ERR_USER_INPUT,
-             "the measured time %g s is outside the simulated run (%g to %g s in %s); check the "
+             "the measured time %s s is outside the simulated run (%s to %s s in %s); check the "
              "map's time stamps or -time_offset",
-             (double)t, (double)sim->time_s[0], (double)sim->time_s[sim->nt - 1], sim->path);
+             TCG(t).s, TCG(sim->time_s[0]).s, TCG(sim->time_s[sim->nt - 1]).s, sim->path);
   while (k + 1 < sim->nt - 1 && t > sim->time_s[k + 1]) k++;
   nr = sim->nt > 1 ? 2 : 1;
   a  = nr == 2 ? (t - sim->time_s[k]) / (sim->time_s[k + 1] - sim->time_s[k]) : 0;
@@ -260,8 +261,8 @@ PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t, PetscReal
     }
     T[i] = (1 - sim->w) * lo + sim->w * hi;
     PetscCheck(isfinite(T[i]), sim->comm, PETSC_ERR_USER_INPUT,
-               "%s: /series/temperature_K is not finite at Cu node %" PetscInt_FMT " near t = %g s",
-               sim->path, n0, (double)t);
+               "%s: /series/temperature_K is not finite at Cu node %" PetscInt_FMT " near t = %s s",
+               sim->path, n0, TCG(t).s);
   }
   PetscCall(PetscFree(rows));
   PetscFunctionReturn(0);

@@ -291,10 +291,10 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCheck(map.time_s[k] + toff >= trange[0] - 1e-9 * (1 + PetscAbsReal(trange[1])) &&
                    map.time_s[k] + toff <= trange[1] + 1e-9 * (1 + PetscAbsReal(trange[1])),
                comm, PETSC_ERR_USER_INPUT,
-               "%s: map %" PetscInt_FMT " at t = %g s (+ time_offset %g s) is outside the "
-               "simulated run (%g to %g s in %s)",
-               pos[1], k, (double)map.time_s[k], (double)toff, (double)trange[0],
-               (double)trange[1], pos[0]);
+               "%s: map %" PetscInt_FMT " at t = %s s (+ time_offset %s s) is outside the "
+               "simulated run (%s to %s s in %s)",
+               pos[1], k, TCG(map.time_s[k]).s, TCG(toff).s, TCG(trange[0]).s, TCG(trange[1]).s,
+               pos[0]);
   PetscCall(TCSimFieldSetSlice(sim, map.slice_height_m));
   PetscCall(TCSimFieldGetSlice(sim, NULL, NULL, centre, layers));
   PetscCall(TCPrintf(comm,
@@ -326,22 +326,22 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(TCCompareForward(sim, &map, &reg, Tn, maxd, fwhm, Tsim + k * np, &non));
     for (PetscInt q = 0; q < np; q++) nval += isfinite(map.T_K[k * np + q]) ? 1 : 0;
     PetscCheck(nval > 0, comm, PETSC_ERR_USER_INPUT,
-               "%s: map %" PetscInt_FMT " (t = %g s) has no valid pixel", pos[1], k,
-               (double)map.time_s[k]);
+               "%s: map %" PetscInt_FMT " (t = %s s) has no valid pixel", pos[1], k,
+               TCG(map.time_s[k]).s);
     PetscCheck(non >= PetscMax(1, map.nvalid / 10), comm, PETSC_ERR_USER_INPUT,
                "map and simulation do not overlap: %" PetscInt_FMT " of %" PetscInt_FMT
-               " valid pixels lie within %g px of the simulated Cu foil (registration %s: "
+               " valid pixels lie within %s px of the simulated Cu foil (registration %s: "
                "rotation %.3f deg, shift (%.2f, %.2f) px, scale %.4f); check the registration, "
                "-pixel_size and -slice_height",
-               non, map.nvalid, (double)maxd, regmode == 0 ? "fitted" : "fixed",
+               non, map.nvalid, TCG(maxd).s, regmode == 0 ? "fitted" : "fixed",
                (double)(reg.theta_rad * 180 / PETSC_PI), (double)(reg.shift_m[0] / map.pixel_size_m),
                (double)(reg.shift_m[1] / map.pixel_size_m), (double)reg.scale);
     PetscCall(TCCompareStatsCompute(&map, k, Tsim + k * np, &reg, centre, nbins, corefr, hotfr,
                                     &st[k]));
     PetscCheck(st[k].n > 0, comm, PETSC_ERR_USER_INPUT,
-               "map and simulation do not overlap at t = %g s: no pixel is both valid and on the "
+               "map and simulation do not overlap at t = %s s: no pixel is both valid and on the "
                "simulated Cu foil",
-               (double)map.time_s[k]);
+               TCG(map.time_s[k]).s);
   }
 
   /* outputs */
