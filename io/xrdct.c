@@ -118,8 +118,8 @@ static PetscErrorCode XrdReadHDF5(MPI_Comm comm, const char path[], const TCXrdO
   if (XrdExists(h5.file, hasA ? "/xrdct/uncertainty_A" : "/xrdct/uncertainty_K"))
     PetscCall(XrdReadArray(&h5, hasA ? "/xrdct/uncertainty_A" : "/xrdct/uncertainty_K", PETSC_TRUE,
                            &map->nt, &map->ny, &map->nx, rawsig));
-  ny0 = map->ny;
-  nx0 = map->nx;
+  ny0       = map->ny;
+  nx0       = map->nx;
   *havemask = XrdExists(h5.file, "/xrdct/mask");
   if (*havemask) PetscCall(XrdReadArray(&h5, "/xrdct/mask", PETSC_FALSE, &one, &ny0, &nx0, mask));
   if (hasA && XrdExists(h5.file, "/xrdct/reference_lattice_A")) {
@@ -179,24 +179,25 @@ static PetscErrorCode XrdReadHDF5(MPI_Comm comm, const char path[], const TCXrdO
    empty cell or nan is an invalid pixel; lines starting with # are comments. */
 static PetscErrorCode XrdReadCSV(MPI_Comm comm, const char path[], TCXrdMap *map, PetscReal **raw)
 {
-  FILE     *fp;
-  char     *line = NULL;
-  size_t    cap  = 0, n = 0, alloc = 0;
-  PetscInt  ny = 0, nx = -1;
+  FILE      *fp;
+  char      *line = NULL;
+  size_t     cap = 0, n = 0, alloc = 0;
+  PetscInt   ny = 0, nx = -1;
   PetscReal *v = NULL;
 
   PetscFunctionBeginUser;
   fp = fopen(path, "r");
   PetscCheck(fp, comm, PETSC_ERR_FILE_OPEN, "cannot read measured map %s", path);
   while (getline(&line, &cap, fp) > 0) {
-    char    *p = line, *end;
+    char    *p    = line, *end;
     PetscInt cols = 0;
     while (isspace((unsigned char)*p)) p++;
     if (!*p || *p == '#') continue;
     for (;;) {
       double x;
       while (*p == ' ' || *p == '\t') p++;
-      if (*p == ',' || *p == '\n' || *p == '\r' || !*p) x = NAN;
+      if (*p == ',' || *p == '\n' || *p == '\r' || !*p)
+        x = NAN;
       else {
         x = strtod(p, &end);
         if (end == p) {
@@ -221,9 +222,12 @@ static PetscErrorCode XrdReadCSV(MPI_Comm comm, const char path[], TCXrdMap *map
       v[n++] = x;
       cols++;
       while (*p == ' ' || *p == '\t') p++;
-      if (*p == ',') p++;
-      else if (*p == ' ' || *p == '\t') continue;
-      else break;
+      if (*p == ',')
+        p++;
+      else if (*p == ' ' || *p == '\t')
+        continue;
+      else
+        break;
     }
     if (nx < 0) nx = cols;
     if (cols != nx) {
@@ -231,7 +235,8 @@ static PetscErrorCode XrdReadCSV(MPI_Comm comm, const char path[], TCXrdMap *map
       free(line);
       PetscCall(PetscFree(v));
       SETERRQ(comm, PETSC_ERR_USER_INPUT,
-              "%s: row %" PetscInt_FMT " has %" PetscInt_FMT " columns, the first row %" PetscInt_FMT,
+              "%s: row %" PetscInt_FMT " has %" PetscInt_FMT
+              " columns, the first row %" PetscInt_FMT,
               path, ny + 1, cols, nx);
     }
     ny++;
@@ -294,8 +299,10 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
                "or temperature (K)",
                path, csv ? "CSV" : "TIFF");
     map->quantity = opt->quantity;
-    if (csv) PetscCall(XrdReadCSV(comm, path, map, &raw));
-    else PetscCall(XrdReadTIFF(comm, path, opt, map, &raw));
+    if (csv)
+      PetscCall(XrdReadCSV(comm, path, map, &raw));
+    else
+      PetscCall(XrdReadTIFF(comm, path, opt, map, &raw));
     if (csv) {
       PetscCheck(opt->pixel_size_m > 0, comm, PETSC_ERR_USER_INPUT,
                  "%s: no pixel size: a CSV map carries none; give it with -pixel_size (m)", path);
@@ -312,7 +319,8 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
                path, map->nt, opt->ntimes);
     PetscCall(PetscMalloc1(map->nt, &map->time_s));
     PetscCall(PetscArraycpy(map->time_s, opt->times_s, map->nt));
-  } else PetscCall(XrdReadHDF5(comm, path, opt, map, &raw, &rawsig, &ref, &mask, &havemask));
+  } else
+    PetscCall(XrdReadHDF5(comm, path, opt, map, &raw, &rawsig, &ref, &mask, &havemask));
   for (PetscInt k = 1; k < map->nt; k++)
     PetscCheck(map->time_s[k] > map->time_s[k - 1], comm, PETSC_ERR_USER_INPUT,
                "%s: the time stamps must increase (map %" PetscInt_FMT ": %s s after %s s)", path,
@@ -340,8 +348,8 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
         T = v;
         if (rawsig) s = rawsig[k * np + q];
       }
-      ok                     = (PetscBool)(ok && isfinite(T));
-      map->T_K[k * np + q]   = ok ? T : NAN;
+      ok                   = (PetscBool)(ok && isfinite(T));
+      map->T_K[k * np + q] = ok ? T : NAN;
       if (rawsig) map->sigma_K[k * np + q] = ok ? PetscAbsReal(s) : NAN;
       if (ok) map->valid[q] = 1;
     }

@@ -38,7 +38,11 @@ PETSC_EXTERN PetscReal TCLatticeDTToStrain(const TCLattice *lat, PetscReal dT_K)
 PETSC_EXTERN PetscReal TCLatticeToTemperature(const TCLattice *lat, PetscReal a_A);
 PETSC_EXTERN PetscReal TCLatticeFromTemperature(const TCLattice *lat, PetscReal T_K);
 
-typedef enum { TC_XRD_QUANTITY_FILE, TC_XRD_QUANTITY_LATTICE, TC_XRD_QUANTITY_TEMPERATURE } TCXrdQuantity;
+typedef enum {
+  TC_XRD_QUANTITY_FILE,
+  TC_XRD_QUANTITY_LATTICE,
+  TC_XRD_QUANTITY_TEMPERATURE
+} TCXrdQuantity;
 
 /* What the file does not say (or what overrides it). */
 typedef struct {
@@ -46,7 +50,7 @@ typedef struct {
   PetscReal     slice_height_m; /* finite overrides the file */
   PetscInt      ntimes;         /* > 0: times_s overrides the file */
   PetscReal     times_s[256];
-  TCXrdQuantity quantity;       /* TIFF/CSV: required; HDF5: from the dataset name */
+  TCXrdQuantity quantity; /* TIFF/CSV: required; HDF5: from the dataset name */
   TCLattice     lattice;
 } TCXrdOptions;
 
@@ -56,12 +60,12 @@ typedef struct {
 typedef struct {
   PetscInt       nt, ny, nx;
   PetscReal      pixel_size_m, slice_height_m;
-  PetscReal     *time_s;    /* nt */
-  PetscReal     *T_K;       /* nt * ny * nx, NaN where invalid */
-  PetscReal     *sigma_K;   /* nt * ny * nx temperature uncertainty, or NULL */
-  unsigned char *valid;     /* ny * nx: mask and a finite value at some time */
-  PetscInt       nvalid;    /* pixels with valid[] set */
-  TCXrdQuantity  quantity;  /* what the file held */
+  PetscReal     *time_s;     /* nt */
+  PetscReal     *T_K;        /* nt * ny * nx, NaN where invalid */
+  PetscReal     *sigma_K;    /* nt * ny * nx temperature uncertainty, or NULL */
+  unsigned char *valid;      /* ny * nx: mask and a finite value at some time */
+  PetscInt       nvalid;     /* pixels with valid[] set */
+  TCXrdQuantity  quantity;   /* what the file held */
   PetscBool      calibrated; /* a reference lattice map was used */
   PetscReal      reference_T_K;
 } TCXrdMap;

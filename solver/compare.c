@@ -78,8 +78,8 @@ PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
              "no temperatures)",
              path);
   PetscCall(TCH5GetDims(&h5, "/time_s", &nd, d));
-  PetscCheck(nd == 1 && d[0] > 0, comm, PETSC_ERR_USER_INPUT, "%s: /time_s must be a non-empty list",
-             path);
+  PetscCheck(nd == 1 && d[0] > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s: /time_s must be a non-empty list", path);
   s->nt = (PetscInt)d[0];
   PetscCall(PetscMalloc1(s->nt, &s->time_s));
   PetscCall(TCH5ReadRows(&h5, "/time_s", H5T_NATIVE_DOUBLE, 0, d[0], s->time_s));
@@ -90,11 +90,10 @@ PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
                  H5Lexists(h5.file, "/series/temperature_K", H5P_DEFAULT) > 0,
              comm, PETSC_ERR_USER_INPUT, "%s: no /series/temperature_K (time x node, K)", path);
   PetscCall(TCH5GetDims(&h5, "/series/temperature_K", &nd, d));
-  PetscCheck(nd == 2 && (PetscInt)d[0] == s->nt && (PetscInt)d[1] == s->N, comm,
-             PETSC_ERR_USER_INPUT,
-             "%s: /series/temperature_K must be %" PetscInt_FMT " x %" PetscInt_FMT
-             " (times x nodes)",
-             path, s->nt, s->N);
+  PetscCheck(
+      nd == 2 && (PetscInt)d[0] == s->nt && (PetscInt)d[1] == s->N, comm, PETSC_ERR_USER_INPUT,
+      "%s: /series/temperature_K must be %" PetscInt_FMT " x %" PetscInt_FMT " (times x nodes)",
+      path, s->nt, s->N);
   {
     htri_t ex = H5Aexists(h5.file, "roll_centre_m");
     if (ex > 0) {
@@ -200,8 +199,8 @@ PetscErrorCode TCSimFieldSetSlice(TCSimField sim, PetscReal z)
   sim->centre[0] = sim->centre[1] = 0;
   for (PetscInt i = 0; i < sim->ncu; i++)
     for (int c = 0; c < 2; c++) {
-      PetscReal a = sim->xyz[3 * sim->cu[sim->k0 * sim->ncu + i] + c];
-      PetscReal b = sim->xyz[3 * sim->cu[sim->k1 * sim->ncu + i] + c];
+      PetscReal a        = sim->xyz[3 * sim->cu[sim->k0 * sim->ncu + i] + c];
+      PetscReal b        = sim->xyz[3 * sim->cu[sim->k1 * sim->ncu + i] + c];
       sim->xy[2 * i + c] = (1 - sim->w) * a + sim->w * b;
       sim->centre[c] += sim->xy[2 * i + c] / sim->ncu;
     }
@@ -249,8 +248,8 @@ PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t, PetscReal
   a  = PetscMin(1, PetscMax(0, a));
   PetscCall(PetscMalloc1(nr * sim->N, &rows));
   PetscCall(TCH5Open(sim->comm, sim->path, &h5));
-  PetscCall(TCH5ReadRows(&h5, "/series/temperature_K", H5T_NATIVE_DOUBLE, (hsize_t)k, (hsize_t)nr,
-                         rows));
+  PetscCall(
+      TCH5ReadRows(&h5, "/series/temperature_K", H5T_NATIVE_DOUBLE, (hsize_t)k, (hsize_t)nr, rows));
   PetscCall(TCH5Close(&h5));
   for (PetscInt i = 0; i < sim->ncu; i++) {
     PetscInt  n0 = sim->cu[sim->k0 * sim->ncu + i], n1 = sim->cu[sim->k1 * sim->ncu + i];
@@ -271,7 +270,8 @@ PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t, PetscReal
 void TCRegistrationApply(const TCRegistration *r, const TCXrdMap *m, PetscReal i, PetscReal j,
                          PetscReal x[2])
 {
-  PetscReal px = m->pixel_size_m, u = (i + 0.5 - 0.5 * m->nx) * px, v = (j + 0.5 - 0.5 * m->ny) * px;
+  PetscReal px = m->pixel_size_m, u = (i + 0.5 - 0.5 * m->nx) * px,
+            v = (j + 0.5 - 0.5 * m->ny) * px;
   PetscReal c = PetscCosReal(r->theta_rad), s = PetscSinReal(r->theta_rad);
   x[0] = r->scale * (c * u - s * v) + r->shift_m[0];
   x[1] = r->scale * (s * u + c * v) + r->shift_m[1];
@@ -323,14 +323,14 @@ static PetscErrorCode CmpGrid(TCSimField sim, PetscReal px)
   for (PetscInt q = 0; q < sim->gnx * sim->gny; q++) sim->gd[q] = cap;
   for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
     const PetscReal *a = sim->xy + 2 * i, *b = a + 2;
-    PetscInt i0 = (PetscInt)floor((PetscMin(a[0], b[0]) - cap - sim->gx0) / h),
-             i1 = (PetscInt)ceil((PetscMax(a[0], b[0]) + cap - sim->gx0) / h),
-             j0 = (PetscInt)floor((PetscMin(a[1], b[1]) - cap - sim->gy0) / h),
-             j1 = (PetscInt)ceil((PetscMax(a[1], b[1]) + cap - sim->gy0) / h);
-    i0 = PetscMax(i0, 0);
-    j0 = PetscMax(j0, 0);
-    i1 = PetscMin(i1, sim->gnx - 1);
-    j1 = PetscMin(j1, sim->gny - 1);
+    PetscInt         i0 = (PetscInt)floor((PetscMin(a[0], b[0]) - cap - sim->gx0) / h),
+             i1         = (PetscInt)ceil((PetscMax(a[0], b[0]) + cap - sim->gx0) / h),
+             j0         = (PetscInt)floor((PetscMin(a[1], b[1]) - cap - sim->gy0) / h),
+             j1         = (PetscInt)ceil((PetscMax(a[1], b[1]) + cap - sim->gy0) / h);
+    i0                  = PetscMax(i0, 0);
+    j0                  = PetscMax(j0, 0);
+    i1                  = PetscMin(i1, sim->gnx - 1);
+    j1                  = PetscMin(j1, sim->gny - 1);
     for (PetscInt jj = j0; jj <= j1; jj++)
       for (PetscInt ii = i0; ii <= i1; ii++) {
         PetscReal u, d = CmpSegDist(a, b, sim->gx0 + ii * h, sim->gy0 + jj * h, &u);
@@ -342,8 +342,8 @@ static PetscErrorCode CmpGrid(TCSimField sim, PetscReal px)
 
 static PetscReal CmpGridDist(TCSimField sim, PetscReal x, PetscReal y)
 {
-  PetscReal fx = (x - sim->gx0) / sim->gh, fy = (y - sim->gy0) / sim->gh, ax, ay;
-  PetscInt  i, j;
+  PetscReal        fx = (x - sim->gx0) / sim->gh, fy = (y - sim->gy0) / sim->gh, ax, ay;
+  PetscInt         i, j;
   const PetscReal *g;
   if (!(fx >= 0 && fy >= 0 && fx < sim->gnx - 1 && fy < sim->gny - 1)) return sim->gcap;
   i  = (PetscInt)fx;
@@ -351,7 +351,8 @@ static PetscReal CmpGridDist(TCSimField sim, PetscReal x, PetscReal y)
   ax = fx - i;
   ay = fy - j;
   g  = sim->gd + j * sim->gnx + i;
-  return (1 - ay) * ((1 - ax) * g[0] + ax * g[1]) + ay * ((1 - ax) * g[sim->gnx] + ax * g[sim->gnx + 1]);
+  return (1 - ay) * ((1 - ax) * g[0] + ax * g[1]) +
+         ay * ((1 - ax) * g[sim->gnx] + ax * g[sim->gnx + 1]);
 }
 
 /* 1-D squared distance transform of samples f (Felzenszwalb & Huttenlocher
@@ -366,8 +367,10 @@ static void CmpEDT1(const PetscReal *f, PetscInt n, PetscReal *d, PetscInt *v, P
     PetscReal s;
     for (;;) { /* z[0] = -inf stops this at k = 0 */
       s = ((f[q] + (PetscReal)q * q) - (f[v[k]] + (PetscReal)v[k] * v[k])) / (2.0 * q - 2.0 * v[k]);
-      if (s <= z[k]) k--;
-      else break;
+      if (s <= z[k])
+        k--;
+      else
+        break;
     }
     k++;
     v[k]     = q;
@@ -406,21 +409,21 @@ static PetscErrorCode CmpEDT(const unsigned char *valid, PetscInt nx, PetscInt n
 }
 
 typedef struct {
-  MPI_Comm         comm;
-  TCSimField       sim;
-  const TCXrdMap  *map;
-  PetscReal       *edt;          /* ny * nx, pixels */
-  PetscInt        *pix, np0, np1; /* valid pixel indices; this rank's range */
-  PetscReal       *samp;         /* points along the simulated line, 2 each */
-  PetscInt         ns0, ns1;
-  PetscBool        fit_scale;
-  PetscReal        scale0;
-  PetscInt         nevals;
+  MPI_Comm        comm;
+  TCSimField      sim;
+  const TCXrdMap *map;
+  PetscReal      *edt;           /* ny * nx, pixels */
+  PetscInt       *pix, np0, np1; /* valid pixel indices; this rank's range */
+  PetscReal      *samp;          /* points along the simulated line, 2 each */
+  PetscInt        ns0, ns1;
+  PetscBool       fit_scale;
+  PetscReal       scale0;
+  PetscInt        nevals;
 } CmpCtx;
 
 static PetscErrorCode CmpCostEval(CmpCtx *c, const TCRegistration *r, PetscReal *f)
 {
-  const TCXrdMap *m   = c->map;
+  const TCXrdMap *m      = c->map;
   PetscReal       acc[3] = {0, 0, 0}, tot[3], unit = m->pixel_size_m * r->scale;
 
   PetscFunctionBeginUser;
@@ -431,8 +434,8 @@ static PetscErrorCode CmpCostEval(CmpCtx *c, const TCRegistration *r, PetscReal 
     acc[0] += d * d;
   }
   for (PetscInt q = c->ns0; q < c->ns1; q++) {
-    PetscReal ij[2], fx, fy, ax, ay, d;
-    PetscInt  i, j;
+    PetscReal        ij[2], fx, fy, ax, ay, d;
+    PetscInt         i, j;
     const PetscReal *e;
     TCRegistrationInverse(r, m, c->samp + 2 * q, ij);
     fx = ij[0];
@@ -486,7 +489,7 @@ static PetscErrorCode CmpNelderMead(CmpCtx *c, PetscInt n, PetscReal *x, const P
     PetscCall(CmpParamCost(c, s[i], &f[i]));
   }
   for (it = 0; it < 600; it++) {
-    PetscInt  order[5], w, size_ok = 1;
+    PetscInt order[5], w, size_ok = 1;
     for (PetscInt i = 0; i <= n; i++) order[i] = i;
     for (PetscInt i = 1; i <= n; i++) /* insertion sort by f */
       for (PetscInt j = i; j > 0 && f[order[j]] < f[order[j - 1]]; j--) {
@@ -572,7 +575,8 @@ static PetscErrorCode CmpCtxSetUp(MPI_Comm comm, TCSimField sim, const TCXrdMap 
   PetscCall(PetscMalloc1(2 * ((PetscInt)(len / step) + sim->ncu + 1), &c->samp));
   for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
     const PetscReal *a = sim->xy + 2 * i, *b = a + 2;
-    PetscInt m = (PetscInt)ceil(PetscSqrtReal(PetscSqr(b[0] - a[0]) + PetscSqr(b[1] - a[1])) / step);
+    PetscInt         m =
+        (PetscInt)ceil(PetscSqrtReal(PetscSqr(b[0] - a[0]) + PetscSqr(b[1] - a[1])) / step);
     m = PetscMax(m, 1);
     for (PetscInt t = 0; t < m; t++) {
       c->samp[2 * ns]     = a[0] + (b[0] - a[0]) * t / m;
@@ -609,10 +613,10 @@ PetscErrorCode TCCompareCost(MPI_Comm comm, TCSimField sim, const TCXrdMap *map,
 PetscErrorCode TCCompareRegister(MPI_Comm comm, TCSimField sim, const TCXrdMap *map,
                                  PetscBool fit_scale, TCRegistration *reg, PetscReal *cost)
 {
-  CmpCtx    c;
-  PetscReal cm[2] = {0, 0}, cs[2] = {0, 0}, len = 0, fc[180], best = PETSC_MAX_REAL, px;
-  PetscReal bestp[4] = {0, 0, 0, 0};
-  PetscInt  cand[3] = {-1, -1, -1}, n = fit_scale ? 4 : 3;
+  CmpCtx         c;
+  PetscReal      cm[2] = {0, 0}, cs[2] = {0, 0}, len = 0, fc[180], best = PETSC_MAX_REAL, px;
+  PetscReal      bestp[4] = {0, 0, 0, 0};
+  PetscInt       cand[3] = {-1, -1, -1}, n = fit_scale ? 4 : 3;
   const PetscInt ncoarse = 180; /* 2 degree steps */
 
   PetscFunctionBeginUser;
@@ -657,8 +661,8 @@ PetscErrorCode TCCompareRegister(MPI_Comm comm, TCSimField sim, const TCXrdMap *
       }
   }
   for (PetscInt q = 0; q < 3 && cand[q] >= 0; q++) {
-    PetscReal      th = 2.0 * PETSC_PI * cand[q] / ncoarse, co = PetscCosReal(th), si = PetscSinReal(th);
-    PetscReal      x[4], f, step[4] = {2.0, 2.0, 2.0, 1.0};
+    PetscReal th = 2.0 * PETSC_PI * cand[q] / ncoarse, co = PetscCosReal(th), si = PetscSinReal(th);
+    PetscReal x[4], f, step[4] = {2.0, 2.0, 2.0, 1.0};
     x[0] = th * 180 / PETSC_PI;
     x[1] = (cs[0] - c.scale0 * (co * cm[0] - si * cm[1])) / px;
     x[2] = (cs[1] - c.scale0 * (si * cm[0] + co * cm[1])) / px;
@@ -710,9 +714,9 @@ PetscErrorCode TCCompareForward(TCSimField sim, const TCXrdMap *map, const TCReg
     on++;
   }
   if (fwhm > 0 && on > 0) {
-    PetscReal sig = fwhm / (2 * PetscSqrtReal(2 * PetscLogReal(2.0))) / map->pixel_size_m, *g,
-              *num, *den, *tn, *td;
-    PetscInt  R = (PetscInt)ceil(3 * sig), nx = map->nx, ny = map->ny;
+    PetscReal sig = fwhm / (2 * PetscSqrtReal(2 * PetscLogReal(2.0))) / map->pixel_size_m, *g, *num,
+              *den, *tn, *td;
+    PetscInt R = (PetscInt)ceil(3 * sig), nx = map->nx, ny = map->ny;
     PetscCall(PetscMalloc5(2 * R + 1, &g, np, &num, np, &den, np, &tn, np, &td));
     for (PetscInt k = -R; k <= R; k++) g[k + R] = PetscExpReal(-0.5 * k * k / (sig * sig));
     for (PetscInt q = 0; q < np; q++) {
@@ -808,7 +812,7 @@ PetscErrorCode TCCompareStatsCompute(const TCXrdMap *map, PetscInt k, const Pets
   st->r_outer_m = rmax;
   st->nbins     = PetscMin(nbins, TC_COMPARE_MAX_BINS);
   for (PetscInt p = 0; p < n; p++) {
-    PetscInt  b = span > 0 ? (PetscInt)((r[p] - rmin) / span * st->nbins) : 0;
+    PetscInt  b  = span > 0 ? (PetscInt)((r[p] - rmin) / span * st->nbins) : 0;
     PetscReal fr = span > 0 ? (r[p] - rmin) / span : 0.5;
     b            = PetscMin(b, st->nbins - 1);
     st->bin_meas_K[b] += Tm[idx[p]];
@@ -826,7 +830,7 @@ PetscErrorCode TCCompareStatsCompute(const TCXrdMap *map, PetscInt k, const Pets
     }
   }
   for (PetscInt b = 0; b < st->nbins; b++) {
-    st->bin_r_m[b] = rmin + (b + 0.5) * span / st->nbins;
+    st->bin_r_m[b]    = rmin + (b + 0.5) * span / st->nbins;
     st->bin_meas_K[b] = st->bin_n[b] ? st->bin_meas_K[b] / st->bin_n[b] : NAN;
     st->bin_sim_K[b]  = st->bin_n[b] ? st->bin_sim_K[b] / st->bin_n[b] : NAN;
   }

@@ -88,11 +88,11 @@ PETSC_EXTERN PetscErrorCode TCCompareForward(TCSimField sim, const TCXrdMap *map
 
 #define TC_COMPARE_MAX_BINS 64
 typedef struct {
-  PetscInt  n;                                  /* pixels compared */
-  PetscReal rmse_K, bias_K, std_K, max_abs_K;   /* of measured - simulated */
-  PetscReal pearson_r, chi2;                    /* chi2 per pixel: NaN without uncertainty */
-  PetscReal r_inner_m, r_outer_m;               /* radial span of the compared pixels */
-  PetscReal core_K[2], surface_K[2];            /* mean measured / simulated */
+  PetscInt  n;                                   /* pixels compared */
+  PetscReal rmse_K, bias_K, std_K, max_abs_K;    /* of measured - simulated */
+  PetscReal pearson_r, chi2;                     /* chi2 per pixel: NaN without uncertainty */
+  PetscReal r_inner_m, r_outer_m;                /* radial span of the compared pixels */
+  PetscReal core_K[2], surface_K[2];             /* mean measured / simulated */
   PetscReal hotspot_m[2][2], hotspot_distance_m; /* measured, simulated (x, y) */
   PetscInt  nbins;
   PetscReal bin_r_m[TC_COMPARE_MAX_BINS], bin_meas_K[TC_COMPARE_MAX_BINS],

@@ -60,8 +60,8 @@ static const TCKey compare_keys[] = {
      "fixed: simulation y of the image centre, map pixels", PETSC_FALSE},
     {"register_scale", TC_KEY_REAL, "1", 0.5, 2, PETSC_FALSE, NULL,
      "scale (true pixel size / pixel_size); fit: the start value", PETSC_FALSE},
-    {"register_fit_scale", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,
-     "fit: fit the scale too", PETSC_FALSE},
+    {"register_fit_scale", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL, "fit: fit the scale too",
+     PETSC_FALSE},
     {"compare_max_distance_px", TC_KEY_REAL, "2", 0, 100, PETSC_TRUE, NULL,
      "farthest a compared pixel may be from the simulated Cu line, map pixels", PETSC_FALSE},
     {"beam_fwhm_m", TC_KEY_REAL, "0", 0, 1, PETSC_FALSE, NULL,
@@ -95,8 +95,8 @@ static void CompareRamp(PetscReal v, PetscBool diverging, unsigned char *c)
   static const unsigned char seq[5][3] = {
       {0, 0, 4}, {87, 16, 110}, {188, 55, 84}, {249, 142, 9}, {252, 255, 164}};
   static const unsigned char div[3][3] = {{59, 76, 192}, {245, 245, 245}, {180, 4, 38}};
-  const unsigned char(*t)[3] = diverging ? div : seq;
-  PetscInt  n = diverging ? 3 : 5, k;
+  const unsigned char(*t)[3]           = diverging ? div : seq;
+  PetscInt  n                          = diverging ? 3 : 5, k;
   PetscReal f;
   v = PetscMin(1, PetscMax(0, v)) * (n - 1);
   k = PetscMin((PetscInt)v, n - 2);
@@ -107,7 +107,8 @@ static void CompareRamp(PetscReal v, PetscBool diverging, unsigned char *c)
 /* measured | simulated | difference, row j = 0 at the bottom, zoomed so
    that small maps stay visible */
 static PetscErrorCode CompareMapsPNG(const char path[], const TCXrdMap *m, const PetscReal *Tm,
-                                     const PetscReal *Ts, PetscReal lo, PetscReal hi, PetscReal dmax)
+                                     const PetscReal *Ts, PetscReal lo, PetscReal hi,
+                                     PetscReal dmax)
 {
   PetscInt       z = PetscMax(1, 300 / PetscMax(m->nx, m->ny)), gap = 8, w, h;
   unsigned char *rgb;
@@ -129,9 +130,12 @@ static PetscErrorCode CompareMapsPNG(const char path[], const TCXrdMap *m, const
         c[0] = c[1] = c[2] = 40;
         continue;
       }
-      if (panel == 0) CompareRamp((Tm[q] - lo) / (hi - lo), PETSC_FALSE, c);
-      else if (panel == 1) CompareRamp((Ts[q] - lo) / (hi - lo), PETSC_FALSE, c);
-      else CompareRamp(0.5 + 0.5 * (Tm[q] - Ts[q]) / dmax, PETSC_TRUE, c);
+      if (panel == 0)
+        CompareRamp((Tm[q] - lo) / (hi - lo), PETSC_FALSE, c);
+      else if (panel == 1)
+        CompareRamp((Ts[q] - lo) / (hi - lo), PETSC_FALSE, c);
+      else
+        CompareRamp(0.5 + 0.5 * (Tm[q] - Ts[q]) / dmax, PETSC_TRUE, c);
     }
   PetscCall(TCPNGWrite(path, w, h, rgb));
   PetscCall(PetscFree(rgb));
@@ -204,17 +208,19 @@ static PetscErrorCode CompareRadialPNG(const char path[], const TCCompareStats *
 
 static PetscErrorCode CompareParseTimes(const char s[], TCXrdOptions *o)
 {
-  char  buf[4096], *save = NULL, *tok, *end;
+  char buf[4096], *save = NULL, *tok, *end;
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(buf, s, sizeof(buf)));
   o->ntimes = 0;
   for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-    PetscCheck(o->ntimes < (PetscInt)(sizeof(o->times_s) / sizeof(o->times_s[0])),
-               PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "-time: more than 256 times");
+    PetscCheck(o->ntimes < (PetscInt)(sizeof(o->times_s) / sizeof(o->times_s[0])), PETSC_COMM_WORLD,
+               PETSC_ERR_USER_INPUT, "-time: more than 256 times");
     o->times_s[o->ntimes] = strtod(tok, &end);
     PetscCheck(end != tok && !*end && isfinite(o->times_s[o->ntimes]), PETSC_COMM_WORLD,
-               PETSC_ERR_USER_INPUT, "-time %s: '%s' is not a number; expected times in s, "
-               "comma-separated", s, tok);
+               PETSC_ERR_USER_INPUT,
+               "-time %s: '%s' is not a number; expected times in s, "
+               "comma-separated",
+               s, tok);
     o->ntimes++;
   }
   PetscFunctionReturn(0);
@@ -230,13 +236,12 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   TCSimField      sim;
   TCRegistration  reg;
   TCCompareStats *st;
-  char            outdir[PETSC_MAX_PATH_LEN], buf[4096], jpath[PETSC_MAX_PATH_LEN],
-      hpath[PETSC_MAX_PATH_LEN];
-  PetscBool       set, dopng, fitscale;
-  PetscInt        e, regmode, nbins, np, ncu, nl, layers[2];
-  PetscReal       toff, maxd, fwhm, corefr, hotfr, cost, trange[2], zrange[2], centre[2],
-      *Tsim, *Tn, rot, sx, sy, (*ranges)[4];
-  PetscLogDouble  t0, t1, t2, t3;
+  char outdir[PETSC_MAX_PATH_LEN], buf[4096], jpath[PETSC_MAX_PATH_LEN], hpath[PETSC_MAX_PATH_LEN];
+  PetscBool set, dopng, fitscale;
+  PetscInt  e, regmode, nbins, np, ncu, nl, layers[2];
+  PetscReal toff, maxd, fwhm, corefr, hotfr, cost, trange[2], zrange[2], centre[2], *Tsim, *Tn, rot,
+      sx, sy, (*ranges)[4];
+  PetscLogDouble t0, t1, t2, t3;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -263,8 +268,9 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   if (set) PetscCall(CompareParseTimes(buf, &xo));
   PetscCall(TCDeckGetReal(deck, "time_offset", &toff));
   PetscCall(TCDeckGetEnum(deck, "map_quantity", &e));
-  xo.quantity = e == 0 ? TC_XRD_QUANTITY_FILE : e == 1 ? TC_XRD_QUANTITY_LATTICE
-                                                       : TC_XRD_QUANTITY_TEMPERATURE;
+  xo.quantity = e == 0   ? TC_XRD_QUANTITY_FILE
+                : e == 1 ? TC_XRD_QUANTITY_LATTICE
+                         : TC_XRD_QUANTITY_TEMPERATURE;
   PetscCall(TCDeckGetReal(deck, "lattice_a0_A", &xo.lattice.a0_A));
   PetscCall(TCDeckGetReal(deck, "lattice_T0_K", &xo.lattice.T0_K));
   PetscCall(TCDeckGetReal(deck, "lattice_alpha_per_K", &xo.lattice.alpha_per_K));
@@ -307,7 +313,8 @@ static PetscErrorCode CompareMain(int npos, char **pos)
 
   PetscCall(PetscTime(&t1));
   PetscCall(PetscLogEventBegin(TC_EVENT_Solve, 0, 0, 0, 0));
-  if (regmode == 0) PetscCall(TCCompareRegister(comm, sim, &map, fitscale, &reg, &cost));
+  if (regmode == 0)
+    PetscCall(TCCompareRegister(comm, sim, &map, fitscale, &reg, &cost));
   else {
     reg.theta_rad  = rot * PETSC_PI / 180;
     reg.shift_m[0] = sx * map.pixel_size_m;
@@ -334,10 +341,11 @@ static PetscErrorCode CompareMain(int npos, char **pos)
                "rotation %.3f deg, shift (%.2f, %.2f) px, scale %.4f); check the registration, "
                "-pixel_size and -slice_height",
                non, map.nvalid, TCG(maxd).s, regmode == 0 ? "fitted" : "fixed",
-               (double)(reg.theta_rad * 180 / PETSC_PI), (double)(reg.shift_m[0] / map.pixel_size_m),
+               (double)(reg.theta_rad * 180 / PETSC_PI),
+               (double)(reg.shift_m[0] / map.pixel_size_m),
                (double)(reg.shift_m[1] / map.pixel_size_m), (double)reg.scale);
-    PetscCall(TCCompareStatsCompute(&map, k, Tsim + k * np, &reg, centre, nbins, corefr, hotfr,
-                                    &st[k]));
+    PetscCall(
+        TCCompareStatsCompute(&map, k, Tsim + k * np, &reg, centre, nbins, corefr, hotfr, &st[k]));
     PetscCheck(st[k].n > 0, comm, PETSC_ERR_USER_INPUT,
                "map and simulation do not overlap at t = %s s: no pixel is both valid and on the "
                "simulated Cu foil",
@@ -350,10 +358,10 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   PetscCall(TCPathJoin(outdir, "compare.h5", hpath, sizeof(hpath)));
   PetscCall(TCPathJoin(outdir, "compare.json", jpath, sizeof(jpath)));
   {
-    TCH5      h5;
-    char      tmp[PETSC_MAX_PATH_LEN];
-    hsize_t   d3[3] = {(hsize_t)map.nt, (hsize_t)map.ny, (hsize_t)map.nx}, d1[1] = {(hsize_t)map.nt};
-    hsize_t   cnt   = rank == 0 ? (hsize_t)map.nt : 0;
+    TCH5    h5;
+    char    tmp[PETSC_MAX_PATH_LEN];
+    hsize_t d3[3] = {(hsize_t)map.nt, (hsize_t)map.ny, (hsize_t)map.nx}, d1[1] = {(hsize_t)map.nt};
+    hsize_t cnt = rank == 0 ? (hsize_t)map.nt : 0;
     PetscReal *diff, *meas;
     PetscCall(PetscMalloc2(map.nt * np, &diff, map.nt * np, &meas));
     for (PetscInt q = 0; q < map.nt * np; q++) {
@@ -364,8 +372,10 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(TCOutputTempName(comm, hpath, tmp, sizeof(tmp)));
     PetscCall(TCH5Create(comm, tmp, &h5));
     PetscCall(TCH5WriteRows(&h5, "/time_s", H5T_NATIVE_DOUBLE, 1, d1, 0, cnt, map.time_s));
-    PetscCall(TCH5WriteRows(&h5, "/measured/temperature_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, meas));
-    PetscCall(TCH5WriteRows(&h5, "/simulated/temperature_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, Tsim));
+    PetscCall(
+        TCH5WriteRows(&h5, "/measured/temperature_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, meas));
+    PetscCall(
+        TCH5WriteRows(&h5, "/simulated/temperature_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, Tsim));
     PetscCall(TCH5WriteRows(&h5, "/difference_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, diff));
     PetscCall(TCH5WriteAttrString(&h5, "/", "command", "compare"));
     PetscCall(TCH5WriteAttrString(&h5, "/", "tomocell_version", TC_VERSION));
@@ -380,9 +390,9 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(PetscFree2(diff, meas));
   }
   for (PetscInt k = 0; k < map.nt; k++) {
-    char           p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN], name[64];
-    PetscErrorCode ierr = 0;
-    PetscReal      lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, dm = 0;
+    char             p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN], name[64];
+    PetscErrorCode   ierr = 0;
+    PetscReal        lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, dm = 0;
     const PetscReal *Tm = map.T_K + k * np, *Ts = Tsim + k * np;
     if (!dopng) break;
     for (PetscInt q = 0; q < np; q++) {
@@ -567,9 +577,9 @@ static PetscErrorCode CompareMain(int npos, char **pos)
                        "  t = %g s: %" PetscInt_FMT " px, RMSE %.3f K, bias %+.3f K, std %.3f K, "
                        "max |err| %.3f K, r %.4f, core-surface %.2f K measured / %.2f K "
                        "simulated, hotspots %.3f mm apart\n",
-                       (double)map.time_s[k], st[k].n, (double)st[k].rmse_K,
-                       (double)st[k].bias_K, (double)st[k].std_K, (double)st[k].max_abs_K,
-                       (double)st[k].pearson_r, (double)(st[k].core_K[0] - st[k].surface_K[0]),
+                       (double)map.time_s[k], st[k].n, (double)st[k].rmse_K, (double)st[k].bias_K,
+                       (double)st[k].std_K, (double)st[k].max_abs_K, (double)st[k].pearson_r,
+                       (double)(st[k].core_K[0] - st[k].surface_K[0]),
                        (double)(st[k].core_K[1] - st[k].surface_K[1]),
                        1e3 * (double)st[k].hotspot_distance_m));
   PetscCall(TCPrintf(comm, "  report %s\n", jpath));

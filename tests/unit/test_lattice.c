@@ -14,7 +14,7 @@
 
 int main(int argc, char **argv)
 {
-  TCLattice lat = {3.6149, 293.15, 16.5e-6, 0};
+  TCLattice lat      = {3.6149, 293.15, 16.5e-6, 0};
   PetscReal worst[2] = {0, 0}, a;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
@@ -29,8 +29,8 @@ int main(int argc, char **argv)
     lat.beta_per_K2 = q ? 5e-9 : 0;
     for (PetscReal T = 200; T <= 450; T += 0.37) {
       PetscReal back = TCLatticeToTemperature(&lat, TCLatticeFromTemperature(&lat, T));
-      PetscReal dT   = T - lat.T0_K, e = TCLatticeDTToStrain(&lat, dT);
-      worst[q]       = PetscMax(worst[q], PetscAbsReal(back - T));
+      PetscReal dT = T - lat.T0_K, e = TCLatticeDTToStrain(&lat, dT);
+      worst[q] = PetscMax(worst[q], PetscAbsReal(back - T));
       PetscCheck(PetscAbsReal(e - (16.5e-6 * dT + lat.beta_per_K2 * dT * dT)) <= 1e-18,
                  PETSC_COMM_WORLD, PETSC_ERR_PLIB, "strain at %g K", (double)T);
       PetscCheck(PetscAbsReal(TCLatticeStrainToDT(&lat, e) - dT) <= 1e-9, PETSC_COMM_WORLD,
