@@ -36,6 +36,20 @@ PETSC_EXTERN int  TCGetExitStatus(void);
 PETSC_EXTERN PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
     PETSC_ATTRIBUTE_FORMAT(2, 3);
 
+/* A number formatted with C's %g, for error messages: PETSc formats %g of
+   5000.0 as "5000." (SETERRQ/PetscCheck use its printf). Use as
+   PetscCheck(..., "t = %s s", TCG(t).s); the temporary lives until the end
+   of the full expression (C11 6.2.4). */
+typedef struct {
+  char s[32];
+} TCNum;
+static inline TCNum TCG(double v)
+{
+  TCNum n;
+  snprintf(n.s, sizeof(n.s), "%g", v);
+  return n;
+}
+
 /* Case-insensitive "did you mean" helper: the candidate closest to name in
    edit distance, or NULL when none is within a third of its length. */
 PETSC_EXTERN const char *TCClosestName(const char *name, const char *const *candidates, PetscInt n);
