@@ -75,7 +75,7 @@ PetscErrorCode TCSheetBuild(const TCSheetParams *p, TCGraph g)
     PetscInt m = (p->tab_edge == TC_EDGE_S0 || p->tab_edge == TC_EDGE_SL) ? p->nz : p->ns;
     for (PetscInt q = 0; q < m; q++) {
       PetscInt  i = 0, k = 0;
-      PetscReal pos, gpos;
+      PetscReal pos = 0, gpos = 0;
       switch (p->tab_edge) {
       case TC_EDGE_S0:
         i = 0;
