@@ -32,3 +32,4 @@ PETSC_EXTERN const TCCommand TCCommandSweep;
 PETSC_EXTERN const TCCommand TCCommandCell;
 PETSC_EXTERN const TCCommand TCCommandGeometry;
 PETSC_EXTERN const TCCommand TCCommandTrace;
+PETSC_EXTERN const TCCommand TCCommandAbuse;
