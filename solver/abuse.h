@@ -76,7 +76,10 @@ PETSC_EXTERN PetscErrorCode TCAbuseStateInit(TCAbuseSet set, PetscReal soc, Pets
    round-off; dq_dT_W_m3K (may be NULL) is its derivative with respect to
    T_K at fixed state_old and dt (the implicit function theorem on the
    converged step), for the caller's thermal Newton. dt_s = 0 returns
-   state_old and q = 0. */
+   state_old and q = 0. Since q is a difference of states it carries their
+   round-off, ~eps E / dt: a step with k dt below ~1e-10 resolves q only
+   roughly (one that changes no state in floating point releases nothing,
+   and so consumes nothing). */
 PETSC_EXTERN PetscErrorCode TCAbuseStep(TCAbuseSet set, const PetscReal state_old[], PetscReal T_K,
                                         PetscReal dt_s, PetscReal state_new[], PetscReal *q_W_m3,
                                         PetscReal *dq_dT_W_m3K);

@@ -179,17 +179,19 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   if (v > 0) cd.volume_m3 = v;
   PetscCheck(cd.rho_cp_J_m3K > 0, comm, PETSC_ERR_USER_INPUT,
              "no volumetric heat capacity: %s has no \"Cell\" -> \"Volumetric heat capacity "
-             "[J.m-3.K-1]\" (or density and specific heat); give -abuse_rho_cp_J_m3K",
+             "[J.m-3.K-1]\"; give -abuse_rho_cp_J_m3K (or -cell_params with a BPX set)",
              cell_source);
   o.rho_cp_J_m3K = cd.rho_cp_J_m3K;
   o.T_init_K     = cd.T_init_K > 0 ? cd.T_init_K : 298.15;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &o.T_init_K));
   if (protocol == TC_ABUSE_PROTOCOL_OVEN) {
     PetscCheck(cd.volume_m3 > 0 && cd.area_m2 > 0, comm, PETSC_ERR_USER_INPUT,
-               "the oven needs the cell's external area and volume for h A / V: %s has %s%s; give "
+               "the oven needs the cell's external area and volume for h A / V: %s has %s; give "
                "-abuse_area_m2 and -abuse_volume_m3 (or -cell_params)",
-               cell_source, cd.area_m2 > 0 ? "" : "no external area ",
-               cd.volume_m3 > 0 ? "" : "no volume");
+               cell_source,
+               cd.area_m2 > 0     ? "no volume"
+               : cd.volume_m3 > 0 ? "no external area"
+                                  : "neither");
     o.hAV_W_m3K = cd.h_W_m2K * cd.area_m2 / cd.volume_m3;
     hAV_src     = o.hAV_W_m3K;
   }
