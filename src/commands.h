@@ -33,3 +33,4 @@ PETSC_EXTERN const TCCommand TCCommandCell;
 PETSC_EXTERN const TCCommand TCCommandGeometry;
 PETSC_EXTERN const TCCommand TCCommandTrace;
 PETSC_EXTERN const TCCommand TCCommandCompare;
+PETSC_EXTERN const TCCommand TCCommandAbuse;

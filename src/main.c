@@ -13,7 +13,7 @@
 
 static const TCCommand *const tc_commands[] = {
     &TCCommandRun,      &TCCommandCell,  &TCCommandTortuosity, &TCCommandMicrostructure,
-    &TCCommandGeometry, &TCCommandTrace, &TCCommandCompare, &TCCommandSweep};
+    &TCCommandGeometry, &TCCommandTrace, &TCCommandCompare, &TCCommandAbuse, &TCCommandSweep};
 static const int tc_ncommands = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
 
 static void TCPrintVersion(void)
