@@ -339,7 +339,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
 
 const TCCommand TCCommandRun = {
     "run",
-    "solve a network job from a deck (foil sheet or CSV resistor network)",
+    "solve a deck: the coupled electrochemical-thermal jelly roll (job roll), a foil sheet or a "
+    "CSV resistor network",
     "tomocell run DECK.yaml [-key value ...]",
     RunHelp,
     RunMain,
