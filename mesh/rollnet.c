@@ -29,7 +29,30 @@ struct _p_TCRollNet {
   PetscInt   ne, necap;
   PetscReal *edge_G, *edge_area;
   int       *edge_kind;
+  /* thermal links across the layers (input ids), see TCRollNetGetThermalLinks */
+  PetscInt   nlink, linkcap;
+  PetscInt  *link_ij;
+  PetscReal *link_area, *link_d;
 };
+
+static PetscErrorCode TCRollNetAddLink(TCRollNet net, PetscInt i, PetscInt j, PetscReal area,
+                                       PetscReal d)
+{
+  PetscFunctionBeginUser;
+  if (area <= 0) PetscFunctionReturn(0);
+  if (net->nlink == net->linkcap) {
+    net->linkcap = PetscMax(1024, 2 * net->linkcap);
+    PetscCall(PetscRealloc(sizeof(PetscInt) * 2 * net->linkcap, &net->link_ij));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * net->linkcap, &net->link_area));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * net->linkcap, &net->link_d));
+  }
+  net->link_ij[2 * net->nlink]     = i;
+  net->link_ij[2 * net->nlink + 1] = j;
+  net->link_area[net->nlink]       = area;
+  net->link_d[net->nlink]          = d;
+  net->nlink++;
+  PetscFunctionReturn(0);
+}
 
 static PetscErrorCode TCRollNetAddEdge(TCRollNet net, PetscInt i, PetscInt j, PetscReal G, int kind,
                                        PetscReal area)
@@ -369,6 +392,49 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
           net->nelem_global++;
         }
       }
+      if (p->terminals) {
+        /* thermal links: every node of either foil casts a ray inward and outward to the
+           other foil's centre line and joins the two nodes bracketing the hit, with linear
+           weights; each ray carries half the node's strip, the opposite rays the other half */
+        TCSegGrid Ga;
+        PetscCall(TCSegGridBuild(al, 0.5 * p->search_m, &Ga));
+        for (PetscInt f = 0; f < 2; f++) {
+          const TCRollCurve *me = f ? al : cu, *ot = f ? cu : al;
+          const TCSegGrid   *Go = f ? &G : &Ga;
+          PetscReal         *so = f ? sc[0] : sc[1], dsme = f ? dsal : dscu, dsot = f ? dscu : dsal;
+          PetscInt           nme = net->ns[f], nother = net->ns[1 - f];
+          PetscInt           offme = f ? net->ns[0] : 0, offot = f ? 0 : net->ns[0];
+          for (PetscInt i = 0; i < nme; i++) {
+            PetscReal P[2], T[2], n[2], s = i * dsme, half, out;
+            TCAt(me, f ? sc[1] : sc[0], s, P, T);
+            n[0] = T[1];
+            n[1] = -T[0];
+            out  = n[0] * (P[0] - centre[2 * k]) + n[1] * (P[1] - centre[2 * k + 1]);
+            if (out < 0) {
+              n[0] = -n[0];
+              n[1] = -n[1];
+            }
+            half = 0.5 * w * ((i == 0 || i == nme - 1) ? 0.5 * dsme : dsme);
+            for (int face = 0; face < 2; face++) {
+              PetscReal dir[2] = {face ? n[0] : -n[0], face ? n[1] : -n[1]};
+              PetscReal sh     = TCSegGridCast(Go, ot, so, P, dir, p->search_m), Q[2], Tq[2], x, lam;
+              PetscInt  j0;
+              if (sh < 0) continue;
+              TCAt(ot, so, sh, Q, Tq);
+              x   = sh / dsot;
+              j0  = PetscMin((PetscInt)floor(x), nother - 2);
+              lam = PetscMin(PetscMax(x - j0, 0), 1);
+              PetscCall(TCRollNetAddLink(net, K * net->NS + offme + i, K * net->NS + offot + j0,
+                                         (1 - lam) * half, hypot(Q[0] - P[0], Q[1] - P[1])));
+              PetscCall(TCRollNetAddLink(net, K * net->NS + offme + i,
+                                         K * net->NS + offot + j0 + 1, lam * half,
+                                         hypot(Q[0] - P[0], Q[1] - P[1])));
+            }
+          }
+        }
+        PetscCall(PetscFree(Ga.ptr));
+        PetscCall(PetscFree(Ga.seg));
+      }
       PetscCall(PetscFree(G.ptr));
       PetscCall(PetscFree(G.seg));
     }
@@ -380,6 +446,17 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
   PetscCall(TCGraphSetFromOptions(net->g));
   PetscCall(TCGraphSetUp(net->g));
   *out = net;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetThermalLinks(TCRollNet net, PetscInt *n, const PetscInt **ij,
+                                        const PetscReal **area, const PetscReal **d)
+{
+  PetscFunctionBeginUser;
+  *n    = net->nlink;
+  *ij   = net->link_ij;
+  *area = net->link_area;
+  *d    = net->link_d;
   PetscFunctionReturn(0);
 }
 
@@ -478,6 +555,9 @@ PetscErrorCode TCRollNetDestroy(TCRollNet *net)
   PetscCall(PetscFree2((*net)->lenloc, (*net)->cenloc));
   PetscCall(PetscFree4((*net)->node_s, (*net)->node_foil, (*net)->node_tab, (*net)->node_layer));
   PetscCall(PetscFree3((*net)->edge_G, (*net)->edge_area, (*net)->edge_kind));
+  PetscCall(PetscFree((*net)->link_ij));
+  PetscCall(PetscFree((*net)->link_area));
+  PetscCall(PetscFree((*net)->link_d));
   PetscCall(PetscFree(*net));
   PetscFunctionReturn(0);
 }

@@ -78,6 +78,17 @@ PETSC_EXTERN PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams
    caller's; the rest is filled from the spiral. */
 PETSC_EXTERN PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz,
                                                 TCRollNetParams *np, TCRollNet *net);
+/* Thermal links across the layers (networks with terminals only): every node
+   of either foil casts a ray inward and outward (along its normal) to the
+   other foil's centre line and is joined to the two nodes bracketing the hit,
+   with linear weights, so that heat crosses the layers straight, without a
+   detour along a foil between node grids that do not line up. Link q joins
+   input ids ij[2q], ij[2q+1] through area[q] (m^2; a ray carries half its
+   node's strip, the opposite rays the other half) over the distance d[q] (m).
+   The links created on this rank (its layers); not collective. */
+PETSC_EXTERN PetscErrorCode TCRollNetGetThermalLinks(TCRollNet net, PetscInt *n,
+                                                     const PetscInt **ij, const PetscReal **area,
+                                                     const PetscReal **d);
 PETSC_EXTERN PetscErrorCode TCRollNetGetGraph(TCRollNet net, TCGraph *g);
 /* Global counts: nodes per foil per layer, layers, elements. */
 PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,

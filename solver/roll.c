@@ -4,6 +4,7 @@
 #include "solver/roll.h"
 #include "src/tc.h"
 #include <petscsnes.h>
+#include <petscao.h>
 #include <math.h>
 
 const char *const TCRollFieldNames[] = {
@@ -269,10 +270,8 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
       PetscInt  j = r->lcol[k], tj = r->tag[j];
       PetscReal Gt;
-      if (IsTerminal(tj)) continue;
-      if (ti != tj) /* through the electrode pair */
-        Gt = rp->k_r_W_mK * r->G[k] / rp->d_elem_m;
-      else { /* along the foil strip: the electrical conductance scaled */
+      if (IsTerminal(tj) || ti != tj) continue; /* across the layers: the links below */
+      { /* along the foil strip: the electrical conductance scaled */
         PetscBool along_z = (PetscBool)(PetscAbsReal(r->zg[i] - r->zg[j]) > 1e-12);
         Gt = r->G[k] * (along_z ? rp->k_z_W_mK : rp->k_s_W_mK) * rp->t_node_m[ti] / rp->sigma_t_S[ti];
       }
@@ -280,6 +279,31 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
       PetscCall(MatSetValue(r->K, row, r->col[k], -Gt, ADD_VALUES));
     }
     PetscCall(MatSetValue(r->K, row, row, d, ADD_VALUES));
+  }
+  /* across the layers: the network's thermal links, in the new numbering */
+  {
+    PetscInt         nl, *ij;
+    const PetscInt  *ijin, *inid;
+    const PetscReal *area, *dist;
+    PetscInt        *app, *pet;
+    AO               ao;
+    PetscCall(TCRollNetGetThermalLinks(r->net, &nl, &ijin, &area, &dist));
+    PetscCall(TCGraphGetNodes(r->g, NULL, NULL, &inid));
+    PetscCall(PetscMalloc3(PetscMax(r->n, 1), &app, PetscMax(r->n, 1), &pet, PetscMax(2 * nl, 1), &ij));
+    for (PetscInt i = 0; i < r->n; i++) {
+      app[i] = inid[i];
+      pet[i] = r->rstart + i;
+    }
+    PetscCall(AOCreateBasic(r->comm, r->n, app, pet, &ao));
+    PetscCall(PetscArraycpy(ij, ijin, 2 * nl));
+    PetscCall(AOApplicationToPetsc(ao, 2 * nl, ij));
+    PetscCall(AODestroy(&ao));
+    for (PetscInt q = 0; q < nl; q++) {
+      PetscReal   Gt  = rp->k_r_W_mK * area[q] / dist[q];
+      PetscScalar v[4] = {Gt, -Gt, -Gt, Gt};
+      PetscCall(MatSetValues(r->K, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
+    }
+    PetscCall(PetscFree3(app, pet, ij));
   }
   PetscCall(MatAssemblyBegin(r->K, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(r->K, MAT_FINAL_ASSEMBLY));
