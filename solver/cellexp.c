@@ -2,6 +2,7 @@
  * Experiment parser and driver (see cellexp.h).
  */
 #include "solver/cellexp.h"
+#include <stddef.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -594,5 +595,110 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
   }
   sum->t_end_s = t;
   PetscCall(PetscFree2(trial, trial2));
+  PetscFunctionReturn(0);
+}
+
+/* ---- checkpoints of the driver's cursor ------------------------------------ */
+
+/* The cursor's fields by name, for the checkpoint. Every field of
+   TCExperimentCursor must be here (a missing one breaks bit-for-bit
+   restarts, which tests/cli/test_cell_restart.py checks). */
+typedef enum { F_INT, F_REAL, F_BOOL } TCCursorFieldType;
+static const struct {
+  const char   *name;
+  size_t        off;
+  TCCursorFieldType type;
+} tc_cursor_fields[] = {
+#define CF(name, member, type)                                                                     \
+  {                                                                                                \
+    name, offsetof(TCExperimentCursor, member), type                                               \
+  }
+    CF("exp_step", step, F_INT),
+    CF("exp_started", started, F_BOOL),
+    CF("t_s", t_s, F_REAL),
+    CF("T_K", T_K, F_REAL),
+    CF("step_time_s", ts_s, F_REAL),
+    CF("dt_s", dt_s, F_REAL),
+    CF("dt_prev_s", dt_prev_s, F_REAL),
+    CF("y_prev", y_prev, F_REAL),
+    CF("y_prev2", y_prev2, F_REAL),
+    CF("accepted_in_step", nacc, F_INT),
+    CF("last_I_A", last_ok.I_A, F_REAL),
+    CF("last_V_V", last_ok.V_V, F_REAL),
+    CF("last_dIdV_S", last_ok.dIdV_S, F_REAL),
+    CF("last_Q_W", last_ok.Q_W, F_REAL),
+    CF("last_Q_irr_W", last_ok.Q_irr_W, F_REAL),
+    CF("last_Q_rev_W", last_ok.Q_rev_W, F_REAL),
+    CF("last_Q_ohm_W", last_ok.Q_ohm_W, F_REAL),
+    CF("last_eta_n_V", last_ok.eta_n_V, F_REAL),
+    CF("last_eta_p_V", last_ok.eta_p_V, F_REAL),
+    CF("last_anode_vs_li_V", last_ok.anode_vs_li_V, F_REAL),
+    CF("last_anode_vs_li_min_V", last_ok.anode_vs_li_min_V, F_REAL),
+    CF("last_sto_surf_n", last_ok.sto_surf_n, F_REAL),
+    CF("last_sto_surf_p", last_ok.sto_surf_p, F_REAL),
+    CF("last_sto_avg_n", last_ok.sto_avg_n, F_REAL),
+    CF("last_sto_avg_p", last_ok.sto_avg_p, F_REAL),
+    CF("last_ce_min", last_ok.ce_min, F_REAL),
+    CF("last_ce_max", last_ok.ce_max, F_REAL),
+    CF("last_newton_its", last_ok.newton_its, F_INT),
+    CF("capacity_Ah", sum.capacity_Ah, F_REAL),
+    CF("discharged_Ah", sum.discharged_Ah, F_REAL),
+    CF("charged_Ah", sum.charged_Ah, F_REAL),
+    CF("energy_Wh", sum.energy_Wh, F_REAL),
+    CF("T_max_K", sum.T_max_K, F_REAL),
+    CF("anode_min_V", sum.anode_min_V, F_REAL),
+    CF("anode_min_x_V", sum.anode_min_x_V, F_REAL),
+    CF("time_below_0V_s", sum.time_below_0V_s, F_REAL),
+    CF("t_end_s", sum.t_end_s, F_REAL),
+    CF("steps", sum.nsteps, F_INT),
+    CF("rejected_steps", sum.nrejected, F_INT),
+    CF("newton_its", sum.newton_its, F_INT),
+    CF("heat_J", sum.heat_J, F_REAL),
+#undef CF
+};
+
+
+PetscErrorCode TCExperimentCursorSave(TCCheckpoint ck, const TCExperimentCursor *cur)
+{
+  PetscFunctionBeginUser;
+  for (size_t i = 0; i < sizeof(tc_cursor_fields) / sizeof(tc_cursor_fields[0]); i++) {
+    const char *p = (const char *)cur + tc_cursor_fields[i].off;
+    switch (tc_cursor_fields[i].type) {
+    case F_INT:
+      PetscCall(TCCheckpointSetInt(ck, tc_cursor_fields[i].name, *(const PetscInt *)p));
+      break;
+    case F_BOOL:
+      PetscCall(TCCheckpointSetInt(ck, tc_cursor_fields[i].name, *(const PetscBool *)p));
+      break;
+    case F_REAL:
+      PetscCall(TCCheckpointSetReal(ck, tc_cursor_fields[i].name, *(const PetscReal *)p));
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCExperimentCursorLoad(TCCheckpoint ck, TCExperimentCursor *cur)
+{
+  PetscInt64 v;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(cur, sizeof(*cur)));
+  for (size_t i = 0; i < sizeof(tc_cursor_fields) / sizeof(tc_cursor_fields[0]); i++) {
+    char *p = (char *)cur + tc_cursor_fields[i].off;
+    switch (tc_cursor_fields[i].type) {
+    case F_INT:
+      PetscCall(TCCheckpointGetInt(ck, tc_cursor_fields[i].name, &v));
+      *(PetscInt *)p = (PetscInt)v;
+      break;
+    case F_BOOL:
+      PetscCall(TCCheckpointGetInt(ck, tc_cursor_fields[i].name, &v));
+      *(PetscBool *)p = v ? PETSC_TRUE : PETSC_FALSE;
+      break;
+    case F_REAL:
+      PetscCall(TCCheckpointGetReal(ck, tc_cursor_fields[i].name, (PetscReal *)p));
+      break;
+    }
+  }
   PetscFunctionReturn(0);
 }

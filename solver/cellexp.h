@@ -20,6 +20,7 @@
  */
 #pragma once
 #include "solver/cellmodel.h"
+#include "io/checkpoint.h"
 
 typedef struct _p_TCExperiment *TCExperiment;
 
@@ -131,3 +132,8 @@ PETSC_EXTERN PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExpe
                                                   TCExperimentMonitor mon, void *ctx,
                                                   TCExperimentHook hook, void *hctx,
                                                   TCExperimentSummary *sum, PetscBool *stopped);
+
+/* Every field of a cursor as checkpoint scalars (names as in tomocell
+   cell's checkpoints), and back. Collective on the checkpoint. */
+PETSC_EXTERN PetscErrorCode TCExperimentCursorSave(TCCheckpoint ck, const TCExperimentCursor *cur);
+PETSC_EXTERN PetscErrorCode TCExperimentCursorLoad(TCCheckpoint ck, TCExperimentCursor *cur);

@@ -491,6 +491,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
       Vec Told;
       PetscCall(VecCreateMPIWithArray(r->comm, 1, r->n, PETSC_DECIDE,
                                       (const PetscScalar *)(state + r->off_T), &Told));
+      PetscCall(VecCopy(r->Tg, r->Tnew)); /* the solver's first guess: from the state only */
       PetscCall(TCRollThermalSolve(r, Told, r->Qn, dt, r->Tnew));
       PetscCall(VecDestroy(&Told));
     }
@@ -841,18 +842,21 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     KSP       ksp;
     PC        pc;
     SNESLineSearch ls;
-    PetscBool mumps = PETSC_FALSE;
+    PetscBool mumps = PETSC_FALSE, superlu = PETSC_FALSE;
     PetscCall(SNESGetKSP(r->snes, &ksp));
     PetscCall(KSPSetType(ksp, KSPPREONLY));
     PetscCall(KSPGetPC(ksp, &pc));
     PetscCall(PCSetType(pc, PCLU));
     PetscCall(PetscHasExternalPackage("mumps", &mumps));
+    PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
     if (size > 1) {
-      PetscCheck(mumps, r->comm, PETSC_ERR_SUP,
-                 "a direct solve on %d ranks needs MUMPS; choose an iterative solver "
-                 "(-ksp_type cg -pc_type gamg)",
+      /* SuperLU_dist first: its results do not depend on message timing, so runs
+         (and restarts) repeat bit for bit; MUMPS's differ in the last bits */
+      PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
+                 "a direct solve on %d ranks needs SuperLU_dist or MUMPS; choose an iterative "
+                 "solver (-ksp_type cg -pc_type gamg)",
                  (int)size);
-      PetscCall(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+      PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
     }
     PetscCall(SNESGetLineSearch(r->snes, &ls));
     PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));

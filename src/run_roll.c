@@ -11,7 +11,10 @@
 #include "mesh/rollnet.h"
 #include "solver/roll.h"
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* summary.csv columns */
 static const char *const roll_cols[] = {
@@ -44,7 +47,21 @@ typedef struct {
   PetscInt   nexp;
   PetscReal  total_s;
   PetscLogDouble t_start, t_print;
+  /* checkpoints */
+  char           ckpt[PETSC_MAX_PATH_LEN];
+  const char    *config;
+  PetscInt       nstate, every, stop_after, nhere, nckpt;
+  PetscReal      minutes;
+  PetscInt64     ckpt_step;
+  PetscLogDouble t_ckpt;
+  double         ckpt_wall, ckpt_bytes;
 } RollMon;
+
+/* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
+#define ROLL_MON_REALS(X)                                                                          \
+  X(Tmax) X(Tmax_t) X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin)      \
+      X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev)       \
+          X(a_prev) X(next_out)
 
 static PetscErrorCode RollSnapshot(RollMon *m, PetscReal t)
 {
@@ -145,6 +162,121 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
                        (double)st.I_A, (double)st.T_max_K, res->newton_its, eta));
     m->t_print = now;
   }
+  PetscFunctionReturn(0);
+}
+
+/* ---- checkpoint/restart ------------------------------------------------------ */
+
+/* Set by SIGTERM/SIGUSR1 (Slurm's --signal before the time limit); checked
+   between steps, so every rank stops after the same step. */
+static volatile sig_atomic_t roll_stop_signal;
+
+static void RollOnSignal(int signo)
+{
+  roll_stop_signal = signo;
+}
+
+static PetscErrorCode RollCheckpointWrite(RollMon *m, const TCExperimentCursor *cur,
+                                          const PetscReal state[])
+{
+  TCCheckpoint   ck;
+  PetscMPIInt    rank, size;
+  PetscLogDouble t0, t1;
+  struct stat    st;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Checkpoint, 0, 0, 0, 0));
+  PetscCall(PetscTime(&t0));
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(m->comm, &size));
+  PetscCall(TCCheckpointCreate(m->comm, m->ckpt, "run", m->config, &ck));
+  PetscCall(TCExperimentCursorSave(ck, cur));
+  PetscCall(TCCheckpointSetInt(ck, "ranks", size));
+#define SAVE(f) PetscCall(TCCheckpointSetReal(ck, "mon_" #f, m->f));
+  ROLL_MON_REALS(SAVE)
+#undef SAVE
+  PetscCall(TCCheckpointSetInt(ck, "rows", m->nrow));
+  PetscCall(TCCheckpointSetInt(ck, "snapshots", m->nsnap));
+  PetscCall(TCCheckpointWriteArray(ck, "state", m->nstate, state));
+  PetscCall(TCCheckpointWriteArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointWriteArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
+  for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+    char name[64];
+    snprintf(name, sizeof(name), "snapshot_%s", TCRollFieldNames[q]);
+    PetscCall(TCCheckpointWriteArray(ck, name, m->nsnap * m->nin, m->snap[q]));
+  }
+  PetscCall(TCCheckpointCommit(ck));
+  PetscCall(TCCheckpointDestroy(&ck));
+  PetscCall(PetscTime(&t1));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Checkpoint, 0, 0, 0, 0));
+  m->t_ckpt     = t1;
+  m->ckpt_step  = cur->sum.nsteps;
+  m->ckpt_wall += t1 - t0;
+  m->nckpt++;
+  m->ckpt_bytes = stat(m->ckpt, &st) == 0 ? (double)st.st_size : 0;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RollCheckpointRead(RollMon *m, const char path[], TCExperimentCursor *cur,
+                                         PetscReal state[])
+{
+  TCCheckpoint ck;
+  PetscMPIInt  rank, size;
+  PetscInt64   v;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  PetscCallMPI(MPI_Comm_size(m->comm, &size));
+  PetscCall(TCCheckpointOpen(m->comm, path, "run", m->config, &ck));
+  PetscCall(TCCheckpointGetInt(ck, "ranks", &v));
+  PetscCheck(v == size, m->comm, PETSC_ERR_USER_INPUT,
+             "cannot restart from %s: it was written by %d rank(s) and this run has %d; restart "
+             "with the same number of ranks (the partition must be the same)",
+             path, (int)v, (int)size);
+  PetscCall(TCExperimentCursorLoad(ck, cur));
+#define LOAD(f) PetscCall(TCCheckpointGetReal(ck, "mon_" #f, &m->f));
+  ROLL_MON_REALS(LOAD)
+#undef LOAD
+  PetscCall(TCCheckpointGetInt(ck, "rows", &v));
+  m->nrow = m->caprow = (PetscInt)v;
+  PetscCall(TCCheckpointGetInt(ck, "snapshots", &v));
+  m->nsnap = m->capsnap = (PetscInt)v;
+  PetscCall(TCCheckpointReadArray(ck, "state", m->nstate, state));
+  PetscCall(PetscMalloc1(PetscMax(m->nrow * NCOL, 1), &m->rows));
+  PetscCall(PetscMalloc1(PetscMax(m->nsnap, 1), &m->snap_t));
+  PetscCall(TCCheckpointReadArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointReadArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
+  PetscCallMPI(MPI_Bcast(m->rows, (PetscMPIInt)(m->nrow * NCOL), MPIU_REAL, 0, m->comm));
+  PetscCallMPI(MPI_Bcast(m->snap_t, (PetscMPIInt)m->nsnap, MPIU_REAL, 0, m->comm));
+  for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+    char name[64];
+    snprintf(name, sizeof(name), "snapshot_%s", TCRollFieldNames[q]);
+    PetscCall(PetscMalloc1(PetscMax(m->nsnap * m->nin, 1), &m->snap[q]));
+    PetscCall(TCCheckpointReadArray(ck, name, m->nsnap * m->nin, m->snap[q]));
+  }
+  PetscCall(TCCheckpointDestroy(&ck));
+  PetscFunctionReturn(0);
+}
+
+/* After every accepted step: periodic checkpoints, and the stop a signal asked for. */
+static PetscErrorCode RollHook(const TCExperimentCursor *cur, const PetscReal state[], void *ctx,
+                               PetscBool *stop)
+{
+  RollMon       *m = (RollMon *)ctx;
+  PetscLogDouble now;
+  int            flags[2], any[2];
+
+  PetscFunctionBeginUser;
+  m->nhere++;
+  if (m->stop_after > 0 && m->nhere >= m->stop_after) roll_stop_signal = -1;
+  PetscCall(PetscTime(&now));
+  flags[0] = roll_stop_signal ? 1 : 0;
+  flags[1] = m->minutes > 0 && now - m->t_ckpt >= 60 * m->minutes;
+  PetscCallMPI(MPI_Allreduce(flags, any, 2, MPI_INT, MPI_MAX, m->comm));
+  if (any[0] || any[1] || (m->every > 0 && cur->sum.nsteps % m->every == 0)) {
+    if (m->ckpt_step != cur->sum.nsteps) PetscCall(RollCheckpointWrite(m, cur, state));
+  }
+  *stop = any[0] ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
 
@@ -322,6 +454,10 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscMPIInt         size;
   PetscLogDouble      t0, t1, t2, t3;
   double              rss;
+  char                restart[PETSC_MAX_PATH_LEN] = "", *config = NULL;
+  PetscBool           restarting;
+  TCExperimentCursor  cur;
+  struct sigaction    sa, old_term, old_usr1;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -329,6 +465,20 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(PetscMemzero(&m, sizeof(m)));
   PetscCall(PetscMemzero(&rp, sizeof(rp)));
   PetscCall(PetscMemzero(&np, sizeof(np)));
+  /* run control: command-line options, not deck keys (they do not change the results) */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-restart", restart, sizeof(restart), &restarting));
+  PetscCheck(!restarting || restart[0], comm, PETSC_ERR_USER_INPUT,
+             "-restart needs the checkpoint file, e.g. -restart output/demo/checkpoint.h5");
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_every", &m.every, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-checkpoint_minutes", &m.minutes, NULL));
+  PetscCheck(m.every >= 0 && m.minutes >= 0, comm, PETSC_ERR_USER_INPUT,
+             "-checkpoint_every and -checkpoint_minutes must be >= 0 (0: off)");
+  /* tests: stop as a signal would after this many steps; crash inside a write */
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_stop_after", &m.stop_after, NULL));
+  {
+    PetscInt k;
+    PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_crash_at", &k, NULL));
+  }
   /* read and check every key before any work or output */
   PetscCall(TCSpiralParamsFromDeck(deck, &sp, &ds, &nz));
   PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
@@ -428,7 +578,6 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(PetscMalloc1(PetscMax(sys.nstate, 1), &state));
   PetscCall(TCRollStateInit(roll, soc, state));
   PetscCall(TCPrintf(comm, "  experiment: %s\n", expt));
-  PetscCall(TCOutputPrepareDir(comm, outdir));
 
   /* monitor */
   m.comm  = comm;
@@ -444,14 +593,48 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     PetscCall(VecGetSize(vin, &m.Nin));
     PetscCall(VecDestroy(&vin));
   }
-  m.next_out = 0;
-  m.het_max  = 0;
+  m.next_out  = 0;
+  m.het_max   = 0;
+  m.nstate    = sys.nstate;
+  m.ckpt_step = -1;
+  PetscCall(TCDeckGetEffective(deck, &config));
+  m.config = config;
+  /* a restart is checked completely before any output is touched */
+  if (restarting) {
+    PetscCall(RollCheckpointRead(&m, restart, &cur, state));
+    PetscCall(TCPrintf(comm,
+                       "  restarting from %s at t = %.2f s (experiment step %d, %d steps done)\n",
+                       restart, (double)cur.t_s, (int)cur.step + 1, (int)cur.sum.nsteps));
+  }
+  PetscCall(TCOutputPrepareDir(comm, outdir));
+  PetscCall(TCPathJoin(outdir, "checkpoint.h5", m.ckpt, sizeof(m.ckpt)));
+  roll_stop_signal = 0;
+  PetscCall(PetscMemzero(&sa, sizeof(sa)));
+  sa.sa_handler = RollOnSignal;
+  sigemptyset(&sa.sa_mask);
+  PetscCheck(sigaction(SIGTERM, &sa, &old_term) == 0 && sigaction(SIGUSR1, &sa, &old_usr1) == 0,
+             comm, PETSC_ERR_SYS, "sigaction failed");
   PetscCall(PetscTime(&m.t_start));
-  m.t_print = m.t_start;
+  m.t_print = m.t_ckpt = m.t_start;
   PetscCall(PetscTime(&t1));
-  PetscCall(TCExperimentRunSystem(exp, &sys, &opt, NULL, state, RollMonitor, &m, NULL, NULL, &sum,
-                                  &stopped));
+  PetscCall(TCExperimentRunSystem(exp, &sys, &opt, restarting ? &cur : NULL, state, RollMonitor, &m,
+                                  RollHook, &m, &sum, &stopped));
   PetscCall(PetscTime(&t2));
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGUSR1, &old_usr1, NULL);
+  if (stopped) {
+    PetscCall(TCPrintf(comm,
+                       "tomocell run: stopped by %s at t = %.2f s after %d steps; checkpoint %s "
+                       "written (%.0f bytes, %.3f s); continue with the same command and "
+                       "-restart %s (exit status %d)\n",
+                       roll_stop_signal == SIGTERM   ? "SIGTERM"
+                       : roll_stop_signal == SIGUSR1 ? "SIGUSR1"
+                                                     : "request (-checkpoint_test_stop_after)",
+                       (double)sum.t_end_s, (int)sum.nsteps, m.ckpt, m.ckpt_bytes,
+                       m.nckpt ? m.ckpt_wall / m.nckpt : 0.0, m.ckpt, TC_EXIT_CHECKPOINTED));
+    TCSetExitStatus(TC_EXIT_CHECKPOINTED);
+    goto cleanup;
+  }
   if (m.snap_t[m.nsnap - 1] < sum.t_end_s) PetscCall(RollSnapshot(&m, sum.t_end_s));
   PetscCall(TCRollGetStats(roll, state, &st));
   PetscCall(TCPrintf(comm,
@@ -595,7 +778,11 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                      "  wrote %s/results.h5, results.xmf, results_series.xmf, summary.json, "
                      "summary.csv (%.2f s total)\n",
                      outdir, (double)(t3 - t0)));
-
+  if (m.nckpt)
+    PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.3f s per write\n",
+                       (int)m.nckpt, m.ckpt_bytes, m.ckpt_wall / m.nckpt));
+cleanup:
+  PetscCall(PetscFree(config));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     PetscCall(VecDestroy(&m.f[q]));
     PetscCall(PetscFree(m.snap[q]));

@@ -155,8 +155,8 @@ def mode_ranks(tomocell, launcher, tmp):
     # identical to solver tolerance: the partition changes the order of sums only
     import h5py
     import numpy as np
-    d = deck(tmp, "ranks", model="spme", thermal="network", nz=3, ds=10e-3,
-             experiment="Discharge at 1C for 20 minutes")
+    d = deck(tmp, "ranks", model="spme", thermal="network", nz=3, ds=20e-3,
+             experiment="Discharge at 1C for 10 minutes")
     res = []
     for n in (1, 2, 3):
         out = os.path.join(tmp, f"np{n}")
