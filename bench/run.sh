@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Coupled jelly-roll benchmark (issue 8): wall time of full 1C discharges with
+# thermal coupling, `tomocell run` job roll.
+#
+#   (a) the open reference size of Tranter et al. 2020: an 18650, two foils of
+#       ~18 windings, nodes every ~10 degrees of winding (ds 0.87 mm at the
+#       mean radius), one node layer: ~1,300 SPMe elements; at 1 and 2 ranks.
+#   (b) full 3-D (BIG=1 only: minutes to an hour): a 21700 with 1 mm arc
+#       spacing x 20 layers, SPMe (and DFN with DFN=1), at 2 ranks.
+# Prints wall time (stepping, total), steps, Newton iterations, elements and
+# peak RSS per element (summed over ranks).
+#
+#   bench/run.sh
+#   BIG=1 bench/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${TC_BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$here/$build" ;; esac
+tomocell=$build/tomocell
+mpiexec=${MPIEXEC:-mpiexec}
+mpiflags=${MPIEXEC_FLAGS:---allow-run-as-root --oversubscribe}
+[ -x "$tomocell" ] || { echo "build first: tools/setup.sh" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+row() { # label ranks deck args...
+  local label=$1 n=$2 deck=$3; shift 3
+  local out="$work/$label-$n"
+  if [ "$n" = 1 ]; then "$tomocell" run "$deck" -output "$out" -plots false "$@" >/dev/null
+  else $mpiexec $mpiflags -n "$n" "$tomocell" run "$deck" -output "$out" -plots false "$@" >/dev/null; fi
+  /usr/bin/python3 - "$out/summary.json" "$label" "$n" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+t, st, net, mem = s["timing_s"], s["steps"], s["network"], s["memory"]
+print(f"{sys.argv[2]:<22} {sys.argv[3]:>5} {net['elements']:>8} {s['model']:>5} {t['stepping']:>10.2f} "
+      f"{t['total']:>9.2f} {st['accepted']:>6} {st['newton_its']:>7} {s['capacity_Ah']:>8.4f} "
+      f"{s['T_max_K']:>8.2f} {mem['peak_rss_bytes_per_element']:>10.0f}")
+PY
+}
+
+printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element
+cat >"$work/tranter.yaml" <<'YAML'
+job: roll
+preset: 18650
+tab:
+  cu: end
+  al: start
+network:
+  ds_m: 0.87e-3
+  nz: 1
+model: spme
+thermal: network
+experiment: "Discharge at 1C until 2.5 V"
+YAML
+for n in 1 2; do row "18650-Tranter2020" $n "$work/tranter.yaml"; done
+if [ "${BIG:-0}" = 1 ]; then
+  cat >"$work/big.yaml" <<'YAML'
+job: roll
+preset: 21700
+tab:
+  cu: end
+  al: start
+network:
+  ds_m: 1e-3
+  nz: 20
+model: spme
+thermal: network
+experiment: "Discharge at 1C until 2.5 V"
+YAML
+  row "21700-1mm-x20" 2 "$work/big.yaml"
+  if [ "${DFN:-0}" = 1 ]; then row "21700-1mm-x20" 2 "$work/big.yaml" -model dfn; fi
+fi
