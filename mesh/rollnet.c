@@ -117,6 +117,20 @@ static void TCAt(const TCRollCurve *c, const PetscReal *s, PetscReal t, PetscRea
   }
 }
 
+/* point, and unit normal pointing away from the roll centre cen, at arc length t */
+static void TCAtOutward(const TCRollCurve *c, const PetscReal *s, PetscReal t, const PetscReal cen[2],
+                        PetscReal P[2], PetscReal n[2])
+{
+  PetscReal T[2];
+  TCAt(c, s, t, P, T);
+  n[0] = T[1];
+  n[1] = -T[0];
+  if (n[0] * (P[0] - cen[0]) + n[1] * (P[1] - cen[1]) < 0) {
+    n[0] = -n[0];
+    n[1] = -n[1];
+  }
+}
+
 static PetscBool TCMissing(const TCRollNetParams *p, PetscInt f, PetscReal s)
 {
   return (PetscBool)(p->missing_foil == f && s >= p->missing_from_m && s <= p->missing_to_m);
@@ -368,15 +382,8 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
       PetscReal          dscu = Lcu / (net->ns[0] - 1), dsal = Lal / (net->ns[1] - 1);
       PetscCall(TCSegGridBuild(cu, 0.5 * p->search_m, &G));
       for (PetscInt i = 0; i < net->ns[1]; i++) {
-        PetscReal P[2], T[2], n[2], s = i * dsal, area, out;
-        TCAt(al, sc[1], s, P, T);
-        n[0] = T[1];
-        n[1] = -T[0];
-        out  = n[0] * (P[0] - centre[2 * k]) + n[1] * (P[1] - centre[2 * k + 1]);
-        if (out < 0) {
-          n[0] = -n[0];
-          n[1] = -n[1];
-        }
+        PetscReal P[2], n[2], s = i * dsal, area;
+        TCAtOutward(al, sc[1], s, centre + 2 * k, P, n);
         area = w * ((i == 0 || i == net->ns[1] - 1) ? 0.5 * dsal : dsal);
         if (TCMissing(p, 1, s)) continue;
         for (int face = 0; face < 2; face++) {
@@ -405,15 +412,8 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
           PetscInt           nme = net->ns[f], nother = net->ns[1 - f];
           PetscInt           offme = f ? net->ns[0] : 0, offot = f ? 0 : net->ns[0];
           for (PetscInt i = 0; i < nme; i++) {
-            PetscReal P[2], T[2], n[2], s = i * dsme, half, out;
-            TCAt(me, f ? sc[1] : sc[0], s, P, T);
-            n[0] = T[1];
-            n[1] = -T[0];
-            out  = n[0] * (P[0] - centre[2 * k]) + n[1] * (P[1] - centre[2 * k + 1]);
-            if (out < 0) {
-              n[0] = -n[0];
-              n[1] = -n[1];
-            }
+            PetscReal P[2], n[2], s = i * dsme, half;
+            TCAtOutward(me, f ? sc[1] : sc[0], s, centre + 2 * k, P, n);
             half = 0.5 * w * ((i == 0 || i == nme - 1) ? 0.5 * dsme : dsme);
             for (int face = 0; face < 2; face++) {
               PetscReal dir[2] = {face ? n[0] : -n[0], face ? n[1] : -n[1]};
