@@ -19,9 +19,9 @@ struct _p_TCRollNet {
   TCRollNetParams p;
   TCGraph         g;
   PetscInt        ns[2], NS, nl, NL, K0, nelem_global, nterm; /* nterm: terminals on this rank */
-  PetscReal      *zall;   /* NL */
-  PetscReal      *lenloc; /* nl x 2 */
-  PetscReal      *cenloc; /* nl x 2 */
+  PetscReal      *zall;                                       /* NL */
+  PetscReal      *lenloc;                                     /* nl x 2 */
+  PetscReal      *cenloc;                                     /* nl x 2 */
   /* per node of this rank, input order */
   PetscReal *node_s;
   int       *node_foil, *node_tab, *node_layer;
@@ -118,8 +118,8 @@ static void TCAt(const TCRollCurve *c, const PetscReal *s, PetscReal t, PetscRea
 }
 
 /* point, and unit normal pointing away from the roll centre cen, at arc length t */
-static void TCAtOutward(const TCRollCurve *c, const PetscReal *s, PetscReal t, const PetscReal cen[2],
-                        PetscReal P[2], PetscReal n[2])
+static void TCAtOutward(const TCRollCurve *c, const PetscReal *s, PetscReal t,
+                        const PetscReal cen[2], PetscReal P[2], PetscReal n[2])
 {
   PetscReal T[2];
   TCAt(c, s, t, P, T);
@@ -417,7 +417,7 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
             half = 0.5 * w * ((i == 0 || i == nme - 1) ? 0.5 * dsme : dsme);
             for (int face = 0; face < 2; face++) {
               PetscReal dir[2] = {face ? n[0] : -n[0], face ? n[1] : -n[1]};
-              PetscReal sh     = TCSegGridCast(Go, ot, so, P, dir, p->search_m), Q[2], Tq[2], x, lam;
+              PetscReal sh = TCSegGridCast(Go, ot, so, P, dir, p->search_m), Q[2], Tq[2], x, lam;
               PetscInt  j0;
               if (sh < 0) continue;
               TCAt(ot, so, sh, Q, Tq);
@@ -426,9 +426,8 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
               lam = PetscMin(PetscMax(x - j0, 0), 1);
               PetscCall(TCRollNetAddLink(net, K * net->NS + offme + i, K * net->NS + offot + j0,
                                          (1 - lam) * half, hypot(Q[0] - P[0], Q[1] - P[1])));
-              PetscCall(TCRollNetAddLink(net, K * net->NS + offme + i,
-                                         K * net->NS + offot + j0 + 1, lam * half,
-                                         hypot(Q[0] - P[0], Q[1] - P[1])));
+              PetscCall(TCRollNetAddLink(net, K * net->NS + offme + i, K * net->NS + offot + j0 + 1,
+                                         lam * half, hypot(Q[0] - P[0], Q[1] - P[1])));
             }
           }
         }
@@ -541,8 +540,8 @@ PetscErrorCode TCRollNetWrite(TCRollNet net, const char h5path[], const TCRunMet
   const TCExtraField *extra = TCRollNetExtraFields;
 
   PetscFunctionBeginUser;
-  PetscCall(TCResultsWriteNetworkFile(net->g, h5path, NULL, 0, NULL, 0, meta, TCRollNetWriteExtra, net,
-                                      extra, 7));
+  PetscCall(TCResultsWriteNetworkFile(net->g, h5path, NULL, 0, NULL, 0, meta, TCRollNetWriteExtra,
+                                      net, extra, 7));
   PetscFunctionReturn(0);
 }
 

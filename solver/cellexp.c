@@ -605,8 +605,8 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
    restarts, which tests/cli/test_cell_restart.py checks). */
 typedef enum { F_INT, F_REAL, F_BOOL } TCCursorFieldType;
 static const struct {
-  const char   *name;
-  size_t        off;
+  const char       *name;
+  size_t            off;
   TCCursorFieldType type;
 } tc_cursor_fields[] = {
 #define CF(name, member, type)                                                                     \
@@ -656,7 +656,6 @@ static const struct {
     CF("heat_J", sum.heat_J, F_REAL),
 #undef CF
 };
-
 
 PetscErrorCode TCExperimentCursorSave(TCCheckpoint ck, const TCExperimentCursor *cur)
 {

@@ -7,22 +7,22 @@
 #include <petscao.h>
 #include <math.h>
 
-const char *const TCRollFieldNames[] = {
-    "temperature_K", "potential_V",   "current_density_A_m2", "anode_potential_V",
-    "soc",           "heat_W_m2",     "eta_n_V",              "eta_p_V",
-    "min_anode_potential_V",          "plating_time_s"};
+const char *const TCRollFieldNames[] = {"temperature_K",     "potential_V", "current_density_A_m2",
+                                        "anode_potential_V", "soc",         "heat_W_m2",
+                                        "eta_n_V",           "eta_p_V",     "min_anode_potential_V",
+                                        "plating_time_s"};
 
 /* per-element diagnostics kept in the state */
 enum {
-  D_I,        /* current density, A/m^2 */
-  D_ANODE,    /* anode potential vs Li at the separator */
-  D_ANODE_X,  /* its minimum over the negative electrode */
-  D_Q,        /* heat, W/m^2 */
+  D_I,       /* current density, A/m^2 */
+  D_ANODE,   /* anode potential vs Li at the separator */
+  D_ANODE_X, /* its minimum over the negative electrode */
+  D_Q,       /* heat, W/m^2 */
   D_ETA_N,
   D_ETA_P,
   D_SOC,
-  D_PLATING,  /* time below 0 V vs Li, s */
-  D_ANODE_MIN,/* running minimum of D_ANODE */
+  D_PLATING,   /* time below 0 V vs Li, s */
+  D_ANODE_MIN, /* running minimum of D_ANODE */
   ND
 };
 /* replicated scalars at the end of every rank's state */
@@ -54,31 +54,31 @@ struct _p_TCRoll {
   const TCNode       *nodes;
   const PetscInt     *ptr, *col, *lcol;
   const PetscReal    *G;
-  PetscInt           *tag;               /* owned + ghost */
-  PetscReal          *xg, *yg, *zg;      /* coordinates, owned + ghost */
-  PetscInt            nel, nsc;          /* elements, reals per element state */
+  PetscInt           *tag;          /* owned + ghost */
+  PetscReal          *xg, *yg, *zg; /* coordinates, owned + ghost */
+  PetscInt            nel, nsc;     /* elements, reals per element state */
   TCElem             *el;
   PetscReal           area_total, I1C;
-  PetscInt            neg_row, pos_row;  /* local rows of the terminals (-1 if not owned) */
+  PetscInt            neg_row, pos_row; /* local rows of the terminals (-1 if not owned) */
   PetscInt            pos_global;
   PetscInt            nstate, off_diag, off_T, off_Trate, off_phi, off_glob;
   /* electrochemistry */
-  SNES                snes;
-  Mat                 J;
-  Vec                 X, F, phig, Tg;    /* phig, Tg ghosted */
-  PetscReal          *Iel, *gel, *Qel;   /* per element, last function evaluation */
-  TCCellResult       *res;               /* per element */
-  PetscReal          *trial_cells;       /* element states of the evaluation */
-  const PetscReal    *state_old;
-  PetscReal           T_dt;              /* dt of the current step */
-  TCCellControl       ctl;
-  PetscReal           ctl_value;
-  PetscBool           failed;
+  SNES             snes;
+  Mat              J;
+  Vec              X, F, phig, Tg;  /* phig, Tg ghosted */
+  PetscReal       *Iel, *gel, *Qel; /* per element, last function evaluation */
+  TCCellResult    *res;             /* per element */
+  PetscReal       *trial_cells;     /* element states of the evaluation */
+  const PetscReal *state_old;
+  PetscReal        T_dt; /* dt of the current step */
+  TCCellControl    ctl;
+  PetscReal        ctl_value;
+  PetscBool        failed;
   /* thermal */
-  Mat                 K, A;
-  KSP                 ksp_th;
-  Vec                 C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
-  PetscReal           dt_A;              /* dt A was built for */
+  Mat       K, A;
+  KSP       ksp_th;
+  Vec       C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
+  PetscReal dt_A;              /* dt A was built for */
 };
 
 static PetscBool IsElement(TCRoll r, PetscInt row, PetscInt k)
@@ -223,7 +223,7 @@ static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
   PetscCall(MatZeroEntries(P));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  row = r->rstart + i, tag = r->tag[i];
-    PetscReal d   = 0;
+    PetscReal d = 0;
     if (IsFixed(r, tag)) {
       PetscCall(MatSetValue(P, row, row, 1.0, ADD_VALUES));
       continue;
@@ -262,7 +262,7 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
   PetscCall(MatZeroEntries(r->K));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  row = r->rstart + i, ti = r->tag[i];
-    PetscReal d   = 0;
+    PetscReal d = 0;
     if (IsTerminal(ti)) {
       PetscCall(MatSetValue(r->K, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
       continue;
@@ -273,7 +273,8 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
       if (IsTerminal(tj) || ti != tj) continue; /* across the layers: the links below */
       { /* along the foil strip: the electrical conductance scaled */
         PetscBool along_z = (PetscBool)(PetscAbsReal(r->zg[i] - r->zg[j]) > 1e-12);
-        Gt = r->G[k] * (along_z ? rp->k_z_W_mK : rp->k_s_W_mK) * rp->t_node_m[ti] / rp->sigma_t_S[ti];
+        Gt                = r->G[k] * (along_z ? rp->k_z_W_mK : rp->k_s_W_mK) * rp->t_node_m[ti] /
+             rp->sigma_t_S[ti];
       }
       d += Gt;
       PetscCall(MatSetValue(r->K, row, r->col[k], -Gt, ADD_VALUES));
@@ -289,7 +290,8 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
     AO               ao;
     PetscCall(TCRollNetGetThermalLinks(r->net, &nl, &ijin, &area, &dist));
     PetscCall(TCGraphGetNodes(r->g, NULL, NULL, &inid));
-    PetscCall(PetscMalloc3(PetscMax(r->n, 1), &app, PetscMax(r->n, 1), &pet, PetscMax(2 * nl, 1), &ij));
+    PetscCall(
+        PetscMalloc3(PetscMax(r->n, 1), &app, PetscMax(r->n, 1), &pet, PetscMax(2 * nl, 1), &ij));
     for (PetscInt i = 0; i < r->n; i++) {
       app[i] = inid[i];
       pet[i] = r->rstart + i;
@@ -299,7 +301,7 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
     PetscCall(AOApplicationToPetsc(ao, 2 * nl, ij));
     PetscCall(AODestroy(&ao));
     for (PetscInt q = 0; q < nl; q++) {
-      PetscReal   Gt  = rp->k_r_W_mK * area[q] / dist[q];
+      PetscReal   Gt   = rp->k_r_W_mK * area[q] / dist[q];
       PetscScalar v[4] = {Gt, -Gt, -Gt, Gt};
       PetscCall(MatSetValues(r->K, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
     }
@@ -434,7 +436,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
                                PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
                                TCCellResult *res, PetscReal *T_new, PetscBool *conv)
 {
-  TCRoll              r  = (TCRoll)ctx;
+  TCRoll              r    = (TCRoll)ctx;
   const PetscReal    *gold = state + r->off_glob;
   PetscReal          *gnew = trial + r->off_glob, Qtot = 0, dTmax = 0;
   SNESConvergedReason reason;
@@ -442,12 +444,12 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
 
   PetscFunctionBeginUser;
   (void)T_K;
-  *conv        = PETSC_FALSE;
-  r->state_old = state;
+  *conv          = PETSC_FALSE;
+  r->state_old   = state;
   r->trial_cells = trial;
-  r->T_dt      = dt;
-  r->ctl       = ctl;
-  r->ctl_value = value;
+  r->T_dt        = dt;
+  r->ctl         = ctl;
+  r->ctl_value   = value;
   PetscCall(PetscArraycpy(trial, state, r->nstate));
   /* temperature guess: extrapolated with the last step's rate */
   {
@@ -518,7 +520,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     PetscCall(PetscArraycpy(trial + r->off_phi, x, r->n));
     PetscCall(PetscArraycpy(trial + r->off_T, t, r->n));
     for (PetscInt i = 0; i < r->n; i++)
-      trial[r->off_Trate + i] = dt > 0 ? (t[i] - state[r->off_T + i]) / dt : state[r->off_Trate + i];
+      trial[r->off_Trate + i] =
+          dt > 0 ? (t[i] - state[r->off_T + i]) / dt : state[r->off_Trate + i];
     for (PetscInt e = 0; e < r->nel; e++) {
       const TCCellResult *q  = &r->res[e];
       const PetscReal    *dn = state + r->off_diag + e * ND;
@@ -585,10 +588,10 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     /* a terminal voltage far outside the cell's window is a diverged element
        (e.g. electrolyte depletion in the SPMe at high rates): cut the step */
     if (!(bal[1] > 0 && bal[1] < 2 * r->p->V_max)) PetscFunctionReturn(0);
-    gnew[G_V] = bal[1];
-    gnew[G_I] = bal[2];
-    gnew[G_Q] = Qtot;
-    gnew[G_GEN] = gold[G_GEN] + (r->rp.thermal ? Qtot * dt : 0);
+    gnew[G_V]       = bal[1];
+    gnew[G_I]       = bal[2];
+    gnew[G_Q]       = Qtot;
+    gnew[G_GEN]     = gold[G_GEN] + (r->rp.thermal ? Qtot * dt : 0);
     gnew[G_REMOVED] = gold[G_REMOVED] + removed * dt;
     gnew[G_CHARGE_ERR] =
         PetscMax(gold[G_CHARGE_ERR],
@@ -610,7 +613,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
 
 static PetscReal RollSOC(void *ctx, const PetscReal state[])
 {
-  TCRoll    r = (TCRoll)ctx;
+  TCRoll    r    = (TCRoll)ctx;
   PetscReal s[2] = {0, 0};
   for (PetscInt e = 0; e < r->nel; e++) {
     s[0] += state[r->off_diag + e * ND + D_SOC] * r->el[e].area;
@@ -744,12 +747,12 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     PetscCallMPI(MPI_Allreduce(&gl, &r->pos_global, 1, MPIU_INT, MPI_SUM, r->comm));
   }
   /* state layout */
-  r->off_diag = r->nel * r->nsc;
-  r->off_T    = r->off_diag + r->nel * ND;
+  r->off_diag  = r->nel * r->nsc;
+  r->off_T     = r->off_diag + r->nel * ND;
   r->off_Trate = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
-  r->off_phi  = r->off_Trate + r->n;
-  r->off_glob = r->off_phi + r->n;
-  r->nstate   = r->off_glob + NG;
+  r->off_phi   = r->off_Trate + r->n;
+  r->off_glob  = r->off_phi + r->n;
+  r->nstate    = r->off_glob + NG;
   PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
 
@@ -839,10 +842,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
      than 1e-12 relative */
   PetscCall(SNESSetTolerances(r->snes, 1e-11 * r->I1C, 1e-14, 1e-12, 25, 10000));
   {
-    KSP       ksp;
-    PC        pc;
+    KSP            ksp;
+    PC             pc;
     SNESLineSearch ls;
-    PetscBool mumps = PETSC_FALSE, superlu = PETSC_FALSE;
+    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE;
     PetscCall(SNESGetKSP(r->snes, &ksp));
     PetscCall(KSPSetType(ksp, KSPPREONLY));
     PetscCall(KSPGetPC(ksp, &pc));
@@ -917,7 +920,8 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
   for (PetscInt i = 0; i < r->n; i++) {
     state[r->off_T + i]     = IsTerminal(r->tag[i]) ? r->rp.T_amb_K : r->rp.T_init_K;
     state[r->off_Trate + i] = 0;
-    state[r->off_phi + i] = (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
+    state[r->off_phi + i] =
+        (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
   }
   PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
   state[r->off_glob + G_V] = V;
@@ -940,11 +944,11 @@ PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
   PetscCall(PetscMemzero(st, sizeof(*st)));
-  st->V_V  = g[G_V];
-  st->I_A  = g[G_I];
-  st->soc  = RollSOC(r, state);
-  tmax.v   = -PETSC_MAX_REAL;
-  tmax.rank = rank;
+  st->V_V     = g[G_V];
+  st->I_A     = g[G_I];
+  st->soc     = RollSOC(r, state);
+  tmax.v      = -PETSC_MAX_REAL;
+  tmax.rank   = rank;
   st->T_min_K = PETSC_MAX_REAL;
   PetscCall(VecGetArrayRead(r->C, &c));
   for (PetscInt i = 0; i < r->n; i++) {
@@ -994,41 +998,40 @@ PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, loc, 6, MPIU_REAL, MPI_SUM, r->comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ia_i, 1, MPIU_REAL, MPI_SUM, r->comm));
-  st->T_max_K           = tmax.v;
-  st->T_mean_K          = s[1] > 0 ? s[0] / s[1] : NAN;
-  st->hotspot_r_m       = hypot(loc[0] - r->rp.centre_m[0], loc[1] - r->rp.centre_m[1]);
-  st->hotspot_theta_rad = atan2(loc[1] - r->rp.centre_m[1], loc[0] - r->rp.centre_m[0]);
-  st->hotspot_z_m       = loc[2];
-  st->anode_min_V       = amin.v;
-  st->anode_min_r_m     = hypot(loc[3] - r->rp.centre_m[0], loc[4] - r->rp.centre_m[1]);
+  st->T_max_K             = tmax.v;
+  st->T_mean_K            = s[1] > 0 ? s[0] / s[1] : NAN;
+  st->hotspot_r_m         = hypot(loc[0] - r->rp.centre_m[0], loc[1] - r->rp.centre_m[1]);
+  st->hotspot_theta_rad   = atan2(loc[1] - r->rp.centre_m[1], loc[0] - r->rp.centre_m[0]);
+  st->hotspot_z_m         = loc[2];
+  st->anode_min_V         = amin.v;
+  st->anode_min_r_m       = hypot(loc[3] - r->rp.centre_m[0], loc[4] - r->rp.centre_m[1]);
   st->anode_min_theta_rad = atan2(loc[4] - r->rp.centre_m[1], loc[3] - r->rp.centre_m[0]);
-  st->anode_min_z_m     = loc[5];
-  st->anode_min_i_A_m2  = ia_i;
-  st->i_mean_A_m2       = s[4] > 0 ? s[3] / s[4] : 0;
-  st->i_max_A_m2        = imax;
+  st->anode_min_z_m       = loc[5];
+  st->anode_min_i_A_m2    = ia_i;
+  st->i_mean_A_m2         = s[4] > 0 ? s[3] / s[4] : 0;
+  st->i_max_A_m2          = imax;
   /* at rest the current density is only relaxation noise: no heterogeneity */
-  st->heterogeneity = PetscAbsReal(g[G_I]) > 1e-3 * r->I1C && st->i_mean_A_m2 > 0
-                          ? imax / st->i_mean_A_m2
-                          : NAN;
-  st->plating_area_frac = s[4] > 0 ? s[5] / s[4] : 0;
-  st->heat_W            = g[G_Q];
-  st->generated_J       = g[G_GEN];
-  st->stored_J          = r->rp.thermal ? s[2] : 0;
-  st->removed_J         = g[G_REMOVED];
+  st->heterogeneity =
+      PetscAbsReal(g[G_I]) > 1e-3 * r->I1C && st->i_mean_A_m2 > 0 ? imax / st->i_mean_A_m2 : NAN;
+  st->plating_area_frac  = s[4] > 0 ? s[5] / s[4] : 0;
+  st->heat_W             = g[G_Q];
+  st->generated_J        = g[G_GEN];
+  st->stored_J           = r->rp.thermal ? s[2] : 0;
+  st->removed_J          = g[G_REMOVED];
   st->charge_balance_max = g[G_CHARGE_ERR];
-  st->energy_balance    = r->rp.thermal && g[G_GEN] > 0
-                              ? PetscAbsReal(g[G_GEN] - st->stored_J - g[G_REMOVED]) / g[G_GEN]
-                              : NAN;
-  st->charge_Ah = g[G_CHARGE];
-  st->energy_Wh = g[G_ENERGY];
+  st->energy_balance     = r->rp.thermal && g[G_GEN] > 0
+                               ? PetscAbsReal(g[G_GEN] - st->stored_J - g[G_REMOVED]) / g[G_GEN]
+                               : NAN;
+  st->charge_Ah          = g[G_CHARGE];
+  st->energy_Wh          = g[G_ENERGY];
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
 {
-  static const int map[TC_ROLL_NFIELDS] = {-1, -1, D_I, D_ANODE, D_SOC, D_Q, D_ETA_N, D_ETA_P,
-                                           D_ANODE_MIN, D_PLATING};
-  Vec w;
+  static const int map[TC_ROLL_NFIELDS] = {-1,  -1,      D_I,     D_ANODE,     D_SOC,
+                                           D_Q, D_ETA_N, D_ETA_P, D_ANODE_MIN, D_PLATING};
+  Vec              w;
 
   PetscFunctionBeginUser;
   PetscCall(VecDuplicate(r->X, &w));

@@ -53,20 +53,20 @@
 typedef struct _p_TCRoll *TCRoll;
 
 typedef struct {
-  PetscBool thermal;                /* thermal network; else isothermal at T_amb */
-  PetscReal k_s_W_mK, k_z_W_mK;     /* conductivity along the winding and along the axis */
-  PetscReal k_r_W_mK;               /* across the layers */
-  PetscReal rho_cp_J_m3K;           /* volumetric heat capacity of the roll */
-  PetscReal h_can_W_m2K;            /* outer surface to ambient */
-  PetscReal h_end_W_m2K;            /* top and bottom end faces */
-  PetscReal h_mandrel_W_m2K;        /* inner surface (0: adiabatic mandrel) */
-  PetscReal T_amb_K, T_init_K;      /* ambient and initial temperature */
-  PetscReal T_tol_K;                /* coupling tolerance on the temperature */
-  PetscReal t_node_m[2];            /* stack thickness a Cu and an Al node stand for */
-  PetscReal d_elem_m;               /* Al to Cu centre-line distance across an element */
-  PetscReal sigma_t_S[2];           /* sigma x thickness of the Cu and Al foil */
-  PetscReal centre_m[2];            /* roll axis, for (r, theta) */
-  PetscReal pitch_m;                /* winding pitch (surface detection) */
+  PetscBool thermal;            /* thermal network; else isothermal at T_amb */
+  PetscReal k_s_W_mK, k_z_W_mK; /* conductivity along the winding and along the axis */
+  PetscReal k_r_W_mK;           /* across the layers */
+  PetscReal rho_cp_J_m3K;       /* volumetric heat capacity of the roll */
+  PetscReal h_can_W_m2K;        /* outer surface to ambient */
+  PetscReal h_end_W_m2K;        /* top and bottom end faces */
+  PetscReal h_mandrel_W_m2K;    /* inner surface (0: adiabatic mandrel) */
+  PetscReal T_amb_K, T_init_K;  /* ambient and initial temperature */
+  PetscReal T_tol_K;            /* coupling tolerance on the temperature */
+  PetscReal t_node_m[2];        /* stack thickness a Cu and an Al node stand for */
+  PetscReal d_elem_m;           /* Al to Cu centre-line distance across an element */
+  PetscReal sigma_t_S[2];       /* sigma x thickness of the Cu and Al foil */
+  PetscReal centre_m[2];        /* roll axis, for (r, theta) */
+  PetscReal pitch_m;            /* winding pitch (surface detection) */
 } TCRollParams;
 
 /* Where the run stands, from a state (collective; the same on every rank). */
@@ -125,5 +125,6 @@ PETSC_EXTERN PetscErrorCode    TCRollNodeFields(TCRoll roll, const PetscReal sta
 /* Thermal network alone (tests): one backward Euler step of dt (INFINITY:
    steady state) from Told with node heat Q (W) into Tnew; node Vecs.
    Also the volume each node stands for (m^3). */
-PETSC_EXTERN PetscErrorCode TCRollThermalSolve(TCRoll roll, Vec Told, Vec Q, PetscReal dt, Vec Tnew);
+PETSC_EXTERN PetscErrorCode TCRollThermalSolve(TCRoll roll, Vec Told, Vec Q, PetscReal dt,
+                                               Vec Tnew);
 PETSC_EXTERN PetscErrorCode TCRollNodeVolumes(TCRoll roll, Vec vol);

@@ -17,13 +17,30 @@
 #include <unistd.h>
 
 /* summary.csv columns */
-static const char *const roll_cols[] = {
-    "time_s",           "current_A",        "voltage_V",         "soc",
-    "T_max_K",          "T_mean_K",         "T_min_K",           "hotspot_r_m",
-    "hotspot_theta_rad", "hotspot_z_m",     "current_heterogeneity", "i_mean_A_m2",
-    "i_max_A_m2",       "min_anode_potential_V", "min_anode_r_m", "min_anode_theta_rad",
-    "min_anode_z_m",    "min_anode_i_A_m2", "plating_area_fraction", "heat_W",       "generated_J",
-    "stored_J",         "removed_J",        "newton_its"};
+static const char *const roll_cols[] = {"time_s",
+                                        "current_A",
+                                        "voltage_V",
+                                        "soc",
+                                        "T_max_K",
+                                        "T_mean_K",
+                                        "T_min_K",
+                                        "hotspot_r_m",
+                                        "hotspot_theta_rad",
+                                        "hotspot_z_m",
+                                        "current_heterogeneity",
+                                        "i_mean_A_m2",
+                                        "i_max_A_m2",
+                                        "min_anode_potential_V",
+                                        "min_anode_r_m",
+                                        "min_anode_theta_rad",
+                                        "min_anode_z_m",
+                                        "min_anode_i_A_m2",
+                                        "plating_area_fraction",
+                                        "heat_W",
+                                        "generated_J",
+                                        "stored_J",
+                                        "removed_J",
+                                        "newton_its"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
 
 typedef struct {
@@ -40,12 +57,12 @@ typedef struct {
   PetscReal  next_out, interval;
   Vec        f[TC_ROLL_NFIELDS];
   /* run-level findings */
-  PetscReal  Tmax, Tmax_t, Tmax_loc[3];
-  PetscReal  het_max, het_t;
-  PetscReal  amin, amin_t, amin_loc[3], amin_i;
-  PetscReal  plating_s, t_prev, a_prev;
-  PetscInt   nexp;
-  PetscReal  total_s;
+  PetscReal      Tmax, Tmax_t, Tmax_loc[3];
+  PetscReal      het_max, het_t;
+  PetscReal      amin, amin_t, amin_loc[3], amin_i;
+  PetscReal      plating_s, t_prev, a_prev;
+  PetscInt       nexp;
+  PetscReal      total_s;
   PetscLogDouble t_start, t_print;
   /* checkpoints */
   char           ckpt[PETSC_MAX_PATH_LEN];
@@ -59,9 +76,10 @@ typedef struct {
 
 /* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
 #define ROLL_MON_REALS(X)                                                                          \
-  X(Tmax) X(Tmax_t) X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin)      \
-      X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev)       \
-          X(a_prev) X(next_out)
+  X(Tmax)                                                                                          \
+  X(Tmax_t) X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t)     \
+      X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev)      \
+          X(next_out)
 
 static PetscErrorCode RollSnapshot(RollMon *m, PetscReal t)
 {
@@ -101,15 +119,30 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
   }
   row = m->rows + m->nrow * NCOL;
   {
-    PetscReal v[] = {pt->t_s,          st.I_A,           st.V_V,
-                     st.soc,           st.T_max_K,       st.T_mean_K,
-                     st.T_min_K,       st.hotspot_r_m,   st.hotspot_theta_rad,
-                     st.hotspot_z_m,   st.heterogeneity, st.i_mean_A_m2,
-                     st.i_max_A_m2,    st.anode_min_V,   st.anode_min_r_m,
-                     st.anode_min_theta_rad, st.anode_min_z_m, st.anode_min_i_A_m2,
+    PetscReal v[] = {pt->t_s,
+                     st.I_A,
+                     st.V_V,
+                     st.soc,
+                     st.T_max_K,
+                     st.T_mean_K,
+                     st.T_min_K,
+                     st.hotspot_r_m,
+                     st.hotspot_theta_rad,
+                     st.hotspot_z_m,
+                     st.heterogeneity,
+                     st.i_mean_A_m2,
+                     st.i_max_A_m2,
+                     st.anode_min_V,
+                     st.anode_min_r_m,
+                     st.anode_min_theta_rad,
+                     st.anode_min_z_m,
+                     st.anode_min_i_A_m2,
                      st.plating_area_frac,
-                     st.heat_W,        st.generated_J,   st.stored_J,
-                     st.removed_J,     (PetscReal)res->newton_its};
+                     st.heat_W,
+                     st.generated_J,
+                     st.stored_J,
+                     st.removed_J,
+                     (PetscReal)res->newton_its};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
   if (m->nrow == 0 || st.T_max_K > m->Tmax) {
@@ -153,13 +186,14 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
       PetscReal frac = pt->t_s / m->total_s;
       snprintf(pct, sizeof(pct), ", %.1f%% done", (double)(100 * frac));
       if (frac > 0)
-        snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)((now - m->t_start) * (1 - frac) / frac));
+        snprintf(eta, sizeof(eta), ", ETA %.0f s",
+                 (double)((now - m->t_start) * (1 - frac) / frac));
     }
     PetscCall(TCPrintf(m->comm,
                        "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT "%s: V = %.4f V, "
                        "I = %.3f A, T_max = %.2f K, %" PetscInt_FMT " Newton its%s\n",
-                       (double)pt->t_s, pt->step + 1, m->nexp, pct, (double)st.V_V,
-                       (double)st.I_A, (double)st.T_max_K, res->newton_its, eta));
+                       (double)pt->t_s, pt->step + 1, m->nexp, pct, (double)st.V_V, (double)st.I_A,
+                       (double)st.T_max_K, res->newton_its, eta));
     m->t_print = now;
   }
   PetscFunctionReturn(0);
@@ -209,8 +243,8 @@ static PetscErrorCode RollCheckpointWrite(RollMon *m, const TCExperimentCursor *
   PetscCall(TCCheckpointDestroy(&ck));
   PetscCall(PetscTime(&t1));
   PetscCall(PetscLogEventEnd(TC_EVENT_Checkpoint, 0, 0, 0, 0));
-  m->t_ckpt     = t1;
-  m->ckpt_step  = cur->sum.nsteps;
+  m->t_ckpt    = t1;
+  m->ckpt_step = cur->sum.nsteps;
   m->ckpt_wall += t1 - t0;
   m->nckpt++;
   m->ckpt_bytes = stat(m->ckpt, &st) == 0 ? (double)st.st_size : 0;
@@ -283,16 +317,16 @@ static PetscErrorCode RollHook(const TCExperimentCursor *cur, const PetscReal st
 /* ---- results.h5: the network, final fields, time series --------------------------- */
 
 typedef struct {
-  TCRollNet  net;
-  RollMon   *m;
-  PetscReal  centre[2];
-  PetscInt   ns[2], NL;
+  TCRollNet net;
+  RollMon  *m;
+  PetscReal centre[2];
+  PetscInt  ns[2], NL;
 } RollWrite;
 
 static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
 {
-  RollWrite  *w = (RollWrite *)ctx;
-  RollMon    *m = w->m;
+  RollWrite  *w       = (RollWrite *)ctx;
+  RollMon    *m       = w->m;
   hsize_t     dims[2] = {(hsize_t)m->nsnap, (hsize_t)m->Nin}, dt[1] = {(hsize_t)m->nsnap};
   PetscMPIInt rank;
   char        name[128];
@@ -300,8 +334,8 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
   PetscCall(TCRollNetWriteExtra(h5, w->net));
-  PetscCall(TCH5WriteRows(h5, "/time_s", H5T_NATIVE_DOUBLE, 1, dt, 0, rank == 0 ? dt[0] : 0,
-                          m->snap_t));
+  PetscCall(
+      TCH5WriteRows(h5, "/time_s", H5T_NATIVE_DOUBLE, 1, dt, 0, rank == 0 ? dt[0] : 0, m->snap_t));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     PetscReal *buf;
     PetscCall(PetscMalloc1(PetscMax(m->nsnap * m->nin, 1), &buf));
@@ -324,7 +358,7 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
         PetscInt off = f ? w->ns[0] : 0;
         for (PetscInt k = 0; k < PetscMax(w->NL - 1, 1); k++)
           for (PetscInt i = 0; i + 1 < w->ns[f]; i++) {
-            PetscInt a = k * NS + off + i;
+            PetscInt a         = k * NS + off + i;
             cells[nv * nc + 0] = (int)a;
             cells[nv * nc + 1] = (int)(a + 1);
             if (nv == 4) {
@@ -338,8 +372,8 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
     PetscCallMPI(MPI_Bcast(&nc, 1, MPIU_INT, 0, m->comm));
     dc[0] = (hsize_t)nc;
     dc[1] = (hsize_t)nv;
-    PetscCall(TCH5WriteRows(h5, "/mesh/cells", H5T_NATIVE_INT, 2, dc, 0, rank == 0 ? dc[0] : 0,
-                            cells));
+    PetscCall(
+        TCH5WriteRows(h5, "/mesh/cells", H5T_NATIVE_INT, 2, dc, 0, rank == 0 ? dc[0] : 0, cells));
     PetscCall(PetscFree(cells));
   }
   PetscCall(TCH5WriteAttrReals(h5, "/", "roll_centre_m", 2, w->centre));
@@ -370,10 +404,11 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], RollMon *m, const
               "Format=\"HDF\">results.h5:/mesh/cells</DataItem>\n        </Topology>\n",
               nv == 4 ? "Quadrilateral" : "Polyline", (long long)nc,
               nv == 4 ? "" : " NodesPerElement=\"2\"", (long long)nc, (long long)nv);
-      fprintf(fp, "        <Geometry GeometryType=\"XYZ\">\n          <DataItem Dimensions=\"%lld "
-                  "3\" NumberType=\"Float\" Precision=\"8\" "
-                  "Format=\"HDF\">results.h5:/nodes/coordinates_m</DataItem>\n"
-                  "        </Geometry>\n",
+      fprintf(fp,
+              "        <Geometry GeometryType=\"XYZ\">\n          <DataItem Dimensions=\"%lld "
+              "3\" NumberType=\"Float\" Precision=\"8\" "
+              "Format=\"HDF\">results.h5:/nodes/coordinates_m</DataItem>\n"
+              "        </Geometry>\n",
               (long long)m->Nin);
       for (int q = 0; q < TC_ROLL_NFIELDS; q++)
         fprintf(fp,
@@ -403,7 +438,8 @@ static PetscErrorCode RollWriteCSV(const char outdir[], RollMon *m)
   PetscCall(TCPathJoin(outdir, "summary.csv", path, sizeof(path)));
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
-    for (PetscInt c = 0; c < NCOL; c++) fprintf(fp, "%s%s", roll_cols[c], c + 1 < NCOL ? "," : "\n");
+    for (PetscInt c = 0; c < NCOL; c++)
+      fprintf(fp, "%s%s", roll_cols[c], c + 1 < NCOL ? "," : "\n");
     for (PetscInt r = 0; r < m->nrow; r++)
       for (PetscInt c = 0; c < NCOL; c++)
         fprintf(fp, "%.10g%s", (double)m->rows[r * NCOL + c], c + 1 < NCOL ? "," : "\n");
@@ -414,8 +450,8 @@ static PetscErrorCode RollWriteCSV(const char outdir[], RollMon *m)
 
 /* ---- the job ------------------------------------------------------------------ */
 
-static PetscErrorCode RollCheckStack(MPI_Comm comm, const char *what, PetscReal geo,
-                                     PetscReal set, const char *key, const char *params)
+static PetscErrorCode RollCheckStack(MPI_Comm comm, const char *what, PetscReal geo, PetscReal set,
+                                     const char *key, const char *params)
 {
   char a[32], b[32];
 
@@ -515,8 +551,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                            "spiral_neg_thickness_m", p.source));
   PetscCall(RollCheckStack(comm, "positive coating", sp.t_pos_m, p.pos.L_m,
                            "spiral_pos_thickness_m", p.source));
-  PetscCall(RollCheckStack(comm, "separator", sp.t_sep_m, p.L_sep_m, "spiral_sep_thickness_m",
-                           p.source));
+  PetscCall(
+      RollCheckStack(comm, "separator", sp.t_sep_m, p.L_sep_m, "spiral_sep_thickness_m", p.source));
   for (char *c = expt; *c; c++) /* a YAML list arrives comma-joined */
     if (*c == ',') *c = ';';
   PetscCall(TCExperimentCreate(&exp));
@@ -550,30 +586,29 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCCellSetFromOptions(cell));
   PetscCall(TCCellSetUp(cell));
 
-  rp.thermal         = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
-  rp.h_can_W_m2K     = h_can;
-  rp.h_end_W_m2K     = h_end;
-  rp.T_amb_K         = Tamb;
-  rp.T_init_K        = Tamb;
-  rp.t_node_m[0]     = sp.t_cu_m + 2 * sp.t_neg_m + sp.t_sep_m;
-  rp.t_node_m[1]     = sp.t_al_m + 2 * sp.t_pos_m + sp.t_sep_m;
-  rp.d_elem_m        = 0.5 * (sp.t_cu_m + sp.t_al_m) + sp.t_neg_m + sp.t_sep_m + sp.t_pos_m;
-  rp.sigma_t_S[0]    = sp.sigma_cu_S_m * sp.t_cu_m;
-  rp.sigma_t_S[1]    = sp.sigma_al_S_m * sp.t_al_m;
-  rp.centre_m[0]     = sp.centre_m[0];
-  rp.centre_m[1]     = sp.centre_m[1];
-  rp.pitch_m         = TCSpiralPitch(spiral);
+  rp.thermal      = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
+  rp.h_can_W_m2K  = h_can;
+  rp.h_end_W_m2K  = h_end;
+  rp.T_amb_K      = Tamb;
+  rp.T_init_K     = Tamb;
+  rp.t_node_m[0]  = sp.t_cu_m + 2 * sp.t_neg_m + sp.t_sep_m;
+  rp.t_node_m[1]  = sp.t_al_m + 2 * sp.t_pos_m + sp.t_sep_m;
+  rp.d_elem_m     = 0.5 * (sp.t_cu_m + sp.t_al_m) + sp.t_neg_m + sp.t_sep_m + sp.t_pos_m;
+  rp.sigma_t_S[0] = sp.sigma_cu_S_m * sp.t_cu_m;
+  rp.sigma_t_S[1] = sp.sigma_al_S_m * sp.t_al_m;
+  rp.centre_m[0]  = sp.centre_m[0];
+  rp.centre_m[1]  = sp.centre_m[1];
+  rp.pitch_m      = TCSpiralPitch(spiral);
   PetscCall(TCRollCreate(net, cell, &p, &rp, &roll));
   PetscCall(TCRollSetFromOptions(roll));
   PetscCall(TCRollGetSystem(roll, &sys));
-  PetscCall(TCPrintf(comm,
-                     "  roll: %s, %.2f turns, %" PetscInt_FMT " + %" PetscInt_FMT
-                     " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT
-                     " %s elements, 1C = %.3f A; %s\n",
-                     sp.height_m > 0.06 ? "21700-size" : "18650-size",
-                     (double)TCSpiralFoilWindings(spiral, TC_FOIL_AL), ns[0], ns[1], NL, nel,
-                     TCCellModels[model], (double)sys.I1C_A,
-                     rp.thermal ? "thermal network" : "isothermal"));
+  PetscCall(TCPrintf(
+      comm,
+      "  roll: %s, %.2f turns, %" PetscInt_FMT " + %" PetscInt_FMT " foil nodes x %" PetscInt_FMT
+      " layers, %" PetscInt_FMT " %s elements, 1C = %.3f A; %s\n",
+      sp.height_m > 0.06 ? "21700-size" : "18650-size",
+      (double)TCSpiralFoilWindings(spiral, TC_FOIL_AL), ns[0], ns[1], NL, nel, TCCellModels[model],
+      (double)sys.I1C_A, rp.thermal ? "thermal network" : "isothermal"));
 
   PetscCall(PetscMalloc1(PetscMax(sys.nstate, 1), &state));
   PetscCall(TCRollStateInit(roll, soc, state));
@@ -642,14 +677,18 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                      "%.4f Ah, V_end %.4f V, T_max %.2f K, heterogeneity %.3f, min anode %.4f V\n",
                      sum.nsteps, sum.nrejected, (double)sum.t_end_s, (double)sum.capacity_Ah,
                      (double)st.V_V, (double)m.Tmax, (double)m.het_max, (double)m.amin));
-  PetscCall(TCPrintf(comm, "  balance: charge %.2e, energy %.2e (relative); %.2f s stepping\n",
-                     (double)st.charge_balance_max, (double)st.energy_balance, (double)(t2 - t1)));
+  {
+    char eb[64] = "n/a (isothermal)";
+    if (!isnan(st.energy_balance)) snprintf(eb, sizeof(eb), "%.2e", (double)st.energy_balance);
+    PetscCall(TCPrintf(comm, "  balance (relative): charge %.2e, energy %s; %.2f s stepping\n",
+                       (double)st.charge_balance_max, eb, (double)(t2 - t1)));
+  }
 
   /* outputs */
   {
-    char      h5path[PETSC_MAX_PATH_LEN], *effective;
-    TCField   nf[TC_ROLL_NFIELDS];
-    TCRunMeta meta;
+    char        h5path[PETSC_MAX_PATH_LEN], *effective;
+    TCField     nf[TC_ROLL_NFIELDS];
+    TCRunMeta   meta;
     const char *dtext;
     PetscCall(TCRollNodeFields(roll, state, m.f));
     for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
@@ -764,8 +803,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     if (rank == 0) {
       char cmd[3 * PETSC_MAX_PATH_LEN + 1200];
       int  rc;
-      snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tools/plot_run.py' '%s' '%s'",
-               TC_SOURCE_DIR, outdir, plot_times);
+      snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tools/plot_run.py' '%s' '%s'", TC_SOURCE_DIR,
+               outdir, plot_times);
       rc = system(cmd);
       if (rc != 0)
         PetscCall(TCPrintf(PETSC_COMM_SELF,

@@ -28,21 +28,21 @@
 
 int main(int argc, char **argv)
 {
-  TCSpiralParams  sp;
-  TCSpiral        spiral;
-  TCRollNetParams np;
-  TCRollNet       net;
-  TCCellParams    p;
-  TCCell          cell;
-  TCRollParams    rp;
-  TCRoll          roll;
-  TCGraph         g;
-  Vec             vol, Q, T0, T;
-  const TCNode   *nodes;
-  PetscInt        n;
-  PetscReal       q = 2e5, h = 500, kr = 0.5, Tamb = 298.15, a = PETSC_MAX_REAL, R = 0, err = 0;
-  PetscReal       rise, Vtot, Qtot;
-  PetscBool       dump = PETSC_FALSE; /* -dump: r, T, T_exact of every node */
+  TCSpiralParams     sp;
+  TCSpiral           spiral;
+  TCRollNetParams    np;
+  TCRollNet          net;
+  TCCellParams       p;
+  TCCell             cell;
+  TCRollParams       rp;
+  TCRoll             roll;
+  TCGraph            g;
+  Vec                vol, Q, T0, T;
+  const TCNode      *nodes;
+  PetscInt           n;
+  PetscReal          q = 2e5, h = 500, kr = 0.5, Tamb = 298.15, a = PETSC_MAX_REAL, R = 0, err = 0;
+  PetscReal          rise, Vtot, Qtot;
+  PetscBool          dump = PETSC_FALSE; /* -dump: r, T, T_exact of every node */
   const PetscScalar *t, *v;
 
   PetscFunctionBeginUser;
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
   PetscCall(TCSpiralSetParams(spiral, &sp));
   PetscCall(TCSpiralSetUp(spiral));
   PetscCall(PetscMemzero(&np, sizeof(np)));
-  np.ds_m       = 1e-3;
+  np.ds_m = 1e-3;
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-ds", &np.ds_m, NULL));
   np.asr_ohm_m2 = 1;
   np.terminals  = PETSC_TRUE;
@@ -129,9 +129,11 @@ int main(int argc, char **argv)
       if (nodes[i].tag > 1) continue;
       r = hypot(nodes[i].x[0], nodes[i].x[1]);
       if (r < a + rp.pitch_m || r > R - rp.pitch_m) continue;
-      Te  = TR + q * (R * R - r * r) / (4 * kr) - q * a * a / (2 * kr) * log(R / r);
+      Te = TR + q * (R * R - r * r) / (4 * kr) - q * a * a / (2 * kr) * log(R / r);
       if (PetscAbsReal(t[i] - Te) > err) rmax = r;
-      if (dump) PetscCall(PetscPrintf(PETSC_COMM_SELF, "node %g %g %g\n", (double)r, (double)t[i], (double)Te));
+      if (dump)
+        PetscCall(
+            PetscPrintf(PETSC_COMM_SELF, "node %g %g %g\n", (double)r, (double)t[i], (double)Te));
       err = PetscMax(err, PetscAbsReal(t[i] - Te));
     }
     PetscCall(VecRestoreArrayRead(vol, &v));
@@ -140,11 +142,11 @@ int main(int argc, char **argv)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                           "hollow cylinder a = %.4f mm, R = %.4f mm: T(a) = %.4f K, T(R) = %.4f K; "
                           "max |T - T_exact| = %.2e K = %.3f %% of the rise (at r = %.3f mm)\n",
-                          (double)(1e3 * a), (double)(1e3 * R), (double)Ta, (double)TR,
-                          (double)err, (double)(100 * err / rise), (double)(1e3 * rmax)));
+                          (double)(1e3 * a), (double)(1e3 * R), (double)Ta, (double)TR, (double)err,
+                          (double)(100 * err / rise), (double)(1e3 * rmax)));
   }
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "heat %.6f W over %.4e m^3\n", (double)Qtot,
-                        (double)Vtot));
+  PetscCall(
+      PetscPrintf(PETSC_COMM_WORLD, "heat %.6f W over %.4e m^3\n", (double)Qtot, (double)Vtot));
   PetscCheck(err < 0.01 * rise, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,
              "thermal network off the analytic hollow cylinder by %.3f %% (limit 1 %%)",
              (double)(100 * err / rise));
