@@ -963,6 +963,15 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
                           PetscReal T_K, PetscReal dt_s, PetscReal new_[], TCCellResult *res,
                           PetscBool *converged)
 {
+  PetscFunctionBeginUser;
+  PetscCall(TCCellStepGuess(c, old, old, ctl, value, T_K, dt_s, new_, res, converged));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellStepGuess(TCCell c, const PetscReal old[], const PetscReal guess[],
+                               TCCellControl ctl, PetscReal value, PetscReal T_K, PetscReal dt_s,
+                               PetscReal new_[], TCCellResult *res, PetscBool *converged)
+{
   PetscReal Ia, dI = 0, SV = 0, nrm = PETSC_MAX_REAL, lambda = 1;
   PetscInt  it;
   TCDiag    dg;
@@ -973,9 +982,9 @@ PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, Pe
   *converged = PETSC_FALSE;
   SetStepConstants(c, T_K, dt_s);
   ParticlePrep(c, old);
-  PetscCall(PetscArraycpy(c->y, old + c->off_y, c->N));
-  Ia = ctl == TC_CELL_CURRENT ? value : old[0];
-  if (ctl == TC_CELL_POWER && Ia == 0 && old[1] > 0) Ia = value / old[1];
+  PetscCall(PetscArraycpy(c->y, guess + c->off_y, c->N));
+  Ia = ctl == TC_CELL_CURRENT ? value : guess[0];
+  if (ctl == TC_CELL_POWER && Ia == 0 && guess[1] > 0) Ia = value / guess[1];
   if (!Eval(c, old, c->y, Ia, PETSC_TRUE, NULL)) PetscFunctionReturn(0);
   for (it = 0; it < c->newton_maxit; it++) {
     PetscReal nrm_prev = nrm;

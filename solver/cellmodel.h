@@ -85,6 +85,16 @@ PETSC_EXTERN PetscErrorCode TCCellStep(TCCell cell, const PetscReal state_old[],
                                        PetscReal dt_s, PetscReal state_new[], TCCellResult *res,
                                        PetscBool *converged);
 
+/* TCCellStep with the Newton iteration started from guess (a state of the
+   same layout, e.g. the result of a step from the same state_old to a nearby
+   voltage) instead of state_old; guess may be state_new. The answer is the
+   same to the Newton tolerance. */
+PETSC_EXTERN PetscErrorCode TCCellStepGuess(TCCell cell, const PetscReal state_old[],
+                                            const PetscReal guess[], TCCellControl control,
+                                            PetscReal value, PetscReal T_K, PetscReal dt_s,
+                                            PetscReal state_new[], TCCellResult *res,
+                                            PetscBool *converged);
+
 /* Lithium in the negative and positive electrode particles, mol (for
    conservation checks) and the total in the electrolyte, mol. */
 PETSC_EXTERN PetscErrorCode TCCellStateLithium(TCCell cell, const PetscReal state[],

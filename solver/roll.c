@@ -61,7 +61,7 @@ struct _p_TCRoll {
   PetscReal           area_total, I1C;
   PetscInt            neg_row, pos_row; /* local rows of the terminals (-1 if not owned) */
   PetscInt            pos_global;
-  PetscInt            nstate, off_diag, off_T, off_Trate, off_phi, off_glob;
+  PetscInt            nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_glob;
   /* electrochemistry */
   SNES             snes;
   Mat              J;
@@ -144,8 +144,9 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
     const TCElem *el = &r->el[e];
     PetscReal     dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]);
     PetscBool     conv;
-    PetscCall(TCCellStep(r->cell, r->state_old + e * r->nsc, TC_CELL_VOLTAGE, dV, Te, r->T_dt,
-                         r->trial_cells + e * r->nsc, &r->res[e], &conv));
+    PetscCall(TCCellStepGuess(r->cell, r->state_old + e * r->nsc, r->trial_cells + e * r->nsc,
+                              TC_CELL_VOLTAGE, dV, Te, r->T_dt, r->trial_cells + e * r->nsc,
+                              &r->res[e], &conv)); /* warm start: the last evaluation */
     if (!conv || !isfinite(r->res[e].I_A)) {
       good = PETSC_FALSE;
       break;
@@ -460,7 +461,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   {
     PetscScalar *x;
     PetscCall(VecGetArray(r->X, &x));
-    PetscCall(PetscArraycpy(x, state + r->off_phi, r->n));
+    for (PetscInt i = 0; i < r->n; i++) x[i] = state[r->off_phi + i] + dt * state[r->off_phirate + i];
     if (r->pos_row >= 0 && ctl == TC_CELL_VOLTAGE) x[r->pos_row] = value;
     if (r->neg_row >= 0) x[r->neg_row] = 0;
     PetscCall(VecRestoreArray(r->X, &x));
@@ -518,6 +519,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     PetscCall(VecGetArrayRead(r->X, &x));
     PetscCall(VecGetArrayRead(r->Tnew, &t));
     PetscCall(PetscArraycpy(trial + r->off_phi, x, r->n));
+    for (PetscInt i = 0; i < r->n; i++) /* a consistent start (dt 0) jumps: no rate from it */
+      trial[r->off_phirate + i] = dt > 0 ? (x[i] - state[r->off_phi + i]) / dt : 0;
     PetscCall(PetscArraycpy(trial + r->off_T, t, r->n));
     for (PetscInt i = 0; i < r->n; i++)
       trial[r->off_Trate + i] =
@@ -751,7 +754,8 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   r->off_T     = r->off_diag + r->nel * ND;
   r->off_Trate = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
   r->off_phi   = r->off_Trate + r->n;
-  r->off_glob  = r->off_phi + r->n;
+  r->off_phirate = r->off_phi + r->n; /* dphi/dt of the last step, for the first guess */
+  r->off_glob     = r->off_phirate + r->n;
   r->nstate    = r->off_glob + NG;
   PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
@@ -920,6 +924,7 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
   for (PetscInt i = 0; i < r->n; i++) {
     state[r->off_T + i]     = IsTerminal(r->tag[i]) ? r->rp.T_amb_K : r->rp.T_init_K;
     state[r->off_Trate + i] = 0;
+    state[r->off_phirate + i] = 0;
     state[r->off_phi + i] =
         (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
   }
