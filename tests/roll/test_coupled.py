@@ -9,8 +9,9 @@ MODE is one of
   order     halving a fixed dt converges at order 1 (backward Euler)
   ranks     1, 2 and 3 ranks give the same results to solver tolerance
   tabs      a single tab gives more current heterogeneity and a higher T_max
-            than tabless, its hotspot nearer the tab (the plating check of the
-            issue, a 3C charge at 0 C, is not here yet: see the README)
+            than tabless, its hotspot nearer the tab; a 3C charge at 0 C (DFN
+            elements) takes the anode below 0 V first where the local current
+            is highest
   bad       bad input: clear message, exit 1, no output
 Small networks (ds 10-20 mm, one to three layers) keep each mode under a minute.
 """
@@ -209,6 +210,25 @@ def mode_tabs(tomocell, launcher, tmp):
     fails += not ok
     print(f"{'ok  ' if ok else 'FAIL'} hotspot radius single tab (tabs at the outer end) {1e3 * r1:.2f} mm "
           f"> tabless {1e3 * r0:.2f} mm")
+    # 3C charge at 0 C: plating starts where the local current is highest. DFN elements:
+    # the SPMe depletes its electrolyte at 3C (a known SPMe limit) and cannot go on.
+    d = deck(tmp, "plating", model="dfn", thermal="network", nz=2, ds=20e-3,
+             experiment="Charge at 3C for 5 minutes",
+             extra="initial_soc: 0.3\nambient_temperature: 273.15\n")
+    o = os.path.join(tmp, "plating")
+    run(tomocell, launcher, [d, "-output", o], tmp)
+    s, ts = load(o)
+    first = next((i for i, a in enumerate(ts["min_anode_potential_V"]) if a < 0), None)
+    if first is None:
+        print(f"FAIL 3C charge at 0 C: the anode never goes below 0 V (min {s['min_anode_potential_V']:.4f} V)")
+        return fails + 1
+    i_at = abs(ts["min_anode_i_A_m2"][first])
+    i_max = ts["i_max_A_m2"][first]
+    ok = i_at >= 0.999 * i_max and s["plating_time_s"] > 0
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} 3C charge at 0 C: below 0 V first at t = {ts['time_s'][first]:.1f} s, "
+          f"r = {1e3 * ts['min_anode_r_m'][first]:.2f} mm, where |i| = {i_at:.2f} A/m2 (max {i_max:.2f}); "
+          f"plating time {s['plating_time_s']:.1f} s, min {s['min_anode_potential_V']:.4f} V")
     return fails
 
 
