@@ -133,6 +133,10 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
     size_t      w    = strcspn(nm, "_");
     PetscBool   ours = PETSC_FALSE;
     if (TCDeckFind(d, nm) >= 0) continue;
+    /* prefixed PETSc solver options (-thermal_ksp_type, ...) are PETSc's */
+    if (nm[w] == '_' && (!strncasecmp(nm + w + 1, "ksp_", 4) || !strncasecmp(nm + w + 1, "pc_", 3) ||
+                         !strncasecmp(nm + w + 1, "snes_", 5) || !strncasecmp(nm + w + 1, "mat_", 4)))
+      continue;
     for (PetscInt k = 0; k < d->nkeys && !ours; k++) {
       const char *kn = d->keys[k].name;
       size_t      kw = strcspn(kn, "_");

@@ -35,6 +35,14 @@ enum {
   G_CHARGE_ERR, /* running maximum */
   G_CHARGE,     /* A h */
   G_ENERGY,     /* W h */
+  G_TIME,       /* s */
+  G_ABUSE,      /* abuse-reaction heat, J */
+  G_SHORT,      /* Joule heat in the short, J */
+  G_ONSET,      /* runaway onset time, s (< 0: none yet) */
+  G_ONSET_X,
+  G_ONSET_Y,
+  G_ONSET_Z,
+  G_PEAK, /* highest temperature so far, K */
   NG
 };
 
@@ -61,7 +69,14 @@ struct _p_TCRoll {
   PetscReal           area_total, I1C;
   PetscInt            neg_row, pos_row; /* local rows of the terminals (-1 if not owned) */
   PetscInt            pos_global;
-  PetscInt            nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_glob;
+  PetscInt   nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_ab, off_onset, off_glob;
+  PetscReal  Tamb_now; /* the ambient of the step being solved */
+  PetscInt   short_e;  /* local element of the short, or -1 */
+  PetscReal  short_G, short_dist, short_P;
+  Vec        Vn; /* node volumes */
+  Mat        A2; /* A - diag(dQ_abuse/dT) */
+  PetscBool  snes_ready, snes_from_options;
+  PetscReal *selfheat; /* per node: abuse self-heating rate of the step, K/s */
   /* electrochemistry */
   SNES             snes;
   Mat              J;
@@ -136,6 +151,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscBool          good = PETSC_TRUE;
 
   PetscFunctionBeginUser;
+  r->short_P = 0;
   PetscCall(VecGhostGetLocalForm(r->phig, &pl));
   PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
   PetscCall(VecGetArrayRead(pl, &phi));
@@ -144,6 +160,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
     const TCElem *el = &r->el[e];
     PetscReal     dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]);
     PetscBool     conv;
+    if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
     PetscCall(TCCellStepGuess(r->cell, r->state_old + e * r->nsc, r->trial_cells + e * r->nsc,
                               TC_CELL_VOLTAGE, dV, Te, r->T_dt, r->trial_cells + e * r->nsc,
                               &r->res[e], &conv)); /* warm start: the last evaluation */
@@ -154,6 +171,12 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
     r->Iel[e] = r->res[e].I_A * el->scale;
     r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
     r->Qel[e] = r->res[e].Q_W * el->scale;
+    if (e == r->short_e) { /* the short in parallel: it draws G dV from the Al to the Cu node */
+      r->Iel[e] -= r->short_G * dV;
+      r->gel[e] += r->short_G;
+      r->Qel[e] += r->short_G * dV * dV;
+      r->short_P = r->short_G * dV * dV;
+    }
   }
   PetscCall(VecRestoreArrayRead(pl, &phi));
   PetscCall(VecRestoreArrayRead(tl, &T));
@@ -313,11 +336,15 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec Tnew)
+/* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
+   derivative of a temperature-dependent source. *ok: the solve converged. */
+static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec D, Vec Tnew,
+                                       PetscBool *ok)
 {
   PetscScalar       *bb;
   const PetscScalar *c, *h, *to, *q;
   KSPConvergedReason reason;
+  Mat                op;
 
   PetscFunctionBeginUser;
   if (dt != r->dt_A) {
@@ -335,9 +362,20 @@ PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec T
     }
     PetscCall(MatDiagonalSet(r->A, diag, ADD_VALUES));
     PetscCall(VecDestroy(&diag));
-    PetscCall(KSPSetOperators(r->ksp_th, r->A, r->A));
     r->dt_A = dt;
   }
+  op = r->A;
+  if (D) {
+    if (!r->A2)
+      PetscCall(MatDuplicate(r->A, MAT_COPY_VALUES, &r->A2));
+    else
+      PetscCall(MatCopy(r->A, r->A2, SAME_NONZERO_PATTERN));
+    PetscCall(VecScale(D, -1.0));
+    PetscCall(MatDiagonalSet(r->A2, D, ADD_VALUES));
+    PetscCall(VecScale(D, -1.0));
+    op = r->A2;
+  }
+  PetscCall(KSPSetOperators(r->ksp_th, op, op));
   PetscCall(VecGetArray(r->b, &bb));
   PetscCall(VecGetArrayRead(r->C, &c));
   PetscCall(VecGetArrayRead(r->H, &h));
@@ -345,10 +383,10 @@ PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec T
   PetscCall(VecGetArrayRead(Q, &q));
   for (PetscInt i = 0; i < r->n; i++) {
     if (IsTerminal(r->tag[i])) {
-      bb[i] = r->rp.T_amb_K;
+      bb[i] = r->Tamb_now;
       continue;
     }
-    bb[i] = q[i] + h[i] * r->rp.T_amb_K + (isfinite(dt) ? c[i] / dt * to[i] : 0);
+    bb[i] = q[i] + h[i] * r->Tamb_now + (isfinite(dt) ? c[i] / dt * to[i] : 0);
   }
   PetscCall(VecRestoreArrayRead(Q, &q));
   PetscCall(VecRestoreArrayRead(Told, &to));
@@ -357,8 +395,99 @@ PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec T
   PetscCall(VecRestoreArray(r->b, &bb));
   PetscCall(KSPSolve(r->ksp_th, r->b, Tnew));
   PetscCall(KSPGetConvergedReason(r->ksp_th, &reason));
-  PetscCheck(reason > 0, r->comm, PETSC_ERR_NOT_CONVERGED, "thermal solve did not converge: %s",
-             KSPConvergedReasons[reason]);
+  *ok = (PetscBool)(reason > 0);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec Tnew)
+{
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(ThermalSolveCore(r, Told, Q, dt, NULL, Tnew, &ok));
+  PetscCheck(ok, r->comm, PETSC_ERR_NOT_CONVERGED, "thermal solve did not converge");
+  PetscFunctionReturn(0);
+}
+
+/* One thermal step from the state's temperatures with the node heat r->Qn; with
+   abuse reactions, Newton on the temperatures (each node's reactions stepped
+   implicitly at the iterate, their heat linearised with dq/dT), the reaction
+   states into trial. *Qab: the reactions' heat (W) at the converged step. */
+static PetscErrorCode ThermalStep(TCRoll r, const PetscReal state[], PetscReal trial[],
+                                  PetscReal dt, PetscReal *Qab, PetscBool *ok)
+{
+  Vec Told;
+
+  PetscFunctionBeginUser;
+  *Qab = 0;
+  PetscCall(VecCreateMPIWithArray(r->comm, 1, r->n, PETSC_DECIDE,
+                                  (const PetscScalar *)(state + r->off_T), &Told));
+  PetscCall(VecCopy(r->Tg, r->Tnew)); /* the first guess: from the state only */
+  if (!r->rp.abuse) {
+    PetscCall(ThermalSolveCore(r, Told, r->Qn, dt, NULL, r->Tnew, ok));
+  } else {
+    Vec       Qs, D;
+    PetscReal dmax = PETSC_MAX_REAL;
+    PetscInt  it;
+    PetscCall(VecDuplicate(r->Tnew, &Qs));
+    PetscCall(VecDuplicate(r->Tnew, &D));
+    for (it = 0; it < 30 && dmax > 1e-7; it++) {
+      const PetscScalar *tk, *v, *qn;
+      PetscScalar       *qs, *dd;
+      Vec                Tk;
+      PetscReal          sum = 0;
+      PetscCall(VecGetArrayRead(r->Tnew, &tk));
+      PetscCall(VecGetArrayRead(r->Vn, &v));
+      PetscCall(VecGetArrayRead(r->Qn, &qn));
+      PetscCall(VecGetArray(Qs, &qs));
+      PetscCall(VecGetArray(D, &dd));
+      for (PetscInt i = 0; i < r->n; i++) {
+        PetscReal q = 0, dq = 0;
+        if (!IsTerminal(r->tag[i]))
+          PetscCall(TCAbuseStep(r->rp.abuse, state + r->off_ab + TC_ABUSE_NSTATE * i, tk[i], dt,
+                                trial + r->off_ab + TC_ABUSE_NSTATE * i, &q, &dq));
+        qs[i] = qn[i] + v[i] * (q - dq * tk[i]);
+        dd[i] = v[i] * dq;
+        sum += v[i] * q;
+      }
+      PetscCall(VecRestoreArray(D, &dd));
+      PetscCall(VecRestoreArray(Qs, &qs));
+      PetscCall(VecRestoreArrayRead(r->Qn, &qn));
+      PetscCall(VecRestoreArrayRead(r->Vn, &v));
+      PetscCall(VecRestoreArrayRead(r->Tnew, &tk));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPI_SUM, r->comm));
+      *Qab = sum; /* at the iterate: the converged one when the loop ends */
+      PetscCall(VecDuplicate(r->Tnew, &Tk));
+      PetscCall(VecCopy(r->Tnew, Tk));
+      PetscCall(ThermalSolveCore(r, Told, Qs, dt, D, r->Tnew, ok));
+      PetscCall(VecAXPY(Tk, -1.0, r->Tnew));
+      PetscCall(VecNorm(Tk, NORM_INFINITY, &dmax));
+      PetscCall(VecDestroy(&Tk));
+      if (!*ok) break;
+    }
+    if (dmax > 1e-7) *ok = PETSC_FALSE;
+    if (*ok) { /* the reactions at the converged temperatures, for the books */
+      const PetscScalar *tk, *v;
+      PetscReal          sum = 0;
+      PetscCall(VecGetArrayRead(r->Tnew, &tk));
+      PetscCall(VecGetArrayRead(r->Vn, &v));
+      for (PetscInt i = 0; i < r->n; i++) {
+        PetscReal q = 0;
+        if (!IsTerminal(r->tag[i]))
+          PetscCall(TCAbuseStep(r->rp.abuse, state + r->off_ab + TC_ABUSE_NSTATE * i, tk[i], dt,
+                                trial + r->off_ab + TC_ABUSE_NSTATE * i, &q, NULL));
+        sum += v[i] * q;
+        r->selfheat[i] = q / r->rp.rho_cp_J_m3K;
+      }
+      PetscCall(VecRestoreArrayRead(r->Vn, &v));
+      PetscCall(VecRestoreArrayRead(r->Tnew, &tk));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPI_SUM, r->comm));
+      *Qab = sum;
+    }
+    PetscCall(VecDestroy(&Qs));
+    PetscCall(VecDestroy(&D));
+  }
+  PetscCall(VecDestroy(&Told));
   PetscFunctionReturn(0);
 }
 
@@ -417,7 +546,52 @@ static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
   PetscFunctionReturn(0);
 }
 
+/* The Newton's linear solver, configured at the first step (a factor that was
+   never used cannot be destroyed cleanly with SuperLU_dist in PETSc 3.18) */
+static PetscErrorCode SNESConfigure(TCRoll r)
+{
+  PetscMPIInt size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  {
+    KSP            ksp;
+    PC             pc;
+    SNESLineSearch ls;
+    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE;
+    PetscCall(SNESGetKSP(r->snes, &ksp));
+    PetscCall(KSPSetType(ksp, KSPPREONLY));
+    PetscCall(KSPGetPC(ksp, &pc));
+    PetscCall(PCSetType(pc, PCLU));
+    PetscCall(PetscHasExternalPackage("mumps", &mumps));
+    PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
+    if (size > 1) {
+      /* SuperLU_dist first: its results do not depend on message timing, so runs
+         (and restarts) repeat bit for bit; MUMPS's differ in the last bits */
+      PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
+                 "a direct solve on %d ranks needs SuperLU_dist or MUMPS; choose an iterative "
+                 "solver (-ksp_type cg -pc_type gamg)",
+                 (int)size);
+      PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
+    }
+    PetscCall(SNESGetLineSearch(r->snes, &ls));
+    PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBT));
+  }
+  if (r->snes_from_options) PetscCall(SNESSetFromOptions(r->snes));
+  r->snes_ready = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
 /* ---- the system step --------------------------------------------------------- */
+
+/* the ambient at time t: an oven ramps from T_amb to its temperature and holds */
+static PetscReal Ambient(const TCRollParams *rp, PetscReal t)
+{
+  if (rp->oven_T_K <= 0) return rp->T_amb_K;
+  if (rp->oven_ramp_K_s <= 0) return rp->oven_T_K;
+  return rp->oven_T_K > rp->T_amb_K ? PetscMin(rp->T_amb_K + rp->oven_ramp_K_s * t, rp->oven_T_K)
+                                    : PetscMax(rp->T_amb_K - rp->oven_ramp_K_s * t, rp->oven_T_K);
+}
 
 /* is X the point of the last function evaluation (in phig)? */
 static PetscBool SameAsLast(TCRoll r)
@@ -439,7 +613,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
 {
   TCRoll              r    = (TCRoll)ctx;
   const PetscReal    *gold = state + r->off_glob;
-  PetscReal          *gnew = trial + r->off_glob, Qtot = 0, dTmax = 0;
+  PetscReal          *gnew = trial + r->off_glob, Qtot = 0, dTmax = 0, Qab = 0;
   SNESConvergedReason reason;
   PetscInt            its = 0, nthermal = 0;
 
@@ -451,6 +625,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   r->T_dt        = dt;
   r->ctl         = ctl;
   r->ctl_value   = value;
+  r->Tamb_now    = Ambient(&r->rp, gold[G_TIME] + dt);
+  if (!r->snes_ready) PetscCall(SNESConfigure(r));
   PetscCall(PetscArraycpy(trial, state, r->nstate));
   /* temperature guess: extrapolated with the last step's rate */
   {
@@ -461,7 +637,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   {
     PetscScalar *x;
     PetscCall(VecGetArray(r->X, &x));
-    for (PetscInt i = 0; i < r->n; i++) x[i] = state[r->off_phi + i] + dt * state[r->off_phirate + i];
+    for (PetscInt i = 0; i < r->n; i++)
+      x[i] = state[r->off_phi + i] + dt * state[r->off_phirate + i];
     if (r->pos_row >= 0 && ctl == TC_CELL_VOLTAGE) x[r->pos_row] = value;
     if (r->neg_row >= 0) x[r->neg_row] = 0;
     PetscCall(VecRestoreArray(r->X, &x));
@@ -491,12 +668,9 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
       break;
     }
     {
-      Vec Told;
-      PetscCall(VecCreateMPIWithArray(r->comm, 1, r->n, PETSC_DECIDE,
-                                      (const PetscScalar *)(state + r->off_T), &Told));
-      PetscCall(VecCopy(r->Tg, r->Tnew)); /* the solver's first guess: from the state only */
-      PetscCall(TCRollThermalSolve(r, Told, r->Qn, dt, r->Tnew));
-      PetscCall(VecDestroy(&Told));
+      PetscBool ok;
+      PetscCall(ThermalStep(r, state, trial, dt, &Qab, &ok));
+      if (!ok) PetscFunctionReturn(0); /* cut the step */
     }
     {
       Vec d;
@@ -515,7 +689,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   {
     const PetscScalar *x, *t;
     PetscReal          sI = 0, V = 0, Iterm = 0, amin = PETSC_MAX_REAL, amin_x = PETSC_MAX_REAL;
-    PetscReal          bal[3], removed = 0;
+    PetscReal          bal[4], removed = 0, sIabs = 0;
     PetscCall(VecGetArrayRead(r->X, &x));
     PetscCall(VecGetArrayRead(r->Tnew, &t));
     PetscCall(PetscArraycpy(trial + r->off_phi, x, r->n));
@@ -525,6 +699,58 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     for (PetscInt i = 0; i < r->n; i++)
       trial[r->off_Trate + i] =
           dt > 0 ? (t[i] - state[r->off_T + i]) / dt : state[r->off_Trate + i];
+    {
+      /* the largest change in the step, the hottest node, and runaway onsets (a node
+         whose dT/dt passes the criterion for the first time) */
+      struct {
+        double v;
+        int    rank;
+      } fast = {-1, 0};
+      PetscMPIInt rank;
+      PetscReal   mx[2] = {0, -PETSC_MAX_REAL}, loc[3] = {0, 0, 0};
+      PetscInt    ifast = -1;
+      PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+      fast.rank = rank;
+      for (PetscInt i = 0; i < r->n; i++) {
+        /* the criterion is the reactions' self-heating (as in ARC), not heating from
+           outside or from a short */
+        PetscReal rate = r->rp.abuse ? r->selfheat[i] : 0;
+        if (IsTerminal(r->tag[i])) continue;
+        mx[0] = PetscMax(mx[0], PetscAbsReal(t[i] - state[r->off_T + i]));
+        mx[1] = PetscMax(mx[1], t[i]);
+        if (r->rp.runaway_rate_K_s > 0 && dt > 0 && rate > r->rp.runaway_rate_K_s) {
+          if (trial[r->off_onset + i] < 0) trial[r->off_onset + i] = gold[G_TIME] + dt;
+          if (rate > fast.v) {
+            fast.v = rate;
+            ifast  = i;
+          }
+        }
+      }
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPIU_REAL, MPI_MAX, r->comm));
+      /* (below 1 ms the step stands whatever the change: the burst of a runaway is
+         faster than any useful resolution, and backward Euler keeps it stable and its
+         energy exact) */
+      if (r->rp.dT_max_K > 0 && dt > 1e-3 && mx[0] > r->rp.dT_max_K) {
+        PetscCall(VecRestoreArrayRead(r->Tnew, &t));
+        PetscCall(VecRestoreArrayRead(r->X, &x));
+        PetscFunctionReturn(0); /* too large a temperature change: cut the step */
+      }
+      gnew[G_PEAK] = PetscMax(gold[G_PEAK], mx[1]);
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &fast, 1, MPI_DOUBLE_INT, MPI_MAXLOC, r->comm));
+      gnew[G_ONSET] = gold[G_ONSET];
+      if (gold[G_ONSET] < 0 && fast.v > 0) {
+        if (rank == fast.rank && ifast >= 0) {
+          loc[0] = r->xg[ifast];
+          loc[1] = r->yg[ifast];
+          loc[2] = r->zg[ifast];
+        }
+        PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, loc, 3, MPIU_REAL, MPI_SUM, r->comm));
+        gnew[G_ONSET]   = gold[G_TIME] + dt;
+        gnew[G_ONSET_X] = loc[0];
+        gnew[G_ONSET_Y] = loc[1];
+        gnew[G_ONSET_Z] = loc[2];
+      }
+    }
     for (PetscInt e = 0; e < r->nel; e++) {
       const TCCellResult *q  = &r->res[e];
       const PetscReal    *dn = state + r->off_diag + e * ND;
@@ -544,6 +770,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
         d[D_PLATING] = dn[D_PLATING] + dt * (a0 < 0 ? a0 : a1) / (a0 - a1) * (a0 < 0 ? 1 : -1);
       d[D_ANODE_MIN] = PetscMin(dn[D_ANODE_MIN], a1);
       sI += r->Iel[e];
+      sIabs += PetscAbsReal(r->Iel[e]);
       amin   = PetscMin(amin, a1);
       amin_x = PetscMin(amin_x, q->anode_vs_li_min_V);
     }
@@ -572,7 +799,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
       const PetscScalar *h;
       PetscCall(VecGetArrayRead(r->H, &h));
       for (PetscInt i = 0; i < r->n; i++)
-        if (!IsTerminal(r->tag[i])) removed += h[i] * (t[i] - r->rp.T_amb_K);
+        if (!IsTerminal(r->tag[i])) removed += h[i] * (t[i] - r->Tamb_now);
       PetscCall(VecRestoreArrayRead(r->H, &h));
     }
     PetscCall(VecRestoreArrayRead(r->Tnew, &t));
@@ -580,7 +807,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     bal[0] = sI;
     bal[1] = V;
     bal[2] = Iterm;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, bal, 3, MPIU_REAL, MPI_SUM, r->comm));
+    bal[3] = sIabs; /* the currents flowing: the scale of the balance (a short at rest) */
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, bal, 4, MPIU_REAL, MPI_SUM, r->comm));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &removed, 1, MPIU_REAL, MPI_SUM, r->comm));
     {
       PetscReal mm[2] = {amin, amin_x};
@@ -591,15 +819,22 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     /* a terminal voltage far outside the cell's window is a diverged element
        (e.g. electrolyte depletion in the SPMe at high rates): cut the step */
     if (!(bal[1] > 0 && bal[1] < 2 * r->p->V_max)) PetscFunctionReturn(0);
-    gnew[G_V]       = bal[1];
-    gnew[G_I]       = bal[2];
-    gnew[G_Q]       = Qtot;
-    gnew[G_GEN]     = gold[G_GEN] + (r->rp.thermal ? Qtot * dt : 0);
-    gnew[G_REMOVED] = gold[G_REMOVED] + removed * dt;
-    gnew[G_CHARGE_ERR] =
-        PetscMax(gold[G_CHARGE_ERR],
-                 PetscAbsReal(bal[0] - bal[2]) / PetscMax(PetscAbsReal(bal[2]), 1e-3 * r->I1C));
+    gnew[G_V]          = bal[1];
+    gnew[G_I]          = bal[2];
+    gnew[G_Q]          = Qtot;
+    gnew[G_GEN]        = gold[G_GEN] + (r->rp.thermal ? Qtot * dt : 0);
+    gnew[G_REMOVED]    = gold[G_REMOVED] + removed * dt;
+    gnew[G_CHARGE_ERR] = PetscMax(
+        gold[G_CHARGE_ERR], PetscAbsReal(bal[0] - bal[2]) /
+                                PetscMax(PetscMax(PetscAbsReal(bal[2]), bal[3]), 1e-3 * r->I1C));
     gnew[G_CHARGE] = gold[G_CHARGE] + bal[2] * dt / 3600;
+    gnew[G_TIME]   = gold[G_TIME] + dt;
+    gnew[G_ABUSE]  = gold[G_ABUSE] + Qab * dt;
+    {
+      PetscReal ps = r->short_P;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ps, 1, MPIU_REAL, MPI_SUM, r->comm));
+      gnew[G_SHORT] = gold[G_SHORT] + ps * dt;
+    }
     gnew[G_ENERGY] = gold[G_ENERGY] + bal[2] * bal[1] * dt / 3600;
     PetscCall(PetscMemzero(res, sizeof(*res)));
     res->I_A               = bal[2];
@@ -750,13 +985,15 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     PetscCallMPI(MPI_Allreduce(&gl, &r->pos_global, 1, MPIU_INT, MPI_SUM, r->comm));
   }
   /* state layout */
-  r->off_diag  = r->nel * r->nsc;
-  r->off_T     = r->off_diag + r->nel * ND;
-  r->off_Trate = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
-  r->off_phi   = r->off_Trate + r->n;
-  r->off_phirate = r->off_phi + r->n; /* dphi/dt of the last step, for the first guess */
-  r->off_glob     = r->off_phirate + r->n;
-  r->nstate    = r->off_glob + NG;
+  r->off_diag    = r->nel * r->nsc;
+  r->off_T       = r->off_diag + r->nel * ND;
+  r->off_Trate   = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
+  r->off_phi     = r->off_Trate + r->n;
+  r->off_phirate = r->off_phi + r->n;     /* dphi/dt of the last step, for the first guess */
+  r->off_ab      = r->off_phirate + r->n; /* abuse-reaction states per node */
+  r->off_onset   = r->off_ab + (rp->abuse ? TC_ABUSE_NSTATE * r->n : 0); /* runaway onset */
+  r->off_glob    = r->off_onset + r->n;
+  r->nstate      = r->off_glob + NG;
   PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
 
@@ -824,6 +1061,47 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     PetscCall(VecRestoreArray(r->C, &c));
   }
   PetscCall(ThermalAssemble(r));
+  r->Tamb_now = rp->T_amb_K;
+  PetscCall(VecDuplicate(r->X, &r->Vn));
+  PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->selfheat));
+  PetscCall(TCRollNodeVolumes(r, r->Vn));
+  /* the internal short: across the element nearest to the given point */
+  r->short_e = -1;
+  if (rp->has_short) {
+    struct {
+      double v;
+      int    rank;
+    } best = {PETSC_MAX_REAL, 0};
+    PetscMPIInt rank;
+    PetscInt    eb = -1;
+    PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+    best.rank = rank;
+    for (PetscInt e = 0; e < r->nel; e++) {
+      PetscInt  a = r->el[e].a, c = r->el[e].c_l;
+      PetscReal d = PetscSqrtReal(PetscSqr(0.5 * (r->xg[a] + r->xg[c]) - rp->short_xyz_m[0]) +
+                                  PetscSqr(0.5 * (r->yg[a] + r->yg[c]) - rp->short_xyz_m[1]) +
+                                  PetscSqr(0.5 * (r->zg[a] + r->zg[c]) - rp->short_xyz_m[2]));
+      if (d < best.v) {
+        best.v = d;
+        eb     = e;
+      }
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPI_DOUBLE_INT, MPI_MINLOC, r->comm));
+    {
+      PetscReal dsmax = 0; /* an element midpoint is within ds/2 along and p/2 across */
+      for (PetscInt i = 0; i < r->n; i++) dsmax = PetscMax(dsmax, r->nodes[i].length_m);
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &dsmax, 1, MPIU_REAL, MPI_MAX, r->comm));
+      r->short_dist = dsmax;
+    }
+    PetscCheck(best.v <= rp->pitch_m + r->short_dist, r->comm, PETSC_ERR_USER_INPUT,
+               "the internal short at (%g, %g, %g) m is outside the roll: the nearest electrode "
+               "pair is %g mm away",
+               (double)rp->short_xyz_m[0], (double)rp->short_xyz_m[1], (double)rp->short_xyz_m[2],
+               (double)(1e3 * best.v));
+    if (rank == best.rank) r->short_e = eb;
+    r->short_dist = best.v;
+    r->short_G    = 1.0 / rp->short_ohm;
+  }
   PetscCall(MatDuplicate(r->K, MAT_COPY_VALUES, &r->A));
   r->dt_A = -1;
   PetscCall(KSPCreate(r->comm, &r->ksp_th));
@@ -845,29 +1123,6 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
      1e-12 from tomocell run): stop at 1e-11 of 1C, or when the potentials move by less
      than 1e-12 relative */
   PetscCall(SNESSetTolerances(r->snes, 1e-11 * r->I1C, 1e-14, 1e-12, 25, 10000));
-  {
-    KSP            ksp;
-    PC             pc;
-    SNESLineSearch ls;
-    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE;
-    PetscCall(SNESGetKSP(r->snes, &ksp));
-    PetscCall(KSPSetType(ksp, KSPPREONLY));
-    PetscCall(KSPGetPC(ksp, &pc));
-    PetscCall(PCSetType(pc, PCLU));
-    PetscCall(PetscHasExternalPackage("mumps", &mumps));
-    PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
-    if (size > 1) {
-      /* SuperLU_dist first: its results do not depend on message timing, so runs
-         (and restarts) repeat bit for bit; MUMPS's differ in the last bits */
-      PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
-                 "a direct solve on %d ranks needs SuperLU_dist or MUMPS; choose an iterative "
-                 "solver (-ksp_type cg -pc_type gamg)",
-                 (int)size);
-      PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
-    }
-    PetscCall(SNESGetLineSearch(r->snes, &ls));
-    PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));
-  }
   *out = r;
   PetscFunctionReturn(0);
 }
@@ -875,7 +1130,7 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
 PetscErrorCode TCRollSetFromOptions(TCRoll r)
 {
   PetscFunctionBeginUser;
-  PetscCall(SNESSetFromOptions(r->snes));
+  r->snes_from_options = PETSC_TRUE; /* applied at the first step, see SNESConfigure */
   PetscCall(KSPSetFromOptions(r->ksp_th));
   PetscFunctionReturn(0);
 }
@@ -922,14 +1177,20 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
     d[D_ANODE_MIN] = res.anode_vs_li_V;
   }
   for (PetscInt i = 0; i < r->n; i++) {
-    state[r->off_T + i]     = IsTerminal(r->tag[i]) ? r->rp.T_amb_K : r->rp.T_init_K;
-    state[r->off_Trate + i] = 0;
+    state[r->off_T + i]       = IsTerminal(r->tag[i]) ? r->rp.T_amb_K : r->rp.T_init_K;
+    state[r->off_Trate + i]   = 0;
     state[r->off_phirate + i] = 0;
+    state[r->off_onset + i]   = -1;
+    if (r->rp.abuse)
+      PetscCall(
+          TCAbuseStateInit(r->rp.abuse, r->rp.abuse_soc, state + r->off_ab + TC_ABUSE_NSTATE * i));
     state[r->off_phi + i] =
         (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
   }
   PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
-  state[r->off_glob + G_V] = V;
+  state[r->off_glob + G_V]     = V;
+  state[r->off_glob + G_ONSET] = -1;
+  state[r->off_glob + G_PEAK]  = r->rp.T_init_K;
   PetscCall(PetscFree(s0));
   PetscFunctionReturn(0);
 }
@@ -1018,17 +1279,30 @@ PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st
   /* at rest the current density is only relaxation noise: no heterogeneity */
   st->heterogeneity =
       PetscAbsReal(g[G_I]) > 1e-3 * r->I1C && st->i_mean_A_m2 > 0 ? imax / st->i_mean_A_m2 : NAN;
-  st->plating_area_frac  = s[4] > 0 ? s[5] / s[4] : 0;
-  st->heat_W             = g[G_Q];
-  st->generated_J        = g[G_GEN];
+  st->plating_area_frac = s[4] > 0 ? s[5] / s[4] : 0;
+  st->heat_W            = g[G_Q];
+  st->generated_J       = g[G_GEN] + g[G_ABUSE];
+  st->abuse_J           = g[G_ABUSE];
+  st->short_J           = g[G_SHORT];
+  st->T_amb_K           = Ambient(&r->rp, g[G_TIME]);
+  st->runaway_onset_s   = g[G_ONSET] >= 0 ? g[G_ONSET] : NAN;
+  st->runaway_r_m       = g[G_ONSET] >= 0
+                              ? hypot(g[G_ONSET_X] - r->rp.centre_m[0], g[G_ONSET_Y] - r->rp.centre_m[1])
+                              : NAN;
+  st->runaway_theta_rad =
+      g[G_ONSET] >= 0 ? atan2(g[G_ONSET_Y] - r->rp.centre_m[1], g[G_ONSET_X] - r->rp.centre_m[0])
+                      : NAN;
+  st->runaway_z_m        = g[G_ONSET] >= 0 ? g[G_ONSET_Z] : NAN;
+  st->runaway_peak_K     = g[G_PEAK];
   st->stored_J           = r->rp.thermal ? s[2] : 0;
   st->removed_J          = g[G_REMOVED];
   st->charge_balance_max = g[G_CHARGE_ERR];
-  st->energy_balance     = r->rp.thermal && g[G_GEN] > 0
-                               ? PetscAbsReal(g[G_GEN] - st->stored_J - g[G_REMOVED]) / g[G_GEN]
-                               : NAN;
-  st->charge_Ah          = g[G_CHARGE];
-  st->energy_Wh          = g[G_ENERGY];
+  st->energy_balance =
+      r->rp.thermal && st->generated_J > 0
+          ? PetscAbsReal(st->generated_J - st->stored_J - g[G_REMOVED]) / st->generated_J
+          : NAN;
+  st->charge_Ah = g[G_CHARGE];
+  st->energy_Wh = g[G_ENERGY];
   PetscFunctionReturn(0);
 }
 
@@ -1052,6 +1326,13 @@ PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
     PetscScalar       *v;
     const PetscScalar *ww;
     if (!f[q]) continue;
+    if (map[q] == -2) { /* per node: runaway onset time, NaN where none */
+      PetscCall(VecGetArray(f[q], &v));
+      for (PetscInt i = 0; i < r->n; i++)
+        v[i] = state[r->off_onset + i] >= 0 ? state[r->off_onset + i] : NAN;
+      PetscCall(VecRestoreArray(f[q], &v));
+      continue;
+    }
     if (map[q] < 0) {
       const PetscReal *src = state + (q == TC_ROLL_TEMPERATURE ? r->off_T : r->off_phi);
       PetscCall(VecGetArray(f[q], &v));
@@ -1080,6 +1361,16 @@ PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCRollGetShort(TCRoll r, PetscReal xyz[3], PetscReal *dist_m)
+{
+  PetscFunctionBeginUser;
+  xyz[0]  = r->rp.short_xyz_m[0];
+  xyz[1]  = r->rp.short_xyz_m[1];
+  xyz[2]  = r->rp.short_xyz_m[2];
+  *dist_m = r->rp.has_short ? r->short_dist : NAN;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollDestroy(TCRoll *roll)
 {
   TCRoll r;
@@ -1101,6 +1392,9 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(VecDestroy(&r->Qn));
   PetscCall(VecDestroy(&r->b));
   PetscCall(VecDestroy(&r->Tnew));
+  PetscCall(VecDestroy(&r->Vn));
+  PetscCall(PetscFree(r->selfheat));
+  PetscCall(MatDestroy(&r->A2));
   PetscCall(PetscFree4(r->tag, r->xg, r->yg, r->zg));
   PetscCall(PetscFree(r->el));
   PetscCall(PetscFree4(r->Iel, r->gel, r->Qel, r->res));

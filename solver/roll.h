@@ -49,6 +49,7 @@
 #pragma once
 #include "mesh/rollnet.h"
 #include "solver/cellexp.h"
+#include "solver/abuse.h"
 
 typedef struct _p_TCRoll *TCRoll;
 
@@ -67,6 +68,17 @@ typedef struct {
   PetscReal sigma_t_S[2];       /* sigma x thickness of the Cu and Al foil */
   PetscReal centre_m[2];        /* roll axis, for (r, theta) */
   PetscReal pitch_m;            /* winding pitch (surface detection) */
+  /* thermal abuse (all optional) */
+  TCAbuseSet abuse;            /* abuse reactions at every node (borrowed), or NULL */
+  PetscReal  abuse_soc;        /* their initial state (1: fully charged) */
+  PetscReal  oven_T_K;         /* > 0: oven test: the ambient ramps to it ... */
+  PetscReal  oven_ramp_K_s;    /* ... at this rate from T_amb, then holds */
+  PetscReal  dT_max_K;         /* > 0: the largest temperature change in a step */
+  PetscReal  runaway_rate_K_s; /* onset criterion: dT/dt above it at a node */
+  PetscReal  echem_T_max_K;    /* > 0: the cell models see at most this temperature */
+  PetscBool  has_short;        /* an internal short ... */
+  PetscReal  short_xyz_m[3];   /* ... across the element nearest to this point */
+  PetscReal  short_ohm;        /* ... of this resistance */
 } TCRollParams;
 
 /* Where the run stands, from a state (collective; the same on every rank). */
@@ -86,6 +98,12 @@ typedef struct {
   PetscReal charge_balance_max;   /* max over steps |sum I_e - I| / max(|I|, 1e-3 I_1C) */
   PetscReal energy_balance;       /* |generated - stored - removed| / generated */
   PetscReal charge_Ah, energy_Wh; /* net integrals of I and I V over the run */
+  PetscReal abuse_J;              /* heat of the abuse reactions */
+  PetscReal short_J;              /* Joule heat in the internal short */
+  PetscReal T_amb_K;              /* ambient now (oven ramp) */
+  PetscReal runaway_onset_s;      /* first node past the rate criterion, or NaN */
+  PetscReal runaway_r_m, runaway_theta_rad, runaway_z_m;
+  PetscReal runaway_peak_K; /* the highest temperature of the run */
 } TCRollStats;
 
 /* Collective on the network's communicator. net must have terminals; cell
@@ -117,10 +135,15 @@ typedef enum {
   TC_ROLL_ETA_P,
   TC_ROLL_ANODE_MIN,
   TC_ROLL_PLATING_TIME,
+  TC_ROLL_RUNAWAY_ONSET,
   TC_ROLL_NFIELDS
 } TCRollField;
 PETSC_EXTERN const char *const TCRollFieldNames[]; /* dataset names with units */
 PETSC_EXTERN PetscErrorCode    TCRollNodeFields(TCRoll roll, const PetscReal state[], Vec f[]);
+
+/* The internal short (when set): the point asked for and the distance to the
+   element it was put across (NaN without a short). */
+PETSC_EXTERN PetscErrorCode TCRollGetShort(TCRoll roll, PetscReal xyz[3], PetscReal *dist_m);
 
 /* Thermal network alone (tests): one backward Euler step of dt (INFINITY:
    steady state) from Told with node heat Q (W) into Tnew; node Vecs.

@@ -40,7 +40,9 @@ static const char *const roll_cols[] = {"time_s",
                                         "generated_J",
                                         "stored_J",
                                         "removed_J",
-                                        "newton_its"};
+                                        "newton_its",
+                                        "T_amb_K",
+                                        "abuse_heat_J"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
 
 typedef struct {
@@ -77,7 +79,8 @@ typedef struct {
 /* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
 #define ROLL_MON_REALS(X)                                                                          \
   X(Tmax)                                                                                          \
-  X(Tmax_t) X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t)     \
+  X(Tmax_t)                                                                                        \
+  X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t)               \
       X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev)      \
           X(next_out)
 
@@ -142,7 +145,9 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
                      st.generated_J,
                      st.stored_J,
                      st.removed_J,
-                     (PetscReal)res->newton_its};
+                     (PetscReal)res->newton_its,
+                     st.T_amb_K,
+                     st.abuse_J};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
   if (m->nrow == 0 || st.T_max_K > m->Tmax) {
@@ -491,6 +496,10 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscLogDouble      t0, t1, t2, t3;
   double              rss;
   char                restart[PETSC_MAX_PATH_LEN] = "", *config = NULL;
+  char                abuse_name[PETSC_MAX_PATH_LEN] = "";
+  PetscBool           has_abuse;
+  PetscReal           short_rtz[3];
+  TCAbuseSet          abuse = NULL;
   PetscBool           restarting;
   TCExperimentCursor  cur;
   struct sigaction    sa, old_term, old_usr1;
@@ -528,6 +537,32 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCDeckGetReal(deck, "thermal_h_mandrel_W_m2K", &rp.h_mandrel_W_m2K));
   PetscCall(TCDeckGetReal(deck, "thermal_tol_K", &rp.T_tol_K));
   PetscCall(TCDeckGetReal(deck, "tab_contact_ohm_m", &np.tab_ohm_m));
+  PetscCall(TCDeckGetString(deck, "abuse", abuse_name, sizeof(abuse_name), &has_abuse));
+  PetscCall(TCDeckGetReal(deck, "abuse_soc", &rp.abuse_soc));
+  PetscCall(TCDeckGetReal(deck, "oven_temperature", &rp.oven_T_K));
+  PetscCall(TCDeckGetReal(deck, "oven_ramp_K_min", &rp.oven_ramp_K_s));
+  rp.oven_ramp_K_s /= 60;
+  rp.dT_max_K = has_abuse ? 5 : 0;
+  PetscCall(TCDeckGetReal(deck, "thermal_dT_max_K", &rp.dT_max_K));
+  PetscCall(TCDeckGetReal(deck, "runaway_rate_K_min", &rp.runaway_rate_K_s));
+  rp.runaway_rate_K_s /= 60;
+  rp.echem_T_max_K = has_abuse ? 373.15 : 0;
+  PetscCall(TCDeckGetReal(deck, "echem_T_max_K", &rp.echem_T_max_K));
+  {
+    PetscReal rs = -1, th = 0, zs = NAN;
+    PetscBool hz;
+    PetscCall(TCDeckGetReal(deck, "short_r_m", &rs));
+    PetscCall(TCDeckGetReal(deck, "short_theta_rad", &th));
+    PetscCall(TCDeckGetReal(deck, "short_z_m", &zs));
+    PetscCall(TCDeckGetReal(deck, "short_resistance_ohm", &rp.short_ohm));
+    hz           = (PetscBool)!isnan(zs);
+    rp.has_short = (PetscBool)(rs >= 0);
+    PetscCheck(rp.has_short || !hz, comm, PETSC_ERR_USER_INPUT,
+               "short_z_m is given without short_r_m: an internal short needs its radius");
+    short_rtz[0] = rs;
+    short_rtz[1] = th;
+    short_rtz[2] = hz ? zs : -1; /* mid-height, once the spiral is known */
+  }
   PetscCall(TCDeckGetReal(deck, "dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "dt_fixed_s", &opt.dt_fixed_s));
@@ -599,6 +634,19 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   rp.centre_m[0]  = sp.centre_m[0];
   rp.centre_m[1]  = sp.centre_m[1];
   rp.pitch_m      = TCSpiralPitch(spiral);
+  if (has_abuse) {
+    PetscCheck(thermal == 1, comm, PETSC_ERR_USER_INPUT,
+               "abuse reactions need the thermal network (thermal: network)");
+    PetscCall(TCAbuseSetLoad(abuse_name, &abuse));
+    rp.abuse = abuse;
+  }
+  PetscCheck(rp.oven_T_K <= 0 || thermal == 1, comm, PETSC_ERR_USER_INPUT,
+             "an oven test needs the thermal network (thermal: network)");
+  if (rp.has_short) {
+    rp.short_xyz_m[0] = sp.centre_m[0] + short_rtz[0] * cos(short_rtz[1]);
+    rp.short_xyz_m[1] = sp.centre_m[1] + short_rtz[0] * sin(short_rtz[1]);
+    rp.short_xyz_m[2] = short_rtz[2] >= 0 ? short_rtz[2] : 0.5 * sp.height_m;
+  }
   PetscCall(TCRollCreate(net, cell, &p, &rp, &roll));
   PetscCall(TCRollSetFromOptions(roll));
   PetscCall(TCRollGetSystem(roll, &sys));
@@ -677,6 +725,15 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                      "%.4f Ah, V_end %.4f V, T_max %.2f K, heterogeneity %.3f, min anode %.4f V\n",
                      sum.nsteps, sum.nrejected, (double)sum.t_end_s, (double)sum.capacity_Ah,
                      (double)st.V_V, (double)m.Tmax, (double)m.het_max, (double)m.amin));
+  if (!isnan(st.runaway_onset_s))
+    PetscCall(TCPrintf(
+        comm,
+        "  RUNAWAY at t = %.1f s at r = %.2f mm, theta = %.2f rad, z = %.1f mm; peak "
+        "%.1f K\n",
+        (double)st.runaway_onset_s, (double)(1e3 * st.runaway_r_m), (double)st.runaway_theta_rad,
+        (double)(1e3 * st.runaway_z_m), (double)st.runaway_peak_K));
+  else if (rp.abuse)
+    PetscCall(TCPrintf(comm, "  no runaway (peak %.2f K)\n", (double)st.runaway_peak_K));
   {
     char eb[64] = "n/a (isothermal)";
     if (!isnan(st.energy_balance)) snprintf(eb, sizeof(eb), "%.2e", (double)st.energy_balance);
@@ -770,6 +827,31 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
       TCJsonReal(&js, "current_density_A_m2", m.amin_i);
       TCJsonObjectEnd(&js);
       TCJsonReal(&js, "plating_time_s", m.plating_s);
+      TCJsonObjectBegin(&js, "runaway");
+      TCJsonString(&js, "criterion", "dT/dt above rate_K_min at any thermal node");
+      TCJsonReal(&js, "rate_K_min", 60 * rp.runaway_rate_K_s);
+      TCJsonReal(&js, "onset_time_s", st.runaway_onset_s);
+      TCJsonObjectBegin(&js, "onset_location");
+      TCJsonReal(&js, "r_m", st.runaway_r_m);
+      TCJsonReal(&js, "theta_rad", st.runaway_theta_rad);
+      TCJsonReal(&js, "z_m", st.runaway_z_m);
+      TCJsonObjectEnd(&js);
+      TCJsonReal(&js, "peak_temperature_K", isnan(st.runaway_onset_s) ? NAN : st.runaway_peak_K);
+      TCJsonReal(&js, "abuse_heat_J", st.abuse_J);
+      TCJsonObjectEnd(&js);
+      if (rp.has_short) {
+        PetscReal xyz[3], dist;
+        PetscCall(TCRollGetShort(roll, xyz, &dist));
+        TCJsonObjectBegin(&js, "short");
+        TCJsonReal(&js, "r_m", hypot(xyz[0] - sp.centre_m[0], xyz[1] - sp.centre_m[1]));
+        TCJsonReal(&js, "theta_rad", atan2(xyz[1] - sp.centre_m[1], xyz[0] - sp.centre_m[0]));
+        TCJsonReal(&js, "z_m", xyz[2]);
+        TCJsonReal(&js, "resistance_ohm", rp.short_ohm);
+        TCJsonReal(&js, "distance_to_element_m", dist);
+        TCJsonReal(&js, "joule_heat_J", st.short_J);
+        TCJsonObjectEnd(&js);
+      }
+      if (rp.oven_T_K > 0) TCJsonReal(&js, "oven_temperature_K", rp.oven_T_K);
       TCJsonReal(&js, "charge_balance_rel_error", st.charge_balance_max);
       TCJsonReal(&js, "energy_balance_rel_error", st.energy_balance);
       TCJsonObjectBegin(&js, "energy_J");
@@ -833,6 +915,7 @@ cleanup:
   PetscCall(TCCellDestroy(&cell));
   PetscCall(TCCellParamsDestroy(&p));
   PetscCall(TCExperimentDestroy(&exp));
+  PetscCall(TCAbuseSetDestroy(&abuse));
   PetscCall(TCRollNetDestroy(&net));
   PetscCall(TCSpiralDestroy(&spiral));
   PetscFunctionReturn(0);

@@ -46,6 +46,29 @@
        "job roll: fixed time step, s (0: adaptive)", PETSC_FALSE},                                 \
       {"output_interval_s", TC_KEY_REAL, "60", 0, 1e9, PETSC_TRUE, NULL,                           \
        "job roll: time between field snapshots in results.h5, s", PETSC_FALSE},                    \
+      {"abuse", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                      \
+       "abuse reactions at every thermal node: a set in inputs/params/ (kim2007) or a JSON path",   \
+       PETSC_TRUE},                                                                                \
+      {"abuse_soc", TC_KEY_REAL, "1", 0, 1, PETSC_FALSE, NULL,                                     \
+       "initial state of the abuse reactants (1: fully charged)", PETSC_FALSE},                    \
+      {"oven_temperature", TC_KEY_REAL, NULL, 0, 2000, PETSC_TRUE, NULL,                           \
+       "oven test: the ambient ramps to this temperature and holds, K", PETSC_TRUE},               \
+      {"oven_ramp_K_min", TC_KEY_REAL, "5", 0, 1e6, PETSC_FALSE, NULL,                             \
+       "oven ramp rate, K/min (0: a step)", PETSC_FALSE},                                          \
+      {"thermal_dT_max_K", TC_KEY_REAL, NULL, 0, 1e4, PETSC_FALSE, NULL,                           \
+       "largest temperature change per step, K (default 5 with abuse, else none)", PETSC_TRUE},     \
+      {"runaway_rate_K_min", TC_KEY_REAL, "10", 0, 1e9, PETSC_TRUE, NULL,                          \
+       "runaway onset: dT/dt at a node above this, K/min", PETSC_FALSE},                           \
+      {"echem_T_max_K", TC_KEY_REAL, NULL, 0, 2000, PETSC_FALSE, NULL,                             \
+       "the cell models see at most this temperature, K (default 373.15 with abuse)", PETSC_TRUE}, \
+      {"short_r_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                    \
+       "internal short: radius of its location (with short_theta_rad, short_z_m), m", PETSC_TRUE}, \
+      {"short_theta_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,                          \
+       "internal short: angle about the roll axis, rad", PETSC_FALSE},                             \
+      {"short_z_m", TC_KEY_REAL, NULL, -1, 1, PETSC_FALSE, NULL,                                   \
+       "internal short: height, m (default mid-height)", PETSC_TRUE},                              \
+      {"short_resistance_ohm", TC_KEY_REAL, "0.01", 0, 1e9, PETSC_TRUE, NULL,                      \
+       "internal short: resistance between the foils, ohm", PETSC_FALSE},                          \
       {"plots", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,                                      \
        "job roll: PNG plots (needs /usr/bin/python3 with matplotlib)", PETSC_FALSE},               \
   {                                                                                                \
