@@ -39,6 +39,7 @@ typedef struct {
   PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
   PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
   PetscInt  unknowns, iterations;
+  PetscInt  mg_levels; /* levels of the matrix-free multigrid (0: assembled solver) */
   PetscReal residual_norm, setup_s, solve_s;
   char      ksp_type[32], pc_type[32];
 } TCTauDirection;
