@@ -17,13 +17,14 @@
 #include <string.h>
 
 typedef struct {
-  PetscInt nx, ny, nz, kz0; /* local cells, global index of the first plane */
-  PetscInt sx, sy, sz;      /* 1 if the axis is halved on the way to the next level */
-  float   *gx, *gy, *gz;    /* to the +x, +y, +z neighbour (levels >= 1) */
-  float   *gzlo;            /* to the -z neighbour of plane 0 (on the rank below) */
-  float   *diag;            /* 0: no unknown here */
-  double  *x, *b;           /* levels >= 1 */
-  double  *xlo, *xhi;       /* ghost planes of the vector being applied */
+  PetscInt  nx, ny, nz, kz0; /* local cells, global index of the first plane */
+  PetscInt  sx, sy, sz;      /* 1 if the axis is halved on the way to the next level */
+  float    *gx, *gy, *gz;    /* to the +x, +y, +z neighbour (levels >= 1) */
+  float    *gzlo;            /* to the -z neighbour of plane 0 (on the rank below) */
+  float    *diag;            /* 0: no unknown here */
+  double   *x, *b;           /* levels >= 1 */
+  double   *xlo, *xhi;       /* ghost planes of the vector being applied */
+  PetscBool serial;          /* the whole level on this rank: no exchange */
 } MGLevel;
 
 struct _p_TCVoxelMG {
@@ -46,7 +47,9 @@ struct _p_TCVoxelMG {
   double        *G, *Gb;
   PetscInt       nlev;
   MGLevel       *lev;
-  double        *cr, *cz, *cp, *cq; /* coarsest-level CG */
+  MGLevel        cs;                /* the coarsest level, gathered on every rank */
+  PetscMPIInt   *ccount, *cdispl;   /* its cells per rank and offsets */
+  double        *cr, *cz, *cp, *cq; /* CG on it */
   PetscInt       smooth, coarse, maxlev, growth, gamma;
   PetscReal      scale;
   double         bytes;
@@ -214,7 +217,9 @@ static inline PetscInt Agg(const MGLevel *L, const MGLevel *C, PetscInt i, Petsc
   return ((k >> L->sz) * C->ny + (j >> L->sy)) * C->nx + (i >> L->sx);
 }
 
-/* b of level 1 = P^T (b - A x) on the voxels */
+/* b of level 1 = P^T (b - A x) on the voxels. Called right after a black
+   half-sweep, which leaves no residual on the black voxels: only the red
+   ones are visited. */
 static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *x)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
@@ -231,13 +236,13 @@ static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *
       FineRowInit(mg, x, j, k, nz, &r);
       if (mg->unit) {
         const unsigned char *dg = mg->deg + (k * ny + j) * nx;
-        for (PetscInt i = 0; i < nx; i++)
+        for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2)
           cb[i >> L->sx] +=
               mg->atab[dg[i]] *
               (br[i] - (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx)));
         continue;
       }
-      for (PetscInt i = 0; i < nx; i++) {
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) {
         double s, d;
         FinePoint(mg, &r, i, &s, &d);
         cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
@@ -246,7 +251,8 @@ static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *
   PetscFunctionReturn(0);
 }
 
-/* x += P x of level 1, on the unknowns */
+/* x += P x of level 1, on the red unknowns: a black half-sweep follows,
+   which overwrites the black ones without reading them. */
 static void FineProlong(TCVoxelMG mg, double *x)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
@@ -257,7 +263,29 @@ static void FineProlong(TCVoxelMG mg, double *x)
       const unsigned char *c  = mg->cls + (k * ny + j) * nx;
       const double        *cx = C->x + Agg(L, C, 0, j, k);
       double              *xr = x + (k * ny + j) * nx;
-      for (PetscInt i = 0; i < nx; i++) xr[i] += (c[i] != 0) * cx[i >> L->sx];
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
+    }
+}
+
+/* The first red half-sweep from x = 0: x = b / d on red unknowns, 0 elsewhere. */
+static void FineSmoothZero(TCVoxelMG mg, const double *b, double *x)
+{
+  const MGLevel *L  = &mg->lev[0];
+  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+
+  for (PetscInt k = 0; k < nz; k++)
+    for (PetscInt j = 0; j < ny; j++) {
+      PetscInt      row = (k * ny + j) * nx, i0 = (j + L->kz0 + k) & 1;
+      const double *br = b + row;
+      double       *xr = x + row;
+      FineRowPtr    r;
+      FineRowInit(mg, NULL, j, k, nz, &r);
+      for (PetscInt i = 1 - i0; i < nx; i += 2) xr[i] = 0;
+      if (mg->unit) {
+        const unsigned char *dg = mg->deg + row;
+        for (PetscInt i = i0; i < nx; i += 2) xr[i] = br[i] * mg->itab[dg[i]];
+      } else
+        for (PetscInt i = i0; i < nx; i += 2) xr[i] = r.c[i] ? br[i] / FineDiag(mg, &r, i) : 0;
     }
 }
 
@@ -288,6 +316,7 @@ static inline double LevelSum(const MGLevel *L, const double *x, PetscInt i, Pet
 static PetscErrorCode LevelExchange(TCVoxelMG mg, MGLevel *L, const double *x)
 {
   PetscFunctionBeginUser;
+  if (L->serial) PetscFunctionReturn(0);
   PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, L->nx * L->ny, L->nz, L->xlo, L->xhi));
   PetscFunctionReturn(0);
 }
@@ -308,6 +337,14 @@ static PetscErrorCode LevelSmooth(TCVoxelMG mg, MGLevel *L, PetscInt color)
   PetscFunctionReturn(0);
 }
 
+static void LevelSmoothZero(MGLevel *L)
+{
+  for (PetscInt k = 0, p = 0; k < L->nz; k++)
+    for (PetscInt j = 0; j < L->ny; j++)
+      for (PetscInt i = 0; i < L->nx; i++, p++)
+        L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+}
+
 static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, double *y)
 {
   PetscFunctionBeginUser;
@@ -319,7 +356,7 @@ static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, doubl
   PetscFunctionReturn(0);
 }
 
-/* b of level l+1 = P^T (b - A x) of level l */
+/* b of level l+1 = P^T (b - A x) of level l, red cells only (as FineRestrict) */
 static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const double *x)
 {
   MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
@@ -327,10 +364,11 @@ static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const 
   PetscFunctionBeginUser;
   PetscCall(PetscArrayzero(C->b, (size_t)C->nx * C->ny * C->nz));
   PetscCall(LevelExchange(mg, L, x));
-  for (PetscInt k = 0, p = 0; k < L->nz; k++)
+  for (PetscInt k = 0; k < L->nz; k++)
     for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = 0; i < L->nx; i++, p++) {
-        double r;
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+        PetscInt p = (k * L->ny + j) * L->nx + i;
+        double   r;
         if (!(L->diag[p] > 0)) continue;
         r = b[p] - (L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p));
         C->b[Agg(L, C, i, j, k)] += r;
@@ -338,59 +376,60 @@ static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const 
   PetscFunctionReturn(0);
 }
 
-/* x of level l += P x of level l+1 (on the cells that hold an unknown) */
+/* x of level l += P x of level l+1 on the red cells with an unknown (as
+   FineProlong) */
 static void Prolong(TCVoxelMG mg, PetscInt l, double *x)
 {
   MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
 
-  for (PetscInt k = 0, p = 0; k < L->nz; k++)
+  for (PetscInt k = 0; k < L->nz; k++)
     for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = 0; i < L->nx; i++, p++) {
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+        PetscInt p = (k * L->ny + j) * L->nx + i;
         if (!(L->diag[p] > 0)) continue;
         x[p] += C->x[Agg(L, C, i, j, k)];
       }
 }
 
-/* Jacobi-preconditioned CG on the coarsest level, from x = 0 */
+/* The coarsest level: its right-hand side gathered on every rank, solved
+   there by Jacobi-preconditioned CG from x = 0 to a relative residual of
+   1e-10 (the same arithmetic on every rank, so the same answer), and each
+   rank's part taken back. One collective instead of a few per CG step. */
 static PetscErrorCode CoarseSolve(TCVoxelMG mg)
 {
-  MGLevel *L = &mg->lev[mg->nlev - 1];
-  PetscInt n = L->nx * L->ny * L->nz;
-  double   loc[2], glo[2], rz, bn;
+  MGLevel *L = &mg->lev[mg->nlev - 1], *S = &mg->cs;
+  PetscInt n = S->nx * S->ny * S->nz, nl = L->nx * L->ny * L->nz;
+  double   rz = 0, bn = 0;
 
   PetscFunctionBeginUser;
-  loc[0] = loc[1] = 0;
+  PetscCallMPI(MPI_Allgatherv(L->b, (PetscMPIInt)nl, MPI_DOUBLE, S->b, mg->ccount, mg->cdispl,
+                              MPI_DOUBLE, mg->comm));
   for (PetscInt p = 0; p < n; p++) {
-    L->x[p]   = 0;
-    mg->cr[p] = L->b[p];
-    mg->cz[p] = L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+    S->x[p]   = 0;
+    mg->cr[p] = S->b[p];
+    mg->cz[p] = S->diag[p] > 0 ? S->b[p] / S->diag[p] : 0;
     mg->cp[p] = mg->cz[p];
-    loc[0] += mg->cr[p] * mg->cz[p];
-    loc[1] += mg->cr[p] * mg->cr[p];
+    rz += mg->cr[p] * mg->cz[p];
+    bn += mg->cr[p] * mg->cr[p];
   }
-  PetscCallMPI(MPI_Allreduce(loc, glo, 2, MPI_DOUBLE, MPI_SUM, mg->comm));
-  rz = glo[0], bn = glo[1];
-  if (!(bn > 0)) PetscFunctionReturn(0);
-  for (PetscInt it = 0; it < 5000; it++) /* the same bound on every rank */ {
+  for (PetscInt it = 0; bn > 0 && it < 10 * n + 100; it++) {
     double pq = 0, alpha, rr = 0, rzn = 0;
-    PetscCall(LevelMult(mg, L, mg->cp, mg->cq));
+    PetscCall(LevelMult(mg, S, mg->cp, mg->cq));
     for (PetscInt p = 0; p < n; p++) pq += mg->cp[p] * mg->cq[p];
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &pq, 1, MPI_DOUBLE, MPI_SUM, mg->comm));
     if (!(pq > 0)) break;
     alpha = rz / pq;
     for (PetscInt p = 0; p < n; p++) {
-      L->x[p] += alpha * mg->cp[p];
+      S->x[p] += alpha * mg->cp[p];
       mg->cr[p] -= alpha * mg->cq[p];
-      mg->cz[p] = L->diag[p] > 0 ? mg->cr[p] / L->diag[p] : 0;
+      mg->cz[p] = S->diag[p] > 0 ? mg->cr[p] / S->diag[p] : 0;
       rr += mg->cr[p] * mg->cr[p];
       rzn += mg->cr[p] * mg->cz[p];
     }
-    loc[0] = rr, loc[1] = rzn;
-    PetscCallMPI(MPI_Allreduce(loc, glo, 2, MPI_DOUBLE, MPI_SUM, mg->comm));
-    if (glo[0] <= 1e-20 * bn) break; /* relative residual 1e-10 */
-    for (PetscInt p = 0; p < n; p++) mg->cp[p] = mg->cz[p] + glo[1] / rz * mg->cp[p];
-    rz = glo[1];
+    if (rr <= 1e-20 * bn) break; /* relative residual 1e-10 */
+    for (PetscInt p = 0; p < n; p++) mg->cp[p] = mg->cz[p] + rzn / rz * mg->cp[p];
+    rz = rzn;
   }
+  for (PetscInt p = 0; p < nl; p++) L->x[p] = S->x[mg->cdispl[mg->rank] + p];
   PetscFunctionReturn(0);
 }
 
@@ -406,10 +445,12 @@ static PetscErrorCode Cycle(TCVoxelMG mg, PetscInt l)
     PetscFunctionReturn(0);
   }
   for (PetscInt m = 0; m < l && nu < 64; m++) nu *= mg->growth;
-  PetscCall(PetscArrayzero(L->x, (size_t)L->nx * L->ny * L->nz));
   for (PetscInt g = 0; g < mg->gamma; g++) {
     for (PetscInt s = 0; s < nu; s++) {
-      PetscCall(LevelSmooth(mg, L, 0));
+      if (g == 0 && s == 0)
+        LevelSmoothZero(L);
+      else
+        PetscCall(LevelSmooth(mg, L, 0));
       PetscCall(LevelSmooth(mg, L, 1));
     }
     PetscCall(Restrict(mg, l, L->b, L->x));
@@ -431,11 +472,13 @@ static PetscErrorCode PCApply_VoxelMG(PC pc, Vec r, Vec z)
 
   PetscFunctionBeginUser;
   PetscCall(PCShellGetContext(pc, &mg));
-  PetscCall(VecSet(z, 0));
   PetscCall(VecGetArrayRead(r, &b));
   PetscCall(VecGetArray(z, &x));
   for (PetscInt s = 0; s < mg->smooth; s++) {
-    PetscCall(FineSmooth(mg, b, x, 0));
+    if (s == 0)
+      FineSmoothZero(mg, b, x);
+    else
+      PetscCall(FineSmooth(mg, b, x, 0));
     PetscCall(FineSmooth(mg, b, x, 1));
   }
   if (mg->nlev > 1) {
@@ -492,7 +535,7 @@ PetscErrorCode TCVoxelMGCreate(MPI_Comm comm, PetscInt nx, PetscInt ny, PetscInt
   mg->nx = nx, mg->ny = ny, mg->nzg = nz, mg->z0 = z0, mg->axis = axis, mg->na = na[axis];
   mg->cls    = cls;
   mg->nc1    = ncls + 1;
-  mg->smooth = 1, mg->coarse = 4096, mg->maxlev = 20, mg->scale = 2, mg->growth = 1, mg->gamma = 1;
+  mg->smooth = 2, mg->coarse = 4096, mg->maxlev = 20, mg->scale = 2, mg->growth = 1, mg->gamma = 1;
   PetscCall(PetscCalloc2((size_t)mg->nc1 * mg->nc1, &mg->G, mg->nc1, &mg->Gb));
   for (PetscInt a = 1; a < mg->nc1; a++) {
     mg->Gb[a] = (double)Gb[a];
@@ -548,6 +591,10 @@ PetscErrorCode TCVoxelMGSetFromOptions(TCVoxelMG mg)
              (double)mg->scale);
   PetscCheck(mg->coarse >= 1, mg->comm, PETSC_ERR_USER_INPUT, "-tau_mg_coarse %d: must be >= 1",
              (int)mg->coarse);
+  PetscCheck(mg->gamma >= 1 && mg->gamma <= 2, mg->comm, PETSC_ERR_USER_INPUT,
+             "-tau_mg_gamma %d: accepted 1 (V-cycle) or 2 (W-cycle)", (int)mg->gamma);
+  PetscCheck(mg->growth >= 1 && mg->growth <= 4, mg->comm, PETSC_ERR_USER_INPUT,
+             "-tau_mg_growth %d: accepted 1 to 4", (int)mg->growth);
   PetscCheck(mg->maxlev >= 1 && mg->maxlev <= 20, mg->comm, PETSC_ERR_USER_INPUT,
              "-tau_mg_levels %d: accepted 1 to 20", (int)mg->maxlev);
   PetscFunctionReturn(0);
@@ -631,10 +678,32 @@ PetscErrorCode TCVoxelMGSetUp(TCVoxelMG mg)
     mg->nlev++;
   }
   if (mg->nlev > 1) {
-    MGLevel *L = &mg->lev[mg->nlev - 1];
-    PetscInt n = L->nx * L->ny * L->nz + 1;
+    MGLevel    *L = &mg->lev[mg->nlev - 1], *S = &mg->cs;
+    PetscMPIInt size, nl                       = (PetscMPIInt)(L->nx * L->ny * L->nz);
+    PetscInt    n, plane                       = L->nx * L->ny;
+
+    PetscCallMPI(MPI_Comm_size(mg->comm, &size));
+    PetscCall(PetscMalloc2(size, &mg->ccount, size + 1, &mg->cdispl));
+    PetscCallMPI(MPI_Allgather(&nl, 1, MPI_INT, mg->ccount, 1, MPI_INT, mg->comm));
+    mg->cdispl[0] = 0;
+    for (PetscMPIInt r = 0; r < size; r++) mg->cdispl[r + 1] = mg->cdispl[r] + mg->ccount[r];
+    S->nx = L->nx, S->ny = L->ny, S->nz = mg->cdispl[size] / plane, S->kz0 = 0,
+    S->serial = PETSC_TRUE;
+    n         = S->nx * S->ny * S->nz + 1;
+    PetscCall(PetscCalloc5(n, &S->gx, n, &S->gy, n, &S->gz, n, &S->diag, plane, &S->gzlo));
+    PetscCall(PetscCalloc4(n, &S->x, n, &S->b, plane, &S->xlo, plane, &S->xhi));
     PetscCall(PetscMalloc4(n, &mg->cr, n, &mg->cz, n, &mg->cp, n, &mg->cq));
-    mg->bytes += 4.0 * n * sizeof(double);
+    mg->bytes += (double)n * (4 * sizeof(float) + 6 * sizeof(double));
+    /* planes in rank order are the global level; gz of the last plane of a
+       rank is the conductance to the next rank's first plane, as needed */
+    PetscCallMPI(
+        MPI_Allgatherv(L->gx, nl, MPI_FLOAT, S->gx, mg->ccount, mg->cdispl, MPI_FLOAT, mg->comm));
+    PetscCallMPI(
+        MPI_Allgatherv(L->gy, nl, MPI_FLOAT, S->gy, mg->ccount, mg->cdispl, MPI_FLOAT, mg->comm));
+    PetscCallMPI(
+        MPI_Allgatherv(L->gz, nl, MPI_FLOAT, S->gz, mg->ccount, mg->cdispl, MPI_FLOAT, mg->comm));
+    PetscCallMPI(MPI_Allgatherv(L->diag, nl, MPI_FLOAT, S->diag, mg->ccount, mg->cdispl, MPI_FLOAT,
+                                mg->comm));
   }
   PetscFunctionReturn(0);
 }
@@ -681,6 +750,9 @@ PetscErrorCode TCVoxelMGDestroy(TCVoxelMG *pmg)
   PetscCall(PetscFree2(mg->lev[0].xlo, mg->lev[0].xhi));
   PetscCall(PetscFree(mg->lev));
   PetscCall(PetscFree4(mg->cr, mg->cz, mg->cp, mg->cq));
+  PetscCall(PetscFree5(mg->cs.gx, mg->cs.gy, mg->cs.gz, mg->cs.diag, mg->cs.gzlo));
+  PetscCall(PetscFree4(mg->cs.x, mg->cs.b, mg->cs.xlo, mg->cs.xhi));
+  PetscCall(PetscFree2(mg->ccount, mg->cdispl));
   PetscCall(PetscFree2(mg->clslo, mg->clshi));
   PetscCall(PetscFree2(mg->zc, mg->zx));
   PetscCall(PetscFree(mg->deg));

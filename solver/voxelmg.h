@@ -16,20 +16,33 @@
  * aggregating 2 x 2 x 2 cells (piecewise-constant prolongation P and
  * restriction P^T), coarse operators P^T A P / s with the summed face
  * conductances of the fine faces that cross a coarse face; s = 2 is the
- * rediscretisation on a grid of twice the spacing (Wesseling, "An
- * Introduction to Multigrid Methods", 1992, ch. 8 on cell-centred
- * coarsening; Braess, Computing 1981, on over-corrected aggregation).
+ * rediscretisation on a grid of twice the spacing (cell-centred coarsening
+ * as in Wesseling, "An Introduction to Multigrid Methods", 1992; the scaled,
+ * over-correcting piecewise-constant coarse grid as in Braess, Computing 55,
+ * 1995, 379-393).
  * Aggregates never cross a rank boundary (z halves locally, so a slab with an
  * odd number of planes keeps a one-plane aggregate), which keeps every level
  * distributed like the finest without any data movement. Smoother: red-black
  * Gauss-Seidel (red then black before the coarse correction, black then red
  * after, so the V-cycle is a symmetric positive definite preconditioner for
- * CG); coarsest level: Jacobi-preconditioned CG to a relative residual of
- * 1e-10. Coarse levels keep conductances in single precision (a
- * preconditioner only), vectors in double.
+ * CG; the black residual after the pre-smoothing is zero and the black
+ * values before the post-smoothing are overwritten, so restriction and
+ * prolongation visit the red cells only). Coarsest level: gathered on every
+ * rank and solved there by Jacobi-preconditioned CG to a relative residual
+ * of 1e-10. Coarse levels keep conductances in single precision (they only
+ * precondition), vectors in double. Variants for experiments: -tau_mg_gamma
+ * 2 (W-cycle) and -tau_mg_growth g (g^l times the sweeps on level l).
  *
- * Memory: the class array (1 byte per voxel, owned by the caller) plus about
- * 5 bytes per finest voxel for all coarse levels together.
+ * With a single class the finest operator needs no table look-up: a second
+ * byte per voxel holds the number of neighbouring unknowns and Dirichlet
+ * faces. It then relies on the vectors being zero on class-0 voxels, which
+ * Krylov methods keep when the right-hand side and first guess are (both
+ * the operator and the preconditioner return zeros there).
+ *
+ * Memory: the class array (1 byte per voxel, owned by the caller), the degree
+ * byte (single class) and about 5 bytes per finest voxel for all coarse
+ * levels together; the Krylov vectors are the caller's (8 bytes per voxel
+ * each, on the whole grid).
  */
 #pragma once
 #include <petscksp.h>
@@ -47,9 +60,11 @@ PETSC_EXTERN PetscErrorCode TCVoxelMGCreate(MPI_Comm comm, PetscInt nx, PetscInt
                                             PetscInt ncls, const PetscReal *G, const PetscReal *Gb,
                                             PetscInt axis, TCVoxelMG *mg);
 /* Reads -tau_mg_smooth (red-black sweeps before and after the coarse
-   correction, default 1), -tau_mg_scale (s above, default 2), -tau_mg_coarse
-   (stop coarsening at this many cells, default 4096) and -tau_mg_levels
-   (at most this many levels, default 20). */
+   correction, default 2), -tau_mg_scale (s above, default 2), -tau_mg_coarse
+   (stop coarsening at this many cells, default 4096), -tau_mg_levels (at most
+   this many levels, default 20), -tau_mg_gamma (1 = V-cycle, 2 = W-cycle)
+   and -tau_mg_growth (sweeps multiplied by this on each coarser level,
+   default 1). */
 PETSC_EXTERN PetscErrorCode TCVoxelMGSetFromOptions(TCVoxelMG mg);
 /* Collective. Builds the coarse levels. */
 PETSC_EXTERN PetscErrorCode TCVoxelMGSetUp(TCVoxelMG mg);
