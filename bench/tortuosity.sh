@@ -4,7 +4,9 @@
 # and 300^3 voxels, solved in x at 1 and 2 ranks. Prints the preconditioner,
 # tau, the solve set-up and solve times, total wall time, iterations and peak
 # memory per voxel (sum of the ranks' peak RSS, including MPI/PETSc start-up,
-# over the box voxels).
+# over the box voxels), and the CPU time of all ranks (user + system, from
+# /usr/bin/time): on a shared machine wall time depends on the load, CPU
+# time much less.
 #
 #   bench/tortuosity.sh                         # all sizes, default solver (mf; 300^3 ~1.7 GB)
 #   SOLVER=aij bench/tortuosity.sh              # the assembled solver (BoomerAMG; ~4.5 GB)
@@ -25,22 +27,23 @@ mpiexec=${MPIEXEC:-mpiexec}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-printf '%-8s %5s %-8s %8s %10s %10s %9s %9s %9s %6s %11s\n' voxels ranks pc porosity unknowns tau setup_s solve_s wall_s iters bytes/voxel
+printf '%-8s %5s %-8s %8s %10s %10s %9s %9s %9s %9s %6s %11s\n' voxels ranks pc porosity unknowns tau setup_s solve_s wall_s cpu_s iters bytes/voxel
 for n in $sizes; do
   vol="$work/spheres$n.h5"
   "$tomocell" microstructure -size "$n,$n,$n" -porosity 0.4 -radius_m 6e-6 -radius_sd 0 \
     -seed 1 -output "$vol" >/dev/null
   for np in $ranks; do
     start=$(date +%s.%N)
-    $mpiexec --allow-run-as-root --oversubscribe -n "$np" "$tomocell" tortuosity "$vol" -direction x \
+    /usr/bin/time -f "%U %S" -o "$work/time" $mpiexec --allow-run-as-root --oversubscribe -n "$np" "$tomocell" tortuosity "$vol" -direction x \
       ${solver:+-tau_solver "$solver"} ${pc:+-pc_type "$pc"} -output "$work/p.json" >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
     end=$(date +%s.%N)
-    /usr/bin/python3 - "$work/p.json" "$n" "$start" "$end" <<'PY'
+    /usr/bin/python3 - "$work/p.json" "$n" "$start" "$end" "$work/time" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); d = s["directions"]["x"]
 wall = float(sys.argv[4]) - float(sys.argv[3])
+cpu = sum(float(t) for t in open(sys.argv[5]).read().split()[-2:])
 print(f"{sys.argv[2]+'^3':<8s} {s['ranks']:5d} {d['pc_type']:<8s} {s['volume_fraction']:8.4f} {d['unknowns']:10d} "
-      f"{d['tau']:10.6f} {d['setup_s']:9.2f} {d['solve_s']:9.2f} {wall:9.2f} {d['iterations']:6d} "
+      f"{d['tau']:10.6f} {d['setup_s']:9.2f} {d['solve_s']:9.2f} {wall:9.2f} {cpu:9.2f} {d['iterations']:6d} "
       f"{s['memory']['peak_rss_bytes_per_voxel']:11.1f}")
 PY
   done
