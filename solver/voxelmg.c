@@ -62,15 +62,22 @@ static PetscErrorCode Exchange(TCVoxelMG mg, MPI_Datatype type, size_t size, con
                                PetscInt plane, PetscInt nz, void *lo, void *hi)
 {
   const char *first = (const char *)x, *last = first + (size_t)(nz > 0 ? nz - 1 : 0) * plane * size;
+  MPI_Request req[4];
+  int         n = 0;
 
   PetscFunctionBeginUser;
   if (nz == 0) PetscFunctionReturn(0); /* a rank without planes has no neighbours */
-  if (lo)
-    PetscCallMPI(MPI_Sendrecv(last, (int)plane, type, mg->above, 31, lo, (int)plane, type,
-                              mg->below, 31, mg->comm, MPI_STATUS_IGNORE));
-  if (hi)
-    PetscCallMPI(MPI_Sendrecv(first, (int)plane, type, mg->below, 32, hi, (int)plane, type,
-                              mg->above, 32, mg->comm, MPI_STATUS_IGNORE));
+  /* both directions at once: one wait per exchange, which matters when the
+     ranks share cores with other work */
+  if (lo) {
+    PetscCallMPI(MPI_Irecv(lo, (int)plane, type, mg->below, 31, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Isend(last, (int)plane, type, mg->above, 31, mg->comm, &req[n++]));
+  }
+  if (hi) {
+    PetscCallMPI(MPI_Irecv(hi, (int)plane, type, mg->above, 32, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Isend(first, (int)plane, type, mg->below, 32, mg->comm, &req[n++]));
+  }
+  PetscCallMPI(MPI_Waitall(n, req, MPI_STATUSES_IGNORE));
   PetscFunctionReturn(0);
 }
 
