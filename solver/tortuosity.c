@@ -8,9 +8,17 @@
  * cluster and sent back. A voxel percolates in direction d when its root has
  * both face bits of d.
  *
- * Solve: unknowns are the percolating voxels, numbered in slab order, so each
- * rank owns a contiguous block and the z-neighbours on the next rank are the
- * only off-process couplings (their numbers come with one plane exchange).
+ * Solve, matrix-free (-tau_solver mf, the default): the unknowns are all
+ * voxels of the slab, those outside the percolating clusters identity rows
+ * with zero right-hand side; the operator and the multigrid preconditioner
+ * are solver/voxelmg's, fed with one class byte per voxel.
+ *
+ * Solve, assembled (-tau_solver aij): unknowns are the percolating voxels,
+ * numbered in slab order, so each rank owns a contiguous block and the
+ * z-neighbours on the next rank are the only off-process couplings (their
+ * numbers come with one plane exchange).
+ *
+ * Fluxes, tau and the fields are computed the same way from either solution.
  */
 #include "solver/tortuosity.h"
 #include "solver/voxelmg.h"
