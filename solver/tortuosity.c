@@ -8,13 +8,23 @@
  * cluster and sent back. A voxel percolates in direction d when its root has
  * both face bits of d.
  *
- * Solve: unknowns are the percolating voxels, numbered in slab order, so each
- * rank owns a contiguous block and the z-neighbours on the next rank are the
- * only off-process couplings (their numbers come with one plane exchange).
+ * Solve, matrix-free (-tau_solver mf, the default): the unknowns are all
+ * voxels of the slab, those outside the percolating clusters identity rows
+ * with zero right-hand side; the operator and the multigrid preconditioner
+ * are solver/voxelmg's, fed with one class byte per voxel.
+ *
+ * Solve, assembled (-tau_solver aij): unknowns are the percolating voxels,
+ * numbered in slab order, so each rank owns a contiguous block and the
+ * z-neighbours on the next rank are the only off-process couplings (their
+ * numbers come with one plane exchange).
+ *
+ * Fluxes, tau and the fields are computed the same way from either solution.
  */
 #include "solver/tortuosity.h"
+#include "solver/voxelmg.h"
 #include "src/tc.h"
 #include <math.h>
+#include <string.h>
 
 #define FACE_BITS 0x3f
 #define SLAB_LO   0x40 /* touches the slab's first plane (and a rank below holds planes) */
@@ -339,66 +349,109 @@ PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **conc, float **flux)
+/* -tau_solver mf|aij. The default is mf, or aij when a -pc_type is given
+   (those preconditioners need the assembled matrix) or when more than 255
+   labels conduct (mf keeps one class byte per voxel). */
+static PetscErrorCode TauSolverChoice(TCTau t, PetscBool *mf)
+{
+  char      s[16] = "";
+  PetscBool set, pcset;
+  int       ncls = 0;
+
+  PetscFunctionBeginUser;
+  for (int l = 0; l < 256; l++) ncls += t->D[l] > 0;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-tau_solver", s, sizeof(s), &set));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pc_type", &pcset));
+  if (!set) {
+    *mf = !pcset && ncls <= 255 ? PETSC_TRUE : PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(!strcmp(s, "mf") || !strcmp(s, "aij"), t->comm, PETSC_ERR_USER_INPUT,
+             "-tau_solver %s: accepted mf (matrix-free multigrid, the default) or aij (assembled "
+             "matrix, BoomerAMG or any -pc_type)",
+             s);
+  *mf = !strcmp(s, "mf") ? PETSC_TRUE : PETSC_FALSE;
+  PetscCheck(!*mf || !pcset, t->comm, PETSC_ERR_USER_INPUT,
+             "-pc_type needs -tau_solver aij (an assembled matrix); -tau_solver mf uses its own "
+             "multigrid, tuned by -tau_mg_smooth, -tau_mg_scale, -tau_mg_coarse, -tau_mg_levels");
+  PetscCheck(!*mf || ncls <= 255, t->comm, PETSC_ERR_USER_INPUT,
+             "-tau_solver mf: %d labels with D > 0, at most 255 fit its class byte; use "
+             "-tau_solver aij",
+             ncls);
+  PetscFunctionReturn(0);
+}
+
+/* CG with the options and tolerances shared by both solvers, then the
+   statistics; fails (PETSC_ERR_NOT_CONVERGED) when the solve did not converge. */
+static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, PetscLogDouble t0,
+                                  TCTauDirection *res)
+{
+  PC             pc;
+  PetscLogDouble t1, t2;
+
+  PetscFunctionBeginUser;
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(KSPSetType(ksp, KSPCG));
+  PetscCall(KSPSetTolerances(ksp, 1e-9, 1e-50, PETSC_DEFAULT, 2000));
+  PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
+  PetscCall(KSPSetFromOptions(ksp));
+  PetscCall(KSPSetUp(ksp));
+  PetscCall(PetscTime(&t1));
+  PetscCall(PetscLogEventBegin(TC_EVENT_Solve, 0, 0, 0, 0));
+  PetscCall(KSPSolve(ksp, b, x));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Solve, 0, 0, 0, 0));
+  PetscCall(PetscTime(&t2));
+  {
+    KSPConvergedReason reason;
+    KSPType            kt;
+    PCType             pt;
+    PetscCall(KSPGetConvergedReason(ksp, &reason));
+    PetscCall(KSPGetIterationNumber(ksp, &res->iterations));
+    PetscCall(KSPGetResidualNorm(ksp, &res->residual_norm));
+    PetscCall(KSPGetType(ksp, &kt));
+    PetscCall(PCGetType(pc, &pt));
+    PetscCall(PetscStrncpy(res->ksp_type, kt, sizeof(res->ksp_type)));
+    PetscCall(PetscStrncpy(res->pc_type, pt ? pt : "none", sizeof(res->pc_type)));
+    int    its  = (int)res->iterations;
+    double rnrm = (double)res->residual_norm;
+    PetscCheck(reason > 0, t->comm, PETSC_ERR_NOT_CONVERGED,
+               "the diffusion solve in %c did not converge (%s after %d iterations, residual "
+               "%g); try -ksp_max_it or another -pc_type",
+               "xyz"[dir], KSPConvergedReasons[reason], its, rnrm);
+  }
+  res->setup_s = t1 - t0;
+  res->solve_s = t2 - t1;
+  PetscFunctionReturn(0);
+}
+
+/* The assembled solver: percolating voxels numbered contiguously per rank,
+   an AIJ matrix, CG + BoomerAMG (or any -pc_type). x comes back in the
+   numbering (percolating voxels in slab order). */
+static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt N,
+                                  const unsigned char *llo, const unsigned char *lhi,
+                                  TCTauDirection *res, Vec *xout)
 {
   const TCVolume      *v  = t->vol;
   int                  nx = (int)v->nx, ny = (int)v->ny, plane = nx * ny;
   int                  nz = (int)(v->z1 - v->z0), nloc = nz * plane;
   int                  n[3] = {nx, ny, (int)v->nz}, stride[3] = {1, nx, plane};
-  unsigned char        both   = (unsigned char)(3u << (2 * dir));
-  long long            cnt[2] = {0, 0}, tot[2];
-  PetscInt             nown = 0, start = 0, N;
+  unsigned char        both  = (unsigned char)(3u << (2 * dir));
+  PetscInt             start = 0;
   PetscInt            *idx, *idlo, *idhi, *dnz, *onz;
   const unsigned char *L = v->lab;
-  unsigned char       *llo, *lhi;
   const PetscReal     *D = t->D;
   Mat                  A;
   Vec                  x, b;
   KSP                  ksp;
   PC                   pc;
-  PetscLogDouble       t0, t1, t2;
-  PetscReal            fl[2] = {0, 0}, eps = t->stats.volume_fraction;
-  const PetscScalar   *xa;
+  PetscLogDouble       t0;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(res, sizeof(*res)));
-  PetscCheck(dir >= 0 && dir < 3, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "direction %d", (int)dir);
-  PetscCheck(!(dir == 2 && v->nz == 1), t->comm, PETSC_ERR_USER_INPUT,
-             "%s is a 2-D image (one slice): it has no z direction; ask for -direction x or y",
-             v->path);
-
-  /* percolating / blind voxels for this direction */
-  for (int p = 0; p < nloc; p++) {
-    if (!(t->bits[p] & IN_PHASE)) continue;
-    unsigned char bb = t->bits[p] & both;
-    if (bb == both)
-      cnt[0]++;
-    else if (bb)
-      cnt[1]++;
-  }
-  PetscCallMPI(MPI_Allreduce(cnt, tot, 2, MPI_LONG_LONG, MPI_SUM, t->comm));
-  res->percolating_fraction = (PetscReal)tot[0] / (PetscReal)t->stats.phase_voxels;
-  res->blind_fraction       = (PetscReal)tot[1] / (PetscReal)t->stats.phase_voxels;
-  res->percolates           = tot[0] > 0 ? PETSC_TRUE : PETSC_FALSE;
-  res->bruggeman_alpha      = NAN;
-  if (!res->percolates) {
-    res->tau = INFINITY;
-    if (conc) {
-      PetscCall(PetscMalloc1((size_t)nloc + 1, conc));
-      for (int p = 0; p < nloc; p++) (*conc)[p] = NAN;
-    }
-    if (flux) PetscCall(PetscCalloc1(3 * (size_t)nloc + 1, flux));
-    PetscFunctionReturn(0);
-  }
-  PetscCheck(tot[0] < PETSC_MAX_INT, t->comm, PETSC_ERR_SUP,
-             "%lld percolating voxels exceed this PETSc build's 32-bit index range",
-             (long long)tot[0]);
-
+  PetscCall(PetscTime(&t0));
+  PetscCall(PetscLogEventBegin(TC_EVENT_Assemble, 0, 0, 0, 0));
   /* number the percolating voxels: contiguous per rank in slab order */
-  nown = (PetscInt)cnt[0];
   PetscCallMPI(MPI_Scan(&nown, &start, 1, MPIU_INT, MPI_SUM, t->comm));
   start -= nown;
-  N = (PetscInt)tot[0];
   PetscCall(PetscMalloc3((size_t)nloc + 1, &idx, plane, &idlo, plane, &idhi));
   for (int p = 0, k = 0; p < nloc; p++) idx[p] = (t->bits[p] & both) == both ? start + k++ : -1;
   PetscCall(PlaneExchange(t, MPIU_INT, idx, idx + (nloc - plane > 0 ? nloc - plane : 0), plane,
@@ -407,13 +460,8 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
     for (int i = 0; i < plane; i++) idlo[i] = -1;
   if (t->rank + 1 >= t->nbusy)
     for (int i = 0; i < plane; i++) idhi[i] = -1;
-  PetscCall(PetscMalloc2(plane, &llo, plane, &lhi));
-  PetscCall(PlaneExchange(t, MPI_UNSIGNED_CHAR, L, L + (nloc - plane > 0 ? nloc - plane : 0), plane,
-                          llo, lhi));
-
   /* assemble the 7-point graph Laplacian with Dirichlet faces (conductance 2
      over the half voxel to the fixed face) */
-  PetscCall(PetscTime(&t0));
   PetscCall(PetscCalloc2(nown + 1, &dnz, nown + 1, &onz));
   for (int p = 0, r = 0; p < nloc; p++) {
     if (idx[p] < 0) continue;
@@ -512,42 +560,155 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
       PetscCall(PCSetType(pc, PCHYPRE));
     }
   }
-  PetscCall(KSPSetTolerances(ksp, 1e-9, 1e-50, PETSC_DEFAULT, 2000));
-  PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
-  PetscCall(KSPSetFromOptions(ksp));
-  PetscCall(KSPSetUp(ksp));
-  PetscCall(PetscTime(&t1));
-  PetscCall(KSPSolve(ksp, b, x));
-  PetscCall(PetscTime(&t2));
-  {
-    KSPConvergedReason reason;
-    KSPType            kt;
-    PCType             pt;
-    PetscCall(KSPGetConvergedReason(ksp, &reason));
-    PetscCall(KSPGetIterationNumber(ksp, &res->iterations));
-    PetscCall(KSPGetResidualNorm(ksp, &res->residual_norm));
-    PetscCall(KSPGetType(ksp, &kt));
-    PetscCall(PCGetType(pc, &pt));
-    PetscCall(PetscStrncpy(res->ksp_type, kt, sizeof(res->ksp_type)));
-    PetscCall(PetscStrncpy(res->pc_type, pt ? pt : "none", sizeof(res->pc_type)));
-    int    its  = (int)res->iterations;
-    double rnrm = (double)res->residual_norm;
-    PetscCheck(reason > 0, t->comm, PETSC_ERR_NOT_CONVERGED,
-               "the diffusion solve in %c did not converge (%s after %d iterations, residual "
-               "%g); try -ksp_max_it or another -pc_type",
-               "xyz"[dir], KSPConvergedReasons[reason], its, rnrm);
+  PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
+  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, res));
+  PetscCall(KSPDestroy(&ksp));
+  PetscCall(MatDestroy(&A));
+  PetscCall(VecDestroy(&b));
+  *xout = x;
+  PetscFunctionReturn(0);
+}
+
+/* The matrix-free solver (solver/voxelmg.h): one class byte per voxel (0
+   outside the percolating voxels: identity rows with b = x = 0 there), CG
+   preconditioned by the voxel multigrid. x comes back on the whole slab. */
+static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec *xout)
+{
+  const TCVolume      *v  = t->vol;
+  int                  nx = (int)v->nx, ny = (int)v->ny, plane = nx * ny;
+  int                  nz = (int)(v->z1 - v->z0), nloc = nz * plane;
+  int                  n[3] = {nx, ny, (int)v->nz};
+  unsigned char        both = (unsigned char)(3u << (2 * dir)), cl[256] = {0}, *cls;
+  const unsigned char *L = v->lab;
+  PetscReal            Dc[256], *G, Gb[256];
+  PetscInt             ncls = 0, nc1;
+  TCVoxelMG            mg;
+  Mat                  A;
+  Vec                  x, b;
+  KSP                  ksp;
+  PC                   pc;
+  PetscLogDouble       t0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscTime(&t0));
+  PetscCall(PetscLogEventBegin(TC_EVENT_Assemble, 0, 0, 0, 0));
+  /* classes: the labels that conduct, 1..ncls (checked <= 255 by the caller) */
+  for (int l = 0; l < 256; l++)
+    if (t->D[l] > 0) Dc[++ncls] = t->D[l], cl[l] = (unsigned char)ncls;
+  nc1 = ncls + 1;
+  PetscCall(PetscCalloc1((size_t)nc1 * nc1, &G));
+  for (PetscInt a = 1; a < nc1; a++) {
+    Gb[a] = 2 * Dc[a]; /* half a voxel to the fixed face */
+    for (PetscInt c = 1; c < nc1; c++) G[a * nc1 + c] = TauHarmonic(Dc[a], Dc[c]);
   }
-  res->unknowns = N;
-  res->setup_s  = t1 - t0;
-  res->solve_s  = t2 - t1;
+  PetscCall(PetscMalloc1((size_t)nloc + 1, &cls));
+  for (int p = 0; p < nloc; p++) cls[p] = (t->bits[p] & both) == both ? cl[L[p]] : 0;
+  PetscCall(
+      TCVoxelMGCreate(t->comm, v->nx, v->ny, v->nz, v->z0, v->z1, cls, ncls, G, Gb, dir, &mg));
+  PetscCall(PetscFree(G));
+  PetscCall(TCVoxelMGSetFromOptions(mg));
+  PetscCall(TCVoxelMGSetUp(mg));
+  PetscCall(TCVoxelMGCreateMat(mg, &A));
+  PetscCall(MatCreateVecs(A, &x, &b));
+  {
+    PetscScalar *ba, *xw;
+    PetscCall(VecGetArray(b, &ba));
+    PetscCall(VecGetArray(x, &xw));
+    for (int p = 0; p < nloc; p++) {
+      int c[3] = {p % nx, (p / nx) % ny, (int)v->z0 + p / plane};
+      ba[p]    = cls[p] && c[dir] == 0 ? Gb[cls[p]] : 0.0;
+      xw[p]    = cls[p] ? 1.0 - (c[dir] + 0.5) / n[dir] : 0.0; /* straight-pore first guess */
+    }
+    PetscCall(VecRestoreArray(b, &ba));
+    PetscCall(VecRestoreArray(x, &xw));
+  }
+  PetscCall(KSPCreate(t->comm, &ksp));
+  PetscCall(KSPSetOperators(ksp, A, A));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(TCVoxelMGSetPC(mg, pc));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
+  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, res));
+  {
+    PetscInt levels;
+    PetscCall(TCVoxelMGGetInfo(mg, &levels, NULL));
+    PetscCall(PetscStrncpy(res->pc_type, "voxelmg", sizeof(res->pc_type)));
+    res->mg_levels = levels;
+  }
+  PetscCall(KSPDestroy(&ksp));
+  PetscCall(MatDestroy(&A));
+  PetscCall(VecDestroy(&b));
+  PetscCall(TCVoxelMGDestroy(&mg));
+  PetscCall(PetscFree(cls));
+  *xout = x;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **conc, float **flux)
+{
+  const TCVolume      *v  = t->vol;
+  int                  nx = (int)v->nx, ny = (int)v->ny, plane = nx * ny;
+  int                  nz = (int)(v->z1 - v->z0), nloc = nz * plane;
+  int                  n[3] = {nx, ny, (int)v->nz}, stride[3] = {1, nx, plane};
+  unsigned char        both   = (unsigned char)(3u << (2 * dir));
+  long long            cnt[2] = {0, 0}, tot[2];
+  const unsigned char *L      = v->lab;
+  unsigned char       *llo, *lhi;
+  const PetscReal     *D = t->D;
+  Vec                  x;
+  PetscReal            fl[2] = {0, 0}, eps = t->stats.volume_fraction;
+  const PetscScalar   *xa;
+  PetscBool            mf = PETSC_TRUE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  PetscCheck(dir >= 0 && dir < 3, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "direction %d", (int)dir);
+  PetscCheck(!(dir == 2 && v->nz == 1), t->comm, PETSC_ERR_USER_INPUT,
+             "%s is a 2-D image (one slice): it has no z direction; ask for -direction x or y",
+             v->path);
+  PetscCall(TauSolverChoice(t, &mf));
+  /* percolating / blind voxels for this direction */
+  for (int p = 0; p < nloc; p++) {
+    if (!(t->bits[p] & IN_PHASE)) continue;
+    unsigned char bb = t->bits[p] & both;
+    if (bb == both)
+      cnt[0]++;
+    else if (bb)
+      cnt[1]++;
+  }
+  PetscCallMPI(MPI_Allreduce(cnt, tot, 2, MPI_LONG_LONG, MPI_SUM, t->comm));
+  res->percolating_fraction = (PetscReal)tot[0] / (PetscReal)t->stats.phase_voxels;
+  res->blind_fraction       = (PetscReal)tot[1] / (PetscReal)t->stats.phase_voxels;
+  res->percolates           = tot[0] > 0 ? PETSC_TRUE : PETSC_FALSE;
+  res->bruggeman_alpha      = NAN;
+  if (!res->percolates) {
+    res->tau = INFINITY;
+    if (conc) {
+      PetscCall(PetscMalloc1((size_t)nloc + 1, conc));
+      for (int p = 0; p < nloc; p++) (*conc)[p] = NAN;
+    }
+    if (flux) PetscCall(PetscCalloc1(3 * (size_t)nloc + 1, flux));
+    PetscFunctionReturn(0);
+  }
+  PetscCheck((mf ? t->stats.total_voxels : tot[0]) < PETSC_MAX_INT, t->comm, PETSC_ERR_SUP,
+             "%lld %s exceed this PETSc build's 32-bit index range",
+             mf ? t->stats.total_voxels : tot[0], mf ? "voxels" : "percolating voxels");
+
+  PetscCall(PetscMalloc2(plane, &llo, plane, &lhi));
+  PetscCall(PlaneExchange(t, MPI_UNSIGNED_CHAR, L, L + (nloc - plane > 0 ? nloc - plane : 0), plane,
+                          llo, lhi));
+  if (mf)
+    PetscCall(TauSolveMF(t, dir, res, &x));
+  else
+    PetscCall(TauSolveAIJ(t, dir, (PetscInt)cnt[0], (PetscInt)tot[0], llo, lhi, res, &x));
+  res->unknowns = (PetscInt)tot[0];
 
   /* fluxes through the two faces, and the optional fields */
   PetscCall(VecGetArrayRead(x, &xa));
   for (int p = 0, r = 0; p < nloc; p++) {
     if ((t->bits[p] & both) != both) continue;
     int c[3] = {p % nx, (p / nx) % ny, (int)v->z0 + p / plane};
-    if (c[dir] == 0) fl[0] += 2 * D[L[p]] * (1 - xa[r]);
-    if (c[dir] == n[dir] - 1) fl[1] += 2 * D[L[p]] * xa[r];
+    if (c[dir] == 0) fl[0] += 2 * D[L[p]] * (1 - xa[mf ? p : r]);
+    if (c[dir] == n[dir] - 1) fl[1] += 2 * D[L[p]] * xa[mf ? p : r];
     r++;
   }
   if (conc || flux) {
@@ -555,7 +716,7 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
     PetscCall(PetscMalloc1((size_t)nloc + 1, &cf));
     PetscCall(PetscMalloc2(plane, &clo, plane, &chi));
     for (int p = 0, r = 0; p < nloc; p++)
-      cf[p] = (t->bits[p] & both) == both ? (float)xa[r++] : NAN;
+      cf[p] = (t->bits[p] & both) == both ? (float)xa[mf ? p : r++] : NAN;
     PetscCall(PlaneExchange(t, MPI_FLOAT, cf, cf + (nloc - plane > 0 ? nloc - plane : 0), plane,
                             clo, chi));
     if (flux) {
@@ -602,10 +763,7 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   if (eps < 1 && res->tau > 0)
     res->bruggeman_alpha = 1 - PetscLogReal(res->tau) / PetscLogReal(eps);
 
-  PetscCall(KSPDestroy(&ksp));
-  PetscCall(MatDestroy(&A));
   PetscCall(VecDestroy(&x));
-  PetscCall(VecDestroy(&b));
   PetscCall(PetscFree2(llo, lhi));
   PetscFunctionReturn(0);
 }

@@ -16,8 +16,11 @@
  * solve is restricted to them (other voxels would make the Laplacian
  * singular). Clusters are found by union-find within each rank's z-slab and
  * merged across slabs on rank 0 (only slab-boundary clusters travel). The
- * percolating voxels are numbered contiguously per rank (slab partition) and
- * the 7-point graph Laplacian is solved with PETSc KSP (default CG + GAMG).
+ * 7-point graph Laplacian on the percolating voxels is solved by CG, by default matrix-free
+ * with a geometric multigrid on the voxel grid (solver/voxelmg.h; the
+ * voxels outside the percolating clusters are identity rows), or with
+ * -tau_solver aij on an assembled matrix of the percolating voxels only,
+ * numbered contiguously per rank (slab partition), with BoomerAMG.
  *
  * Specific surface area by face counting: the number of interior voxel faces
  * between the phase and any other label, times the face area, per box
@@ -39,6 +42,7 @@ typedef struct {
   PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
   PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
   PetscInt  unknowns, iterations;
+  PetscInt  mg_levels; /* levels of the matrix-free multigrid (0: assembled solver) */
   PetscReal residual_norm, setup_s, solve_s;
   char      ksp_type[32], pc_type[32];
 } TCTauDirection;
@@ -70,8 +74,10 @@ PETSC_EXTERN PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps);
    rank's concentration (NaN outside the percolating voxels) and flux (3 per
    voxel, x y z: the mean of the voxel's two face fluxes along each axis, in
    units of D dC / voxel) on its slab, allocated with PetscMalloc (the caller
-   frees them). KSP options are the usual -ksp_* / -pc_*; the default is CG +
-   hypre BoomerAMG (HMIS, ext+i, P_max 4, strength 0.5, agg_nl 1) with
-   -ksp_rtol 1e-9. */
+   frees them). -tau_solver mf|aij picks the solver: mf (the default) is
+   matrix-free CG + voxel multigrid (-tau_mg_* options, see voxelmg.h); aij
+   assembles the matrix and uses CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,
+   strength 0.5, agg_nl 1), or any -pc_type, which also selects aij. Both take
+   the usual -ksp_* options, with -ksp_rtol 1e-9 by default. */
 PETSC_EXTERN PetscErrorCode TCTauSolve(TCTau tau, PetscInt dir, TCTauDirection *res, float **conc,
                                        float **flux);

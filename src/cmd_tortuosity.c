@@ -54,8 +54,12 @@ static void TauHelp(void)
          "  between the phase and other labels x face area / box volume.\n"
          "A direction in which the phase does not percolate is reported (tau null,\n"
          "  percolates false); asking for that single direction is an error (exit 1).\n"
-         "Solver: PETSc options; default CG + hypre BoomerAMG (HMIS, ext+i, P_max 4, strength\n"
-         "  0.5, agg_nl 1), -ksp_rtol 1e-9; e.g. -pc_type gamg to change it.\n");
+         "Solver: -tau_solver mf (default): matrix-free CG + geometric multigrid on the voxel\n"
+         "  grid (2x2x2 aggregation, red-black Gauss-Seidel; -tau_mg_smooth 2, -tau_mg_scale 2,\n"
+         "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 60 bytes per voxel.\n"
+         "  -tau_solver aij: assembled matrix, CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,\n"
+         "  strength 0.5, agg_nl 1) or any -pc_type (which selects aij), ~160 bytes per voxel.\n"
+         "  Both: -ksp_rtol 1e-9 (preconditioned residual) and the other -ksp_* options.\n");
 }
 
 static PetscErrorCode TauWriteField(MPI_Comm comm, const TCVolume *vol, const char path[],

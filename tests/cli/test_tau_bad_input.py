@@ -60,6 +60,10 @@ def cases(tmp):
         ("unknown option", ["good.h5", "-phse", "1"] + o("o13.json"), ["phse"], "o13.json"),
         ("bad diffusivity", ["good.h5", "-diffusivity", "0:1,2:x"] + o("o14.json"),
          ["0:1,2:x", "position 7"], "o14.json"),
+        ("unknown solver", ["good.h5", "-tau_solver", "amg"] + o("o15.json"),
+         ["-tau_solver amg", "mf", "aij"], "o15.json"),
+        ("-pc_type with the matrix-free solver", ["good.h5", "-tau_solver", "mf", "-pc_type", "gamg"] + o("o16.json"),
+         ["-pc_type needs -tau_solver aij"], "o16.json"),
         ("unwritable output", ["good.h5", "-output", "/proc/tomocell/p.json"],
          ["/proc/tomocell"], None),
     ]
