@@ -62,7 +62,7 @@ typedef struct {
   PetscReal      Tmax, Tmax_t, Tmax_loc[3];
   PetscReal      het_max, het_t;
   PetscReal      amin, amin_t, amin_loc[3], amin_i;
-  PetscReal      plating_s, t_prev, a_prev;
+  PetscReal      plating_s, t_prev, a_prev, dt_last; /* dt_last: for the progress line only */
   PetscInt       nexp;
   PetscReal      total_s;
   PetscLogDouble t_start, t_print;
@@ -178,7 +178,8 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
       m->plating_s += h * (a0 < 0 ? a0 : a1) / (a0 - a1) * (a0 < 0 ? 1 : -1);
   }
   m->a_prev = st.anode_min_V;
-  m->t_prev = pt->t_s;
+  m->dt_last = m->nrow > 0 ? pt->t_s - m->t_prev : 0;
+  m->t_prev  = pt->t_s;
   m->nrow++;
   if (m->nsnap == 0 || pt->t_s >= m->next_out - 1e-9) {
     PetscCall(RollSnapshot(m, pt->t_s));
@@ -195,10 +196,10 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
                  (double)((now - m->t_start) * (1 - frac) / frac));
     }
     PetscCall(TCPrintf(m->comm,
-                       "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT "%s: V = %.4f V, "
+                       "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT "%s, dt %.3g s: V = %.4f V, "
                        "I = %.3f A, T_max = %.2f K, %" PetscInt_FMT " Newton its%s\n",
-                       (double)pt->t_s, pt->step + 1, m->nexp, pct, (double)st.V_V, (double)st.I_A,
-                       (double)st.T_max_K, res->newton_its, eta));
+                       (double)pt->t_s, pt->step + 1, m->nexp, pct, (double)m->dt_last,
+                       (double)st.V_V, (double)st.I_A, (double)st.T_max_K, res->newton_its, eta));
     m->t_print = now;
   }
   PetscFunctionReturn(0);
