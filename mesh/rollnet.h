@@ -22,8 +22,9 @@
  * outer face with the Cu of the next turn), and the element joins the Al node
  * to the Cu node nearest to that point. Found geometrically, so off-centre or
  * deformed windings change the pairing. Element area dA = ds w of the Al node
- * strip, conductance dA / ASR (a linear stand-in for the local cell model
- * until the cell models exist). No element where a coating is missing.
+ * strip, conductance dA / ASR (the linear element of `tomocell geometry`;
+ * the coupled solver builds with ASR 1, so G = dA, and puts a cell model on
+ * every element edge). No element where a coating is missing.
  * Tabs: Cu tab nodes on the bottom layer, Al tab nodes on the top layer.
  * With terminals (for the coupled solver), two more nodes follow the foil
  * nodes on the last rank: the negative terminal (input id NL NS, tag 2,
