@@ -575,7 +575,9 @@ static PetscErrorCode SNESConfigure(TCRoll r)
       PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
     }
     PetscCall(SNESGetLineSearch(r->snes, &ls));
-    PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBT));
+    PetscCall(SNESLineSearchSetType(
+        ls, SNESLINESEARCHBASIC)); /* full Newton steps: a backtracked step would pass the
+                                      update-size (stol) test unconverged */
   }
   if (r->snes_from_options) PetscCall(SNESSetFromOptions(r->snes));
   r->snes_ready = PETSC_TRUE;
