@@ -77,6 +77,8 @@ struct _p_TCRoll {
   Mat        A2; /* A - diag(dQ_abuse/dT) */
   PetscBool  snes_ready, snes_from_options;
   PetscReal *selfheat; /* per node: abuse self-heating rate of the step, K/s */
+  PetscReal *heater;   /* per node: its share of the heater power */
+  PetscReal  t_now;    /* end of the step being solved, s */
   /* electrochemistry */
   SNES             snes;
   Mat              J;
@@ -530,6 +532,8 @@ static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
     q[r->el[e].a] += 0.5 * r->Qel[e];
     if (r->el[e].c_l < r->n) q[r->el[e].c_l] += 0.5 * r->Qel[e];
   }
+  if (r->rp.has_heater && r->t_now <= r->rp.heater_time_s)
+    for (PetscInt i = 0; i < r->n; i++) q[i] += r->rp.heater_power_W * r->heater[i];
   for (PetscInt i = 0; i < r->n; i++) sum += q[i];
   PetscCall(VecRestoreArray(Qn, &q));
   PetscCall(VecRestoreArrayRead(pl, &phi));
@@ -628,6 +632,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   r->ctl         = ctl;
   r->ctl_value   = value;
   r->Tamb_now    = Ambient(&r->rp, gold[G_TIME] + dt);
+  r->t_now       = gold[G_TIME] + dt;
   if (!r->snes_ready) PetscCall(SNESConfigure(r));
   PetscCall(PetscArraycpy(trial, state, r->nstate));
   /* temperature guess: extrapolated with the last step's rate */
@@ -1065,8 +1070,29 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCall(ThermalAssemble(r));
   r->Tamb_now = rp->T_amb_K;
   PetscCall(VecDuplicate(r->X, &r->Vn));
-  PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->selfheat));
   PetscCall(TCRollNodeVolumes(r, r->Vn));
+  PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->selfheat));
+  PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->heater));
+  if (rp->has_heater) { /* the nodes within the radius share the power by volume */
+    const PetscScalar *v;
+    PetscReal          tot = 0;
+    PetscCall(VecGetArrayRead(r->Vn, &v));
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscReal d = PetscSqrtReal(PetscSqr(r->xg[i] - rp->heater_xyz_m[0]) +
+                                  PetscSqr(r->yg[i] - rp->heater_xyz_m[1]) +
+                                  PetscSqr(r->zg[i] - rp->heater_xyz_m[2]));
+      if (!IsTerminal(r->tag[i]) && d <= rp->heater_radius_m) r->heater[i] = v[i];
+      tot += r->heater[i];
+    }
+    PetscCall(VecRestoreArrayRead(r->Vn, &v));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPIU_REAL, MPI_SUM, r->comm));
+    PetscCheck(tot > 0, r->comm, PETSC_ERR_USER_INPUT,
+               "the heater at (%s, %s, %s) m reaches no node within %s mm: it is outside the roll "
+               "or smaller than the node spacing (raise heater_radius_m)",
+               TCG(rp->heater_xyz_m[0]).s, TCG(rp->heater_xyz_m[1]).s, TCG(rp->heater_xyz_m[2]).s,
+               TCG(1e3 * rp->heater_radius_m).s);
+    for (PetscInt i = 0; i < r->n; i++) r->heater[i] /= tot;
+  }
   /* the internal short: across the element nearest to the given point */
   r->short_e = -1;
   if (rp->has_short) {
@@ -1096,10 +1122,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
       r->short_dist = dsmax;
     }
     PetscCheck(best.v <= rp->pitch_m + r->short_dist, r->comm, PETSC_ERR_USER_INPUT,
-               "the internal short at (%g, %g, %g) m is outside the roll: the nearest electrode "
-               "pair is %g mm away",
-               (double)rp->short_xyz_m[0], (double)rp->short_xyz_m[1], (double)rp->short_xyz_m[2],
-               (double)(1e3 * best.v));
+               "the internal short at (%s, %s, %s) m is outside the roll: the nearest electrode "
+               "pair is %s mm away",
+               TCG(rp->short_xyz_m[0]).s, TCG(rp->short_xyz_m[1]).s, TCG(rp->short_xyz_m[2]).s,
+               TCG(1e3 * best.v).s);
     if (rank == best.rank) r->short_e = eb;
     r->short_dist = best.v;
     r->short_G    = 1.0 / rp->short_ohm;
@@ -1396,6 +1422,7 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(VecDestroy(&r->Tnew));
   PetscCall(VecDestroy(&r->Vn));
   PetscCall(PetscFree(r->selfheat));
+  PetscCall(PetscFree(r->heater));
   PetscCall(MatDestroy(&r->A2));
   PetscCall(PetscFree4(r->tag, r->xg, r->yg, r->zg));
   PetscCall(PetscFree(r->el));

@@ -79,6 +79,11 @@ typedef struct {
   PetscBool  has_short;        /* an internal short ... */
   PetscReal  short_xyz_m[3];   /* ... across the element nearest to this point */
   PetscReal  short_ohm;        /* ... of this resistance */
+  PetscBool  has_heater;       /* local overheating: a heater ... */
+  PetscReal  heater_xyz_m[3];  /* ... spread over the nodes within heater_radius_m ... */
+  PetscReal  heater_radius_m;  /* ... of this point (by volume) ... */
+  PetscReal  heater_power_W;   /* ... delivering this power ... */
+  PetscReal  heater_time_s;    /* ... for this long (then off) */
 } TCRollParams;
 
 /* Where the run stands, from a state (collective; the same on every rank). */

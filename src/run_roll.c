@@ -80,9 +80,9 @@ typedef struct {
 #define ROLL_MON_REALS(X)                                                                          \
   X(Tmax)                                                                                          \
   X(Tmax_t)                                                                                        \
-  X(Tmax_loc[0]) X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t)               \
-      X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev)      \
-          X(next_out)
+  X(Tmax_loc[0])                                                                                   \
+  X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0])               \
+      X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
 static PetscErrorCode RollSnapshot(RollMon *m, PetscReal t)
 {
@@ -177,7 +177,7 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
     else if (a0 < 0 || a1 < 0)
       m->plating_s += h * (a0 < 0 ? a0 : a1) / (a0 - a1) * (a0 < 0 ? 1 : -1);
   }
-  m->a_prev = st.anode_min_V;
+  m->a_prev  = st.anode_min_V;
   m->dt_last = m->nrow > 0 ? pt->t_s - m->t_prev : 0;
   m->t_prev  = pt->t_s;
   m->nrow++;
@@ -196,7 +196,8 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
                  (double)((now - m->t_start) * (1 - frac) / frac));
     }
     PetscCall(TCPrintf(m->comm,
-                       "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT "%s, dt %.3g s: V = %.4f V, "
+                       "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT
+                       "%s, dt %.3g s: V = %.4f V, "
                        "I = %.3f A, T_max = %.2f K, %" PetscInt_FMT " Newton its%s\n",
                        (double)pt->t_s, pt->step + 1, m->nexp, pct, (double)m->dt_last,
                        (double)st.V_V, (double)st.I_A, (double)st.T_max_K, res->newton_its, eta));
@@ -499,7 +500,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   char                restart[PETSC_MAX_PATH_LEN] = "", *config = NULL;
   char                abuse_name[PETSC_MAX_PATH_LEN] = "";
   PetscBool           has_abuse;
-  PetscReal           short_rtz[3];
+  PetscReal           short_rtz[3], heater_rtz[3] = {-1, 0, -1};
   TCAbuseSet          abuse = NULL;
   PetscBool           restarting;
   TCExperimentCursor  cur;
@@ -563,6 +564,18 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     short_rtz[0] = rs;
     short_rtz[1] = th;
     short_rtz[2] = hz ? zs : -1; /* mid-height, once the spiral is known */
+  }
+  {
+    PetscReal hr = -1, hz = NAN;
+    PetscCall(TCDeckGetReal(deck, "heater_r_m", &hr));
+    PetscCall(TCDeckGetReal(deck, "heater_theta_rad", &heater_rtz[1]));
+    PetscCall(TCDeckGetReal(deck, "heater_z_m", &hz));
+    PetscCall(TCDeckGetReal(deck, "heater_radius_m", &rp.heater_radius_m));
+    PetscCall(TCDeckGetReal(deck, "heater_power_W", &rp.heater_power_W));
+    PetscCall(TCDeckGetReal(deck, "heater_time_s", &rp.heater_time_s));
+    rp.has_heater = (PetscBool)(hr >= 0);
+    heater_rtz[0] = hr;
+    heater_rtz[2] = isnan(hz) ? -1 : hz;
   }
   PetscCall(TCDeckGetReal(deck, "dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "tol_V", &opt.tol_V));
@@ -643,6 +656,13 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   }
   PetscCheck(rp.oven_T_K <= 0 || thermal == 1, comm, PETSC_ERR_USER_INPUT,
              "an oven test needs the thermal network (thermal: network)");
+  PetscCheck(!rp.has_heater || thermal == 1, comm, PETSC_ERR_USER_INPUT,
+             "a heater needs the thermal network (thermal: network)");
+  if (rp.has_heater) {
+    rp.heater_xyz_m[0] = sp.centre_m[0] + heater_rtz[0] * cos(heater_rtz[1]);
+    rp.heater_xyz_m[1] = sp.centre_m[1] + heater_rtz[0] * sin(heater_rtz[1]);
+    rp.heater_xyz_m[2] = heater_rtz[2] >= 0 ? heater_rtz[2] : 0.5 * sp.height_m;
+  }
   if (rp.has_short) {
     rp.short_xyz_m[0] = sp.centre_m[0] + short_rtz[0] * cos(short_rtz[1]);
     rp.short_xyz_m[1] = sp.centre_m[1] + short_rtz[0] * sin(short_rtz[1]);

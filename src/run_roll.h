@@ -69,6 +69,19 @@
        "internal short: height, m (default mid-height)", PETSC_TRUE},                              \
       {"short_resistance_ohm", TC_KEY_REAL, "0.01", 0, 1e9, PETSC_TRUE, NULL,                      \
        "internal short: resistance between the foils, ohm", PETSC_FALSE},                          \
+      {"heater_r_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                   \
+       "local overheating: radius of a heater's centre (with heater_theta_rad, heater_z_m), m",     \
+       PETSC_TRUE},                                                                                \
+      {"heater_theta_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,                         \
+       "local overheating: angle of the heater, rad", PETSC_FALSE},                                \
+      {"heater_z_m", TC_KEY_REAL, NULL, -1, 1, PETSC_FALSE, NULL,                                  \
+       "local overheating: height of the heater, m (default mid-height)", PETSC_TRUE},             \
+      {"heater_radius_m", TC_KEY_REAL, "2e-3", 0, 1, PETSC_TRUE, NULL,                             \
+       "local overheating: nodes within this distance share the power by volume, m", PETSC_FALSE}, \
+      {"heater_power_W", TC_KEY_REAL, "5", 0, 1e6, PETSC_FALSE, NULL,                              \
+       "local overheating: heater power, W", PETSC_FALSE},                                         \
+      {"heater_time_s", TC_KEY_REAL, "1e30", 0, 1e30, PETSC_FALSE, NULL,                           \
+       "local overheating: the heater is on until this time, s", PETSC_FALSE},                     \
       {"plots", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,                                      \
        "job roll: PNG plots (needs /usr/bin/python3 with matplotlib)", PETSC_FALSE},               \
   {                                                                                                \

@@ -14,6 +14,9 @@ MODE
           (r = 7.5 mm): both run away, each starting nearer its own short than
           the other's (and within one node spacing, 20 mm, of it), the core
           short sooner (its heat has farther to go to the can).
+  heater  local overheating (inputs/overheat-18650.yaml: 10 W within 3 mm of
+          r = 5 mm): runaway, starting within 6 mm of the heater; 0.5 W: none
+          in an hour.
   bad     bad input: a reaction set with a missing parameter, a short outside
           the roll, abuse without the thermal network: one-line error, exit 1,
           no output.
@@ -112,6 +115,30 @@ def mode_short(tomocell, tmp):
     return fails
 
 
+def mode_heater(tomocell, tmp):
+    fails = 0
+    base = ('network:\n  ds_m: 10e-3\n  nz: 3\nheater_r_m: 5e-3\nheater_radius_m: 3e-3\n'
+            'experiment: "Rest for 1 hour"\n')
+    hot = run(tomocell, tmp, "heat10", base.replace("network:\n  ds_m: 10e-3\n  nz: 3\n", ""),
+              ["-network_ds_m", "10e-3", "-network_nz", "3", "-heater_power_W", "10"])
+    ra = hot["runaway"]
+    d = None
+    if ra["onset_time_s"] is not None:
+        loc = ra["onset_location"]
+        d = math.hypot(loc["r_m"] * math.cos(loc["theta_rad"]) - 5e-3, loc["r_m"] * math.sin(loc["theta_rad"]))
+    ok = d is not None and d < 6e-3 and hot["energy_balance_rel_error"] < 1e-6
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} 10 W heater: runaway at {ra['onset_time_s']} s, "
+          f"{1e3 * d if d is not None else float('nan'):.2f} mm from the heater; energy closure "
+          f"{hot['energy_balance_rel_error']:.2e}")
+    cool = run(tomocell, tmp, "heat05", base.replace("network:\n  ds_m: 10e-3\n  nz: 3\n", ""),
+               ["-network_ds_m", "10e-3", "-network_nz", "3", "-heater_power_W", "0.5"])
+    ok = cool["runaway"]["onset_time_s"] is None
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} 0.5 W heater: no runaway in an hour (T_max {cool['T_max_K']:.2f} K)")
+    return fails
+
+
 def mode_bad(tomocell):
     def cases(tmp):
         good = os.path.join(tmp, "good.yaml")
@@ -140,6 +167,8 @@ def mode_bad(tomocell):
                ["short", "outside the roll"], "o2")
         yield ("abuse without the thermal network", [good, "-thermal", "isothermal", "-output", "o3"],
                ["thermal network"], "o3")
+        yield ("heater outside the roll", [good, "-heater_r_m", "0.05", "-output", "o5"],
+               ["heater", "outside the roll"], "o5")
         yield ("unknown abuse set", [good, "-abuse", "nosuchset", "-output", "o4"], ["nosuchset"], "o4")
     return run_all("run", cases, [tomocell])
 
@@ -149,7 +178,7 @@ def main():
     if mode == "bad":
         return mode_bad(tomocell)
     with tempfile.TemporaryDirectory() as tmp:
-        fails = {"oven": mode_oven, "short": mode_short}[mode](tomocell, tmp)
+        fails = {"oven": mode_oven, "short": mode_short, "heater": mode_heater}[mode](tomocell, tmp)
     print("FAILED" if fails else "passed")
     return 1 if fails else 0
 
