@@ -65,6 +65,7 @@ struct _p_TCCell {
   PetscReal  V, dVdI;
   /* particle condensation */
   PetscReal *u, *g, *s0, *s1, *Dsurf, *tw, *phie, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc;
+  PetscReal  pf_dt[2], pf_arr[2]; /* dt and Arrhenius factor of the kept particle factorisations */
   /* per-step constants */
   PetscReal T, dt, Arr_k[2], Arr_D[2], Arr_De, Arr_ka;
   PetscReal I_ref, j_ref;
@@ -332,7 +333,8 @@ PetscErrorCode TCCellSetUp(TCCell c)
   PetscCall(PetscMalloc6(c->np[0] * c->nr[0] + c->np[1] * c->nr[1], &c->u,
                          c->np[0] * c->nr[0] + c->np[1] * c->nr[1], &c->g, c->np[0] + c->np[1],
                          &c->s0, c->np[0] + c->np[1], &c->s1, c->np[0] + c->np[1], &c->Dsurf,
-                         4 * nrmax, &c->tw));
+                         8 * nrmax, &c->tw));
+  c->pf_dt[0] = c->pf_dt[1] = -1; /* no particle factorisation kept yet */
   PetscCall(PetscCalloc1(c->nx + 1, &c->phie));
   PetscCall(
       PetscCalloc4(c->nx + 1, &c->eD, c->nx + 1, &c->edD, c->nx + 1, &c->eK, c->nx + 1, &c->edK));
@@ -397,10 +399,16 @@ static void ParticlePrep(TCCell c, const PetscReal *old)
     const TCElectrodeParams *el = Elec(c, e);
     PetscInt                 n = c->nr[e], base = e == 0 ? 0 : c->np[0] * c->nr[0];
     PetscReal                dr = c->dr[e], R = el->R_m, cmax = el->cmax;
-    /* tw: multipliers, inverse pivots, upper diagonal, face diffusivities */
-    PetscReal *ml = c->tw, *idi = c->tw + n, *up = c->tw + 2 * n, *Df = c->tw + 3 * n;
-    PetscBool  cst = TCFuncIsConstant(el->D), factored = PETSC_FALSE;
-    PetscReal  Dc = cst ? TCFuncEval(el->D, 0.5, c->T, NULL) * c->Arr_D[e] : 0;
+    /* tw, per electrode: multipliers, inverse pivots, upper diagonal, face
+       diffusivities. With a constant D the factorisation and g are shared by
+       all particles of the electrode and kept from call to call while dt and
+       the temperature's Arrhenius factor stay (a network's elements share dt) */
+    PetscReal *tw = c->tw + 4 * e * PetscMax(c->nr[0], c->nr[1]);
+    PetscReal *ml = tw, *idi = tw + n, *up = tw + 2 * n, *Df = tw + 3 * n;
+    PetscBool  cst = TCFuncIsConstant(el->D);
+    PetscBool  factored =
+        (PetscBool)(cst && c->dt > 0 && c->pf_dt[e] == c->dt && c->pf_arr[e] == c->Arr_D[e]);
+    PetscReal Dc = cst ? TCFuncEval(el->D, 0.5, c->T, NULL) * c->Arr_D[e] : 0;
     for (PetscInt m = 0; m < c->np[e]; m++) {
       const PetscReal *co = old + c->off_cs[e] + m * n;
       PetscReal       *u = c->u + base + m * n, *g = c->g + base + m * n;
@@ -410,6 +418,7 @@ static void ParticlePrep(TCCell c, const PetscReal *old)
           u[i] = co[i];
           g[i] = 0;
         }
+        c->pf_dt[e] = -1; /* g is overwritten */
       } else {
         if (!factored) {
           /* Thomas factorisation of the backward-Euler matrix; shared by all
@@ -434,6 +443,11 @@ static void ParticlePrep(TCCell c, const PetscReal *old)
           g[n - 1] = idi[n - 1];
           for (PetscInt i = n - 2; i >= 0; i--) g[i] = -up[i] * g[i + 1] * idi[i];
           factored = cst;
+          if (cst) {
+            c->pf_dt[e]  = c->dt;
+            c->pf_arr[e] = c->Arr_D[e];
+          } else
+            c->pf_dt[e] = -1;
         } else
           for (PetscInt i = 0; i < n; i++) g[i] = c->g[base + i];
         u[0] = c->rV[e][0] * co[0] / c->dt;
@@ -959,6 +973,36 @@ static PetscReal MaxStep(TCCell c, const PetscReal *y, const PetscReal *dy, Pets
   return lmax > 0 ? lmax : 0;
 }
 
+/* the result of a step from the diagnostics of its last evaluation */
+static PetscErrorCode FillResult(TCCell c, const TCDiag *dg, PetscReal Ia, PetscReal V,
+                                 PetscReal SV, PetscInt its, const PetscReal new_[],
+                                 TCCellResult *res)
+{
+  PetscReal nn, np_, ne;
+
+  PetscFunctionBeginUser;
+  res->I_A               = Ia;
+  res->V_V               = V;
+  res->dIdV_S            = 1.0 / SV;
+  res->Q_irr_W           = dg->Qirr;
+  res->Q_rev_W           = dg->Qrev;
+  res->Q_ohm_W           = dg->Qohm;
+  res->Q_W               = dg->Qirr + dg->Qrev + dg->Qohm;
+  res->eta_n_V           = dg->eta_n;
+  res->eta_p_V           = dg->eta_p;
+  res->anode_vs_li_V     = dg->anode;
+  res->anode_vs_li_min_V = dg->anode_min;
+  res->sto_surf_n        = dg->th_n;
+  res->sto_surf_p        = dg->th_p;
+  res->ce_min            = dg->ce_min;
+  res->ce_max            = dg->ce_max;
+  res->newton_its        = its;
+  PetscCall(TCCellStateLithium(c, new_, &nn, &np_, &ne));
+  res->sto_avg_n = nn / (c->p->area_m2 * c->p->neg.L_m * c->p->neg.eps_s * c->p->neg.cmax);
+  res->sto_avg_p = np_ / (c->p->area_m2 * c->p->pos.L_m * c->p->pos.eps_s * c->p->pos.cmax);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCCellStep(TCCell c, const PetscReal old[], TCCellControl ctl, PetscReal value,
                           PetscReal T_K, PetscReal dt_s, PetscReal new_[], TCCellResult *res,
                           PetscBool *converged)
@@ -1018,31 +1062,83 @@ PetscErrorCode TCCellStepGuess(TCCell c, const PetscReal old[], const PetscReal 
     ParticleUpdate(c, jp, new_);
     if (jp != jf) PetscCall(PetscFree(jp));
   }
-  if (res) {
-    res->I_A               = Ia;
-    res->V_V               = c->V;
-    res->dIdV_S            = 1.0 / SV;
-    res->Q_irr_W           = dg.Qirr;
-    res->Q_rev_W           = dg.Qrev;
-    res->Q_ohm_W           = dg.Qohm;
-    res->Q_W               = dg.Qirr + dg.Qrev + dg.Qohm;
-    res->eta_n_V           = dg.eta_n;
-    res->eta_p_V           = dg.eta_p;
-    res->anode_vs_li_V     = dg.anode;
-    res->anode_vs_li_min_V = dg.anode_min;
-    res->sto_surf_n        = dg.th_n;
-    res->sto_surf_p        = dg.th_p;
-    res->ce_min            = dg.ce_min;
-    res->ce_max            = dg.ce_max;
-    res->newton_its        = it + 1;
-    {
-      PetscReal nn, np_, ne;
-      PetscCall(TCCellStateLithium(c, new_, &nn, &np_, &ne));
-      res->sto_avg_n = nn / (c->p->area_m2 * c->p->neg.L_m * c->p->neg.eps_s * c->p->neg.cmax);
-      res->sto_avg_p = np_ / (c->p->area_m2 * c->p->pos.L_m * c->p->pos.eps_s * c->p->pos.cmax);
-    }
-  }
+  if (res) PetscCall(FillResult(c, &dg, Ia, c->V, SV, it + 1, new_, res));
   *converged = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal iter[],
+                                TCCellControl ctl, PetscReal value, PetscReal T_K, PetscReal dt_s,
+                                PetscReal new_[], TCCellResult *res, PetscReal *update,
+                                PetscReal sens[], PetscBool *ok)
+{
+  PetscReal Ia, dI = 0, SV = 0, lambda, Vlin;
+  TCDiag    dg;
+
+  PetscFunctionBeginUser;
+  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  PetscCheck(!sens || ctl == TC_CELL_VOLTAGE, c->comm, PETSC_ERR_ARG_WRONG,
+             "the sensitivity is to the terminal voltage: voltage control only");
+  *ok     = PETSC_FALSE;
+  *update = PETSC_MAX_REAL;
+  SetStepConstants(c, T_K, dt_s);
+  ParticlePrep(c, old);
+  PetscCall(PetscArraycpy(c->y, iter + c->off_y, c->N));
+  Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
+  if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  if (!Eval(c, old, c->y, Ia, PETSC_TRUE, &dg)) PetscFunctionReturn(0);
+  if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
+  *update = UpdateNorm(c, c->dy, dI);
+  lambda  = MaxStep(c, c->y, c->dy, Ia, dI);
+  if (!(lambda > 1e-8) || !isfinite(*update)) PetscFunctionReturn(0);
+  if (lambda < 1) *update = PetscMax(*update, 1.0); /* damped: not converged */
+  /* the terminal voltage of the linearised system after the update */
+  Vlin = c->V + lambda * (c->dVdI * dI);
+  for (PetscInt i = 0; i < c->N; i++) {
+    c->y[i] += lambda * c->dy[i];
+    Vlin += lambda * c->cV[i] * c->dy[i];
+  }
+  Ia += lambda * dI;
+  if (sens) { /* under voltage control d - c z = SV: dI/dV = 1/SV, dy/dV = -z/SV */
+    sens[0] = 1.0 / SV;
+    for (PetscInt i = 0; i < c->N; i++) sens[1 + i] = -c->z[i] / SV;
+  }
+  new_[0] = Ia;
+  new_[1] = Vlin;
+  PetscCall(PetscArraycpy(new_ + c->off_y, c->y, c->N));
+  {
+    PetscReal jf[1024], *jp = jf;
+    if (c->np[0] + c->np[1] > 1024) PetscCall(PetscMalloc1(c->np[0] + c->np[1], &jp));
+    FluxesOf(c, c->y, Ia, jp);
+    ParticleUpdate(c, jp, new_);
+    if (jp != jf) PetscCall(PetscFree(jp));
+  }
+  if (res) PetscCall(FillResult(c, &dg, Ia, Vlin, SV, 1, new_, res));
+  *ok = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellGetSensitivitySize(TCCell c, PetscInt *n)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  *n = 1 + c->N;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellIterateGet(TCCell c, const PetscReal state[], PetscReal v[])
+{
+  PetscFunctionBeginUser;
+  v[0] = state[0];
+  for (PetscInt i = 0; i < c->N; i++) v[1 + i] = state[c->off_y + i];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellIterateAXPY(TCCell c, PetscReal alpha, const PetscReal v[], PetscReal state[])
+{
+  PetscFunctionBeginUser;
+  state[0] += alpha * v[0];
+  for (PetscInt i = 0; i < c->N; i++) state[c->off_y + i] += alpha * v[1 + i];
   PetscFunctionReturn(0);
 }
 

@@ -95,6 +95,36 @@ PETSC_EXTERN PetscErrorCode TCCellStepGuess(TCCell cell, const PetscReal state_o
                                             PetscReal state_new[], TCCellResult *res,
                                             PetscBool *converged);
 
+/* ONE Newton update of a step, for a network solver that condenses the
+   element into its own Newton iteration (monolithic Newton with static
+   condensation): evaluate the step's residual and Jacobian at the iterate
+   iter (a state of the same layout: the last update, or state_old at the
+   start of a step), solve the bordered system for the control and write the
+   updated iterate to state_new (it may be iter). res holds the updated
+   current (its linearised value), dI/dV of this linearisation and the
+   diagnostics of the evaluation at iter; *update is the scaled size of the
+   update (as the Newton test of TCCellStep: c_e / c_e0, potentials in V,
+   j / j_1C, I / I_1C), so the error left in state_new is O(update^2).
+   *ok is PETSC_FALSE when the iterate leaves the physical range (cut dt).
+   Under voltage control, sens (optional, TCCellGetSensitivitySize() reals)
+   receives d(I, unknowns)/dV of this linearisation: TCCellIterateAXPY()
+   moves the updated iterate to another voltage along it, which makes the
+   network's Newton iteration the exact Newton method of the whole system.
+   Not collective. */
+PETSC_EXTERN PetscErrorCode TCCellStepUpdate(TCCell cell, const PetscReal state_old[],
+                                             const PetscReal iter[], TCCellControl control,
+                                             PetscReal value, PetscReal T_K, PetscReal dt_s,
+                                             PetscReal state_new[], TCCellResult *res,
+                                             PetscReal *update, PetscReal sens[], PetscBool *ok);
+PETSC_EXTERN PetscErrorCode TCCellGetSensitivitySize(TCCell cell, PetscInt *n);
+/* The iterate of a state as a vector of TCCellGetSensitivitySize() reals: the
+   current and the unknowns of the step's nonlinear system (not the particles,
+   which follow from them). IterateAXPY adds alpha v to the state's iterate:
+   a move along a sensitivity (alpha = dV) or a rate (alpha = dt). */
+PETSC_EXTERN PetscErrorCode TCCellIterateGet(TCCell cell, const PetscReal state[], PetscReal v[]);
+PETSC_EXTERN PetscErrorCode TCCellIterateAXPY(TCCell cell, PetscReal alpha, const PetscReal v[],
+                                              PetscReal state[]);
+
 /* Lithium in the negative and positive electrode particles, mol (for
    conservation checks) and the total in the electrolyte, mol. */
 PETSC_EXTERN PetscErrorCode TCCellStateLithium(TCCell cell, const PetscReal state[],

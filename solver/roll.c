@@ -46,6 +46,13 @@ enum {
   NG
 };
 
+/* elements are converged when their last scaled Newton update is below this:
+   the error left is about its square */
+#define TC_ROLL_EL_UPDATE_TOL 1e-7
+/* ... and the sum of the residual over an electrode's nodes (its charge
+   imbalance) below this fraction of the current flowing (at least 1e-3 of 1C) */
+#define TC_ROLL_CHARGE_TOL 1e-10
+
 typedef struct {
   PetscInt  a, c_l, c; /* Al row (local), Cu (ghosted local index, global new id) */
   PetscReal area, scale;
@@ -69,7 +76,8 @@ struct _p_TCRoll {
   PetscReal           area_total, I1C;
   PetscInt            neg_row, pos_row; /* local rows of the terminals (-1 if not owned) */
   PetscInt            pos_global;
-  PetscInt   nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_ab, off_onset, off_glob;
+  PetscInt   nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_ab, off_onset, off_erate;
+  PetscInt   off_glob;
   PetscReal  Tamb_now; /* the ambient of the step being solved */
   PetscInt   short_e;  /* local element of the short, or -1 */
   PetscReal  short_G, short_dist, short_P;
@@ -84,6 +92,16 @@ struct _p_TCRoll {
   Mat              J;
   Vec              X, F, phig, Tg;  /* phig, Tg ghosted */
   PetscReal       *Iel, *gel, *Qel; /* per element, last function evaluation */
+  PetscReal       *fround;          /* per owned node: magnitude of the residual's terms */
+  PetscReal        fnorm_floor;     /* rounding floor of the residual norm */
+  PetscReal        fsum_max;        /* larger |sum of F| over either electrode's nodes, relative */
+  PetscReal        el_update;       /* largest scaled element update of the evaluation */
+  PetscBool        monitor_newton;  /* -roll_newton_monitor */
+  PetscInt         nsens;           /* reals per element sensitivity */
+  PetscReal       *sens, *dVlin;    /* per element: d(I, unknowns)/dV and the dV it was made at */
+  PetscReal       *itbuf;           /* one element iterate */
+  PetscBool        sens_ok;         /* sens belongs to this step */
+  PetscBool        nested;          /* converge every element at every evaluation */
   TCCellResult    *res;             /* per element */
   PetscReal       *trial_cells;     /* element states of the evaluation */
   const PetscReal *state_old;
@@ -150,7 +168,8 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
 {
   Vec                pl, tl;
   const PetscScalar *phi, *T;
-  PetscBool          good = PETSC_TRUE;
+  PetscBool          good    = PETSC_TRUE;
+  PetscReal          upd_max = 0;
 
   PetscFunctionBeginUser;
   r->short_P = 0;
@@ -159,17 +178,37 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecGetArrayRead(pl, &phi));
   PetscCall(VecGetArrayRead(tl, &T));
   for (PetscInt e = 0; e < r->nel && good; e++) {
-    const TCElem *el = &r->el[e];
-    PetscReal     dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]);
-    PetscBool     conv;
+    const TCElem    *el = &r->el[e];
+    PetscReal        dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]), upd = 0;
+    PetscReal       *it = r->trial_cells + e * r->nsc, *sens = r->sens + e * r->nsens;
+    const PetscReal *old = r->state_old + e * r->nsc, *from = it;
+    PetscBool        conv;
+
     if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
-    PetscCall(TCCellStepGuess(r->cell, r->state_old + e * r->nsc, r->trial_cells + e * r->nsc,
-                              TC_CELL_VOLTAGE, dV, Te, r->T_dt, r->trial_cells + e * r->nsc,
-                              &r->res[e], &conv)); /* warm start: the last evaluation */
+    if (r->nested) /* every element converged at dV, warm-started from its last solve */
+      PetscCall(TCCellStepGuess(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it, &r->res[e],
+                                &conv));
+    else {
+      /* one Newton update of the element toward dV, from its last iterate moved
+         along the last linearisation to dV (the Newton iterate of the whole
+         system): the global Newton and the element Newtons converge together */
+      if (r->sens_ok && dV != r->dVlin[e]) {
+        PetscCall(PetscArraycpy(r->itbuf, it, r->nsc));
+        PetscCall(TCCellIterateAXPY(r->cell, dV - r->dVlin[e], sens, r->itbuf));
+        from = r->itbuf;
+      }
+      PetscCall(TCCellStepUpdate(r->cell, old, from, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it,
+                                 &r->res[e], &upd, sens, &conv));
+      if (!conv && from != it) /* the move left the physical range: from the last iterate */
+        PetscCall(TCCellStepUpdate(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it,
+                                   &r->res[e], &upd, sens, &conv));
+    }
+    r->dVlin[e] = dV;
     if (!conv || !isfinite(r->res[e].I_A)) {
       good = PETSC_FALSE;
       break;
     }
+    upd_max   = PetscMax(upd_max, upd);
     r->Iel[e] = r->res[e].I_A * el->scale;
     r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
     r->Qel[e] = r->res[e].Q_W * el->scale;
@@ -185,6 +224,8 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
   PetscCall(VecGhostRestoreLocalForm(r->Tg, &tl));
   PetscCallMPI(MPI_Allreduce(&good, ok, 1, MPIU_BOOL, MPI_LAND, r->comm));
+  PetscCallMPI(MPI_Allreduce(&upd_max, &r->el_update, 1, MPIU_REAL, MPI_MAX, r->comm));
+  r->sens_ok = (PetscBool)(*ok && !r->nested);
   PetscFunctionReturn(0);
 }
 
@@ -211,20 +252,30 @@ static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
   PetscCall(VecGetArrayRead(pl, &phi));
   PetscCall(VecGetArray(F, &f));
   for (PetscInt i = 0; i < r->n; i++) {
-    PetscInt tag = r->tag[i];
+    PetscInt  tag = r->tag[i];
+    PetscReal a   = 0; /* sum of the magnitudes of the terms: the rounding floor of f[i] */
+    r->fround[i]  = 0;
     if (IsFixed(r, tag)) {
       f[i] = phi[i] - (tag == TC_ROLL_TAG_NEG_TERMINAL ? 0 : r->ctl_value);
       continue;
     }
     f[i] = 0;
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++)
-      if (!IsElement(r, i, k)) f[i] += r->G[k] * (phi[i] - phi[r->lcol[k]]);
+      if (!IsElement(r, i, k)) {
+        f[i] += r->G[k] * (phi[i] - phi[r->lcol[k]]);
+        a += r->G[k] * (PetscAbsReal(phi[i]) + PetscAbsReal(phi[r->lcol[k]]));
+      }
     if (tag == TC_ROLL_TAG_POS_TERMINAL)
       f[i] += r->ctl == TC_CELL_CURRENT ? r->ctl_value : r->ctl_value / phi[i];
+    r->fround[i] = a;
   }
   for (PetscInt e = 0; e < r->nel; e++) {
     f[r->el[e].a] -= r->Iel[e];
-    if (r->el[e].c_l < r->n) f[r->el[e].c_l] += r->Iel[e];
+    r->fround[r->el[e].a] += PetscAbsReal(r->Iel[e]);
+    if (r->el[e].c_l < r->n) {
+      f[r->el[e].c_l] += r->Iel[e];
+      r->fround[r->el[e].c_l] += PetscAbsReal(r->Iel[e]);
+    }
   }
   PetscCall(VecRestoreArray(F, &f));
   PetscCall(VecRestoreArrayRead(pl, &phi));
@@ -233,6 +284,55 @@ static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
     if (r->el[e].c_l >= r->n) PetscCall(VecSetValue(F, r->el[e].c, r->Iel[e], ADD_VALUES));
   PetscCall(VecAssemblyBegin(F));
   PetscCall(VecAssemblyEnd(F));
+  {
+    /* the rounding floor of |F|, and the sums of F over each electrode's free
+       nodes: the foil terms cancel in them, so they are the charge imbalance */
+    PetscReal          s[4] = {0, 0, 0, 0};
+    const PetscScalar *f;
+    for (PetscInt e = 0; e < r->nel; e++) s[3] += PetscAbsReal(r->Iel[e]);
+    PetscCall(VecGetArrayRead(F, &f));
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscInt tag = r->tag[i];
+      s[0] += PetscSqr(PETSC_MACHINE_EPSILON * r->fround[i]);
+      if (IsFixed(r, tag)) continue;
+      s[tag == TC_FOIL_AL || tag == TC_ROLL_TAG_POS_TERMINAL ? 1 : 2] += f[i];
+    }
+    PetscCall(VecRestoreArrayRead(F, &f));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, 4, MPIU_REAL, MPI_SUM, r->comm));
+    r->fnorm_floor = PetscSqrtReal(s[0]);
+    /* relative to the currents flowing (as the balance is reported), at least 1e-3 of 1C */
+    r->fsum_max = PetscMax(PetscAbsReal(s[1]), PetscAbsReal(s[2])) / PetscMax(s[3], 1e-3 * r->I1C);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Converged when every element's last Newton update was small enough that
+   the error it leaves (about its square: quadratic convergence) is below the
+   element tolerance, the charge imbalance is below TC_ROLL_CHARGE_TOL, and
+   the residual is below SNES's tolerances or at its rounding floor (the foil
+   conductances are large, so the floor sits above 1e-11 of 1C on a fine
+   network). */
+static PetscErrorCode RollConverged(SNES snes, PetscInt it, PetscReal xnorm, PetscReal snorm,
+                                    PetscReal fnorm, SNESConvergedReason *reason, void *ctx)
+{
+  TCRoll    r = (TCRoll)ctx;
+  PetscReal atol, rtol, stol;
+  PetscInt  maxit, maxf;
+  PetscBool el_done = (PetscBool)(r->el_update <= TC_ROLL_EL_UPDATE_TOL);
+
+  PetscFunctionBeginUser;
+  PetscCall(SNESConvergedDefault(snes, it, xnorm, snorm, fnorm, reason, NULL));
+  if (*reason > 0 && !(el_done && r->fsum_max <= TC_ROLL_CHARGE_TOL))
+    *reason = SNES_CONVERGED_ITERATING;
+  PetscCall(SNESGetTolerances(snes, &atol, &rtol, &stol, &maxit, &maxf));
+  if (*reason == SNES_CONVERGED_ITERATING && el_done && fnorm <= r->fnorm_floor &&
+      r->fsum_max <= TC_ROLL_CHARGE_TOL && it < maxit)
+    *reason = SNES_CONVERGED_FNORM_ABS;
+  if (r->monitor_newton)
+    PetscCall(PetscPrintf(
+        r->comm,
+        "    roll Newton %d: |F| %.3e (floor %.3e), |sum F| / I %.3e, element update %.3e\n",
+        (int)it, (double)fnorm, (double)r->fnorm_floor, (double)r->fsum_max, (double)r->el_update));
   PetscFunctionReturn(0);
 }
 
@@ -562,14 +662,30 @@ static PetscErrorCode SNESConfigure(TCRoll r)
     KSP            ksp;
     PC             pc;
     SNESLineSearch ls;
-    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE;
+    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE;
+    PetscInt       N, solver = r->rp.linear_solver;
+    PetscCall(VecGetSize(r->X, &N));
+    if (solver == TC_ROLL_SOLVER_AUTO)
+      solver = N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
     PetscCall(SNESGetKSP(r->snes, &ksp));
-    PetscCall(KSPSetType(ksp, KSPPREONLY));
     PetscCall(KSPGetPC(ksp, &pc));
-    PetscCall(PCSetType(pc, PCLU));
     PetscCall(PetscHasExternalPackage("mumps", &mumps));
     PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
-    if (size > 1) {
+    PetscCall(PetscHasExternalPackage("hypre", &hypre));
+    if (solver == TC_ROLL_SOLVER_AMG) {
+      /* The Jacobian is symmetric positive definite (a conductance Laplacian
+         plus the elements' dI/dV). A direct factorisation of a many-layer roll
+         fills in like a 3-D grid's (a 21700 at 1 mm x 4 layers: 50 ms per
+         factorisation); CG + BoomerAMG costs O(N). The tolerance keeps the
+         linear error below the Newton test's rounding floor. */
+      PetscCall(KSPSetType(ksp, KSPCG));
+      PetscCall(PCSetType(pc, hypre ? PCHYPRE : PCGAMG));
+      PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 1000));
+    } else {
+      PetscCall(KSPSetType(ksp, KSPPREONLY));
+      PetscCall(PCSetType(pc, PCLU));
+    }
+    if (solver == TC_ROLL_SOLVER_DIRECT && size > 1) {
       /* SuperLU_dist first: its results do not depend on message timing, so runs
          (and restarts) repeat bit for bit; MUMPS's differ in the last bits */
       PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
@@ -613,28 +729,26 @@ static PetscBool SameAsLast(TCRoll r)
   return (PetscBool)same;
 }
 
-static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl ctl,
-                               PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
-                               TCCellResult *res, PetscReal *T_new, PetscBool *conv)
+/* The coupled solve of one step from the first guesses: Newton on the
+   potentials (monolithic, or nested with every element converged at every
+   evaluation), then the thermal step, repeated until the temperature settles.
+   *ok is PETSC_FALSE on failure (the caller cuts dt). */
+static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal trial[],
+                                   TCCellControl ctl, PetscReal value, PetscReal dt, PetscInt *its,
+                                   PetscReal *Qtot, PetscReal *Qab, PetscBool *ok)
 {
-  TCRoll              r    = (TCRoll)ctx;
-  const PetscReal    *gold = state + r->off_glob;
-  PetscReal          *gnew = trial + r->off_glob, Qtot = 0, dTmax = 0, Qab = 0;
   SNESConvergedReason reason;
-  PetscInt            its = 0, nthermal = 0;
+  PetscReal           dTmax    = 0;
+  PetscInt            nthermal = 0;
 
   PetscFunctionBeginUser;
-  (void)T_K;
-  *conv          = PETSC_FALSE;
-  r->state_old   = state;
-  r->trial_cells = trial;
-  r->T_dt        = dt;
-  r->ctl         = ctl;
-  r->ctl_value   = value;
-  r->Tamb_now    = Ambient(&r->rp, gold[G_TIME] + dt);
-  r->t_now       = gold[G_TIME] + dt;
-  if (!r->snes_ready) PetscCall(SNESConfigure(r));
+  *ok = PETSC_FALSE;
   PetscCall(PetscArraycpy(trial, state, r->nstate));
+  /* the elements start from state_old extrapolated with the last step's rates */
+  for (PetscInt e = 0; e < r->nel; e++)
+    PetscCall(
+        TCCellIterateAXPY(r->cell, dt, state + r->off_erate + e * r->nsens, trial + e * r->nsc));
+  r->sens_ok = PETSC_FALSE;
   /* temperature guess: extrapolated with the last step's rate */
   {
     PetscReal *tg = trial + r->off_T; /* scratch: overwritten with the result below */
@@ -658,26 +772,26 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     {
       PetscInt it;
       PetscCall(SNESGetIterationNumber(r->snes, &it));
-      its += it;
+      *its += it;
     }
     /* the elements at the solution, unless the last evaluation was there */
     if (!SameAsLast(r)) {
-      PetscBool ok;
+      PetscBool good;
       PetscCall(VecCopy(r->X, r->phig));
       PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
       PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
-      PetscCall(ElementsEvaluate(r, &ok));
-      if (!ok) PetscFunctionReturn(0);
+      PetscCall(ElementsEvaluate(r, &good));
+      if (!good) PetscFunctionReturn(0);
     }
-    PetscCall(HeatSources(r, r->Qn, &Qtot));
+    PetscCall(HeatSources(r, r->Qn, Qtot));
     if (!r->rp.thermal || dt <= 0) {
       PetscCall(VecCopy(r->Tg, r->Tnew));
       break;
     }
     {
-      PetscBool ok;
-      PetscCall(ThermalStep(r, state, trial, dt, &Qab, &ok));
-      if (!ok) PetscFunctionReturn(0); /* cut the step */
+      PetscBool good;
+      PetscCall(ThermalStep(r, state, trial, dt, Qab, &good));
+      if (!good) PetscFunctionReturn(0); /* cut the step */
     }
     {
       Vec d;
@@ -692,6 +806,40 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     if (dTmax < r->rp.T_tol_K) break;
     if (++nthermal >= 12) PetscFunctionReturn(0); /* no convergence: cut the step */
   }
+  *ok = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl ctl,
+                               PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
+                               TCCellResult *res, PetscReal *T_new, PetscBool *conv)
+{
+  TCRoll           r    = (TCRoll)ctx;
+  const PetscReal *gold = state + r->off_glob;
+  PetscReal       *gnew = trial + r->off_glob, Qtot = 0, Qab = 0;
+  PetscInt         its = 0;
+  PetscBool        solved;
+
+  PetscFunctionBeginUser;
+  (void)T_K;
+  *conv          = PETSC_FALSE;
+  r->state_old   = state;
+  r->trial_cells = trial;
+  r->T_dt        = dt;
+  r->ctl         = ctl;
+  r->ctl_value   = value;
+  r->Tamb_now    = Ambient(&r->rp, gold[G_TIME] + dt);
+  r->t_now       = gold[G_TIME] + dt;
+  if (!r->snes_ready) PetscCall(SNESConfigure(r));
+  /* monolithic Newton first; the nested one (robust for large changes, e.g. a
+     consistent start into a 3C charge) where it fails and at consistent starts */
+  r->nested = (PetscBool)(dt <= 0);
+  PetscCall(SolveCoupled(r, state, trial, ctl, value, dt, &its, &Qtot, &Qab, &solved));
+  if (!solved && !r->nested) {
+    r->nested = PETSC_TRUE;
+    PetscCall(SolveCoupled(r, state, trial, ctl, value, dt, &its, &Qtot, &Qab, &solved));
+  }
+  if (!solved) PetscFunctionReturn(0);
   /* the trial state: element states are in trial already; diagnostics, T, phi */
   {
     const PetscScalar *x, *t;
@@ -702,6 +850,12 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     PetscCall(PetscArraycpy(trial + r->off_phi, x, r->n));
     for (PetscInt i = 0; i < r->n; i++) /* a consistent start (dt 0) jumps: no rate from it */
       trial[r->off_phirate + i] = dt > 0 ? (x[i] - state[r->off_phi + i]) / dt : 0;
+    for (PetscInt e = 0; e < r->nel; e++) {
+      PetscReal *rate = trial + r->off_erate + e * r->nsens;
+      PetscCall(TCCellIterateGet(r->cell, trial + e * r->nsc, rate));
+      PetscCall(TCCellIterateGet(r->cell, state + e * r->nsc, r->itbuf));
+      for (PetscInt k = 0; k < r->nsens; k++) rate[k] = dt > 0 ? (rate[k] - r->itbuf[k]) / dt : 0;
+    }
     PetscCall(PetscArraycpy(trial + r->off_T, t, r->n));
     for (PetscInt i = 0; i < r->n; i++)
       trial[r->off_Trate + i] =
@@ -992,6 +1146,7 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     PetscCallMPI(MPI_Allreduce(&gl, &r->pos_global, 1, MPIU_INT, MPI_SUM, r->comm));
   }
   /* state layout */
+  PetscCall(TCCellGetSensitivitySize(r->cell, &r->nsens));
   r->off_diag    = r->nel * r->nsc;
   r->off_T       = r->off_diag + r->nel * ND;
   r->off_Trate   = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
@@ -999,7 +1154,8 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   r->off_phirate = r->off_phi + r->n;     /* dphi/dt of the last step, for the first guess */
   r->off_ab      = r->off_phirate + r->n; /* abuse-reaction states per node */
   r->off_onset   = r->off_ab + (rp->abuse ? TC_ABUSE_NSTATE * r->n : 0); /* runaway onset */
-  r->off_glob    = r->off_onset + r->n;
+  r->off_erate   = r->off_onset + r->n; /* element iterates' rates of the last step */
+  r->off_glob    = r->off_erate + r->nel * r->nsens;
   r->nstate      = r->off_glob + NG;
   PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
@@ -1151,6 +1307,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
      1e-12 from tomocell run): stop at 1e-11 of 1C, or when the potentials move by less
      than 1e-12 relative */
   PetscCall(SNESSetTolerances(r->snes, 1e-11 * r->I1C, 1e-14, 1e-12, 25, 10000));
+  PetscCall(SNESSetConvergenceTest(r->snes, RollConverged, r, NULL));
+  PetscCall(PetscMalloc1(PetscMax(r->n, 1), &r->fround));
+  PetscCall(PetscMalloc3(PetscMax(r->nel, 1) * r->nsens, &r->sens, PetscMax(r->nel, 1), &r->dVlin,
+                         PetscMax(r->nsc, 1), &r->itbuf));
   *out = r;
   PetscFunctionReturn(0);
 }
@@ -1159,6 +1319,7 @@ PetscErrorCode TCRollSetFromOptions(TCRoll r)
 {
   PetscFunctionBeginUser;
   r->snes_from_options = PETSC_TRUE; /* applied at the first step, see SNESConfigure */
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_newton_monitor", &r->monitor_newton, NULL));
   PetscCall(KSPSetFromOptions(r->ksp_th));
   PetscFunctionReturn(0);
 }
@@ -1215,6 +1376,7 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
     state[r->off_phi + i] =
         (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
   }
+  PetscCall(PetscMemzero(state + r->off_erate, r->nel * r->nsens * sizeof(PetscReal)));
   PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
   state[r->off_glob + G_V]     = V;
   state[r->off_glob + G_ONSET] = -1;
@@ -1427,6 +1589,8 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(PetscFree4(r->tag, r->xg, r->yg, r->zg));
   PetscCall(PetscFree(r->el));
   PetscCall(PetscFree4(r->Iel, r->gel, r->Qel, r->res));
+  PetscCall(PetscFree(r->fround));
+  PetscCall(PetscFree3(r->sens, r->dVlin, r->itbuf));
   PetscCall(PetscFree(r));
   *roll = NULL;
   PetscFunctionReturn(0);

@@ -53,6 +53,11 @@
 
 typedef struct _p_TCRoll *TCRoll;
 
+/* Newton's linear solves: automatic (direct up to TC_ROLL_DIRECT_MAX_NODES
+   nodes, else AMG), LU, or CG + algebraic multigrid (BoomerAMG) */
+typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
+#define TC_ROLL_DIRECT_MAX_NODES 5000
+
 typedef struct {
   PetscBool thermal;            /* thermal network; else isothermal at T_amb */
   PetscReal k_s_W_mK, k_z_W_mK; /* conductivity along the winding and along the axis */
@@ -63,6 +68,7 @@ typedef struct {
   PetscReal h_mandrel_W_m2K;    /* inner surface (0: adiabatic mandrel) */
   PetscReal T_amb_K, T_init_K;  /* ambient and initial temperature */
   PetscReal T_tol_K;            /* coupling tolerance on the temperature */
+  PetscInt  linear_solver;      /* Newton's linear solves: TC_ROLL_SOLVER_* */
   PetscReal t_node_m[2];        /* stack thickness a Cu and an Al node stand for */
   PetscReal d_elem_m;           /* Al to Cu centre-line distance across an element */
   PetscReal sigma_t_S[2];       /* sigma x thickness of the Cu and Al foil */

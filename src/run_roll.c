@@ -81,8 +81,9 @@ typedef struct {
   X(Tmax)                                                                                          \
   X(Tmax_t)                                                                                        \
   X(Tmax_loc[0])                                                                                   \
-  X(Tmax_loc[1]) X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0])               \
-      X(amin_loc[1]) X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev) X(next_out)
+  X(Tmax_loc[1])                                                                                   \
+  X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1])               \
+      X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
 static PetscErrorCode RollSnapshot(RollMon *m, PetscReal t)
 {
@@ -505,6 +506,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscBool           restarting;
   TCExperimentCursor  cur;
   struct sigaction    sa, old_term, old_usr1;
+  PetscInt            grid[5];
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -538,6 +540,11 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCDeckGetReal(deck, "thermal_k_r_W_mK", &rp.k_r_W_mK));
   PetscCall(TCDeckGetReal(deck, "thermal_h_mandrel_W_m2K", &rp.h_mandrel_W_m2K));
   PetscCall(TCDeckGetReal(deck, "thermal_tol_K", &rp.T_tol_K));
+  PetscCall(TCDeckGetEnum(deck, "linear_solver", &rp.linear_solver));
+  for (int k = 0; k < 5; k++) {
+    const char *gk[5] = {"cell_nx_n", "cell_nx_s", "cell_nx_p", "cell_nr_n", "cell_nr_p"};
+    PetscCall(TCDeckGetInt(deck, gk[k], &grid[k]));
+  }
   PetscCall(TCDeckGetReal(deck, "tab_contact_ohm_m", &np.tab_ohm_m));
   PetscCall(TCDeckGetString(deck, "abuse", abuse_name, sizeof(abuse_name), &has_abuse));
   PetscCall(TCDeckGetReal(deck, "abuse_soc", &rp.abuse_soc));
@@ -631,6 +638,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
   PetscCall(TCCellSetParams(cell, &p));
   PetscCall(TCCellSetModel(cell, (TCCellModel)model));
+  PetscCall(TCCellSetGrid(cell, grid[0], grid[1], grid[2], grid[3], grid[4]));
   PetscCall(TCCellSetTolerances(cell, 1e-12, 30)); /* below the network's charge balance */
   PetscCall(TCCellSetFromOptions(cell));
   PetscCall(TCCellSetUp(cell));

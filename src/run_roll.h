@@ -34,8 +34,21 @@
        "... at the top and bottom ends (default: as the can)", PETSC_TRUE},                        \
       {"thermal_h_mandrel_W_m2K", TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,                     \
        "... at the mandrel (0: adiabatic)", PETSC_FALSE},                                          \
-      {"thermal_tol_K", TC_KEY_REAL, "1e-3", 0, 10, PETSC_TRUE, NULL,                              \
+      {"thermal_tol_K", TC_KEY_REAL, "0.05", 0, 10, PETSC_TRUE, NULL,                              \
        "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
+      {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg",                 \
+       "job roll: Newton's linear solves (auto: direct up to 5000 nodes, else CG + AMG)",          \
+       PETSC_FALSE},                                                                               \
+      {"cell_nx_n", TC_KEY_INT, "8", 1, 100000, PETSC_FALSE, NULL,                                 \
+       "job roll: cells in each element's negative electrode", PETSC_FALSE},                       \
+      {"cell_nx_s", TC_KEY_INT, "4", 1, 100000, PETSC_FALSE, NULL,                                 \
+       "job roll: cells in each element's separator", PETSC_FALSE},                                \
+      {"cell_nx_p", TC_KEY_INT, "8", 1, 100000, PETSC_FALSE, NULL,                                 \
+       "job roll: cells in each element's positive electrode", PETSC_FALSE},                       \
+      {"cell_nr_n", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL,                                \
+       "job roll: shells per negative particle", PETSC_FALSE},                                     \
+      {"cell_nr_p", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL,                                \
+       "job roll: shells per positive particle", PETSC_FALSE},                                     \
       {"tab_contact_ohm_m", TC_KEY_REAL, "5e-7", 0, 1, PETSC_TRUE, NULL,                           \
        "tab contact resistance x tab width, ohm m (5e-7: 0.1 mOhm for a 5 mm tab)", PETSC_FALSE},  \
       {"dt_max_s", TC_KEY_REAL, "60", 0, 1e6, PETSC_TRUE, NULL, "job roll: largest time step, s",  \

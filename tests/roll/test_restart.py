@@ -1,6 +1,6 @@
 """Checkpoint/restart of tomocell run (job roll), bit for bit.
 
-    test_restart.py TOMOCELL NRANKS [MPIEXEC ARGS...]
+    test_restart.py [--solver=auto|direct|amg] TOMOCELL NRANKS [MPIEXEC ARGS...]
 
 At NRANKS ranks: a run stopped after 12 steps as a signal would stop it
 (exit 3, checkpoint.h5 written) and continued with -restart gives exactly the
@@ -55,21 +55,23 @@ def same(a, b):
 
 
 def main():
-    tomocell, n = sys.argv[1], int(sys.argv[2])
-    launcher = sys.argv[3:] if n > 1 else []
+    args = sys.argv[1:]
+    solver = args.pop(0).split("=", 1)[1] if args[0].startswith("--solver=") else "auto"
+    tomocell, n = args[0], int(args[1])
+    launcher = args[2:] if n > 1 else []
     base = launcher + [tomocell, "run"]
     fails = 0
     with tempfile.TemporaryDirectory() as tmp:
         deck = os.path.join(tmp, "r.yaml")
         with open(deck, "w") as f:
-            f.write(DECK)
+            f.write(DECK + f"linear_solver: {solver}\n")
         run(base + [deck, "-output", "full"], tmp, 0)
 
         run(base + [deck, "-output", "part", "-checkpoint_test_stop_after", "12"], tmp, 3)
         run(base + [deck, "-output", "part", "-restart", "part/checkpoint.h5"], tmp, 0)
         d = same(os.path.join(tmp, "full"), os.path.join(tmp, "part"))
         fails += d is not None
-        print(f"{'FAIL' if d else 'ok  '} {n} rank(s): stopped after 12 steps and restarted: "
+        print(f"{'FAIL' if d else 'ok  '} {n} rank(s), {solver} solves: stopped after 12 steps and restarted: "
               f"{d or 'bit-for-bit identical (summary.csv, every /series field)'}")
 
         run(base + [deck, "-output", "crash", "-checkpoint_every", "5",
