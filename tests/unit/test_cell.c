@@ -26,6 +26,12 @@
  *                 round-off ~1e-16/h with h = 1e-6 relative)
  *   didv          the element's dI/dV against a finite difference of two
  *                 voltage-controlled steps: 1e-5 relative
+ *   update        the network's one-update interface (TCCellStepUpdate), each
+ *                 model: repeated updates converge quadratically to
+ *                 TCCellStep's current (1e-10) and dI/dV (1e-6: TCCellStep
+ *                 takes it from the factorisation before its last update); an iterate
+ *                 moved along the sensitivity to V + 1 mV needs an update
+ *                 100x smaller than the unmoved one (second vs first order)
  *   heat          the same step twice gives the same heat; 1C lumped
  *                 discharge: SPMe and DFN heat within 3 %, T_max within
  *                 0.5 K (the SPMe carries the DFN's electrolyte losses)
@@ -317,6 +323,68 @@ static PetscErrorCode TestDIDV(void)
   PetscFunctionReturn(0);
 }
 
+/* The one-update interface of the network's monolithic Newton: repeated
+   TCCellStepUpdate from state_old converges quadratically to TCCellStep's
+   answer; the sensitivity is dI/dV; an iterate moved along it to another
+   voltage is that voltage's solution to second order. */
+static PetscErrorCode TestUpdate(void)
+{
+  PetscFunctionBeginUser;
+  for (int m = 0; m < 3; m++) {
+    TCCell       cell;
+    PetscReal   *st, *ref, *it, *sens, V, nrm[12], dV = 1e-3, upd_moved, upd_still;
+    PetscInt     ns, nsens, k;
+    TCCellResult r, ru;
+    PetscBool    conv, ok;
+    PetscCall(MidState((TCCellModel)m, 8, &cell, &st));
+    PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+    PetscCall(TCCellGetSensitivitySize(cell, &nsens));
+    PetscCall(PetscMalloc3(ns, &ref, ns, &it, nsens, &sens));
+    PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 5.0, 298.15, 20.0, ref, &r, &conv));
+    V = r.V_V - 0.01;
+    PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, V, 298.15, 20.0, ref, &r, &conv));
+    PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "step failed");
+    PetscCall(PetscArraycpy(it, st, ns));
+    for (k = 0; k < 12; k++) {
+      PetscCall(TCCellStepUpdate(cell, st, it, TC_CELL_VOLTAGE, V, 298.15, 20.0, it, &ru, &nrm[k],
+                                 sens, &ok));
+      PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_PLIB, "update failed");
+      if (nrm[k] < 1e-13) break;
+    }
+    PetscCheck(k < 12, PETSC_COMM_SELF, PETSC_ERR_PLIB, "no convergence in 12 updates");
+    PetscCall(
+        TCPrintf(PETSC_COMM_SELF, "%s: %d updates, scaled sizes", TCCellModels[m], (int)k + 1));
+    for (PetscInt i = 0; i <= k; i++) PetscCall(TCPrintf(PETSC_COMM_SELF, " %.1e", (double)nrm[i]));
+    PetscCall(TCPrintf(PETSC_COMM_SELF, "; I %.12f vs TCCellStep %.12f A; dI/dV %.6f vs %.6f S\n",
+                       (double)ru.I_A, (double)r.I_A, (double)sens[0], (double)r.dIdV_S));
+    PetscCheck(PetscAbsReal(ru.I_A - r.I_A) <= 1e-10 * PetscAbsReal(r.I_A) &&
+                   PetscAbsReal(sens[0] - r.dIdV_S) <= 1e-6 * PetscAbsReal(r.dIdV_S),
+               PETSC_COMM_SELF, PETSC_ERR_PLIB, "update does not reproduce TCCellStep");
+    /* quadratic: once below 1e-3, each update is at most ~ the square of the last (x 100) */
+    for (PetscInt i = 1; i <= k; i++)
+      if (nrm[i - 1] < 1e-3 && nrm[i] > 1e-13)
+        PetscCheck(nrm[i] <= 100 * nrm[i - 1] * nrm[i - 1], PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                   "not quadratic: %g after %g", (double)nrm[i], (double)nrm[i - 1]);
+    /* moved along the sensitivity to V + dV: the next update is O(dV^2); unmoved: O(dV) */
+    PetscCall(PetscArraycpy(ref, it, ns));
+    PetscCall(TCCellStepUpdate(cell, st, ref, TC_CELL_VOLTAGE, V + dV, 298.15, 20.0, ref, &ru,
+                               &upd_still, NULL, &ok));
+    PetscCall(TCCellIterateAXPY(cell, dV, sens, it));
+    PetscCall(TCCellStepUpdate(cell, st, it, TC_CELL_VOLTAGE, V + dV, 298.15, 20.0, it, &ru,
+                               &upd_moved, NULL, &ok));
+    PetscCall(TCPrintf(PETSC_COMM_SELF,
+                       "%s: to V + 1 mV, first update %.1e from the moved iterate, %.1e from the "
+                       "unmoved one\n",
+                       TCCellModels[m], (double)upd_moved, (double)upd_still));
+    PetscCheck(ok && upd_moved < 1e-2 * upd_still, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "the sensitivity does not predict the iterate");
+    PetscCall(PetscFree3(ref, it, sens));
+    PetscCall(PetscFree(st));
+    PetscCall(TCCellDestroy(&cell));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TestHeat(void)
 {
   PetscReal E[3], Tmax[3];
@@ -571,6 +639,8 @@ int main(int argc, char **argv)
     PetscCall(TestJacobian());
   else if (!strcmp(c, "didv"))
     PetscCall(TestDIDV());
+  else if (!strcmp(c, "update"))
+    PetscCall(TestUpdate());
   else if (!strcmp(c, "heat"))
     PetscCall(TestHeat());
   else if (!strcmp(c, "window"))
