@@ -21,6 +21,7 @@
  */
 #include "src/commands.h"
 #include "src/tc.h"
+#include "src/runctl.h"
 #include "io/deck.h"
 #include "io/json.h"
 #include "io/output.h"
@@ -29,7 +30,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
-#include <signal.h>
 #include <stddef.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -160,46 +160,33 @@ static PetscErrorCode CellMonitor(const TCExperimentPoint *pt, const TCCellResul
 
 /* ---- checkpoint/restart and progress ------------------------------------- */
 
-/* Set by SIGTERM/SIGUSR1 (or the test option); checked between steps. */
-static volatile sig_atomic_t cell_stop_signal;
-
-static void CellOnSignal(int signo)
-{
-  cell_stop_signal = signo;
-}
-
 typedef struct {
   MPI_Comm       comm;
   CellCtx       *csv;
   TCExperiment   exp;
   PetscInt       nexp, ns;
   const char    *config;
-  char           ckpt[PETSC_MAX_PATH_LEN];
-  PetscInt       every, progress, stop_after, nhere;
-  PetscReal      minutes, total_s; /* total_s: experiment duration if known, else < 0 */
-  PetscReal      wall_before;      /* wall time of the earlier parts of a restarted run */
-  PetscLogDouble t_start, t_ckpt, t_print;
-  PetscInt64     ckpt_step; /* sum.nsteps at the last checkpoint written (-1: none) */
-  PetscInt       nckpt;
-  double         ckpt_wall, ckpt_bytes;
+  TCRunControl   rc; /* checkpoints and stops; rc.t_start: start of this part of the run */
+  PetscInt       progress;
+  PetscReal      total_s;     /* experiment duration if known, else < 0 */
+  PetscReal      wall_before; /* wall time of the earlier parts of a restarted run */
+  PetscLogDouble t_print;
 } CellRun;
 
 static PetscErrorCode CellCheckpointWrite(CellRun *run, const TCExperimentCursor *cur,
                                           const PetscReal state[])
 {
   TCCheckpoint   ck;
-  PetscLogDouble t0, t1, now;
-  struct stat    st;
+  PetscLogDouble now;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TC_EVENT_Checkpoint, 0, 0, 0, 0));
-  PetscCall(PetscTime(&t0));
+  PetscCall(TCRunControlCheckpointBegin(&run->rc));
   /* the CSV bytes the checkpoint refers to must be on disk before it is */
   if (run->csv->fp) {
     PetscCheck(fflush(run->csv->fp) == 0 && fsync(fileno(run->csv->fp)) == 0, PETSC_COMM_SELF,
                PETSC_ERR_FILE_WRITE, "cannot flush the CSV: %s", strerror(errno));
   }
-  PetscCall(TCCheckpointCreate(run->comm, run->ckpt, "cell", run->config, &ck));
+  PetscCall(TCCheckpointCreate(run->comm, run->rc.path, "cell", run->config, &ck));
   PetscCall(TCExperimentCursorSave(ck, cur));
   PetscCall(TCCheckpointSetReal(ck, "csv_q_Ah", run->csv->q_Ah));
   PetscCall(TCCheckpointSetReal(ck, "csv_t_last_s", run->csv->t_last));
@@ -211,17 +198,11 @@ static PetscErrorCode CellCheckpointWrite(CellRun *run, const TCExperimentCursor
     PetscCall(TCCheckpointSetString(ck, "csv_hash", h));
   }
   PetscCall(PetscTime(&now));
-  PetscCall(TCCheckpointSetReal(ck, "wall_s", run->wall_before + (now - run->t_start)));
+  PetscCall(TCCheckpointSetReal(ck, "wall_s", run->wall_before + (now - run->rc.t_start)));
   PetscCall(TCCheckpointWriteArray(ck, "cell_state", run->ns, state));
   PetscCall(TCCheckpointCommit(ck));
   PetscCall(TCCheckpointDestroy(&ck));
-  PetscCall(PetscTime(&t1));
-  PetscCall(PetscLogEventEnd(TC_EVENT_Checkpoint, 0, 0, 0, 0));
-  run->t_ckpt    = t1;
-  run->ckpt_step = cur->sum.nsteps;
-  run->nckpt++;
-  run->ckpt_wall += t1 - t0;
-  run->ckpt_bytes = stat(run->ckpt, &st) == 0 ? (double)st.st_size : 0;
+  PetscCall(TCRunControlCheckpointEnd(&run->rc, cur->sum.nsteps));
   PetscFunctionReturn(0);
 }
 
@@ -309,18 +290,14 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
                                PetscBool *stop)
 {
   CellRun       *run = (CellRun *)vrun;
-  PetscLogDouble now;
-  int            flags[2], any[2];
+  PetscLogDouble now, t_start = run->rc.t_start;
+  PetscBool      ckpt;
 
   PetscFunctionBeginUser;
-  run->nhere++;
-  if (run->stop_after > 0 && run->nhere >= run->stop_after) cell_stop_signal = -1;
+  PetscCall(TCRunControlAfterStep(run->comm, &run->rc, cur->sum.nsteps, &ckpt, stop));
   PetscCall(PetscTime(&now));
-  flags[0] = cell_stop_signal ? 1 : 0;
-  flags[1] = run->minutes > 0 && now - run->t_ckpt >= 60 * run->minutes;
-  PetscCallMPI(MPI_Allreduce(flags, any, 2, MPI_INT, MPI_MAX, run->comm));
-  if (run->progress > 0 ? run->nhere % run->progress == 0
-                        : now - run->t_start >= 2 && now - run->t_print >= 2) {
+  if (run->progress > 0 ? run->rc.nhere % run->progress == 0
+                        : now - t_start >= 2 && now - run->t_print >= 2) {
     const char *text;
     PetscReal   dur, frac = -1;
     char        pct[64] = "", eta[64] = "";
@@ -329,9 +306,8 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
     if (run->total_s > 0) frac = cur->t_s / run->total_s;
     if (frac >= 0) {
       snprintf(pct, sizeof(pct), ", %.1f%% done", (double)(100 * frac));
-      if (frac > 0 && now > run->t_start)
-        snprintf(eta, sizeof(eta), ", ETA %.0f s",
-                 (double)((now - run->t_start) * (1 - frac) / frac));
+      if (frac > 0 && now > t_start)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)((now - t_start) * (1 - frac) / frac));
     }
     PetscCall(TCPrintf(run->comm,
                        "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT
@@ -341,10 +317,7 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
                        (double)cur->dt_prev_s, cur->last_ok.newton_its, eta));
     run->t_print = now;
   }
-  if (any[0] || any[1] || (run->every > 0 && cur->sum.nsteps % run->every == 0)) {
-    if (run->ckpt_step != cur->sum.nsteps) PetscCall(CellCheckpointWrite(run, cur, state));
-  }
-  *stop = any[0] ? PETSC_TRUE : PETSC_FALSE;
+  if (ckpt) PetscCall(CellCheckpointWrite(run, cur, state));
   PetscFunctionReturn(0);
 }
 
@@ -475,30 +448,21 @@ static PetscErrorCode CellMain(int npos, char **pos)
   char               *config;
   PetscBool           restarting, stopped;
   TCExperimentCursor  cur;
-  struct sigaction    sa, old_term, old_usr1;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&run, sizeof(run)));
-  run.ckpt_step = -1;
   /* run control: command-line options, not deck keys (they do not change
      the results; a restart may use other values) */
   PetscCall(PetscOptionsGetString(NULL, NULL, "-restart", restart, sizeof(restart), &restarting));
   PetscCheck(!restarting || restart[0], comm, PETSC_ERR_USER_INPUT,
              "-restart needs the checkpoint file, e.g. -restart out/checkpoint.h5");
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_every", &run.every, NULL));
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-checkpoint_minutes", &run.minutes, NULL));
+  PetscCall(TCRunControlSetFromOptions(&run.rc));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-progress", &run.progress, NULL));
-  PetscCheck(run.every >= 0 && run.minutes >= 0 && run.progress >= 0, comm, PETSC_ERR_USER_INPUT,
+  PetscCheck(run.rc.every >= 0 && run.rc.minutes >= 0 && run.progress >= 0, comm,
+             PETSC_ERR_USER_INPUT,
              "-checkpoint_every %" PetscInt_FMT
              ", -checkpoint_minutes %g and -progress %" PetscInt_FMT " must be >= 0 (0: off)",
-             run.every, (double)run.minutes, run.progress);
-  /* tests: stop as a signal would after this many steps (-checkpoint_test_crash_at
-     is read by io/checkpoint; queried here so the deck does not call it unknown) */
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_stop_after", &run.stop_after, NULL));
-  {
-    PetscInt k;
-    PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_crash_at", &k, NULL));
-  }
+             run.rc.every, (double)run.rc.minutes, run.progress);
   {
     PetscMPIInt size;
     PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -563,7 +527,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(PetscStrncpy(dir, dirname(o), sizeof(dir)));
   }
   PetscCall(TCOutputPrepareDir(comm, dir));
-  PetscCall(TCPathJoin(dir, "checkpoint.h5", run.ckpt, sizeof(run.ckpt)));
+  PetscCall(TCPathJoin(dir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));
   PetscCheck((size_t)snprintf(partial, sizeof(partial), "%s.partial", out) < sizeof(partial), comm,
              PETSC_ERR_USER_INPUT, "output path too long: %s", out);
   PetscCall(TCPrintf(comm,
@@ -585,10 +549,10 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscMPIInt rank;
     int         err = 0;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0 && access(run.ckpt, F_OK) == 0)
+    if (rank == 0 && access(run.rc.path, F_OK) == 0)
       printf("  note: %s (an earlier run's checkpoint) will be replaced; to continue that run, "
              "stop this one and give -restart %s\n",
-             run.ckpt, run.ckpt);
+             run.rc.path, run.rc.path);
     if (rank == 0 && !(ctx.fp = fopen(partial, "wb"))) err = errno;
     PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
     PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "cannot create %s: %s", partial, strerror(err));
@@ -614,21 +578,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
     else
       run.total_s += d;
   }
-  /* handlers only set a flag; the run checks it between steps */
-  cell_stop_signal = 0;
-  PetscCall(PetscMemzero(&sa, sizeof(sa)));
-  sa.sa_handler = CellOnSignal;
-  sigemptyset(&sa.sa_mask);
-  PetscCheck(sigaction(SIGTERM, &sa, &old_term) == 0 && sigaction(SIGUSR1, &sa, &old_usr1) == 0,
-             comm, PETSC_ERR_SYS, "sigaction: %s", strerror(errno));
-
-  PetscCall(PetscTime(&t0));
-  run.t_start = run.t_ckpt = run.t_print = t0;
+  PetscCall(TCRunControlInstall(comm, &run.rc));
+  t0 = run.t_print = run.rc.t_start;
   PetscCall(TCExperimentRunFrom(exp, cell, &p, &opt, restarting ? &cur : NULL, state, CellMonitor,
                                 &ctx, CellHook, &run, &sum, &stopped));
   PetscCall(PetscTime(&t1));
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
+  PetscCall(TCRunControlRestore(&run.rc));
   if (stopped) {
     /* the hook wrote the checkpoint at this step; keep the CSV for the restart */
     int err = 0;
@@ -638,17 +593,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
       ctx.fp = NULL;
     }
     PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "error writing %s: %s", partial, strerror(err));
-    PetscCall(TCPrintf(comm,
-                       "tomocell cell: stopped by %s at t = %.2f s after %d steps; checkpoint "
-                       "%s written (%.0f bytes, %.3f s); continue with the same command and "
-                       "-restart %s (exit status %d)\n",
-                       cell_stop_signal == SIGTERM   ? "SIGTERM"
-                       : cell_stop_signal == SIGUSR1 ? "SIGUSR1"
-                                                     : "request (-checkpoint_test_stop_after)",
-                       (double)sum.t_end_s, (int)sum.nsteps, run.ckpt, run.ckpt_bytes,
-                       run.nckpt ? run.ckpt_wall / run.nckpt : 0.0, run.ckpt,
-                       TC_EXIT_CHECKPOINTED));
-    TCSetExitStatus(TC_EXIT_CHECKPOINTED);
+    PetscCall(TCRunControlReportStop(comm, &run.rc, "tomocell cell", sum.t_end_s, sum.nsteps));
     goto cleanup;
   }
   {
@@ -670,9 +615,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
                      sum.nsteps, sum.nrejected,
                      sum.nsteps ? (double)sum.newton_its / (double)sum.nsteps : 0.0,
                      (double)(t1 - t0)));
-  if (run.nckpt)
+  if (run.rc.nckpt)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.4f s per write\n",
-                       (int)run.nckpt, run.ckpt_bytes, run.ckpt_wall / run.nckpt));
+                       (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
   PetscCall(TCPrintf(comm,
                      "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
                      "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
@@ -738,13 +683,13 @@ static PetscErrorCode CellMain(int npos, char **pos)
   }
   /* complete: the checkpoint of this run is stale now (a restart from it
      would redo the end and the CSV it refers to is gone) */
-  if (run.nckpt || restarting) {
+  if (run.rc.nckpt || restarting) {
     PetscMPIInt rank;
     PetscCallMPI(MPI_Comm_rank(comm, &rank));
     if (rank == 0) {
       /* with any temporary a killed writer left (checkpoint.h5.tmp-<pid>) */
       DIR *dp = opendir(dir);
-      (void)remove(run.ckpt);
+      (void)remove(run.rc.path);
       for (struct dirent *e; dp && (e = readdir(dp));) {
         char path[PETSC_MAX_PATH_LEN];
         if (strncmp(e->d_name, "checkpoint.h5.tmp-", 18)) continue;

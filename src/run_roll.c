@@ -5,15 +5,14 @@
  */
 #include "src/run_roll.h"
 #include "src/tc.h"
+#include "src/runctl.h"
 #include "io/json.h"
 #include "io/output.h"
 #include "io/results.h"
 #include "mesh/rollnet.h"
 #include "solver/roll.h"
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* summary.csv columns */
@@ -65,15 +64,11 @@ typedef struct {
   PetscReal      plating_s, t_prev, a_prev, dt_last; /* dt_last: for the progress line only */
   PetscInt       nexp;
   PetscReal      total_s;
-  PetscLogDouble t_start, t_print;
-  /* checkpoints */
-  char           ckpt[PETSC_MAX_PATH_LEN];
-  const char    *config;
-  PetscInt       nstate, every, stop_after, nhere, nckpt;
-  PetscReal      minutes;
-  PetscInt64     ckpt_step;
-  PetscLogDouble t_ckpt;
-  double         ckpt_wall, ckpt_bytes;
+  PetscLogDouble t_print;
+  /* checkpoints and stops; rc.t_start: start of the stepping */
+  TCRunControl rc;
+  const char  *config;
+  PetscInt     nstate;
 } RollMon;
 
 /* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
@@ -82,8 +77,9 @@ typedef struct {
   X(Tmax_t)                                                                                        \
   X(Tmax_loc[0])                                                                                   \
   X(Tmax_loc[1])                                                                                   \
-  X(Tmax_loc[2]) X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1])               \
-      X(amin_loc[2]) X(amin_i) X(plating_s) X(t_prev) X(a_prev) X(next_out)
+  X(Tmax_loc[2])                                                                                   \
+  X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i)     \
+      X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
 static PetscErrorCode RollSnapshot(RollMon *m, PetscReal t)
 {
@@ -187,14 +183,14 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
     while (m->next_out <= pt->t_s + 1e-9) m->next_out += m->interval;
   }
   PetscCall(PetscTime(&now));
-  if (now - m->t_start >= 2 && now - m->t_print >= 2) {
+  if (now - m->rc.t_start >= 2 && now - m->t_print >= 2) {
     char pct[64] = "", eta[64] = "";
     if (m->total_s > 0) {
       PetscReal frac = pt->t_s / m->total_s;
       snprintf(pct, sizeof(pct), ", %.1f%% done", (double)(100 * frac));
       if (frac > 0)
         snprintf(eta, sizeof(eta), ", ETA %.0f s",
-                 (double)((now - m->t_start) * (1 - frac) / frac));
+                 (double)((now - m->rc.t_start) * (1 - frac) / frac));
     }
     PetscCall(TCPrintf(m->comm,
                        "  t = %.1f s, step %" PetscInt_FMT "/%" PetscInt_FMT
@@ -209,29 +205,17 @@ static PetscErrorCode RollMonitor(const TCExperimentPoint *pt, const TCCellResul
 
 /* ---- checkpoint/restart ------------------------------------------------------ */
 
-/* Set by SIGTERM/SIGUSR1 (Slurm's --signal before the time limit); checked
-   between steps, so every rank stops after the same step. */
-static volatile sig_atomic_t roll_stop_signal;
-
-static void RollOnSignal(int signo)
-{
-  roll_stop_signal = signo;
-}
-
 static PetscErrorCode RollCheckpointWrite(RollMon *m, const TCExperimentCursor *cur,
                                           const PetscReal state[])
 {
-  TCCheckpoint   ck;
-  PetscMPIInt    rank, size;
-  PetscLogDouble t0, t1;
-  struct stat    st;
+  TCCheckpoint ck;
+  PetscMPIInt  rank, size;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TC_EVENT_Checkpoint, 0, 0, 0, 0));
-  PetscCall(PetscTime(&t0));
+  PetscCall(TCRunControlCheckpointBegin(&m->rc));
   PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
   PetscCallMPI(MPI_Comm_size(m->comm, &size));
-  PetscCall(TCCheckpointCreate(m->comm, m->ckpt, "run", m->config, &ck));
+  PetscCall(TCCheckpointCreate(m->comm, m->rc.path, "run", m->config, &ck));
   PetscCall(TCExperimentCursorSave(ck, cur));
   PetscCall(TCCheckpointSetInt(ck, "ranks", size));
 #define SAVE(f) PetscCall(TCCheckpointSetReal(ck, "mon_" #f, m->f));
@@ -249,13 +233,7 @@ static PetscErrorCode RollCheckpointWrite(RollMon *m, const TCExperimentCursor *
   }
   PetscCall(TCCheckpointCommit(ck));
   PetscCall(TCCheckpointDestroy(&ck));
-  PetscCall(PetscTime(&t1));
-  PetscCall(PetscLogEventEnd(TC_EVENT_Checkpoint, 0, 0, 0, 0));
-  m->t_ckpt    = t1;
-  m->ckpt_step = cur->sum.nsteps;
-  m->ckpt_wall += t1 - t0;
-  m->nckpt++;
-  m->ckpt_bytes = stat(m->ckpt, &st) == 0 ? (double)st.st_size : 0;
+  PetscCall(TCRunControlCheckpointEnd(&m->rc, cur->sum.nsteps));
   PetscFunctionReturn(0);
 }
 
@@ -304,21 +282,12 @@ static PetscErrorCode RollCheckpointRead(RollMon *m, const char path[], TCExperi
 static PetscErrorCode RollHook(const TCExperimentCursor *cur, const PetscReal state[], void *ctx,
                                PetscBool *stop)
 {
-  RollMon       *m = (RollMon *)ctx;
-  PetscLogDouble now;
-  int            flags[2], any[2];
+  RollMon  *m = (RollMon *)ctx;
+  PetscBool ckpt;
 
   PetscFunctionBeginUser;
-  m->nhere++;
-  if (m->stop_after > 0 && m->nhere >= m->stop_after) roll_stop_signal = -1;
-  PetscCall(PetscTime(&now));
-  flags[0] = roll_stop_signal ? 1 : 0;
-  flags[1] = m->minutes > 0 && now - m->t_ckpt >= 60 * m->minutes;
-  PetscCallMPI(MPI_Allreduce(flags, any, 2, MPI_INT, MPI_MAX, m->comm));
-  if (any[0] || any[1] || (m->every > 0 && cur->sum.nsteps % m->every == 0)) {
-    if (m->ckpt_step != cur->sum.nsteps) PetscCall(RollCheckpointWrite(m, cur, state));
-  }
-  *stop = any[0] ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(TCRunControlAfterStep(m->comm, &m->rc, cur->sum.nsteps, &ckpt, stop));
+  if (ckpt) PetscCall(RollCheckpointWrite(m, cur, state));
   PetscFunctionReturn(0);
 }
 
@@ -505,7 +474,6 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   TCAbuseSet          abuse = NULL;
   PetscBool           restarting;
   TCExperimentCursor  cur;
-  struct sigaction    sa, old_term, old_usr1;
   PetscInt            grid[5];
 
   PetscFunctionBeginUser;
@@ -518,16 +486,9 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(PetscOptionsGetString(NULL, NULL, "-restart", restart, sizeof(restart), &restarting));
   PetscCheck(!restarting || restart[0], comm, PETSC_ERR_USER_INPUT,
              "-restart needs the checkpoint file, e.g. -restart output/demo/checkpoint.h5");
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_every", &m.every, NULL));
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-checkpoint_minutes", &m.minutes, NULL));
-  PetscCheck(m.every >= 0 && m.minutes >= 0, comm, PETSC_ERR_USER_INPUT,
+  PetscCall(TCRunControlSetFromOptions(&m.rc));
+  PetscCheck(m.rc.every >= 0 && m.rc.minutes >= 0, comm, PETSC_ERR_USER_INPUT,
              "-checkpoint_every and -checkpoint_minutes must be >= 0 (0: off)");
-  /* tests: stop as a signal would after this many steps; crash inside a write */
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_stop_after", &m.stop_after, NULL));
-  {
-    PetscInt k;
-    PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_crash_at", &k, NULL));
-  }
   /* read and check every key before any work or output */
   PetscCall(TCSpiralParamsFromDeck(deck, &sp, &ds, &nz));
   PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
@@ -705,10 +666,9 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     PetscCall(VecGetSize(vin, &m.Nin));
     PetscCall(VecDestroy(&vin));
   }
-  m.next_out  = 0;
-  m.het_max   = 0;
-  m.nstate    = sys.nstate;
-  m.ckpt_step = -1;
+  m.next_out = 0;
+  m.het_max  = 0;
+  m.nstate   = sys.nstate;
   PetscCall(TCDeckGetEffective(deck, &config));
   m.config = config;
   /* a restart is checked completely before any output is touched */
@@ -719,32 +679,16 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                        restart, (double)cur.t_s, (int)cur.step + 1, (int)cur.sum.nsteps));
   }
   PetscCall(TCOutputPrepareDir(comm, outdir));
-  PetscCall(TCPathJoin(outdir, "checkpoint.h5", m.ckpt, sizeof(m.ckpt)));
-  roll_stop_signal = 0;
-  PetscCall(PetscMemzero(&sa, sizeof(sa)));
-  sa.sa_handler = RollOnSignal;
-  sigemptyset(&sa.sa_mask);
-  PetscCheck(sigaction(SIGTERM, &sa, &old_term) == 0 && sigaction(SIGUSR1, &sa, &old_usr1) == 0,
-             comm, PETSC_ERR_SYS, "sigaction failed");
-  PetscCall(PetscTime(&m.t_start));
-  m.t_print = m.t_ckpt = m.t_start;
+  PetscCall(TCPathJoin(outdir, "checkpoint.h5", m.rc.path, sizeof(m.rc.path)));
+  PetscCall(TCRunControlInstall(comm, &m.rc));
+  m.t_print = m.rc.t_start;
   PetscCall(PetscTime(&t1));
   PetscCall(TCExperimentRunSystem(exp, &sys, &opt, restarting ? &cur : NULL, state, RollMonitor, &m,
                                   RollHook, &m, &sum, &stopped));
   PetscCall(PetscTime(&t2));
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
+  PetscCall(TCRunControlRestore(&m.rc));
   if (stopped) {
-    PetscCall(TCPrintf(comm,
-                       "tomocell run: stopped by %s at t = %.2f s after %d steps; checkpoint %s "
-                       "written (%.0f bytes, %.3f s); continue with the same command and "
-                       "-restart %s (exit status %d)\n",
-                       roll_stop_signal == SIGTERM   ? "SIGTERM"
-                       : roll_stop_signal == SIGUSR1 ? "SIGUSR1"
-                                                     : "request (-checkpoint_test_stop_after)",
-                       (double)sum.t_end_s, (int)sum.nsteps, m.ckpt, m.ckpt_bytes,
-                       m.nckpt ? m.ckpt_wall / m.nckpt : 0.0, m.ckpt, TC_EXIT_CHECKPOINTED));
-    TCSetExitStatus(TC_EXIT_CHECKPOINTED);
+    PetscCall(TCRunControlReportStop(comm, &m.rc, "tomocell run", sum.t_end_s, sum.nsteps));
     goto cleanup;
   }
   if (m.snap_t[m.nsnap - 1] < sum.t_end_s) PetscCall(RollSnapshot(&m, sum.t_end_s));
@@ -928,9 +872,9 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                      "  wrote %s/results.h5, results.xmf, results_series.xmf, summary.json, "
                      "summary.csv (%.2f s total)\n",
                      outdir, (double)(t3 - t0)));
-  if (m.nckpt)
+  if (m.rc.nckpt)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.3f s per write\n",
-                       (int)m.nckpt, m.ckpt_bytes, m.ckpt_wall / m.nckpt));
+                       (int)m.rc.nckpt, m.rc.ckpt_bytes, m.rc.ckpt_wall / m.rc.nckpt));
 cleanup:
   PetscCall(PetscFree(config));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
