@@ -7,10 +7,19 @@
 #include <petscao.h>
 #include <math.h>
 
-const char *const TCRollFieldNames[] = {"temperature_K",     "potential_V", "current_density_A_m2",
-                                        "anode_potential_V", "soc",         "heat_W_m2",
-                                        "eta_n_V",           "eta_p_V",     "min_anode_potential_V",
-                                        "plating_time_s"};
+const char *const TCRollFieldNames[] = {"temperature_K",
+                                        "potential_V",
+                                        "current_density_A_m2",
+                                        "anode_potential_V",
+                                        "soc",
+                                        "heat_W_m2",
+                                        "eta_n_V",
+                                        "eta_p_V",
+                                        "min_anode_potential_V",
+                                        "plating_time_s",
+                                        "runaway_onset_s"};
+_Static_assert(sizeof(TCRollFieldNames) / sizeof(TCRollFieldNames[0]) == TC_ROLL_NFIELDS,
+               "a name for every node field");
 
 /* per-element diagnostics kept in the state */
 enum {
@@ -102,6 +111,7 @@ struct _p_TCRoll {
   PetscReal       *itbuf;           /* one element iterate */
   PetscBool        sens_ok;         /* sens belongs to this step */
   PetscBool        nested;          /* converge every element at every evaluation */
+  PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
   TCCellResult    *res;             /* per element */
   PetscReal       *trial_cells;     /* element states of the evaluation */
   const PetscReal *state_old;
@@ -378,6 +388,86 @@ static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* ---- linear solvers ------------------------------------------------------ */
+
+/* A preconditioner for a symmetric positive definite system of the roll (the
+   Newton Jacobian, the thermal matrix): a factorisation, LU (SuperLU_dist on
+   2+ ranks: its results do not depend on message timing, so runs and
+   restarts repeat bit for bit; MUMPS's differ in the last bits), or
+   algebraic multigrid (BoomerAMG, else GAMG). */
+static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
+{
+  PetscMPIInt size;
+  PetscBool   mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(PetscHasExternalPackage("mumps", &mumps));
+  PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
+  PetscCall(PetscHasExternalPackage("hypre", &hypre));
+  if (amg) {
+    PetscCall(PCSetType(pc, hypre ? PCHYPRE : PCGAMG));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PCSetType(pc, PCLU));
+  if (size > 1) {
+    PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
+               "a direct solve on %d ranks needs SuperLU_dist or MUMPS; use linear_solver: amg",
+               (int)size);
+    PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The linear solvers, at the first solve (not at creation: a SuperLU_dist
+   preconditioner destroyed before its first use fails). Both systems are
+   solved by CG with a preconditioner built at the first solve of each step
+   and reused for the rest of the step (Newton iterations, coupling
+   iterations), where the matrices change little: a factorisation on one
+   rank up to TC_ROLL_DIRECT_MAX_NODES nodes, else AMG. A direct factorisation of a
+   many-layer roll fills in like a 3-D grid's (a 21700 at 1 mm x 4 layers:
+   50 ms per factorisation); CG + BoomerAMG costs O(N). */
+static PetscErrorCode SolversConfigure(TCRoll r)
+{
+  KSP            ksp;
+  PC             pc;
+  SNESLineSearch ls;
+  PetscInt       N, solver = r->rp.linear_solver;
+  PetscMPIInt    size;
+
+  PetscFunctionBeginUser;
+  if (r->snes_ready) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(VecGetSize(r->X, &N));
+  if (solver == TC_ROLL_SOLVER_AUTO) /* SuperLU_dist's triangular solves crawl when ranks
+                                        share cores (oversubscribed: 100x slower than AMG) */
+    solver =
+        size == 1 && N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
+  /* Newton: the linear error stays below the Newton test's rounding floor */
+  PetscCall(SNESGetKSP(r->snes, &ksp));
+  PetscCall(KSPSetType(ksp, KSPCG));
+  PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 1000));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG)));
+  PetscCall(SNESGetLineSearch(r->snes, &ls));
+  /* full Newton steps: a backtracked step would pass the update-size (stol) test unconverged */
+  PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));
+  /* thermal: tight, for the energy books */
+  PetscCall(KSPSetType(r->ksp_th, KSPCG));
+  PetscCall(KSPSetTolerances(r->ksp_th, 1e-13, 1e-50, PETSC_DEFAULT, 10000));
+  PetscCall(KSPSetInitialGuessNonzero(r->ksp_th, PETSC_TRUE));
+  PetscCall(KSPGetPC(r->ksp_th, &pc));
+  /* on 2+ ranks AMG: a second SuperLU_dist factorisation in the process
+     corrupts the heap at finalisation (Debian's SuperLU_dist 8.1) */
+  PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG || size > 1)));
+  if (r->snes_from_options) {
+    PetscCall(SNESSetFromOptions(r->snes));
+    PetscCall(KSPSetFromOptions(r->ksp_th));
+  }
+  r->snes_ready = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
 /* ---- thermal --------------------------------------------------------------- */
 
 static PetscErrorCode ThermalAssemble(TCRoll r)
@@ -477,7 +567,13 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
     PetscCall(VecScale(D, -1.0));
     op = r->A2;
   }
+  PetscCall(SolversConfigure(r));
   PetscCall(KSPSetOperators(r->ksp_th, op, op));
+  /* the preconditioner of the step's first thermal solve serves the rest of
+     it; not the abuse Newton's: its matrix (A - dq/dT) moves far and can be
+     indefinite near runaway */
+  PetscCall(KSPSetReusePreconditioner(r->ksp_th, (PetscBool)(!r->th_fresh && !D)));
+  r->th_fresh = (PetscBool)(D != NULL);
   PetscCall(VecGetArray(r->b, &bb));
   PetscCall(VecGetArrayRead(r->C, &c));
   PetscCall(VecGetArrayRead(r->H, &h));
@@ -506,6 +602,7 @@ PetscErrorCode TCRollThermalSolve(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec T
   PetscBool ok;
 
   PetscFunctionBeginUser;
+  r->th_fresh = PETSC_TRUE;
   PetscCall(ThermalSolveCore(r, Told, Q, dt, NULL, Tnew, &ok));
   PetscCheck(ok, r->comm, PETSC_ERR_NOT_CONVERGED, "thermal solve did not converge");
   PetscFunctionReturn(0);
@@ -537,7 +634,12 @@ static PetscErrorCode ThermalStep(TCRoll r, const PetscReal state[], PetscReal t
       const PetscScalar *tk, *v, *qn;
       PetscScalar       *qs, *dd;
       Vec                Tk;
-      PetscReal          sum = 0;
+      PetscReal          sum = 0, tmin;
+      PetscCall(VecMin(r->Tnew, NULL, &tmin));
+      if (!(tmin > 0)) { /* a diverging iterate: cut the step */
+        *ok = PETSC_FALSE;
+        break;
+      }
       PetscCall(VecGetArrayRead(r->Tnew, &tk));
       PetscCall(VecGetArrayRead(r->Vn, &v));
       PetscCall(VecGetArrayRead(r->Qn, &qn));
@@ -652,58 +754,6 @@ static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
 
 /* The Newton's linear solver, configured at the first step (a factor that was
    never used cannot be destroyed cleanly with SuperLU_dist in PETSc 3.18) */
-static PetscErrorCode SNESConfigure(TCRoll r)
-{
-  PetscMPIInt size;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(r->comm, &size));
-  {
-    KSP            ksp;
-    PC             pc;
-    SNESLineSearch ls;
-    PetscBool      mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE;
-    PetscInt       N, solver = r->rp.linear_solver;
-    PetscCall(VecGetSize(r->X, &N));
-    if (solver == TC_ROLL_SOLVER_AUTO)
-      solver = N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
-    PetscCall(SNESGetKSP(r->snes, &ksp));
-    PetscCall(KSPGetPC(ksp, &pc));
-    PetscCall(PetscHasExternalPackage("mumps", &mumps));
-    PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
-    PetscCall(PetscHasExternalPackage("hypre", &hypre));
-    if (solver == TC_ROLL_SOLVER_AMG) {
-      /* The Jacobian is symmetric positive definite (a conductance Laplacian
-         plus the elements' dI/dV). A direct factorisation of a many-layer roll
-         fills in like a 3-D grid's (a 21700 at 1 mm x 4 layers: 50 ms per
-         factorisation); CG + BoomerAMG costs O(N). The tolerance keeps the
-         linear error below the Newton test's rounding floor. */
-      PetscCall(KSPSetType(ksp, KSPCG));
-      PetscCall(PCSetType(pc, hypre ? PCHYPRE : PCGAMG));
-      PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 1000));
-    } else {
-      PetscCall(KSPSetType(ksp, KSPPREONLY));
-      PetscCall(PCSetType(pc, PCLU));
-    }
-    if (solver == TC_ROLL_SOLVER_DIRECT && size > 1) {
-      /* SuperLU_dist first: its results do not depend on message timing, so runs
-         (and restarts) repeat bit for bit; MUMPS's differ in the last bits */
-      PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
-                 "a direct solve on %d ranks needs SuperLU_dist or MUMPS; choose an iterative "
-                 "solver (-ksp_type cg -pc_type gamg)",
-                 (int)size);
-      PetscCall(PCFactorSetMatSolverType(pc, superlu ? MATSOLVERSUPERLU_DIST : MATSOLVERMUMPS));
-    }
-    PetscCall(SNESGetLineSearch(r->snes, &ls));
-    PetscCall(SNESLineSearchSetType(
-        ls, SNESLINESEARCHBASIC)); /* full Newton steps: a backtracked step would pass the
-                                      update-size (stol) test unconverged */
-  }
-  if (r->snes_from_options) PetscCall(SNESSetFromOptions(r->snes));
-  r->snes_ready = PETSC_TRUE;
-  PetscFunctionReturn(0);
-}
-
 /* ---- the system step --------------------------------------------------------- */
 
 /* the ambient at time t: an oven ramps from T_amb to its temperature and holds */
@@ -743,6 +793,8 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
 
   PetscFunctionBeginUser;
   *ok = PETSC_FALSE;
+  PetscCall(SNESSetLagPreconditioner(r->snes, -2)); /* build at the first Jacobian, then keep */
+  r->th_fresh = PETSC_TRUE;
   PetscCall(PetscArraycpy(trial, state, r->nstate));
   /* the elements start from state_old extrapolated with the last step's rates */
   for (PetscInt e = 0; e < r->nel; e++)
@@ -830,7 +882,7 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   r->ctl_value   = value;
   r->Tamb_now    = Ambient(&r->rp, gold[G_TIME] + dt);
   r->t_now       = gold[G_TIME] + dt;
-  if (!r->snes_ready) PetscCall(SNESConfigure(r));
+  PetscCall(SolversConfigure(r));
   /* monolithic Newton first; the nested one (robust for large changes, e.g. a
      consistent start into a 3C charge) where it fails and at consistent starts */
   r->nested = (PetscBool)(dt <= 0);
@@ -1288,16 +1340,8 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   }
   PetscCall(MatDuplicate(r->K, MAT_COPY_VALUES, &r->A));
   r->dt_A = -1;
-  PetscCall(KSPCreate(r->comm, &r->ksp_th));
+  PetscCall(KSPCreate(r->comm, &r->ksp_th)); /* configured at the first solve */
   PetscCall(KSPSetOptionsPrefix(r->ksp_th, "thermal_"));
-  PetscCall(KSPSetType(r->ksp_th, KSPCG));
-  {
-    PC pc;
-    PetscCall(KSPGetPC(r->ksp_th, &pc));
-    PetscCall(PCSetType(pc, PCJACOBI));
-  }
-  PetscCall(KSPSetTolerances(r->ksp_th, 1e-13, 1e-50, PETSC_DEFAULT, 10000));
-  PetscCall(KSPSetInitialGuessNonzero(r->ksp_th, PETSC_TRUE));
 
   /* Newton on the potentials */
   PetscCall(SNESCreate(r->comm, &r->snes));
@@ -1318,7 +1362,7 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
 PetscErrorCode TCRollSetFromOptions(TCRoll r)
 {
   PetscFunctionBeginUser;
-  r->snes_from_options = PETSC_TRUE; /* applied at the first step, see SNESConfigure */
+  r->snes_from_options = PETSC_TRUE; /* applied at the first solve, see SolversConfigure */
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_newton_monitor", &r->monitor_newton, NULL));
   PetscCall(KSPSetFromOptions(r->ksp_th));
   PetscFunctionReturn(0);
@@ -1498,9 +1542,11 @@ PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st
 
 PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
 {
-  static const int map[TC_ROLL_NFIELDS] = {-1,  -1,      D_I,     D_ANODE,     D_SOC,
-                                           D_Q, D_ETA_N, D_ETA_P, D_ANODE_MIN, D_PLATING};
-  Vec              w;
+  /* >= 0: element diagnostic; -1: node value (T, phi); -2: node runaway onset */
+  static const int map[] = {-1,      -1,      D_I,         D_ANODE,   D_SOC, D_Q,
+                            D_ETA_N, D_ETA_P, D_ANODE_MIN, D_PLATING, -2};
+  _Static_assert(sizeof(map) / sizeof(map[0]) == TC_ROLL_NFIELDS, "a source for every field");
+  Vec w;
 
   PetscFunctionBeginUser;
   PetscCall(VecDuplicate(r->X, &w));

@@ -53,8 +53,9 @@
 
 typedef struct _p_TCRoll *TCRoll;
 
-/* Newton's linear solves: automatic (direct up to TC_ROLL_DIRECT_MAX_NODES
-   nodes, else AMG), LU, or CG + algebraic multigrid (BoomerAMG) */
+/* The linear solves (Newton, thermal): automatic (direct on one rank up to
+   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG), LU (SuperLU_dist on 2+ ranks),
+   or CG + algebraic multigrid (BoomerAMG) */
 typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
 #define TC_ROLL_DIRECT_MAX_NODES 5000
 

@@ -168,8 +168,8 @@ def mode_ranks(tomocell, launcher, tmp):
     d = deck(tmp, "ranks", model="spme", thermal="network", nz=3, ds=20e-3,
              experiment="Discharge at 1C for 10 minutes")
     res = []
-    # direct solves at 1, 2, 3 ranks; CG + AMG (the default above 5000 nodes) at 1 and 2
-    for n, solver in ((1, "direct"), (2, "direct"), (3, "direct"), (1, "amg"), (2, "amg")):
+    # direct solves at 1 and 2 ranks; CG + AMG (the default on 2+ ranks) at 1, 2 and 3
+    for n, solver in ((1, "direct"), (2, "direct"), (1, "amg"), (2, "amg"), (3, "amg")):
         out = os.path.join(tmp, f"np{n}-{solver}")
         la = launcher[:-1] + [str(n)] if launcher else []
         if n > 1 and not launcher:

@@ -82,6 +82,16 @@ def mode_oven(tomocell, tmp):
     ok = all(res[T]["runaway"]["peak_temperature_K"] > 800 for T in (420, 440, 460))
     fails += not ok
     print(f"{'ok  ' if ok else 'FAIL'} runaway peaks above 800 K")
+    # the propagation front: the node field runaway_onset_s, earliest = the summary's onset
+    import h5py
+    import numpy as np
+    with h5py.File(os.path.join(tmp, "oven440", "results.h5"), "r") as f:
+        front = f["/series/runaway_onset_s"][-1] if "/series/runaway_onset_s" in f else np.array([np.nan])
+    first = float(np.nanmin(front)) if np.isfinite(front).any() else float("nan")
+    ok = abs(first - on[1]) < 1e-6 and np.isfinite(front).sum() > 1
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} /series/runaway_onset_s: earliest {first} s = onset {on[1]} s, "
+          f"{int(np.isfinite(front).sum())} of {front.size} nodes reached")
     return fails
 
 
