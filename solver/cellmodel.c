@@ -110,23 +110,35 @@ static PetscBool BandFactor(TCCell c)
   return PETSC_TRUE;
 }
 
-static void BandSolve(TCCell c, PetscReal *x)
+/* solve with the factors for two right-hand sides at once */
+static void BandSolve2(TCCell c, PetscReal *x, PetscReal *y)
 {
   PetscInt n = c->N, kl = c->kl, ku = c->ku;
   for (PetscInt k = 0; k < n; k++) {
     PetscInt p = c->piv[k], imax = PetscMin(n - 1, k + kl);
     if (p != k) {
-      PetscReal t = x[k];
+      PetscReal t = x[k], u = y[k];
       x[k]        = x[p];
       x[p]        = t;
+      y[k]        = y[p];
+      y[p]        = u;
     }
-    for (PetscInt i = k + 1; i <= imax; i++) x[i] -= JB(c, i, k) * x[k];
+    for (PetscInt i = k + 1; i <= imax; i++) {
+      PetscReal l = JB(c, i, k);
+      x[i] -= l * x[k];
+      y[i] -= l * y[k];
+    }
   }
   for (PetscInt k = n - 1; k >= 0; k--) {
     PetscInt  jmax = PetscMin(n - 1, k + kl + ku);
-    PetscReal s    = x[k];
-    for (PetscInt j = k + 1; j <= jmax; j++) s -= JB(c, k, j) * x[j];
-    x[k] = s / JB(c, k, k);
+    PetscReal s = x[k], t = y[k], d = JB(c, k, k);
+    for (PetscInt j = k + 1; j <= jmax; j++) {
+      PetscReal u = JB(c, k, j);
+      s -= u * x[j];
+      t -= u * y[j];
+    }
+    x[k] = s / d;
+    y[k] = t / d;
   }
 }
 
@@ -907,8 +919,7 @@ static PetscBool NewtonUpdate(TCCell c, TCCellControl ctl, PetscReal value, Pets
       c->w[i] = -c->r[i];
       c->z[i] = c->bcol[i];
     }
-    BandSolve(c, c->w);
-    BandSolve(c, c->z);
+    BandSolve2(c, c->w, c->z);
     for (PetscInt i = 0; i < c->N; i++) {
       vz += c->cV[i] * c->z[i];
       cw += c->cV[i] * c->w[i];
@@ -976,7 +987,7 @@ static PetscReal MaxStep(TCCell c, const PetscReal *y, const PetscReal *dy, Pets
 /* the result of a step from the diagnostics of its last evaluation */
 static PetscErrorCode FillResult(TCCell c, const TCDiag *dg, PetscReal Ia, PetscReal V,
                                  PetscReal SV, PetscInt its, const PetscReal new_[],
-                                 TCCellResult *res)
+                                 PetscBool averages, TCCellResult *res)
 {
   PetscReal nn, np_, ne;
 
@@ -997,6 +1008,8 @@ static PetscErrorCode FillResult(TCCell c, const TCDiag *dg, PetscReal Ia, Petsc
   res->ce_min            = dg->ce_min;
   res->ce_max            = dg->ce_max;
   res->newton_its        = its;
+  res->sto_avg_n = res->sto_avg_p = NAN;
+  if (!averages) PetscFunctionReturn(0);
   PetscCall(TCCellStateLithium(c, new_, &nn, &np_, &ne));
   res->sto_avg_n = nn / (c->p->area_m2 * c->p->neg.L_m * c->p->neg.eps_s * c->p->neg.cmax);
   res->sto_avg_p = np_ / (c->p->area_m2 * c->p->pos.L_m * c->p->pos.eps_s * c->p->pos.cmax);
@@ -1062,7 +1075,7 @@ PetscErrorCode TCCellStepGuess(TCCell c, const PetscReal old[], const PetscReal 
     ParticleUpdate(c, jp, new_);
     if (jp != jf) PetscCall(PetscFree(jp));
   }
-  if (res) PetscCall(FillResult(c, &dg, Ia, c->V, SV, it + 1, new_, res));
+  if (res) PetscCall(FillResult(c, &dg, Ia, c->V, SV, it + 1, new_, PETSC_TRUE, res));
   *converged = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -1113,7 +1126,7 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
     ParticleUpdate(c, jp, new_);
     if (jp != jf) PetscCall(PetscFree(jp));
   }
-  if (res) PetscCall(FillResult(c, &dg, Ia, Vlin, SV, 1, new_, res));
+  if (res) PetscCall(FillResult(c, &dg, Ia, Vlin, SV, 1, new_, PETSC_FALSE, res));
   *ok = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

@@ -61,6 +61,11 @@ enum {
 /* ... and the sum of the residual over an electrode's nodes (its charge
    imbalance) below this fraction of the current flowing (at least 1e-3 of 1C) */
 #define TC_ROLL_CHARGE_TOL 1e-10
+/* The last Newton step may skip the element evaluation (Polish) when the
+   elements' last update was below this (their error after it is about its
+   square, 1e-10 here) and the residual below TC_ROLL_POLISH_F of 1C */
+#define TC_ROLL_POLISH_UPDATE 1e-5
+#define TC_ROLL_POLISH_F      1e-5
 
 typedef struct {
   PetscInt  a, c_l, c; /* Al row (local), Cu (ghosted local index, global new id) */
@@ -112,6 +117,7 @@ struct _p_TCRoll {
   PetscBool        sens_ok;         /* sens belongs to this step */
   PetscBool        nested;          /* converge every element at every evaluation */
   PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
+  PetscBool        polish;          /* the Newton solve stopped for Polish */
   TCCellResult    *res;             /* per element */
   PetscReal       *trial_cells;     /* element states of the evaluation */
   const PetscReal *state_old;
@@ -191,7 +197,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
     const TCElem    *el = &r->el[e];
     PetscReal        dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]), upd = 0;
     PetscReal       *it = r->trial_cells + e * r->nsc, *sens = r->sens + e * r->nsens;
-    const PetscReal *old = r->state_old + e * r->nsc, *from = it;
+    const PetscReal *old = r->state_old + e * r->nsc;
     PetscBool        conv;
 
     if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
@@ -202,16 +208,15 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
       /* one Newton update of the element toward dV, from its last iterate moved
          along the last linearisation to dV (the Newton iterate of the whole
          system): the global Newton and the element Newtons converge together */
-      if (r->sens_ok && dV != r->dVlin[e]) {
-        PetscCall(PetscArraycpy(r->itbuf, it, r->nsc));
-        PetscCall(TCCellIterateAXPY(r->cell, dV - r->dVlin[e], sens, r->itbuf));
-        from = r->itbuf;
-      }
-      PetscCall(TCCellStepUpdate(r->cell, old, from, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it,
-                                 &r->res[e], &upd, sens, &conv));
-      if (!conv && from != it) /* the move left the physical range: from the last iterate */
+      PetscReal shift = r->sens_ok ? dV - r->dVlin[e] : 0;
+      if (shift != 0) PetscCall(TCCellIterateAXPY(r->cell, shift, sens, it));
+      PetscCall(TCCellStepUpdate(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it, &r->res[e],
+                                 &upd, sens, &conv));
+      if (!conv && shift != 0) { /* the move left the physical range: from the last iterate */
+        PetscCall(TCCellIterateAXPY(r->cell, -shift, sens, it));
         PetscCall(TCCellStepUpdate(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it,
                                    &r->res[e], &upd, sens, &conv));
+      }
     }
     r->dVlin[e] = dV;
     if (!conv || !isfinite(r->res[e].I_A)) {
@@ -239,25 +244,16 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
+/* Kirchhoff's law at the potentials in phig with the element currents of the
+   last evaluation; also the residual's rounding floor and the charge
+   imbalance for the convergence test */
+static PetscErrorCode Residual(TCRoll r, Vec F)
 {
-  TCRoll             r = (TCRoll)ctx;
   Vec                pl;
   const PetscScalar *phi;
   PetscScalar       *f;
-  PetscBool          ok;
 
   PetscFunctionBeginUser;
-  PetscCall(VecCopy(X, r->phig));
-  PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(ElementsEvaluate(r, &ok));
-  if (!ok) {
-    r->failed = PETSC_TRUE;
-    PetscCall(SNESSetFunctionDomainError(snes));
-    PetscCall(VecSet(F, NAN));
-    PetscFunctionReturn(0);
-  }
   PetscCall(VecGhostGetLocalForm(r->phig, &pl));
   PetscCall(VecGetArrayRead(pl, &phi));
   PetscCall(VecGetArray(F, &f));
@@ -316,6 +312,26 @@ static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode FormFunction(SNES snes, Vec X, Vec F, void *ctx)
+{
+  TCRoll    r = (TCRoll)ctx;
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecCopy(X, r->phig));
+  PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(ElementsEvaluate(r, &ok));
+  if (!ok) {
+    r->failed = PETSC_TRUE;
+    PetscCall(SNESSetFunctionDomainError(snes));
+    PetscCall(VecSet(F, NAN));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(Residual(r, F));
+  PetscFunctionReturn(0);
+}
+
 /* Converged when every element's last Newton update was small enough that
    the error it leaves (about its square: quadratic convergence) is below the
    element tolerance, the charge imbalance is below TC_ROLL_CHARGE_TOL, and
@@ -338,6 +354,14 @@ static PetscErrorCode RollConverged(SNES snes, PetscInt it, PetscReal xnorm, Pet
   if (*reason == SNES_CONVERGED_ITERATING && el_done && fnorm <= r->fnorm_floor &&
       r->fsum_max <= TC_ROLL_CHARGE_TOL && it < maxit)
     *reason = SNES_CONVERGED_FNORM_ABS;
+  /* near enough for one last linear step without evaluating the elements again
+     (Polish): stop here; needs the step's preconditioner (it > 0) */
+  r->polish = PETSC_FALSE;
+  if (*reason == SNES_CONVERGED_ITERATING && !r->nested && it > 0 && it < maxit &&
+      r->el_update <= TC_ROLL_POLISH_UPDATE && fnorm <= TC_ROLL_POLISH_F * r->I1C) {
+    r->polish = PETSC_TRUE;
+    *reason   = SNES_CONVERGED_FNORM_ABS;
+  }
   if (r->monitor_newton)
     PetscCall(PetscPrintf(
         r->comm,
@@ -754,6 +778,61 @@ static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
 
 /* The Newton's linear solver, configured at the first step (a factor that was
    never used cannot be destroyed cleanly with SuperLU_dist in PETSc 3.18) */
+/* The last Newton step without evaluating the elements: solve with the
+   Jacobian of the last evaluation (its preconditioner is the step's), move
+   every element along its sensitivity to its new voltage (their currents are
+   then those of the whole system's Newton iterate: the residual is left at
+   the linear solve's tolerance, the elements' own error is about the square
+   of their last update) and check the residual. *ok: converged. */
+static PetscErrorCode Polish(TCRoll r, PetscBool *ok)
+{
+  KSP                ksp;
+  Vec                d, pl;
+  const PetscScalar *phi;
+  KSPConvergedReason kr;
+  PetscReal          fnorm, atol, rtol, stol;
+  PetscInt           maxit, maxf;
+
+  PetscFunctionBeginUser;
+  *ok = PETSC_FALSE;
+  PetscCall(FormJacobian(r->snes, r->X, r->J, r->J, r));
+  PetscCall(SNESGetKSP(r->snes, &ksp));
+  PetscCall(KSPSetOperators(ksp, r->J, r->J));
+  PetscCall(KSPSetReusePreconditioner(ksp, PETSC_TRUE));
+  PetscCall(VecDuplicate(r->X, &d));
+  PetscCall(KSPSolve(ksp, r->F, d));
+  PetscCall(KSPGetConvergedReason(ksp, &kr));
+  if (kr > 0) {
+    PetscCall(VecAXPY(r->X, -1.0, d));
+    PetscCall(VecCopy(r->X, r->phig));
+    PetscCall(VecGhostUpdateBegin(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGhostUpdateEnd(r->phig, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecGhostGetLocalForm(r->phig, &pl));
+    PetscCall(VecGetArrayRead(pl, &phi));
+    for (PetscInt e = 0; e < r->nel; e++) {
+      const TCElem *el = &r->el[e];
+      PetscReal     dV = phi[el->a] - phi[el->c_l], shift = dV - r->dVlin[e];
+      PetscReal    *sens = r->sens + e * r->nsens;
+      PetscCall(TCCellIterateAXPY(r->cell, shift, sens, r->trial_cells + e * r->nsc));
+      r->res[e].I_A += sens[0] * shift;
+      r->Iel[e] = r->res[e].I_A * el->scale;
+      if (e == r->short_e) r->Iel[e] -= r->short_G * dV;
+      r->dVlin[e] = dV;
+    }
+    PetscCall(VecRestoreArrayRead(pl, &phi));
+    PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
+    PetscCall(Residual(r, r->F));
+    PetscCall(VecNorm(r->F, NORM_2, &fnorm));
+    PetscCall(SNESGetTolerances(r->snes, &atol, &rtol, &stol, &maxit, &maxf));
+    *ok = (PetscBool)(fnorm <= PetscMax(atol, r->fnorm_floor) && r->fsum_max <= TC_ROLL_CHARGE_TOL);
+    if (r->monitor_newton)
+      PetscCall(PetscPrintf(r->comm, "    roll Newton polish: |F| %.3e, |sum F| / I %.3e%s\n",
+                            (double)fnorm, (double)r->fsum_max, *ok ? "" : ": not converged"));
+  }
+  PetscCall(VecDestroy(&d));
+  PetscFunctionReturn(0);
+}
+
 /* ---- the system step --------------------------------------------------------- */
 
 /* the ambient at time t: an oven ramps from T_amb to its temperature and holds */
@@ -817,14 +896,21 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
     PetscCall(VecRestoreArray(r->X, &x));
   }
   for (;;) {
-    r->failed = PETSC_FALSE;
-    PetscCall(SNESSolve(r->snes, NULL, r->X));
-    PetscCall(SNESGetConvergedReason(r->snes, &reason));
-    if (reason <= 0 || r->failed) PetscFunctionReturn(0);
-    {
-      PetscInt it;
-      PetscCall(SNESGetIterationNumber(r->snes, &it));
-      *its += it;
+    PetscBool polished = PETSC_FALSE;
+    while (!polished) {
+      r->failed = PETSC_FALSE;
+      r->polish = PETSC_FALSE;
+      PetscCall(SNESSolve(r->snes, NULL, r->X));
+      PetscCall(SNESGetConvergedReason(r->snes, &reason));
+      if (reason <= 0 || r->failed) PetscFunctionReturn(0);
+      {
+        PetscInt it;
+        PetscCall(SNESGetIterationNumber(r->snes, &it));
+        *its += it;
+      }
+      if (!r->polish) break;
+      PetscCall(Polish(r, &polished)); /* else Newton goes on from the polished point */
+      *its += 1;
     }
     /* the elements at the solution, unless the last evaluation was there */
     if (!SameAsLast(r)) {
