@@ -415,17 +415,21 @@ static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
 /* ---- linear solvers ------------------------------------------------------ */
 
 /* A preconditioner for a symmetric positive definite system of the roll (the
-   Newton Jacobian, the thermal matrix): a factorisation, LU (SuperLU_dist on
-   2+ ranks: its results do not depend on message timing, so runs and
-   restarts repeat bit for bit; MUMPS's differ in the last bits), or
+   Newton Jacobian, the thermal matrix): a factorisation, LU (on 2+ ranks a
+   redundant sequential LU on every rank up to TC_ROLL_DIRECT_MAX_NODES
+   nodes, else SuperLU_dist: its results do not depend on message timing, so
+   runs and restarts repeat bit for bit; MUMPS's differ in the last bits, and
+   SuperLU_dist's triangular solves crawl when ranks share cores), or
    algebraic multigrid (BoomerAMG, else GAMG). */
 static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
 {
   PetscMPIInt size;
   PetscBool   mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE;
+  PetscInt    N;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(VecGetSize(r->X, &N));
   PetscCall(PetscHasExternalPackage("mumps", &mumps));
   PetscCall(PetscHasExternalPackage("superlu_dist", &superlu));
   PetscCall(PetscHasExternalPackage("hypre", &hypre));
@@ -455,7 +459,11 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
     PetscFunctionReturn(0);
   }
   PetscCall(PCSetType(pc, PCLU));
-  if (size > 1) {
+  if (size > 1 && N <= TC_ROLL_DIRECT_MAX_NODES) {
+    /* small: every rank factors the whole matrix (sequential LU, identical on
+       every rank); no parallel triangular solves */
+    PetscCall(PCSetType(pc, PCREDUNDANT));
+  } else if (size > 1) {
     PetscCheck(mumps || superlu, r->comm, PETSC_ERR_SUP,
                "a direct solve on %d ranks needs SuperLU_dist or MUMPS; use linear_solver: amg",
                (int)size);
@@ -468,8 +476,8 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
    preconditioner destroyed before its first use fails). Both systems are
    solved by CG with a preconditioner built at the first solve of each step
    and reused for the rest of the step (Newton iterations, coupling
-   iterations), where the matrices change little: a factorisation on one
-   rank up to TC_ROLL_DIRECT_MAX_NODES nodes, else AMG. A direct factorisation of a
+   iterations), where the matrices change little: a factorisation up to
+   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG. A direct factorisation of a
    many-layer roll fills in like a 3-D grid's (a 21700 at 1 mm x 4 layers:
    50 ms per factorisation); CG + BoomerAMG costs O(N). */
 static PetscErrorCode SolversConfigure(TCRoll r)
@@ -484,10 +492,8 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   if (r->snes_ready) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
   PetscCall(VecGetSize(r->X, &N));
-  if (solver == TC_ROLL_SOLVER_AUTO) /* SuperLU_dist's triangular solves crawl when ranks
-                                        share cores (oversubscribed: 100x slower than AMG) */
-    solver =
-        size == 1 && N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
+  if (solver == TC_ROLL_SOLVER_AUTO)
+    solver = N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
   /* Newton: the linear error stays below the Newton test's rounding floor */
   PetscCall(SNESGetKSP(r->snes, &ksp));
   PetscCall(KSPSetType(ksp, KSPCG));
@@ -502,9 +508,11 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   PetscCall(KSPSetTolerances(r->ksp_th, 1e-13, 1e-50, PETSC_DEFAULT, 10000));
   PetscCall(KSPSetInitialGuessNonzero(r->ksp_th, PETSC_TRUE));
   PetscCall(KSPGetPC(r->ksp_th, &pc));
-  /* on 2+ ranks AMG: a second SuperLU_dist factorisation in the process
-     corrupts the heap at finalisation (Debian's SuperLU_dist 8.1) */
-  PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG || size > 1)));
+  /* not a second SuperLU_dist factorisation in the process: it corrupts the
+     heap at finalisation (Debian's SuperLU_dist 8.1) */
+  PetscCall(SetSPDPreconditioner(
+      r, pc,
+      (PetscBool)(solver == TC_ROLL_SOLVER_AMG || (size > 1 && N > TC_ROLL_DIRECT_MAX_NODES))));
   if (r->snes_from_options) {
     PetscCall(SNESSetFromOptions(r->snes));
     PetscCall(KSPSetFromOptions(r->ksp_th));

@@ -53,9 +53,10 @@
 
 typedef struct _p_TCRoll *TCRoll;
 
-/* The linear solves (Newton, thermal): automatic (direct on one rank up to
-   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG), LU (SuperLU_dist on 2+ ranks),
-   or CG + algebraic multigrid (BoomerAMG) */
+/* The linear solves (Newton, thermal): automatic (direct up to
+   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG), LU (2+ ranks: redundant
+   sequential LU up to that size, else SuperLU_dist), or CG + algebraic
+   multigrid (BoomerAMG) */
 typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
 #define TC_ROLL_DIRECT_MAX_NODES 5000
 

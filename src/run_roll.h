@@ -37,7 +37,7 @@
       {"thermal_tol_K", TC_KEY_REAL, "0.05", 0, 10, PETSC_TRUE, NULL,                              \
        "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
       {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg",                 \
-       "job roll: linear solves (auto: direct on 1 rank up to 5000 nodes, else CG + AMG)",         \
+       "job roll: linear solves (auto: direct up to 5000 nodes, else CG + AMG)",                   \
        PETSC_FALSE},                                                                               \
       {"cell_nx_n", TC_KEY_INT, "8", 1, 100000, PETSC_FALSE, NULL,                                 \
        "job roll: cells in each element's negative electrode", PETSC_FALSE},                       \
