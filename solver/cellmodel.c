@@ -984,6 +984,23 @@ static PetscReal MaxStep(TCCell c, const PetscReal *y, const PetscReal *dy, Pets
   return lmax > 0 ? lmax : 0;
 }
 
+/* a step's result into a state: current, voltage, the unknowns in c->y and
+   the particles that follow from their fluxes */
+static PetscErrorCode StoreState(TCCell c, PetscReal Ia, PetscReal V, PetscReal new_[])
+{
+  PetscReal jf[1024], *jp = jf;
+
+  PetscFunctionBeginUser;
+  new_[0] = Ia;
+  new_[1] = V;
+  PetscCall(PetscArraycpy(new_ + c->off_y, c->y, c->N));
+  if (c->np[0] + c->np[1] > 1024) PetscCall(PetscMalloc1(c->np[0] + c->np[1], &jp));
+  FluxesOf(c, c->y, Ia, jp);
+  ParticleUpdate(c, jp, new_);
+  if (jp != jf) PetscCall(PetscFree(jp));
+  PetscFunctionReturn(0);
+}
+
 /* the result of a step from the diagnostics of its last evaluation */
 static PetscErrorCode FillResult(TCCell c, const TCDiag *dg, PetscReal Ia, PetscReal V,
                                  PetscReal SV, PetscInt its, const PetscReal new_[],
@@ -1065,16 +1082,7 @@ PetscErrorCode TCCellStepGuess(TCCell c, const PetscReal old[], const PetscReal 
     if (last && lambda == 1) break;
   }
   if (it == c->newton_maxit) PetscFunctionReturn(0);
-  new_[0] = Ia;
-  new_[1] = c->V;
-  PetscCall(PetscArraycpy(new_ + c->off_y, c->y, c->N));
-  {
-    PetscReal jf[1024], *jp = jf;
-    if (c->np[0] + c->np[1] > 1024) PetscCall(PetscMalloc1(c->np[0] + c->np[1], &jp));
-    FluxesOf(c, c->y, Ia, jp);
-    ParticleUpdate(c, jp, new_);
-    if (jp != jf) PetscCall(PetscFree(jp));
-  }
+  PetscCall(StoreState(c, Ia, c->V, new_));
   if (res) PetscCall(FillResult(c, &dg, Ia, c->V, SV, it + 1, new_, PETSC_TRUE, res));
   *converged = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -1116,16 +1124,7 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
     sens[0] = 1.0 / SV;
     for (PetscInt i = 0; i < c->N; i++) sens[1 + i] = -c->z[i] / SV;
   }
-  new_[0] = Ia;
-  new_[1] = Vlin;
-  PetscCall(PetscArraycpy(new_ + c->off_y, c->y, c->N));
-  {
-    PetscReal jf[1024], *jp = jf;
-    if (c->np[0] + c->np[1] > 1024) PetscCall(PetscMalloc1(c->np[0] + c->np[1], &jp));
-    FluxesOf(c, c->y, Ia, jp);
-    ParticleUpdate(c, jp, new_);
-    if (jp != jf) PetscCall(PetscFree(jp));
-  }
+  PetscCall(StoreState(c, Ia, Vlin, new_));
   if (res) PetscCall(FillResult(c, &dg, Ia, Vlin, SV, 1, new_, PETSC_FALSE, res));
   *ok = PETSC_TRUE;
   PetscFunctionReturn(0);
