@@ -8,6 +8,8 @@ MODE is one of
   balance   charge conservation every step (1e-9) and energy closure (1e-6)
   order     halving a fixed dt converges at order 1 (backward Euler)
   ranks     1, 2 and 3 ranks give the same results to solver tolerance
+  solvers   above 5000 nodes on 2 ranks, the direct solves (SuperLU_dist; the
+            thermal solve then AMG) and CG + BoomerAMG give the same results
   tabs      a single tab gives more current heterogeneity and a higher T_max
             than tabless, its hotspot nearer the tab; a 3C charge at 0 C (DFN
             elements) takes the anode below 0 V first where the local current
@@ -199,6 +201,34 @@ def mode_ranks(tomocell, launcher, tmp):
     return fails
 
 
+def mode_solvers(tomocell, launcher, tmp):
+    # a 21700 at 2 mm x 7 layers: 5327 elements, 5474 nodes, above the 5000 of the direct
+    # default, so linear_solver: direct takes SuperLU_dist on 2 ranks (the path no smaller
+    # test reaches); 3 minutes of 1C
+    d = deck(tmp, "solvers", model="spme", thermal="network", ds=2e-3, nz=7,
+             experiment="Discharge at 1C for 3 minutes")
+    with open(d) as f:
+        text = f.read().replace("preset: 18650", "preset: 21700")
+    with open(d, "w") as f:
+        f.write(text)
+    res = {}
+    for solver in ("direct", "amg"):
+        out = os.path.join(tmp, solver)
+        run(tomocell, launcher, [d, "-output", out, "-linear_solver", solver], tmp)
+        res[solver], _ = load(out)
+    a, b = res["direct"], res["amg"]
+    dv = abs(a["final_voltage_V"] - b["final_voltage_V"])
+    dt = abs(a["T_max_K"] - b["T_max_K"])
+    net = a["network"]
+    nodes = (net["cu_nodes_per_layer"] + net["al_nodes_per_layer"]) * net["layers"]
+    ok = (nodes > 5000 and dv < 1e-8 and dt < 1e-6 and
+          a["steps"]["accepted"] == b["steps"]["accepted"])
+    print(f"{'ok  ' if ok else 'FAIL'} {nodes} foil nodes, 2 ranks: direct vs AMG "
+          f"|dV_end| {dv:.1e} V, |dT_max| {dt:.1e} K, steps {a['steps']['accepted']} vs "
+          f"{b['steps']['accepted']}")
+    return not ok
+
+
 def mode_tabs(tomocell, launcher, tmp):
     fails = 0
     out = {}
@@ -268,7 +298,8 @@ def main():
         return mode_bad(tomocell, launcher)
     with tempfile.TemporaryDirectory() as tmp:
         fails = {"cell": mode_cell, "balance": mode_balance, "order": mode_order,
-                 "ranks": mode_ranks, "tabs": mode_tabs}[mode](tomocell, launcher, tmp)
+                 "ranks": mode_ranks, "tabs": mode_tabs,
+                 "solvers": mode_solvers}[mode](tomocell, launcher, tmp)
     print("FAILED" if fails else "passed")
     return 1 if fails else 0
 
