@@ -113,7 +113,7 @@ struct _p_TCRoll {
   PetscBool        monitor_newton;  /* -roll_newton_monitor */
   PetscInt         nsens;           /* reals per element sensitivity */
   PetscReal       *sens, *dVlin;    /* per element: d(I, unknowns)/dV and the dV it was made at */
-  PetscReal       *itbuf;           /* one element iterate */
+  PetscReal       *itbuf;           /* scratch: one element iterate (nsens reals) */
   PetscBool        sens_ok;         /* sens belongs to this step */
   PetscBool        nested;          /* converge every element at every evaluation */
   PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
@@ -1469,7 +1469,7 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCall(SNESSetConvergenceTest(r->snes, RollConverged, r, NULL));
   PetscCall(PetscMalloc1(PetscMax(r->n, 1), &r->fround));
   PetscCall(PetscMalloc3(PetscMax(r->nel, 1) * r->nsens, &r->sens, PetscMax(r->nel, 1), &r->dVlin,
-                         PetscMax(r->nsc, 1), &r->itbuf));
+                         r->nsens, &r->itbuf));
   *out = r;
   PetscFunctionReturn(0);
 }
