@@ -118,10 +118,10 @@ static void BandSolve2(TCCell c, PetscReal *x, PetscReal *y)
     PetscInt p = c->piv[k], imax = PetscMin(n - 1, k + kl);
     if (p != k) {
       PetscReal t = x[k], u = y[k];
-      x[k]        = x[p];
-      x[p]        = t;
-      y[k]        = y[p];
-      y[p]        = u;
+      x[k] = x[p];
+      x[p] = t;
+      y[k] = y[p];
+      y[p] = u;
     }
     for (PetscInt i = k + 1; i <= imax; i++) {
       PetscReal l = JB(c, i, k);
@@ -984,6 +984,21 @@ static PetscReal MaxStep(TCCell c, const PetscReal *y, const PetscReal *dy, Pets
   return lmax > 0 ? lmax : 0;
 }
 
+/* The start of a step from an iterate (a guess): constants, particles, the
+   unknowns into c->y; returns the current to start from */
+static PetscReal StepBegin(TCCell c, const PetscReal old[], const PetscReal iter[],
+                           TCCellControl ctl, PetscReal value, PetscReal T_K, PetscReal dt_s)
+{
+  PetscReal Ia;
+
+  SetStepConstants(c, T_K, dt_s);
+  ParticlePrep(c, old);
+  memcpy(c->y, iter + c->off_y, sizeof(PetscReal) * (size_t)c->N);
+  Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
+  if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  return Ia;
+}
+
 /* a step's result into a state: current, voltage, the unknowns in c->y and
    the particles that follow from their fluxes */
 static PetscErrorCode StoreState(TCCell c, PetscReal Ia, PetscReal V, PetscReal new_[])
@@ -1054,11 +1069,7 @@ PetscErrorCode TCCellStepGuess(TCCell c, const PetscReal old[], const PetscReal 
   PetscFunctionBeginUser;
   PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
   *converged = PETSC_FALSE;
-  SetStepConstants(c, T_K, dt_s);
-  ParticlePrep(c, old);
-  PetscCall(PetscArraycpy(c->y, guess + c->off_y, c->N));
-  Ia = ctl == TC_CELL_CURRENT ? value : guess[0];
-  if (ctl == TC_CELL_POWER && Ia == 0 && guess[1] > 0) Ia = value / guess[1];
+  Ia         = StepBegin(c, old, guess, ctl, value, T_K, dt_s);
   if (!Eval(c, old, c->y, Ia, PETSC_TRUE, NULL)) PetscFunctionReturn(0);
   for (it = 0; it < c->newton_maxit; it++) {
     PetscReal nrm_prev = nrm;
@@ -1102,11 +1113,7 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
              "the sensitivity is to the terminal voltage: voltage control only");
   *ok     = PETSC_FALSE;
   *update = PETSC_MAX_REAL;
-  SetStepConstants(c, T_K, dt_s);
-  ParticlePrep(c, old);
-  PetscCall(PetscArraycpy(c->y, iter + c->off_y, c->N));
-  Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
-  if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  Ia      = StepBegin(c, old, iter, ctl, value, T_K, dt_s);
   if (!Eval(c, old, c->y, Ia, PETSC_TRUE, &dg)) PetscFunctionReturn(0);
   if (!NewtonUpdate(c, ctl, value, Ia, c->dy, &dI, &SV)) PetscFunctionReturn(0);
   *update = UpdateNorm(c, c->dy, dI);
