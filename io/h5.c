@@ -106,11 +106,17 @@ PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim,
   } else {
     TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
   }
-  mspace = H5Screate_simple(ndim, cnt, NULL);
-  if (count == 0) H5Sselect_none(mspace);
-  TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data), "H5Dwrite(%s) in %s",
-           name, h5->path);
-  H5Sclose(mspace);
+  {
+    hsize_t total = 1;
+    for (int d = 0; d < ndim; d++) total *= dims[d];
+    if (total > 0) { /* an empty dataset is created, not written (H5Dwrite refuses it) */
+      mspace = H5Screate_simple(ndim, cnt, NULL);
+      if (count == 0) H5Sselect_none(mspace);
+      TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data),
+               "H5Dwrite(%s) in %s", name, h5->path);
+      H5Sclose(mspace);
+    }
+  }
   H5Sclose(fspace);
   TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
   PetscFunctionReturn(0);
@@ -259,11 +265,17 @@ PetscErrorCode TCH5ReadRows(TCH5 *h5, const char name[], hid_t type, hsize_t sta
              "H5Sselect_hyperslab(%s)", name);
   else
     TCH5Call(h5->comm, H5Sselect_none(fspace), "H5Sselect_none(%s)", name);
-  mspace = H5Screate_simple(ndim, cnt, NULL);
-  if (count == 0) H5Sselect_none(mspace);
-  TCH5Call(h5->comm, H5Dread(dset, type, mspace, fspace, h5->dxpl, data), "H5Dread(%s) in %s", name,
-           h5->path);
-  H5Sclose(mspace);
+  {
+    hsize_t total = 1;
+    for (int d = 0; d < ndim; d++) total *= dims[d];
+    if (total > 0) { /* nothing to read from an empty dataset */
+      mspace = H5Screate_simple(ndim, cnt, NULL);
+      if (count == 0) H5Sselect_none(mspace);
+      TCH5Call(h5->comm, H5Dread(dset, type, mspace, fspace, h5->dxpl, data), "H5Dread(%s) in %s",
+               name, h5->path);
+      H5Sclose(mspace);
+    }
+  }
   H5Sclose(fspace);
   H5Dclose(dset);
   PetscFunctionReturn(0);

@@ -33,7 +33,12 @@ struct _p_TCRollNet {
   PetscInt   nlink, linkcap;
   PetscInt  *link_ij;
   PetscReal *link_area, *link_d;
+  /* defects (the same list on every rank) */
+  PetscInt      ndefect;
+  TCRollDefect *defect;
 };
+
+const char *const TCRollDefectKinds[] = {"fold", "gap", "missing_coating"};
 
 static PetscErrorCode TCRollNetAddLink(TCRollNet net, PetscInt i, PetscInt j, PetscReal area,
                                        PetscReal d)
@@ -466,6 +471,25 @@ PetscErrorCode TCRollNetGetGraph(TCRollNet net, TCGraph *g)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCRollNetSetDefects(TCRollNet net, PetscInt n, const TCRollDefect d[])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "negative defect count");
+  PetscCall(PetscFree(net->defect));
+  net->ndefect = n;
+  PetscCall(PetscMalloc1(PetscMax(n, 1), &net->defect));
+  if (n) PetscCall(PetscArraycpy(net->defect, d, n));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetDefects(TCRollNet net, PetscInt *n, const TCRollDefect **d)
+{
+  PetscFunctionBeginUser;
+  *n = net->ndefect;
+  *d = net->defect;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,
                                  PetscInt *nelements)
 {
@@ -524,6 +548,36 @@ PetscErrorCode TCRollNetWriteExtra(TCH5 *h5, void *ctx)
                                 "0 foil along s, 1 foil along z, 2 element inner face of the Al "
                                 "foil, 3 element outer face, 4 tab to terminal"));
   PetscCall(TCH5WriteAttrReal(h5, "/edges", "element_asr_ohm_m2", net->p.asr_ohm_m2));
+  /* defects: one row each, written by rank 0 */
+  {
+    PetscInt   nd = net->ndefect;
+    hsize_t    dd[1] = {(hsize_t)nd}, cnt = rank == 0 ? (hsize_t)nd : 0;
+    int       *kind, *foil;
+    PetscReal *v[5];
+    const char *names[5] = {"/defects/r_m", "/defects/theta_rad", "/defects/z_m",
+                            "/defects/size_m", "/defects/s_m"};
+    PetscCall(PetscMalloc2(PetscMax(nd, 1), &kind, PetscMax(nd, 1), &foil));
+    for (int q = 0; q < 5; q++) PetscCall(PetscMalloc1(PetscMax(nd, 1), &v[q]));
+    for (PetscInt i = 0; i < nd; i++) {
+      const TCRollDefect *d = &net->defect[i];
+      kind[i]               = (int)d->kind;
+      foil[i]               = (int)d->foil;
+      v[0][i]               = d->r_m;
+      v[1][i]               = d->theta_rad;
+      v[2][i]               = d->z_m;
+      v[3][i]               = d->size_m;
+      v[4][i]               = d->s_m;
+    }
+    PetscCall(TCH5WriteRows(h5, "/defects/kind", H5T_NATIVE_INT, 1, dd, 0, cnt, kind));
+    PetscCall(TCH5WriteRows(h5, "/defects/foil", H5T_NATIVE_INT, 1, dd, 0, cnt, foil));
+    for (int q = 0; q < 5; q++)
+      PetscCall(TCH5WriteRows(h5, names[q], H5T_NATIVE_DOUBLE, 1, dd, 0, cnt, v[q]));
+    PetscCall(TCH5WriteAttrString(h5, "/defects", "kind_values",
+                                  "0 fold, 1 gap, 2 missing_coating"));
+    PetscCall(TCH5WriteAttrString(h5, "/defects", "foil_values", "0 cu, 1 al, -1 both or unknown"));
+    PetscCall(PetscFree2(kind, foil));
+    for (int q = 0; q < 5; q++) PetscCall(PetscFree(v[q]));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -557,6 +611,7 @@ PetscErrorCode TCRollNetDestroy(TCRollNet *net)
   PetscCall(PetscFree((*net)->link_ij));
   PetscCall(PetscFree((*net)->link_area));
   PetscCall(PetscFree((*net)->link_d));
+  PetscCall(PetscFree((*net)->defect));
   PetscCall(PetscFree(*net));
   PetscFunctionReturn(0);
 }

@@ -62,6 +62,26 @@ typedef struct {
   PetscInt  element_weight; /* partition weight of one element (>= 0) */
 } TCRollNetParams;
 
+/* Defects of a roll found by CT tracing (mesh/trace.h) or built into a
+   synthetic spiral: where they are and how big. A network carries the list
+   (same on every rank) into net.h5 (/defects, see README "net.h5") and from
+   there into the coupled run (e.g. an internal short placed at a defect). */
+typedef enum {
+  TC_DEFECT_FOLD,            /* fold or buckle of the winding (traced through or cut out) */
+  TC_DEFECT_GAP,             /* gap between successive layers wider than the threshold */
+  TC_DEFECT_MISSING_COATING, /* a stretch of foil without its coating */
+  TC_DEFECT_NKINDS
+} TCRollDefectKind;
+PETSC_EXTERN const char *const TCRollDefectKinds[]; /* "fold", "gap", "missing_coating" */
+
+typedef struct {
+  TCRollDefectKind kind;
+  PetscInt         foil;                /* TC_FOIL_CU, TC_FOIL_AL, or -1 (both, unknown) */
+  PetscReal        r_m, theta_rad, z_m; /* centre: radius and angle about the roll centre, height */
+  PetscReal        size_m;              /* extent: along the foil (fold, coating) or gap width */
+  PetscReal        s_m;                 /* arc length of its centre on the foil, NaN if none */
+} TCRollDefect;
+
 /* Node tags: the foil (TC_FOIL_CU, TC_FOIL_AL) or a terminal. */
 enum { TC_ROLL_TAG_NEG_TERMINAL = 2, TC_ROLL_TAG_POS_TERMINAL = 3 };
 
@@ -91,6 +111,11 @@ PETSC_EXTERN PetscErrorCode TCRollNetGetThermalLinks(TCRollNet net, PetscInt *n,
                                                      const PetscInt **ij, const PetscReal **area,
                                                      const PetscReal **d);
 PETSC_EXTERN PetscErrorCode TCRollNetGetGraph(TCRollNet net, TCGraph *g);
+/* The defect list (copied; the same on every rank, not collective); written
+   with the network as /defects. */
+PETSC_EXTERN PetscErrorCode TCRollNetSetDefects(TCRollNet net, PetscInt n, const TCRollDefect d[]);
+PETSC_EXTERN PetscErrorCode TCRollNetGetDefects(TCRollNet net, PetscInt *n,
+                                                const TCRollDefect **d);
 /* Global counts: nodes per foil per layer, layers, elements. */
 PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,
                                               PetscInt *nelements);
