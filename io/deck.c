@@ -365,6 +365,18 @@ PetscErrorCode TCDeckGetString(TCDeck d, const char name[], char value[], size_t
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCDeckIsSet(TCDeck d, const char name[], PetscBool *set)
+{
+  char opt[256];
+
+  PetscFunctionBeginUser;
+  PetscCheck(TCDeckFind(d, name) >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table",
+             name, d->cmd);
+  snprintf(opt, sizeof(opt), "-%s", name);
+  PetscCall(PetscOptionsHasName(NULL, NULL, opt, set));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCDeckGetEnum(TCDeck d, const char name[], PetscInt *index)
 {
   char        buf[256], src[PETSC_MAX_PATH_LEN + 16];

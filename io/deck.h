@@ -46,6 +46,8 @@ PETSC_EXTERN PetscErrorCode TCDeckGetInt(TCDeck deck, const char name[], PetscIn
 PETSC_EXTERN PetscErrorCode TCDeckGetBool(TCDeck deck, const char name[], PetscBool *value);
 PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char value[],
                                             size_t len, PetscBool *set);
+/* Whether the key was given (deck or command line) rather than defaulted. */
+PETSC_EXTERN PetscErrorCode TCDeckIsSet(TCDeck deck, const char name[], PetscBool *set);
 /* ENUM: index into the choices. */
 PETSC_EXTERN PetscErrorCode TCDeckGetEnum(TCDeck deck, const char name[], PetscInt *index);
 /* The deck file's text (empty without a deck) and its base name without

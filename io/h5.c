@@ -400,3 +400,25 @@ PetscErrorCode TCH5ReadAttrInt(TCH5 *h5, const char obj[], const char name[], lo
   PetscCall(TCH5ReadAttrNumber(h5, obj, name, H5T_NATIVE_LLONG, value, found));
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode TCH5ReadAttrReals(TCH5 *h5, const char obj[], const char name[], PetscInt n,
+                                 double value[], PetscBool *found)
+{
+  hid_t    attr, space;
+  hssize_t np;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5AttrOpen(h5, obj, name, &attr));
+  *found = (PetscBool)(attr >= 0);
+  if (attr < 0) PetscFunctionReturn(0);
+  space = H5Aget_space(attr);
+  np    = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  if (np != (hssize_t)n) H5Aclose(attr);
+  PetscCheck(np == (hssize_t)n, h5->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attribute %s:%s has %lld values, expected %" PetscInt_FMT, h5->path, obj, name,
+             (long long)np, n);
+  PetscCall(TCH5ReadAttrNumber(h5, obj, name, H5T_NATIVE_DOUBLE, value, found));
+  H5Aclose(attr);
+  PetscFunctionReturn(0);
+}

@@ -71,5 +71,8 @@ PETSC_EXTERN PetscErrorCode TCH5GetAttrStringLength(TCH5 *h5, const char obj[], 
                                                     size_t *len, PetscBool *found);
 PETSC_EXTERN PetscErrorCode TCH5ReadAttrReal(TCH5 *h5, const char obj[], const char name[],
                                              double *value, PetscBool *found);
+/* An array attribute of exactly n reals (a different count is an error). */
+PETSC_EXTERN PetscErrorCode TCH5ReadAttrReals(TCH5 *h5, const char obj[], const char name[],
+                                              PetscInt n, double value[], PetscBool *found);
 PETSC_EXTERN PetscErrorCode TCH5ReadAttrInt(TCH5 *h5, const char obj[], const char name[],
                                             long long *value, PetscBool *found);

@@ -22,6 +22,7 @@ struct _p_TCRollNet {
   PetscReal      *zall;                                       /* NL */
   PetscReal      *lenloc;                                     /* nl x 2 */
   PetscReal      *cenloc;                                     /* nl x 2 */
+  PetscReal      *turnloc;                                    /* nl x 2: windings */
   /* per node of this rank, input order */
   PetscReal *node_s;
   int       *node_foil, *node_tab, *node_layer;
@@ -36,6 +37,12 @@ struct _p_TCRollNet {
   /* defects (the same list on every rank) */
   PetscInt      ndefect;
   TCRollDefect *defect;
+  /* the source curves of this rank's layers, for net.h5: unique curves (layers
+     extruded from one slice share theirs), layer_curve[2k + f] indexes them
+     (-1: the foil was built, see "One traced foil") */
+  PetscInt   ncurve, *curve_off, *layer_curve;
+  PetscReal *curve_x, *curve_y;
+  PetscInt   built_foil; /* -1, TC_FOIL_CU or TC_FOIL_AL */
 };
 
 const char *const TCRollDefectKinds[] = {"fold", "gap", "missing_coating"};
@@ -242,26 +249,180 @@ static PetscReal TCSegGridCast(const TCSegGrid *G, const TCRollCurve *c, const P
   return sbest;
 }
 
+/* Unwrapped polar angle psi (increasing along the curve whichever way it
+   winds) and radius of every point of c about cen. */
+static PetscErrorCode TCCurvePolar(const TCRollCurve *c, const PetscReal cen[2], PetscReal **psi,
+                                   PetscReal **rho, PetscReal **th)
+{
+  PetscReal prev, acc = 0, sgn;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc3(c->n, psi, c->n, rho, c->n, th));
+  prev = atan2(c->y[0] - cen[1], c->x[0] - cen[0]);
+  for (PetscInt i = 0; i < c->n; i++) {
+    PetscReal t = atan2(c->y[i] - cen[1], c->x[i] - cen[0]), d = t - prev;
+    d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+    acc += d;
+    prev       = t;
+    (*psi)[i]  = acc;
+    (*th)[i]   = t;
+    (*rho)[i]  = hypot(c->x[i] - cen[0], c->y[i] - cen[1]);
+  }
+  sgn = (*psi)[c->n - 1] >= 0 ? 1 : -1;
+  for (PetscInt i = 0; i < c->n; i++) (*psi)[i] *= sgn;
+  PetscFunctionReturn(0);
+}
+
+/* Radius of the curve at unwrapped angle a (linear in psi), or NAN outside
+   [psi_0, psi_n-1]; *hint speeds up monotone queries. */
+static PetscReal TCCurveRadiusAt(PetscInt n, const PetscReal psi[], const PetscReal rho[],
+                                 PetscReal a, PetscInt *hint)
+{
+  PetscInt i = PetscMin(PetscMax(*hint, 0), n - 2);
+  if (n < 2 || a < psi[0] || a > psi[n - 1]) return NAN;
+  while (i > 0 && psi[i] > a) i--;
+  while (i < n - 2 && psi[i + 1] < a) i++;
+  *hint = i;
+  {
+    PetscReal d = psi[i + 1] - psi[i], u = d > 0 ? (a - psi[i]) / d : 0;
+    return (1 - u) * rho[i] + u * rho[i + 1];
+  }
+}
+
+/* The facing foil of a traced one (see "One traced foil" in rollnet.h):
+   side +1 builds it outward (the Al of a traced Cu), -1 inward (the Cu of a
+   traced Al). New arrays x, y of c->n points (PetscFree2). */
+static PetscErrorCode TCCurveBuildFacing(const TCRollCurve *c, const PetscReal cen[2], int side,
+                                         PetscReal pitch, PetscReal **x, PetscReal **y)
+{
+  PetscReal *psi, *rho, *th;
+  PetscInt   h1 = 0, h2 = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCCurvePolar(c, cen, &psi, &rho, &th));
+  PetscCall(PetscMalloc2(c->n, x, c->n, y));
+  for (PetscInt i = 0; i < c->n; i++) {
+    PetscReal a = psi[i], rn = TCCurveRadiusAt(c->n, psi, rho, a + side * 2 * PETSC_PI, &h1), rf;
+    if (isnan(rn)) {
+      /* beyond the last (first) winding: the local pitch of the turn before
+         (after), or the given pitch for a curve of less than one turn */
+      PetscReal ro = TCCurveRadiusAt(c->n, psi, rho, a - side * 2 * PETSC_PI, &h2);
+      rn           = isnan(ro) ? rho[i] + side * pitch : 2 * rho[i] - ro;
+    }
+    rf       = 0.5 * (rho[i] + rn);
+    (*x)[i] = cen[0] + rf * cos(th[i]);
+    (*y)[i] = cen[1] + rf * sin(th[i]);
+  }
+  PetscCall(PetscFree3(psi, rho, th));
+  PetscFunctionReturn(0);
+}
+
+/* Keep a copy of this rank's source curves for net.h5: one per distinct
+   curve (by its arrays), in layer order. */
+static PetscErrorCode TCRollNetStoreCurves(TCRollNet net, PetscInt nl, const TCRollCurve curves[])
+{
+  PetscInt npts = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(2 * PetscMax(nl, 1), &net->layer_curve));
+  PetscCall(PetscMalloc1(2 * PetscMax(nl, 1) + 1, &net->curve_off));
+  net->ncurve       = 0;
+  net->curve_off[0] = 0;
+  for (PetscInt q = 0; q < 2 * nl; q++) {
+    const TCRollCurve *c = &curves[q];
+    PetscInt           found = -1;
+    if (c->n < 2) {
+      net->layer_curve[q] = -1;
+      continue;
+    }
+    for (PetscInt r = 0; r < q && found < 0; r++)
+      if (curves[r].n == c->n && curves[r].x == c->x && curves[r].y == c->y)
+        found = net->layer_curve[r];
+    if (found < 0) {
+      found = net->ncurve++;
+      npts += c->n;
+      net->curve_off[net->ncurve] = npts;
+    }
+    net->layer_curve[q] = found;
+  }
+  PetscCall(PetscMalloc2(PetscMax(npts, 1), &net->curve_x, PetscMax(npts, 1), &net->curve_y));
+  for (PetscInt q = 0; q < 2 * nl; q++) {
+    PetscInt u = net->layer_curve[q];
+    if (u < 0) continue;
+    PetscCall(PetscArraycpy(net->curve_x + net->curve_off[u], curves[q].x, curves[q].n));
+    PetscCall(PetscArraycpy(net->curve_y + net->curve_off[u], curves[q].y, curves[q].n));
+  }
+  PetscFunctionReturn(0);
+}
+
+static const char *TCTabsDescribe(const TCTabs *t, char buf[], size_t len)
+{
+  size_t o = (size_t)snprintf(buf, len, "%s", TCTabLayouts[t->layout]);
+  if (t->layout == TC_TAB_POSITIONS)
+    for (PetscInt k = 0; k < t->n && o < len; k++)
+      o += (size_t)snprintf(buf + o, len - o, "%s%g", k ? "," : " at ", (double)t->s_m[k]);
+  if (t->layout != TC_TAB_TABLESS && o < len)
+    snprintf(buf + o, len - o, ", width %g m", (double)t->width_m);
+  return buf;
+}
+
 PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
                                const PetscReal z[], const PetscReal centre[],
-                               const TCRollCurve curves[], TCRollNet *out)
+                               const TCRollCurve given[], TCRollNet *out)
 {
-  TCRollNet   net;
-  PetscMPIInt size, rank;
-  PetscReal   Lmax[2] = {0, 0};
-  PetscInt    nf      = p->nfoils, nlocal;
+  TCRollNet    net;
+  PetscMPIInt  size, rank;
+  PetscReal    Lmax[2] = {0, 0}, **bxy;
+  PetscInt     nf      = 2, nlocal, miss[3] = {0, 0, 0}, ntab[2] = {0, 0};
+  TCRollCurve *curves;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCheck(nf == 1 || nf == 2, comm, PETSC_ERR_USER_INPUT,
-             "a roll network needs one or two foils (got %" PetscInt_FMT ")", nf);
+  PetscCheck(p->nfoils == 1 || p->nfoils == 2, comm, PETSC_ERR_USER_INPUT,
+             "a roll network needs one or two foils (got %" PetscInt_FMT ")", p->nfoils);
   PetscCheck(p->ds_m > 0, comm, PETSC_ERR_USER_INPUT, "node spacing ds must be positive");
   PetscCall(PetscNew(&net));
   net->comm = comm;
   net->p    = *p;
   net->nl   = nl;
+  /* one traced foil: build the other (see "One traced foil" in rollnet.h) */
+  for (PetscInt k = 0; k < nl; k++) {
+    PetscBool a = (PetscBool)(given[2 * k].n < 2), b = (PetscBool)(given[2 * k + 1].n < 2);
+    miss[0] += a && !b;
+    miss[1] += b && !a;
+    miss[2] += a && b;
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, miss, 3, MPIU_INT, MPI_SUM, comm));
+  PetscCheck(miss[2] == 0, comm, PETSC_ERR_USER_INPUT,
+             "%" PetscInt_FMT " node layer(s) have no traced foil at all", miss[2]);
+  PetscCheck(!(miss[0] && miss[1]), comm, PETSC_ERR_USER_INPUT,
+             "some layers have only the Cu foil and others only the Al foil: trace the same "
+             "foil in every slice");
+  net->built_foil = miss[0] ? TC_FOIL_CU : miss[1] ? TC_FOIL_AL : -1;
+  PetscCall(PetscMalloc2(2 * PetscMax(nl, 1), &curves, 2 * PetscMax(nl, 1), &bxy));
+  for (PetscInt k = 0; k < nl; k++) {
+    PetscInt b = net->built_foil;
+    curves[2 * k]     = given[2 * k];
+    curves[2 * k + 1] = given[2 * k + 1];
+    bxy[2 * k] = bxy[2 * k + 1] = NULL;
+    if (b < 0) continue;
+    {
+      const TCRollCurve *t     = &given[2 * k + 1 - b];
+      PetscReal          pitch = p->pitch_m > 0 ? p->pitch_m : p->search_m / 1.5;
+      if (k > 0 && t->x == given[2 * k - 1 - b].x && t->n == given[2 * k - 1 - b].n) {
+        curves[2 * k + b] = curves[2 * k - 2 + b]; /* extruded: the same built curve */
+        continue;
+      }
+      PetscCall(TCCurveBuildFacing(t, centre + 2 * k, b == TC_FOIL_AL ? 1 : -1, pitch,
+                                   &bxy[2 * k], &bxy[2 * k + 1]));
+      curves[2 * k + b].n = t->n;
+      curves[2 * k + b].x = bxy[2 * k];
+      curves[2 * k + b].y = bxy[2 * k + 1];
+    }
+  }
+  PetscCall(TCRollNetStoreCurves(net, nl, given));
   PetscCallMPI(MPI_Allreduce(&nl, &net->NL, 1, MPIU_INT, MPI_SUM, comm));
   PetscCallMPI(MPI_Exscan(&nl, &net->K0, 1, MPIU_INT, MPI_SUM, comm));
   if (rank == 0) net->K0 = 0;
@@ -276,16 +437,23 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     PetscCallMPI(MPI_Allgatherv(z, nn, MPIU_REAL, net->zall, cnt, dsp, MPIU_REAL, comm));
     PetscCall(PetscFree2(cnt, dsp));
   }
-  PetscCall(PetscMalloc2(2 * PetscMax(nl, 1), &net->lenloc, 2 * PetscMax(nl, 1), &net->cenloc));
+  PetscCall(PetscMalloc3(2 * PetscMax(nl, 1), &net->lenloc, 2 * PetscMax(nl, 1), &net->cenloc,
+                         2 * PetscMax(nl, 1), &net->turnloc));
   for (PetscInt k = 0; k < nl; k++) {
     net->cenloc[2 * k]     = centre[2 * k];
     net->cenloc[2 * k + 1] = centre[2 * k + 1];
     for (PetscInt f = 0; f < nf; f++) {
       const TCRollCurve *c = &curves[2 * k + f];
-      PetscReal          L = 0;
+      PetscReal          L = 0, *psi, *rho, *th;
       for (PetscInt i = 1; i < c->n; i++) L += hypot(c->x[i] - c->x[i - 1], c->y[i] - c->y[i - 1]);
       net->lenloc[2 * k + f] = L;
       Lmax[f]                = PetscMax(Lmax[f], L);
+      net->turnloc[2 * k + f] = 0;
+      if (c->n >= 2) {
+        PetscCall(TCCurvePolar(c, centre + 2 * k, &psi, &rho, &th));
+        net->turnloc[2 * k + f] = psi[c->n - 1] / (2 * PETSC_PI);
+        PetscCall(PetscFree3(psi, rho, th));
+      }
     }
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, Lmax, 2, MPIU_REAL, MPI_MAX, comm));
@@ -365,6 +533,7 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
         net->node_layer[loc] = (int)K;
         net->node_tab[loc] =
             (int)(((f == 0 && K == 0) || (f == 1 && K == NL - 1)) && TCIsTab(&p->tabs[f], s, L));
+        ntab[f] += net->node_tab[loc];
         if (net->node_tab[loc] && p->terminals)
           PetscCall(TCRollNetAddEdge(net, id, NL * net->NS + f, nd.length_m / p->tab_ohm_m,
                                      TC_EDGE_TAB, 0));
@@ -446,6 +615,23 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     PetscCall(PetscFree(sc[1]));
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &net->nelem_global, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ntab, 2, MPIU_INT, MPI_SUM, comm));
+  for (PetscInt k = 0; k < nl; k++)
+    if (bxy[2 * k]) PetscCall(PetscFree2(bxy[2 * k], bxy[2 * k + 1]));
+  PetscCall(PetscFree2(curves, bxy));
+  for (int f = 0; f < 2; f++) {
+    char      buf[256];
+    PetscReal L = 0;
+    for (PetscInt k = 0; k < nl; k++) L = PetscMax(L, net->lenloc[2 * k + f]);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &L, 1, MPIU_REAL, MPI_MAX, comm));
+    PetscCheck(ntab[f] > 0, comm, PETSC_ERR_USER_INPUT,
+               "the %s foil has no tab: tab_%s (%s) misses every node of the %s foil (%s m long, "
+               "%s layer); place the tabs within [0, %s] m along the foil (tab_%s_positions_m), "
+               "or use start, end or tabless",
+               f ? "Al (positive)" : "Cu (negative)", TCFoilNames[f],
+               TCTabsDescribe(&p->tabs[f], buf, sizeof(buf)), f ? "Al" : "Cu", TCG(L).s,
+               f ? "top" : "bottom", TCG(L).s, TCFoilNames[f]);
+  }
   PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
   PetscCall(TCGraphSetFromOptions(net->g));
   PetscCall(TCGraphSetUp(net->g));
@@ -490,6 +676,49 @@ PetscErrorCode TCRollNetGetDefects(TCRollNet net, PetscInt *n, const TCRollDefec
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCRollNetGetFoilStats(TCRollNet net, PetscReal length_m[2], PetscReal turns[2],
+                                     PetscReal centre_m[2])
+{
+  PetscReal s[6] = {0, 0, 0, 0, 0, 0};
+
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < net->nl; k++)
+    for (int f = 0; f < 2; f++) {
+      s[f] += net->lenloc[2 * k + f];
+      s[2 + f] += net->turnloc[2 * k + f];
+      s[4 + f] += net->cenloc[2 * k + f];
+    }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, 6, MPIU_REAL, MPI_SUM, net->comm));
+  for (int f = 0; f < 2; f++) {
+    if (length_m) length_m[f] = s[f] / net->NL;
+    if (turns) turns[f] = s[2 + f] / net->NL;
+    if (centre_m) centre_m[f] = s[4 + f] / net->NL;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetHeightRange(TCRollNet net, PetscReal z[2])
+{
+  PetscFunctionBeginUser;
+  z[0] = net->zall[0];
+  z[1] = net->zall[net->NL - 1];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetBuiltFoil(TCRollNet net, PetscInt *foil)
+{
+  PetscFunctionBeginUser;
+  *foil = net->built_foil;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetGetParams(TCRollNet net, const TCRollNetParams **p)
+{
+  PetscFunctionBeginUser;
+  *p = &net->p;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,
                                  PetscInt *nelements)
 {
@@ -500,6 +729,90 @@ PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayer
   }
   if (nlayers) *nlayers = net->NL;
   if (nelements) *nelements = net->nelem_global;
+  PetscFunctionReturn(0);
+}
+
+/* net.h5 format: 2 adds the source curves and the build parameters, so
+   that a file can be read back (TCRollNetFile*). */
+#define TC_NETFILE_FORMAT 2
+
+/* The source curves (this rank's, global indices by Exscan), the layer table
+   and the build parameters as attributes of /network. */
+static PetscErrorCode TCRollNetWriteSource(TCH5 *h5, TCRollNet net)
+{
+  PetscInt    c0 = 0, C = 0, P0 = 0, P = 0, nc = net->ncurve, np = net->curve_off[nc];
+  PetscInt   *lc;
+  long long  *start, *count;
+  hsize_t     dc[1], dp[1], dl[2] = {(hsize_t)net->NL, 2};
+  PetscMPIInt rank;
+  char        buf[512];
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(net->comm, &rank));
+  PetscCallMPI(MPI_Exscan(&nc, &c0, 1, MPIU_INT, MPI_SUM, net->comm));
+  PetscCallMPI(MPI_Exscan(&np, &P0, 1, MPIU_INT, MPI_SUM, net->comm));
+  if (rank == 0) c0 = P0 = 0;
+  PetscCallMPI(MPI_Allreduce(&nc, &C, 1, MPIU_INT, MPI_SUM, net->comm));
+  PetscCallMPI(MPI_Allreduce(&np, &P, 1, MPIU_INT, MPI_SUM, net->comm));
+  dc[0] = (hsize_t)C;
+  dp[0] = (hsize_t)P;
+  PetscCall(PetscMalloc3(PetscMax(nc, 1), &start, PetscMax(nc, 1), &count, 2 * PetscMax(net->nl, 1),
+                         &lc));
+  for (PetscInt u = 0; u < nc; u++) {
+    start[u] = P0 + net->curve_off[u];
+    count[u] = net->curve_off[u + 1] - net->curve_off[u];
+  }
+  for (PetscInt q = 0; q < 2 * net->nl; q++)
+    lc[q] = net->layer_curve[q] < 0 ? -1 : c0 + net->layer_curve[q];
+  {
+    int *lci;
+    PetscCall(PetscMalloc1(2 * PetscMax(net->nl, 1), &lci));
+    for (PetscInt q = 0; q < 2 * net->nl; q++) lci[q] = (int)lc[q];
+    PetscCall(TCH5WriteRows(h5, "/layers/curve", H5T_NATIVE_INT, 2, dl, (hsize_t)net->K0,
+                            (hsize_t)net->nl, lci));
+    PetscCall(PetscFree(lci));
+  }
+  PetscCall(TCH5WriteRows(h5, "/curves/start", H5T_NATIVE_LLONG, 1, dc, (hsize_t)c0, (hsize_t)nc,
+                          start));
+  PetscCall(TCH5WriteRows(h5, "/curves/count", H5T_NATIVE_LLONG, 1, dc, (hsize_t)c0, (hsize_t)nc,
+                          count));
+  PetscCall(TCH5WriteRows(h5, "/curves/x_m", H5T_NATIVE_DOUBLE, 1, dp, (hsize_t)P0, (hsize_t)np,
+                          net->curve_x));
+  PetscCall(TCH5WriteRows(h5, "/curves/y_m", H5T_NATIVE_DOUBLE, 1, dp, (hsize_t)P0, (hsize_t)np,
+                          net->curve_y));
+  PetscCall(PetscFree3(start, count, lc));
+  PetscCall(TCH5EnsureGroup(h5, "/network"));
+  PetscCall(TCH5WriteAttrInt(h5, "/network", "format_version", TC_NETFILE_FORMAT));
+  PetscCall(TCH5WriteAttrString(h5, "/network", "source", net->p.source[0] ? net->p.source : "unknown"));
+  PetscCall(TCH5WriteAttrInt(h5, "/network", "foils_given", net->p.nfoils));
+  PetscCall(TCH5WriteAttrInt(h5, "/network", "built_foil", net->built_foil));
+  PetscCall(TCH5WriteAttrReals(h5, "/network", "labels", 2,
+                               (double[]){(double)net->p.label[0], (double)net->p.label[1]}));
+  PetscCall(TCH5WriteAttrReals(h5, "/network", "thickness_m", 2, net->p.thickness_m));
+  PetscCall(TCH5WriteAttrReals(h5, "/network", "sigma_S_m", 2, net->p.sigma_S_m));
+  PetscCall(TCH5WriteAttrReals(h5, "/network", "stack_m", 3, net->p.stack_m));
+  PetscCall(TCH5WriteAttrReal(h5, "/network", "ds_m", net->p.ds_m));
+  PetscCall(TCH5WriteAttrReal(h5, "/network", "height_m", net->p.height_m));
+  PetscCall(TCH5WriteAttrReal(h5, "/network", "search_m", net->p.search_m));
+  PetscCall(TCH5WriteAttrReal(h5, "/network", "pitch_m", net->p.pitch_m));
+  PetscCall(TCH5WriteAttrReal(h5, "/network", "element_asr_ohm_m2", net->p.asr_ohm_m2));
+  PetscCall(TCH5WriteAttrInt(h5, "/network", "missing_foil", net->p.missing_foil));
+  PetscCall(TCH5WriteAttrReals(h5, "/network", "missing_m", 2,
+                               (double[]){net->p.missing_from_m, net->p.missing_to_m}));
+  for (int f = 0; f < 2; f++) {
+    const TCTabs *t = &net->p.tabs[f];
+    char          name[32];
+    size_t        o = 0;
+    snprintf(name, sizeof(name), "tab_%s", TCFoilNames[f]);
+    PetscCall(TCH5WriteAttrString(h5, "/network", name, TCTabLayouts[t->layout]));
+    buf[0] = 0;
+    for (PetscInt k = 0; k < t->n && o < sizeof(buf); k++)
+      o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%.17g", k ? "," : "", (double)t->s_m[k]);
+    snprintf(name, sizeof(name), "tab_%s_positions_m", TCFoilNames[f]);
+    PetscCall(TCH5WriteAttrString(h5, "/network", name, buf));
+    snprintf(name, sizeof(name), "tab_%s_width_m", TCFoilNames[f]);
+    PetscCall(TCH5WriteAttrReal(h5, "/network", name, t->width_m));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -548,6 +861,7 @@ PetscErrorCode TCRollNetWriteExtra(TCH5 *h5, void *ctx)
                                 "0 foil along s, 1 foil along z, 2 element inner face of the Al "
                                 "foil, 3 element outer face, 4 tab to terminal"));
   PetscCall(TCH5WriteAttrReal(h5, "/edges", "element_asr_ohm_m2", net->p.asr_ohm_m2));
+  PetscCall(TCRollNetWriteSource(h5, net));
   /* defects: one row each, written by rank 0 */
   {
     PetscInt   nd = net->ndefect;
@@ -605,13 +919,16 @@ PetscErrorCode TCRollNetDestroy(TCRollNet *net)
   if (!*net) PetscFunctionReturn(0);
   PetscCall(TCGraphDestroy(&(*net)->g));
   PetscCall(PetscFree((*net)->zall));
-  PetscCall(PetscFree2((*net)->lenloc, (*net)->cenloc));
+  PetscCall(PetscFree3((*net)->lenloc, (*net)->cenloc, (*net)->turnloc));
   PetscCall(PetscFree4((*net)->node_s, (*net)->node_foil, (*net)->node_tab, (*net)->node_layer));
   PetscCall(PetscFree3((*net)->edge_G, (*net)->edge_area, (*net)->edge_kind));
   PetscCall(PetscFree((*net)->link_ij));
   PetscCall(PetscFree((*net)->link_area));
   PetscCall(PetscFree((*net)->link_d));
   PetscCall(PetscFree((*net)->defect));
+  PetscCall(PetscFree((*net)->layer_curve));
+  PetscCall(PetscFree((*net)->curve_off));
+  PetscCall(PetscFree2((*net)->curve_x, (*net)->curve_y));
   PetscCall(PetscFree(*net));
   PetscFunctionReturn(0);
 }
@@ -645,6 +962,11 @@ PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, 
   np->tabs[1]        = sp->tabs[1];
   np->height_m       = sp->height_m;
   np->search_m       = 1.5 * TCSpiralPitch(spiral) + 2 * PetscAbsReal(sp->gap_m);
+  np->pitch_m        = TCSpiralPitch(spiral);
+  np->stack_m[0]     = sp->t_neg_m;
+  np->stack_m[1]     = sp->t_sep_m;
+  np->stack_m[2]     = sp->t_pos_m;
+  PetscCall(PetscStrncpy(np->source, "geometry", sizeof(np->source)));
   np->missing_foil   = sp->missing_foil;
   np->missing_from_m = sp->missing_from_m;
   np->missing_to_m   = sp->missing_to_m;
@@ -669,5 +991,308 @@ PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, 
     PetscCall(PetscFree(xs[f]));
     PetscCall(PetscFree(ys[f]));
   }
+  PetscFunctionReturn(0);
+}
+
+/* ---- reading net.h5 back ------------------------------------------------------------------ */
+
+struct _p_TCRollNetFile {
+  MPI_Comm        comm;
+  TCH5            h5;
+  char            path[PETSC_MAX_PATH_LEN];
+  TCRollNetParams p;
+  PetscInt        NL, C, nd;
+  PetscReal      *z, *cen; /* NL, 2 NL */
+  int            *lc;      /* 2 NL: curve of each layer's Cu and Al, -1 none */
+  long long      *start, *count;
+  PetscBool       extruded;
+  TCRollDefect   *defect;
+};
+
+static PetscErrorCode TCNetFileTabs(TCRollNetFile nf, int f, TCTabs *t)
+{
+  char      name[32], layout[32], pos[512], key[PETSC_MAX_PATH_LEN + 64];
+  PetscBool found;
+  PetscInt  e = -1;
+  double    w = 0;
+
+  PetscFunctionBeginUser;
+  snprintf(name, sizeof(name), "tab_%s", TCFoilNames[f]);
+  PetscCall(TCH5ReadAttrString(&nf->h5, "/network", name, layout, sizeof(layout), &found));
+  PetscCheck(found, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /network has no attribute %s",
+             nf->path, name);
+  for (PetscInt q = 0; q < 4; q++)
+    if (!strcmp(layout, TCTabLayouts[q])) e = q;
+  PetscCheck(e >= 0, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown tab layout '%s' in /network",
+             nf->path, layout);
+  snprintf(name, sizeof(name), "tab_%s_positions_m", TCFoilNames[f]);
+  PetscCall(TCH5ReadAttrString(&nf->h5, "/network", name, pos, sizeof(pos), &found));
+  snprintf(name, sizeof(name), "tab_%s_width_m", TCFoilNames[f]);
+  PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", name, &w, &found));
+  snprintf(key, sizeof(key), "%s:/network tab_%s", nf->path, TCFoilNames[f]);
+  PetscCall(TCTabsSet(t, (TCTabLayout)e, pos, w, key));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileOpen(MPI_Comm comm, const char path[], TCRollNetFile *out)
+{
+  TCRollNetFile nf;
+  PetscBool     found;
+  long long     v;
+  hsize_t       dims[4];
+  int           ndim;
+  double        a2[2], a3[3];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&nf));
+  nf->comm = comm;
+  PetscCall(PetscStrncpy(nf->path, path, sizeof(nf->path)));
+  PetscCall(TCH5Open(comm, path, &nf->h5));
+  PetscCall(TCH5ReadAttrInt(&nf->h5, "/network", "format_version", &v, &found));
+  if (!found) {
+    PetscBool old;
+    PetscCall(TCH5ReadAttrInt(&nf->h5, "/nodes", "ns_cu", &v, &old));
+    PetscCall(TCH5Close(&nf->h5));
+    PetscCheck(!old, comm, PETSC_ERR_USER_INPUT,
+               "%s is a net.h5 of an older tomocell (format 1, without the source curves) that "
+               "cannot be read back: write it again with this version (tomocell geometry or "
+               "tomocell trace)",
+               path);
+    SETERRQ(comm, PETSC_ERR_USER_INPUT,
+            "%s is not a roll network (net.h5 of tomocell geometry or trace): no /network group",
+            path);
+  }
+  if (v != TC_NETFILE_FORMAT) PetscCall(TCH5Close(&nf->h5));
+  PetscCheck(v == TC_NETFILE_FORMAT, comm, PETSC_ERR_USER_INPUT,
+             "%s is a net.h5 of format %lld; this tomocell reads format %d: write it again with "
+             "this version (tomocell geometry or tomocell trace)",
+             path, v, TC_NETFILE_FORMAT);
+  {
+    TCRollNetParams *p = &nf->p;
+    char             src[32];
+    PetscCall(PetscMemzero(p, sizeof(*p)));
+    PetscCall(TCH5ReadAttrString(&nf->h5, "/network", "source", src, sizeof(src), &found));
+    PetscCall(PetscStrncpy(p->source, found ? src : "unknown", sizeof(p->source)));
+    PetscCall(TCH5ReadAttrInt(&nf->h5, "/network", "foils_given", &v, &found));
+    p->nfoils = (PetscInt)v;
+    PetscCall(TCH5ReadAttrReals(&nf->h5, "/network", "labels", 2, a2, &found));
+    p->label[0] = (PetscInt)a2[0];
+    p->label[1] = (PetscInt)a2[1];
+    PetscCall(TCH5ReadAttrReals(&nf->h5, "/network", "thickness_m", 2, p->thickness_m, &found));
+    PetscCall(TCH5ReadAttrReals(&nf->h5, "/network", "sigma_S_m", 2, p->sigma_S_m, &found));
+    PetscCall(TCH5ReadAttrReals(&nf->h5, "/network", "stack_m", 3, a3, &found));
+    for (int q = 0; q < 3; q++) p->stack_m[q] = a3[q];
+    PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "ds_m", &p->ds_m, &found));
+    PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "height_m", &p->height_m, &found));
+    PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "search_m", &p->search_m, &found));
+    PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "pitch_m", &p->pitch_m, &found));
+    PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "element_asr_ohm_m2", &p->asr_ohm_m2, &found));
+    PetscCall(TCH5ReadAttrInt(&nf->h5, "/network", "missing_foil", &v, &found));
+    p->missing_foil = (PetscInt)v;
+    PetscCall(TCH5ReadAttrReals(&nf->h5, "/network", "missing_m", 2, a2, &found));
+    p->missing_from_m = a2[0];
+    p->missing_to_m   = a2[1];
+    for (int f = 0; f < 2; f++) PetscCall(TCNetFileTabs(nf, f, &p->tabs[f]));
+    PetscCheck(p->nfoils >= 1 && p->nfoils <= 2 && p->ds_m > 0 && p->search_m > 0, comm,
+               PETSC_ERR_USER_INPUT,
+               "%s: /network attributes are inconsistent (foils %" PetscInt_FMT ", ds %s m, "
+               "search %s m); write the file again",
+               path, p->nfoils, TCG(p->ds_m).s, TCG(p->search_m).s);
+  }
+  PetscCall(TCH5GetDims(&nf->h5, "/layers/z_m", &ndim, dims));
+  nf->NL = (PetscInt)dims[0];
+  PetscCall(TCH5GetDims(&nf->h5, "/curves/start", &ndim, dims));
+  nf->C = (PetscInt)dims[0];
+  PetscCheck(nf->NL > 0 && nf->C > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s has no node layers or no curves: there is no roll in it", path);
+  PetscCall(PetscMalloc5(nf->NL, &nf->z, 2 * nf->NL, &nf->cen, 2 * nf->NL, &nf->lc, nf->C,
+                         &nf->start, nf->C, &nf->count));
+  /* small tables: every rank reads all of them (rank 0's read is broadcast) */
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCall(TCH5ReadRows(&nf->h5, "/layers/z_m", H5T_NATIVE_DOUBLE, 0, rank ? 0 : nf->NL, nf->z));
+    PetscCall(TCH5ReadRows(&nf->h5, "/layers/centre_m", H5T_NATIVE_DOUBLE, 0, rank ? 0 : nf->NL,
+                           nf->cen));
+    PetscCall(TCH5ReadRows(&nf->h5, "/layers/curve", H5T_NATIVE_INT, 0, rank ? 0 : nf->NL, nf->lc));
+    PetscCall(TCH5ReadRows(&nf->h5, "/curves/start", H5T_NATIVE_LLONG, 0, rank ? 0 : nf->C,
+                           nf->start));
+    PetscCall(TCH5ReadRows(&nf->h5, "/curves/count", H5T_NATIVE_LLONG, 0, rank ? 0 : nf->C,
+                           nf->count));
+    PetscCallMPI(MPI_Bcast(nf->z, (PetscMPIInt)nf->NL, MPIU_REAL, 0, comm));
+    PetscCallMPI(MPI_Bcast(nf->cen, (PetscMPIInt)(2 * nf->NL), MPIU_REAL, 0, comm));
+    PetscCallMPI(MPI_Bcast(nf->lc, (PetscMPIInt)(2 * nf->NL), MPI_INT, 0, comm));
+    PetscCallMPI(MPI_Bcast(nf->start, (PetscMPIInt)nf->C, MPI_LONG_LONG, 0, comm));
+    PetscCallMPI(MPI_Bcast(nf->count, (PetscMPIInt)nf->C, MPI_LONG_LONG, 0, comm));
+  }
+  {
+    hsize_t  dp[4];
+    int      nd;
+    PetscInt given = 0;
+    PetscCall(TCH5GetDims(&nf->h5, "/curves/x_m", &nd, dp));
+    for (PetscInt k = 0; k < nf->NL; k++)
+      for (int f = 0; f < 2; f++) {
+        int u = nf->lc[2 * k + f];
+        PetscCheck(u >= -1 && u < nf->C && (u < 0 || (nf->start[u] >= 0 && nf->count[u] >= 2 &&
+                                                      (hsize_t)(nf->start[u] + nf->count[u]) <= dp[0])),
+                   comm, PETSC_ERR_USER_INPUT,
+                   "%s: layer %" PetscInt_FMT " refers to a missing or broken curve; write the file "
+                   "again",
+                   path, k);
+        given += u >= 0;
+      }
+    PetscCheck(given > 0, comm, PETSC_ERR_USER_INPUT, "%s has no traced foil in any layer", path);
+  }
+  /* extruded from one slice: every layer has the same curves */
+  nf->extruded = PETSC_TRUE;
+  for (PetscInt k = 1; k < nf->NL; k++) {
+    PetscBool same = PETSC_TRUE;
+    for (int f = 0; f < 2; f++) {
+      int a = nf->lc[f], b = nf->lc[2 * k + f];
+      if (a < 0 || b < 0) {
+        same = (PetscBool)(same && a == b);
+        continue;
+      }
+      if (a == b) continue;
+      same = (PetscBool)(same && nf->count[a] == nf->count[b]); /* copies of one curve: the
+                                                                   rank blocks write one each */
+    }
+    if (nf->cen[2 * k] != nf->cen[0] || nf->cen[2 * k + 1] != nf->cen[1]) same = PETSC_FALSE;
+    nf->extruded = (PetscBool)(nf->extruded && same);
+  }
+  /* defects */
+  {
+    hsize_t dd[4];
+    int     n1;
+    htri_t  has = H5Lexists(nf->h5.file, "/defects", H5P_DEFAULT);
+    nf->nd      = 0;
+    if (has > 0) {
+      PetscCall(TCH5GetDims(&nf->h5, "/defects/kind", &n1, dd));
+      nf->nd = (PetscInt)dd[0];
+    }
+    PetscCall(PetscMalloc1(PetscMax(nf->nd, 1), &nf->defect));
+    if (nf->nd > 0) {
+      int       *kind, *foil;
+      PetscReal *v[5];
+      const char *names[5] = {"/defects/r_m", "/defects/theta_rad", "/defects/z_m",
+                              "/defects/size_m", "/defects/s_m"};
+      PetscCall(PetscMalloc2(nf->nd, &kind, nf->nd, &foil));
+      PetscCall(TCH5ReadRows(&nf->h5, "/defects/kind", H5T_NATIVE_INT, 0, nf->nd, kind));
+      PetscCall(TCH5ReadRows(&nf->h5, "/defects/foil", H5T_NATIVE_INT, 0, nf->nd, foil));
+      for (int q = 0; q < 5; q++) {
+        PetscCall(PetscMalloc1(nf->nd, &v[q]));
+        PetscCall(TCH5ReadRows(&nf->h5, names[q], H5T_NATIVE_DOUBLE, 0, nf->nd, v[q]));
+      }
+      for (PetscInt i = 0; i < nf->nd; i++) {
+        PetscCheck(kind[i] >= 0 && kind[i] < TC_DEFECT_NKINDS, comm, PETSC_ERR_USER_INPUT,
+                   "%s: defect %" PetscInt_FMT " has an unknown kind %d", path, i, kind[i]);
+        nf->defect[i].kind      = (TCRollDefectKind)kind[i];
+        nf->defect[i].foil      = foil[i];
+        nf->defect[i].r_m       = v[0][i];
+        nf->defect[i].theta_rad = v[1][i];
+        nf->defect[i].z_m       = v[2][i];
+        nf->defect[i].size_m    = v[3][i];
+        nf->defect[i].s_m       = v[4][i];
+      }
+      PetscCall(PetscFree2(kind, foil));
+      for (int q = 0; q < 5; q++) PetscCall(PetscFree(v[q]));
+    }
+  }
+  *out = nf;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileGetParams(TCRollNetFile nf, TCRollNetParams *np)
+{
+  PetscFunctionBeginUser;
+  *np = nf->p;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileGetLayers(TCRollNetFile nf, PetscInt *nlayers, const PetscReal **z_m,
+                                      PetscBool *extruded)
+{
+  PetscFunctionBeginUser;
+  if (nlayers) *nlayers = nf->NL;
+  if (z_m) *z_m = nf->z;
+  if (extruded) *extruded = nf->extruded;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileGetDefects(TCRollNetFile nf, PetscInt *n, const TCRollDefect **d)
+{
+  PetscFunctionBeginUser;
+  *n = nf->nd;
+  *d = nf->defect;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, PetscInt nz,
+                                  TCRollNet *net)
+{
+  MPI_Comm     comm = nf->comm;
+  PetscMPIInt  rank, size;
+  PetscInt     NL = nz > 0 ? nz : nf->NL, k0, k1, nl, lo = PETSC_MAX_INT, hi = 0;
+  PetscReal   *z, *cen, *x = NULL, *y = NULL;
+  TCRollCurve *curves;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCheck(nz <= 0 || nf->extruded, comm, PETSC_ERR_USER_INPUT,
+             "%s holds %" PetscInt_FMT " traced slices as its node layers: their number cannot "
+             "be changed (do not set network_nz; choose slices when tracing)",
+             nf->path, nf->NL);
+  k0 = NL * rank / size;
+  k1 = NL * (rank + 1) / size;
+  nl = k1 - k0;
+  /* the stored layer each of this rank's layers takes its curves from */
+  for (PetscInt k = k0; k < k1; k++) {
+    PetscInt src = nz > 0 ? 0 : k;
+    for (int f = 0; f < 2; f++) {
+      int u = nf->lc[2 * src + f];
+      if (u < 0) continue;
+      lo = PetscMin(lo, (PetscInt)nf->start[u]);
+      hi = PetscMax(hi, (PetscInt)(nf->start[u] + nf->count[u]));
+    }
+  }
+  if (hi <= lo) lo = hi = 0;
+  PetscCall(PetscMalloc2(PetscMax(hi - lo, 1), &x, PetscMax(hi - lo, 1), &y));
+  PetscCall(TCH5ReadRows(&nf->h5, "/curves/x_m", H5T_NATIVE_DOUBLE, (hsize_t)lo, (hsize_t)(hi - lo),
+                         x));
+  PetscCall(TCH5ReadRows(&nf->h5, "/curves/y_m", H5T_NATIVE_DOUBLE, (hsize_t)lo, (hsize_t)(hi - lo),
+                         y));
+  PetscCall(
+      PetscMalloc3(PetscMax(nl, 1), &z, 2 * PetscMax(nl, 1), &cen, 2 * PetscMax(nl, 1), &curves));
+  for (PetscInt k = 0; k < nl; k++) {
+    PetscInt K = k0 + k, src = nz > 0 ? 0 : K;
+    if (nz > 0)
+      z[k] = nz > 1 ? np->height_m * K / (nz - 1) : 0.5 * np->height_m;
+    else
+      z[k] = nf->z[K];
+    cen[2 * k]     = nf->cen[2 * src];
+    cen[2 * k + 1] = nf->cen[2 * src + 1];
+    for (int f = 0; f < 2; f++) {
+      int u = nf->lc[2 * src + f];
+      curves[2 * k + f].n = u < 0 ? 0 : (PetscInt)nf->count[u];
+      curves[2 * k + f].x = u < 0 ? NULL : x + (nf->start[u] - lo);
+      curves[2 * k + f].y = u < 0 ? NULL : y + (nf->start[u] - lo);
+    }
+  }
+  PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
+  PetscCall(TCRollNetSetDefects(*net, nf->nd, nf->defect));
+  PetscCall(PetscFree3(z, cen, curves));
+  PetscCall(PetscFree2(x, y));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetFileClose(TCRollNetFile *nf)
+{
+  PetscFunctionBeginUser;
+  if (!*nf) PetscFunctionReturn(0);
+  PetscCall(TCH5Close(&(*nf)->h5));
+  PetscCall(PetscFree5((*nf)->z, (*nf)->cen, (*nf)->lc, (*nf)->start, (*nf)->count));
+  PetscCall(PetscFree((*nf)->defect));
+  PetscCall(PetscFree(*nf));
   PetscFunctionReturn(0);
 }

@@ -25,7 +25,16 @@
  * strip, conductance dA / ASR (the linear element of `tomocell geometry`;
  * the coupled solver builds with ASR 1, so G = dA, and puts a cell model on
  * every element edge). No element where a coating is missing.
- * Tabs: Cu tab nodes on the bottom layer, Al tab nodes on the top layer.
+ * One traced foil (most segmentations mark one layer): where a layer has a
+ * curve for one foil only, the other is built as the facing layer half a
+ * pitch away, midway between successive windings of the traced one (outward
+ * of a traced Cu, inward of a traced Al, as in the stack of mesh/spiral.h,
+ * whose Al centre line lies half a pitch outside the Cu of its turn); beyond
+ * the last (first) winding the local pitch of the winding before (after) is
+ * extrapolated, and a curve of less than one turn uses pitch_m. The built
+ * curve shares the traced one's rays, so it spans the same angle.
+ * Tabs: Cu tab nodes on the bottom layer, Al tab nodes on the top layer; a
+ * foil without any tab node is an error naming its tab keys.
  * With terminals (for the coupled solver), two more nodes follow the foil
  * nodes on the last rank: the negative terminal (input id NL NS, tag 2,
  * fixed at 0 V) joined to every Cu tab node, and the positive terminal (id
@@ -46,7 +55,7 @@ typedef struct {
 } TCRollCurve;
 
 typedef struct {
-  PetscInt  nfoils;         /* 1 (Cu only) or 2 */
+  PetscInt  nfoils;         /* foils given (1 or 2; see "One traced foil" above) */
   PetscInt  label[2];       /* label of each foil in the source (for output) */
   PetscReal thickness_m[2]; /* foil thickness */
   PetscReal sigma_S_m[2];
@@ -60,6 +69,9 @@ typedef struct {
   PetscBool terminals;      /* add the two terminal nodes (see above) */
   PetscReal tab_ohm_m;      /* tab contact resistance x width, ohm m (terminals only) */
   PetscInt  element_weight; /* partition weight of one element (>= 0) */
+  PetscReal pitch_m;        /* winding pitch (the spiral's or the traced), m; 0: unknown */
+  PetscReal stack_m[3];     /* coatings and separator (t_neg, t_sep, t_pos), m; 0: unknown */
+  char      source[16];     /* "geometry" (synthetic spiral) or "trace": stored in net.h5 */
 } TCRollNetParams;
 
 /* Defects of a roll found by CT tracing (mesh/trace.h) or built into a
@@ -119,6 +131,48 @@ PETSC_EXTERN PetscErrorCode TCRollNetGetDefects(TCRollNet net, PetscInt *n,
 /* Global counts: nodes per foil per layer, layers, elements. */
 PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], PetscInt *nlayers,
                                               PetscInt *nelements);
+/* Collective. Per foil: mean length (m) and windings over the layers, and the
+   mean roll centre (m). */
+PETSC_EXTERN PetscErrorCode TCRollNetGetFoilStats(TCRollNet net, PetscReal length_m[2],
+                                                  PetscReal turns[2], PetscReal centre_m[2]);
+/* Heights of the first and last node layer, m (not collective). */
+PETSC_EXTERN PetscErrorCode TCRollNetGetHeightRange(TCRollNet net, PetscReal z[2]);
+/* Which foil of the network was built half a pitch from a traced one (see
+   "One traced foil" above): TC_FOIL_CU, TC_FOIL_AL, or -1 (both given). */
+PETSC_EXTERN PetscErrorCode TCRollNetGetBuiltFoil(TCRollNet net, PetscInt *foil);
+/* The parameters the network was built with (foils, tabs, stack, pitch). */
+PETSC_EXTERN PetscErrorCode TCRollNetGetParams(TCRollNet net, const TCRollNetParams **p);
+
+/* Reading a net.h5 back (collective). The file stores the source curves of
+   every layer (/curves, /layers/curve), the layer heights and centres and the
+   parameters the network was built with (attributes of /network), so that
+   loading rebuilds the network with TCRollNetCreate exactly as it was, or
+   with changed parameters. TCRollNetFileOpen reads the parameters and the
+   layer table (every rank); the caller may change np (terminals, tab
+   resistance, element weight and ASR for the coupled solver; ds, tabs) and
+   then builds with TCRollNetFileBuild (layers split over the ranks in
+   contiguous blocks, as TCRollNetFromSpiral does). Refused with
+   PETSC_ERR_USER_INPUT naming the file: not an HDF5 file, not a net.h5, a
+   net.h5 of another format version (it names both and says to rewrite it
+   with this tomocell), a net.h5 without curves or without elements. */
+typedef struct _p_TCRollNetFile *TCRollNetFile;
+PETSC_EXTERN PetscErrorCode TCRollNetFileOpen(MPI_Comm comm, const char path[], TCRollNetFile *nf);
+/* The stored parameters (a copy the caller may change before building), the
+   layer count and heights (m), whether the layers were extruded from one
+   slice (their common curves then allow any layer count), and the stored
+   defects. */
+PETSC_EXTERN PetscErrorCode TCRollNetFileGetParams(TCRollNetFile nf, TCRollNetParams *np);
+PETSC_EXTERN PetscErrorCode TCRollNetFileGetLayers(TCRollNetFile nf, PetscInt *nlayers,
+                                                   const PetscReal **z_m, PetscBool *extruded);
+PETSC_EXTERN PetscErrorCode TCRollNetFileGetDefects(TCRollNetFile nf, PetscInt *n,
+                                                    const TCRollDefect **d);
+/* Build with np. nz > 0 re-extrudes an extruded file into nz layers over
+   [z_first, z_last] of the file (an error for a file of traced 3-D slices);
+   nz = 0 keeps the stored layers. The defects are carried over. */
+PETSC_EXTERN PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np,
+                                               PetscInt nz, TCRollNet *net);
+PETSC_EXTERN PetscErrorCode TCRollNetFileClose(TCRollNetFile *nf);
+
 /* Collective. Write h5path (+ .xmf) -- layout in README, "net.h5". */
 PETSC_EXTERN PetscErrorCode TCRollNetWrite(TCRollNet net, const char h5path[],
                                            const TCRunMeta *meta);

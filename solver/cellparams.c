@@ -4,6 +4,7 @@
  * and the field, so a user bringing their own set learns what is wrong.
  */
 #include "solver/cellparams.h"
+#include "src/tc.h"
 #include "io/jsonparse.h"
 #include "io/output.h"
 #include <ctype.h>
@@ -489,4 +490,112 @@ PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region, Pe
   else
     p->pos.L_m = L_m;
   PetscFunctionReturn(0);
+}
+
+/* The multiscale link: thickness keys and tortuosity props.json files
+   replace the set's values region by region. Every change that the user
+   might not expect (porosity, active fraction) is printed. */
+PetscErrorCode TCCellParamsApplyDeck(TCDeck deck, TCCellParams *p, TCCellMicrostructure *rec)
+{
+  static const char *const pkeys[3] = {"cell_props_n", "cell_props_s", "cell_props_p"};
+  static const char *const lkeys[3] = {"cell_thickness_n_m", "cell_thickness_s_m",
+                                       "cell_thickness_p_m"};
+  MPI_Comm                 comm     = PETSC_COMM_WORLD;
+  PetscInt                 idir, alabel = -1;
+  char                     dir;
+
+  PetscReal                L0[3] = {p->neg.L_m, p->L_sep_m, p->pos.L_m};
+  TCCellMicrostructure     tmp;
+
+  PetscFunctionBeginUser;
+  if (!rec) rec = &tmp;
+  PetscCall(PetscMemzero(rec, sizeof(*rec)));
+  PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
+  PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
+  dir                = (char)('x' + idir);
+  rec->dir           = dir;
+  rec->active_label  = alabel;
+  for (int r = 0; r < 3; r++) {
+    PetscReal *L = r == 0 ? &p->neg.L_m : r == 1 ? &p->L_sep_m : &p->pos.L_m, L_new = *L;
+    PetscCall(TCDeckGetReal(deck, lkeys[r], &L_new));
+    rec->L_old_m[r] = *L;
+    rec->L_m[r]     = L_new;
+    if (L_new != *L) {
+      rec->thickness_set[r] = PETSC_TRUE;
+      PetscCall(TCPrintf(comm, "  %s: thickness %.4g um (the set's %.4g um)\n",
+                         TCCellRegionNames[r], (double)(L_new * 1e6), (double)(*L * 1e6)));
+      PetscCall(TCCellParamsSetThickness(p, (TCCellRegion)r, L_new));
+    }
+  }
+  for (int r = 0; r < 3; r++) {
+    char              path[PETSC_MAX_PATH_LEN];
+    PetscBool         set;
+    TCCellPropsChange c;
+    PetscCall(TCDeckGetString(deck, pkeys[r], path, sizeof(path), &set));
+    if (!set) continue;
+    PetscCall(TCCellParamsApplyProps(p, (TCCellRegion)r, path, dir, alabel, &c));
+    rec->props_set[r] = PETSC_TRUE;
+    rec->chg[r]       = c;
+    PetscCall(PetscStrncpy(rec->props[r], path, sizeof(rec->props[r])));
+    PetscCall(TCPrintf(comm,
+                       "  %s from %s: tau_%c %.4f, transport efficiency eps/tau %.5f (the set's "
+                       "%.5f)\n",
+                       TCCellRegionNames[r], path, dir, (double)c.tau, (double)c.B,
+                       (double)c.B_old));
+    if (PetscAbsReal(c.eps - c.eps_old) > 1e-12)
+      PetscCall(TCPrintf(comm,
+                         "  note: %s porosity %.4f replaces the set's %.4f (the file's "
+                         "volume_fraction)%s\n",
+                         TCCellRegionNames[r], (double)c.eps, (double)c.eps_old,
+                         r == 1        ? ""
+                         : alabel >= 0 ? "; active fraction from the file's label_fractions"
+                                       : "; the solid keeps the set's composition"));
+    if (r != 1 && PetscAbsReal(c.eps_s - c.eps_s_old) > 1e-12) {
+      PetscReal q0 = c.eps_s_old * L0[r], q1 = c.eps_s * (r == 0 ? p->neg.L_m : p->pos.L_m);
+      char      tail[256];
+      if (PetscAbsReal(q1 - q0) <= 1e-6 * q0)
+        snprintf(tail, sizeof(tail), " (kept)");
+      else
+        snprintf(tail, sizeof(tail),
+                 " (capacity follows the loading; -%s %.6g keeps the set's: L_set eps_s,set / "
+                 "eps_s)",
+                 lkeys[r], (double)(q0 / c.eps_s));
+      PetscCall(TCPrintf(comm,
+                         "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
+                         "1/m, loading eps_s L %.4g -> %.4g m%s\n",
+                         TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s,
+                         (double)c.a_old, (double)c.a, (double)q0, (double)q1, tail));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+void TCCellMicrostructureWriteJSON(const TCCellMicrostructure *rec, TCJson *js)
+{
+  static const char *const names[3] = {"negative", "separator", "positive"};
+  for (int r = 0; r < 3; r++) {
+    if (!rec->props_set[r] && !rec->thickness_set[r]) continue;
+    TCJsonObjectBegin(js, names[r]);
+    if (rec->thickness_set[r]) {
+      TCJsonReal(js, "thickness_m", rec->L_m[r]);
+      TCJsonReal(js, "set_thickness_m", rec->L_old_m[r]);
+    }
+    if (rec->props_set[r]) {
+      const TCCellPropsChange *c = &rec->chg[r];
+      char                     d[2] = {rec->dir, 0};
+      TCJsonString(js, "props", rec->props[r]);
+      TCJsonString(js, "direction", d);
+      TCJsonReal(js, "tau", c->tau);
+      TCJsonReal(js, "porosity", c->eps);
+      TCJsonReal(js, "set_porosity", c->eps_old);
+      TCJsonReal(js, "transport_efficiency", c->B);
+      TCJsonReal(js, "set_transport_efficiency", c->B_old);
+      if (r != 1) {
+        TCJsonReal(js, "active_fraction", c->eps_s);
+        TCJsonReal(js, "set_active_fraction", c->eps_s_old);
+        TCJsonReal(js, "surface_area_per_volume_m", c->a);
+      }
+    }
+    TCJsonObjectEnd(js);
+  }
 }

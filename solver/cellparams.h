@@ -23,6 +23,8 @@
  */
 #pragma once
 #include <petscsys.h>
+#include "io/deck.h"
+#include "io/json.h"
 #include "solver/cellfunc.h"
 
 /* Constants: CODATA 2018 (exact in the 2019 SI). PyBaMM uses the same. */
@@ -110,3 +112,45 @@ PETSC_EXTERN PetscErrorCode TCCellParamsApplyProps(TCCellParams *p, TCCellRegion
    TCCellParamsApplyProps the areal loading eps_s L is the caller's choice. */
 PETSC_EXTERN PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region,
                                                      PetscReal L_m);
+
+/* The multiscale link from a deck: the deck keys (cell_props_n, _s, _p: a
+   props.json of tomocell tortuosity per region; cell_props_direction,
+   cell_props_active_label; cell_thickness_n_m, _s_m, _p_m) that tomocell cell
+   and tomocell run share, and their application to a set: thicknesses
+   first, then TCCellParamsApplyProps for each props file given. Every change
+   a user might not expect (porosity, active fraction, loading) is printed on
+   rank 0. rec (may be NULL) records what was applied, for a summary. */
+#define TC_CELL_PROPS_KEYS \
+    {"cell_props_n", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
+     "props.json of tomocell tortuosity for the negative electrode's pores: eps and eps/tau", \
+     PETSC_TRUE}, \
+    {"cell_props_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
+     "props.json for the separator's pores", PETSC_TRUE}, \
+    {"cell_props_p", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
+     "props.json for the positive electrode's pores", PETSC_TRUE}, \
+    {"cell_props_direction", TC_KEY_ENUM, "z", 0, 0, PETSC_FALSE, "x|y|z", \
+     "direction of the props files' tau used through the cell (z: through-thickness)", PETSC_FALSE}, \
+    {"cell_props_active_label", TC_KEY_INT, NULL, 0, 255, PETSC_FALSE, NULL, \
+     "take the electrodes' active fraction from this label's fraction in the props files " \
+     "(default: keep the set's solid composition)", \
+     PETSC_TRUE}, \
+    {"cell_thickness_n_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
+     "negative electrode thickness, m (default: the set's)", PETSC_TRUE}, \
+    {"cell_thickness_s_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
+     "separator thickness, m (default: the set's)", PETSC_TRUE}, \
+    {"cell_thickness_p_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
+     "positive electrode thickness, m (default: the set's)", PETSC_TRUE}
+
+typedef struct {
+  PetscBool         thickness_set[3], props_set[3];
+  PetscReal         L_old_m[3], L_m[3];
+  char              props[3][PETSC_MAX_PATH_LEN];
+  TCCellPropsChange chg[3];
+  char              dir;
+  PetscInt          active_label;
+} TCCellMicrostructure;
+
+PETSC_EXTERN PetscErrorCode TCCellParamsApplyDeck(TCDeck deck, TCCellParams *p,
+                                                  TCCellMicrostructure *rec);
+/* The record as members of the open JSON object (regions that changed). */
+PETSC_EXTERN void TCCellMicrostructureWriteJSON(const TCCellMicrostructure *rec, TCJson *js);

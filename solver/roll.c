@@ -1756,3 +1756,136 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   *roll = NULL;
   PetscFunctionReturn(0);
 }
+
+/* ---- parameters from a deck ------------------------------------------------------------- */
+
+PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollParams *rp)
+{
+  MPI_Comm  comm = PETSC_COMM_WORLD;
+  PetscInt  thermal;
+  char      abuse_name[PETSC_MAX_PATH_LEN] = "";
+  PetscBool has_abuse;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(rp, sizeof(*rp)));
+  PetscCall(TCDeckGetEnum(deck, "thermal", &thermal));
+  rp->thermal = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(TCDeckGetReal(deck, "thermal_k_s_W_mK", &rp->k_s_W_mK));
+  PetscCall(TCDeckGetReal(deck, "thermal_k_z_W_mK", &rp->k_z_W_mK));
+  PetscCall(TCDeckGetReal(deck, "thermal_k_r_W_mK", &rp->k_r_W_mK));
+  PetscCall(TCDeckGetReal(deck, "thermal_h_mandrel_W_m2K", &rp->h_mandrel_W_m2K));
+  PetscCall(TCDeckGetReal(deck, "thermal_tol_K", &rp->T_tol_K));
+  PetscCall(TCDeckGetEnum(deck, "linear_solver", &rp->linear_solver));
+  PetscCall(TCDeckGetString(deck, "abuse", abuse_name, sizeof(abuse_name), &has_abuse));
+  PetscCall(TCDeckGetReal(deck, "abuse_soc", &rp->abuse_soc));
+  PetscCall(TCDeckGetReal(deck, "oven_temperature", &rp->oven_T_K));
+  PetscCall(TCDeckGetReal(deck, "oven_ramp_K_min", &rp->oven_ramp_K_s));
+  rp->oven_ramp_K_s /= 60;
+  rp->dT_max_K = has_abuse ? 5 : 0;
+  PetscCall(TCDeckGetReal(deck, "thermal_dT_max_K", &rp->dT_max_K));
+  PetscCall(TCDeckGetReal(deck, "runaway_rate_K_min", &rp->runaway_rate_K_s));
+  rp->runaway_rate_K_s /= 60;
+  rp->echem_T_max_K = has_abuse ? 373.15 : 0;
+  PetscCall(TCDeckGetReal(deck, "echem_T_max_K", &rp->echem_T_max_K));
+  {
+    PetscReal rs = -1, th = 0, zs = NAN;
+    PetscInt  nd = -1;
+    PetscCall(TCDeckGetReal(deck, "short_r_m", &rs));
+    PetscCall(TCDeckGetReal(deck, "short_theta_rad", &th));
+    PetscCall(TCDeckGetReal(deck, "short_z_m", &zs));
+    PetscCall(TCDeckGetReal(deck, "short_resistance_ohm", &rp->short_ohm));
+    PetscCall(TCDeckGetInt(deck, "short_at_defect", &nd));
+    PetscCheck(!(nd >= 0 && rs >= 0), comm, PETSC_ERR_USER_INPUT,
+               "short_at_defect and short_r_m both place the internal short: give one of them");
+    PetscCheck(rs >= 0 || nd >= 0 || isnan(zs), comm, PETSC_ERR_USER_INPUT,
+               "short_z_m is given without short_r_m: an internal short needs its radius");
+    rp->has_short    = (PetscBool)(rs >= 0 || nd >= 0);
+    rp->short_defect = nd;
+    rp->short_rtz[0] = rs;
+    rp->short_rtz[1] = th;
+    rp->short_rtz[2] = isnan(zs) ? -1 : zs; /* mid-height, once the geometry is known */
+  }
+  {
+    PetscReal hr = -1, hz = NAN;
+    rp->heater_rtz[1] = 0;
+    PetscCall(TCDeckGetReal(deck, "heater_r_m", &hr));
+    PetscCall(TCDeckGetReal(deck, "heater_theta_rad", &rp->heater_rtz[1]));
+    PetscCall(TCDeckGetReal(deck, "heater_z_m", &hz));
+    PetscCall(TCDeckGetReal(deck, "heater_radius_m", &rp->heater_radius_m));
+    PetscCall(TCDeckGetReal(deck, "heater_power_W", &rp->heater_power_W));
+    PetscCall(TCDeckGetReal(deck, "heater_time_s", &rp->heater_time_s));
+    rp->has_heater    = (PetscBool)(hr >= 0);
+    rp->heater_rtz[0] = hr;
+    rp->heater_rtz[2] = isnan(hz) ? -1 : hz;
+  }
+  rp->T_amb_K = p->T_amb;
+  PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
+  rp->T_init_K     = rp->T_amb_K;
+  rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
+  rp->h_can_W_m2K  = p->h_W_m2K;
+  PetscCall(TCDeckGetReal(deck, "thermal_rho_cp_J_m3K", &rp->rho_cp_J_m3K));
+  PetscCall(TCDeckGetReal(deck, "thermal_h_can_W_m2K", &rp->h_can_W_m2K));
+  rp->h_end_W_m2K = rp->h_can_W_m2K;
+  PetscCall(TCDeckGetReal(deck, "thermal_h_end_W_m2K", &rp->h_end_W_m2K));
+  PetscCheck(!rp->thermal || rp->rho_cp_J_m3K > 0, comm, PETSC_ERR_USER_INPUT,
+             "the thermal network needs a heat capacity: %s has no density and specific heat; "
+             "set thermal_rho_cp_J_m3K (or thermal: isothermal)",
+             p->source);
+  PetscCheck(rp->oven_T_K <= 0 || rp->thermal, comm, PETSC_ERR_USER_INPUT,
+             "an oven test needs the thermal network (thermal: network)");
+  PetscCheck(!rp->has_heater || rp->thermal, comm, PETSC_ERR_USER_INPUT,
+             "a heater needs the thermal network (thermal: network)");
+  if (has_abuse) {
+    PetscCheck(rp->thermal, comm, PETSC_ERR_USER_INPUT,
+               "abuse reactions need the thermal network (thermal: network)");
+    PetscCall(TCAbuseSetLoad(abuse_name, &rp->abuse));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollParamsSetGeometry(MPI_Comm comm, TCRollParams *rp, const TCRollGeomInfo *gi,
+                                       const TCRollNetParams *np)
+{
+  const PetscReal *t = gi->t_m; /* Cu, Al, negative, separator, positive */
+
+  PetscFunctionBeginUser;
+  rp->t_node_m[0]  = t[0] + 2 * t[2] + t[3];
+  rp->t_node_m[1]  = t[1] + 2 * t[4] + t[3];
+  rp->d_elem_m     = 0.5 * (t[0] + t[1]) + t[2] + t[3] + t[4];
+  rp->sigma_t_S[0] = np->sigma_S_m[0] * np->thickness_m[0];
+  rp->sigma_t_S[1] = np->sigma_S_m[1] * np->thickness_m[1];
+  rp->centre_m[0]  = gi->centre_m[0];
+  rp->centre_m[1]  = gi->centre_m[1];
+  rp->pitch_m      = gi->pitch_m;
+  if (rp->has_short && rp->short_defect >= 0) {
+    const TCRollDefect *d;
+    PetscCheck(rp->short_defect < gi->ndefects, comm, PETSC_ERR_USER_INPUT,
+               "short_at_defect %" PetscInt_FMT ": the geometry (%s) has %" PetscInt_FMT
+               " defect(s)%s",
+               rp->short_defect, gi->path[0] ? gi->path : "the synthetic spiral", gi->ndefects,
+               gi->ndefects ? " (0-based indices: see geometry.defects in summary.json)" : "");
+    d                = &gi->defects[rp->short_defect];
+    rp->short_rtz[0] = d->r_m;
+    rp->short_rtz[1] = d->theta_rad;
+    rp->short_rtz[2] = d->z_m;
+  }
+  if (rp->has_short) {
+    PetscReal z = rp->short_rtz[2] >= 0 ? rp->short_rtz[2] : gi->z_mid_m;
+    rp->short_xyz_m[0] = gi->centre_m[0] + rp->short_rtz[0] * cos(rp->short_rtz[1]);
+    rp->short_xyz_m[1] = gi->centre_m[1] + rp->short_rtz[0] * sin(rp->short_rtz[1]);
+    rp->short_xyz_m[2] = z;
+  }
+  if (rp->has_heater) {
+    rp->heater_xyz_m[0] = gi->centre_m[0] + rp->heater_rtz[0] * cos(rp->heater_rtz[1]);
+    rp->heater_xyz_m[1] = gi->centre_m[1] + rp->heater_rtz[0] * sin(rp->heater_rtz[1]);
+    rp->heater_xyz_m[2] = rp->heater_rtz[2] >= 0 ? rp->heater_rtz[2] : gi->z_mid_m;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollParamsReset(TCRollParams *rp)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCAbuseSetDestroy(&rp->abuse));
+  PetscFunctionReturn(0);
+}

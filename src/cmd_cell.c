@@ -70,25 +70,7 @@ static const TCKey cell_keys[] = {
      "Newton tolerance on the scaled update of each step", PETSC_FALSE},
     {"cell_dt_fixed_s", TC_KEY_REAL, "0", 0, INF, PETSC_FALSE, NULL,
      "fixed time step, s (0: adaptive)", PETSC_FALSE},
-    {"cell_props_n", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "props.json of tomocell tortuosity for the negative electrode's pores: eps and eps/tau",
-     PETSC_TRUE},
-    {"cell_props_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "props.json for the separator's pores", PETSC_TRUE},
-    {"cell_props_p", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "props.json for the positive electrode's pores", PETSC_TRUE},
-    {"cell_props_direction", TC_KEY_ENUM, "z", 0, 0, PETSC_FALSE, "x|y|z",
-     "direction of the props files' tau used through the cell (z: through-thickness)", PETSC_FALSE},
-    {"cell_props_active_label", TC_KEY_INT, NULL, 0, 255, PETSC_FALSE, NULL,
-     "take the electrodes' active fraction from this label's fraction in the props files "
-     "(default: keep the set's solid composition)",
-     PETSC_TRUE},
-    {"cell_thickness_n_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
-     "negative electrode thickness, m (default: the set's)", PETSC_TRUE},
-    {"cell_thickness_s_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
-     "separator thickness, m (default: the set's)", PETSC_TRUE},
-    {"cell_thickness_p_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
-     "positive electrode thickness, m (default: the set's)", PETSC_TRUE},
+    TC_CELL_PROPS_KEYS,
 };
 static const PetscInt cell_nkeys = (PetscInt)(sizeof(cell_keys) / sizeof(cell_keys[0]));
 
@@ -355,76 +337,6 @@ static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, Pet
   PetscFunctionReturn(0);
 }
 
-/* The multiscale link: thickness keys and tortuosity props.json files
-   replace the set's values region by region. Every change that the user
-   might not expect (porosity, active fraction) is printed. */
-static PetscErrorCode CellApplyMicrostructure(TCDeck deck, TCCellParams *p)
-{
-  static const char *const pkeys[3] = {"cell_props_n", "cell_props_s", "cell_props_p"};
-  static const char *const lkeys[3] = {"cell_thickness_n_m", "cell_thickness_s_m",
-                                       "cell_thickness_p_m"};
-  MPI_Comm                 comm     = PETSC_COMM_WORLD;
-  PetscInt                 idir, alabel = -1;
-  char                     dir;
-
-  PetscFunctionBeginUser;
-  PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
-  PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
-  PetscReal L0[3] = {p->neg.L_m, p->L_sep_m, p->pos.L_m};
-
-  PetscFunctionBeginUser;
-  PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
-  PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
-  dir = (char)('x' + idir);
-  for (int r = 0; r < 3; r++) {
-    PetscReal *L = r == 0 ? &p->neg.L_m : r == 1 ? &p->L_sep_m : &p->pos.L_m, L_new = *L;
-    PetscCall(TCDeckGetReal(deck, lkeys[r], &L_new));
-    if (L_new != *L) {
-      PetscCall(TCPrintf(comm, "  %s: thickness %.4g um (the set's %.4g um)\n",
-                         TCCellRegionNames[r], (double)(L_new * 1e6), (double)(*L * 1e6)));
-      PetscCall(TCCellParamsSetThickness(p, (TCCellRegion)r, L_new));
-    }
-  }
-  for (int r = 0; r < 3; r++) {
-    char              path[PETSC_MAX_PATH_LEN];
-    PetscBool         set;
-    TCCellPropsChange c;
-    PetscCall(TCDeckGetString(deck, pkeys[r], path, sizeof(path), &set));
-    if (!set) continue;
-    PetscCall(TCCellParamsApplyProps(p, (TCCellRegion)r, path, dir, alabel, &c));
-    PetscCall(TCPrintf(comm,
-                       "  %s from %s: tau_%c %.4f, transport efficiency eps/tau %.5f (the set's "
-                       "%.5f)\n",
-                       TCCellRegionNames[r], path, dir, (double)c.tau, (double)c.B,
-                       (double)c.B_old));
-    if (PetscAbsReal(c.eps - c.eps_old) > 1e-12)
-      PetscCall(TCPrintf(comm,
-                         "  note: %s porosity %.4f replaces the set's %.4f (the file's "
-                         "volume_fraction)%s\n",
-                         TCCellRegionNames[r], (double)c.eps, (double)c.eps_old,
-                         r == 1        ? ""
-                         : alabel >= 0 ? "; active fraction from the file's label_fractions"
-                                       : "; the solid keeps the set's composition"));
-    if (r != 1 && PetscAbsReal(c.eps_s - c.eps_s_old) > 1e-12) {
-      PetscReal q0 = c.eps_s_old * L0[r], q1 = c.eps_s * (r == 0 ? p->neg.L_m : p->pos.L_m);
-      char      tail[256];
-      if (PetscAbsReal(q1 - q0) <= 1e-6 * q0)
-        snprintf(tail, sizeof(tail), " (kept)");
-      else
-        snprintf(tail, sizeof(tail),
-                 " (capacity follows the loading; -%s %.6g keeps the set's: L_set eps_s,set / "
-                 "eps_s)",
-                 lkeys[r], (double)(q0 / c.eps_s));
-      PetscCall(TCPrintf(comm,
-                         "  note: %s active fraction %.4f -> %.4f, surface area %.4g -> %.4g "
-                         "1/m, loading eps_s L %.4g -> %.4g m%s\n",
-                         TCCellRegionNames[r], (double)c.eps_s_old, (double)c.eps_s,
-                         (double)c.a_old, (double)c.a, (double)q0, (double)q1, tail));
-    }
-  }
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode CellMain(int npos, char **pos)
 {
   MPI_Comm comm = PETSC_COMM_WORLD;
@@ -491,7 +403,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
 
   /* everything the run needs is read and checked before any output */
   PetscCall(TCCellParamsLoad(params, &p));
-  PetscCall(CellApplyMicrostructure(deck, &p));
+  PetscCall(TCCellParamsApplyDeck(deck, &p, NULL));
   Tamb = p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));

@@ -276,7 +276,7 @@ def mode_bad(tomocell, launcher):
     def cases(tmp):
         good = deck(tmp, "good")
         yield ("foil without a tab", [good, "-tab_al", "positions", "-tab_al_positions_m", "3.0",
-                                      "-output", "o1"], ["Al foil is not connected to any tab"], "o1")
+                                      "-output", "o1"], ["Al (positive) foil has no tab", "misses every node"], "o1")
         yield ("geometry vs parameter set", [good, "-spiral_pos_thickness_m", "50e-6", "-output", "o2"],
                ["do not match", "positive coating", "spiral_pos_thickness_m"], "o2")
         nc = os.path.join(tmp, "nocontrol.yaml")
