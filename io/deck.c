@@ -22,6 +22,11 @@ struct _p_TCDeck {
   char         name[256];
   char        *text;
   PetscBool   *fromdeck;
+  /* another command's keys, accepted in the file only (TCDeckSetForeignKeys) */
+  const TCKey *fkeys;
+  PetscInt     nfkeys;
+  char         fcmd[32];
+  PetscBool   *fseen;
 };
 
 PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys,
@@ -47,6 +52,7 @@ PetscErrorCode TCDeckDestroy(TCDeck *deck)
   if (!*deck) PetscFunctionReturn(0);
   PetscCall(PetscFree((*deck)->text));
   PetscCall(PetscFree((*deck)->fromdeck));
+  PetscCall(PetscFree((*deck)->fseen));
   PetscCall(PetscFree(*deck));
   PetscFunctionReturn(0);
 }
@@ -59,6 +65,41 @@ static PetscInt TCDeckFind(TCDeck d, const char name[])
     if (eq) return k;
   }
   return -1;
+}
+
+static PetscInt TCDeckFindForeign(TCDeck d, const char name[])
+{
+  for (PetscInt k = 0; k < d->nfkeys; k++) {
+    PetscBool eq;
+    PetscStrcasecmp(d->fkeys[k].name, name, &eq);
+    if (eq && TCDeckFind(d, name) < 0) return k;
+  }
+  return -1;
+}
+
+PetscErrorCode TCDeckSetForeignKeys(TCDeck d, const char cmd[], const TCKey keys[], PetscInt nkeys)
+{
+  PetscFunctionBeginUser;
+  d->fkeys  = keys;
+  d->nfkeys = nkeys;
+  PetscCall(PetscStrncpy(d->fcmd, cmd, sizeof(d->fcmd)));
+  PetscCall(PetscFree(d->fseen));
+  PetscCall(PetscCalloc1(PetscMax(nkeys, 1), &d->fseen));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckHasForeignKey(TCDeck d, const char name[], PetscBool *has)
+{
+  PetscInt k = name ? TCDeckFindForeign(d, name) : -1;
+
+  PetscFunctionBeginUser;
+  if (!name) { /* any */
+    *has = PETSC_FALSE;
+    for (PetscInt q = 0; q < d->nfkeys; q++) *has = (PetscBool)(*has || d->fseen[q]);
+    PetscFunctionReturn(0);
+  }
+  *has = (PetscBool)(k >= 0 && d->fseen[k]);
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TCDeckUnknown(TCDeck d, const char name[], const char where[])
@@ -133,6 +174,15 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
     size_t      w    = strcspn(nm, "_");
     PetscBool   ours = PETSC_FALSE;
     if (TCDeckFind(d, nm) >= 0) continue;
+    if (TCDeckFindForeign(d, nm) >= 0) {
+      char bad[256];
+      PetscCall(PetscStrncpy(bad, nm, sizeof(bad)));
+      PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
+      SETERRQ(d->comm, PETSC_ERR_USER_INPUT,
+              "command line: -%s is a key of tomocell %s, not of tomocell %s (tomocell %s --help "
+              "lists the keys)",
+              bad, d->fcmd, d->cmd, d->cmd);
+    }
     /* prefixed PETSc solver options (-thermal_ksp_type, ...) are PETSc's */
     if (nm[w] == '_' && (!strncasecmp(nm + w + 1, "ksp_", 4) || !strncasecmp(nm + w + 1, "pc_", 3) ||
                          !strncasecmp(nm + w + 1, "snes_", 5) || !strncasecmp(nm + w + 1, "mat_", 4)))
@@ -202,7 +252,11 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
   }
   PetscCall(PetscOptionsLeftGet(opts, &N, &names, &values));
   for (PetscInt i = 0; i < N; i++) {
-    PetscInt k = TCDeckFind(d, names[i]);
+    PetscInt k = TCDeckFind(d, names[i]), fk = k < 0 ? TCDeckFindForeign(d, names[i]) : -1;
+    if (fk >= 0) {
+      d->fseen[fk] = PETSC_TRUE;
+      continue;
+    }
     if (k < 0) {
       char where[PETSC_MAX_PATH_LEN + 8], bad[256];
       snprintf(where, sizeof(where), "deck %s", path);
@@ -216,6 +270,7 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
     char      opt[256];
     PetscBool set;
     PetscInt  k = TCDeckFind(d, names[i]);
+    if (k < 0) continue; /* a foreign key: not used */
     snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
     PetscCall(PetscOptionsHasName(NULL, NULL, opt, &set));
     if (!set) {
@@ -225,6 +280,21 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
   }
   PetscCall(PetscOptionsLeftRestore(opts, &N, &names, &values));
   PetscCall(PetscOptionsDestroy(&opts));
+  {
+    char     list[1024] = "";
+    size_t   o          = 0;
+    PetscInt nf         = 0;
+    for (PetscInt k = 0; k < d->nfkeys; k++)
+      if (d->fseen[k]) {
+        nf++;
+        if (o < sizeof(list))
+          o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", d->fkeys[k].name);
+      }
+    if (nf)
+      PetscCall(TCPrintf(d->comm, "tomocell %s: deck %s is a tomocell %s deck; its %" PetscInt_FMT
+                                  " %s key(s) are not used here: %s\n",
+                         d->cmd, path, d->fcmd, nf, d->fcmd, list));
+  }
   PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -362,6 +432,16 @@ PetscErrorCode TCDeckGetString(TCDeck d, const char name[], char value[], size_t
   PetscCall(TCDeckLookup(d, name, TC_KEY_STRING, &k, value, len, &s));
   if (!s) value[0] = 0;
   if (set) *set = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckIsFromFile(TCDeck d, const char name[], PetscBool *fromfile)
+{
+  PetscInt k = TCDeckFind(d, name);
+
+  PetscFunctionBeginUser;
+  PetscCheck(k >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table", name, d->cmd);
+  *fromfile = d->fromdeck[k];
   PetscFunctionReturn(0);
 }
 

@@ -34,6 +34,14 @@ typedef struct _p_TCDeck *TCDeck;
 PETSC_EXTERN PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[],
                                          PetscInt nkeys, TCDeck *deck);
 PETSC_EXTERN PetscErrorCode TCDeckDestroy(TCDeck *deck);
+/* Keys of another command that a deck file may hold (one deck serving two
+   commands, e.g. a run deck given to tomocell geometry): accepted in the
+   file and not used (TCDeckLoad prints one line naming them), refused on the
+   command line. Call before TCDeckLoad; keys must outlive the deck. */
+PETSC_EXTERN PetscErrorCode TCDeckSetForeignKeys(TCDeck deck, const char cmd[], const TCKey keys[],
+                                                 PetscInt nkeys);
+/* Whether the deck file holds the foreign key name (NULL: any) (after TCDeckLoad). */
+PETSC_EXTERN PetscErrorCode TCDeckHasForeignKey(TCDeck deck, const char name[], PetscBool *has);
 /* Collective. Read path (NULL: no deck file), reject unknown keys, and merge
    the deck into the options database below the command line. Also rejects
    command-line options that look like deck keys (same first word) but are
@@ -46,6 +54,9 @@ PETSC_EXTERN PetscErrorCode TCDeckGetInt(TCDeck deck, const char name[], PetscIn
 PETSC_EXTERN PetscErrorCode TCDeckGetBool(TCDeck deck, const char name[], PetscBool *value);
 PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char value[],
                                             size_t len, PetscBool *set);
+/* Whether the key's value comes from the deck file (not the command line or
+   the default). */
+PETSC_EXTERN PetscErrorCode TCDeckIsFromFile(TCDeck deck, const char name[], PetscBool *fromfile);
 /* Whether the key was given (deck or command line) rather than defaulted. */
 PETSC_EXTERN PetscErrorCode TCDeckIsSet(TCDeck deck, const char name[], PetscBool *set);
 /* ENUM: index into the choices. */

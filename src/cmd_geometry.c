@@ -81,7 +81,25 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(TCDeckCreate(comm, "geometry", geo_keys, geo_nkeys, &deck));
+  /* one deck serves geometry and run: the run's own keys are accepted in the
+     file (and said to be unused) */
+  PetscCall(TCDeckSetForeignKeys(deck, "run", TCCommandRun.keys, TCCommandRun.nkeys));
   PetscCall(TCDeckLoad(deck, pos[0]));
+  {
+    PetscBool fromfile, isrun;
+    PetscCall(TCDeckHasForeignKey(deck, "geometry", &isrun));
+    PetscCheck(!isrun, comm, PETSC_ERR_USER_INPUT,
+               "deck %s takes its roll from a file (key geometry); tomocell geometry builds the "
+               "synthetic spiral of the preset and spiral_* keys: remove geometry, or trace the "
+               "file with tomocell trace",
+               pos[0]);
+    PetscCall(TCDeckHasForeignKey(deck, NULL, &isrun));
+    PetscCall(TCDeckIsFromFile(deck, "output", &fromfile));
+    PetscCheck(!(isrun && fromfile), comm, PETSC_ERR_USER_INPUT,
+               "deck %s is a tomocell run deck: its output key is the run's directory, not a "
+               "network file; give the network file with -output net.h5",
+               pos[0]);
+  }
   PetscCall(TCDeckGetName(deck, &deckname));
   PetscCall(TCDeckGetText(deck, &decktext));
   PetscCall(TCSpiralParamsFromDeck(deck, &sp, &ds, &nzl));
