@@ -148,7 +148,9 @@ static PetscBool TCMissing(const TCRollNetParams *p, PetscInt f, PetscReal s)
   return (PetscBool)(p->missing_foil == f && s >= p->missing_from_m && s <= p->missing_to_m);
 }
 
-static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L)
+/* Is the node at s (of a foil of length L, nodes ds apart) a tab node? A
+   tab narrower than the node spacing takes the node nearest its centre. */
+static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L, PetscReal ds)
 {
   switch (t->layout) {
   case TC_TAB_START:
@@ -157,7 +159,7 @@ static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L)
     return (PetscBool)(s >= L - t->width_m);
   case TC_TAB_POSITIONS:
     for (PetscInt k = 0; k < t->n; k++)
-      if (PetscAbsReal(s - t->s_m[k]) <= 0.5 * t->width_m) return PETSC_TRUE;
+      if (PetscAbsReal(s - t->s_m[k]) <= 0.5 * PetscMax(t->width_m, ds)) return PETSC_TRUE;
     return PETSC_FALSE;
   case TC_TAB_TABLESS:
     return PETSC_TRUE;
@@ -184,7 +186,9 @@ static PetscErrorCode TCSegGridBuild(const TCRollCurve *c, PetscReal h, TCSegGri
     x1    = PetscMax(x1, c->x[i]);
     y1    = PetscMax(y1, c->y[i]);
   }
-  G->h  = h;
+  /* at most ~4M cells, whatever the search distance */
+  G->h  = PetscMax(h, PetscMax(x1 - G->x0, y1 - G->y0) / 2048);
+  h     = G->h;
   G->nx = (PetscInt)((x1 - G->x0) / h) + 1;
   G->ny = (PetscInt)((y1 - G->y0) / h) + 1;
   PetscCall(PetscCalloc1(G->nx * G->ny + 1, &G->ptr));
@@ -532,7 +536,7 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
         net->node_foil[loc]  = (int)f;
         net->node_layer[loc] = (int)K;
         net->node_tab[loc] =
-            (int)(((f == 0 && K == 0) || (f == 1 && K == NL - 1)) && TCIsTab(&p->tabs[f], s, L));
+            (int)(((f == 0 && K == 0) || (f == 1 && K == NL - 1)) && TCIsTab(&p->tabs[f], s, L, ds));
         ntab[f] += net->node_tab[loc];
         if (net->node_tab[loc] && p->terminals)
           PetscCall(TCRollNetAddEdge(net, id, NL * net->NS + f, nd.length_m / p->tab_ohm_m,
@@ -1093,6 +1097,7 @@ PetscErrorCode TCRollNetFileOpen(MPI_Comm comm, const char path[], TCRollNetFile
     p->missing_from_m = a2[0];
     p->missing_to_m   = a2[1];
     for (int f = 0; f < 2; f++) PetscCall(TCNetFileTabs(nf, f, &p->tabs[f]));
+    if (!(p->pitch_m > 0)) p->pitch_m = p->search_m / 1.5; /* the search is 1.5 pitches */
     PetscCheck(p->nfoils >= 1 && p->nfoils <= 2 && p->ds_m > 0 && p->search_m > 0, comm,
                PETSC_ERR_USER_INPUT,
                "%s: /network attributes are inconsistent (foils %" PetscInt_FMT ", ds %s m, "

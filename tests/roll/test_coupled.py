@@ -5,6 +5,7 @@
 MODE is one of
   cell      identical elements behind near-ideal foils give the terminal voltage
             of tomocell cell within 1 mV (SPM, SPMe, DFN)
+  props     the same with the microstructure keys (cell_props_*) of tomocell cell
   balance   charge conservation every step (1e-9) and energy closure (1e-6)
   order     halving a fixed dt converges at order 1 (backward Euler)
   ranks     1, 2 and 3 ranks give the same results to solver tolerance
@@ -120,6 +121,71 @@ def mode_cell(tomocell, launcher, tmp):
         fails += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {model}: max |V_net - V_cell| = {1e3 * err:.3f} mV "
               f"(limit 1 mV), capacity {qnet:.4f} vs {qcell:.4f} Ah per 5 Ah of the set")
+    return fails
+
+
+def mode_props(tomocell, launcher, tmp):
+    # the multiscale link in the roll: the cell_props_* keys of tomocell cell (props.json of
+    # tomocell tortuosity: porosity and tau; here both electrodes calendered to eps 0.30 at the
+    # set's loading, inputs/cell_props_demo.yaml) applied to every element. Identical elements
+    # behind near-ideal foils are one cell of the total area (as in mode cell), so the roll
+    # must give tomocell cell's voltage with the same props within 1 mV (the limit,
+    # as in mode cell). The spiral's coatings follow the new thicknesses (the stack check).
+    # A 1C discharge to the cut-off (at 2C the SPMe depletes the calendered electrolyte in
+    # minutes); the props change the capacity through the thicker, denser electrodes.
+    src = os.path.join(HERE, "..", "..", "inputs")
+    props = {"cell_props_n": os.path.join(src, "props", "calendered_n_eps0.30.props.json"),
+             "cell_props_p": os.path.join(src, "props", "calendered_p_eps0.30.props.json"),
+             "cell_thickness_n_m": "9.128733e-05", "cell_thickness_p_m": "7.181644e-05"}
+    fails = 0
+    for model in ("spme", "dfn"):
+        d = deck(tmp, "props-" + model, model=model, ds=40e-3,
+                 experiment="Discharge at 1C until 2.5 V",
+                 extra="spiral_cu_sigma_S_m: 1e10\nspiral_al_sigma_S_m: 1e10\n"
+                       "tab_contact_ohm_m: 1e-12\n"
+                       "spiral_neg_thickness_m: 9.128733e-05\nspiral_pos_thickness_m: 7.181644e-05\n" +
+                       "".join(f"{k}: {v}\n" for k, v in GRID.items()) +
+                       "".join(f"{k}: {v}\n" for k, v in props.items()))
+        out = os.path.join(tmp, "props-" + model)
+        run(tomocell, launcher, [d, "-output", out], tmp)
+        s, ts = load(out)
+        csvp = os.path.join(tmp, "props-" + model + ".csv")
+        subprocess.run([tomocell, "cell", "-model", model, "-output", csvp, "-cell_newton_rtol",
+                        "1e-12", "-experiment", "Discharge at 1C until 2.5 V"] +
+                       [a for k, v in GRID.items() for a in ("-" + k, str(v))] +
+                       [a for k, v in props.items() for a in ("-" + k, str(v))],
+                       check=True, capture_output=True, cwd=tmp)
+        with open(csvp) as f:
+            rows = list(csv.DictReader(f))
+        tc = [float(r["time_s"]) for r in rows]
+        vc = [float(r["voltage_V"]) for r in rows]
+        tend = min(tc[-1], ts["time_s"][-1])
+        err = max(abs(v - interp(t, tc, vc)) for t, v in zip(ts["time_s"], ts["voltage_V"])
+                  if t <= 0.97 * tend)
+        m = s["microstructure"]
+        rep = ("negative" in m and "positive" in m and
+               abs(m["negative"]["porosity"] - 0.30) < 5e-3 and m["negative"]["tau"] > 1 and
+               abs(m["negative"]["thickness_m"] - 9.128733e-05) < 1e-12)
+        ok = err < 1e-3 and rep
+        fails += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {model} with cell_props: max |V_net - V_cell| = "
+              f"{1e3 * err:.3f} mV (limit 1 mV); summary.json microstructure: negative porosity "
+              f"{m.get('negative', {}).get('porosity')}, tau {m.get('negative', {}).get('tau')}")
+    # and the props change the result (the test would not notice a roll that ignores them)
+    d0 = deck(tmp, "noprops", model="spme", ds=40e-3, experiment="Discharge at 1C until 2.5 V",
+              extra="spiral_cu_sigma_S_m: 1e10\nspiral_al_sigma_S_m: 1e10\ntab_contact_ohm_m: 1e-12\n" +
+                    "".join(f"{k}: {v}\n" for k, v in GRID.items()))
+    out0 = os.path.join(tmp, "noprops")
+    run(tomocell, launcher, [d0, "-output", out0], tmp)
+    s0, ts0 = load(out0)
+    s1, ts1 = load(os.path.join(tmp, "props-spme"))
+    tend = 0.9 * min(ts0["time_s"][-1], ts1["time_s"][-1])
+    dv = max(abs(v - interp(t, ts0["time_s"], ts0["voltage_V"]))
+             for t, v in zip(ts1["time_s"], ts1["voltage_V"]) if t <= tend)
+    ok = dv > 5e-3
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} the props move the 1C voltage by up to {1e3 * dv:.1f} mV "
+          f"(> 5 mV: a roll ignoring them would fail the comparison above)")
     return fails
 
 
@@ -297,7 +363,7 @@ def main():
     if mode == "bad":
         return mode_bad(tomocell, launcher)
     with tempfile.TemporaryDirectory() as tmp:
-        fails = {"cell": mode_cell, "balance": mode_balance, "order": mode_order,
+        fails = {"cell": mode_cell, "props": mode_props, "balance": mode_balance, "order": mode_order,
                  "ranks": mode_ranks, "tabs": mode_tabs,
                  "solvers": mode_solvers}[mode](tomocell, launcher, tmp)
     print("FAILED" if fails else "passed")
