@@ -370,8 +370,13 @@ PetscErrorCode TCRollGeomView(TCRollGeom g)
     PetscCall(TCPrintf(g->comm,
                        "  geometry: %s (%s%s), pitch %.1f um (the set's stack %.1f um), "
                        "height %.2f mm\n",
-                       gi->path, !strcmp(gi->source, "network") ? "net.h5 of tomocell " : "CT volume",
-                       !strcmp(gi->source, "network") ? gi->origin : "", 1e6 * gi->pitch_m,
+                       gi->path,
+                       strcmp(gi->source, "network")  ? "CT volume"
+                       : strcmp(gi->origin, "unknown") ? "net.h5 of tomocell "
+                                                       : "net.h5",
+                       strcmp(gi->source, "network") || !strcmp(gi->origin, "unknown") ? ""
+                                                                                        : gi->origin,
+                       1e6 * gi->pitch_m,
                        1e6 * gi->set_pitch_m, 1e3 * gi->height_m));
   if (gi->built_foil >= 0)
     PetscCall(TCPrintf(g->comm,

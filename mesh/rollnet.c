@@ -991,6 +991,39 @@ PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, 
   }
   PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
   PetscCall(PetscFree3(z, cen, curves));
+  {
+    /* the spiral's own defects, as a tracer would report them: the gap (between the
+       unpushed Al of the turn before and the first pushed Cu, at the gap's angle) and
+       the stretch of missing coating; both over the whole height (listed at mid-height) */
+    TCRollDefect d[2];
+    PetscInt     n = 0;
+    if (sp->gap_m > 0) {
+      PetscReal phi = 2 * PETSC_PI * sp->gap_turn + sp->gap_angle_rad;
+      PetscReal r   = 0.5 * (TCSpiralRadius(spiral, TC_FOIL_AL, phi - 2 * PETSC_PI) +
+                           TCSpiralRadius(spiral, TC_FOIL_CU, phi));
+      d[n].kind      = TC_DEFECT_GAP;
+      d[n].foil      = -1;
+      d[n].r_m       = r;
+      d[n].theta_rad = atan2(sin(phi), cos(phi));
+      d[n].z_m       = 0.5 * sp->height_m;
+      d[n].size_m    = sp->gap_m;
+      d[n].s_m       = NAN;
+      n++;
+    }
+    if (sp->missing_foil >= 0 && sp->missing_to_m > sp->missing_from_m) {
+      PetscReal xy[2], sm = 0.5 * (sp->missing_from_m + sp->missing_to_m);
+      TCSpiralPointAt(spiral, (TCFoil)sp->missing_foil, sm, xy, NULL);
+      d[n].kind      = TC_DEFECT_MISSING_COATING;
+      d[n].foil      = sp->missing_foil;
+      d[n].r_m       = hypot(xy[0] - sp->centre_m[0], xy[1] - sp->centre_m[1]);
+      d[n].theta_rad = atan2(xy[1] - sp->centre_m[1], xy[0] - sp->centre_m[0]);
+      d[n].z_m       = 0.5 * sp->height_m;
+      d[n].size_m    = sp->missing_to_m - sp->missing_from_m;
+      d[n].s_m       = sm;
+      n++;
+    }
+    PetscCall(TCRollNetSetDefects(*net, n, d));
+  }
   for (int f = 0; f < 2; f++) {
     PetscCall(PetscFree(xs[f]));
     PetscCall(PetscFree(ys[f]));

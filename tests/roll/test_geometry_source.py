@@ -8,6 +8,8 @@ MODE is one of
           the built-in spiral of the same deck (every summary value to 1e-9
           relative, summary.csv identical); also with node spacing and tabs
           changed on the command line (the stored curves are rebuilt)
+  defect  a defect of the roll (a spiral's gap) is listed in net.h5 and
+          summary.json, and short_at_defect places the internal short there
   bad     a net.h5 of another format or without curves, a net.h5 whose
           elements all vanish, a traced roll whose pitch does not fit the
           parameter set, tabs that miss every traced node, a volume where a
@@ -130,6 +132,51 @@ def mode_equal(tomocell, launcher, tmp):
     return fails
 
 
+def mode_defect(tomocell, launcher, tmp):
+    # a spiral with a gap (150 um opened outside turn 6 at angle 1 rad) lists it as a defect;
+    # short_at_defect 0 puts the internal short there -- the same short as short_r_m/_theta_rad
+    # at the defect's place -- from the spiral and from its net.h5 (which carries /defects)
+    deck = os.path.join(tmp, "roll.yaml")
+    with open(deck, "w") as f:
+        f.write(DECK.replace("thermal: network", "thermal: isothermal") +
+                "spiral:\n  gap_m: 150e-6\n  gap_turn: 6\n  gap_angle_rad: 1.0\n"
+                "short_resistance_ohm: 1.0\n")
+    net = os.path.join(tmp, "gap_net.h5")
+    sh([tomocell, "geometry", deck, "-output", net], tmp)
+    with h5py.File(net, "r") as f:
+        kinds = list(f["/defects/kind"][:])
+        r_file = float(f["/defects/r_m"][0]) if kinds else float("nan")
+    fails = 0
+    ok = kinds == [1]
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} net.h5 /defects holds the gap (kinds {kinds}, r {1e3 * r_file:.3f} mm)")
+    run = launcher + [tomocell, "run", deck, "-experiment", "Rest for 30 seconds"]
+    sh(run + ["-short_at_defect", "0", "-output", "at"], tmp)
+    sh(run + ["-short_at_defect", "0", "-geometry", net, "-output", "atfile"], tmp)
+    a = json.load(open(os.path.join(tmp, "at", "summary.json")))
+    d = a["geometry"]["defects"][0]
+    sh(run + ["-short_r_m", repr(d["r_m"]), "-short_theta_rad", repr(d["theta_rad"]), "-output", "rt"],
+       tmp)
+    b = json.load(open(os.path.join(tmp, "rt", "summary.json")))
+    c = json.load(open(os.path.join(tmp, "atfile", "summary.json")))
+    # the gap opens between the Al of the turn before and the first pushed Cu, at phi = 2 pi 6
+    # + 1: Cu centre line r_cu(phi) = 1.5 mm mandrel + 6 um + p phi / 2 pi (+ the 150 um gap
+    # there), Al of the turn before r_cu(phi - 2 pi) + p/2 (pitch p = 373.6 um)
+    p, phi = 373.6e-6, 2 * 3.141592653589793 * 6 + 1.0
+    r_cu = 1.5e-3 + 6e-6 + p * phi / (2 * 3.141592653589793) + 150e-6
+    r_expect = 0.5 * (r_cu - 150e-6 - p + 0.5 * p + r_cu)
+    ok = (d["kind"] == "gap" and abs(d["r_m"] - r_expect) < 1e-9 and abs(d["theta_rad"] - 1.0) < 1e-9
+          and abs(a["short"]["r_m"] - d["r_m"]) < 1e-12 and a["short"]["at_defect"] == 0
+          and abs(a["short"]["joule_heat_J"] - b["short"]["joule_heat_J"]) <= 1e-9 * b["short"]["joule_heat_J"]
+          and abs(c["short"]["joule_heat_J"] - a["short"]["joule_heat_J"]) <= 1e-9 * a["short"]["joule_heat_J"])
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} short_at_defect 0: the gap at r {1e3 * d['r_m']:.3f} mm, theta "
+          f"{d['theta_rad']:.3f} rad; short there, {a['short']['joule_heat_J']:.4f} J in 30 s = "
+          f"{b['short']['joule_heat_J']:.4f} J with short_r_m/theta_rad there = "
+          f"{c['short']['joule_heat_J']:.4f} J from the net.h5")
+    return fails
+
+
 def mode_bad(tomocell, launcher):
     def cases(tmp):
         deck = os.path.join(tmp, "roll.yaml")
@@ -192,6 +239,9 @@ def mode_bad(tomocell, launcher):
             d.attrs["pixel_size_m"] = 1e-5
         yield ("a volume without a roll", [deck, "-geometry", empty, "-output", "o7"],
                ["empty.h5"], "o7")
+        yield ("short at a defect that is not there", [deck, "-short_at_defect", "2", "-output",
+                                                        "o9"], ["short_at_defect 2", "0 defect"],
+               "o9")
         yield ("geometry file missing", [deck, "-geometry", os.path.join(tmp, "nope.h5"),
                                          "-output", "o8"], ["no such file"], "o8")
 
@@ -204,7 +254,7 @@ def main():
     if mode == "bad":
         return mode_bad(tomocell, launcher)
     with tempfile.TemporaryDirectory() as tmp:
-        fails = {"equal": mode_equal}[mode](tomocell, launcher, tmp)
+        fails = {"equal": mode_equal, "defect": mode_defect}[mode](tomocell, launcher, tmp)
     print("passed" if not fails else f"{fails} check(s) failed")
     return 1 if fails else 0
 
