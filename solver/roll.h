@@ -17,30 +17,48 @@
  *   sum_j G_ij (phi_i - phi_j) -/+ I_e(dV_e) = 0   (Al node -, Cu node +),
  * and at the positive terminal the control: V fixed (CV),
  * sum_tabs G (phi_t - phi_j) + I = 0 (CC) or + P / phi_t = 0 (CP). Solved by
- * PETSc SNES (Newton); every function evaluation steps every element from its
- * committed state to dV (an element-local Newton: static condensation of its
- * unknowns), and the Jacobian uses the elements' exact dI/dV. Fixed nodes are
- * eliminated symmetrically, so the Jacobian is symmetric positive definite.
- * Default linear solver: direct (MUMPS on 2+ ranks); any KSP/PC by options.
+ * a monolithic Newton (PETSc SNES) over the potentials and every element's
+ * internal unknowns at once, by static condensation: each function
+ * evaluation makes one Newton update of every element at its voltage (the
+ * element's iterate first moved along its sensitivity d(unknowns)/dV to the
+ * new voltage), and the Jacobian uses the elements' exact dI/dV, so the pair
+ * converges quadratically. Converged when the elements' last update, the
+ * charge imbalance of each electrode and the residual (at its rounding floor)
+ * are all small; the last step may skip the element evaluation (a linear
+ * solve with the elements moved along their sensitivities). Where the
+ * monolithic Newton fails, the step is solved again with every element
+ * converged at every evaluation (nested), as is the consistent start of each
+ * experiment step. Fixed nodes are eliminated symmetrically, so the Jacobian
+ * is symmetric positive definite. Linear solves (linear_solver): CG with a
+ * preconditioner built at the first solve of a step and reused for the rest
+ * of it -- LU up to TC_ROLL_DIRECT_MAX_NODES nodes (on 2+ ranks a redundant
+ * sequential LU on every rank), above that BoomerAMG; any KSP/PC by options.
  *
  * Thermal network on the foil nodes: a Cu node stands for its foil strip plus
  * one negative coating and half a separator on each side, an Al node for its
  * strip plus a positive coating and half a separator on each side, so the
- * nodes tile the roll. Conductances: along the winding k_s A/ds and along z
- * k_z A/dz (A = node thickness x strip width), across the layers k_r A_e / d
- * through every element (d = distance between the Al and Cu centre lines);
- * convection h (T - T_amb) from the outermost and innermost nodes (can and
- * mandrel, h_can and h_mandrel) and from the end faces of the bottom and top
- * layers (h_end). Heat: every element's heat (irreversible, reversible,
- * ohmic) split evenly between its two nodes; Joule heat of the foils split
- * between the two ends of each foil edge, that of a tab joint into its foil
- * node. Backward Euler: (C/dt + K + H) T = C/dt T_old + Q + H T_amb, with
- * CG + Jacobi by default (prefix -thermal_).
+ * nodes tile the roll (t_node_m; for a traced roll the stack is scaled to the
+ * traced pitch, mesh/rollgeom.h). Conductances: along the winding k_s A/ds
+ * and along z k_z A/dz (A = node thickness x strip width), across the layers
+ * k_r A / d through the thermal links of the network (mesh/rollnet.h: rays
+ * from every node of both foils to the facing foil's centre line, joined
+ * with linear weights to the two nodes bracketing the hit, so that heat
+ * crosses the layers straight whatever the node grids); convection
+ * h (T - T_amb) from the outermost and innermost nodes (can and mandrel,
+ * h_can and h_mandrel) and from the end faces of the bottom and top layers
+ * (h_end). Heat: every element's heat (irreversible, reversible, ohmic)
+ * split evenly between its two nodes; Joule heat of the foils split between
+ * the two ends of each foil edge, that of a tab joint into its foil node.
+ * Backward Euler: (C/dt + K + H) T = C/dt T_old + Q + H T_amb, by CG with the
+ * same choice of preconditioner (prefix -thermal_). Abuse reactions
+ * (solver/abuse.h), an oven ambient, an internal short across the element
+ * nearest a point and a local heater are optional.
  *
  * Coupling: electrochemistry at the latest temperature, then the thermal
  * step with its heat, repeated until the temperatures change by less than
- * the tolerance. The step is then the TCExperimentSystem step: the
- * experiment driver (solver/cellexp.h) controls dt, cut-offs and rejection.
+ * the tolerance (thermal_tol_K). The step is then the TCExperimentSystem
+ * step: the experiment driver (solver/cellexp.h) controls dt, cut-offs and
+ * rejection.
  *
  * Conservation is checked, not assumed: the state carries the charge balance
  * (element currents against the terminal current, every step) and the

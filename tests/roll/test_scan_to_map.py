@@ -9,8 +9,8 @@ h^2 / 8r = 8 um at the 1 mm core) is discharged at 1C for 20 minutes with the
 thermal network. The run keeps the trace's pixel frame
 (image coordinates, pixel centres at (i + 1/2 - n/2) px), so an XRD-CT map of
 the same slice lines up with the run without any registration. The
-"measured" map is made here, independently of tomocell compare's forward
-model: at every Cu pixel of the CT, the run's temperature at the nearest
+"measured" map is made by tools/xrdct_from_run.py, independently of tomocell
+compare's forward model: at every Cu pixel of the CT, the run's temperature at the nearest
 point of the Cu centre line of the node layer at the map's height (linear
 along the line between nodes), at two snapshot times of the run. Then
   * compare -register fixed with zero rotation and shift: bias and RMSE below
@@ -27,10 +27,11 @@ import subprocess
 import sys
 import tempfile
 
-import h5py
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import xrdct_from_run as xr  # noqa: E402
 GEO = """preset: 18650
 spiral:
   length_m: 0.08
@@ -57,49 +58,6 @@ def sh(cmd, cwd):
     return r.stdout
 
 
-def measured_map(ct, res, z, times):
-    """T at the Cu pixels of the CT slice: nearest point of the run's Cu line at height z"""
-    with h5py.File(ct, "r") as f:
-        lab = f["/exchange/data"][0]
-        px = float(f["/exchange/data"].attrs["pixel_size_m"])
-    with h5py.File(res, "r") as f:
-        xyz = f["/nodes/coordinates_m"][:]
-        foil = f["/nodes/foil"][:]
-        s = f["/nodes/s_m"][:]
-        tt = f["/time_s"][:]
-        T = f["/series/temperature_K"][:]
-    sel = np.where((foil == 0) & (np.abs(xyz[:, 2] - z) < 1e-9))[0]
-    sel = sel[np.argsort(s[sel])]
-    line = xyz[sel, :2]
-    ny, nx = lab.shape
-    jj, ii = np.nonzero(lab == 1)
-    P = np.stack([(ii + 0.5 - nx / 2) * px, (jj + 0.5 - ny / 2) * px], axis=1)
-    # nearest point on the polyline: every segment, vectorised over pixels in chunks
-    A, B = line[:-1], line[1:]
-    AB = B - A
-    L2 = np.maximum((AB ** 2).sum(1), 1e-30)
-    best_d = np.full(len(P), np.inf)
-    best_k = np.zeros(len(P), int)
-    best_u = np.zeros(len(P))
-    for c0 in range(0, len(P), 2000):
-        p = P[c0:c0 + 2000, None, :]
-        u = np.clip(((p - A[None]) * AB[None]).sum(2) / L2[None], 0, 1)
-        d = ((A[None] + u[..., None] * AB[None] - p) ** 2).sum(2)
-        k = d.argmin(1)
-        r = np.arange(len(k))
-        best_d[c0:c0 + 2000], best_k[c0:c0 + 2000], best_u[c0:c0 + 2000] = d[r, k], k, u[r, k]
-    maps = []
-    for t in times:
-        q = int(np.argmin(np.abs(tt - t)))
-        assert abs(tt[q] - t) < 1e-6, f"no snapshot at {t} s (have {tt})"
-        Tl = T[q, sel]
-        v = (1 - best_u) * Tl[best_k] + best_u * Tl[best_k + 1]
-        m = np.full(lab.shape, np.nan)
-        m[jj, ii] = v
-        maps.append(m)
-    return np.array(maps), (lab == 1).astype(np.uint8), px, np.sqrt(best_d).max() / px
-
-
 def main(argv):
     tomocell, launcher = os.path.abspath(argv[0]), argv[1:]
     fails = []
@@ -123,20 +81,10 @@ def main(argv):
         check(s["geometry"]["source"] == "network" and s["T_max_K"] > 300,
               f"traced roll run: {s['network']['elements']} elements, T_max {s['T_max_K']:.2f} K")
         res = os.path.join(tmp, "run", "results.h5")
-        with h5py.File(res, "r") as f:
-            zs = np.unique(f["/nodes/coordinates_m"][:, 2][f["/nodes/foil"][:] == 0])
-            snaps = f["/time_s"][:]
-        z = float(zs[1])  # the middle layer: no interpolation in z
-        times = [float(snaps[len(snaps) // 2]), float(snaps[-1])]  # snapshots: none in time
-        maps, mask, px, dmax = measured_map(os.path.join(tmp, "ct.h5"), res, z, times)
+        # the map of the middle layer's height (no interpolation in z) at two snapshot times
+        maps, mask, px, z, times, dmax = xr.make_map(os.path.join(tmp, "ct.h5"), res)
         check(dmax < 2.0, f"every Cu pixel is within {dmax:.2f} px of the traced Cu line")
-        with h5py.File(os.path.join(tmp, "meas.h5"), "w") as f:
-            g = f.create_group("xrdct")
-            g["temperature_K"] = maps
-            g["mask"] = mask
-            g["time_s"] = np.asarray(times)
-            g.attrs["pixel_size_m"] = px
-            g.attrs["slice_height_m"] = z
+        xr.write_map(os.path.join(tmp, "meas.h5"), maps, mask, px, z, times)
         # fixed: the identity, since the run keeps the trace's frame
         sh(launcher + [tomocell, "compare", res, "meas.h5", "-register", "fixed", "-output",
                        "fixed", "-png", "false"], tmp)
