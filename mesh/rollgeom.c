@@ -168,7 +168,8 @@ static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRol
     const PetscReal *zf;
     PetscReal        h, rel;
     PetscCall(TCRollNetFileGetLayers(nf, &NLf, &zf, NULL));
-    h   = zf[NLf - 1] - zf[0];
+    h   = NLf > 1 ? (zf[NLf - 1] - zf[0]) * (fp.slices ? (PetscReal)NLf / (NLf - 1) : 1.0)
+                  : fp.height_m;
     rel = PetscAbsReal(h - g->sp.height_m) / g->sp.height_m;
     if (rel > g->height_tol) PetscCall(TCRollNetFileClose(&nf));
     PetscCheck(rel <= g->height_tol, g->comm, PETSC_ERR_USER_INPUT,
@@ -334,7 +335,7 @@ PetscErrorCode TCRollGeomSetUp(TCRollGeom g, const TCCellParams *p, PetscInt ele
        the extent of its layers (the outer strips end at the outer layers) */
     PetscReal z[2];
     PetscCall(TCRollNetGetHeightRange(g->net, z));
-    gi->height_m = gi->layers > 1 ? z[1] - z[0] : np.height_m;
+    gi->height_m = z[1] - z[0];
     gi->z_mid_m  = 0.5 * (z[0] + z[1]);
   }
   PetscCheck(gi->elements > 0, g->comm, PETSC_ERR_USER_INPUT,

@@ -370,6 +370,18 @@ static const char *TCTabsDescribe(const TCTabs *t, char buf[], size_t len)
   return buf;
 }
 
+/* The strip of layer K (NL > 1): between the midpoints to its neighbours; the
+   outer strips end at the outer layers, or for CT slices half a spacing
+   beyond them. */
+static void TCRollNetStrip(TCRollNet net, PetscInt K, PetscReal *zlo, PetscReal *zhi)
+{
+  const PetscReal *z = net->zall;
+  PetscInt         NL = net->NL;
+  *zlo = K > 0 ? 0.5 * (z[K] + z[K - 1]) : (net->p.slices ? 1.5 * z[0] - 0.5 * z[1] : z[0]);
+  *zhi = K < NL - 1 ? 0.5 * (z[K] + z[K + 1])
+                    : (net->p.slices ? 1.5 * z[NL - 1] - 0.5 * z[NL - 2] : z[NL - 1]);
+}
+
 PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
                                const PetscReal z[], const PetscReal centre[],
                                const TCRollCurve given[], TCRollNet *out)
@@ -504,9 +516,9 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     if (NL == 1)
       w = p->height_m;
     else {
-      PetscReal zlo = K > 0 ? 0.5 * (net->zall[K] + net->zall[K - 1]) : net->zall[K];
-      PetscReal zhi = K < NL - 1 ? 0.5 * (net->zall[K] + net->zall[K + 1]) : net->zall[K];
-      w             = zhi - zlo;
+      PetscReal zlo, zhi;
+      TCRollNetStrip(net, K, &zlo, &zhi);
+      w = zhi - zlo;
     }
     for (PetscInt f = 0; f < nf; f++) {
       const TCRollCurve *c = &curves[2 * k + f];
@@ -703,9 +715,16 @@ PetscErrorCode TCRollNetGetFoilStats(TCRollNet net, PetscReal length_m[2], Petsc
 
 PetscErrorCode TCRollNetGetHeightRange(TCRollNet net, PetscReal z[2])
 {
+  PetscReal tmp;
+
   PetscFunctionBeginUser;
-  z[0] = net->zall[0];
-  z[1] = net->zall[net->NL - 1];
+  if (net->NL == 1) {
+    z[0] = net->zall[0] - 0.5 * net->p.height_m;
+    z[1] = net->zall[0] + 0.5 * net->p.height_m;
+  } else {
+    TCRollNetStrip(net, 0, &z[0], &tmp);
+    TCRollNetStrip(net, net->NL - 1, &tmp, &z[1]);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -799,6 +818,7 @@ static PetscErrorCode TCRollNetWriteSource(TCH5 *h5, TCRollNet net)
   PetscCall(TCH5WriteAttrReal(h5, "/network", "height_m", net->p.height_m));
   PetscCall(TCH5WriteAttrReal(h5, "/network", "search_m", net->p.search_m));
   PetscCall(TCH5WriteAttrReal(h5, "/network", "pitch_m", net->p.pitch_m));
+  PetscCall(TCH5WriteAttrInt(h5, "/network", "slices", net->p.slices));
   PetscCall(TCH5WriteAttrReal(h5, "/network", "element_asr_ohm_m2", net->p.asr_ohm_m2));
   PetscCall(TCH5WriteAttrInt(h5, "/network", "missing_foil", net->p.missing_foil));
   PetscCall(TCH5WriteAttrReals(h5, "/network", "missing_m", 2,
@@ -1123,6 +1143,8 @@ PetscErrorCode TCRollNetFileOpen(MPI_Comm comm, const char path[], TCRollNetFile
     PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "height_m", &p->height_m, &found));
     PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "search_m", &p->search_m, &found));
     PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "pitch_m", &p->pitch_m, &found));
+    PetscCall(TCH5ReadAttrInt(&nf->h5, "/network", "slices", &v, &found));
+    p->slices = (PetscBool)(found && v);
     PetscCall(TCH5ReadAttrReal(&nf->h5, "/network", "element_asr_ohm_m2", &p->asr_ohm_m2, &found));
     PetscCall(TCH5ReadAttrInt(&nf->h5, "/network", "missing_foil", &v, &found));
     p->missing_foil = (PetscInt)v;

@@ -14,7 +14,8 @@
  * k NS + off_f + i (NS = ns_0 + ns_1): layer-major, so that each rank owns the
  * layers it traced.
  * Foil edges: G = sigma t w / l, along s (w = strip height, halved on the
- * bottom and top layers; the full height for a single layer) and along z
+ * bottom and top layers unless the layers are CT slices; the full height for
+ * a single layer) and along z
  * (w = ds, halved at the foil ends), as in mesh/sheet.h.
  * Electrochemical elements: each Al node casts a line along its normal,
  * inward and outward; the first Cu centre line it meets within search_m is
@@ -70,6 +71,9 @@ typedef struct {
   PetscReal tab_ohm_m;      /* tab contact resistance x width, ohm m (terminals only) */
   PetscInt  element_weight; /* partition weight of one element (>= 0) */
   PetscReal pitch_m;        /* winding pitch (the spiral's or the traced), m; 0: unknown */
+  PetscBool slices;         /* the layers are CT slices, each standing for its own thickness:
+                               the outer strips reach half a spacing beyond the outer layers
+                               (else they end at them, as over a spiral's height) */
   PetscReal stack_m[3];     /* coatings and separator (t_neg, t_sep, t_pos), m; 0: unknown */
   char      source[16];     /* "geometry" (synthetic spiral) or "trace": stored in net.h5 */
 } TCRollNetParams;
@@ -135,7 +139,9 @@ PETSC_EXTERN PetscErrorCode TCRollNetGetSizes(TCRollNet net, PetscInt ns[2], Pet
    mean roll centre (m). */
 PETSC_EXTERN PetscErrorCode TCRollNetGetFoilStats(TCRollNet net, PetscReal length_m[2],
                                                   PetscReal turns[2], PetscReal centre_m[2]);
-/* Heights of the first and last node layer, m (not collective). */
+/* The height the node strips span: from the bottom of the lowest strip to the
+   top of the highest (a single layer: its height_m around it), m (not
+   collective). */
 PETSC_EXTERN PetscErrorCode TCRollNetGetHeightRange(TCRollNet net, PetscReal z[2]);
 /* Which foil of the network was built half a pitch from a traced one (see
    "One traced foil" above): TC_FOIL_CU, TC_FOIL_AL, or -1 (both given). */
