@@ -86,6 +86,28 @@ def interp(x, xs, ys):
 GRID = {"cell_nx_n": 8, "cell_nx_s": 4, "cell_nx_p": 8, "cell_nr_n": 20, "cell_nr_p": 20}
 
 
+def roll_vs_cell(tomocell, launcher, tmp, deck_path, name, model, cell_args):
+    """the roll of deck_path against tomocell cell with the same model, grid, tolerance and
+    extra arguments: the roll's summary and series, the cell's rows, and the largest voltage
+    difference where both are defined, away from the steep end (the cut-off times differ)"""
+    out = os.path.join(tmp, name)
+    run(tomocell, launcher, [deck_path, "-output", out], tmp)
+    s, ts = load(out)
+    csvp = os.path.join(tmp, name + ".csv")
+    subprocess.run([tomocell, "cell", "-model", model, "-output", csvp, "-cell_newton_rtol",
+                    "1e-12", "-experiment", s["experiment"]] +
+                   [a for k, v in GRID.items() for a in ("-" + k, str(v))] + cell_args,
+                   check=True, capture_output=True, cwd=tmp)
+    with open(csvp) as f:
+        rows = list(csv.DictReader(f))
+    tc = [float(r["time_s"]) for r in rows]
+    vc = [float(r["voltage_V"]) for r in rows]
+    tend = min(tc[-1], ts["time_s"][-1])
+    err = max(abs(v - interp(t, tc, vc)) for t, v in zip(ts["time_s"], ts["voltage_V"])
+              if t <= 0.97 * tend)
+    return s, ts, rows, err
+
+
 def mode_cell(tomocell, launcher, tmp):
     # near-ideal foils (sigma 1e10 S/m, ~170x copper) and tab joints: every element sees the
     # terminal voltage, so the network is one cell of the total element area. tomocell cell
@@ -99,22 +121,7 @@ def mode_cell(tomocell, launcher, tmp):
                  extra="spiral_cu_sigma_S_m: 1e10\nspiral_al_sigma_S_m: 1e10\n"
                        "tab_contact_ohm_m: 1e-12\n" +
                        "".join(f"{k}: {v}\n" for k, v in GRID.items()))
-        out = os.path.join(tmp, "ideal-" + model)
-        run(tomocell, launcher, [d, "-output", out], tmp)
-        s, ts = load(out)
-        csvp = os.path.join(tmp, model + ".csv")
-        subprocess.run([tomocell, "cell", "-model", model, "-output", csvp,
-                        "-cell_newton_rtol", "1e-12"] +
-                       [a for k, v in GRID.items() for a in ("-" + k, str(v))],
-                       check=True, capture_output=True, cwd=tmp)
-        with open(csvp) as f:
-            rows = list(csv.DictReader(f))
-        tc = [float(r["time_s"]) for r in rows]
-        vc = [float(r["voltage_V"]) for r in rows]
-        # compare where both are defined, away from the steep end (the cut-off times differ)
-        tend = min(tc[-1], ts["time_s"][-1])
-        err = max(abs(v - interp(t, tc, vc)) for t, v in zip(ts["time_s"], ts["voltage_V"])
-                  if t <= 0.97 * tend)
+        s, ts, rows, err = roll_vs_cell(tomocell, launcher, tmp, d, "ideal-" + model, model, [])
         qcell = float(rows[-1]["discharge_capacity_Ah"])
         qnet = s["capacity_Ah"] / s["one_c_A"] * 5.0  # per 5 Ah of the set
         ok = err < 1e-3 and abs(qnet - qcell) / qcell < 2e-3
@@ -146,22 +153,8 @@ def mode_props(tomocell, launcher, tmp):
                        "spiral_neg_thickness_m: 9.128733e-05\nspiral_pos_thickness_m: 7.181644e-05\n" +
                        "".join(f"{k}: {v}\n" for k, v in GRID.items()) +
                        "".join(f"{k}: {v}\n" for k, v in props.items()))
-        out = os.path.join(tmp, "props-" + model)
-        run(tomocell, launcher, [d, "-output", out], tmp)
-        s, ts = load(out)
-        csvp = os.path.join(tmp, "props-" + model + ".csv")
-        subprocess.run([tomocell, "cell", "-model", model, "-output", csvp, "-cell_newton_rtol",
-                        "1e-12", "-experiment", "Discharge at 1C until 2.5 V"] +
-                       [a for k, v in GRID.items() for a in ("-" + k, str(v))] +
-                       [a for k, v in props.items() for a in ("-" + k, str(v))],
-                       check=True, capture_output=True, cwd=tmp)
-        with open(csvp) as f:
-            rows = list(csv.DictReader(f))
-        tc = [float(r["time_s"]) for r in rows]
-        vc = [float(r["voltage_V"]) for r in rows]
-        tend = min(tc[-1], ts["time_s"][-1])
-        err = max(abs(v - interp(t, tc, vc)) for t, v in zip(ts["time_s"], ts["voltage_V"])
-                  if t <= 0.97 * tend)
+        s, ts, rows, err = roll_vs_cell(tomocell, launcher, tmp, d, "props-" + model, model,
+                                        [a for k, v in props.items() for a in ("-" + k, str(v))])
         m = s["microstructure"]
         rep = ("negative" in m and "positive" in m and
                abs(m["negative"]["porosity"] - 0.30) < 5e-3 and m["negative"]["tau"] > 1 and
