@@ -18,10 +18,16 @@ struct _p_TCSimField {
   PetscReal *xyz;            /* N * 3 */
   PetscBool  has_centre;
   PetscReal  centre_file[2];
-  /* the slice */
-  PetscInt   k0, k1;
+  /* the source centre lines of the Cu foil per layer (results.h5 /curves, when
+     every layer has one): the slice line then follows them, not the chords
+     between nodes */
+  PetscReal *cx, *cy; /* all curves' points */
+  PetscInt  *coff;    /* nl + 1: layer k's Cu curve is points [coff[k], coff[k+1]) */
+  /* the slice: np points along the foil; with curves, at arc fractions u[j] */
+  PetscInt   k0, k1, np;
   PetscReal  w;
-  PetscReal *xy; /* ncu * 2 */
+  PetscReal *xy; /* np * 2 */
+  PetscReal *u;  /* np (curves only) */
   PetscReal  centre[2];
   /* distance to the slice's Cu line on a grid (simulation frame) */
   PetscReal  gx0, gy0, gh, gcap;
@@ -41,6 +47,84 @@ static int CmpNodeOrder(const void *a, const void *b)
   if (p->z != q->z) return p->z < q->z ? -1 : 1;
   if (p->s != q->s) return p->s < q->s ? -1 : 1;
   return p->id < q->id ? -1 : p->id > q->id;
+}
+
+/* The Cu source curve of every layer from /layers/curve and /curves (net.h5
+   format 2, mesh/rollnet.h), when each layer has one and the layers match
+   the Cu node layers; else the slice line stays the polyline of the nodes. */
+static PetscErrorCode CmpReadCurves(TCSimField s)
+{
+  TCH5       h5;
+  int        nd;
+  hsize_t    d[4];
+  int       *lc = NULL;
+  long long *st = NULL, *ct = NULL;
+  PetscReal *zl = NULL;
+  PetscInt   NL = 0, C = 0, tot = 0;
+  PetscBool  ok;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCH5Open(s->comm, s->path, &h5));
+  ok = (PetscBool)(H5Lexists(h5.file, "/curves", H5P_DEFAULT) > 0 &&
+                   H5Lexists(h5.file, "/curves/x_m", H5P_DEFAULT) > 0 &&
+                   H5Lexists(h5.file, "/layers", H5P_DEFAULT) > 0 &&
+                   H5Lexists(h5.file, "/layers/curve", H5P_DEFAULT) > 0);
+  if (ok) {
+    PetscCall(TCH5GetDims(&h5, "/layers/curve", &nd, d));
+    NL = (PetscInt)d[0];
+    PetscCall(TCH5GetDims(&h5, "/curves/start", &nd, d));
+    C  = (PetscInt)d[0];
+    ok = (PetscBool)(NL == s->nl && C > 0);
+  }
+  if (ok) {
+    PetscCall(PetscMalloc4(2 * NL, &lc, C, &st, C, &ct, NL, &zl));
+    PetscCall(TCH5ReadRows(&h5, "/layers/curve", H5T_NATIVE_INT, 0, (hsize_t)NL, lc));
+    PetscCall(TCH5ReadRows(&h5, "/layers/z_m", H5T_NATIVE_DOUBLE, 0, (hsize_t)NL, zl));
+    PetscCall(TCH5ReadRows(&h5, "/curves/start", H5T_NATIVE_LLONG, 0, (hsize_t)C, st));
+    PetscCall(TCH5ReadRows(&h5, "/curves/count", H5T_NATIVE_LLONG, 0, (hsize_t)C, ct));
+    for (PetscInt k = 0; k < NL && ok; k++) {
+      int c = lc[2 * k];
+      ok    = (PetscBool)(c >= 0 && c < C && ct[c] >= 2 &&
+                       PetscAbsReal(zl[k] - s->z[k]) <= 1e-9 * (1 + PetscAbsReal(zl[k])));
+      if (ok) tot += (PetscInt)ct[c];
+    }
+  }
+  if (ok) {
+    PetscCall(PetscMalloc3(tot, &s->cx, tot, &s->cy, NL + 1, &s->coff));
+    s->coff[0] = 0;
+    for (PetscInt k = 0; k < NL; k++) {
+      int c = lc[2 * k];
+      PetscCall(TCH5ReadRows(&h5, "/curves/x_m", H5T_NATIVE_DOUBLE, (hsize_t)st[c], (hsize_t)ct[c],
+                             s->cx + s->coff[k]));
+      PetscCall(TCH5ReadRows(&h5, "/curves/y_m", H5T_NATIVE_DOUBLE, (hsize_t)st[c], (hsize_t)ct[c],
+                             s->cy + s->coff[k]));
+      s->coff[k + 1] = s->coff[k] + (PetscInt)ct[c];
+    }
+    PetscCall(PetscInfo(NULL, "%s: the slice line follows the Cu source curves\n", s->path));
+  }
+  if (lc) PetscCall(PetscFree4(lc, st, ct, zl));
+  PetscCall(TCH5Close(&h5));
+  PetscFunctionReturn(0);
+}
+
+/* Point at arc fraction u of layer k's Cu source curve (cumulative lengths
+   arc[] of its points, total arc[n-1]). */
+static void CmpCurveAt(const TCSimField s, PetscInt k, const PetscReal *arc, PetscReal u,
+                       PetscReal P[2])
+{
+  PetscInt         n = s->coff[k + 1] - s->coff[k], lo = 0, hi = n - 1;
+  const PetscReal *x = s->cx + s->coff[k], *y = s->cy + s->coff[k];
+  PetscReal        t = u * arc[n - 1], f;
+  while (hi - lo > 1) {
+    PetscInt mid = (lo + hi) / 2;
+    if (arc[mid] <= t)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  f    = arc[hi] > arc[lo] ? (t - arc[lo]) / (arc[hi] - arc[lo]) : 0;
+  P[0] = x[lo] + f * (x[hi] - x[lo]);
+  P[1] = y[lo] + f * (y[hi] - y[lo]);
 }
 
 PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
@@ -136,7 +220,8 @@ PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
              " layers; every layer needs the same number",
              path, ncu, s->nl);
   s->ncu = ncu / s->nl;
-  PetscCall(PetscMalloc3(s->nl, &s->z, ncu, &s->cu, 2 * s->ncu, &s->xy));
+  PetscCall(PetscMalloc2(s->nl, &s->z, ncu, &s->cu));
+  PetscCall(PetscMalloc1(2 * s->ncu, &s->xy));
   for (PetscInt k = 0; k < s->nl; k++) {
     s->z[k] = s->xyz[3 * nodes[k * s->ncu].id + 2];
     for (PetscInt i = 0; i < s->ncu; i++) {
@@ -146,8 +231,10 @@ PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
     }
   }
   PetscCall(PetscFree(nodes));
-  PetscCall(PetscFree(sm));
   PetscCall(PetscFree(foil));
+  s->np = s->ncu;
+  if (sm) PetscCall(CmpReadCurves(s));
+  PetscCall(PetscFree(sm));
   *out = s;
   PetscFunctionReturn(0);
 }
@@ -158,8 +245,13 @@ PetscErrorCode TCSimFieldDestroy(TCSimField *sim)
   if (!*sim) PetscFunctionReturn(0);
   PetscCall(PetscFree((*sim)->xyz));
   PetscCall(PetscFree((*sim)->time_s));
-  PetscCall(PetscFree3((*sim)->z, (*sim)->cu, (*sim)->xy));
+  PetscCall(PetscFree2((*sim)->z, (*sim)->cu));
+  if ((*sim)->u) { /* xy and u were allocated together */
+    PetscCall(PetscFree2((*sim)->xy, (*sim)->u));
+  } else
+    PetscCall(PetscFree((*sim)->xy));
   PetscCall(PetscFree((*sim)->gd));
+  if ((*sim)->cx) PetscCall(PetscFree3((*sim)->cx, (*sim)->cy, (*sim)->coff));
   PetscCall(PetscFree(*sim));
   PetscFunctionReturn(0);
 }
@@ -197,13 +289,44 @@ PetscErrorCode TCSimFieldSetSlice(TCSimField sim, PetscReal z)
   sim->w  = sim->k1 > sim->k0 ? (z - sim->z[sim->k0]) / (sim->z[sim->k1] - sim->z[sim->k0]) : 0;
   sim->w  = PetscMin(1, PetscMax(0, sim->w));
   sim->centre[0] = sim->centre[1] = 0;
-  for (PetscInt i = 0; i < sim->ncu; i++)
-    for (int c = 0; c < 2; c++) {
-      PetscReal a        = sim->xyz[3 * sim->cu[sim->k0 * sim->ncu + i] + c];
-      PetscReal b        = sim->xyz[3 * sim->cu[sim->k1 * sim->ncu + i] + c];
-      sim->xy[2 * i + c] = (1 - sim->w) * a + sim->w * b;
-      sim->centre[c] += sim->xy[2 * i + c] / sim->ncu;
+  if (!sim->cx) {
+    for (PetscInt i = 0; i < sim->ncu; i++)
+      for (int c = 0; c < 2; c++) {
+        PetscReal a        = sim->xyz[3 * sim->cu[sim->k0 * sim->ncu + i] + c];
+        PetscReal b        = sim->xyz[3 * sim->cu[sim->k1 * sim->ncu + i] + c];
+        sim->xy[2 * i + c] = (1 - sim->w) * a + sim->w * b;
+        sim->centre[c] += sim->xy[2 * i + c] / sim->ncu;
+      }
+  } else {
+    /* the source curves of both layers at common arc fractions (the nodes of a layer sit
+       at the fractions i / (ncu - 1) of its curve), mixed in z as the nodes are */
+    PetscInt   n0 = sim->coff[sim->k0 + 1] - sim->coff[sim->k0];
+    PetscInt   n1 = sim->coff[sim->k1 + 1] - sim->coff[sim->k1];
+    PetscReal *a0, *a1;
+    sim->np = PetscMax(n0, n1);
+    PetscCall(PetscFree(sim->xy));
+    PetscCall(PetscFree(sim->u));
+    PetscCall(PetscMalloc2(2 * sim->np, &sim->xy, sim->np, &sim->u));
+    PetscCall(PetscMalloc2(n0, &a0, n1, &a1));
+    for (int l = 0; l < 2; l++) {
+      PetscInt         k = l ? sim->k1 : sim->k0, n = l ? n1 : n0;
+      const PetscReal *x = sim->cx + sim->coff[k], *y = sim->cy + sim->coff[k];
+      PetscReal       *a = l ? a1 : a0;
+      a[0]               = 0;
+      for (PetscInt i = 1; i < n; i++) a[i] = a[i - 1] + hypot(x[i] - x[i - 1], y[i] - y[i - 1]);
     }
+    for (PetscInt j = 0; j < sim->np; j++) {
+      PetscReal P0[2], P1[2];
+      sim->u[j] = (PetscReal)j / (sim->np - 1);
+      CmpCurveAt(sim, sim->k0, a0, sim->u[j], P0);
+      CmpCurveAt(sim, sim->k1, a1, sim->u[j], P1);
+      for (int c = 0; c < 2; c++) {
+        sim->xy[2 * j + c] = (1 - sim->w) * P0[c] + sim->w * P1[c];
+        sim->centre[c] += sim->xy[2 * j + c] / sim->np;
+      }
+    }
+    PetscCall(PetscFree2(a0, a1));
+  }
   if (sim->has_centre) {
     sim->centre[0] = sim->centre_file[0];
     sim->centre[1] = sim->centre_file[1];
@@ -217,7 +340,7 @@ PetscErrorCode TCSimFieldGetSlice(TCSimField sim, PetscInt *n, const PetscReal *
                                   PetscReal centre[2], PetscInt layers[2])
 {
   PetscFunctionBeginUser;
-  if (n) *n = sim->ncu;
+  if (n) *n = sim->np;
   if (xy) *xy = sim->xy;
   if (centre) {
     centre[0] = sim->centre[0];
@@ -251,17 +374,27 @@ PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t, PetscReal
   PetscCall(
       TCH5ReadRows(&h5, "/series/temperature_K", H5T_NATIVE_DOUBLE, (hsize_t)k, (hsize_t)nr, rows));
   PetscCall(TCH5Close(&h5));
-  for (PetscInt i = 0; i < sim->ncu; i++) {
-    PetscInt  n0 = sim->cu[sim->k0 * sim->ncu + i], n1 = sim->cu[sim->k1 * sim->ncu + i];
-    PetscReal lo = rows[n0], hi = rows[n1];
-    if (nr == 2) {
-      lo = (1 - a) * lo + a * rows[sim->N + n0];
-      hi = (1 - a) * hi + a * rows[sim->N + n1];
+  for (PetscInt j = 0; j < sim->np; j++) {
+    /* the slice point's place among the nodes: node i itself, or with curves a
+       fraction f between nodes i and i + 1 of both layers */
+    PetscReal q = sim->cx ? sim->u[j] * (sim->ncu - 1) : (PetscReal)j, f, v[2];
+    PetscInt  i = PetscMin((PetscInt)floor(q), sim->ncu - 2);
+    f           = q - i;
+    for (int l = 0; l < 2; l++) {
+      PetscInt  k = l ? sim->k1 : sim->k0, m0 = sim->cu[k * sim->ncu + i],
+               m1 = sim->cu[k * sim->ncu + i + 1];
+      PetscReal t0 = rows[m0], t1 = rows[m1];
+      if (nr == 2) {
+        t0 = (1 - a) * t0 + a * rows[sim->N + m0];
+        t1 = (1 - a) * t1 + a * rows[sim->N + m1];
+      }
+      v[l] = (1 - f) * t0 + f * t1;
+      PetscCheck(isfinite(v[l]), sim->comm, PETSC_ERR_USER_INPUT,
+                 "%s: /series/temperature_K is not finite at Cu node %" PetscInt_FMT
+                 " near t = %s s",
+                 sim->path, f < 0.5 ? m0 : m1, TCG(t).s);
     }
-    T[i] = (1 - sim->w) * lo + sim->w * hi;
-    PetscCheck(isfinite(T[i]), sim->comm, PETSC_ERR_USER_INPUT,
-               "%s: /series/temperature_K is not finite at Cu node %" PetscInt_FMT " near t = %s s",
-               sim->path, n0, TCG(t).s);
+    T[j] = (1 - sim->w) * v[0] + sim->w * v[1];
   }
   PetscCall(PetscFree(rows));
   PetscFunctionReturn(0);
@@ -307,7 +440,7 @@ static PetscErrorCode CmpGrid(TCSimField sim, PetscReal px)
   PetscFunctionBeginUser;
   if (sim->gd && sim->gcap == cap) PetscFunctionReturn(0);
   PetscCall(PetscFree(sim->gd));
-  for (PetscInt i = 0; i < sim->ncu; i++)
+  for (PetscInt i = 0; i < sim->np; i++)
     for (int c = 0; c < 2; c++) {
       lo[c] = PetscMin(lo[c], sim->xy[2 * i + c]);
       hi[c] = PetscMax(hi[c], sim->xy[2 * i + c]);
@@ -321,7 +454,7 @@ static PetscErrorCode CmpGrid(TCSimField sim, PetscReal px)
   sim->gny  = (PetscInt)ceil((hi[1] - lo[1] + 2 * cap) / h) + 3;
   PetscCall(PetscMalloc1(sim->gnx * sim->gny, &sim->gd));
   for (PetscInt q = 0; q < sim->gnx * sim->gny; q++) sim->gd[q] = cap;
-  for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
+  for (PetscInt i = 0; i + 1 < sim->np; i++) {
     const PetscReal *a = sim->xy + 2 * i, *b = a + 2;
     PetscInt         i0 = (PetscInt)floor((PetscMin(a[0], b[0]) - cap - sim->gx0) / h),
              i1         = (PetscInt)ceil((PetscMax(a[0], b[0]) + cap - sim->gx0) / h),
@@ -569,11 +702,11 @@ static PetscErrorCode CmpCtxSetUp(MPI_Comm comm, TCSimField sim, const TCXrdMap 
   PetscCall(CmpEDT(map->valid, map->nx, map->ny, c->edt));
   for (PetscInt q = 0; q < map->nx * map->ny; q++)
     if (map->valid[q]) c->pix[np++] = q;
-  for (PetscInt i = 0; i + 1 < sim->ncu; i++)
+  for (PetscInt i = 0; i + 1 < sim->np; i++)
     len += PetscSqrtReal(PetscSqr(sim->xy[2 * i + 2] - sim->xy[2 * i]) +
                          PetscSqr(sim->xy[2 * i + 3] - sim->xy[2 * i + 1]));
-  PetscCall(PetscMalloc1(2 * ((PetscInt)(len / step) + sim->ncu + 1), &c->samp));
-  for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
+  PetscCall(PetscMalloc1(2 * ((PetscInt)(len / step) + sim->np + 1), &c->samp));
+  for (PetscInt i = 0; i + 1 < sim->np; i++) {
     const PetscReal *a = sim->xy + 2 * i, *b = a + 2;
     PetscInt         m =
         (PetscInt)ceil(PetscSqrtReal(PetscSqr(b[0] - a[0]) + PetscSqr(b[1] - a[1])) / step);
@@ -630,7 +763,7 @@ PetscErrorCode TCCompareRegister(MPI_Comm comm, TCSimField sim, const TCXrdMap *
     cm[0] += ((q % map->nx) + 0.5 - 0.5 * map->nx) * px / map->nvalid;
     cm[1] += ((q / map->nx) + 0.5 - 0.5 * map->ny) * px / map->nvalid;
   }
-  for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
+  for (PetscInt i = 0; i + 1 < sim->np; i++) {
     const PetscReal *a = sim->xy + 2 * i, *b = a + 2;
     PetscReal        l = PetscSqrtReal(PetscSqr(b[0] - a[0]) + PetscSqr(b[1] - a[1]));
     cs[0] += 0.5 * (a[0] + b[0]) * l;
@@ -701,7 +834,7 @@ PetscErrorCode TCCompareForward(TCSimField sim, const TCXrdMap *map, const TCReg
     if (!map->valid[q]) continue;
     TCRegistrationApply(reg, map, (PetscReal)(q % map->nx), (PetscReal)(q / map->nx), x);
     if (pre < sim->gcap && CmpGridDist(sim, x[0], x[1]) > pre) continue;
-    for (PetscInt i = 0; i + 1 < sim->ncu; i++) {
+    for (PetscInt i = 0; i + 1 < sim->np; i++) {
       PetscReal u, d = CmpSegDist(sim->xy + 2 * i, sim->xy + 2 * i + 2, x[0], x[1], &u);
       if (d < dbest) {
         dbest = d;

@@ -8,7 +8,14 @@
  * along the foil (by /nodes/s_m when present, else by node id). The Cu
  * centre line in the measured plane z is interpolated linearly between the
  * two layers that bracket z (node by node, so every layer must have the same
- * number of Cu nodes), and its temperatures linearly in z and in time.
+ * number of Cu nodes), and its temperatures linearly in z and in time. When
+ * the file holds the network's source curves (/curves, /layers/curve of
+ * mesh/rollnet.h: a run of tomocell 0.1 on any roll whose Cu foil was given,
+ * spiral or traced), the centre line follows them instead of the chords
+ * between nodes -- exact whatever the node spacing (a chord of 1 mm on the
+ * 1.5 mm core of an 18650 lies 80 um inside the foil) -- at common arc
+ * fractions of the two layers' curves, its temperature linear in arc length
+ * between the nodes, which sit at equal fractions of each layer's curve.
  *
  * Forward model: a measured pixel sees the Cu foil, so the simulated value at
  * a pixel is the temperature of the nearest point of the Cu centre line
@@ -48,10 +55,13 @@ PETSC_EXTERN PetscErrorCode TCSimFieldGetInfo(TCSimField sim, PetscReal trange[2
 /* Select the plane z (m); PETSC_ERR_USER_INPUT outside the layers. centre is
    the attribute roll_centre_m of the file or the mean of the Cu nodes. */
 PETSC_EXTERN PetscErrorCode TCSimFieldSetSlice(TCSimField sim, PetscReal z_m);
+/* The slice's n points along the Cu line (the Cu nodes of a layer, or the
+   points of the source curves), their xy (borrowed), the centre, the layers. */
 PETSC_EXTERN PetscErrorCode TCSimFieldGetSlice(TCSimField sim, PetscInt *n, const PetscReal **xy,
                                                PetscReal centre_m[2], PetscInt layers[2]);
-/* Collective. Temperatures (K) of the slice's Cu points at time t (linear
-   between output times); PETSC_ERR_USER_INPUT outside the run. */
+/* Collective. Temperatures (K) of the slice's n Cu points (TCSimFieldGetSlice)
+   at time t (linear between output times); PETSC_ERR_USER_INPUT outside the
+   run. */
 PETSC_EXTERN PetscErrorCode TCSimFieldSliceTemperature(TCSimField sim, PetscReal t_s,
                                                        PetscReal *T_K);
 

@@ -238,7 +238,7 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   TCCompareStats *st;
   char outdir[PETSC_MAX_PATH_LEN], buf[4096], jpath[PETSC_MAX_PATH_LEN], hpath[PETSC_MAX_PATH_LEN];
   PetscBool set, dopng, fitscale;
-  PetscInt  e, regmode, nbins, np, ncu, nl, layers[2];
+  PetscInt  e, regmode, nbins, np, ncu, nl, layers[2], nslice;
   PetscReal toff, maxd, fwhm, corefr, hotfr, cost, trange[2], zrange[2], centre[2], *Tsim, *Tn, rot,
       sx, sy, (*ranges)[4];
   PetscLogDouble t0, t1, t2, t3;
@@ -302,7 +302,7 @@ static PetscErrorCode CompareMain(int npos, char **pos)
                pos[1], k, TCG(map.time_s[k]).s, TCG(toff).s, TCG(trange[0]).s, TCG(trange[1]).s,
                pos[0]);
   PetscCall(TCSimFieldSetSlice(sim, map.slice_height_m));
-  PetscCall(TCSimFieldGetSlice(sim, NULL, NULL, centre, layers));
+  PetscCall(TCSimFieldGetSlice(sim, &nslice, NULL, centre, layers));
   PetscCall(TCPrintf(comm,
                      "tomocell compare %s %s: %" PetscInt_FMT " map(s) of %" PetscInt_FMT
                      " x %" PetscInt_FMT " px (%g um), %" PetscInt_FMT
@@ -326,7 +326,7 @@ static PetscErrorCode CompareMain(int npos, char **pos)
 
   /* forward model at every time; the overlap is checked for each */
   np = map.nx * map.ny;
-  PetscCall(PetscMalloc4(map.nt * np, &Tsim, ncu, &Tn, map.nt, &st, map.nt, &ranges));
+  PetscCall(PetscMalloc4(map.nt * np, &Tsim, nslice, &Tn, map.nt, &st, map.nt, &ranges));
   for (PetscInt k = 0; k < map.nt; k++) {
     PetscInt non, nval = 0;
     PetscCall(TCSimFieldSliceTemperature(sim, map.time_s[k] + toff, Tn));

@@ -7,8 +7,9 @@
 For trying tomocell compare without a beamline: at every pixel of the CT
 slice that carries the Cu label (a labelled scan, e.g. from
 `tomocell geometry -render`), the map holds the run's temperature at the
-nearest point of the Cu centre line of one node layer (linear along the line
-between nodes), at snapshot times of the run, optionally with a bias and
+nearest point of the Cu centre line of one node layer (the network's source
+curve, stored in results.h5; the temperature linear in arc length between the
+nodes), at snapshot times of the run, optionally with a bias and
 Gaussian noise (K). The run must have been made on the network traced from
 that slice (`tomocell trace CT.h5` then `tomocell run ... -geometry net.h5`),
 so the map and the run share the CT's pixel frame and compare needs no
@@ -26,19 +27,32 @@ import numpy as np
 
 
 def cu_layer(res, layer):
-    """node ids of the Cu line of a layer (ordered along the foil) and the layer height"""
+    """the Cu line of a layer: its node ids (ordered along the foil), the line's points and
+    each point's place among the nodes (a fractional node index), and the layer height. The
+    line is the network's source curve where results.h5 has one (/curves), else the nodes'
+    polyline; the nodes sit at equal arc fractions of the curve."""
     with h5py.File(res, "r") as f:
         xyz = f["/nodes/coordinates_m"][:]
         foil = f["/nodes/foil"][:]
         s = f["/nodes/s_m"][:]
-    zs = np.unique(xyz[foil == 0, 2])
-    if layer is None:
-        layer = len(zs) // 2
-    if not 0 <= layer < len(zs):
-        raise SystemExit(f"xrdct_from_run: --layer {layer}: the run has layers 0..{len(zs) - 1}")
+        curve = None
+        zs = np.unique(xyz[foil == 0, 2])
+        if layer is None:
+            layer = len(zs) // 2
+        if not 0 <= layer < len(zs):
+            raise SystemExit(f"xrdct_from_run: --layer {layer}: the run has layers 0..{len(zs) - 1}")
+        if "/curves/x_m" in f and "/layers/curve" in f:
+            c = int(f["/layers/curve"][layer, 0])
+            if c >= 0:
+                a, n = int(f["/curves/start"][c]), int(f["/curves/count"][c])
+                curve = np.stack([f["/curves/x_m"][a:a + n], f["/curves/y_m"][a:a + n]], axis=1)
     z = zs[layer]
     sel = np.where((foil == 0) & (np.abs(xyz[:, 2] - z) < 1e-12))[0]
-    return sel[np.argsort(s[sel])], xyz, float(z)
+    sel = sel[np.argsort(s[sel])]
+    if curve is None:
+        return sel, xyz[sel, :2], np.arange(len(sel), dtype=float), float(z)
+    arc = np.concatenate([[0], np.cumsum(np.hypot(*np.diff(curve, axis=0).T))])
+    return sel, curve, arc / arc[-1] * (len(sel) - 1), float(z)
 
 
 def nearest_on_line(P, line, chunk=2000):
@@ -66,7 +80,7 @@ def make_map(ct, res, label=1, layer=None, times=None, bias=0.0, noise=0.0, seed
         d = f["/exchange/data"]
         lab = d[0] if d.ndim == 3 else d[:]
         px = float(d.attrs["pixel_size_m"])
-    sel, xyz, z = cu_layer(res, layer)
+    sel, line, place, z = cu_layer(res, layer)
     with h5py.File(res, "r") as f:
         tt = f["/time_s"][:]
         T = f["/series/temperature_K"][:]
@@ -77,15 +91,18 @@ def make_map(ct, res, label=1, layer=None, times=None, bias=0.0, noise=0.0, seed
     if len(ii) == 0:
         raise SystemExit(f"xrdct_from_run: {ct} has no pixel with label {label}")
     P = np.stack([(ii + 0.5 - nx / 2) * px, (jj + 0.5 - ny / 2) * px], axis=1)
-    K, U, D = nearest_on_line(P, xyz[sel, :2])
+    K, U, D = nearest_on_line(P, line)
+    q = (1 - U) * place[K] + U * place[K + 1]  # the pixel's place among the nodes
+    i0 = np.minimum(np.floor(q).astype(int), len(sel) - 2)
+    f = q - i0
     rng = np.random.default_rng(seed)
     maps = []
     for t in times:
-        q = int(np.argmin(np.abs(tt - t)))
-        if abs(tt[q] - t) > 1e-6 * max(1.0, abs(t)):
+        qt = int(np.argmin(np.abs(tt - t)))
+        if abs(tt[qt] - t) > 1e-6 * max(1.0, abs(t)):
             raise SystemExit(f"xrdct_from_run: no snapshot at t = {t} s; the run has {list(tt)}")
-        Tl = T[q, sel]
-        v = (1 - U) * Tl[K] + U * Tl[K + 1] + bias
+        Tl = T[qt, sel]
+        v = (1 - f) * Tl[i0] + f * Tl[i0 + 1] + bias
         if noise > 0:
             v = v + rng.normal(0, noise, v.shape)
         m = np.full(lab.shape, np.nan)

@@ -46,11 +46,31 @@ def make_results(tomocell, tmp):
     return res, net
 
 
+def _resample(x, y, m):
+    a = np.concatenate([[0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    u = np.linspace(0, a[-1], m)
+    return np.stack([np.interp(u, a, x), np.interp(u, a, y)], axis=1)
+
+
 def cu_line(res, z):
-    """the Cu centre line at height z (between the bracketing layers)"""
+    """the Cu centre line at height z (between the bracketing layers): the network's source
+    curves where the file has them (results of tomocell run), else the nodes' polyline"""
     with h5py.File(res, "r") as f:
         xyz = f["/nodes/coordinates_m"][:]
         cu = f["/nodes/foil"][:] == 0
+        curves = None
+        if "/curves/x_m" in f and "/layers/curve" in f:
+            curves = (f["/layers/z_m"][:], f["/layers/curve"][:], f["/curves/start"][:],
+                      f["/curves/count"][:], f["/curves/x_m"][:], f["/curves/y_m"][:])
+    if curves is not None and (curves[1][:, 0] >= 0).all():
+        zl, lc, st, ct, cx, cy = curves
+        k = min(np.searchsorted(zl, z, side="right") - 1, len(zl) - 2) if len(zl) > 1 else 0
+        k1 = min(k + 1, len(zl) - 1)
+        w = (z - zl[k]) / (zl[k1] - zl[k]) if k1 > k else 0.0
+        m = int(max(ct[lc[k, 0]], ct[lc[k1, 0]]))
+        a, b = [_resample(cx[st[c]:st[c] + ct[c]], cy[st[c]:st[c] + ct[c]], m)
+                for c in (lc[k, 0], lc[k1, 0])]
+        return (1 - w) * a + w * b
     p = xyz[cu]
     zs = np.unique(p[:, 2])
     k = min(np.searchsorted(zs, z, side="right") - 1, len(zs) - 2)
