@@ -1,0 +1,479 @@
+/*
+ * Tracing a CT volume into the layers of a roll network (see tracevol.h).
+ */
+#include "mesh/tracevol.h"
+#include "io/png.h"
+#include "io/stack.h"
+#include "mesh/graph.h"
+#include "src/tc.h"
+#include <math.h>
+
+struct _p_TCTraceVolume {
+  MPI_Comm       comm;
+  PetscMPIInt    rank, size;
+  char           path[PETSC_MAX_PATH_LEN], dataset[256];
+  TCTrace        tr;
+  TCStack        vol;
+  PetscReal      px, px_set, tcu, tal, scu, sal, pitch;
+  PetscInt       nz, ny, nx, stride, nsel, s0, s1, cul, nf, map[2];
+  PetscInt       labels[TC_TRACE_MAX_FOILS];
+  PetscBool      isint, is2d, traced;
+  TCTraceSlice  *res;
+  PetscLogDouble t_open, t_trace;
+};
+
+/* per-foil statistics summed over this rank's slices */
+enum { ST_LEN, ST_WIND, ST_RIN, ST_ROUT, ST_CX, ST_CY, ST_GAP, ST_THK, ST_N };
+
+PetscErrorCode TCTraceVolumeCreate(MPI_Comm comm, TCTraceVolume *tv)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(tv));
+  (*tv)->comm   = comm;
+  (*tv)->stride = 1;
+  (*tv)->nf     = -1;
+  (*tv)->map[0] = (*tv)->map[1] = -1;
+  (*tv)->tcu                    = 12e-6;
+  (*tv)->tal                    = 16e-6;
+  (*tv)->scu                    = 5.8411e7;
+  (*tv)->sal                    = 3.6914e7;
+  PetscCallMPI(MPI_Comm_rank(comm, &(*tv)->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &(*tv)->size));
+  PetscCall(TCTraceCreate(comm, &(*tv)->tr));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck)
+{
+  PetscBool set;
+  PetscReal tmp;
+  PetscInt  e;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetString(deck, "trace_dataset", tv->dataset, sizeof(tv->dataset), &set));
+  PetscCall(TCDeckGetReal(deck, "trace_pixel_size_m", &tv->px_set));
+  PetscCall(TCDeckGetEnum(deck, "trace_mode", &e));
+  PetscCall(TCDeckGetInt(deck, "trace_slice_stride", &tv->stride));
+  PetscCall(TCDeckGetInt(deck, "trace_cu_label", &tv->cul));
+  PetscCall(TCDeckGetReal(deck, "trace_cu_thickness_m", &tv->tcu));
+  PetscCall(TCDeckGetReal(deck, "trace_al_thickness_m", &tv->tal));
+  PetscCall(TCDeckGetReal(deck, "trace_cu_sigma_S_m", &tv->scu));
+  PetscCall(TCDeckGetReal(deck, "trace_al_sigma_S_m", &tv->sal));
+  /* read by the slice tracer from the options; checked here as deck keys */
+  PetscCall(TCDeckGetReal(deck, "trace_threshold", &tmp));
+  PetscCall(TCDeckGetReal(deck, "trace_smooth_px", &tmp));
+  PetscCall(TCDeckGetReal(deck, "trace_min_turns", &tmp));
+  PetscCall(TCDeckGetReal(deck, "trace_sigma_px", &tmp));
+  PetscCall(TCDeckGetReal(deck, "trace_resample_px", &tmp));
+  PetscCall(TCTraceSetFromOptions(tv->tr));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeSetPixelSize(TCTraceVolume tv, PetscReal px)
+{
+  PetscFunctionBeginUser;
+  if (px > 0) tv->px_set = px;
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0's traced slice to every rank (curves and statistics). */
+static PetscErrorCode TraceBcastSlice(MPI_Comm comm, TCTraceSlice *r)
+{
+  PetscMPIInt  rank;
+  TCTraceSlice tmp;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  tmp = *r;
+  PetscCallMPI(MPI_Bcast(&tmp, (PetscMPIInt)sizeof(tmp), MPI_BYTE, 0, comm));
+  if (rank != 0) {
+    *r = tmp; /* pointers are rank 0's: replaced below */
+    for (PetscInt f = 0; f < r->nfoils; f++) {
+      PetscCall(PetscMalloc1(r->foil[f].n, &r->foil[f].x));
+      PetscCall(PetscMalloc1(r->foil[f].n, &r->foil[f].y));
+    }
+  }
+  for (PetscInt f = 0; f < r->nfoils; f++) {
+    PetscCallMPI(MPI_Bcast(r->foil[f].x, (PetscMPIInt)r->foil[f].n, MPIU_REAL, 0, comm));
+    PetscCallMPI(MPI_Bcast(r->foil[f].y, (PetscMPIInt)r->foil[f].n, MPIU_REAL, 0, comm));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Foils: the same set in every slice; Cu is -trace_cu_label or the lowest label. */
+static PetscErrorCode TraceChooseFoils(TCTraceVolume tv)
+{
+  MPI_Comm comm = tv->comm;
+  PetscInt s0 = tv->s0, s1 = tv->s1, lnf = s1 > s0 ? tv->res[0].nfoils : -1, mn, mx, nf;
+  PetscInt a[2] = {lnf < 0 ? PETSC_MAX_INT : lnf, lnf < 0 ? -1 : lnf}, b[2];
+
+  PetscFunctionBeginUser;
+  for (PetscInt q = s0; q < s1; q++) {
+    a[0] = PetscMin(a[0], tv->res[q - s0].nfoils);
+    a[1] = PetscMax(a[1], tv->res[q - s0].nfoils);
+  }
+  a[1] = -a[1];
+  PetscCallMPI(MPI_Allreduce(a, b, 2, MPIU_INT, MPI_MIN, comm));
+  mn = b[0];
+  mx = -b[1];
+  PetscCheck(mn == mx, comm, PETSC_ERR_USER_INPUT,
+             "%s: slices trace different numbers of foils (%" PetscInt_FMT " to %" PetscInt_FMT
+             "); trace one foil at a time with -trace_label",
+             tv->path, mn, mx);
+  nf = tv->nf = mn;
+  PetscCheck(nf <= 2, comm, PETSC_ERR_USER_INPUT,
+             "%s: %" PetscInt_FMT " foils traced; a roll network joins two (Cu and Al): pick "
+             "them with -trace_label",
+             tv->path, nf);
+  for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++) tv->labels[f] = 0;
+  if (s1 > s0)
+    for (PetscInt f = 0; f < nf; f++) tv->labels[f] = tv->res[0].foil[f].label;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->labels, TC_TRACE_MAX_FOILS, MPIU_INT, MPI_MAX, comm));
+  tv->map[0] = 0;
+  tv->map[1] = nf > 1 ? 1 : -1;
+  if (tv->cul > 0) {
+    PetscBool found = PETSC_FALSE;
+    for (PetscInt f = 0; f < nf; f++)
+      if (tv->labels[f] == tv->cul) {
+        found      = PETSC_TRUE;
+        tv->map[0] = f;
+        tv->map[1] = nf > 1 ? 1 - f : -1;
+      }
+    PetscCheck(found, comm, PETSC_ERR_USER_INPUT,
+               "-trace_cu_label %" PetscInt_FMT " is not among the traced labels", tv->cul);
+  }
+  /* winding pitch: the largest mean gap between successive turns */
+  tv->pitch = 0;
+  for (PetscInt q = s0; q < s1; q++)
+    for (PetscInt f = 0; f < nf; f++)
+      if (isfinite(tv->res[q - s0].foil[f].gap_mean_m))
+        tv->pitch = PetscMax(tv->pitch, tv->res[q - s0].foil[f].gap_mean_m);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tv->pitch, 1, MPIU_REAL, MPI_MAX, comm));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
+{
+  MPI_Comm       comm = tv->comm;
+  PetscLogDouble t0, t1, t2;
+  float         *img;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!tv->traced, comm, PETSC_ERR_ORDER, "TCTraceVolumeTrace called twice");
+  PetscCall(PetscTime(&t0));
+  PetscCall(PetscStrncpy(tv->path, path, sizeof(tv->path)));
+  PetscCall(PetscLogEventBegin(TC_EVENT_DeckRead, 0, 0, 0, 0));
+  PetscCall(TCStackOpen(comm, path, tv->dataset[0] ? tv->dataset : NULL, tv->px_set, &tv->vol));
+  PetscCall(TCStackGetSizes(tv->vol, &tv->nz, &tv->ny, &tv->nx));
+  PetscCall(TCStackGetPixelSize(tv->vol, &tv->px));
+  PetscCall(TCStackIsInteger(tv->vol, &tv->isint));
+  PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
+  PetscCheck(tv->nx >= 16 && tv->ny >= 16, comm, PETSC_ERR_USER_INPUT,
+             "%s: slices of %" PetscInt_FMT " x %" PetscInt_FMT
+             " pixels are too small to hold a jelly roll",
+             path, tv->nx, tv->ny);
+  tv->is2d = (PetscBool)(tv->nz == 1);
+  tv->nsel = tv->is2d ? 1 : (tv->nz - 1) / tv->stride + 1;
+  PetscCheck(tv->is2d || tv->nsel >= 2, comm, PETSC_ERR_USER_INPUT,
+             "-trace_slice_stride %" PetscInt_FMT " leaves one slice of %" PetscInt_FMT, tv->stride,
+             tv->nz);
+  /* slices: a 2-D image is traced on rank 0 and its curves broadcast; a
+     volume's selected slices are split in contiguous blocks */
+  if (tv->is2d) {
+    tv->s0 = 0;
+    tv->s1 = 1;
+  } else {
+    tv->s0 = tv->nsel * tv->rank / tv->size;
+    tv->s1 = tv->nsel * (tv->rank + 1) / tv->size;
+  }
+  PetscCall(TCPrintf(comm,
+                     "  tracing %s: %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT
+                     " (z, y, x), pixel %g m, %" PetscInt_FMT " slice(s) on %d rank(s)\n",
+                     path, tv->nz, tv->ny, tv->nx, (double)tv->px, tv->nsel, tv->size));
+  PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
+  PetscCall(PetscCalloc1(PetscMax(tv->s1 - tv->s0, 1), &tv->res));
+  PetscCall(PetscTime(&t1));
+  {
+    PetscErrorCode ierr      = 0;
+    char           msg[1024] = "";
+    for (PetscInt q = tv->s0; q < tv->s1 && !ierr && (!tv->is2d || tv->rank == 0); q++) {
+      char what[PETSC_MAX_PATH_LEN + 64];
+      snprintf(what, sizeof(what), "%s slice %" PetscInt_FMT, path, q * tv->stride);
+      PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
+      PetscCall(TCStackReadSlice(tv->vol, q * tv->stride, img));
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      ierr = TCTraceRun(tv->tr, img, tv->nx, tv->ny, tv->px, tv->isint, what, &tv->res[q - tv->s0]);
+      PetscCall(PetscPopErrorHandler());
+      PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
+      if (ierr) {
+        const char *text;
+        char       *specific = NULL;
+        PetscCall(PetscErrorMessage(ierr, &text, &specific));
+        snprintf(msg, sizeof(msg), "%s", specific && specific[0] ? specific : text);
+      }
+    }
+    PetscCall(PetscFree(img));
+    PetscCall(TCCheckAll(comm, (PetscBool)!ierr, PETSC_ERR_USER_INPUT, msg));
+  }
+  if (tv->is2d && tv->size > 1) PetscCall(TraceBcastSlice(comm, &tv->res[0]));
+  PetscCall(TraceChooseFoils(tv));
+  PetscCall(PetscTime(&t2));
+  tv->t_open  = t1 - t0;
+  tv->t_trace = t2 - t1;
+  tv->traced  = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeIsSlice(TCTraceVolume tv, PetscBool *is2d)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  *is2d = tv->is2d;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeGetNetParams(TCTraceVolume tv, TCRollNetParams *np)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  PetscCall(PetscMemzero(np, sizeof(*np)));
+  np->nfoils         = tv->nf;
+  np->label[0]       = tv->labels[tv->map[0]];
+  np->label[1]       = tv->nf > 1 ? tv->labels[tv->map[1]] : 0;
+  np->thickness_m[0] = tv->tcu;
+  np->thickness_m[1] = tv->tal;
+  np->sigma_S_m[0]   = tv->scu;
+  np->sigma_S_m[1]   = tv->sal;
+  np->height_m       = tv->is2d ? 0 : tv->nsel * tv->stride * tv->px;
+  np->search_m       = tv->pitch > 0 ? 1.5 * tv->pitch : 1e-3;
+  np->pitch_m        = tv->pitch;
+  np->slices         = (PetscBool)!tv->is2d;
+  np->missing_foil   = -1;
+  PetscCall(PetscStrncpy(np->source, "trace", sizeof(np->source)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRollNetParams *np, PetscInt nz,
+                                     PetscReal height, TCRollNet *net)
+{
+  TCRollCurve *curves;
+  PetscReal   *z, *cen;
+  PetscInt     nl, k0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  PetscCheck(!tv->is2d || nz >= 1, tv->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "a traced slice needs at least one node layer");
+  nl = tv->is2d ? nz * (tv->rank + 1) / tv->size - nz * tv->rank / tv->size : tv->s1 - tv->s0;
+  k0 = tv->is2d ? nz * tv->rank / tv->size : tv->s0;
+  PetscCall(
+      PetscMalloc3(PetscMax(nl, 1), &z, 2 * PetscMax(nl, 1), &cen, 2 * PetscMax(nl, 1), &curves));
+  for (PetscInt k = 0; k < nl; k++) {
+    const TCTraceSlice *R = tv->is2d ? &tv->res[0] : &tv->res[k];
+    z[k]                  = tv->is2d ? (nz > 1 ? height * (k0 + k) / (nz - 1) : 0.5 * height)
+                                     : ((k0 + k) * tv->stride + 0.5) * tv->px;
+    cen[2 * k]            = R->centre_m[0];
+    cen[2 * k + 1]        = R->centre_m[1];
+    for (PetscInt f = 0; f < 2; f++) {
+      PetscInt src        = tv->map[f];
+      curves[2 * k + f].n = src >= 0 ? R->foil[src].n : 0;
+      curves[2 * k + f].x = src >= 0 ? R->foil[src].x : NULL;
+      curves[2 * k + f].y = src >= 0 ? R->foil[src].y : NULL;
+    }
+  }
+  PetscCall(TCRollNetCreate(tv->comm, np, nl, z, cen, curves, net));
+  PetscCall(PetscFree3(z, cen, curves));
+  PetscFunctionReturn(0);
+}
+
+/* PNG: the image in gray with the curves drawn (Cu orange, Al cyan, centre red). */
+static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx, PetscInt ny,
+                               PetscReal px, const TCTraceSlice *res, const PetscInt map[2])
+{
+  unsigned char      *rgb;
+  float               lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL;
+  const unsigned char col[3][3] = {{255, 140, 0}, {0, 200, 255}, {120, 255, 120}};
+
+  PetscFunctionBeginUser;
+  for (PetscInt q = 0; q < nx * ny; q++) {
+    lo = PetscMin(lo, img[q]);
+    hi = PetscMax(hi, img[q]);
+  }
+  PetscCall(PetscMalloc1(3 * nx * ny, &rgb));
+  for (PetscInt q = 0; q < nx * ny; q++) {
+    unsigned char v = (unsigned char)(hi > lo ? 200.0 * (img[q] - lo) / (hi - lo) : 0);
+    /* image row j is y = (j + 0.5 - ny/2) px: draw y up, so flip rows */
+    PetscInt j = q / nx, i = q % nx, o = 3 * ((ny - 1 - j) * nx + i);
+    rgb[o] = rgb[o + 1] = rgb[o + 2] = v;
+  }
+  for (PetscInt f = 0; f < res->nfoils; f++) {
+    const TCTraceFoil   *F = &res->foil[f];
+    const unsigned char *c = col[f == map[0] ? 0 : f == map[1] ? 1 : 2];
+    for (PetscInt k = 0; k + 1 < F->n; k++) {
+      PetscReal x0 = F->x[k] / px + 0.5 * nx, y0 = F->y[k] / px + 0.5 * ny;
+      PetscReal x1 = F->x[k + 1] / px + 0.5 * nx, y1 = F->y[k + 1] / px + 0.5 * ny;
+      PetscInt  m = (PetscInt)ceil(2 * hypot(x1 - x0, y1 - y0)) + 1;
+      for (PetscInt t = 0; t <= m; t++) {
+        PetscInt i = (PetscInt)floor(x0 + (x1 - x0) * t / m),
+                 j = (PetscInt)floor(y0 + (y1 - y0) * t / m);
+        if (i < 0 || j < 0 || i >= nx || j >= ny) continue;
+        PetscCall(PetscArraycpy(rgb + 3 * ((ny - 1 - j) * nx + i), c, 3));
+      }
+    }
+  }
+  {
+    PetscInt ci = (PetscInt)floor(res->centre_m[0] / px + 0.5 * nx),
+             cj = (PetscInt)floor(res->centre_m[1] / px + 0.5 * ny);
+    for (PetscInt d = -6; d <= 6; d++) {
+      PetscInt pts[2][2] = {{ci + d, cj}, {ci, cj + d}};
+      for (int a = 0; a < 2; a++) {
+        PetscInt i = pts[a][0], j = pts[a][1];
+        if (i < 0 || j < 0 || i >= nx || j >= ny) continue;
+        rgb[3 * ((ny - 1 - j) * nx + i)]     = 255;
+        rgb[3 * ((ny - 1 - j) * nx + i) + 1] = 0;
+        rgb[3 * ((ny - 1 - j) * nx + i) + 2] = 0;
+      }
+    }
+  }
+  PetscCall(TCPNGWrite(path, nx, ny, rgb));
+  PetscCall(PetscFree(rgb));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[])
+{
+  PetscInt       pngslice = tv->is2d ? 0 : tv->nsel / 2;
+  PetscBool      mine;
+  PetscErrorCode ierr                         = 0;
+  char           msg[PETSC_MAX_PATH_LEN + 64] = "";
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  mine = (PetscBool)(pngslice >= tv->s0 && pngslice < tv->s1 && (!tv->is2d || tv->rank == 0));
+  if (mine) {
+    float *img;
+    PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
+    PetscCall(TCStackReadSlice(tv->vol, pngslice * tv->stride, img));
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = TracePNG(path, img, tv->nx, tv->ny, tv->px, &tv->res[pngslice - tv->s0], tv->map);
+    PetscCall(PetscPopErrorHandler());
+    PetscCall(PetscFree(img));
+    if (ierr) snprintf(msg, sizeof(msg), "cannot write %s", path);
+  }
+  PetscCall(TCCheckAll(tv->comm, (PetscBool)!ierr, PETSC_ERR_FILE_WRITE, msg));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js, PetscBool print)
+{
+  MPI_Comm  comm = tv->comm;
+  PetscReal st[TC_TRACE_MAX_FOILS][ST_N], mn[TC_TRACE_MAX_FOILS][3], thr_any;
+  PetscBool gray_any;
+  PetscInt  cnt = tv->s1 - tv->s0, tot, nf = tv->nf;
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  PetscCall(PetscMemzero(st, sizeof(st)));
+  for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++) mn[f][0] = mn[f][1] = mn[f][2] = PETSC_MAX_REAL;
+  for (PetscInt q = 0; q < cnt; q++)
+    for (PetscInt f = 0; f < nf; f++) {
+      const TCTraceFoil *F = &tv->res[q].foil[f];
+      st[f][ST_LEN] += F->length_m;
+      st[f][ST_WIND] += F->windings;
+      st[f][ST_RIN] += F->r_inner_m;
+      st[f][ST_ROUT] += F->r_outer_m;
+      st[f][ST_CX] += tv->res[q].centre_m[0];
+      st[f][ST_CY] += tv->res[q].centre_m[1];
+      st[f][ST_GAP] += F->gap_mean_m;
+      st[f][ST_THK] += F->thickness_m;
+      mn[f][0] = PetscMin(mn[f][0], F->gap_min_m);
+      mn[f][1] = PetscMin(mn[f][1], F->length_m);
+      mn[f][2] = PetscMin(mn[f][2], -F->length_m);
+    }
+  if (tv->is2d && tv->rank > 0) {
+    PetscCall(PetscMemzero(st, sizeof(st)));
+    cnt = 0;
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, st, TC_TRACE_MAX_FOILS * ST_N, MPIU_REAL, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
+  PetscCallMPI(MPI_Allreduce(&cnt, &tot, 1, MPIU_INT, MPI_SUM, comm));
+  {
+    /* mode and threshold from a rank that traced (rank 0 may have no slice) */
+    PetscReal g[2] = {cnt > 0 && tv->res[0].gray ? 1.0 : 0.0,
+                      cnt > 0 && tv->res[0].gray ? tv->res[0].threshold : -PETSC_MAX_REAL};
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, g, 2, MPIU_REAL, MPI_MAX, comm));
+    gray_any = (PetscBool)(g[0] > 0);
+    thr_any  = g[1];
+  }
+  if (print) {
+    for (PetscInt f = 0; f < nf; f++)
+      PetscCall(
+          TCPrintf(comm,
+                   "  foil label %d (%s): length %.6g m, %.3f turns, r_inner %.4g mm, r_outer "
+                   "%.4g mm, gap mean %.1f um min %.1f um\n",
+                   (int)tv->labels[f],
+                   f == tv->map[0]   ? "Cu"
+                   : f == tv->map[1] ? "Al"
+                                     : "-",
+                   (double)(st[f][ST_LEN] / tot), (double)(st[f][ST_WIND] / tot),
+                   (double)(1e3 * st[f][ST_RIN] / tot), (double)(1e3 * st[f][ST_ROUT] / tot),
+                   (double)(1e6 * st[f][ST_GAP] / tot), (double)(1e6 * mn[f][0])));
+    PetscCall(TCPrintf(comm, "  centre (%.4g, %.4g) mm\n", (double)(1e3 * st[0][ST_CX] / tot),
+                       (double)(1e3 * st[0][ST_CY] / tot)));
+  }
+  if (!js) PetscFunctionReturn(0);
+  TCJsonString(js, "volume", tv->path);
+  TCJsonReal(js, "pixel_size_m", tv->px);
+  TCJsonArrayBegin(js, "shape_zyx");
+  TCJsonInt(js, NULL, tv->nz);
+  TCJsonInt(js, NULL, tv->ny);
+  TCJsonInt(js, NULL, tv->nx);
+  TCJsonArrayEnd(js);
+  TCJsonInt(js, "slices_traced", tot);
+  TCJsonString(js, "mode", gray_any ? "gray" : "labels");
+  if (gray_any) TCJsonReal(js, "threshold", thr_any);
+  TCJsonArrayBegin(js, "foils");
+  for (PetscInt f = 0; f < nf; f++) {
+    TCJsonObjectBegin(js, NULL);
+    TCJsonInt(js, "label", tv->labels[f]);
+    TCJsonString(js, "foil", f == tv->map[0] ? "cu" : f == tv->map[1] ? "al" : "unknown");
+    TCJsonReal(js, "length_m", st[f][ST_LEN] / tot);
+    TCJsonReal(js, "length_min_m", mn[f][1]);
+    TCJsonReal(js, "length_max_m", -mn[f][2]);
+    TCJsonReal(js, "windings", st[f][ST_WIND] / tot);
+    TCJsonReal(js, "r_inner_m", st[f][ST_RIN] / tot);
+    TCJsonReal(js, "r_outer_m", st[f][ST_ROUT] / tot);
+    TCJsonArrayBegin(js, "centre_m");
+    TCJsonReal(js, NULL, st[f][ST_CX] / tot);
+    TCJsonReal(js, NULL, st[f][ST_CY] / tot);
+    TCJsonArrayEnd(js);
+    TCJsonReal(js, "gap_mean_m", st[f][ST_GAP] / tot);
+    TCJsonReal(js, "gap_min_m", mn[f][0]);
+    TCJsonReal(js, "thickness_m", st[f][ST_THK] / tot);
+    TCJsonObjectEnd(js);
+  }
+  TCJsonArrayEnd(js);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeGetTimes(TCTraceVolume tv, PetscLogDouble *open, PetscLogDouble *trace)
+{
+  PetscFunctionBeginUser;
+  if (open) *open = tv->t_open;
+  if (trace) *trace = tv->t_trace;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeDestroy(TCTraceVolume *tv)
+{
+  PetscFunctionBeginUser;
+  if (!*tv) PetscFunctionReturn(0);
+  if ((*tv)->res)
+    for (PetscInt q = 0; q < PetscMax((*tv)->s1 - (*tv)->s0, 1); q++)
+      PetscCall(TCTraceSliceReset(&(*tv)->res[q]));
+  PetscCall(PetscFree((*tv)->res));
+  if ((*tv)->vol) PetscCall(TCStackClose(&(*tv)->vol));
+  PetscCall(TCTraceDestroy(&(*tv)->tr));
+  PetscCall(PetscFree(*tv));
+  PetscFunctionReturn(0);
+}
