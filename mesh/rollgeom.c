@@ -3,6 +3,7 @@
  */
 #include "mesh/rollgeom.h"
 #include "io/h5.h"
+#include "io/output.h"
 #include "src/tc.h"
 #include <math.h>
 #include <sys/stat.h>
@@ -16,10 +17,11 @@ struct _p_TCRollGeom {
   PetscInt        nz;
   PetscBool       ds_set, nz_set, tabs_set;
   TCRollNet       net;
+  TCTraceVolume   tv; /* the volume source's trace (kept for its files) */
 };
 
 typedef PetscErrorCode (*TCRollGeomBuildFn)(TCRollGeom g, const TCCellParams *p,
-                                            TCRollNetParams *np, const char traced_dir[]);
+                                            TCRollNetParams *np);
 
 /* ---- shared checks ------------------------------------------------------------------ */
 
@@ -78,6 +80,27 @@ static PetscErrorCode RollGeomCheckTraced(TCRollGeom g, const TCCellParams *p,
   PetscFunctionReturn(0);
 }
 
+/* The height of a traced volume against the cell's electrode height. With
+   ok, only say whether it fits; else refuse a mismatch. */
+static PetscErrorCode RollGeomCheckHeight(TCRollGeom g, PetscReal h, PetscBool *ok)
+{
+  PetscReal rel = PetscAbsReal(h - g->sp.height_m) / g->sp.height_m;
+
+  PetscFunctionBeginUser;
+  if (ok) {
+    *ok = (PetscBool)(rel <= g->height_tol);
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(rel <= g->height_tol, g->comm, PETSC_ERR_USER_INPUT,
+             "the traced slices of %s span %s mm of height, but the electrode height is %s mm "
+             "(spiral_height_m or the preset), %s %% apart (geometry_height_tolerance %s): set "
+             "spiral_height_m to the cell's electrode height, or geometry_height_tolerance: %s "
+             "to run the traced part as a cell of that height",
+             g->info.path, TCG(1e3 * h).s, TCG(1e3 * g->sp.height_m).s, TCG(100 * rel).s,
+             TCG(g->height_tol).s, TCG(ceil(100 * rel + 1) / 100).s);
+  PetscFunctionReturn(0);
+}
+
 /* Spiral keys a file source does not use, when the deck sets them (said, not
    silently ignored: a deck may serve tomocell geometry and run alike). */
 static PetscErrorCode RollGeomUnusedSpiralKeys(TCRollGeom g)
@@ -110,8 +133,7 @@ static PetscErrorCode RollGeomUnusedSpiralKeys(TCRollGeom g)
 /* ---- the sources ---------------------------------------------------------------------- */
 
 /* The synthetic spiral of the deck. */
-static PetscErrorCode RollGeomSpiral(TCRollGeom g, const TCCellParams *p, TCRollNetParams *np,
-                                     const char traced_dir[])
+static PetscErrorCode RollGeomSpiral(TCRollGeom g, const TCCellParams *p, TCRollNetParams *np)
 {
   TCSpiral        spiral;
   TCRollGeomInfo *gi = &g->info;
@@ -133,8 +155,7 @@ static PetscErrorCode RollGeomSpiral(TCRollGeom g, const TCCellParams *p, TCRoll
 }
 
 /* A net.h5 of tomocell geometry or trace. */
-static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRollNetParams *np,
-                                      const char traced_dir[])
+static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRollNetParams *np)
 {
   TCRollNetFile   nf;
   TCRollNetParams fp;
@@ -166,19 +187,14 @@ static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRol
   if (gi->traced && !extruded) {
     /* traced slices: their height against the cell's electrode height */
     const PetscReal *zf;
-    PetscReal        h, rel;
+    PetscReal        h;
+    PetscBool        ok;
     PetscCall(TCRollNetFileGetLayers(nf, &NLf, &zf, NULL));
     h   = NLf > 1 ? (zf[NLf - 1] - zf[0]) * (fp.slices ? (PetscReal)NLf / (NLf - 1) : 1.0)
                   : fp.height_m;
-    rel = PetscAbsReal(h - g->sp.height_m) / g->sp.height_m;
-    if (rel > g->height_tol) PetscCall(TCRollNetFileClose(&nf));
-    PetscCheck(rel <= g->height_tol, g->comm, PETSC_ERR_USER_INPUT,
-               "the traced slices of %s span %s mm of height, but the electrode height is %s mm "
-               "(spiral_height_m or the preset), %s %% apart (geometry_height_tolerance %s): set "
-               "spiral_height_m to the cell's electrode height, or geometry_height_tolerance: %s "
-               "to run the traced part as a cell of that height",
-               gi->path, TCG(1e3 * h).s, TCG(1e3 * g->sp.height_m).s, TCG(100 * rel).s,
-               TCG(g->height_tol).s, TCG(ceil(100 * rel + 1) / 100).s);
+    PetscCall(RollGeomCheckHeight(g, h, &ok));
+    if (!ok) PetscCall(TCRollNetFileClose(&nf));
+    PetscCall(RollGeomCheckHeight(g, h, NULL));
   }
   if (gi->traced) {
     /* a traced slice stands for the whole electrode height */
@@ -200,6 +216,44 @@ static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRol
   PetscFunctionReturn(0);
 }
 
+/* A CT volume, traced here as tomocell trace does (mesh/tracevol.h). */
+static PetscErrorCode RollGeomVolume(TCRollGeom g, const TCCellParams *p, TCRollNetParams *np)
+{
+  TCRollGeomInfo *gi = &g->info;
+  TCRollNetParams tp;
+  PetscBool       is2d;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCTraceVolumeCreate(g->comm, &g->tv));
+  PetscCall(TCTraceVolumeSetFromDeck(g->tv, g->deck));
+  PetscCall(TCTraceVolumeTrace(g->tv, gi->path));
+  PetscCall(TCTraceVolumeIsSlice(g->tv, &is2d));
+  PetscCall(TCTraceVolumeGetNetParams(g->tv, &tp));
+  PetscCall(PetscStrncpy(gi->origin, "trace", sizeof(gi->origin)));
+  gi->traced        = PETSC_TRUE;
+  tp.terminals      = np->terminals;
+  tp.tab_ohm_m      = np->tab_ohm_m;
+  tp.element_weight = np->element_weight;
+  tp.asr_ohm_m2     = np->asr_ohm_m2;
+  tp.ds_m           = g->ds_m;
+  tp.tabs[0]        = g->sp.tabs[0];
+  tp.tabs[1]        = g->sp.tabs[1];
+  if (is2d)
+    tp.height_m = g->sp.height_m; /* a slice stands for the whole electrode height */
+  else {
+    PetscCheck(!g->nz_set, g->comm, PETSC_ERR_USER_INPUT,
+               "network_nz is set, but the node layers of %s are its traced slices; remove "
+               "network_nz (choose the slices with trace_slice_stride)",
+               gi->path);
+    PetscCall(RollGeomCheckHeight(g, tp.height_m, NULL));
+  }
+  PetscCall(RollGeomCheckTraced(g, p, &tp));
+  PetscCall(TCTraceVolumeBuildNet(g->tv, &tp, g->nz, g->sp.height_m, &g->net));
+  *np = tp;
+  PetscCall(RollGeomUnusedSpiralKeys(g));
+  PetscFunctionReturn(0);
+}
+
 typedef struct {
   const char       *name;
   TCRollGeomBuildFn build;
@@ -208,6 +262,7 @@ typedef struct {
 static const TCRollGeomSource tc_roll_sources[] = {
     {"spiral", RollGeomSpiral},
     {"network", RollGeomNetFile},
+    {"volume", RollGeomVolume},
 };
 
 /* Which source a geometry file is: a net.h5 has /network or /nodes (an old
@@ -258,10 +313,6 @@ static PetscErrorCode RollGeomDetect(TCRollGeom g, const char **source)
              "geometry %s is neither a net.h5 (tomocell geometry or trace) nor a CT volume (Data "
              "Exchange HDF5, a TIFF stack or a directory of TIFFs)",
              path);
-  PetscCheck(kind != 1, g->comm, PETSC_ERR_USER_INPUT,
-             "geometry %s is a CT volume: trace it into a network first (tomocell trace %s "
-             "-output net.h5, with the trace_* options it needs) and give that net.h5 as geometry",
-             path, path);
   *source = kind == 2 ? "network" : "volume";
   PetscFunctionReturn(0);
 }
@@ -304,8 +355,7 @@ PetscErrorCode TCRollGeomSetFromDeck(TCRollGeom g, TCDeck deck)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCRollGeomSetUp(TCRollGeom g, const TCCellParams *p, PetscInt element_weight,
-                               const char traced_dir[])
+PetscErrorCode TCRollGeomSetUp(TCRollGeom g, const TCCellParams *p, PetscInt element_weight)
 {
   TCRollNetParams np;
   TCRollGeomInfo *gi = &g->info;
@@ -322,7 +372,7 @@ PetscErrorCode TCRollGeomSetUp(TCRollGeom g, const TCCellParams *p, PetscInt ele
     if (!strcmp(tc_roll_sources[q].name, gi->source)) break;
   PetscCheck(q < (PetscInt)(sizeof(tc_roll_sources) / sizeof(tc_roll_sources[0])), g->comm,
              PETSC_ERR_PLIB, "no builder for geometry source %s", gi->source);
-  PetscCall(tc_roll_sources[q].build(g, p, &np, traced_dir));
+  PetscCall(tc_roll_sources[q].build(g, p, &np));
   /* what was built */
   PetscCall(TCRollNetGetSizes(g->net, gi->ns, &gi->layers, &gi->elements));
   PetscCall(TCRollNetGetFoilStats(g->net, gi->length_m, gi->turns, gi->centre_m));
@@ -379,6 +429,7 @@ PetscErrorCode TCRollGeomView(TCRollGeom g)
                                                                                         : gi->origin,
                        1e6 * gi->pitch_m,
                        1e6 * gi->set_pitch_m, 1e3 * gi->height_m));
+  if (g->tv) PetscCall(TCTraceVolumeView(g->tv));
   if (gi->built_foil >= 0)
     PetscCall(TCPrintf(g->comm,
                        "  NOTE: one foil traced (%s); the %s foil is built half a pitch %s, "
@@ -447,6 +498,38 @@ PetscErrorCode TCRollGeomWriteJSON(TCRollGeom g, TCJson *js)
   }
   TCJsonArrayEnd(js);
   if (gi->nunused) TCJsonString(js, "unused_spiral_keys", gi->unused);
+  if (g->tv) {
+    TCJsonObjectBegin(js, "trace");
+    PetscCall(TCTraceVolumeWriteJSON(g->tv, js));
+    TCJsonObjectEnd(js);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGeomWriteFiles(TCRollGeom g, const char dir[], const TCRunMeta *meta)
+{
+  char   net[PETSC_MAX_PATH_LEN], json[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
+  FILE  *fp;
+  TCJson js;
+
+  PetscFunctionBeginUser;
+  if (!g->tv) PetscFunctionReturn(0);
+  PetscCall(TCPathJoin(dir, "traced_net.h5", net, sizeof(net)));
+  PetscCall(TCPathJoin(dir, "traced_net.json", json, sizeof(json)));
+  PetscCall(TCPathJoin(dir, "traced_net.png", png, sizeof(png)));
+  PetscCall(TCRollNetWrite(g->net, net, meta));
+  PetscCall(TCTraceVolumeWritePNG(g->tv, png));
+  PetscCall(TCOutputFOpen(g->comm, json, &fp));
+  if (fp) {
+    TCJsonBegin(&js, fp);
+    TCJsonString(&js, "tomocell_version", TC_VERSION);
+    TCJsonString(&js, "command", "run");
+    TCJsonString(&js, "network", net);
+    PetscCall(TCTraceVolumeWriteJSON(g->tv, &js));
+    TCJsonEnd(&js);
+  }
+  PetscCall(TCOutputFClose(g->comm, json, &fp));
+  PetscCall(TCPrintf(g->comm, "  wrote the traced network %s (+ .xmf, .json, .png)\n", net));
   PetscFunctionReturn(0);
 }
 
@@ -455,6 +538,7 @@ PetscErrorCode TCRollGeomDestroy(TCRollGeom *g)
   PetscFunctionBeginUser;
   if (!*g) PetscFunctionReturn(0);
   PetscCall(TCRollNetDestroy(&(*g)->net));
+  PetscCall(TCTraceVolumeDestroy(&(*g)->tv));
   PetscCall(PetscFree(*g));
   PetscFunctionReturn(0);
 }

@@ -35,6 +35,7 @@
 #include "io/deck.h"
 #include "io/json.h"
 #include "mesh/rollnet.h"
+#include "mesh/tracevol.h"
 #include "solver/cellparams.h"
 
 /* The deck keys of the geometry of a coupled roll (besides TC_SPIRAL_KEYS,
@@ -51,6 +52,7 @@
    "trace (Data Exchange HDF5 or TIFF; trace_* keys as tomocell trace); default: the synthetic "   \
    "spiral of the preset and spiral_* keys",                                                       \
    PETSC_TRUE},                                                                                    \
+      TC_TRACE_KEYS,                                                                               \
       {"geometry_pitch_tolerance",                                                                 \
        TC_KEY_REAL,                                                                                \
        "0.05",                                                                                     \
@@ -108,10 +110,15 @@ PETSC_EXTERN PetscErrorCode TCRollGeomCreate(MPI_Comm comm, TCRollGeom *g);
 PETSC_EXTERN PetscErrorCode TCRollGeomSetFromDeck(TCRollGeom g, TCDeck deck);
 /* Collective. Build the network for the coupled solver (terminals, tab joints,
    element weight), check it against the parameter set p (see above), and fill
-   the info. A volume source writes its traced network as traced_dir/net.h5
-   (+ .xmf, .json, .png) when traced_dir is not NULL. */
+   the info. Nothing is written (a volume is traced in memory). */
 PETSC_EXTERN PetscErrorCode TCRollGeomSetUp(TCRollGeom g, const TCCellParams *p,
-                                            PetscInt element_weight, const char traced_dir[]);
+                                            PetscInt element_weight);
+/* Collective. The files of the geometry beside the results in dir, after a
+   run: for a traced volume its network dir/traced_net.h5 (+ .xmf), the
+   trace summary dir/traced_net.json and the PNG dir/traced_net.png, as
+   tomocell trace writes them; nothing for the other sources. */
+PETSC_EXTERN PetscErrorCode TCRollGeomWriteFiles(TCRollGeom g, const char dir[],
+                                                 const TCRunMeta *meta);
 PETSC_EXTERN PetscErrorCode TCRollGeomGetNetwork(TCRollGeom g, TCRollNet *net);
 PETSC_EXTERN PetscErrorCode TCRollGeomGetInfo(TCRollGeom g, const TCRollGeomInfo **info);
 /* The "geometry" object of summary.json (members of the open object). */

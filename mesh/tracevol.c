@@ -20,10 +20,16 @@ struct _p_TCTraceVolume {
   PetscBool      isint, is2d, traced;
   TCTraceSlice  *res;
   PetscLogDouble t_open, t_trace;
+  /* per-foil statistics over all traced slices (every rank) */
+  PetscReal      st[TC_TRACE_MAX_FOILS][8], mn[TC_TRACE_MAX_FOILS][3], thr_any;
+  PetscInt       tot;
+  PetscBool      gray_any;
 };
 
-/* per-foil statistics summed over this rank's slices */
+/* per-foil statistics: sums over the traced slices */
 enum { ST_LEN, ST_WIND, ST_RIN, ST_ROUT, ST_CX, ST_CY, ST_GAP, ST_THK, ST_N };
+
+static PetscErrorCode TraceSummarize(TCTraceVolume tv);
 
 PetscErrorCode TCTraceVolumeCreate(MPI_Comm comm, TCTraceVolume *tv)
 {
@@ -217,6 +223,7 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
   }
   if (tv->is2d && tv->size > 1) PetscCall(TraceBcastSlice(comm, &tv->res[0]));
   PetscCall(TraceChooseFoils(tv));
+  PetscCall(TraceSummarize(tv));
   PetscCall(PetscTime(&t2));
   tv->t_open  = t1 - t0;
   tv->t_trace = t2 - t1;
@@ -364,64 +371,76 @@ PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js, PetscBool print)
+/* Collective: the per-foil statistics over every traced slice. */
+static PetscErrorCode TraceSummarize(TCTraceVolume tv)
 {
   MPI_Comm  comm = tv->comm;
-  PetscReal st[TC_TRACE_MAX_FOILS][ST_N], mn[TC_TRACE_MAX_FOILS][3], thr_any;
-  PetscBool gray_any;
-  PetscInt  cnt = tv->s1 - tv->s0, tot, nf = tv->nf;
+  PetscInt  cnt  = tv->s1 - tv->s0, nf = tv->nf;
 
   PetscFunctionBeginUser;
-  PetscCheck(tv->traced, comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
-  PetscCall(PetscMemzero(st, sizeof(st)));
-  for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++) mn[f][0] = mn[f][1] = mn[f][2] = PETSC_MAX_REAL;
+  PetscCall(PetscMemzero(tv->st, sizeof(tv->st)));
+  for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++)
+    tv->mn[f][0] = tv->mn[f][1] = tv->mn[f][2] = PETSC_MAX_REAL;
+  if (tv->is2d && tv->rank > 0) cnt = 0; /* the one slice counts once */
   for (PetscInt q = 0; q < cnt; q++)
     for (PetscInt f = 0; f < nf; f++) {
       const TCTraceFoil *F = &tv->res[q].foil[f];
-      st[f][ST_LEN] += F->length_m;
-      st[f][ST_WIND] += F->windings;
-      st[f][ST_RIN] += F->r_inner_m;
-      st[f][ST_ROUT] += F->r_outer_m;
-      st[f][ST_CX] += tv->res[q].centre_m[0];
-      st[f][ST_CY] += tv->res[q].centre_m[1];
-      st[f][ST_GAP] += F->gap_mean_m;
-      st[f][ST_THK] += F->thickness_m;
-      mn[f][0] = PetscMin(mn[f][0], F->gap_min_m);
-      mn[f][1] = PetscMin(mn[f][1], F->length_m);
-      mn[f][2] = PetscMin(mn[f][2], -F->length_m);
+      tv->st[f][ST_LEN] += F->length_m;
+      tv->st[f][ST_WIND] += F->windings;
+      tv->st[f][ST_RIN] += F->r_inner_m;
+      tv->st[f][ST_ROUT] += F->r_outer_m;
+      tv->st[f][ST_CX] += tv->res[q].centre_m[0];
+      tv->st[f][ST_CY] += tv->res[q].centre_m[1];
+      tv->st[f][ST_GAP] += F->gap_mean_m;
+      tv->st[f][ST_THK] += F->thickness_m;
+      tv->mn[f][0] = PetscMin(tv->mn[f][0], F->gap_min_m);
+      tv->mn[f][1] = PetscMin(tv->mn[f][1], F->length_m);
+      tv->mn[f][2] = PetscMin(tv->mn[f][2], -F->length_m);
     }
-  if (tv->is2d && tv->rank > 0) {
-    PetscCall(PetscMemzero(st, sizeof(st)));
-    cnt = 0;
-  }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, st, TC_TRACE_MAX_FOILS * ST_N, MPIU_REAL, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
-  PetscCallMPI(MPI_Allreduce(&cnt, &tot, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(
+      MPI_Allreduce(MPI_IN_PLACE, tv->st, TC_TRACE_MAX_FOILS * ST_N, MPIU_REAL, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
+  PetscCallMPI(MPI_Allreduce(&cnt, &tv->tot, 1, MPIU_INT, MPI_SUM, comm));
   {
     /* mode and threshold from a rank that traced (rank 0 may have no slice) */
     PetscReal g[2] = {cnt > 0 && tv->res[0].gray ? 1.0 : 0.0,
                       cnt > 0 && tv->res[0].gray ? tv->res[0].threshold : -PETSC_MAX_REAL};
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, g, 2, MPIU_REAL, MPI_MAX, comm));
-    gray_any = (PetscBool)(g[0] > 0);
-    thr_any  = g[1];
+    tv->gray_any = (PetscBool)(g[0] > 0);
+    tv->thr_any  = g[1];
   }
-  if (print) {
-    for (PetscInt f = 0; f < nf; f++)
-      PetscCall(
-          TCPrintf(comm,
-                   "  foil label %d (%s): length %.6g m, %.3f turns, r_inner %.4g mm, r_outer "
-                   "%.4g mm, gap mean %.1f um min %.1f um\n",
-                   (int)tv->labels[f],
-                   f == tv->map[0]   ? "Cu"
-                   : f == tv->map[1] ? "Al"
-                                     : "-",
-                   (double)(st[f][ST_LEN] / tot), (double)(st[f][ST_WIND] / tot),
-                   (double)(1e3 * st[f][ST_RIN] / tot), (double)(1e3 * st[f][ST_ROUT] / tot),
-                   (double)(1e6 * st[f][ST_GAP] / tot), (double)(1e6 * mn[f][0])));
-    PetscCall(TCPrintf(comm, "  centre (%.4g, %.4g) mm\n", (double)(1e3 * st[0][ST_CX] / tot),
-                       (double)(1e3 * st[0][ST_CY] / tot)));
-  }
-  if (!js) PetscFunctionReturn(0);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeView(TCTraceVolume tv)
+{
+  const PetscInt tot = PetscMax(tv->tot, 1);
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
+  for (PetscInt f = 0; f < tv->nf; f++)
+    PetscCall(TCPrintf(tv->comm,
+                       "  foil label %d (%s): length %.6g m, %.3f turns, r_inner %.4g mm, r_outer "
+                       "%.4g mm, gap mean %.1f um min %.1f um\n",
+                       (int)tv->labels[f],
+                       f == tv->map[0]   ? "Cu"
+                       : f == tv->map[1] ? "Al"
+                                         : "-",
+                       (double)(tv->st[f][ST_LEN] / tot), (double)(tv->st[f][ST_WIND] / tot),
+                       (double)(1e3 * tv->st[f][ST_RIN] / tot),
+                       (double)(1e3 * tv->st[f][ST_ROUT] / tot),
+                       (double)(1e6 * tv->st[f][ST_GAP] / tot), (double)(1e6 * tv->mn[f][0])));
+  PetscCall(TCPrintf(tv->comm, "  centre (%.4g, %.4g) mm\n", (double)(1e3 * tv->st[0][ST_CX] / tot),
+                     (double)(1e3 * tv->st[0][ST_CY] / tot)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
+{
+  const PetscInt tot = PetscMax(tv->tot, 1);
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->traced, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
   TCJsonString(js, "volume", tv->path);
   TCJsonReal(js, "pixel_size_m", tv->px);
   TCJsonArrayBegin(js, "shape_zyx");
@@ -429,27 +448,27 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js, PetscBool pr
   TCJsonInt(js, NULL, tv->ny);
   TCJsonInt(js, NULL, tv->nx);
   TCJsonArrayEnd(js);
-  TCJsonInt(js, "slices_traced", tot);
-  TCJsonString(js, "mode", gray_any ? "gray" : "labels");
-  if (gray_any) TCJsonReal(js, "threshold", thr_any);
+  TCJsonInt(js, "slices_traced", tv->tot);
+  TCJsonString(js, "mode", tv->gray_any ? "gray" : "labels");
+  if (tv->gray_any) TCJsonReal(js, "threshold", tv->thr_any);
   TCJsonArrayBegin(js, "foils");
-  for (PetscInt f = 0; f < nf; f++) {
+  for (PetscInt f = 0; f < tv->nf; f++) {
     TCJsonObjectBegin(js, NULL);
     TCJsonInt(js, "label", tv->labels[f]);
     TCJsonString(js, "foil", f == tv->map[0] ? "cu" : f == tv->map[1] ? "al" : "unknown");
-    TCJsonReal(js, "length_m", st[f][ST_LEN] / tot);
-    TCJsonReal(js, "length_min_m", mn[f][1]);
-    TCJsonReal(js, "length_max_m", -mn[f][2]);
-    TCJsonReal(js, "windings", st[f][ST_WIND] / tot);
-    TCJsonReal(js, "r_inner_m", st[f][ST_RIN] / tot);
-    TCJsonReal(js, "r_outer_m", st[f][ST_ROUT] / tot);
+    TCJsonReal(js, "length_m", tv->st[f][ST_LEN] / tot);
+    TCJsonReal(js, "length_min_m", tv->mn[f][1]);
+    TCJsonReal(js, "length_max_m", -tv->mn[f][2]);
+    TCJsonReal(js, "windings", tv->st[f][ST_WIND] / tot);
+    TCJsonReal(js, "r_inner_m", tv->st[f][ST_RIN] / tot);
+    TCJsonReal(js, "r_outer_m", tv->st[f][ST_ROUT] / tot);
     TCJsonArrayBegin(js, "centre_m");
-    TCJsonReal(js, NULL, st[f][ST_CX] / tot);
-    TCJsonReal(js, NULL, st[f][ST_CY] / tot);
+    TCJsonReal(js, NULL, tv->st[f][ST_CX] / tot);
+    TCJsonReal(js, NULL, tv->st[f][ST_CY] / tot);
     TCJsonArrayEnd(js);
-    TCJsonReal(js, "gap_mean_m", st[f][ST_GAP] / tot);
-    TCJsonReal(js, "gap_min_m", mn[f][0]);
-    TCJsonReal(js, "thickness_m", st[f][ST_THK] / tot);
+    TCJsonReal(js, "gap_mean_m", tv->st[f][ST_GAP] / tot);
+    TCJsonReal(js, "gap_min_m", tv->mn[f][0]);
+    TCJsonReal(js, "thickness_m", tv->st[f][ST_THK] / tot);
     TCJsonObjectEnd(js);
   }
   TCJsonArrayEnd(js);

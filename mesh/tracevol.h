@@ -20,6 +20,7 @@
  *   (caller sets ds, tabs, asr, terminals ...)
  *   TCTraceVolumeBuildNet(tv, &np, nz, height, &net);
  *   TCTraceVolumeWritePNG(tv, png);          the middle traced slice
+ *   TCTraceVolumeView(tv);                   the traced foils on stdout
  *   TCTraceVolumeWriteJSON(tv, &js);         members of an open JSON object
  *   TCTraceVolumeDestroy(&tv);
  */
@@ -92,10 +93,12 @@ PETSC_EXTERN PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRoll
 /* Collective. PNG of the middle traced slice with the curves (Cu orange, Al
    cyan, others green, centre red). */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[]);
-/* Collective (reductions); rank 0 writes: members pixel_size_m, shape_zyx,
-   slices_traced, mode, threshold, foils [...] into the open object. Also
-   prints the per-foil lines when print is true. */
-PETSC_EXTERN PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js, PetscBool print);
+/* Collective: rank 0 prints a line per traced foil and the centre. */
+PETSC_EXTERN PetscErrorCode TCTraceVolumeView(TCTraceVolume tv);
+/* Not collective: members volume, pixel_size_m, shape_zyx, slices_traced,
+   mode, threshold (gray), foils [...] (means over the slices) into the open
+   object js. */
+PETSC_EXTERN PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js);
 /* Seconds spent opening and tracing. */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeGetTimes(TCTraceVolume tv, PetscLogDouble *open,
                                                   PetscLogDouble *trace);

@@ -156,7 +156,8 @@ static PetscErrorCode TraceMain(int npos, char **pos)
       TCJsonString(&js, "network", output);
       TCJsonInt(&js, "ranks", size);
     }
-    PetscCall(TCTraceVolumeWriteJSON(tv, fp ? &js : NULL, PETSC_TRUE));
+    if (fp) PetscCall(TCTraceVolumeWriteJSON(tv, &js));
+    PetscCall(TCTraceVolumeView(tv));
     PetscCall(PetscTime(&t4));
     PetscCall(TCPeakRSS(comm, &rss_sum, &rss_max));
     PetscCall(TCTraceVolumeGetTimes(tv, &topen, &ttrace));

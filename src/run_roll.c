@@ -158,7 +158,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   opt.dt_init_s = 1.0;
 
   /* the network (checked against the set), the elements, the solver */
-  PetscCall(TCRollGeomSetUp(geom, &p, model == 0 ? 2 : model == 1 ? 10 : 100, NULL));
+  PetscCall(TCRollGeomSetUp(geom, &p, model == 0 ? 2 : model == 1 ? 10 : 100));
   PetscCall(TCRollGeomGetInfo(geom, &gi));
   PetscCall(TCRollGeomGetNetwork(geom, &net));
   PetscCall(TCRollNetGetParams(net, &np));
@@ -246,6 +246,17 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   desc.t_setup_s    = t1 - t0;
   desc.t_stepping_s = t2 - t1;
   PetscCall(TCRollOutputWrite(run.out, outdir, &desc));
+  {
+    /* a traced volume's network, summary and PNG beside the results */
+    TCRunMeta   meta;
+    const char *decktext;
+    PetscCall(TCDeckGetText(deck, &decktext));
+    meta.command   = "run";
+    meta.deck_path = deck_path;
+    meta.deck_text = decktext;
+    meta.options   = config;
+    PetscCall(TCRollGeomWriteFiles(geom, outdir, &meta));
+  }
   PetscCall(PetscTime(&t3));
   PetscCall(TCPrintf(comm,
                      "  wrote %s/results.h5, results.xmf, results_series.xmf, summary.json, "

@@ -10,10 +10,16 @@ MODE is one of
           changed on the command line (the stored curves are rebuilt)
   defect  a defect of the roll (a spiral's gap) is listed in net.h5 and
           summary.json, and short_at_defect places the internal short there
+  volume  a CT volume as geometry is traced by the run with the trace_* keys:
+          the same run as tomocell trace -> net.h5 -> run (1e-9), the traced
+          network, summary and PNG beside the results (traced_net.*), which
+          run again the same; a 3-D render: one node layer per slice, the
+          traced height N dz checked against the electrode height
   bad     a net.h5 of another format or without curves, a net.h5 whose
           elements all vanish, a traced roll whose pitch does not fit the
           parameter set, tabs that miss every traced node, a volume where a
-          network is expected: one line, exit 1, no output
+          volume the tracer rejects (its message passed through): one line,
+          exit 1, no output
 """
 import csv
 import json
@@ -176,6 +182,74 @@ def mode_defect(tomocell, launcher, tmp):
           f"{c['short']['joule_heat_J']:.4f} J from the net.h5")
     return fails
 
+SMALL = ("preset: 18650\nspiral:\n  length_m: 0.08\n  mandrel_radius_m: 1.0e-3\n")
+
+
+def mode_volume(tomocell, launcher, tmp):
+    deck = os.path.join(tmp, "roll.yaml")
+    with open(deck, "w") as f:
+        f.write(DECK)
+    geo = os.path.join(tmp, "small.yaml")
+    with open(geo, "w") as f:
+        f.write(SMALL)
+    fails = 0
+    # a 2-D labelled slice of a small roll with the set's stack, traced by the run itself and
+    # by tomocell trace first: one network (same curves, node spacing and tabs of the deck)
+    sh([tomocell, "geometry", geo, "-render", "ct.h5", "-render_pixel_size_m", "10e-6"], tmp)
+    run = launcher + [tomocell, "run", deck]
+    out = sh(run + ["-geometry", "ct.h5", "-trace_smooth_px", "6", "-output", "vol"], tmp)
+    sh(launcher + [tomocell, "trace", "ct.h5", "-trace_smooth_px", "6", "-output", "t_net.h5"],
+       tmp)
+    sh(run + ["-geometry", "t_net.h5", "-output", "net"], tmp)
+    fails += compare(os.path.join(tmp, "vol"), os.path.join(tmp, "net"),
+                     "CT volume traced by the run vs tomocell trace -> net.h5 -> run")
+    files = [os.path.join(tmp, "vol", "traced_net" + e) for e in (".h5", ".xmf", ".json", ".png")]
+    s = json.load(open(os.path.join(tmp, "vol", "summary.json")))
+    g = s["geometry"]
+    tj = json.load(open(files[2]))
+    ok = (all(os.path.isfile(x) for x in files) and g["source"] == "volume" and g["traced"]
+          and len(g["trace"]["foils"]) == 2 and g["trace"]["slices_traced"] == 1
+          and tj["command"] == "run" and "tracing" in out
+          and abs(g["trace"]["foils"][1]["length_m"] - tj["foils"][1]["length_m"]) == 0)
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} the traced network, summary and PNG beside the results "
+          f"({', '.join(os.path.basename(x) for x in files if os.path.isfile(x))}); summary.json "
+          f"geometry: source {g['source']}, trace of {len(g['trace']['foils'])} foils, Al "
+          f"{g['trace']['foils'][1]['length_m']:.4f} m")
+    sh(run + ["-geometry", files[0], "-output", "again"], tmp)
+    fails += compare(os.path.join(tmp, "vol"), os.path.join(tmp, "again"),
+                     "the run's traced_net.h5 given back as geometry")
+    # a 3-D stack: 4 slices of 10 um, each a node layer at its height; the traced height
+    # 4 x 10 um against the electrode height: refused as it is, run with the height set
+    sh([tomocell, "geometry", geo, "-render", "ct3.h5", "-render_pixel_size_m", "10e-6",
+        "-render_nz", "4"], tmp)
+    deck3 = os.path.join(tmp, "roll3.yaml")
+    with open(deck3, "w") as f:
+        f.write(DECK.replace("  nz: 3\n", ""))
+    run = launcher + [tomocell, "run", deck3]
+    r = subprocess.run(run + ["-geometry", "ct3.h5", "-output", "h0"], cwd=tmp,
+                       capture_output=True, text=True, timeout=900)
+    err = r.stderr.strip().splitlines()
+    ok = (r.returncode == 1 and len([x for x in err if "error" in x]) == 1 and "0.04 mm" in r.stderr
+          and "geometry_height_tolerance" in r.stderr and not os.path.exists(os.path.join(tmp, "h0")))
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} a 40 um stack against the preset's electrode height: exit "
+          f"{r.returncode}, {err[-1] if err else ''}")
+    sh(run + ["-geometry", "ct3.h5", "-spiral_height_m", "40e-6", "-output", "v3"], tmp)
+    s3 = json.load(open(os.path.join(tmp, "v3", "summary.json")))
+    with h5py.File(os.path.join(tmp, "v3", "results.h5"), "r") as f:
+        c = f["/nodes/coordinates_m"][:]
+        fo = f["/nodes/foil"][:]
+        z = sorted(set(round(float(v), 12) for v in c[fo < 2, 2]))
+    zs = [round((k + 0.5) * 10e-6, 12) for k in range(4)]
+    ok = (s3["network"]["layers"] == 4 and abs(s3["geometry"]["height_m"] - 40e-6) < 1e-12
+          and s3["geometry"]["trace"]["slices_traced"] == 4 and z == zs)
+    fails += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} 3-D stack: {s3['network']['layers']} node layers at z = "
+          f"{[round(1e6 * v, 3) for v in z]} um (slice centres {[round(1e6 * v, 3) for v in zs]}), "
+          f"height {1e6 * s3['geometry']['height_m']:.3f} um (4 x 10 um)")
+    return fails
+
 
 def mode_bad(tomocell, launcher):
     def cases(tmp):
@@ -230,15 +304,19 @@ def mode_bad(tomocell, launcher):
         yield ("traced pitch vs the set", [deck, "-geometry", tnet, "-output", "o6"],
                ["do not describe the same cell", "winding pitch", "geometry_pitch_tolerance"],
                "o6")
-        # a CT volume where a network is expected is traced -- or refused with the tracer's
-        # reason; an empty image has no roll
+        yield ("a volume traced by the run, pitch vs the set", [deck, "-geometry", ct, "-output",
+                                                                 "o10"],
+               ["do not describe the same cell", "winding pitch", "geometry_pitch_tolerance"],
+               "o10")
+        # a CT volume is traced by the run -- or refused with the tracer's reason: an empty
+        # image has no roll
         import numpy as np
         empty = os.path.join(tmp, "empty.h5")
         with h5py.File(empty, "w") as f:
             d = f.create_dataset("/exchange/data", data=np.zeros((1, 64, 64), dtype=np.uint8))
             d.attrs["pixel_size_m"] = 1e-5
         yield ("a volume without a roll", [deck, "-geometry", empty, "-output", "o7"],
-               ["empty.h5"], "o7")
+               ["empty.h5 slice 0", "no non-zero label to trace"], "o7")
         yield ("short at a defect that is not there", [deck, "-short_at_defect", "2", "-output",
                                                         "o9"], ["short_at_defect 2", "0 defect"],
                "o9")
@@ -254,7 +332,8 @@ def main():
     if mode == "bad":
         return mode_bad(tomocell, launcher)
     with tempfile.TemporaryDirectory() as tmp:
-        fails = {"equal": mode_equal, "defect": mode_defect}[mode](tomocell, launcher, tmp)
+        fails = {"equal": mode_equal, "defect": mode_defect,
+                 "volume": mode_volume}[mode](tomocell, launcher, tmp)
     print("passed" if not fails else f"{fails} check(s) failed")
     return 1 if fails else 0
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Real scans to a coupled run: the real CT slices of ../shared/validation/realct
-traced and discharged at 1C to the cut-off with the thermal network.
+given to tomocell run as its geometry (traced by the run with the trace_* keys)
+and discharged at 1C to the cut-off with the thermal network.
 
     test_real_roll.py TOMOCELL REALCT_DIR [MPIEXEC ARGS...]
 
@@ -45,11 +46,11 @@ experiment: "Discharge at 1C until 2.5 V"
 """
 
 CASES = [
-    # name, file, trace options, run options
-    ("two thin label lines (MJ1)", "mj1_jellybamm_cc_labels.h5", ["-trace_cu_label", "2"], []),
-    ("one traced layer (UCL mask)", "ucl_slice1_mask.h5", ["-pixel_size", "36.3e-6"], []),
-    ("multi-class segmentation (P42A)", "p42a_slice_seg.h5", ["-trace_label", "4"],
-     ["-geometry_pitch_tolerance", "0.4"]),
+    # name, file, run options (trace_* and the rest)
+    ("two thin label lines (MJ1)", "mj1_jellybamm_cc_labels.h5", ["-trace_cu_label", "2"]),
+    ("one traced layer (UCL mask)", "ucl_slice1_mask.h5", ["-trace_pixel_size_m", "36.3e-6"]),
+    ("multi-class segmentation (P42A)", "p42a_slice_seg.h5",
+     ["-trace_label", "4", "-geometry_pitch_tolerance", "0.4"]),
 ]
 
 
@@ -85,19 +86,14 @@ def main():
             return 1
         cell = json.load(open(os.path.join(tmp, "cell.json")))
         per_area = cell["results"]["capacity_Ah"] / cell["cell"]["area_m2"]
-        for name, fname, topts, ropts in CASES:
+        for name, fname, ropts in CASES:
             path = os.path.join(folder, fname)
             if not os.path.exists(path):
                 print(f"FAIL {name}: {path} is missing")
                 fails += 1
                 continue
-            net = os.path.join(tmp, fname.replace(".h5", "_net.h5"))
-            if sh(launcher + [tomocell, "trace", path, "-output", net, "-png", "none"] + topts,
-                  tmp) is None:
-                fails += 1
-                continue
             run = os.path.join(tmp, fname.replace(".h5", "_run"))
-            if sh(launcher + [tomocell, "run", "roll.yaml", "-geometry", net, "-output", run] +
+            if sh(launcher + [tomocell, "run", "roll.yaml", "-geometry", path, "-output", run] +
                   ropts, tmp) is None:
                 fails += 1
                 continue
@@ -106,6 +102,8 @@ def main():
             q_expect = per_area * area
             rel = abs(s["capacity_Ah"] - q_expect) / q_expect
             ok = (rel < 0.05 and s["final_voltage_V"] <= 2.5 + 1e-6 and
+                  s["geometry"]["source"] == "volume" and
+                  os.path.isfile(os.path.join(run, "traced_net.h5")) and
                   s["charge_balance_rel_error"] < 1e-9 and s["energy_balance_rel_error"] < 1e-6)
             fails += not ok
             g = s["geometry"]
