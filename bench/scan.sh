@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # From a real scan to a coupled run (issue 15): the LG MJ1 slice of
 # ../shared/validation/realct traced and discharged at 1C with the thermal
-# network, at 1 and 2 ranks, next to the synthetic 18650 of the same deck.
+# network, at 1 and 2 ranks, next to the synthetic 18650 of the same deck:
+# mj1 traced by tomocell trace then run on the net.h5, mj1_in_run given to
+# the run as its geometry (traced inside the run, trace time included).
 # Prints, per case and rank count: trace wall time, run wall time (whole
 # process, and its set-up and stepping from summary.json), elements,
 # capacity and T_max.
@@ -31,7 +33,7 @@ print(d)" "$@"; }
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); deck $deck, ds $ds m, $nz layers"
 printf '%-10s %5s %8s %8s %8s %9s %9s %10s %8s\n' case ranks trace_s run_s setup_s stepping_s elements capacity_Ah T_max_K
 for np in $ranks; do
-  for c in mj1 synthetic; do
+  for c in mj1 mj1_in_run synthetic; do
     geo=()
     tt=0
     if [ "$c" = mj1 ]; then
@@ -40,6 +42,8 @@ for np in $ranks; do
         -output "$work/mj1_net.h5" -png none >/dev/null
       tt=$(echo "$(date +%s.%N) - $t0" | bc)
       geo=(-geometry "$work/mj1_net.h5")
+    elif [ "$c" = mj1_in_run ]; then
+      geo=(-geometry "$real/mj1_jellybamm_cc_labels.h5" -trace_cu_label 2)
     fi
     out=$work/$c-$np
     t0=$(date +%s.%N)
