@@ -11,7 +11,8 @@
 #define TC_TRACE_MAX_CLASSES 16
 
 typedef struct {
-  float r, w; /* centroid radius and run width, px */
+  float r, w;   /* centroid radius and run width, px */
+  float ra, rb; /* radius where the run starts and ends, px */
 } TCCross;
 
 typedef struct {
@@ -252,7 +253,7 @@ typedef struct {
   PetscInt  ncr, cap;
 } TCRays;
 
-static PetscErrorCode TCRaysPush(TCRays *R, float r, float w)
+static PetscErrorCode TCRaysPush(TCRays *R, float r, float w, float ra, float rb)
 {
   PetscFunctionBeginUser;
   if (R->ncr == R->cap) {
@@ -263,8 +264,10 @@ static PetscErrorCode TCRaysPush(TCRays *R, float r, float w)
     PetscCall(PetscFree(R->cr));
     R->cr = n;
   }
-  R->cr[R->ncr].r = r;
-  R->cr[R->ncr].w = w;
+  R->cr[R->ncr].r  = r;
+  R->cr[R->ncr].w  = w;
+  R->cr[R->ncr].ra = ra;
+  R->cr[R->ncr].rb = rb;
   R->ncr++;
   PetscFunctionReturn(0);
 }
@@ -294,6 +297,32 @@ static PetscErrorCode TCRaysPitch(const TCRays *R, PetscReal *pitch)
   PetscFunctionReturn(0);
 }
 
+/* Join runs on the same ray whose gap is at most gapmax px into one crossing
+   (centroid weighted by run width): a one-pixel label line whose staircase
+   or zigzag steps across the ray gives two runs a pixel apart, which are one
+   foil, not two. In place. */
+static void TCRaysMerge(TCRays *R, PetscReal gapmax)
+{
+  PetscInt m = 0;
+  for (PetscInt j = 0; j < R->M; j++) {
+    PetscInt k0 = R->ptr[j], k1 = R->ptr[j + 1];
+    R->ptr[j] = m;
+    for (PetscInt k = k0; k < k1; k++) {
+      TCCross c = R->cr[k];
+      if (m > R->ptr[j] && c.ra - R->cr[m - 1].rb <= gapmax) {
+        TCCross *p = &R->cr[m - 1];
+        float    w = p->w + c.w;
+        p->r       = (p->r * p->w + c.r * c.w) / PetscMax(w, 1e-6f);
+        p->w       = w;
+        p->rb      = c.rb;
+      } else
+        R->cr[m++] = c;
+    }
+  }
+  R->ptr[R->M] = m;
+  R->ncr       = m;
+}
+
 typedef struct {
   PetscInt   n;
   PetscInt  *J; /* unwrapped ray index */
@@ -306,9 +335,9 @@ typedef struct {
    track of at least 10 crossings (a foil piece, not noise). */
 static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best, PetscBool *spare)
 {
-  PetscInt   M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
-  PetscInt   glink = PetscMax(4, M / 8), *claim;
-  TCSeg     *S;
+  PetscInt M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
+  PetscInt glink = PetscMax(4, M / 8), ovl = PetscMax(8, M / 16), *claim, *sfirst, *sorder, *rayof;
+  TCSeg   *S;
   PetscReal *dist;
 
   PetscFunctionBeginUser;
@@ -352,7 +381,10 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
         TCSeg   *s  = &S[act[a]];
         PetscInt k  = claim[a];
         float    sl = (R->cr[k].r - s->r1) / (float)(j - s->j1);
-        s->s1       = s->n < 3 ? sl : 0.8f * s->s1 + 0.2f * sl;
+        /* the mean slope over the first 20 crossings, then a running mean
+           over about 20: a zigzag of one pixel every few rays must not tilt
+           the prediction across a gap */
+        s->s1 = s->n < 20 ? (R->cr[k].r - s->r0) / (float)(j - s->j0) : 0.95f * s->s1 + 0.05f * sl;
         if (s->n < 3) s->s0 = s->s1;
         s->r1 = R->cr[k].r;
         s->j1 = j;
@@ -378,6 +410,21 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
         act[nact++]                 = nseg++;
       }
   }
+  /* the crossings of each segment in ray order, for the radius of a
+     segment at a given ray (overlap links) */
+  PetscCall(PetscCalloc3(nseg + 1, &sfirst, R->ncr + 1, &sorder, R->ncr + 1, &rayof));
+  {
+    PetscInt *cnt;
+    PetscCall(PetscCalloc1(nseg + 1, &cnt));
+    for (PetscInt j = 0; j < M; j++)
+      for (PetscInt k = R->ptr[j]; k < R->ptr[j + 1]; k++) rayof[k] = j;
+    for (PetscInt k = 0; k < R->ncr; k++)
+      if (seg[k] >= 0) sfirst[seg[k] + 1]++;
+    for (PetscInt q = 0; q < nseg; q++) sfirst[q + 1] += sfirst[q];
+    for (PetscInt k = 0; k < R->ncr; k++)
+      if (seg[k] >= 0) sorder[sfirst[seg[k]] + cnt[seg[k]]++] = k;
+    PetscCall(PetscFree(cnt));
+  }
   /* link segments across gaps and the seam: greedy by score */
   {
     typedef struct {
@@ -387,64 +434,106 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
     Cand    *cand;
     PetscInt nc = 0, cap = 1024;
     PetscCall(PetscMalloc1(cap, &cand));
-    for (PetscInt a = 0; a < nseg; a++) {
-      if (S[a].n < 3) continue;
-      for (PetscInt b = 0; b < nseg; b++) {
-        PetscInt  d, off = 0;
-        PetscReal rp, e;
-        if (b == a || S[b].n < 3) continue;
-        d = S[b].j0 - S[a].j1;
-        if (d <= 0) {
-          d += M;
-          off = M;
+    /* two stages: first between long segments (M / 100 crossings or more),
+       so that a short piece beside the line (a spur, one side of a step)
+       cannot take the end of a long one; then every segment of 3 or more */
+    for (int stage = 0; stage < 2; stage++) {
+      PetscInt nmin = stage == 0 ? PetscMax(10, M / 100) : 3;
+      nc            = 0;
+      for (PetscInt a = 0; a < nseg; a++) {
+        if (S[a].n < nmin || S[a].next >= 0) continue;
+        for (PetscInt b = 0; b < nseg; b++) {
+          PetscInt  d, off = 0;
+          PetscReal rp, e;
+          if (b == a || S[b].n < nmin || S[b].prev >= 0) continue;
+          d = S[b].j0 - S[a].j1;
+          if (d <= 0 && d >= -ovl && S[b].j1 > S[a].j1 && S[a].j1 - S[a].j0 > -d) {
+            /* overlap: b starts on or before a's last ray and runs on (a thin
+               line whose staircase gives two crossings on a ray, a double
+               track of a 2-px line): b's radius on a's last ray must match
+               within a few pixels; b's crossings before a's end are dropped,
+               so a must be longer than the overlap */
+            {
+              /* b's radius on a's last ray (or the nearest ray b has before it) */
+              PetscInt lo = sfirst[b], hi = sfirst[b + 1] - 1;
+              while (hi > lo) {
+                PetscInt mid = (lo + hi + 1) / 2;
+                if (rayof[sorder[mid]] <= S[a].j1)
+                  lo = mid;
+                else
+                  hi = mid - 1;
+              }
+              rp = R->cr[sorder[lo]].r;
+            }
+            e = PetscAbsReal(S[a].r1 - rp);
+            if (e > PetscMax(3.5, 0.5 * tol)) continue; /* the same line: a few px */
+            if (nc == cap) {
+              Cand *n;
+              cap *= 2;
+              PetscCall(PetscMalloc1(cap, &n));
+              PetscCall(PetscArraycpy(n, cand, nc));
+              PetscCall(PetscFree(cand));
+              cand = n;
+            }
+            cand[nc].score = e / tol + (PetscReal)(-d) / glink;
+            cand[nc].a     = a;
+            cand[nc].b     = b;
+            cand[nc].off   = 0;
+            nc++;
+            continue;
+          }
+          if (d <= 0) {
+            d += M;
+            off = M;
+          }
+          if (d < 1 || d > glink) continue;
+          /* across a long gap the end slope extrapolates badly (a lobe of a
+             deformed core): accept either the extrapolation or the end radius,
+             and let the tolerance grow with the gap up to 1.5 times its value
+             (0.45 pitch: still short of the next turn) */
+          rp = S[a].r1 + S[a].s1 * d;
+          e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
+          if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
+          if (nc == cap) {
+            Cand *n;
+            cap *= 2;
+            PetscCall(PetscMalloc1(cap, &n));
+            PetscCall(PetscArraycpy(n, cand, nc));
+            PetscCall(PetscFree(cand));
+            cand = n;
+          }
+          cand[nc].score = e / tol + (PetscReal)d / glink;
+          cand[nc].a     = a;
+          cand[nc].b     = b;
+          cand[nc].off   = off;
+          nc++;
         }
-        if (d < 1 || d > glink) continue;
-        /* across a long gap the end slope extrapolates badly (a lobe of a
-           deformed core): accept either the extrapolation or the end radius,
-           and let the tolerance grow with the gap up to 1.5 times its value
-           (0.45 pitch: still short of the next turn) */
-        rp = S[a].r1 + S[a].s1 * d;
-        e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
-        if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
-        if (nc == cap) {
-          Cand *n;
-          cap *= 2;
-          PetscCall(PetscMalloc1(cap, &n));
-          PetscCall(PetscArraycpy(n, cand, nc));
-          PetscCall(PetscFree(cand));
-          cand = n;
+      }
+      /* sort by score (insertion sort would be quadratic; use qsort on an index) */
+      {
+        PetscReal *key;
+        PetscInt  *idx;
+        PetscCall(PetscMalloc2(nc, &key, nc, &idx));
+        for (PetscInt c = 0; c < nc; c++) {
+          key[c] = cand[c].score;
+          idx[c] = c;
         }
-        cand[nc].score = e / tol + (PetscReal)d / glink;
-        cand[nc].a     = a;
-        cand[nc].b     = b;
-        cand[nc].off   = off;
-        nc++;
-      }
-    }
-    /* sort by score (insertion sort would be quadratic; use qsort on an index) */
-    {
-      PetscReal *key;
-      PetscInt  *idx;
-      PetscCall(PetscMalloc2(nc, &key, nc, &idx));
-      for (PetscInt c = 0; c < nc; c++) {
-        key[c] = cand[c].score;
-        idx[c] = c;
-      }
-      PetscCall(PetscSortRealWithArrayInt(nc, key, idx));
-      for (PetscInt q = 0; q < nc; q++) {
-        Cand *c = &cand[idx[q]];
-        if (S[c->a].next >= 0 || S[c->b].prev >= 0) continue;
-        /* refuse a link that closes a cycle */
-        {
-          PetscInt t = c->b, steps = 0;
-          while (S[t].next >= 0 && t != c->a && steps++ < nseg) t = S[t].next;
-          if (t == c->a) continue;
+        PetscCall(PetscSortRealWithArrayInt(nc, key, idx));
+        for (PetscInt q = 0; q < nc; q++) {
+          Cand *c = &cand[idx[q]];
+          if (S[c->a].next >= 0 || S[c->b].prev >= 0) continue;
+          /* refuse a link that closes a cycle */
+          {
+            PetscInt t = c->b, steps = 0;
+            while (S[t].next >= 0 && t != c->a && steps++ < nseg) t = S[t].next;
+            if (t == c->a) continue;
+          }
+          S[c->a].next     = c->b;
+          S[c->a].off_next = c->off;
+          S[c->b].prev     = c->a;
         }
-        S[c->a].next     = c->b;
-        S[c->a].off_next = c->off;
-        S[c->b].prev     = c->a;
+        PetscCall(PetscFree2(key, idx));
       }
-      PetscCall(PetscFree2(key, idx));
     }
     PetscCall(PetscFree(cand));
   }
@@ -616,6 +705,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       }
     }
   }
+  PetscCall(PetscFree3(sfirst, sorder, rayof));
   PetscCall(PetscFree(seg));
   PetscCall(PetscFree(S));
   PetscCall(PetscFree(act));
@@ -970,7 +1060,8 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
               swr += wgt * 0.5 * q;
               q++;
             }
-            PetscCall(TCRaysPush(&rays[c], (float)(swr / sw), (float)(0.5 * (q - q0))));
+            PetscCall(TCRaysPush(&rays[c], (float)(swr / sw), (float)(0.5 * (q - q0)),
+                                 (float)(0.5 * q0), (float)(0.5 * (q - 1))));
           }
         }
       }
@@ -1014,9 +1105,11 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         broad.ptr[j] = broad.ncr;
         for (PetscInt k = rays[0].ptr[j]; k < rays[0].ptr[j + 1]; k++) {
           if (PetscAbsReal(lw[k] - cA) <= PetscAbsReal(lw[k] - cB))
-            PetscCall(TCRaysPush(&thin, rays[0].cr[k].r, rays[0].cr[k].w));
+            PetscCall(TCRaysPush(&thin, rays[0].cr[k].r, rays[0].cr[k].w, rays[0].cr[k].ra,
+                                 rays[0].cr[k].rb));
           else
-            PetscCall(TCRaysPush(&broad, rays[0].cr[k].r, rays[0].cr[k].w));
+            PetscCall(TCRaysPush(&broad, rays[0].cr[k].r, rays[0].cr[k].w, rays[0].cr[k].ra,
+                                 rays[0].cr[k].rb));
         }
       }
       thin.ptr[M]  = thin.ncr;
@@ -1036,6 +1129,12 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
   for (PetscInt c = 0; c < nclass; c++) {
     PetscReal tol;
     PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
+    if (!gray) {
+      /* label lines 1-2 px wide: runs a pixel apart on a ray are one line
+         (far below the gap between turns, a pitch less a line width) */
+      TCRaysMerge(&rays[c], PetscMin(1.5, 0.1 * pitch[c]));
+      PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
+    }
     tol = PetscMax(2.0, 0.3 * pitch[c]);
     PetscCall(TCRaysTrack(&rays[c], tol, &ch[c], NULL));
   }
@@ -1065,10 +1164,12 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
           }
           if (b >= rays[0].ptr[j + 1] ||
               (a < rays[1].ptr[j + 1] && rays[1].cr[a].r <= rays[0].cr[b].r)) {
-            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w));
+            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w, rays[1].cr[a].ra,
+                                 rays[1].cr[a].rb));
             a++;
           } else {
-            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w));
+            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w, rays[0].cr[b].ra,
+                                 rays[0].cr[b].rb));
             b++;
           }
         }
