@@ -325,8 +325,12 @@ static void TCRaysMerge(TCRays *R, PetscReal gapmax)
 
 typedef struct {
   PetscInt   n;
-  PetscInt  *J; /* unwrapped ray index */
-  PetscReal *r, *w;
+  PetscInt  *J;     /* unwrapped ray index */
+  PetscReal *r, *w; /* radius, run width (negative: no crossing, interpolated) */
+  /* crossings of the class in long segments (M / 20 or more) off the chain,
+     and the largest of them */
+  PetscInt  nun, un_n, un_j0, un_j1;
+  PetscReal un_r0, un_r1;
 } TCChain;
 
 /* Chain the crossings of one foil class into the longest curve. */
@@ -612,7 +616,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
 
   /* the chain with most crossings; walk it and collect the points */
   {
-    PetscInt bestn = 0, bests = -1, *first, *cnt, *order;
+    PetscInt   bestn = 0, bests = -1, *first, *cnt, *order;
+    PetscBool *inchain;
     for (PetscInt s = 0; s < nseg; s++) {
       PetscInt n = 0, t = s, steps = 0;
       if (S[s].prev >= 0) continue;
@@ -651,7 +656,9 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       if (spare)
         for (PetscInt k = 0; k < R->ncr; k++)
           spare[k] = (PetscBool)(seg[k] >= 0 && S[seg[k]].n >= 10);
+      PetscCall(PetscCalloc1(nseg, &inchain));
       while (t >= 0 && steps++ <= nseg) {
+        inchain[t] = PETSC_TRUE;
         for (PetscInt q = first[t]; q < first[t + 1]; q++) {
           PetscInt k = order[q], ray;
           /* the ray of crossing k: bisection in ptr */
@@ -676,6 +683,20 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       }
       best->n = m;
       PetscCall(PetscFree3(first, cnt, order));
+      /* long pieces of foil left off the chain: a trace that stopped short */
+      best->nun = best->un_n = 0;
+      for (PetscInt s = 0; s < nseg; s++)
+        if (!inchain[s] && S[s].n >= PetscMax(10, M / 20)) {
+          best->nun += S[s].n;
+          if (S[s].n > best->un_n) {
+            best->un_n  = S[s].n;
+            best->un_j0 = S[s].j0;
+            best->un_j1 = S[s].j1;
+            best->un_r0 = S[s].r0;
+            best->un_r1 = S[s].r1;
+          }
+        }
+      PetscCall(PetscFree(inchain));
       /* fill rays without a crossing (gaps) by linear interpolation of the
          radius, so that the curve follows the spiral across a gap instead of
          cutting a chord */
@@ -694,7 +715,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
           } else {
             PetscReal u = (PetscReal)(J - best->J[q]) / (PetscReal)(best->J[q + 1] - best->J[q]);
             r2[i]       = (1 - u) * best->r[q] + u * best->r[q + 1];
-            w2[i]       = (1 - u) * best->w[q] + u * best->w[q + 1];
+            w2[i]       = -((1 - u) * best->w[q] + u * best->w[q + 1]); /* no crossing */
           }
         }
         PetscCall(PetscFree3(best->J, best->r, best->w));
@@ -1191,6 +1212,8 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
   {
     PetscInt   nf = 0, nn[TC_TRACE_MAX_FOILS];
     PetscReal *X[TC_TRACE_MAX_FOILS], *Y[TC_TRACE_MAX_FOILS], c[2] = {c0[0], c0[1]};
+    PetscInt  *Jk[TC_TRACE_MAX_FOILS];
+    PetscReal *Rk[TC_TRACE_MAX_FOILS];
     PetscReal  dth = 2 * PETSC_PI / M, span_best = 0;
     for (PetscInt cl = 0; cl < nclass && nf < TC_TRACE_MAX_FOILS; cl++) {
       TCChain   *C = &ch[cl];
@@ -1220,7 +1243,7 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         }
         den   = s0 * s2 - s1 * s1;
         rs[i] = den > 1e-12 ? (s2 * t0 - s1 * t1) / den : t0 / s0;
-        wsum += C->w[i];
+        wsum += PetscAbsReal(C->w[i]);
       }
       PetscCall(PetscMalloc1(C->n, &X[nf]));
       PetscCall(PetscMalloc1(C->n, &Y[nf]));
@@ -1252,6 +1275,51 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
       res->foil[nf].thickness_m = px * wsum / C->n;
       res->foil[nf].label       = labels[cl];
       nn[nf]                    = C->n;
+      /* self-check: coverage of every turn, the longest stretch without a
+         crossing, the turns' radial order, long pieces left off the curve */
+      {
+        TCTraceFoil *F  = &res->foil[nf];
+        PetscInt     J0 = C->J[0], nt = (C->J[C->n - 1] - J0) / M + 1, run = 0, runmax = 0;
+        PetscInt     rmid = 0, bad = 0, cnt = 0;
+        PetscReal    sg = rs[C->n - 1] >= rs[0] ? 1.0 : -1.0, cmin = 1;
+        PetscInt    *seen;
+        PetscCall(PetscCalloc1(nt, &seen));
+        for (PetscInt i = 0; i < C->n; i++) {
+          if (C->w[i] >= 0) {
+            seen[(C->J[i] - J0) / M]++;
+            run = 0;
+          } else if (++run > runmax) {
+            runmax = run;
+            rmid   = i - run / 2;
+          }
+        }
+        for (PetscInt t = 0; t < nt; t++) {
+          PetscInt nray = PetscMin(M, C->J[C->n - 1] - J0 - t * M + 1);
+          if (nray >= M / 8) cmin = PetscMin(cmin, (PetscReal)seen[t] / nray);
+        }
+        PetscCall(PetscFree(seen));
+        F->coverage_min = cmin;
+        F->gap_max_deg  = 360.0 * runmax / M;
+        F->gap_r_m      = px * rs[rmid];
+        F->gap_theta    = dth * (C->J[rmid] % M);
+        /* own turns: one turn further along the same ray lies further out
+           (by a quarter pitch at least) */
+        for (PetscInt k = 0; k + M < C->n; k += 4) {
+          cnt++;
+          bad += sg * (rs[k + M] - rs[k]) < 0.25 * PetscMax(pitch[cl], 2.0);
+        }
+        F->order_bad     = cnt ? (PetscReal)bad / cnt : 0;
+        F->untraced_frac = (PetscReal)C->nun / C->n;
+        if (C->un_n > 0) {
+          F->untraced_r_m[0] = px * PetscMin(C->un_r0, C->un_r1);
+          F->untraced_r_m[1] = px * PetscMax(C->un_r0, C->un_r1);
+          F->untraced_theta =
+              dth * 0.5 * (C->un_j0 + C->un_j1); /* rays of one segment: in [0, M) */
+        }
+        PetscCall(PetscMalloc2(C->n, &Jk[nf], C->n, &Rk[nf]));
+        PetscCall(PetscArraycpy(Jk[nf], C->J, C->n));
+        PetscCall(PetscArraycpy(Rk[nf], rs, C->n));
+      }
       PetscCall(PetscFree(rs));
       nf++;
     }
@@ -1276,6 +1344,44 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
     }
     res->centre_m[0] = (c[0] - 0.5 * nx) * px;
     res->centre_m[1] = (c[1] - 0.5 * ny) * px;
+    /* two foils: along a ray their turns alternate (Cu, Al, Cu, ...) where
+       both are present; count the rays where two turns of one foil are next
+       to each other */
+    if (nf == 2) {
+      PetscInt bad = 0, cnt = 0;
+      for (PetscInt j = 0; j < M; j += 8) {
+        PetscReal ra[2][256];
+        PetscInt  na[2] = {0, 0}, ia = 0, ib = 0, last = -1;
+        PetscReal lo2, hi2;
+        for (PetscInt f = 0; f < 2; f++) {
+          PetscInt k = ((j - Jk[f][0]) % M + M) % M;
+          for (; k < nn[f] && na[f] < 256; k += M) ra[f][na[f]++] = Rk[f][k];
+          if (na[f] > 1 && ra[f][na[f] - 1] < ra[f][0]) /* inner end last */
+            for (PetscInt q = 0; q < na[f] / 2; q++) {
+              PetscReal t2         = ra[f][q];
+              ra[f][q]             = ra[f][na[f] - 1 - q];
+              ra[f][na[f] - 1 - q] = t2;
+            }
+        }
+        if (!na[0] || !na[1]) continue;
+        lo2 = PetscMax(ra[0][0], ra[1][0]);
+        hi2 = PetscMin(ra[0][na[0] - 1], ra[1][na[1] - 1]);
+        cnt++;
+        while (ia < na[0] || ib < na[1]) {
+          PetscInt  who = (ib >= na[1] || (ia < na[0] && ra[0][ia] <= ra[1][ib])) ? 0 : 1;
+          PetscReal rr  = who == 0 ? ra[0][ia++] : ra[1][ib++];
+          if (rr < lo2 - 1e-6 || rr > hi2 + 1e-6) continue;
+          if (who == last) {
+            bad++;
+            break;
+          }
+          last = who;
+        }
+      }
+      for (PetscInt f = 0; f < 2; f++)
+        res->foil[f].order_bad = PetscMax(res->foil[f].order_bad, cnt ? (PetscReal)bad / cnt : 0);
+    }
+    for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree2(Jk[f], Rk[f]));
     for (PetscInt f = 0; f < nf; f++) {
       TCTraceFoil *F   = &res->foil[f];
       PetscReal    len = 0, phi = 0, prev = atan2(Y[f][0] - c[1], X[f][0] - c[0]);
@@ -1286,11 +1392,46 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         prev = th;
         len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
       }
-      F->n         = nn[f];
-      F->length_m  = len * px;
-      F->windings  = PetscAbsReal(phi) / (2 * PETSC_PI);
-      F->r_inner_m = hypot(X[f][0] - c[0], Y[f][0] - c[1]) * px;
-      F->r_outer_m = hypot(X[f][nn[f] - 1] - c[0], Y[f][nn[f] - 1] - c[1]) * px;
+      F->n             = nn[f];
+      F->length_m      = len * px;
+      F->windings      = PetscAbsReal(phi) / (2 * PETSC_PI);
+      F->r_inner_m     = hypot(X[f][0] - c[0], Y[f][0] - c[1]) * px;
+      F->r_outer_m     = hypot(X[f][nn[f] - 1] - c[0], Y[f][nn[f] - 1] - c[1]) * px;
+      F->length_arch_m = PETSC_PI * (F->r_inner_m + F->r_outer_m) * F->windings;
+      {
+        PetscReal dev = F->length_m / PetscMax(F->length_arch_m, 1e-30) - 1;
+        F->complete   = PETSC_FALSE;
+        if (F->coverage_min < 0.5)
+          snprintf(F->why, sizeof(F->why),
+                   "a turn seen on only %.0f %% of its rays (longest stretch without the foil %.0f "
+                   "deg at r = %.4g mm, theta = %.0f deg)",
+                   (double)(100 * F->coverage_min), (double)F->gap_max_deg,
+                   (double)(1e3 * F->gap_r_m), (double)(F->gap_theta * 180 / PETSC_PI));
+        else if (F->gap_max_deg > 90)
+          snprintf(F->why, sizeof(F->why),
+                   "%.0f deg without the foil, interpolated, at r = %.4g mm, theta = %.0f deg",
+                   (double)F->gap_max_deg, (double)(1e3 * F->gap_r_m),
+                   (double)(F->gap_theta * 180 / PETSC_PI));
+        else if (F->untraced_frac > 0.02)
+          snprintf(F->why, sizeof(F->why),
+                   "the trace stopped short: %.0f %% more of this foil lies off the curve (the "
+                   "largest piece at r = %.4g to %.4g mm, theta = %.0f deg)",
+                   (double)(100 * F->untraced_frac), (double)(1e3 * F->untraced_r_m[0]),
+                   (double)(1e3 * F->untraced_r_m[1]),
+                   (double)(F->untraced_theta * 180 / PETSC_PI));
+        else if (F->order_bad > 0.02)
+          snprintf(F->why, sizeof(F->why),
+                   "turns out of radial order on %.1f %% of the rays (windings crossed or swapped "
+                   "between the foils)",
+                   (double)(100 * F->order_bad));
+        else if (PetscAbsReal(dev) > 0.05)
+          snprintf(F->why, sizeof(F->why),
+                   "length %.4g m is %+.1f %% off the Archimedean estimate %.4g m from its turns "
+                   "and radii",
+                   (double)F->length_m, (double)(100 * dev), (double)F->length_arch_m);
+        else
+          F->complete = PETSC_TRUE;
+      }
       /* keep the curve at about one point per resample_px of arc (the dense
          curve has one point per ray, up to ~1e5 per foil): the chord error
          h^2/(8 r) is < 0.01 px for h = 4 px and r > 200 px, and memory per

@@ -33,6 +33,13 @@
  *  5. The radius along the chain is smoothed by a local linear fit over
  *     -trace_smooth_px of arc (partial volume and noise), and the length is the
  *     arc length of the smoothed curve.
+ *  6. Self-check of every foil (TCTraceFoil.complete, why): each turn between
+ *     the inner and outer end seen on at least half its rays, no stretch
+ *     without a crossing longer than 90 degrees, the length within 5 % of
+ *     the Archimedean estimate pi (r_inner + r_outer) turns, at most 2 % of
+ *     the class's foil crossings in long pieces left off the curve (a trace
+ *     that stopped short), turns in radial order on at least 98 % of the
+ *     rays (its own turns, and alternating with the other foil).
  * Limits: the roll must be star-shaped about the centre (each ray crosses each
  * turn once); a contact of two turns over more than 45 degrees breaks a chain.
  */
@@ -48,6 +55,17 @@ typedef struct {
   PetscReal  length_m, windings, r_inner_m, r_outer_m;
   PetscReal  gap_mean_m, gap_min_m; /* centre-line distance between successive turns */
   PetscReal  thickness_m;           /* mean traced width across the foil */
+  /* self-check of the traced curve (see TCTraceRun) */
+  PetscReal coverage_min;       /* least fraction of rays with a crossing over one turn */
+  PetscReal gap_max_deg;        /* longest stretch without a crossing (interpolated), deg */
+  PetscReal gap_r_m, gap_theta; /* its middle: radius, angle (rad, image coordinates) */
+  PetscReal length_arch_m;      /* Archimedean estimate pi (r_inner + r_outer) windings */
+  PetscReal untraced_frac;      /* crossings of this foil's class in long pieces off the curve,
+                                   over the curve's crossings */
+  PetscReal untraced_r_m[2], untraced_theta; /* the largest such piece: radii, angle */
+  PetscReal order_bad;                       /* fraction of rays with turns out of radial order */
+  PetscBool complete;                        /* every check passed */
+  char      why[256];                        /* the first failed check and where */
 } TCTraceFoil;
 
 typedef struct {

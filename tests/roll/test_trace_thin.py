@@ -22,7 +22,11 @@ Checks (the issue's targets for real scans, tighter where the truth is exact):
     rounding of its ends);
   * a step: the line moves out by 3 px over 20 degrees, its pieces
     overlapping by 4 degrees (tens of rays) at each step;
-  * a line cut at one point (a gap of 3 px in one turn) still traces whole.
+  * a line cut at one point (a gap of 3 px in one turn) still traces whole;
+  * Cu and Al by evidence, stated in the summary (cu_al): the file's text
+    naming label 2 the negative collector; without it the lowest label,
+    said to be assumed (even when label 2 overhangs label 1 at both ends:
+    the winding is reported, not trusted); -trace_cu_label over both.
 """
 import json
 import math
@@ -103,26 +107,33 @@ def main():
         spur=[(150 * deg, 156 * deg)],
         step=[(330 * deg, 350 * deg)],
     )
+    meta = "labels: 0 background, 1 = Al (positive) collector, 2 = Cu (negative) collector"
     cases = [
-        ("zigzags, 2-px stretches and spurs", sectors, None),
-        ("the same with a 3-px cut in turn 6", sectors, (6, 1.0)),
+        # name, sectors, cut (label 2), label 2 overhang (turns at each end), dataset attributes,
+        # options, expected (Cu label, basis)
+        ("zigzags, 2-px stretches, spurs, steps", sectors, None, 0.0, {"kind": meta}, [], (2, "metadata")),
+        ("the same, a 3-px cut in turn 6, label 2 overhanging", sectors, (6, 1.0), 0.75, {}, [], (1, "assumed")),
+        ("the same with -trace_cu_label 1", sectors, (6, 1.0), 0.75, {}, ["-trace_cu_label", "1"], (1, "option")),
     ]
     fails = 0
     keep = os.environ.get("TC_TEST_KEEP")  # a folder to keep the images and traces in
     with tempfile.TemporaryDirectory() as tmp:
         tmp = keep or tmp
-        for k, (name, sec, cut) in enumerate(cases):
+        for k, (name, sec, cut, ext, attrs, opts, want) in enumerate(cases):
             img = np.zeros((n, n), np.uint8)
-            offs = {1: 0.0, 2: pitch / 2}
-            for lab, off in offs.items():
-                phi, r = spiral(a + off, b, turns)
+            # label: (inner radius, turns)
+            geo = {1: (a, turns), 2: (a + pitch / 2 - pitch * ext, turns + 2 * ext)}
+            for lab, (a0, nt) in geo.items():
+                phi, r = spiral(a0, b, nt)
                 draw(img, cx, cy, phi, r, lab, rng, cut=cut if lab == 2 else None, **sec)
             path = os.path.join(tmp, f"thin{k}.h5")
             with h5py.File(path, "w") as f:
                 d = f.create_dataset("/exchange/data", data=img[None])
                 d.attrs["pixel_size_m"] = PX
+                for key, v in attrs.items():
+                    d.attrs[key] = v
             out = os.path.join(tmp, f"thin{k}_net.h5")
-            r = subprocess.run([tomocell, "trace", path, "-output", out, "-trace_nz", "2"],
+            r = subprocess.run([tomocell, "trace", path, "-output", out, "-trace_nz", "2"] + opts,
                                capture_output=True, text=True, timeout=600)
             if r.returncode:
                 print(f"FAIL {name}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
@@ -130,21 +141,26 @@ def main():
                 continue
             s = json.load(open(out.replace(".h5", ".json")))
             byl = {f["label"]: f for f in s["foils"]}
-            for lab, off in offs.items():
+            ca = s.get("cu_al", {})
+            bad = (ca.get("cu_label"), ca.get("basis")) != want or byl.get(want[0], {}).get("foil") != "cu"
+            fails += bad
+            print(f"{'FAIL' if bad else 'ok  '} {name}: Cu is label {ca.get('cu_label')} by {ca.get('basis')} "
+                  f"(expected {want[0]} by {want[1]}): {ca.get('evidence')}")
+            for lab, (a0, nt) in geo.items():
                 if lab not in byl:
                     print(f"FAIL {name}: label {lab} not traced")
                     fails += 1
                     continue
                 F = byl[lab]
-                L = exact(a + off, b, turns) * PX
+                L = exact(a0, b, nt) * PX
                 le = (F["length_m"] - L) / L
-                dw = F["windings"] - turns
-                ri = F["r_inner_m"] / PX - (a + off)
-                ro = F["r_outer_m"] / PX - (a + off + pitch * turns)
+                dw = F["windings"] - nt
+                ri = F["r_inner_m"] / PX - a0
+                ro = F["r_outer_m"] / PX - (a0 + pitch * nt)
                 bad = abs(le) > 0.01 or abs(dw) > 0.05 or abs(ri) > 1.5 or abs(ro) > 1.5
                 fails += bad
                 print(f"{'FAIL' if bad else 'ok  '} {name}, label {lab}: length {100 * le:+.3f} % (limit 1 %), "
-                      f"turns {F['windings']:.3f} / {turns:.3f} (limit 0.05), r_inner {ri:+.2f} px, "
+                      f"turns {F['windings']:.3f} / {nt:.3f} (limit 0.05), r_inner {ri:+.2f} px, "
                       f"r_outer {ro:+.2f} px (limit 1.5)")
     print("passed" if not fails else f"{fails} check(s) failed")
     return 1 if fails else 0
