@@ -7,6 +7,7 @@
  */
 #include "mesh/trace.h"
 #include <math.h>
+#include <string.h>
 
 #define TC_TRACE_MAX_CLASSES 16
 
@@ -906,8 +907,172 @@ static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *co
 
 /* ---- the slice ------------------------------------------------------------------------ */
 
+static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                    PetscReal px, PetscBool isint, const char what[],
+                                    TCTraceSlice *res);
+
+/* Trace with the labels lab[0..n) only; ierr and the message on failure. */
+static PetscErrorCode TCTraceTryLabels(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                       PetscReal px, const char what[], const PetscInt lab[],
+                                       PetscInt n, TCTraceSlice *res, PetscErrorCode *ierr,
+                                       char msg[], size_t len)
+{
+  PetscInt save[TC_TRACE_MAX_CLASSES], nsave = tr->nlabels, mode = tr->mode;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(save, tr->labels, TC_TRACE_MAX_CLASSES));
+  PetscCall(PetscArraycpy(tr->labels, lab, n));
+  tr->nlabels = n;
+  tr->mode    = 1;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  *ierr = TCTraceRunOne(tr, img, nx, ny, px, PETSC_TRUE, what, res);
+  PetscCall(PetscPopErrorHandler());
+  msg[0] = 0;
+  if (*ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscCall(PetscErrorMessage(*ierr, &text, &specific));
+    snprintf(msg, len, "%s", specific && specific[0] ? specific : text);
+    PetscCall(TCTraceSliceReset(res));
+  }
+  PetscCall(PetscArraycpy(tr->labels, save, TC_TRACE_MAX_CLASSES));
+  tr->nlabels = nsave;
+  tr->mode    = mode;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny, PetscReal px,
                           PetscBool isint, const char what[], TCTraceSlice *res)
+{
+  PetscInt     lab[TC_TRACE_MAX_CLASS_REPORT], nl = 0, npix = nx * ny, ncand = 0;
+  PetscInt     cand[TC_TRACE_MAX_CLASS_REPORT], pick[2], npick = 0;
+  TCTraceClass cls[TC_TRACE_MAX_CLASS_REPORT];
+  PetscBool    labels = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  /* a labelled slice (the same test as auto mode) with its non-zero labels */
+  if (tr->nlabels == 0 && tr->mode != 2 && isint) {
+    PetscBool *seen;
+    PetscInt   hi = 0, nd = 0;
+    PetscBool  ok = PETSC_TRUE;
+    for (PetscInt q = 0; q < npix && ok; q++) {
+      ok = (PetscBool)(img[q] >= 0 && img[q] < 65536 && isfinite(img[q]));
+      if (ok) hi = PetscMax(hi, (PetscInt)img[q]);
+    }
+    if (ok) {
+      PetscCall(PetscCalloc1(hi + 1, &seen));
+      for (PetscInt q = 0; q < npix; q++) seen[(PetscInt)img[q]] = PETSC_TRUE;
+      for (PetscInt v = 0; v <= hi; v++) nd += seen[v];
+      labels = (PetscBool)(tr->mode == 1 || nd <= TC_TRACE_MAX_CLASSES);
+      for (PetscInt v = 1; v <= hi && labels; v++)
+        if (seen[v] && nl < TC_TRACE_MAX_CLASS_REPORT) lab[nl++] = v;
+      PetscCall(PetscFree(seen));
+    }
+  }
+  if (!labels || nl <= 2) {
+    PetscCall(TCTraceRunOne(tr, img, nx, ny, px, isint, what, res));
+    PetscFunctionReturn(0);
+  }
+  /* every label alone */
+  for (PetscInt c = 0; c < nl; c++) {
+    TCTraceSlice   one;
+    PetscErrorCode ierr;
+    char           msg[1024];
+    TCTraceClass  *C = &cls[c];
+    PetscCall(PetscMemzero(C, sizeof(*C)));
+    C->label = lab[c];
+    PetscCall(
+        TCTraceTryLabels(tr, img, nx, ny, px, what, &lab[c], 1, &one, &ierr, msg, sizeof(msg)));
+    if (ierr) {
+      const char *m = strstr(msg, ": ");
+      snprintf(C->why, sizeof(C->why), "dropped: %.180s", m ? m + 2 : msg);
+    } else {
+      const TCTraceFoil *F = &one.foil[0];
+      C->spiral            = PETSC_TRUE;
+      C->complete          = F->complete;
+      C->windings          = F->windings;
+      C->length_m          = F->length_m;
+      C->thickness_m       = F->thickness_m;
+      if (!F->complete)
+        snprintf(C->why, sizeof(C->why), "dropped: a spiral of %.2f turns, but incomplete: %.140s",
+                 (double)F->windings, F->why);
+      else
+        cand[ncand++] = c;
+      PetscCall(TCTraceSliceReset(&one));
+    }
+  }
+  PetscCheck(ncand > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: none of its %d labels traces alone into a complete spiral (label %d: %s); pick "
+             "the foils with -trace_label",
+             what, (int)nl, (int)cls[0].label, cls[0].why);
+  /* the thinnest complete spiral first */
+  for (PetscInt a = 0; a < ncand; a++)
+    for (PetscInt b = a + 1; b < ncand; b++)
+      if (cls[cand[b]].thickness_m < cls[cand[a]].thickness_m) {
+        PetscInt t = cand[a];
+        cand[a]    = cand[b];
+        cand[b]    = t;
+      }
+  pick[npick++] = cand[0];
+  /* a second layer when the two trace together complete and alternate */
+  for (PetscInt k = 1; k < ncand && npick < 2; k++) {
+    PetscInt       two[2] = {cls[cand[0]].label, cls[cand[k]].label};
+    TCTraceSlice   pair;
+    PetscErrorCode ierr;
+    char           msg[1024];
+    if (two[1] < two[0]) {
+      PetscInt t = two[0];
+      two[0]     = two[1];
+      two[1]     = t;
+    }
+    PetscCall(TCTraceTryLabels(tr, img, nx, ny, px, what, two, 2, &pair, &ierr, msg, sizeof(msg)));
+    if (!ierr && pair.nfoils == 2 && pair.foil[0].complete && pair.foil[1].complete)
+      pick[npick++] = cand[k];
+    else
+      snprintf(cls[cand[k]].why, sizeof(cls[cand[k]].why),
+               "dropped: a complete spiral of %.2f turns alone, but traced with label %d %s",
+               (double)cls[cand[k]].windings, (int)cls[cand[0]].label,
+               ierr ? "it fails"
+               : pair.nfoils < 2
+                   ? "one of them is lost"
+                   : "the two are not both complete (not alternating layers of one roll)");
+    if (!ierr) PetscCall(TCTraceSliceReset(&pair));
+  }
+  for (PetscInt k = 1; k < ncand; k++)
+    if (npick == 2 && cand[k] != pick[1] && !cls[cand[k]].why[0])
+      snprintf(cls[cand[k]].why, sizeof(cls[cand[k]].why),
+               "dropped: a complete spiral of %.2f turns, but thicker than the two picked",
+               (double)cls[cand[k]].windings);
+  for (PetscInt q = 0; q < npick; q++) {
+    cls[pick[q]].picked = PETSC_TRUE;
+    snprintf(cls[pick[q]].why, sizeof(cls[pick[q]].why),
+             "picked: a complete spiral of %.2f turns, traced width %.1f um%s",
+             (double)cls[pick[q]].windings, (double)(1e6 * cls[pick[q]].thickness_m),
+             q == 0 ? " (the thinnest)" : ", alternating with the first");
+  }
+  for (PetscInt c = 0; c < nl; c++)
+    PetscCall(PetscInfo(NULL, "%s: label %d: %s\n", what, (int)cls[c].label, cls[c].why));
+  {
+    PetscInt       fin[2] = {cls[pick[0]].label, npick > 1 ? cls[pick[1]].label : 0};
+    PetscErrorCode ierr;
+    char           msg[1024];
+    if (npick > 1 && fin[1] < fin[0]) {
+      PetscInt t = fin[0];
+      fin[0]     = fin[1];
+      fin[1]     = t;
+    }
+    PetscCall(
+        TCTraceTryLabels(tr, img, nx, ny, px, what, fin, npick, res, &ierr, msg, sizeof(msg)));
+    PetscCheck(!ierr, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s", msg);
+  }
+  res->nclasses = nl;
+  PetscCall(PetscArraycpy(res->cls, cls, nl));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                    PetscReal px, PetscBool isint, const char what[],
+                                    TCTraceSlice *res)
 {
   PetscInt       npix = nx * ny, nclass = 0, M, nr, ncls_rays;
   PetscInt       labels[TC_TRACE_MAX_CLASSES];

@@ -68,12 +68,26 @@ typedef struct {
   char      why[256];                        /* the first failed check and where */
 } TCTraceFoil;
 
+#define TC_TRACE_MAX_CLASS_REPORT 16
+
+/* A label of a multi-class segmentation, traced alone (TCTraceRun). */
 typedef struct {
-  PetscInt    nfoils;
-  TCTraceFoil foil[TC_TRACE_MAX_FOILS];
-  PetscReal   centre_m[2];
-  PetscReal   threshold; /* grayscale threshold used (NaN for labels) */
-  PetscBool   gray;
+  PetscInt  label;
+  PetscBool spiral, complete, picked;
+  PetscReal windings, length_m, thickness_m;
+  char      why[200]; /* why it was dropped (or picked) */
+} TCTraceClass;
+
+typedef struct {
+  PetscInt     nfoils;
+  TCTraceFoil  foil[TC_TRACE_MAX_FOILS];
+  PetscReal    centre_m[2];
+  PetscReal    threshold; /* grayscale threshold used (NaN for labels) */
+  PetscBool    gray;
+  /* a segmentation with more than two labels and no -trace_label: every
+     label traced alone, the spiral layers picked (TCTraceRun) */
+  PetscInt     nclasses;
+  TCTraceClass cls[TC_TRACE_MAX_CLASS_REPORT];
 } TCTraceSlice;
 
 typedef struct _p_TCTrace *TCTrace;
@@ -83,7 +97,13 @@ PETSC_EXTERN PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr);
    -trace_smooth_px W (default 8), -trace_min_turns T (default 1). */
 PETSC_EXTERN PetscErrorCode TCTraceSetFromOptions(TCTrace tr);
 PETSC_EXTERN PetscErrorCode TCTraceDestroy(TCTrace *tr);
-/* Not collective. Trace one slice img[ny * nx]; isint: the data are integers
+/* Not collective. Trace one slice img[ny * nx]. A labelled slice with more
+   than two non-zero labels and no -trace_label: every label is traced alone
+   (its own centre), the spiral layers that pass the self-check are kept, the
+   thinnest first (current collectors are the thinnest layers), a second one
+   only when the two trace together complete and in alternating radial
+   order; res->cls lists every label with its turns and why it was dropped
+   (also in -info). isint: the data are integers
    (auto mode then treats them as labels when there are at most 16 distinct
    values). Errors (PETSC_ERR_USER_INPUT) name what is missing: no foreground,
    no spiral. what names the slice in messages. */
