@@ -707,6 +707,10 @@ PetscErrorCode TCTraceVolumeView(TCTraceVolume tv)
                        (double)(1e3 * tv->st[f][ST_RIN] / tot),
                        (double)(1e3 * tv->st[f][ST_ROUT] / tot),
                        (double)(1e6 * tv->st[f][ST_GAP] / tot), (double)(1e6 * tv->mn[f][0])));
+  if (tv->rank == 0 && tv->res && tv->res[0].nclasses > 0)
+    for (PetscInt c = 0; c < tv->res[0].nclasses; c++)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "  label %d: %s\n", (int)tv->res[0].cls[c].label,
+                            tv->res[0].cls[c].why));
   PetscCall(TCPrintf(tv->comm, "  Cu/Al (%s): %s\n", tv->cu_basis, tv->cu_evidence));
   PetscCall(TCPrintf(tv->comm, "  centre (%.4g, %.4g) mm\n", (double)(1e3 * tv->st[0][ST_CX] / tot),
                      (double)(1e3 * tv->st[0][ST_CY] / tot)));
@@ -740,6 +744,29 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
     for (PetscInt f = 0; f < tv->nf; f++)
       all = (PetscBool)(all && tv->bad_slice[f] == PETSC_MAX_INT);
     TCJsonBool(js, "complete", all);
+  }
+  if (tv->tot > 0 && tv->res && tv->res[0].nclasses > 0) {
+    /* a multi-class segmentation: every label traced alone, the spiral
+       layers picked automatically (rank 0's first slice) */
+    const TCTraceSlice *R = &tv->res[0];
+    TCJsonString(js, "labels_picked",
+                 "automatic: every label traced alone, the thinnest complete spiral first");
+    TCJsonArrayBegin(js, "classes");
+    for (PetscInt c = 0; c < R->nclasses; c++) {
+      TCJsonObjectBegin(js, NULL);
+      TCJsonInt(js, "label", R->cls[c].label);
+      TCJsonBool(js, "spiral", R->cls[c].spiral);
+      TCJsonBool(js, "complete", R->cls[c].complete);
+      TCJsonBool(js, "picked", R->cls[c].picked);
+      if (R->cls[c].spiral) {
+        TCJsonReal(js, "windings", R->cls[c].windings);
+        TCJsonReal(js, "length_m", R->cls[c].length_m);
+        TCJsonReal(js, "thickness_m", R->cls[c].thickness_m);
+      }
+      TCJsonString(js, "reason", R->cls[c].why);
+      TCJsonObjectEnd(js);
+    }
+    TCJsonArrayEnd(js);
   }
   TCJsonArrayBegin(js, "foils");
   for (PetscInt f = 0; f < tv->nf; f++) {

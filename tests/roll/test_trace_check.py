@@ -12,7 +12,10 @@ trace into a curve which is not the whole foil:
 Each must fail (exit 1, one line naming the foil, the slice, where the trace
 broke (r = ... mm) and -trace_allow_incomplete, and no output file); with
 -trace_allow_incomplete it must exit 0 with a warning and the summary's foil
-marked complete: false with that reason. The whole spiral passes with
+marked complete: false with that reason. A multi-class segmentation (the
+spiral, blobs, a second spiral with a wedge cut out, a ring) traces its one
+complete spiral layer, picked automatically, and lists every label with the
+reason it was dropped (also in -info). The whole spiral passes with
 complete: true and its checks in the summary (coverage 1, no gap, nothing
 untraced, length within 1 % of the Archimedean estimate).
 """
@@ -38,12 +41,25 @@ def image(kind):
     k = np.round((r - A - b * th) / PITCH)
     phi = th + 2 * np.pi * k
     on = (np.abs(r - A - b * phi) < 1.5) & (phi >= 0) & (phi <= 2 * np.pi * TURNS)
+    img = np.zeros((1, N, N), np.uint8)
+    if kind == "multiclass":
+        # 1: the spiral; 2: blobs (no spiral); 3: a second spiral half a pitch
+        # out, 5 px wide, with a 100-degree wedge cut out (incomplete); 4: the
+        # background ring of the can
+        k2 = np.round((r - A - PITCH / 2 - b * th) / PITCH)
+        phi2 = th + 2 * np.pi * k2
+        on3 = (np.abs(r - A - PITCH / 2 - b * phi2) < 2.5) & (phi2 >= 0) & (phi2 <= 2 * np.pi * TURNS)
+        on3 &= ~((th > 2.0) & (th < 2.0 + np.radians(100)))
+        img[0][on3] = 3
+        img[0][(np.hypot(x - 150, y - 140) < 20) | (np.hypot(x - 760, y - 700) < 15)] = 2
+        img[0][np.abs(r - (A + PITCH * TURNS + 30)) < 3] = 4
+        img[0][on] = 1
+        return img
     if kind == "wedge":
         on &= ~((th > 0.5) & (th < 0.5 + np.radians(100)))
     if kind == "rings":
         for R in (A + PITCH * TURNS + 40 + 32 * q for q in range(4)):
             on |= np.abs(r - R) < 1.5
-    img = np.zeros((1, N, N), np.uint8)
     img[0][on] = 1
     return img
 
@@ -62,7 +78,7 @@ def main():
         print(("ok   " if ok else "FAIL ") + msg)
 
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, words in (("whole", None), ("wedge", ["incomplete", "without the foil"]),
+        for kind, words in (("whole", None), ("multiclass", None), ("wedge", ["incomplete", "without the foil"]),
                             ("rings", ["incomplete", "r = "])):
             path = os.path.join(tmp, kind + ".h5")
             with h5py.File(path, "w") as f:
@@ -70,6 +86,21 @@ def main():
             out = os.path.join(tmp, kind, "net.h5")
             cmd = launcher + [tomocell, "trace", path, "-output", out, "-trace_nz", "2"]
             r = run(cmd)
+            if kind == "multiclass":
+                s = json.load(open(out.replace(".h5", ".json"))) if r.returncode == 0 else {}
+                cl = {c["label"]: c for c in s.get("classes", [])}
+                ok = (r.returncode == 0 and [f["label"] for f in s.get("foils", [])] == [1] and
+                      "automatic" in s.get("labels_picked", "") and sorted(cl) == [1, 2, 3, 4] and
+                      cl[1]["picked"] and abs(cl[1]["windings"] - TURNS) < 0.05 and
+                      not any(cl[q]["picked"] for q in (2, 3, 4)) and "incomplete" in cl[3]["reason"] and
+                      all("dropped" in cl[q]["reason"] for q in (2, 3, 4)))
+                check(ok, f"multi-class: exit {r.returncode} {r.stderr.strip()[-300:]}, foils "
+                          f"{[f['label'] for f in s.get('foils', [])]}, classes " +
+                          "; ".join(f"{q}: {c['reason']}" for q, c in sorted(cl.items())))
+                r2 = run(cmd + ["-info"])
+                ok = r2.returncode == 0 and "label 3: dropped" in r2.stdout
+                check(ok, "multi-class: -info says why label 3 was dropped")
+                continue
             if words is None:
                 s = json.load(open(out.replace(".h5", ".json"))) if r.returncode == 0 else {}
                 F = s.get("foils", [{}])[0]
