@@ -245,6 +245,132 @@ static PetscErrorCode TCTraceCentre(const unsigned char *fg, PetscInt nx, PetscI
   PetscFunctionReturn(0);
 }
 
+static int TCCmpFloat(const void *a, const void *b)
+{
+  float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Grayscale scans as they come: a lab scan shows the steel can as the
+   brightest ring around a darker roll, and the hollow mandrel inside, so a
+   threshold over the whole image lands between background and roll. Find the
+   centre (the hollow core of an Otsu mask), the radial mean profile about it,
+   the can as its brightest ring outside the core when it stands out from the
+   roll (by more than half the roll's contrast to the core, over less than a
+   tenth of its radius) and encloses it (outside it the profile is nearer the
+   core's level than the roll's), and threshold by Otsu over the annulus between the
+   mandrel hole and the can only; outside it sm is set to lo (background).
+   Without a can the whole image is used. -trace_threshold overrides the
+   threshold (the annulus still applies). */
+static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, PetscInt ny,
+                                         PetscReal px, float lo, float hi, const char what[],
+                                         TCTraceSlice *res, float *thr)
+{
+  PetscInt       npix = nx * ny, nb = (PetscInt)ceil(0.5 * hypot(nx, ny)) + 2, n = 0;
+  unsigned char *fg;
+  PetscReal      c[2], depth, *sum, *cnt, *P, t0 = TCOtsu(sm, npix, lo, hi);
+  float         *ann;
+
+  PetscFunctionBeginUser;
+  (void)what;
+  PetscCall(PetscMalloc1(npix, &fg));
+  for (PetscInt q = 0; q < npix; q++) fg[q] = (unsigned char)(sm[q] > t0);
+  PetscCall(TCTraceCentre(fg, nx, ny, c, &depth));
+  PetscCall(PetscFree(fg));
+  PetscCall(PetscCalloc3(nb, &sum, nb, &cnt, nb, &P));
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++) {
+      PetscInt b = (PetscInt)hypot(i + 0.5 - c[0], j + 0.5 - c[1]);
+      sum[b] += sm[j * nx + i];
+      cnt[b] += 1;
+    }
+  for (PetscInt b = 0; b < nb; b++) P[b] = cnt[b] > 0 ? sum[b] / cnt[b] : 0;
+  res->mandrel_r_m = depth * px;
+  {
+    PetscInt  r0 = (PetscInt)depth + 3, pk = -1, rmax = 0, rci, rco;
+    PetscReal pcore = 0, proll, *tmp;
+    /* rings fully inside the image only */
+    for (PetscInt b = 1; b < nb; b++)
+      if (cnt[b] > 0.9 * 2 * PETSC_PI * b) rmax = b;
+    for (PetscInt b = r0; b <= rmax; b++)
+      if (pk < 0 || P[b] > P[pk]) pk = b;
+    for (PetscInt b = 0; b < PetscMax((PetscInt)depth, 1); b++) pcore += P[b] / PetscMax(depth, 1);
+    if (pk > r0 + 4) {
+      PetscInt m = 0, hi2 = (PetscInt)(0.8 * pk);
+      PetscCall(PetscMalloc1(pk + 1, &tmp));
+      for (PetscInt b = r0; b <= hi2; b++) tmp[m++] = P[b];
+      PetscCall(PetscSortReal(m, tmp));
+      proll = m ? tmp[m / 2] : P[pk];
+      PetscCall(PetscFree(tmp));
+      rci = pk;
+      while (rci > r0 && P[rci - 1] > 0.5 * (P[pk] + proll)) rci--;
+      rco = pk;
+      while (rco < rmax && P[rco + 1] > 0.5 * (P[pk] + proll)) rco++;
+      /* a can: it stands out from the roll, is thin, and encloses it --
+         outside it the profile falls below halfway from the roll to the core */
+      PetscReal pout = 0;
+      PetscInt  no   = 0;
+      for (PetscInt b = rco + 3; b <= PetscMin(rmax, rco + 3 + (PetscInt)(0.1 * pk)); b++, no++)
+        pout += P[b];
+      pout = no ? pout / no : pcore;
+      if (P[pk] - proll > 0.5 * PetscAbsReal(proll - pcore) && rco - rci < 0.1 * pk &&
+          PetscAbsReal(pout - pcore) < 0.5 * PetscAbsReal(proll - pcore)) {
+        res->can_found     = PETSC_TRUE;
+        res->can_r_inner_m = (rci - 0.5) * px;
+        res->can_r_outer_m = (rco + 1.0) * px;
+        /* outside the annulus: background */
+        for (PetscInt j = 0; j < ny; j++)
+          for (PetscInt i = 0; i < nx; i++)
+            if (hypot(i + 0.5 - c[0], j + 0.5 - c[1]) > rci - 2.0) sm[j * nx + i] = lo;
+        PetscCall(PetscInfo(NULL,
+                            "%s: can found: inner radius %g px, outer %g px (peak %g, roll %g, "
+                            "core %g); mandrel hole %g px\n",
+                            what, (double)(rci - 0.5), (double)(rco + 1.0), (double)P[pk],
+                            (double)proll, (double)pcore, (double)depth));
+      }
+    }
+  }
+  /* Otsu over the annulus (the whole image without a can) */
+  PetscCall(PetscMalloc1(npix, &ann));
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++) {
+      PetscReal r = hypot(i + 0.5 - c[0], j + 0.5 - c[1]);
+      if (!res->can_found || (r > depth && r < res->can_r_inner_m / px - 2.0))
+        ann[n++] = sm[j * nx + i];
+    }
+  {
+    float a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+    for (PetscInt q = 0; q < n; q++) {
+      a = PetscMin(a, ann[q]);
+      b = PetscMax(b, ann[q]);
+    }
+    *thr = tr->threshold_set ? (float)tr->threshold : (b > a ? (float)TCOtsu(ann, n, a, b) : t0);
+  }
+  {
+    PetscReal s1 = 0, s0 = 0, n1 = 0, n0 = 0;
+    for (PetscInt q = 0; q < n; q++) {
+      if (ann[q] > *thr) {
+        s1 += ann[q];
+        n1++;
+      } else {
+        s0 += ann[q];
+        n0++;
+      }
+    }
+    res->contrast = (n1 > 0 && n0 > 0 && s1 / n1 + s0 / n0 != 0)
+                        ? (s1 / n1 - s0 / n0) / (s1 / n1 + s0 / n0)
+                        : 0;
+    if (n > 0) { /* the roll's gray range for the PNG */
+      qsort(ann, (size_t)n, sizeof(float), TCCmpFloat);
+      res->gray_lo = ann[n / 100];
+      res->gray_hi = ann[n - 1 - n / 100];
+    }
+  }
+  PetscCall(PetscFree(ann));
+  PetscCall(PetscFree3(sum, cnt, P));
+  PetscFunctionReturn(0);
+}
+
 /* ---- tracking ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -1176,7 +1302,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       lo = PetscMin(lo, sm[q]);
       hi = PetscMax(hi, sm[q]);
     }
-    thr = tr->threshold_set ? (float)tr->threshold : (float)TCOtsu(sm, npix, lo, hi);
+    PetscCall(TCTraceGrayAnnulus(tr, sm, nx, ny, px, lo, hi, what, res, &thr));
     for (PetscInt q = 0; q < npix; q++) {
       fg[q] = (unsigned char)(sm[q] > thr);
       nfg += fg[q];
@@ -1489,6 +1615,13 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       nf++;
     }
     if (nf == 0) {
+      char gmsg[256] = "";
+      if (gray)
+        snprintf(gmsg, sizeof(gmsg),
+                 "; grayscale threshold %g tried (%s, %s), set it with -trace_threshold",
+                 (double)thr, tr->threshold_set ? "from -trace_threshold" : "Otsu",
+                 res->can_found ? "inside the roll annulus between the mandrel hole and the can"
+                                : "over the whole image: no can found");
       for (PetscInt cl = 0; cl < nclass; cl++) PetscCall(PetscFree3(ch[cl].J, ch[cl].r, ch[cl].w));
       for (PetscInt cl = 0; cl < ncls_rays; cl++) {
         PetscCall(PetscFree(rays[cl].ptr));
@@ -1499,8 +1632,8 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       PetscCall(PetscFree(lut));
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
               "%s: no spiral found (the longest traced curve spans %.2f turns; a jelly roll needs "
-              "at least %.2f and must grow outward)",
-              what, (double)span_best, (double)tr->min_turns);
+              "at least %.2f and must grow outward)%s",
+              what, (double)span_best, (double)tr->min_turns, gmsg);
     }
     PetscCall(TCFitCentre(nf, nn, X, Y, c));
     if (!(hypot(c[0] - c0[0], c[1] - c0[1]) < 0.5 * Rmax)) {

@@ -84,6 +84,12 @@ typedef struct {
   PetscReal    centre_m[2];
   PetscReal    threshold; /* grayscale threshold used (NaN for labels) */
   PetscBool    gray;
+  /* grayscale: the can (a bright ring around the roll) and the mandrel hole;
+     the threshold is taken inside the annulus between them */
+  PetscBool    can_found;
+  PetscReal    can_r_inner_m, can_r_outer_m, mandrel_r_m;
+  PetscReal    contrast;         /* (mean above - mean below) / (sum) in the annulus */
+  PetscReal    gray_lo, gray_hi; /* the roll's gray range (1st, 99th percentile) */
   /* a segmentation with more than two labels and no -trace_label: every
      label traced alone, the spiral layers picked (TCTraceRun) */
   PetscInt     nclasses;

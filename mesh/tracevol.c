@@ -551,9 +551,15 @@ static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx,
     lo = PetscMin(lo, img[q]);
     hi = PetscMax(hi, img[q]);
   }
+  /* grayscale: the roll's own gray range (a bright can would leave it dark) */
+  if (res->gray && res->gray_hi > res->gray_lo) {
+    lo = (float)res->gray_lo;
+    hi = (float)res->gray_hi;
+  }
   PetscCall(PetscMalloc1(3 * nx * ny, &rgb));
   for (PetscInt q = 0; q < nx * ny; q++) {
-    unsigned char v = (unsigned char)(hi > lo ? 200.0 * (img[q] - lo) / (hi - lo) : 0);
+    PetscReal     t = hi > lo ? PetscMin(PetscMax((img[q] - lo) / (hi - lo), 0.0), 1.0) : 0;
+    unsigned char v = (unsigned char)(200.0 * t);
     /* image row j is y = (j + 0.5 - ny/2) px: draw y up, so flip rows */
     PetscInt j = q / nx, i = q % nx, o = 3 * ((ny - 1 - j) * nx + i);
     rgb[o] = rgb[o + 1] = rgb[o + 2] = v;
@@ -733,6 +739,27 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
   TCJsonInt(js, "slices_traced", tv->tot);
   TCJsonString(js, "mode", tv->gray_any ? "gray" : "labels");
   if (tv->gray_any) TCJsonReal(js, "threshold", tv->thr_any);
+  if (tv->gray_any && tv->res && tv->res[0].gray) {
+    /* rank 0's first slice: where the threshold was taken */
+    const TCTraceSlice *R = &tv->res[0];
+    TCJsonObjectBegin(js, "gray");
+    TCJsonReal(js, "threshold", R->threshold);
+    TCJsonString(js, "threshold_over",
+                 R->can_found ? "the roll annulus between the mandrel hole and the can"
+                              : "the whole image (no can found)");
+    TCJsonBool(js, "can_found", R->can_found);
+    if (R->can_found) {
+      TCJsonReal(js, "can_r_inner_m", R->can_r_inner_m);
+      TCJsonReal(js, "can_r_outer_m", R->can_r_outer_m);
+    }
+    TCJsonReal(js, "mandrel_r_m", R->mandrel_r_m);
+    TCJsonReal(js, "contrast", R->contrast);
+    TCJsonArrayBegin(js, "roll_gray_range");
+    TCJsonReal(js, NULL, R->gray_lo);
+    TCJsonReal(js, NULL, R->gray_hi);
+    TCJsonArrayEnd(js);
+    TCJsonObjectEnd(js);
+  }
   TCJsonObjectBegin(js, "cu_al");
   TCJsonInt(js, "cu_label", tv->nf > 0 ? tv->labels[tv->map[0]] : 0);
   TCJsonInt(js, "al_label", tv->nf > 1 ? tv->labels[tv->map[1]] : 0);
