@@ -257,8 +257,8 @@ static int TCCmpFloat(const void *a, const void *b)
    centre (the hollow core of an Otsu mask), the radial mean profile about it,
    the can as its brightest ring outside the core when it stands out from the
    roll (by more than half the roll's contrast to the core, over less than a
-   tenth of its radius) and encloses it (outside it the profile is nearer the
-   core's level than the roll's), and threshold by Otsu over the annulus between the
+   tenth of its radius) and encloses it (outside it the profile stays
+   nearer the core's level than the roll's), and threshold by Otsu over the annulus between the
    mandrel hole and the can only; outside it sm is set to lo (background).
    Without a can the whole image is used. -trace_threshold overrides the
    threshold (the annulus still applies). */
@@ -268,14 +268,52 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
 {
   PetscInt       npix = nx * ny, nb = (PetscInt)ceil(0.5 * hypot(nx, ny)) + 2, n = 0;
   unsigned char *fg;
-  PetscReal      c[2], depth, *sum, *cnt, *P, t0 = TCOtsu(sm, npix, lo, hi);
-  float         *ann;
+  PetscReal c[2], depth, *sum, *cnt, *P, t0 = TCOtsu(sm, npix, lo, hi), ring_thr = -PETSC_MAX_REAL;
+  float    *ann;
 
   PetscFunctionBeginUser;
   (void)what;
   PetscCall(PetscMalloc1(npix, &fg));
   for (PetscInt q = 0; q < npix; q++) fg[q] = (unsigned char)(sm[q] > t0);
   PetscCall(TCTraceCentre(fg, nx, ny, c, &depth));
+  {
+    /* a can brighter than everything else takes the whole-image threshold:
+       the mask is then a thin ring whose hole is most of it; threshold again
+       below it for the roll's hollow core */
+    PetscInt i0 = nx, i1 = -1;
+    for (PetscInt q = 0; q < npix; q++)
+      if (fg[q]) {
+        i0 = PetscMin(i0, q % nx);
+        i1 = PetscMax(i1, q % nx);
+      }
+    if (i1 > i0 && depth > 0.3 * (i1 - i0 + 1)) {
+      float   *low;
+      PetscInt m = 0;
+      float    a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+      PetscCall(PetscMalloc1(npix, &low));
+      for (PetscInt q = 0; q < npix; q++)
+        if (sm[q] <= t0) {
+          low[m++] = sm[q];
+          a        = PetscMin(a, sm[q]);
+          b        = PetscMax(b, sm[q]);
+        }
+      if (m > 0 && b > a) {
+        /* the ring's centroid is the centre; the hollow core ends where the
+           radial mean first exceeds the threshold below the can */
+        PetscReal t1 = TCOtsu(low, m, a, b), sx = 0, sy = 0, sn = 0;
+        for (PetscInt q = 0; q < npix; q++)
+          if (fg[q]) {
+            sx += q % nx + 0.5;
+            sy += q / nx + 0.5;
+            sn += 1;
+          }
+        c[0]     = sx / sn;
+        c[1]     = sy / sn;
+        ring_thr = t1;
+      }
+      PetscCall(PetscFree(low));
+    }
+  }
   PetscCall(PetscFree(fg));
   PetscCall(PetscCalloc3(nb, &sum, nb, &cnt, nb, &P));
   for (PetscInt j = 0; j < ny; j++)
@@ -285,6 +323,10 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
       cnt[b] += 1;
     }
   for (PetscInt b = 0; b < nb; b++) P[b] = cnt[b] > 0 ? sum[b] / cnt[b] : 0;
+  if (ring_thr > -PETSC_MAX_REAL) {
+    depth = 0;
+    while (depth < nb - 1 && P[(PetscInt)depth] <= ring_thr) depth += 1;
+  }
   res->mandrel_r_m = depth * px;
   {
     PetscInt  r0 = (PetscInt)depth + 3, pk = -1, rmax = 0, rci, rco;
@@ -308,11 +350,8 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
       while (rco < rmax && P[rco + 1] > 0.5 * (P[pk] + proll)) rco++;
       /* a can: it stands out from the roll, is thin, and encloses it --
          outside it the profile falls below halfway from the roll to the core */
-      PetscReal pout = 0;
-      PetscInt  no   = 0;
-      for (PetscInt b = rco + 3; b <= PetscMin(rmax, rco + 3 + (PetscInt)(0.1 * pk)); b++, no++)
-        pout += P[b];
-      pout = no ? pout / no : pcore;
+      PetscReal pout = pcore;
+      for (PetscInt b = rco + 3; b <= rmax; b++) pout = b == rco + 3 ? P[b] : PetscMax(pout, P[b]);
       if (P[pk] - proll > 0.5 * PetscAbsReal(proll - pcore) && rco - rci < 0.1 * pk &&
           PetscAbsReal(pout - pcore) < 0.5 * PetscAbsReal(proll - pcore)) {
         res->can_found     = PETSC_TRUE;
