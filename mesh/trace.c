@@ -351,7 +351,10 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
       /* a can: it stands out from the roll, is thin, and encloses it --
          outside it the profile falls below halfway from the roll to the core */
       PetscReal pout = pcore;
-      for (PetscInt b = rco + 3; b <= rmax; b++) pout = b == rco + 3 ? P[b] : PetscMax(pout, P[b]);
+      for (PetscInt b = rco + 3 + (PetscInt)(0.02 * pk); b <= rmax; b++)
+        pout = b == rco + 3 + (PetscInt)(0.02 * pk)
+                   ? P[b]
+                   : PetscMax(pout, P[b]); /* past its blurred edge */
       if (P[pk] - proll > 0.5 * PetscAbsReal(proll - pcore) && rco - rci < 0.1 * pk &&
           PetscAbsReal(pout - pcore) < 0.5 * PetscAbsReal(proll - pcore)) {
         res->can_found     = PETSC_TRUE;
