@@ -245,12 +245,6 @@ static PetscErrorCode TCTraceCentre(const unsigned char *fg, PetscInt nx, PetscI
   PetscFunctionReturn(0);
 }
 
-static int TCCmpFloat(const void *a, const void *b)
-{
-  float x = *(const float *)a, y = *(const float *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Grayscale scans as they come: a lab scan shows the steel can as the
    brightest ring around a darker roll, and the hollow mandrel inside, so a
    threshold over the whole image lands between background and roll. Find the
@@ -402,10 +396,21 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
     res->contrast = (n1 > 0 && n0 > 0 && s1 / n1 + s0 / n0 != 0)
                         ? (s1 / n1 - s0 / n0) / (s1 / n1 + s0 / n0)
                         : 0;
-    if (n > 0) { /* the roll's gray range for the PNG */
-      qsort(ann, (size_t)n, sizeof(float), TCCmpFloat);
-      res->gray_lo = ann[n / 100];
-      res->gray_hi = ann[n - 1 - n / 100];
+    if (n > 0) { /* the roll's gray range for the PNG: 1st and 99th percentile (histogram) */
+      PetscInt *h, acc = 0, k = 0;
+      float     a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+      for (PetscInt q = 0; q < n; q++) {
+        a = PetscMin(a, ann[q]);
+        b = PetscMax(b, ann[q]);
+      }
+      PetscCall(PetscCalloc1(4096, &h));
+      for (PetscInt q = 0; q < n; q++)
+        h[b > a ? PetscMin((PetscInt)((ann[q] - a) / (b - a) * 4096), 4095) : 0]++;
+      for (; k < 4096 && acc + h[k] <= n / 100; k++) acc += h[k];
+      res->gray_lo = a + (b - a) * k / 4096.0;
+      for (acc = 0, k = 4095; k > 0 && acc + h[k] <= n / 100; k--) acc += h[k];
+      res->gray_hi = a + (b - a) * (k + 1) / 4096.0;
+      PetscCall(PetscFree(h));
     }
   }
   PetscCall(PetscFree(ann));
