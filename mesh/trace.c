@@ -263,7 +263,7 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
   PetscInt       npix = nx * ny, nb = (PetscInt)ceil(0.5 * hypot(nx, ny)) + 2, n = 0;
   unsigned char *fg;
   PetscReal c[2], depth, *sum, *cnt, *P, t0 = TCOtsu(sm, npix, lo, hi), ring_thr = -PETSC_MAX_REAL;
-  float    *ann;
+  float    *ann, *rad;
 
   PetscFunctionBeginUser;
   (void)what;
@@ -310,9 +310,13 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
   }
   PetscCall(PetscFree(fg));
   PetscCall(PetscCalloc3(nb, &sum, nb, &cnt, nb, &P));
+  PetscCall(PetscMalloc1(npix, &rad)); /* distance from the centre, px */
   for (PetscInt j = 0; j < ny; j++)
     for (PetscInt i = 0; i < nx; i++) {
-      PetscInt b = (PetscInt)hypot(i + 0.5 - c[0], j + 0.5 - c[1]);
+      PetscReal dx = i + 0.5 - c[0], dy = j + 0.5 - c[1];
+      PetscInt  b;
+      rad[j * nx + i] = (float)sqrt(dx * dx + dy * dy);
+      b               = (PetscInt)rad[j * nx + i];
       sum[b] += sm[j * nx + i];
       cnt[b] += 1;
     }
@@ -355,9 +359,8 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
         res->can_r_inner_m = (rci - 0.5) * px;
         res->can_r_outer_m = (rco + 1.0) * px;
         /* outside the annulus: background */
-        for (PetscInt j = 0; j < ny; j++)
-          for (PetscInt i = 0; i < nx; i++)
-            if (hypot(i + 0.5 - c[0], j + 0.5 - c[1]) > rci - 2.0) sm[j * nx + i] = lo;
+        for (PetscInt q = 0; q < npix; q++)
+          if (rad[q] > rci - 2.0) sm[q] = lo;
         PetscCall(PetscInfo(NULL,
                             "%s: can found: inner radius %g px, outer %g px (peak %g, roll %g, "
                             "core %g); mandrel hole %g px\n",
@@ -368,12 +371,10 @@ static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, Pet
   }
   /* Otsu over the annulus (the whole image without a can) */
   PetscCall(PetscMalloc1(npix, &ann));
-  for (PetscInt j = 0; j < ny; j++)
-    for (PetscInt i = 0; i < nx; i++) {
-      PetscReal r = hypot(i + 0.5 - c[0], j + 0.5 - c[1]);
-      if (!res->can_found || (r > depth && r < res->can_r_inner_m / px - 2.0))
-        ann[n++] = sm[j * nx + i];
-    }
+  for (PetscInt q = 0; q < npix; q++)
+    if (!res->can_found || (rad[q] > depth && rad[q] < res->can_r_inner_m / px - 2.0))
+      ann[n++] = sm[q];
+  PetscCall(PetscFree(rad));
   {
     float a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
     for (PetscInt q = 0; q < n; q++) {
@@ -1491,8 +1492,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
     if (!gray) {
       /* label lines 1-2 px wide: runs a pixel apart on a ray are one line
          (far below the gap between turns, a pitch less a line width) */
-      TCRaysMerge(&rays[c], PetscMin(1.5, 0.1 * pitch[c]));
-      PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
+      TCRaysMerge(&rays[c], PetscMin(1.5, 0.1 * pitch[c])); /* the median pitch barely moves */
     }
     tol = PetscMax(2.0, 0.3 * pitch[c]);
     PetscCall(TCRaysTrack(&rays[c], tol, &ch[c], NULL));
