@@ -12,9 +12,8 @@
  *
  * Cu and Al by evidence, stated in the summary (cu_al): -trace_cu_label;
  * grayscale: the thin line; the file's text attributes naming a label the
- * negative (or positive) collector; the foil whose inner end lies further in
- * (the negative electrode wraps the core); else the lowest label, said to be
- * assumed.
+ * negative (or positive) collector; else the lowest label, said to be
+ * assumed, with the winding (inner and outer ends, lengths) as evidence.
  *
  * Self-check: every traced foil of every slice passes the slice tracer's
  * checks (TCTraceFoil.complete) or the trace fails naming the foil, the slice
