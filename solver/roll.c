@@ -1821,6 +1821,7 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
   rp->T_init_K     = rp->T_amb_K;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_rho_cp_J_m3K", &rp->rho_cp_J_m3K));

@@ -74,7 +74,9 @@
    internal short, heater), read by TCRollParamsFromDeck. */
 #define TC_ROLL_KEYS \
       {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
-       "job roll: ambient and initial temperature, K (default: the set's)", PETSC_TRUE},           \
+       "job roll: ambient temperature, K (default: the set's)", PETSC_TRUE},                      \
+      {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
+       "job roll: initial temperature, K (default: the ambient)", PETSC_TRUE},                     \
       {"thermal", TC_KEY_ENUM, "network", 0, 0, PETSC_FALSE, "isothermal|network",                 \
        "job roll: thermal network coupled to the electrochemistry, or isothermal", PETSC_FALSE},   \
       {"thermal_k_s_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
