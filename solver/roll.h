@@ -261,6 +261,31 @@ PETSC_EXTERN PetscErrorCode    TCRollNodeFields(TCRoll roll, const PetscReal sta
    element it was put across (NaN without a short). */
 PETSC_EXTERN PetscErrorCode TCRollGetShort(TCRoll roll, PetscReal xyz[3], PetscReal *dist_m);
 
+/* Probes (thermocouples): the temperature of the thermal node nearest a
+   point (r, theta, z) about the roll axis (z in the geometry's frame, as
+   hotspot_z_m). Named places (TCRollProbePlaces, NULL-terminated):
+   can_mid (outer surface, theta 0, mid-height), can_positive_end (outer
+   surface at the top: the Al tabs' end), can_negative_end (at the bottom:
+   the Cu tabs' end), core_mid (inner turn, mid-height); TCRollProbePlace
+   gives their (r, theta, z). Collective. */
+typedef struct {
+  PetscReal   rtz[3];      /* the point asked for */
+  PetscReal   node_rtz[3]; /* the node it reads */
+  PetscReal   dist_m;      /* their distance */
+  PetscMPIInt rank;        /* owner of the node ... */
+  PetscInt    local;       /* ... and its local index there (-1 elsewhere) */
+} TCRollProbe;
+PETSC_EXTERN const char *const TCRollProbePlaces[];
+PETSC_EXTERN PetscErrorCode    TCRollProbePlace(TCRoll roll, const char name[], PetscReal rtz[3]);
+/* place: a named place (then rtz is not read; a can place reads a node of
+   the outermost turn, the core one of the innermost), or NULL: the point rtz. */
+PETSC_EXTERN PetscErrorCode    TCRollProbeLocate(TCRoll roll, const char place[],
+                                                 const PetscReal rtz[3], TCRollProbe *pr);
+/* T[k] of every probe (the same on every rank). */
+PETSC_EXTERN PetscErrorCode TCRollProbeTemperatures(TCRoll roll, const PetscReal state[],
+                                                    PetscInt n, const TCRollProbe pr[],
+                                                    PetscReal T[]);
+
 /* Thermal network alone (tests): one backward Euler step of dt (INFINITY:
    steady state) from Told with node heat Q (W) into Tnew; node Vecs.
    Also the volume each node stands for (m^3). */
