@@ -6,8 +6,10 @@
 #include "io/output.h"
 #include "io/results.h"
 #include "src/tc.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* summary.csv columns */
 static const char *const roll_cols[] = {"time_s",
@@ -37,6 +39,7 @@ static const char *const roll_cols[] = {"time_s",
                                         "T_amb_K",
                                         "abuse_heat_J"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
+#define TC_ROLL_MAX_PROBES 64
 
 struct _p_TCRollOutput {
   MPI_Comm         comm;
@@ -63,6 +66,10 @@ struct _p_TCRollOutput {
   PetscLogDouble t_print, t_start;
   PetscBool      plots;
   char           plot_times[1024];
+  /* probes: their columns follow the NCOL fixed ones (ncol in all) */
+  PetscInt    nprobe, ncol;
+  char        probe_name[TC_ROLL_MAX_PROBES][128];
+  TCRollProbe probe[TC_ROLL_MAX_PROBES];
 };
 
 /* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
@@ -109,9 +116,9 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
   PetscCall(TCRollGetStats(m->roll, m->state, &st));
   if (m->nrow == m->caprow) {
     m->caprow = PetscMax(256, 2 * m->caprow);
-    PetscCall(PetscRealloc(sizeof(PetscReal) * m->caprow * NCOL, &m->rows));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * m->caprow * m->ncol, &m->rows));
   }
-  row = m->rows + m->nrow * NCOL;
+  row = m->rows + m->nrow * m->ncol;
   {
     PetscReal v[] = {pt->t_s,
                      st.I_A,
@@ -141,6 +148,7 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
                      st.abuse_J};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
+  PetscCall(TCRollProbeTemperatures(m->roll, m->state, m->nprobe, m->probe, row + NCOL));
   if (m->nrow == 0 || st.T_max_K > m->Tmax) {
     m->Tmax        = st.T_max_K;
     m->Tmax_t      = pt->t_s;
@@ -256,6 +264,32 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
     PetscCall(PetscFree(cells));
   }
   PetscCall(TCH5WriteAttrReals(h5, "/", "roll_centre_m", 2, gi->centre_m));
+  if (m->nprobe) {
+    hsize_t    dr[1] = {(hsize_t)m->nrow};
+    PetscReal *col;
+    PetscCall(TCH5EnsureGroup(h5, "/probes"));
+    PetscCall(PetscMalloc1(PetscMax(m->nrow, 1), &col));
+    for (PetscInt c = -1; c < m->nprobe; c++) {
+      PetscInt j = c < 0 ? 0 : NCOL + c; /* time_s, then the probes' columns */
+      for (PetscInt r = 0; r < m->nrow; r++) col[r] = m->rows[r * m->ncol + j];
+      if (c < 0)
+        snprintf(name, sizeof(name), "/probes/time_s");
+      else
+        snprintf(name, sizeof(name), "/probes/T_%s_K", m->probe_name[c]);
+      PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, 1, dr, 0, rank == 0 ? dr[0] : 0, col));
+      if (c >= 0) {
+        const TCRollProbe *p = &m->probe[c];
+        PetscCall(TCH5WriteAttrReal(h5, name, "r_m", p->rtz[0]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "theta_rad", p->rtz[1]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "z_m", p->rtz[2]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_r_m", p->node_rtz[0]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_theta_rad", p->node_rtz[1]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_z_m", p->node_rtz[2]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "distance_m", p->dist_m));
+      }
+    }
+    PetscCall(PetscFree(col));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -320,11 +354,16 @@ static PetscErrorCode RollWriteCSV(const char outdir[], TCRollOutput m)
   PetscCall(TCPathJoin(outdir, "summary.csv", path, sizeof(path)));
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
-    for (PetscInt c = 0; c < NCOL; c++)
-      fprintf(fp, "%s%s", roll_cols[c], c + 1 < NCOL ? "," : "\n");
+    for (PetscInt c = 0; c < m->ncol; c++) {
+      if (c < NCOL)
+        fprintf(fp, "%s", roll_cols[c]);
+      else
+        fprintf(fp, "T_%s_K", m->probe_name[c - NCOL]);
+      fprintf(fp, "%s", c + 1 < m->ncol ? "," : "\n");
+    }
     for (PetscInt r = 0; r < m->nrow; r++)
-      for (PetscInt c = 0; c < NCOL; c++)
-        fprintf(fp, "%.10g%s", (double)m->rows[r * NCOL + c], c + 1 < NCOL ? "," : "\n");
+      for (PetscInt c = 0; c < m->ncol; c++)
+        fprintf(fp, "%.10g%s", (double)m->rows[r * m->ncol + c], c + 1 < m->ncol ? "," : "\n");
   }
   PetscCall(TCOutputFClose(m->comm, path, &fp));
   PetscFunctionReturn(0);
@@ -355,9 +394,92 @@ PetscErrorCode TCRollOutputCreate(TCRoll roll, TCRollGeom geom, TCDeck deck,
   PetscCall(PetscObjectGetComm((PetscObject)vin, &m->comm));
   PetscCall(VecDestroy(&vin));
   m->next_out = 0;
+  m->ncol     = NCOL;
   m->het_max  = 0;
   m->total_s  = -1;
   *out        = m;
+  PetscFunctionReturn(0);
+}
+
+/* One probe: name (a column name: letters, digits, '_') and its value, a
+   named place or "r, theta, z" (a YAML list arrives comma-joined). */
+static PetscErrorCode RollProbeAdd(TCRollOutput m, const char name[], const char value[])
+{
+  PetscReal rtz[3];
+  char      v[256], *c, *end;
+  int       nv = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(name[0], m->comm, PETSC_ERR_USER_INPUT, "a probe needs a name");
+  for (const char *q = name; *q; q++)
+    PetscCheck(isalnum((unsigned char)*q) || *q == '_', m->comm, PETSC_ERR_USER_INPUT,
+               "probe name '%s': use letters, digits and '_' (it names the column T_%s_K)", name,
+               name);
+  PetscCheck(strlen(name) < sizeof(m->probe_name[0]), m->comm, PETSC_ERR_USER_INPUT,
+             "probe name '%s' is too long", name);
+  for (PetscInt k = 0; k < m->nprobe; k++)
+    PetscCheck(strcasecmp(m->probe_name[k], name), m->comm, PETSC_ERR_USER_INPUT,
+               "probe '%s' is given twice", name);
+  PetscCheck(m->nprobe < TC_ROLL_MAX_PROBES, m->comm, PETSC_ERR_USER_INPUT, "more than %d probes",
+             TC_ROLL_MAX_PROBES);
+  PetscCall(PetscStrncpy(v, value, sizeof(v)));
+  for (c = v; *c == ' ' || *c == '['; c++) {}
+  if (isalpha((unsigned char)*c)) {
+    char *e = c + strlen(c);
+    while (e > c && (e[-1] == ' ' || e[-1] == ']')) *--e = 0;
+    PetscCall(TCRollProbeLocate(m->roll, c, NULL, &m->probe[m->nprobe]));
+  } else {
+    for (char *q = c; *q; q++)
+      if (*q == ',' || *q == ']') *q = ' ';
+    while (nv < 4) {
+      double x = strtod(c, &end);
+      if (end == c) break;
+      if (nv < 3) rtz[nv] = (PetscReal)x;
+      nv++;
+      c = end;
+    }
+    while (*c == ' ') c++;
+    PetscCheck(nv == 3 && !*c && rtz[0] >= 0, m->comm, PETSC_ERR_USER_INPUT,
+               "probe %s = '%s': expected a named place (can_mid, can_positive_end, "
+               "can_negative_end, core_mid) or a point [r_m, theta_rad, z_m] with r_m >= 0",
+               name, value);
+    PetscCall(TCRollProbeLocate(m->roll, NULL, rtz, &m->probe[m->nprobe]));
+  }
+  PetscCall(PetscStrncpy(m->probe_name[m->nprobe], name, sizeof(m->probe_name[0])));
+  {
+    const TCRollProbe *p = &m->probe[m->nprobe];
+    PetscCall(TCPrintf(m->comm,
+                       "  probe %s: (r %.2f mm, theta %.3f rad, z %.2f mm) reads the node at (r "
+                       "%.2f mm, theta %.3f rad, z %.2f mm), %.2f mm away\n",
+                       name, (double)(1e3 * p->rtz[0]), (double)p->rtz[1],
+                       (double)(1e3 * p->rtz[2]), (double)(1e3 * p->node_rtz[0]),
+                       (double)p->node_rtz[1], (double)(1e3 * p->node_rtz[2]),
+                       (double)(1e3 * p->dist_m)));
+  }
+  m->nprobe++;
+  m->ncol = NCOL + m->nprobe;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RollProbesFromDeck(TCRollOutput m)
+{
+  char        list[1024];
+  PetscBool   set;
+  const char *names[TC_ROLL_MAX_PROBES];
+  PetscInt    n;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetString(m->deck, "probes", list, sizeof(list), &set));
+  if (set) {
+    for (char *tok = strtok(list, ", []"); tok; tok = strtok(NULL, ", []"))
+      PetscCall(RollProbeAdd(m, tok, tok));
+  }
+  PetscCall(TCDeckGetPrefixed(m->deck, "probes_", &n, names, TC_ROLL_MAX_PROBES));
+  for (PetscInt k = 0; k < n; k++) {
+    char val[256];
+    PetscCall(TCDeckGetString(m->deck, names[k], val, sizeof(val), &set));
+    PetscCall(RollProbeAdd(m, names[k] + 7, val));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -369,6 +491,7 @@ PetscErrorCode TCRollOutputSetFromDeck(TCRollOutput m)
   PetscCall(TCDeckGetReal(m->deck, "output_interval_s", &m->interval));
   PetscCall(TCDeckGetBool(m->deck, "plots", &m->plots));
   PetscCall(TCDeckGetString(m->deck, "plot_times_s", m->plot_times, sizeof(m->plot_times), &set));
+  PetscCall(RollProbesFromDeck(m));
   PetscFunctionReturn(0);
 }
 
@@ -404,7 +527,7 @@ PetscErrorCode TCRollOutputCheckpointSave(TCRollOutput m, TCCheckpoint ck)
 #undef SAVE
   PetscCall(TCCheckpointSetInt(ck, "rows", m->nrow));
   PetscCall(TCCheckpointSetInt(ck, "snapshots", m->nsnap));
-  PetscCall(TCCheckpointWriteArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointWriteArray(ck, "series_rows", rank == 0 ? m->nrow * m->ncol : 0, m->rows));
   PetscCall(TCCheckpointWriteArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     char name[64];
@@ -430,11 +553,11 @@ PetscErrorCode TCRollOutputCheckpointLoad(TCRollOutput m, TCCheckpoint ck)
   m->nsnap = m->capsnap = (PetscInt)v;
   PetscCall(PetscFree(m->rows));
   PetscCall(PetscFree(m->snap_t));
-  PetscCall(PetscMalloc1(PetscMax(m->nrow * NCOL, 1), &m->rows));
+  PetscCall(PetscMalloc1(PetscMax(m->nrow * m->ncol, 1), &m->rows));
   PetscCall(PetscMalloc1(PetscMax(m->nsnap, 1), &m->snap_t));
-  PetscCall(TCCheckpointReadArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointReadArray(ck, "series_rows", rank == 0 ? m->nrow * m->ncol : 0, m->rows));
   PetscCall(TCCheckpointReadArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
-  PetscCallMPI(MPI_Bcast(m->rows, (PetscMPIInt)(m->nrow * NCOL), MPIU_REAL, 0, m->comm));
+  PetscCallMPI(MPI_Bcast(m->rows, (PetscMPIInt)(m->nrow * m->ncol), MPIU_REAL, 0, m->comm));
   PetscCallMPI(MPI_Bcast(m->snap_t, (PetscMPIInt)m->nsnap, MPIU_REAL, 0, m->comm));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     char name[64];
@@ -507,6 +630,31 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonReal(&js, "T_K", m->Tmax);
     TCJsonObjectEnd(&js);
     TCJsonReal(&js, "T_mean_final_K", st->T_mean_K);
+    if (m->nprobe) {
+      TCJsonObjectBegin(&js, "probes");
+      for (PetscInt c = 0; c < m->nprobe; c++) {
+        const TCRollProbe *p    = &m->probe[c];
+        PetscReal          tmax = -PETSC_MAX_REAL, tmin = PETSC_MAX_REAL;
+        for (PetscInt r = 0; r < m->nrow; r++) {
+          tmax = PetscMax(tmax, m->rows[r * m->ncol + NCOL + c]);
+          tmin = PetscMin(tmin, m->rows[r * m->ncol + NCOL + c]);
+        }
+        TCJsonObjectBegin(&js, m->probe_name[c]);
+        TCJsonReal(&js, "r_m", p->rtz[0]);
+        TCJsonReal(&js, "theta_rad", p->rtz[1]);
+        TCJsonReal(&js, "z_m", p->rtz[2]);
+        TCJsonReal(&js, "node_r_m", p->node_rtz[0]);
+        TCJsonReal(&js, "node_theta_rad", p->node_rtz[1]);
+        TCJsonReal(&js, "node_z_m", p->node_rtz[2]);
+        TCJsonReal(&js, "distance_m", p->dist_m);
+        TCJsonReal(&js, "T_initial_K", m->nrow ? m->rows[NCOL + c] : NAN);
+        TCJsonReal(&js, "T_final_K", m->nrow ? m->rows[(m->nrow - 1) * m->ncol + NCOL + c] : NAN);
+        TCJsonReal(&js, "T_max_K", tmax);
+        TCJsonReal(&js, "T_min_K", tmin);
+        TCJsonObjectEnd(&js);
+      }
+      TCJsonObjectEnd(&js);
+    }
     TCJsonReal(&js, "current_heterogeneity", m->het_max);
     TCJsonReal(&js, "current_heterogeneity_time_s", m->het_t);
     TCJsonReal(&js, "min_anode_potential_V", m->amin);

@@ -363,7 +363,7 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
   *stopped = PETSC_FALSE;
   PetscCall(PetscMemzero(sum, sizeof(*sum)));
   PetscCall(PetscMalloc2(PetscMax(ns, 1), &trial, PetscMax(ns, 1), &trial2));
-  T                  = opt->T_amb_K;
+  T                  = opt->T_init_K > 0 ? opt->T_init_K : opt->T_amb_K;
   sum->T_max_K       = T;
   sum->anode_min_V   = PETSC_MAX_REAL;
   sum->anode_min_x_V = PETSC_MAX_REAL;

@@ -36,7 +36,8 @@ PETSC_EXTERN PetscErrorCode TCExperimentGetStep(TCExperiment exp, PetscInt i, co
 
 typedef struct {
   PetscBool lumped;     /* lumped thermal model, else isothermal at T_amb */
-  PetscReal T_amb_K;    /* ambient (and initial) temperature */
+  PetscReal T_amb_K;    /* ambient temperature */
+  PetscReal T_init_K;   /* initial temperature (<= 0: the ambient) */
   PetscReal dt_max_s;   /* largest step */
   PetscReal dt_init_s;  /* first step of each experiment step */
   PetscReal tol_V;      /* local error tolerance on the voltage per step */

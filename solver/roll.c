@@ -1722,6 +1722,132 @@ PetscErrorCode TCRollGetShort(TCRoll r, PetscReal xyz[3], PetscReal *dist_m)
   PetscFunctionReturn(0);
 }
 
+/* ---- probes ---------------------------------------------------------------------------- */
+
+const char *const TCRollProbePlaces[] = {"can_mid", "can_positive_end", "can_negative_end",
+                                         "core_mid", NULL};
+
+PetscErrorCode TCRollProbePlace(TCRoll r, const char name[], PetscReal rtz[3])
+{
+  /* the extent of the foil nodes: outer and inner radius, lowest and highest z */
+  PetscReal ext[4] = {0, PETSC_MAX_REAL, PETSC_MAX_REAL,
+                      PETSC_MAX_REAL}; /* r_out, -, z_lo, -z_hi */
+  PetscInt  which  = -1;
+
+  PetscFunctionBeginUser;
+  for (PetscInt q = 0; TCRollProbePlaces[q]; q++)
+    if (!strcmp(name, TCRollProbePlaces[q])) which = q;
+  PetscCheck(which >= 0, r->comm, PETSC_ERR_USER_INPUT,
+             "probe place '%s' is not known: give one of can_mid, can_positive_end, "
+             "can_negative_end, core_mid, or a point [r_m, theta_rad, z_m]",
+             name);
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscReal rr;
+    if (IsTerminal(r->tag[i])) continue;
+    rr     = PetscSqrtReal(PetscSqr(r->xg[i] - r->rp.centre_m[0]) +
+                           PetscSqr(r->yg[i] - r->rp.centre_m[1]));
+    ext[0] = PetscMax(ext[0], rr);
+    ext[1] = PetscMin(ext[1], rr);
+    ext[2] = PetscMin(ext[2], r->zg[i]);
+    ext[3] = PetscMin(ext[3], -r->zg[i]);
+  }
+  ext[0] = -ext[0];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ext, 4, MPIU_REAL, MPI_MIN, r->comm));
+  ext[0] = -ext[0];
+  ext[3] = -ext[3];
+  /* the can: the outer surface; the positive end is the top (Al tabs), the
+     negative the bottom (Cu tabs) (mesh/rollnet.h); the core: the inner turn */
+  rtz[0] = which == 3 ? ext[1] : ext[0];
+  rtz[1] = 0;
+  rtz[2] = which == 1 ? ext[3] : which == 2 ? ext[2] : 0.5 * (ext[2] + ext[3]);
+  PetscFunctionReturn(0);
+}
+
+/* the node nearest (r, theta, z) among the foil nodes at radii in [rlo, rhi] */
+static PetscErrorCode ProbeNearest(TCRoll r, const PetscReal rtz[3], PetscReal rlo, PetscReal rhi,
+                                   TCRollProbe *pr);
+
+PetscErrorCode TCRollProbeLocate(TCRoll r, const char place[], const PetscReal rtz_in[3],
+                                 TCRollProbe *pr)
+{
+  PetscReal rtz[3], rlo = 0, rhi = PETSC_MAX_REAL;
+
+  PetscFunctionBeginUser;
+  if (place) {
+    /* a can place reads the outermost turn, the core the innermost (within a
+       pitch of the extreme radius): the nearest node in space may be a turn
+       further in where the node spacing along the winding exceeds the pitch */
+    PetscCall(TCRollProbePlace(r, place, rtz));
+    if (!strncmp(place, "can_", 4))
+      rlo = rtz[0] - r->rp.pitch_m;
+    else
+      rhi = rtz[0] + r->rp.pitch_m;
+  } else
+    for (int k = 0; k < 3; k++) rtz[k] = rtz_in[k];
+  PetscCall(ProbeNearest(r, rtz, rlo, rhi, pr));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ProbeNearest(TCRoll r, const PetscReal rtz[3], PetscReal rlo, PetscReal rhi,
+                                   TCRollProbe *pr)
+{
+  PetscReal x = r->rp.centre_m[0] + rtz[0] * PetscCosReal(rtz[1]),
+            y = r->rp.centre_m[1] + rtz[0] * PetscSinReal(rtz[1]), z = rtz[2];
+  struct {
+    double v;
+    int    rank;
+  } best = {PETSC_MAX_REAL, 0};
+  PetscMPIInt rank;
+  PetscInt    ib    = -1;
+  PetscReal   at[3] = {0, 0, 0};
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  best.rank = rank;
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscReal d;
+    if (IsTerminal(r->tag[i])) continue;
+    d = PetscSqrtReal(PetscSqr(r->xg[i] - r->rp.centre_m[0]) +
+                      PetscSqr(r->yg[i] - r->rp.centre_m[1]));
+    if (d < rlo || d > rhi) continue;
+    d = PetscSqrtReal(PetscSqr(r->xg[i] - x) + PetscSqr(r->yg[i] - y) + PetscSqr(r->zg[i] - z));
+    if (d < best.v) {
+      best.v = d;
+      ib     = i;
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPI_DOUBLE_INT, MPI_MINLOC, r->comm));
+  if (rank == best.rank && ib >= 0) {
+    at[0] = PetscSqrtReal(PetscSqr(r->xg[ib] - r->rp.centre_m[0]) +
+                          PetscSqr(r->yg[ib] - r->rp.centre_m[1]));
+    at[1] = PetscAtan2Real(r->yg[ib] - r->rp.centre_m[1], r->xg[ib] - r->rp.centre_m[0]);
+    at[2] = r->zg[ib];
+  }
+  PetscCallMPI(MPI_Bcast(at, 3, MPIU_REAL, best.rank, r->comm));
+  pr->rank  = best.rank;
+  pr->local = rank == best.rank ? ib : -1;
+  for (int k = 0; k < 3; k++) {
+    pr->rtz[k]      = rtz[k];
+    pr->node_rtz[k] = at[k];
+  }
+  pr->dist_m = best.v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollProbeTemperatures(TCRoll r, const PetscReal state[], PetscInt n,
+                                       const TCRollProbe pr[], PetscReal T[])
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  if (n == 0) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  for (PetscInt k = 0; k < n; k++)
+    T[k] = rank == pr[k].rank && pr[k].local >= 0 ? state[r->off_T + pr[k].local] : 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, T, (PetscMPIInt)n, MPIU_REAL, MPI_SUM, r->comm));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollDestroy(TCRoll *roll)
 {
   TCRoll r;
@@ -1821,6 +1947,7 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
   rp->T_init_K     = rp->T_amb_K;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_rho_cp_J_m3K", &rp->rho_cp_J_m3K));

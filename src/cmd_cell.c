@@ -47,9 +47,14 @@ static const TCKey cell_keys[] = {
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
-     "ambient and initial temperature, K (default: the set's)", PETSC_TRUE},
-    {"initial_soc", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,
-     "initial state of charge in [0, 1] (default: the set's initial concentrations)", PETSC_TRUE},
+     "ambient temperature, K (default: the set's)", PETSC_TRUE},
+    {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
+     "initial temperature, K (default: the ambient)", PETSC_TRUE},
+    {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "initial state of charge in [0, 1], or a rest voltage \"4.18 V\" (the SOC of that "
+     "open-circuit voltage at the initial temperature) (default: the set's initial "
+     "concentrations)",
+     PETSC_TRUE},
     {"output", TC_KEY_STRING, "cell.csv", 0, 0, PETSC_FALSE, NULL, "CSV time series to write",
      PETSC_FALSE},
     {"cell_nx_n", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the negative electrode",
@@ -306,9 +311,9 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
 /* The values that define the run, "key: value" lines: a restart must see the
    same (reals in full precision; the parameter file by content). */
 static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, PetscInt model,
-                                 const char expt[], PetscBool lumped, PetscReal Tamb, PetscReal soc,
-                                 const PetscInt g[5], PetscReal rtol,
-                                 const TCExperimentOptions *opt, char **config)
+                                 const char expt[], PetscBool lumped, PetscReal Tamb,
+                                 PetscReal Tinit, PetscReal soc, const PetscInt g[5],
+                                 PetscReal rtol, const TCExperimentOptions *opt, char **config)
 {
   char    *c;
   uint64_t h = TC_HASH_INIT;
@@ -326,13 +331,14 @@ static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, Pet
   PetscCall(PetscMalloc1(len, &c));
   snprintf(c, len,
            "params: %s\nparams_content_hash: %016llx\nmodel: %s\nexperiment: %s\nthermal: "
-           "%s\nambient_temperature: %.17g\ninitial_soc: %.17g\ncell_nx_n: %d\ncell_nx_s: "
+           "%s\nambient_temperature: %.17g\ninitial_temperature: %.17g\ninitial_soc: "
+           "%.17g\ncell_nx_n: %d\ncell_nx_s: "
            "%d\ncell_nx_p: %d\ncell_nr_n: %d\ncell_nr_p: %d\ncell_dt_max_s: %.17g\ncell_tol_V: "
            "%.17g\ncell_newton_rtol: %.17g\ncell_dt_fixed_s: %.17g\n",
            params, (unsigned long long)h, TCCellModels[model], expt,
-           lumped ? "lumped" : "isothermal", (double)Tamb, (double)soc, (int)g[0], (int)g[1],
-           (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V, (double)rtol,
-           (double)opt->dt_fixed_s);
+           lumped ? "lumped" : "isothermal", (double)Tamb, (double)Tinit, (double)soc, (int)g[0],
+           (int)g[1], (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V,
+           (double)rtol, (double)opt->dt_fixed_s);
   *config = c;
   PetscFunctionReturn(0);
 }
@@ -343,7 +349,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
   TCDeck   deck;
   char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   PetscInt model, thermal, g[5];
-  PetscReal           Tamb, soc = -1, rtol;
+  PetscReal Tamb, Tinit, soc = -1, rtol;
+  char      soc_text[256];
+  PetscBool soc_set, soc_volt = PETSC_FALSE;
   PetscBool           set;
   TCCellParams        p;
   TCCell              cell;
@@ -407,7 +415,10 @@ static PetscErrorCode CellMain(int npos, char **pos)
   Tamb = p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  PetscCall(TCDeckGetReal(deck, "initial_soc", &soc));
+  Tinit = Tamb;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
+  PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
+  if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
   /* a YAML list arrives comma-joined: commas separate steps like ';' */
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
@@ -415,6 +426,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCExperimentAdd(exp, expt));
   opt.lumped    = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
   opt.T_amb_K   = Tamb;
+  opt.T_init_K  = Tinit;
   opt.dt_init_s = 1.0;
 
   PetscCall(TCCellCreate(comm, &cell));
@@ -425,8 +437,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellSetUp(cell));
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
-  PetscCall(TCCellStateInit(cell, soc, Tamb, state));
-  PetscCall(CellConfig(params, &p, model, expt, opt.lumped, Tamb, soc, g, rtol, &opt, &config));
+  PetscCall(TCCellStateInit(cell, soc, Tinit, state));
+  PetscCall(
+      CellConfig(params, &p, model, expt, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt, &config));
   /* a restart is checked completely before any output is touched */
   if (restarting)
     PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
@@ -444,9 +457,14 @@ static PetscErrorCode CellMain(int npos, char **pos)
              PETSC_ERR_USER_INPUT, "output path too long: %s", out);
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
-                     "experiment \"%s\"\n",
+                     "T_init %.2f K, experiment \"%s\"\n",
                      p.title, TCCellModels[model], bytes,
-                     opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, expt));
+                     opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, (double)Tinit,
+                     expt));
+  if (soc_volt)
+    PetscCall(TCPrintf(
+        comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
+        (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
   /* the CSV lives under <output>.partial until the run completes */
   if (restarting) {
     PetscInt nexp;
