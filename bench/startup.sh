@@ -7,7 +7,9 @@
 # MPI's own). COMPETE=1 adds a 2-rank coupled roll (18650, ds 2 mm, SPMe,
 # network thermal, 5 minutes at 1C) quiet and next to one competing busy
 # process, bound to cores (mpiexec's default at 2 ranks) or not, with and
-# without yielding (tomocell's default: yield only when not bound).
+# without yielding (tomocell's default: yield only when not bound). Last, a
+# sweep of SWEEP_TASKS (40) one-cell tasks, -local -jobs 2, with in-process
+# workers and with one process per task (-in_process false).
 #
 #   bench/startup.sh
 #   REPEATS=20 COMPETE=1 bench/startup.sh
@@ -69,3 +71,21 @@ YAML
     if [ -n "$hog" ]; then kill "$hog"; wait "$hog" 2>/dev/null || true; hog=""; fi
   done
 fi
+# a sweep of one-cell tasks: in-process workers against one process per task
+cat >"$work/s.yaml" <<YAML
+sweep:
+  command: cell
+  output: $work/sweep
+parameters:
+  ambient_temperature: {from: 280, to: 320, num: ${SWEEP_TASKS:-40}}
+  model: [spm]
+  params: [chen2020]
+  experiment: ["Discharge at 1C until 2.5 V"]
+YAML
+echo
+printf '%-34s %8s %8s\n' "sweep -local -jobs 2, ${SWEEP_TASKS:-40} tasks" wall_s ms/task
+for ip in true false; do
+  rm -rf "$work/sweep"
+  /usr/bin/time -f "%e" -o "$work/t" "$tomocell" sweep "$work/s.yaml" -local -jobs 2 -in_process $ip >/dev/null
+  awk -v n="${SWEEP_TASKS:-40}" -v l="-in_process $ip" '{printf "%-34s %8.2f %8.1f\n", l, $1, 1000 * $1 / n}' "$work/t"
+done

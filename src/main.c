@@ -96,7 +96,9 @@ static void TCSetMPIDefaults(void)
   static const char *const all[][2] = {{"OMPI_MCA_mpi_yield_when_idle", "1"}};
   static const char *const single[][2] = {{"OMPI_MCA_ess_singleton_isolated", "1"},
                                           {"OMPI_MCA_pml", "ob1"},
-                                          {"OMPI_MCA_btl", "self"}};
+                                          {"OMPI_MCA_btl", "self"},
+                                          /* needs the daemon's session directory */
+                                          {"OMPI_MCA_sharedfp", "^sm"}};
   const char              *off         = getenv("TC_MPI_DEFAULTS");
   int                      singleton;
 
