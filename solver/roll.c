@@ -189,6 +189,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscReal          upd_max = 0;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Elements, 0, 0, 0, 0));
   r->short_P = 0;
   PetscCall(VecGhostGetLocalForm(r->phig, &pl));
   PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
@@ -239,6 +240,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecRestoreArrayRead(tl, &T));
   PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
   PetscCall(VecGhostRestoreLocalForm(r->Tg, &tl));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Elements, 0, 0, 0, 0)); /* the local work, not the wait */
   PetscCallMPI(MPI_Allreduce(&good, ok, 1, MPIU_BOOL, MPI_LAND, r->comm));
   PetscCallMPI(MPI_Allreduce(&upd_max, &r->el_update, 1, MPIU_REAL, MPI_MAX, r->comm));
   r->sens_ok = (PetscBool)(*ok && !r->nested);
