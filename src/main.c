@@ -91,6 +91,26 @@ static void TCSaveEnvironment(void)
    daemon is forked (ess_singleton_isolated) and only the self transport is
    opened, which takes most of the start-up off a short run such as a
    one-cell `tomocell cell`. */
+static const char *tc_mpi_set[8]; /* the defaults set, to unset after MPI_Init */
+static int         tc_nmpi_set;
+
+static void TCSetDefault(const char *name, const char *value)
+{
+  if (getenv(name) || tc_nmpi_set == 8) return;
+  setenv(name, value, 0);
+  tc_mpi_set[tc_nmpi_set++] = name;
+}
+
+/* After MPI_Init: the defaults read at start-up are removed from the
+   environment again, so that what tomocell starts (sbatch, plots) does not
+   take them for the user's settings (a job's ranks would open only the self
+   transport). sharedfp stays: Open MPI reads it at the first file opening. */
+static void TCUnsetMPIDefaults(void)
+{
+  for (int i = 0; i < tc_nmpi_set; i++)
+    if (strcmp(tc_mpi_set[i], "OMPI_MCA_sharedfp")) unsetenv(tc_mpi_set[i]);
+}
+
 static void TCSetMPIDefaults(void)
 {
   static const char *const all[][2] = {{"OMPI_MCA_mpi_yield_when_idle", "1"}};
@@ -110,10 +130,10 @@ static void TCSetMPIDefaults(void)
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1)
       for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        if (!getenv(all[i][0])) setenv(all[i][0], all[i][1], 0);
+        TCSetDefault(all[i][0], all[i][1]);
   }
   for (size_t i = 0; singleton && i < sizeof(single) / sizeof(single[0]); i++)
-    if (!getenv(single[i][0])) setenv(single[i][0], single[i][1], 0);
+    TCSetDefault(single[i][0], single[i][1]);
 }
 
 int main(int argc, char **argv)
@@ -165,6 +185,7 @@ int main(int argc, char **argv)
   TCSaveEnvironment();
   TCSetMPIDefaults();
   ierr = PetscInitialize(&pargc, &pargv, NULL, NULL);
+  TCUnsetMPIDefaults();
   if (ierr) {
     free(pargv);
     return 1;

@@ -6,7 +6,8 @@ Open MPI prints the MCA parameters taken from the environment when
 OMPI_MCA_mpi_show_mca_params=enviro. Without a launcher (a singleton): waiting
 ranks yield (mpi_yield_when_idle), no daemon is forked
 (ess_singleton_isolated) and only the self transport is opened (btl self, pml
-ob1); a value the user set wins; TC_MPI_DEFAULTS=0 sets none. With a launcher
+ob1); a value the user set wins; TC_MPI_DEFAULTS=0 sets none; what tomocell
+starts itself (sbatch from sweep -slurm) does not inherit them. With a launcher
 (2 ranks, Open MPI's mpiexec): the yield default only for ranks that are not
 bound to one core (--bind-to none: set; --bind-to core: not), the transports
 are left to Open MPI, and the run works.
@@ -71,6 +72,25 @@ def main():
             rc, p, log = shown([], tomocell, out, tmp, TC_MPI_DEFAULTS="0")
             ours = [k for k in ("mpi_yield_when_idle", "ess_singleton_isolated", "btl", "pml") if k in p]
             fails = check(fails, rc == 0 and not ours, f"TC_MPI_DEFAULTS=0 sets none (set: {ours})")
+            # what tomocell starts (here sbatch, from sweep -slurm) must not inherit them
+            fake = os.path.join(tmp, "sbatch")
+            with open(fake, "w") as f:
+                f.write(f"#!/bin/sh\nenv > '{tmp}/sbatch.env'\necho 4242\n")
+            os.chmod(fake, 0o755)
+            sw = os.path.join(tmp, "s.yaml")
+            with open(sw, "w") as f:
+                f.write("sweep:\n  command: cell\n  output: sw\nparameters:\n  model: [spm, spme]\n")
+            e = {k: v for k, v in os.environ.items() if not k.startswith("OMPI_MCA_")}
+            e["SBATCH"] = fake
+            r = subprocess.run([tomocell, "sweep", sw, "-slurm"], cwd=tmp, env=e, capture_output=True,
+                               text=True, timeout=120)
+            seen = open(os.path.join(tmp, "sbatch.env")).read() if os.path.exists(
+                os.path.join(tmp, "sbatch.env")) else None
+            leaked = [k for k in ("OMPI_MCA_mpi_yield_when_idle", "OMPI_MCA_ess_singleton_isolated",
+                                  "OMPI_MCA_btl", "OMPI_MCA_pml") if seen and k + "=" in seen]
+            fails = check(fails, r.returncode == 0 and seen is not None and not leaked,
+                          f"sbatch started by sweep -slurm ran (rc {r.returncode}) without tomocell's "
+                          f"defaults in its environment (leaked: {leaked})")
             ranks = 1
         else:
             deck = os.path.join(tmp, "r.yaml")

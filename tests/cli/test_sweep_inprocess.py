@@ -22,12 +22,16 @@ import numpy as np
 
 tomocell, demo = sys.argv[1], os.path.abspath(sys.argv[2])
 fails = []
+passed = []
 
 
 def check(cond, msg):
-    print(("ok   " if cond else "FAIL ") + msg)
+    """failures are printed; the passed checks counted (kept short for ctest)"""
     if not cond:
+        print("FAIL " + msg)
         fails.append(msg)
+    else:
+        passed.append(msg)
 
 
 CELL = """sweep:
@@ -133,9 +137,12 @@ with tempfile.TemporaryDirectory() as tmp:
                   f"{out}: exit 1, {nfail} task(s) failed (rc {r.returncode})")
             pids[mode] = {json.load(open(os.path.join(tmp, out, f"task_{i:04d}", "status.json")))["pid"]
                           for i in range(ntasks)}
+        print(f"{name}: {ntasks} tasks in {len(pids['ip'])} worker processes, "
+              f"{len(pids['pp'])} processes with -in_process false")
         check(len(pids["ip"]) <= 2, f"{name}: in-process, {ntasks} tasks in {len(pids['ip'])} processes (<= 2)")
         check(len(pids["pp"]) == ntasks, f"{name}: -in_process false, one process per task ({len(pids['pp'])})")
         compare(tmp, f"{name}_ip", f"{name}_pp", ntasks)
 
+print(f"{len(passed)} checks passed, {len(fails)} failed")
 print(f"sweep in-process {'ok' if not fails else 'FAILED: %d' % len(fails)}")
 sys.exit(1 if fails else 0)
