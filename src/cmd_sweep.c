@@ -387,13 +387,14 @@ static PetscErrorCode SweepRunWorkers(const TCSweep *sw, const char *sweepfile, 
       w[k].task = list[next++];
       PetscCall(PetscTime(&w[k].t0));
       len = snprintf(msg, sizeof(msg), "%d\n", (int)w[k].task);
-      if (write(w[k].in, msg, (size_t)len) != len) { /* it died idle: a new one */
-        int st;
+      for (int attempt = 0; write(w[k].in, msg, (size_t)len) != len; attempt++) {
+        int st = 0; /* it died idle (or at start-up): a new one, a few times */
         close(w[k].in), close(w[k].res), waitpid(w[k].pid, &st, 0);
+        PetscCheck(attempt < 3, PETSC_COMM_SELF, PETSC_ERR_SYS,
+                   "cannot start a sweep worker (%s sweep %s -worker exits with %d)", "tomocell",
+                   sweepfile, StatusCode(st));
         PetscCall(WorkerStart(sweepfile, &w[k]));
         w[k].task = list[next - 1];
-        PetscCheck(write(w[k].in, msg, (size_t)len) == len, PETSC_COMM_SELF, PETSC_ERR_SYS,
-                   "cannot start a sweep worker");
       }
       busy++;
     }

@@ -133,8 +133,11 @@ with tempfile.TemporaryDirectory() as tmp:
             open(path, "w").write(text.format(out=out, demo=demo))
             r = subprocess.run([tomocell, "sweep", path, "-local", "-jobs", "2"] + extra, cwd=tmp,
                                capture_output=True, text=True, timeout=600)
-            check(r.returncode == 1 and f"{nfail} task(s) failed" in r.stderr + r.stdout,
-                  f"{out}: exit 1, {nfail} task(s) failed (rc {r.returncode})")
+            ok = r.returncode == 1 and f"{nfail} task(s) failed" in r.stderr + r.stdout
+            check(ok, f"{out}: exit 1, {nfail} task(s) failed (rc {r.returncode})")
+            if not ok:
+                print(r.stdout[-3000:], r.stderr[-3000:])
+                sys.exit(1)
             pids[mode] = {json.load(open(os.path.join(tmp, out, f"task_{i:04d}", "status.json")))["pid"]
                           for i in range(ntasks)}
         print(f"{name}: {ntasks} tasks in {len(pids['ip'])} worker processes, "
