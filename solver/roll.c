@@ -127,6 +127,7 @@ struct _p_TCRoll {
   PetscBool        failed;
   /* thermal */
   Mat       K, A;
+  PetscBool K_preallocated; /* K's pattern laid out (ThermalAssemble) */
   KSP       ksp_th;
   Vec       C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
   PetscReal dt_A;              /* dt A was built for */
@@ -188,6 +189,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscReal          upd_max = 0;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Elements, 0, 0, 0, 0));
   r->short_P = 0;
   PetscCall(VecGhostGetLocalForm(r->phig, &pl));
   PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
@@ -238,6 +240,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecRestoreArrayRead(tl, &T));
   PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
   PetscCall(VecGhostRestoreLocalForm(r->Tg, &tl));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Elements, 0, 0, 0, 0)); /* the local work, not the wait */
   PetscCallMPI(MPI_Allreduce(&good, ok, 1, MPIU_BOOL, MPI_LAND, r->comm));
   PetscCallMPI(MPI_Allreduce(&upd_max, &r->el_update, 1, MPIU_REAL, MPI_MAX, r->comm));
   r->sens_ok = (PetscBool)(*ok && !r->nested);
@@ -523,17 +526,18 @@ static PetscErrorCode SolversConfigure(TCRoll r)
 
 /* ---- thermal --------------------------------------------------------------- */
 
-static PetscErrorCode ThermalAssemble(TCRoll r)
+/* the conductances of the thermal network added into M (K, or a MATPREALLOCATOR
+   with K's layout that records the pattern) */
+static PetscErrorCode ThermalInsert(TCRoll r, Mat M)
 {
   const TCRollParams *rp = &r->rp;
 
   PetscFunctionBeginUser;
-  PetscCall(MatZeroEntries(r->K));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  row = r->rstart + i, ti = r->tag[i];
     PetscReal d = 0;
     if (IsTerminal(ti)) {
-      PetscCall(MatSetValue(r->K, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
+      PetscCall(MatSetValue(M, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
       continue;
     }
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
@@ -546,9 +550,9 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
              rp->sigma_t_S[ti];
       }
       d += Gt;
-      PetscCall(MatSetValue(r->K, row, r->col[k], -Gt, ADD_VALUES));
+      PetscCall(MatSetValue(M, row, r->col[k], -Gt, ADD_VALUES));
     }
-    PetscCall(MatSetValue(r->K, row, row, d, ADD_VALUES));
+    PetscCall(MatSetValue(M, row, row, d, ADD_VALUES));
   }
   /* across the layers: the network's thermal links, in the new numbering */
   {
@@ -572,10 +576,39 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
     for (PetscInt q = 0; q < nl; q++) {
       PetscReal   Gt   = rp->k_r_W_mK * area[q] / dist[q];
       PetscScalar v[4] = {Gt, -Gt, -Gt, Gt};
-      PetscCall(MatSetValues(r->K, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
+      PetscCall(MatSetValues(M, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
     }
     PetscCall(PetscFree3(app, pet, ij));
   }
+  PetscFunctionReturn(0);
+}
+
+/* The thermal matrix K, assembled. On the first call K is preallocated exactly
+   from its pattern (the graph along the foils and the cross-layer links, whose
+   rows may belong to other ranks): a MATPREALLOCATOR pass over the same
+   insertions, so that no MatSetValues allocates (new nonzeros are errors). */
+static PetscErrorCode ThermalAssemble(TCRoll r)
+{
+  PetscFunctionBeginUser;
+  if (!r->K_preallocated) {
+    Mat      pre;
+    PetscInt m, n, M, N;
+    PetscCall(MatGetLocalSize(r->K, &m, &n));
+    PetscCall(MatGetSize(r->K, &M, &N));
+    PetscCall(MatCreate(r->comm, &pre));
+    PetscCall(MatSetSizes(pre, m, n, M, N));
+    PetscCall(MatSetType(pre, MATPREALLOCATOR));
+    PetscCall(MatSetUp(pre));
+    PetscCall(ThermalInsert(r, pre));
+    PetscCall(MatAssemblyBegin(pre, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(pre, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatPreallocatorPreallocate(pre, PETSC_TRUE, r->K));
+    PetscCall(MatDestroy(&pre));
+    PetscCall(MatSetOption(r->K, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+    r->K_preallocated = PETSC_TRUE;
+  }
+  PetscCall(MatZeroEntries(r->K));
+  PetscCall(ThermalInsert(r, r->K));
   PetscCall(MatAssemblyBegin(r->K, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(r->K, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(0);
@@ -1213,7 +1246,7 @@ static PetscErrorCode GraphMat(TCRoll r, PetscInt N, Mat *M)
   PetscCall(MatSetType(*M, MATAIJ));
   PetscCall(MatSeqAIJSetPreallocation(*M, 0, dnz));
   PetscCall(MatMPIAIJSetPreallocation(*M, 0, dnz, 0, onz));
-  PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscCall(PetscFree2(dnz, onz));
   PetscFunctionReturn(0);
 }
@@ -1328,7 +1361,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
 
   PetscCall(GraphMat(r, N, &r->J));
-  PetscCall(GraphMat(r, N, &r->K));
+  /* the thermal matrix: preallocated from its own pattern by ThermalAssemble */
+  PetscCall(MatCreate(r->comm, &r->K));
+  PetscCall(MatSetSizes(r->K, r->n, r->n, N, N));
+  PetscCall(MatSetType(r->K, MATAIJ));
   PetscCall(VecCreateMPI(r->comm, r->n, N, &r->X));
   PetscCall(VecDuplicate(r->X, &r->F));
   PetscCall(VecDuplicate(r->X, &r->C));

@@ -10,6 +10,7 @@
 #include "io/output.h"
 #include <hdf5.h>
 #include <metis.h>
+#include <sched.h>
 
 static const TCCommand *const tc_commands[] = {
     &TCCommandRun,      &TCCommandCell,  &TCCommandTortuosity, &TCCommandMicrostructure,
@@ -77,6 +78,64 @@ static void TCSaveEnvironment(void)
   for (int i = 0; tc_start_env && i < n; i++) tc_start_env[i] = strdup(environ[i]);
 }
 
+/* Open MPI defaults that suit a simulator on shared nodes, set before MPI_Init
+   unless the user set them (environment OMPI_MCA_*, or mpiexec --mca, which
+   passes them the same way); TC_MPI_DEFAULTS=0 leaves everything alone.
+   A rank that may run on more than one core (not bound, e.g. mpiexec
+   --bind-to none, oversubscribed runs, srun without --cpu-bind): waiting
+   yields the core (mpi_yield_when_idle), so a spinning rank does not take
+   the core its peer or a competing process needs. A rank bound to one core
+   keeps Open MPI's busy polling: there yielding hands the core to a
+   competing process for whole time slices (measured 4x slower,
+   docs/slurm.md). A singleton (started without mpiexec/srun): no helper
+   daemon is forked (ess_singleton_isolated) and only the self transport is
+   opened, which takes most of the start-up off a short run such as a
+   one-cell `tomocell cell`. */
+static const char *tc_mpi_set[8]; /* the defaults set, to unset after MPI_Init */
+static int         tc_nmpi_set;
+
+static void TCSetDefault(const char *name, const char *value)
+{
+  if (getenv(name) || tc_nmpi_set == 8) return;
+  setenv(name, value, 0);
+  tc_mpi_set[tc_nmpi_set++] = name;
+}
+
+/* After MPI_Init: the defaults read at start-up are removed from the
+   environment again, so that what tomocell starts (sbatch, plots) does not
+   take them for the user's settings (a job's ranks would open only the self
+   transport). sharedfp stays: Open MPI reads it at the first file opening. */
+static void TCUnsetMPIDefaults(void)
+{
+  for (int i = 0; i < tc_nmpi_set; i++)
+    if (strcmp(tc_mpi_set[i], "OMPI_MCA_sharedfp")) unsetenv(tc_mpi_set[i]);
+}
+
+static void TCSetMPIDefaults(void)
+{
+  static const char *const all[][2] = {{"OMPI_MCA_mpi_yield_when_idle", "1"}};
+  static const char *const single[][2] = {{"OMPI_MCA_ess_singleton_isolated", "1"},
+                                          {"OMPI_MCA_pml", "ob1"},
+                                          {"OMPI_MCA_btl", "self"},
+                                          /* needs the daemon's session directory */
+                                          {"OMPI_MCA_sharedfp", "^sm"}};
+  const char              *off         = getenv("TC_MPI_DEFAULTS");
+  int                      singleton;
+
+  if (off && !strcmp(off, "0")) return;
+  singleton = !getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK") &&
+              !getenv("PMI_SIZE") && !getenv("SLURM_STEP_ID");
+  {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1)
+      for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        TCSetDefault(all[i][0], all[i][1]);
+  }
+  for (size_t i = 0; singleton && i < sizeof(single) / sizeof(single[0]); i++)
+    TCSetDefault(single[i][0], single[i][1]);
+}
+
 int main(int argc, char **argv)
 {
   const TCCommand *cmd  = NULL;
@@ -124,7 +183,9 @@ int main(int argc, char **argv)
   pargv[pargc] = NULL;
 
   TCSaveEnvironment();
+  TCSetMPIDefaults();
   ierr = PetscInitialize(&pargc, &pargv, NULL, NULL);
+  TCUnsetMPIDefaults();
   if (ierr) {
     free(pargv);
     return 1;
