@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <petscsnes.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 static const TCCommand *const tc_commands[] = {
     &TCCommandRun,      &TCCommandCell,  &TCCommandTortuosity, &TCCommandMicrostructure,
@@ -43,7 +44,14 @@ static void TCPrintHelp(void)
          "       tomocell --version\n\ncommands:\n");
   for (int c = 0; c < tc_ncommands; c++)
     printf("  %-15s %s\n", tc_commands[c]->name, tc_commands[c]->summary);
-  printf("\nRun in parallel with mpiexec -n N tomocell ... or srun tomocell ...\n"
+  printf("\nRun in parallel with %s -n N tomocell ... or srun tomocell ...\n",
+#if defined(OPEN_MPI)
+         geteuid() == 0 ? "mpiexec --allow-run-as-root" : "mpiexec"
+#else
+         "mpiexec"
+#endif
+  );
+  printf(
          "Every deck key is also an option (-key value) and the command line wins.\n"
          "PETSc options (-ksp_type, -pc_type, -log_view, ...) apply to the solvers.\n"
          "Exit status: 0 success, 1 the run failed (the message says why), 2 usage error,\n"
