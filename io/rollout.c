@@ -199,6 +199,8 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
 
 /* ---- results.h5: the network, final fields, time series --------------------------- */
 
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m);
+
 static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
 {
   TCRollOutput m      = (TCRollOutput)ctx;
@@ -256,6 +258,45 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
     PetscCall(PetscFree(cells));
   }
   PetscCall(TCH5WriteAttrReals(h5, "/", "roll_centre_m", 2, gi->centre_m));
+  PetscCall(RollWriteStepViews(h5, m));
+  PetscFunctionReturn(0);
+}
+
+/* /steps/tNNNN/<field>: one 1-D HDF5 virtual dataset per snapshot and field,
+   a view of row NNNN of /series/<field> (no data is copied). XDMF readers that
+   do not take hyperslabs of a 2-D dataset (ParaView's Xdmf3 readers, meshio)
+   read these. Collective (dataset creation is metadata). */
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m)
+{
+  hsize_t vdim[1] = {(hsize_t)m->Nin}, sdim[2] = {(hsize_t)m->nsnap, (hsize_t)m->Nin};
+  hid_t   lcpl    = H5Pcreate(H5P_LINK_CREATE);
+
+  PetscFunctionBeginUser;
+  PetscCheck(lcpl >= 0, m->comm, PETSC_ERR_LIB, "H5Pcreate failed in %s", h5->path);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  for (PetscInt s = 0; s < m->nsnap; s++)
+    for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+      char    src[128], dst[160];
+      hsize_t start[2] = {(hsize_t)s, 0}, count[2] = {1, (hsize_t)m->Nin};
+      hid_t   vspace = H5Screate_simple(1, vdim, NULL), sspace = H5Screate_simple(2, sdim, NULL);
+      hid_t   dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+      herr_t  e    = -1;
+      snprintf(src, sizeof(src), "/series/%s", TCRollFieldNames[q]);
+      snprintf(dst, sizeof(dst), "/steps/t%04lld/%s", (long long)s, TCRollFieldNames[q]);
+      if (vspace >= 0 && sspace >= 0 && dcpl >= 0 &&
+          H5Sselect_hyperslab(sspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+          H5Pset_virtual(dcpl, vspace, ".", src, sspace) >= 0) {
+        d = H5Dcreate2(h5->file, dst, H5T_NATIVE_DOUBLE, vspace, lcpl, dcpl, H5P_DEFAULT);
+        if (d >= 0) e = H5Dclose(d);
+      }
+      if (dcpl >= 0) H5Pclose(dcpl);
+      if (sspace >= 0) H5Sclose(sspace);
+      if (vspace >= 0) H5Sclose(vspace);
+      if (e < 0) H5Pclose(lcpl);
+      PetscCheck(e >= 0, m->comm, PETSC_ERR_FILE_WRITE, "cannot create the view %s of %s in %s", dst,
+                 src, h5->path);
+    }
+  H5Pclose(lcpl);
   PetscFunctionReturn(0);
 }
 
@@ -275,14 +316,14 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
     fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-                "<Xdmf Version=\"2.0\">\n  <Domain>\n"
+                "<Xdmf Version=\"3.0\">\n  <Domain>\n"
                 "    <Grid Name=\"roll\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
     for (PetscInt s = 0; s < m->nsnap; s++) {
       fprintf(fp, "      <Grid Name=\"t%lld\" GridType=\"Uniform\">\n", (long long)s);
-      fprintf(fp, "        <Time Value=\"%.9g\"/>\n", (double)m->snap_t[s]);
+      fprintf(fp, "        <Time Value=\"%.17g\"/>\n", (double)m->snap_t[s]);
       fprintf(fp,
               "        <Topology TopologyType=\"%s\" NumberOfElements=\"%lld\"%s>\n"
-              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" "
+              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" Precision=\"4\" "
               "Format=\"HDF\">results.h5:/mesh/cells</DataItem>\n        </Topology>\n",
               nv == 4 ? "Quadrilateral" : "Polyline", (long long)nc,
               nv == 4 ? "" : " NodesPerElement=\"2\"", (long long)nc, (long long)nv);
@@ -294,15 +335,11 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
               (long long)m->Nin);
       for (int q = 0; q < TC_ROLL_NFIELDS; q++)
         fprintf(fp,
-                "        <Attribute Name=\"%s\" Center=\"Node\">\n"
-                "          <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld\">\n"
-                "            <DataItem Dimensions=\"3 2\" Format=\"XML\">%lld 0 1 1 1 "
-                "%lld</DataItem>\n"
-                "            <DataItem Dimensions=\"%lld %lld\" NumberType=\"Float\" "
-                "Precision=\"8\" Format=\"HDF\">results.h5:/series/%s</DataItem>\n"
-                "          </DataItem>\n        </Attribute>\n",
-                TCRollFieldNames[q], (long long)m->Nin, (long long)s, (long long)m->Nin,
-                (long long)m->nsnap, (long long)m->Nin, TCRollFieldNames[q]);
+                "        <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+                "          <DataItem Dimensions=\"%lld\" NumberType=\"Float\" Precision=\"8\" "
+                "Format=\"HDF\">results.h5:/steps/t%04lld/%s</DataItem>\n"
+                "        </Attribute>\n",
+                TCRollFieldNames[q], (long long)m->Nin, (long long)s, TCRollFieldNames[q]);
       fprintf(fp, "      </Grid>\n");
     }
     fprintf(fp, "    </Grid>\n  </Domain>\n</Xdmf>\n");
