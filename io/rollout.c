@@ -75,6 +75,26 @@ struct _p_TCRollOutput {
   X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i)     \
       X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
+/* The node fields for output. The two external terminal nodes carry no
+   thermal unknown (TCRollNodeFields gives them NaN); they are written at the
+   ambient temperature of the moment, so that max/min over a field are numbers. */
+static PetscErrorCode RollNodeFields(TCRollOutput m)
+{
+  TCRollStats  st;
+  PetscScalar *v;
+  PetscInt     n;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(TCRollGetStats(m->roll, m->state, &st));
+  PetscCall(VecGetLocalSize(m->f[TC_ROLL_TEMPERATURE], &n));
+  PetscCall(VecGetArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsNanReal(PetscRealPart(v[i]))) v[i] = st.T_amb_K;
+  PetscCall(VecRestoreArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
 {
   PetscFunctionBeginUser;
@@ -84,7 +104,7 @@ static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
     for (int q = 0; q < TC_ROLL_NFIELDS; q++)
       PetscCall(PetscRealloc(sizeof(PetscReal) * m->capsnap * PetscMax(m->nin, 1), &m->snap[q]));
   }
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     Vec                vin;
     const PetscScalar *a;
@@ -532,7 +552,9 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonReal(&js, "capacity_Ah", sum->capacity_Ah);
     TCJsonReal(&js, "discharged_Ah", sum->discharged_Ah);
     TCJsonReal(&js, "charged_Ah", sum->charged_Ah);
-    TCJsonReal(&js, "energy_Wh", sum->energy_Wh);
+    TCJsonReal(&js, "energy_Wh", sum->energy_Wh); /* net */
+    TCJsonReal(&js, "discharge_energy_Wh", sum->discharge_energy_Wh);
+    TCJsonReal(&js, "charge_energy_Wh", sum->charge_energy_Wh);
     TCJsonReal(&js, "final_voltage_V", st->V_V);
     TCJsonReal(&js, "final_time_s", sum->t_end_s);
     TCJsonReal(&js, "T_max_K", m->Tmax);
@@ -625,7 +647,7 @@ PetscErrorCode TCRollOutputWrite(TCRollOutput m, const char outdir[], const TCRo
   if (m->nsnap == 0 || m->snap_t[m->nsnap - 1] < d->sum->t_end_s)
     PetscCall(RollSnapshot(m, d->sum->t_end_s));
   PetscCall(TCRollGetStats(m->roll, m->state, &st));
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     nf[q].name = TCRollFieldNames[q];
     nf[q].v    = m->f[q];

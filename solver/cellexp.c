@@ -527,6 +527,10 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
         else
           sum->charged_Ah -= res.I_A * h / 3600;
         sum->energy_Wh += res.I_A * res.V_V * h / 3600;
+        if (res.I_A > 0)
+          sum->discharge_energy_Wh += res.I_A * res.V_V * h / 3600;
+        else
+          sum->charge_energy_Wh -= res.I_A * res.V_V * h / 3600;
         sum->heat_J += res.Q_W * h;
         {
           /* time with phi_s - phi_e < 0 at the separator: linear in time within a step */
@@ -645,6 +649,8 @@ static const struct {
     CF("discharged_Ah", sum.discharged_Ah, F_REAL),
     CF("charged_Ah", sum.charged_Ah, F_REAL),
     CF("energy_Wh", sum.energy_Wh, F_REAL),
+    CF("discharge_energy_Wh", sum.discharge_energy_Wh, F_REAL),
+    CF("charge_energy_Wh", sum.charge_energy_Wh, F_REAL),
     CF("T_max_K", sum.T_max_K, F_REAL),
     CF("anode_min_V", sum.anode_min_V, F_REAL),
     CF("anode_min_x_V", sum.anode_min_x_V, F_REAL),

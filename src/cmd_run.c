@@ -166,7 +166,12 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(TCDeckGetText(deck, &decktext));
   PetscCall(TCDeckGetEnum(deck, "job", &job));
   PetscCall(TCDeckGetString(deck, "output", outdir, sizeof(outdir), &set));
-  if (!set) PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
+  if (!set) {
+    char sj[PETSC_MAX_PATH_LEN];
+    PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
+    PetscCall(TCPathJoin(outdir, "summary.json", sj, sizeof(sj)));
+    PetscCall(TCNoteDefaultOutput(comm, "run", sj));
+  }
   if (job == 2) {
     PetscCall(TCPrintf(comm, "tomocell run %s: job roll on %d rank(s), output in %s/\n", pos[0],
                        size, outdir));

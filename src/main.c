@@ -360,6 +360,17 @@ static PetscErrorCode TCCheckCommandLineOptions(const TCCommand *cmd)
   }
 }
 
+PetscErrorCode TCNoteDefaultOutput(MPI_Comm comm, const char cmd[], const char path[])
+{
+  PetscFunctionBeginUser;
+  if (access(path, F_OK) == 0)
+    PetscCall(TCPrintf(comm,
+                       "tomocell %s: note: %s exists from an earlier run and will be replaced (the "
+                       "default output; give -output to keep both)\n",
+                       cmd, path));
+  PetscFunctionReturn(0);
+}
+
 static char **tc_start_env;
 
 char **TCStartEnvironment(void)

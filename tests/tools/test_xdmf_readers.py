@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""XDMF that ParaView and meshio read with every field and time step (issue 19, item 2).
+"""XDMF that ParaView and meshio read with every field and time step (issue 19, item 2),
+and no NaN at the terminal nodes in /series/temperature_K (item 10).
 
 usage: test_xdmf_readers.py TOMOCELL
 
@@ -67,6 +68,10 @@ def body(tmp):
         series = {k: f["/series/" + k][()] for k in fields}
         final = {k: f["/nodes/" + k][()] for k in f["/nodes"].keys() if f["/nodes/" + k].ndim == 1}
         npts = f["/nodes/coordinates_m"].shape[0]
+    # every node has a temperature, the two terminals the ambient (issue 19, item 10)
+    T = series["temperature_K"]
+    check(np.isfinite(T).all() and np.isfinite(final["temperature_K"]).all(),
+          "/series/temperature_K and /nodes/temperature_K finite at every node (max %.3f K)" % T.max())
     check(len(fields) == 11 and len(t) >= 3, "results.h5: %d fields, %d snapshots" % (len(fields), len(t)))
 
     import meshio
