@@ -42,8 +42,10 @@ static const TCKey cell_keys[] = {
      "parameter set: a name in inputs/params/ (chen2020, ...) or the path of a BPX JSON file",
      PETSC_FALSE},
     {"model", TC_KEY_ENUM, "dfn", 0, 0, PETSC_FALSE, "spm|spme|dfn", "cell model", PETSC_FALSE},
-    {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,
-     "PyBaMM-style steps separated by ';' (in a deck also a YAML list)", PETSC_FALSE},
+    {"experiment", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "PyBaMM-style steps separated by ';' (in a deck also a YAML list); default 'Discharge at "
+     "1C until <V> V' with the set's lower voltage cut-off",
+     PETSC_TRUE},
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
@@ -416,6 +418,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
   PetscCall(TCDeckGetReal(deck, "initial_soc", &soc));
+  {
+    PetscBool given;
+    PetscCall(TCDeckIsSet(deck, "experiment", &given));
+    /* the default discharge ends at the set's own lower cut-off (2.5 V for Chen2020) */
+    if (!given) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+  }
   /* a YAML list arrives comma-joined: commas separate steps like ';' */
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';

@@ -6,6 +6,7 @@ usage: test_experiment_grammar.py TOMOCELL
 Each accepted form runs `tomocell cell` (Chen2020, SPM, isothermal) and checks
 the CSV: the step ends where the form says (time or voltage), powers in mW
 give I V = P, days are 86400 s, a full stop ends a step as in a sentence.
+Without -experiment the discharge ends at the set's lower voltage cut-off.
 Forms that are not modelled (per-step temperature 'at 25oC', resistance
 'Ohm') are refused with a message that says so, exit 1, no output.
 """
@@ -55,6 +56,13 @@ try:
     r, rows = run("Hold at 4.0 V until C/50 or 1 minute", tmp)
     check(r.returncode == 0 and rows[-1]["time_s"] == 60 and all(abs(x["voltage_V"] - 4.0) < 1e-9 for x in rows[1:]),
           "'Hold at 4.0 V until C/50 or 1 minute'")
+    # no experiment given: 1C discharge to the set's own lower cut-off (Marquis2019: 3.105 V)
+    out = os.path.join(tmp, "m.csv")
+    r = subprocess.run([TC, "cell", "-params", "marquis2019", "-model", "spm", "-output", out],
+                       capture_output=True, text=True, timeout=300, cwd=tmp)
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    check(r.returncode == 0 and abs(float(rows[-1]["voltage_V"]) - 3.105) < 1e-6,
+          "default experiment ends at the set's lower cut-off 3.105 V (%s)" % (rows[-1]["voltage_V"] if rows else None))
     for expt, words in (("Discharge at 1C for 1 minute at 25oC", "per-step temperatures"),
                         ("Discharge at 2 Ohm for 1 minute", "constant-resistance steps (Ohm) are not modelled")):
         r, rows = run(expt, tmp)
