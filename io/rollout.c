@@ -82,6 +82,26 @@ struct _p_TCRollOutput {
   X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i)     \
       X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
+/* The node fields for output. The two external terminal nodes carry no
+   thermal unknown (TCRollNodeFields gives them NaN); they are written at the
+   ambient temperature of the moment, so that max/min over a field are numbers. */
+static PetscErrorCode RollNodeFields(TCRollOutput m)
+{
+  TCRollStats  st;
+  PetscScalar *v;
+  PetscInt     n;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(TCRollGetStats(m->roll, m->state, &st));
+  PetscCall(VecGetLocalSize(m->f[TC_ROLL_TEMPERATURE], &n));
+  PetscCall(VecGetArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsNanReal(PetscRealPart(v[i]))) v[i] = st.T_amb_K;
+  PetscCall(VecRestoreArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
 {
   PetscFunctionBeginUser;
@@ -91,7 +111,7 @@ static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
     for (int q = 0; q < TC_ROLL_NFIELDS; q++)
       PetscCall(PetscRealloc(sizeof(PetscReal) * m->capsnap * PetscMax(m->nin, 1), &m->snap[q]));
   }
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     Vec                vin;
     const PetscScalar *a;
@@ -207,6 +227,8 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
 
 /* ---- results.h5: the network, final fields, time series --------------------------- */
 
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m);
+
 static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
 {
   TCRollOutput m      = (TCRollOutput)ctx;
@@ -290,6 +312,45 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
     }
     PetscCall(PetscFree(col));
   }
+  PetscCall(RollWriteStepViews(h5, m));
+  PetscFunctionReturn(0);
+}
+
+/* /steps/tNNNN/<field>: one 1-D HDF5 virtual dataset per snapshot and field,
+   a view of row NNNN of /series/<field> (no data is copied). XDMF readers that
+   do not take hyperslabs of a 2-D dataset (ParaView's Xdmf3 readers, meshio)
+   read these. Collective (dataset creation is metadata). */
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m)
+{
+  hsize_t vdim[1] = {(hsize_t)m->Nin}, sdim[2] = {(hsize_t)m->nsnap, (hsize_t)m->Nin};
+  hid_t   lcpl    = H5Pcreate(H5P_LINK_CREATE);
+
+  PetscFunctionBeginUser;
+  PetscCheck(lcpl >= 0, m->comm, PETSC_ERR_LIB, "H5Pcreate failed in %s", h5->path);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  for (PetscInt s = 0; s < m->nsnap; s++)
+    for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+      char    src[128], dst[160];
+      hsize_t start[2] = {(hsize_t)s, 0}, count[2] = {1, (hsize_t)m->Nin};
+      hid_t   vspace = H5Screate_simple(1, vdim, NULL), sspace = H5Screate_simple(2, sdim, NULL);
+      hid_t   dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+      herr_t  e    = -1;
+      snprintf(src, sizeof(src), "/series/%s", TCRollFieldNames[q]);
+      snprintf(dst, sizeof(dst), "/steps/t%04lld/%s", (long long)s, TCRollFieldNames[q]);
+      if (vspace >= 0 && sspace >= 0 && dcpl >= 0 &&
+          H5Sselect_hyperslab(sspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+          H5Pset_virtual(dcpl, vspace, ".", src, sspace) >= 0) {
+        d = H5Dcreate2(h5->file, dst, H5T_NATIVE_DOUBLE, vspace, lcpl, dcpl, H5P_DEFAULT);
+        if (d >= 0) e = H5Dclose(d);
+      }
+      if (dcpl >= 0) H5Pclose(dcpl);
+      if (sspace >= 0) H5Sclose(sspace);
+      if (vspace >= 0) H5Sclose(vspace);
+      if (e < 0) H5Pclose(lcpl);
+      PetscCheck(e >= 0, m->comm, PETSC_ERR_FILE_WRITE, "cannot create the view %s of %s in %s", dst,
+                 src, h5->path);
+    }
+  H5Pclose(lcpl);
   PetscFunctionReturn(0);
 }
 
@@ -309,14 +370,14 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
     fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-                "<Xdmf Version=\"2.0\">\n  <Domain>\n"
+                "<Xdmf Version=\"3.0\">\n  <Domain>\n"
                 "    <Grid Name=\"roll\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
     for (PetscInt s = 0; s < m->nsnap; s++) {
       fprintf(fp, "      <Grid Name=\"t%lld\" GridType=\"Uniform\">\n", (long long)s);
-      fprintf(fp, "        <Time Value=\"%.9g\"/>\n", (double)m->snap_t[s]);
+      fprintf(fp, "        <Time Value=\"%.17g\"/>\n", (double)m->snap_t[s]);
       fprintf(fp,
               "        <Topology TopologyType=\"%s\" NumberOfElements=\"%lld\"%s>\n"
-              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" "
+              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" Precision=\"4\" "
               "Format=\"HDF\">results.h5:/mesh/cells</DataItem>\n        </Topology>\n",
               nv == 4 ? "Quadrilateral" : "Polyline", (long long)nc,
               nv == 4 ? "" : " NodesPerElement=\"2\"", (long long)nc, (long long)nv);
@@ -328,15 +389,11 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
               (long long)m->Nin);
       for (int q = 0; q < TC_ROLL_NFIELDS; q++)
         fprintf(fp,
-                "        <Attribute Name=\"%s\" Center=\"Node\">\n"
-                "          <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld\">\n"
-                "            <DataItem Dimensions=\"3 2\" Format=\"XML\">%lld 0 1 1 1 "
-                "%lld</DataItem>\n"
-                "            <DataItem Dimensions=\"%lld %lld\" NumberType=\"Float\" "
-                "Precision=\"8\" Format=\"HDF\">results.h5:/series/%s</DataItem>\n"
-                "          </DataItem>\n        </Attribute>\n",
-                TCRollFieldNames[q], (long long)m->Nin, (long long)s, (long long)m->Nin,
-                (long long)m->nsnap, (long long)m->Nin, TCRollFieldNames[q]);
+                "        <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+                "          <DataItem Dimensions=\"%lld\" NumberType=\"Float\" Precision=\"8\" "
+                "Format=\"HDF\">results.h5:/steps/t%04lld/%s</DataItem>\n"
+                "        </Attribute>\n",
+                TCRollFieldNames[q], (long long)m->Nin, (long long)s, TCRollFieldNames[q]);
       fprintf(fp, "      </Grid>\n");
     }
     fprintf(fp, "    </Grid>\n  </Domain>\n</Xdmf>\n");
@@ -618,7 +675,9 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonReal(&js, "capacity_Ah", sum->capacity_Ah);
     TCJsonReal(&js, "discharged_Ah", sum->discharged_Ah);
     TCJsonReal(&js, "charged_Ah", sum->charged_Ah);
-    TCJsonReal(&js, "energy_Wh", sum->energy_Wh);
+    TCJsonReal(&js, "energy_Wh", sum->energy_Wh); /* net */
+    TCJsonReal(&js, "discharge_energy_Wh", sum->discharge_energy_Wh);
+    TCJsonReal(&js, "charge_energy_Wh", sum->charge_energy_Wh);
     TCJsonReal(&js, "final_voltage_V", st->V_V);
     TCJsonReal(&js, "final_time_s", sum->t_end_s);
     TCJsonReal(&js, "T_max_K", m->Tmax);
@@ -736,7 +795,7 @@ PetscErrorCode TCRollOutputWrite(TCRollOutput m, const char outdir[], const TCRo
   if (m->nsnap == 0 || m->snap_t[m->nsnap - 1] < d->sum->t_end_s)
     PetscCall(RollSnapshot(m, d->sum->t_end_s));
   PetscCall(TCRollGetStats(m->roll, m->state, &st));
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     nf[q].name = TCRollFieldNames[q];
     nf[q].v    = m->f[q];

@@ -52,7 +52,9 @@ typedef struct {
 typedef struct {
   PetscReal capacity_Ah;               /* net integral of I dt, discharge positive */
   PetscReal discharged_Ah, charged_Ah; /* integrals of the positive and negative parts */
-  PetscReal energy_Wh;                 /* integral of I V dt */
+  PetscReal energy_Wh;                 /* net integral of I V dt (discharge positive) */
+  PetscReal discharge_energy_Wh;       /* integral of I V dt where I > 0 (delivered) */
+  PetscReal charge_energy_Wh;          /* integral of |I| V dt where I < 0 (taken in) */
   PetscReal T_max_K;
   PetscReal anode_min_V;   /* minimum anode potential vs Li (interface) */
   PetscReal anode_min_x_V; /* minimum over x (DFN) */

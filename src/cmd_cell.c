@@ -42,8 +42,10 @@ static const TCKey cell_keys[] = {
      "parameter set: a name in inputs/params/ (chen2020, ...) or the path of a BPX JSON file",
      PETSC_FALSE},
     {"model", TC_KEY_ENUM, "dfn", 0, 0, PETSC_FALSE, "spm|spme|dfn", "cell model", PETSC_FALSE},
-    {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,
-     "PyBaMM-style steps separated by ';' (in a deck also a YAML list)", PETSC_FALSE},
+    {"experiment", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "PyBaMM-style steps separated by ';' (in a deck also a YAML list); default 'Discharge at "
+     "1C until <V> V' with the set's lower voltage cut-off",
+     PETSC_TRUE},
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
@@ -55,8 +57,10 @@ static const TCKey cell_keys[] = {
      "open-circuit voltage at the initial temperature) (default: the set's initial "
      "concentrations)",
      PETSC_TRUE},
-    {"output", TC_KEY_STRING, "cell.csv", 0, 0, PETSC_FALSE, NULL, "CSV time series to write",
-     PETSC_FALSE},
+    {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "CSV time series to write (default output/<deck name>/cell.csv, output/cell/cell.csv "
+     "without a deck; cell.json beside it)",
+     PETSC_TRUE},
     {"cell_nx_n", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the negative electrode",
      PETSC_FALSE},
     {"cell_nx_s", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the separator",
@@ -399,6 +403,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetString(deck, "experiment", expt, sizeof(expt), &set));
   PetscCall(TCDeckGetEnum(deck, "thermal", &thermal));
   PetscCall(TCDeckGetString(deck, "output", out, sizeof(out), &set));
+  if (!set) { /* not in the working directory */
+    const char *dn;
+    PetscCall(TCDeckGetName(deck, &dn));
+    snprintf(out, sizeof(out), "output/%s/cell.csv", npos && dn[0] ? dn : "cell");
+    PetscCall(TCNoteDefaultOutput(comm, "cell", out));
+  }
   PetscCall(TCDeckGetInt(deck, "cell_nx_n", &g[0]));
   PetscCall(TCDeckGetInt(deck, "cell_nx_s", &g[1]));
   PetscCall(TCDeckGetInt(deck, "cell_nx_p", &g[2]));
@@ -419,6 +429,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
+  {
+    PetscBool given;
+    PetscCall(TCDeckIsSet(deck, "experiment", &given));
+    /* the default discharge ends at the set's own lower cut-off (2.5 V for Chen2020) */
+    if (!given) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+  }
   /* a YAML list arrives comma-joined: commas separate steps like ';' */
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
@@ -549,11 +565,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.4f s per write\n",
                        (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
   PetscCall(TCPrintf(comm,
-                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
-                     "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh "
+                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
                      "%.1f s, end %.2f s\n",
                      (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
-                     (double)sum.energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
+                     (double)sum.energy_Wh, (double)sum.discharge_energy_Wh,
+                     (double)sum.charge_energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
                      (double)sum.time_below_0V_s, (double)sum.t_end_s));
   {
     /* the scalars also as JSON beside the CSV (out.csv -> out.json), for
@@ -575,16 +592,18 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonReal(&js, "capacity_Ah", (double)sum.capacity_Ah);
       TCJsonReal(&js, "discharged_Ah", (double)sum.discharged_Ah);
       TCJsonReal(&js, "charged_Ah", (double)sum.charged_Ah);
-      TCJsonReal(&js, "energy_Wh", (double)sum.energy_Wh);
+      TCJsonReal(&js, "energy_Wh", (double)sum.energy_Wh); /* net */
+      TCJsonReal(&js, "discharge_energy_Wh", (double)sum.discharge_energy_Wh);
+      TCJsonReal(&js, "charge_energy_Wh", (double)sum.charge_energy_Wh);
       TCJsonReal(&js, "max_temperature_K", (double)sum.T_max_K);
       TCJsonReal(&js, "min_anode_potential_vs_li_V", (double)sum.anode_min_V);
       TCJsonReal(&js, "time_below_0V_s", (double)sum.time_below_0V_s);
       TCJsonReal(&js, "end_time_s", (double)sum.t_end_s);
       /* per electrode area, and per volume of the stack repeat unit
          L_n + L_s + L_p + (foils)/2 (double-sided coatings share each foil) */
-      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.energy_Wh / p.area_m2));
+      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.discharge_energy_Wh / p.area_m2));
       TCJsonReal(&js, "energy_Wh_per_L_stack",
-                 (double)(sum.energy_Wh / (p.area_m2 * Lstack) / 1000));
+                 (double)(sum.discharge_energy_Wh / (p.area_m2 * Lstack) / 1000));
       TCJsonObjectEnd(&js);
       TCJsonObjectBegin(&js, "cell");
       TCJsonReal(&js, "area_m2", (double)p.area_m2);

@@ -133,8 +133,20 @@ static PetscErrorCode TaskStart(const TCSweep *sw, const TCCommand *cmd, PetscIn
       static char words[1024];
       char       *w, *save = NULL;
       PetscCall(PetscStrncpy(words, mpiexec ? mpiexec : "mpiexec", sizeof(words)));
-      for (w = strtok_r(words, " \t", &save); w && a < 16; w = strtok_r(NULL, " \t", &save))
+      PetscBool   root = PETSC_FALSE, over = PETSC_FALSE;
+      for (w = strtok_r(words, " \t", &save); w && a < 16; w = strtok_r(NULL, " \t", &save)) {
         argv[a++] = w;
+        if (!strcmp(w, "--allow-run-as-root")) root = PETSC_TRUE;
+        if (!strcmp(w, "--oversubscribe")) over = PETSC_TRUE;
+      }
+#if defined(OPEN_MPI)
+      /* Open MPI refuses root without --allow-run-as-root, and more ranks
+         than cores without --oversubscribe */
+      if (!root && geteuid() == 0) argv[a++] = "--allow-run-as-root";
+      if (!over && sw->ranks > sysconf(_SC_NPROCESSORS_ONLN)) argv[a++] = "--oversubscribe";
+#else
+      (void)root, (void)over;
+#endif
       argv[a++] = "-n", argv[a++] = nr;
     }
   }
