@@ -94,6 +94,8 @@ static const struct {
     {"gather", " sweep "},
     {"task", " sweep "},
     {"jobs", " sweep "},
+    {"in_process", " sweep "},
+    {"worker", " sweep "},
     {"progress", " cell "},
     {"checkpoint_every", " run cell "},
     {"checkpoint_minutes", " run cell "},
@@ -127,6 +129,15 @@ static const struct {
     {"trace_min_turns", NULL},
 };
 static const int tc_nextra = (int)(sizeof(tc_extra_options) / sizeof(tc_extra_options[0]));
+
+/* name is the deck key, or a name of a prefix key ("probes_*" takes probes_<name>). */
+static PetscBool TCKeyNameMatches(const char key[], const char name[])
+{
+  size_t n = strlen(key);
+  if (n > 1 && key[n - 1] == '*')
+    return (PetscBool)(strlen(name) > n - 1 && !strncasecmp(key, name, n - 1));
+  return (PetscBool)!strcasecmp(key, name);
+}
 
 /* option prefixes tomocell gives its PETSc solvers */
 static const char *const tc_petsc_prefixes[] = {"", "thermal_"};
@@ -298,7 +309,7 @@ static PetscErrorCode TCCheckCommandLineOptions(const TCCommand *cmd)
   for (PetscInt i = 0; i < N; i++) {
     PetscBool known = TCExtraOptionFor(names[i], cmd);
     for (PetscInt k = 0; k < cmd->nkeys && !known; k++)
-      if (!strcasecmp(names[i], cmd->keys[k].name)) known = PETSC_TRUE;
+      if (TCKeyNameMatches(cmd->keys[k].name, names[i])) known = PETSC_TRUE;
     if (!known) nbad++;
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
@@ -309,7 +320,7 @@ static PetscErrorCode TCCheckCommandLineOptions(const TCCommand *cmd)
   for (PetscInt i = 0; i < N && !bad[0]; i++) {
     PetscBool known = TCExtraOptionFor(names[i], cmd);
     for (PetscInt k = 0; k < cmd->nkeys && !known; k++)
-      if (!strcasecmp(names[i], cmd->keys[k].name)) known = PETSC_TRUE;
+      if (TCKeyNameMatches(cmd->keys[k].name, names[i])) known = PETSC_TRUE;
     if (!known && !TCPetscViewerOption(names[i]))
       PetscCall(PetscStrncpy(bad, names[i], sizeof(bad)));
   }
