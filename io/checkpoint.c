@@ -292,6 +292,7 @@ PetscErrorCode TCCheckpointOpen(MPI_Comm comm, const char path[], const char com
     }
   }
   PetscCall(TCH5Open(comm, path, &c->h5));
+  TCInputForget(path); /* the run continues this checkpoint and rewrites it */
   c->open = PETSC_TRUE;
   *ck     = c;
 

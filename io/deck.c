@@ -7,6 +7,7 @@
  * line already set it.
  */
 #include "io/deck.h"
+#include "io/output.h"
 #include "src/tc.h"
 #include <errno.h>
 #include <unistd.h>
@@ -127,6 +128,7 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(d->comm, &rank));
+  PetscCall(TCInputCheck(d->comm, path));
   PetscCall(PetscFree(d->text));
   if (rank == 0) {
     FILE *fp = fopen(path, "rb");

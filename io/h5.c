@@ -4,6 +4,7 @@
  * (H5FD_MPIO_COLLECTIVE), so one file is written by all ranks at once.
  */
 #include "io/h5.h"
+#include "io/output.h"
 
 static PetscBool tc_h5_quiet = PETSC_FALSE;
 
@@ -22,6 +23,7 @@ static PetscErrorCode TCH5OpenCommon(MPI_Comm comm, const char path[], PetscBool
 
   PetscFunctionBeginUser;
   TCH5Quiet();
+  if (!create) PetscCall(TCInputCheck(comm, path));
   h5->comm = comm;
   PetscCall(PetscStrncpy(h5->path, path, sizeof(h5->path)));
   fapl = H5Pcreate(H5P_FILE_ACCESS);

@@ -25,6 +25,29 @@ PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], 
    run fails; TCOutputCommit() of it forgets it again. */
 PETSC_EXTERN PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[]);
 
+/* Inputs and outputs must not be the same file (an output written over the
+   deck or parameter set it was made from destroys it), outputs must not land
+   on each other, and neither may be a FIFO or device (a FIFO as input blocks
+   for ever; rename() onto a device node replaces the node).
+
+   TCInputCheck(): collective; rank 0 checks that path, if it exists, is a
+   regular file or a directory (a TIFF stack), PETSC_ERR_FILE_OPEN if not, and
+   remembers its device and inode. Call it before opening any input.
+
+   TCOutputClaim(): collective; what names the output ("-output", "summary
+   JSON") for the message. Refuses (PETSC_ERR_USER_INPUT) a final path that is
+   a remembered input (same device and inode, so also through links), an
+   existing non-regular file, a file name longer than NAME_MAX with the
+   temporary suffix, or a path claimed before by a different output of this
+   run. Commands claim all their outputs before computing, so that the refusal
+   leaves nothing behind; TCOutputTempName() and TCOutputRegister() repeat the
+   input and non-regular checks for every write. */
+PETSC_EXTERN PetscErrorCode TCInputCheck(MPI_Comm comm, const char path[]);
+/* Not collective: forget an input that the run rewrites by design (the
+   checkpoint a restart continues from). */
+PETSC_EXTERN void           TCInputForget(const char path[]);
+PETSC_EXTERN PetscErrorCode TCOutputClaim(MPI_Comm comm, const char final[], const char what[]);
+
 /* Collective. Rename tmp to final on rank 0 (after all ranks closed it). */
 PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[]);
 

@@ -7,6 +7,7 @@
  * Labels are checked while they are narrowed to uint8.
  */
 #include "io/volume.h"
+#include "io/output.h"
 #include "io/h5.h"
 #include "src/tc.h"
 #include <dirent.h>
@@ -369,6 +370,7 @@ static PetscErrorCode VolumeReadRaw(MPI_Comm comm, const char path[],
   PetscFunctionBeginUser;
   PetscCheck(opt && opt->nx > 0 && opt->ny > 0 && opt->nz > 0, comm, PETSC_ERR_USER_INPUT,
              "%s: a raw volume needs its size: -raw_dims NX,NY,NZ (x fastest)", path);
+  PetscCall(TCInputCheck(comm, path));
   PetscCheck(stat(path, &st) == 0, comm, PETSC_ERR_FILE_OPEN, "cannot read volume %s: %s", path,
              strerror(errno));
   vol->nx = opt->nx, vol->ny = opt->ny, vol->nz = opt->nz;

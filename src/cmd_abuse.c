@@ -231,8 +231,10 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   if (protocol == TC_ABUSE_PROTOCOL_OVEN)
     PetscCall(TCPrintf(comm, ", h A / V %.4g W/(m^3 K), oven %.2f K (ramp %g K/min from %.2f K)\n",
                        (double)o.hAV_W_m3K, (double)o.oven_T_K, (double)ramp, (double)o.T_init_K));
-  PetscCall(TCOutputPrepareFileDir(comm, out));
   PetscCall(TCPathReplaceExt(out, ".json", js_path, sizeof(js_path)));
+  PetscCall(TCOutputClaim(comm, out, "-output"));
+  PetscCall(TCOutputClaim(comm, js_path, "summary JSON (-output with .json)"));
+  PetscCall(TCOutputPrepareFileDir(comm, out));
   PetscCall(TCOutputFOpen(comm, out, &ctx.fp));
   if (ctx.fp)
     PetscCheck(fprintf(ctx.fp,

@@ -438,10 +438,19 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(PetscStrncpy(o, out, sizeof(o)));
     PetscCall(PetscStrncpy(dir, dirname(o), sizeof(dir)));
   }
-  PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPathJoin(dir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));
   PetscCheck((size_t)snprintf(partial, sizeof(partial), "%s.partial", out) < sizeof(partial), comm,
              PETSC_ERR_USER_INPUT, "output path too long: %s", out);
+  {
+    /* every output checked against the inputs and each other before any is touched */
+    char js[PETSC_MAX_PATH_LEN];
+    PetscCall(TCPathReplaceExt(out, ".json", js, sizeof(js)));
+    PetscCall(TCOutputClaim(comm, out, "-output"));
+    PetscCall(TCOutputClaim(comm, js, "summary JSON (-output with .json)"));
+    PetscCall(TCOutputClaim(comm, partial, "partial CSV (-output with .partial)"));
+    PetscCall(TCOutputClaim(comm, run.rc.path, "checkpoint"));
+  }
+  PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
                      "experiment \"%s\"\n",

@@ -81,6 +81,8 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   PetscCall(TCDeckGetInt(deck, "seed", &seed));
   p.seed = (unsigned long long)seed;
   PetscCall(TCDeckDestroy(&deck));
+  if (calender) PetscCall(TCInputCheck(comm, in));
+  PetscCall(TCOutputClaim(comm, out, "-output"));
   PetscCall(TCOutputPrepareFileDir(comm, out));
 
   /* every rank generates the same volume (same seed, own generator): cheap

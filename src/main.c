@@ -130,6 +130,8 @@ int main(int argc, char **argv)
     return 1;
   }
   ierr = TCInitialize();
+  /* positional arguments are inputs: regular files only, never overwritten */
+  for (int i = 0; !ierr && i < npos; i++) ierr = TCInputCheck(PETSC_COMM_WORLD, pos[i]);
   if (!ierr) ierr = cmd->run(npos, pos);
   if (ierr) {
     PetscMPIInt size = 1;
