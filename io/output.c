@@ -148,6 +148,18 @@ PetscErrorCode TCOutputClaim(MPI_Comm comm, const char final[], const char what[
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCOutputClaimIn(MPI_Comm comm, const char dir[], int n, const char *const names[])
+{
+  char path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBeginUser;
+  for (int i = 0; i < n; i++) {
+    PetscCall(TCPathJoin(dir, names[i], path, sizeof(path)));
+    PetscCall(TCOutputClaim(comm, path, names[i]));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCInputCheck(MPI_Comm comm, const char path[])
 {
   PetscMPIInt rank;

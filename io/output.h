@@ -43,6 +43,10 @@ PETSC_EXTERN PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[]);
    leaves nothing behind; TCOutputTempName() and TCOutputRegister() repeat the
    input and non-regular checks for every write. */
 PETSC_EXTERN PetscErrorCode TCInputCheck(MPI_Comm comm, const char path[]);
+/* Collective. TCOutputClaim() of dir/names[i] for the n fixed file names a
+   command writes into its output directory. */
+PETSC_EXTERN PetscErrorCode TCOutputClaimIn(MPI_Comm comm, const char dir[], int n,
+                                            const char *const names[]);
 /* Not collective: forget an input that the run rewrites by design (the
    checkpoint a restart continues from). */
 PETSC_EXTERN void           TCInputForget(const char path[]);

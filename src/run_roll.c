@@ -197,6 +197,12 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
                        "  restarting from %s at t = %.2f s (experiment step %d, %d steps done)\n",
                        restart, (double)cur.t_s, (int)cur.step + 1, (int)cur.sum.nsteps));
   }
+  {
+    const char *const names[] = {"results.h5",   "results.xmf",     "results_series.xmf",
+                                 "summary.json", "summary.csv",     "checkpoint.h5",
+                                 "traced_net.h5", "traced_net.json", "traced_net.png"};
+    PetscCall(TCOutputClaimIn(comm, outdir, 9, names));
+  }
   PetscCall(TCOutputPrepareDir(comm, outdir));
   PetscCall(TCPathJoin(outdir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));
   PetscCall(TCRunControlInstall(comm, &run.rc));
