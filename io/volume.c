@@ -32,6 +32,13 @@ static PetscErrorCode VolumeAllocate(MPI_Comm comm, TCVolume *vol)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   vol->comm = comm;
+  {
+    char   what[160];
+    double n = (double)vol->nx * vol->ny * vol->nz;
+    snprintf(what, sizeof(what), "volume %lld x %lld x %lld voxels", (long long)vol->nz,
+             (long long)vol->ny, (long long)vol->nx);
+    PetscCall(TCCheckSize(comm, what, n, n / size, "crop the volume"));
+  }
   TCVolumeSlab(vol->nz, size, rank, &vol->z0, &vol->z1);
   PetscCall(PetscCalloc1((size_t)(vol->z1 - vol->z0) * vol->ny * vol->nx + 1, &vol->lab));
   PetscFunctionReturn(0);

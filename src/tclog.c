@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <stdio.h>
+#include <unistd.h>
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
@@ -125,6 +126,22 @@ PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   PetscCall(PetscPrintf(comm, "%s", buf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCheckSize(MPI_Comm comm, const char what[], double count, double bytes,
+                           const char hint[])
+{
+  double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+
+  PetscFunctionBeginUser;
+  PetscCheck(count <= (double)PETSC_MAX_INT, comm, PETSC_ERR_USER_INPUT,
+             "%s: %.4g elements exceed %d, the largest index of this build (%d-bit PetscInt), "
+             "and would need %.1f GB; %s",
+             what, count, (int)PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)), bytes / 1e9, hint);
+  PetscCheck(mem <= 0 || bytes <= mem, comm, PETSC_ERR_USER_INPUT,
+             "%s would need %.1f GB of memory per rank, more than the %.1f GB of this machine; %s",
+             what, bytes / 1e9, mem / 1e9, hint);
   PetscFunctionReturn(0);
 }
 
