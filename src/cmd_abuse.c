@@ -67,9 +67,9 @@ static const TCKey abuse_keys[] = {
      "runaway onset: self-heating rate q/(rho cp) at or above this, K/min", PETSC_FALSE},
     {"abuse_t_end_s", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
      "end time, s (default: 72 h ARC, 24 h oven)", PETSC_TRUE},
-    {"abuse_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
+    {"abuse_dt_max_s", TC_KEY_REAL, "60", 1e-6, 1e9, PETSC_FALSE, NULL, "largest time step, s",
      PETSC_FALSE},
-    {"abuse_tol_K", TC_KEY_REAL, "0.05", 0, 100, PETSC_TRUE, NULL,
+    {"abuse_tol_K", TC_KEY_REAL, "0.05", 1e-6, 100, PETSC_FALSE, NULL,
      "local error tolerance per step on the temperature, K", PETSC_FALSE},
 };
 static const PetscInt abuse_nkeys = (PetscInt)(sizeof(abuse_keys) / sizeof(abuse_keys[0]));

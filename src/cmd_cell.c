@@ -62,9 +62,9 @@ static const TCKey cell_keys[] = {
      PETSC_FALSE},
     {"cell_nr_p", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL, "shells per positive particle",
      PETSC_FALSE},
-    {"cell_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
+    {"cell_dt_max_s", TC_KEY_REAL, "60", 1e-6, 1e9, PETSC_FALSE, NULL, "largest time step, s",
      PETSC_FALSE},
-    {"cell_tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,
+    {"cell_tol_V", TC_KEY_REAL, "1e-3", 1e-9, 1, PETSC_FALSE, NULL,
      "local error tolerance per step on the voltage, V", PETSC_FALSE},
     {"cell_newton_rtol", TC_KEY_REAL, "1e-10", 0, 1, PETSC_TRUE, NULL,
      "Newton tolerance on the scaled update of each step", PETSC_FALSE},
@@ -399,6 +399,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "cell_dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "cell_tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "cell_dt_fixed_s", &opt.dt_fixed_s));
+  PetscCheck(opt.dt_fixed_s == 0 || opt.dt_fixed_s >= 1e-6, comm, PETSC_ERR_USER_INPUT,
+             "cell_dt_fixed_s = %g s: 0 (adaptive) or at least 1e-6 s", (double)opt.dt_fixed_s);
   PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
 
   /* everything the run needs is read and checked before any output */

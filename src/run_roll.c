@@ -136,6 +136,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCDeckGetReal(deck, "dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "dt_fixed_s", &opt.dt_fixed_s));
+  PetscCheck(opt.dt_fixed_s == 0 || opt.dt_fixed_s >= 1e-6, comm, PETSC_ERR_USER_INPUT,
+             "dt_fixed_s = %g s: 0 (adaptive) or at least 1e-6 s", (double)opt.dt_fixed_s);
   /* ... the geometry, the set and the solver */
   PetscCall(TCRollGeomCreate(comm, &geom));
   PetscCall(TCRollGeomSetFromDeck(geom, deck));
