@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 PetscClassId  TC_CLASSID;
@@ -14,6 +15,7 @@ PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Di
 
 static PetscBool tc_error_collective = PETSC_TRUE;
 static PetscBool tc_initialized      = PETSC_FALSE;
+static PetscBool tc_traceback        = PETSC_FALSE;
 
 static PetscBool TCIsUserError(PetscErrorCode n)
 {
@@ -33,18 +35,38 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
     tc_error_collective = (csize == wsize) ? PETSC_TRUE : PETSC_FALSE;
   }
-  if (TCIsUserError(n)) {
-    if (p == PETSC_ERROR_INITIAL) {
-      int crank = 0;
-      if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &crank);
-      if (crank == 0) {
-        fprintf(stderr, "tomocell: error: %s\n", mess ? mess : "(no message)");
-        fflush(stderr);
+  /* PETSc's traceback only on request (developers); users get one line */
+  if (tc_traceback) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  if (p == PETSC_ERROR_INITIAL) {
+    int crank = 0;
+    if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &crank);
+    if (crank == 0) {
+      if (TCIsUserError(n) || (n == PETSC_ERR_NOT_CONVERGED && mess && mess[0]))
+        fprintf(stderr, "tomocell: error: %s\n", mess && mess[0] ? mess : "(no message)");
+      else {
+        /* a failure inside the solvers or libraries: what failed, PETSc's class of
+           error, and where (out of memory, a solver that did not converge, a bad
+           PETSc option value, an HDF5 call) */
+        const char *text = NULL;
+        char        what[512];
+        PetscErrorMessage(n, &text, NULL);
+        snprintf(what, sizeof(what), "%s%s%s", mess && mess[0] ? mess : "",
+                 mess && mess[0] && text ? " -- " : "", text ? text : "");
+        for (char *c = what; *c; c++)
+          if (*c == '\n') *c = ' ';
+        fprintf(stderr,
+                "tomocell: error: %s (in %s(), %s:%d; %s; TOMOCELL_TRACEBACK=1 shows PETSc's "
+                "traceback)\n",
+                what[0] ? what : "internal error", fun ? fun : "?", file ? file : "?", line,
+                n == PETSC_ERR_MEM ? "out of memory: use more nodes or a smaller problem"
+                : n == PETSC_ERR_NOT_CONVERGED
+                    ? "a solver did not converge: see the solver options in --help"
+                    : "check the PETSc options given (-ksp_..., -pc_...) and the inputs");
       }
+      fflush(stderr);
     }
-    return n;
   }
-  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  return n;
 }
 
 static int tc_exit_status;
@@ -78,6 +100,10 @@ PetscErrorCode TCInitialize(void)
   PetscCall(PetscLogEventRegister("TCSolve", TC_CLASSID, &TC_EVENT_Solve));
   PetscCall(PetscLogEventRegister("TCWrite", TC_CLASSID, &TC_EVENT_Write));
   PetscCall(PetscLogEventRegister("TCCheckpoint", TC_CLASSID, &TC_EVENT_Checkpoint));
+  {
+    const char *e = getenv("TOMOCELL_TRACEBACK");
+    tc_traceback  = (PetscBool)(e && e[0] && strcmp(e, "0"));
+  }
   PetscCall(PetscPushErrorHandler(TCErrorHandler, NULL));
   PetscFunctionReturn(0);
 }
