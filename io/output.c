@@ -393,6 +393,13 @@ PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FILE **fp)
   PetscFunctionReturn(0);
 }
 
+PetscBool TCOutputIsPending(const char path[])
+{
+  for (int i = 0; i < tc_npending; i++)
+    if (!strcmp(tc_pending[i], path)) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
 void TCOutputAbandon(void)
 {
   for (int i = 0; i < tc_npending; i++) remove(tc_pending[i]);

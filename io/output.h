@@ -61,6 +61,9 @@ PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], cons
 PETSC_EXTERN PetscErrorCode TCOutputFOpen(MPI_Comm comm, const char final[], FILE **fp);
 PETSC_EXTERN PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FILE **fp);
 
+/* Whether path is a temporary name registered for removal (rank 0). */
+PETSC_EXTERN PetscBool TCOutputIsPending(const char path[]);
+
 /* Remove every registered temporary file and created, now empty, directory.
    Not collective; safe to call on every rank and more than once. */
 PETSC_EXTERN void TCOutputAbandon(void);

@@ -8,6 +8,7 @@
 #include "src/commands.h"
 #include "src/tc.h"
 #include "io/output.h"
+#include "io/h5.h"
 #include <hdf5.h>
 #include <metis.h>
 
@@ -135,8 +136,11 @@ int main(int argc, char **argv)
   if (!ierr) ierr = cmd->run(npos, pos);
   if (ierr) {
     PetscMPIInt size = 1;
-    TCOutputAbandon();
     MPI_Comm_size(PETSC_COMM_WORLD, &size);
+    /* HDF5 files closed before their removal and before MPI_Finalize would close
+       them (collective: only when every rank failed together) */
+    if (size == 1 || TCErrorWasCollective()) TCH5CloseAll();
+    TCOutputAbandon();
     if (size > 1 && !TCErrorWasCollective()) MPI_Abort(PETSC_COMM_WORLD, 1);
     PetscFinalize();
     free(pargv);

@@ -61,6 +61,9 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
                 n == PETSC_ERR_MEM ? "out of memory: use more nodes or a smaller problem"
                 : n == PETSC_ERR_NOT_CONVERGED
                     ? "a solver did not converge: see the solver options in --help"
+                : n == PETSC_ERR_LIB
+                    ? "a library call failed: check free disk space, quota and permissions of "
+                      "the output, and the input files"
                     : "check the PETSc options given (-ksp_..., -pc_...) and the inputs");
       }
       fflush(stderr);
