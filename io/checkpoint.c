@@ -170,6 +170,7 @@ PetscErrorCode TCCheckpointCommit(TCCheckpoint ck)
     raise(SIGKILL); /* test hook: die between the complete temporary and the rename */
   }
   PetscCall(TCOutputCommit(ck->comm, ck->tmp, ck->path));
+  TCOutputKeep(ck->path); /* a later failure leaves the checkpoint to restart from */
   ck->writing = PETSC_FALSE;
   if (rank == 0) {
     char dir[PETSC_MAX_PATH_LEN];

@@ -19,6 +19,8 @@ static char tc_pending[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
 static int  tc_npending;
 static char tc_created[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
 static int  tc_ncreated;
+static char tc_committed[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
+static int  tc_ncommitted;
 
 /* Inputs seen by TCInputCheck() (rank 0), outputs claimed by TCOutputClaim(). */
 #define TC_MAX_FILES 64
@@ -202,14 +204,24 @@ static void TCRemember(char list[][PETSC_MAX_PATH_LEN], int *n, const char *path
   }
 }
 
-static void TCForget(const char *path)
+static void TCForgetIn(char list[][PETSC_MAX_PATH_LEN], int *n, const char *path)
 {
-  for (int i = 0; i < tc_npending; i++)
-    if (!strcmp(tc_pending[i], path)) {
-      memmove(tc_pending[i], tc_pending[i + 1], (size_t)(tc_npending - i - 1) * PETSC_MAX_PATH_LEN);
-      tc_npending--;
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(list[i], path)) {
+      memmove(list[i], list[i + 1], (size_t)(*n - i - 1) * PETSC_MAX_PATH_LEN);
+      (*n)--;
       return;
     }
+}
+
+static void TCForget(const char *path)
+{
+  TCForgetIn(tc_pending, &tc_npending, path);
+}
+
+void TCOutputKeep(const char final[])
+{
+  TCForgetIn(tc_committed, &tc_ncommitted, final);
 }
 
 PetscErrorCode TCPathJoin(const char dir[], const char name[], char buf[], size_t len)
@@ -344,8 +356,11 @@ PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[
   if (rank == 0) {
     if (rename(tmp, final) != 0)
       err = errno;
-    else
+    else {
       TCForget(tmp);
+      TCForgetIn(tc_committed, &tc_ncommitted, final);
+      TCRemember(tc_committed, &tc_ncommitted, final);
+    }
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s: %s", tmp, final,
@@ -404,6 +419,8 @@ void TCOutputAbandon(void)
 {
   for (int i = 0; i < tc_npending; i++) remove(tc_pending[i]);
   tc_npending = 0;
+  for (int i = 0; i < tc_ncommitted; i++) remove(tc_committed[i]);
+  tc_ncommitted = 0;
   /* deepest first, and only if empty (rmdir refuses otherwise) */
   for (int i = tc_ncreated - 1; i >= 0; i--) rmdir(tc_created[i]);
   tc_ncreated = 0;

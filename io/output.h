@@ -64,7 +64,14 @@ PETSC_EXTERN PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FI
 /* Whether path is a temporary name registered for removal (rank 0). */
 PETSC_EXTERN PetscBool TCOutputIsPending(const char path[]);
 
-/* Remove every registered temporary file and created, now empty, directory.
+/* A committed final that survives a later failure of the run (a checkpoint,
+   from which the run restarts). Other finals committed by a run that then
+   fails are removed by TCOutputAbandon(): a run's outputs are complete or
+   absent together. Not collective (rank 0 keeps the lists). */
+PETSC_EXTERN void TCOutputKeep(const char final[]);
+
+/* Remove every registered temporary file, every final committed by this run
+   (TCOutputKeep() excepted) and every created, now empty, directory.
    Not collective; safe to call on every rank and more than once. */
 PETSC_EXTERN void TCOutputAbandon(void);
 
