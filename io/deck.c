@@ -281,6 +281,32 @@ static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mle
   free(keys);
 }
 
+PetscErrorCode TCYAMLCheckFile(MPI_Comm comm, const char path[], const char what[])
+{
+  PetscMPIInt rank;
+  char        msg[512] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(TCInputCheck(comm, path));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    FILE *fp = fopen(path, "rb");
+    if (fp) {
+      char  *buf = (char *)malloc(TC_DECK_TEXT_MAX + 1);
+      size_t n   = buf ? fread(buf, 1, TC_DECK_TEXT_MAX, fp) : 0;
+      if (buf) {
+        buf[n] = 0;
+        TCDeckStrictYAML(buf, n, msg, sizeof(msg));
+        free(buf);
+      }
+      fclose(fp);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_UNEXPECTED, "%s %s is not valid: %s", what, path, msg);
+  PetscFunctionReturn(0);
+}
+
 /* Command-line options whose first word is the first word of a deck key
    (foil_..., net_..., output), or one-word options close to a key, must be
    deck keys: catches typos in sweeps. */

@@ -2,6 +2,7 @@
  * Sweep files: parse, check and expand into tasks (see sweep.h).
  */
 #include "io/sweep.h"
+#include "io/deck.h"
 #include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
@@ -91,6 +92,7 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
     dot = strrchr(sw->name, '.');
     if (dot && dot != sw->name) *dot = 0;
   }
+  PetscCall(TCYAMLCheckFile(comm, path, "sweep file"));
   PetscCall(PetscOptionsCreate(&opts));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsInsertFileYAML(comm, opts, path, PETSC_TRUE);
@@ -313,6 +315,7 @@ PetscErrorCode TCSweepPeekCommand(MPI_Comm comm, const char path[], char cmd[], 
 
   PetscFunctionBeginUser;
   PetscCheck(access(path, R_OK) == 0, comm, PETSC_ERR_FILE_OPEN, "cannot read sweep file %s", path);
+  PetscCall(TCYAMLCheckFile(comm, path, "sweep file"));
   PetscCall(PetscOptionsCreate(&opts));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsInsertFileYAML(comm, opts, path, PETSC_TRUE);

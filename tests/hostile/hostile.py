@@ -191,7 +191,98 @@ def kind_identity(tmp):
     ]
 
 
-KINDS = {"identity": kind_identity}
+def kind_sizes(tmp):
+    """Sizes the keys allow but no index or memory can hold: refused before
+    allocation, with the memory needed in the message."""
+    return [
+        Case("geometry render 65536 px", ["geometry", "small.yaml", "-render", "r.h5", "-render_nx", "65536"],
+             ["GB", "-render_nx"]),
+        Case("geometry render 40000 px x 10", ["geometry", "small.yaml", "-render", "r.h5", "-render_nx", "40000",
+                                               "-render_nz", "10"], ["GB"]),
+        Case("microstructure 2100x2100x500", ["microstructure", "-size", "2100,2100,500", "-output", "m.h5"],
+             ["GB", "-size"]),
+        Case("microstructure 1e11 x 2 x 2", ["microstructure", "-size", "99999999999,2,2", "-output", "m.h5"],
+             ["at most"]),
+        Case("microstructure 1e6^3", ["microstructure", "-size", "1000000,1000000,1000000", "-output", "m.h5"],
+             ["GB"]),
+        Case("tortuosity raw dims beyond the file", ["tortuosity", "raw.bin", "-raw_dims", "100000,100000,100000"],
+             ["raw.bin"]),
+    ]
+
+
+def kind_hangs(tmp):
+    """Steps, tolerances and intervals below the resolution of the problem, endless
+    experiment steps, deep nesting: refused at once (a limit of 30 s each)."""
+    rest = ["-experiment", "Rest for 1 minutes"]
+    roll = os.path.join(INPUTS, "roll-18650-tab.yaml")
+    return [
+        Case("cell_dt_max_s 1e-300", ["cell", "-params", "X.json", "-output", "c.csv", "-cell_dt_max_s", "1e-300"]
+             + rest, ["cell_dt_max_s"], limit=30),
+        Case("cell_dt_fixed_s 1e-300", ["cell", "-params", "X.json", "-output", "c.csv", "-cell_dt_fixed_s",
+                                        "1e-300"] + rest, ["cell_dt_fixed_s"], limit=30),
+        Case("cell_tol_V 1e-300", ["cell", "-params", "X.json", "-output", "c.csv", "-cell_tol_V", "1e-300"]
+             + rest, ["cell_tol_V"], limit=30),
+        Case("Rest for 1e308 hours", ["cell", "-params", "X.json", "-output", "c.csv", "-experiment",
+                                      "Rest for 1e308 hours"], ["100000 hours"], limit=30),
+        Case("abuse_tol_K 1e-300", ["abuse", "-params", "a.json", "-output", "b.csv", "-abuse_tol_K", "1e-300"],
+             ["abuse_tol_K"], limit=30),
+        Case("abuse_dt_max_s 1e-300", ["abuse", "-params", "a.json", "-output", "b.csv", "-abuse_dt_max_s",
+                                       "1e-300"], ["abuse_dt_max_s"], limit=30),
+        Case("roll dt_max_s 1e-300", ["run", roll, "-output", "ro", "-dt_max_s", "1e-300"], ["dt_max_s"], limit=30),
+        Case("roll dt_fixed_s 1e-300", ["run", roll, "-output", "ro", "-dt_fixed_s", "1e-300"], ["dt_fixed_s"],
+             limit=30),
+        Case("roll tol_V 1e-300", ["run", roll, "-output", "ro", "-tol_V", "1e-300"], ["tol_V"], limit=30),
+        Case("roll output_interval_s 1e-300", ["run", roll, "-output", "ro", "-output_interval_s", "1e-300"],
+             ["output_interval_s"], limit=30),
+        Case("YAML nested 20000 deep", ["run", "deep.yaml", "-output", "o"], ["nested"], limit=30),
+        Case("YAML mappings 400 deep", ["run", "deepmap.yaml", "-output", "o"], ["nested"], limit=30),
+    ]
+
+
+def kind_strict(tmp):
+    """Decks and parameter sets that used to be accepted with a silent choice:
+    duplicate keys, a second document, a NUL byte, expressions nested beyond
+    any parameter function."""
+    rest = ["-experiment", "Rest for 1 minutes"]
+    return [
+        Case("YAML duplicate key", ["run", "dup.yaml", "-output", "o"], ["twice"]),
+        Case("YAML duplicate key (cell deck)", ["cell", "dupcell.yaml"], ["twice"]),
+        Case("YAML second document", ["run", "doc2.yaml", "-output", "o"], ["second YAML document"]),
+        Case("YAML NUL byte", ["run", "nul.yaml", "-output", "o"], ["NUL"]),
+        Case("geometry deck duplicate key", ["geometry", "dup.yaml"], ["twice"]),
+        Case("sweep deck second document", ["sweep", "doc2sweep.yaml", "-local"], ["second YAML document"]),
+        Case("BPX 100000 parentheses", ["cell", "-params", "./deep_paren.json", "-output", "c.csv"] + rest,
+             ["nested"]),
+        Case("BPX 300000 minus signs", ["cell", "-params", "./deep_minus.json", "-output", "c.csv"] + rest,
+             ["nested"]),
+        Case("BPX 100000 powers", ["cell", "-params", "./deep_pow.json", "-output", "c.csv"] + rest, ["nested"]),
+        Case("PETSc option not a number", ["run", "foil.yaml", "-output", "o", "-ksp_max_it", "abc"], ["abc"]),
+        Case("solver not converged (network)", ["run", "foil.yaml", "-output", "o", "-ksp_max_it", "2"],
+             ["did not converge"]),
+        Case("solver not converged (tortuosity)", ["tortuosity", "vol.h5", "-output", "t.json", "-ksp_max_it", "1"],
+             ["did not converge"]),
+    ]
+
+
+def fixture_more(tmp):
+    import json
+    write(os.path.join(tmp, "raw.bin"), "\0" * 64)
+    write(os.path.join(tmp, "dup.yaml"), "foil:\n  length_m: 0.6\n  length_m: 0.7\n")
+    write(os.path.join(tmp, "dupcell.yaml"), "params: X.json\nparams: a.json\n")
+    write(os.path.join(tmp, "doc2.yaml"), "foil:\n  length_m: 0.6\n---\nfoil:\n  length_m: 0.7\n")
+    write(os.path.join(tmp, "doc2sweep.yaml"), open(os.path.join(tmp, "sweep.yaml")).read() + "---\nx: 1\n")
+    write(os.path.join(tmp, "nul.yaml"), "foil:\n  length_m: 0.6\0\n")
+    n = 20000
+    write(os.path.join(tmp, "deep.yaml"), "a: " + "[" * n + "]" * n + "\n")
+    write(os.path.join(tmp, "deepmap.yaml"), "".join(" " * i + f"k{i}:\n" for i in range(400)) + " " * 400 + "x: 1\n")
+    for name, expr in (("paren", "(" * 100000 + "x" + ")" * 100000), ("minus", "-" * 300000 + "x"),
+                       ("pow", "x**" * 100000 + "x")):
+        d = json.load(open(os.path.join(tmp, "X.json")))
+        d["Parameterisation"]["Electrolyte"]["Conductivity [S.m-1]"] = expr
+        json.dump(d, open(os.path.join(tmp, f"deep_{name}.json"), "w"))
+
+
+KINDS = {"identity": kind_identity, "sizes": kind_sizes, "hangs": kind_hangs, "strict": kind_strict}
 
 
 SERIAL = ("cell", "abuse")  # refused at more than one rank (with one error line)
@@ -258,6 +349,7 @@ def main(argv):
     failures = total = 0
     with tempfile.TemporaryDirectory(prefix="tc-hostile-") as tmp:
         fixture(tomocell, tmp)
+        fixture_more(tmp)
         for c in KINDS[kind](tmp):
             total += 1
             problems, info = run_case(c, launcher, tomocell, tmp)
