@@ -165,8 +165,7 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
   {
     char msg[512];
     TCDeckStrictYAML(d->text, (size_t)len, msg, sizeof(msg));
-    PetscCheck(!msg[0], d->comm, PETSC_ERR_FILE_UNEXPECTED, "deck %s is not a valid deck: %s",
-               path, msg);
+    PetscCheck(!msg[0], d->comm, PETSC_ERR_FILE_UNEXPECTED, "deck %s %s", path, msg);
   }
   PetscFunctionReturn(0);
 }
@@ -206,7 +205,7 @@ static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mle
   if (nul) {
     size_t line = 1;
     for (const char *c = text; c < nul; c++) line += *c == '\n';
-    snprintf(msg, mlen, "line %zu: a NUL byte (a binary file, not a deck)", line);
+    snprintf(msg, mlen, "is not a valid deck: line %zu: a NUL byte (a binary file, not a deck)", line);
     return;
   }
   if (!yaml_parser_initialize(&parser)) {
@@ -216,21 +215,25 @@ static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mle
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   while (!done && !msg[0]) {
     if (!yaml_parser_parse(&parser, &ev)) {
-      snprintf(msg, mlen, "line %zu: %s", (size_t)parser.problem_mark.line + 1,
-               parser.problem ? parser.problem : "YAML syntax error");
+      snprintf(msg, mlen,
+               "is not valid YAML (line %zu: %s); check indentation, colons and brackets",
+               (size_t)parser.problem_mark.line + 1,
+               parser.problem ? parser.problem : "syntax error");
       break;
     }
     switch (ev.type) {
     case YAML_DOCUMENT_START_EVENT:
       if (++ndocs > 1)
-        snprintf(msg, mlen, "line %zu: a second YAML document ('---'): a deck is one document",
+        snprintf(msg, mlen,
+                 "is not a valid deck: line %zu: a second YAML document ('---'); a deck is one "
+                 "document",
                  (size_t)ev.start_mark.line + 1);
       break;
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT:
       if (depth > 0 && iskey[depth - 1] >= 0) iskey[depth - 1] = !iskey[depth - 1];
       if (depth >= TC_DECK_DEPTH) {
-        snprintf(msg, mlen, "line %zu: nested more than %d levels deep",
+        snprintf(msg, mlen, "is not a valid deck: line %zu: nested more than %d levels deep",
                  (size_t)ev.start_mark.line + 1, TC_DECK_DEPTH);
         break;
       }
@@ -274,7 +277,9 @@ static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mle
     qsort(keys, nkeys, sizeof(*keys), TCDeckKeyCmp);
     for (size_t i = 1; i < nkeys && !msg[0]; i++)
       if (keys[i].map == keys[i - 1].map && !strcmp(keys[i].key, keys[i - 1].key))
-        snprintf(msg, mlen, "line %zu: key '%.100s' given twice in one mapping (first on line %zu)",
+        snprintf(msg, mlen,
+                 "is not a valid deck: line %zu: key '%.100s' given twice in one mapping (first "
+                 "on line %zu)",
                  keys[i].line, keys[i].key, keys[i - 1].line);
   }
   for (size_t i = 0; i < nkeys; i++) free(keys[i].key);
@@ -303,7 +308,7 @@ PetscErrorCode TCYAMLCheckFile(MPI_Comm comm, const char path[], const char what
     }
   }
   PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
-  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_UNEXPECTED, "%s %s is not valid: %s", what, path, msg);
+  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_UNEXPECTED, "%s %s %s", what, path, msg);
   PetscFunctionReturn(0);
 }
 

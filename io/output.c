@@ -219,6 +219,13 @@ static void TCForget(const char *path)
   TCForgetIn(tc_pending, &tc_npending, path);
 }
 
+static PetscBool tc_keep_all;
+
+void TCOutputKeepAll(void)
+{
+  tc_keep_all = PETSC_TRUE;
+}
+
 void TCOutputKeep(const char final[])
 {
   TCForgetIn(tc_committed, &tc_ncommitted, final);
@@ -359,7 +366,7 @@ PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[
     else {
       TCForget(tmp);
       TCForgetIn(tc_committed, &tc_ncommitted, final);
-      TCRemember(tc_committed, &tc_ncommitted, final);
+      if (!tc_keep_all) TCRemember(tc_committed, &tc_ncommitted, final);
     }
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));

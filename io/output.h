@@ -69,6 +69,9 @@ PETSC_EXTERN PetscBool TCOutputIsPending(const char path[]);
    fails are removed by TCOutputAbandon(): a run's outputs are complete or
    absent together. Not collective (rank 0 keeps the lists). */
 PETSC_EXTERN void TCOutputKeep(const char final[]);
+/* Every final committed from now on survives a later failure (a sweep's
+   report: which tasks are done and which failed, with exit status 1). */
+PETSC_EXTERN void TCOutputKeepAll(void);
 
 /* Remove every registered temporary file, every final committed by this run
    (TCOutputKeep() excepted) and every created, now empty, directory.

@@ -504,6 +504,7 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   PetscCheck(cmd->min_pos == 0 || sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%s: tomocell %s needs sweep: input (its %s)", pos[0], cmd->name, cmd->usage);
   PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
+  TCOutputKeepAll(); /* the sweep's report stays, also when tasks failed (exit 1) */
   PetscCall(WriteTasks(&sw));
 
   PetscCall(PetscMalloc1(sw.ntasks, &pending));
