@@ -234,6 +234,9 @@ def kind_hangs(tmp):
         Case("roll tol_V 1e-300", ["run", roll, "-output", "ro", "-tol_V", "1e-300"], ["tol_V"], limit=30),
         Case("roll output_interval_s 1e-300", ["run", roll, "-output", "ro", "-output_interval_s", "1e-300"],
              ["output_interval_s"], limit=30),
+        Case("sweep lhs 1e12 samples", ["sweep", "lhs.yaml", "-local"], ["at most"], limit=30),
+        Case("sweep zip range of 1e9 values", ["sweep", "zip.yaml", "-local"], ["at most"], limit=30),
+        Case("sweep product of 1e4 x 1e4", ["sweep", "prod.yaml", "-local"], ["million"], limit=30),
         Case("YAML nested 20000 deep", ["run", "deep.yaml", "-output", "o"], ["nested"], limit=30),
         Case("YAML mappings 400 deep", ["run", "deepmap.yaml", "-output", "o"], ["nested"], limit=30),
     ]
@@ -266,6 +269,12 @@ def kind_strict(tmp):
 
 def fixture_more(tmp):
     import json
+    head = "sweep:\n  command: run\n  input: foil.yaml\n"
+    write(os.path.join(tmp, "lhs.yaml"), head + "  kind: lhs\n  samples: 1e12\nparameters:\n"
+          "  load_current_A: {min: 1, max: 2}\n")
+    write(os.path.join(tmp, "zip.yaml"), head + "  kind: zip\nparameters:\n  load_current_A: {from: 1, to: 2, num: 1e9}\n")
+    write(os.path.join(tmp, "prod.yaml"), head + "  kind: product\nparameters:\n"
+          "  load_current_A: {from: 1, to: 2, num: 10000}\n  foil_thickness_m: {from: 1e-5, to: 2e-5, num: 10000}\n")
     write(os.path.join(tmp, "raw.bin"), "\0" * 64)
     write(os.path.join(tmp, "dup.yaml"), "foil:\n  length_m: 0.6\n  length_m: 0.7\n")
     write(os.path.join(tmp, "dupcell.yaml"), "params: X.json\nparams: a.json\n")
