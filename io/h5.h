@@ -60,7 +60,7 @@ PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
     errno = 0;                                                                                     \
     if ((call) < 0) {                                                                              \
       int  tc_e_ = errno;                                                                          \
-      char tc_m_[PETSC_MAX_PATH_LEN + 128];                                                        \
+      char tc_m_[3 * PETSC_MAX_PATH_LEN];                                                          \
       snprintf(tc_m_, sizeof(tc_m_), __VA_ARGS__);                                                 \
       if (TCH5SystemError(tc_e_))                                                                  \
         SETERRQ((comm), PETSC_ERR_FILE_WRITE, "cannot write: %s: %s", tc_m_, strerror(tc_e_));     \
@@ -78,7 +78,7 @@ PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
     tc_v_[1] = tc_v_[0] ? errno : 0;                                                               \
     PetscCallMPI(MPI_Allreduce(tc_v_, tc_g_, 2, MPI_INT, MPI_MAX, (comm)));                        \
     if (tc_g_[0]) {                                                                                \
-      char tc_m_[PETSC_MAX_PATH_LEN + 128];                                                        \
+      char tc_m_[3 * PETSC_MAX_PATH_LEN];                                                          \
       snprintf(tc_m_, sizeof(tc_m_), __VA_ARGS__);                                                 \
       if (TCH5SystemError(tc_g_[1]))                                                               \
         SETERRQ((comm), PETSC_ERR_FILE_WRITE, "cannot write: %s: %s", tc_m_, strerror(tc_g_[1]));  \

@@ -6,7 +6,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef NAME_MAX
@@ -326,6 +329,42 @@ PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[])
   PetscFunctionReturn(0);
 }
 
+/* Remove "<final>.tmp-PID" files left by dead processes (a run killed with
+   SIGKILL or by a node failure between create and rename): PID not alive on
+   this host and the file untouched for 10 minutes (a writer on another host of
+   a shared file system keeps its file fresh). Rank 0, best effort. */
+static void TCRemoveStaleTemps(const char *final)
+{
+  char           dir[PETSC_MAX_PATH_LEN], prefix[PETSC_MAX_PATH_LEN + 8];
+  const char    *slash = strrchr(final, '/'), *base = slash ? slash + 1 : final;
+  DIR           *d;
+  struct dirent *e;
+  size_t         lp;
+  time_t         now = time(NULL);
+
+  if (!slash)
+    snprintf(dir, sizeof(dir), ".");
+  else if (slash == final)
+    snprintf(dir, sizeof(dir), "/");
+  else
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - final), final);
+  snprintf(prefix, sizeof(prefix), "%s.tmp-", base);
+  lp = strlen(prefix);
+  if (!(d = opendir(dir))) return;
+  while ((e = readdir(d))) {
+    char        path[2 * PETSC_MAX_PATH_LEN], *end;
+    long        pid;
+    struct stat st;
+    if (strncmp(e->d_name, prefix, lp)) continue;
+    pid = strtol(e->d_name + lp, &end, 10);
+    if (*end || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= 600) remove(path);
+  }
+  closedir(d);
+}
+
 PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], size_t len)
 {
   PetscMPIInt rank;
@@ -337,7 +376,10 @@ PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], s
   PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, comm));
   PetscCheck((size_t)snprintf(tmp, len, "%s.tmp-%d", final, pid) < len, comm, PETSC_ERR_USER_INPUT,
              "output path too long: %s", final);
-  if (rank == 0) TCRemember(tc_pending, &tc_npending, tmp);
+  if (rank == 0) {
+    TCRemoveStaleTemps(final);
+    TCRemember(tc_pending, &tc_npending, tmp);
+  }
   PetscFunctionReturn(0);
 }
 

@@ -34,6 +34,14 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
     if (comm != MPI_COMM_NULL) MPI_Comm_size(comm, &csize);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
     tc_error_collective = (csize == wsize) ? PETSC_TRUE : PETSC_FALSE;
+    /* option values are the same on every rank, so a bad one fails on every
+       rank alike (PETSc reports it on PETSC_COMM_SELF): collective, one line */
+    if (fun && !strncmp(fun, "PetscOptions", 12)) {
+      int wrank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+      tc_error_collective = PETSC_TRUE;
+      if (wrank != 0) return n;
+    }
   }
   /* PETSc's traceback only on request (developers); users get one line */
   if (tc_traceback) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
