@@ -8,8 +8,12 @@
 #   (b) full 3-D (BIG=1 only: a few minutes): a 21700 with 1 mm arc spacing
 #       x 20 layers (30,420 elements), SPMe at 1 and 2 ranks (the speed-up),
 #       and DFN at 2 ranks with DFN=1.
-# Prints wall time (stepping, total), steps, Newton iterations, elements and
-# peak RSS per element (summed over ranks).
+# Prints wall time (stepping, total), steps, Newton iterations, elements,
+# peak RSS per element (summed over ranks), and from the TCElements log event
+# (-log_view) the element evaluations per element per step (passes over the
+# elements / steps tried), the time per element evaluation and the time in
+# element evaluations (slowest rank). Not yet: a FLOP count and the fraction
+# of peak (issue 18).
 #
 #   bench/run.sh
 #   BIG=1 bench/run.sh
@@ -27,19 +31,26 @@ trap 'rm -rf "$work"' EXIT
 row() { # label ranks deck args...
   local label=$1 n=$2 deck=$3; shift 3
   local out="$work/$label-$n"
-  if [ "$n" = 1 ]; then "$tomocell" run "$deck" -output "$out" -plots false "$@" >/dev/null
-  else $mpiexec $mpiflags -n "$n" "$tomocell" run "$deck" -output "$out" -plots false "$@" >/dev/null; fi
-  /usr/bin/python3 - "$out/summary.json" "$label" "$n" <<'PY'
+  if [ "$n" = 1 ]; then "$tomocell" run "$deck" -output "$out" -plots false -log_view ":$work/log-$n" "$@" >/dev/null
+  else $mpiexec $mpiflags -n "$n" "$tomocell" run "$deck" -output "$out" -plots false -log_view ":$work/log-$n" "$@" >/dev/null; fi
+  /usr/bin/python3 - "$out/summary.json" "$label" "$n" "$work/log-$n" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 t, st, net, mem = s["timing_s"], s["steps"], s["network"], s["memory"]
+# TCElements (-log_view): one pass over the elements, each evaluated once; max time over ranks
+ev = [l.split() for l in open(sys.argv[4]) if l.startswith("TCElements ")][0]
+calls, tmax, ranks = int(ev[1]), float(ev[3]), int(sys.argv[3])
+steps = st["accepted"] + st["rejected"]
+per_step = calls / max(steps, 1)
+us_eval = 1e6 * tmax / max(calls * net["elements"] / ranks, 1)
 print(f"{sys.argv[2]:<22} {sys.argv[3]:>5} {net['elements']:>8} {s['model']:>5} {t['stepping']:>10.2f} "
       f"{t['total']:>9.2f} {st['accepted']:>6} {st['newton_its']:>7} {s['capacity_Ah']:>8.4f} "
-      f"{s['T_max_K']:>8.2f} {mem['peak_rss_bytes_per_element']:>10.0f}")
+      f"{s['T_max_K']:>8.2f} {mem['peak_rss_bytes_per_element']:>10.0f} {per_step:>10.2f} "
+      f"{us_eval:>8.2f} {tmax:>9.2f}")
 PY
 }
 
-printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element
+printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s %10s %8s %9s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element evals/el/st us/eval elements_s
 cat >"$work/tranter.yaml" <<'YAML'
 job: roll
 preset: 18650

@@ -4,7 +4,7 @@
 # (inputs/roll21700.yaml, 10.5 um pixels), traced at 1 and 2 ranks (a volume's
 # slices are distributed in blocks). Prints wall time of the whole command,
 # the read+trace phase, the network build, and peak RSS (largest rank and sum
-# over ranks) from the JSON summary. Target: a 2000 x 2000 slice under 2 s.
+# over ranks) from the JSON summary. Target: a 2000 x 2000 slice under 1 s (issue 16).
 #
 #   bench/trace.sh                      # slice (labels, gray) + 200-slice volume
 #   NZ=50 RANKS="1 2" bench/trace.sh    # smaller volume

@@ -30,6 +30,9 @@ struct _p_TCDeck {
   PetscInt     nfkeys;
   char         fcmd[32];
   PetscBool   *fseen;
+  /* the names given for prefix keys ("probes_*"): from the file and the command line */
+  PetscInt npre;
+  char (*pre)[128];
 };
 
 PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys,
@@ -56,8 +59,18 @@ PetscErrorCode TCDeckDestroy(TCDeck *deck)
   PetscCall(PetscFree((*deck)->text));
   PetscCall(PetscFree((*deck)->fromdeck));
   PetscCall(PetscFree((*deck)->fseen));
+  PetscCall(PetscFree((*deck)->pre));
   PetscCall(PetscFree(*deck));
   PetscFunctionReturn(0);
+}
+
+/* A key whose name ends in '*' is a prefix key: "probes_*" matches every
+   probes_<name> (a YAML map probes: {<name>: ...}). */
+static PetscBool TCKeyIsPrefix(const TCKey *key, size_t *len)
+{
+  size_t n = strlen(key->name);
+  if (len) *len = n ? n - 1 : 0;
+  return (PetscBool)(n > 1 && key->name[n - 1] == '*');
 }
 
 static PetscInt TCDeckFind(TCDeck d, const char name[])
@@ -67,7 +80,45 @@ static PetscInt TCDeckFind(TCDeck d, const char name[])
     PetscStrcasecmp(d->keys[k].name, name, &eq);
     if (eq) return k;
   }
+  for (PetscInt k = 0; k < d->nkeys; k++) {
+    size_t n;
+    if (TCKeyIsPrefix(&d->keys[k], &n) && strlen(name) > n &&
+        !strncasecmp(d->keys[k].name, name, n))
+      return k;
+  }
   return -1;
+}
+
+/* Record a name given for a prefix key (once). */
+static PetscErrorCode TCDeckRecordPrefixed(TCDeck d, const char name[])
+{
+  PetscInt k = TCDeckFind(d, name);
+
+  PetscFunctionBeginUser;
+  if (k < 0 || !TCKeyIsPrefix(&d->keys[k], NULL)) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < d->npre; i++)
+    if (!strcasecmp(d->pre[i], name)) PetscFunctionReturn(0);
+  PetscCheck(strlen(name) < sizeof(d->pre[0]), d->comm, PETSC_ERR_USER_INPUT,
+             "key %s: the name is longer than %d characters", name, (int)sizeof(d->pre[0]) - 1);
+  PetscCall(PetscRealloc(sizeof(*d->pre) * (size_t)(d->npre + 1), &d->pre));
+  PetscCall(PetscStrncpy(d->pre[d->npre++], name, sizeof(d->pre[0])));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCDeckGetPrefixed(TCDeck d, const char prefix[], PetscInt *n, const char *names[],
+                                 PetscInt max)
+{
+  size_t len = strlen(prefix);
+
+  PetscFunctionBeginUser;
+  *n = 0;
+  for (PetscInt i = 0; i < d->npre; i++)
+    if (!strncasecmp(d->pre[i], prefix, len)) {
+      PetscCheck(*n < max, d->comm, PETSC_ERR_USER_INPUT, "more than %d %s* keys", (int)max,
+                 prefix);
+      names[(*n)++] = d->pre[i];
+    }
+  PetscFunctionReturn(0);
 }
 
 static PetscInt TCDeckFindForeign(TCDeck d, const char name[])
@@ -326,7 +377,10 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
     const char *nm   = names[i];
     size_t      w    = strcspn(nm, "_");
     PetscBool   ours = PETSC_FALSE;
-    if (TCDeckFind(d, nm) >= 0) continue;
+    if (TCDeckFind(d, nm) >= 0) {
+      PetscCall(TCDeckRecordPrefixed(d, nm));
+      continue;
+    }
     if (TCDeckFindForeign(d, nm) >= 0) {
       char bad[256];
       PetscCall(PetscStrncpy(bad, nm, sizeof(bad)));
@@ -424,7 +478,11 @@ PetscErrorCode TCDeckLoad(TCDeck d, const char path[])
     PetscBool set;
     PetscInt  k = TCDeckFind(d, names[i]);
     if (k < 0) continue; /* a foreign key: not used */
-    snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
+    if (TCKeyIsPrefix(&d->keys[k], NULL)) {
+      PetscCall(TCDeckRecordPrefixed(d, names[i]));
+      snprintf(opt, sizeof(opt), "-%s", names[i]);
+    } else
+      snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
     PetscCall(PetscOptionsHasName(NULL, NULL, opt, &set));
     if (!set) {
       PetscCall(PetscOptionsSetValue(NULL, opt, values[i]));
@@ -656,11 +714,20 @@ PetscErrorCode TCDeckGetEffective(TCDeck d, char **text)
 
   PetscFunctionBeginUser;
   for (PetscInt k = 0; k < d->nkeys; k++) cap += strlen(d->keys[k].name) + 260;
+  cap += (size_t)d->npre * (sizeof(d->pre[0]) + 260);
   PetscCall(PetscMalloc1(cap, &out));
   out[0] = 0;
+  for (PetscInt i = 0; i < d->npre; i++) {
+    char      opt[256], val[256];
+    PetscBool set;
+    snprintf(opt, sizeof(opt), "-%s", d->pre[i]);
+    PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
+    if (set) len += (size_t)snprintf(out + len, cap - len, "%s: %s\n", d->pre[i], val);
+  }
   for (PetscInt k = 0; k < d->nkeys; k++) {
     char      opt[256], val[256];
     PetscBool set;
+    if (TCKeyIsPrefix(&d->keys[k], NULL)) continue;
     snprintf(opt, sizeof(opt), "-%s", d->keys[k].name);
     PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
     if (!set && d->keys[k].defval)
@@ -682,7 +749,13 @@ void TCDeckPrintKeys(const TCKey keys[], PetscInt nkeys)
       snprintf(dflt, sizeof(dflt), "default %s", key->defval);
     else
       snprintf(dflt, sizeof(dflt), "%s", key->optional ? "optional" : "required");
-    printf("  -%-28s %s", key->name, key->help);
+    char   nm[160];
+    size_t n = strlen(key->name);
+    if (n > 1 && key->name[n - 1] == '*')
+      snprintf(nm, sizeof(nm), "%.*s<name>", (int)(n - 1), key->name);
+    else
+      snprintf(nm, sizeof(nm), "%s", key->name);
+    printf("  -%-28s %s", nm, key->help);
     if (key->type == TC_KEY_ENUM) printf(" (%s)", key->choices);
     printf(" [%s]\n", dflt);
   }

@@ -65,6 +65,12 @@ PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char
 PETSC_EXTERN PetscErrorCode TCDeckIsFromFile(TCDeck deck, const char name[], PetscBool *fromfile);
 /* Whether the key was given (deck or command line) rather than defaulted. */
 PETSC_EXTERN PetscErrorCode TCDeckIsSet(TCDeck deck, const char name[], PetscBool *set);
+/* Prefix keys: a key named "probes_*" in the table accepts every
+   probes_<name> (the YAML map probes: {<name>: value}); each is read with
+   TCDeckGet* by its full name. The names given (deck and command line, at
+   most max), borrowed from the deck. */
+PETSC_EXTERN PetscErrorCode TCDeckGetPrefixed(TCDeck deck, const char prefix[], PetscInt *n,
+                                              const char *names[], PetscInt max);
 /* ENUM: index into the choices. */
 PETSC_EXTERN PetscErrorCode TCDeckGetEnum(TCDeck deck, const char name[], PetscInt *index);
 /* The deck file's text (empty without a deck) and its base name without

@@ -6,8 +6,10 @@
 #include "io/output.h"
 #include "io/results.h"
 #include "src/tc.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* summary.csv columns */
 static const char *const roll_cols[] = {"time_s",
@@ -37,6 +39,7 @@ static const char *const roll_cols[] = {"time_s",
                                         "T_amb_K",
                                         "abuse_heat_J"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
+#define TC_ROLL_MAX_PROBES 64
 
 struct _p_TCRollOutput {
   MPI_Comm         comm;
@@ -63,6 +66,10 @@ struct _p_TCRollOutput {
   PetscLogDouble t_print, t_start;
   PetscBool      plots;
   char           plot_times[1024];
+  /* probes: their columns follow the NCOL fixed ones (ncol in all) */
+  PetscInt    nprobe, ncol;
+  char        probe_name[TC_ROLL_MAX_PROBES][128];
+  TCRollProbe probe[TC_ROLL_MAX_PROBES];
 };
 
 /* the monitor's scalars, for checkpoints (every one: restarts are bit-for-bit) */
@@ -75,6 +82,26 @@ struct _p_TCRollOutput {
   X(het_max) X(het_t) X(amin) X(amin_t) X(amin_loc[0]) X(amin_loc[1]) X(amin_loc[2]) X(amin_i)     \
       X(plating_s) X(t_prev) X(a_prev) X(next_out)
 
+/* The node fields for output. The two external terminal nodes carry no
+   thermal unknown (TCRollNodeFields gives them NaN); they are written at the
+   ambient temperature of the moment, so that max/min over a field are numbers. */
+static PetscErrorCode RollNodeFields(TCRollOutput m)
+{
+  TCRollStats  st;
+  PetscScalar *v;
+  PetscInt     n;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(TCRollGetStats(m->roll, m->state, &st));
+  PetscCall(VecGetLocalSize(m->f[TC_ROLL_TEMPERATURE], &n));
+  PetscCall(VecGetArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsNanReal(PetscRealPart(v[i]))) v[i] = st.T_amb_K;
+  PetscCall(VecRestoreArray(m->f[TC_ROLL_TEMPERATURE], &v));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
 {
   PetscFunctionBeginUser;
@@ -84,7 +111,7 @@ static PetscErrorCode RollSnapshot(TCRollOutput m, PetscReal t)
     for (int q = 0; q < TC_ROLL_NFIELDS; q++)
       PetscCall(PetscRealloc(sizeof(PetscReal) * m->capsnap * PetscMax(m->nin, 1), &m->snap[q]));
   }
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     Vec                vin;
     const PetscScalar *a;
@@ -109,9 +136,9 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
   PetscCall(TCRollGetStats(m->roll, m->state, &st));
   if (m->nrow == m->caprow) {
     m->caprow = PetscMax(256, 2 * m->caprow);
-    PetscCall(PetscRealloc(sizeof(PetscReal) * m->caprow * NCOL, &m->rows));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * m->caprow * m->ncol, &m->rows));
   }
-  row = m->rows + m->nrow * NCOL;
+  row = m->rows + m->nrow * m->ncol;
   {
     PetscReal v[] = {pt->t_s,
                      st.I_A,
@@ -141,6 +168,7 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
                      st.abuse_J};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
+  PetscCall(TCRollProbeTemperatures(m->roll, m->state, m->nprobe, m->probe, row + NCOL));
   if (m->nrow == 0 || st.T_max_K > m->Tmax) {
     m->Tmax        = st.T_max_K;
     m->Tmax_t      = pt->t_s;
@@ -203,6 +231,8 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
 
 /* ---- results.h5: the network, final fields, time series --------------------------- */
 
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m);
+
 static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
 {
   TCRollOutput m      = (TCRollOutput)ctx;
@@ -260,6 +290,71 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
     PetscCall(PetscFree(cells));
   }
   PetscCall(TCH5WriteAttrReals(h5, "/", "roll_centre_m", 2, gi->centre_m));
+  if (m->nprobe) {
+    hsize_t    dr[1] = {(hsize_t)m->nrow};
+    PetscReal *col;
+    PetscCall(TCH5EnsureGroup(h5, "/probes"));
+    PetscCall(PetscMalloc1(PetscMax(m->nrow, 1), &col));
+    for (PetscInt c = -1; c < m->nprobe; c++) {
+      PetscInt j = c < 0 ? 0 : NCOL + c; /* time_s, then the probes' columns */
+      for (PetscInt r = 0; r < m->nrow; r++) col[r] = m->rows[r * m->ncol + j];
+      if (c < 0)
+        snprintf(name, sizeof(name), "/probes/time_s");
+      else
+        snprintf(name, sizeof(name), "/probes/T_%s_K", m->probe_name[c]);
+      PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, 1, dr, 0, rank == 0 ? dr[0] : 0, col));
+      if (c >= 0) {
+        const TCRollProbe *p = &m->probe[c];
+        PetscCall(TCH5WriteAttrReal(h5, name, "r_m", p->rtz[0]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "theta_rad", p->rtz[1]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "z_m", p->rtz[2]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_r_m", p->node_rtz[0]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_theta_rad", p->node_rtz[1]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "node_z_m", p->node_rtz[2]));
+        PetscCall(TCH5WriteAttrReal(h5, name, "distance_m", p->dist_m));
+      }
+    }
+    PetscCall(PetscFree(col));
+  }
+  PetscCall(RollWriteStepViews(h5, m));
+  PetscFunctionReturn(0);
+}
+
+/* /steps/tNNNN/<field>: one 1-D HDF5 virtual dataset per snapshot and field,
+   a view of row NNNN of /series/<field> (no data is copied). XDMF readers that
+   do not take hyperslabs of a 2-D dataset (ParaView's Xdmf3 readers, meshio)
+   read these. Collective (dataset creation is metadata). */
+static PetscErrorCode RollWriteStepViews(TCH5 *h5, TCRollOutput m)
+{
+  hsize_t vdim[1] = {(hsize_t)m->Nin}, sdim[2] = {(hsize_t)m->nsnap, (hsize_t)m->Nin};
+  hid_t   lcpl    = H5Pcreate(H5P_LINK_CREATE);
+
+  PetscFunctionBeginUser;
+  PetscCheck(lcpl >= 0, m->comm, PETSC_ERR_LIB, "H5Pcreate failed in %s", h5->path);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  for (PetscInt s = 0; s < m->nsnap; s++)
+    for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
+      char    src[128], dst[160];
+      hsize_t start[2] = {(hsize_t)s, 0}, count[2] = {1, (hsize_t)m->Nin};
+      hid_t   vspace = H5Screate_simple(1, vdim, NULL), sspace = H5Screate_simple(2, sdim, NULL);
+      hid_t   dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+      herr_t  e    = -1;
+      snprintf(src, sizeof(src), "/series/%s", TCRollFieldNames[q]);
+      snprintf(dst, sizeof(dst), "/steps/t%04lld/%s", (long long)s, TCRollFieldNames[q]);
+      if (vspace >= 0 && sspace >= 0 && dcpl >= 0 &&
+          H5Sselect_hyperslab(sspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+          H5Pset_virtual(dcpl, vspace, ".", src, sspace) >= 0) {
+        d = H5Dcreate2(h5->file, dst, H5T_NATIVE_DOUBLE, vspace, lcpl, dcpl, H5P_DEFAULT);
+        if (d >= 0) e = H5Dclose(d);
+      }
+      if (dcpl >= 0) H5Pclose(dcpl);
+      if (sspace >= 0) H5Sclose(sspace);
+      if (vspace >= 0) H5Sclose(vspace);
+      if (e < 0) H5Pclose(lcpl);
+      PetscCheck(e >= 0, m->comm, PETSC_ERR_FILE_WRITE, "cannot create the view %s of %s in %s", dst,
+                 src, h5->path);
+    }
+  H5Pclose(lcpl);
   PetscFunctionReturn(0);
 }
 
@@ -279,14 +374,14 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
     fprintf(fp, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-                "<Xdmf Version=\"2.0\">\n  <Domain>\n"
+                "<Xdmf Version=\"3.0\">\n  <Domain>\n"
                 "    <Grid Name=\"roll\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
     for (PetscInt s = 0; s < m->nsnap; s++) {
       fprintf(fp, "      <Grid Name=\"t%lld\" GridType=\"Uniform\">\n", (long long)s);
-      fprintf(fp, "        <Time Value=\"%.9g\"/>\n", (double)m->snap_t[s]);
+      fprintf(fp, "        <Time Value=\"%.17g\"/>\n", (double)m->snap_t[s]);
       fprintf(fp,
               "        <Topology TopologyType=\"%s\" NumberOfElements=\"%lld\"%s>\n"
-              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" "
+              "          <DataItem Dimensions=\"%lld %lld\" NumberType=\"Int\" Precision=\"4\" "
               "Format=\"HDF\">results.h5:/mesh/cells</DataItem>\n        </Topology>\n",
               nv == 4 ? "Quadrilateral" : "Polyline", (long long)nc,
               nv == 4 ? "" : " NodesPerElement=\"2\"", (long long)nc, (long long)nv);
@@ -298,15 +393,11 @@ static PetscErrorCode RollWriteSeriesXdmf(const char outdir[], TCRollOutput m)
               (long long)m->Nin);
       for (int q = 0; q < TC_ROLL_NFIELDS; q++)
         fprintf(fp,
-                "        <Attribute Name=\"%s\" Center=\"Node\">\n"
-                "          <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld\">\n"
-                "            <DataItem Dimensions=\"3 2\" Format=\"XML\">%lld 0 1 1 1 "
-                "%lld</DataItem>\n"
-                "            <DataItem Dimensions=\"%lld %lld\" NumberType=\"Float\" "
-                "Precision=\"8\" Format=\"HDF\">results.h5:/series/%s</DataItem>\n"
-                "          </DataItem>\n        </Attribute>\n",
-                TCRollFieldNames[q], (long long)m->Nin, (long long)s, (long long)m->Nin,
-                (long long)m->nsnap, (long long)m->Nin, TCRollFieldNames[q]);
+                "        <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+                "          <DataItem Dimensions=\"%lld\" NumberType=\"Float\" Precision=\"8\" "
+                "Format=\"HDF\">results.h5:/steps/t%04lld/%s</DataItem>\n"
+                "        </Attribute>\n",
+                TCRollFieldNames[q], (long long)m->Nin, (long long)s, TCRollFieldNames[q]);
       fprintf(fp, "      </Grid>\n");
     }
     fprintf(fp, "    </Grid>\n  </Domain>\n</Xdmf>\n");
@@ -324,11 +415,16 @@ static PetscErrorCode RollWriteCSV(const char outdir[], TCRollOutput m)
   PetscCall(TCPathJoin(outdir, "summary.csv", path, sizeof(path)));
   PetscCall(TCOutputFOpen(m->comm, path, &fp));
   if (fp) {
-    for (PetscInt c = 0; c < NCOL; c++)
-      fprintf(fp, "%s%s", roll_cols[c], c + 1 < NCOL ? "," : "\n");
+    for (PetscInt c = 0; c < m->ncol; c++) {
+      if (c < NCOL)
+        fprintf(fp, "%s", roll_cols[c]);
+      else
+        fprintf(fp, "T_%s_K", m->probe_name[c - NCOL]);
+      fprintf(fp, "%s", c + 1 < m->ncol ? "," : "\n");
+    }
     for (PetscInt r = 0; r < m->nrow; r++)
-      for (PetscInt c = 0; c < NCOL; c++)
-        fprintf(fp, "%.10g%s", (double)m->rows[r * NCOL + c], c + 1 < NCOL ? "," : "\n");
+      for (PetscInt c = 0; c < m->ncol; c++)
+        fprintf(fp, "%.10g%s", (double)m->rows[r * m->ncol + c], c + 1 < m->ncol ? "," : "\n");
   }
   PetscCall(TCOutputFClose(m->comm, path, &fp));
   PetscFunctionReturn(0);
@@ -359,9 +455,92 @@ PetscErrorCode TCRollOutputCreate(TCRoll roll, TCRollGeom geom, TCDeck deck,
   PetscCall(PetscObjectGetComm((PetscObject)vin, &m->comm));
   PetscCall(VecDestroy(&vin));
   m->next_out = 0;
+  m->ncol     = NCOL;
   m->het_max  = 0;
   m->total_s  = -1;
   *out        = m;
+  PetscFunctionReturn(0);
+}
+
+/* One probe: name (a column name: letters, digits, '_') and its value, a
+   named place or "r, theta, z" (a YAML list arrives comma-joined). */
+static PetscErrorCode RollProbeAdd(TCRollOutput m, const char name[], const char value[])
+{
+  PetscReal rtz[3];
+  char      v[256], *c, *end;
+  int       nv = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(name[0], m->comm, PETSC_ERR_USER_INPUT, "a probe needs a name");
+  for (const char *q = name; *q; q++)
+    PetscCheck(isalnum((unsigned char)*q) || *q == '_', m->comm, PETSC_ERR_USER_INPUT,
+               "probe name '%s': use letters, digits and '_' (it names the column T_%s_K)", name,
+               name);
+  PetscCheck(strlen(name) < sizeof(m->probe_name[0]), m->comm, PETSC_ERR_USER_INPUT,
+             "probe name '%s' is too long", name);
+  for (PetscInt k = 0; k < m->nprobe; k++)
+    PetscCheck(strcasecmp(m->probe_name[k], name), m->comm, PETSC_ERR_USER_INPUT,
+               "probe '%s' is given twice", name);
+  PetscCheck(m->nprobe < TC_ROLL_MAX_PROBES, m->comm, PETSC_ERR_USER_INPUT, "more than %d probes",
+             TC_ROLL_MAX_PROBES);
+  PetscCall(PetscStrncpy(v, value, sizeof(v)));
+  for (c = v; *c == ' ' || *c == '['; c++) {}
+  if (isalpha((unsigned char)*c)) {
+    char *e = c + strlen(c);
+    while (e > c && (e[-1] == ' ' || e[-1] == ']')) *--e = 0;
+    PetscCall(TCRollProbeLocate(m->roll, c, NULL, &m->probe[m->nprobe]));
+  } else {
+    for (char *q = c; *q; q++)
+      if (*q == ',' || *q == ']') *q = ' ';
+    while (nv < 4) {
+      double x = strtod(c, &end);
+      if (end == c) break;
+      if (nv < 3) rtz[nv] = (PetscReal)x;
+      nv++;
+      c = end;
+    }
+    while (*c == ' ') c++;
+    PetscCheck(nv == 3 && !*c && rtz[0] >= 0, m->comm, PETSC_ERR_USER_INPUT,
+               "probe %s = '%s': expected a named place (can_mid, can_positive_end, "
+               "can_negative_end, core_mid) or a point [r_m, theta_rad, z_m] with r_m >= 0",
+               name, value);
+    PetscCall(TCRollProbeLocate(m->roll, NULL, rtz, &m->probe[m->nprobe]));
+  }
+  PetscCall(PetscStrncpy(m->probe_name[m->nprobe], name, sizeof(m->probe_name[0])));
+  {
+    const TCRollProbe *p = &m->probe[m->nprobe];
+    PetscCall(TCPrintf(m->comm,
+                       "  probe %s: (r %.2f mm, theta %.3f rad, z %.2f mm) reads the node at (r "
+                       "%.2f mm, theta %.3f rad, z %.2f mm), %.2f mm away\n",
+                       name, (double)(1e3 * p->rtz[0]), (double)p->rtz[1],
+                       (double)(1e3 * p->rtz[2]), (double)(1e3 * p->node_rtz[0]),
+                       (double)p->node_rtz[1], (double)(1e3 * p->node_rtz[2]),
+                       (double)(1e3 * p->dist_m)));
+  }
+  m->nprobe++;
+  m->ncol = NCOL + m->nprobe;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RollProbesFromDeck(TCRollOutput m)
+{
+  char        list[1024];
+  PetscBool   set;
+  const char *names[TC_ROLL_MAX_PROBES];
+  PetscInt    n;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetString(m->deck, "probes", list, sizeof(list), &set));
+  if (set) {
+    for (char *tok = strtok(list, ", []"); tok; tok = strtok(NULL, ", []"))
+      PetscCall(RollProbeAdd(m, tok, tok));
+  }
+  PetscCall(TCDeckGetPrefixed(m->deck, "probes_", &n, names, TC_ROLL_MAX_PROBES));
+  for (PetscInt k = 0; k < n; k++) {
+    char val[256];
+    PetscCall(TCDeckGetString(m->deck, names[k], val, sizeof(val), &set));
+    PetscCall(RollProbeAdd(m, names[k] + 7, val));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -373,6 +552,7 @@ PetscErrorCode TCRollOutputSetFromDeck(TCRollOutput m)
   PetscCall(TCDeckGetReal(m->deck, "output_interval_s", &m->interval));
   PetscCall(TCDeckGetBool(m->deck, "plots", &m->plots));
   PetscCall(TCDeckGetString(m->deck, "plot_times_s", m->plot_times, sizeof(m->plot_times), &set));
+  PetscCall(RollProbesFromDeck(m));
   PetscFunctionReturn(0);
 }
 
@@ -408,7 +588,7 @@ PetscErrorCode TCRollOutputCheckpointSave(TCRollOutput m, TCCheckpoint ck)
 #undef SAVE
   PetscCall(TCCheckpointSetInt(ck, "rows", m->nrow));
   PetscCall(TCCheckpointSetInt(ck, "snapshots", m->nsnap));
-  PetscCall(TCCheckpointWriteArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointWriteArray(ck, "series_rows", rank == 0 ? m->nrow * m->ncol : 0, m->rows));
   PetscCall(TCCheckpointWriteArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     char name[64];
@@ -434,11 +614,11 @@ PetscErrorCode TCRollOutputCheckpointLoad(TCRollOutput m, TCCheckpoint ck)
   m->nsnap = m->capsnap = (PetscInt)v;
   PetscCall(PetscFree(m->rows));
   PetscCall(PetscFree(m->snap_t));
-  PetscCall(PetscMalloc1(PetscMax(m->nrow * NCOL, 1), &m->rows));
+  PetscCall(PetscMalloc1(PetscMax(m->nrow * m->ncol, 1), &m->rows));
   PetscCall(PetscMalloc1(PetscMax(m->nsnap, 1), &m->snap_t));
-  PetscCall(TCCheckpointReadArray(ck, "series_rows", rank == 0 ? m->nrow * NCOL : 0, m->rows));
+  PetscCall(TCCheckpointReadArray(ck, "series_rows", rank == 0 ? m->nrow * m->ncol : 0, m->rows));
   PetscCall(TCCheckpointReadArray(ck, "snapshot_times", rank == 0 ? m->nsnap : 0, m->snap_t));
-  PetscCallMPI(MPI_Bcast(m->rows, (PetscMPIInt)(m->nrow * NCOL), MPIU_REAL, 0, m->comm));
+  PetscCallMPI(MPI_Bcast(m->rows, (PetscMPIInt)(m->nrow * m->ncol), MPIU_REAL, 0, m->comm));
   PetscCallMPI(MPI_Bcast(m->snap_t, (PetscMPIInt)m->nsnap, MPIU_REAL, 0, m->comm));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     char name[64];
@@ -499,7 +679,9 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonReal(&js, "capacity_Ah", sum->capacity_Ah);
     TCJsonReal(&js, "discharged_Ah", sum->discharged_Ah);
     TCJsonReal(&js, "charged_Ah", sum->charged_Ah);
-    TCJsonReal(&js, "energy_Wh", sum->energy_Wh);
+    TCJsonReal(&js, "energy_Wh", sum->energy_Wh); /* net */
+    TCJsonReal(&js, "discharge_energy_Wh", sum->discharge_energy_Wh);
+    TCJsonReal(&js, "charge_energy_Wh", sum->charge_energy_Wh);
     TCJsonReal(&js, "final_voltage_V", st->V_V);
     TCJsonReal(&js, "final_time_s", sum->t_end_s);
     TCJsonReal(&js, "T_max_K", m->Tmax);
@@ -511,6 +693,31 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonReal(&js, "T_K", m->Tmax);
     TCJsonObjectEnd(&js);
     TCJsonReal(&js, "T_mean_final_K", st->T_mean_K);
+    if (m->nprobe) {
+      TCJsonObjectBegin(&js, "probes");
+      for (PetscInt c = 0; c < m->nprobe; c++) {
+        const TCRollProbe *p    = &m->probe[c];
+        PetscReal          tmax = -PETSC_MAX_REAL, tmin = PETSC_MAX_REAL;
+        for (PetscInt r = 0; r < m->nrow; r++) {
+          tmax = PetscMax(tmax, m->rows[r * m->ncol + NCOL + c]);
+          tmin = PetscMin(tmin, m->rows[r * m->ncol + NCOL + c]);
+        }
+        TCJsonObjectBegin(&js, m->probe_name[c]);
+        TCJsonReal(&js, "r_m", p->rtz[0]);
+        TCJsonReal(&js, "theta_rad", p->rtz[1]);
+        TCJsonReal(&js, "z_m", p->rtz[2]);
+        TCJsonReal(&js, "node_r_m", p->node_rtz[0]);
+        TCJsonReal(&js, "node_theta_rad", p->node_rtz[1]);
+        TCJsonReal(&js, "node_z_m", p->node_rtz[2]);
+        TCJsonReal(&js, "distance_m", p->dist_m);
+        TCJsonReal(&js, "T_initial_K", m->nrow ? m->rows[NCOL + c] : NAN);
+        TCJsonReal(&js, "T_final_K", m->nrow ? m->rows[(m->nrow - 1) * m->ncol + NCOL + c] : NAN);
+        TCJsonReal(&js, "T_max_K", tmax);
+        TCJsonReal(&js, "T_min_K", tmin);
+        TCJsonObjectEnd(&js);
+      }
+      TCJsonObjectEnd(&js);
+    }
     TCJsonReal(&js, "current_heterogeneity", m->het_max);
     TCJsonReal(&js, "current_heterogeneity_time_s", m->het_t);
     TCJsonReal(&js, "min_anode_potential_V", m->amin);
@@ -592,7 +799,7 @@ PetscErrorCode TCRollOutputWrite(TCRollOutput m, const char outdir[], const TCRo
   if (m->nsnap == 0 || m->snap_t[m->nsnap - 1] < d->sum->t_end_s)
     PetscCall(RollSnapshot(m, d->sum->t_end_s));
   PetscCall(TCRollGetStats(m->roll, m->state, &st));
-  PetscCall(TCRollNodeFields(m->roll, m->state, m->f));
+  PetscCall(RollNodeFields(m));
   for (int q = 0; q < TC_ROLL_NFIELDS; q++) {
     nf[q].name = TCRollFieldNames[q];
     nf[q].v    = m->f[q];

@@ -16,10 +16,15 @@
  *   results.h5          the network (mesh/rollnet.h layout: nodes, edges,
  *                       layers, curves, defects), the final node fields,
  *                       /time_s and /series/<field> [snapshots x nodes],
+ *                       /probes/time_s and /probes/T_<name>_K [rows] (each
+ *                       with attributes r_m, theta_rad, z_m, node_r_m,
+ *                       node_theta_rad, node_z_m, distance_m),
  *                       /mesh/cells (the unrolled sheets), roll_centre_m;
  *   results.xmf         the final fields on the network (io/results.h);
  *   results_series.xmf  a temporal collection of the snapshots on the sheets;
- *   summary.csv         one row per accepted step;
+ *   summary.csv         one row per accepted step (with a column T_<name>_K
+ *                       per probe: the temperature of the thermal node
+ *                       nearest a named point, solver/roll.h);
  *   summary.json        the run's description, geometry (mesh/rollgeom.h),
  *                       microstructure, findings, balances, steps, timing;
  *   PNG plots           through tools/plot_run.py (plots: true).
@@ -42,11 +47,17 @@
    PETSC_FALSE},                                                                                   \
       {"plots", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,                                      \
        "job roll: PNG plots (needs /usr/bin/python3 with matplotlib)", PETSC_FALSE},               \
-  {                                                                                                \
-    "plot_times_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                  \
-        "job roll: times of the map plots, comma-separated, s (default: middle and end)",          \
-        PETSC_TRUE                                                                                 \
-  }
+      {"plot_times_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                               \
+       "job roll: times of the map plots, comma-separated, s (default: middle and end)",           \
+       PETSC_TRUE},                                                                                \
+      {"probes", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                     \
+       "job roll: probes as a list of named places (can_mid, can_positive_end, can_negative_end, " \
+       "core_mid), each a column T_<place>_K of summary.csv and a series in results.h5",          \
+       PETSC_TRUE},                                                                                \
+      {"probes_*", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                   \
+       "job roll: probe <name> (the map probes: {<name>: ...}): a named place or a point "         \
+       "[r_m, theta_rad, z_m]; column T_<name>_K",                                                 \
+       PETSC_TRUE}
 
 typedef struct _p_TCRollOutput *TCRollOutput;
 

@@ -91,12 +91,31 @@ def load_set(name):
     return s
 
 
+def open_mpi(exe):
+    """Whether exe (mpiexec, mpirun) is Open MPI's launcher."""
+    try:
+        r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Open MPI" in r.stdout + r.stderr or "OpenRTE" in r.stdout + r.stderr
+
+
 def launcher(ranks):
+    """The command that starts `ranks` MPI processes: srun inside Slurm, else
+    $MPIEXEC (default mpiexec). Open MPI refuses to run as root and to start
+    more ranks than cores; as root --allow-run-as-root is added, and
+    --oversubscribe when ranks exceed the cores (unless $MPIEXEC has them)."""
     if ranks <= 1:
         return []
     if os.environ.get("SLURM_JOB_ID"):
         return ["srun", "-n", str(ranks)]
-    return shlex.split(os.environ.get("MPIEXEC", "mpiexec")) + ["-n", str(ranks)]
+    cmd = shlex.split(os.environ.get("MPIEXEC", "mpiexec"))
+    if cmd and os.path.basename(cmd[0]) in ("mpiexec", "mpirun", "orterun") and open_mpi(cmd[0]):
+        if os.geteuid() == 0 and "--allow-run-as-root" not in cmd:
+            cmd.append("--allow-run-as-root")
+        if ranks > (os.cpu_count() or 1) and "--oversubscribe" not in cmd:
+            cmd.append("--oversubscribe")
+    return cmd + ["-n", str(ranks)]
 
 
 def run(cmd, log=None):

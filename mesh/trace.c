@@ -7,11 +7,13 @@
  */
 #include "mesh/trace.h"
 #include <math.h>
+#include <string.h>
 
 #define TC_TRACE_MAX_CLASSES 16
 
 typedef struct {
-  float r, w; /* centroid radius and run width, px */
+  float r, w;   /* centroid radius and run width, px */
+  float ra, rb; /* radius where the run starts and ends, px */
 } TCCross;
 
 typedef struct {
@@ -243,6 +245,180 @@ static PetscErrorCode TCTraceCentre(const unsigned char *fg, PetscInt nx, PetscI
   PetscFunctionReturn(0);
 }
 
+/* Grayscale scans as they come: a lab scan shows the steel can as the
+   brightest ring around a darker roll, and the hollow mandrel inside, so a
+   threshold over the whole image lands between background and roll. Find the
+   centre (the hollow core of an Otsu mask), the radial mean profile about it,
+   the can as its brightest ring outside the core when it stands out from the
+   roll (by more than half the roll's contrast to the core, over less than a
+   tenth of its radius) and encloses it (outside it the profile stays
+   nearer the core's level than the roll's), and threshold by Otsu over the annulus between the
+   mandrel hole and the can only; outside it sm is set to lo (background).
+   Without a can the whole image is used. -trace_threshold overrides the
+   threshold (the annulus still applies). */
+static PetscErrorCode TCTraceGrayAnnulus(TCTrace tr, float *sm, PetscInt nx, PetscInt ny,
+                                         PetscReal px, float lo, float hi, const char what[],
+                                         TCTraceSlice *res, float *thr)
+{
+  PetscInt       npix = nx * ny, nb = (PetscInt)ceil(0.5 * hypot(nx, ny)) + 2, n = 0;
+  unsigned char *fg;
+  PetscReal c[2], depth, *sum, *cnt, *P, t0 = TCOtsu(sm, npix, lo, hi), ring_thr = -PETSC_MAX_REAL;
+  float    *ann, *rad;
+
+  PetscFunctionBeginUser;
+  (void)what;
+  PetscCall(PetscMalloc1(npix, &fg));
+  for (PetscInt q = 0; q < npix; q++) fg[q] = (unsigned char)(sm[q] > t0);
+  PetscCall(TCTraceCentre(fg, nx, ny, c, &depth));
+  {
+    /* a can brighter than everything else takes the whole-image threshold:
+       the mask is then a thin ring whose hole is most of it; threshold again
+       below it for the roll's hollow core */
+    PetscInt i0 = nx, i1 = -1;
+    for (PetscInt q = 0; q < npix; q++)
+      if (fg[q]) {
+        i0 = PetscMin(i0, q % nx);
+        i1 = PetscMax(i1, q % nx);
+      }
+    if (i1 > i0 && depth > 0.3 * (i1 - i0 + 1)) {
+      float   *low;
+      PetscInt m = 0;
+      float    a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+      PetscCall(PetscMalloc1(npix, &low));
+      for (PetscInt q = 0; q < npix; q++)
+        if (sm[q] <= t0) {
+          low[m++] = sm[q];
+          a        = PetscMin(a, sm[q]);
+          b        = PetscMax(b, sm[q]);
+        }
+      if (m > 0 && b > a) {
+        /* the ring's centroid is the centre; the hollow core ends where the
+           radial mean first exceeds the threshold below the can */
+        PetscReal t1 = TCOtsu(low, m, a, b), sx = 0, sy = 0, sn = 0;
+        for (PetscInt q = 0; q < npix; q++)
+          if (fg[q]) {
+            sx += q % nx + 0.5;
+            sy += q / nx + 0.5;
+            sn += 1;
+          }
+        c[0]     = sx / sn;
+        c[1]     = sy / sn;
+        ring_thr = t1;
+      }
+      PetscCall(PetscFree(low));
+    }
+  }
+  PetscCall(PetscFree(fg));
+  PetscCall(PetscCalloc3(nb, &sum, nb, &cnt, nb, &P));
+  PetscCall(PetscMalloc1(npix, &rad)); /* distance from the centre, px */
+  for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt i = 0; i < nx; i++) {
+      PetscReal dx = i + 0.5 - c[0], dy = j + 0.5 - c[1];
+      PetscInt  b;
+      rad[j * nx + i] = (float)sqrt(dx * dx + dy * dy);
+      b               = (PetscInt)rad[j * nx + i];
+      sum[b] += sm[j * nx + i];
+      cnt[b] += 1;
+    }
+  for (PetscInt b = 0; b < nb; b++) P[b] = cnt[b] > 0 ? sum[b] / cnt[b] : 0;
+  if (ring_thr > -PETSC_MAX_REAL) {
+    depth = 0;
+    while (depth < nb - 1 && P[(PetscInt)depth] <= ring_thr) depth += 1;
+  }
+  res->mandrel_r_m = depth * px;
+  {
+    PetscInt  r0 = (PetscInt)depth + 3, pk = -1, rmax = 0, rci, rco;
+    PetscReal pcore = 0, proll, *tmp;
+    /* rings fully inside the image only */
+    for (PetscInt b = 1; b < nb; b++)
+      if (cnt[b] > 0.9 * 2 * PETSC_PI * b) rmax = b;
+    for (PetscInt b = r0; b <= rmax; b++)
+      if (pk < 0 || P[b] > P[pk]) pk = b;
+    for (PetscInt b = 0; b < PetscMax((PetscInt)depth, 1); b++) pcore += P[b] / PetscMax(depth, 1);
+    if (pk > r0 + 4) {
+      PetscInt m = 0, hi2 = (PetscInt)(0.8 * pk);
+      PetscCall(PetscMalloc1(pk + 1, &tmp));
+      for (PetscInt b = r0; b <= hi2; b++) tmp[m++] = P[b];
+      PetscCall(PetscSortReal(m, tmp));
+      proll = m ? tmp[m / 2] : P[pk];
+      PetscCall(PetscFree(tmp));
+      rci = pk;
+      while (rci > r0 && P[rci - 1] > 0.5 * (P[pk] + proll)) rci--;
+      rco = pk;
+      while (rco < rmax && P[rco + 1] > 0.5 * (P[pk] + proll)) rco++;
+      /* a can: it stands out from the roll, is thin, and encloses it --
+         outside it the profile falls below halfway from the roll to the core */
+      PetscReal pout = pcore;
+      for (PetscInt b = rco + 3 + (PetscInt)(0.02 * pk); b <= rmax; b++)
+        pout = b == rco + 3 + (PetscInt)(0.02 * pk)
+                   ? P[b]
+                   : PetscMax(pout, P[b]); /* past its blurred edge */
+      if (P[pk] - proll > 0.5 * PetscAbsReal(proll - pcore) && rco - rci < 0.1 * pk &&
+          PetscAbsReal(pout - pcore) < 0.5 * PetscAbsReal(proll - pcore)) {
+        res->can_found     = PETSC_TRUE;
+        res->can_r_inner_m = (rci - 0.5) * px;
+        res->can_r_outer_m = (rco + 1.0) * px;
+        /* outside the annulus: background */
+        for (PetscInt q = 0; q < npix; q++)
+          if (rad[q] > rci - 2.0) sm[q] = lo;
+        PetscCall(PetscInfo(NULL,
+                            "%s: can found: inner radius %g px, outer %g px (peak %g, roll %g, "
+                            "core %g); mandrel hole %g px\n",
+                            what, (double)(rci - 0.5), (double)(rco + 1.0), (double)P[pk],
+                            (double)proll, (double)pcore, (double)depth));
+      }
+    }
+  }
+  /* Otsu over the annulus (the whole image without a can) */
+  PetscCall(PetscMalloc1(npix, &ann));
+  for (PetscInt q = 0; q < npix; q++)
+    if (!res->can_found || (rad[q] > depth && rad[q] < res->can_r_inner_m / px - 2.0))
+      ann[n++] = sm[q];
+  PetscCall(PetscFree(rad));
+  {
+    float a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+    for (PetscInt q = 0; q < n; q++) {
+      a = PetscMin(a, ann[q]);
+      b = PetscMax(b, ann[q]);
+    }
+    *thr = tr->threshold_set ? (float)tr->threshold : (b > a ? (float)TCOtsu(ann, n, a, b) : t0);
+  }
+  {
+    PetscReal s1 = 0, s0 = 0, n1 = 0, n0 = 0;
+    for (PetscInt q = 0; q < n; q++) {
+      if (ann[q] > *thr) {
+        s1 += ann[q];
+        n1++;
+      } else {
+        s0 += ann[q];
+        n0++;
+      }
+    }
+    res->contrast = (n1 > 0 && n0 > 0 && s1 / n1 + s0 / n0 != 0)
+                        ? (s1 / n1 - s0 / n0) / (s1 / n1 + s0 / n0)
+                        : 0;
+    if (n > 0) { /* the roll's gray range for the PNG: 1st and 99th percentile (histogram) */
+      PetscInt *h, acc = 0, k = 0;
+      float     a = PETSC_MAX_REAL, b = -PETSC_MAX_REAL;
+      for (PetscInt q = 0; q < n; q++) {
+        a = PetscMin(a, ann[q]);
+        b = PetscMax(b, ann[q]);
+      }
+      PetscCall(PetscCalloc1(4096, &h));
+      for (PetscInt q = 0; q < n; q++)
+        h[b > a ? PetscMin((PetscInt)((ann[q] - a) / (b - a) * 4096), 4095) : 0]++;
+      for (; k < 4096 && acc + h[k] <= n / 100; k++) acc += h[k];
+      res->gray_lo = a + (b - a) * k / 4096.0;
+      for (acc = 0, k = 4095; k > 0 && acc + h[k] <= n / 100; k--) acc += h[k];
+      res->gray_hi = a + (b - a) * (k + 1) / 4096.0;
+      PetscCall(PetscFree(h));
+    }
+  }
+  PetscCall(PetscFree(ann));
+  PetscCall(PetscFree3(sum, cnt, P));
+  PetscFunctionReturn(0);
+}
+
 /* ---- tracking ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -252,7 +428,7 @@ typedef struct {
   PetscInt  ncr, cap;
 } TCRays;
 
-static PetscErrorCode TCRaysPush(TCRays *R, float r, float w)
+static PetscErrorCode TCRaysPush(TCRays *R, float r, float w, float ra, float rb)
 {
   PetscFunctionBeginUser;
   if (R->ncr == R->cap) {
@@ -263,8 +439,10 @@ static PetscErrorCode TCRaysPush(TCRays *R, float r, float w)
     PetscCall(PetscFree(R->cr));
     R->cr = n;
   }
-  R->cr[R->ncr].r = r;
-  R->cr[R->ncr].w = w;
+  R->cr[R->ncr].r  = r;
+  R->cr[R->ncr].w  = w;
+  R->cr[R->ncr].ra = ra;
+  R->cr[R->ncr].rb = rb;
   R->ncr++;
   PetscFunctionReturn(0);
 }
@@ -294,10 +472,40 @@ static PetscErrorCode TCRaysPitch(const TCRays *R, PetscReal *pitch)
   PetscFunctionReturn(0);
 }
 
+/* Join runs on the same ray whose gap is at most gapmax px into one crossing
+   (centroid weighted by run width): a one-pixel label line whose staircase
+   or zigzag steps across the ray gives two runs a pixel apart, which are one
+   foil, not two. In place. */
+static void TCRaysMerge(TCRays *R, PetscReal gapmax)
+{
+  PetscInt m = 0;
+  for (PetscInt j = 0; j < R->M; j++) {
+    PetscInt k0 = R->ptr[j], k1 = R->ptr[j + 1];
+    R->ptr[j] = m;
+    for (PetscInt k = k0; k < k1; k++) {
+      TCCross c = R->cr[k];
+      if (m > R->ptr[j] && c.ra - R->cr[m - 1].rb <= gapmax) {
+        TCCross *p = &R->cr[m - 1];
+        float    w = p->w + c.w;
+        p->r       = (p->r * p->w + c.r * c.w) / PetscMax(w, 1e-6f);
+        p->w       = w;
+        p->rb      = c.rb;
+      } else
+        R->cr[m++] = c;
+    }
+  }
+  R->ptr[R->M] = m;
+  R->ncr       = m;
+}
+
 typedef struct {
   PetscInt   n;
-  PetscInt  *J; /* unwrapped ray index */
-  PetscReal *r, *w;
+  PetscInt  *J;     /* unwrapped ray index */
+  PetscReal *r, *w; /* radius, run width (negative: no crossing, interpolated) */
+  /* crossings of the class in long segments (M / 20 or more) off the chain,
+     and the largest of them */
+  PetscInt  nun, un_n, un_j0, un_j1;
+  PetscReal un_r0, un_r1;
 } TCChain;
 
 /* Chain the crossings of one foil class into the longest curve. */
@@ -306,9 +514,9 @@ typedef struct {
    track of at least 10 crossings (a foil piece, not noise). */
 static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best, PetscBool *spare)
 {
-  PetscInt   M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
-  PetscInt   glink = PetscMax(4, M / 8), *claim;
-  TCSeg     *S;
+  PetscInt M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
+  PetscInt glink = PetscMax(4, M / 8), ovl = PetscMax(8, M / 16), *claim, *sfirst, *sorder, *rayof;
+  TCSeg   *S;
   PetscReal *dist;
 
   PetscFunctionBeginUser;
@@ -352,7 +560,10 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
         TCSeg   *s  = &S[act[a]];
         PetscInt k  = claim[a];
         float    sl = (R->cr[k].r - s->r1) / (float)(j - s->j1);
-        s->s1       = s->n < 3 ? sl : 0.8f * s->s1 + 0.2f * sl;
+        /* the mean slope over the first 20 crossings, then a running mean
+           over about 20: a zigzag of one pixel every few rays must not tilt
+           the prediction across a gap */
+        s->s1 = s->n < 20 ? (R->cr[k].r - s->r0) / (float)(j - s->j0) : 0.95f * s->s1 + 0.05f * sl;
         if (s->n < 3) s->s0 = s->s1;
         s->r1 = R->cr[k].r;
         s->j1 = j;
@@ -378,6 +589,21 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
         act[nact++]                 = nseg++;
       }
   }
+  /* the crossings of each segment in ray order, for the radius of a
+     segment at a given ray (overlap links) */
+  PetscCall(PetscCalloc3(nseg + 1, &sfirst, R->ncr + 1, &sorder, R->ncr + 1, &rayof));
+  {
+    PetscInt *cnt;
+    PetscCall(PetscCalloc1(nseg + 1, &cnt));
+    for (PetscInt j = 0; j < M; j++)
+      for (PetscInt k = R->ptr[j]; k < R->ptr[j + 1]; k++) rayof[k] = j;
+    for (PetscInt k = 0; k < R->ncr; k++)
+      if (seg[k] >= 0) sfirst[seg[k] + 1]++;
+    for (PetscInt q = 0; q < nseg; q++) sfirst[q + 1] += sfirst[q];
+    for (PetscInt k = 0; k < R->ncr; k++)
+      if (seg[k] >= 0) sorder[sfirst[seg[k]] + cnt[seg[k]]++] = k;
+    PetscCall(PetscFree(cnt));
+  }
   /* link segments across gaps and the seam: greedy by score */
   {
     typedef struct {
@@ -387,64 +613,106 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
     Cand    *cand;
     PetscInt nc = 0, cap = 1024;
     PetscCall(PetscMalloc1(cap, &cand));
-    for (PetscInt a = 0; a < nseg; a++) {
-      if (S[a].n < 3) continue;
-      for (PetscInt b = 0; b < nseg; b++) {
-        PetscInt  d, off = 0;
-        PetscReal rp, e;
-        if (b == a || S[b].n < 3) continue;
-        d = S[b].j0 - S[a].j1;
-        if (d <= 0) {
-          d += M;
-          off = M;
+    /* two stages: first between long segments (M / 100 crossings or more),
+       so that a short piece beside the line (a spur, one side of a step)
+       cannot take the end of a long one; then every segment of 3 or more */
+    for (int stage = 0; stage < 2; stage++) {
+      PetscInt nmin = stage == 0 ? PetscMax(10, M / 100) : 3;
+      nc            = 0;
+      for (PetscInt a = 0; a < nseg; a++) {
+        if (S[a].n < nmin || S[a].next >= 0) continue;
+        for (PetscInt b = 0; b < nseg; b++) {
+          PetscInt  d, off = 0;
+          PetscReal rp, e;
+          if (b == a || S[b].n < nmin || S[b].prev >= 0) continue;
+          d = S[b].j0 - S[a].j1;
+          if (d <= 0 && d >= -ovl && S[b].j1 > S[a].j1 && S[a].j1 - S[a].j0 > -d) {
+            /* overlap: b starts on or before a's last ray and runs on (a thin
+               line whose staircase gives two crossings on a ray, a double
+               track of a 2-px line): b's radius on a's last ray must match
+               within a few pixels; b's crossings before a's end are dropped,
+               so a must be longer than the overlap */
+            {
+              /* b's radius on a's last ray (or the nearest ray b has before it) */
+              PetscInt lo = sfirst[b], hi = sfirst[b + 1] - 1;
+              while (hi > lo) {
+                PetscInt mid = (lo + hi + 1) / 2;
+                if (rayof[sorder[mid]] <= S[a].j1)
+                  lo = mid;
+                else
+                  hi = mid - 1;
+              }
+              rp = R->cr[sorder[lo]].r;
+            }
+            e = PetscAbsReal(S[a].r1 - rp);
+            if (e > PetscMax(3.5, 0.5 * tol)) continue; /* the same line: a few px */
+            if (nc == cap) {
+              Cand *n;
+              cap *= 2;
+              PetscCall(PetscMalloc1(cap, &n));
+              PetscCall(PetscArraycpy(n, cand, nc));
+              PetscCall(PetscFree(cand));
+              cand = n;
+            }
+            cand[nc].score = e / tol + (PetscReal)(-d) / glink;
+            cand[nc].a     = a;
+            cand[nc].b     = b;
+            cand[nc].off   = 0;
+            nc++;
+            continue;
+          }
+          if (d <= 0) {
+            d += M;
+            off = M;
+          }
+          if (d < 1 || d > glink) continue;
+          /* across a long gap the end slope extrapolates badly (a lobe of a
+             deformed core): accept either the extrapolation or the end radius,
+             and let the tolerance grow with the gap up to 1.5 times its value
+             (0.45 pitch: still short of the next turn) */
+          rp = S[a].r1 + S[a].s1 * d;
+          e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
+          if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
+          if (nc == cap) {
+            Cand *n;
+            cap *= 2;
+            PetscCall(PetscMalloc1(cap, &n));
+            PetscCall(PetscArraycpy(n, cand, nc));
+            PetscCall(PetscFree(cand));
+            cand = n;
+          }
+          cand[nc].score = e / tol + (PetscReal)d / glink;
+          cand[nc].a     = a;
+          cand[nc].b     = b;
+          cand[nc].off   = off;
+          nc++;
         }
-        if (d < 1 || d > glink) continue;
-        /* across a long gap the end slope extrapolates badly (a lobe of a
-           deformed core): accept either the extrapolation or the end radius,
-           and let the tolerance grow with the gap up to 1.5 times its value
-           (0.45 pitch: still short of the next turn) */
-        rp = S[a].r1 + S[a].s1 * d;
-        e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
-        if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
-        if (nc == cap) {
-          Cand *n;
-          cap *= 2;
-          PetscCall(PetscMalloc1(cap, &n));
-          PetscCall(PetscArraycpy(n, cand, nc));
-          PetscCall(PetscFree(cand));
-          cand = n;
+      }
+      /* sort by score (insertion sort would be quadratic; use qsort on an index) */
+      {
+        PetscReal *key;
+        PetscInt  *idx;
+        PetscCall(PetscMalloc2(nc, &key, nc, &idx));
+        for (PetscInt c = 0; c < nc; c++) {
+          key[c] = cand[c].score;
+          idx[c] = c;
         }
-        cand[nc].score = e / tol + (PetscReal)d / glink;
-        cand[nc].a     = a;
-        cand[nc].b     = b;
-        cand[nc].off   = off;
-        nc++;
-      }
-    }
-    /* sort by score (insertion sort would be quadratic; use qsort on an index) */
-    {
-      PetscReal *key;
-      PetscInt  *idx;
-      PetscCall(PetscMalloc2(nc, &key, nc, &idx));
-      for (PetscInt c = 0; c < nc; c++) {
-        key[c] = cand[c].score;
-        idx[c] = c;
-      }
-      PetscCall(PetscSortRealWithArrayInt(nc, key, idx));
-      for (PetscInt q = 0; q < nc; q++) {
-        Cand *c = &cand[idx[q]];
-        if (S[c->a].next >= 0 || S[c->b].prev >= 0) continue;
-        /* refuse a link that closes a cycle */
-        {
-          PetscInt t = c->b, steps = 0;
-          while (S[t].next >= 0 && t != c->a && steps++ < nseg) t = S[t].next;
-          if (t == c->a) continue;
+        PetscCall(PetscSortRealWithArrayInt(nc, key, idx));
+        for (PetscInt q = 0; q < nc; q++) {
+          Cand *c = &cand[idx[q]];
+          if (S[c->a].next >= 0 || S[c->b].prev >= 0) continue;
+          /* refuse a link that closes a cycle */
+          {
+            PetscInt t = c->b, steps = 0;
+            while (S[t].next >= 0 && t != c->a && steps++ < nseg) t = S[t].next;
+            if (t == c->a) continue;
+          }
+          S[c->a].next     = c->b;
+          S[c->a].off_next = c->off;
+          S[c->b].prev     = c->a;
         }
-        S[c->a].next     = c->b;
-        S[c->a].off_next = c->off;
-        S[c->b].prev     = c->a;
+        PetscCall(PetscFree2(key, idx));
       }
-      PetscCall(PetscFree2(key, idx));
     }
     PetscCall(PetscFree(cand));
   }
@@ -523,7 +791,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
 
   /* the chain with most crossings; walk it and collect the points */
   {
-    PetscInt bestn = 0, bests = -1, *first, *cnt, *order;
+    PetscInt   bestn = 0, bests = -1, *first, *cnt, *order;
+    PetscBool *inchain;
     for (PetscInt s = 0; s < nseg; s++) {
       PetscInt n = 0, t = s, steps = 0;
       if (S[s].prev >= 0) continue;
@@ -562,7 +831,9 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       if (spare)
         for (PetscInt k = 0; k < R->ncr; k++)
           spare[k] = (PetscBool)(seg[k] >= 0 && S[seg[k]].n >= 10);
+      PetscCall(PetscCalloc1(nseg, &inchain));
       while (t >= 0 && steps++ <= nseg) {
+        inchain[t] = PETSC_TRUE;
         for (PetscInt q = first[t]; q < first[t + 1]; q++) {
           PetscInt k = order[q], ray;
           /* the ray of crossing k: bisection in ptr */
@@ -587,6 +858,20 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       }
       best->n = m;
       PetscCall(PetscFree3(first, cnt, order));
+      /* long pieces of foil left off the chain: a trace that stopped short */
+      best->nun = best->un_n = 0;
+      for (PetscInt s = 0; s < nseg; s++)
+        if (!inchain[s] && S[s].n >= PetscMax(10, M / 20)) {
+          best->nun += S[s].n;
+          if (S[s].n > best->un_n) {
+            best->un_n  = S[s].n;
+            best->un_j0 = S[s].j0;
+            best->un_j1 = S[s].j1;
+            best->un_r0 = S[s].r0;
+            best->un_r1 = S[s].r1;
+          }
+        }
+      PetscCall(PetscFree(inchain));
       /* fill rays without a crossing (gaps) by linear interpolation of the
          radius, so that the curve follows the spiral across a gap instead of
          cutting a chord */
@@ -605,7 +890,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
           } else {
             PetscReal u = (PetscReal)(J - best->J[q]) / (PetscReal)(best->J[q + 1] - best->J[q]);
             r2[i]       = (1 - u) * best->r[q] + u * best->r[q + 1];
-            w2[i]       = (1 - u) * best->w[q] + u * best->w[q + 1];
+            w2[i]       = -((1 - u) * best->w[q] + u * best->w[q + 1]); /* no crossing */
           }
         }
         PetscCall(PetscFree3(best->J, best->r, best->w));
@@ -616,6 +901,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       }
     }
   }
+  PetscCall(PetscFree3(sfirst, sorder, rayof));
   PetscCall(PetscFree(seg));
   PetscCall(PetscFree(S));
   PetscCall(PetscFree(act));
@@ -795,8 +1081,172 @@ static PetscErrorCode TCFitCentre(PetscInt nf, const PetscInt n[], PetscReal *co
 
 /* ---- the slice ------------------------------------------------------------------------ */
 
+static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                    PetscReal px, PetscBool isint, const char what[],
+                                    TCTraceSlice *res);
+
+/* Trace with the labels lab[0..n) only; ierr and the message on failure. */
+static PetscErrorCode TCTraceTryLabels(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                       PetscReal px, const char what[], const PetscInt lab[],
+                                       PetscInt n, TCTraceSlice *res, PetscErrorCode *ierr,
+                                       char msg[], size_t len)
+{
+  PetscInt save[TC_TRACE_MAX_CLASSES], nsave = tr->nlabels, mode = tr->mode;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(save, tr->labels, TC_TRACE_MAX_CLASSES));
+  PetscCall(PetscArraycpy(tr->labels, lab, n));
+  tr->nlabels = n;
+  tr->mode    = 1;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  *ierr = TCTraceRunOne(tr, img, nx, ny, px, PETSC_TRUE, what, res);
+  PetscCall(PetscPopErrorHandler());
+  msg[0] = 0;
+  if (*ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscCall(PetscErrorMessage(*ierr, &text, &specific));
+    snprintf(msg, len, "%s", specific && specific[0] ? specific : text);
+    PetscCall(TCTraceSliceReset(res));
+  }
+  PetscCall(PetscArraycpy(tr->labels, save, TC_TRACE_MAX_CLASSES));
+  tr->nlabels = nsave;
+  tr->mode    = mode;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny, PetscReal px,
                           PetscBool isint, const char what[], TCTraceSlice *res)
+{
+  PetscInt     lab[TC_TRACE_MAX_CLASS_REPORT], nl = 0, npix = nx * ny, ncand = 0;
+  PetscInt     cand[TC_TRACE_MAX_CLASS_REPORT], pick[2], npick = 0;
+  TCTraceClass cls[TC_TRACE_MAX_CLASS_REPORT];
+  PetscBool    labels = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  /* a labelled slice (the same test as auto mode) with its non-zero labels */
+  if (tr->nlabels == 0 && tr->mode != 2 && isint) {
+    PetscBool *seen;
+    PetscInt   hi = 0, nd = 0;
+    PetscBool  ok = PETSC_TRUE;
+    for (PetscInt q = 0; q < npix && ok; q++) {
+      ok = (PetscBool)(img[q] >= 0 && img[q] < 65536 && isfinite(img[q]));
+      if (ok) hi = PetscMax(hi, (PetscInt)img[q]);
+    }
+    if (ok) {
+      PetscCall(PetscCalloc1(hi + 1, &seen));
+      for (PetscInt q = 0; q < npix; q++) seen[(PetscInt)img[q]] = PETSC_TRUE;
+      for (PetscInt v = 0; v <= hi; v++) nd += seen[v];
+      labels = (PetscBool)(tr->mode == 1 || nd <= TC_TRACE_MAX_CLASSES);
+      for (PetscInt v = 1; v <= hi && labels; v++)
+        if (seen[v] && nl < TC_TRACE_MAX_CLASS_REPORT) lab[nl++] = v;
+      PetscCall(PetscFree(seen));
+    }
+  }
+  if (!labels || nl <= 2) {
+    PetscCall(TCTraceRunOne(tr, img, nx, ny, px, isint, what, res));
+    PetscFunctionReturn(0);
+  }
+  /* every label alone */
+  for (PetscInt c = 0; c < nl; c++) {
+    TCTraceSlice   one;
+    PetscErrorCode ierr;
+    char           msg[1024];
+    TCTraceClass  *C = &cls[c];
+    PetscCall(PetscMemzero(C, sizeof(*C)));
+    C->label = lab[c];
+    PetscCall(
+        TCTraceTryLabels(tr, img, nx, ny, px, what, &lab[c], 1, &one, &ierr, msg, sizeof(msg)));
+    if (ierr) {
+      const char *m = strstr(msg, ": ");
+      snprintf(C->why, sizeof(C->why), "dropped: %.180s", m ? m + 2 : msg);
+    } else {
+      const TCTraceFoil *F = &one.foil[0];
+      C->spiral            = PETSC_TRUE;
+      C->complete          = F->complete;
+      C->windings          = F->windings;
+      C->length_m          = F->length_m;
+      C->thickness_m       = F->thickness_m;
+      if (!F->complete)
+        snprintf(C->why, sizeof(C->why), "dropped: a spiral of %.2f turns, but incomplete: %.140s",
+                 (double)F->windings, F->why);
+      else
+        cand[ncand++] = c;
+      PetscCall(TCTraceSliceReset(&one));
+    }
+  }
+  PetscCheck(ncand > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s: none of its %d labels traces alone into a complete spiral (label %d: %s); pick "
+             "the foils with -trace_label",
+             what, (int)nl, (int)cls[0].label, cls[0].why);
+  /* the thinnest complete spiral first */
+  for (PetscInt a = 0; a < ncand; a++)
+    for (PetscInt b = a + 1; b < ncand; b++)
+      if (cls[cand[b]].thickness_m < cls[cand[a]].thickness_m) {
+        PetscInt t = cand[a];
+        cand[a]    = cand[b];
+        cand[b]    = t;
+      }
+  pick[npick++] = cand[0];
+  /* a second layer when the two trace together complete and alternate */
+  for (PetscInt k = 1; k < ncand && npick < 2; k++) {
+    PetscInt       two[2] = {cls[cand[0]].label, cls[cand[k]].label};
+    TCTraceSlice   pair;
+    PetscErrorCode ierr;
+    char           msg[1024];
+    if (two[1] < two[0]) {
+      PetscInt t = two[0];
+      two[0]     = two[1];
+      two[1]     = t;
+    }
+    PetscCall(TCTraceTryLabels(tr, img, nx, ny, px, what, two, 2, &pair, &ierr, msg, sizeof(msg)));
+    if (!ierr && pair.nfoils == 2 && pair.foil[0].complete && pair.foil[1].complete)
+      pick[npick++] = cand[k];
+    else
+      snprintf(cls[cand[k]].why, sizeof(cls[cand[k]].why),
+               "dropped: a complete spiral of %.2f turns alone, but traced with label %d %s",
+               (double)cls[cand[k]].windings, (int)cls[cand[0]].label,
+               ierr ? "it fails"
+               : pair.nfoils < 2
+                   ? "one of them is lost"
+                   : "the two are not both complete (not alternating layers of one roll)");
+    if (!ierr) PetscCall(TCTraceSliceReset(&pair));
+  }
+  for (PetscInt k = 1; k < ncand; k++)
+    if (npick == 2 && cand[k] != pick[1] && !cls[cand[k]].why[0])
+      snprintf(cls[cand[k]].why, sizeof(cls[cand[k]].why),
+               "dropped: a complete spiral of %.2f turns, but thicker than the two picked",
+               (double)cls[cand[k]].windings);
+  for (PetscInt q = 0; q < npick; q++) {
+    cls[pick[q]].picked = PETSC_TRUE;
+    snprintf(cls[pick[q]].why, sizeof(cls[pick[q]].why),
+             "picked: a complete spiral of %.2f turns, traced width %.1f um%s",
+             (double)cls[pick[q]].windings, (double)(1e6 * cls[pick[q]].thickness_m),
+             q == 0 ? " (the thinnest)" : ", alternating with the first");
+  }
+  for (PetscInt c = 0; c < nl; c++)
+    PetscCall(PetscInfo(NULL, "%s: label %d: %s\n", what, (int)cls[c].label, cls[c].why));
+  {
+    PetscInt       fin[2] = {cls[pick[0]].label, npick > 1 ? cls[pick[1]].label : 0};
+    PetscErrorCode ierr;
+    char           msg[1024];
+    if (npick > 1 && fin[1] < fin[0]) {
+      PetscInt t = fin[0];
+      fin[0]     = fin[1];
+      fin[1]     = t;
+    }
+    PetscCall(
+        TCTraceTryLabels(tr, img, nx, ny, px, what, fin, npick, res, &ierr, msg, sizeof(msg)));
+    PetscCheck(!ierr, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s", msg);
+  }
+  res->nclasses = nl;
+  PetscCall(PetscArraycpy(res->cls, cls, nl));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
+                                    PetscReal px, PetscBool isint, const char what[],
+                                    TCTraceSlice *res)
 {
   PetscInt       npix = nx * ny, nclass = 0, M, nr, ncls_rays;
   PetscInt       labels[TC_TRACE_MAX_CLASSES];
@@ -900,7 +1350,7 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
       lo = PetscMin(lo, sm[q]);
       hi = PetscMax(hi, sm[q]);
     }
-    thr = tr->threshold_set ? (float)tr->threshold : (float)TCOtsu(sm, npix, lo, hi);
+    PetscCall(TCTraceGrayAnnulus(tr, sm, nx, ny, px, lo, hi, what, res, &thr));
     for (PetscInt q = 0; q < npix; q++) {
       fg[q] = (unsigned char)(sm[q] > thr);
       nfg += fg[q];
@@ -970,7 +1420,8 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
               swr += wgt * 0.5 * q;
               q++;
             }
-            PetscCall(TCRaysPush(&rays[c], (float)(swr / sw), (float)(0.5 * (q - q0))));
+            PetscCall(TCRaysPush(&rays[c], (float)(swr / sw), (float)(0.5 * (q - q0)),
+                                 (float)(0.5 * q0), (float)(0.5 * (q - 1))));
           }
         }
       }
@@ -1014,9 +1465,11 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         broad.ptr[j] = broad.ncr;
         for (PetscInt k = rays[0].ptr[j]; k < rays[0].ptr[j + 1]; k++) {
           if (PetscAbsReal(lw[k] - cA) <= PetscAbsReal(lw[k] - cB))
-            PetscCall(TCRaysPush(&thin, rays[0].cr[k].r, rays[0].cr[k].w));
+            PetscCall(TCRaysPush(&thin, rays[0].cr[k].r, rays[0].cr[k].w, rays[0].cr[k].ra,
+                                 rays[0].cr[k].rb));
           else
-            PetscCall(TCRaysPush(&broad, rays[0].cr[k].r, rays[0].cr[k].w));
+            PetscCall(TCRaysPush(&broad, rays[0].cr[k].r, rays[0].cr[k].w, rays[0].cr[k].ra,
+                                 rays[0].cr[k].rb));
         }
       }
       thin.ptr[M]  = thin.ncr;
@@ -1036,6 +1489,11 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
   for (PetscInt c = 0; c < nclass; c++) {
     PetscReal tol;
     PetscCall(TCRaysPitch(&rays[c], &pitch[c]));
+    if (!gray) {
+      /* label lines 1-2 px wide: runs a pixel apart on a ray are one line
+         (far below the gap between turns, a pitch less a line width) */
+      TCRaysMerge(&rays[c], PetscMin(1.5, 0.1 * pitch[c])); /* the median pitch barely moves */
+    }
     tol = PetscMax(2.0, 0.3 * pitch[c]);
     PetscCall(TCRaysTrack(&rays[c], tol, &ch[c], NULL));
   }
@@ -1065,10 +1523,12 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
           }
           if (b >= rays[0].ptr[j + 1] ||
               (a < rays[1].ptr[j + 1] && rays[1].cr[a].r <= rays[0].cr[b].r)) {
-            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w));
+            PetscCall(TCRaysPush(&aug, rays[1].cr[a].r, rays[1].cr[a].w, rays[1].cr[a].ra,
+                                 rays[1].cr[a].rb));
             a++;
           } else {
-            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w));
+            PetscCall(TCRaysPush(&aug, rays[0].cr[b].r, rays[0].cr[b].w, rays[0].cr[b].ra,
+                                 rays[0].cr[b].rb));
             b++;
           }
         }
@@ -1090,6 +1550,8 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
   {
     PetscInt   nf = 0, nn[TC_TRACE_MAX_FOILS];
     PetscReal *X[TC_TRACE_MAX_FOILS], *Y[TC_TRACE_MAX_FOILS], c[2] = {c0[0], c0[1]};
+    PetscInt  *Jk[TC_TRACE_MAX_FOILS];
+    PetscReal *Rk[TC_TRACE_MAX_FOILS];
     PetscReal  dth = 2 * PETSC_PI / M, span_best = 0;
     for (PetscInt cl = 0; cl < nclass && nf < TC_TRACE_MAX_FOILS; cl++) {
       TCChain   *C = &ch[cl];
@@ -1119,7 +1581,7 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         }
         den   = s0 * s2 - s1 * s1;
         rs[i] = den > 1e-12 ? (s2 * t0 - s1 * t1) / den : t0 / s0;
-        wsum += C->w[i];
+        wsum += PetscAbsReal(C->w[i]);
       }
       PetscCall(PetscMalloc1(C->n, &X[nf]));
       PetscCall(PetscMalloc1(C->n, &Y[nf]));
@@ -1151,10 +1613,62 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
       res->foil[nf].thickness_m = px * wsum / C->n;
       res->foil[nf].label       = labels[cl];
       nn[nf]                    = C->n;
+      /* self-check: coverage of every turn, the longest stretch without a
+         crossing, the turns' radial order, long pieces left off the curve */
+      {
+        TCTraceFoil *F  = &res->foil[nf];
+        PetscInt     J0 = C->J[0], nt = (C->J[C->n - 1] - J0) / M + 1, run = 0, runmax = 0;
+        PetscInt     rmid = 0, bad = 0, cnt = 0;
+        PetscReal    sg = rs[C->n - 1] >= rs[0] ? 1.0 : -1.0, cmin = 1;
+        PetscInt    *seen;
+        PetscCall(PetscCalloc1(nt, &seen));
+        for (PetscInt i = 0; i < C->n; i++) {
+          if (C->w[i] >= 0) {
+            seen[(C->J[i] - J0) / M]++;
+            run = 0;
+          } else if (++run > runmax) {
+            runmax = run;
+            rmid   = i - run / 2;
+          }
+        }
+        for (PetscInt t = 0; t < nt; t++) {
+          PetscInt nray = PetscMin(M, C->J[C->n - 1] - J0 - t * M + 1);
+          if (nray >= M / 8) cmin = PetscMin(cmin, (PetscReal)seen[t] / nray);
+        }
+        PetscCall(PetscFree(seen));
+        F->coverage_min = cmin;
+        F->gap_max_deg  = 360.0 * runmax / M;
+        F->gap_r_m      = px * rs[rmid];
+        F->gap_theta    = dth * (C->J[rmid] % M);
+        /* own turns: one turn further along the same ray lies further out
+           (by a quarter pitch at least) */
+        for (PetscInt k = 0; k + M < C->n; k += 4) {
+          cnt++;
+          bad += sg * (rs[k + M] - rs[k]) < 0.25 * PetscMax(pitch[cl], 2.0);
+        }
+        F->order_bad     = cnt ? (PetscReal)bad / cnt : 0;
+        F->untraced_frac = (PetscReal)C->nun / C->n;
+        if (C->un_n > 0) {
+          F->untraced_r_m[0] = px * PetscMin(C->un_r0, C->un_r1);
+          F->untraced_r_m[1] = px * PetscMax(C->un_r0, C->un_r1);
+          F->untraced_theta =
+              dth * 0.5 * (C->un_j0 + C->un_j1); /* rays of one segment: in [0, M) */
+        }
+        PetscCall(PetscMalloc2(C->n, &Jk[nf], C->n, &Rk[nf]));
+        PetscCall(PetscArraycpy(Jk[nf], C->J, C->n));
+        PetscCall(PetscArraycpy(Rk[nf], rs, C->n));
+      }
       PetscCall(PetscFree(rs));
       nf++;
     }
     if (nf == 0) {
+      char gmsg[256] = "";
+      if (gray)
+        snprintf(gmsg, sizeof(gmsg),
+                 "; grayscale threshold %g tried (%s, %s), set it with -trace_threshold",
+                 (double)thr, tr->threshold_set ? "from -trace_threshold" : "Otsu",
+                 res->can_found ? "inside the roll annulus between the mandrel hole and the can"
+                                : "over the whole image: no can found");
       for (PetscInt cl = 0; cl < nclass; cl++) PetscCall(PetscFree3(ch[cl].J, ch[cl].r, ch[cl].w));
       for (PetscInt cl = 0; cl < ncls_rays; cl++) {
         PetscCall(PetscFree(rays[cl].ptr));
@@ -1165,8 +1679,8 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
       PetscCall(PetscFree(lut));
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
               "%s: no spiral found (the longest traced curve spans %.2f turns; a jelly roll needs "
-              "at least %.2f and must grow outward)",
-              what, (double)span_best, (double)tr->min_turns);
+              "at least %.2f and must grow outward)%s",
+              what, (double)span_best, (double)tr->min_turns, gmsg);
     }
     PetscCall(TCFitCentre(nf, nn, X, Y, c));
     if (!(hypot(c[0] - c0[0], c[1] - c0[1]) < 0.5 * Rmax)) {
@@ -1175,6 +1689,44 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
     }
     res->centre_m[0] = (c[0] - 0.5 * nx) * px;
     res->centre_m[1] = (c[1] - 0.5 * ny) * px;
+    /* two foils: along a ray their turns alternate (Cu, Al, Cu, ...) where
+       both are present; count the rays where two turns of one foil are next
+       to each other */
+    if (nf == 2) {
+      PetscInt bad = 0, cnt = 0;
+      for (PetscInt j = 0; j < M; j += 8) {
+        PetscReal ra[2][256];
+        PetscInt  na[2] = {0, 0}, ia = 0, ib = 0, last = -1;
+        PetscReal lo2, hi2;
+        for (PetscInt f = 0; f < 2; f++) {
+          PetscInt k = ((j - Jk[f][0]) % M + M) % M;
+          for (; k < nn[f] && na[f] < 256; k += M) ra[f][na[f]++] = Rk[f][k];
+          if (na[f] > 1 && ra[f][na[f] - 1] < ra[f][0]) /* inner end last */
+            for (PetscInt q = 0; q < na[f] / 2; q++) {
+              PetscReal t2         = ra[f][q];
+              ra[f][q]             = ra[f][na[f] - 1 - q];
+              ra[f][na[f] - 1 - q] = t2;
+            }
+        }
+        if (!na[0] || !na[1]) continue;
+        lo2 = PetscMax(ra[0][0], ra[1][0]);
+        hi2 = PetscMin(ra[0][na[0] - 1], ra[1][na[1] - 1]);
+        cnt++;
+        while (ia < na[0] || ib < na[1]) {
+          PetscInt  who = (ib >= na[1] || (ia < na[0] && ra[0][ia] <= ra[1][ib])) ? 0 : 1;
+          PetscReal rr  = who == 0 ? ra[0][ia++] : ra[1][ib++];
+          if (rr < lo2 - 1e-6 || rr > hi2 + 1e-6) continue;
+          if (who == last) {
+            bad++;
+            break;
+          }
+          last = who;
+        }
+      }
+      for (PetscInt f = 0; f < 2; f++)
+        res->foil[f].order_bad = PetscMax(res->foil[f].order_bad, cnt ? (PetscReal)bad / cnt : 0);
+    }
+    for (PetscInt f = 0; f < nf; f++) PetscCall(PetscFree2(Jk[f], Rk[f]));
     for (PetscInt f = 0; f < nf; f++) {
       TCTraceFoil *F   = &res->foil[f];
       PetscReal    len = 0, phi = 0, prev = atan2(Y[f][0] - c[1], X[f][0] - c[0]);
@@ -1185,11 +1737,46 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
         prev = th;
         len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
       }
-      F->n         = nn[f];
-      F->length_m  = len * px;
-      F->windings  = PetscAbsReal(phi) / (2 * PETSC_PI);
-      F->r_inner_m = hypot(X[f][0] - c[0], Y[f][0] - c[1]) * px;
-      F->r_outer_m = hypot(X[f][nn[f] - 1] - c[0], Y[f][nn[f] - 1] - c[1]) * px;
+      F->n             = nn[f];
+      F->length_m      = len * px;
+      F->windings      = PetscAbsReal(phi) / (2 * PETSC_PI);
+      F->r_inner_m     = hypot(X[f][0] - c[0], Y[f][0] - c[1]) * px;
+      F->r_outer_m     = hypot(X[f][nn[f] - 1] - c[0], Y[f][nn[f] - 1] - c[1]) * px;
+      F->length_arch_m = PETSC_PI * (F->r_inner_m + F->r_outer_m) * F->windings;
+      {
+        PetscReal dev = F->length_m / PetscMax(F->length_arch_m, 1e-30) - 1;
+        F->complete   = PETSC_FALSE;
+        if (F->coverage_min < 0.5)
+          snprintf(F->why, sizeof(F->why),
+                   "a turn seen on only %.0f %% of its rays (longest stretch without the foil %.0f "
+                   "deg at r = %.4g mm, theta = %.0f deg)",
+                   (double)(100 * F->coverage_min), (double)F->gap_max_deg,
+                   (double)(1e3 * F->gap_r_m), (double)(F->gap_theta * 180 / PETSC_PI));
+        else if (F->gap_max_deg > 90)
+          snprintf(F->why, sizeof(F->why),
+                   "%.0f deg without the foil, interpolated, at r = %.4g mm, theta = %.0f deg",
+                   (double)F->gap_max_deg, (double)(1e3 * F->gap_r_m),
+                   (double)(F->gap_theta * 180 / PETSC_PI));
+        else if (F->untraced_frac > 0.02)
+          snprintf(F->why, sizeof(F->why),
+                   "the trace stopped short: %.0f %% more of this foil lies off the curve (the "
+                   "largest piece at r = %.4g to %.4g mm, theta = %.0f deg)",
+                   (double)(100 * F->untraced_frac), (double)(1e3 * F->untraced_r_m[0]),
+                   (double)(1e3 * F->untraced_r_m[1]),
+                   (double)(F->untraced_theta * 180 / PETSC_PI));
+        else if (F->order_bad > 0.02)
+          snprintf(F->why, sizeof(F->why),
+                   "turns out of radial order on %.1f %% of the rays (windings crossed or swapped "
+                   "between the foils)",
+                   (double)(100 * F->order_bad));
+        else if (PetscAbsReal(dev) > 0.05)
+          snprintf(F->why, sizeof(F->why),
+                   "length %.4g m is %+.1f %% off the Archimedean estimate %.4g m from its turns "
+                   "and radii",
+                   (double)F->length_m, (double)(100 * dev), (double)F->length_arch_m);
+        else
+          F->complete = PETSC_TRUE;
+      }
       /* keep the curve at about one point per resample_px of arc (the dense
          curve has one point per ray, up to ~1e5 per foil): the chord error
          h^2/(8 r) is < 0.01 px for h = 4 px and r > 200 px, and memory per

@@ -33,6 +33,13 @@
  *  5. The radius along the chain is smoothed by a local linear fit over
  *     -trace_smooth_px of arc (partial volume and noise), and the length is the
  *     arc length of the smoothed curve.
+ *  6. Self-check of every foil (TCTraceFoil.complete, why): each turn between
+ *     the inner and outer end seen on at least half its rays, no stretch
+ *     without a crossing longer than 90 degrees, the length within 5 % of
+ *     the Archimedean estimate pi (r_inner + r_outer) turns, at most 2 % of
+ *     the class's foil crossings in long pieces left off the curve (a trace
+ *     that stopped short), turns in radial order on at least 98 % of the
+ *     rays (its own turns, and alternating with the other foil).
  * Limits: the roll must be star-shaped about the centre (each ray crosses each
  * turn once); a contact of two turns over more than 45 degrees breaks a chain.
  */
@@ -48,14 +55,45 @@ typedef struct {
   PetscReal  length_m, windings, r_inner_m, r_outer_m;
   PetscReal  gap_mean_m, gap_min_m; /* centre-line distance between successive turns */
   PetscReal  thickness_m;           /* mean traced width across the foil */
+  /* self-check of the traced curve (see TCTraceRun) */
+  PetscReal coverage_min;       /* least fraction of rays with a crossing over one turn */
+  PetscReal gap_max_deg;        /* longest stretch without a crossing (interpolated), deg */
+  PetscReal gap_r_m, gap_theta; /* its middle: radius, angle (rad, image coordinates) */
+  PetscReal length_arch_m;      /* Archimedean estimate pi (r_inner + r_outer) windings */
+  PetscReal untraced_frac;      /* crossings of this foil's class in long pieces off the curve,
+                                   over the curve's crossings */
+  PetscReal untraced_r_m[2], untraced_theta; /* the largest such piece: radii, angle */
+  PetscReal order_bad;                       /* fraction of rays with turns out of radial order */
+  PetscBool complete;                        /* every check passed */
+  char      why[256];                        /* the first failed check and where */
 } TCTraceFoil;
 
+#define TC_TRACE_MAX_CLASS_REPORT 16
+
+/* A label of a multi-class segmentation, traced alone (TCTraceRun). */
 typedef struct {
-  PetscInt    nfoils;
-  TCTraceFoil foil[TC_TRACE_MAX_FOILS];
-  PetscReal   centre_m[2];
-  PetscReal   threshold; /* grayscale threshold used (NaN for labels) */
-  PetscBool   gray;
+  PetscInt  label;
+  PetscBool spiral, complete, picked;
+  PetscReal windings, length_m, thickness_m;
+  char      why[200]; /* why it was dropped (or picked) */
+} TCTraceClass;
+
+typedef struct {
+  PetscInt     nfoils;
+  TCTraceFoil  foil[TC_TRACE_MAX_FOILS];
+  PetscReal    centre_m[2];
+  PetscReal    threshold; /* grayscale threshold used (NaN for labels) */
+  PetscBool    gray;
+  /* grayscale: the can (a bright ring around the roll) and the mandrel hole;
+     the threshold is taken inside the annulus between them */
+  PetscBool    can_found;
+  PetscReal    can_r_inner_m, can_r_outer_m, mandrel_r_m;
+  PetscReal    contrast;         /* (mean above - mean below) / (sum) in the annulus */
+  PetscReal    gray_lo, gray_hi; /* the roll's gray range (1st, 99th percentile) */
+  /* a segmentation with more than two labels and no -trace_label: every
+     label traced alone, the spiral layers picked (TCTraceRun) */
+  PetscInt     nclasses;
+  TCTraceClass cls[TC_TRACE_MAX_CLASS_REPORT];
 } TCTraceSlice;
 
 typedef struct _p_TCTrace *TCTrace;
@@ -65,7 +103,13 @@ PETSC_EXTERN PetscErrorCode TCTraceCreate(MPI_Comm comm, TCTrace *tr);
    -trace_smooth_px W (default 8), -trace_min_turns T (default 1). */
 PETSC_EXTERN PetscErrorCode TCTraceSetFromOptions(TCTrace tr);
 PETSC_EXTERN PetscErrorCode TCTraceDestroy(TCTrace *tr);
-/* Not collective. Trace one slice img[ny * nx]; isint: the data are integers
+/* Not collective. Trace one slice img[ny * nx]. A labelled slice with more
+   than two non-zero labels and no -trace_label: every label is traced alone
+   (its own centre), the spiral layers that pass the self-check are kept, the
+   thinnest first (current collectors are the thinnest layers), a second one
+   only when the two trace together complete and in alternating radial
+   order; res->cls lists every label with its turns and why it was dropped
+   (also in -info). isint: the data are integers
    (auto mode then treats them as labels when there are at most 16 distinct
    values). Errors (PETSC_ERR_USER_INPUT) name what is missing: no foreground,
    no spiral. what names the slice in messages. */

@@ -6,7 +6,9 @@
 #include "io/stack.h"
 #include "mesh/graph.h"
 #include "src/tc.h"
+#include <ctype.h>
 #include <math.h>
+#include <strings.h>
 
 struct _p_TCTraceVolume {
   MPI_Comm       comm;
@@ -21,9 +23,15 @@ struct _p_TCTraceVolume {
   TCTraceSlice  *res;
   PetscLogDouble t_open, t_trace;
   /* per-foil statistics over all traced slices (every rank) */
-  PetscReal      st[TC_TRACE_MAX_FOILS][8], mn[TC_TRACE_MAX_FOILS][3], thr_any;
-  PetscInt       tot;
-  PetscBool      gray_any;
+  PetscReal st[TC_TRACE_MAX_FOILS][8], mn[TC_TRACE_MAX_FOILS][3], thr_any;
+  PetscInt  tot;
+  PetscBool gray_any, allow_incomplete;
+  /* self-check per foil over the slices: worst values, first failing slice */
+  PetscReal chk[TC_TRACE_MAX_FOILS][5];
+  PetscInt  bad_slice[TC_TRACE_MAX_FOILS];
+  char      bad_why[TC_TRACE_MAX_FOILS][256];
+  /* Cu/Al: how the choice was made and the evidence; the file's text attributes */
+  char cu_basis[32], cu_evidence[768], meta[4096];
 };
 
 /* per-foil statistics: sums over the traced slices */
@@ -61,6 +69,7 @@ PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck)
   PetscCall(TCDeckGetEnum(deck, "trace_mode", &e));
   PetscCall(TCDeckGetInt(deck, "trace_slice_stride", &tv->stride));
   PetscCall(TCDeckGetInt(deck, "trace_cu_label", &tv->cul));
+  PetscCall(TCDeckGetBool(deck, "trace_allow_incomplete", &tv->allow_incomplete));
   PetscCall(TCDeckGetReal(deck, "trace_cu_thickness_m", &tv->tcu));
   PetscCall(TCDeckGetReal(deck, "trace_al_thickness_m", &tv->tal));
   PetscCall(TCDeckGetReal(deck, "trace_cu_sigma_S_m", &tv->scu));
@@ -106,7 +115,7 @@ static PetscErrorCode TraceBcastSlice(MPI_Comm comm, TCTraceSlice *r)
   PetscFunctionReturn(0);
 }
 
-/* Foils: the same set in every slice; Cu is -trace_cu_label or the lowest label. */
+/* Foils: the same set in every slice (Cu and Al: TraceCuAl). */
 static PetscErrorCode TraceChooseFoils(TCTraceVolume tv)
 {
   MPI_Comm comm = tv->comm;
@@ -134,20 +143,8 @@ static PetscErrorCode TraceChooseFoils(TCTraceVolume tv)
   for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++) tv->labels[f] = 0;
   if (s1 > s0)
     for (PetscInt f = 0; f < nf; f++) tv->labels[f] = tv->res[0].foil[f].label;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->labels, TC_TRACE_MAX_FOILS, MPIU_INT, MPI_MAX, comm));
-  tv->map[0] = 0;
-  tv->map[1] = nf > 1 ? 1 : -1;
-  if (tv->cul > 0) {
-    PetscBool found = PETSC_FALSE;
-    for (PetscInt f = 0; f < nf; f++)
-      if (tv->labels[f] == tv->cul) {
-        found      = PETSC_TRUE;
-        tv->map[0] = f;
-        tv->map[1] = nf > 1 ? 1 - f : -1;
-      }
-    PetscCheck(found, comm, PETSC_ERR_USER_INPUT,
-               "-trace_cu_label %" PetscInt_FMT " is not among the traced labels", tv->cul);
-  }
+  PetscCallMPI(
+      MPI_Allreduce(MPI_IN_PLACE, tv->labels, TC_TRACE_MAX_FOILS, MPIU_INT, MPI_MAX, comm));
   /* winding pitch: the largest mean gap between successive turns */
   tv->pitch = 0;
   for (PetscInt q = s0; q < s1; q++)
@@ -155,6 +152,242 @@ static PetscErrorCode TraceChooseFoils(TCTraceVolume tv)
       if (isfinite(tv->res[q - s0].foil[f].gap_mean_m))
         tv->pitch = PetscMax(tv->pitch, tv->res[q - s0].foil[f].gap_mean_m);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tv->pitch, 1, MPIU_REAL, MPI_MAX, comm));
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  char  *buf;
+  size_t len;
+} TraceMetaBuf;
+
+/* H5Aiterate2 callback: append "name: value; " of a text attribute. */
+static herr_t TraceMetaAttr(hid_t o, const char *name, const H5A_info_t *info, void *ctx)
+{
+  TraceMetaBuf *mb        = (TraceMetaBuf *)ctx;
+  hid_t         a         = H5Aopen(o, name, H5P_DEFAULT), t;
+  char          val[1024] = "";
+
+  (void)info;
+  if (a < 0) return 0;
+  t = H5Aget_type(a);
+  if (H5Tget_class(t) == H5T_STRING) {
+    hid_t sp = H5Aget_space(a);
+    if (H5Sget_simple_extent_npoints(sp) == 1) {
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_cset(mt, H5Tget_cset(t));
+      if (H5Tis_variable_str(t) > 0) {
+        char *vs = NULL;
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &vs) >= 0 && vs) {
+          snprintf(val, sizeof(val), "%s", vs);
+          H5free_memory(vs);
+        }
+      } else if (H5Tget_size(t) < sizeof(val)) {
+        H5Tset_size(mt, sizeof(val));
+        if (H5Aread(a, mt, val) < 0) val[0] = 0;
+      }
+      H5Tclose(mt);
+    }
+    H5Sclose(sp);
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+  if (val[0] && strlen(mb->buf) + strlen(name) + strlen(val) + 5 < mb->len) {
+    strcat(mb->buf, name);
+    strcat(mb->buf, ": ");
+    strcat(mb->buf, val);
+    strcat(mb->buf, "; ");
+  }
+  return 0;
+}
+
+/* Append the text attributes of object obj ("name: value; ") to buf. */
+static void TraceMetaAppend(hid_t file, const char obj[], char *buf, size_t len)
+{
+  TraceMetaBuf mb = {buf, len};
+  hid_t        o;
+  hsize_t      idx = 0;
+  if (strcmp(obj, "/") && H5Lexists(file, obj, H5P_DEFAULT) <= 0) return;
+  o = H5Oopen(file, obj, H5P_DEFAULT);
+  if (o < 0) return;
+  H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, &idx, TraceMetaAttr, &mb);
+  H5Oclose(o);
+}
+
+/* Collective: the text attributes of the root and of the image dataset of an
+   HDF5 file (empty for TIFF), read on rank 0. */
+static PetscErrorCode TraceReadMeta(TCTraceVolume tv)
+{
+  PetscFunctionBeginUser;
+  tv->meta[0] = 0;
+  if (tv->rank == 0) {
+    H5E_auto2_t fn;
+    void       *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (H5Fis_hdf5(tv->path) > 0) {
+      hid_t f = H5Fopen(tv->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+      if (f >= 0) {
+        TraceMetaAppend(f, tv->dataset[0] ? tv->dataset : "/exchange/data", tv->meta,
+                        sizeof(tv->meta));
+        TraceMetaAppend(f, "/", tv->meta, sizeof(tv->meta));
+        H5Fclose(f);
+      }
+    }
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+  }
+  PetscCallMPI(MPI_Bcast(tv->meta, sizeof(tv->meta), MPI_CHAR, 0, tv->comm));
+  PetscFunctionReturn(0);
+}
+
+/* What the file's text says about the negative (Cu) foil: a word for the
+   negative side (neg, negative, anode, cu, copper) or the positive side (pos,
+   positive, cathode, al, aluminium) next to a label number among the traced
+   labels (the nearest number within three words, the preceding one on a
+   tie). Returns the Cu label, or 0 when the text says nothing or
+   contradicts itself; quote gets the words around the evidence. */
+static PetscInt TraceMetaCu(const char *text, const PetscInt labels[], PetscInt nf, char *quote,
+                            size_t qlen)
+{
+  enum { MAXT = 1024 };
+  const char *start[MAXT];
+  int tlen[MAXT], nt = 0, votes_cu[TC_TRACE_MAX_FOILS] = {0}, votes_al[TC_TRACE_MAX_FOILS] = {0};
+  const char *negw[] = {"neg", "negative", "anode", "cu", "copper"};
+  const char *posw[] = {"pos", "positive", "cathode", "al", "aluminium", "aluminum"};
+  const char *qfirst = NULL;
+  PetscInt    cu = 0, al = 0;
+
+  for (const char *p = text; *p && nt < MAXT;) {
+    while (*p && !isalnum((unsigned char)*p)) p++;
+    if (!*p) break;
+    start[nt] = p;
+    while (*p && isalnum((unsigned char)*p)) p++;
+    tlen[nt] = (int)(p - start[nt]);
+    nt++;
+  }
+  for (int i = 0; i < nt; i++) {
+    int kind = 0, best = -1, bd = 99;
+    for (size_t w = 0; w < sizeof(negw) / sizeof(negw[0]); w++)
+      if ((int)strlen(negw[w]) == tlen[i] && !strncasecmp(start[i], negw[w], tlen[i])) kind = 1;
+    for (size_t w = 0; w < sizeof(posw) / sizeof(posw[0]); w++)
+      if ((int)strlen(posw[w]) == tlen[i] && !strncasecmp(start[i], posw[w], tlen[i])) kind = 2;
+    if (!kind) continue;
+    for (int j = PetscMax(0, i - 3); j <= PetscMin(nt - 1, i + 3); j++) {
+      PetscBool num = PETSC_TRUE;
+      for (int c = 0; c < tlen[j]; c++)
+        num = (PetscBool)(num && isdigit((unsigned char)start[j][c]));
+      if (j == i || !num || tlen[j] > 5) continue;
+      if (abs(j - i) < bd || (abs(j - i) == bd && j < i)) {
+        bd   = abs(j - i);
+        best = j;
+      }
+    }
+    if (best < 0) continue;
+    for (PetscInt f = 0; f < nf; f++)
+      if (labels[f] == atoi(start[best])) {
+        if (kind == 1)
+          votes_cu[f]++;
+        else
+          votes_al[f]++;
+        if (!qfirst) qfirst = start[PetscMin(i, best)];
+      }
+  }
+  for (PetscInt f = 0; f < nf; f++) {
+    if (votes_cu[f] && !votes_al[f]) cu = cu ? -1 : labels[f];
+    if (votes_al[f] && !votes_cu[f]) al = al ? -1 : labels[f];
+  }
+  if (cu < 0 || al < 0 || (cu > 0 && al == cu)) return 0;
+  if (cu == 0 && al > 0 && nf == 2) cu = labels[0] == al ? labels[1] : labels[0];
+  if (cu > 0 && qfirst) {
+    const char *a = qfirst;
+    while (a > text && !strchr(";(", a[-1]) && qfirst - a < 60) a--;
+    if (a > text && !strchr(";(", a[-1]))
+      while (*a && *a != ' ' && a < qfirst) a++; /* not from the middle of a word */
+    while (*a == ' ') a++;
+    snprintf(quote, qlen, "%.*s", (int)PetscMin(strcspn(a, ";"), 160), a);
+  }
+  return cu;
+}
+
+/* Collective (same result everywhere): which traced foil is Cu, and why.
+   -trace_cu_label; grayscale: the thin line is Cu; else the file's text
+   (TraceMetaCu); else the lowest label, said to be assumed, with the
+   winding (ends, lengths) as evidence for the user. */
+static PetscErrorCode TraceCuAl(TCTraceVolume tv)
+{
+  const PetscInt tot = PetscMax(tv->tot, 1), nf = tv->nf;
+  PetscInt       cu         = -1;
+  char           quote[256] = "";
+
+  PetscFunctionBeginUser;
+  tv->map[0] = 0;
+  tv->map[1] = nf > 1 ? 1 : -1;
+  if (nf < 2) {
+    PetscCall(PetscStrncpy(tv->cu_basis, nf == 1 ? "one foil" : "none", sizeof(tv->cu_basis)));
+    snprintf(tv->cu_evidence, sizeof(tv->cu_evidence),
+             "one foil traced (label %d); it is stored as the Cu foil of the network",
+             (int)tv->labels[0]);
+  } else if (tv->cul > 0) {
+    for (PetscInt f = 0; f < nf; f++)
+      if (tv->labels[f] == tv->cul) cu = f;
+    PetscCheck(cu >= 0, tv->comm, PETSC_ERR_USER_INPUT,
+               "-trace_cu_label %" PetscInt_FMT " is not among the traced labels (%d, %d)", tv->cul,
+               (int)tv->labels[0], (int)tv->labels[1]);
+    PetscCall(PetscStrncpy(tv->cu_basis, "option", sizeof(tv->cu_basis)));
+    snprintf(tv->cu_evidence, sizeof(tv->cu_evidence), "-trace_cu_label %d", (int)tv->cul);
+  } else if (tv->gray_any) {
+    cu = 0;
+    PetscCall(PetscStrncpy(tv->cu_basis, "gray run width", sizeof(tv->cu_basis)));
+    snprintf(
+        tv->cu_evidence, sizeof(tv->cu_evidence),
+        "grayscale: the thin bright line (traced width %.1f um) is the Cu foil, the broad band "
+        "(%.1f um) the cathode coating around the Al foil",
+        (double)(1e6 * tv->st[0][ST_THK] / tot), (double)(1e6 * tv->st[1][ST_THK] / tot));
+  } else {
+    PetscInt ml = TraceMetaCu(tv->meta, tv->labels, nf, quote, sizeof(quote));
+    for (PetscInt f = 0; f < nf; f++)
+      if (ml > 0 && tv->labels[f] == ml) cu = f;
+    if (cu >= 0) {
+      PetscCall(PetscStrncpy(tv->cu_basis, "metadata", sizeof(tv->cu_basis)));
+      snprintf(tv->cu_evidence, sizeof(tv->cu_evidence), "the file says \"%s\"", quote);
+    } else {
+      /* the winding is evidence, not proof: the negative electrode wraps
+         the core and overhangs the positive in common cylindrical cells, but
+         designs differ (an outer Al wrap, a longer Al foil) and a deformed
+         core moves the inner ends; so it is reported, and the lowest label
+         is taken unless the file or -trace_cu_label says otherwise */
+      PetscReal px = tv->px, rin[2], rout[2], len[2];
+      PetscInt  w  = -1;
+      for (PetscInt f = 0; f < 2; f++) {
+        rin[f]  = tv->st[f][ST_RIN] / tot;
+        rout[f] = tv->st[f][ST_ROUT] / tot;
+        len[f]  = tv->st[f][ST_LEN] / tot;
+      }
+      for (PetscInt f = 0; f < 2; f++)
+        if (rin[f] < rin[1 - f] - px && rout[f] > rout[1 - f] + px && len[f] > len[1 - f]) w = f;
+      cu = 0;
+      PetscCall(PetscStrncpy(tv->cu_basis, "assumed", sizeof(tv->cu_basis)));
+      {
+        char hint[128] = "";
+        if (w >= 0)
+          snprintf(hint, sizeof(hint),
+                   "; label %d overhangs the other at both ends and is longer, as a negative "
+                   "electrode would",
+                   (int)tv->labels[w]);
+        snprintf(tv->cu_evidence, sizeof(tv->cu_evidence),
+                 "no metadata names the foils: the lowest label %d is taken as Cu (winding: label "
+                 "%d r %.4g -> %.4g mm, %.4g m; label %d r %.4g -> %.4g mm, %.4g m%s); set "
+                 "-trace_cu_label if the segmentation says otherwise",
+                 (int)tv->labels[0], (int)tv->labels[0], (double)(1e3 * rin[0]),
+                 (double)(1e3 * rout[0]), (double)len[0], (int)tv->labels[1],
+                 (double)(1e3 * rin[1]), (double)(1e3 * rout[1]), (double)len[1], hint);
+      }
+    }
+  }
+  if (nf >= 2 && cu >= 0) {
+    tv->map[0] = cu;
+    tv->map[1] = 1 - cu;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -224,6 +457,18 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
   if (tv->is2d && tv->size > 1) PetscCall(TraceBcastSlice(comm, &tv->res[0]));
   PetscCall(TraceChooseFoils(tv));
   PetscCall(TraceSummarize(tv));
+  PetscCall(TraceReadMeta(tv));
+  PetscCall(TraceCuAl(tv));
+  for (PetscInt f = 0; f < tv->nf; f++)
+    if (tv->bad_slice[f] != PETSC_MAX_INT) {
+      char msg[1024];
+      snprintf(msg, sizeof(msg),
+               "%s: the traced foil label %d is incomplete (slice %d): %s; check the trace, or "
+               "accept it with -trace_allow_incomplete",
+               path, (int)tv->labels[f], (int)tv->bad_slice[f], tv->bad_why[f]);
+      PetscCheck(tv->allow_incomplete, comm, PETSC_ERR_USER_INPUT, "%s", msg);
+      PetscCall(TCPrintf(comm, "  warning: %s\n", msg));
+    }
   PetscCall(PetscTime(&t2));
   tv->t_open  = t1 - t0;
   tv->t_trace = t2 - t1;
@@ -306,9 +551,15 @@ static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx,
     lo = PetscMin(lo, img[q]);
     hi = PetscMax(hi, img[q]);
   }
+  /* grayscale: the roll's own gray range (a bright can would leave it dark) */
+  if (res->gray && res->gray_hi > res->gray_lo) {
+    lo = (float)res->gray_lo;
+    hi = (float)res->gray_hi;
+  }
   PetscCall(PetscMalloc1(3 * nx * ny, &rgb));
   for (PetscInt q = 0; q < nx * ny; q++) {
-    unsigned char v = (unsigned char)(hi > lo ? 200.0 * (img[q] - lo) / (hi - lo) : 0);
+    PetscReal     t = hi > lo ? PetscMin(PetscMax((img[q] - lo) / (hi - lo), 0.0), 1.0) : 0;
+    unsigned char v = (unsigned char)(200.0 * t);
     /* image row j is y = (j + 0.5 - ny/2) px: draw y up, so flip rows */
     PetscInt j = q / nx, i = q % nx, o = 3 * ((ny - 1 - j) * nx + i);
     rgb[o] = rgb[o + 1] = rgb[o + 2] = v;
@@ -374,8 +625,8 @@ PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[])
 /* Collective: the per-foil statistics over every traced slice. */
 static PetscErrorCode TraceSummarize(TCTraceVolume tv)
 {
-  MPI_Comm  comm = tv->comm;
-  PetscInt  cnt  = tv->s1 - tv->s0, nf = tv->nf;
+  MPI_Comm comm = tv->comm;
+  PetscInt cnt = tv->s1 - tv->s0, nf = tv->nf;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(tv->st, sizeof(tv->st)));
@@ -399,8 +650,40 @@ static PetscErrorCode TraceSummarize(TCTraceVolume tv)
     }
   PetscCallMPI(
       MPI_Allreduce(MPI_IN_PLACE, tv->st, TC_TRACE_MAX_FOILS * ST_N, MPIU_REAL, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
+  PetscCallMPI(
+      MPI_Allreduce(MPI_IN_PLACE, tv->mn, TC_TRACE_MAX_FOILS * 3, MPIU_REAL, MPI_MIN, comm));
   PetscCallMPI(MPI_Allreduce(&cnt, &tv->tot, 1, MPIU_INT, MPI_SUM, comm));
+  /* self-check: chk = -coverage_min, gap_max_deg, untraced_frac, order_bad,
+     |length / Archimedean - 1| (all maxima); the first failing slice */
+  for (PetscInt f = 0; f < TC_TRACE_MAX_FOILS; f++) {
+    for (int k = 0; k < 5; k++) tv->chk[f][k] = -PETSC_MAX_REAL;
+    tv->bad_slice[f] = PETSC_MAX_INT;
+    PetscCall(PetscMemzero(tv->bad_why[f], sizeof(tv->bad_why[f])));
+  }
+  for (PetscInt q = 0; q < cnt; q++)
+    for (PetscInt f = 0; f < nf; f++) {
+      const TCTraceFoil *F    = &tv->res[q].foil[f];
+      PetscReal          v[5] = {-F->coverage_min, F->gap_max_deg, F->untraced_frac, F->order_bad,
+                                 PetscAbsReal(F->length_m / PetscMax(F->length_arch_m, 1e-30) - 1)};
+      for (int k = 0; k < 5; k++) tv->chk[f][k] = PetscMax(tv->chk[f][k], v[k]);
+      if (!F->complete && tv->bad_slice[f] == PETSC_MAX_INT)
+        tv->bad_slice[f] = (tv->s0 + q) * tv->stride;
+    }
+  PetscCallMPI(
+      MPI_Allreduce(MPI_IN_PLACE, tv->chk, TC_TRACE_MAX_FOILS * 5, MPIU_REAL, MPI_MAX, comm));
+  {
+    PetscInt mine[TC_TRACE_MAX_FOILS];
+    PetscCall(PetscArraycpy(mine, tv->bad_slice, TC_TRACE_MAX_FOILS));
+    PetscCallMPI(
+        MPI_Allreduce(MPI_IN_PLACE, tv->bad_slice, TC_TRACE_MAX_FOILS, MPIU_INT, MPI_MIN, comm));
+    /* the owner of the first failing slice contributes its message (others zero) */
+    for (PetscInt f = 0; f < nf; f++)
+      if (mine[f] == tv->bad_slice[f] && mine[f] != PETSC_MAX_INT)
+        PetscCall(PetscStrncpy(tv->bad_why[f], tv->res[mine[f] / tv->stride - tv->s0].foil[f].why,
+                               sizeof(tv->bad_why[f])));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->bad_why, (PetscMPIInt)sizeof(tv->bad_why),
+                               MPI_CHAR, MPI_MAX, comm));
+  }
   {
     /* mode and threshold from a rank that traced (rank 0 may have no slice) */
     PetscReal g[2] = {cnt > 0 && tv->res[0].gray ? 1.0 : 0.0,
@@ -430,6 +713,11 @@ PetscErrorCode TCTraceVolumeView(TCTraceVolume tv)
                        (double)(1e3 * tv->st[f][ST_RIN] / tot),
                        (double)(1e3 * tv->st[f][ST_ROUT] / tot),
                        (double)(1e6 * tv->st[f][ST_GAP] / tot), (double)(1e6 * tv->mn[f][0])));
+  if (tv->rank == 0 && tv->res && tv->res[0].nclasses > 0)
+    for (PetscInt c = 0; c < tv->res[0].nclasses; c++)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "  label %d: %s\n", (int)tv->res[0].cls[c].label,
+                            tv->res[0].cls[c].why));
+  PetscCall(TCPrintf(tv->comm, "  Cu/Al (%s): %s\n", tv->cu_basis, tv->cu_evidence));
   PetscCall(TCPrintf(tv->comm, "  centre (%.4g, %.4g) mm\n", (double)(1e3 * tv->st[0][ST_CX] / tot),
                      (double)(1e3 * tv->st[0][ST_CY] / tot)));
   PetscFunctionReturn(0);
@@ -451,6 +739,62 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
   TCJsonInt(js, "slices_traced", tv->tot);
   TCJsonString(js, "mode", tv->gray_any ? "gray" : "labels");
   if (tv->gray_any) TCJsonReal(js, "threshold", tv->thr_any);
+  if (tv->gray_any && tv->res && tv->res[0].gray) {
+    /* rank 0's first slice: where the threshold was taken */
+    const TCTraceSlice *R = &tv->res[0];
+    TCJsonObjectBegin(js, "gray");
+    TCJsonReal(js, "threshold", R->threshold);
+    TCJsonString(js, "threshold_over",
+                 R->can_found ? "the roll annulus between the mandrel hole and the can"
+                              : "the whole image (no can found)");
+    TCJsonBool(js, "can_found", R->can_found);
+    if (R->can_found) {
+      TCJsonReal(js, "can_r_inner_m", R->can_r_inner_m);
+      TCJsonReal(js, "can_r_outer_m", R->can_r_outer_m);
+    }
+    TCJsonReal(js, "mandrel_r_m", R->mandrel_r_m);
+    TCJsonReal(js, "contrast", R->contrast);
+    TCJsonArrayBegin(js, "roll_gray_range");
+    TCJsonReal(js, NULL, R->gray_lo);
+    TCJsonReal(js, NULL, R->gray_hi);
+    TCJsonArrayEnd(js);
+    TCJsonObjectEnd(js);
+  }
+  TCJsonObjectBegin(js, "cu_al");
+  TCJsonInt(js, "cu_label", tv->nf > 0 ? tv->labels[tv->map[0]] : 0);
+  TCJsonInt(js, "al_label", tv->nf > 1 ? tv->labels[tv->map[1]] : 0);
+  TCJsonString(js, "basis", tv->cu_basis);
+  TCJsonString(js, "evidence", tv->cu_evidence);
+  TCJsonObjectEnd(js);
+  {
+    PetscBool all = PETSC_TRUE;
+    for (PetscInt f = 0; f < tv->nf; f++)
+      all = (PetscBool)(all && tv->bad_slice[f] == PETSC_MAX_INT);
+    TCJsonBool(js, "complete", all);
+  }
+  if (tv->tot > 0 && tv->res && tv->res[0].nclasses > 0) {
+    /* a multi-class segmentation: every label traced alone, the spiral
+       layers picked automatically (rank 0's first slice) */
+    const TCTraceSlice *R = &tv->res[0];
+    TCJsonString(js, "labels_picked",
+                 "automatic: every label traced alone, the thinnest complete spiral first");
+    TCJsonArrayBegin(js, "classes");
+    for (PetscInt c = 0; c < R->nclasses; c++) {
+      TCJsonObjectBegin(js, NULL);
+      TCJsonInt(js, "label", R->cls[c].label);
+      TCJsonBool(js, "spiral", R->cls[c].spiral);
+      TCJsonBool(js, "complete", R->cls[c].complete);
+      TCJsonBool(js, "picked", R->cls[c].picked);
+      if (R->cls[c].spiral) {
+        TCJsonReal(js, "windings", R->cls[c].windings);
+        TCJsonReal(js, "length_m", R->cls[c].length_m);
+        TCJsonReal(js, "thickness_m", R->cls[c].thickness_m);
+      }
+      TCJsonString(js, "reason", R->cls[c].why);
+      TCJsonObjectEnd(js);
+    }
+    TCJsonArrayEnd(js);
+  }
   TCJsonArrayBegin(js, "foils");
   for (PetscInt f = 0; f < tv->nf; f++) {
     TCJsonObjectBegin(js, NULL);
@@ -469,6 +813,18 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
     TCJsonReal(js, "gap_mean_m", tv->st[f][ST_GAP] / tot);
     TCJsonReal(js, "gap_min_m", tv->mn[f][0]);
     TCJsonReal(js, "thickness_m", tv->st[f][ST_THK] / tot);
+    TCJsonBool(js, "complete", (PetscBool)(tv->bad_slice[f] == PETSC_MAX_INT));
+    TCJsonObjectBegin(js, "check");
+    TCJsonReal(js, "coverage_min", -tv->chk[f][0]);
+    TCJsonReal(js, "gap_max_deg", tv->chk[f][1]);
+    TCJsonReal(js, "untraced_fraction", tv->chk[f][2]);
+    TCJsonReal(js, "radial_order_violations", tv->chk[f][3]);
+    TCJsonReal(js, "length_vs_archimedean", tv->chk[f][4]);
+    if (tv->bad_slice[f] != PETSC_MAX_INT) {
+      TCJsonInt(js, "broken_slice", tv->bad_slice[f]);
+      TCJsonString(js, "broken", tv->bad_why[f]);
+    }
+    TCJsonObjectEnd(js);
     TCJsonObjectEnd(js);
   }
   TCJsonArrayEnd(js);

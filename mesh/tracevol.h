@@ -10,7 +10,14 @@
  * height. A 2-D image (or a one-slice volume) is traced once on rank 0, its
  * curves broadcast, and extruded over a height in a given number of layers.
  *
- * Cu and Al: -trace_cu_label, else the lowest traced label is Cu.
+ * Cu and Al by evidence, stated in the summary (cu_al): -trace_cu_label;
+ * grayscale: the thin line; the file's text attributes naming a label the
+ * negative (or positive) collector; else the lowest label, said to be
+ * assumed, with the winding (inner and outer ends, lengths) as evidence.
+ *
+ * Self-check: every traced foil of every slice passes the slice tracer's
+ * checks (TCTraceFoil.complete) or the trace fails naming the foil, the slice
+ * and where it broke; trace_allow_incomplete turns that into a warning.
  *
  * Usage:
  *   TCTraceVolumeCreate(comm, &tv);
@@ -53,8 +60,10 @@
        "fewest turns that count as a spiral", PETSC_FALSE},                                        \
       {"trace_slice_stride", TC_KEY_INT, "1", 1, 1e6, PETSC_FALSE, NULL,                           \
        "trace every n-th slice of a volume", PETSC_FALSE},                                         \
+      {"trace_allow_incomplete", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,                   \
+       "accept a foil that fails the self-check (warn instead of failing)", PETSC_FALSE},         \
       {"trace_cu_label", TC_KEY_INT, "0", 0, 65535, PETSC_FALSE, NULL,                             \
-       "label of the negative (Cu) foil (0: the lowest traced label)", PETSC_FALSE},              \
+       "label of the negative (Cu) foil (0: by evidence, see cu_al)", PETSC_FALSE},               \
       {"trace_cu_thickness_m", TC_KEY_REAL, "12e-6", 0, PETSC_MAX_REAL, PETSC_TRUE, NULL,          \
        "Cu foil thickness, m (Chen2020)", PETSC_FALSE},                                            \
       {"trace_al_thickness_m", TC_KEY_REAL, "16e-6", 0, PETSC_MAX_REAL, PETSC_TRUE, NULL,          \

@@ -134,10 +134,16 @@ static int LAmount(TCLex *l, int allowed, TCAmount *amt, PetscReal *v)
     *amt = AMT_AMP;
     return 0;
   }
-  if ((allowed & (1 << AMT_WATT)) && LWord(l, "W")) {
+  if ((allowed & (1 << AMT_WATT)) && (LWord(l, "W") || LWord(l, "mW") || LWord(l, "kW"))) {
+    char u = l->p[-2];
+    if (u == 'm') *v *= 1e-3;
+    if (u == 'k' || u == 'K') *v *= 1e3;
     *amt = AMT_WATT;
     return 0;
   }
+  if ((allowed & (1 << AMT_WATT)) && (LWord(l, "Ohm") || LWord(l, "Ohms") || LWord(l, "mOhm")))
+    return LFail(l, "constant-resistance steps (Ohm) are not modelled: give a current (C, A) or "
+                    "a power (W)");
   if ((allowed & (1 << AMT_VOLT)) && LWord(l, "V")) {
     *amt = AMT_VOLT;
     return 0;
@@ -158,8 +164,10 @@ static int LDuration(TCLex *l, PetscReal *sec)
     *sec = 60 * v;
   else if (LWord(l, "hours") || LWord(l, "hour") || LWord(l, "h"))
     *sec = 3600 * v;
+  else if (LWord(l, "days") || LWord(l, "day"))
+    *sec = 86400 * v;
   else
-    return LFail(l, "expected a time unit: seconds, minutes or hours");
+    return LFail(l, "expected a time unit: seconds, minutes, hours or days");
   if (*sec <= 0) return LFail(l, "a duration must be positive");
   /* 1e5 hours (11 years): beyond it the step count, not physics, decides */
   if (!(*sec <= 3.6e8)) return LFail(l, "a duration must be at most 100000 hours");
@@ -182,6 +190,11 @@ static int ParseStep(TCLex *l, TCStep *st)
       if (LNumber(l, &st->vcut)) return 1;
       if (!LWord(l, "V")) return LFail(l, "expected the unit V after the cut-off voltage");
       st->has_vcut = PETSC_TRUE;
+      /* PyBaMM: "until 3.3 V or 2 hours" (either condition ends the step) */
+      if (st->duration_s < 0 && LWord(l, "or")) {
+        (void)LWord(l, "for");
+        if (LDuration(l, &st->duration_s)) return 1;
+      }
     }
     if (!st->has_vcut && st->duration_s < 0)
       return LFail(l, "expected 'until <v> V' or 'for <n> seconds|minutes|hours'");
@@ -199,12 +212,24 @@ static int ParseStep(TCLex *l, TCStep *st)
       if (LAmount(l, (1 << AMT_CRATE) | (1 << AMT_AMP), &st->icut_amt, &st->icut)) return 1;
       if (st->icut <= 0) return LFail(l, "the cut-off current must be positive");
       st->has_icut = PETSC_TRUE;
+      if (st->duration_s < 0 && LWord(l, "or")) {
+        (void)LWord(l, "for");
+        if (LDuration(l, &st->duration_s)) return 1;
+      }
     }
     if (!st->has_icut && st->duration_s < 0)
       return LFail(l, "expected 'until <x>C|<x> A' or 'for <n> seconds|minutes|hours'");
   } else
     return LFail(l, "expected 'Discharge', 'Charge', 'Rest' or 'Hold'");
   LSkip(l);
+  if (LWord(l, "at")) {
+    PetscReal T;
+    if (!LNumber(l, &T))
+      return LFail(l, "per-step temperatures ('at 25oC') are not modelled: give the ambient "
+                      "temperature with -ambient_temperature (K) and split the experiment");
+    return 1;
+  }
+  if (*l->p == '.' && !l->p[1]) l->p++; /* a sentence's full stop */
   if (*l->p) return LFail(l, "unexpected text after the step");
   return 0;
 }
@@ -365,7 +390,7 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
   *stopped = PETSC_FALSE;
   PetscCall(PetscMemzero(sum, sizeof(*sum)));
   PetscCall(PetscMalloc2(PetscMax(ns, 1), &trial, PetscMax(ns, 1), &trial2));
-  T                  = opt->T_amb_K;
+  T                  = opt->T_init_K > 0 ? opt->T_init_K : opt->T_amb_K;
   sum->T_max_K       = T;
   sum->anode_min_V   = PETSC_MAX_REAL;
   sum->anode_min_x_V = PETSC_MAX_REAL;
@@ -532,6 +557,10 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
         else
           sum->charged_Ah -= res.I_A * h / 3600;
         sum->energy_Wh += res.I_A * res.V_V * h / 3600;
+        if (res.I_A > 0)
+          sum->discharge_energy_Wh += res.I_A * res.V_V * h / 3600;
+        else
+          sum->charge_energy_Wh -= res.I_A * res.V_V * h / 3600;
         sum->heat_J += res.Q_W * h;
         {
           /* time with phi_s - phi_e < 0 at the separator: linear in time within a step */
@@ -650,6 +679,8 @@ static const struct {
     CF("discharged_Ah", sum.discharged_Ah, F_REAL),
     CF("charged_Ah", sum.charged_Ah, F_REAL),
     CF("energy_Wh", sum.energy_Wh, F_REAL),
+    CF("discharge_energy_Wh", sum.discharge_energy_Wh, F_REAL),
+    CF("charge_energy_Wh", sum.charge_energy_Wh, F_REAL),
     CF("T_max_K", sum.T_max_K, F_REAL),
     CF("anode_min_V", sum.anode_min_V, F_REAL),
     CF("anode_min_x_V", sum.anode_min_x_V, F_REAL),

@@ -36,7 +36,8 @@ PETSC_EXTERN PetscErrorCode TCExperimentGetStep(TCExperiment exp, PetscInt i, co
 
 typedef struct {
   PetscBool lumped;     /* lumped thermal model, else isothermal at T_amb */
-  PetscReal T_amb_K;    /* ambient (and initial) temperature */
+  PetscReal T_amb_K;    /* ambient temperature */
+  PetscReal T_init_K;   /* initial temperature (<= 0: the ambient) */
   PetscReal dt_max_s;   /* largest step */
   PetscReal dt_init_s;  /* first step of each experiment step */
   PetscReal tol_V;      /* local error tolerance on the voltage per step */
@@ -51,7 +52,9 @@ typedef struct {
 typedef struct {
   PetscReal capacity_Ah;               /* net integral of I dt, discharge positive */
   PetscReal discharged_Ah, charged_Ah; /* integrals of the positive and negative parts */
-  PetscReal energy_Wh;                 /* integral of I V dt */
+  PetscReal energy_Wh;                 /* net integral of I V dt (discharge positive) */
+  PetscReal discharge_energy_Wh;       /* integral of I V dt where I > 0 (delivered) */
+  PetscReal charge_energy_Wh;          /* integral of |I| V dt where I < 0 (taken in) */
   PetscReal T_max_K;
   PetscReal anode_min_V;   /* minimum anode potential vs Li (interface) */
   PetscReal anode_min_x_V; /* minimum over x (DFN) */

@@ -9,6 +9,7 @@
 #include "io/output.h"
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -334,6 +335,81 @@ PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y, Petsc
   if (p->pos.dUdT) U += (T_K - p->T_ref) * TCFuncEval(p->pos.dUdT, y, T_K, NULL);
   if (p->neg.dUdT) U -= (T_K - p->T_ref) * TCFuncEval(p->neg.dUdT, x, T_K, NULL);
   return U;
+}
+
+/* the stoichiometries of the set's window at soc (as TCCellStateInit) */
+static void WindowSto(const TCCellParams *p, PetscReal soc, PetscReal *x, PetscReal *y)
+{
+  PetscReal y0 = PetscMax(p->pos.sto_min, p->pos.sto_max),
+            y1 = PetscMin(p->pos.sto_min, p->pos.sto_max);
+  PetscReal x0 = PetscMin(p->neg.sto_min, p->neg.sto_max),
+            x1 = PetscMax(p->neg.sto_min, p->neg.sto_max);
+  *x           = x0 + soc * (x1 - x0);
+  *y           = y0 + soc * (y1 - y0);
+}
+
+PetscReal TCCellParamsOCVAtSOC(const TCCellParams *p, PetscReal soc, PetscReal T_K)
+{
+  PetscReal x, y;
+  WindowSto(p, soc, &x, &y);
+  return TCCellParamsOCV(p, x, y, T_K);
+}
+
+PetscErrorCode TCCellParamsParseSOC(const TCCellParams *p, const char key[], const char text[],
+                                    PetscReal T_K, PetscReal *soc, PetscBool *from_voltage)
+{
+  char     *end;
+  double    v;
+  PetscReal V0, V1, lo = 0, hi = 1;
+
+  PetscFunctionBeginUser;
+  *from_voltage = PETSC_FALSE;
+  errno         = 0;
+  v             = strtod(text, &end);
+  PetscCheck(end != text && errno == 0 && isfinite(v), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "key %s = \"%s\": expected a state of charge in [0, 1] or a rest voltage such as "
+             "\"4.18 V\"",
+             key, text);
+  while (*end == ' ' || *end == '\t') end++;
+  if (!*end) {
+    PetscCheck(v >= 0 && v <= 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "key %s = %s is out of range: allowed [0, 1] (a state of charge), or a rest "
+               "voltage such as \"4.18 V\"",
+               key, text);
+    *soc = (PetscReal)v;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck((end[0] == 'V' || end[0] == 'v') && end[1] == '\0', PETSC_COMM_SELF,
+             PETSC_ERR_USER_INPUT,
+             "key %s = \"%s\": expected a state of charge in [0, 1] or a rest voltage such as "
+             "\"4.18 V\" (unit V)",
+             key, text);
+  PetscCheck(v >= p->V_min && v <= p->V_max, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "key %s = \"%s\": the rest voltage is outside the set's voltage limits [%g, %g] V "
+             "(%s)",
+             key, text, (double)p->V_min, (double)p->V_max, p->source);
+  *from_voltage = PETSC_TRUE;
+  V0            = TCCellParamsOCVAtSOC(p, 0, T_K);
+  V1            = TCCellParamsOCVAtSOC(p, 1, T_K);
+  /* within the limits but beyond the window's open-circuit range: its end */
+  if (v <= V0) {
+    *soc = 0;
+    PetscFunctionReturn(0);
+  }
+  if (v >= V1) {
+    *soc = 1;
+    PetscFunctionReturn(0);
+  }
+  /* the OCV rises with SOC on the window: bisection to 1e-12 */
+  for (int it = 0; it < 60 && hi - lo > 1e-12; it++) {
+    PetscReal m = 0.5 * (lo + hi);
+    if (TCCellParamsOCVAtSOC(p, m, T_K) < v)
+      lo = m;
+    else
+      hi = m;
+  }
+  *soc = 0.5 * (lo + hi);
+  PetscFunctionReturn(0);
 }
 
 const char *const TCCellRegionNames[] = {"negative electrode", "separator", "positive electrode"};

@@ -76,6 +76,19 @@ PETSC_EXTERN PetscErrorCode TCCellParamsDir(char dir[], size_t len);
 PETSC_EXTERN PetscReal TCCellParamsOCV(const TCCellParams *p, PetscReal x, PetscReal y,
                                        PetscReal T_K);
 
+/* The open-circuit voltage at a state of charge on the set's stoichiometry
+   window (0: sto at 0 %, 1: at 100 %), at T. */
+PETSC_EXTERN PetscReal TCCellParamsOCVAtSOC(const TCCellParams *p, PetscReal soc, PetscReal T_K);
+/* The initial_soc deck value (key names it in errors): a state of charge in
+   [0, 1], or a rest voltage "4.18 V": the SOC whose open-circuit voltage at
+   T_K is that voltage (as PyBaMM's initial_soc="4.18 V"; bisection on the
+   window, to 1e-12). A voltage outside the set's cut-offs is an error; one
+   within them but beyond the window's OCV range gives the window's end (0 or
+   1). *from_voltage tells which form it was. Not collective. */
+PETSC_EXTERN PetscErrorCode TCCellParamsParseSOC(const TCCellParams *p, const char key[],
+                                                 const char text[], PetscReal T_K, PetscReal *soc,
+                                                 PetscBool *from_voltage);
+
 /*
  * Multiscale link: microstructure properties into a set.
  *

@@ -127,6 +127,7 @@ struct _p_TCRoll {
   PetscBool        failed;
   /* thermal */
   Mat       K, A;
+  PetscBool K_preallocated; /* K's pattern laid out (ThermalAssemble) */
   KSP       ksp_th;
   Vec       C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
   PetscReal dt_A;              /* dt A was built for */
@@ -188,6 +189,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscReal          upd_max = 0;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(TC_EVENT_Elements, 0, 0, 0, 0));
   r->short_P = 0;
   PetscCall(VecGhostGetLocalForm(r->phig, &pl));
   PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
@@ -238,6 +240,7 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecRestoreArrayRead(tl, &T));
   PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
   PetscCall(VecGhostRestoreLocalForm(r->Tg, &tl));
+  PetscCall(PetscLogEventEnd(TC_EVENT_Elements, 0, 0, 0, 0)); /* the local work, not the wait */
   PetscCallMPI(MPI_Allreduce(&good, ok, 1, MPIU_BOOL, MPI_LAND, r->comm));
   PetscCallMPI(MPI_Allreduce(&upd_max, &r->el_update, 1, MPIU_REAL, MPI_MAX, r->comm));
   r->sens_ok = (PetscBool)(*ok && !r->nested);
@@ -523,17 +526,18 @@ static PetscErrorCode SolversConfigure(TCRoll r)
 
 /* ---- thermal --------------------------------------------------------------- */
 
-static PetscErrorCode ThermalAssemble(TCRoll r)
+/* the conductances of the thermal network added into M (K, or a MATPREALLOCATOR
+   with K's layout that records the pattern) */
+static PetscErrorCode ThermalInsert(TCRoll r, Mat M)
 {
   const TCRollParams *rp = &r->rp;
 
   PetscFunctionBeginUser;
-  PetscCall(MatZeroEntries(r->K));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  row = r->rstart + i, ti = r->tag[i];
     PetscReal d = 0;
     if (IsTerminal(ti)) {
-      PetscCall(MatSetValue(r->K, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
+      PetscCall(MatSetValue(M, row, row, 0.0, ADD_VALUES)); /* keep the diagonal */
       continue;
     }
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
@@ -546,9 +550,9 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
              rp->sigma_t_S[ti];
       }
       d += Gt;
-      PetscCall(MatSetValue(r->K, row, r->col[k], -Gt, ADD_VALUES));
+      PetscCall(MatSetValue(M, row, r->col[k], -Gt, ADD_VALUES));
     }
-    PetscCall(MatSetValue(r->K, row, row, d, ADD_VALUES));
+    PetscCall(MatSetValue(M, row, row, d, ADD_VALUES));
   }
   /* across the layers: the network's thermal links, in the new numbering */
   {
@@ -572,10 +576,39 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
     for (PetscInt q = 0; q < nl; q++) {
       PetscReal   Gt   = rp->k_r_W_mK * area[q] / dist[q];
       PetscScalar v[4] = {Gt, -Gt, -Gt, Gt};
-      PetscCall(MatSetValues(r->K, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
+      PetscCall(MatSetValues(M, 2, ij + 2 * q, 2, ij + 2 * q, v, ADD_VALUES));
     }
     PetscCall(PetscFree3(app, pet, ij));
   }
+  PetscFunctionReturn(0);
+}
+
+/* The thermal matrix K, assembled. On the first call K is preallocated exactly
+   from its pattern (the graph along the foils and the cross-layer links, whose
+   rows may belong to other ranks): a MATPREALLOCATOR pass over the same
+   insertions, so that no MatSetValues allocates (new nonzeros are errors). */
+static PetscErrorCode ThermalAssemble(TCRoll r)
+{
+  PetscFunctionBeginUser;
+  if (!r->K_preallocated) {
+    Mat      pre;
+    PetscInt m, n, M, N;
+    PetscCall(MatGetLocalSize(r->K, &m, &n));
+    PetscCall(MatGetSize(r->K, &M, &N));
+    PetscCall(MatCreate(r->comm, &pre));
+    PetscCall(MatSetSizes(pre, m, n, M, N));
+    PetscCall(MatSetType(pre, MATPREALLOCATOR));
+    PetscCall(MatSetUp(pre));
+    PetscCall(ThermalInsert(r, pre));
+    PetscCall(MatAssemblyBegin(pre, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(pre, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatPreallocatorPreallocate(pre, PETSC_TRUE, r->K));
+    PetscCall(MatDestroy(&pre));
+    PetscCall(MatSetOption(r->K, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
+    r->K_preallocated = PETSC_TRUE;
+  }
+  PetscCall(MatZeroEntries(r->K));
+  PetscCall(ThermalInsert(r, r->K));
   PetscCall(MatAssemblyBegin(r->K, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(r->K, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(0);
@@ -1213,7 +1246,7 @@ static PetscErrorCode GraphMat(TCRoll r, PetscInt N, Mat *M)
   PetscCall(MatSetType(*M, MATAIJ));
   PetscCall(MatSeqAIJSetPreallocation(*M, 0, dnz));
   PetscCall(MatMPIAIJSetPreallocation(*M, 0, dnz, 0, onz));
-  PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_FALSE));
+  PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscCall(PetscFree2(dnz, onz));
   PetscFunctionReturn(0);
 }
@@ -1328,7 +1361,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
 
   PetscCall(GraphMat(r, N, &r->J));
-  PetscCall(GraphMat(r, N, &r->K));
+  /* the thermal matrix: preallocated from its own pattern by ThermalAssemble */
+  PetscCall(MatCreate(r->comm, &r->K));
+  PetscCall(MatSetSizes(r->K, r->n, r->n, N, N));
+  PetscCall(MatSetType(r->K, MATAIJ));
   PetscCall(VecCreateMPI(r->comm, r->n, N, &r->X));
   PetscCall(VecDuplicate(r->X, &r->F));
   PetscCall(VecDuplicate(r->X, &r->C));
@@ -1722,6 +1758,132 @@ PetscErrorCode TCRollGetShort(TCRoll r, PetscReal xyz[3], PetscReal *dist_m)
   PetscFunctionReturn(0);
 }
 
+/* ---- probes ---------------------------------------------------------------------------- */
+
+const char *const TCRollProbePlaces[] = {"can_mid", "can_positive_end", "can_negative_end",
+                                         "core_mid", NULL};
+
+PetscErrorCode TCRollProbePlace(TCRoll r, const char name[], PetscReal rtz[3])
+{
+  /* the extent of the foil nodes: outer and inner radius, lowest and highest z */
+  PetscReal ext[4] = {0, PETSC_MAX_REAL, PETSC_MAX_REAL,
+                      PETSC_MAX_REAL}; /* r_out, -, z_lo, -z_hi */
+  PetscInt  which  = -1;
+
+  PetscFunctionBeginUser;
+  for (PetscInt q = 0; TCRollProbePlaces[q]; q++)
+    if (!strcmp(name, TCRollProbePlaces[q])) which = q;
+  PetscCheck(which >= 0, r->comm, PETSC_ERR_USER_INPUT,
+             "probe place '%s' is not known: give one of can_mid, can_positive_end, "
+             "can_negative_end, core_mid, or a point [r_m, theta_rad, z_m]",
+             name);
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscReal rr;
+    if (IsTerminal(r->tag[i])) continue;
+    rr     = PetscSqrtReal(PetscSqr(r->xg[i] - r->rp.centre_m[0]) +
+                           PetscSqr(r->yg[i] - r->rp.centre_m[1]));
+    ext[0] = PetscMax(ext[0], rr);
+    ext[1] = PetscMin(ext[1], rr);
+    ext[2] = PetscMin(ext[2], r->zg[i]);
+    ext[3] = PetscMin(ext[3], -r->zg[i]);
+  }
+  ext[0] = -ext[0];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ext, 4, MPIU_REAL, MPI_MIN, r->comm));
+  ext[0] = -ext[0];
+  ext[3] = -ext[3];
+  /* the can: the outer surface; the positive end is the top (Al tabs), the
+     negative the bottom (Cu tabs) (mesh/rollnet.h); the core: the inner turn */
+  rtz[0] = which == 3 ? ext[1] : ext[0];
+  rtz[1] = 0;
+  rtz[2] = which == 1 ? ext[3] : which == 2 ? ext[2] : 0.5 * (ext[2] + ext[3]);
+  PetscFunctionReturn(0);
+}
+
+/* the node nearest (r, theta, z) among the foil nodes at radii in [rlo, rhi] */
+static PetscErrorCode ProbeNearest(TCRoll r, const PetscReal rtz[3], PetscReal rlo, PetscReal rhi,
+                                   TCRollProbe *pr);
+
+PetscErrorCode TCRollProbeLocate(TCRoll r, const char place[], const PetscReal rtz_in[3],
+                                 TCRollProbe *pr)
+{
+  PetscReal rtz[3], rlo = 0, rhi = PETSC_MAX_REAL;
+
+  PetscFunctionBeginUser;
+  if (place) {
+    /* a can place reads the outermost turn, the core the innermost (within a
+       pitch of the extreme radius): the nearest node in space may be a turn
+       further in where the node spacing along the winding exceeds the pitch */
+    PetscCall(TCRollProbePlace(r, place, rtz));
+    if (!strncmp(place, "can_", 4))
+      rlo = rtz[0] - r->rp.pitch_m;
+    else
+      rhi = rtz[0] + r->rp.pitch_m;
+  } else
+    for (int k = 0; k < 3; k++) rtz[k] = rtz_in[k];
+  PetscCall(ProbeNearest(r, rtz, rlo, rhi, pr));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ProbeNearest(TCRoll r, const PetscReal rtz[3], PetscReal rlo, PetscReal rhi,
+                                   TCRollProbe *pr)
+{
+  PetscReal x = r->rp.centre_m[0] + rtz[0] * PetscCosReal(rtz[1]),
+            y = r->rp.centre_m[1] + rtz[0] * PetscSinReal(rtz[1]), z = rtz[2];
+  struct {
+    double v;
+    int    rank;
+  } best = {PETSC_MAX_REAL, 0};
+  PetscMPIInt rank;
+  PetscInt    ib    = -1;
+  PetscReal   at[3] = {0, 0, 0};
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  best.rank = rank;
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscReal d;
+    if (IsTerminal(r->tag[i])) continue;
+    d = PetscSqrtReal(PetscSqr(r->xg[i] - r->rp.centre_m[0]) +
+                      PetscSqr(r->yg[i] - r->rp.centre_m[1]));
+    if (d < rlo || d > rhi) continue;
+    d = PetscSqrtReal(PetscSqr(r->xg[i] - x) + PetscSqr(r->yg[i] - y) + PetscSqr(r->zg[i] - z));
+    if (d < best.v) {
+      best.v = d;
+      ib     = i;
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPI_DOUBLE_INT, MPI_MINLOC, r->comm));
+  if (rank == best.rank && ib >= 0) {
+    at[0] = PetscSqrtReal(PetscSqr(r->xg[ib] - r->rp.centre_m[0]) +
+                          PetscSqr(r->yg[ib] - r->rp.centre_m[1]));
+    at[1] = PetscAtan2Real(r->yg[ib] - r->rp.centre_m[1], r->xg[ib] - r->rp.centre_m[0]);
+    at[2] = r->zg[ib];
+  }
+  PetscCallMPI(MPI_Bcast(at, 3, MPIU_REAL, best.rank, r->comm));
+  pr->rank  = best.rank;
+  pr->local = rank == best.rank ? ib : -1;
+  for (int k = 0; k < 3; k++) {
+    pr->rtz[k]      = rtz[k];
+    pr->node_rtz[k] = at[k];
+  }
+  pr->dist_m = best.v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollProbeTemperatures(TCRoll r, const PetscReal state[], PetscInt n,
+                                       const TCRollProbe pr[], PetscReal T[])
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  if (n == 0) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  for (PetscInt k = 0; k < n; k++)
+    T[k] = rank == pr[k].rank && pr[k].local >= 0 ? state[r->off_T + pr[k].local] : 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, T, (PetscMPIInt)n, MPIU_REAL, MPI_SUM, r->comm));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollDestroy(TCRoll *roll)
 {
   TCRoll r;
@@ -1821,6 +1983,7 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
   rp->T_init_K     = rp->T_amb_K;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_rho_cp_J_m3K", &rp->rho_cp_J_m3K));

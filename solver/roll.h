@@ -74,7 +74,9 @@
    internal short, heater), read by TCRollParamsFromDeck. */
 #define TC_ROLL_KEYS \
       {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
-       "job roll: ambient and initial temperature, K (default: the set's)", PETSC_TRUE},           \
+       "job roll: ambient temperature, K (default: the set's)", PETSC_TRUE},                      \
+      {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
+       "job roll: initial temperature, K (default: the ambient)", PETSC_TRUE},                     \
       {"thermal", TC_KEY_ENUM, "network", 0, 0, PETSC_FALSE, "isothermal|network",                 \
        "job roll: thermal network coupled to the electrochemistry, or isothermal", PETSC_FALSE},   \
       {"thermal_k_s_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
@@ -258,6 +260,31 @@ PETSC_EXTERN PetscErrorCode    TCRollNodeFields(TCRoll roll, const PetscReal sta
 /* The internal short (when set): the point asked for and the distance to the
    element it was put across (NaN without a short). */
 PETSC_EXTERN PetscErrorCode TCRollGetShort(TCRoll roll, PetscReal xyz[3], PetscReal *dist_m);
+
+/* Probes (thermocouples): the temperature of the thermal node nearest a
+   point (r, theta, z) about the roll axis (z in the geometry's frame, as
+   hotspot_z_m). Named places (TCRollProbePlaces, NULL-terminated):
+   can_mid (outer surface, theta 0, mid-height), can_positive_end (outer
+   surface at the top: the Al tabs' end), can_negative_end (at the bottom:
+   the Cu tabs' end), core_mid (inner turn, mid-height); TCRollProbePlace
+   gives their (r, theta, z). Collective. */
+typedef struct {
+  PetscReal   rtz[3];      /* the point asked for */
+  PetscReal   node_rtz[3]; /* the node it reads */
+  PetscReal   dist_m;      /* their distance */
+  PetscMPIInt rank;        /* owner of the node ... */
+  PetscInt    local;       /* ... and its local index there (-1 elsewhere) */
+} TCRollProbe;
+PETSC_EXTERN const char *const TCRollProbePlaces[];
+PETSC_EXTERN PetscErrorCode    TCRollProbePlace(TCRoll roll, const char name[], PetscReal rtz[3]);
+/* place: a named place (then rtz is not read; a can place reads a node of
+   the outermost turn, the core one of the innermost), or NULL: the point rtz. */
+PETSC_EXTERN PetscErrorCode    TCRollProbeLocate(TCRoll roll, const char place[],
+                                                 const PetscReal rtz[3], TCRollProbe *pr);
+/* T[k] of every probe (the same on every rank). */
+PETSC_EXTERN PetscErrorCode TCRollProbeTemperatures(TCRoll roll, const PetscReal state[],
+                                                    PetscInt n, const TCRollProbe pr[],
+                                                    PetscReal T[]);
 
 /* Thermal network alone (tests): one backward Euler step of dt (INFINITY:
    steady state) from Told with node heat Q (W) into Tnew; node Vecs.

@@ -483,6 +483,7 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
   PetscCall(MatCreateAIJ(t->comm, nown, nown, N, N, 0, dnz, 0, onz, &A));
   PetscCall(PetscFree2(dnz, onz));
   PetscCall(MatSetOption(A, MAT_NO_OFF_PROC_ENTRIES, PETSC_TRUE));
+  PetscCall(MatSetOption(A, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE)); /* exact pattern */
   PetscCall(MatCreateVecs(A, &x, &b));
   {
     PetscScalar *ba, *xw;

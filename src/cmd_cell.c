@@ -42,16 +42,25 @@ static const TCKey cell_keys[] = {
      "parameter set: a name in inputs/params/ (chen2020, ...) or the path of a BPX JSON file",
      PETSC_FALSE},
     {"model", TC_KEY_ENUM, "dfn", 0, 0, PETSC_FALSE, "spm|spme|dfn", "cell model", PETSC_FALSE},
-    {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,
-     "PyBaMM-style steps separated by ';' (in a deck also a YAML list)", PETSC_FALSE},
+    {"experiment", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "PyBaMM-style steps separated by ';' (in a deck also a YAML list); default 'Discharge at "
+     "1C until <V> V' with the set's lower voltage cut-off",
+     PETSC_TRUE},
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
-     "ambient and initial temperature, K (default: the set's)", PETSC_TRUE},
-    {"initial_soc", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,
-     "initial state of charge in [0, 1] (default: the set's initial concentrations)", PETSC_TRUE},
-    {"output", TC_KEY_STRING, "cell.csv", 0, 0, PETSC_FALSE, NULL, "CSV time series to write",
-     PETSC_FALSE},
+     "ambient temperature, K (default: the set's)", PETSC_TRUE},
+    {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
+     "initial temperature, K (default: the ambient)", PETSC_TRUE},
+    {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "initial state of charge in [0, 1], or a rest voltage \"4.18 V\" (the SOC of that "
+     "open-circuit voltage at the initial temperature) (default: the set's initial "
+     "concentrations)",
+     PETSC_TRUE},
+    {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "CSV time series to write (default output/<deck name>/cell.csv, output/cell/cell.csv "
+     "without a deck; cell.json beside it)",
+     PETSC_TRUE},
     {"cell_nx_n", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the negative electrode",
      PETSC_FALSE},
     {"cell_nx_s", TC_KEY_INT, "20", 1, 100000, PETSC_FALSE, NULL, "cells in the separator",
@@ -306,9 +315,9 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
 /* The values that define the run, "key: value" lines: a restart must see the
    same (reals in full precision; the parameter file by content). */
 static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, PetscInt model,
-                                 const char expt[], PetscBool lumped, PetscReal Tamb, PetscReal soc,
-                                 const PetscInt g[5], PetscReal rtol,
-                                 const TCExperimentOptions *opt, char **config)
+                                 const char expt[], PetscBool lumped, PetscReal Tamb,
+                                 PetscReal Tinit, PetscReal soc, const PetscInt g[5],
+                                 PetscReal rtol, const TCExperimentOptions *opt, char **config)
 {
   char    *c;
   uint64_t h = TC_HASH_INIT;
@@ -326,13 +335,14 @@ static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, Pet
   PetscCall(PetscMalloc1(len, &c));
   snprintf(c, len,
            "params: %s\nparams_content_hash: %016llx\nmodel: %s\nexperiment: %s\nthermal: "
-           "%s\nambient_temperature: %.17g\ninitial_soc: %.17g\ncell_nx_n: %d\ncell_nx_s: "
+           "%s\nambient_temperature: %.17g\ninitial_temperature: %.17g\ninitial_soc: "
+           "%.17g\ncell_nx_n: %d\ncell_nx_s: "
            "%d\ncell_nx_p: %d\ncell_nr_n: %d\ncell_nr_p: %d\ncell_dt_max_s: %.17g\ncell_tol_V: "
            "%.17g\ncell_newton_rtol: %.17g\ncell_dt_fixed_s: %.17g\n",
            params, (unsigned long long)h, TCCellModels[model], expt,
-           lumped ? "lumped" : "isothermal", (double)Tamb, (double)soc, (int)g[0], (int)g[1],
-           (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V, (double)rtol,
-           (double)opt->dt_fixed_s);
+           lumped ? "lumped" : "isothermal", (double)Tamb, (double)Tinit, (double)soc, (int)g[0],
+           (int)g[1], (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V,
+           (double)rtol, (double)opt->dt_fixed_s);
   *config = c;
   PetscFunctionReturn(0);
 }
@@ -343,7 +353,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
   TCDeck   deck;
   char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   PetscInt model, thermal, g[5];
-  PetscReal           Tamb, soc = -1, rtol;
+  PetscReal Tamb, Tinit, soc = -1, rtol;
+  char      soc_text[256];
+  PetscBool soc_set, soc_volt = PETSC_FALSE;
   PetscBool           set;
   TCCellParams        p;
   TCCell              cell;
@@ -391,6 +403,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetString(deck, "experiment", expt, sizeof(expt), &set));
   PetscCall(TCDeckGetEnum(deck, "thermal", &thermal));
   PetscCall(TCDeckGetString(deck, "output", out, sizeof(out), &set));
+  if (!set) { /* not in the working directory */
+    const char *dn;
+    PetscCall(TCDeckGetName(deck, &dn));
+    snprintf(out, sizeof(out), "output/%s/cell.csv", npos && dn[0] ? dn : "cell");
+    PetscCall(TCNoteDefaultOutput(comm, "cell", out));
+  }
   PetscCall(TCDeckGetInt(deck, "cell_nx_n", &g[0]));
   PetscCall(TCDeckGetInt(deck, "cell_nx_s", &g[1]));
   PetscCall(TCDeckGetInt(deck, "cell_nx_p", &g[2]));
@@ -409,7 +427,16 @@ static PetscErrorCode CellMain(int npos, char **pos)
   Tamb = p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  PetscCall(TCDeckGetReal(deck, "initial_soc", &soc));
+  Tinit = Tamb;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
+  PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
+  if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
+  {
+    PetscBool given;
+    PetscCall(TCDeckIsSet(deck, "experiment", &given));
+    /* the default discharge ends at the set's own lower cut-off (2.5 V for Chen2020) */
+    if (!given) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+  }
   /* a YAML list arrives comma-joined: commas separate steps like ';' */
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
@@ -417,6 +444,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCExperimentAdd(exp, expt));
   opt.lumped    = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
   opt.T_amb_K   = Tamb;
+  opt.T_init_K  = Tinit;
   opt.dt_init_s = 1.0;
 
   PetscCall(TCCellCreate(comm, &cell));
@@ -427,8 +455,9 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellSetUp(cell));
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
-  PetscCall(TCCellStateInit(cell, soc, Tamb, state));
-  PetscCall(CellConfig(params, &p, model, expt, opt.lumped, Tamb, soc, g, rtol, &opt, &config));
+  PetscCall(TCCellStateInit(cell, soc, Tinit, state));
+  PetscCall(
+      CellConfig(params, &p, model, expt, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt, &config));
   /* a restart is checked completely before any output is touched */
   if (restarting)
     PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
@@ -455,9 +484,14 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
-                     "experiment \"%s\"\n",
+                     "T_init %.2f K, experiment \"%s\"\n",
                      p.title, TCCellModels[model], bytes,
-                     opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, expt));
+                     opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, (double)Tinit,
+                     expt));
+  if (soc_volt)
+    PetscCall(TCPrintf(
+        comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
+        (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
   /* the CSV lives under <output>.partial until the run completes */
   if (restarting) {
     PetscInt nexp;
@@ -542,11 +576,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.4f s per write\n",
                        (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
   PetscCall(TCPrintf(comm,
-                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh, "
-                     "max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh "
+                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
                      "%.1f s, end %.2f s\n",
                      (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
-                     (double)sum.energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
+                     (double)sum.energy_Wh, (double)sum.discharge_energy_Wh,
+                     (double)sum.charge_energy_Wh, (double)sum.T_max_K, (double)sum.anode_min_V,
                      (double)sum.time_below_0V_s, (double)sum.t_end_s));
   {
     /* the scalars also as JSON beside the CSV (out.csv -> out.json), for
@@ -568,16 +603,18 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonReal(&js, "capacity_Ah", (double)sum.capacity_Ah);
       TCJsonReal(&js, "discharged_Ah", (double)sum.discharged_Ah);
       TCJsonReal(&js, "charged_Ah", (double)sum.charged_Ah);
-      TCJsonReal(&js, "energy_Wh", (double)sum.energy_Wh);
+      TCJsonReal(&js, "energy_Wh", (double)sum.energy_Wh); /* net */
+      TCJsonReal(&js, "discharge_energy_Wh", (double)sum.discharge_energy_Wh);
+      TCJsonReal(&js, "charge_energy_Wh", (double)sum.charge_energy_Wh);
       TCJsonReal(&js, "max_temperature_K", (double)sum.T_max_K);
       TCJsonReal(&js, "min_anode_potential_vs_li_V", (double)sum.anode_min_V);
       TCJsonReal(&js, "time_below_0V_s", (double)sum.time_below_0V_s);
       TCJsonReal(&js, "end_time_s", (double)sum.t_end_s);
       /* per electrode area, and per volume of the stack repeat unit
          L_n + L_s + L_p + (foils)/2 (double-sided coatings share each foil) */
-      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.energy_Wh / p.area_m2));
+      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.discharge_energy_Wh / p.area_m2));
       TCJsonReal(&js, "energy_Wh_per_L_stack",
-                 (double)(sum.energy_Wh / (p.area_m2 * Lstack) / 1000));
+                 (double)(sum.discharge_energy_Wh / (p.area_m2 * Lstack) / 1000));
       TCJsonObjectEnd(&js);
       TCJsonObjectBegin(&js, "cell");
       TCJsonReal(&js, "area_m2", (double)p.area_m2);

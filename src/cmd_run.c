@@ -65,7 +65,17 @@ static void RunHelp(void)
          "-ksp_rtol 1e-10;\n"
          "  faster on big sheets: -pc_type hypre (BoomerAMG).\n"
          "  Direct: -ksp_type preonly -pc_type lu -pc_factor_mat_solver_type mumps\n"
-         "Output (directory from -output): results.h5, results.xmf, summary.json\n");
+         "Output (directory from -output; default output/<deck name>/): results.h5, results.xmf,\n"
+         "  summary.json; job roll also results_series.xmf, summary.csv and PNGs\n");
+  printf("\nThe job is the deck's job key (the demo decks say job: roll); without one, foil.\n"
+         "Run control of job roll (command line only):\n"
+         "  -checkpoint_every N          write checkpoint.h5 in the output directory every N steps "
+         "[0: never]\n"
+         "  -checkpoint_minutes M        ... and every M minutes of wall time [0: never]\n"
+         "  -restart FILE                continue the run saved in FILE (same deck and options)\n"
+         "  -roll_newton_monitor         print the coupled Newton iterations\n"
+         "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
+         "status 3.\n");
 }
 
 static PetscErrorCode RunReadSheet(TCDeck deck, TCSheetParams *p)
@@ -166,7 +176,12 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(TCDeckGetText(deck, &decktext));
   PetscCall(TCDeckGetEnum(deck, "job", &job));
   PetscCall(TCDeckGetString(deck, "output", outdir, sizeof(outdir), &set));
-  if (!set) PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
+  if (!set) {
+    char sj[PETSC_MAX_PATH_LEN];
+    PetscCall(TCPathJoin("output", deckname, outdir, sizeof(outdir)));
+    PetscCall(TCPathJoin(outdir, "summary.json", sj, sizeof(sj)));
+    PetscCall(TCNoteDefaultOutput(comm, "run", sj));
+  }
   if (job == 2) {
     PetscCall(TCPrintf(comm, "tomocell run %s: job roll on %d rank(s), output in %s/\n", pos[0],
                        size, outdir));

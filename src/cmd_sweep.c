@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,12 @@ static const TCKey sweep_keys[] = {
      "run only task N (what each Slurm array task does)", PETSC_FALSE},
     {"jobs", TC_KEY_INT, "0", 0, 4096, PETSC_FALSE, NULL,
      "-local: tasks at a time (default: cores / ranks per task)", PETSC_FALSE},
+    {"in_process", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,
+     "-local, one-rank tasks: run the tasks inside one worker process per job (false: one "
+     "process per task)",
+     PETSC_FALSE},
+    {"worker", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
+     "internal: be a worker of -local (task numbers on stdin, results on fd 3)", PETSC_FALSE},
 };
 static const PetscInt sweep_nkeys = (PetscInt)(sizeof(sweep_keys) / sizeof(sweep_keys[0]));
 
@@ -125,8 +133,20 @@ static PetscErrorCode TaskStart(const TCSweep *sw, const TCCommand *cmd, PetscIn
       static char words[1024];
       char       *w, *save = NULL;
       PetscCall(PetscStrncpy(words, mpiexec ? mpiexec : "mpiexec", sizeof(words)));
-      for (w = strtok_r(words, " \t", &save); w && a < 16; w = strtok_r(NULL, " \t", &save))
+      PetscBool   root = PETSC_FALSE, over = PETSC_FALSE;
+      for (w = strtok_r(words, " \t", &save); w && a < 16; w = strtok_r(NULL, " \t", &save)) {
         argv[a++] = w;
+        if (!strcmp(w, "--allow-run-as-root")) root = PETSC_TRUE;
+        if (!strcmp(w, "--oversubscribe")) over = PETSC_TRUE;
+      }
+#if defined(OPEN_MPI)
+      /* Open MPI refuses root without --allow-run-as-root, and more ranks
+         than cores without --oversubscribe */
+      if (!root && geteuid() == 0) argv[a++] = "--allow-run-as-root";
+      if (!over && sw->ranks > sysconf(_SC_NPROCESSORS_ONLN)) argv[a++] = "--oversubscribe";
+#else
+      (void)root, (void)over;
+#endif
       argv[a++] = "-n", argv[a++] = nr;
     }
   }
@@ -158,11 +178,16 @@ static PetscErrorCode TaskStart(const TCSweep *sw, const TCCommand *cmd, PetscIn
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TaskFinish(const TCSweep *sw, PetscInt i, int status, double wall)
+static int StatusCode(int status)
+{
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* task i ended with exit code code after wall seconds: status.json, a line */
+static PetscErrorCode TaskFinish(const TCSweep *sw, PetscInt i, int code, double wall, pid_t pid)
 {
   char  dir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 32];
   FILE *fp;
-  int   code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
   PetscFunctionBeginUser;
   PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
@@ -176,6 +201,7 @@ static PetscErrorCode TaskFinish(const TCSweep *sw, PetscInt i, int status, doub
     TCJsonInt(&js, "task", (long long)i);
     TCJsonInt(&js, "exit_code", code);
     TCJsonReal(&js, "wall_s", wall);
+    TCJsonInt(&js, "pid", (long long)pid); /* the process that ran it */
     TCJsonObjectBegin(&js, "parameters");
     for (PetscInt k = 0; k < sw->nparams; k++)
       TCJsonString(&js, sw->params[k], sw->values[i * sw->nparams + k]);
@@ -215,7 +241,7 @@ static PetscErrorCode SweepRun(const TCSweep *sw, const TCCommand *cmd, const Pe
       PetscCall(PetscTime(&t1));
       for (PetscInt k = 0; k < running; k++)
         if (pid[k] == done) {
-          PetscCall(TaskFinish(sw, which[k], status, t1 - t0[k]));
+          PetscCall(TaskFinish(sw, which[k], StatusCode(status), t1 - t0[k], done));
           if (!WIFEXITED(status) || WEXITSTATUS(status)) (*nfailed)++;
           pid[k] = pid[running - 1], which[k] = which[running - 1], t0[k] = t0[running - 1];
           running--;
@@ -224,6 +250,207 @@ static PetscErrorCode SweepRun(const TCSweep *sw, const TCCommand *cmd, const Pe
     }
   }
   PetscCall(PetscFree3(pid, which, t0));
+  PetscFunctionReturn(0);
+}
+
+/* ---- in-process tasks (-local, one rank per task) ----------------------------
+   A worker is `tomocell sweep SWEEP.yaml -worker`, started once per job: it
+   reads task numbers, one per line, on stdin, runs each inside its own
+   process (MPI and PETSc initialised once) and writes "i code\n" to fd 3 when
+   the task has ended. A task sees what a process of its own would: PETSc
+   options of its own (PETSC_OPTIONS, then the task's -key value and
+   -output), its output in task_i/, stdout and stderr in task_i/log.txt, and
+   the same exit code (1 on error, else the command's exit status). A worker
+   that dies (a crash in a task) fails that task only; the parent starts a
+   new worker for the rest. */
+
+/* Run task i in this process; *code its exit code. */
+static PetscErrorCode TaskRunHere(const TCSweep *sw, const TCCommand *cmd, PetscInt i, int *code)
+{
+  char dir[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN + 64], log[PETSC_MAX_PATH_LEN + 16],
+      opt[200];
+  char          *pos[1] = {(char *)sw->input};
+  const char    *env    = getenv("PETSC_OPTIONS");
+  PetscOptions   opts;
+  PetscErrorCode ierr;
+  int            fd, save1, save2;
+
+  PetscFunctionBeginUser;
+  PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
+  PetscCheck(mkdir(dir, 0777) == 0 || errno == EEXIST, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot create %s: %s", dir, strerror(errno));
+  snprintf(out, sizeof(out), "%s/%s", dir, cmd->sweep_output);
+  snprintf(log, sizeof(log), "%s/log.txt", dir);
+  fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  PetscCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", log,
+             strerror(errno));
+  PetscCall(PetscOptionsCreate(&opts));
+  if (env) PetscCall(PetscOptionsInsertString(opts, env));
+  for (PetscInt k = 0; k < sw->nparams; k++) {
+    snprintf(opt, sizeof(opt), "-%s", sw->params[k]);
+    PetscCall(PetscOptionsSetValue(opts, opt, sw->values[i * sw->nparams + k]));
+  }
+  PetscCall(PetscOptionsSetValue(opts, "-output", out));
+  fflush(stdout);
+  fflush(stderr);
+  save1 = dup(1);
+  save2 = dup(2);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  close(fd);
+  PetscCall(PetscOptionsPush(opts));
+  TCSetExitStatus(0);
+  TCOutputForgetAll();
+  ierr = cmd->run(sw->input[0] ? 1 : 0, pos);
+  if (ierr) TCOutputAbandon();
+  *code = ierr ? 1 : TCGetExitStatus();
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&opts));
+  fflush(stdout);
+  fflush(stderr);
+  dup2(save1, 1);
+  dup2(save2, 2);
+  close(save1);
+  close(save2);
+  TCSetExitStatus(0);
+  PetscFunctionReturn(0);
+}
+
+/* The worker's loop (stdin: task numbers; fd 3: results). */
+static PetscErrorCode SweepWorker(const TCSweep *sw, const TCCommand *cmd)
+{
+  char line[64];
+
+  PetscFunctionBeginUser;
+  while (fgets(line, sizeof(line), stdin)) {
+    long i = strtol(line, NULL, 10);
+    int  code = 1, n;
+    char msg[64];
+    PetscCheck(i >= 0 && i < sw->ntasks, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+               "sweep worker: no task %ld", i);
+    PetscCall(TaskRunHere(sw, cmd, (PetscInt)i, &code));
+    n = snprintf(msg, sizeof(msg), "%ld %d\n", i, code);
+    PetscCheck(write(3, msg, (size_t)n) == n, PETSC_COMM_SELF, PETSC_ERR_SYS,
+               "sweep worker: cannot report task %ld: %s", i, strerror(errno));
+  }
+  PetscFunctionReturn(0);
+}
+
+typedef struct {
+  pid_t          pid;
+  int            in, res; /* write end of its task pipe, read end of its result pipe */
+  PetscInt       task;    /* running, or -1 */
+  PetscLogDouble t0;
+  char           buf[64];
+  size_t         nbuf;
+} TCSweepWorker;
+
+static PetscErrorCode WorkerStart(const char *sweepfile, TCSweepWorker *w)
+{
+  int         tp[2], rp[2];
+  char        exe[PETSC_MAX_PATH_LEN];
+  const char *argv[5];
+
+  PetscFunctionBeginUser;
+  PetscCall(SelfExe(exe, sizeof(exe)));
+  argv[0] = exe, argv[1] = "sweep", argv[2] = sweepfile, argv[3] = "-worker", argv[4] = NULL;
+  PetscCheck(pipe(tp) == 0 && pipe(rp) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "pipe failed: %s",
+             strerror(errno));
+  fflush(stdout);
+  w->pid = fork();
+  PetscCheck(w->pid >= 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "fork failed: %s", strerror(errno));
+  if (w->pid == 0) {
+    dup2(tp[0], 0);
+    if (rp[1] != 3) dup2(rp[1], 3);
+    for (int fd = 4; fd < 1024; fd++) close(fd);
+    execve(argv[0], (char *const *)argv, TCStartEnvironment());
+    fprintf(stderr, "tomocell sweep: cannot start a worker %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(tp[0]);
+  close(rp[1]);
+  w->in   = tp[1];
+  w->res  = rp[0];
+  w->task = -1;
+  w->nbuf = 0;
+  PetscFunctionReturn(0);
+}
+
+/* Run the one-rank tasks list[0..n-1] on jobs in-process workers. */
+static PetscErrorCode SweepRunWorkers(const TCSweep *sw, const char *sweepfile, const PetscInt *list,
+                                      PetscInt n, PetscInt jobs, PetscInt *nfailed)
+{
+  TCSweepWorker *w;
+  struct pollfd *pfd;
+  PetscInt       next = 0, nw = PetscMin(jobs, n), busy = 0;
+
+  PetscFunctionBeginUser;
+  *nfailed = 0;
+  if (n == 0) PetscFunctionReturn(0);
+  signal(SIGPIPE, SIG_IGN);
+  PetscCall(PetscCalloc2(nw, &w, nw, &pfd));
+  for (PetscInt k = 0; k < nw; k++) PetscCall(WorkerStart(sweepfile, &w[k]));
+  while (next < n || busy) {
+    for (PetscInt k = 0; k < nw && next < n; k++) {
+      char msg[32];
+      int  len;
+      if (w[k].task >= 0) continue;
+      if (w[k].pid <= 0) PetscCall(WorkerStart(sweepfile, &w[k]));
+      w[k].task = list[next++];
+      PetscCall(PetscTime(&w[k].t0));
+      len = snprintf(msg, sizeof(msg), "%d\n", (int)w[k].task);
+      for (int attempt = 0; write(w[k].in, msg, (size_t)len) != len; attempt++) {
+        int st = 0; /* it died idle (or at start-up): a new one, a few times */
+        close(w[k].in), close(w[k].res), waitpid(w[k].pid, &st, 0);
+        PetscCheck(attempt < 3, PETSC_COMM_SELF, PETSC_ERR_SYS,
+                   "cannot start a sweep worker (%s sweep %s -worker exits with %d)", "tomocell",
+                   sweepfile, StatusCode(st));
+        PetscCall(WorkerStart(sweepfile, &w[k]));
+        w[k].task = list[next - 1];
+      }
+      busy++;
+    }
+    for (PetscInt k = 0; k < nw; k++) pfd[k].fd = w[k].task >= 0 ? w[k].res : -1, pfd[k].events = POLLIN;
+    PetscCheck(poll(pfd, (nfds_t)nw, -1) >= 0 || errno == EINTR, PETSC_COMM_SELF, PETSC_ERR_SYS,
+               "poll failed: %s", strerror(errno));
+    for (PetscInt k = 0; k < nw; k++) {
+      ssize_t        got;
+      char          *nl;
+      PetscLogDouble t1;
+      if (w[k].task < 0 || !(pfd[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      got = read(w[k].res, w[k].buf + w[k].nbuf, sizeof(w[k].buf) - 1 - w[k].nbuf);
+      PetscCall(PetscTime(&t1));
+      if (got > 0) {
+        long i;
+        int  code;
+        w[k].nbuf += (size_t)got;
+        w[k].buf[w[k].nbuf] = 0;
+        if (!(nl = strchr(w[k].buf, '\n'))) continue;
+        PetscCheck(sscanf(w[k].buf, "%ld %d", &i, &code) == 2 && i == w[k].task, PETSC_COMM_SELF,
+                   PETSC_ERR_SYS, "sweep worker: unexpected report '%s'", w[k].buf);
+        w[k].nbuf = 0;
+        PetscCall(TaskFinish(sw, w[k].task, code, t1 - w[k].t0, w[k].pid));
+        if (code) (*nfailed)++;
+      } else { /* the worker died in the task */
+        int st = 0;
+        close(w[k].in), close(w[k].res);
+        waitpid(w[k].pid, &st, 0);
+        PetscCall(TaskFinish(sw, w[k].task, StatusCode(st) ? StatusCode(st) : 1, t1 - w[k].t0,
+                             w[k].pid));
+        w[k].pid = 0;
+        (*nfailed)++;
+      }
+      w[k].task = -1;
+      busy--;
+    }
+  }
+  for (PetscInt k = 0; k < nw; k++)
+    if (w[k].pid > 0) {
+      int st;
+      close(w[k].in), close(w[k].res);
+      waitpid(w[k].pid, &st, 0);
+    }
+  PetscCall(PetscFree2(w, pfd));
   PetscFunctionReturn(0);
 }
 
@@ -469,6 +696,7 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   const TCCommand *cmd;
   const char     **names;
   PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
+  PetscBool        in_process = PETSC_TRUE, worker = PETSC_FALSE;
   PetscInt         task = -1, jobs = 0, *pending, npending = 0, nfailed = 0;
   PetscMPIInt      size;
 
@@ -483,6 +711,8 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   PetscCall(TCDeckGetBool(deck, "gather", &gather));
   PetscCall(TCDeckGetInt(deck, "task", &task));
   PetscCall(TCDeckGetInt(deck, "jobs", &jobs));
+  PetscCall(TCDeckGetBool(deck, "in_process", &in_process));
+  PetscCall(TCDeckGetBool(deck, "worker", &worker));
   PetscCall(TCDeckDestroy(&deck));
   PetscCheck(local + slurm + gather + (task >= 0) <= 1, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "give at most one of -local, -slurm, -gather, -task");
@@ -503,6 +733,11 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   PetscCall(PetscFree(names));
   PetscCheck(cmd->min_pos == 0 || sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%s: tomocell %s needs sweep: input (its %s)", pos[0], cmd->name, cmd->usage);
+  if (worker) {
+    PetscCall(SweepWorker(&sw, cmd));
+    PetscCall(TCSweepFree(&sw));
+    PetscFunctionReturn(0);
+  }
   PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
   TCOutputKeepAll(); /* the sweep's report stays, also when tasks failed (exit 1) */
   PetscCall(WriteTasks(&sw));
@@ -523,7 +758,10 @@ static PetscErrorCode SweepMain(int npos, char **pos)
                        "time, in %s/\n",
                        pos[0], (int)sw.ntasks, cmd->name, (int)npending, (int)(sw.ntasks - npending),
                        (int)jobs, sw.output));
-    PetscCall(SweepRun(&sw, cmd, pending, npending, jobs, &nfailed));
+    if (in_process && sw.ranks == 1)
+      PetscCall(SweepRunWorkers(&sw, pos[0], pending, npending, jobs, &nfailed));
+    else
+      PetscCall(SweepRun(&sw, cmd, pending, npending, jobs, &nfailed));
     PetscCall(SweepGather(&sw, cmd, pos[0]));
   } else if (slurm)
     PetscCall(SweepSlurm(&sw, pos[0], pending, npending));

@@ -213,6 +213,7 @@ static PetscErrorCode TauMain(int npos, char **pos)
     dot = strrchr(b, '.');
     if (dot && dot != b) *dot = 0;
     snprintf(out, sizeof(out), "output/%s/props.json", b);
+    PetscCall(TCNoteDefaultOutput(comm, "tortuosity", out));
   }
   PetscCall(TCDeckGetString(deck, "field", field, sizeof(field), &hasfield));
   PetscCall(TCDeckGetReal(deck, "voxel_size", &ro.voxel_m));

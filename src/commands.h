@@ -19,6 +19,11 @@ typedef struct {
   const char  *sweep_summary; /* the JSON a sweep gathers from, relative to the task directory */
 } TCCommand;
 
+/* A defaulted output path (no -output given) that exists from an earlier run
+   is replaced; this prints one line saying so (not collective: every rank
+   checks, rank 0 prints). */
+PETSC_EXTERN PetscErrorCode TCNoteDefaultOutput(MPI_Comm comm, const char cmd[], const char path[]);
+
 /* The table of commands (main.c), for tomocell sweep. */
 PETSC_EXTERN const TCCommand *TCCommandFind(const char *name);
 /* The environment tomocell was started with (before MPI added its own

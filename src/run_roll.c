@@ -105,7 +105,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   RollRun              run;
   PetscReal            soc = -1, *state, total_s = 0;
   PetscInt             model, grid[5], nexp;
-  PetscBool            set, stopped, restarting;
+  PetscBool              set, stopped, restarting, soc_set, soc_volt = PETSC_FALSE;
+  char                   soc_text[256];
   char                 params[PETSC_MAX_PATH_LEN], expt[4096];
   char                 restart[PETSC_MAX_PATH_LEN] = "", *config = NULL;
   PetscLogDouble       t0, t1, t2, t3;
@@ -132,7 +133,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   }
   /* ... the experiment ... */
   PetscCall(TCDeckGetString(deck, "experiment", expt, sizeof(expt), &set));
-  PetscCall(TCDeckGetReal(deck, "initial_soc", &soc));
+  PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   PetscCall(TCDeckGetReal(deck, "dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "dt_fixed_s", &opt.dt_fixed_s));
@@ -144,6 +145,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCCellParamsLoad(params, &p));
   PetscCall(TCCellParamsApplyDeck(deck, &p, &micro));
   PetscCall(TCRollParamsFromDeck(deck, &p, &rp));
+  if (soc_set)
+    PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, rp.T_init_K, &soc, &soc_volt));
   for (char *c = expt; *c; c++) /* a YAML list arrives comma-joined */
     if (*c == ',') *c = ';';
   PetscCall(TCExperimentCreate(&exp));
@@ -157,6 +160,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   if (total_s < 0) total_s = 3600; /* a cut-off ends it: about an hour at 1C */
   opt.lumped    = PETSC_FALSE;
   opt.T_amb_K   = rp.T_amb_K;
+  opt.T_init_K  = rp.T_init_K;
   opt.dt_init_s = 1.0;
 
   /* the network (checked against the set), the elements, the solver */
@@ -186,6 +190,10 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(PetscMalloc1(PetscMax(sys.nstate, 1), &state));
   PetscCall(TCRollStateInit(roll, soc, state));
   PetscCall(TCPrintf(comm, "  experiment: %s\n", expt));
+  if (soc_volt)
+    PetscCall(TCPrintf(
+        comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
+        (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, rp.T_init_K), (double)rp.T_init_K));
 
   /* the outputs' monitor; a restart is checked completely before any output is touched */
   PetscCall(TCRollOutputCreate(roll, geom, deck, state, &run.out));

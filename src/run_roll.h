@@ -23,8 +23,10 @@
       TC_CELL_PROPS_KEYS,                                                                          \
       {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,        \
        "job roll: PyBaMM-style steps separated by ';' (as tomocell cell)", PETSC_FALSE},           \
-      {"initial_soc", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                  \
-       "job roll: initial SOC (default: the set's initial concentrations)", PETSC_TRUE},           \
+      {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                \
+       "job roll: initial SOC in [0, 1], or a rest voltage \"4.18 V\" (default: the set's "        \
+       "initial concentrations)",                                                                  \
+       PETSC_TRUE},                                                                                \
       TC_ROLL_KEYS,                                                                                \
       {"cell_nx_n", TC_KEY_INT, "8", 1, 100000, PETSC_FALSE, NULL,                                 \
        "job roll: cells in each element's negative electrode", PETSC_FALSE},                       \

@@ -9,7 +9,8 @@
 /* PetscLogEvents, one per phase, so that -log_view shows where time goes. */
 PETSC_EXTERN PetscClassId  TC_CLASSID;
 PETSC_EXTERN PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition,
-    TC_EVENT_Distribute, TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint;
+    TC_EVENT_Distribute, TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint,
+    TC_EVENT_Elements; /* TCElements: one pass over a coupled roll's elements (each evaluated once) */
 
 /* Register classes and events and install the error handler. Call once after
    PetscInitialize(). Not collective. */

@@ -11,7 +11,7 @@
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
-    TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint;
+    TC_EVENT_Assemble, TC_EVENT_Solve, TC_EVENT_Write, TC_EVENT_Checkpoint, TC_EVENT_Elements;
 
 static PetscBool tc_error_collective = PETSC_TRUE;
 static PetscBool tc_initialized      = PETSC_FALSE;
@@ -111,6 +111,7 @@ PetscErrorCode TCInitialize(void)
   PetscCall(PetscLogEventRegister("TCSolve", TC_CLASSID, &TC_EVENT_Solve));
   PetscCall(PetscLogEventRegister("TCWrite", TC_CLASSID, &TC_EVENT_Write));
   PetscCall(PetscLogEventRegister("TCCheckpoint", TC_CLASSID, &TC_EVENT_Checkpoint));
+  PetscCall(PetscLogEventRegister("TCElements", TC_CLASSID, &TC_EVENT_Elements));
   {
     const char *e = getenv("TOMOCELL_TRACEBACK");
     tc_traceback  = (PetscBool)(e && e[0] && strcmp(e, "0"));

@@ -10,6 +10,7 @@ of the run); the nearest snapshot in results.h5 is used. Writes into OUTDIR:
                             density, anode potential vs Li and temperature
   cross_section_T.png       temperature at mid-height (x, y) at the map times
 """
+import argparse
 import csv
 import os
 import sys
@@ -29,10 +30,16 @@ def load_csv(path):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    out = sys.argv[1]
-    times_arg = sys.argv[2] if len(sys.argv) > 2 else ""
+    ap = argparse.ArgumentParser(prog="plot_run.py", description=__doc__.split("\n")[0],
+                                 epilog=__doc__.split("\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("outdir", metavar="OUTDIR", help="the run's output directory (summary.csv, results.h5)")
+    ap.add_argument("times", metavar="TIMES", nargs="?", default="",
+                    help="comma-separated map times in s (default: the middle and the end)")
+    a = ap.parse_args()
+    out, times_arg = a.outdir, a.times
+    for need in ("summary.csv", "results.h5"):
+        if not os.path.exists(os.path.join(out, need)):
+            sys.exit(f"plot_run.py: {os.path.join(out, need)} not found (is {out} a tomocell run's output directory?)")
     ts = load_csv(os.path.join(out, "summary.csv"))
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         t = f["/time_s"][:]

@@ -4,7 +4,9 @@
 usage: plot_sweep.py results.csv X_COLUMN Y_COLUMN out.png
 Tasks that are not done are left out. Needs Debian's python3-matplotlib.
 """
+import argparse
 import csv
+import os
 import sys
 
 import matplotlib
@@ -12,7 +14,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-path, xcol, ycol, out = sys.argv[1:5]
+ap = argparse.ArgumentParser(prog="plot_sweep.py", description=__doc__.split("\n")[0],
+                             epilog=__doc__.split("\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("results", help="the sweep's results.csv (tomocell sweep -gather)")
+ap.add_argument("x", metavar="X_COLUMN", help="column for the x axis")
+ap.add_argument("y", metavar="Y_COLUMN", help="column for the y axis")
+ap.add_argument("png", metavar="out.png", help="the plot to write")
+a = ap.parse_args()
+path, xcol, ycol, out = a.results, a.x, a.y, a.png
+if not os.path.exists(path):
+    sys.exit(f"plot_sweep.py: {path} not found")
 rows = [r for r in csv.DictReader(open(path)) if r["status"] == "done"]
 for c in (xcol, ycol):
     if rows and c not in rows[0]:

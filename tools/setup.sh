@@ -15,7 +15,7 @@ case "$build_dir" in /*) ;; *) build_dir="$here/$build_dir" ;; esac
 packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev
           petsc-dev libhdf5-mpi-dev hdf5-tools libmetis-dev libtiff-dev zlib1g-dev
-          python3-numpy python3-h5py python3-matplotlib
+          python3-numpy python3-h5py python3-matplotlib python3-meshio
           slurm-wlm munge)
 
 missing=()

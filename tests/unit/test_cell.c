@@ -80,6 +80,7 @@ static TCExperimentOptions Opt(PetscReal dt_fixed)
   TCExperimentOptions o;
   o.lumped     = PETSC_FALSE;
   o.T_amb_K    = P.T_amb;
+  o.T_init_K   = 0;
   o.dt_max_s   = 60;
   o.dt_init_s  = 1;
   o.tol_V      = 2e-4;

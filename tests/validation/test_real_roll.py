@@ -6,12 +6,13 @@ and discharged at 1C to the cut-off with the thermal network.
     test_real_roll.py TOMOCELL REALCT_DIR [MPIEXEC ARGS...]
 
 One case per kind of scan in the folder (the README there says what each is):
-  * two foils drawn as thin label lines (the LG MJ1 slice; the source names
-    label 2 the negative collector);
+  * two foils drawn as thin label lines (the LG MJ1 slice; the file's text
+    names label 2 the negative collector, which the tracer reads);
   * one electrode layer only, the authors' mask of a lab XCT slice (no pixel
     size in the file: the can's outer diameter, 18.4 mm for an 18650, over its
     506.4 px in the gray slice gives 36.3 um) -- the other foil is built;
-  * a multi-class segmentation (the P42A slice) with one spiral class picked;
+  * a multi-class segmentation (the P42A slice): the tracer picks the spiral
+    class (class 4);
     its 237 um pitch is 37 % below the Chen2020 stack, so the run is told to
     put the set's electrodes on it anyway (geometry_pitch_tolerance 0.4).
 Each must run to the end of a 1C discharge and
@@ -47,10 +48,12 @@ experiment: "Discharge at 1C until 2.5 V"
 
 CASES = [
     # name, file, run options (trace_* and the rest)
-    ("two thin label lines (MJ1)", "mj1_jellybamm_cc_labels.h5", ["-trace_cu_label", "2"]),
+    # default tracing: the MJ1's Cu label from the file's own text, the P42A's spiral
+    # class picked by the tracer
+    ("two thin label lines (MJ1)", "mj1_jellybamm_cc_labels.h5", []),
     ("one traced layer (UCL mask)", "ucl_slice1_mask.h5", ["-trace_pixel_size_m", "36.3e-6"]),
     ("multi-class segmentation (P42A)", "p42a_slice_seg.h5",
-     ["-trace_label", "4", "-geometry_pitch_tolerance", "0.4"]),
+     ["-geometry_pitch_tolerance", "0.4"]),
 ]
 
 

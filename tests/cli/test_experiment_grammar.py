@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""PyBaMM experiment forms that tomocell cell accepts (issue 19, item 5, in part).
+
+usage: test_experiment_grammar.py TOMOCELL
+
+Each accepted form runs `tomocell cell` (Chen2020, SPM, isothermal) and checks
+the CSV: the step ends where the form says (time or voltage), powers in mW
+give I V = P, days are 86400 s, a full stop ends a step as in a sentence.
+Without -experiment the discharge ends at the set's lower voltage cut-off.
+Forms that are not modelled (per-step temperature 'at 25oC', resistance
+'Ohm') are refused with a message that says so, exit 1, no output.
+"""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TC = os.path.abspath(sys.argv[1])
+fails = 0
+
+
+def check(ok, what):
+    global fails
+    print(("ok   " if ok else "FAIL ") + what)
+    fails += 0 if ok else 1
+
+
+def run(expt, tmp):
+    out = os.path.join(tmp, "c.csv")
+    if os.path.exists(out):
+        os.remove(out)
+    r = subprocess.run([TC, "cell", "-model", "spm", "-thermal", "isothermal", "-experiment", expt, "-output", out],
+                       capture_output=True, text=True, timeout=300, cwd=tmp)
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    return r, [{k: float(v) for k, v in row.items()} for row in rows]
+
+
+tmp = tempfile.mkdtemp(prefix="tc-expt-")
+try:
+    r, rows = run("Discharge at C/10 for 1 minute.", tmp)
+    check(r.returncode == 0 and rows[-1]["time_s"] == 60, "full stop after a step: 'Discharge at C/10 for 1 minute.'")
+    r, rows = run("Discharge at 200mW for 1 minute", tmp)
+    check(r.returncode == 0 and all(abs(x["current_A"] * x["voltage_V"] - 0.2) < 1e-6 for x in rows[1:]),
+          "200mW: I V = 0.2 W on every row")
+    r, rows = run("Rest for 0.0001 day", tmp)
+    check(r.returncode == 0 and abs(rows[-1]["time_s"] - 8.64) < 1e-9, "0.0001 day = 8.64 s (%s)" %
+          (rows[-1]["time_s"] if rows else None))
+    r, rows = run("Discharge at 1C until 3.3 V or 2 minutes", tmp)
+    check(r.returncode == 0 and rows[-1]["time_s"] == 120 and rows[-1]["voltage_V"] > 3.3,
+          "'until 3.3 V or 2 minutes': the time ends it (V %.4f)" % (rows[-1]["voltage_V"] if rows else 0))
+    r, rows = run("Discharge at 1C until 4.0 V or 1 hour", tmp)
+    check(r.returncode == 0 and rows[-1]["time_s"] < 3600 and abs(rows[-1]["voltage_V"] - 4.0) < 1e-6,
+          "'until 4.0 V or 1 hour': the voltage ends it (t %.1f s)" % (rows[-1]["time_s"] if rows else 0))
+    r, rows = run("Hold at 4.0 V until C/50 or 1 minute", tmp)
+    check(r.returncode == 0 and rows[-1]["time_s"] == 60 and all(abs(x["voltage_V"] - 4.0) < 1e-9 for x in rows[1:]),
+          "'Hold at 4.0 V until C/50 or 1 minute'")
+    # no experiment given: 1C discharge to the set's own lower cut-off (Marquis2019: 3.105 V)
+    out = os.path.join(tmp, "m.csv")
+    r = subprocess.run([TC, "cell", "-params", "marquis2019", "-model", "spm", "-output", out],
+                       capture_output=True, text=True, timeout=300, cwd=tmp)
+    rows = list(csv.DictReader(open(out))) if r.returncode == 0 else []
+    check(r.returncode == 0 and abs(float(rows[-1]["voltage_V"]) - 3.105) < 1e-6,
+          "default experiment ends at the set's lower cut-off 3.105 V (%s)" % (rows[-1]["voltage_V"] if rows else None))
+    for expt, words in (("Discharge at 1C for 1 minute at 25oC", "per-step temperatures"),
+                        ("Discharge at 2 Ohm for 1 minute", "constant-resistance steps (Ohm) are not modelled")):
+        r, rows = run(expt, tmp)
+        check(r.returncode == 1 and words in r.stderr and not os.path.exists(os.path.join(tmp, "c.csv"))
+              and "PETSC ERROR" not in r.stderr, "refused with a reason: %r" % expt)
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+print("%d failure(s)" % fails)
+sys.exit(1 if fails else 0)

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""inputs/lgm50.yaml against the LG M50 bench data it was calibrated on.
+
+    test_lgm50.py TOMOCELL DATA_DIR [MPIEXEC ARGS...]
+
+DATA_DIR: ../shared/validation/cells/lgm50 (exit 77, skip, when absent).
+For the first C/10 discharge of Cell781 and the first C/2 discharges of
+Cell785 and Cell786, runs exactly what a held-out check runs:
+
+  tomocell run inputs/lgm50.yaml -experiment "Discharge at I A until 2.5 V"
+      -ambient_temperature T -initial_temperature T -initial_soc "V_rest V"
+
+(T the can's temperature before the discharge, V_rest the rest voltage) and
+compares summary.csv (time_s, voltage_V, T_can_mid_K) and summary.json
+(capacity_Ah) with the measurement: voltage RMSE over the measured time
+(past the model's end its voltage counts as the 2.5 V cut-off), capacity,
+and the rise of the mid-height can temperature (LogTempMid, or LogTemp001
+on Cell786, the only thermocouple there). Limits: the figures the README
+reports for these runs, plus margins for rounding and solver
+tolerance (about 1.5 mV, 0.4 %, 0.3 K).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DECK = os.path.join(HERE, "..", "..", "inputs", "lgm50.yaml")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+from calibrate_lgm50 import discharges  # noqa: E402
+
+# file, discharge index, RMSE limit (mV), |capacity error| limit (%), |rise error| limit (K)
+# (reported, README "Against a real cell": 13.4 mV, +0.03 %, 0.88 vs 0.80 K; 27.7 mV, -0.12 %,
+# 5.00 vs 4.70 K; 34.2 mV, +0.02 %, 5.00 vs 4.90 K)
+CASES = [("Cell781_0p1C_25degC.csv", 0, 15.0, 0.5, 0.4),
+         ("Cell785_0p5C_25degC.csv", 0, 29.0, 0.5, 0.6),
+         ("Cell786_0p5C_25degC.csv", 0, 35.5, 0.5, 0.4)]
+
+
+def main():
+    tomocell, data = sys.argv[1], sys.argv[2]
+    launcher = sys.argv[3:]
+    if not os.path.isdir(data):
+        print(f"SKIP: {data} is absent (the LG M50 bench data live in ../shared/validation/cells/lgm50)")
+        return 77
+    fails = []
+    curves = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fn, k, lim_mv, lim_q, lim_t in CASES:
+            d = discharges(os.path.join(data, fn))[k]
+            tc = "LogTempMid" if "LogTempMid" in d["T"] else "LogTemp001"
+            T0 = 273.15 + float(d["T"][tc][0])
+            out = os.path.join(tmp, fn[:7])
+            cmd = launcher + [tomocell, "run", DECK, "-experiment",
+                              f"Discharge at {d['I']:.4g} A until 2.5 V",
+                              "-ambient_temperature", f"{T0:.2f}", "-initial_temperature",
+                              f"{T0:.2f}", "-initial_soc", f"{d['Vrest']:.4f} V", "-output", out]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+            if r.returncode != 0:
+                print(r.stdout, r.stderr)
+                fails.append(f"{fn}: tomocell run failed")
+                continue
+            with open(os.path.join(out, "summary.csv")) as f:
+                rows = list(csv.DictReader(f))
+            with open(os.path.join(out, "summary.json")) as f:
+                q = json.load(f)["capacity_Ah"]
+            t = np.array([float(x["time_s"]) for x in rows])
+            V = np.array([float(x["voltage_V"]) for x in rows])
+            Tc = np.array([float(x["T_can_mid_K"]) for x in rows])
+            tm = d["t"] - d["t"][0]
+            vm = np.where(tm <= t[-1], np.interp(tm, t, V), 2.5)
+            rmse = 1e3 * np.sqrt(np.mean((vm - d["V"]) ** 2))
+            dq = 100 * (q / d["Q"] - 1)
+            rise_m = float(d["T"][tc].max() - d["T"][tc][0])
+            rise_s = float(Tc.max() - Tc[0])
+            print(f"{fn} ({d['I']:.2f} A from {d['Vrest']:.4f} V at {T0 - 273.15:.1f} C): voltage RMSE "
+                  f"{rmse:.1f} mV (limit {lim_mv}), capacity {q:.4f} Ah vs {d['Q']:.4f} Ah ({dq:+.2f} %, "
+                  f"limit {lim_q}), can-mid rise {rise_s:.2f} K vs {rise_m:.2f} K (limit {lim_t})")
+            curves.append((fn, d, tm, t, V, Tc, tc))
+            if rmse > lim_mv:
+                fails.append(f"{fn}: RMSE {rmse:.1f} mV > {lim_mv}")
+            if abs(dq) > lim_q:
+                fails.append(f"{fn}: capacity off by {dq:.2f} %")
+            if abs(rise_s - rise_m) > lim_t:
+                fails.append(f"{fn}: can-mid rise {rise_s:.2f} K vs measured {rise_m:.2f} K")
+    plot = os.environ.get("TC_LGM50_PLOT")
+    if plot:  # measured against simulated, for the README
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+        for (fn, d, tm, t, V, Tc, tc), col in zip(curves, ("C0", "C1", "C2")):
+            lab = f"{fn[:7]} {d['I']:.1f} A"
+            ax[0].plot(tm / 3600, d["V"], color=col, lw=2.5, alpha=0.4, label=lab + " measured")
+            ax[0].plot(t / 3600, V, color=col, lw=1, label=lab + " tomocell")
+            ax[1].plot(tm / 3600, d["T"][tc] - d["T"][tc][0], color=col, lw=2.5, alpha=0.4,
+                       label=lab + f" {tc}")
+            ax[1].plot(t / 3600, Tc - Tc[0], color=col, lw=1, label=lab + " T_can_mid_K")
+        ax[0].set_xlabel("time, h")
+        ax[0].set_ylabel("voltage, V")
+        ax[1].set_xlabel("time, h")
+        ax[1].set_ylabel("can mid-height temperature rise, K")
+        for a in ax:
+            a.legend(fontsize=7)
+            a.grid(alpha=0.3)
+        fig.suptitle("inputs/lgm50.yaml (2 ranks) against the LG M50 bench data (thick: measured)")
+        fig.tight_layout()
+        fig.savefig(plot, dpi=110)
+        print("wrote", plot)
+    for f in fails:
+        print("FAIL:", f)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
