@@ -170,6 +170,7 @@ PetscErrorCode TCCheckpointCommit(TCCheckpoint ck)
     raise(SIGKILL); /* test hook: die between the complete temporary and the rename */
   }
   PetscCall(TCOutputCommit(ck->comm, ck->tmp, ck->path));
+  TCOutputKeep(ck->path); /* a later failure leaves the checkpoint to restart from */
   ck->writing = PETSC_FALSE;
   if (rank == 0) {
     char dir[PETSC_MAX_PATH_LEN];
@@ -292,6 +293,7 @@ PetscErrorCode TCCheckpointOpen(MPI_Comm comm, const char path[], const char com
     }
   }
   PetscCall(TCH5Open(comm, path, &c->h5));
+  TCInputForget(path); /* the run continues this checkpoint and rewrites it */
   c->open = PETSC_TRUE;
   *ck     = c;
 

@@ -7,9 +7,12 @@
  * line already set it.
  */
 #include "io/deck.h"
+#include "io/output.h"
 #include "src/tc.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <yaml.h>
 
 #define TC_DECK_TEXT_MAX (1 << 20)
 
@@ -168,6 +171,8 @@ static PetscErrorCode TCDeckUnknown(TCDeck d, const char name[], const char wher
           close ? "; did you mean '" : "", close ? close : "", close ? "'?" : "", d->cmd);
 }
 
+static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mlen);
+
 /* Read the whole deck on rank 0 and broadcast it (for the metadata and for
    error messages that must not depend on libyaml's wording alone). */
 static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
@@ -178,6 +183,7 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(d->comm, &rank));
+  PetscCall(TCInputCheck(d->comm, path));
   PetscCall(PetscFree(d->text));
   if (rank == 0) {
     FILE *fp = fopen(path, "rb");
@@ -207,6 +213,153 @@ static PetscErrorCode TCDeckReadText(TCDeck d, const char path[])
   PetscCallMPI(MPI_Bcast(&len, 1, MPI_LONG, 0, d->comm));
   if (rank != 0) PetscCall(PetscMalloc1(len + 1, &d->text));
   PetscCallMPI(MPI_Bcast(d->text, (PetscMPIInt)len + 1, MPI_CHAR, 0, d->comm));
+  {
+    char msg[512];
+    TCDeckStrictYAML(d->text, (size_t)len, msg, sizeof(msg));
+    PetscCheck(!msg[0], d->comm, PETSC_ERR_FILE_UNEXPECTED, "deck %s %s", path, msg);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Strict YAML, before PETSc reads the deck: no NUL byte, one document, no
+   key twice in one mapping (PETSc would keep one of them silently), and at
+   most TC_DECK_DEPTH levels of nesting (deeper decks are not decks, and PETSc's
+   reader is super-linear in the depth). libyaml's event parser, linear in the
+   text; msg empty if the deck is fine. */
+#define TC_DECK_DEPTH 32
+typedef struct {
+  long   map;  /* which mapping */
+  size_t line; /* 1-based */
+  char  *key;
+} TCDeckKeyRef;
+
+static int TCDeckKeyCmp(const void *a, const void *b)
+{
+  const TCDeckKeyRef *x = (const TCDeckKeyRef *)a, *y = (const TCDeckKeyRef *)b;
+  int                 c = (x->map > y->map) - (x->map < y->map);
+  if (c) return c;
+  c = strcmp(x->key, y->key);
+  return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static void TCDeckStrictYAML(const char *text, size_t len, char *msg, size_t mlen)
+{
+  yaml_parser_t parser;
+  yaml_event_t  ev;
+  long          mapid[TC_DECK_DEPTH + 2], nmaps = 0;
+  int           iskey[TC_DECK_DEPTH + 2], depth = 0, ndocs = 0, done = 0;
+  TCDeckKeyRef *keys = NULL;
+  size_t        nkeys = 0, cap = 0;
+  const char   *nul   = memchr(text, 0, len);
+
+  msg[0] = 0;
+  if (nul) {
+    size_t line = 1;
+    for (const char *c = text; c < nul; c++) line += *c == '\n';
+    snprintf(msg, mlen, "is not a valid deck: line %zu: a NUL byte (a binary file, not a deck)", line);
+    return;
+  }
+  if (!yaml_parser_initialize(&parser)) {
+    snprintf(msg, mlen, "cannot start the YAML parser");
+    return;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  while (!done && !msg[0]) {
+    if (!yaml_parser_parse(&parser, &ev)) {
+      snprintf(msg, mlen,
+               "is not valid YAML (line %zu: %s); check indentation, colons and brackets",
+               (size_t)parser.problem_mark.line + 1,
+               parser.problem ? parser.problem : "syntax error");
+      break;
+    }
+    switch (ev.type) {
+    case YAML_DOCUMENT_START_EVENT:
+      if (++ndocs > 1)
+        snprintf(msg, mlen,
+                 "is not a valid deck: line %zu: a second YAML document ('---'); a deck is one "
+                 "document",
+                 (size_t)ev.start_mark.line + 1);
+      break;
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+      if (depth > 0 && iskey[depth - 1] >= 0) iskey[depth - 1] = !iskey[depth - 1];
+      if (depth >= TC_DECK_DEPTH) {
+        snprintf(msg, mlen, "is not a valid deck: line %zu: nested more than %d levels deep",
+                 (size_t)ev.start_mark.line + 1, TC_DECK_DEPTH);
+        break;
+      }
+      iskey[depth]   = ev.type == YAML_MAPPING_START_EVENT ? 1 : -1;
+      mapid[depth++] = nmaps++;
+      break;
+    case YAML_MAPPING_END_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+      depth--;
+      break;
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+      if (depth > 0 && iskey[depth - 1] >= 0) {
+        if (iskey[depth - 1] == 1 && ev.type == YAML_SCALAR_EVENT) {
+          if (nkeys == cap) {
+            TCDeckKeyRef *k = (TCDeckKeyRef *)realloc(keys, (cap = 2 * cap + 64) * sizeof(*k));
+            if (!k) {
+              snprintf(msg, mlen, "out of memory checking the deck");
+              break;
+            }
+            keys = k;
+          }
+          keys[nkeys].map  = mapid[depth - 1];
+          keys[nkeys].line = (size_t)ev.start_mark.line + 1;
+          keys[nkeys].key  = strdup((const char *)ev.data.scalar.value);
+          if (keys[nkeys].key) nkeys++;
+        }
+        iskey[depth - 1] = !iskey[depth - 1];
+      }
+      break;
+    case YAML_STREAM_END_EVENT:
+      done = 1;
+      break;
+    default:
+      break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  if (!msg[0] && nkeys > 1) {
+    qsort(keys, nkeys, sizeof(*keys), TCDeckKeyCmp);
+    for (size_t i = 1; i < nkeys && !msg[0]; i++)
+      if (keys[i].map == keys[i - 1].map && !strcmp(keys[i].key, keys[i - 1].key))
+        snprintf(msg, mlen,
+                 "is not a valid deck: line %zu: key '%.100s' given twice in one mapping (first "
+                 "on line %zu)",
+                 keys[i].line, keys[i].key, keys[i - 1].line);
+  }
+  for (size_t i = 0; i < nkeys; i++) free(keys[i].key);
+  free(keys);
+}
+
+PetscErrorCode TCYAMLCheckFile(MPI_Comm comm, const char path[], const char what[])
+{
+  PetscMPIInt rank;
+  char        msg[512] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(TCInputCheck(comm, path));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    FILE *fp = fopen(path, "rb");
+    if (fp) {
+      char  *buf = (char *)malloc(TC_DECK_TEXT_MAX + 1);
+      size_t n   = buf ? fread(buf, 1, TC_DECK_TEXT_MAX, fp) : 0;
+      if (buf) {
+        buf[n] = 0;
+        TCDeckStrictYAML(buf, n, msg, sizeof(msg));
+        free(buf);
+      }
+      fclose(fp);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_UNEXPECTED, "%s %s %s", what, path, msg);
   PetscFunctionReturn(0);
 }
 

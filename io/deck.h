@@ -14,6 +14,12 @@
  */
 #pragma once
 #include <petscsys.h>
+/* Collective. The strict-YAML checks of a deck (one document, no duplicate
+   key, no NUL byte, bounded nesting; see deck.c) for another YAML file read
+   with PETSc's reader (a sweep file); PETSC_ERR_FILE_UNEXPECTED naming the
+   line. */
+PETSC_EXTERN PetscErrorCode TCYAMLCheckFile(MPI_Comm comm, const char path[], const char what[]);
+#include <petscsys.h>
 
 typedef enum { TC_KEY_REAL, TC_KEY_INT, TC_KEY_STRING, TC_KEY_BOOL, TC_KEY_ENUM } TCKeyType;
 

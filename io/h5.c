@@ -4,6 +4,10 @@
  * (H5FD_MPIO_COLLECTIVE), so one file is written by all ranks at once.
  */
 #include "io/h5.h"
+#include "io/output.h"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static PetscBool tc_h5_quiet = PETSC_FALSE;
 
@@ -16,12 +20,61 @@ static void TCH5Quiet(void)
   }
 }
 
+int TCH5SystemError(int err)
+{
+  return err == ENOSPC || err == EDQUOT || err == EIO || err == EFBIG || err == EROFS;
+}
+
+void TCH5CloseAll(void)
+{
+  ssize_t n;
+  H5E_BEGIN_TRY
+  {
+    n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    if (n > 0) {
+      hid_t *ids = (hid_t *)malloc((size_t)n * sizeof(hid_t));
+      if (ids) {
+        /* everything but the files first, then the files */
+        n = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE |
+                                            H5F_OBJ_ATTR, (size_t)n, ids);
+        for (ssize_t i = 0; i < n; i++) {
+          if (H5Iget_type(ids[i]) == H5I_ATTR)
+            H5Aclose(ids[i]);
+          else
+            H5Oclose(ids[i]);
+        }
+        n = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE,
+                           (size_t)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), ids);
+        for (ssize_t i = 0; i < n; i++) {
+          /* a temporary file that will be removed anyway is emptied first: on a full
+             disk the flush at close would fail, and HDF5 crashes on a file whose
+             close failed (in H5close or at MPI_Finalize) */
+          char name[PETSC_MAX_PATH_LEN];
+          if (H5Fget_name(ids[i], name, sizeof(name)) > 0 && TCOutputIsPending(name)) {
+            int fd = open(name, O_WRONLY);
+            if (fd >= 0) {
+              if (ftruncate(fd, 0) != 0) { /* nothing more to do */
+              }
+              close(fd);
+            }
+          }
+          H5Fclose(ids[i]);
+        }
+        free(ids);
+      }
+    }
+    H5close();
+  }
+  H5E_END_TRY;
+}
+
 static PetscErrorCode TCH5OpenCommon(MPI_Comm comm, const char path[], PetscBool create, TCH5 *h5)
 {
   hid_t fapl;
 
   PetscFunctionBeginUser;
   TCH5Quiet();
+  if (!create) PetscCall(TCInputCheck(comm, path));
   h5->comm = comm;
   PetscCall(PetscStrncpy(h5->path, path, sizeof(h5->path)));
   fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -59,7 +112,11 @@ PetscErrorCode TCH5Close(TCH5 *h5)
   PetscFunctionBeginUser;
   if (h5->dxpl >= 0) H5Pclose(h5->dxpl);
   h5->dxpl = -1;
-  if (h5->file >= 0) TCH5Call(h5->comm, H5Fclose(h5->file), "H5Fclose(%s)", h5->path);
+  if (h5->file >= 0) {
+    hid_t f  = h5->file;
+    h5->file = -1;
+    TCH5CallAll(h5->comm, H5Fclose(f), "H5Fclose(%s)", h5->path);
+  }
   h5->file = -1;
   PetscFunctionReturn(0);
 }
@@ -112,13 +169,13 @@ PetscErrorCode TCH5WriteRows(TCH5 *h5, const char name[], hid_t type, int ndim,
     if (total > 0) { /* an empty dataset is created, not written (H5Dwrite refuses it) */
       mspace = H5Screate_simple(ndim, cnt, NULL);
       if (count == 0) H5Sselect_none(mspace);
-      TCH5Call(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data),
+      TCH5CallAll(h5->comm, H5Dwrite(dset, type, mspace, fspace, h5->dxpl, data),
                "H5Dwrite(%s) in %s", name, h5->path);
       H5Sclose(mspace);
     }
   }
   H5Sclose(fspace);
-  TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
+  TCH5CallAll(h5->comm, H5Dclose(dset), "H5Dclose(%s) in %s", name, h5->path);
   PetscFunctionReturn(0);
 }
 
@@ -144,11 +201,11 @@ PetscErrorCode TCH5WriteCols(TCH5 *h5, const char name[], const hsize_t dims[2],
   }
   mspace = H5Screate_simple(2, cnt, NULL);
   if (ncols == 0 || dims[0] == 0) H5Sselect_none(mspace);
-  TCH5Call(h5->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, h5->dxpl, data),
+  TCH5CallAll(h5->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, h5->dxpl, data),
            "H5Dwrite(%s) in %s", name, h5->path);
   H5Sclose(mspace);
   H5Sclose(fspace);
-  TCH5Call(h5->comm, H5Dclose(dset), "H5Dclose(%s)", name);
+  TCH5CallAll(h5->comm, H5Dclose(dset), "H5Dclose(%s) in %s", name, h5->path);
   PetscFunctionReturn(0);
 }
 

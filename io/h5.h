@@ -7,6 +7,9 @@
 #pragma once
 #include <petscsys.h>
 #include <hdf5.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 typedef struct {
   MPI_Comm comm;
@@ -49,10 +52,44 @@ PETSC_EXTERN PetscErrorCode TCH5WriteAttrInt(TCH5 *h5, const char obj[], const c
 PETSC_EXTERN PetscErrorCode TCH5EnsureGroup(TCH5 *h5, const char name[]);
 
 /* Check an HDF5 return value (negative means failure). */
+/* A failed call is PETSC_ERR_LIB naming it; when the system said why (a full
+   disk, a quota, an I/O error, a read-only file system), PETSC_ERR_FILE_WRITE
+   with the reason. */
 #define TCH5Call(comm, call, ...)                                                                  \
   do {                                                                                             \
-    if ((call) < 0) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: " __VA_ARGS__);              \
+    errno = 0;                                                                                     \
+    if ((call) < 0) {                                                                              \
+      int  tc_e_ = errno;                                                                          \
+      char tc_m_[3 * PETSC_MAX_PATH_LEN];                                                          \
+      snprintf(tc_m_, sizeof(tc_m_), __VA_ARGS__);                                                 \
+      if (TCH5SystemError(tc_e_))                                                                  \
+        SETERRQ((comm), PETSC_ERR_FILE_WRITE, "cannot write: %s: %s", tc_m_, strerror(tc_e_));     \
+      SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: %s", tc_m_);                               \
+    }                                                                                              \
   } while (0)
+/* TCH5Call for a collective call (a write) whose failure may show on some
+   ranks only (a full disk): the failure, and the reason, reach every rank of
+   comm, so that the error stays collective. */
+#define TCH5CallAll(comm, call, ...)                                                               \
+  do {                                                                                             \
+    int tc_v_[2], tc_g_[2];                                                                        \
+    errno    = 0;                                                                                  \
+    tc_v_[0] = (call) < 0;                                                                         \
+    tc_v_[1] = tc_v_[0] ? errno : 0;                                                               \
+    PetscCallMPI(MPI_Allreduce(tc_v_, tc_g_, 2, MPI_INT, MPI_MAX, (comm)));                        \
+    if (tc_g_[0]) {                                                                                \
+      char tc_m_[3 * PETSC_MAX_PATH_LEN];                                                          \
+      snprintf(tc_m_, sizeof(tc_m_), __VA_ARGS__);                                                 \
+      if (TCH5SystemError(tc_g_[1]))                                                               \
+        SETERRQ((comm), PETSC_ERR_FILE_WRITE, "cannot write: %s: %s", tc_m_, strerror(tc_g_[1]));  \
+      SETERRQ((comm), PETSC_ERR_FILE_WRITE,                                                        \
+              "cannot write: %s (check free disk space, quota and permissions)", tc_m_);           \
+    }                                                                                              \
+  } while (0)
+PETSC_EXTERN int TCH5SystemError(int err);
+/* Close every open HDF5 object and shut the library down (after a failure,
+   before MPI_Finalize, which otherwise closes half-written files itself). */
+PETSC_EXTERN void TCH5CloseAll(void);
 
 /* Reading (collective on the file's communicator). Rank r reads rows
    [start, start+count) of dataset name into data (contiguous, type as for

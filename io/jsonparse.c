@@ -5,6 +5,7 @@
  * malformed file frees the partial tree and raises exactly one clear error.
  */
 #include "io/jsonparse.h"
+#include "io/output.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -293,12 +294,14 @@ PetscErrorCode TCJsonParse(const char text[], const char where[], TCJsonValue **
 
 PetscErrorCode TCJsonParseFile(const char path[], TCJsonValue **root)
 {
-  FILE          *fp = fopen(path, "rb");
+  FILE          *fp;
   long           n;
   char          *text;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
+  PetscCall(TCInputCheck(PETSC_COMM_SELF, path));
+  fp = fopen(path, "rb");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot read %s: %s", path, strerror(errno));
   fseek(fp, 0, SEEK_END);
   n = ftell(fp);

@@ -3,9 +3,18 @@
  */
 #include "io/output.h"
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef NAME_MAX
+  #define NAME_MAX 255
+#endif
 
 #define TC_MAX_PENDING 64
 
@@ -13,6 +22,182 @@ static char tc_pending[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
 static int  tc_npending;
 static char tc_created[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
 static int  tc_ncreated;
+static char tc_committed[TC_MAX_PENDING][PETSC_MAX_PATH_LEN];
+static int  tc_ncommitted;
+
+/* Inputs seen by TCInputCheck() (rank 0), outputs claimed by TCOutputClaim(). */
+#define TC_MAX_FILES 64
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  int   exists;
+  char  path[PETSC_MAX_PATH_LEN]; /* as given */
+  char  canon[PATH_MAX + PETSC_MAX_PATH_LEN + 2]; /* realpath of the directory + file name */
+  char  what[64];
+} TCFileId;
+static TCFileId tc_inputs[TC_MAX_FILES], tc_claims[TC_MAX_FILES];
+static int      tc_ninputs, tc_nclaims;
+
+/* Canonical name of a path that may not exist yet: realpath of its
+   directory (when that exists) followed by the file name. */
+static void TCCanonical(const char *path, char *out, size_t len)
+{
+  char        dir[PETSC_MAX_PATH_LEN], res[PATH_MAX];
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  if (!slash)
+    snprintf(dir, sizeof(dir), ".");
+  else if (slash == path)
+    snprintf(dir, sizeof(dir), "/");
+  else
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  if (realpath(dir, res))
+    snprintf(out, len, "%s/%s", res, base);
+  else
+    snprintf(out, len, "%s", path);
+}
+
+static void TCFileIdSet(TCFileId *f, const char *path, const char *what)
+{
+  struct stat st;
+  memset(f, 0, sizeof(*f));
+  snprintf(f->path, sizeof(f->path), "%s", path);
+  snprintf(f->what, sizeof(f->what), "%s", what ? what : "");
+  TCCanonical(path, f->canon, sizeof(f->canon));
+  if (stat(path, &st) == 0) {
+    f->exists = 1;
+    f->dev    = st.st_dev;
+    f->ino    = st.st_ino;
+  }
+}
+
+static int TCFileIdSame(const TCFileId *a, const TCFileId *b)
+{
+  if (a->exists && b->exists) return a->dev == b->dev && a->ino == b->ino;
+  return !strcmp(a->canon, b->canon);
+}
+
+static const char *TCFileKind(mode_t m)
+{
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISDIR(m)) return "a directory";
+  return "not a regular file";
+}
+
+/* Rank-0 checks of an output's final name; msg empty if fine. */
+static void TCOutputCheckFinal(const char *final, const char *what, PetscBool claim, char *msg,
+                               size_t len)
+{
+  struct stat st;
+  TCFileId    f;
+  const char *slash = strrchr(final, '/'), *base = slash ? slash + 1 : final;
+
+  msg[0] = 0;
+  if (strlen(base) + 16 > NAME_MAX) {
+    snprintf(msg, len,
+             "output file name '%.40s...' has %zu characters; at most %d are allowed (the "
+             "temporary name adds up to 16)",
+             base, strlen(base), NAME_MAX - 16);
+    return;
+  }
+  if (strlen(final) + 16 >= PETSC_MAX_PATH_LEN) {
+    snprintf(msg, len, "output path '%.60s...' is longer than %d characters", final,
+             PETSC_MAX_PATH_LEN - 17);
+    return;
+  }
+  if (stat(final, &st) == 0 && !S_ISREG(st.st_mode)) {
+    snprintf(msg, len, "%s %s is %s: refusing to replace it (give a regular file name)",
+             what && what[0] ? what : "output", final, TCFileKind(st.st_mode));
+    return;
+  }
+  TCFileIdSet(&f, final, what);
+  for (int i = 0; i < tc_ninputs; i++)
+    if (TCFileIdSame(&f, &tc_inputs[i])) {
+      snprintf(msg, len,
+               "%s %s is the input file %s: refusing to overwrite an input (choose another "
+               "output name)",
+               what && what[0] ? what : "output", final, tc_inputs[i].path);
+      return;
+    }
+  if (!claim) return;
+  for (int i = 0; i < tc_nclaims; i++)
+    if (TCFileIdSame(&f, &tc_claims[i])) {
+      if (!strcmp(tc_claims[i].what, f.what)) return; /* the same output claimed again */
+      snprintf(msg, len, "%s %s and %s %s are the same file: choose different names",
+               tc_claims[i].what, tc_claims[i].path, f.what, final);
+      return;
+    }
+  if (tc_nclaims < TC_MAX_FILES) tc_claims[tc_nclaims++] = f;
+}
+
+static PetscErrorCode TCOutputCheck(MPI_Comm comm, const char final[], const char what[],
+                                    PetscBool claim)
+{
+  PetscMPIInt rank;
+  char        msg[2 * PETSC_MAX_PATH_LEN + 256] = "";
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) TCOutputCheckFinal(final, what, claim, msg, sizeof(msg));
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_USER_INPUT, "%s", msg);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCOutputClaim(MPI_Comm comm, const char final[], const char what[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCOutputCheck(comm, final, what, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCOutputClaimIn(MPI_Comm comm, const char dir[], int n, const char *const names[])
+{
+  char path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBeginUser;
+  for (int i = 0; i < n; i++) {
+    PetscCall(TCPathJoin(dir, names[i], path, sizeof(path)));
+    PetscCall(TCOutputClaim(comm, path, names[i]));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCInputCheck(MPI_Comm comm, const char path[])
+{
+  PetscMPIInt rank;
+  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+      if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        snprintf(msg, sizeof(msg), "input %s is %s: inputs must be regular files", path,
+                 TCFileKind(st.st_mode));
+      else if (tc_ninputs < TC_MAX_FILES)
+        TCFileIdSet(&tc_inputs[tc_ninputs++], path, NULL);
+    } else if (errno == ENAMETOOLONG)
+      snprintf(msg, sizeof(msg), "input path '%.60s...' is too long: %s", path, strerror(errno));
+  }
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_FILE_OPEN, "%s", msg);
+  PetscFunctionReturn(0);
+}
+
+void TCInputForget(const char path[])
+{
+  TCFileId f;
+  TCFileIdSet(&f, path, NULL);
+  for (int i = 0; i < tc_ninputs; i++)
+    if (TCFileIdSame(&f, &tc_inputs[i])) {
+      tc_inputs[i] = tc_inputs[--tc_ninputs];
+      i--;
+    }
+}
 
 static void TCRemember(char list[][PETSC_MAX_PATH_LEN], int *n, const char *path)
 {
@@ -22,14 +207,31 @@ static void TCRemember(char list[][PETSC_MAX_PATH_LEN], int *n, const char *path
   }
 }
 
-static void TCForget(const char *path)
+static void TCForgetIn(char list[][PETSC_MAX_PATH_LEN], int *n, const char *path)
 {
-  for (int i = 0; i < tc_npending; i++)
-    if (!strcmp(tc_pending[i], path)) {
-      memmove(tc_pending[i], tc_pending[i + 1], (size_t)(tc_npending - i - 1) * PETSC_MAX_PATH_LEN);
-      tc_npending--;
+  for (int i = 0; i < *n; i++)
+    if (!strcmp(list[i], path)) {
+      memmove(list[i], list[i + 1], (size_t)(*n - i - 1) * PETSC_MAX_PATH_LEN);
+      (*n)--;
       return;
     }
+}
+
+static void TCForget(const char *path)
+{
+  TCForgetIn(tc_pending, &tc_npending, path);
+}
+
+static PetscBool tc_keep_all;
+
+void TCOutputKeepAll(void)
+{
+  tc_keep_all = PETSC_TRUE;
+}
+
+void TCOutputKeep(const char final[])
+{
+  TCForgetIn(tc_committed, &tc_ncommitted, final);
 }
 
 PetscErrorCode TCPathJoin(const char dir[], const char name[], char buf[], size_t len)
@@ -127,17 +329,57 @@ PetscErrorCode TCOutputPrepareDir(MPI_Comm comm, const char dir[])
   PetscFunctionReturn(0);
 }
 
+/* Remove "<final>.tmp-PID" files left by dead processes (a run killed with
+   SIGKILL or by a node failure between create and rename): PID not alive on
+   this host and the file untouched for 10 minutes (a writer on another host of
+   a shared file system keeps its file fresh). Rank 0, best effort. */
+static void TCRemoveStaleTemps(const char *final)
+{
+  char           dir[PETSC_MAX_PATH_LEN], prefix[PETSC_MAX_PATH_LEN + 8];
+  const char    *slash = strrchr(final, '/'), *base = slash ? slash + 1 : final;
+  DIR           *d;
+  struct dirent *e;
+  size_t         lp;
+  time_t         now = time(NULL);
+
+  if (!slash)
+    snprintf(dir, sizeof(dir), ".");
+  else if (slash == final)
+    snprintf(dir, sizeof(dir), "/");
+  else
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - final), final);
+  snprintf(prefix, sizeof(prefix), "%s.tmp-", base);
+  lp = strlen(prefix);
+  if (!(d = opendir(dir))) return;
+  while ((e = readdir(d))) {
+    char        path[2 * PETSC_MAX_PATH_LEN], *end;
+    long        pid;
+    struct stat st;
+    if (strncmp(e->d_name, prefix, lp)) continue;
+    pid = strtol(e->d_name + lp, &end, 10);
+    if (*end || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime >= 600) remove(path);
+  }
+  closedir(d);
+}
+
 PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], char tmp[], size_t len)
 {
   PetscMPIInt rank;
   int         pid = (int)getpid();
 
   PetscFunctionBeginUser;
+  PetscCall(TCOutputCheck(comm, final, NULL, PETSC_FALSE));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Bcast(&pid, 1, MPI_INT, 0, comm));
   PetscCheck((size_t)snprintf(tmp, len, "%s.tmp-%d", final, pid) < len, comm, PETSC_ERR_USER_INPUT,
              "output path too long: %s", final);
-  if (rank == 0) TCRemember(tc_pending, &tc_npending, tmp);
+  if (rank == 0) {
+    TCRemoveStaleTemps(final);
+    TCRemember(tc_pending, &tc_npending, tmp);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -146,6 +388,7 @@ PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[])
   PetscMPIInt rank;
 
   PetscFunctionBeginUser;
+  PetscCall(TCOutputCheck(comm, path, NULL, PETSC_FALSE));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (rank == 0) TCRemember(tc_pending, &tc_npending, path);
   PetscFunctionReturn(0);
@@ -162,8 +405,11 @@ PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[
   if (rank == 0) {
     if (rename(tmp, final) != 0)
       err = errno;
-    else
+    else {
       TCForget(tmp);
+      TCForgetIn(tc_committed, &tc_ncommitted, final);
+      if (!tc_keep_all) TCRemember(tc_committed, &tc_ncommitted, final);
+    }
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s: %s", tmp, final,
@@ -211,10 +457,19 @@ PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FILE **fp)
   PetscFunctionReturn(0);
 }
 
+PetscBool TCOutputIsPending(const char path[])
+{
+  for (int i = 0; i < tc_npending; i++)
+    if (!strcmp(tc_pending[i], path)) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
 void TCOutputAbandon(void)
 {
   for (int i = 0; i < tc_npending; i++) remove(tc_pending[i]);
   tc_npending = 0;
+  for (int i = 0; i < tc_ncommitted; i++) remove(tc_committed[i]);
+  tc_ncommitted = 0;
   /* deepest first, and only if empty (rmdir refuses otherwise) */
   for (int i = tc_ncreated - 1; i >= 0; i--) rmdir(tc_created[i]);
   tc_ncreated = 0;

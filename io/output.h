@@ -25,6 +25,33 @@ PETSC_EXTERN PetscErrorCode TCOutputTempName(MPI_Comm comm, const char final[], 
    run fails; TCOutputCommit() of it forgets it again. */
 PETSC_EXTERN PetscErrorCode TCOutputRegister(MPI_Comm comm, const char path[]);
 
+/* Inputs and outputs must not be the same file (an output written over the
+   deck or parameter set it was made from destroys it), outputs must not land
+   on each other, and neither may be a FIFO or device (a FIFO as input blocks
+   for ever; rename() onto a device node replaces the node).
+
+   TCInputCheck(): collective; rank 0 checks that path, if it exists, is a
+   regular file or a directory (a TIFF stack), PETSC_ERR_FILE_OPEN if not, and
+   remembers its device and inode. Call it before opening any input.
+
+   TCOutputClaim(): collective; what names the output ("-output", "summary
+   JSON") for the message. Refuses (PETSC_ERR_USER_INPUT) a final path that is
+   a remembered input (same device and inode, so also through links), an
+   existing non-regular file, a file name longer than NAME_MAX with the
+   temporary suffix, or a path claimed before by a different output of this
+   run. Commands claim all their outputs before computing, so that the refusal
+   leaves nothing behind; TCOutputTempName() and TCOutputRegister() repeat the
+   input and non-regular checks for every write. */
+PETSC_EXTERN PetscErrorCode TCInputCheck(MPI_Comm comm, const char path[]);
+/* Collective. TCOutputClaim() of dir/names[i] for the n fixed file names a
+   command writes into its output directory. */
+PETSC_EXTERN PetscErrorCode TCOutputClaimIn(MPI_Comm comm, const char dir[], int n,
+                                            const char *const names[]);
+/* Not collective: forget an input that the run rewrites by design (the
+   checkpoint a restart continues from). */
+PETSC_EXTERN void           TCInputForget(const char path[]);
+PETSC_EXTERN PetscErrorCode TCOutputClaim(MPI_Comm comm, const char final[], const char what[]);
+
 /* Collective. Rename tmp to final on rank 0 (after all ranks closed it). */
 PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], const char final[]);
 
@@ -34,7 +61,20 @@ PETSC_EXTERN PetscErrorCode TCOutputCommit(MPI_Comm comm, const char tmp[], cons
 PETSC_EXTERN PetscErrorCode TCOutputFOpen(MPI_Comm comm, const char final[], FILE **fp);
 PETSC_EXTERN PetscErrorCode TCOutputFClose(MPI_Comm comm, const char final[], FILE **fp);
 
-/* Remove every registered temporary file and created, now empty, directory.
+/* Whether path is a temporary name registered for removal (rank 0). */
+PETSC_EXTERN PetscBool TCOutputIsPending(const char path[]);
+
+/* A committed final that survives a later failure of the run (a checkpoint,
+   from which the run restarts). Other finals committed by a run that then
+   fails are removed by TCOutputAbandon(): a run's outputs are complete or
+   absent together. Not collective (rank 0 keeps the lists). */
+PETSC_EXTERN void TCOutputKeep(const char final[]);
+/* Every final committed from now on survives a later failure (a sweep's
+   report: which tasks are done and which failed, with exit status 1). */
+PETSC_EXTERN void TCOutputKeepAll(void);
+
+/* Remove every registered temporary file, every final committed by this run
+   (TCOutputKeep() excepted) and every created, now empty, directory.
    Not collective; safe to call on every rank and more than once. */
 PETSC_EXTERN void TCOutputAbandon(void);
 /* Forget every registered file and directory without removing any (between

@@ -202,7 +202,11 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
   m->nrow++;
   if (m->nsnap == 0 || pt->t_s >= m->next_out - 1e-9) {
     PetscCall(RollSnapshot(m, pt->t_s));
-    while (m->next_out <= pt->t_s + 1e-9) m->next_out += m->interval;
+    /* the next multiple of the interval after t (a loop of additions would
+       not end when the interval is below the resolution of t) */
+    if (m->next_out <= pt->t_s + 1e-9)
+      m->next_out += m->interval * PetscMax(1, PetscFloorReal((pt->t_s + 1e-9 - m->next_out) / m->interval) + 1);
+    if (m->next_out <= pt->t_s) m->next_out = pt->t_s + m->interval;
   }
   PetscCall(PetscTime(&now));
   if (now - m->t_start >= 2 && now - m->t_print >= 2) {

@@ -39,9 +39,9 @@
   {"output_interval_s",                                                                            \
    TC_KEY_REAL,                                                                                    \
    "60",                                                                                           \
-   0,                                                                                              \
+   1e-3,                                                                                           \
    1e9,                                                                                            \
-   PETSC_TRUE,                                                                                     \
+   PETSC_FALSE,                                                                                    \
    NULL,                                                                                           \
    "job roll: time between field snapshots in results.h5, s",                                     \
    PETSC_FALSE},                                                                                   \

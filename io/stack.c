@@ -279,6 +279,7 @@ PetscErrorCode TCStackOpen(MPI_Comm comm, const char path[], const char dataset[
   v->dset = -1;
   PetscCall(
       PetscStrncpy(v->name, dataset && dataset[0] ? dataset : "/exchange/data", sizeof(v->name)));
+  PetscCall(TCInputCheck(comm, path));
   {
     struct stat st;
     if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || TCIsTiffName(path))) {

@@ -2,6 +2,10 @@
  * Sweep files: parse, check and expand into tasks (see sweep.h).
  */
 #include "io/sweep.h"
+#include "io/deck.h"
+
+/* the task cap of every kind (product, zip, lhs): a million tasks */
+#define TC_SWEEP_MAXTASKS 1000000
 #include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
@@ -91,6 +95,7 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
     dot = strrchr(sw->name, '.');
     if (dot && dot != sw->name) *dot = 0;
   }
+  PetscCall(TCYAMLCheckFile(comm, path, "sweep file"));
   PetscCall(PetscOptionsCreate(&opts));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsInsertFileYAML(comm, opts, path, PETSC_TRUE);
@@ -146,6 +151,9 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
                    "%s: parameter %s: num = %s must be a positive integer (an empty range has no "
                    "tasks)",
                    path, base, v);
+        PetscCheck(d < TC_SWEEP_MAXTASKS, comm, PETSC_ERR_USER_INPUT,
+                   "%s: parameter %s: num = %s; a sweep has at most %d tasks", path, base, v,
+                   TC_SWEEP_MAXTASKS - 1);
         p->num = (PetscInt)d, p->has_num = PETSC_TRUE;
       } else if (which == 3) {
         p->logscale = (!strcasecmp(v, "true") || !strcmp(v, "1")) ? PETSC_TRUE : PETSC_FALSE;
@@ -174,6 +182,9 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
       PetscCall(ParseReal(comm, path, nm, "value", v, &d));
       PetscCheck(d >= (strcmp(nm, "sweep_seed") ? 1 : 0) && d == floor(d), comm,
                  PETSC_ERR_USER_INPUT, "%s: %s = %s must be a positive integer", path, nm + 6, v);
+      PetscCheck(strcmp(nm, "sweep_samples") || d < TC_SWEEP_MAXTASKS, comm, PETSC_ERR_USER_INPUT,
+                 "%s: %s = %s; a sweep has at most %d tasks (split it into several sweeps)", path,
+                 nm + 6, v, TC_SWEEP_MAXTASKS - 1);
       if (!strcmp(nm, "sweep_samples"))
         sw->samples = (PetscInt)d;
       else if (!strcmp(nm, "sweep_seed"))
@@ -254,7 +265,7 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
   if (sw->kind == TC_SWEEP_PRODUCT) {
     sw->ntasks = 1;
     for (PetscInt k = 0; k < np; k++) {
-      PetscCheck(sw->ntasks * P[k].n < 1000000, comm, PETSC_ERR_USER_INPUT,
+      PetscCheck((double)sw->ntasks * P[k].n < TC_SWEEP_MAXTASKS, comm, PETSC_ERR_USER_INPUT,
                  "%s: the product has over a million tasks", path);
       sw->ntasks *= P[k].n;
     }
@@ -313,6 +324,7 @@ PetscErrorCode TCSweepPeekCommand(MPI_Comm comm, const char path[], char cmd[], 
 
   PetscFunctionBeginUser;
   PetscCheck(access(path, R_OK) == 0, comm, PETSC_ERR_FILE_OPEN, "cannot read sweep file %s", path);
+  PetscCall(TCYAMLCheckFile(comm, path, "sweep file"));
   PetscCall(PetscOptionsCreate(&opts));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = PetscOptionsInsertFileYAML(comm, opts, path, PETSC_TRUE);

@@ -7,6 +7,7 @@
  * Labels are checked while they are narrowed to uint8.
  */
 #include "io/volume.h"
+#include "io/output.h"
 #include "io/h5.h"
 #include "src/tc.h"
 #include <dirent.h>
@@ -31,6 +32,13 @@ static PetscErrorCode VolumeAllocate(MPI_Comm comm, TCVolume *vol)
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   vol->comm = comm;
+  {
+    char   what[160];
+    double n = (double)vol->nx * vol->ny * vol->nz;
+    snprintf(what, sizeof(what), "volume %lld x %lld x %lld voxels", (long long)vol->nz,
+             (long long)vol->ny, (long long)vol->nx);
+    PetscCall(TCCheckSize(comm, what, n, n / size, "crop the volume"));
+  }
   TCVolumeSlab(vol->nz, size, rank, &vol->z0, &vol->z1);
   PetscCall(PetscCalloc1((size_t)(vol->z1 - vol->z0) * vol->ny * vol->nx + 1, &vol->lab));
   PetscFunctionReturn(0);
@@ -369,6 +377,7 @@ static PetscErrorCode VolumeReadRaw(MPI_Comm comm, const char path[],
   PetscFunctionBeginUser;
   PetscCheck(opt && opt->nx > 0 && opt->ny > 0 && opt->nz > 0, comm, PETSC_ERR_USER_INPUT,
              "%s: a raw volume needs its size: -raw_dims NX,NY,NZ (x fastest)", path);
+  PetscCall(TCInputCheck(comm, path));
   PetscCheck(stat(path, &st) == 0, comm, PETSC_ERR_FILE_OPEN, "cannot read volume %s: %s", path,
              strerror(errno));
   vol->nx = opt->nx, vol->ny = opt->ny, vol->nz = opt->nz;

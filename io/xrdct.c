@@ -4,6 +4,7 @@
  * in kelvin.
  */
 #include "io/xrdct.h"
+#include "io/output.h"
 #include "io/h5.h"
 #include "io/stack.h"
 #include "src/tc.h"
@@ -186,6 +187,7 @@ static PetscErrorCode XrdReadCSV(MPI_Comm comm, const char path[], TCXrdMap *map
   PetscReal *v = NULL;
 
   PetscFunctionBeginUser;
+  PetscCall(TCInputCheck(comm, path));
   fp = fopen(path, "r");
   PetscCheck(fp, comm, PETSC_ERR_FILE_OPEN, "cannot read measured map %s", path);
   while (getline(&line, &cap, fp) > 0) {

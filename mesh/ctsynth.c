@@ -3,6 +3,7 @@
  */
 #include "mesh/ctsynth.h"
 #include "io/stack.h"
+#include "src/tc.h"
 #include <math.h>
 
 enum { M_VOID, M_SEP, M_ANODE, M_AL, M_CATHODE, M_CU };
@@ -159,6 +160,16 @@ PetscErrorCode TCRenderWrite(TCSpiral sp, const TCRenderParams *rp, MPI_Comm com
   PetscCallMPI(MPI_Comm_size(comm, &size));
   z0 = rp->nz * rank / size;
   z1 = rp->nz * (rank + 1) / size;
+  {
+    char   what[128];
+    double n = (double)rp->nx * (double)rp->ny, nloc = n * PetscMax(z1 - z0, 1);
+    snprintf(what, sizeof(what), "render %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT,
+             rp->nz, rp->ny, rp->nx);
+    /* the slice (float), this rank's slices (labels: 1 byte, gray: 4) */
+    PetscCall(TCCheckSize(comm, what, nloc,
+                          4 * n + (rp->mode == TC_RENDER_LABELS ? 1 : 4) * nloc,
+                          "reduce -render_nx or -render_nz, or raise -render_pixel_size_m"));
+  }
   PetscCall(PetscMalloc1(npix, &img));
   if (rp->mode == TC_RENDER_LABELS)
     PetscCall(PetscMalloc1(npix * PetscMax(z1 - z0, 1), (unsigned char **)&out));

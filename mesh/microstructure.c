@@ -136,11 +136,24 @@ static void Fractions(TCMicro *m)
   m->cbd_fraction    = (PetscReal)c[2] / (PetscReal)nv;
 }
 
+/* labels, CBD scores and the write: 3 bytes a voxel */
+static PetscErrorCode CheckVolumeSize(MPI_Comm comm, double nx, double ny, double nz,
+                                      const char hint[])
+{
+  char what[160];
+
+  PetscFunctionBeginUser;
+  snprintf(what, sizeof(what), "microstructure volume %.0f x %.0f x %.0f voxels", nx, ny, nz);
+  PetscCall(TCCheckSize(comm, what, nx * ny * nz, 3 * nx * ny * nz, hint));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode CheckParams(MPI_Comm comm, const TCMicroParams *p)
 {
   PetscFunctionBeginUser;
   PetscCheck(p->nx > 0 && p->ny > 0 && p->nz > 0 && p->voxel_m > 0, comm, PETSC_ERR_USER_INPUT,
              "microstructure: size and voxel size must be positive");
+  PetscCall(CheckVolumeSize(comm, p->nx, p->ny, p->nz, "reduce -size"));
   PetscCheck(p->porosity > 0 && p->porosity < 1 && p->cbd_fraction >= 0 &&
                  p->porosity + p->cbd_fraction < 1,
              comm, PETSC_ERR_USER_INPUT,
@@ -390,6 +403,8 @@ PetscErrorCode TCMicroRead(MPI_Comm comm, const char path[], TCMicro *m)
   PetscCheck(H5Sget_simple_extent_ndims(s) == 3, comm, PETSC_ERR_USER_INPUT,
              "%s:/exchange/data is not 3-D", path);
   H5Sget_simple_extent_dims(s, dims, NULL);
+  PetscCall(CheckVolumeSize(comm, (double)dims[2], (double)dims[1], (double)dims[0],
+                            "calendering works on volumes of at most this size"));
   m->p.nz = (PetscInt)dims[0], m->p.ny = (PetscInt)dims[1], m->p.nx = (PetscInt)dims[2];
   PetscCall(PetscMalloc1(dims[0] * dims[1] * dims[2], &m->lab));
   TCH5Call(comm, H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->lab),

@@ -2,6 +2,7 @@
  * CSV network reader (see netcsv.h).
  */
 #include "mesh/netcsv.h"
+#include "io/output.h"
 #include "src/tc.h"
 #include <errno.h>
 #include <math.h>
@@ -59,6 +60,8 @@ PetscErrorCode TCNetCSVRead(const char nodes_path[], const char edges_path[], TC
   PetscFunctionBeginUser;
   PetscCall(TCGraphGetComm(g, &comm));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(TCInputCheck(comm, nodes_path));
+  PetscCall(TCInputCheck(comm, edges_path));
   PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
   if (rank == 0) {
     PetscInt cap  = 0;

@@ -169,6 +169,8 @@ static int LDuration(TCLex *l, PetscReal *sec)
   else
     return LFail(l, "expected a time unit: seconds, minutes, hours or days");
   if (*sec <= 0) return LFail(l, "a duration must be positive");
+  /* 1e5 hours (11 years): beyond it the step count, not physics, decides */
+  if (!(*sec <= 3.6e8)) return LFail(l, "a duration must be at most 100000 hours");
   return 0;
 }
 
@@ -545,7 +547,10 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
                                                              : 2.0));
         } else
           dt_next = 2 * dt;
-        if (opt->dt_fixed_s <= 0) dt_next = PetscMin(dt_next, opt->dt_max_s);
+        /* adaptive steps: no smaller than the rejection floor (1 ms, or dt_max_s), so
+           that time always advances */
+        if (opt->dt_fixed_s <= 0)
+          dt_next = PetscMin(PetscMax(dt_next, 1e-3), opt->dt_max_s);
         sum->capacity_Ah += res.I_A * h / 3600;
         if (res.I_A > 0)
           sum->discharged_Ah += res.I_A * h / 3600;

@@ -56,8 +56,12 @@ typedef struct {
   const char *s, *p;
   TCFunc      f;
   int         depth, maxdepth;
+  int         nest; /* recursion depth of the parser (parentheses, signs, powers) */
   const char *err, *errat;
 } TCParser;
+
+/* deeper expressions are not parameter functions, and would overflow the C stack */
+#define TC_FUNC_MAXNEST 200
 
 static PetscReal Fold(TCOp op, PetscReal a, PetscReal b)
 {
@@ -221,7 +225,18 @@ static int ParsePower(TCParser *ps)
   return 0;
 }
 
+static int ParseUnary_(TCParser *ps);
+
 static int ParseUnary(TCParser *ps)
+{
+  int r;
+  if (++ps->nest > TC_FUNC_MAXNEST) return Fail(ps, "nested more than 200 levels deep");
+  r = ParseUnary_(ps);
+  ps->nest--;
+  return r;
+}
+
+static int ParseUnary_(TCParser *ps)
 {
   Skip(ps);
   if (*ps->p == '-') {
@@ -288,8 +303,8 @@ PetscErrorCode TCFuncCreateExpression(const char expr[], const char what[], TCFu
     int col = (int)(ps.errat - expr) + 1;
     PetscCall(PetscFree(*f));
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-            "%s: cannot read expression \"%s\" at column %d (at \"%.12s\"): %s", what, expr, col,
-            ps.errat, ps.err);
+            "%s: cannot read expression \"%.80s%s\" at column %d (at \"%.12s\"): %s", what, expr,
+            strlen(expr) > 80 ? "..." : "", col, ps.errat, ps.err);
   }
   (*f)->maxdepth = ps.maxdepth;
   PetscFunctionReturn(0);

@@ -67,9 +67,9 @@ static const TCKey abuse_keys[] = {
      "runaway onset: self-heating rate q/(rho cp) at or above this, K/min", PETSC_FALSE},
     {"abuse_t_end_s", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
      "end time, s (default: 72 h ARC, 24 h oven)", PETSC_TRUE},
-    {"abuse_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
+    {"abuse_dt_max_s", TC_KEY_REAL, "60", 1e-6, 1e9, PETSC_FALSE, NULL, "largest time step, s",
      PETSC_FALSE},
-    {"abuse_tol_K", TC_KEY_REAL, "0.05", 0, 100, PETSC_TRUE, NULL,
+    {"abuse_tol_K", TC_KEY_REAL, "0.05", 1e-6, 100, PETSC_FALSE, NULL,
      "local error tolerance per step on the temperature, K", PETSC_FALSE},
 };
 static const PetscInt abuse_nkeys = (PetscInt)(sizeof(abuse_keys) / sizeof(abuse_keys[0]));
@@ -231,8 +231,10 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   if (protocol == TC_ABUSE_PROTOCOL_OVEN)
     PetscCall(TCPrintf(comm, ", h A / V %.4g W/(m^3 K), oven %.2f K (ramp %g K/min from %.2f K)\n",
                        (double)o.hAV_W_m3K, (double)o.oven_T_K, (double)ramp, (double)o.T_init_K));
-  PetscCall(TCOutputPrepareFileDir(comm, out));
   PetscCall(TCPathReplaceExt(out, ".json", js_path, sizeof(js_path)));
+  PetscCall(TCOutputClaim(comm, out, "-output"));
+  PetscCall(TCOutputClaim(comm, js_path, "summary JSON (-output with .json)"));
+  PetscCall(TCOutputPrepareFileDir(comm, out));
   PetscCall(TCOutputFOpen(comm, out, &ctx.fp));
   if (ctx.fp)
     PetscCheck(fprintf(ctx.fp,

@@ -71,9 +71,9 @@ static const TCKey cell_keys[] = {
      PETSC_FALSE},
     {"cell_nr_p", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL, "shells per positive particle",
      PETSC_FALSE},
-    {"cell_dt_max_s", TC_KEY_REAL, "60", 0, INF, PETSC_TRUE, NULL, "largest time step, s",
+    {"cell_dt_max_s", TC_KEY_REAL, "60", 1e-6, 1e9, PETSC_FALSE, NULL, "largest time step, s",
      PETSC_FALSE},
-    {"cell_tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,
+    {"cell_tol_V", TC_KEY_REAL, "1e-3", 1e-9, 1, PETSC_FALSE, NULL,
      "local error tolerance per step on the voltage, V", PETSC_FALSE},
     {"cell_newton_rtol", TC_KEY_REAL, "1e-10", 0, 1, PETSC_TRUE, NULL,
      "Newton tolerance on the scaled update of each step", PETSC_FALSE},
@@ -417,6 +417,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "cell_dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "cell_tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "cell_dt_fixed_s", &opt.dt_fixed_s));
+  PetscCheck(opt.dt_fixed_s == 0 || opt.dt_fixed_s >= 1e-6, comm, PETSC_ERR_USER_INPUT,
+             "cell_dt_fixed_s = %g s: 0 (adaptive) or at least 1e-6 s", (double)opt.dt_fixed_s);
   PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
 
   /* everything the run needs is read and checked before any output */
@@ -467,10 +469,19 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(PetscStrncpy(o, out, sizeof(o)));
     PetscCall(PetscStrncpy(dir, dirname(o), sizeof(dir)));
   }
-  PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPathJoin(dir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));
   PetscCheck((size_t)snprintf(partial, sizeof(partial), "%s.partial", out) < sizeof(partial), comm,
              PETSC_ERR_USER_INPUT, "output path too long: %s", out);
+  {
+    /* every output checked against the inputs and each other before any is touched */
+    char js[PETSC_MAX_PATH_LEN];
+    PetscCall(TCPathReplaceExt(out, ".json", js, sizeof(js)));
+    PetscCall(TCOutputClaim(comm, out, "-output"));
+    PetscCall(TCOutputClaim(comm, js, "summary JSON (-output with .json)"));
+    PetscCall(TCOutputClaim(comm, partial, "partial CSV (-output with .partial)"));
+    PetscCall(TCOutputClaim(comm, run.rc.path, "checkpoint"));
+  }
+  PetscCall(TCOutputPrepareDir(comm, dir));
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
                      "T_init %.2f K, experiment \"%s\"\n",

@@ -259,6 +259,11 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     if (dot && dot != base) *dot = 0;
     snprintf(outdir, sizeof(outdir), "%s_compare", base);
   }
+  {
+    /* the inputs (positional, checked by main) are never overwritten */
+    const char *const names[] = {"compare.h5", "compare.json"};
+    PetscCall(TCOutputClaimIn(comm, outdir, 2, names));
+  }
   PetscCall(TCDeckGetBool(deck, "png", &dopng));
   PetscCall(PetscMemzero(&xo, sizeof(xo)));
   PetscCall(TCDeckGetReal(deck, "pixel_size", &xo.pixel_size_m));

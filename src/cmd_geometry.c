@@ -137,6 +137,9 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   {
     const char *dirs[3] = {hasout ? output : NULL, hassum ? summary : NULL,
                            hasrender ? render : NULL};
+    const char *what[3] = {"-output", "-summary", "-render"};
+    for (int q = 0; q < 3; q++)
+      if (dirs[q]) PetscCall(TCOutputClaim(comm, dirs[q], what[q]));
     for (int q = 0; q < 3; q++)
       if (dirs[q]) {
         char d[PETSC_MAX_PATH_LEN], *sl;

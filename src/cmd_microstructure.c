@@ -71,6 +71,9 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   PetscCheck(sscanf(size, "%lld,%lld,%lld%c", &a, &b, &d, &extra) == 3 && a > 0 && b > 0 && d > 0,
              comm, PETSC_ERR_USER_INPUT, "size = '%s': expected three positive integers NX,NY,NZ",
              size);
+  PetscCheck(a <= PETSC_MAX_INT && b <= PETSC_MAX_INT && d <= PETSC_MAX_INT, comm,
+             PETSC_ERR_USER_INPUT, "size = '%s': each of NX,NY,NZ must be at most %d", size,
+             (int)PETSC_MAX_INT);
   p.nx = (PetscInt)a, p.ny = (PetscInt)b, p.nz = (PetscInt)d;
   PetscCall(TCDeckGetReal(deck, "voxel_size", &p.voxel_m));
   PetscCall(TCDeckGetReal(deck, "porosity", &p.porosity));
@@ -81,6 +84,8 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   PetscCall(TCDeckGetInt(deck, "seed", &seed));
   p.seed = (unsigned long long)seed;
   PetscCall(TCDeckDestroy(&deck));
+  if (calender) PetscCall(TCInputCheck(comm, in));
+  PetscCall(TCOutputClaim(comm, out, "-output"));
   PetscCall(TCOutputPrepareFileDir(comm, out));
 
   /* every rank generates the same volume (same seed, own generator): cheap

@@ -199,6 +199,14 @@ static PetscErrorCode RunMain(int npos, char **pos)
     PetscCall(TCDeckGetString(deck, "network_edges", edges_csv, sizeof(edges_csv), &set));
     PetscCheck(set, comm, PETSC_ERR_USER_INPUT, "job network needs key network_edges (edges CSV)");
   }
+  if (job == 1) {
+    PetscCall(TCInputCheck(comm, nodes_csv));
+    PetscCall(TCInputCheck(comm, edges_csv));
+  }
+  {
+    const char *const names[] = {"results.h5", "results.xmf", "summary.json"};
+    PetscCall(TCOutputClaimIn(comm, outdir, 3, names));
+  }
   PetscCall(TCOutputPrepareDir(comm, outdir));
   PetscCall(TCPrintf(comm, "tomocell run %s: job %s on %d rank(s), output in %s/\n", pos[0],
                      job == 0 ? "foil" : "network", size, outdir));

@@ -739,6 +739,7 @@ static PetscErrorCode SweepMain(int npos, char **pos)
     PetscFunctionReturn(0);
   }
   PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
+  TCOutputKeepAll(); /* the sweep's report stays, also when tasks failed (exit 1) */
   PetscCall(WriteTasks(&sw));
 
   PetscCall(PetscMalloc1(sw.ntasks, &pending));

@@ -233,6 +233,8 @@ static PetscErrorCode TauMain(int npos, char **pos)
   PetscCall(TCDeckDestroy(&deck));
 
   /* output directories must be writable before the work starts */
+  PetscCall(TCOutputClaim(comm, out, "-output"));
+  if (hasfield) PetscCall(TCOutputClaim(comm, field, "-field"));
   PetscCall(TCOutputPrepareFileDir(comm, out));
   if (hasfield) PetscCall(TCOutputPrepareFileDir(comm, field));
 

@@ -120,6 +120,9 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     TCRunMeta   meta;
     char       *effective;
     const char *decktext;
+    PetscCall(TCOutputClaim(comm, output, "-output"));
+    PetscCall(TCOutputClaim(comm, summary, "-summary"));
+    if (dopng) PetscCall(TCOutputClaim(comm, png, "-png"));
     PetscCall(TCOutputPrepareFileDir(comm, output));
     PetscCall(TCOutputPrepareFileDir(comm, summary));
     if (dopng) PetscCall(TCOutputPrepareFileDir(comm, png));

@@ -8,6 +8,7 @@
 #include "src/commands.h"
 #include "src/tc.h"
 #include "io/output.h"
+#include "io/h5.h"
 #include <hdf5.h>
 #include <metis.h>
 #include <ctype.h>
@@ -525,11 +526,16 @@ int main(int argc, char **argv)
   }
   ierr = TCInitialize();
   if (!ierr) ierr = TCCheckCommandLineOptions(cmd);
+  /* positional arguments are inputs: regular files only, never overwritten */
+  for (int i = 0; !ierr && i < npos; i++) ierr = TCInputCheck(PETSC_COMM_WORLD, pos[i]);
   if (!ierr) ierr = cmd->run(npos, pos);
   if (ierr) {
     PetscMPIInt size = 1;
-    TCOutputAbandon();
     MPI_Comm_size(PETSC_COMM_WORLD, &size);
+    /* HDF5 files closed before their removal and before MPI_Finalize would close
+       them (collective: only when every rank failed together) */
+    if (size == 1 || TCErrorWasCollective()) TCH5CloseAll();
+    TCOutputAbandon();
     if (size > 1 && !TCErrorWasCollective()) MPI_Abort(PETSC_COMM_WORLD, 1);
     PetscFinalize();
     free(pargv);

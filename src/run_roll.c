@@ -137,6 +137,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCDeckGetReal(deck, "dt_max_s", &opt.dt_max_s));
   PetscCall(TCDeckGetReal(deck, "tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "dt_fixed_s", &opt.dt_fixed_s));
+  PetscCheck(opt.dt_fixed_s == 0 || opt.dt_fixed_s >= 1e-6, comm, PETSC_ERR_USER_INPUT,
+             "dt_fixed_s = %g s: 0 (adaptive) or at least 1e-6 s", (double)opt.dt_fixed_s);
   /* ... the geometry, the set and the solver */
   PetscCall(TCRollGeomCreate(comm, &geom));
   PetscCall(TCRollGeomSetFromDeck(geom, deck));
@@ -204,6 +206,12 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     PetscCall(TCPrintf(comm,
                        "  restarting from %s at t = %.2f s (experiment step %d, %d steps done)\n",
                        restart, (double)cur.t_s, (int)cur.step + 1, (int)cur.sum.nsteps));
+  }
+  {
+    const char *const names[] = {"results.h5",   "results.xmf",     "results_series.xmf",
+                                 "summary.json", "summary.csv",     "checkpoint.h5",
+                                 "traced_net.h5", "traced_net.json", "traced_net.png"};
+    PetscCall(TCOutputClaimIn(comm, outdir, 9, names));
   }
   PetscCall(TCOutputPrepareDir(comm, outdir));
   PetscCall(TCPathJoin(outdir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));

@@ -38,9 +38,9 @@
        "job roll: shells per negative particle", PETSC_FALSE},                                     \
       {"cell_nr_p", TC_KEY_INT, "20", 2, 100000, PETSC_FALSE, NULL,                                \
        "job roll: shells per positive particle", PETSC_FALSE},                                     \
-      {"dt_max_s", TC_KEY_REAL, "60", 0, 1e6, PETSC_TRUE, NULL, "job roll: largest time step, s",  \
+      {"dt_max_s", TC_KEY_REAL, "60", 1e-6, 1e6, PETSC_FALSE, NULL, "job roll: largest time step, s",  \
        PETSC_FALSE},                                                                               \
-      {"tol_V", TC_KEY_REAL, "1e-3", 0, 1, PETSC_TRUE, NULL,                                       \
+      {"tol_V", TC_KEY_REAL, "1e-3", 1e-9, 1, PETSC_FALSE, NULL,                                       \
        "job roll: local error tolerance per step on the terminal voltage, V", PETSC_FALSE},        \
       {"dt_fixed_s", TC_KEY_REAL, "0", 0, 1e6, PETSC_FALSE, NULL,                                  \
        "job roll: fixed time step, s (0: adaptive)", PETSC_FALSE},                                 \

@@ -58,4 +58,12 @@ PETSC_EXTERN const char *TCClosestName(const char *name, const char *const *cand
 /* Collective. Sum (and, if max_bytes is not NULL, maximum) over the ranks of
    comm of each process's peak resident memory (getrusage ru_maxrss), bytes;
    includes MPI and PETSc start-up. */
+/* Collective. Before allocating count elements (what: "microstructure volume
+   2100 x 2100 x 500 voxels"), needing bytes per rank in all: refuses
+   (PETSC_ERR_USER_INPUT, naming hint, the option to change) a count beyond
+   the largest index of this build (PetscInt) or bytes beyond the physical
+   memory of the node, with the memory the request would need. Sizes are
+   given as doubles so that the product itself cannot overflow. */
+PETSC_EXTERN PetscErrorCode TCCheckSize(MPI_Comm comm, const char what[], double count,
+                                        double bytes, const char hint[]);
 PETSC_EXTERN PetscErrorCode TCPeakRSS(MPI_Comm comm, double *sum_bytes, double *max_bytes);

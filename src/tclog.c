@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 PetscClassId  TC_CLASSID;
 PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Distribute,
@@ -13,6 +15,7 @@ PetscLogEvent TC_EVENT_DeckRead, TC_EVENT_Build, TC_EVENT_Partition, TC_EVENT_Di
 
 static PetscBool tc_error_collective = PETSC_TRUE;
 static PetscBool tc_initialized      = PETSC_FALSE;
+static PetscBool tc_traceback        = PETSC_FALSE;
 
 static PetscBool TCIsUserError(PetscErrorCode n)
 {
@@ -31,19 +34,50 @@ static PetscErrorCode TCErrorHandler(MPI_Comm comm, int line, const char *fun, c
     if (comm != MPI_COMM_NULL) MPI_Comm_size(comm, &csize);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
     tc_error_collective = (csize == wsize) ? PETSC_TRUE : PETSC_FALSE;
-  }
-  if (TCIsUserError(n)) {
-    if (p == PETSC_ERROR_INITIAL) {
-      int crank = 0;
-      if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &crank);
-      if (crank == 0) {
-        fprintf(stderr, "tomocell: error: %s\n", mess ? mess : "(no message)");
-        fflush(stderr);
-      }
+    /* option values are the same on every rank, so a bad one fails on every
+       rank alike (PETSc reports it on PETSC_COMM_SELF): collective, one line */
+    if (fun && !strncmp(fun, "PetscOptions", 12)) {
+      int wrank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+      tc_error_collective = PETSC_TRUE;
+      if (wrank != 0) return n;
     }
-    return n;
   }
-  return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  /* PETSc's traceback only on request (developers); users get one line */
+  if (tc_traceback) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
+  if (p == PETSC_ERROR_INITIAL) {
+    int crank = 0;
+    if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &crank);
+    if (crank == 0) {
+      if (TCIsUserError(n) || (n == PETSC_ERR_NOT_CONVERGED && mess && mess[0]))
+        fprintf(stderr, "tomocell: error: %s\n", mess && mess[0] ? mess : "(no message)");
+      else {
+        /* a failure inside the solvers or libraries: what failed, PETSc's class of
+           error, and where (out of memory, a solver that did not converge, a bad
+           PETSc option value, an HDF5 call) */
+        const char *text = NULL;
+        char        what[512];
+        PetscErrorMessage(n, &text, NULL);
+        snprintf(what, sizeof(what), "%s%s%s", mess && mess[0] ? mess : "",
+                 mess && mess[0] && text ? " -- " : "", text ? text : "");
+        for (char *c = what; *c; c++)
+          if (*c == '\n') *c = ' ';
+        fprintf(stderr,
+                "tomocell: error: %s (in %s(), %s:%d; %s; TOMOCELL_TRACEBACK=1 shows PETSc's "
+                "traceback)\n",
+                what[0] ? what : "internal error", fun ? fun : "?", file ? file : "?", line,
+                n == PETSC_ERR_MEM ? "out of memory: use more nodes or a smaller problem"
+                : n == PETSC_ERR_NOT_CONVERGED
+                    ? "a solver did not converge: see the solver options in --help"
+                : n == PETSC_ERR_LIB
+                    ? "a library call failed: check free disk space, quota and permissions of "
+                      "the output, and the input files"
+                    : "check the PETSc options given (-ksp_..., -pc_...) and the inputs");
+      }
+      fflush(stderr);
+    }
+  }
+  return n;
 }
 
 static int tc_exit_status;
@@ -78,6 +112,10 @@ PetscErrorCode TCInitialize(void)
   PetscCall(PetscLogEventRegister("TCWrite", TC_CLASSID, &TC_EVENT_Write));
   PetscCall(PetscLogEventRegister("TCCheckpoint", TC_CLASSID, &TC_EVENT_Checkpoint));
   PetscCall(PetscLogEventRegister("TCElements", TC_CLASSID, &TC_EVENT_Elements));
+  {
+    const char *e = getenv("TOMOCELL_TRACEBACK");
+    tc_traceback  = (PetscBool)(e && e[0] && strcmp(e, "0"));
+  }
   PetscCall(PetscPushErrorHandler(TCErrorHandler, NULL));
   PetscFunctionReturn(0);
 }
@@ -126,6 +164,22 @@ PetscErrorCode TCPrintf(MPI_Comm comm, const char *fmt, ...)
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   PetscCall(PetscPrintf(comm, "%s", buf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCheckSize(MPI_Comm comm, const char what[], double count, double bytes,
+                           const char hint[])
+{
+  double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+
+  PetscFunctionBeginUser;
+  PetscCheck(count <= (double)PETSC_MAX_INT, comm, PETSC_ERR_USER_INPUT,
+             "%s: %.4g elements exceed %d, the largest index of this build (%d-bit PetscInt), "
+             "and would need %.1f GB; %s",
+             what, count, (int)PETSC_MAX_INT, (int)(8 * sizeof(PetscInt)), bytes / 1e9, hint);
+  PetscCheck(mem <= 0 || bytes <= mem, comm, PETSC_ERR_USER_INPUT,
+             "%s would need %.1f GB of memory per rank, more than the %.1f GB of this machine; %s",
+             what, bytes / 1e9, mem / 1e9, hint);
   PetscFunctionReturn(0);
 }
 

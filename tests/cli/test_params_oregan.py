@@ -150,12 +150,12 @@ def main():
         var = json.loads(json.dumps(js))
         for sec in ("Negative electrode", "Positive electrode"):
             var["Parameterisation"][sec]["Entropic change coefficient [V.K-1]"] = 0.0
-        with open(os.path.join(tmp, "noent.json"), "w") as f:
+        with open(os.path.join(tmp, "noent_params.json"), "w") as f:
             json.dump(var, f)
         base = [tomocell, "cell", "-model", "spm", "-experiment", "Discharge at 0.1C until 2.5 V",
                 "-cell_dt_fixed_s", "120", "-initial_soc", "1"]
         run(base + ["-params", SET, "-output", "ent.csv"], tmp)
-        run(base + ["-params", "noent.json", "-output", "noent.csv"], tmp)
+        run(base + ["-params", "noent_params.json", "-output", "noent.csv"], tmp)
         a, b = rows(os.path.join(tmp, "ent.csv")), rows(os.path.join(tmp, "noent.csv"))
         worst, dq, model = 0.0, [], []
         for ra, rb in zip(a[1:], b[1:]):
