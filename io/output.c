@@ -477,6 +477,9 @@ void TCOutputAbandon(void)
 
 void TCOutputForgetAll(void)
 {
-  tc_npending = 0;
-  tc_ncreated = 0;
+  tc_npending   = 0;
+  tc_ncreated   = 0;
+  tc_ncommitted = 0; /* a later task's failure must not remove this task's results */
+  tc_ninputs    = 0;
+  tc_nclaims    = 0;
 }

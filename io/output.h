@@ -77,8 +77,9 @@ PETSC_EXTERN void TCOutputKeepAll(void);
    (TCOutputKeep() excepted) and every created, now empty, directory.
    Not collective; safe to call on every rank and more than once. */
 PETSC_EXTERN void TCOutputAbandon(void);
-/* Forget every registered file and directory without removing any (between
-   the tasks that one process runs, tomocell sweep -local). */
+/* Forget every registered file and directory, the committed outputs, the
+   inputs seen and the outputs claimed, without removing any (between the
+   tasks that one process runs, tomocell sweep -local). */
 PETSC_EXTERN void TCOutputForgetAll(void);
 
 /* Collective. TCOutputPrepareDir() for the directory that will hold the
