@@ -151,7 +151,7 @@ PetscErrorCode TCRenderWrite(TCSpiral sp, const TCRenderParams *rp, MPI_Comm com
                              const char path[])
 {
   PetscMPIInt rank, size;
-  PetscInt    z0, z1, npix = rp->nx * rp->ny;
+  PetscInt    z0, z1, npix;
   float      *img;
   void       *out;
 
@@ -170,6 +170,7 @@ PetscErrorCode TCRenderWrite(TCSpiral sp, const TCRenderParams *rp, MPI_Comm com
                           4 * n + (rp->mode == TC_RENDER_LABELS ? 1 : 4) * nloc,
                           "reduce -render_nx or -render_nz, or raise -render_pixel_size_m"));
   }
+  npix = rp->nx * rp->ny; /* checked above to fit */
   PetscCall(PetscMalloc1(npix, &img));
   if (rp->mode == TC_RENDER_LABELS)
     PetscCall(PetscMalloc1(npix * PetscMax(z1 - z0, 1), (unsigned char **)&out));
