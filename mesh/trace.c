@@ -572,12 +572,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
     for (PetscInt k = k0; k < k1; k++)
       if (seg[k] < 0) {
         if (nseg == segcap) {
-          TCSeg *n;
           segcap *= 2;
-          PetscCall(PetscMalloc1(segcap, &n));
-          PetscCall(PetscArraycpy(n, S, nseg));
-          PetscCall(PetscFree(S));
-          S = n;
+          PetscCall(PetscRealloc(sizeof(TCSeg) * (size_t)segcap, &S));
         }
         S[nseg].j0 = S[nseg].j1 = j;
         S[nseg].r0 = S[nseg].r1 = R->cr[k].r;
@@ -647,12 +643,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
             e = PetscAbsReal(S[a].r1 - rp);
             if (e > PetscMax(3.5, 0.5 * tol)) continue; /* the same line: a few px */
             if (nc == cap) {
-              Cand *n;
               cap *= 2;
-              PetscCall(PetscMalloc1(cap, &n));
-              PetscCall(PetscArraycpy(n, cand, nc));
-              PetscCall(PetscFree(cand));
-              cand = n;
+              PetscCall(PetscRealloc(sizeof(Cand) * (size_t)cap, &cand));
             }
             cand[nc].score = e / tol + (PetscReal)(-d) / glink;
             cand[nc].a     = a;
@@ -674,12 +666,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
           e  = PetscMin(PetscAbsReal(S[b].r0 - rp), PetscAbsReal(S[b].r0 - S[a].r1));
           if (e > tol * (1.0 + 0.5 * (PetscReal)d / glink)) continue; /* < half a pitch */
           if (nc == cap) {
-            Cand *n;
             cap *= 2;
-            PetscCall(PetscMalloc1(cap, &n));
-            PetscCall(PetscArraycpy(n, cand, nc));
-            PetscCall(PetscFree(cand));
-            cand = n;
+            PetscCall(PetscRealloc(sizeof(Cand) * (size_t)cap, &cand));
           }
           cand[nc].score = e / tol + (PetscReal)d / glink;
           cand[nc].a     = a;
