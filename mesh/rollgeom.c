@@ -80,17 +80,14 @@ static PetscErrorCode RollGeomCheckTraced(TCRollGeom g, const TCCellParams *p,
   PetscFunctionReturn(0);
 }
 
-/* The height of a traced volume against the cell's electrode height. With
-   ok, only say whether it fits; else refuse a mismatch. */
-static PetscErrorCode RollGeomCheckHeight(TCRollGeom g, PetscReal h, PetscBool *ok)
+/* The height of traced slices against the cell's electrode height: a
+   mismatch is refused (closing the network file nf first, when given). */
+static PetscErrorCode RollGeomCheckHeight(TCRollGeom g, PetscReal h, TCRollNetFile *nf)
 {
   PetscReal rel = PetscAbsReal(h - g->sp.height_m) / g->sp.height_m;
 
   PetscFunctionBeginUser;
-  if (ok) {
-    *ok = (PetscBool)(rel <= g->height_tol);
-    PetscFunctionReturn(0);
-  }
+  if (rel > g->height_tol && nf) PetscCall(TCRollNetFileClose(nf));
   PetscCheck(rel <= g->height_tol, g->comm, PETSC_ERR_USER_INPUT,
              "the traced slices of %s span %s mm of height, but the electrode height is %s mm "
              "(spiral_height_m or the preset), %s %% apart (geometry_height_tolerance %s): set "
@@ -188,13 +185,10 @@ static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRol
     /* traced slices: their height against the cell's electrode height */
     const PetscReal *zf;
     PetscReal        h;
-    PetscBool        ok;
     PetscCall(TCRollNetFileGetLayers(nf, &NLf, &zf, NULL));
     h   = NLf > 1 ? (zf[NLf - 1] - zf[0]) * (fp.slices ? (PetscReal)NLf / (NLf - 1) : 1.0)
                   : fp.height_m;
-    PetscCall(RollGeomCheckHeight(g, h, &ok));
-    if (!ok) PetscCall(TCRollNetFileClose(&nf));
-    PetscCall(RollGeomCheckHeight(g, h, NULL));
+    PetscCall(RollGeomCheckHeight(g, h, &nf));
   }
   if (gi->traced) {
     /* a traced slice stands for the whole electrode height */
