@@ -240,7 +240,7 @@ static PetscErrorCode RollWriteExtra(TCH5 *h5, void *ctx)
   TCRollNet   net;
   hsize_t     dims[2] = {(hsize_t)m->nsnap, (hsize_t)m->Nin}, dt[1] = {(hsize_t)m->nsnap};
   PetscMPIInt rank;
-  char        name[128];
+  char        name[192]; /* "/probes/T_" + a probe name of up to 127 characters + "_K" */
 
   PetscFunctionBeginUser;
   PetscCall(TCRollGeomGetInfo(m->geom, &gi));
