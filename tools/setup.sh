@@ -6,6 +6,8 @@
 #   tools/setup.sh                 # Release-with-debug-info build in build/
 #   TC_WERROR=ON tools/setup.sh    # warnings are errors (what CI uses)
 #   TC_BUILD_DIR=build-asan TC_SANITIZE=address tools/setup.sh
+#   TC_VIEWER=ON tools/setup.sh    # also ParaView + xvfb, for the ParaView part of
+#                                  # the test xdmf_readers (about 1 GB; CI sets it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +19,9 @@ packages=(build-essential cmake pkg-config git
           petsc-dev libhdf5-mpi-dev hdf5-tools libmetis-dev libtiff-dev zlib1g-dev
           python3-numpy python3-h5py python3-matplotlib python3-meshio
           slurm-wlm munge)
+if [ "${TC_VIEWER:-OFF}" = ON ]; then
+  packages+=(paraview python3-paraview xvfb xauth)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
