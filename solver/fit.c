@@ -1,0 +1,390 @@
+/*
+ * Bounded nonlinear least squares with PETSc TAO and a finite-difference
+ * Jacobian whose columns are shared out over the ranks (see fit.h).
+ *
+ * Layout: the Tao lives on comm with every entry of the scaled parameters u
+ * and of the residuals on rank 0 (the problem is small: a few parameters, a
+ * few thousand residuals), so TAO's arithmetic is that of a serial run and
+ * its monitors print once. Each callback broadcasts u; residuals are
+ * evaluated on rank 0 (independent evaluations) or by all ranks together
+ * (collective), the Jacobian's columns by the ranks in turn.
+ */
+#include "solver/fit.h"
+#include <petsctao.h>
+#include <math.h>
+
+typedef struct {
+  MPI_Comm            comm;
+  PetscMPIInt         rank, size;
+  const TCFitProblem *p;
+  PetscReal          *x, *u, *rbuf, *jbuf, *jsum, *step, *stepsum;
+  /* the last residual evaluated (rank 0 holds r) */
+  PetscReal *ulast, *rlast, *ujac;
+  PetscBool  have_last, have_jac;
+  PetscReal  penalty;
+  PetscInt   nevals, nfailed;
+} FitCtx;
+
+static void FitToPhysical(const FitCtx *c, const PetscReal u[], PetscReal x[])
+{
+  for (PetscInt j = 0; j < c->p->n; j++) x[j] = c->p->lo[j] + u[j] * (c->p->hi[j] - c->p->lo[j]);
+}
+
+/* One evaluation at scaled u (not collective unless the problem is). */
+static PetscErrorCode FitEval(FitCtx *c, const PetscReal u[], PetscReal r[], PetscBool *ok)
+{
+  PetscFunctionBeginUser;
+  FitToPhysical(c, u, c->x);
+  *ok = PETSC_TRUE;
+  PetscCall(c->p->residual(c->x, r, ok, c->p->ctx));
+  c->nevals++;
+  if (*ok)
+    for (PetscInt i = 0; i < c->p->m; i++)
+      if (!isfinite(r[i])) *ok = PETSC_FALSE;
+  if (!*ok) {
+    c->nfailed++;
+    for (PetscInt i = 0; i < c->p->m; i++) r[i] = c->penalty;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* u from rank 0's part of U to every rank */
+static PetscErrorCode FitBcastU(FitCtx *c, Vec U)
+{
+  PetscFunctionBeginUser;
+  if (c->rank == 0) {
+    const PetscScalar *a;
+    PetscCall(VecGetArrayRead(U, &a));
+    for (PetscInt j = 0; j < c->p->n; j++) c->u[j] = PetscRealPart(a[j]);
+    PetscCall(VecRestoreArrayRead(U, &a));
+  }
+  PetscCallMPI(MPI_Bcast(c->u, (PetscMPIInt)c->p->n, MPIU_REAL, 0, c->comm));
+  PetscFunctionReturn(0);
+}
+
+/* The residual at c->u into rank 0's rlast (cached). Collective. */
+static PetscErrorCode FitResidualAt(FitCtx *c)
+{
+  PetscBool same = c->have_last, ok;
+
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < c->p->n && same; j++) same = (PetscBool)(c->ulast[j] == c->u[j]);
+  if (same) PetscFunctionReturn(0);
+  if (c->p->collective || c->rank == 0) PetscCall(FitEval(c, c->u, c->rlast, &ok));
+  for (PetscInt j = 0; j < c->p->n; j++) c->ulast[j] = c->u[j];
+  c->have_last = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FitResidual(Tao tao, Vec U, Vec R, void *vctx)
+{
+  FitCtx *c = (FitCtx *)vctx;
+
+  PetscFunctionBeginUser;
+  (void)tao;
+  PetscCall(FitBcastU(c, U));
+  PetscCall(FitResidualAt(c));
+  if (c->rank == 0) {
+    PetscScalar *a;
+    PetscCall(VecGetArray(R, &a));
+    for (PetscInt i = 0; i < c->p->m; i++) a[i] = c->rlast[i];
+    PetscCall(VecRestoreArray(R, &a));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The forward-difference Jacobian at c->u into rank 0's jsum (m x n,
+   column-major). Collective. */
+static PetscErrorCode FitJacobianAt(FitCtx *c)
+{
+  const PetscInt n = c->p->n, m = c->p->m;
+  PetscReal      h = c->p->fd_step;
+
+  PetscBool      same = c->have_jac;
+
+  PetscFunctionBeginUser;
+  /* TAO may ask again at the same point (objective, gradient, Jacobian) */
+  for (PetscInt j = 0; j < n && same; j++) same = (PetscBool)(c->ujac[j] == c->u[j]);
+  if (same) PetscFunctionReturn(0);
+  PetscCall(FitResidualAt(c));
+  PetscCall(PetscArrayzero(c->jbuf, m * n));
+  PetscCall(PetscArrayzero(c->step, n));
+  for (PetscInt j = 0; j < n; j++) {
+    PetscBool ok = PETSC_FALSE;
+    if (!c->p->collective && j % c->size != c->rank) continue;
+    for (int attempt = 0; attempt < 2 && !ok; attempt++) {
+      /* forward, unless that leaves the box; then (or if it fails) backward */
+      PetscReal s = (c->u[j] + h <= 1) == (attempt == 0) ? h : -h;
+      if (c->u[j] + s < 0 || c->u[j] + s > 1) continue;
+      for (PetscInt k = 0; k < n; k++) c->rbuf[k] = c->u[k];
+      c->rbuf[j] = c->u[j] + s;
+      PetscCall(FitEval(c, c->rbuf, c->jbuf + (size_t)j * m, &ok));
+      if (ok) c->step[j] = s;
+    }
+  }
+  /* the columns (raw residuals) and their steps to rank 0: one contribution
+     per entry, the others are zeros, so the sum is exact */
+  PetscCallMPI(MPI_Reduce(c->jbuf, c->jsum, (PetscMPIInt)(m * n), MPIU_REAL, MPI_SUM, 0, c->comm));
+  PetscCallMPI(MPI_Reduce(c->step, c->stepsum, (PetscMPIInt)n, MPIU_REAL, MPI_SUM, 0, c->comm));
+  if (c->p->collective) { /* every rank evaluated every column: the sums are size times */
+    for (PetscInt k = 0; k < m * n; k++) c->jsum[k] = c->jbuf[k];
+    for (PetscInt j = 0; j < n; j++) c->stepsum[j] = c->step[j];
+  }
+  {
+    PetscInt bad = -1;
+    if (c->rank == 0)
+      for (PetscInt j = 0; j < n && bad < 0; j++)
+        if (c->stepsum[j] == 0) bad = j;
+    PetscCallMPI(MPI_Bcast(&bad, 1, MPIU_INT, 0, c->comm));
+    PetscCheck(bad < 0, c->comm, PETSC_ERR_USER_INPUT,
+               "the model cannot be run a step %g (of the bound range) away from fit parameter %d "
+               "in either direction; widen its bounds or change -fit_fd_step",
+               (double)h, (int)bad + 1);
+  }
+  if (c->rank == 0) {
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal s = c->stepsum[j];
+      for (PetscInt i = 0; i < m; i++) {
+        PetscReal *e = c->jsum + (size_t)j * m + i;
+        *e           = (*e - c->rlast[i]) / s;
+      }
+    }
+  }
+  for (PetscInt j = 0; j < n; j++) c->ujac[j] = c->u[j];
+  c->have_jac = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FitJacobian(Tao tao, Vec U, Mat J, Mat Jpre, void *vctx)
+{
+  FitCtx *c = (FitCtx *)vctx;
+
+  PetscFunctionBeginUser;
+  (void)tao;
+  (void)Jpre;
+  PetscCall(FitBcastU(c, U));
+  PetscCall(FitJacobianAt(c));
+  if (c->rank == 0) {
+    PetscScalar *a;
+    PetscInt     lda;
+    PetscCall(MatDenseGetLDA(J, &lda));
+    PetscCall(MatDenseGetArray(J, &a));
+    for (PetscInt j = 0; j < c->p->n; j++)
+      for (PetscInt i = 0; i < c->p->m; i++) a[(size_t)j * lda + i] = c->jsum[(size_t)j * c->p->m + i];
+    PetscCall(MatDenseRestoreArray(J, &a));
+  }
+  PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* For TAO types that minimise a scalar (bqnls, blmvm, ...): f = 1/2 |r|^2, g = J^T r. */
+static PetscErrorCode FitObjectiveGradient(Tao tao, Vec U, PetscReal *f, Vec G, void *vctx)
+{
+  FitCtx   *c = (FitCtx *)vctx;
+  PetscReal fl = 0;
+
+  PetscFunctionBeginUser;
+  (void)tao;
+  PetscCall(FitBcastU(c, U));
+  PetscCall(FitJacobianAt(c));
+  if (c->rank == 0) {
+    PetscScalar *g;
+    for (PetscInt i = 0; i < c->p->m; i++) fl += 0.5 * c->rlast[i] * c->rlast[i];
+    PetscCall(VecGetArray(G, &g));
+    for (PetscInt j = 0; j < c->p->n; j++) {
+      PetscReal s = 0;
+      for (PetscInt i = 0; i < c->p->m; i++) s += c->jsum[(size_t)j * c->p->m + i] * c->rlast[i];
+      g[j] = s;
+    }
+    PetscCall(VecRestoreArray(G, &g));
+  }
+  PetscCallMPI(MPI_Bcast(&fl, 1, MPIU_REAL, 0, c->comm));
+  *f = fl;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCFitResultCreate(PetscInt n, PetscInt m, TCFitResult *res)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(res, sizeof(*res)));
+  PetscCall(PetscCalloc5(n, &res->x, n, &res->x0, n, &res->se, n * n, &res->cov, m, &res->r0));
+  PetscCall(PetscCalloc1(m, &res->r));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCFitResultDestroy(TCFitResult *res)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree5(res->x, res->x0, res->se, res->cov, res->r0));
+  PetscCall(PetscFree(res->r));
+  PetscFunctionReturn(0);
+}
+
+/* Invert the symmetric n x n matrix a (row-major) in place by Gauss-Jordan
+   with partial pivoting; *singular when a pivot falls below 1e-13 of the
+   largest diagonal entry (the parameters are not identifiable). */
+static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
+{
+  PetscReal dmax = 0, inv[64 * 64];
+  *singular = PETSC_FALSE;
+  for (PetscInt i = 0; i < n; i++) dmax = PetscMax(dmax, PetscAbsReal(a[i * n + i]));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) inv[i * n + j] = i == j;
+  for (PetscInt k = 0; k < n; k++) {
+    PetscInt  p = k;
+    PetscReal piv;
+    for (PetscInt i = k + 1; i < n; i++)
+      if (PetscAbsReal(a[i * n + k]) > PetscAbsReal(a[p * n + k])) p = i;
+    if (!(PetscAbsReal(a[p * n + k]) > 1e-13 * dmax)) {
+      *singular = PETSC_TRUE;
+      return;
+    }
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal t = a[k * n + j];
+      a[k * n + j] = a[p * n + j], a[p * n + j] = t;
+      t = inv[k * n + j], inv[k * n + j] = inv[p * n + j], inv[p * n + j] = t;
+    }
+    piv = a[k * n + k];
+    for (PetscInt j = 0; j < n; j++) a[k * n + j] /= piv, inv[k * n + j] /= piv;
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal f = a[i * n + k];
+      if (i == k || f == 0) continue;
+      for (PetscInt j = 0; j < n; j++) a[i * n + j] -= f * a[k * n + j], inv[i * n + j] -= f * inv[k * n + j];
+    }
+  }
+  for (PetscInt i = 0; i < n * n; i++) a[i] = inv[i];
+}
+
+PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res)
+{
+  FitCtx             c;
+  Tao                tao;
+  Vec                U, R, L, H;
+  Mat                J;
+  const PetscInt     n = p->n, m = p->m;
+  PetscInt           nl, ml;
+  TaoConvergedReason reason;
+  TaoType            type;
+  PetscBool          ok;
+
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 1 && n <= 64, comm, PETSC_ERR_USER_INPUT, "%d fit parameters: 1 to 64 accepted",
+             (int)n);
+  PetscCheck(m > n, comm, PETSC_ERR_USER_INPUT,
+             "%d residuals for %d parameters: the measurement must have more points than "
+             "parameters",
+             (int)m, (int)n);
+  PetscCall(PetscMemzero(&c, sizeof(c)));
+  c.comm = comm;
+  c.p    = p;
+  PetscCallMPI(MPI_Comm_rank(comm, &c.rank));
+  PetscCallMPI(MPI_Comm_size(comm, &c.size));
+  PetscCall(PetscMalloc5(n, &c.x, n, &c.u, n, &c.rbuf, n, &c.ulast, m, &c.rlast));
+  PetscCall(PetscMalloc5(m * n, &c.jbuf, m * n, &c.jsum, n, &c.step, n, &c.stepsum, n, &c.ujac));
+  for (PetscInt j = 0; j < n; j++) {
+    res->x0[j] = res->x[j];
+    c.u[j]     = (res->x[j] - p->lo[j]) / (p->hi[j] - p->lo[j]);
+  }
+  /* the start: a model that fails there is an error, not a penalty */
+  c.penalty = 0;
+  if (p->collective || c.rank == 0) PetscCall(FitEval(&c, c.u, c.rlast, &ok));
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_BOOL, 0, comm));
+  PetscCheck(ok, comm, PETSC_ERR_USER_INPUT,
+             "the model cannot be run at the starting values of the fit parameters (see the "
+             "first error above, or run the deck alone)");
+  for (PetscInt j = 0; j < n; j++) c.ulast[j] = c.u[j];
+  c.have_last = PETSC_TRUE;
+  if (c.rank == 0)
+    for (PetscInt i = 0; i < m; i++) res->r0[i] = c.rlast[i];
+  PetscCallMPI(MPI_Bcast(res->r0, (PetscMPIInt)m, MPIU_REAL, 0, comm));
+  res->ssr0 = 0;
+  for (PetscInt i = 0; i < m; i++) res->ssr0 += res->r0[i] * res->r0[i];
+  /* a failed trial point scores ten times the start's RMS (at least 1 weighted unit) */
+  c.penalty = 10 * PetscMax(1.0, PetscSqrtReal(res->ssr0 / m));
+
+  nl = c.rank == 0 ? n : 0;
+  ml = c.rank == 0 ? m : 0;
+  PetscCall(VecCreateMPI(comm, nl, n, &U));
+  PetscCall(VecCreateMPI(comm, ml, m, &R));
+  PetscCall(VecDuplicate(U, &L));
+  PetscCall(VecDuplicate(U, &H));
+  PetscCall(VecSet(L, 0.0));
+  PetscCall(VecSet(H, 1.0));
+  if (c.rank == 0) {
+    PetscScalar *a;
+    PetscCall(VecGetArray(U, &a));
+    for (PetscInt j = 0; j < n; j++) a[j] = PetscMin(1.0, PetscMax(0.0, c.u[j]));
+    PetscCall(VecRestoreArray(U, &a));
+  }
+  PetscCall(MatCreateDense(comm, ml, nl, m, n, NULL, &J));
+  PetscCall(TaoCreate(comm, &tao));
+  PetscCall(TaoSetType(tao, TAOBRGN));
+  PetscCall(TaoSetOptionsPrefix(tao, p->prefix));
+  PetscCall(TaoSetSolution(tao, U));
+  PetscCall(TaoSetVariableBounds(tao, L, H));
+  PetscCall(TaoSetResidualRoutine(tao, R, FitResidual, &c));
+  PetscCall(TaoSetJacobianResidualRoutine(tao, J, J, FitJacobian, &c));
+  PetscCall(TaoSetObjectiveAndGradient(tao, NULL, FitObjectiveGradient, &c));
+  /* defaults a user may override with -fit_tao_*: a relative gradient
+     tolerance (the scale of the residuals is the data's, not known here),
+     at most 30 iterations */
+  PetscCall(TaoSetTolerances(tao, 1e-12, 1e-7, 0));
+  PetscCall(TaoSetMaximumIterations(tao, 30));
+  PetscCall(TaoSetFromOptions(tao));
+  PetscCall(TaoSolve(tao));
+  PetscCall(TaoGetConvergedReason(tao, &reason));
+  PetscCall(TaoGetIterationNumber(tao, &res->its));
+  PetscCall(TaoGetType(tao, &type));
+  PetscCall(PetscStrncpy(res->tao_type, type, sizeof(res->tao_type)));
+  PetscCall(PetscStrncpy(res->reason, TaoConvergedReasons[reason], sizeof(res->reason)));
+
+  /* at the solution: residuals and Jacobian again (the last ones TAO asked
+     for may be at another point), then the covariance */
+  PetscCall(FitBcastU(&c, U));
+  PetscCall(FitJacobianAt(&c));
+  if (c.rank == 0) {
+    PetscReal jtj[64 * 64];
+    res->ssr = 0;
+    for (PetscInt i = 0; i < m; i++) res->r[i] = c.rlast[i], res->ssr += c.rlast[i] * c.rlast[i];
+    res->sigma2 = res->ssr / (PetscReal)(m - n);
+    for (PetscInt a = 0; a < n; a++)
+      for (PetscInt b = 0; b < n; b++) {
+        PetscReal s = 0;
+        for (PetscInt i = 0; i < m; i++) s += c.jsum[(size_t)a * m + i] * c.jsum[(size_t)b * m + i];
+        jtj[a * n + b] = s;
+      }
+    FitInvert(n, jtj, &res->singular);
+    for (PetscInt a = 0; a < n; a++) {
+      PetscReal da = p->hi[a] - p->lo[a];
+      res->x[a]    = p->lo[a] + c.u[a] * da;
+      for (PetscInt b = 0; b < n; b++)
+        res->cov[a * n + b] = res->singular ? NAN
+                                            : res->sigma2 * jtj[a * n + b] * da * (p->hi[b] - p->lo[b]);
+      res->se[a] = res->singular ? NAN : PetscSqrtReal(PetscMax(0.0, res->cov[a * n + a]));
+    }
+  }
+  {
+    PetscInt cnt[2] = {c.nevals, c.nfailed}, tot[2];
+    PetscCallMPI(MPI_Allreduce(cnt, tot, 2, MPIU_INT, MPI_SUM, comm));
+    if (p->collective) tot[0] = c.nevals, tot[1] = c.nfailed; /* counted on every rank */
+    res->nevals = tot[0], res->nfailed = tot[1];
+  }
+  PetscCallMPI(MPI_Bcast(res->x, (PetscMPIInt)n, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(res->se, (PetscMPIInt)n, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(res->cov, (PetscMPIInt)(n * n), MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(res->r, (PetscMPIInt)m, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(&res->ssr, 1, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(&res->sigma2, 1, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(&res->singular, 1, MPIU_BOOL, 0, comm));
+
+  PetscCall(TaoDestroy(&tao));
+  PetscCall(MatDestroy(&J));
+  PetscCall(VecDestroy(&U));
+  PetscCall(VecDestroy(&R));
+  PetscCall(VecDestroy(&L));
+  PetscCall(VecDestroy(&H));
+  PetscCall(PetscFree5(c.x, c.u, c.rbuf, c.ulast, c.rlast));
+  PetscCall(PetscFree5(c.jbuf, c.jsum, c.step, c.stepsum, c.ujac));
+  PetscFunctionReturn(0);
+}
