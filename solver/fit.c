@@ -23,6 +23,8 @@ typedef struct {
   PetscBool  have_last, have_jac;
   PetscReal  penalty;
   PetscInt   nevals, nfailed;
+  PetscBool  step_converged;
+  PetscReal  step_se; /* the last Gauss-Newton step, in standard errors */
 } FitCtx;
 
 static void FitToPhysical(const FitCtx *c, const PetscReal u[], PetscReal x[])
@@ -204,6 +206,73 @@ static PetscErrorCode FitObjectiveGradient(Tao tao, Vec U, PetscReal *f, Vec G, 
   PetscFunctionReturn(0);
 }
 
+static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular);
+
+/* Converged when the Gauss-Newton step from the current point, (J^T J)^-1 J^T r
+   on the parameters not held at a bound, is shorter than step_tol standard
+   errors (its length in the metric of the covariance sigma^2 (J^T J)^-1):
+   what remains to be gained is far below what the data can tell. A model
+   with adaptive steps is noisy at the level of its tolerances; this test
+   stops before that noise drives the line search to failure. The Jacobian
+   at the point is the next iteration's anyway (cached). */
+static PetscErrorCode FitConverged(Tao tao, void *vctx)
+{
+  FitCtx            *c = (FitCtx *)vctx;
+  TaoConvergedReason reason;
+  Vec                U;
+  const PetscInt     n = c->p->n, m = c->p->m;
+  PetscReal          meas = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
+  PetscCall(TaoGetConvergedReason(tao, &reason));
+  if (reason != TAO_CONTINUE_ITERATING || c->p->step_tol <= 0) PetscFunctionReturn(0);
+  PetscCall(TaoGetSolution(tao, &U));
+  PetscCall(FitBcastU(c, U));
+  PetscCall(FitJacobianAt(c));
+  if (c->rank == 0) {
+    PetscReal g[64], a[64 * 64], d[64], ssr = 0;
+    PetscInt  fr[64], nf = 0;
+    PetscBool sing;
+    for (PetscInt i = 0; i < m; i++) ssr += c->rlast[i] * c->rlast[i];
+    for (PetscInt j = 0; j < n; j++) {
+      PetscReal s = 0;
+      for (PetscInt i = 0; i < m; i++) s += c->jsum[(size_t)j * m + i] * c->rlast[i];
+      g[j] = s;
+      /* descent is -g: a parameter at a bound that descent would push out is held */
+      if (!((c->u[j] <= 0 && g[j] > 0) || (c->u[j] >= 1 && g[j] < 0))) fr[nf++] = j;
+    }
+    for (PetscInt a1 = 0; a1 < nf; a1++)
+      for (PetscInt b1 = 0; b1 < nf; b1++) {
+        PetscReal s = 0;
+        for (PetscInt i = 0; i < m; i++)
+          s += c->jsum[(size_t)fr[a1] * m + i] * c->jsum[(size_t)fr[b1] * m + i];
+        a[a1 * nf + b1] = s;
+      }
+    if (nf) {
+      FitInvert(nf, a, &sing);
+      if (sing) meas = PETSC_MAX_REAL;
+      else {
+        /* |step|^2 in standard errors = g^T (J^T J)^-1 g / sigma^2 */
+        PetscReal q = 0, s2 = ssr / (PetscReal)(m - n);
+        for (PetscInt a1 = 0; a1 < nf; a1++) {
+          d[a1] = 0;
+          for (PetscInt b1 = 0; b1 < nf; b1++) d[a1] += a[a1 * nf + b1] * g[fr[b1]];
+          q += d[a1] * g[fr[a1]];
+        }
+        meas = s2 > 0 ? PetscSqrtReal(PetscMax(q, 0.0) / s2) : 0;
+      }
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&meas, 1, MPIU_REAL, 0, c->comm));
+  c->step_se = meas;
+  if (meas < c->p->step_tol) {
+    c->step_converged = PETSC_TRUE;
+    PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCFitResultCreate(PetscInt n, PetscInt m, TCFitResult *res)
 {
   PetscFunctionBeginUser;
@@ -332,12 +401,24 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
   PetscCall(TaoSetTolerances(tao, 1e-12, 1e-7, 0));
   PetscCall(TaoSetMaximumIterations(tao, 30));
   PetscCall(TaoSetFromOptions(tao));
+  {
+    /* BRGN iterates in its subsolver (BNLS): the test goes there */
+    PetscBool brgn;
+    Tao       sub = tao;
+    PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOBRGN, &brgn));
+    if (brgn) PetscCall(TaoBRGNGetSubsolver(tao, &sub));
+    PetscCall(TaoSetConvergenceTest(sub, FitConverged, &c));
+  }
   PetscCall(TaoSolve(tao));
   PetscCall(TaoGetConvergedReason(tao, &reason));
   PetscCall(TaoGetIterationNumber(tao, &res->its));
   PetscCall(TaoGetType(tao, &type));
   PetscCall(PetscStrncpy(res->tao_type, type, sizeof(res->tao_type)));
-  PetscCall(PetscStrncpy(res->reason, TaoConvergedReasons[reason], sizeof(res->reason)));
+  if (reason == TAO_CONVERGED_USER && c.step_converged)
+    PetscCall(PetscStrncpy(res->reason, "CONVERGED_STEP_SE", sizeof(res->reason)));
+  else
+    PetscCall(PetscStrncpy(res->reason, TaoConvergedReasons[reason], sizeof(res->reason)));
+  res->converged = (PetscBool)(reason > 0);
 
   /* at the solution: residuals and Jacobian again (the last ones TAO asked
      for may be at another point), then the covariance */

@@ -16,6 +16,10 @@
  * evaluations (each one a parallel model run on all of comm) they run one
  * after another.
  *
+ * Convergence: TAO's tests (-fit_tao_grtol, -fit_tao_max_it, ...), and the
+ * Gauss-Newton step from the current point shorter than step_tol standard
+ * errors (reason CONVERGED_STEP_SE).
+ *
  * Standard errors: the covariance sigma^2 (J^T J)^-1 at the solution, with
  * sigma^2 = SSR / (m - n) estimated from the residuals (Bates and Watts 1988,
  * ch. 2: the linear approximation; for weighted residuals r_i = e_i / s_i only
@@ -34,6 +38,8 @@ typedef struct {
   PetscInt         n, m;
   const PetscReal *lo, *hi;   /* finite bounds, lo < hi */
   PetscReal        fd_step;   /* difference step, fraction of hi - lo */
+  PetscReal        step_tol;  /* converged when the Gauss-Newton step is below this many
+                                 standard errors (0: TAO's own tests only) */
   PetscBool        collective; /* residual() is collective on comm */
   TCFitResidualFn  residual;
   void            *ctx;
@@ -48,7 +54,7 @@ typedef struct {
   PetscReal *r0, *r;  /* m: residuals at the start and at the solution */
   PetscReal  ssr0, ssr, sigma2;
   PetscInt   its, nevals, nfailed;
-  PetscBool  singular;
+  PetscBool  singular, converged;
   char       tao_type[64], reason[64];
 } TCFitResult;
 

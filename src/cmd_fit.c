@@ -76,12 +76,17 @@ static const TCKey fit_keys[] = {
      "scale of the current residuals, A", PETSC_FALSE},
     {"fit_sigma_K", TC_KEY_REAL, "0.1", 0, 1e3, PETSC_TRUE, NULL,
      "scale of the temperature residuals, K", PETSC_FALSE},
-    {"fit_t_min_s", TC_KEY_REAL, "-1e300", -1e300, 1e300, PETSC_FALSE, NULL,
-     "measured rows before this time are not fitted, s", PETSC_FALSE},
-    {"fit_t_max_s", TC_KEY_REAL, "1e300", -1e300, 1e300, PETSC_FALSE, NULL,
-     "measured rows after this time are not fitted, s", PETSC_FALSE},
+    {"fit_t_min_s", TC_KEY_REAL, NULL, -1e300, 1e300, PETSC_FALSE, NULL,
+     "measured rows before this time are not fitted, s (default: from the first row)",
+     PETSC_TRUE},
+    {"fit_t_max_s", TC_KEY_REAL, NULL, -1e300, 1e300, PETSC_FALSE, NULL,
+     "measured rows after this time are not fitted, s (default: to the last row)", PETSC_TRUE},
     {"fit_fd_step", TC_KEY_REAL, "1e-3", 1e-9, 0.5, PETSC_TRUE, NULL,
      "finite-difference step of the Jacobian, fraction of each parameter's bound range",
+     PETSC_FALSE},
+    {"fit_step_tol", TC_KEY_REAL, "1e-2", 0, 1e3, PETSC_FALSE, NULL,
+     "converged when the Gauss-Newton step is below this many standard errors (0: TAO's tests "
+     "only)",
      PETSC_FALSE},
     {"fit_plots", TC_KEY_BOOL, "true", 0, 0, PETSC_FALSE, NULL,
      "fit.png: measured against the start and the fit, and the residuals (needs "
@@ -509,6 +514,28 @@ static void FitUnmute(int saved)
   close(saved);
 }
 
+/* The files of a roll run in f->workdir removed (rank 0; collective). Before
+   every run, so that the run's output claims (io/output.h) always see paths
+   that do not exist yet: a claim remembers an existing file by its inode, and
+   the inodes of replaced files are reused. */
+static PetscErrorCode FitRollClean(Fit *f, PetscBool rmdir_too)
+{
+  static const char *const wn[] = {"results.h5",    "results.xmf",     "results_series.xmf",
+                                   "summary.json",  "summary.csv",     "checkpoint.h5",
+                                   "traced_net.h5", "traced_net.json", "traced_net.png"};
+
+  PetscFunctionBeginUser;
+  if (f->rank == 0) {
+    for (size_t i = 0; i < sizeof(wn) / sizeof(wn[0]); i++) {
+      char p[PETSC_MAX_PATH_LEN];
+      if (TCPathJoin(f->workdir, wn[i], p, sizeof(p)) == 0) (void)remove(p);
+    }
+    if (rmdir_too) (void)rmdir(f->workdir);
+  }
+  PetscCallMPI(MPI_Barrier(f->comm));
+  PetscFunctionReturn(0);
+}
+
 /* Collective: one `tomocell run` of the roll deck into f->workdir; rank 0
    reads its summary.csv into f->model. */
 static PetscErrorCode FitRollRun(Fit *f)
@@ -518,6 +545,7 @@ static PetscErrorCode FitRollRun(Fit *f)
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
+  PetscCall(FitRollClean(f, PETSC_FALSE));
   saved = FitMute(f);
   ierr  = TCRunRoll(f->deck, f->deck_path, f->workdir);
   FitUnmute(saved);
@@ -958,6 +986,7 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     TCJsonString(&js, "model_setting", setting);
     TCJsonString(&js, "tao_type", res->tao_type);
     TCJsonString(&js, "converged_reason", res->reason);
+    TCJsonBool(&js, "converged", res->converged);
     TCJsonInt(&js, "iterations", (long long)res->its);
     TCJsonInt(&js, "model_runs", (long long)res->nevals);
     TCJsonInt(&js, "failed_model_runs", (long long)res->nfailed);
@@ -1051,7 +1080,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
   TCFitProblem   prob;
   TCFitResult    res;
   FitTable       meas;
-  PetscReal      lo[FIT_MAXP], hi[FIT_MAXP], sV, sA, sK, tmin, tmax, off = 0;
+  PetscReal      lo[FIT_MAXP], hi[FIT_MAXP], sV, sA, sK, tmin = -PETSC_MAX_REAL,
+                 tmax = PETSC_MAX_REAL, off = 0;
   PetscInt       tunit;
   PetscBool      set, plots, plots_was_set = PETSC_FALSE;
   char           measured[PETSC_MAX_PATH_LEN], outdir[PETSC_MAX_PATH_LEN], spec[8192];
@@ -1080,6 +1110,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(f.deck, "fit_t_min_s", &tmin));
   PetscCall(TCDeckGetReal(f.deck, "fit_t_max_s", &tmax));
   PetscCall(TCDeckGetReal(f.deck, "fit_fd_step", &prob.fd_step));
+  PetscCall(TCDeckGetReal(f.deck, "fit_step_tol", &prob.step_tol));
   PetscCall(TCDeckGetBool(f.deck, "fit_plots", &plots));
   PetscCall(TCDeckGetBool(f.deck, "fit_verbose", &f.verbose));
   PetscCall(TCDeckGetEnum(f.deck, "fit_temperature_unit", &tunit));
@@ -1202,6 +1233,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
   }
   if (f.roll) {
     PetscCall(TCPathJoin(outdir, ".fit-run", f.workdir, sizeof(f.workdir)));
+    PetscCall(TCOutputPrepareDir(comm, f.workdir)); /* removed, when empty, if the fit fails */
     /* output only: the plots of every run are not needed */
     PetscCall(PetscOptionsGetString(NULL, NULL, "-plots", plots_saved, sizeof(plots_saved),
                                     &plots_was_set));
@@ -1295,6 +1327,15 @@ static PetscErrorCode FitMain(int npos, char **pos)
                        (double)q->hi,
                        res.x[j] <= q->lo + tol || res.x[j] >= q->hi - tol ? " at a bound" : ""));
   }
+  if (!res.converged)
+    PetscCall(TCPrintf(comm,
+                       "  note: TAO stopped without converging (%s): the values are the best point "
+                       "found.%s\n",
+                       res.reason,
+                       f.roll || strstr(setting, "adaptive")
+                           ? " Adaptive time steps make the model a slightly noisy function of "
+                             "the parameters (fixed steps, dt_fixed_s or cell_dt_fixed_s, do not)"
+                           : ""));
   if (res.singular)
     PetscCall(TCPrintf(comm, "  note: J^T J is singular: the parameters are not identifiable from "
                              "these data (no standard errors)\n"));
@@ -1326,15 +1367,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(FitWriteJSON(&f, p_json, measured, &res, f.set_fitted ? p_set : NULL, t1 - t0, setting));
   /* the work files */
   if (f.set_fitted && (!f.roll || f.rank == 0)) (void)remove(f.work_set);
-  if (f.roll && f.rank == 0) {
-    static const char *const wn[] = {"results.h5", "results.xmf", "results_series.xmf",
-                                     "summary.json", "summary.csv", "checkpoint.h5"};
-    for (size_t i = 0; i < sizeof(wn) / sizeof(wn[0]); i++) {
-      char p[PETSC_MAX_PATH_LEN];
-      if (TCPathJoin(f.workdir, wn[i], p, sizeof(p)) == 0) (void)remove(p);
-    }
-    (void)rmdir(f.workdir);
-  }
+  if (f.roll) PetscCall(FitRollClean(&f, PETSC_TRUE));
   PetscCall(TCPrintf(comm, "  wrote %s, %s, %s%s%s", p_json, p_deck, f.set_fitted ? p_set : "",
                      f.set_fitted ? ", " : "", p_csv));
   if (plots) {
