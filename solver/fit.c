@@ -23,8 +23,9 @@ typedef struct {
   PetscBool  have_last, have_jac;
   PetscReal  penalty;
   PetscInt   nevals, nfailed;
-  PetscBool  step_converged;
+  PetscBool  step_converged, stalled, have_prev;
   PetscReal  step_se; /* the last Gauss-Newton step, in standard errors */
+  PetscReal *uprev;   /* the point of the previous test */
 } FitCtx;
 
 static void FitToPhysical(const FitCtx *c, const PetscReal u[], PetscReal x[])
@@ -266,9 +267,22 @@ static PetscErrorCode FitConverged(Tao tao, void *vctx)
   }
   PetscCallMPI(MPI_Bcast(&meas, 1, MPIU_REAL, 0, c->comm));
   c->step_se = meas;
-  if (meas < c->p->step_tol) {
-    c->step_converged = PETSC_TRUE;
-    PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+  {
+    PetscBool same = c->have_prev;
+    for (PetscInt j = 0; j < n && same; j++) same = (PetscBool)(c->uprev[j] == c->u[j]);
+    for (PetscInt j = 0; j < n; j++) c->uprev[j] = c->u[j];
+    c->have_prev = PETSC_TRUE;
+    if (meas < c->p->step_tol) {
+      c->step_converged = PETSC_TRUE;
+      PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+    } else if (same) {
+      /* an iteration that did not move: the line search found nothing
+         better along a step the noise of the model or of its differences
+         dominates. Within half a standard error of the Gauss-Newton optimum
+         that is convergence at the noise floor; farther, a failure. */
+      c->stalled = PETSC_TRUE;
+      PetscCall(TaoSetConvergedReason(tao, meas < 0.5 ? TAO_CONVERGED_USER : TAO_DIVERGED_USER));
+    }
   }
   PetscFunctionReturn(0);
 }
@@ -350,7 +364,7 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
   PetscCallMPI(MPI_Comm_rank(comm, &c.rank));
   PetscCallMPI(MPI_Comm_size(comm, &c.size));
   PetscCall(PetscMalloc5(n, &c.x, n, &c.u, n, &c.rbuf, n, &c.ulast, m, &c.rlast));
-  PetscCall(PetscMalloc5(m * n, &c.jbuf, m * n, &c.jsum, n, &c.step, n, &c.stepsum, n, &c.ujac));
+  PetscCall(PetscMalloc6(m * n, &c.jbuf, m * n, &c.jsum, n, &c.step, n, &c.stepsum, n, &c.ujac, n, &c.uprev));
   for (PetscInt j = 0; j < n; j++) {
     res->x0[j] = res->x[j];
     c.u[j]     = (res->x[j] - p->lo[j]) / (p->hi[j] - p->lo[j]);
@@ -400,7 +414,20 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
      at most 30 iterations */
   PetscCall(TaoSetTolerances(tao, 1e-12, 1e-7, 0));
   PetscCall(TaoSetMaximumIterations(tao, 30));
-  PetscCall(TaoSetFromOptions(tao));
+  {
+    /* a bad -fit_tao_* option is the user's: one collective message */
+    PetscErrorCode ierr;
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = TaoSetFromOptions(tao);
+    PetscCall(PetscPopErrorHandler());
+    if (ierr) {
+      const char *text;
+      char       *specific = NULL;
+      PetscErrorMessage(ierr, &text, &specific);
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "the -%stao_* options: %s", p->prefix ? p->prefix : "",
+              specific && specific[0] ? specific : text);
+    }
+  }
   {
     /* BRGN iterates in its subsolver (BNLS): the test goes there */
     PetscBool brgn;
@@ -416,9 +443,14 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
   PetscCall(PetscStrncpy(res->tao_type, type, sizeof(res->tao_type)));
   if (reason == TAO_CONVERGED_USER && c.step_converged)
     PetscCall(PetscStrncpy(res->reason, "CONVERGED_STEP_SE", sizeof(res->reason)));
+  else if (reason == TAO_CONVERGED_USER && c.stalled)
+    PetscCall(PetscStrncpy(res->reason, "CONVERGED_STALLED_STEP_SE", sizeof(res->reason)));
+  else if (reason == TAO_DIVERGED_USER && c.stalled)
+    PetscCall(PetscStrncpy(res->reason, "DIVERGED_STALLED", sizeof(res->reason)));
   else
     PetscCall(PetscStrncpy(res->reason, TaoConvergedReasons[reason], sizeof(res->reason)));
   res->converged = (PetscBool)(reason > 0);
+  res->step_se   = c.step_se;
 
   /* at the solution: residuals and Jacobian again (the last ones TAO asked
      for may be at another point), then the covariance */
@@ -466,6 +498,6 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
   PetscCall(VecDestroy(&L));
   PetscCall(VecDestroy(&H));
   PetscCall(PetscFree5(c.x, c.u, c.rbuf, c.ulast, c.rlast));
-  PetscCall(PetscFree5(c.jbuf, c.jsum, c.step, c.stepsum, c.ujac));
+  PetscCall(PetscFree6(c.jbuf, c.jsum, c.step, c.stepsum, c.ujac, c.uprev));
   PetscFunctionReturn(0);
 }

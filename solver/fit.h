@@ -18,7 +18,10 @@
  *
  * Convergence: TAO's tests (-fit_tao_grtol, -fit_tao_max_it, ...), and the
  * Gauss-Newton step from the current point shorter than step_tol standard
- * errors (reason CONVERGED_STEP_SE).
+ * errors (reason CONVERGED_STEP_SE); an iteration that does not move
+ * (the line search defeated by the noise of the model, e.g. its adaptive
+ * time steps) ends the fit, converged (CONVERGED_STALLED_STEP_SE) if the
+ * remaining step is below half a standard error, else DIVERGED_STALLED.
  *
  * Standard errors: the covariance sigma^2 (J^T J)^-1 at the solution, with
  * sigma^2 = SSR / (m - n) estimated from the residuals (Bates and Watts 1988,
@@ -53,6 +56,7 @@ typedef struct {
   PetscReal *cov;     /* n x n, row-major */
   PetscReal *r0, *r;  /* m: residuals at the start and at the solution */
   PetscReal  ssr0, ssr, sigma2;
+  PetscReal  step_se; /* the last Gauss-Newton step from the solution, standard errors */
   PetscInt   its, nevals, nfailed;
   PetscBool  singular, converged;
   char       tao_type[64], reason[64];

@@ -84,7 +84,7 @@ static const TCKey fit_keys[] = {
     {"fit_fd_step", TC_KEY_REAL, "1e-3", 1e-9, 0.5, PETSC_TRUE, NULL,
      "finite-difference step of the Jacobian, fraction of each parameter's bound range",
      PETSC_FALSE},
-    {"fit_step_tol", TC_KEY_REAL, "1e-2", 0, 1e3, PETSC_FALSE, NULL,
+    {"fit_step_tol", TC_KEY_REAL, "0.05", 0, 1e3, PETSC_FALSE, NULL,
      "converged when the Gauss-Newton step is below this many standard errors (0: TAO's tests "
      "only)",
      PETSC_FALSE},
@@ -625,6 +625,41 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
 
 /* ---- set-up ------------------------------------------------------------------- */
 
+/* After a call that every rank made alike under PetscReturnErrorHandler (each
+   reads the same file): an error on any rank is raised once, on comm, with
+   the message of the first rank that failed. Collective. */
+static PetscErrorCode FitCollectiveError(MPI_Comm comm, PetscErrorCode ierr)
+{
+  char        msg[1024] = "";
+  PetscMPIInt rank, size, first, mine;
+  int         code = (int)ierr;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  mine = ierr ? rank : size;
+  PetscCallMPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first == size) PetscFunctionReturn(0);
+  if (ierr) {
+    const char *text;
+    char       *specific = NULL;
+    PetscErrorMessage(ierr, &text, &specific);
+    snprintf(msg, sizeof(msg), "%s", specific && specific[0] ? specific : text);
+  }
+  PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, first, comm));
+  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, first, comm));
+  SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
+}
+
+#define FitCallAll(comm, call) \
+  do { \
+    PetscErrorCode ierr_; \
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); \
+    ierr_ = (call); \
+    PetscCall(PetscPopErrorHandler()); \
+    PetscCall(FitCollectiveError(comm, ierr_)); \
+  } while (0)
+
 /* fit_model, and the deck's job, before the deck is read with the model's key
    table (so that each key is checked against the right one). */
 static PetscErrorCode FitDetectModel(MPI_Comm comm, const char path[], PetscBool *roll)
@@ -698,13 +733,14 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
   PetscCall(PetscStrallocpy(spec, &s));
   for (char *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
     FitParam *q = &f->par[f->np];
-    char     *fld[5], *e, *t = FitTrim(item);
+    char     *fld[5], *e, *t = FitTrim(item), given[512];
     int       nf = 0;
     PetscBool start_given;
     if (!t[0]) continue;
     PetscCheck(f->np < FIT_MAXP, f->comm, PETSC_ERR_USER_INPUT, "fit_params: more than %d parameters",
                FIT_MAXP);
     PetscCall(PetscMemzero(q, sizeof(*q)));
+    PetscCall(PetscStrncpy(given, t, sizeof(given)));
     for (char *p = t; nf < 5;) {
       char *c = strchr(p, ':');
       fld[nf++] = p;
@@ -714,7 +750,7 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
     }
     PetscCheck(nf == 3 || nf == 4, f->comm, PETSC_ERR_USER_INPUT,
                "fit_params: '%s' is not name:lo:hi or name:lo:hi:start (e.g. neg_sto_min:0:0.05)",
-               t);
+               given);
     PetscCall(PetscStrncpy(q->name, FitTrim(fld[0]), sizeof(q->name)));
     {
       double v[3] = {0, 0, 0};
@@ -987,6 +1023,7 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     TCJsonString(&js, "tao_type", res->tao_type);
     TCJsonString(&js, "converged_reason", res->reason);
     TCJsonBool(&js, "converged", res->converged);
+    TCJsonReal(&js, "last_step_se", (double)res->step_se);
     TCJsonInt(&js, "iterations", (long long)res->its);
     TCJsonInt(&js, "model_runs", (long long)res->nevals);
     TCJsonInt(&js, "failed_model_runs", (long long)res->nfailed);
@@ -1133,7 +1170,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
     else {
       char dir[PETSC_MAX_PATH_LEN], nm[300];
       TCCellParams p;
-      PetscCall(TCCellParamsLoad(f.set_name, &p)); /* the message for an unknown set */
+      FitCallAll(comm, TCCellParamsLoad(f.set_name, &p)); /* the message for an unknown set */
       PetscCall(TCCellParamsDestroy(&p));
       PetscCall(TCCellParamsDir(dir, sizeof(dir)));
       for (size_t i = 0; i <= n && i < sizeof(nm) - 6; i++) nm[i] = (char)tolower(f.set_name[i]);
@@ -1142,11 +1179,11 @@ static PetscErrorCode FitMain(int npos, char **pos)
       PetscCall(TCPathJoin(dir, nm, f.set_file, sizeof(f.set_file)));
     }
   }
-  PetscCall(TCJsonParseFile(f.set_file, &f.set));
+  FitCallAll(comm, TCJsonParseFile(f.set_file, &f.set));
   PetscCall(FitParseParams(&f, spec));
 
   /* the measurement and the channels */
-  PetscCall(FitTableRead(measured, "measured", &meas));
+  FitCallAll(comm, FitTableRead(measured, "measured", &meas));
   PetscCall(TCDeckGetString(f.deck, "fit_time_column", col, sizeof(col), &set));
   {
     PetscInt ct = FitTableColumn(&meas, col);
@@ -1285,10 +1322,14 @@ static PetscErrorCode FitMain(int npos, char **pos)
     for (PetscInt j = 0; j < f.np; j++) x0[j] = f.par[j].start;
     PetscCall(FitApply(&f, x0));
     {
+      /* every rank runs it alone: its error, if any, raised on all together */
       int            saved = FitMute(&f);
-      PetscErrorCode ierr  = FitCellRun(&f);
+      PetscErrorCode ierr;
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      ierr = FitCellRun(&f);
+      PetscCall(PetscPopErrorHandler());
       FitUnmute(saved);
-      PetscCall(ierr);
+      PetscCall(FitCollectiveError(comm, ierr));
     }
     PetscCall(FitModelColumns(&f, missing, sizeof(missing)));
     PetscCheck(!missing[0], comm, PETSC_ERR_PLIB, "cell model: no column %s", missing);
