@@ -135,14 +135,30 @@ static PetscErrorCode FitJacobianAt(FitCtx *c)
   }
   {
     PetscInt bad = -1;
+    char     msg[512] = "";
     if (c->rank == 0)
       for (PetscInt j = 0; j < n && bad < 0; j++)
         if (c->stepsum[j] == 0) bad = j;
     PetscCallMPI(MPI_Bcast(&bad, 1, MPIU_INT, 0, c->comm));
-    PetscCheck(bad < 0, c->comm, PETSC_ERR_USER_INPUT,
-               "the model cannot be run a step %g (of the bound range) away from fit parameter %d "
-               "in either direction; widen its bounds or change -fit_fd_step",
-               (double)h, (int)bad + 1);
+    if (bad >= 0) {
+      /* the message of the rank that ran that column */
+      int owner = c->p->collective ? 0 : (int)(bad % c->size);
+      if (c->rank == owner && c->p->errmsg) snprintf(msg, sizeof(msg), "%s", c->p->errmsg);
+      PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, owner, c->comm));
+    }
+    if (bad >= 0) {
+      char at[1024] = "";
+      FitToPhysical(c, c->u, c->x);
+      for (PetscInt j = 0; j < n && strlen(at) < sizeof(at) - 80; j++)
+        snprintf(at + strlen(at), sizeof(at) - strlen(at), "%s%s = %.6g", j ? ", " : "",
+                 c->p->names ? c->p->names[j] : "?", (double)c->x[j]);
+      SETERRQ(c->comm, PETSC_ERR_USER_INPUT,
+              "the model cannot be run a step %g of the bound range away from %s in either "
+              "direction, at %s: %s (narrow the bounds to where the model runs, or change "
+              "-fit_fd_step)",
+              (double)h, c->p->names ? c->p->names[bad] : "a parameter", at,
+              msg[0] ? msg : "no message");
+    }
   }
   if (c->rank == 0) {
     for (PetscInt j = 0; j < n; j++) {
@@ -305,8 +321,9 @@ PetscErrorCode TCFitResultDestroy(TCFitResult *res)
 }
 
 /* Invert the symmetric n x n matrix a (row-major) in place by Gauss-Jordan
-   with partial pivoting; *singular when a pivot falls below 1e-13 of the
-   largest diagonal entry (the parameters are not identifiable). */
+   with partial pivoting; *singular when a pivot falls below 1e-12 of the
+   largest diagonal entry (scaled to 1 by the caller: the parameters are not
+   identifiable). */
 static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
 {
   PetscReal dmax = 0, inv[64 * 64];
@@ -319,7 +336,7 @@ static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
     PetscReal piv;
     for (PetscInt i = k + 1; i < n; i++)
       if (PetscAbsReal(a[i * n + k]) > PetscAbsReal(a[p * n + k])) p = i;
-    if (!(PetscAbsReal(a[p * n + k]) > 1e-13 * dmax)) {
+    if (!(PetscAbsReal(a[p * n + k]) > 1e-12 * dmax)) {
       *singular = PETSC_TRUE;
       return;
     }
@@ -467,15 +484,33 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
         for (PetscInt i = 0; i < m; i++) s += c.jsum[(size_t)a * m + i] * c.jsum[(size_t)b * m + i];
         jtj[a * n + b] = s;
       }
-    FitInvert(n, jtj, &res->singular);
-    for (PetscInt a = 0; a < n; a++) {
-      PetscReal da = p->hi[a] - p->lo[a];
-      res->x[a]    = p->lo[a] + c.u[a] * da;
-      for (PetscInt b = 0; b < n; b++)
-        res->cov[a * n + b] = res->singular ? NAN
-                                            : res->sigma2 * jtj[a * n + b] * da * (p->hi[b] - p->lo[b]);
-      res->se[a] = res->singular ? NAN : PetscSqrtReal(PetscMax(0.0, res->cov[a * n + a]));
+    /* the covariance of the parameters inside their bounds; one held at a
+       bound is fixed there (no standard error: the linearisation does not
+       describe it). J^T J scaled to unit diagonal before the inversion. */
+    {
+      PetscInt  fr[64], nf = 0;
+      PetscReal a2[64 * 64], sc[64];
+      for (PetscInt a = 0; a < n; a++)
+        if (c.u[a] > 1e-9 && c.u[a] < 1 - 1e-9) fr[nf++] = a;
+      res->singular = PETSC_FALSE;
+      for (PetscInt a = 0; a < nf; a++) {
+        sc[a] = PetscSqrtReal(jtj[fr[a] * n + fr[a]]);
+        if (!(sc[a] > 0)) res->singular = PETSC_TRUE; /* no sensitivity at all */
+      }
+      for (PetscInt a = 0; a < nf && !res->singular; a++)
+        for (PetscInt b = 0; b < nf; b++) a2[a * nf + b] = jtj[fr[a] * n + fr[b]] / (sc[a] * sc[b]);
+      if (nf && !res->singular) FitInvert(nf, a2, &res->singular);
+      for (PetscInt k = 0; k < n * n; k++) res->cov[k] = NAN;
+      for (PetscInt a = 0; a < n; a++) res->se[a] = NAN;
+      for (PetscInt a = 0; a < nf && !res->singular; a++)
+        for (PetscInt b = 0; b < nf; b++) {
+          PetscInt ia = fr[a], ib = fr[b];
+          res->cov[ia * n + ib] = res->sigma2 * a2[a * nf + b] / (sc[a] * sc[b]) *
+                                  (p->hi[ia] - p->lo[ia]) * (p->hi[ib] - p->lo[ib]);
+          if (a == b) res->se[ia] = PetscSqrtReal(PetscMax(0.0, res->cov[ia * n + ia]));
+        }
     }
+    for (PetscInt a = 0; a < n; a++) res->x[a] = p->lo[a] + c.u[a] * (p->hi[a] - p->lo[a]);
   }
   {
     PetscInt cnt[2] = {c.nevals, c.nfailed}, tot[2];

@@ -26,7 +26,8 @@
  * Standard errors: the covariance sigma^2 (J^T J)^-1 at the solution, with
  * sigma^2 = SSR / (m - n) estimated from the residuals (Bates and Watts 1988,
  * ch. 2: the linear approximation; for weighted residuals r_i = e_i / s_i only
- * the relative weights matter).
+ * the relative weights matter), of the parameters inside their bounds: one
+ * that ends at a bound is held there and has no standard error.
  */
 #pragma once
 #include <petscsys.h>
@@ -47,12 +48,14 @@ typedef struct {
   TCFitResidualFn  residual;
   void            *ctx;
   const char      *prefix; /* options prefix of the Tao, e.g. "fit_" */
+  const char      *errmsg; /* the residual function's last failure (its storage), for messages */
+  const char *const *names; /* the parameters' names, for messages (may be NULL) */
 } TCFitProblem;
 
 typedef struct {
   PetscReal *x;       /* n: in the start, out the solution */
   PetscReal *x0;      /* n: the start */
-  PetscReal *se;      /* n: standard errors (NaN where J^T J is singular) */
+  PetscReal *se;      /* n: standard errors (NaN at a bound, or all where J^T J is singular) */
   PetscReal *cov;     /* n x n, row-major */
   PetscReal *r0, *r;  /* m: residuals at the start and at the solution */
   PetscReal  ssr0, ssr, sigma2;

@@ -58,7 +58,16 @@ static const TCKey fit_keys[] = {
      "'Section/Field' (its number) or 'Section/Field*' (a factor), or a short name (docs/fit.md)",
      PETSC_FALSE},
     {"fit_time_column", TC_KEY_STRING, "time_s", 0, 0, PETSC_FALSE, NULL,
-     "measured time column, s (the model starts at t = 0)", PETSC_FALSE},
+     "measured time column, s (the model starts at t = 0); the header is the first line that "
+     "names it (lines before it are skipped)",
+     PETSC_FALSE},
+    {"fit_time_offset_s", TC_KEY_REAL, "0", -1e300, 1e300, PETSC_FALSE, NULL,
+     "subtracted from the measured times: the measured time at which the model starts, s",
+     PETSC_FALSE},
+    {"fit_rows", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "COLUMN=VALUE,...: only the measured rows whose COLUMNs read these VALUEs (e.g. "
+     "Step=13,Cycle=1 of a cycler log)",
+     PETSC_TRUE},
     {"fit_voltage_column", TC_KEY_STRING, "voltage_V", 0, 0, PETSC_FALSE, NULL,
      "measured terminal voltage column, V (none: the voltage is not fitted)", PETSC_FALSE},
     {"fit_current_column", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
@@ -201,44 +210,96 @@ static char *FitTrim(char *s)
   return s;
 }
 
-/* Read a CSV: the first line that is not empty or a '#' comment names the
-   columns; every further such line is a row (cells that are not numbers are
-   NaN: only the columns used are checked, by the caller). Not collective:
-   errors on PETSC_COMM_SELF (every rank reads the same file alike). */
-static PetscErrorCode FitTableRead(const char path[], const char what[], FitTable *t)
+/* Read a CSV. The header is the first line that is not empty or a '#'
+   comment, or (header_with not NULL) the first line with a field
+   header_with, so that an instrument's preamble is skipped; every further
+   such line is a row -- only those whose columns sel_col[i] read sel_val[i]
+   (nsel conditions, e.g. Step = 13 and Cycle = 1 of a cycler log). Cells that are not
+   numbers are NaN: only the columns used are checked, by the caller. Not
+   collective: errors on PETSC_COMM_SELF (every rank reads the same file
+   alike). */
+#define FIT_MAXSEL 8
+static PetscErrorCode FitTableRead(const char path[], const char what[], const char header_with[],
+                                   PetscInt nsel, char *sel_col[], char *sel_val[], FitTable *t)
 {
-  FILE  *fp;
-  char  *line = NULL;
-  size_t cap  = 0;
-  long   lineno = 0;
-  int    err;
+  FILE    *fp;
+  char    *line = NULL, **cell = NULL;
+  size_t   cap  = 0;
+  long     lineno = 0;
+  int      err;
+  PetscInt sel[FIT_MAXSEL];
 
   PetscFunctionBeginUser;
   memset(t, 0, sizeof(*t));
-  fp = fopen(path, "r");
+  fp  = fopen(path, "r");
   err = errno;
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s %s: %s", what, path,
              strerror(err));
   while (getline(&line, &cap, fp) >= 0) {
-    char *s = line, *tok, *save = NULL;
+    char    *s = line;
+    PetscInt nc = 1;
     lineno++;
     if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* UTF-8 byte-order mark */
     s = FitTrim(s);
     if (!s[0] || s[0] == '#') continue;
-    if (!t->names) {
-      PetscInt n = 1;
-      for (char *q = s; *q; q++) n += *q == ',';
-      t->names = (char **)calloc((size_t)n, sizeof(char *));
-      for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        t->names[t->ncol++] = strdup(FitTrim(tok));
-      /* strtok_r skips empty fields: a header with an empty name is an error */
-      if (t->ncol != n) {
+    /* split into cells (empty ones kept) */
+    for (char *q = s; *q; q++) nc += *q == ',';
+    {
+      char **nb = (char **)realloc(cell, sizeof(char *) * (size_t)nc);
+      if (!nb) {
         fclose(fp);
         free(line);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-                "%s %s:%ld: the header has an empty column name", what, path, lineno);
+        free(cell);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory reading %s", path);
+      }
+      cell = nb;
+    }
+    for (PetscInt c = 0, k = 0; c < nc; c++) {
+      char *comma = strchr(s + k, ',');
+      cell[c]     = s + k;
+      if (comma) {
+        *comma = 0;
+        k      = (PetscInt)(comma - s) + 1;
+      }
+      cell[c] = FitTrim(cell[c]);
+    }
+    /* a trailing comma leaves an empty last cell: not a column */
+    if (nc > 1 && !cell[nc - 1][0]) nc--;
+    if (!t->names) {
+      PetscBool is_header = header_with ? PETSC_FALSE : PETSC_TRUE;
+      for (PetscInt c = 0; c < nc && !is_header; c++)
+        if (!strcmp(cell[c], header_with)) is_header = PETSC_TRUE;
+      if (!is_header) continue;
+      t->names = (char **)calloc((size_t)nc, sizeof(char *));
+      for (PetscInt c = 0; c < nc; c++) {
+        if (!cell[c][0]) {
+          fclose(fp);
+          free(line);
+          free(cell);
+          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                  "%s %s:%ld: the header has an empty column name (column %d)", what, path, lineno,
+                  (int)c + 1);
+        }
+        t->names[t->ncol++] = strdup(cell[c]);
+      }
+      for (PetscInt i = 0; i < nsel; i++) {
+        sel[i] = FitTableColumn(t, sel_col[i]);
+        if (sel[i] < 0) {
+          fclose(fp);
+          free(line);
+          free(cell);
+          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                  "%s %s has no column '%s' (fit_rows %s=%s)", what, path, sel_col[i],
+                  sel_col[i], sel_val[i]);
+        }
       }
       continue;
+    }
+    {
+      PetscBool keep = PETSC_TRUE;
+      for (PetscInt i = 0; i < nsel && keep; i++)
+        if (sel[i] >= nc || strcmp(cell[sel[i]], sel_val[i])) keep = PETSC_FALSE;
+      if (!keep) continue;
     }
     if (t->nrow == t->cap) {
       t->cap  = t->cap ? 2 * t->cap : 1024;
@@ -248,23 +309,21 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], FitTabl
     }
     {
       PetscReal *row = t->v + (size_t)t->nrow * t->ncol;
-      char      *p   = s;
-      for (PetscInt c = 0; c < t->ncol; c++) row[c] = NAN;
-      for (PetscInt c = 0; c < t->ncol && p; c++) {
-        char *comma = strchr(p, ','), *end;
-        if (comma) *comma = 0;
-        {
-          char  *cell = FitTrim(p);
-          double v    = strtod(cell, &end);
-          if (end != cell && !*FitTrim(end)) row[c] = v;
-        }
-        p = comma ? comma + 1 : NULL;
+      for (PetscInt c = 0; c < t->ncol; c++) {
+        char  *end;
+        double v = c < nc ? strtod(cell[c], &end) : 0;
+        row[c]   = (c < nc && end != cell[c] && !*end) ? v : NAN;
       }
       t->line[t->nrow++] = (PetscInt)lineno;
     }
   }
   fclose(fp);
   free(line);
+  free(cell);
+  PetscCheck(t->names || !header_with, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s %s has no header line with the time column '%s' (fit_time_column; the header is "
+             "the first line that names it)",
+             what, path, header_with ? header_with : "");
   PetscCheck(t->names, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s %s has no header line (column names)", what, path);
   PetscFunctionReturn(0);
@@ -553,7 +612,7 @@ static PetscErrorCode FitRollRun(Fit *f)
   if (f->rank == 0) {
     FitTableFree(&f->model);
     PetscCall(TCPathJoin(f->workdir, "summary.csv", path, sizeof(path)));
-    PetscCall(FitTableRead(path, "roll summary", &f->model));
+    PetscCall(FitTableRead(path, "roll summary", NULL, 0, NULL, NULL, &f->model));
   }
   PetscFunctionReturn(0);
 }
@@ -1122,7 +1181,11 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscInt       tunit;
   PetscBool      set, plots, plots_was_set = PETSC_FALSE;
   char           measured[PETSC_MAX_PATH_LEN], outdir[PETSC_MAX_PATH_LEN], spec[8192];
-  char           col[256], tcols[4096], plots_saved[64] = "true", setting[1024] = "";
+  char           col[256], tcols[4096], plots_saved[64] = "true", setting[1024] = "", rows[512];
+  char          *sel_col[FIT_MAXSEL], *sel_val[FIT_MAXSEL];
+  PetscInt       nsel = 0;
+  PetscBool      rows_set;
+  PetscReal      toff = 0;
   char           p_json[PETSC_MAX_PATH_LEN], p_deck[PETSC_MAX_PATH_LEN], p_set[PETSC_MAX_PATH_LEN],
       p_csv[PETSC_MAX_PATH_LEN], p_png[PETSC_MAX_PATH_LEN], set_abs[PETSC_MAX_PATH_LEN];
   PetscLogDouble t0, t1;
@@ -1183,8 +1246,22 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(FitParseParams(&f, spec));
 
   /* the measurement and the channels */
-  FitCallAll(comm, FitTableRead(measured, "measured", &meas));
   PetscCall(TCDeckGetString(f.deck, "fit_time_column", col, sizeof(col), &set));
+  PetscCall(TCDeckGetString(f.deck, "fit_rows", rows, sizeof(rows), &rows_set));
+  if (rows_set) {
+    char *save = NULL;
+    for (char *it = strtok_r(rows, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+      char *eq = strchr(it, '=');
+      PetscCheck(eq && eq != it && nsel < FIT_MAXSEL, comm, PETSC_ERR_USER_INPUT,
+                 "fit_rows: '%s' is not COLUMN=VALUE (e.g. Step=13,Cycle=1; at most %d)",
+                 FitTrim(it), FIT_MAXSEL);
+      *eq            = 0;
+      sel_val[nsel]  = FitTrim(eq + 1);
+      sel_col[nsel++] = FitTrim(it);
+    }
+  }
+  FitCallAll(comm, FitTableRead(measured, "measured", col, nsel, sel_col, sel_val, &meas));
+  PetscCall(TCDeckGetReal(f.deck, "fit_time_offset_s", &toff));
   {
     PetscInt ct = FitTableColumn(&meas, col);
     char     vcol[256], icol[256] = "";
@@ -1218,8 +1295,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
       PetscCheck(isfinite(row[ct]), comm, PETSC_ERR_FILE_UNEXPECTED,
                  "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
                  meas.names[ct]);
-      if (row[ct] < tmin || row[ct] > tmax) continue;
-      PetscCheck(!f.nt || row[ct] >= f.t_meas[f.nt - 1], comm, PETSC_ERR_FILE_UNEXPECTED,
+      if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
+      PetscCheck(!f.nt || row[ct] - toff >= f.t_meas[f.nt - 1], comm, PETSC_ERR_FILE_UNEXPECTED,
                  "measured %s:%d: time %s s goes back (times must not decrease)", measured,
                  (int)meas.line[k], TCG(row[ct]).s);
       for (PetscInt c = 0; c < f.nch; c++) {
@@ -1227,7 +1304,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
                    "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
                    f.ch[c].meas_col);
       }
-      f.t_meas[f.nt] = row[ct];
+      f.t_meas[f.nt] = row[ct] - toff;
       f.nt++;
     }
     PetscCheck(f.nt > 0, comm, PETSC_ERR_USER_INPUT,
@@ -1236,7 +1313,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
     for (PetscInt c = 0, k = 0; c < f.nch; c++, k = 0)
       for (PetscInt i = 0; i < meas.nrow; i++) {
         const PetscReal *row = meas.v + (size_t)i * meas.ncol;
-        if (row[ct] < tmin || row[ct] > tmax) continue;
+        if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
         f.y_meas[c * f.nt + k++] = row[f.ch[c].meas_idx] + f.ch[c].offset;
       }
   }
@@ -1348,6 +1425,12 @@ static PetscErrorCode FitMain(int npos, char **pos)
   prob.residual   = FitResidual;
   prob.ctx        = &f;
   prob.prefix     = "fit_";
+  prob.errmsg     = f.last_error;
+  {
+    static const char *nm[FIT_MAXP];
+    for (PetscInt j = 0; j < f.np; j++) nm[j] = f.par[j].name;
+    prob.names = nm;
+  }
   PetscCall(TCFitResultCreate(prob.n, prob.m, &res));
   for (PetscInt j = 0; j < f.np; j++) res.x[j] = f.par[j].start;
   PetscCall(TCFitSolve(comm, &prob, &res));
@@ -1380,6 +1463,12 @@ static PetscErrorCode FitMain(int npos, char **pos)
   if (res.singular)
     PetscCall(TCPrintf(comm, "  note: J^T J is singular: the parameters are not identifiable from "
                              "these data (no standard errors)\n"));
+  for (PetscInt j = 0; j < f.np && !res.singular; j++)
+    if (isnan(res.se[j])) {
+      PetscCall(TCPrintf(comm, "  note: a parameter at a bound is held there (no standard error); "
+                               "the others' standard errors are conditional on it\n"));
+      break;
+    }
   for (PetscInt c = 0; c < f.nch; c++)
     PetscCall(TCPrintf(comm, "  RMSE %s: %.4g %s -> %.4g %s\n", f.ch[c].model_col,
                        (double)(f.ch[c].print_scale * FitRMSE(&f, res.r0, c)), f.ch[c].print_unit,
