@@ -1112,6 +1112,8 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
       TCJsonReal(&js, "standard_error", (double)res->se[j]);
       TCJsonBool(&js, "at_bound",
                  (PetscBool)(res->x[j] <= q->lo + tol || res->x[j] >= q->hi - tol));
+      /* a standard error beyond the bound range: the data do not determine it */
+      TCJsonBool(&js, "determined", (PetscBool)(res->se[j] <= q->hi - q->lo));
       TCJsonObjectEnd(&js);
     }
     TCJsonArrayEnd(&js);
@@ -1464,6 +1466,12 @@ static PetscErrorCode FitMain(int npos, char **pos)
     PetscCall(TCPrintf(comm, "  note: J^T J is singular: the parameters are not identifiable from "
                              "these data (no standard errors)\n"));
   for (PetscInt j = 0; j < f.np && !res.singular; j++)
+    if (res.se[j] > f.par[j].hi - f.par[j].lo)
+      PetscCall(TCPrintf(comm,
+                         "  note: %s: the standard error exceeds its bound range: these data do "
+                         "not determine it (fix it, or fit it with data that do)\n",
+                         f.par[j].name));
+  for (PetscInt j = 0; j < f.np && !res.singular; j++)
     if (isnan(res.se[j])) {
       PetscCall(TCPrintf(comm, "  note: a parameter at a bound is held there (no standard error); "
                                "the others' standard errors are conditional on it\n"));
@@ -1540,5 +1548,5 @@ const TCCommand TCCommandFit = {
     1,
     fit_keys,
     (PetscInt)(sizeof(fit_keys) / sizeof(fit_keys[0])),
-    NULL,
-    NULL};
+    "fit",
+    "fit/fit.json"};
