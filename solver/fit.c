@@ -10,6 +10,7 @@
  * (collective), the Jacobian's columns by the ranks in turn.
  */
 #include "solver/fit.h"
+#include "src/tc.h"
 #include <petsctao.h>
 #include <math.h>
 
@@ -33,13 +34,18 @@ static void FitToPhysical(const FitCtx *c, const PetscReal u[], PetscReal x[])
   for (PetscInt j = 0; j < c->p->n; j++) x[j] = c->p->lo[j] + u[j] * (c->p->hi[j] - c->p->lo[j]);
 }
 
+/* -log_view: the model runs of a fit (each a whole cell or roll run) */
+static PetscLogEvent FIT_EVENT_ModelRun = -1;
+
 /* One evaluation at scaled u (not collective unless the problem is). */
 static PetscErrorCode FitEval(FitCtx *c, const PetscReal u[], PetscReal r[], PetscBool *ok)
 {
   PetscFunctionBeginUser;
   FitToPhysical(c, u, c->x);
   *ok = PETSC_TRUE;
+  PetscCall(PetscLogEventBegin(FIT_EVENT_ModelRun, 0, 0, 0, 0));
   PetscCall(c->p->residual(c->x, r, ok, c->p->ctx));
+  PetscCall(PetscLogEventEnd(FIT_EVENT_ModelRun, 0, 0, 0, 0));
   c->nevals++;
   if (*ok)
     for (PetscInt i = 0; i < c->p->m; i++)
@@ -103,7 +109,7 @@ static PetscErrorCode FitJacobianAt(FitCtx *c)
   const PetscInt n = c->p->n, m = c->p->m;
   PetscReal      h = c->p->fd_step;
 
-  PetscBool      same = c->have_jac;
+  PetscBool same = c->have_jac;
 
   PetscFunctionBeginUser;
   /* TAO may ask again at the same point (objective, gradient, Jacobian) */
@@ -134,7 +140,7 @@ static PetscErrorCode FitJacobianAt(FitCtx *c)
     for (PetscInt j = 0; j < n; j++) c->stepsum[j] = c->step[j];
   }
   {
-    PetscInt bad = -1;
+    PetscInt bad      = -1;
     char     msg[512] = "";
     if (c->rank == 0)
       for (PetscInt j = 0; j < n && bad < 0; j++)
@@ -189,7 +195,8 @@ static PetscErrorCode FitJacobian(Tao tao, Vec U, Mat J, Mat Jpre, void *vctx)
     PetscCall(MatDenseGetLDA(J, &lda));
     PetscCall(MatDenseGetArray(J, &a));
     for (PetscInt j = 0; j < c->p->n; j++)
-      for (PetscInt i = 0; i < c->p->m; i++) a[(size_t)j * lda + i] = c->jsum[(size_t)j * c->p->m + i];
+      for (PetscInt i = 0; i < c->p->m; i++)
+        a[(size_t)j * lda + i] = c->jsum[(size_t)j * c->p->m + i];
     PetscCall(MatDenseRestoreArray(J, &a));
   }
   PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
@@ -200,7 +207,7 @@ static PetscErrorCode FitJacobian(Tao tao, Vec U, Mat J, Mat Jpre, void *vctx)
 /* For TAO types that minimise a scalar (bqnls, blmvm, ...): f = 1/2 |r|^2, g = J^T r. */
 static PetscErrorCode FitObjectiveGradient(Tao tao, Vec U, PetscReal *f, Vec G, void *vctx)
 {
-  FitCtx   *c = (FitCtx *)vctx;
+  FitCtx   *c  = (FitCtx *)vctx;
   PetscReal fl = 0;
 
   PetscFunctionBeginUser;
@@ -268,7 +275,8 @@ static PetscErrorCode FitConverged(Tao tao, void *vctx)
       }
     if (nf) {
       FitInvert(nf, a, &sing);
-      if (sing) meas = PETSC_MAX_REAL;
+      if (sing)
+        meas = PETSC_MAX_REAL;
       else {
         /* |step|^2 in standard errors = g^T (J^T J)^-1 g / sigma^2 */
         PetscReal q = 0, s2 = ssr / (PetscReal)(m - n);
@@ -327,7 +335,7 @@ PetscErrorCode TCFitResultDestroy(TCFitResult *res)
 static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
 {
   PetscReal dmax = 0, inv[64 * 64];
-  *singular = PETSC_FALSE;
+  *singular      = PETSC_FALSE;
   for (PetscInt i = 0; i < n; i++) dmax = PetscMax(dmax, PetscAbsReal(a[i * n + i]));
   for (PetscInt i = 0; i < n; i++)
     for (PetscInt j = 0; j < n; j++) inv[i * n + j] = i == j;
@@ -341,7 +349,7 @@ static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
       return;
     }
     for (PetscInt j = 0; j < n; j++) {
-      PetscReal t = a[k * n + j];
+      PetscReal t  = a[k * n + j];
       a[k * n + j] = a[p * n + j], a[p * n + j] = t;
       t = inv[k * n + j], inv[k * n + j] = inv[p * n + j], inv[p * n + j] = t;
     }
@@ -350,7 +358,8 @@ static void FitInvert(PetscInt n, PetscReal a[], PetscBool *singular)
     for (PetscInt i = 0; i < n; i++) {
       PetscReal f = a[i * n + k];
       if (i == k || f == 0) continue;
-      for (PetscInt j = 0; j < n; j++) a[i * n + j] -= f * a[k * n + j], inv[i * n + j] -= f * inv[k * n + j];
+      for (PetscInt j = 0; j < n; j++)
+        a[i * n + j] -= f * a[k * n + j], inv[i * n + j] -= f * inv[k * n + j];
     }
   }
   for (PetscInt i = 0; i < n * n; i++) a[i] = inv[i];
@@ -375,13 +384,17 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
              "%d residuals for %d parameters: the measurement must have more points than "
              "parameters",
              (int)m, (int)n);
+  /* registered on every rank alike, before any run (-log_view reduces by number) */
+  if (FIT_EVENT_ModelRun < 0)
+    PetscCall(PetscLogEventRegister("TCFitModelRun", TC_CLASSID, &FIT_EVENT_ModelRun));
   PetscCall(PetscMemzero(&c, sizeof(c)));
   c.comm = comm;
   c.p    = p;
   PetscCallMPI(MPI_Comm_rank(comm, &c.rank));
   PetscCallMPI(MPI_Comm_size(comm, &c.size));
   PetscCall(PetscMalloc5(n, &c.x, n, &c.u, n, &c.rbuf, n, &c.ulast, m, &c.rlast));
-  PetscCall(PetscMalloc6(m * n, &c.jbuf, m * n, &c.jsum, n, &c.step, n, &c.stepsum, n, &c.ujac, n, &c.uprev));
+  PetscCall(PetscMalloc6(m * n, &c.jbuf, m * n, &c.jsum, n, &c.step, n, &c.stepsum, n, &c.ujac, n,
+                         &c.uprev));
   for (PetscInt j = 0; j < n; j++) {
     res->x0[j] = res->x[j];
     c.u[j]     = (res->x[j] - p->lo[j]) / (p->hi[j] - p->lo[j]);

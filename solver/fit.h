@@ -40,24 +40,24 @@ typedef PetscErrorCode (*TCFitResidualFn)(const PetscReal x[], PetscReal r[], Pe
 
 typedef struct {
   PetscInt         n, m;
-  const PetscReal *lo, *hi;   /* finite bounds, lo < hi */
-  PetscReal        fd_step;   /* difference step, fraction of hi - lo */
-  PetscReal        step_tol;  /* converged when the Gauss-Newton step is below this many
-                                 standard errors (0: TAO's own tests only) */
-  PetscBool        collective; /* residual() is collective on comm */
-  TCFitResidualFn  residual;
-  void            *ctx;
-  const char      *prefix; /* options prefix of the Tao, e.g. "fit_" */
-  const char      *errmsg; /* the residual function's last failure (its storage), for messages */
-  const char *const *names; /* the parameters' names, for messages (may be NULL) */
+  const PetscReal *lo, *hi;      /* finite bounds, lo < hi */
+  PetscReal        fd_step;      /* difference step, fraction of hi - lo */
+  PetscReal        step_tol;     /* converged when the Gauss-Newton step is below this many
+                                    standard errors (0: TAO's own tests only) */
+  PetscBool          collective; /* residual() is collective on comm */
+  TCFitResidualFn    residual;
+  void              *ctx;
+  const char        *prefix; /* options prefix of the Tao, e.g. "fit_" */
+  const char        *errmsg; /* the residual function's last failure (its storage), for messages */
+  const char *const *names;  /* the parameters' names, for messages (may be NULL) */
 } TCFitProblem;
 
 typedef struct {
-  PetscReal *x;       /* n: in the start, out the solution */
-  PetscReal *x0;      /* n: the start */
-  PetscReal *se;      /* n: standard errors (NaN at a bound, or all where J^T J is singular) */
-  PetscReal *cov;     /* n x n, row-major */
-  PetscReal *r0, *r;  /* m: residuals at the start and at the solution */
+  PetscReal *x;      /* n: in the start, out the solution */
+  PetscReal *x0;     /* n: the start */
+  PetscReal *se;     /* n: standard errors (NaN at a bound, or all where J^T J is singular) */
+  PetscReal *cov;    /* n x n, row-major */
+  PetscReal *r0, *r; /* m: residuals at the start and at the solution */
   PetscReal  ssr0, ssr, sigma2;
   PetscReal  step_se; /* the last Gauss-Newton step from the solution, standard errors */
   PetscInt   its, nevals, nfailed;

@@ -6,7 +6,8 @@
  * bounded least squares with PETSc TAO (solver/fit.h), e.g.
  *
  *   tomocell fit cell.yaml -measured bench.csv \
- *       -fit_params "neg_sto_min:0:0.1,pos_k_factor:0.2:5" -fit_temperature_columns temperature_K=TC1
+ *       -fit_params "neg_sto_min:0:0.1,pos_k_factor:0.2:5" -fit_temperature_columns
+ * temperature_K=TC1
  *
  * The residuals are the model's columns interpolated onto the measured times
  * (held at the model's last value where it ended earlier, as when it reaches
@@ -18,7 +19,7 @@
  *
  * Cell evaluations are serial runs on one rank each, so the Jacobian's
  * columns are shared out over the ranks; a roll evaluation is a full
- * parallel run of the deck (its own discretisation; plots off), one after
+ * parallel run of the deck (its own discretisation; no plots or field snapshots), one after
  * another. Outputs (in -output, default output/<deck name>/fit/): fit.json,
  * fit_deck.yaml (the deck with the fitted values), fit_params.json (the set
  * with the fitted fields, when any), fit_residuals.csv and fit.png.
@@ -45,8 +46,7 @@
 
 static const TCKey fit_keys[] = {
     {"measured", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "measured CSV: a header line of column names, then one row of numbers per time",
-     PETSC_FALSE},
+     "measured CSV: a header line of column names, then one row of numbers per time", PETSC_FALSE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "output directory (default output/<deck name>/fit)", PETSC_TRUE},
     {"fit_model", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|cell|roll",
@@ -86,8 +86,7 @@ static const TCKey fit_keys[] = {
     {"fit_sigma_K", TC_KEY_REAL, "0.1", 0, 1e3, PETSC_TRUE, NULL,
      "scale of the temperature residuals, K", PETSC_FALSE},
     {"fit_t_min_s", TC_KEY_REAL, NULL, -1e300, 1e300, PETSC_FALSE, NULL,
-     "measured rows before this time are not fitted, s (default: from the first row)",
-     PETSC_TRUE},
+     "measured rows before this time are not fitted, s (default: from the first row)", PETSC_TRUE},
     {"fit_t_max_s", TC_KEY_REAL, NULL, -1e300, 1e300, PETSC_FALSE, NULL,
      "measured rows after this time are not fitted, s (default: to the last row)", PETSC_TRUE},
     {"fit_fd_step", TC_KEY_REAL, "1e-3", 1e-9, 0.5, PETSC_TRUE, NULL,
@@ -138,7 +137,7 @@ static const char *const FitKindNames[] = {"deck key", "set value", "set factor"
 typedef struct {
   char               name[256]; /* as given */
   FitKind            kind;
-  const TCKey       *key;                     /* FIT_DECK_KEY */
+  const TCKey       *key;                      /* FIT_DECK_KEY */
   char               section[128], field[256]; /* set fields */
   const TCJsonValue *node;
   PetscReal          lo, hi, start;
@@ -155,8 +154,8 @@ typedef struct {
 
 /* A CSV table: ncol named columns, nrow rows (row-major); line[] the file line of each row. */
 typedef struct {
-  PetscInt  ncol, nrow, cap;
-  char    **names;
+  PetscInt   ncol, nrow, cap;
+  char     **names;
   PetscReal *v;
   PetscInt  *line;
 } FitTable;
@@ -224,7 +223,7 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], const c
 {
   FILE    *fp;
   char    *line = NULL, **cell = NULL;
-  size_t   cap  = 0;
+  size_t   cap    = 0;
   long     lineno = 0;
   int      err;
   PetscInt sel[FIT_MAXSEL];
@@ -236,7 +235,7 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], const c
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s %s: %s", what, path,
              strerror(err));
   while (getline(&line, &cap, fp) >= 0) {
-    char    *s = line;
+    char    *s  = line;
     PetscInt nc = 1;
     lineno++;
     if (lineno == 1 && !strncmp(s, "\xef\xbb\xbf", 3)) s += 3; /* UTF-8 byte-order mark */
@@ -289,8 +288,8 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], const c
           free(line);
           free(cell);
           SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                  "%s %s has no column '%s' (fit_rows %s=%s)", what, path, sel_col[i],
-                  sel_col[i], sel_val[i]);
+                  "%s %s has no column '%s' (fit_rows %s=%s)", what, path, sel_col[i], sel_col[i],
+                  sel_val[i]);
         }
       }
       continue;
@@ -340,8 +339,10 @@ static PetscReal FitInterp(const FitTable *t, PetscInt ct, PetscInt c, PetscReal
   if (x >= TV(hi)) return YV(hi);
   while (hi - lo > 1) {
     PetscInt mid = (lo + hi) / 2;
-    if (TV(mid) <= x) lo = mid;
-    else hi = mid;
+    if (TV(mid) <= x)
+      lo = mid;
+    else
+      hi = mid;
   }
   if (TV(hi) == TV(lo)) return YV(hi);
   return YV(lo) + (YV(hi) - YV(lo)) * (x - TV(lo)) / (TV(hi) - TV(lo));
@@ -425,7 +426,8 @@ static PetscErrorCode FitSetWrite(const Fit *f, const PetscReal x[], const char 
   PetscFunctionBeginUser;
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", path, strerror(err));
   TCJsonBegin(&js, fp);
-  for (PetscInt i = 0; i < f->set->n; i++) FitJsonWrite(f, x, &js, f->set->keys[i], f->set->members[i]);
+  for (PetscInt i = 0; i < f->set->n; i++)
+    FitJsonWrite(f, x, &js, f->set->keys[i], f->set->members[i]);
   TCJsonEnd(&js);
   err = ferror(fp) ? EIO : 0;
   if (fclose(fp) && !err) err = errno;
@@ -634,9 +636,9 @@ static void FitResidualsFromModel(const Fit *f, PetscReal r[])
   PetscInt ct = FitTableColumn(&f->model, "time_s");
   for (PetscInt c = 0; c < f->nch; c++)
     for (PetscInt k = 0; k < f->nt; k++)
-      r[c * f->nt + k] = (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k]) -
-                          f->y_meas[c * f->nt + k]) /
-                         f->ch[c].sigma;
+      r[c * f->nt + k] =
+          (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k]) - f->y_meas[c * f->nt + k]) /
+          f->ch[c].sigma;
 }
 
 /* TCFitResidualFn */
@@ -710,13 +712,13 @@ static PetscErrorCode FitCollectiveError(MPI_Comm comm, PetscErrorCode ierr)
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
 }
 
-#define FitCallAll(comm, call) \
-  do { \
-    PetscErrorCode ierr_; \
-    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); \
-    ierr_ = (call); \
-    PetscCall(PetscPopErrorHandler()); \
-    PetscCall(FitCollectiveError(comm, ierr_)); \
+#define FitCallAll(comm, call)                                                                     \
+  do {                                                                                             \
+    PetscErrorCode ierr_;                                                                          \
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));                               \
+    ierr_ = (call);                                                                                \
+    PetscCall(PetscPopErrorHandler());                                                             \
+    PetscCall(FitCollectiveError(comm, ierr_));                                                    \
   } while (0)
 
 /* fit_model, and the deck's job, before the deck is read with the model's key
@@ -744,7 +746,8 @@ static PetscErrorCode FitDetectModel(MPI_Comm comm, const char path[], PetscBool
   PetscCall(PetscOptionsGetString(NULL, NULL, "-fit_model", model, sizeof(model), &set));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-job", job, sizeof(job), &set));
   PetscCheck(!strcasecmp(model, "auto") || !strcasecmp(model, "cell") || !strcasecmp(model, "roll"),
-             comm, PETSC_ERR_USER_INPUT, "key fit_model = '%s' is not one of auto|cell|roll", model);
+             comm, PETSC_ERR_USER_INPUT, "key fit_model = '%s' is not one of auto|cell|roll",
+             model);
   *roll = (PetscBool)(!strcasecmp(model, "roll") ||
                       (!strcasecmp(model, "auto") && !strcasecmp(job, "roll")));
   PetscCheck(!*roll || !strcasecmp(job, "roll"), comm, PETSC_ERR_USER_INPUT,
@@ -796,12 +799,12 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
     int       nf = 0;
     PetscBool start_given;
     if (!t[0]) continue;
-    PetscCheck(f->np < FIT_MAXP, f->comm, PETSC_ERR_USER_INPUT, "fit_params: more than %d parameters",
-               FIT_MAXP);
+    PetscCheck(f->np < FIT_MAXP, f->comm, PETSC_ERR_USER_INPUT,
+               "fit_params: more than %d parameters", FIT_MAXP);
     PetscCall(PetscMemzero(q, sizeof(*q)));
     PetscCall(PetscStrncpy(given, t, sizeof(given)));
     for (char *p = t; nf < 5;) {
-      char *c = strchr(p, ':');
+      char *c   = strchr(p, ':');
       fld[nf++] = p;
       if (!c) break;
       *c = 0;
@@ -900,8 +903,8 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
         PetscBool set;
         PetscCall(TCDeckIsSet(f->deck, k->name, &set));
         PetscCheck(set || k->defval, f->comm, PETSC_ERR_USER_INPUT,
-                   "fit_params: %s has no value in the deck: give a start, %s:%s:%s:START",
-                   q->name, q->name, TCG(q->lo).s, TCG(q->hi).s);
+                   "fit_params: %s has no value in the deck: give a start, %s:%s:%s:START", q->name,
+                   q->name, TCG(q->lo).s, TCG(q->hi).s);
         PetscCall(TCDeckGetReal(f->deck, k->name, &q->start));
       }
     }
@@ -917,8 +920,8 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
 }
 
 static PetscErrorCode FitAddChannel(Fit *f, const FitTable *meas, const char measured[],
-                                    const char model_col[], const char meas_col[], const char unit[],
-                                    PetscReal sigma, PetscReal offset)
+                                    const char model_col[], const char meas_col[],
+                                    const char unit[], PetscReal sigma, PetscReal offset)
 {
   FitChannel *c = &f->ch[f->nch];
 
@@ -974,8 +977,7 @@ static void FitYAMLValue(FILE *fp, const char *v)
 }
 
 static PetscErrorCode FitWriteDeck(Fit *f, const char path[], const char fitted_set[],
-                                   const TCFitResult *res, const char plots_saved[],
-                                   PetscBool plots_was_set)
+                                   const TCFitResult *res)
 {
   FILE       *fp;
   const char *names[256];
@@ -997,20 +999,15 @@ static PetscErrorCode FitWriteDeck(Fit *f, const char path[], const char fitted_
               (double)(f->ch[c].print_scale * FitRMSE(f, res->r0, c)),
               (double)(f->ch[c].print_scale * FitRMSE(f, res->r, c)), f->ch[c].print_unit,
               c + 1 < f->nch ? ";" : "\n");
-    fprintf(fp, "# Every key set in the deck or on the command line, flat (nested maps join with '_').\n");
+    fprintf(
+        fp,
+        "# Every key set in the deck or on the command line, flat (nested maps join with '_').\n");
     for (PetscInt k = 0; k < f->nkeys; k++) {
       const TCKey *key = &f->keys[k];
       char         opt[200], val[4096];
       PetscBool    set;
       size_t       n = strlen(key->name);
       if (FitIsFitKey(key->name) || (n > 1 && key->name[n - 1] == '*')) continue;
-      if (!strcmp(key->name, "plots")) {
-        if (!plots_was_set) continue;
-        fprintf(fp, "plots: ");
-        FitYAMLValue(fp, plots_saved);
-        fputc('\n', fp);
-        continue;
-      }
       snprintf(opt, sizeof(opt), "-%s", key->name);
       PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
       if (!strcmp(key->name, "params") && fitted_set) {
@@ -1094,7 +1091,7 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     if (set_out) TCJsonString(&js, "fitted_params_file", set_out);
     TCJsonArrayBegin(&js, "parameters");
     for (PetscInt j = 0; j < f->np; j++) {
-      const FitParam *q = &f->par[j];
+      const FitParam *q   = &f->par[j];
       PetscReal       tol = 1e-9 * (q->hi - q->lo);
       TCJsonObjectBegin(&js, NULL);
       TCJsonString(&js, "name", q->name);
@@ -1121,8 +1118,7 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     for (PetscInt a = 0; a < f->np; a++) {
       TCJsonArrayBegin(&js, NULL);
       for (PetscInt b = 0; b < f->np; b++)
-        TCJsonReal(&js, NULL,
-                   (double)(res->cov[a * f->np + b] / (res->se[a] * res->se[b])));
+        TCJsonReal(&js, NULL, (double)(res->cov[a * f->np + b] / (res->se[a] * res->se[b])));
       TCJsonArrayEnd(&js);
     }
     TCJsonArrayEnd(&js);
@@ -1149,16 +1145,18 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
 
 static void FitHelp(void)
 {
-  printf("Keys of the fit (options -key value, or a fit: section of the deck, fit: {params: ...}):\n");
+  printf(
+      "Keys of the fit (options -key value, or a fit: section of the deck, fit: {params: ...}):\n");
   TCDeckPrintKeys(fit_keys, fit_nkeys);
-  printf("\nfit_model: auto|cell|roll. Every key of tomocell cell (cell model) or tomocell run\n"
-         "(roll) is accepted too: the deck is that command's deck.\n"
-         "\nParameters (fit_params, name:lo:hi[:start]; the start defaults to the current value):\n"
-         "  a real deck key          e.g. thermal_h_can_W_m2K, tab_contact_ohm_m, cell_thickness_n_m\n"
-         "  Section/Field            a number of the BPX set, e.g. \"Cell/Heat transfer coefficient "
-         "[W.m-2.K-1]\"\n"
-         "  Section/Field*           a factor on a set field (number, expression or table)\n"
-         "  short names:");
+  printf(
+      "\nfit_model: auto|cell|roll. Every key of tomocell cell (cell model) or tomocell run\n"
+      "(roll) is accepted too: the deck is that command's deck.\n"
+      "\nParameters (fit_params, name:lo:hi[:start]; the start defaults to the current value):\n"
+      "  a real deck key          e.g. thermal_h_can_W_m2K, tab_contact_ohm_m, cell_thickness_n_m\n"
+      "  Section/Field            a number of the BPX set, e.g. \"Cell/Heat transfer coefficient "
+      "[W.m-2.K-1]\"\n"
+      "  Section/Field*           a factor on a set field (number, expression or table)\n"
+      "  short names:");
   for (size_t a = 0; a < sizeof(FitAliases) / sizeof(FitAliases[0]); a++)
     printf("%s%s", a % 6 ? " " : "\n    ", FitAliases[a].alias);
   printf("\n    (*_factor: a factor on the field; the others its value)\n"
@@ -1168,27 +1166,34 @@ static void FitHelp(void)
          "Outputs in -output (default output/<deck name>/fit): fit.json, fit_deck.yaml,\n"
          "  fit_params.json (when set fields are fitted), fit_residuals.csv, fit.png.\n"
          "Cell: the Jacobian's model runs are shared out over the ranks (mpiexec -n N).\n"
-         "Roll: every model run is a full tomocell run of the deck on all ranks (plots off).\n");
+         "Roll: every model run is a full tomocell run of the deck on all ranks, as the deck\n"
+         "  says (its grid, elements, steps), without plots and field snapshots.\n");
 }
+
+/* Roll runs of a fit: options that change outputs only */
+#define FIT_NOVR 2
+static const char *const fit_ovr[FIT_NOVR][2] = {{"-plots", "false"},
+                                                 {"-output_interval_s", "1e9"}};
 
 static PetscErrorCode FitMain(int npos, char **pos)
 {
-  MPI_Comm       comm = PETSC_COMM_WORLD;
-  Fit            f;
-  TCFitProblem   prob;
-  TCFitResult    res;
-  FitTable       meas;
-  PetscReal      lo[FIT_MAXP], hi[FIT_MAXP], sV, sA, sK, tmin = -PETSC_MAX_REAL,
-                 tmax = PETSC_MAX_REAL, off = 0;
-  PetscInt       tunit;
-  PetscBool      set, plots, plots_was_set = PETSC_FALSE;
-  char           measured[PETSC_MAX_PATH_LEN], outdir[PETSC_MAX_PATH_LEN], spec[8192];
-  char           col[256], tcols[4096], plots_saved[64] = "true", setting[1024] = "", rows[512];
-  char          *sel_col[FIT_MAXSEL], *sel_val[FIT_MAXSEL];
-  PetscInt       nsel = 0;
-  PetscBool      rows_set;
-  PetscReal      toff = 0;
-  char           p_json[PETSC_MAX_PATH_LEN], p_deck[PETSC_MAX_PATH_LEN], p_set[PETSC_MAX_PATH_LEN],
+  MPI_Comm     comm = PETSC_COMM_WORLD;
+  Fit          f;
+  TCFitProblem prob;
+  TCFitResult  res;
+  FitTable     meas;
+  PetscReal lo[FIT_MAXP], hi[FIT_MAXP], sV, sA, sK, tmin = -PETSC_MAX_REAL, tmax = PETSC_MAX_REAL,
+                                                    off = 0;
+  PetscInt  tunit;
+  PetscBool set, plots, ovr_set[2] = {PETSC_FALSE, PETSC_FALSE};
+  char      ovr_saved[2][256];
+  char      measured[PETSC_MAX_PATH_LEN], outdir[PETSC_MAX_PATH_LEN], spec[8192];
+  char      col[256], tcols[4096], setting[1024] = "", rows[512];
+  char     *sel_col[FIT_MAXSEL], *sel_val[FIT_MAXSEL];
+  PetscInt  nsel = 0;
+  PetscBool rows_set;
+  PetscReal toff = 0;
+  char      p_json[PETSC_MAX_PATH_LEN], p_deck[PETSC_MAX_PATH_LEN], p_set[PETSC_MAX_PATH_LEN],
       p_csv[PETSC_MAX_PATH_LEN], p_png[PETSC_MAX_PATH_LEN], set_abs[PETSC_MAX_PATH_LEN];
   PetscLogDouble t0, t1;
 
@@ -1233,7 +1238,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
     if (strchr(f.set_name, '/') || (n > 5 && !strcmp(f.set_name + n - 5, ".json")))
       PetscCall(PetscStrncpy(f.set_file, f.set_name, sizeof(f.set_file)));
     else {
-      char dir[PETSC_MAX_PATH_LEN], nm[300];
+      char         dir[PETSC_MAX_PATH_LEN], nm[300];
       TCCellParams p;
       FitCallAll(comm, TCCellParamsLoad(f.set_name, &p)); /* the message for an unknown set */
       PetscCall(TCCellParamsDestroy(&p));
@@ -1257,8 +1262,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
       PetscCheck(eq && eq != it && nsel < FIT_MAXSEL, comm, PETSC_ERR_USER_INPUT,
                  "fit_rows: '%s' is not COLUMN=VALUE (e.g. Step=13,Cycle=1; at most %d)",
                  FitTrim(it), FIT_MAXSEL);
-      *eq            = 0;
-      sel_val[nsel]  = FitTrim(eq + 1);
+      *eq             = 0;
+      sel_val[nsel]   = FitTrim(eq + 1);
       sel_col[nsel++] = FitTrim(it);
     }
   }
@@ -1309,8 +1314,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
       f.t_meas[f.nt] = row[ct] - toff;
       f.nt++;
     }
-    PetscCheck(f.nt > 0, comm, PETSC_ERR_USER_INPUT,
-               "measured %s has no rows%s", measured,
+    PetscCheck(f.nt > 0, comm, PETSC_ERR_USER_INPUT, "measured %s has no rows%s", measured,
                meas.nrow ? " in the window fit_t_min_s .. fit_t_max_s" : "");
     for (PetscInt c = 0, k = 0; c < f.nch; c++, k = 0)
       for (PetscInt i = 0; i < meas.nrow; i++) {
@@ -1350,19 +1354,22 @@ static PetscErrorCode FitMain(int npos, char **pos)
   if (f.roll) {
     PetscCall(TCPathJoin(outdir, ".fit-run", f.workdir, sizeof(f.workdir)));
     PetscCall(TCOutputPrepareDir(comm, f.workdir)); /* removed, when empty, if the fit fails */
-    /* output only: the plots of every run are not needed */
-    PetscCall(PetscOptionsGetString(NULL, NULL, "-plots", plots_saved, sizeof(plots_saved),
-                                    &plots_was_set));
-    PetscCall(PetscOptionsSetValue(NULL, "-plots", "false"));
+    /* output only (they change no result): no plots and no field snapshots
+       but the last for the runs of the fit; restored for the fitted deck */
+    for (int o = 0; o < FIT_NOVR; o++) {
+      PetscCall(PetscOptionsGetString(NULL, NULL, fit_ovr[o][0], ovr_saved[o], sizeof(ovr_saved[o]),
+                                      &ovr_set[o]));
+      PetscCall(PetscOptionsSetValue(NULL, fit_ovr[o][0], fit_ovr[o][1]));
+    }
     {
-      char model[32] = "spme", net[256] = "";
+      char      model[32] = "spme", net[256] = "";
       PetscBool s2;
       PetscCall(PetscOptionsGetString(NULL, NULL, "-model", model, sizeof(model), &s2));
       PetscCall(PetscOptionsGetString(NULL, NULL, "-network_ds_m", net, sizeof(net), &s2));
       snprintf(setting, sizeof(setting),
                "every model run is a full tomocell run of the deck as it is (%s elements, "
                "network_ds_m %s; its own grid and time steps: the cheapest setting the deck "
-               "states as faithful), on %d rank(s), plots off",
+               "states as faithful), on %d rank(s), without plots and field snapshots",
                model, s2 ? net : "default", (int)f.size);
     }
   } else {
@@ -1381,9 +1388,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
                "%d rank(s)",
                TCCellModels[model], (double)tol, (int)f.size);
   }
-  PetscCall(TCPrintf(comm,
-                     "tomocell fit: %s on %s (%d rows, %d column(s): ", f.deck_path ? f.deck_path : "(no deck)",
-                     measured, (int)f.nt, (int)f.nch));
+  PetscCall(TCPrintf(comm, "tomocell fit: %s on %s (%d rows, %d column(s): ",
+                     f.deck_path ? f.deck_path : "(no deck)", measured, (int)f.nt, (int)f.nch));
   for (PetscInt c = 0; c < f.nch; c++)
     PetscCall(TCPrintf(comm, "%s%s=%s", c ? ", " : "", f.ch[c].model_col, f.ch[c].meas_col));
   PetscCall(TCPrintf(comm, "), %d parameter(s)\n  model: %s\n", (int)f.np, setting));
@@ -1392,12 +1398,12 @@ static PetscErrorCode FitMain(int npos, char **pos)
      its own message (cheap for a cell; a roll's first run is the fit's) */
   if (!f.roll) {
     static const char *const cn[4] = {"time_s", "current_A", "voltage_V", "temperature_K"};
-    PetscReal x0[FIT_MAXP];
+    PetscReal                x0[FIT_MAXP];
     f.model.ncol  = 4;
     f.model.names = (char **)calloc(4, sizeof(char *));
     PetscCheck(f.model.names, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory");
     for (int c = 0; c < 4; c++) f.model.names[c] = strdup(cn[c]);
-    char      missing[128];
+    char missing[128];
     for (PetscInt j = 0; j < f.np; j++) x0[j] = f.par[j].start;
     PetscCall(FitApply(&f, x0));
     {
@@ -1446,7 +1452,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(TCPrintf(comm, "  %-36s %13s %13s %11s   bounds\n", "parameter", "start", "fitted",
                      "std error"));
   for (PetscInt j = 0; j < f.np; j++) {
-    const FitParam *q = &f.par[j];
+    const FitParam *q   = &f.par[j];
     PetscReal       tol = 1e-9 * (q->hi - q->lo);
     PetscCall(TCPrintf(comm, "  %-36s %13.6g %13.6g %11.3g   [%g, %g]%s\n", q->name,
                        (double)res.x0[j], (double)res.x[j], (double)res.se[j], (double)q->lo,
@@ -1496,13 +1502,20 @@ static PetscErrorCode FitMain(int npos, char **pos)
       TCJsonEnd(&js);
     }
     PetscCall(TCOutputFClose(comm, p_set, &fp));
-    if (f.rank == 0 && !realpath(p_set, set_abs)) PetscCall(PetscStrncpy(set_abs, p_set, sizeof(set_abs)));
+    if (f.rank == 0 && !realpath(p_set, set_abs))
+      PetscCall(PetscStrncpy(set_abs, p_set, sizeof(set_abs)));
     PetscCallMPI(MPI_Bcast(set_abs, sizeof(set_abs), MPI_CHAR, 0, comm));
   }
-  PetscCall(FitWriteDeck(&f, p_deck, f.set_fitted ? set_abs : NULL, &res, plots_saved,
-                         plots_was_set));
+  for (int o = 0; f.roll && o < FIT_NOVR; o++) {
+    if (ovr_set[o])
+      PetscCall(PetscOptionsSetValue(NULL, fit_ovr[o][0], ovr_saved[o]));
+    else
+      PetscCall(PetscOptionsClearValue(NULL, fit_ovr[o][0]));
+  }
+  PetscCall(FitWriteDeck(&f, p_deck, f.set_fitted ? set_abs : NULL, &res));
   PetscCall(FitWriteResiduals(&f, p_csv, &res));
-  PetscCall(FitWriteJSON(&f, p_json, measured, &res, f.set_fitted ? p_set : NULL, t1 - t0, setting));
+  PetscCall(
+      FitWriteJSON(&f, p_json, measured, &res, f.set_fitted ? p_set : NULL, t1 - t0, setting));
   /* the work files */
   if (f.set_fitted && (!f.roll || f.rank == 0)) (void)remove(f.work_set);
   if (f.roll) PetscCall(FitRollClean(&f, PETSC_TRUE));
@@ -1512,8 +1525,9 @@ static PetscErrorCode FitMain(int npos, char **pos)
     int rc = 0;
     if (f.rank == 0) {
       char cmd[3 * PETSC_MAX_PATH_LEN + 200];
-      snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tools/plot_fit.py' '%s' '%s' > /dev/null 2>&1",
-               TC_SOURCE_DIR, p_csv, p_png);
+      snprintf(cmd, sizeof(cmd),
+               "/usr/bin/python3 '%s/tools/plot_fit.py' '%s' '%s' > /dev/null 2>&1", TC_SOURCE_DIR,
+               p_csv, p_png);
       fflush(stdout);
       rc = system(cmd);
     }
@@ -1522,8 +1536,9 @@ static PetscErrorCode FitMain(int npos, char **pos)
       PetscCall(TCOutputRegister(comm, p_png)); /* removed with the rest if anything fails now */
       PetscCall(TCPrintf(comm, ", %s\n", p_png));
     } else
-      PetscCall(TCPrintf(comm, "\n  note: no plot (needs /usr/bin/python3 with matplotlib and "
-                               "%s/tools/plot_fit.py)\n",
+      PetscCall(TCPrintf(comm,
+                         "\n  note: no plot (needs /usr/bin/python3 with matplotlib and "
+                         "%s/tools/plot_fit.py)\n",
                          TC_SOURCE_DIR));
   } else
     PetscCall(TCPrintf(comm, "\n"));
