@@ -23,6 +23,8 @@ seeds:
     error (16 samples give the sd to +-18 %, 1 sd; the bounds are ~3 sd);
   * seed 1 as a cycler log (preamble, units row, other steps; -fit_rows
     Step=13,Status=DCH) gives the same fit bit for bit;
+  * seed 1 with -fit_tao_type pounders and bqnls: the same values within
+    0.2 standard errors (each stops within 0.05 se of the minimum);
   * seed 1: fit_deck.yaml run by `tomocell cell` reproduces the fitted curve
     of fit_residuals.csv to 1e-6 V, fit_params.json holds the fitted values,
     fit.png exists when matplotlib is there.
@@ -157,6 +159,18 @@ def recover(tomocell):
         b = json.load(open(os.path.join(tmp, "fitlog", "fit.json")))["parameters"]
         if [(p["value"], p["standard_error"]) for p in a] != [(p["value"], p["standard_error"]) for p in b]:
             fails.append("the cycler-log form of the measurement (-fit_rows) gives another fit")
+        # other TAO types through the fit_ prefix: the same minimum (a fraction of a
+        # standard error: each stops within fit_step_tol 0.05 se of it)
+        for tao in ("pounders", "bqnls"):
+            run([tomocell, "fit", "cell.yaml", "-measured", "meas1.csv", "-output", "fit_" + tao,
+                 "-fit_tao_type", tao, "-fit_plots", "false"] + FITARGS, tmp)
+            c = json.load(open(os.path.join(tmp, "fit_" + tao, "fit.json")))
+            if c["tao_type"] != tao or not c["converged"]:
+                fails.append(f"-fit_tao_type {tao}: ran {c['tao_type']}, converged {c['converged']}")
+            for p, q in zip(a, c["parameters"]):
+                if abs(p["value"] - q["value"]) > 0.2 * p["standard_error"]:
+                    fails.append(f"-fit_tao_type {tao}: {q['name']} {q['value']:.6g}, brgn {p['value']:.6g} "
+                                 f"(se {p['standard_error']:.2g})")
         # seed 1's outputs: the fitted deck reproduces the fitted curve
         d = os.path.join(tmp, "fit1")
         run([tomocell, "cell", os.path.join(d, "fit_deck.yaml"), "-output", "refit.csv"], tmp)
