@@ -271,8 +271,11 @@ def roll(tomocell, launcher):
         rm = js["channels"][0]["rmse_after"]
         if not 0.04 <= rm <= 0.06:
             fails.append(f"RMSE after {rm:.4f} K, expected the noise 0.05 K +- 20 %")
-        if "full tomocell run" not in js["model_setting"] or "model:" not in r.stdout:
+        if "full tomocell run" not in js["model_setting"] or "roll runs:" not in r.stdout:
             fails.append("the fit does not state the roll setting it used")
+        if js["roll_run"]["elements"] != 177 or js["roll_run"]["time_steps"] != 120:
+            fails.append(f"roll_run {js['roll_run']}: expected 177 elements (the 18650 at 20 mm, 3 "
+                         "layers) and 120 fixed 10 s steps")
         deck = open(os.path.join(tmp, "fit", "fit_deck.yaml")).read()
         if f'thermal_h_can_W_m2K: "{p["value"]!r}"' not in deck and "thermal_h_can_W_m2K:" not in deck:
             fails.append("fit_deck.yaml lacks the fitted h")
