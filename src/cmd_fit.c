@@ -331,23 +331,31 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], const c
 }
 
 /* Linear interpolation of column c at time x; before the first row the first
-   value, after the last row the last (a model that ended earlier holds). */
-static PetscReal FitInterp(const FitTable *t, PetscInt ct, PetscInt c, PetscReal x)
+   value, after the last row the last (a model that ended earlier holds). At
+   a time the model lists more than once (a step change: the end of one
+   experiment step and the start of the next), the occ-th measured row at
+   that time takes the occ-th model row there (the last if it has fewer). */
+static PetscReal FitInterp(const FitTable *t, PetscInt ct, PetscInt c, PetscReal x, PetscInt occ)
 {
-  PetscInt lo = 0, hi = t->nrow - 1, nc = t->ncol;
+  PetscInt lo = 0, hi = t->nrow, nc = t->ncol;
 #define TV(i) t->v[(size_t)(i)*nc + ct]
 #define YV(i) t->v[(size_t)(i)*nc + c]
-  if (x <= TV(0)) return YV(0);
-  if (x >= TV(hi)) return YV(hi);
-  while (hi - lo > 1) {
+  /* the first row at or after x */
+  while (lo < hi) {
     PetscInt mid = (lo + hi) / 2;
-    if (TV(mid) <= x)
-      lo = mid;
+    if (TV(mid) < x)
+      lo = mid + 1;
     else
       hi = mid;
   }
-  if (TV(hi) == TV(lo)) return YV(hi);
-  return YV(lo) + (YV(hi) - YV(lo)) * (x - TV(lo)) / (TV(hi) - TV(lo));
+  if (lo == t->nrow) return YV(t->nrow - 1);
+  if (TV(lo) == x) {
+    PetscInt b = lo;
+    while (b + 1 < t->nrow && TV(b + 1) == x) b++;
+    return YV(PetscMin(lo + occ, b));
+  }
+  if (lo == 0) return YV(0);
+  return YV(lo - 1) + (YV(lo) - YV(lo - 1)) * (x - TV(lo - 1)) / (TV(lo) - TV(lo - 1));
 #undef TV
 #undef YV
 }
@@ -672,10 +680,12 @@ static void FitResidualsFromModel(const Fit *f, PetscReal r[])
 {
   PetscInt ct = FitTableColumn(&f->model, "time_s");
   for (PetscInt c = 0; c < f->nch; c++)
-    for (PetscInt k = 0; k < f->nt; k++)
-      r[c * f->nt + k] =
-          (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k]) - f->y_meas[c * f->nt + k]) /
-          f->ch[c].sigma;
+    for (PetscInt k = 0, occ = 0; k < f->nt; k++) {
+      occ              = k > 0 && f->t_meas[k] == f->t_meas[k - 1] ? occ + 1 : 0;
+      r[c * f->nt + k] = (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k], occ) -
+                          f->y_meas[c * f->nt + k]) /
+                         f->ch[c].sigma;
+    }
 }
 
 /* TCFitResidualFn */
