@@ -5,6 +5,7 @@
 #include "io/png.h"
 #include "io/stack.h"
 #include "mesh/graph.h"
+#include "mesh/tracecan.h"
 #include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
@@ -24,9 +25,14 @@ struct _p_TCTraceVolume {
      holding the roll) slices res[0, nloc) with their indices in the file
      zidx, their offset among all kept ones k0 and the total nkept; the
      skipped ones (every rank: index and reason) */
-  char     slices_opt[64], px_src[24], px_from[160], pz_src[24], pz_from[160];
+  char     slices_opt[64], px_src[24], px_from[320], pz_src[24], pz_from[160];
   PetscInt a0, a1, nloc, k0, nkept, nskip, *zidx, *skip_idx;
   char (*skip_why)[TC_TRACE_SKIP_WHY];
+  /* the pixel from the can: its outer diameter (m, and what gave it), the fit, its slice */
+  PetscReal      can_d;
+  char           can_basis[96];
+  TCCanFit       can;
+  PetscInt       can_slice;
   PetscInt       labels[TC_TRACE_MAX_FOILS];
   PetscBool      isint, is2d, traced;
   TCTraceSlice  *res;
@@ -80,6 +86,9 @@ PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck)
   PetscCall(TCDeckGetString(deck, "trace_slices", tv->slices_opt, sizeof(tv->slices_opt), &set));
   if (!set) tv->slices_opt[0] = 0;
   PetscCall(TCDeckGetReal(deck, "trace_pixel_size_z_m", &tv->pz_set));
+  PetscCall(TCDeckGetReal(deck, "trace_can_diameter_m", &tv->can_d));
+  if (tv->can_d > 0)
+    PetscCall(PetscStrncpy(tv->can_basis, "trace_can_diameter_m", sizeof(tv->can_basis)));
   PetscCall(TCDeckGetInt(deck, "trace_cu_label", &tv->cul));
   PetscCall(TCDeckGetBool(deck, "trace_allow_incomplete", &tv->allow_incomplete));
   PetscCall(TCDeckGetReal(deck, "trace_cu_thickness_m", &tv->tcu));
@@ -100,6 +109,16 @@ PetscErrorCode TCTraceVolumeSetPixelSize(TCTraceVolume tv, PetscReal px)
 {
   PetscFunctionBeginUser;
   if (px > 0) tv->px_set = px;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeSetCanDiameter(TCTraceVolume tv, PetscReal d, const char basis[])
+{
+  PetscFunctionBeginUser;
+  if (d > 0) {
+    tv->can_d = d;
+    PetscCall(PetscStrncpy(tv->can_basis, basis, sizeof(tv->can_basis)));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -595,6 +614,73 @@ static PetscErrorCode TraceZSpacing(TCTraceVolume tv)
   PetscFunctionReturn(0);
 }
 
+/* Collective. The file states no pixel size: the pixel from the can's
+   outer diameter (trace_can_diameter_m), fitted in the middle selected
+   slice on rank 0 (TCTraceCanFit). */
+static PetscErrorCode TracePixelFromCan(TCTraceVolume tv)
+{
+  MPI_Comm comm = tv->comm;
+  PetscInt k = tv->a0 + (tv->nz == 1 ? 0 : ((tv->a1 - tv->a0 - 1) / tv->stride / 2) * tv->stride);
+  char     why[320] = "";
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->can_d > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s: no pixel size: the file has neither attribute pixel_size_m on %s nor "
+             "/measurement/instrument/detector/pixel_size; give it with -pixel_size (metres), or "
+             "the can's outer diameter with -can_diameter_m (or -preset 18650|21700) to measure "
+             "it from the can",
+             tv->path, tv->dataset[0] ? tv->dataset : "/exchange/data");
+  tv->can_slice = k;
+  if (tv->rank == 0) {
+    float    *img;
+    PetscInt  nd = 0;
+    PetscBool labels;
+    PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
+    PetscCall(TCStackReadSlice(tv->vol, k, img));
+    /* a segmentation (integers, at most 16 values) shows no can */
+    labels = tv->isint;
+    {
+      float vals[17];
+      for (PetscInt q = 0; q < tv->nx * tv->ny && labels; q++) {
+        PetscInt v = 0;
+        while (v < nd && vals[v] != img[q]) v++;
+        if (v == nd) {
+          if (nd == 16)
+            labels = PETSC_FALSE;
+          else
+            vals[nd++] = img[q];
+        }
+      }
+    }
+    if (labels)
+      snprintf(why, sizeof(why),
+               "slice %d is a segmentation (%d labels), which shows no can to measure", (int)k,
+               (int)nd);
+    else {
+      PetscCall(TCTraceCanFit(img, tv->nx, tv->ny, &tv->can));
+      if (!tv->can.found) snprintf(why, sizeof(why), "slice %d: %s", (int)k, tv->can.why);
+    }
+    PetscCall(PetscFree(img));
+  }
+  PetscCallMPI(MPI_Bcast(&tv->can, (PetscMPIInt)sizeof(tv->can), MPI_BYTE, 0, comm));
+  PetscCallMPI(MPI_Bcast(why, (PetscMPIInt)sizeof(why), MPI_CHAR, 0, comm));
+  PetscCheck(!why[0], comm, PETSC_ERR_USER_INPUT,
+             "%s: no pixel size in the file, and the can (outer diameter %g mm, %s) was not "
+             "measured: %s; give the pixel size with -pixel_size (metres)",
+             tv->path, (double)(1e3 * tv->can_d), tv->can_basis, why);
+  tv->px = tv->can_d / tv->can.diameter_px;
+  PetscCall(PetscStrncpy(tv->px_src, "can", sizeof(tv->px_src)));
+  snprintf(tv->px_from, sizeof(tv->px_from),
+           "the can's outer diameter %g mm (%s) over its %.2f px fitted in slice %d",
+           (double)(1e3 * tv->can_d), tv->can_basis, (double)tv->can.diameter_px, (int)k);
+  PetscCall(TCPrintf(comm,
+                     "  pixel from the can: outer diameter %.2f px (circle fit to %d edge points, "
+                     "rms %.2f px) = %g mm (%s): pixel %.6g m\n",
+                     (double)tv->can.diameter_px, (int)tv->can.points, (double)tv->can.rms_px,
+                     (double)(1e3 * tv->can_d), tv->can_basis, (double)tv->px));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
 {
   MPI_Comm       comm = tv->comm;
@@ -609,7 +695,8 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
   PetscCall(PetscTime(&t0));
   PetscCall(PetscStrncpy(tv->path, path, sizeof(tv->path)));
   PetscCall(PetscLogEventBegin(TC_EVENT_DeckRead, 0, 0, 0, 0));
-  PetscCall(TCStackOpen(comm, path, tv->dataset[0] ? tv->dataset : NULL, tv->px_set, &tv->vol));
+  PetscCall(TCStackOpen(comm, path, tv->dataset[0] ? tv->dataset : NULL,
+                        tv->px_set > 0 ? tv->px_set : -1, &tv->vol));
   PetscCall(TCStackGetSizes(tv->vol, &tv->nz, &tv->ny, &tv->nx));
   PetscCall(TCStackGetPixelSize(tv->vol, &tv->px));
   PetscCall(TCStackGetPixelSource(tv->vol, &src));
@@ -623,6 +710,11 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
              " pixels are too small to hold a jelly roll",
              path, tv->nx, tv->ny);
   PetscCall(TraceParseSlices(tv));
+  if (tv->px > 0 && tv->can_d > 0)
+    PetscCall(TCPrintf(comm,
+                       "  the pixel size is given (%s): the can's diameter (%s) is not used\n",
+                       tv->px_from, tv->can_basis));
+  if (!(tv->px > 0)) PetscCall(TracePixelFromCan(tv));
   PetscCall(TraceZSpacing(tv));
   tv->is2d = (PetscBool)(tv->nz == 1);
   tv->nsel = tv->is2d ? 1 : (tv->a1 - tv->a0 - 1) / tv->stride + 1;
@@ -983,6 +1075,21 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
   TCJsonReal(js, "pixel_size_m", tv->px);
   TCJsonString(js, "pixel_size_source", tv->px_src);
   TCJsonString(js, "pixel_size_from", tv->px_from);
+  if (tv->can.found) {
+    TCJsonObjectBegin(js, "can");
+    TCJsonReal(js, "diameter_m", tv->can_d);
+    TCJsonString(js, "diameter_from", tv->can_basis);
+    TCJsonReal(js, "diameter_px", tv->can.diameter_px);
+    TCJsonArrayBegin(js, "centre_px");
+    TCJsonReal(js, NULL, tv->can.centre_px[0]);
+    TCJsonReal(js, NULL, tv->can.centre_px[1]);
+    TCJsonArrayEnd(js);
+    TCJsonReal(js, "fit_rms_px", tv->can.rms_px);
+    TCJsonInt(js, "edge_points", tv->can.points);
+    TCJsonInt(js, "rays", tv->can.rays);
+    TCJsonInt(js, "slice", tv->can_slice);
+    TCJsonObjectEnd(js);
+  }
   TCJsonArrayBegin(js, "shape_zyx");
   TCJsonInt(js, NULL, tv->nz);
   TCJsonInt(js, NULL, tv->ny);

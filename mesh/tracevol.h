@@ -69,6 +69,8 @@
        "slices A:B of a volume, A to B - 1 (default all; A: or :B)", PETSC_TRUE},                 \
       {"trace_pixel_size_z_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                          \
        "slice spacing of a volume, m (default: from the file, else the pixel)", PETSC_TRUE},      \
+      {"trace_can_diameter_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                          \
+       "outer can diameter, m: the pixel from the can when the file has none", PETSC_TRUE},       \
       {"trace_allow_incomplete", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,                   \
        "accept a foil that fails the self-check (warn instead of failing)", PETSC_FALSE},         \
       {"trace_cu_label", TC_KEY_INT, "0", 0, 65535, PETSC_FALSE, NULL,                             \
@@ -91,6 +93,11 @@ PETSC_EXTERN PetscErrorCode TCTraceVolumeCreate(MPI_Comm comm, TCTraceVolume *tv
 PETSC_EXTERN PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck);
 /* A pixel size that overrides the file's and trace_pixel_size_m (> 0). */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeSetPixelSize(TCTraceVolume tv, PetscReal px);
+/* The can's outer diameter d (> 0), m, and what gave it (e.g. "-preset
+   18650"): when the file states no pixel size, the pixel is d over the can's
+   outer diameter fitted in the middle selected slice (mesh/tracecan.h). */
+PETSC_EXTERN PetscErrorCode TCTraceVolumeSetCanDiameter(TCTraceVolume tv, PetscReal d,
+                                                        const char basis[]);
 /* A slice spacing that overrides the file's and trace_pixel_size_z_m (> 0). */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeSetPixelSizeZ(TCTraceVolume tv, PetscReal pz);
 /* Collective. Open path, trace the selected slices, choose Cu and Al. Every
