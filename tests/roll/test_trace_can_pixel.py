@@ -16,7 +16,8 @@ Checks:
     generator's truth in metres as with the pixel given (length within 1 %,
     turns within 0.02, radii within 1 px: test_trace_gray_can.py's limits);
   * -preset 18650 and -preset 21700: pixel = 18.4 mm (21.2 mm) over the
-    drawn diameter, within 0.1 %;
+    drawn diameter, within 0.1 %; the deck key trace_can_diameter_m (what
+    tomocell run reads) as -can_diameter_m;
   * a pixel size in the file wins over the can (pixel_size_source "file");
   * errors, one line, exit 1, no output: no pixel size and no can option
     (names -can_diameter_m and -preset); -can_diameter_m on a labelled
@@ -87,7 +88,8 @@ def main():
         tr = launcher + [tomocell, "trace"]
 
         for opts, dcan in ((["-can_diameter_m", repr(D * PX)], D * PX), (["-preset", "18650"], 18.4e-3),
-                           (["-preset", "21700"], 21.2e-3)):
+                           (["-preset", "21700"], 21.2e-3),
+                           (["-trace_can_diameter_m", repr(D * PX)], D * PX)):
             out = f"n_{opts[1]}.h5"
             r = run(tr + ["can.h5", "-output", out, "-trace_nz", "2"] + opts, tmp)
             s = json.load(open(os.path.join(tmp, out.replace(".h5", ".json"))))
@@ -95,7 +97,7 @@ def main():
             e = s["pixel_size_m"] / want - 1
             ed = s["can"]["diameter_px"] / D - 1
             ok = (s["pixel_size_source"] == "can" and abs(e) < 1e-3 and abs(ed) < 1e-3
-                  and opts[0] in s["can"]["diameter_from"] and "pixel from the can" in r.stdout)
+                  and opts[0].lstrip("-") in s["can"]["diameter_from"] and "pixel from the can" in r.stdout)
             fails += not ok
             print(f"{'ok  ' if ok else 'FAIL'} {' '.join(opts)}: pixel {s['pixel_size_m']:.6g} m vs "
                   f"{want:.6g} ({100 * e:+.4f} %, limit 0.1 %), can {s['can']['diameter_px']:.3f} px vs drawn "
