@@ -11,7 +11,7 @@
 #include <math.h>
 #include <strings.h>
 
-#define TC_TRACE_SKIP_WHY 200
+#define TC_TRACE_SKIP_WHY 512
 
 struct _p_TCTraceVolume {
   MPI_Comm    comm;

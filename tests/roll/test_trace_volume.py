@@ -24,6 +24,9 @@ Checks (on one rank, or on the ranks the launcher gives):
     so that twice the spacing gives twice the height;
   * -trace_slices 4:8 traces exactly slices 4-7; -trace_slices 0:6 leaves
     the first rank without a roll slice on two ranks (3-5 kept);
+  * the same stack in gray (noise 0.05; the cap and vent bright as a steel
+    can, the empty slice noise only, which traces as a spiral of about two
+    turns): the same four slices skipped, the six traced;
   * tomocell run with geometry: the stack and trace_slices in the deck
     (one node layer per kept slice);
   * bad ranges (8:4, 0:11, a:b, 5, -1:3) and a range of slices without a
@@ -77,6 +80,29 @@ def make_stack(tmp, T):
     return vol.shape[0]
 
 
+def make_gray_stack(tmp, T):
+    """gstack.h5: the roll rendered in gray with the cap, vent, stub and empty slices."""
+    with h5py.File(os.path.join(tmp, "groll.h5"), "r") as f:
+        roll = f["/exchange/data"][:]
+    nz, ny, nx = roll.shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    r = np.hypot((x + 0.5 - nx / 2) * PX, (y + 0.5 - ny / 2) * PX)
+    rng = np.random.default_rng(1)
+    noise = lambda: (0.05 * rng.standard_normal((ny, nx))).astype(np.float32)  # noqa: E731
+    rout = max(f["r_outer_m"] for f in T["foils"])
+    cap = np.where(r < rout, 3.0, 0).astype(np.float32) + noise()
+    vent = noise()
+    for rr in (1.2e-3, 2.0e-3, 2.8e-3):
+        vent[np.abs(r - rr) < 1.5 * PX] = 3.0
+    stub = roll[0].copy()
+    stub[r > 1.75e-3] = noise()[r > 1.75e-3]
+    vol = np.concatenate([cap[None], vent[None], stub[None], roll, noise()[None]])
+    with h5py.File(os.path.join(tmp, "gstack.h5"), "w") as f:
+        d = f.create_dataset("/exchange/data", data=vol)
+        d.attrs["pixel_size_m"] = PX
+        d.attrs["pixel_size_z_m"] = 30e-6
+
+
 def layers(path):
     with h5py.File(path, "r") as f:
         return f["/layers/z_m"][:], float(f["/network"].attrs["height_m"])
@@ -126,6 +152,22 @@ def main():
         ok = abs(r2 - 2) < 1e-12
         fails += not ok
         print(f"{'ok  ' if ok else 'FAIL'} twice the z spacing, twice the height: ratio {r2:.15g}")
+
+        # the same in gray
+        run([tomocell, "geometry", os.path.join(HERE, "small.yaml"), "-render", "groll.h5", "-output", "gtruth.h5",
+             "-render_nz", "6", "-render_pixel_size_m", repr(PX), "-render_mode", "gray", "-render_noise", "0.05"],
+            tmp)
+        make_gray_stack(tmp, T)
+        s = trace("gstack.h5", "g.h5")
+        sk = {x["slice"]: x["reason"] for x in s.get("slices_skipped", [])}
+        z, h = layers(os.path.join(tmp, "g.h5"))
+        ok = (sorted(sk) == [0, 1, 2, 9] and all(sk.values()) and s["slices_traced"] == 6 and s["mode"] == "gray"
+              and abs(h - 6 * 30e-6) <= 1e-12 * h and all(abs(f["windings"] - t["windings"]) < 0.05
+                                                         for t, f in zip(T["foils"], s["foils"])))
+        fails += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} gray stack: skipped {sorted(sk)}, traced {s['slices_traced']}, turns "
+              f"{[round(f['windings'], 3) for f in s['foils']]}, height {h / 30e-6:.12g} dz; "
+              f"slice 9 (noise only): {sk.get(9)}")
 
         # slice ranges
         for rng, kept in (("4:8", [4, 5, 6, 7]), ("0:6", [3, 4, 5]), ("3:", [3, 4, 5, 6, 7, 8])):
