@@ -23,7 +23,8 @@ Checks (on one rank, or on the ranks the launcher gives):
     both exact to 1e-12 relative (net.h5 /layers/z_m and /network height_m),
     so that twice the spacing gives twice the height;
   * -trace_slices 4:8 traces exactly slices 4-7; -trace_slices 0:6 leaves
-    the first rank without a roll slice on two ranks (3-5 kept);
+    the first rank without a roll slice on two ranks (3-5 kept); 3:9 with
+    -trace_slice_stride 2: slices 3, 5, 7, height 3 x 2 dz;
   * the same stack in gray (noise 0.05; the cap and vent bright as a steel
     can, the empty slice noise only, which traces as a spiral of about two
     turns): the same four slices skipped, the six traced;
@@ -170,18 +171,20 @@ def main():
               f"slice 9 (noise only): {sk.get(9)}")
 
         # slice ranges
-        for rng, kept in (("4:8", [4, 5, 6, 7]), ("0:6", [3, 4, 5]), ("3:", [3, 4, 5, 6, 7, 8])):
-            out = f"r_{rng.replace(':', '_')}.h5"
-            s = trace("stack.h5", out, "-trace_slices", rng)
+        for rng, st, kept in (("4:8", 1, [4, 5, 6, 7]), ("0:6", 1, [3, 4, 5]), ("3:", 1, [3, 4, 5, 6, 7, 8]),
+                              ("3:9", 2, [3, 5, 7])):
+            out = f"r_{rng.replace(':', '_')}_{st}.h5"
+            s = trace("stack.h5", out, "-trace_slices", rng, "-trace_slice_stride", str(st))
             z, h = layers(os.path.join(tmp, out))
             got = [round(v / 30e-6 - 0.5, 9) for v in z]
             a, b = rng.split(":")
-            ok = (got == kept and abs(h - len(kept) * 30e-6) < 1e-12 * h and s["slices"]["first"] == int(a)
-                  and s["slices"]["end"] == (int(b) if b else nz)
+            ok = (got == kept and abs(h - len(kept) * st * 30e-6) < 1e-12 * h and s["slices"]["first"] == int(a)
+                  and s["slices"]["end"] == (int(b) if b else nz) and s["slices"]["stride"] == st
                   and sorted(x["slice"] for x in s["slices_skipped"]) ==
-                  sorted(set(range(int(a), int(b) if b else nz)) - set(kept)))
+                  sorted(set(range(int(a), int(b) if b else nz, st)) - set(kept)))
             fails += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} -trace_slices {rng}: layers at slices {got} (want {kept}), "
+            print(f"{'ok  ' if ok else 'FAIL'} -trace_slices {rng} -trace_slice_stride {st}: layers at slices {got} "
+                  f"(want {kept}), "
                   f"height {h / 30e-6:.12g} dz, skipped {[x['slice'] for x in s['slices_skipped']]}")
 
         # tomocell run with geometry: the stack, trace_slices in the deck
