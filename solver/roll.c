@@ -1452,7 +1452,7 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
   PetscCall(PetscCalloc3(r->Nhw, &r->hwC, r->Nhw, &r->hwH, r->Nhw, &r->hwz));
   hrad = 4 * hw->emissivity * 5.670374419e-8 * PetscPowReal(r->rp.T_amb_K, 3); /* sigma: CODATA 2018 */
   hcan = r->rp.h_can_W_m2K + hrad;
-  hend = r->rp.h_end_W_m2K + hrad;
+  hend = r->rp.h_bottom_W_m2K + hrad; /* the bottom; the cap's below */
   for (int f = 0; f < 2; f++) {
     Gtab[f] = hw->tab_k_W_mK[f] * hw->tab_t_m * hw->tab_width_m[f] / hw->tab_L_m[f];
     Ctab[f] = hw->tab_rho_cp_J_m3K[f] * hw->tab_t_m * hw->tab_width_m[f] * hw->tab_L_m[f];
@@ -1467,7 +1467,7 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
   r->hwH[nr]  = hend * PETSC_PI * Ro * Ro;
   r->hwz[nr]  = zb + 0.5 * hw->t_bottom_m;
   r->hwC[cap] = hw->cap_C_J_K + Ctab[1];
-  r->hwH[cap] = hend * PETSC_PI * Ro * Ro;
+  r->hwH[cap] = (r->rp.h_top_W_m2K + hrad) * PETSC_PI * Ro * Ro;
   r->hwz[cap] = zb + hw->height_m;
   if (r->hw_mandrel >= 0) {
     r->hwC[r->hw_mandrel] = hw->mandrel_rho_cp_J_m3K * PETSC_PI * rin * rin * (zhi - zlo);
@@ -1721,8 +1721,9 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
       if (out && !hw) h[i] += rp->h_can_W_m2K * A;
       if (in && r->hw_mandrel < 0) h[i] += rp->h_mandrel_W_m2K * A;
       /* end faces: the node's cross-section t x ds on the bottom and top layers */
-      if (!hw && PetscAbsReal(r->zg[i] - zmin) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
-      if (!hw && PetscAbsReal(r->zg[i] - zmax) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
+      if (!hw && PetscAbsReal(r->zg[i] - zmin) < 1e-12)
+        h[i] += rp->h_bottom_W_m2K * t * r->nodes[i].length_m;
+      if (!hw && PetscAbsReal(r->zg[i] - zmax) < 1e-12) h[i] += rp->h_top_W_m2K * t * r->nodes[i].length_m;
     }
     for (PetscInt k = 0; k < r->nhw; k++) {
       c[r->n + k] = r->hwC[k];
@@ -2131,12 +2132,12 @@ PetscErrorCode TCRollProbePlace(TCRoll r, const char name[], PetscReal rtz[3])
   rtz[0] = which == 3 ? ext[1] : ext[0];
   rtz[1] = 0;
   rtz[2] = which == 1 ? ext[3] : which == 2 ? ext[2] : 0.5 * (ext[2] + ext[3]);
-  /* with the hardware the can places are on the can's outer surface: mid-height
-     of the roll, and the top and bottom rings of the wall */
+  /* with the hardware the can places are the can's: its wall at the roll's
+     mid-height, and the centres of its ends (the cap, the bottom) */
   if (r->hw_rings > 0 && which < 3) {
-    rtz[0] = r->hw_R_m;
-    if (which == 1) rtz[2] = r->hwz[r->hw_rings - 1];
-    if (which == 2) rtz[2] = r->hwz[0];
+    rtz[0] = which == 0 ? r->hw_R_m : 0;
+    if (which == 1) rtz[2] = r->hwz[r->hw_cap];
+    if (which == 2) rtz[2] = r->hwz[r->hw_bottom];
   }
   PetscFunctionReturn(0);
 }
@@ -2156,17 +2157,23 @@ PetscErrorCode TCRollProbeLocate(TCRoll r, const char place[], const PetscReal r
        pitch of the extreme radius): the nearest node in space may be a turn
        further in where the node spacing along the winding exceeds the pitch */
     PetscCall(TCRollProbePlace(r, place, rtz));
-    if (!strncmp(place, "can_", 4) && r->hw_rings > 0) { /* the can ring nearest in z */
+    if (!strncmp(place, "can_", 4) && r->hw_rings > 0) {
+      /* the cap, the bottom, or the can ring nearest in z */
       PetscMPIInt size, rank;
       PetscInt    kb = 0;
       PetscCallMPI(MPI_Comm_size(r->comm, &size));
       PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
-      for (PetscInt k = 1; k < r->hw_rings; k++)
-        if (PetscAbsReal(r->hwz[k] - rtz[2]) < PetscAbsReal(r->hwz[kb] - rtz[2])) kb = k;
+      if (!strcmp(place, "can_positive_end"))
+        kb = r->hw_cap;
+      else if (!strcmp(place, "can_negative_end"))
+        kb = r->hw_bottom;
+      else
+        for (PetscInt k = 1; k < r->hw_rings; k++)
+          if (PetscAbsReal(r->hwz[k] - rtz[2]) < PetscAbsReal(r->hwz[kb] - rtz[2])) kb = k;
       pr->rank  = size - 1;
       pr->local = rank == size - 1 ? r->n + kb : -1;
       for (int k = 0; k < 3; k++) pr->rtz[k] = rtz[k];
-      pr->node_rtz[0] = r->hw_R_m;
+      pr->node_rtz[0] = kb < r->hw_rings ? r->hw_R_m : 0;
       pr->node_rtz[1] = 0;
       pr->node_rtz[2] = r->hwz[kb];
       pr->dist_m      = PetscAbsReal(r->hwz[kb] - rtz[2]);
@@ -2411,6 +2418,10 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   PetscCall(TCDeckGetReal(deck, "thermal_h_can_W_m2K", &rp->h_can_W_m2K));
   rp->h_end_W_m2K = rp->h_can_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_h_end_W_m2K", &rp->h_end_W_m2K));
+  rp->h_top_W_m2K    = rp->h_end_W_m2K;
+  rp->h_bottom_W_m2K = rp->h_end_W_m2K;
+  PetscCall(TCDeckGetReal(deck, "thermal_h_top_W_m2K", &rp->h_top_W_m2K));
+  PetscCall(TCDeckGetReal(deck, "thermal_h_bottom_W_m2K", &rp->h_bottom_W_m2K));
   PetscCheck(!rp->thermal || rp->rho_cp_J_m3K > 0, comm, PETSC_ERR_USER_INPUT,
              "the thermal network needs a heat capacity: %s has no density and specific heat; "
              "set thermal_rho_cp_J_m3K (or thermal: isothermal)",

@@ -91,6 +91,11 @@
        "heat transfer coefficient at the can, W/(m2 K) (default: the set's)", PETSC_TRUE},         \
       {"thermal_h_end_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
        "... at the top and bottom ends (default: as the can)", PETSC_TRUE},                        \
+      {"thermal_h_top_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
+       "... at the top end (positive: the cap) (default: thermal_h_end_W_m2K)", PETSC_TRUE},        \
+      {"thermal_h_bottom_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                     \
+       "... at the bottom end (negative: the can's bottom) (default: thermal_h_end_W_m2K)",        \
+       PETSC_TRUE},                                                                                \
       {"thermal_h_mandrel_W_m2K", TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,                     \
        "... at the mandrel (0: adiabatic)", PETSC_FALSE},                                          \
       {"thermal_hardware", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|can",                    \
@@ -244,7 +249,9 @@ typedef struct {
   PetscReal k_r_W_mK;           /* across the layers */
   PetscReal rho_cp_J_m3K;       /* volumetric heat capacity of the roll */
   PetscReal h_can_W_m2K;        /* outer surface to ambient */
-  PetscReal h_end_W_m2K;        /* top and bottom end faces */
+  PetscReal h_end_W_m2K;        /* top and bottom end faces (as the deck gives it) */
+  PetscReal h_top_W_m2K;        /* the top (positive, cap) end ... */
+  PetscReal h_bottom_W_m2K;     /* ... and the bottom (negative) end: h_end unless given */
   PetscReal h_mandrel_W_m2K;    /* inner surface (0: adiabatic mandrel) */
   PetscReal T_amb_K, T_init_K;  /* ambient and initial temperature */
   PetscReal T_tol_K;            /* coupling tolerance on the temperature */
@@ -358,7 +365,10 @@ PETSC_EXTERN PetscErrorCode TCRollGetShort(TCRoll roll, PetscReal xyz[3], PetscR
    can_mid (outer surface, theta 0, mid-height), can_positive_end (outer
    surface at the top: the Al tabs' end), can_negative_end (at the bottom:
    the Cu tabs' end), core_mid (inner turn, mid-height); TCRollProbePlace
-   gives their (r, theta, z). Collective. */
+   gives their (r, theta, z). With the hardware the can places read its
+   nodes: can_mid the wall ring nearest the roll's mid-height,
+   can_positive_end the top cap, can_negative_end the bottom (r = 0: the
+   centres of the ends). Collective. */
 typedef struct {
   PetscReal   rtz[3];      /* the point asked for */
   PetscReal   node_rtz[3]; /* the node it reads */

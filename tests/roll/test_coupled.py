@@ -233,17 +233,22 @@ def mode_hardware(tomocell, launcher, tmp):
     check(abs(parts - hc["total"]) < 1e-12 * hc["total"] and hc["can_wall"] > 0 and hc["top_cap"] > 0,
           f"heat capacity {hc['total']:.4f} J/K = roll {hc['roll']:.4f} + can {hc['can_wall']:.4f} + "
           f"bottom {hc['can_bottom']:.4f} + cap {hc['top_cap']:.4f} + tabs {hc['tabs']:.4f}")
-    R = 9.0e-3  # the 18650 preset's can
-    for p in ("can_mid", "can_positive_end", "can_negative_end"):
+    R = 9.0e-3  # the 18650 preset's can: its wall at mid-height; the cap and the bottom on the axis
+    for p, r in (("can_mid", R), ("can_positive_end", 0), ("can_negative_end", 0)):
         pr = s["probes"][p]
-        check(abs(pr["node_r_m"] - R) < 1e-12, f"probe {p} reads the can (r {1e3 * pr['node_r_m']:.3f} mm)")
+        check(abs(pr["node_r_m"] - r) < 1e-12 and pr["distance_m"] < 4e-3,
+              f"probe {p} reads the can (r {1e3 * pr['node_r_m']:.3f} mm, z {1e3 * pr['node_z_m']:.2f} mm)")
     Tc = max(ts["T_can_mid_K"])
     check(298.15 + 0.1 < Tc < s["T_max_K"],
           f"can mid-height peaks at {Tc:.3f} K: above the ambient, below the roll's T_max {s['T_max_K']:.3f} K")
-    # the can's ends sit further from the heat than its middle during the discharge
+    # the heat reaches the ends (the tab strips, the end contacts, the wall), which stay
+    # cooler than the roll's hottest point
     i = max(range(len(ts["time_s"])), key=lambda k: ts["T_can_mid_K"][k])
-    check(ts["T_can_positive_end_K"][i] < ts["T_can_mid_K"][i],
-          f"at the peak the positive end {ts['T_can_positive_end_K'][i]:.3f} K is cooler than mid-height")
+    check(298.15 + 0.1 < min(ts["T_can_positive_end_K"][i], ts["T_can_negative_end_K"][i])
+          and max(ts["T_can_positive_end_K"][i], ts["T_can_negative_end_K"][i]) < ts["T_max_K"][i],
+          f"at the can's peak the cap {ts['T_can_positive_end_K'][i]:.3f} K and the bottom "
+          f"{ts['T_can_negative_end_K'][i]:.3f} K: above the ambient, below the roll's "
+          f"{ts['T_max_K'][i]:.3f} K")
     return fails
 
 

@@ -81,6 +81,8 @@ static PetscErrorCode SetupRoll(Setup *s, PetscReal f, PetscReal ds, PetscInt nz
   s->rp.rho_cp_J_m3K = 2e6;
   s->rp.h_can_W_m2K  = h;
   s->rp.h_end_W_m2K  = hend;
+  s->rp.h_top_W_m2K    = hend;
+  s->rp.h_bottom_W_m2K = hend;
   s->rp.T_amb_K      = 298.15;
   s->rp.T_init_K     = 298.15;
   s->rp.T_tol_K      = 1e-3;
