@@ -132,19 +132,19 @@ struct _p_TCRoll {
   PetscReal        ctl_value;
   PetscBool        failed;
   /* thermal */
-  Mat       K, A;
-  PetscBool K_preallocated; /* K's pattern laid out (ThermalAssemble) */
-  KSP       ksp_th;
-  Vec       C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
-  PetscReal dt_A;              /* dt A was built for */
-  PetscReal *Thw;              /* the hardware's temperatures of the coupled iterate */
+  Mat        K, A;
+  PetscBool  K_preallocated; /* K's pattern laid out (ThermalAssemble) */
+  KSP        ksp_th;
+  Vec        C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
+  PetscReal  dt_A;              /* dt A was built for */
+  PetscReal *Thw;               /* the hardware's temperatures of the coupled iterate */
   /* hardware (thermal_hardware: can): nodes after the graph's, on the last rank */
-  PetscInt           nt;                /* thermal unknowns here: n + nhw */
-  PetscInt           nhw, Nhw, hw0;     /* hardware nodes here, in all; first global id */
+  PetscInt           nt;            /* thermal unknowns here: n + nhw */
+  PetscInt           nhw, Nhw, hw0; /* hardware nodes here, in all; first global id */
   PetscInt           hw_rings, hw_bottom, hw_cap, hw_mandrel; /* indices (-1: none) */
-  PetscReal         *hwC, *hwH, *hwz;   /* per hardware node (replicated): J/K, W/K, z */
-  PetscReal          hw_R_m;            /* the can's outer radius */
-  PetscInt           ncpl, nhwl;        /* roll-hardware links of this rank, hardware-hardware */
+  PetscReal         *hwC, *hwH, *hwz; /* per hardware node (replicated): J/K, W/K, z */
+  PetscReal          hw_R_m;          /* the can's outer radius */
+  PetscInt           ncpl, nhwl;      /* roll-hardware links of this rank, hardware-hardware */
   TCThermalLink     *cpl, *hwl;
   TCRollHeatCapacity hc;
 };
@@ -601,7 +601,7 @@ static PetscErrorCode ThermalInsert(TCRoll r, Mat M)
   for (PetscInt k = 0; k < r->nhw; k++)
     PetscCall(MatSetValue(M, r->hw0 + k, r->hw0 + k, 0.0, ADD_VALUES));
   for (int pass = 0; pass < 2; pass++) {
-    const TCThermalLink *l = pass ? r->cpl : r->hwl;
+    const TCThermalLink *l  = pass ? r->cpl : r->hwl;
     PetscInt             nl = pass ? r->ncpl : (r->nhw ? r->nhwl : 0);
     for (PetscInt q = 0; q < nl; q++) {
       PetscInt    ij[2] = {l[q].i, l[q].j};
@@ -1328,7 +1328,8 @@ static PetscErrorCode GraphMat(TCRoll r, PetscInt N, Mat *M)
 static PetscErrorCode RollExtent(TCRoll r, PetscReal *rmin, PetscReal *rmax, PetscReal *zmin,
                                  PetscReal *zmax)
 {
-  PetscReal mx[4] = {0, -PETSC_MAX_REAL, -PETSC_MAX_REAL, -PETSC_MAX_REAL}; /* rmax, -rmin, zmax, -zmin */
+  PetscReal mx[4] = {0, -PETSC_MAX_REAL, -PETSC_MAX_REAL,
+                     -PETSC_MAX_REAL}; /* rmax, -rmin, zmax, -zmin */
 
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < r->n; i++) {
@@ -1403,10 +1404,10 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
   PetscInt              nr, cap;
 
   PetscFunctionBeginUser;
-  r->nt         = r->n;
-  r->hw0        = N;
-  r->hw_rings   = 0;
-  r->hw_bottom  = r->hw_cap = r->hw_mandrel = -1;
+  r->nt        = r->n;
+  r->hw0       = N;
+  r->hw_rings  = 0;
+  r->hw_bottom = r->hw_cap = r->hw_mandrel = -1;
   if (!r->rp.thermal || !hw->on) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
   PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
@@ -1438,19 +1439,20 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
              "height thermal_can_height_m = %s mm",
              TCG(1e3 * (zhi - zlo)).s, TCG(1e3 * hw->bottom_gap_m).s, TCG(1e3 * hw->t_bottom_m).s,
              TCG(1e3 * hw->height_m).s);
-  nr          = hw->rings;
-  dzr         = hw->height_m / nr;
-  Aw          = PETSC_PI * (Ro * Ro - Ri * Ri);
-  r->hw_rings = nr;
+  nr           = hw->rings;
+  dzr          = hw->height_m / nr;
+  Aw           = PETSC_PI * (Ro * Ro - Ri * Ri);
+  r->hw_rings  = nr;
   r->hw_bottom = nr;
-  r->hw_cap    = cap = nr + 1;
-  r->Nhw       = nr + 2;
+  r->hw_cap = cap = nr + 1;
+  r->Nhw          = nr + 2;
   if (hw->mandrel_rho_cp_J_m3K > 0) r->hw_mandrel = r->Nhw++;
   r->nhw    = rank == size - 1 ? r->Nhw : 0;
   r->nt     = r->n + r->nhw;
   r->hw_R_m = Ro;
   PetscCall(PetscCalloc3(r->Nhw, &r->hwC, r->Nhw, &r->hwH, r->Nhw, &r->hwz));
-  hrad = 4 * hw->emissivity * 5.670374419e-8 * PetscPowReal(r->rp.T_amb_K, 3); /* sigma: CODATA 2018 */
+  hrad =
+      4 * hw->emissivity * 5.670374419e-8 * PetscPowReal(r->rp.T_amb_K, 3); /* sigma: CODATA 2018 */
   hcan = r->rp.h_can_W_m2K + hrad;
   hend = r->rp.h_bottom_W_m2K + hrad; /* the bottom; the cap's below */
   for (int f = 0; f < 2; f++) {
@@ -1481,17 +1483,18 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
   /* among the hardware nodes (every rank keeps the list; the owner inserts it) */
   PetscCall(PetscMalloc1(nr + 4, &r->hwl));
   r->nhwl = 0;
-#define HWLINK(a, b, g) \
-  do { \
-    if ((g) > 0) { \
-      r->hwl[r->nhwl].i   = r->hw0 + (a); \
-      r->hwl[r->nhwl].j   = r->hw0 + (b); \
-      r->hwl[r->nhwl++].G = (g); \
-    } \
+#define HWLINK(a, b, g)                                                                            \
+  do {                                                                                             \
+    if ((g) > 0) {                                                                                 \
+      r->hwl[r->nhwl].i   = r->hw0 + (a);                                                          \
+      r->hwl[r->nhwl].j   = r->hw0 + (b);                                                          \
+      r->hwl[r->nhwl++].G = (g);                                                                   \
+    }                                                                                              \
   } while (0)
   for (PetscInt k = 0; k + 1 < nr; k++) HWLINK(k, k + 1, hw->k_W_mK * Aw / dzr);
   if (hw->t_bottom_m > 0)
-    HWLINK(nr, 0, 1 / (1 / (8 * PETSC_PI * hw->k_W_mK * hw->t_bottom_m) + 0.5 * dzr / (hw->k_W_mK * Aw)));
+    HWLINK(nr, 0,
+           1 / (1 / (8 * PETSC_PI * hw->k_W_mK * hw->t_bottom_m) + 0.5 * dzr / (hw->k_W_mK * Aw)));
   if (hw->cap_can_W_K > 0)
     HWLINK(cap, nr - 1, 1 / (1 / hw->cap_can_W_K + 0.5 * dzr / (hw->k_W_mK * Aw)));
   if (r->hw_mandrel >= 0 && rin > 0) {
@@ -1513,17 +1516,17 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
   /* from the roll's nodes: at most a node's rings, the bottom or cap, the mandrel, two tabs */
   PetscCall(PetscMalloc1(PetscMax(r->n, 1) * (nr + 5), &r->cpl));
   r->ncpl = 0;
-#define CPLINK(row, b, g) \
-  do { \
-    if ((g) > 0) { \
-      r->cpl[r->ncpl].i   = r->rstart + (row); \
-      r->cpl[r->ncpl].j   = r->hw0 + (b); \
-      r->cpl[r->ncpl++].G = (g); \
-    } \
+#define CPLINK(row, b, g)                                                                          \
+  do {                                                                                             \
+    if ((g) > 0) {                                                                                 \
+      r->cpl[r->ncpl].i   = r->rstart + (row);                                                     \
+      r->cpl[r->ncpl].j   = r->hw0 + (b);                                                          \
+      r->cpl[r->ncpl++].G = (g);                                                                   \
+    }                                                                                              \
   } while (0)
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  ti = r->tag[i];
-    PetscReal A  = r->nodes[i].area_m2, w, z = r->zg[i];
+    PetscReal A = r->nodes[i].area_m2, w, z = r->zg[i];
     PetscBool in, out;
     if (IsTerminal(ti)) continue;
     w = r->nodes[i].length_m > 0 ? PetscMin(A / r->nodes[i].length_m, wz) : wz;
@@ -1554,7 +1557,8 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
       PetscInt tj = r->tag[r->lcol[k]];
       if (tj == TC_ROLL_TAG_NEG_TERMINAL && jsum[0] > 0) CPLINK(i, nr, Gtab[0] * r->G[k] / jsum[0]);
-      if (tj == TC_ROLL_TAG_POS_TERMINAL && jsum[1] > 0) CPLINK(i, cap, Gtab[1] * r->G[k] / jsum[1]);
+      if (tj == TC_ROLL_TAG_POS_TERMINAL && jsum[1] > 0)
+        CPLINK(i, cap, Gtab[1] * r->G[k] / jsum[1]);
     }
   }
 #undef CPLINK
@@ -1698,10 +1702,11 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
       for (PetscInt i = 0; i < r->n; i++)
         if (!IsTerminal(r->tag[i])) V += rp->t_node_m[r->tag[i]] * r->nodes[i].area_m2;
       PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &V, 1, MPIU_REAL, MPI_SUM, r->comm));
-      PetscCheck(rp->C_cell_J_K > Chw, r->comm, PETSC_ERR_USER_INPUT,
-                 "thermal_cell_heat_capacity_J_K = %s J/K leaves nothing for the roll: the hardware "
-                 "alone stores %s J/K",
-                 TCG(rp->C_cell_J_K).s, TCG(Chw).s);
+      PetscCheck(
+          rp->C_cell_J_K > Chw, r->comm, PETSC_ERR_USER_INPUT,
+          "thermal_cell_heat_capacity_J_K = %s J/K leaves nothing for the roll: the hardware "
+          "alone stores %s J/K",
+          TCG(rp->C_cell_J_K).s, TCG(Chw).s);
       r->rp.rho_cp_J_m3K = (rp->C_cell_J_K - Chw) / V;
     }
     PetscCall(VecGetArray(r->C, &c));
@@ -1723,7 +1728,8 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
       /* end faces: the node's cross-section t x ds on the bottom and top layers */
       if (!hw && PetscAbsReal(r->zg[i] - zmin) < 1e-12)
         h[i] += rp->h_bottom_W_m2K * t * r->nodes[i].length_m;
-      if (!hw && PetscAbsReal(r->zg[i] - zmax) < 1e-12) h[i] += rp->h_top_W_m2K * t * r->nodes[i].length_m;
+      if (!hw && PetscAbsReal(r->zg[i] - zmax) < 1e-12)
+        h[i] += rp->h_top_W_m2K * t * r->nodes[i].length_m;
     }
     for (PetscInt k = 0; k < r->nhw; k++) {
       c[r->n + k] = r->hwC[k];
@@ -2299,22 +2305,22 @@ static PetscErrorCode TCRollHardwareFromDeck(TCDeck deck, TCRollParams *rp)
   static const struct {
     PetscReal R, t, tb, H, gap, hc, hec, Ccap, Gcap, Ln, Lp;
   } def[2] = {
-    /* 21700 (LG M50): 21 x 70 mm */
-    {10.5e-3, 0.20e-3, 0.30e-3, 70.0e-3, 1.0e-3, 500, 100, 1.2, 0.10, 12e-3, 10e-3},
-    /* 18650: 18 x 65 mm */
-    {9.0e-3, 0.20e-3, 0.30e-3, 65.0e-3, 1.0e-3, 500, 100, 0.9, 0.09, 10e-3, 9e-3},
+      /* 21700 (LG M50): 21 x 70 mm */
+      {10.5e-3, 0.20e-3, 0.30e-3, 70.0e-3, 1.0e-3, 500, 100, 1.2, 0.10, 12e-3, 10e-3},
+      /* 18650: 18 x 65 mm */
+      {9.0e-3, 0.20e-3, 0.30e-3, 65.0e-3, 1.0e-3, 500, 100, 0.9, 0.09, 10e-3, 9e-3},
   };
 
   PetscFunctionBeginUser;
   PetscCall(TCDeckGetEnum(deck, "thermal_hardware", &on));
   PetscCall(TCDeckGetEnum(deck, "preset", &preset));
-  preset           = preset == 1 ? 1 : 0;
-  hw->on           = (PetscBool)(on == 1);
-  hw->R_out_m      = def[preset].R;
-  hw->t_wall_m     = def[preset].t;
-  hw->t_bottom_m   = def[preset].tb;
-  hw->height_m     = def[preset].H;
-  hw->bottom_gap_m = def[preset].gap;
+  preset                = preset == 1 ? 1 : 0;
+  hw->on                = (PetscBool)(on == 1);
+  hw->R_out_m           = def[preset].R;
+  hw->t_wall_m          = def[preset].t;
+  hw->t_bottom_m        = def[preset].tb;
+  hw->height_m          = def[preset].H;
+  hw->bottom_gap_m      = def[preset].gap;
   hw->contact_W_m2K     = def[preset].hc;
   hw->end_contact_W_m2K = def[preset].hec;
   hw->cap_C_J_K         = def[preset].Ccap;
@@ -2410,7 +2416,7 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   }
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
-  rp->T_init_K     = rp->T_amb_K;
+  rp->T_init_K = rp->T_amb_K;
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
@@ -2457,7 +2463,7 @@ PetscErrorCode TCRollParamsSetGeometry(MPI_Comm comm, TCRollParams *rp, const TC
   /* the tabs' total width, for the hardware's tab strips: a tabless foil's
      whole edge is its tab */
   for (int f = 0; f < 2; f++) {
-    const TCTabs *tb = &np->tabs[f];
+    const TCTabs *tb      = &np->tabs[f];
     rp->hw.tab_width_m[f] = tb->layout == TC_TAB_TABLESS     ? gi->length_m[f]
                             : tb->layout == TC_TAB_POSITIONS ? tb->n * tb->width_m
                                                              : tb->width_m;
@@ -2475,7 +2481,7 @@ PetscErrorCode TCRollParamsSetGeometry(MPI_Comm comm, TCRollParams *rp, const TC
     rp->short_rtz[2] = d->z_m;
   }
   if (rp->has_short) {
-    PetscReal z = rp->short_rtz[2] >= 0 ? rp->short_rtz[2] : gi->z_mid_m;
+    PetscReal z        = rp->short_rtz[2] >= 0 ? rp->short_rtz[2] : gi->z_mid_m;
     rp->short_xyz_m[0] = gi->centre_m[0] + rp->short_rtz[0] * cos(rp->short_rtz[1]);
     rp->short_xyz_m[1] = gi->centre_m[1] + rp->short_rtz[0] * sin(rp->short_rtz[1]);
     rp->short_xyz_m[2] = z;

@@ -35,13 +35,13 @@
 #include <math.h>
 
 typedef struct {
-  TCSpiral        spiral;
-  TCRollNet       net;
-  TCCellParams    p;
-  TCCell          cell;
-  TCRollParams    rp;
-  TCRoll          roll;
-  TCSpiralParams  sp;
+  TCSpiral       spiral;
+  TCRollNet      net;
+  TCCellParams   p;
+  TCCell         cell;
+  TCRollParams   rp;
+  TCRoll         roll;
+  TCSpiralParams sp;
 } Setup;
 
 /* a roll of the 18650 stack f times thinner, one layer (nz 1) or nz layers */
@@ -73,23 +73,23 @@ static PetscErrorCode SetupRoll(Setup *s, PetscReal f, PetscReal ds, PetscInt nz
   PetscCall(TCCellSetModel(s->cell, TC_CELL_SPM));
   PetscCall(TCCellSetUp(s->cell));
   PetscCall(PetscMemzero(&s->rp, sizeof(s->rp)));
-  s->rp.thermal      = PETSC_TRUE;
-  s->rp.hw           = *hw;
-  s->rp.k_s_W_mK     = k_s;
-  s->rp.k_z_W_mK     = k_s;
-  s->rp.k_r_W_mK     = k_r;
-  s->rp.rho_cp_J_m3K = 2e6;
-  s->rp.h_can_W_m2K  = h;
-  s->rp.h_end_W_m2K  = hend;
+  s->rp.thermal        = PETSC_TRUE;
+  s->rp.hw             = *hw;
+  s->rp.k_s_W_mK       = k_s;
+  s->rp.k_z_W_mK       = k_s;
+  s->rp.k_r_W_mK       = k_r;
+  s->rp.rho_cp_J_m3K   = 2e6;
+  s->rp.h_can_W_m2K    = h;
+  s->rp.h_end_W_m2K    = hend;
   s->rp.h_top_W_m2K    = hend;
   s->rp.h_bottom_W_m2K = hend;
-  s->rp.T_amb_K      = 298.15;
-  s->rp.T_init_K     = 298.15;
-  s->rp.T_tol_K      = 1e-3;
-  s->rp.t_node_m[0]  = s->sp.t_cu_m + 2 * s->sp.t_neg_m + s->sp.t_sep_m;
-  s->rp.t_node_m[1]  = s->sp.t_al_m + 2 * s->sp.t_pos_m + s->sp.t_sep_m;
-  s->rp.d_elem_m     = 0.5 * (s->sp.t_cu_m + s->sp.t_al_m) + s->sp.t_neg_m + s->sp.t_sep_m +
-                   s->sp.t_pos_m;
+  s->rp.T_amb_K        = 298.15;
+  s->rp.T_init_K       = 298.15;
+  s->rp.T_tol_K        = 1e-3;
+  s->rp.t_node_m[0]    = s->sp.t_cu_m + 2 * s->sp.t_neg_m + s->sp.t_sep_m;
+  s->rp.t_node_m[1]    = s->sp.t_al_m + 2 * s->sp.t_pos_m + s->sp.t_sep_m;
+  s->rp.d_elem_m =
+      0.5 * (s->sp.t_cu_m + s->sp.t_al_m) + s->sp.t_neg_m + s->sp.t_sep_m + s->sp.t_pos_m;
   s->rp.sigma_t_S[0] = s->sp.sigma_cu_S_m * s->sp.t_cu_m;
   s->rp.sigma_t_S[1] = s->sp.sigma_al_S_m * s->sp.t_al_m;
   s->rp.pitch_m      = TCSpiralPitch(s->spiral);
@@ -218,24 +218,25 @@ static PetscErrorCode TestTwoLayer(void)
   PetscCall(VecCopy(T0, T));
   PetscCall(TCRollThermalSolve(s.roll, T0, Q, INFINITY, T));
   PetscCall(VecSum(vol, &Vtot));
-  H   = hw.height_m;
-  Qp  = q * Vtot / H;
-  Ro  = hw.R_out_m;
-  Ri  = Ro - hw.t_wall_m;
-  Rm  = 0.5 * (Ro + Ri);
-  TRo = Tamb + Qp / (2 * PETSC_PI * Ro * h);
-  TRm = TRo + Qp * log(Ro / Rm) / (2 * PETSC_PI * kw);
-  TRi = TRo + Qp * log(Ro / Ri) / (2 * PETSC_PI * kw);
-  TR  = TRi + Qp / (2 * PETSC_PI * R * hc);
-  Ta  = TR + q * (R * R - a * a) / (4 * kr) - q * a * a / (2 * kr) * log(R / a);
+  H    = hw.height_m;
+  Qp   = q * Vtot / H;
+  Ro   = hw.R_out_m;
+  Ri   = Ro - hw.t_wall_m;
+  Rm   = 0.5 * (Ro + Ri);
+  TRo  = Tamb + Qp / (2 * PETSC_PI * Ro * h);
+  TRm  = TRo + Qp * log(Ro / Rm) / (2 * PETSC_PI * kw);
+  TRi  = TRo + Qp * log(Ro / Ri) / (2 * PETSC_PI * kw);
+  TR   = TRi + Qp / (2 * PETSC_PI * R * hc);
+  Ta   = TR + q * (R * R - a * a) / (4 * kr) - q * a * a / (2 * kr) * log(R / a);
   rise = Ta - Tamb;
   PetscCall(HardwareT(&s, T, 0, &Tring));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "two-layer cylinder: a %.4f, R %.4f, R_i %.4f, R_o %.4f mm, %.4f W: "
-                        "T(R_o) %.4f, ring (R_m) %.6f vs %.6f, T(R_i) %.4f, T(R) %.4f, T(a) %.4f K\n",
-                        (double)(1e3 * a), (double)(1e3 * R), (double)(1e3 * Ri), (double)(1e3 * Ro),
-                        (double)(q * Vtot), (double)TRo, (double)Tring, (double)TRm, (double)TRi,
-                        (double)TR, (double)Ta));
+  PetscCall(
+      PetscPrintf(PETSC_COMM_WORLD,
+                  "two-layer cylinder: a %.4f, R %.4f, R_i %.4f, R_o %.4f mm, %.4f W: "
+                  "T(R_o) %.4f, ring (R_m) %.6f vs %.6f, T(R_i) %.4f, T(R) %.4f, T(a) %.4f K\n",
+                  (double)(1e3 * a), (double)(1e3 * R), (double)(1e3 * Ri), (double)(1e3 * Ro),
+                  (double)(q * Vtot), (double)TRo, (double)Tring, (double)TRm, (double)TRi,
+                  (double)TR, (double)Ta));
   PetscCheck(PetscAbsReal(Tring - TRm) < 1e-6 * rise, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,
              "can ring %.8f K against the analytic %.8f K", (double)Tring, (double)TRm);
   PetscCall(TCRollGetGraph(s.roll, &g));
@@ -309,11 +310,12 @@ static PetscErrorCode TestHeatCapacity(void)
   got[5]  = hc.total;
   sum     = hc.roll + hc.can_wall + hc.can_bottom + hc.top_cap + hc.tabs + hc.mandrel;
   for (int k = 0; k < 6; k++) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  heat capacity %-10s %.6f J/K (from the dimensions %.6f)\n",
-                          name[k], (double)got[k], (double)want[k]));
-    PetscCheck(PetscAbsReal(got[k] - want[k]) <= 1e-12 * want[5], PETSC_COMM_WORLD,
-               PETSC_ERR_PLIB, "heat capacity %s: %.12g J/K, expected %.12g", name[k],
-               (double)got[k], (double)want[k]);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "  heat capacity %-10s %.6f J/K (from the dimensions %.6f)\n", name[k],
+                          (double)got[k], (double)want[k]));
+    PetscCheck(PetscAbsReal(got[k] - want[k]) <= 1e-12 * want[5], PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "heat capacity %s: %.12g J/K, expected %.12g", name[k], (double)got[k],
+               (double)want[k]);
   }
   PetscCheck(PetscAbsReal(sum - hc.total) <= 1e-12 * hc.total, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
              "the parts add up to %.12g J/K, the total is %.12g", (double)sum, (double)hc.total);
@@ -329,9 +331,9 @@ static PetscErrorCode TestHeatCapacity(void)
   PetscCall(TCRollThermalSolve(s.roll, T0, Q, dt, T));
   {
     /* the terminals stay at the ambient: leave them out */
-    PetscInt lo, hi, nloc;
-    TCGraph  g;
-    const TCNode *nodes;
+    PetscInt           lo, hi, nloc;
+    TCGraph            g;
+    const TCNode      *nodes;
     const PetscScalar *t;
     PetscCall(TCRollGetGraph(s.roll, &g));
     PetscCall(TCGraphGetNodes(g, &nloc, &nodes, NULL));
