@@ -1399,7 +1399,7 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
 {
   const TCRollHardware *hw = &r->rp.hw;
   PetscMPIInt           size, rank;
-  PetscReal             rmin, rmax, zmin, zmax, wz = 0, tmax, Ro, Ri, Rm, Rroll, rin;
+  PetscReal             rmin, rmax, zmin, zmax, wz = 0, Ro, Ri, Rm, Rroll, rin;
   PetscReal             zlo, zhi, zb, dzr, Aw, hrad, hcan, hend, Gtab[2], Ctab[2], jsum[2] = {0, 0};
   PetscInt              nr, cap;
 
@@ -1419,12 +1419,24 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
     zhi = zr[1];
     wz  = zhi - zlo;
   }
-  tmax  = PetscMax(r->rp.t_node_m[0], r->rp.t_node_m[1]);
-  Rroll = rmax + 0.5 * tmax;
-  rin   = PetscMax(rmin - 0.5 * tmax, 0);
-  Ro    = hw->R_out_m;
-  Ri    = Ro - hw->t_wall_m;
-  Rm    = 0.5 * (Ro + Ri);
+  {
+    /* the roll's inner and outer surfaces: the faces of the node strips */
+    PetscReal mx[2] = {-PETSC_MAX_REAL, -PETSC_MAX_REAL}; /* R, -r_in */
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscReal rr, t;
+      if (IsTerminal(r->tag[i])) continue;
+      rr    = hypot(r->xg[i] - r->rp.centre_m[0], r->yg[i] - r->rp.centre_m[1]);
+      t     = r->rp.t_node_m[r->tag[i]];
+      mx[0] = PetscMax(mx[0], rr + 0.5 * t);
+      mx[1] = PetscMax(mx[1], -(rr - 0.5 * t));
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPIU_REAL, MPI_MAX, r->comm));
+    Rroll = mx[0];
+    rin   = PetscMax(-mx[1], 0);
+  }
+  Ro = hw->R_out_m;
+  Ri = Ro - hw->t_wall_m;
+  Rm = 0.5 * (Ro + Ri);
   PetscCheck(Ri > 0, r->comm, PETSC_ERR_USER_INPUT,
              "thermal_can_wall_thickness_m = %s mm is not less than the can's outer radius "
              "thermal_can_outer_radius_m = %s mm",
