@@ -138,6 +138,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   PetscCall(TCTraceVolumeTrace(tv, pos[0]));
   PetscCall(TCTraceVolumeIsSlice(tv, &is2d));
   PetscCall(TCTraceVolumeGetNetParams(tv, &np));
+  TCTabsDefaults(np.tabs); /* a traced roll has no preset */
   PetscCall(TCTabsFromDeck(deck, np.tabs));
   np.ds_m       = ds;
   np.asr_ohm_m2 = asr;
