@@ -16,6 +16,7 @@
 #include "solver/band.h"
 #include "src/tc.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern void dgbtrf_(const int *m, const int *n, const int *kl, const int *ku, double *ab,
@@ -35,6 +36,38 @@ static double Rand(void) /* xorshift64, uniform in [-1, 1) */
 
 #define NS 100
 
+/* bench/fpcount.py's check (tests/tools/test_fpcount.py): REPS solves of a
+   tridiagonal system of order n with two right-hand sides, whose FP64
+   operations are known exactly: forward 4 (n - 1), backward
+   4 (n - 1) + 4 (n - 2) + 2 n (two divisions per row) */
+static void __attribute__((noinline)) FlopSolves(PetscInt n, PetscInt reps, const PetscReal *J,
+                                                 const PetscInt *piv, PetscReal *x, PetscReal *y)
+{
+  for (PetscInt r = 0; r < reps; r++) TCBandSolve2(n, 1, 1, J, piv, x, y);
+}
+
+static PetscErrorCode Flops(PetscInt n, PetscInt reps)
+{
+  PetscReal *J, *x, *y;
+  PetscInt  *piv;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc4(4 * n, &J, n, &x, n, &y, n, &piv));
+  for (PetscInt i = 0; i < n; i++) {
+    J[4 * i + 1] = 4; /* diagonally dominant: no interchanges */
+    if (i > 0) J[4 * i] = -1;
+    if (i < n - 1) J[4 * i + 2] = -1;
+    x[i] = y[i] = 1;
+  }
+  PetscCheck(TCBandFactor(n, 1, 1, J, piv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "factor");
+  FlopSolves(n, reps, J, piv, x, y);
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "flops: %" PetscInt_FMT " solves of order %" PetscInt_FMT
+                        ", %" PetscInt_FMT " FP64 operations (x[0] %g)\n",
+                        reps, n, reps * (8 * (n - 1) + 4 * (n - 2) + 2 * n), (double)x[0]));
+  PetscCall(PetscFree4(J, x, y, piv));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   const PetscInt n_list[] = {1, 2, 7, 20, 41}, bw[][2] = {{1, 1}, {5, 4}, {2, 0}, {0, 2}, {3, 1}};
@@ -44,6 +77,11 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(TCInitialize());
+  if (argc > 1 && !strcmp(argv[1], "flops")) {
+    PetscCall(Flops(argc > 2 ? atoi(argv[2]) : 20, argc > 3 ? atoi(argv[3]) : 1000));
+    PetscCall(PetscFinalize());
+    return 0;
+  }
   for (size_t in = 0; in < sizeof(n_list) / sizeof(n_list[0]); in++)
     for (size_t ib = 0; ib < sizeof(bw) / sizeof(bw[0]); ib++) {
       PetscInt   n = n_list[in], kl = bw[ib][0], ku = bw[ib][1], W = 2 * kl + ku + 1;
