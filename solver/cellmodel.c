@@ -52,7 +52,7 @@ typedef struct {
 typedef struct {
   PetscInt   nb; /* allocated for */
   PetscReal *T, *RTF2, *rt, *Ak[2], *AD[2], *ADe, *Aka, *Ia, *V, *dVdI, *s0[2], *s1[2];
-  PetscReal *cen, *cep, *dphie, *acorr, *dI, *SV, *val, *Qohm, *dkn, *Rkn;
+  PetscReal *cen, *cep, *dphie, *acorr, *dI, *SV, *val, *Qohm;
   PetscReal *eta[2], *detaj[2], *detace[2], *U[2], *dUj[2], *th[2], *dUdT[2];
   PetscReal *y, *r, *bcol, *cV, *w, *z, *dy, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc, *phie, *ceo;
   PetscReal *Tx, *J, *co[2], *u[2], *g[2], *ml, *idi, *up, *Df, *xs, *vz, *cw;
@@ -1132,7 +1132,7 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
 static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
 {
   TCBlock   *w  = &c->blk;
-  PetscInt   nx = c->nx, nrm = PetscMax(c->nr[0], c->nr[1]), nv, ns = 46;
+  PetscInt   nx = c->nx, nrm = PetscMax(c->nr[0], c->nr[1]), nv, ns = 44;
   PetscReal *q;
 
   PetscFunctionBeginUser;
@@ -1164,8 +1164,6 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   TAKE(w->vz, 1);
   TAKE(w->cw, 1);
   TAKE(w->Qohm, 1);
-  TAKE(w->dkn, 1);
-  TAKE(w->Rkn, 1);
   for (int e = 0; e < 2; e++) { /* 13 each */
     TAKE(w->Ak[e], 1);
     TAKE(w->AD[e], 1);
@@ -1212,6 +1210,115 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   PetscFunctionReturn(0);
 }
 
+/* Loops across the elements of a block, as functions of their own: their
+   restrict parameters let GCC vectorise them (it ignores restrict on local
+   pointers); always inlined, so into every clone of the caller. */
+
+/* row i of the particles' Thomas factorisation (ParticlePrep) */
+static inline __attribute__((always_inline)) void
+ThomasLanes(PetscInt nb, PetscBool left, PetscBool right, PetscReal rl, PetscReal rr, PetscReal rv,
+            PetscReal dr, PetscReal dt, const PetscReal *restrict Dl, const PetscReal *restrict Dr,
+            const PetscReal *restrict idim, const PetscReal *restrict upm, PetscReal *restrict ml,
+            PetscReal *restrict idi, PetscReal *restrict up)
+{
+  if (left && right)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = Dl[b] * rl / dr, fr = Dr[b] * rr / dr, di = rv / dt + fl + fr;
+      ml[b] = -fl * idim[b];
+      di -= ml[b] * upm[b];
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else if (left)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = Dl[b] * rl / dr, fr = 0, di = rv / dt + fl + fr;
+      ml[b] = -fl * idim[b];
+      di -= ml[b] * upm[b];
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else if (right)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = 0, fr = Dr[b] * rr / dr, di = rv / dt + fl + fr;
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = 0, fr = 0, di = rv / dt + fl + fr;
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+}
+
+/* the electrolyte properties from the parameter functions' values at one
+   cell of every element: scaled by the Bruggeman and Arrhenius factors, and
+   their inverses (ElyteCache) */
+static inline __attribute__((always_inline)) void
+ElyteLanes(PetscInt nb, PetscReal Bk, const PetscReal *restrict ADe, const PetscReal *restrict Aka,
+           PetscReal *restrict eD, PetscReal *restrict edD, PetscReal *restrict eK,
+           PetscReal *restrict edK, PetscReal *restrict eiD, PetscReal *restrict eiK)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal fD = Bk * ADe[b], fK = Bk * Aka[b];
+    eD[b]  = fD * eD[b];
+    edD[b] = edD[b] * fD;
+    eK[b]  = fK * eK[b];
+    edK[b] = edK[b] * fK;
+    eiD[b] = 1.0 / eD[b];
+    eiK[b] = 1.0 / eK[b];
+  }
+}
+
+/* one face of every element (SPEval's face loop): the diffusion flux and its
+   Jacobian, the electrolyte potential drop, its derivatives and its heat */
+static inline __attribute__((always_inline)) void
+FaceLanes(PetscInt nb, PetscReal hl, PetscReal hr, PetscReal mhl, PetscReal mhr, PetscReal mA,
+          PetscReal ie_I, PetscReal Wf, PetscReal *restrict J00, PetscReal *restrict J01,
+          PetscReal *restrict J10, PetscReal *restrict J11, PetscReal *restrict r0,
+          PetscReal *restrict r1, PetscReal *restrict cV0, PetscReal *restrict cV1,
+          const PetscReal *restrict ph0, PetscReal *restrict ph1, PetscReal *restrict dphie,
+          PetscReal *restrict dVdI, PetscReal *restrict Qohm, PetscReal *restrict dsv,
+          PetscReal *restrict Rsv, const PetscReal *restrict y0, const PetscReal *restrict y1,
+          const PetscReal *restrict iD0, const PetscReal *restrict iD1,
+          const PetscReal *restrict dD0, const PetscReal *restrict dD1,
+          const PetscReal *restrict iK0, const PetscReal *restrict iK1,
+          const PetscReal *restrict dK0, const PetscReal *restrict dK1,
+          const PetscReal *restrict l0, const PetscReal *restrict l1,
+          const PetscReal *restrict Ia, const PetscReal *restrict rt)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal il = iD0[b], ir = iD1[b], Kd, K2, dKl, dKr, N, dc, dNl, dNr;
+    PetscReal Rk, dRl, dRr, diff, mI = -ie_I * Ia[b];
+    Kd  = 1.0 / (hl * il + hr * ir);
+    K2  = Kd * Kd;
+    dKl = K2 * hl * il * il * dD0[b];
+    dKr = K2 * hr * ir * ir * dD1[b];
+    dc  = y1[b] - y0[b];
+    N   = -Kd * dc;
+    r0[b] += N;
+    r1[b] -= N;
+    dNl = -dKl * dc + Kd;
+    dNr = -dKr * dc - Kd;
+    J00[b] += dNl;
+    J01[b] += dNr;
+    J10[b] += -dNl;
+    J11[b] += -dNr;
+    Rk     = hl * iK0[b] + hr * iK1[b];
+    dRl    = mhl * dK0[b] * iK0[b] * iK0[b];
+    dRr    = mhr * dK1[b] * iK1[b] * iK1[b];
+    diff   = mI * Rk + rt[b] * (l1[b] - l0[b]);
+    ph1[b] = ph0[b] + diff;
+    dphie[b] += Wf * diff;
+    cV0[b] += Wf * (mI * dRl - rt[b] / y0[b]);
+    cV1[b] += Wf * (mI * dRr + rt[b] / y1[b]);
+    dVdI[b] += Wf * (-ie_I * Rk);
+    Qohm[b] += mA * ie_I * Ia[b] * diff;
+    dsv[b] = diff; /* kept for the interface value */
+    Rsv[b] = Rk;
+  }
+}
+
 /* ParticlePrep for the block: the particle of each electrode (SPMe) from the
    old states, u = T^{-1} V c_old / dt, g = T^{-1} e_N, and the surface
    coefficients s0, s1 */
@@ -1249,18 +1356,16 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
           for (PetscInt b = 0; b < nb; b++) Df[i * nb + b] = Df[i * nb + b] * AD[b];
       }
       /* Thomas factorisation of the backward-Euler matrix, across the block */
-      for (PetscInt i = 0; i < n; i++)
-        for (PetscInt b = 0; b < nb; b++) {
-          PetscReal fl = i > 0 ? Df[(i - 1) * nb + b] * rA[i - 1] / dr : 0;
-          PetscReal fr = i < n - 1 ? Df[i * nb + b] * rA[i] / dr : 0;
-          PetscReal di = rV[i] / dt + fl + fr;
-          if (i > 0) {
-            ml[i * nb + b] = -fl * idi[(i - 1) * nb + b];
-            di -= ml[i * nb + b] * up[(i - 1) * nb + b];
-          }
-          up[i * nb + b]  = -fr;
-          idi[i * nb + b] = 1.0 / di;
-        }
+      for (PetscInt i = 0; i < n; i++) {
+        PetscInt im = i > 0 ? i - 1 : 0;
+        if (i > 0 && i < n - 1)
+          ThomasLanes(nb, PETSC_TRUE, PETSC_TRUE, rA[i - 1], rA[i], rV[i], dr, dt, Df + im * nb,
+                      Df + i * nb, idi + im * nb, up + im * nb, ml + i * nb, idi + i * nb, up + i * nb);
+        else
+          ThomasLanes(nb, (PetscBool)(i > 0), (PetscBool)(i < n - 1), i > 0 ? rA[i - 1] : 0, rA[i],
+                      rV[i], dr, dt, Df + im * nb, Df + i * nb, idi + im * nb, up + im * nb,
+                      ml + i * nb, idi + i * nb, up + i * nb);
+      }
       for (PetscInt b = 0; b < nb; b++) g[(n - 1) * nb + b] = idi[(n - 1) * nb + b];
       for (PetscInt i = n - 2; i >= 0; i--)
         for (PetscInt b = 0; b < nb; b++)
@@ -1314,17 +1419,9 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
   TCFuncEvalBatch(p->kappa, nx * nb, y, w->Tx, w->eK, w->edK);
   for (PetscInt k = 0; k < nx; k++) {
     PetscReal Bk = c->B[k], dx = c->dx[k];
-    for (PetscInt b = 0; b < nb; b++) {
-      PetscInt  i = k * nb + b;
-      PetscReal fD = Bk * w->ADe[b], fK = Bk * w->Aka[b];
-      w->eD[i]  = fD * w->eD[i];
-      w->edD[i] = w->edD[i] * fD;
-      w->eK[i]  = fK * w->eK[i];
-      w->edK[i] = w->edK[i] * fK;
-      w->eiD[i] = 1.0 / w->eD[i];
-      w->eiK[i] = 1.0 / w->eK[i];
-      w->elc[i] = log(y[i]);
-    }
+    ElyteLanes(nb, Bk, w->ADe, w->Aka, w->eD + k * nb, w->edD + k * nb, w->eK + k * nb,
+               w->edK + k * nb, w->eiD + k * nb, w->eiK + k * nb);
+    for (PetscInt b = 0; b < nb; b++) w->elc[k * nb + b] = log(y[k * nb + b]);
     if (c->reg[k] == REG_NEG)
       for (PetscInt b = 0; b < nb; b++) w->cen[b] += dx * y[k * nb + b] / p->neg.L_m;
     if (c->reg[k] == REG_POS)
@@ -1389,14 +1486,13 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     PetscReal *restrict J11 = JX(k + 1, k + 1), *restrict r0 = r + k * nb, *restrict r1 = r0 + nb;
     PetscReal *restrict cV0 = cV + k * nb, *restrict cV1 = cV0 + nb, *restrict ph0 = w->phie + k * nb;
     PetscReal *restrict ph1 = ph0 + nb, *restrict dphie = w->dphie, *restrict dVdI = w->dVdI;
-    PetscReal *restrict Qohm = w->Qohm, *restrict dkn = w->dkn, *restrict Rkn = w->Rkn;
+    PetscReal *restrict Qohm = w->Qohm, *restrict dsv = w->w + k * nb, *restrict Rsv = w->z + k * nb;
     const PetscReal *restrict y0 = y + k * nb, *restrict y1 = y0 + nb, *restrict iD0 = w->eiD + k * nb;
     const PetscReal *restrict iD1 = iD0 + nb, *restrict dD0 = w->edD + k * nb, *restrict dD1 = dD0 + nb;
     const PetscReal *restrict iK0 = w->eiK + k * nb, *restrict iK1 = iK0 + nb;
     const PetscReal *restrict dK0 = w->edK + k * nb, *restrict dK1 = dK0 + nb;
     const PetscReal *restrict l0 = w->elc + k * nb, *restrict l1 = l0 + nb, *restrict Ia = w->Ia;
     const PetscReal *restrict rt = w->rt;
-    PetscBool kn = (PetscBool)(k == c->kn_last);
     xf += c->dx[k];
     if (c->reg[k] == REG_NEG && c->reg[k + 1] == REG_NEG)
       ie_I = xf / p->neg.L_m / A;
@@ -1404,36 +1500,8 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       ie_I = (L - xf) / p->pos.L_m / A;
     else
       ie_I = 1.0 / A;
-    for (PetscInt b = 0; b < nb; b++) {
-      PetscReal il = iD0[b], ir = iD1[b], Kd, K2, dKl, dKr, N, dc, dNl, dNr;
-      PetscReal Rk, dRl, dRr, diff, mI = -ie_I * Ia[b];
-      Kd  = 1.0 / (hl * il + hr * ir);
-      K2  = Kd * Kd;
-      dKl = K2 * hl * il * il * dD0[b];
-      dKr = K2 * hr * ir * ir * dD1[b];
-      dc  = y1[b] - y0[b];
-      N   = -Kd * dc;
-      r0[b] += N;
-      r1[b] -= N;
-      dNl = -dKl * dc + Kd;
-      dNr = -dKr * dc - Kd;
-      J00[b] += dNl;
-      J01[b] += dNr;
-      J10[b] += -dNl;
-      J11[b] += -dNr;
-      Rk   = hl * iK0[b] + hr * iK1[b];
-      dRl  = mhl * dK0[b] * iK0[b] * iK0[b];
-      dRr  = mhr * dK1[b] * iK1[b] * iK1[b];
-      diff = mI * Rk + rt[b] * (l1[b] - l0[b]);
-      ph1[b] = ph0[b] + diff;
-      dphie[b] += Wf * diff;
-      cV0[b] += Wf * (mI * dRl - rt[b] / y0[b]);
-      cV1[b] += Wf * (mI * dRr + rt[b] / y1[b]);
-      dVdI[b] += Wf * (-ie_I * Rk);
-      Qohm[b] += mA * ie_I * Ia[b] * diff;
-      dkn[b] = kn ? diff : dkn[b];
-      Rkn[b] = kn ? Rk : Rkn[b];
-    }
+    FaceLanes(nb, hl, hr, mhl, mhr, mA, ie_I, Wf, J00, J01, J10, J11, r0, r1, cV0, cV1, ph0, ph1, dphie,
+              dVdI, Qohm, dsv, Rsv, y0, y1, iD0, iD1, dD0, dD1, iK0, iK1, dK0, dK1, l0, l1, Ia, rt);
     Wf -= c->reg[k + 1] == REG_NEG ? -c->dx[k + 1] / p->neg.L_m
                                    : (c->reg[k + 1] == REG_POS ? c->dx[k + 1] / p->pos.L_m : 0);
   }
@@ -1443,9 +1511,9 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     PetscReal hl = 0.5 * c->dx[k];
     for (PetscInt b = 0; b < nb; b++) {
       PetscInt  i0 = k * nb + b;
-      PetscReal wl = hl * w->eiK[i0] / w->Rkn[b], avg = 0;
+      PetscReal wl = hl * w->eiK[i0] / w->z[i0], avg = 0; /* z, w: Rk, diff of the face */
       for (PetscInt q = 0; q <= c->kn_last; q++) avg += w->phie[q * nb + b] * c->dx[q] / p->neg.L_m;
-      w->acorr[b] = -(w->phie[i0] + wl * w->dkn[b] - avg);
+      w->acorr[b] = -(w->phie[i0] + wl * w->w[i0] - avg);
     }
   }
   for (PetscInt b = 0; b < nb; b++) w->dg[b].Qohm = w->Qohm[b];
