@@ -731,19 +731,19 @@ TC_VECTOR_CLONES static void ExprEvalLanes(TCFunc f, PetscInt m, const PetscReal
 
 /* TCFuncEval's cubic Hermite interpolation at n points without branches (a
    point outside the tabulated range gets the value at its start: the caller
-   replaces it), so that the loop vectorises with gathers */
-TC_VECTOR_CLONES static void HermiteLanes(TCFunc f, PetscInt n, const PetscReal x[], PetscReal v[],
-                                          PetscReal dv[])
+   replaces it), so that the loop vectorises with gathers; the arrays are
+   restrict parameters because GCC ignores restrict on local pointers */
+static inline __attribute__((always_inline)) void
+HermiteKernel(PetscInt n, PetscInt imax, PetscReal t0, PetscReal t1, PetscReal ih, PetscReal h,
+              const PetscReal *restrict tv, const PetscReal *restrict td,
+              const PetscReal *restrict x, PetscReal *restrict v, PetscReal *restrict dv)
 {
-  const PetscReal *restrict tv = f->tv, *restrict td = f->td;
-  const PetscReal t0 = f->t0, t1 = f->t1, ih = f->ih, h = f->h;
-  const PetscInt  imax = f->nt - 2;
   for (PetscInt b = 0; b < n; b++) {
     PetscReal xb = x[b], s, t, t2, t3, h00, h10, h01, h11;
-    int       in = (xb >= t0) & (xb <= t1);
-    xb           = in ? xb : t0;
-    s            = (xb - t0) * ih;
-    PetscInt  i = (PetscInt)s;
+    PetscInt  i;
+    xb    = (xb >= t0) & (xb <= t1) ? xb : t0;
+    s     = (xb - t0) * ih;
+    i     = (PetscInt)s;
     i     = i >= imax + 1 ? imax : i;
     t     = s - i;
     t2    = t * t;
@@ -756,6 +756,12 @@ TC_VECTOR_CLONES static void HermiteLanes(TCFunc f, PetscInt n, const PetscReal 
             (3 * t2 - 2 * t) * td[i + 1];
     v[b] = h00 * tv[i] + h10 * h * td[i] + h01 * tv[i + 1] + h11 * h * td[i + 1];
   }
+}
+
+TC_VECTOR_CLONES static void HermiteLanes(TCFunc f, PetscInt n, const PetscReal x[], PetscReal v[],
+                                          PetscReal dv[])
+{
+  HermiteKernel(n, f->nt - 2, f->t0, f->t1, f->ih, f->h, f->tv, f->td, x, v, dv);
 }
 
 void TCFuncEvalBatch(TCFunc f, PetscInt n, const PetscReal x[], const PetscReal T_K[],
