@@ -52,7 +52,7 @@ typedef struct {
 typedef struct {
   PetscInt   nb; /* allocated for */
   PetscReal *T, *RTF2, *rt, *Ak[2], *AD[2], *ADe, *Aka, *Ia, *V, *dVdI, *s0[2], *s1[2];
-  PetscReal *cen, *cep, *dphie, *acorr, *dI, *SV, *val, *Qohm;
+  PetscReal *cen, *cep, *dphie, *acorr, *dI, *SV, *val, *Qohm, *mnorm, *lam, *Vlin;
   PetscReal *eta[2], *detaj[2], *detace[2], *U[2], *dUj[2], *th[2], *dUdT[2];
   PetscReal *y, *r, *bcol, *cV, *w, *z, *dy, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc, *phie, *ceo;
   PetscReal *Tx, *J, *co[2], *u[2], *g[2], *ml, *idi, *up, *Df, *xs, *vz, *cw;
@@ -1164,6 +1164,9 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   TAKE(w->vz, 1);
   TAKE(w->cw, 1);
   TAKE(w->Qohm, 1);
+  TAKE(w->mnorm, 1);
+  TAKE(w->lam, 1);
+  TAKE(w->Vlin, 1);
   for (int e = 0; e < 2; e++) { /* 13 each */
     TAKE(w->Ak[e], 1);
     TAKE(w->AD[e], 1);
@@ -1572,6 +1575,50 @@ TC_VECTOR_CLONES static void BlockNewton(TCCell c, PetscInt nb)
     for (PetscInt b = 0; b < nb; b++) w->dy[k * nb + b] = w->w[k * nb + b] - w->z[k * nb + b] * w->dI[b];
 }
 
+/* UpdateNorm and the electrolyte part of MaxStep across the block (every
+   element; the caller keeps those that evaluated) */
+static inline __attribute__((always_inline)) void
+NormStepLanes(PetscInt nb, PetscReal ce0, const PetscReal *restrict y, const PetscReal *restrict dy,
+              PetscReal *restrict m, PetscReal *restrict lam)
+{
+  const PetscReal tau = 0.99;
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal v = PetscAbsReal(dy[b]) / ce0, cand = tau * y[b] / -dy[b];
+    m[b]   = PetscMax(m[b], v);
+    lam[b] = dy[b] < 0 ? PetscMin(lam[b], cand) : lam[b];
+  }
+}
+
+TC_VECTOR_CLONES static void BlockNormStep(TCCell c, PetscInt nb)
+{
+  TCBlock *w = &c->blk;
+  for (PetscInt b = 0; b < nb; b++) {
+    w->mnorm[b] = PetscAbsReal(w->dI[b]) / c->I_ref;
+    w->lam[b]   = 1;
+  }
+  for (PetscInt k = 0; k < c->nx; k++)
+    NormStepLanes(nb, c->p->ce0, w->y + k * nb, w->dy + k * nb, w->mnorm, w->lam);
+}
+
+/* the damped update of the unknowns and the linearised terminal voltage */
+static inline __attribute__((always_inline)) void
+MoveLanes(PetscInt nb, const PetscReal *restrict lam, const PetscReal *restrict dy,
+          const PetscReal *restrict cV, PetscReal *restrict y, PetscReal *restrict Vlin)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    y[b] += lam[b] * dy[b];
+    Vlin[b] += lam[b] * cV[b] * dy[b];
+  }
+}
+
+TC_VECTOR_CLONES static void BlockMove(TCCell c, PetscInt nb)
+{
+  TCBlock *w = &c->blk;
+  for (PetscInt b = 0; b < nb; b++) w->Vlin[b] = w->V[b] + w->lam[b] * (w->dVdI[b] * w->dI[b]);
+  for (PetscInt k = 0; k < c->nx; k++)
+    MoveLanes(nb, w->lam, w->dy + k * nb, w->cV + k * nb, w->y + k * nb, w->Vlin);
+}
+
 PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *const old[],
                                      PetscReal *const iter[], const PetscReal V_V[],
                                      const PetscReal T_K[], PetscReal dt_s, PetscReal *const new_[],
@@ -1619,20 +1666,10 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
   BlockParticles(c, nb, old);
   BlockEval(c, nb);
   BlockNewton(c, nb);
-  for (PetscInt b = 0; b < nb; b++) {
+  BlockNormStep(c, nb);
+  for (PetscInt b = 0; b < nb; b++) { /* the particles' part of MaxStep, per element */
     const PetscReal tau = 0.99;
-    PetscReal       Ia = w->Ia[b], dI = w->dI[b], SV = w->SV[b], m, lambda = 1, Vlin;
-    PetscReal      *nw = new_[b];
-    if (!w->good[b] || !w->fok[b]) continue;
-    /* UpdateNorm */
-    m = PetscAbsReal(dI) / c->I_ref;
-    for (PetscInt k = 0; k < nx; k++) m = PetscMax(m, PetscAbsReal(w->dy[k * nb + b]) / p->ce0);
-    update[b] = m;
-    /* MaxStep */
-    for (PetscInt k = 0; k < nx; k++) {
-      PetscReal yk = w->y[k * nb + b], dyk = w->dy[k * nb + b];
-      if (dyk < 0) lambda = PetscMin(lambda, tau * yk / -dyk);
-    }
+    PetscReal       Ia = w->Ia[b], dI = w->dI[b], lambda = w->lam[b];
     for (int e = 0; e < 2; e++) {
       const TCElectrodeParams *el = Elec(c, e);
       PetscReal j = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
@@ -1644,14 +1681,16 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
       if (dth > 0) lambda = PetscMin(lambda, tau * (1 - th) / dth);
       if (dth < 0) lambda = PetscMin(lambda, tau * th / -dth);
     }
-    lambda = lambda > 0 ? lambda : 0;
+    w->lam[b] = lambda > 0 ? lambda : 0;
+  }
+  BlockMove(c, nb);
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal  Ia = w->Ia[b], dI = w->dI[b], SV = w->SV[b], lambda = w->lam[b], Vlin = w->Vlin[b];
+    PetscReal *nw = new_[b];
+    if (!w->good[b] || !w->fok[b]) continue;
+    update[b] = w->mnorm[b];
     if (!(lambda > 1e-8) || !isfinite(update[b])) continue;
     if (lambda < 1) update[b] = PetscMax(update[b], 1.0);
-    Vlin = w->V[b] + lambda * (w->dVdI[b] * dI);
-    for (PetscInt k = 0; k < nx; k++) {
-      w->y[k * nb + b] += lambda * w->dy[k * nb + b];
-      Vlin += lambda * w->cV[k * nb + b] * w->dy[k * nb + b];
-    }
     Ia += lambda * dI;
     if (sens) {
       sens[b][0] = 1.0 / SV;
