@@ -53,10 +53,11 @@
  *   kernel        not a test (bench/flops.sh): the roll's SPMe element
  *                 update (8/4/8 cells, 20 shells, Chen2020, voltage
  *                 control), NB elements per block, NREP blocks, batched or
- *                 one at a time; CPU time per update
+ *                 one at a time (MODEL spme, default, or dfn); CPU time per
+ *                 update
  *
  * usage: test_cell CASE   (bench: test_cell bench [cells per region] [shells];
- *                          kernel: test_cell kernel NB NREP batch|single)
+ *                          kernel: test_cell kernel NB NREP batch|single [spme|dfn])
  */
 #include "solver/cellexp.h"
 #include "src/tc.h"
@@ -803,7 +804,7 @@ KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, PetscBool batch, const PetscR
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch)
+static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCellModel model)
 {
   TCCell           cell;
   PetscReal       *st, *old, *it, *start, *sens, *V, *T, *upd, best = PETSC_MAX_REAL;
@@ -818,7 +819,7 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch)
   PetscFunctionBeginUser;
   PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
   PetscCall(TCCellSetParams(cell, &P));
-  PetscCall(TCCellSetModel(cell, TC_CELL_SPME));
+  PetscCall(TCCellSetModel(cell, model));
   PetscCall(TCCellSetGrid(cell, 8, 4, 8, 20, 20)); /* the roll's element grid */
   PetscCall(TCCellSetUp(cell));
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
@@ -852,9 +853,9 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch)
   for (PetscInt b = 0; b < nb; b++)
     PetscCheck(ok[b], PETSC_COMM_SELF, PETSC_ERR_PLIB, "element %" PetscInt_FMT " failed", b);
   PetscCall(TCPrintf(PETSC_COMM_SELF,
-                     "kernel %s: %" PetscInt_FMT " updates per run, %.4f us CPU per update (best of "
+                     "kernel %s %s: %" PetscInt_FMT " updates per run, %.4f us CPU per update (best of "
                      "5 runs), state %zu bytes, sensitivity %zu bytes, update %.2e\n",
-                     batch ? "batch" : "single", nb * nrep, (double)(1e6 * best / (nb * nrep)),
+                     TCCellModels[model], batch ? "batch" : "single", nb * nrep, (double)(1e6 * best / (nb * nrep)),
                      bytes, (size_t)nsens * sizeof(PetscReal), (double)upd[0]));
   PetscCall(PetscFree3(po, pi, ps));
   PetscCall(PetscFree4(T, upd, res, ok));
@@ -898,7 +899,8 @@ int main(int argc, char **argv)
     PetscCall(TestFunc());
   else if (!strcmp(c, "kernel"))
     PetscCall(Kernel(argc > 2 ? atoi(argv[2]) : 64, argc > 3 ? atoi(argv[3]) : 100,
-                     (PetscBool)(argc <= 4 || strcmp(argv[4], "single"))));
+                     (PetscBool)(argc <= 4 || strcmp(argv[4], "single")),
+                     argc > 5 && !strcmp(argv[5], "dfn") ? TC_CELL_DFN : TC_CELL_SPME));
   else if (!strcmp(c, "batch"))
     PetscCall(TestBatch());
   else if (!strcmp(c, "bench"))
