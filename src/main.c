@@ -105,6 +105,7 @@ static const struct {
     {"checkpoint_test_stop_after", " run cell "},
     {"checkpoint_test_crash_at", " run cell "},
     {"roll_newton_monitor", " run "},
+    {"element_block", " run "},
     {"cell_model", NULL},
     {"cell_newton_maxit", NULL},
     {"cell_nx_n", NULL},
