@@ -885,6 +885,11 @@ static void Terminal(TCCell c, TCCellControl ctl, PetscReal value, PetscReal Ia,
     *cf = Ia;
     *d  = c->V + Ia * c->dVdI;
     break;
+  case TC_CELL_RESISTANCE:
+    *g  = c->V - Ia * value;
+    *cf = 1;
+    *d  = c->dVdI - value;
+    break;
   }
 }
 
@@ -996,6 +1001,7 @@ static PetscReal StepBegin(TCCell c, const PetscReal old[], const PetscReal iter
   memcpy(c->y, iter + c->off_y, sizeof(PetscReal) * (size_t)c->N);
   Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
   if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  if (ctl == TC_CELL_RESISTANCE && Ia == 0 && iter[1] > 0) Ia = iter[1] / value;
   return Ia;
 }
 

@@ -1534,6 +1534,11 @@ PetscErrorCode TCRollGetSystem(TCRoll r, TCExperimentSystem *sys)
   sys->I1C_A  = r->I1C;
   sys->step   = RollStep;
   sys->soc    = RollSOC;
+  /* not for a network (yet): per-step ambients, resistance steps and the
+     set's voltage limits as step ends */
+  sys->set_ambient = NULL;
+  sys->resistance  = PETSC_FALSE;
+  sys->V_lo = sys->V_hi = 0;
   PetscFunctionReturn(0);
 }
 
