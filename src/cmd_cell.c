@@ -499,7 +499,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   Tamb = p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  Tinit = Tamb;
+  /* the set's initial temperature (BPX "State"), unless the ambient is given */
+  {
+    PetscBool amb_set;
+    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+    Tinit = amb_set ? Tamb : p.T_init;
+  }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
@@ -578,6 +583,13 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(TCPrintf(
         comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
         (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
+  if (!soc_set && p.soc_init >= 0)
+    PetscCall(TCPrintf(comm, "  initial SOC %g from the set's \"State\" -> \"Initial conditions\"\n",
+                       (double)p.soc_init));
+  else if (!soc_set && !(p.neg.c_init > 0 && p.pos.c_init > 0))
+    PetscCall(TCPrintf(comm,
+                       "  initial SOC 1: the set gives no initial state (as PyBaMM's BPX reader, "
+                       "target_soc = 1; give initial_soc for another)\n"));
   /* the CSV lives under <output>.partial until the run completes */
   if (restarting) {
     PetscInt nexp;
