@@ -1,9 +1,14 @@
 /*
  * Parameter sets for the cell models, read from BPX JSON files (Battery
- * Parameter eXchange, https://github.com/FaradayInstitution/BPX, schema 0.x):
- * "Header" + "Parameterisation" with "Cell", "Electrolyte", "Negative
- * electrode", "Separator", "Positive electrode" and an optional
- * "User-defined" section. Parameter sets are data: a name such as
+ * Parameter eXchange, https://github.com/FaradayInstitution/BPX, 0.x and
+ * 1.x): "Header" + "Parameterisation" with "Cell", "Electrolyte", "Negative
+ * electrode", "Separator", "Positive electrode", an optional "User-defined"
+ * section and BPX 1.x's "State" (initial SOC, temperature and electrolyte
+ * concentration; ambient temperature and h). SPM-only sets ("Model": "SPM",
+ * no electrolyte or separator) load with what the SPM needs (spm_only; the
+ * other models refuse them); a one-material "Particle" map loads as that
+ * material; blended electrodes, OCP hysteresis (the branches or user-defined)
+ * and a degraded "State" are refused with the reason. Parameter sets are data: a name such as
  * "chen2020" is looked up as inputs/params/<name>.json (beside the
  * executable's source tree, or in $TOMOCELL_PARAMS), anything with a '/' or
  * ending in .json is a path.
