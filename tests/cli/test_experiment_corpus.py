@@ -49,6 +49,7 @@ import sys
 import tempfile
 
 TC = os.path.abspath(sys.argv[1])
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 fails = 0
 
 
@@ -378,6 +379,41 @@ try:
     r, _, _ = run(["-drive_cycle", "B=" + bad, "-experiment", "Run B (A)"])
     check(r.returncode == 1 and "does not increase" in r.stderr and not os.path.exists(os.path.join(tmp, "c.csv")),
           "a drive cycle whose time goes back is refused: %s" % r.stderr.strip()[:100])
+
+    # restarts: the new parts of a step (drive cycle time, per-step ambient,
+    # period, cycles) continue bit for bit from a checkpoint
+    pulses = os.path.join(ROOT, "inputs", "drive_cycles", "pulses.csv")
+    mine = os.path.join(tmp, "pulses.csv")
+    shutil.copy(pulses, mine)
+    base = ["cell", "-model", "spm", "-thermal", "lumped", "-drive_cycle", "PULSES=" + mine, "-experiment",
+            "[Run PULSES (A); Rest for 5 minutes at 35oC (1 minute period)] * 2; Discharge at 1C for 2 hours"]
+    ref = os.path.join(tmp, "rref", "out.csv")
+    r0 = subprocess.run([TC] + base + ["-output", ref], capture_output=True, text=True, timeout=600, cwd=tmp)
+    nref = len(open(ref).readlines()) if r0.returncode == 0 else 0
+
+    def nowall(p):
+        return [x for x in open(p) if '"wall_s"' not in x]
+    for n in (40, 120, 150, 260, 300):  # in a drive cycle, a 35oC rest, the second drive cycle and rest, the discharge
+        d = os.path.join(tmp, "rs%d" % n)
+        out = os.path.join(d, "out.csv")
+        r1 = subprocess.run([TC] + base + ["-output", out, "-checkpoint_test_stop_after", str(n)],
+                            capture_output=True, text=True, timeout=600, cwd=tmp)
+        r2 = subprocess.run([TC] + base + ["-output", out, "-restart", os.path.join(d, "checkpoint.h5")],
+                            capture_output=True, text=True, timeout=600, cwd=tmp)
+        ok = r0.returncode == 0 and r1.returncode == 3 and r2.returncode == 0 and \
+            open(ref).read() == open(out).read() and nowall(ref[:-4] + ".json") == nowall(out[:-4] + ".json")
+        check(ok, "stopped after %d steps and restarted: CSV and JSON identical to the uninterrupted run "
+              "(%d rows; exits %d, %d)" % (n, nref, r1.returncode, r2.returncode))
+    d = os.path.join(tmp, "rchg")
+    out = os.path.join(d, "out.csv")
+    subprocess.run([TC] + base + ["-output", out, "-checkpoint_test_stop_after", "40"],
+                   capture_output=True, text=True, timeout=600, cwd=tmp)
+    with open(mine, "a") as f:
+        f.write("361,0\n")
+    r = subprocess.run([TC] + base + ["-output", out, "-restart", os.path.join(d, "checkpoint.h5")],
+                       capture_output=True, text=True, timeout=600, cwd=tmp)
+    check(r.returncode == 1 and "drive_cycles_content_hash" in r.stderr,
+          "a restart with a changed drive cycle file is refused: %s" % r.stderr.strip()[:160])
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print("%d failure(s)" % fails)
