@@ -439,6 +439,9 @@ static int ParseStep(TCLex *l, TCStep *st)
         l->err = NULL;
         if (LUntilCurrent(l, st))
           return LFail(l, "expected a cut-off voltage (e.g. 'until 2.5 V') or current");
+        if (st->amt == AMT_CRATE || st->amt == AMT_AMP)
+          return LFail(l, "a constant-current step never reaches a cut-off current: give a "
+                          "voltage ('until 2.5 V') or a duration");
       }
       /* PyBaMM: "until 3.3 V or 2 hours" (either condition ends the step) */
       if (st->duration_s < 0 && LWord(l, "or")) {
@@ -485,8 +488,8 @@ static int ParseStep(TCLex *l, TCStep *st)
     for (PetscInt i = 0; i < l->exp->ndrive; i++)
       if (!strcasecmp(l->exp->drive[i].name, name)) st->drive = i;
     if (st->drive < 0)
-      return LFail(l, "unknown drive cycle: give its CSV with -drive_cycle NAME=FILE.csv (deck: "
-                      "drive_cycle: {NAME: FILE.csv})");
+      return LFail(l, "unknown drive cycle: register its CSV first (tomocell cell -drive_cycle "
+                      "NAME=FILE.csv, or in the deck drive_cycle: {NAME: FILE.csv})");
     l->p += n;
     LSkip(l);
     u = l->p;
@@ -892,7 +895,9 @@ static PetscReal EventF(int ev, const TCStep *st, const TCExperimentSystem *sys,
   case EV_VCUT:
     return st->kind == STEP_CHARGE ? st->vcut - res->V_V : res->V_V - st->vcut;
   case EV_ICUT:
-    return PetscAbsReal(res->I_A) - icut;
+    /* the current falls towards the cut-off in a hold or at a constant
+       resistance, and rises at a constant power */
+    return st->amt == AMT_WATT ? icut - PetscAbsReal(res->I_A) : PetscAbsReal(res->I_A) - icut;
   case EV_VLO:
     return res->V_V - sys->V_lo;
   default:
@@ -1010,6 +1015,16 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
                  "the %s starts at %.4f V, already %s it",
                  s + 1, st->text, vc, st->kind == STEP_CHARGE ? "charge" : "discharge",
                  (double)res.V_V, st->kind == STEP_CHARGE ? "above" : "below");
+    }
+    if (st->has_icut && EventF(EV_ICUT, st, sys, icut, &res) <= 0) {
+      /* the cut-off current is reached at the start: the step is over before
+         it begins (PyBaMM skips a step infeasible at its start) */
+      PetscCall(PetscArraycpy(state, trial, ns));
+      pt.t_s = t;
+      pt.T_K = T;
+      pt.soc = sys->soc(sys->ctx, state);
+      if (mon) PetscCall(mon(&pt, &res, ctx));
+      continue;
     }
     for (int ev = EV_VLO; ev <= EV_VHI; ev++) {
       /* beyond a limit at the start of the step: the experiment stops here
