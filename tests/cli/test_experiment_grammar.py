@@ -12,6 +12,7 @@ Per-step temperatures ('at 25oC') and resistances ('Ohm') run in tomocell cell
 refuses them with a message that says so, exit 1, no output.
 """
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -75,6 +76,22 @@ try:
                            capture_output=True, text=True, timeout=300, cwd=tmp)
         check(r.returncode == 1 and words in r.stderr and not os.path.exists(out)
               and "PETSC ERROR" not in r.stderr, "tomocell run refuses with a reason: %r" % expt)
+    # tomocell run: step and cycle columns in summary.csv, the counts in summary.json
+    small = os.path.join(tmp, "small.yaml")
+    with open(small, "w") as f:
+        f.write("job: roll\npreset: 18650\nnetwork:\n  ds_m: 20e-3\n  nz: 1\nmodel: spm\n"
+                "thermal: isothermal\nplots: false\n"
+                "experiment: \"[Discharge at 1C for 1 minute; Rest for 1 minute] * 2\"\n")
+    out = os.path.join(tmp, "rollc")
+    r = subprocess.run([TC, "run", small, "-output", out], capture_output=True, text=True, timeout=600, cwd=tmp)
+    rows = list(csv.DictReader(open(os.path.join(out, "summary.csv")))) if r.returncode == 0 else []
+    js = json.load(open(os.path.join(out, "summary.json")))["steps"] if r.returncode == 0 else {}
+    ok = r.returncode == 0 and rows and sorted({int(x["step"]) for x in rows}) == [1, 2, 3, 4]
+    for x in rows:
+        st, cy, t = int(x["step"]), int(x["cycle"]), float(x["time_s"])
+        ok = ok and cy == (st + 1) // 2 and 60 * (st - 1) - 1e-9 <= t <= 60 * st + 1e-9
+    check(ok and js.get("experiment_steps") == 4 and js.get("experiment_steps_run") == 4 and js.get("cycles_run") == 2,
+          "tomocell run: summary.csv step/cycle columns, summary.json steps %s" % js)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print("%d failure(s)" % fails)
