@@ -392,8 +392,9 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
     PetscCheck(!st || st->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s:%d: \"State\" must be an object", path, st->line);
     PetscCall(BPXObject(&b, st, "\"State\"", "Initial conditions", &ic));
-    PetscCall(BPXObject(&b, st, "\"State\"", "Thermal state", &th));
-    if (!th) PetscCall(BPXObject(&b, st, "\"State\"", "Thermal environment", &th));
+    /* "Thermal environment" (BPX 1.1.1; 1.1.0 drafts: "Thermal state") */
+    PetscCall(BPXObject(&b, st, "\"State\"", "Thermal environment", &th));
+    if (!th) PetscCall(BPXObject(&b, st, "\"State\"", "Thermal state", &th));
     PetscCall(BPXObject(&b, st, "\"State\"", "Degradation", &dg));
     PetscCall(BPXReal(&b, ic, "State\" -> \"Initial conditions", "Initial state-of-charge", 4, -1,
                       PETSC_FALSE, &p->soc_init));
@@ -436,11 +437,15 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
     if (!p->ce0)
       PetscCall(BPXReal(&b, el, "Electrolyte", "Initial concentration [mol.m-3]", 1, 0, PETSC_FALSE,
                         &p->ce0));
-    PetscCheck(p->ce0 > 0 || p->spm_only, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "%s: missing the initial electrolyte concentration: \"State\" -> \"Initial "
-               "conditions\" -> \"Initial electrolyte concentration [mol.m-3]\" (BPX 1.x) or "
-               "\"Electrolyte\" -> \"Initial concentration [mol.m-3]\" (BPX 0.x)",
-               path);
+    if (!(p->ce0 > 0) && !p->spm_only) {
+      /* BPX 1.1.1: every State value is optional, "leaving simulators to
+         default" it: 1 M, said on the output */
+      p->ce0 = 1000;
+      snprintf(p->notes + strlen(p->notes), sizeof(p->notes) - strlen(p->notes),
+               "%sno initial electrolyte concentration in the set (\"State\" -> \"Initial "
+               "conditions\"): 1000 mol/m3 (1 M)",
+               p->notes[0] ? "; " : "");
+    }
     PetscCall(BPXReal(&b, el, "Electrolyte", "Cation transference number", 3, 0, !p->spm_only,
                       &p->t_plus));
     PetscCall(BPXFunc(&b, el, "Electrolyte", "Diffusivity [m2.s-1]", !p->spm_only, &p->De));

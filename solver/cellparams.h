@@ -71,6 +71,7 @@ typedef struct {
   PetscReal         soc_init; /* "State" -> "Initial state-of-charge"; < 0: not given */
   PetscBool spm_only;      /* an SPM set: no electrolyte, separator, porosities, conductivities */
   char      bpx_model[16]; /* "Header" -> "Model" ("" if absent) */
+  char      notes[512];    /* defaults the loader chose, for the output ("" if none) */
 } TCCellParams;
 
 /* Load a set by name or path (see above). Errors: unknown set (lists the

@@ -94,24 +94,25 @@ static void CellHelp(void)
 {
   printf("Keys (options -key value, or a YAML deck given as the positional argument):\n");
   TCDeckPrintKeys(cell_keys, cell_nkeys);
-  printf("\nExperiment steps (PyBaMM's strings), separated by ';':\n"
-         "  Discharge|Charge at <x>C|C/<n>|<x> A|mA|<x> W|mW|kW|<x> Ohm [for <n> <unit>] [or] "
-         "[until <v> V [or <n> <unit>]]\n"
-         "  Rest for <n> seconds|minutes|hours|days\n"
-         "  Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A|mA]\n"
-         "  Run <NAME> (A)|(W)|(V) [for <n> <unit>]   (a drive cycle, see -drive_cycle)\n"
-         "  each optionally followed by 'at <T>oC' (or K: the step's ambient) and '(<n> <unit> "
-         "period)';\n"
-         "  every step is one cycle, '[step; step] * N' repeats a cycle of several steps N times.\n"
-         "  A step that draws a current also ends at the set's voltage cut-offs; reaching one "
-         "before\n  the step's own end stops the experiment there (as PyBaMM), exit 0.\n"
-         "  -parse_experiment prints the parsed steps as JSON lines and exits.\n"
-         "CSV columns: time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,\n"
-         "  discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,pos_avg_stoich,\n"
-         "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S,step,cycle\n"
-         "  (step and cycle numbered from 1)\n"
-         "  (discharge current positive; surface values and overpotentials at the separator "
-         "side)\n");
+  printf(
+      "\nExperiment steps (PyBaMM's strings), separated by ';':\n"
+      "  Discharge|Charge at <x>C|C/<n>|<x> A|mA|<x> W|mW|kW|<x> Ohm [for <n> <unit>] [or] "
+      "[until <v> V [or <n> <unit>]]\n"
+      "  Rest for <n> seconds|minutes|hours|days\n"
+      "  Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A|mA]\n"
+      "  Run <NAME> (A)|(W)|(V) [for <n> <unit>]   (a drive cycle, see -drive_cycle)\n"
+      "  each optionally followed by 'at <T>oC' (or K: the step's ambient) and '(<n> <unit> "
+      "period)';\n"
+      "  every step is one cycle, '[step; step] * N' repeats a cycle of several steps N times.\n"
+      "  A step that draws a current also ends at the set's voltage cut-offs; reaching one "
+      "before\n  the step's own end stops the experiment there (as PyBaMM), exit 0.\n"
+      "  -parse_experiment prints the parsed steps as JSON lines and exits.\n"
+      "CSV columns: time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,\n"
+      "  discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,pos_avg_stoich,\n"
+      "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S,step,cycle\n"
+      "  (step and cycle numbered from 1)\n"
+      "  (discharge current positive; surface values and overpotentials at the separator "
+      "side)\n");
   printf("\nRun control (command line only):\n"
          "  -checkpoint_every N          write checkpoint.h5 beside -output every N steps [0: "
          "never]\n"
@@ -334,9 +335,10 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
 /* The values that define the run, "key: value" lines: a restart must see the
    same (reals in full precision; the parameter file by content). */
 static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, PetscInt model,
-                                 const char expt[], uint64_t dchash, PetscBool lumped, PetscReal Tamb,
-                                 PetscReal Tinit, PetscReal soc, const PetscInt g[5],
-                                 PetscReal rtol, const TCExperimentOptions *opt, char **config)
+                                 const char expt[], uint64_t dchash, PetscBool lumped,
+                                 PetscReal Tamb, PetscReal Tinit, PetscReal soc,
+                                 const PetscInt g[5], PetscReal rtol,
+                                 const TCExperimentOptions *opt, char **config)
 {
   char    *c;
   uint64_t h = TC_HASH_INIT;
@@ -547,8 +549,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
   PetscCall(TCCellStateInit(cell, soc, Tinit, state));
-  PetscCall(CellConfig(params, &p, model, expt, dchash, opt.lumped, Tamb, Tinit, soc, g, rtol,
-                       &opt, &config));
+  PetscCall(CellConfig(params, &p, model, expt, dchash, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt,
+                       &config));
   /* a restart is checked completely before any output is touched */
   if (restarting)
     PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
@@ -583,8 +585,10 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(TCPrintf(
         comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
         (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
+  if (p.notes[0]) PetscCall(TCPrintf(comm, "  note: %s\n", p.notes));
   if (!soc_set && p.soc_init >= 0)
-    PetscCall(TCPrintf(comm, "  initial SOC %g from the set's \"State\" -> \"Initial conditions\"\n",
+    PetscCall(TCPrintf(comm,
+                       "  initial SOC %g from the set's \"State\" -> \"Initial conditions\"\n",
                        (double)p.soc_init));
   else if (!soc_set && !(p.neg.c_init > 0 && p.pos.c_init > 0))
     PetscCall(TCPrintf(comm,
@@ -694,7 +698,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   }
   PetscCall(TCPrintf(comm,
                      "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh "
-                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential "
+                     "vs Li %.4f V, time below 0 V "
                      "%.1f s, end %.2f s\n",
                      (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
                      (double)sum.energy_Wh, (double)sum.discharge_energy_Wh,

@@ -15,9 +15,12 @@ written the 0.x way, run with the same options): every row of the CSV equal
 
 Cases:
   state        BPX 1.x: "State" -> "Initial conditions" (SOC 0.8, temperature,
-               electrolyte concentration) and "Thermal state" (ambient, h); no
+               electrolyte concentration) and "Thermal environment" (ambient, h); no
                "Electrolyte" -> "Initial concentration" (the issue's refusal)
-  state_T      initial 290 K in a 300 K ambient, h 20 from the State, lumped rest
+  state_noce   the same without the electrolyte concentration (optional in BPX
+               1.1.1): 1000 mol/m3 with a note
+  state_T      initial 290 K in a 300 K ambient, h 20 from the State ("Thermal
+               state", the 1.1.0 draft's name), lumped
   spm_only     Header Model "SPM", no Electrolyte or Separator, electrodes without
                porosity/transport efficiency/conductivity: loads for SPM, refused
                for SPMe and DFN with the reason
@@ -87,7 +90,7 @@ def same(a, b):
     return worst <= 1e-12, "%d rows, worst relative difference %.1e" % (len(a), worst)
 
 
-def v1(d, soc=0.8, T0=298.15, Tamb=298.15, h=10.0):
+def v1(d, soc=0.8, T0=298.15, Tamb=298.15, h=10.0, thermal="Thermal environment"):
     """BPX 1.x: temperatures, h and the electrolyte's initial concentration in State"""
     d = copy.deepcopy(d)
     d["Header"]["BPX"] = "1.1.0"
@@ -107,7 +110,7 @@ def v1(d, soc=0.8, T0=298.15, Tamb=298.15, h=10.0):
             "Initial hysteresis state: Positive electrode": 0,
             "Initial hysteresis state: Negative electrode": 0,
         },
-        "Thermal state": {"Ambient temperature [K]": Tamb, "Heat transfer coefficient [W.m-2.K-1]": h},
+        thermal: {"Ambient temperature [K]": Tamb, "Heat transfer coefficient [W.m-2.K-1]": h},
     }
     return d
 
@@ -131,7 +134,7 @@ try:
     check(r1.returncode == 0 and r2.returncode == 0 and ok and "initial SOC 0.8 from the set's" in r1.stdout,
           "state: BPX 1.x with State (SOC 0.8) = chen2020 -initial_soc 0.8, DFN 1C: %s %s" % (how, r1.stderr.strip()[:150]))
     # --- state_T: initial and ambient temperature and h from the State
-    st2 = write("state_T", v1(BASE, soc=0.5, T0=290.0, Tamb=300.0, h=20.0))
+    st2 = write("state_T", v1(BASE, soc=0.5, T0=290.0, Tamb=300.0, h=20.0, thermal="Thermal state"))
     eq = copy.deepcopy(BASE)
     eq["Parameterisation"]["Cell"]["Heat transfer coefficient [W.m-2.K-1]"] = 20.0
     eqp = write("state_T_equiv", eq)
@@ -141,6 +144,14 @@ try:
     ok, how = same(a, b)
     check(r1.returncode == 0 and r2.returncode == 0 and ok and a and abs(float(a[0]["temperature_K"]) - 290) < 1e-9,
           "state_T: initial 290 K, ambient 300 K, h 20 from the State = the 0.x set with the same values: %s" % how)
+    # --- BPX 1.1.1: every State value optional; no electrolyte concentration: 1 M with a note
+    nc = v1(BASE, soc=0.8)
+    del nc["State"]["Initial conditions"]["Initial electrolyte concentration [mol.m-3]"]
+    r1, a, _ = run(write("state_noce", nc), ["-experiment", "Discharge at 1C until 2.5 V"], "a")
+    r2, b, _ = run(chen, ["-initial_soc", "0.8", "-experiment", "Discharge at 1C until 2.5 V"], "b")
+    ok, how = same(a, b)
+    check(r1.returncode == 0 and ok and "note: no initial electrolyte concentration" in r1.stdout,
+          "state without the electrolyte concentration (BPX 1.1.1: optional): 1000 mol/m3 with a note = chen2020: %s" % how)
     # --- spm_only
     spm = copy.deepcopy(v1(BASE, soc=0.7))
     spm["Header"]["Model"] = "SPM"
