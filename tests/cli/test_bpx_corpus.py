@@ -28,8 +28,9 @@ Cases:
   blended      two materials: refused ("blended electrode ... not modelled")
   hysteresis   "OCP (lithiation) [V]" / "(delithiation)" in an electrode: refused
   ud_hyst      BPX 0.4 user-defined "Negative electrode delithiation OCP [V]": refused
-  limits       lower cut-off 2.7 V: the default discharge and a timed one end at
-               2.7 V; a step "until 2.5 V" is refused (below the set's limit)
+  limits       lower cut-off 2.7 V: the default discharge (tomocell cell and tomocell
+               run) and a timed one end at 2.7 V; a step "until 2.5 V" is refused
+               (below the set's limit)
   no_state     neither State nor initial concentrations: SOC 1 (PyBaMM's BPX
                default target_soc = 1), with a note
   degraded     State "Degradation" LLI 0.1: refused; all zero: loads
@@ -206,6 +207,16 @@ try:
     check(r.returncode == 0 and rows and abs(float(rows[-1]["voltage_V"]) - 2.7) < 1e-6
           and "lower voltage cut-off 2.7 V" in js.get("termination", ""),
           "limits: a timed discharge stops at 2.7 V (%s V, %s)" % (rows[-1]["voltage_V"] if rows else None, js.get("termination")))
+    # tomocell run: its default discharge ends at the set's lower cut-off too
+    small = os.path.join(tmp, "small.yaml")
+    with open(small, "w") as f:
+        f.write("job: roll\npreset: 18650\nnetwork:\n  ds_m: 20e-3\n  nz: 1\nmodel: spm\n"
+                "thermal: isothermal\nplots: false\nparams: %s\n" % lp)
+    rr = subprocess.run([TC, "run", small, "-output", os.path.join(tmp, "roll")], capture_output=True, text=True,
+                        timeout=600, cwd=tmp)
+    fv = json.load(open(os.path.join(tmp, "roll", "summary.json"))).get("final_voltage_V") if rr.returncode == 0 else None
+    check(rr.returncode == 0 and fv is not None and abs(fv - 2.7) < 1e-6 and "until 2.7 V" in rr.stdout,
+          "limits: tomocell run's default discharge ends at the set's 2.7 V (%s V) %s" % (fv, rr.stderr.strip()[:150]))
     refused(lp, ["-model", "spm", "-experiment", "Discharge at 1C until 2.5 V"],
             ["cut-off 2.5 V can never be reached", "below the set's lower voltage cut-off 2.7 V"], "limits: until 2.5 V")
     # --- no initial state at all: SOC 1 as PyBaMM's BPX reader
