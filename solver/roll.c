@@ -1987,7 +1987,12 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   }
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
-  rp->T_init_K     = rp->T_amb_K;
+  {
+    /* the set's initial temperature (BPX "State"), unless the ambient is given */
+    PetscBool amb_set;
+    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+    rp->T_init_K = amb_set ? rp->T_amb_K : p->T_init;
+  }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;

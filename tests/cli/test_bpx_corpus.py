@@ -153,6 +153,18 @@ try:
     ok, how = same(a, b)
     check(r1.returncode == 0 and ok and "note: no initial electrolyte concentration" in r1.stdout,
           "state without the electrolyte concentration (BPX 1.1.1: optional): 1000 mol/m3 with a note = chen2020: %s" % how)
+    # tomocell run takes the State's temperatures too
+    small_T = os.path.join(tmp, "small_T.yaml")
+    with open(small_T, "w") as f:
+        f.write("job: roll\npreset: 18650\nnetwork:\n  ds_m: 20e-3\n  nz: 1\nmodel: spm\n"
+                "thermal: isothermal\nplots: false\nparams: %s\nexperiment: Rest for 1 minute\n" % st2)
+    rr = subprocess.run([TC, "run", small_T, "-output", os.path.join(tmp, "rollT")], capture_output=True,
+                        text=True, timeout=600, cwd=tmp)
+    rows = list(csv.DictReader(open(os.path.join(tmp, "rollT", "summary.csv")))) if rr.returncode == 0 else []
+    check(rr.returncode == 0 and rows and abs(float(rows[0]["T_mean_K"]) - 290) < 1e-9
+          and abs(float(rows[0]["T_amb_K"]) - 300) < 1e-9,
+          "state_T in tomocell run: starts at the State's 290 K in its 300 K ambient (%s, %s)" %
+          (rows[0]["T_mean_K"] if rows else None, rows[0]["T_amb_K"] if rows else None))
     # --- spm_only
     spm = copy.deepcopy(v1(BASE, soc=0.7))
     spm["Header"]["Model"] = "SPM"
