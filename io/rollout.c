@@ -37,7 +37,9 @@ static const char *const roll_cols[] = {"time_s",
                                         "removed_J",
                                         "newton_its",
                                         "T_amb_K",
-                                        "abuse_heat_J"};
+                                        "abuse_heat_J",
+                                        "step",
+                                        "cycle"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
 #define TC_ROLL_MAX_PROBES 64
 
@@ -165,7 +167,9 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
                      st.removed_J,
                      (PetscReal)res->newton_its,
                      st.T_amb_K,
-                     st.abuse_J};
+                     st.abuse_J,
+                     (PetscReal)(pt->step + 1), /* experiment step and cycle, from 1 */
+                     (PetscReal)(pt->cycle + 1)};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
   PetscCall(TCRollProbeTemperatures(m->roll, m->state, m->nprobe, m->probe, row + NCOL));
@@ -780,6 +784,9 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonObjectEnd(&js);
     TCJsonObjectBegin(&js, "steps");
     TCJsonInt(&js, "accepted", sum->nsteps);
+    TCJsonInt(&js, "experiment_steps", m->nexp);
+    TCJsonInt(&js, "experiment_steps_run", sum->steps_run);
+    TCJsonInt(&js, "cycles_run", sum->cycles_run);
     TCJsonInt(&js, "rejected", sum->nrejected);
     TCJsonInt(&js, "newton_its", sum->newton_its);
     TCJsonInt(&js, "snapshots", m->nsnap);

@@ -1905,6 +1905,11 @@ PetscErrorCode TCRollGetSystem(TCRoll r, TCExperimentSystem *sys)
   sys->I1C_A  = r->I1C;
   sys->step   = RollStep;
   sys->soc    = RollSOC;
+  /* not for a network (yet): per-step ambients, resistance steps and the
+     set's voltage limits as step ends */
+  sys->set_ambient = NULL;
+  sys->resistance  = PETSC_FALSE;
+  sys->V_lo = sys->V_hi = 0;
   PetscFunctionReturn(0);
 }
 
@@ -2474,7 +2479,12 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   }
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
-  rp->T_init_K = rp->T_amb_K;
+  {
+    /* the set's initial temperature (BPX "State"), unless the ambient is given */
+    PetscBool amb_set;
+    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+    rp->T_init_K = amb_set ? rp->T_amb_K : p->T_init;
+  }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;

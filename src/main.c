@@ -91,6 +91,7 @@ static const struct {
   const char *name, *cmds;
 } tc_extra_options[] = {
     {"restart", " run cell "},
+    {"parse_experiment", " cell "},
     /* tomocell sweep's own keys (its command table offers no keys to sweep) */
     {"local", " sweep "},
     {"slurm", " sweep "},
