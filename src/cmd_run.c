@@ -74,6 +74,8 @@ static void RunHelp(void)
          "  -checkpoint_minutes M        ... and every M minutes of wall time [0: never]\n"
          "  -restart FILE                continue the run saved in FILE (same deck and options)\n"
          "  -roll_newton_monitor         print the coupled Newton iterations\n"
+         "  -element_block N             elements per batched element update [64]; the results\n"
+         "                               are the same bits for every N\n"
          "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
          "status 3.\n");
 }

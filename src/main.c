@@ -91,6 +91,7 @@ static const struct {
   const char *name, *cmds;
 } tc_extra_options[] = {
     {"restart", " run cell "},
+    {"parse_experiment", " cell "},
     /* tomocell sweep's own keys (its command table offers no keys to sweep) */
     {"local", " sweep "},
     {"slurm", " sweep "},
@@ -105,6 +106,7 @@ static const struct {
     {"checkpoint_test_stop_after", " run cell "},
     {"checkpoint_test_crash_at", " run cell "},
     {"roll_newton_monitor", " run "},
+    {"element_block", " run "},
     {"cell_model", NULL},
     {"cell_newton_maxit", NULL},
     {"cell_nx_n", NULL},
