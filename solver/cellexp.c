@@ -631,7 +631,7 @@ PetscErrorCode TCExperimentAdd(TCExperiment exp, const char text[])
         TCStep      st;
         const char *c = a;
         while (c < a + n && isspace((unsigned char)*c)) c++;
-        if (c < a + n || !b) {
+        if (c < a + n) { /* an empty piece ("[a; b;]") is skipped */
           PetscCall(ParseOne(exp, a, n, &st));
           st.cycle = exp->ncycles;
           PetscCall(AppendStep(exp, &st));

@@ -250,6 +250,9 @@ try:
             why += same(g, e, k + 1)
     check(not why and len(got) == 4, "corpus list of 4 strings: 4 cycles%s" % (": " + "; ".join(why) if why else ""))
     check(n >= 30 and sum(len(s) for _, s in CORPUS) >= 30, "corpus size: %d entries" % n)
+    got, err = parse("[Rest for 1 minute; Rest for 2 minutes;] * 2;")
+    check(got is not None and [g["cycle"] for g in got] == [1, 1, 2, 2],
+          "empty pieces (a trailing ';' inside and after a cycle) are skipped: %s" % (err or [g["cycle"] for g in got]))
     # not PyBaMM: refused with a reason, nothing written
     for expt, words in (("Discharge at 1C for 1 minute at 25 furlongs", "temperature unit"),
                         ("Run WLTP (A)", "unknown drive cycle"),
@@ -257,7 +260,8 @@ try:
                         ("[Discharge at 1C for 1 minute] * 0", "whole number N"),
                         ("[Discharge at 1C for 1 minute; [Rest for 1 minute]] * 2", "do not nest"),
                         ("Discharge at 1C for 1 minute] * 2", "without a matching '['"),
-                        ("Rest for 1 minute (1 minute peroid)", "period")):
+                        ("Rest for 1 minute (1 minute peroid)", "period"),
+                        ("[ ] * 2", "an empty cycle")):
         got, err = parse(expt)
         check(got is None and words in err and err.startswith("tomocell: error:") and "PETSC ERROR" not in err,
               "refused: %r (%s)" % (expt, err[:110] or got))
