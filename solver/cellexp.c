@@ -386,7 +386,12 @@ static int LDuration(TCLex *l, PetscReal *sec)
 static int LTemperature(TCLex *l, PetscReal *T_K)
 {
   PetscReal v;
+  PetscBool neg;
+  LSkip(l);
+  neg = (PetscBool)(*l->p == '-'); /* "at -10oC" */
+  if (neg) l->p++;
   if (LNumber(l, &v)) return LFail(l, "expected a temperature after 'at' (e.g. 'at 25oC')");
+  if (neg) v = -v;
   LSkip(l);
   if (!strncmp(l->p, "oC", 2) || !strncmp(l->p, "degC", 4)) {
     l->p += l->p[0] == 'o' ? 2 : 4;

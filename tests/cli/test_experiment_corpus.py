@@ -250,6 +250,9 @@ try:
             why += same(g, e, k + 1)
     check(not why and len(got) == 4, "corpus list of 4 strings: 4 cycles%s" % (": " + "; ".join(why) if why else ""))
     check(n >= 30 and sum(len(s) for _, s in CORPUS) >= 30, "corpus size: %d entries" % n)
+    got, err = parse("Rest for 1 hour at -10oC; Rest for 1 hour at 0 oC; Rest for 1 hour at 253.15 K")
+    check(got is not None and [round(g["temperature_K"], 9) for g in got] == [263.15, 273.15, 253.15],
+          "temperatures below 0oC and in K: %s" % (err or [g["temperature_K"] for g in got]))
     got, err = parse("[Rest for 1 minute; Rest for 2 minutes;] * 2;")
     check(got is not None and [g["cycle"] for g in got] == [1, 1, 2, 2],
           "empty pieces (a trailing ';' inside and after a cycle) are skipped: %s" % (err or [g["cycle"] for g in got]))
