@@ -280,6 +280,23 @@ try:
     check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
           "constant-current drive cycle = 'Discharge at 5 A for 10 minutes': %d rows, max |dV| + |dt| %.2e" %
           (len(b), dv))
+    bcc = b
+    r1, a, _ = run(["-model", "dfn", "-experiment", "Discharge at 5 A for 10 minutes"], "a.csv")
+    r2, b, _ = run(["-model", "dfn", "-drive_cycle", "CC=" + cc, "-experiment", "Run CC (A)"], "b.csv")
+    dv = max((abs(x["voltage_V"] - y["voltage_V"]) + abs(x["time_s"] - y["time_s"]) for x, y in zip(a, b)),
+             default=1)
+    check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
+          "the same with DFN: %d rows, max |dV| + |dt| %.2e" % (len(b), dv))
+    cp = os.path.join(tmp, "cp.csv")
+    with open(cp, "w") as f:
+        f.write("".join("%d,12\n" % t for t in range(0, 121, 5)))
+    r1, a, _ = run(["-experiment", "Discharge at 12 W for 2 minutes"], "a.csv")
+    r2, b, _ = run(["-drive_cycle", "CP=" + cp, "-experiment", "Run CP (W)"], "b.csv")
+    dv = max((abs(x["voltage_V"] - y["voltage_V"]) + abs(x["time_s"] - y["time_s"]) for x, y in zip(a, b)),
+             default=1)
+    check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
+          "constant-power drive cycle = 'Discharge at 12 W for 2 minutes': %d rows, max |dV| + |dt| %.2e" %
+          (len(b), dv))
     # deck map form of the same drive cycle
     deck = os.path.join(tmp, "dc.yaml")
     with open(deck, "w") as f:
@@ -287,7 +304,7 @@ try:
     r = subprocess.run([TC, "cell", deck], capture_output=True, text=True, timeout=300, cwd=tmp)
     d = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(open(os.path.join(tmp, "d.csv")))] \
         if r.returncode == 0 else []
-    check(r.returncode == 0 and len(d) == len(b) and all(x["voltage_V"] == y["voltage_V"] for x, y in zip(b, d)),
+    check(r.returncode == 0 and len(d) == len(bcc) and all(x["voltage_V"] == y["voltage_V"] for x, y in zip(bcc, d)),
           "drive_cycle: {CC: file} in a deck = -drive_cycle CC=file (%s)" % r.stderr.strip()[:100])
 
     r, rows, js = run(["-experiment", "Discharge at 1C for 2 hours; Rest for 1 hour"])
