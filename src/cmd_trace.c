@@ -53,7 +53,8 @@ static void TraceHelp(void)
   printf("\nInput: Data Exchange HDF5 (/exchange/data, z y x; pixel size from attribute\n"
          "pixel_size_m or /measurement/instrument/detector/pixel_size, or -pixel_size).\n"
          "Outputs: net.h5 + net.xmf, net.json (foils: label, length_m, windings, r_inner_m,\n"
-         "r_outer_m, centre_m, gap_mean_m, gap_min_m), net.png.\n");
+         "r_outer_m, centre_m, gap_mean_m, gap_min_m; defects: kind fold|gap|missing_coating,\n"
+         "r_m, theta_deg, z_m, size_m, slice), net.png (defects ringed).\n");
 }
 
 static PetscErrorCode TraceMain(int npos, char **pos)
