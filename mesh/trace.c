@@ -1688,6 +1688,11 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
         b = i;
         while (a > 0 && C->J[i] - C->J[a - 1] <= h) a--;
         while (b < C->n - 1 && C->J[b + 1] - C->J[i] <= h) b++;
+        /* near an end the window keeps its length 2h, shifted inward: the
+           end radius is fitted over as many crossings as inside the curve,
+           not extrapolated from half as many (a fading line end) */
+        while (a == 0 && b < C->n - 1 && C->J[b + 1] - C->J[a] <= 2 * h) b++;
+        while (b == C->n - 1 && a > 0 && C->J[b] - C->J[a - 1] <= 2 * h) a--;
         for (PetscInt k = a; k <= b; k++) {
           PetscReal d = (PetscReal)(C->J[k] - C->J[i]);
           s0 += 1;

@@ -40,7 +40,8 @@
  *     count as foil left off the curve. Legs closer than 3.5 px are one line
  *     to the tracker (traced through, as a line that widens).
  *  5. The radius along the chain is smoothed by a local linear fit over
- *     -trace_smooth_px of arc (partial volume and noise), and the length is the
+ *     -trace_smooth_px of arc either side (partial volume and noise; near an
+ *     end the window keeps its length, shifted inward), and the length is the
  *     arc length of the smoothed curve.
  *  6. Self-check of every foil (TCTraceFoil.complete, why): each turn between
  *     the inner and outer end seen on at least half its rays, no stretch
