@@ -1371,7 +1371,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
   float         *sm = NULL, lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, thr = 0;
   unsigned char *fg;
   PetscInt      *lut = NULL, maxlab = 0, nfg = 0;
-  PetscReal      c0[2] = {0, 0}, depth, Rmax, pitch[TC_TRACE_MAX_CLASSES];
+  PetscReal      c0[2] = {0, 0}, depth, Rmax, pitch[TC_TRACE_MAX_CLASSES], wsplit = 0;
   TCRays         rays[TC_TRACE_MAX_CLASSES];
   TCChain        ch[TC_TRACE_MAX_CLASSES];
 
@@ -1573,6 +1573,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       if (nB) cB = sB / nB;
     }
     if (nA > n / 10 && nB > n / 10 && exp(cB - cA) > 2.5) {
+      wsplit      = exp(0.5 * (cA + cB));
       TCRays thin = {0}, broad = {0};
       thin.M = broad.M = M;
       PetscCall(PetscMalloc1(M + 1, &thin.ptr));
@@ -1744,6 +1745,30 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
         res->foil[nf].fold_size_m[q] = px * C->fold_len[q];
         res->foil[nf].fold_s_m[q]    = (PetscReal)(rev ? C->n - 1 - C->fold_i[q] : C->fold_i[q]);
       }
+      /* stretches of 10 px or more without a crossing (interpolated), and
+         for the broad (Al) class of a grayscale slice also those with only
+         a thin crossing (a bare foil offered from the thin class): its
+         coating is missing there; indices on the curve for now */
+      {
+        PetscBool bare            = (PetscBool)(gray && nclass == 2 && cl == 1 && wsplit > 0);
+        PetscBool rev             = (PetscBool)(rs[C->n - 1] < rs[0]);
+        res->foil[nf].unseen_bare = bare;
+        res->foil[nf].nunseen     = 0;
+        for (PetscInt i = 0; i < C->n;) {
+          PetscInt  i0  = i;
+          PetscReal arc = 0;
+          while (i < C->n && (C->w[i] < 0 || (bare && C->w[i] < wsplit))) arc += rs[i++] * dth;
+          if (i == i0) {
+            i++;
+            continue;
+          }
+          if (arc >= 10 && res->foil[nf].nunseen < TC_TRACE_MAX_FOLDS) {
+            PetscInt q                     = res->foil[nf].nunseen++;
+            res->foil[nf].unseen_s_m[q][0] = (PetscReal)(rev ? C->n - i : i0);
+            res->foil[nf].unseen_s_m[q][1] = (PetscReal)(rev ? C->n - 1 - i0 : i - 1);
+          }
+        }
+      }
       nn[nf] = C->n;
       /* self-check: coverage of every turn, the longest stretch without a
          crossing, the turns' radial order, long pieces left off the curve */
@@ -1867,18 +1892,29 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
         PetscReal v      = c0[1] + F->fold_r_m[q] * sin(F->fold_theta[q]) - c[1];
         F->fold_r_m[q]   = px * hypot(u, v);
         F->fold_theta[q] = atan2(v, u);
-        if (F->fold_s_m[q] <= 0) F->fold_s_m[q] = 0;
       }
-      for (PetscInt i = 1; i < nn[f]; i++) {
-        PetscReal th = atan2(Y[f][i] - c[1], X[f][i] - c[0]), d = th - prev;
-        d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
-        phi += d;
-        prev = th;
-        len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+      {
+        /* arc length along the dense curve; the folds' and unseen stretches'
+           indices on it to arc positions */
+        PetscReal *sacc;
+        PetscCall(PetscMalloc1(nn[f], &sacc));
+        sacc[0] = 0;
+        for (PetscInt i = 1; i < nn[f]; i++) {
+          PetscReal th = atan2(Y[f][i] - c[1], X[f][i] - c[0]), d = th - prev;
+          d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+          phi += d;
+          prev = th;
+          len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+          sacc[i] = len;
+        }
         for (PetscInt q = 0; q < F->nfold; q++)
-          if ((PetscInt)F->fold_s_m[q] == i) F->fold_s_m[q] = -len * px; /* done: negative */
+          F->fold_s_m[q] = px * sacc[PetscMin(PetscMax((PetscInt)F->fold_s_m[q], 0), nn[f] - 1)];
+        for (PetscInt q = 0; q < F->nunseen; q++)
+          for (int e = 0; e < 2; e++)
+            F->unseen_s_m[q][e] =
+                px * sacc[PetscMin(PetscMax((PetscInt)F->unseen_s_m[q][e], 0), nn[f] - 1)];
+        PetscCall(PetscFree(sacc));
       }
-      for (PetscInt q = 0; q < F->nfold; q++) F->fold_s_m[q] = PetscAbsReal(F->fold_s_m[q]);
       F->n             = nn[f];
       F->length_m      = len * px;
       F->windings      = PetscAbsReal(phi) / (2 * PETSC_PI);

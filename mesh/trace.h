@@ -83,6 +83,13 @@ typedef struct {
   PetscInt  nfold;
   PetscReal fold_r_m[TC_TRACE_MAX_FOLDS], fold_theta[TC_TRACE_MAX_FOLDS];
   PetscReal fold_size_m[TC_TRACE_MAX_FOLDS], fold_s_m[TC_TRACE_MAX_FOLDS];
+  /* stretches of 10 px or more of the curve without a crossing of the foil
+     (interpolated), arc positions [from, to], m; unseen_bare: the foil is
+     the broad (Al) class of a grayscale slice, and a thin crossing there
+     counts as unseen too (a bare foil: its coating missing) */
+  PetscInt  nunseen;
+  PetscReal unseen_s_m[TC_TRACE_MAX_FOLDS][2];
+  PetscBool unseen_bare;
 } TCTraceFoil;
 
 #define TC_TRACE_MAX_CLASS_REPORT 16

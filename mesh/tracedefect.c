@@ -69,6 +69,42 @@ static PetscReal DefectRadiusAt(const DefectCurve *C, PetscReal ph)
   return C->r[lo] + (C->r[hi] - C->r[lo]) * (ph - C->phm[lo]) / (C->phm[hi] - C->phm[lo]);
 }
 
+/* Arc position of the curve at the (oriented, unwrapped) angle ph; NaN outside it. */
+static PetscReal DefectArcAt(const DefectCurve *C, PetscReal ph)
+{
+  PetscInt lo = 0, hi = C->n - 1;
+  if (C->n < 2 || ph < C->phm[0] || ph > C->phm[C->n - 1]) return NAN;
+  while (hi - lo > 1) {
+    PetscInt mid = (lo + hi) / 2;
+    if (C->phm[mid] <= ph)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if (C->phm[hi] - C->phm[lo] <= 0) return C->s[lo];
+  return C->s[lo] + (C->s[hi] - C->s[lo]) * (ph - C->phm[lo]) / (C->phm[hi] - C->phm[lo]);
+}
+
+/* Is arc position s in a stretch of F without a crossing? */
+static PetscBool DefectUnseen(const TCTraceFoil *F, PetscReal s)
+{
+  for (PetscInt q = 0; q < F->nunseen; q++)
+    if (s >= F->unseen_s_m[q][0] && s <= F->unseen_s_m[q][1]) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+/* The point of the curve at arc position s. */
+static void DefectPointAt(const TCTraceFoil *F, const DefectCurve *C, PetscReal s, PetscReal xy[2])
+{
+  PetscInt  k = 0;
+  PetscReal u;
+  while (k + 1 < C->n - 1 && C->s[k + 1] <= s) k++;
+  u     = C->s[k + 1] > C->s[k] ? (s - C->s[k]) / (C->s[k + 1] - C->s[k]) : 0;
+  u     = PetscMin(PetscMax(u, 0.0), 1.0);
+  xy[0] = F->x[k] + u * (F->x[k + 1] - F->x[k]);
+  xy[1] = F->y[k] + u * (F->y[k + 1] - F->y[k]);
+}
+
 static int DefectCmpReal(const void *a, const void *b)
 {
   PetscReal x = *(const PetscReal *)a, y = *(const PetscReal *)b;
@@ -99,9 +135,11 @@ static PetscErrorCode DefectGaps(const TCTraceFoil *F, PetscInt f, const DefectC
   nt   = (PetscInt)((C->phi[C->n - 1] - phi0) / (2 * PETSC_PI)) + 1;
   PetscCall(PetscMalloc5(C->n, &g, nt, &med, C->n, &tmp, C->n, &tb, C->n, &skip));
   for (PetscInt i = 0; i < C->n; i++) {
-    g[i]    = DefectRadiusAt(C, C->phi[i] + 2 * PETSC_PI) - C->r[i];
-    tb[i]   = PetscMin(PetscMax((PetscInt)((C->phi[i] - phi0) / (2 * PETSC_PI)), 0), nt - 1);
-    skip[i] = PETSC_FALSE;
+    g[i]  = DefectRadiusAt(C, C->phi[i] + 2 * PETSC_PI) - C->r[i];
+    tb[i] = PetscMin(PetscMax((PetscInt)((C->phi[i] - phi0) / (2 * PETSC_PI)), 0), nt - 1);
+    /* where the foil was not seen, its radius is interpolated: no evidence */
+    skip[i] = (PetscBool)(DefectUnseen(F, C->s[i]) ||
+                          DefectUnseen(F, DefectArcAt(C, C->phi[i] + 2 * PETSC_PI)));
   }
   /* the turn inward of a fold stands off the next turn by the fold's depth */
   for (PetscInt q = 0; q < F->nfold; q++) {
@@ -255,6 +293,27 @@ PetscErrorCode TCTraceDefectsFind(const TCTraceSlice *res, const float *img, Pet
   PetscBool coating = PETSC_FALSE;
 
   PetscFunctionBeginUser;
+  /* grayscale: stretches of the Al foil with no broad (coated) crossing */
+  for (PetscInt f = 0; f < res->nfoils; f++)
+    if (res->foil[f].unseen_bare && res->foil[f].n >= 2) {
+      DefectCurve C;
+      PetscCall(DefectCurveCreate(&res->foil[f], res->centre_m, &C));
+      for (PetscInt q = 0; q < res->foil[f].nunseen; q++) {
+        TCTraceDefect D;
+        PetscReal sm = 0.5 * (res->foil[f].unseen_s_m[q][0] + res->foil[f].unseen_s_m[q][1]), xy[2];
+        DefectPointAt(&res->foil[f], &C, sm, xy);
+        D.d.kind      = TC_DEFECT_MISSING_COATING;
+        D.d.foil      = f;
+        D.d.r_m       = hypot(xy[0] - res->centre_m[0], xy[1] - res->centre_m[1]);
+        D.d.theta_rad = atan2(xy[1] - res->centre_m[1], xy[0] - res->centre_m[0]);
+        D.d.z_m       = z_m;
+        D.d.size_m    = res->foil[f].unseen_s_m[q][1] - res->foil[f].unseen_s_m[q][0];
+        D.d.s_m       = sm;
+        D.slice       = slice;
+        PetscCall(DefectPush(n, list, &D));
+      }
+      PetscCall(DefectCurveDestroy(&C));
+    }
   /* folds, as the slice tracer cut them out */
   for (PetscInt f = 0; f < res->nfoils; f++)
     for (PetscInt q = 0; q < res->foil[f].nfold; q++) {

@@ -26,8 +26,13 @@
  *         10 px long, on a foil that has them along at least half its length
  *         (else the segmentation does not label its coating and nothing is
  *         reported); size the stretch's length along the foil, s its middle.
- *         Not detected in grayscale (a bare foil and its coating are not told
- *         apart reliably there) nor on one face only.
+ *         Grayscale slices split into a thin (Cu) and a broad (cathode band
+ *         around the Al) class: a stretch of 10 px or more of the Al curve
+ *         without a broad crossing -- not seen, or only as a thin line (the
+ *         bare foil) -- (TCTraceFoil.unseen_*). Not detected on one face
+ *         only, nor for the Cu foil in grayscale (its coating is as dark as
+ *         the separator). Gaps are not measured where the foil was not seen
+ *         (its radius interpolated there).
  * Positions: r and theta about the slice's roll centre in image coordinates
  * (mesh/ctsynth.h), z the slice's height (-1 for a 2-D slice: mid-height).
  */
