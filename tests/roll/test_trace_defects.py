@@ -26,7 +26,8 @@ Checks (tolerances: the curve is smoothed over 8 px and stored every 4 px):
   * the missing coating on the Cu foil, its middle within 5 px of the drawn
     one, its length 400 px within 8 px (two stored points);
   * net.h5 /defects holds the same list; the PNG rings each (fold magenta,
-    gap yellow, missing coating red);
+    gap yellow, missing coating red); -trace_gap_factor below 1 is refused
+    (one error line, exit 1, no output);
   * the same roll without the defects: no defect;
   * a 4-slice stack (slices 0-1 without, 2-3 with the defects; on 2 ranks
     slices 2-3 are the second rank's): the defects of slices 2 and 3 only, at
@@ -203,6 +204,15 @@ def main():
         k2 = sorted(x["kind"] for x in s2["defects"])
         fails += check(k2 == ["fold", "missing_coating"] and s2["gap_factor"] == 1.7,
                        f"-trace_gap_factor 1.7 (the gap is 1.6 pitch): {k2}")
+
+        # bad input: a gap factor below 1 -- one error line, exit 1, no output
+        bad = os.path.join(tmp, "bad_net.h5")
+        r = subprocess.run(launcher + [tomocell, "trace", os.path.join(tmp, "roll.h5"), "-output", bad,
+                                       "-trace_gap_factor", "0.5"], capture_output=True, text=True, timeout=300)
+        err = [l for l in r.stderr.splitlines() if l.startswith("tomocell: error")]
+        fails += check(r.returncode == 1 and len(err) == 1 and "trace_gap_factor" in err[0] and
+                       not any(os.path.exists(bad.replace(".h5", e)) for e in (".h5", ".json", ".png", ".xmf")),
+                       f"-trace_gap_factor 0.5 refused: exit {r.returncode}, {err}")
 
         vnet, sv = trace("stack", [clean, clean, img, img])
         with h5py.File(vnet, "r") as f:
