@@ -238,6 +238,11 @@ def main():
                 fails += check(False, f"tomocell run with short_at_defect {gi}: exit {r.returncode}")
             else:
                 sr = json.load(open(os.path.join(out, "summary.json")))
+                gd = sr["geometry"]["defects"]
+                fails += check(len(gd) == len(d) and all(
+                    a["kind"] == b["kind"] and abs(a["r_m"] - b["r_m"]) < 1e-12 and
+                    abs(a["theta_deg"] - b["theta_deg"]) < 1e-9 for a, b in zip(gd, d)),
+                    f"run summary geometry.defects: the trace's {len(gd)} defects")
                 fails += check(sr["short"]["at_defect"] == gi and abs(sr["short"]["r_m"] - by["gap"]["r_m"]) < 1e-12,
                                f"run short_at_defect {gi}: short at r {1e3 * sr['short']['r_m']:.4f} mm (the gap's "
                                f"{1e3 * by['gap']['r_m']:.4f} mm), {sr['short'].get('joule_heat_J', float('nan')):.4g} J")
