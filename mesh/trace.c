@@ -566,8 +566,15 @@ static PetscErrorCode TCRaysFolds(const TCRays *R, TCSeg *S, PetscInt nseg, Pets
       if (b == a || S[b].n < nlong || S[b].prev >= 0) continue;
       if (ov < M / 72 || ov > M / 4 || S[b].j1 <= S[a].j1 + M / 72 || S[a].j0 >= S[b].j0 - M / 72)
         continue;
-      e1 = TCSegRadiusAt(R, sfirst, sorder, rayof, b, S[a].j1) - S[a].r1;
-      e0 = S[b].r0 - TCSegRadiusAt(R, sfirst, sorder, rayof, a, S[b].j0);
+      /* the offsets a little inside the overlap: the crossings at the
+         folds themselves take in the radial piece between the legs */
+      {
+        PetscInt in = PetscMin(PetscMax(1, M / 144), ov / 4);
+        e1          = TCSegRadiusAt(R, sfirst, sorder, rayof, b, S[a].j1 - in) -
+             TCSegRadiusAt(R, sfirst, sorder, rayof, a, S[a].j1 - in);
+        e0 = TCSegRadiusAt(R, sfirst, sorder, rayof, b, S[b].j0 + in) -
+             TCSegRadiusAt(R, sfirst, sorder, rayof, a, S[b].j0 + in);
+      }
       if (e1 * e0 <= 0 || PetscMin(PetscAbsReal(e1), PetscAbsReal(e0)) <= 3.5 ||
           PetscMax(PetscAbsReal(e1), PetscAbsReal(e0)) >= 0.8 * pitch)
         continue;

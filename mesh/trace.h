@@ -32,7 +32,7 @@
  *     closed rings (no radial growth per turn) are not spirals.
  *  4b. Folds (a Z-shaped buckle of the core): before the links above, a
  *     piece that ends on a ray after another piece, 3.5 px to 0.8 pitch
- *     beside it, has started, with a third piece (the middle leg) between
+ *     beside it (measured a little inside the overlap), has started, with a third piece (the middle leg) between
  *     the two over that stretch, is a fold: the first piece is joined to the
  *     second and the fold cut out of the curve (the curve steps from one
  *     leg to the other at the fold); it is reported (TCTraceFoil.fold_*)
