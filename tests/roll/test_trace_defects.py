@@ -19,7 +19,7 @@ Checks (tolerances: the curve is smoothed over 8 px and stored every 4 px):
     px, theta within 5 deg), its size -- the foil length in the fold left off
     the curve, 137.9 px -- within 3 %; the Cu foil's inner radius within 1 %
     of the drawn 50 px (without the fold cut out, the trace starts on the
-    outer leg: 67 px, +33 %);
+    outer leg: 67 px, +33 %); the same with the legs 3 px apart;
   * the gap at 1 rad (3 deg), midway between Al 6 and Cu 7 (within 2 px), its
     opening 12 px within 1 px; -trace_gap_factor 1.7 (above the 1.6 pitch of
     the gap) drops it;
@@ -115,6 +115,7 @@ def wrap_deg(a):
 
 
 def main():
+    global H
     tomocell, launcher = os.path.abspath(sys.argv[1]), sys.argv[2:]
     fails = 0
     img, miss_xy = draw(True)
@@ -197,6 +198,17 @@ def main():
                                f"ring radius {R:.1f})")
         except ImportError:
             print("PIL missing: PNG rings not checked")
+
+        # a tighter fold: legs 3 px apart (0.15 pitch), still cut out
+        H0, H = H, 3.0
+        tight, _ = draw(True)
+        H = H0
+        _, s3 = trace("tight", [tight])
+        cu3 = [f for f in s3["foils"] if f["foil"] == "cu"]
+        ri3 = cu3[0]["r_inner_m"] / PX if cu3 else float("nan")
+        fails += check(sorted(x["kind"] for x in s3["defects"]).count("fold") == 1 and abs(ri3 / (A - 6) - 1) < 0.01,
+                       f"fold legs 3 px apart: {sorted(x['kind'] for x in s3['defects'])}, Cu r_inner {ri3:.2f} px vs "
+                       f"{A - 6:.0f} px")
 
         _, s0 = trace("clean", [clean])
         fails += check(s0["defects"] == [], f"a roll without defects: {len(s0['defects'])} defects")
