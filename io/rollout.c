@@ -665,6 +665,21 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonString(&js, "params", d->params);
     TCJsonString(&js, "experiment", d->experiment);
     TCJsonString(&js, "thermal", rp->thermal ? "network" : "isothermal");
+    TCJsonString(&js, "thermal_hardware", rp->thermal && rp->hw.on ? "can" : "none");
+    if (rp->thermal) {
+      TCRollHeatCapacity hc;
+      PetscCall(TCRollGetHeatCapacity(m->roll, &hc));
+      TCJsonObjectBegin(&js, "heat_capacity_J_K");
+      TCJsonReal(&js, "total", hc.total);
+      TCJsonReal(&js, "roll", hc.roll);
+      TCJsonReal(&js, "can_wall", hc.can_wall);
+      TCJsonReal(&js, "can_bottom", hc.can_bottom);
+      TCJsonReal(&js, "top_cap", hc.top_cap);
+      TCJsonReal(&js, "tabs", hc.tabs);
+      TCJsonReal(&js, "mandrel", hc.mandrel);
+      TCJsonReal(&js, "roll_rho_cp_J_m3K", hc.roll_rho_cp_J_m3K);
+      TCJsonObjectEnd(&js);
+    }
     TCJsonObjectBegin(&js, "geometry");
     PetscCall(TCRollGeomWriteJSON(m->geom, &js));
     TCJsonObjectEnd(&js);

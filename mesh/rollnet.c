@@ -163,6 +163,10 @@ static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L, PetscReal ds
     return PETSC_FALSE;
   case TC_TAB_TABLESS:
     return PETSC_TRUE;
+  case TC_TAB_MIDDLE:
+    return (PetscBool)(PetscAbsReal(s - 0.5 * L) <= 0.5 * PetscMax(t->width_m, ds));
+  case TC_TAB_NLAYOUTS:
+    break;
   }
   return PETSC_FALSE;
 }
@@ -1078,7 +1082,7 @@ static PetscErrorCode TCNetFileTabs(TCRollNetFile nf, int f, TCTabs *t)
   PetscCall(TCH5ReadAttrString(&nf->h5, "/network", name, layout, sizeof(layout), &found));
   PetscCheck(found, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /network has no attribute %s",
              nf->path, name);
-  for (PetscInt q = 0; q < 4; q++)
+  for (PetscInt q = 0; q < TC_TAB_NLAYOUTS; q++)
     if (!strcmp(layout, TCTabLayouts[q])) e = q;
   PetscCheck(e >= 0, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown tab layout '%s' in /network",
              nf->path, layout);
@@ -1340,7 +1344,19 @@ PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, P
     }
   }
   PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
-  PetscCall(TCRollNetSetDefects(*net, nf->nd, nf->defect));
+  {
+    /* re-extruded over another height: the defects' heights follow the layers */
+    TCRollDefect *d;
+    PetscReal     z0 = nf->z[0], z1 = nf->z[nf->NL - 1];
+    PetscCall(PetscMalloc1(PetscMax(nf->nd, 1), &d));
+    for (PetscInt i = 0; i < nf->nd; i++) {
+      d[i] = nf->defect[i];
+      if (nz > 0 && d[i].z_m >= 0)
+        d[i].z_m = z1 > z0 ? np->height_m * (d[i].z_m - z0) / (z1 - z0) : 0.5 * np->height_m;
+    }
+    PetscCall(TCRollNetSetDefects(*net, nf->nd, d));
+    PetscCall(PetscFree(d));
+  }
   PetscCall(PetscFree3(z, cen, curves));
   PetscCall(PetscFree2(x, y));
   PetscFunctionReturn(0);

@@ -471,6 +471,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
                (int)size);
   }
   PetscCall(TCDeckCreate(comm, "cell", cell_keys, cell_nkeys, &deck));
+  /* a deck with a fit: section (tomocell fit) runs as it is */
+  PetscCall(TCDeckSetForeignKeys(deck, "fit", TCCommandFit.keys, TCCommandFit.nkeys));
   PetscCall(TCDeckLoad(deck, npos ? pos[0] : NULL));
   PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
   PetscCall(TCDeckGetEnum(deck, "model", &model));
