@@ -260,6 +260,11 @@ PetscErrorCode TCCellSetUp(TCCell c)
 
   PetscFunctionBeginUser;
   PetscCheck(p, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetParams() first");
+  PetscCheck(!p->spm_only || c->model == TC_CELL_SPM, c->comm, PETSC_ERR_USER_INPUT,
+             "%s is an SPM-only BPX set (\"Header\" -> \"Model\" \"SPM\": no electrolyte, "
+             "separator, porosities or conductivities), so it cannot run the %s model: use model "
+             "spm (-model spm)",
+             p->source, c->model == TC_CELL_DFN ? "DFN" : "SPMe");
   PetscCall(TCCellFreeWork(c));
   c->nx = c->model == TC_CELL_SPM ? 0 : c->nxr[0] + c->nxr[1] + c->nxr[2];
   PetscCall(PetscCalloc5(c->nx + 1, &c->dx, c->nx + 1, &c->xc, c->nx + 1, &c->eps, c->nx + 1, &c->B,
@@ -866,6 +871,11 @@ static void Terminal(TCCell c, TCCellControl ctl, PetscReal value, PetscReal Ia,
     *cf = Ia;
     *d  = c->V + Ia * c->dVdI;
     break;
+  case TC_CELL_RESISTANCE:
+    *g  = c->V - Ia * value;
+    *cf = 1;
+    *d  = c->dVdI - value;
+    break;
   }
 }
 
@@ -977,6 +987,7 @@ static PetscReal StepBegin(TCCell c, const PetscReal old[], const PetscReal iter
   memcpy(c->y, iter + c->off_y, sizeof(PetscReal) * (size_t)c->N);
   Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
   if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  if (ctl == TC_CELL_RESISTANCE && Ia == 0 && iter[1] > 0) Ia = iter[1] / value;
   return Ia;
 }
 
@@ -1750,11 +1761,12 @@ PetscErrorCode TCCellStateInit(TCCell c, PetscReal soc, PetscReal T_K, PetscReal
 
   PetscFunctionBeginUser;
   PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  /* no SOC given: the set's State (BPX 1.x "Initial state-of-charge"), else its
+     initial concentrations ("User-defined", tomocell's extension), else full
+     (PyBaMM's create_from_bpx default, target_soc = 1) */
+  if (soc < 0 && p->soc_init >= 0) soc = p->soc_init;
+  if (soc < 0 && !(p->neg.c_init > 0 && p->pos.c_init > 0)) soc = 1;
   if (soc < 0) {
-    PetscCheck(p->neg.c_init > 0 && p->pos.c_init > 0, c->comm, PETSC_ERR_USER_INPUT,
-               "%s gives no initial concentrations (\"User-defined\" -> \"Initial concentration "
-               "in negative/positive electrode [mol.m-3]\"): give -initial_soc",
-               p->source);
     xn = p->neg.c_init / p->neg.cmax;
     yp = p->pos.c_init / p->pos.cmax;
   } else {

@@ -33,7 +33,10 @@ typedef struct _p_TCCell *TCCell;
 typedef enum { TC_CELL_SPM, TC_CELL_SPME, TC_CELL_DFN } TCCellModel;
 PETSC_EXTERN const char *const TCCellModels[];
 
-typedef enum { TC_CELL_CURRENT, TC_CELL_VOLTAGE, TC_CELL_POWER } TCCellControl;
+/* the terminal condition: current I = value (A), voltage V = value (V), power
+   I V = value (W), or resistance V = I value (Ohm: a load that draws the
+   current V / R; discharge positive) */
+typedef enum { TC_CELL_CURRENT, TC_CELL_VOLTAGE, TC_CELL_POWER, TC_CELL_RESISTANCE } TCCellControl;
 
 typedef struct {
   PetscReal I_A;    /* terminal current, discharge positive */

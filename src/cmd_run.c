@@ -173,6 +173,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(PetscTime(&t0));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(TCDeckCreate(comm, "run", run_keys, run_nkeys, &deck));
+  /* a deck with a fit: section (tomocell fit) runs as it is */
+  PetscCall(TCDeckSetForeignKeys(deck, "fit", TCCommandFit.keys, TCCommandFit.nkeys));
   PetscCall(TCDeckLoad(deck, pos[0]));
   PetscCall(TCDeckGetName(deck, &deckname));
   PetscCall(TCDeckGetText(deck, &decktext));
