@@ -72,71 +72,252 @@
 
 /* The solver's deck keys (thermal network, linear solves, abuse, oven,
    internal short, heater), read by TCRollParamsFromDeck. */
-#define TC_ROLL_KEYS \
-      {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
-       "job roll: ambient temperature, K (default: the set's)", PETSC_TRUE},                      \
-      {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
-       "job roll: initial temperature, K (default: the ambient)", PETSC_TRUE},                     \
-      {"thermal", TC_KEY_ENUM, "network", 0, 0, PETSC_FALSE, "isothermal|network",                 \
-       "job roll: thermal network coupled to the electrochemistry, or isothermal", PETSC_FALSE},   \
-      {"thermal_k_s_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
-       "conductivity along the winding (in-plane), W/(m K)", PETSC_FALSE},                         \
-      {"thermal_k_z_W_mK", TC_KEY_REAL, "30.4", 0, 1e4, PETSC_TRUE, NULL,                         \
-       "conductivity along the axis (in-plane), W/(m K)", PETSC_FALSE},                            \
-      {"thermal_k_r_W_mK", TC_KEY_REAL, "0.20", 0, 1e4, PETSC_TRUE, NULL,                         \
-       "conductivity across the layers, W/(m K)", PETSC_FALSE},                                    \
-      {"thermal_rho_cp_J_m3K", TC_KEY_REAL, NULL, 0, 1e9, PETSC_TRUE, NULL,                       \
-       "volumetric heat capacity, J/(m3 K) (default: the set's density x cp)", PETSC_TRUE},        \
-      {"thermal_h_can_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
-       "heat transfer coefficient at the can, W/(m2 K) (default: the set's)", PETSC_TRUE},         \
-      {"thermal_h_end_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
-       "... at the top and bottom ends (default: as the can)", PETSC_TRUE},                        \
-      {"thermal_h_mandrel_W_m2K", TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,                     \
+#define TC_ROLL_KEYS                                                                               \
+  {"ambient_temperature",                                                                          \
+   TC_KEY_REAL,                                                                                    \
+   NULL,                                                                                           \
+   100,                                                                                            \
+   1000,                                                                                           \
+   PETSC_FALSE,                                                                                    \
+   NULL,                                                                                           \
+   "job roll: ambient temperature, K (default: the set's)",                                        \
+   PETSC_TRUE},                                                                                    \
+      {"initial_temperature",                                                                      \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       100,                                                                                        \
+       1000,                                                                                       \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "job roll: initial temperature, K (default: the ambient)",                                  \
+       PETSC_TRUE},                                                                                \
+      {"thermal",                                                                                  \
+       TC_KEY_ENUM,                                                                                \
+       "network",                                                                                  \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       "isothermal|network",                                                                       \
+       "job roll: thermal network coupled to the electrochemistry, or isothermal",                 \
+       PETSC_FALSE},                                                                               \
+      {"thermal_k_s_W_mK",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       "30.4",                                                                                     \
+       0,                                                                                          \
+       1e4,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "conductivity along the winding (in-plane), W/(m K)",                                       \
+       PETSC_FALSE},                                                                               \
+      {"thermal_k_z_W_mK",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       "30.4",                                                                                     \
+       0,                                                                                          \
+       1e4,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "conductivity along the axis (in-plane), W/(m K)",                                          \
+       PETSC_FALSE},                                                                               \
+      {"thermal_k_r_W_mK",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       "0.20",                                                                                     \
+       0,                                                                                          \
+       1e4,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "conductivity across the layers, W/(m K)",                                                  \
+       PETSC_FALSE},                                                                               \
+      {"thermal_rho_cp_J_m3K",                                                                     \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1e9,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "volumetric heat capacity, J/(m3 K) (default: the set's density x cp)",                     \
+       PETSC_TRUE},                                                                                \
+      {"thermal_h_can_W_m2K",                                                                      \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1e7,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "heat transfer coefficient at the can, W/(m2 K) (default: the set's)",                      \
+       PETSC_TRUE},                                                                                \
+      {"thermal_h_end_W_m2K",                                                                      \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1e7,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "... at the top and bottom ends (default: as the can)",                                     \
+       PETSC_TRUE},                                                                                \
+      {"thermal_h_mandrel_W_m2K",           TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,           \
        "... at the mandrel (0: adiabatic)", PETSC_FALSE},                                          \
-      {"thermal_tol_K", TC_KEY_REAL, "0.05", 0, 10, PETSC_TRUE, NULL,                              \
-       "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
-      {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg",                 \
+      {"thermal_tol_K",                                                                            \
+       TC_KEY_REAL,                                                                                \
+       "0.05",                                                                                     \
+       0,                                                                                          \
+       10,                                                                                         \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "coupling tolerance: temperature change between iterations, K",                             \
+       PETSC_FALSE},                                                                               \
+      {"linear_solver",                                                                            \
+       TC_KEY_ENUM,                                                                                \
+       "auto",                                                                                     \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       "auto|direct|amg",                                                                          \
        "job roll: linear solves (auto: direct up to 5000 nodes, else CG + AMG)",                   \
        PETSC_FALSE},                                                                               \
-      {"abuse", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                      \
-       "abuse reactions at every thermal node: a set in inputs/params/ (kim2007) or a JSON path",   \
+      {"abuse",                                                                                    \
+       TC_KEY_STRING,                                                                              \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "abuse reactions at every thermal node: a set in inputs/params/ (kim2007) or a JSON path",  \
        PETSC_TRUE},                                                                                \
-      {"abuse_soc", TC_KEY_REAL, "1", 0, 1, PETSC_FALSE, NULL,                                     \
-       "initial state of the abuse reactants (1: fully charged)", PETSC_FALSE},                    \
-      {"oven_temperature", TC_KEY_REAL, NULL, 0, 2000, PETSC_TRUE, NULL,                           \
-       "oven test: the ambient ramps to this temperature and holds, K", PETSC_TRUE},               \
-      {"oven_ramp_K_min", TC_KEY_REAL, "5", 0, 1e6, PETSC_FALSE, NULL,                             \
-       "oven ramp rate, K/min (0: a step)", PETSC_FALSE},                                          \
-      {"thermal_dT_max_K", TC_KEY_REAL, NULL, 0, 1e4, PETSC_FALSE, NULL,                           \
-       "largest temperature change per step, K (default 5 with abuse, else none)", PETSC_TRUE},     \
-      {"runaway_rate_K_min", TC_KEY_REAL, "10", 0, 1e9, PETSC_TRUE, NULL,                          \
-       "runaway onset: dT/dt at a node above this, K/min", PETSC_FALSE},                           \
-      {"echem_T_max_K", TC_KEY_REAL, NULL, 0, 2000, PETSC_FALSE, NULL,                             \
-       "the cell models see at most this temperature, K (default 373.15 with abuse)", PETSC_TRUE}, \
-      {"short_r_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                    \
-       "internal short: radius of its location (with short_theta_rad, short_z_m), m", PETSC_TRUE}, \
-      {"short_theta_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,                          \
-       "internal short: angle about the roll axis, rad", PETSC_FALSE},                             \
-      {"short_z_m", TC_KEY_REAL, NULL, -1, 1, PETSC_FALSE, NULL,                                   \
-       "internal short: height, m (default mid-height)", PETSC_TRUE},                              \
-      {"short_resistance_ohm", TC_KEY_REAL, "0.01", 0, 1e9, PETSC_TRUE, NULL,                      \
-       "internal short: resistance between the foils, ohm", PETSC_FALSE},                          \
-      {"heater_r_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                                   \
-       "local overheating: radius of a heater's centre (with heater_theta_rad, heater_z_m), m",     \
+      {"abuse_soc", TC_KEY_REAL, "1",  0,                                                          \
+       1,           PETSC_FALSE, NULL, "initial state of the abuse reactants (1: fully charged)",  \
+       PETSC_FALSE},                                                                               \
+      {"oven_temperature",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       100,                                                                                        \
+       2000,                                                                                       \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "oven test: the ambient ramps to this temperature and holds, K",                            \
        PETSC_TRUE},                                                                                \
-      {"heater_theta_rad", TC_KEY_REAL, "0", -100, 100, PETSC_FALSE, NULL,                         \
-       "local overheating: angle of the heater, rad", PETSC_FALSE},                                \
-      {"heater_z_m", TC_KEY_REAL, NULL, -1, 1, PETSC_FALSE, NULL,                                  \
-       "local overheating: height of the heater, m (default mid-height)", PETSC_TRUE},             \
-      {"heater_radius_m", TC_KEY_REAL, "2e-3", 0, 1, PETSC_TRUE, NULL,                             \
-       "local overheating: nodes within this distance share the power by volume, m", PETSC_FALSE}, \
-      {"heater_power_W", TC_KEY_REAL, "5", 0, 1e6, PETSC_FALSE, NULL,                              \
-       "local overheating: heater power, W", PETSC_FALSE},                                         \
-      {"heater_time_s", TC_KEY_REAL, "1e30", 0, 1e30, PETSC_FALSE, NULL,                           \
-       "local overheating: the heater is on until this time, s", PETSC_FALSE},                     \
-      {"short_at_defect", TC_KEY_INT, NULL, 0, 1e6, PETSC_FALSE, NULL,                             \
-       "internal short at defect N (0-based) of the traced roll (summary.json geometry.defects); "  \
-       "instead of short_r_m", PETSC_TRUE}
+      {"oven_ramp_K_min",                                                                          \
+       TC_KEY_REAL,                                                                                \
+       "5",                                                                                        \
+       0,                                                                                          \
+       1e6,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "oven ramp rate, K/min (0: a step)",                                                        \
+       PETSC_FALSE},                                                                               \
+      {"thermal_dT_max_K",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1e4,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "largest temperature change per step, K (default 5 with abuse, else none)",                 \
+       PETSC_TRUE},                                                                                \
+      {"runaway_rate_K_min",                                                                       \
+       TC_KEY_REAL,                                                                                \
+       "10",                                                                                       \
+       0,                                                                                          \
+       1e9,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "runaway onset: dT/dt at a node above this, K/min",                                         \
+       PETSC_FALSE},                                                                               \
+      {"echem_T_max_K",                                                                            \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       2000,                                                                                       \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "the cell models see at most this temperature, K (default 373.15 with abuse)",              \
+       PETSC_TRUE},                                                                                \
+      {"short_r_m", TC_KEY_REAL,                                                                   \
+       NULL,        0,                                                                             \
+       1,           PETSC_FALSE,                                                                   \
+       NULL,        "internal short: radius of its location (with short_theta_rad, short_z_m), m", \
+       PETSC_TRUE},                                                                                \
+      {"short_theta_rad",                                                                          \
+       TC_KEY_REAL,                                                                                \
+       "0",                                                                                        \
+       -100,                                                                                       \
+       100,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "internal short: angle about the roll axis, rad",                                           \
+       PETSC_FALSE},                                                                               \
+      {"short_z_m", TC_KEY_REAL, NULL, -1,                                                         \
+       1,           PETSC_FALSE, NULL, "internal short: height, m (default mid-height)",           \
+       PETSC_TRUE},                                                                                \
+      {"short_resistance_ohm",                                                                     \
+       TC_KEY_REAL,                                                                                \
+       "0.01",                                                                                     \
+       0,                                                                                          \
+       1e9,                                                                                        \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "internal short: resistance between the foils, ohm",                                        \
+       PETSC_FALSE},                                                                               \
+      {"heater_r_m",                                                                               \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "local overheating: radius of a heater's centre (with heater_theta_rad, heater_z_m), m",    \
+       PETSC_TRUE},                                                                                \
+      {"heater_theta_rad",                                                                         \
+       TC_KEY_REAL,                                                                                \
+       "0",                                                                                        \
+       -100,                                                                                       \
+       100,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "local overheating: angle of the heater, rad",                                              \
+       PETSC_FALSE},                                                                               \
+      {"heater_z_m",                                                                               \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       -1,                                                                                         \
+       1,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "local overheating: height of the heater, m (default mid-height)",                          \
+       PETSC_TRUE},                                                                                \
+      {"heater_radius_m",                                                                          \
+       TC_KEY_REAL,                                                                                \
+       "2e-3",                                                                                     \
+       0,                                                                                          \
+       1,                                                                                          \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "local overheating: nodes within this distance share the power by volume, m",               \
+       PETSC_FALSE},                                                                               \
+      {"heater_power_W",                                                                           \
+       TC_KEY_REAL,                                                                                \
+       "5",                                                                                        \
+       0,                                                                                          \
+       1e6,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "local overheating: heater power, W",                                                       \
+       PETSC_FALSE},                                                                               \
+      {"heater_time_s",                                                                            \
+       TC_KEY_REAL,                                                                                \
+       "1e30",                                                                                     \
+       0,                                                                                          \
+       1e30,                                                                                       \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "local overheating: the heater is on until this time, s",                                   \
+       PETSC_FALSE},                                                                               \
+  {                                                                                                \
+    "short_at_defect", TC_KEY_INT, NULL, 0, 1e6, PETSC_FALSE, NULL,                                \
+        "internal short at defect N (0-based) of the traced roll (summary.json "                   \
+        "geometry.defects); "                                                                      \
+        "instead of short_r_m",                                                                    \
+        PETSC_TRUE                                                                                 \
+  }
 
 typedef struct _p_TCRoll *TCRoll;
 
