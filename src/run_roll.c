@@ -155,6 +155,8 @@ static PetscErrorCode RollBody(TCDeck deck, const char deck_path[], const char o
   if (soc_set)
     PetscCall(
         TCCellParamsParseSOC(&h->p, "initial_soc", soc_text, h->rp.T_init_K, &soc, &soc_volt));
+  if (!set) /* the default discharge ends at the set's own lower cut-off */
+    snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)h->p.V_min);
   for (char *c = expt; *c; c++) /* a YAML list arrives comma-joined */
     if (*c == ',') *c = ';';
   PetscCall(TCExperimentCreate(&h->exp));

@@ -220,7 +220,7 @@ def kind_hangs(tmp):
     """Steps, tolerances and intervals below the resolution of the problem, endless
     experiment steps, deep nesting: refused at once (a limit of 30 s each)."""
     rest = ["-experiment", "Rest for 1 minutes"]
-    roll = os.path.join(INPUTS, "roll-18650-tab.yaml")
+    roll = os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")
     return [
         Case("cell_dt_max_s 1e-300", ["cell", "-params", "X.json", "-output", "c.csv", "-cell_dt_max_s", "1e-300"]
              + rest, ["cell_dt_max_s"], limit=30),
@@ -304,7 +304,7 @@ def fixture_nonsense(tmp):
     import json
     import h5py
     import numpy as np
-    roll = open(os.path.join(INPUTS, "roll-18650-tab.yaml")).read()
+    roll = open(os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")).read()
     write(os.path.join(tmp, "nojob.yaml"), "".join(l for l in roll.splitlines(True) if not l.startswith("job:")))
     write(os.path.join(tmp, "rollfoil.yaml"), roll + "foil:\n  length_m: 0.5\n")
     d = json.load(open(os.path.join(tmp, "a.json")))
@@ -356,7 +356,7 @@ def fixture_nonsense(tmp):
 def kind_nonsense(tmp):
     """Inputs that ran to exit 0 with a meaningless result (issue 20, item 8):
     refused, with the reason."""
-    roll = os.path.join(INPUTS, "roll-18650-tab.yaml")
+    roll = os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")
     csvmap = ["-map_quantity", "temperature", "-pixel_size", "1e-3", "-slice_height", "0.03", "-time", "30"]
     return [
         Case("roll deck without job: roll", ["run", "nojob.yaml", "-output", "o"], ["job roll", "job: roll"]),

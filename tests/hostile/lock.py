@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hostile  # noqa: E402
 from hostile import Case  # noqa: E402
 
-ROLL = os.path.join(hostile.INPUTS, "roll-18650-tab.yaml")
+ROLL = os.path.join(hostile.INPUTS, "roll-18650-tabs-opposite-ends.yaml")
 HOST = socket.gethostname()
 
 

@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hostile  # noqa: E402
 
-ROLL = os.path.join(hostile.INPUTS, "roll-18650-tab.yaml")
+ROLL = os.path.join(hostile.INPUTS, "roll-18650-tabs-opposite-ends.yaml")
 LONG = ["-experiment", "Discharge at 1C for 20 minutes", "-plots", "false", "-dt_max_s", "1"]
 SHORT = ["-experiment", "Discharge at 1C for 60 seconds", "-plots", "false"]
 RESULTS = ["results.h5", "results.xmf", "results_series.xmf", "summary.json", "summary.csv"]
