@@ -204,59 +204,78 @@ static PetscErrorCode TCHelpCollectV(FILE *fd, const char fmt[], va_list ap)
 }
 
 /* Let the PETSc objects tomocell uses read their options (marks them used). */
-static PetscErrorCode TCProbePetscOptions(void)
-{
-  PetscErrorCode (*saved)(MPI_Comm, const char[], ...) = PetscHelpPrintf;
-  PetscBool had_help;
+/* The objects TCProbeBody() creates; TCProbePetscOptions() destroys them,
+   also when a bad option value stops the probe (-ksp_max_it abc). */
+typedef struct {
+  SNES snes;
+  KSP  ksp;
+  Tao  tao;
+  Mat  A;
+  Vec  x;
+} TCProbeHeld;
 
+static PetscErrorCode TCProbeBody(TCProbeHeld *h)
+{
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-help", &had_help));
-  if (!had_help) PetscCall(PetscOptionsSetValue(NULL, "-help", NULL));
-  PetscHelpPrintf   = TCHelpCollect;
-  tc_saved_vfprintf = PetscVFPrintf;
-  PetscVFPrintf     = TCHelpCollectV;
   for (size_t p = 0; p < sizeof(tc_petsc_prefixes) / sizeof(tc_petsc_prefixes[0]); p++) {
-    SNES snes;
-    KSP  ksp;
-    PetscCall(SNESCreate(PETSC_COMM_SELF, &snes));
-    PetscCall(SNESSetOptionsPrefix(snes, tc_petsc_prefixes[p]));
-    PetscCall(SNESSetFromOptions(snes));
-    PetscCall(SNESDestroy(&snes));
-    PetscCall(KSPCreate(PETSC_COMM_SELF, &ksp));
-    PetscCall(KSPSetOptionsPrefix(ksp, tc_petsc_prefixes[p]));
-    PetscCall(KSPSetFromOptions(ksp));
-    PetscCall(KSPDestroy(&ksp));
+    PetscCall(SNESCreate(PETSC_COMM_SELF, &h->snes));
+    PetscCall(SNESSetOptionsPrefix(h->snes, tc_petsc_prefixes[p]));
+    PetscCall(SNESSetFromOptions(h->snes));
+    PetscCall(SNESDestroy(&h->snes));
+    PetscCall(KSPCreate(PETSC_COMM_SELF, &h->ksp));
+    PetscCall(KSPSetOptionsPrefix(h->ksp, tc_petsc_prefixes[p]));
+    PetscCall(KSPSetFromOptions(h->ksp));
+    PetscCall(KSPDestroy(&h->ksp));
   }
   {
     /* tomocell fit's TAO (prefix fit_; its type's own options with -fit_tao_type) */
-    Tao            tao;
     PetscErrorCode ierr;
-    PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
-    PetscCall(TaoSetType(tao, TAOBRGN));
-    PetscCall(TaoSetOptionsPrefix(tao, "fit_"));
+    PetscCall(TaoCreate(PETSC_COMM_SELF, &h->tao));
+    PetscCall(TaoSetType(h->tao, TAOBRGN));
+    PetscCall(TaoSetOptionsPrefix(h->tao, "fit_"));
     /* a bad -fit_tao_type is reported by tomocell fit itself, on all ranks together */
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    ierr = TaoSetFromOptions(tao);
+    ierr = TaoSetFromOptions(h->tao);
     PetscCall(PetscPopErrorHandler());
     (void)ierr;
-    PetscCall(TaoDestroy(&tao));
+    PetscCall(TaoDestroy(&h->tao));
   }
-  {
-    Mat A;
-    Vec x;
-    PetscCall(MatCreate(PETSC_COMM_SELF, &A));
-    PetscCall(MatSetSizes(A, 1, 1, 1, 1));
-    PetscCall(MatSetFromOptions(A));
-    PetscCall(MatDestroy(&A));
-    PetscCall(VecCreate(PETSC_COMM_SELF, &x));
-    PetscCall(VecSetSizes(x, 1, 1));
-    PetscCall(VecSetFromOptions(x));
-    PetscCall(VecDestroy(&x));
-  }
+  PetscCall(MatCreate(PETSC_COMM_SELF, &h->A));
+  PetscCall(MatSetSizes(h->A, 1, 1, 1, 1));
+  PetscCall(MatSetFromOptions(h->A));
+  PetscCall(MatDestroy(&h->A));
+  PetscCall(VecCreate(PETSC_COMM_SELF, &h->x));
+  PetscCall(VecSetSizes(h->x, 1, 1));
+  PetscCall(VecSetFromOptions(h->x));
+  PetscCall(VecDestroy(&h->x));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCProbePetscOptions(void)
+{
+  PetscErrorCode (*saved)(MPI_Comm, const char[], ...) = PetscHelpPrintf;
+  PetscBool      had_help                              = PETSC_FALSE;
+  TCProbeHeld    h                                     = {NULL, NULL, NULL, NULL, NULL};
+  PetscErrorCode ierr;
+
+  /* not PetscCall after the probe: a bad value was reported where it arose;
+     free and restore, then pass it on */
+  ierr = PetscOptionsHasName(NULL, NULL, "-help", &had_help);
+  if (!ierr && !had_help) ierr = PetscOptionsSetValue(NULL, "-help", NULL);
+  if (ierr) return ierr;
+  PetscHelpPrintf   = TCHelpCollect;
+  tc_saved_vfprintf = PetscVFPrintf;
+  PetscVFPrintf     = TCHelpCollectV;
+  ierr              = TCProbeBody(&h);
+  (void)SNESDestroy(&h.snes);
+  (void)KSPDestroy(&h.ksp);
+  (void)TaoDestroy(&h.tao);
+  (void)MatDestroy(&h.A);
+  (void)VecDestroy(&h.x);
   PetscHelpPrintf = saved;
   PetscVFPrintf   = tc_saved_vfprintf;
-  if (!had_help) PetscCall(PetscOptionsClearValue(NULL, "-help"));
-  PetscFunctionReturn(0);
+  if (!had_help) (void)PetscOptionsClearValue(NULL, "-help");
+  return ierr;
 }
 
 /* PETSc's own run-time options (PetscInitialize, PetscFinalize), not all of
