@@ -466,7 +466,8 @@ static void TCSaveEnvironment(void)
    docs/slurm.md). A singleton (started without mpiexec/srun): no helper
    daemon is forked (ess_singleton_isolated) and only the self transport is
    opened, which takes most of the start-up off a short run such as a
-   one-cell `tomocell cell`. */
+   one-cell `tomocell cell`, and no session directory is made (concurrent
+   singletons raced on /tmp/ompi.*). */
 static const char *tc_mpi_set[8]; /* the defaults set, to unset after MPI_Init */
 static int         tc_nmpi_set;
 
@@ -496,7 +497,14 @@ static void TCSetMPIDefaults(void)
                                           {"OMPI_MCA_pml", "ob1"},
                                           {"OMPI_MCA_btl", "self"},
                                           /* needs the daemon's session directory */
-                                          {"OMPI_MCA_sharedfp", "^sm"}};
+                                          {"OMPI_MCA_sharedfp", "^sm"},
+                                          /* no session directory under /tmp: a singleton
+                                             ending removes the shared top directory
+                                             while another one starting creates its
+                                             own below it, and that one's orte_init
+                                             fails (12 of 60 staggered concurrent
+                                             starts, as sweep -local workers make) */
+                                          {"OMPI_MCA_orte_create_session_dirs", "0"}};
   const char              *off         = getenv("TC_MPI_DEFAULTS");
   int                      singleton;
 
