@@ -612,13 +612,15 @@ static PetscErrorCode FitRollClean(Fit *f, PetscBool rmdir_too)
 static PetscErrorCode FitRollRun(Fit *f)
 {
   char           path[PETSC_MAX_PATH_LEN];
-  int            saved;
+  int            saved, mark;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(FitRollClean(f, PETSC_FALSE));
   saved = FitMute(f);
+  mark  = TCOutputLockMark();
   ierr  = TCRunRoll(f->deck, f->deck_path, f->workdir);
+  TCOutputUnlock(mark); /* the run's lock of the work directory, so that it can be removed */
   FitUnmute(saved);
   PetscCall(ierr);
   if (f->rank == 0) {
