@@ -824,7 +824,8 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
         /* the reason without "path slice k: " */
         m = strncmp(msg, what, strlen(what)) ? msg : msg + strlen(what);
         while (*m == ':' || *m == ' ') m++;
-        snprintf(why[q - tv->s0], sizeof(why[q - tv->s0]), "%s", m);
+        /* the reason, cut to the skip table's width */
+        PetscCall(PetscStrncpy(why[q - tv->s0], m, sizeof(why[q - tv->s0])));
         PetscCall(TCTraceSliceReset(&tv->res[q - tv->s0]));
         PetscCall(PetscMemzero(&tv->res[q - tv->s0], sizeof(tv->res[q - tv->s0])));
       }
