@@ -22,6 +22,7 @@ typedef struct {
   /* the last residual evaluated (rank 0 holds r) */
   PetscReal *ulast, *rlast, *ujac;
   PetscBool  have_last, have_jac;
+  PetscBool  last_ok; /* the model ran at ulast (else rlast is the penalty) */
   PetscReal  penalty;
   PetscInt   nevals, nfailed;
   PetscBool  step_converged, stalled, have_prev;
@@ -80,8 +81,10 @@ static PetscErrorCode FitResidualAt(FitCtx *c)
   for (PetscInt j = 0; j < c->p->n && same; j++) same = (PetscBool)(c->ulast[j] == c->u[j]);
   if (same) PetscFunctionReturn(0);
   if (c->p->collective || c->rank == 0) PetscCall(FitEval(c, c->u, c->rlast, &ok));
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_BOOL, 0, c->comm));
   for (PetscInt j = 0; j < c->p->n; j++) c->ulast[j] = c->u[j];
   c->have_last = PETSC_TRUE;
+  c->last_ok   = ok;
   PetscFunctionReturn(0);
 }
 
@@ -116,6 +119,16 @@ static PetscErrorCode FitJacobianAt(FitCtx *c)
   for (PetscInt j = 0; j < n && same; j++) same = (PetscBool)(c->ujac[j] == c->u[j]);
   if (same) PetscFunctionReturn(0);
   PetscCall(FitResidualAt(c));
+  if (!c->last_ok) {
+    /* a trial point of the line search where the model cannot run (TAO asks
+       for the gradient with the objective): its residuals are the constant
+       penalty, so its Jacobian is zero -- the line search sees the high
+       objective and steps back; nothing to difference there */
+    if (c->rank == 0) PetscCall(PetscArrayzero(c->jsum, m * n));
+    for (PetscInt j = 0; j < n; j++) c->ujac[j] = c->u[j];
+    c->have_jac = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscArrayzero(c->jbuf, m * n));
   PetscCall(PetscArrayzero(c->step, n));
   for (PetscInt j = 0; j < n; j++) {
@@ -412,6 +425,7 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
              "first error above, or run the deck alone)");
   for (PetscInt j = 0; j < n; j++) c.ulast[j] = c.u[j];
   c.have_last = PETSC_TRUE;
+  c.last_ok   = PETSC_TRUE;
   if (c.rank == 0)
     for (PetscInt i = 0; i < m; i++) res->r0[i] = c.rlast[i];
   PetscCallMPI(MPI_Bcast(res->r0, (PetscMPIInt)m, MPIU_REAL, 0, comm));
