@@ -8,6 +8,7 @@ usage: plot_fit.py fit_residuals.csv fit.png
 Written to a temporary name beside fit.png and renamed, so a failed plot
 leaves no file.
 """
+import argparse
 import csv
 import os
 import sys
@@ -19,7 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main():
-    src, png = sys.argv[1], sys.argv[2]
+    ap = argparse.ArgumentParser(prog="plot_fit.py", description=__doc__.split("\n")[0],
+                                 epilog=__doc__.split("\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("residuals", metavar="fit_residuals.csv", help="the fit's fit_residuals.csv (tomocell fit)")
+    ap.add_argument("png", metavar="fit.png", help="the plot to write")
+    a = ap.parse_args()
+    src, png = a.residuals, a.png
+    if not os.path.isfile(src):
+        sys.exit(f"plot_fit.py: {src} not found (expected the fit_residuals.csv of a tomocell fit)")
     with open(src) as f:
         rows = list(csv.reader(f))
     head, data = rows[0], [[float(x) for x in r] for r in rows[1:]]
