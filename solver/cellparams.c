@@ -285,7 +285,10 @@ static PetscErrorCode TCCellParamsList(char list[], size_t len)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
+/* TCCellParamsLoad: the parsed tree is handed out in *rootp as soon as it
+   exists, so that the caller frees it (and the functions read so far) when a
+   check below refuses the set */
+static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonValue **rootp)
 {
   char               path[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   TCJsonValue       *root = NULL;
@@ -316,6 +319,7 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
     }
   }
   PetscCall(TCJsonParseFile(path, &root));
+  *rootp = root;
   b.file = path;
   b.root = root;
   PetscCall(PetscStrncpy(p->source, path, sizeof(p->source)));
@@ -474,6 +478,7 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
   PetscCall(BPXReal(&b, ud, "User-defined", "Positive current collector thickness [m]", 2, 0,
                     PETSC_FALSE, &Lcp));
   p->L_cc_m = Lcn + Lcp;
+  *rootp    = NULL;
   PetscCall(TCJsonFree(&root));
   /* tabulate the expressions for speed (see TCFuncTabulate; interpolation
      error at the 1e-9 level, far below the discretisation error) */
@@ -488,6 +493,19 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
     if (p->De) PetscCall(TCFuncTabulate(p->De, 0, 6 * p->ce0, 4097, &done));
     if (p->kappa) PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
+{
+  TCJsonValue   *root = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  ierr = CellParamsLoad(name, p, &root);
+  if (root) PetscCall(TCJsonFree(&root));
+  if (ierr) PetscCall(TCCellParamsDestroy(p)); /* the functions read before the refusal */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
