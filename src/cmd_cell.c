@@ -419,15 +419,17 @@ static PetscErrorCode CellDriveCycles(TCDeck deck, TCExperiment exp, uint64_t *h
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CellMain(int npos, char **pos)
+/* CellMain: the deck is handed out in *deckp as soon as it exists, so that
+   CellMain frees it when a check refuses the input */
+static PetscErrorCode CellMainDeck(int npos, char **pos, TCDeck *deckp)
 {
   MPI_Comm comm = PETSC_COMM_WORLD;
   TCDeck   deck;
   char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   PetscInt model, thermal, g[5];
-  PetscReal Tamb, Tinit, soc = -1, rtol;
-  char      soc_text[256];
-  PetscBool soc_set, soc_volt = PETSC_FALSE;
+  PetscReal           Tamb, Tinit, soc = -1, rtol;
+  char                soc_text[256];
+  PetscBool           soc_set, soc_volt = PETSC_FALSE;
   PetscBool           set;
   TCCellParams        p;
   TCCell              cell;
@@ -471,6 +473,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
                (int)size);
   }
   PetscCall(TCDeckCreate(comm, "cell", cell_keys, cell_nkeys, &deck));
+  *deckp = deck;
   /* a deck with a fit: section (tomocell fit) runs as it is */
   PetscCall(TCDeckSetForeignKeys(deck, "fit", TCCommandFit.keys, TCCommandFit.nkeys));
   PetscCall(TCDeckLoad(deck, npos ? pos[0] : NULL));
@@ -533,6 +536,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
       if (rank == 0) PetscCall(TCExperimentWriteSteps(exp, stdout));
       PetscCall(TCExperimentDestroy(&exp));
       PetscCall(TCCellParamsDestroy(&p));
+      *deckp = NULL;
       PetscCall(TCDeckDestroy(&deck));
       PetscFunctionReturn(0);
     }
@@ -798,7 +802,20 @@ cleanup:
   PetscCall(TCExperimentDestroy(&exp));
   PetscCall(TCCellDestroy(&cell));
   PetscCall(TCCellParamsDestroy(&p));
+  *deckp = NULL;
   PetscCall(TCDeckDestroy(&deck));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CellMain(int npos, char **pos)
+{
+  TCDeck         deck = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  ierr = CellMainDeck(npos, pos, &deck);
+  if (deck) PetscCall(TCDeckDestroy(&deck));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
