@@ -285,13 +285,11 @@ static PetscErrorCode TCCellParamsList(char list[], size_t len)
   PetscFunctionReturn(0);
 }
 
-/* TCCellParamsLoad: the parsed tree is handed out in *rootp as soon as it
-   exists, so that the caller frees it (and the functions read so far) when a
-   check below refuses the set */
-static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonValue **rootp)
+/* TCCellParamsLoad() without freeing the parsed file on an error (its
+   wrapper does). */
+static PetscErrorCode CellParamsLoadBody(const char name[], TCCellParams *p, TCJsonValue **root)
 {
   char               path[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
-  TCJsonValue       *root = NULL;
   TCBPX              b;
   const TCJsonValue *cell, *el, *sep, *hdr, *ud, *t;
   PetscReal          npar, rho, cp, Lcn, Lcp;
@@ -318,21 +316,20 @@ static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonV
               name, path, list[0] ? list : "none found");
     }
   }
-  PetscCall(TCJsonParseFile(path, &root));
-  *rootp = root;
+  PetscCall(TCJsonParseFile(path, root));
   b.file = path;
-  b.root = root;
+  b.root = (*root);
   PetscCall(PetscStrncpy(p->source, path, sizeof(p->source)));
-  PetscCheck(root->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck((*root)->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: not a BPX parameter set: the top level must be an object", path);
-  hdr = TCJsonGet(root, "Header");
+  hdr = TCJsonGet((*root), "Header");
   PetscCheck(hdr && hdr->type == TC_JSON_OBJECT && TCJsonGet(hdr, "BPX"), PETSC_COMM_SELF,
              PETSC_ERR_USER_INPUT, "%s: not a BPX parameter set: missing \"Header\" -> \"BPX\"",
              path);
   t = TCJsonGet(hdr, "Title");
   PetscCall(
       PetscStrncpy(p->title, t && t->type == TC_JSON_STRING ? t->string : name, sizeof(p->title)));
-  PetscCheck(TCJsonGet(root, "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck(TCJsonGet((*root), "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: not a BPX parameter set: missing \"Parameterisation\"", path);
   {
     /* "Model": the models the set is for; an SPM set (or electrodes in the
@@ -391,7 +388,7 @@ static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonV
      (both forms read; the State wins) */
   p->soc_init = -1;
   {
-    const TCJsonValue *st = TCJsonGet(root, "State"), *ic, *th, *dg;
+    const TCJsonValue *st = TCJsonGet((*root), "State"), *ic, *th, *dg;
     PetscReal          v;
     PetscCheck(!st || st->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s:%d: \"State\" must be an object", path, st->line);
@@ -478,8 +475,7 @@ static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonV
   PetscCall(BPXReal(&b, ud, "User-defined", "Positive current collector thickness [m]", 2, 0,
                     PETSC_FALSE, &Lcp));
   p->L_cc_m = Lcn + Lcp;
-  *rootp    = NULL;
-  PetscCall(TCJsonFree(&root));
+  PetscCall(TCJsonFree(root));
   /* tabulate the expressions for speed (see TCFuncTabulate; interpolation
      error at the 1e-9 level, far below the discretisation error) */
   {
@@ -499,14 +495,11 @@ static PetscErrorCode CellParamsLoad(const char name[], TCCellParams *p, TCJsonV
 PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
 {
   TCJsonValue   *root = NULL;
-  PetscErrorCode ierr;
+  PetscErrorCode ierr = CellParamsLoadBody(name, p, &root);
 
-  PetscFunctionBeginUser;
-  ierr = CellParamsLoad(name, p, &root);
-  if (root) PetscCall(TCJsonFree(&root));
-  if (ierr) PetscCall(TCCellParamsDestroy(p)); /* the functions read before the refusal */
-  PetscCall(ierr);
-  PetscFunctionReturn(0);
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  (void)TCJsonFree(&root);
+  return ierr;
 }
 
 PetscErrorCode TCCellParamsDestroy(TCCellParams *p)

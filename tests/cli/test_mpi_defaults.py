@@ -6,7 +6,8 @@ Open MPI prints the MCA parameters taken from the environment when
 OMPI_MCA_mpi_show_mca_params=enviro. Without a launcher (a singleton): waiting
 ranks yield (mpi_yield_when_idle), no daemon is forked
 (ess_singleton_isolated) and only the self transport is opened (btl self, pml
-ob1); a value the user set wins; TC_MPI_DEFAULTS=0 sets none; what tomocell
+ob1) and no session directory is made (orte_create_session_dirs 0, so that
+concurrent singletons do not race on /tmp/ompi.*); a value the user set wins; TC_MPI_DEFAULTS=0 sets none; what tomocell
 starts itself (sbatch from sweep -slurm) does not inherit them. With a launcher
 (2 ranks, Open MPI's mpiexec): the yield default only for ranks that are not
 bound to one core (--bind-to none: set; --bind-to core: not), the transports
@@ -17,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 CELL = ["cell", "-params", "chen2020", "-model", "spm", "-experiment", "Discharge at 1C for 1 minute"]
 ROLL = """job: roll
@@ -60,7 +62,7 @@ def main():
             rc, p, log = shown([], tomocell, out, tmp)
             fails = check(fails, rc == 0, f"singleton run exits 0 (got {rc})")
             want = {"mpi_yield_when_idle": "true", "ess_singleton_isolated": "true",
-                    "btl": "self", "pml": "ob1"}
+                    "btl": "self", "pml": "ob1", "orte_create_session_dirs": "false"}
             for k, v in want.items():
                 fails = check(fails, p.get(k) == v, f"singleton default {k}={p.get(k)} (want {v})")
             rc, p, log = shown([], tomocell, out, tmp, OMPI_MCA_mpi_yield_when_idle="0",
@@ -87,10 +89,28 @@ def main():
             seen = open(os.path.join(tmp, "sbatch.env")).read() if os.path.exists(
                 os.path.join(tmp, "sbatch.env")) else None
             leaked = [k for k in ("OMPI_MCA_mpi_yield_when_idle", "OMPI_MCA_ess_singleton_isolated",
-                                  "OMPI_MCA_btl", "OMPI_MCA_pml") if seen and k + "=" in seen]
+                                  "OMPI_MCA_btl", "OMPI_MCA_pml", "OMPI_MCA_orte_create_session_dirs")
+                      if seen and k + "=" in seen]
             fails = check(fails, r.returncode == 0 and seen is not None and not leaked,
                           f"sbatch started by sweep -slurm ran (rc {r.returncode}) without tomocell's "
                           f"defaults in its environment (leaked: {leaked})")
+            # concurrent singletons, started staggered as sweep -local's workers are: with
+            # session directories one ending removed /tmp/ompi.* while another's orte_init
+            # made its own below it (12 of 60 failed); without them none may fail
+            procs = []
+            for i in range(48):
+                e = {k: v for k, v in os.environ.items() if not k.startswith("OMPI_MCA_")}
+                procs.append(subprocess.Popen(
+                    [tomocell] + CELL + ["-output", os.path.join(tmp, f"con{i}.csv")], cwd=tmp, env=e,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+                time.sleep(0.02 * (i % 5))
+            bad = []
+            for i, pr in enumerate(procs):
+                err = pr.communicate(timeout=300)[1]
+                if pr.returncode != 0:
+                    bad.append((i, pr.returncode, err.strip().splitlines()[-1:] if err else ""))
+            fails = check(fails, not bad, f"48 concurrent singleton runs, staggered: {len(bad)} failed "
+                          f"{bad[:2]}")
             ranks = 1
         else:
             deck = os.path.join(tmp, "r.yaml")
