@@ -1390,6 +1390,18 @@ PetscErrorCode TCTraceRun(TCTrace tr, const float *img, PetscInt nx, PetscInt ny
   PetscFunctionReturn(0);
 }
 
+/* TCTraceRunOne's checks on the image: its buffers freed before the error
+   returns, since a volume (tracevol.c) catches the error and skips the slice */
+#define TraceRunOneCheck(cond, ...)                                                                \
+  do {                                                                                             \
+    if (PetscUnlikely(!(cond))) {                                                                  \
+      PetscCall(PetscFree(fg));                                                                    \
+      PetscCall(PetscFree(sm));                                                                    \
+      PetscCall(PetscFree(lut));                                                                   \
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, __VA_ARGS__);                                 \
+    }                                                                                              \
+  } while (0)
+
 static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, PetscInt ny,
                                     PetscReal px, PetscBool isint, const char what[],
                                     TCTraceSlice *res)
@@ -1430,9 +1442,10 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
   res->gray = gray;
   PetscCall(PetscMalloc1(npix, &fg));
   if (!gray) {
-    PetscCheck(lo >= 0 && hi < 65536, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "%s: labels must be integers in [0, 65535] (found %g to %g); use -trace_mode gray",
-               what, (double)lo, (double)hi);
+    TraceRunOneCheck(
+        lo >= 0 && hi < 65536,
+        "%s: labels must be integers in [0, 65535] (found %g to %g); use -trace_mode gray", what,
+        (double)lo, (double)hi);
     maxlab = (PetscInt)hi;
     PetscCall(PetscMalloc1(maxlab + 1, &lut));
     for (PetscInt v = 0; v <= maxlab; v++) lut[v] = -1;
@@ -1443,9 +1456,9 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
         for (PetscInt k = 0; k < tr->nlabels; k++)
           if (tr->labels[k] == v) want = PETSC_TRUE;
         if (want) {
-          PetscCheck(nclass < TC_TRACE_MAX_CLASSES, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                     "%s has more than %d labels; pick the foils with -trace_label", what,
-                     TC_TRACE_MAX_CLASSES);
+          TraceRunOneCheck(nclass < TC_TRACE_MAX_CLASSES,
+                           "%s has more than %d labels; pick the foils with -trace_label", what,
+                           TC_TRACE_MAX_CLASSES);
           lut[v]           = nclass;
           labels[nclass++] = v;
         } else
@@ -1456,9 +1469,8 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       PetscBool found = PETSC_FALSE;
       for (PetscInt c = 0; c < nclass; c++)
         found = (PetscBool)(found || labels[c] == tr->labels[k]);
-      PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-                 "%s has no pixel with label %" PetscInt_FMT " (from -trace_label)", what,
-                 tr->labels[k]);
+      TraceRunOneCheck(found, "%s has no pixel with label %" PetscInt_FMT " (from -trace_label)",
+                       what, tr->labels[k]);
     }
     /* sort the classes by label so that output does not depend on pixel order */
     for (PetscInt a = 0; a < nclass; a++)
@@ -1474,12 +1486,10 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       fg[q]      = (unsigned char)(v > 0 && lut[v] >= 0 && lut[v] < nclass);
       nfg += fg[q];
     }
-    PetscCheck(nclass > 0 && nfg > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "%s is empty: no non-zero label to trace", what);
+    TraceRunOneCheck(nclass > 0 && nfg > 0, "%s is empty: no non-zero label to trace", what);
     res->threshold = NAN;
   } else {
-    PetscCheck(hi > lo, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "%s is empty: every pixel has the value %g", what, (double)lo);
+    TraceRunOneCheck(hi > lo, "%s is empty: every pixel has the value %g", what, (double)lo);
     PetscCall(PetscMalloc1(npix, &sm));
     {
       /* auto: sigma = min(1 px, 10 um) -- no wider than a current-collector
@@ -1501,9 +1511,8 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       fg[q] = (unsigned char)(sm[q] > thr);
       nfg += fg[q];
     }
-    PetscCheck(nfg > 0 && nfg < npix, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
-               "%s: no foil above the threshold %g (values %g to %g)", what, (double)thr,
-               (double)lo, (double)hi);
+    TraceRunOneCheck(nfg > 0 && nfg < npix, "%s: no foil above the threshold %g (values %g to %g)",
+                     what, (double)thr, (double)lo, (double)hi);
     res->threshold = thr;
     nclass         = 1;
     labels[0]      = 1;
@@ -2039,3 +2048,4 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
   PetscCall(PetscFree(lut));
   PetscFunctionReturn(0);
 }
+#undef TraceRunOneCheck

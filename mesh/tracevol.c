@@ -697,7 +697,8 @@ static PetscErrorCode TraceDropSkippedDefects(TCTraceVolume tv)
   PetscFunctionBeginUser;
   for (PetscInt k = 0; k < tv->ndef; k++) {
     PetscBool kept = PETSC_FALSE;
-    for (PetscInt j = 0; j < tv->nloc && !kept; j++) kept = (PetscBool)(tv->zidx[j] == tv->def[k].slice);
+    for (PetscInt j = 0; j < tv->nloc && !kept; j++)
+      kept = (PetscBool)(tv->zidx[j] == tv->def[k].slice);
     if (kept) tv->def[m++] = tv->def[k];
   }
   tv->ndef = m;
@@ -811,9 +812,9 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
       ierr = TCTraceRun(tv->tr, img, tv->nx, tv->ny, tv->px, tv->isint, what, &tv->res[q - tv->s0]);
       PetscCall(PetscPopErrorHandler());
       if (!ierr)
-        PetscCall(TCTraceDefectsFind(
-            &tv->res[q - tv->s0], img, tv->nx, tv->ny, tv->px, tv->gap_factor, k,
-            tv->is2d ? -1.0 : (k + 0.5) * tv->pz, &tv->ndef, &tv->def));
+        PetscCall(TCTraceDefectsFind(&tv->res[q - tv->s0], img, tv->nx, tv->ny, tv->px,
+                                     tv->gap_factor, k, tv->is2d ? -1.0 : (k + 0.5) * tv->pz,
+                                     &tv->ndef, &tv->def));
       PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
       ok[q - tv->s0] = (PetscBool)!ierr;
       if (ierr) {
