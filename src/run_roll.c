@@ -281,6 +281,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   if (run.rc.nckpt)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.3f s per write\n",
                        (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
+  /* complete: its checkpoint is stale now */
+  if (run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &run.rc));
 cleanup:
   PetscCall(PetscFree(config));
   PetscCall(TCRollOutputDestroy(&run.out));
