@@ -441,7 +441,15 @@ static void TCSetMPIDefaults(void)
                                           {"OMPI_MCA_pml", "ob1"},
                                           {"OMPI_MCA_btl", "self"},
                                           /* needs the daemon's session directory */
-                                          {"OMPI_MCA_sharedfp", "^sm"}};
+                                          {"OMPI_MCA_sharedfp", "^sm"},
+                                          /* every isolated singleton would share the session
+                                             directory /tmp/ompi.<host>.<uid>/jf.0/1, and one
+                                             that ends removes it under another one starting:
+                                             orte_init fails ("mkdir ... No such file or
+                                             directory"; 3 of 40 concurrent runs here). An
+                                             isolated singleton with only the self transport
+                                             needs none. */
+                                          {"OMPI_MCA_orte_create_session_dirs", "0"}};
   const char              *off         = getenv("TC_MPI_DEFAULTS");
   int                      singleton;
 
