@@ -10,6 +10,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tomocell=${TOMOCELL:-$here/../build/tomocell}
+# the jobs inherit this environment (sbatch --export=ALL): the same executable,
+# also when this is run from outside the repository
+TOMOCELL=$(cd "$(dirname "$tomocell")" && pwd)/$(basename "$tomocell")
+export TOMOCELL
+tomocell=$TOMOCELL
 sweep=${1:?usage: jobs/submit_sweep.sh SWEEP.yaml}
 n=$("$tomocell" sweep "$sweep" | sed -n 's/.*: \([0-9]*\) task(s) of.*/\1/p')
 [ -n "$n" ] || { echo "cannot expand $sweep" >&2; exit 1; }
