@@ -486,7 +486,7 @@ static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const
   FILE      *fp;
   double    *out, *par;
   int       *state;
-  PetscInt   ndone = 0, nfail = 0, nnum = 0;
+  PetscInt   ndone = 0, nfail = 0, nnum = 0, nlisted = 0;
   PetscBool *numeric;
 
   PetscFunctionBeginUser;
@@ -527,16 +527,15 @@ static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const
                          line[0] ? line : "see log.txt\n",
                          line[0] && !strchr(line, '\n') ? "\n" : ""));
     }
-    if (state[i] == 0 && sw->ntasks - ndone < 1000) {
-      PetscInt k = 0; /* the first 10 unfinished tasks by name */
-      for (PetscInt j = 0; j < i; j++) k += state[j] == 0;
-      if (k < 10)
+    if (state[i] == 0) { /* the first 10 unfinished tasks by number */
+      if (nlisted < 10)
         PetscCall(TCPrintf(PETSC_COMM_SELF,
                            "  task %d not finished (no status.json: not run yet, still running, or "
                            "killed before it ended, e.g. at a time limit)\n",
                            (int)i));
-      else if (k == 10)
+      else if (nlisted == 10)
         PetscCall(TCPrintf(PETSC_COMM_SELF, "  ... (more unfinished tasks in results.csv)\n"));
+      nlisted++;
     }
     if (state[i] == 1 && cmd->sweep_summary && sw->nout) {
       char *json;
