@@ -200,7 +200,9 @@ YAML
 tcenv=()
 [ "$src/build/tomocell" -ef "$tomocell" ] || tcenv=(TOMOCELL="$tomocell")
 cd "$T/user"
-env "${tcenv[@]}" sbatch --wait --ntasks=2 --output="$T/user/ref.log" "$src/jobs/run.sbatch" decks/r.yaml \
+# the script named by a relative path (Slurm records it as given)
+relscript=$(realpath --relative-to="$T/user" "$src/jobs/run.sbatch")
+env "${tcenv[@]}" sbatch --wait --ntasks=2 --output="$T/user/ref.log" "$relscript" decks/r.yaml \
   -output ref >/dev/null || fail "sbatch jobs/run.sbatch (reference run) failed: $(tail -n 5 "$T/user/ref.log")"
 [ -f "$T/user/ref/summary.csv" ] || fail "run.sbatch from $T/user: no ref/summary.csv"
 echo "ok   jobs/run.sbatch submitted from a directory outside the repository, deck and output relative to it"
