@@ -108,6 +108,8 @@ done
 [ "$state" = idle ] || skip "the local Slurm node did not come up (state '$state'): $(tail -n 3 "$T/slurmctld.log" "$T/slurmd.log" 2>/dev/null | tr '\n' ' ')"
 echo "local Slurm cluster up: node $host, $ncpu CPUs, port $port"
 
+jobstate() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.* JobState=\([A-Z_]*\).*/\1/p'; }
+
 # 1. an MPI job on 2 ranks through jobs/run.sbatch (srun inside)
 cd "$T"
 TOMOCELL=$tomocell sbatch --wait --ntasks=2 --output="$T/run.log" "$src/jobs/run.sbatch" \
@@ -177,10 +179,11 @@ done
 grep -q "stopped by SIGUSR1" "$T/cell-$jid.log" || fail "the first job was not stopped by SIGUSR1"
 grep -q "part 2 (job " "$T"/*cell-*.log || fail "jobs/cell_restart.sbatch did not resubmit itself"
 cmp -s "$T/cell/out.csv" "$T/cell-ref/out.csv" || fail "the restarted CSV differs from the uninterrupted run"
-echo "ok   jobs/cell_restart.sbatch: SIGUSR1 through srun, exit 3, resubmitted with -restart, CSV identical"
+st=$(jobstate "$jid")
+[ "$st" = COMPLETED ] || fail "the stopped cell part's job state is '$st', not COMPLETED"
+echo "ok   jobs/cell_restart.sbatch: SIGUSR1 through srun, exit 3, resubmitted with -restart, CSV identical; stopped part $st"
 
 # 5. the tomocell run restart chain, submitted from outside the repository
-jobstate() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.* JobState=\([A-Z_]*\).*/\1/p'; }
 mkdir -p "$T/user/decks"
 cat >"$T/user/decks/r.yaml" <<YAML
 job: roll
