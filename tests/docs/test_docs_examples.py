@@ -18,7 +18,8 @@ block fails.
 A block is left out when the line before its opening fence is a marker
 `<!-- no-test: REASON -->` (it needs Slurm, the network, root's package
 manager, the validation data of ../shared, or takes more than a minute). Every
-marker must give a reason; the list of blocks left out is printed.
+marker must give a reason; the list of blocks left out is printed, and each
+of them must still parse as shell (bash -n).
 
 As the docs say for root, mpiexec is told to allow root through Open MPI's
 environment variables (OMPI_ALLOW_RUN_AS_ROOT=1, ..._CONFIRM=1).
@@ -139,6 +140,11 @@ try:
             continue
         if reason:
             skipped.append(f"{name}: {reason}")
+            # not run, but it must still be valid shell
+            r = subprocess.run(["bash", "-n", "-c", text], capture_output=True, text=True)
+            if r.returncode != 0:
+                failures.append(name)
+                print(f"FAIL {name} (no-test): not valid shell: {r.stderr.strip()}")
             continue
         run(name, text)
 finally:
