@@ -12,8 +12,8 @@
 # peak RSS per element (summed over ranks), and from the TCElements log event
 # (-log_view) the element evaluations per element per step (passes over the
 # elements / steps tried), the time per element evaluation and the time in
-# element evaluations (slowest rank). Not yet: a FLOP count and the fraction
-# of peak (issue 18).
+# element evaluations (slowest rank). The FLOP count of an element update and
+# its fraction of the FP64 peak: bench/flops.sh.
 #
 #   bench/run.sh
 #   BIG=1 bench/run.sh

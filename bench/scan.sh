@@ -8,7 +8,7 @@
 # process, and its set-up and stepping from summary.json), elements,
 # capacity and T_max.
 #
-#   bench/scan.sh                       # inputs/roll-18650-tab.yaml, network_ds_m 1 mm, 11 layers
+#   bench/scan.sh                       # inputs/roll-18650-tabs-opposite-ends.yaml, network_ds_m 1 mm, 11 layers
 #   DS=2e-3 NZ=5 RANKS="1 2" bench/scan.sh
 # Needs ../shared/validation/realct beside the repository (real CT is not
 # shipped).
@@ -20,7 +20,7 @@ ds=${DS:-1e-3}
 nz=${NZ:-11}
 mpiexec=${MPIEXEC:-mpiexec}
 real=${REALCT:-$here/../shared/validation/realct}
-deck=$here/inputs/roll-18650-tab.yaml
+deck=$here/inputs/roll-18650-tabs-opposite-ends.yaml
 [ -x "$tomocell" ] || { echo "build first: tools/setup.sh" >&2; exit 1; }
 [ -f "$real/mj1_jellybamm_cc_labels.h5" ] || { echo "no $real/mj1_jellybamm_cc_labels.h5" >&2; exit 1; }
 work=$(mktemp -d)

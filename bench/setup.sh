@@ -5,10 +5,12 @@
 # partition, element set-up, matrix preallocation and assembly: summary.json
 # timing_s.setup) and set-up time per node, which stays flat when the set-up is
 # linear in the node count. With BASE=<build dir of an older tree> it prints
-# the same for that build beside.
+# the same for that build beside. Then the same per node for the foil sheet
+# network at 4 sizes (9 k to 580 k nodes).
 #
 #   bench/setup.sh            # 1 rank
 #   RANKS=2 bench/setup.sh
+#   LAYERS="2 5" FOIL=1 bench/setup.sh   # smaller rolls; FOIL=0: no foil table
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${TC_BUILD_DIR:-build}
@@ -51,3 +53,28 @@ print(f"{sys.argv[3]:<10} {sys.argv[2]:>6} {nodes:>8} {n['elements']:>9} {t:>9.3
 PY
   done
 done
+
+# the foil sheet network (job foil, inputs/foil_demo.yaml) at 4 sizes: build,
+# partition and distribute, preallocate and assemble (summary.json timing_s),
+# per node; FOIL=0 skips it
+if [ "${FOIL:-1}" = 1 ]; then
+  echo
+  echo "set-up of the foil sheet network (inputs/foil_demo.yaml), $ranks rank(s); load $(cut -d' ' -f1 /proc/loadavg)"
+  printf '%-10s %11s %8s %9s %11s %11s %9s %13s\n' build ns_x_nz nodes build_s partition_s assemble_s setup_s setup_us/node
+  for b in "$build" ${BASE:+"$BASE"}; do
+    for sz in "301 31" "601 61" "1201 121" "2401 241"; do
+      set -- $sz
+      out="$work/f$1"
+      if [ "$ranks" = 1 ]; then "$b/tomocell" run "$here/inputs/foil_demo.yaml" -output "$out" -foil_ns "$1" -foil_nz "$2" >/dev/null
+      else $mpiexec $mpiflags -n "$ranks" "$b/tomocell" run "$here/inputs/foil_demo.yaml" -output "$out" -foil_ns "$1" -foil_nz "$2" >/dev/null; fi
+      /usr/bin/python3 - "$out/summary.json" "$1x$2" "$([ "$b" = "$build" ] && echo this || echo base)" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+t, nodes = s["timing_s"], s["network"]["nodes"]
+setup = t["build"] + t["partition_distribute"] + t["assemble"]
+print(f"{sys.argv[3]:<10} {sys.argv[2]:>11} {nodes:>8} {t['build']:>9.4f} {t['partition_distribute']:>11.4f} "
+      f"{t['assemble']:>11.4f} {setup:>9.4f} {1e6 * setup / nodes:>13.2f}")
+PY
+    done
+  done
+fi

@@ -390,9 +390,10 @@ static PetscErrorCode TCDeckCheckCommandLine(TCDeck d)
               "lists the keys)",
               bad, d->fcmd, d->cmd, d->cmd);
     }
-    /* prefixed PETSc solver options (-thermal_ksp_type, ...) are PETSc's */
+    /* prefixed PETSc solver options (-thermal_ksp_type, -fit_tao_type, ...) are PETSc's */
     if (nm[w] == '_' && (!strncasecmp(nm + w + 1, "ksp_", 4) || !strncasecmp(nm + w + 1, "pc_", 3) ||
-                         !strncasecmp(nm + w + 1, "snes_", 5) || !strncasecmp(nm + w + 1, "mat_", 4)))
+                         !strncasecmp(nm + w + 1, "snes_", 5) || !strncasecmp(nm + w + 1, "mat_", 4) ||
+                         !strncasecmp(nm + w + 1, "tao_", 4)))
       continue;
     for (PetscInt k = 0; k < d->nkeys && !ours; k++) {
       const char *kn = d->keys[k].name;

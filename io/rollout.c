@@ -37,7 +37,9 @@ static const char *const roll_cols[] = {"time_s",
                                         "removed_J",
                                         "newton_its",
                                         "T_amb_K",
-                                        "abuse_heat_J"};
+                                        "abuse_heat_J",
+                                        "step",
+                                        "cycle"};
 #define NCOL ((PetscInt)(sizeof(roll_cols) / sizeof(roll_cols[0])))
 #define TC_ROLL_MAX_PROBES 64
 
@@ -165,7 +167,9 @@ PetscErrorCode TCRollOutputMonitor(const TCExperimentPoint *pt, const TCCellResu
                      st.removed_J,
                      (PetscReal)res->newton_its,
                      st.T_amb_K,
-                     st.abuse_J};
+                     st.abuse_J,
+                     (PetscReal)(pt->step + 1), /* experiment step and cycle, from 1 */
+                     (PetscReal)(pt->cycle + 1)};
     PetscCall(PetscArraycpy(row, v, NCOL));
   }
   PetscCall(TCRollProbeTemperatures(m->roll, m->state, m->nprobe, m->probe, row + NCOL));
@@ -661,6 +665,21 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonString(&js, "params", d->params);
     TCJsonString(&js, "experiment", d->experiment);
     TCJsonString(&js, "thermal", rp->thermal ? "network" : "isothermal");
+    TCJsonString(&js, "thermal_hardware", rp->thermal && rp->hw.on ? "can" : "none");
+    if (rp->thermal) {
+      TCRollHeatCapacity hc;
+      PetscCall(TCRollGetHeatCapacity(m->roll, &hc));
+      TCJsonObjectBegin(&js, "heat_capacity_J_K");
+      TCJsonReal(&js, "total", hc.total);
+      TCJsonReal(&js, "roll", hc.roll);
+      TCJsonReal(&js, "can_wall", hc.can_wall);
+      TCJsonReal(&js, "can_bottom", hc.can_bottom);
+      TCJsonReal(&js, "top_cap", hc.top_cap);
+      TCJsonReal(&js, "tabs", hc.tabs);
+      TCJsonReal(&js, "mandrel", hc.mandrel);
+      TCJsonReal(&js, "roll_rho_cp_J_m3K", hc.roll_rho_cp_J_m3K);
+      TCJsonObjectEnd(&js);
+    }
     TCJsonObjectBegin(&js, "geometry");
     PetscCall(TCRollGeomWriteJSON(m->geom, &js));
     TCJsonObjectEnd(&js);
@@ -765,6 +784,9 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonObjectEnd(&js);
     TCJsonObjectBegin(&js, "steps");
     TCJsonInt(&js, "accepted", sum->nsteps);
+    TCJsonInt(&js, "experiment_steps", m->nexp);
+    TCJsonInt(&js, "experiment_steps_run", sum->steps_run);
+    TCJsonInt(&js, "cycles_run", sum->cycles_run);
     TCJsonInt(&js, "rejected", sum->nrejected);
     TCJsonInt(&js, "newton_its", sum->newton_its);
     TCJsonInt(&js, "snapshots", m->nsnap);

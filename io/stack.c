@@ -20,7 +20,8 @@ struct _p_TCStack {
   hid_t     dset;
   int       ndim;
   hsize_t   dims[3];
-  PetscReal pixel_m;
+  PetscReal pixel_m, pixel_z_m; /* x-y pixel; z spacing (0: the file gives none) */
+  char      pixel_src[128], pixel_z_src[128];
   PetscBool isint;
   char      name[256];
 };
@@ -207,7 +208,12 @@ static PetscErrorCode TCStackOpenTiff(TCStack v, const char path[], PetscReal pi
   PetscCall(PetscStrncpy(v->name, "TIFF stack", sizeof(v->name)));
   v->pixel_m =
       pixel_size_m > 0 ? pixel_size_m : (unit == RESUNIT_CENTIMETER && xres > 0 ? 0.01 / xres : 0);
-  PetscCheck(v->pixel_m > 0, comm, PETSC_ERR_USER_INPUT,
+  PetscCall(PetscStrncpy(v->pixel_src,
+                         pixel_size_m > 0   ? "option"
+                         : v->pixel_m > 0 ? "TIFF XResolution"
+                                          : "",
+                         sizeof(v->pixel_src)));
+  PetscCheck(v->pixel_m > 0 || pixel_size_m < 0, comm, PETSC_ERR_USER_INPUT,
              "%s: no pixel size (the TIFF has no resolution in centimetres); give it with "
              "-pixel_size (metres)",
              path);
@@ -340,22 +346,48 @@ PetscErrorCode TCStackOpen(MPI_Comm comm, const char path[], const char dataset[
              "%s: %s is empty (dimensions %llu x %llu x %llu)", path, v->name,
              (unsigned long long)v->dims[0], (unsigned long long)v->dims[1],
              (unsigned long long)v->dims[2]);
-  if (pixel_size_m > 0)
+  if (pixel_size_m > 0) {
     px = pixel_size_m;
-  else {
-    PetscCall(TCStackReadScale(v->h5.file, v->name, "pixel_size_m", &px));
-    if (px <= 0)
-      PetscCall(
-          TCStackReadScale(v->h5.file, "/measurement/instrument/detector/pixel_size", NULL, &px));
-    if (px <= 0)
-      PetscCall(
-          TCStackReadScale(v->h5.file, "/measurement/instrument/detector", "pixel_size", &px));
+    PetscCall(PetscStrncpy(v->pixel_src, "option", sizeof(v->pixel_src)));
+  } else {
+    /* attribute pixel_size_m; the detector's pixel_size (dataset or
+       attribute); Data Exchange's actual_pixel_size_x (on the sample plane) */
+    const char *where[4][2] = {{v->name, "pixel_size_m"},
+                               {"/measurement/instrument/detector/pixel_size", NULL},
+                               {"/measurement/instrument/detector", "pixel_size"},
+                               {"/measurement/instrument/detector/actual_pixel_size_x", NULL}};
+    for (int w = 0; w < 4 && px <= 0; w++) {
+      PetscCall(TCStackReadScale(v->h5.file, where[w][0], where[w][1], &px));
+      if (px > 0)
+        snprintf(v->pixel_src, sizeof(v->pixel_src), "%s%s%s", where[w][0],
+                 where[w][1] ? " attribute " : "", where[w][1] ? where[w][1] : "");
+    }
   }
-  PetscCheck(px > 0 && isfinite(px), comm, PETSC_ERR_USER_INPUT,
+  PetscCheck((px > 0 && isfinite(px)) || (pixel_size_m < 0 && px == 0), comm,
+             PETSC_ERR_USER_INPUT,
              "%s: no pixel size: the file has neither attribute pixel_size_m on %s nor "
              "/measurement/instrument/detector/pixel_size; give it with -pixel_size (metres)",
              path, v->name);
   v->pixel_m = px;
+  {
+    /* z spacing: attribute pixel_size_z_m; Data Exchange's
+       actual_pixel_size_y (the detector's vertical pixel on the sample plane,
+       the slice spacing of a reconstruction with a vertical rotation axis) */
+    const char *where[3][2] = {{v->name, "pixel_size_z_m"},
+                               {"/measurement/instrument/detector/actual_pixel_size_y", NULL},
+                               {"/measurement/instrument/detector", "actual_pixel_size_y"}};
+    PetscReal   pz          = 0;
+    for (int w = 0; w < 3 && pz <= 0; w++) {
+      PetscCall(TCStackReadScale(v->h5.file, where[w][0], where[w][1], &pz));
+      if (pz > 0)
+        snprintf(v->pixel_z_src, sizeof(v->pixel_z_src), "%s%s%s", where[w][0],
+                 where[w][1] ? " attribute " : "", where[w][1] ? where[w][1] : "");
+    }
+    PetscCheck(pz >= 0 && isfinite(pz), comm, PETSC_ERR_USER_INPUT,
+               "%s: the file's z spacing (%s) is %g m; expected a positive number", path,
+               v->pixel_z_src, (double)pz);
+    v->pixel_z_m = pz;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -388,6 +420,21 @@ PetscErrorCode TCStackGetPixelSize(TCStack vol, PetscReal *px)
 {
   PetscFunctionBeginUser;
   *px = vol->pixel_m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCStackGetPixelSource(TCStack vol, const char **src)
+{
+  PetscFunctionBeginUser;
+  *src = vol->pixel_src;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCStackGetPixelSizeZ(TCStack vol, PetscReal *pz, const char **src)
+{
+  PetscFunctionBeginUser;
+  *pz = vol->pixel_z_m;
+  if (src) *src = vol->pixel_z_src;
   PetscFunctionReturn(0);
 }
 

@@ -4,7 +4,12 @@
  * /exchange/data with dimensions (z, y, x); a 2-D dataset (y, x) is read as
  * one slice. The pixel size in metres is the dataset attribute pixel_size_m
  * or /measurement/instrument/detector/pixel_size (a dataset or attribute, in
- * metres unless a "units" attribute says um, mm or nm).
+ * metres unless a "units" attribute says um, mm or nm), else Data
+ * Exchange's actual_pixel_size_x there (the pixel on the sample plane). The
+ * z spacing of the slices is the dataset attribute pixel_size_z_m, else
+ * /measurement/instrument/detector/actual_pixel_size_y (the detector's
+ * vertical pixel on the sample plane: the slice spacing of a reconstruction
+ * about a vertical axis), else unknown (0).
  *
  * TIFF stacks are read too: a directory of single-page .tif/.tiff files
  * (sorted by name, one slice each) or one multi-page TIFF; strips, one sample
@@ -23,14 +28,20 @@
 typedef struct _p_TCStack *TCStack;
 
 /* Collective. Open path and the dataset (NULL: /exchange/data) and check its
-   shape and type. pixel_size_m <= 0 is taken from the file; a positive value
-   overrides the file. Errors name the file, the dataset and what is accepted. */
+   shape and type. pixel_size_m 0 is taken from the file (an error when it
+   has none); a positive value overrides the file; < 0: from the file, 0 when
+   it has none (the caller derives it, e.g. from the can). Errors name the file, the dataset and what is accepted. */
 PETSC_EXTERN PetscErrorCode TCStackOpen(MPI_Comm comm, const char path[], const char dataset[],
                                          PetscReal pixel_size_m, TCStack *vol);
 PETSC_EXTERN PetscErrorCode TCStackClose(TCStack *vol);
 PETSC_EXTERN PetscErrorCode TCStackGetSizes(TCStack vol, PetscInt *nz, PetscInt *ny,
                                              PetscInt *nx);
 PETSC_EXTERN PetscErrorCode TCStackGetPixelSize(TCStack vol, PetscReal *pixel_size_m);
+/* Where the pixel size came from: "option", the file's object and attribute,
+   "TIFF XResolution", or "" (none). */
+PETSC_EXTERN PetscErrorCode TCStackGetPixelSource(TCStack vol, const char **src);
+/* The file's z spacing, m (0: none given) and where it was found. */
+PETSC_EXTERN PetscErrorCode TCStackGetPixelSizeZ(TCStack vol, PetscReal *pz, const char **src);
 /* Stored type is an integer (labels are possible). */
 PETSC_EXTERN PetscErrorCode TCStackIsInteger(TCStack vol, PetscBool *isint);
 /* Not collective. Slice k (0 <= k < nz) into buf[ny * nx] (row-major, x fastest). */

@@ -16,6 +16,7 @@ struct _p_TCRollGeom {
   PetscReal       ds_m, pitch_tol, height_tol, tab_ohm_m;
   PetscInt        nz;
   PetscBool       ds_set, nz_set, tabs_set;
+  TCTabs          trace_tabs[2]; /* a traced volume's tabs: TCTabsDefaults and the deck's */
   TCRollNet       net;
   TCTraceVolume   tv; /* the volume source's trace (kept for its files) */
 };
@@ -171,10 +172,7 @@ static PetscErrorCode RollGeomNetFile(TCRollGeom g, const TCCellParams *p, TCRol
   fp.element_weight = np->element_weight;
   fp.asr_ohm_m2     = np->asr_ohm_m2;
   if (g->ds_set) fp.ds_m = g->ds_m;
-  if (g->tabs_set) {
-    fp.tabs[0] = g->sp.tabs[0];
-    fp.tabs[1] = g->sp.tabs[1];
-  }
+  if (g->tabs_set) PetscCall(TCTabsFromDeck(g->deck, fp.tabs)); /* the file's, as the deck changes them */
   PetscCheck(!g->nz_set || extruded, g->comm, PETSC_ERR_USER_INPUT,
              "network_nz is set, but the node layers of %s are its %" PetscInt_FMT
              " traced slices; remove network_nz (choose the slices when tracing)",
@@ -230,8 +228,8 @@ static PetscErrorCode RollGeomVolume(TCRollGeom g, const TCCellParams *p, TCRoll
   tp.element_weight = np->element_weight;
   tp.asr_ohm_m2     = np->asr_ohm_m2;
   tp.ds_m           = g->ds_m;
-  tp.tabs[0]        = g->sp.tabs[0];
-  tp.tabs[1]        = g->sp.tabs[1];
+  tp.tabs[0]        = g->trace_tabs[0]; /* as tomocell trace sets them */
+  tp.tabs[1]        = g->trace_tabs[1];
   if (is2d)
     tp.height_m = g->sp.height_m; /* a slice stands for the whole electrode height */
   else {
@@ -334,6 +332,8 @@ PetscErrorCode TCRollGeomSetFromDeck(TCRollGeom g, TCDeck deck)
   PetscCall(TCSpiralParamsFromDeck(deck, &g->sp, &g->ds_m, &g->nz));
   PetscCall(TCDeckIsSet(deck, "network_ds_m", &g->ds_set));
   PetscCall(TCDeckIsSet(deck, "network_nz", &g->nz_set));
+  TCTabsDefaults(g->trace_tabs);
+  PetscCall(TCTabsFromDeck(deck, g->trace_tabs));
   g->tabs_set = PETSC_FALSE;
   for (size_t q = 0; q < sizeof(tabkeys) / sizeof(tabkeys[0]); q++) {
     PetscBool s;

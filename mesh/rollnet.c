@@ -163,6 +163,10 @@ static PetscBool TCIsTab(const TCTabs *t, PetscReal s, PetscReal L, PetscReal ds
     return PETSC_FALSE;
   case TC_TAB_TABLESS:
     return PETSC_TRUE;
+  case TC_TAB_MIDDLE:
+    return (PetscBool)(PetscAbsReal(s - 0.5 * L) <= 0.5 * PetscMax(t->width_m, ds));
+  case TC_TAB_NLAYOUTS:
+    break;
   }
   return PETSC_FALSE;
 }
@@ -1078,7 +1082,7 @@ static PetscErrorCode TCNetFileTabs(TCRollNetFile nf, int f, TCTabs *t)
   PetscCall(TCH5ReadAttrString(&nf->h5, "/network", name, layout, sizeof(layout), &found));
   PetscCheck(found, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /network has no attribute %s",
              nf->path, name);
-  for (PetscInt q = 0; q < 4; q++)
+  for (PetscInt q = 0; q < TC_TAB_NLAYOUTS; q++)
     if (!strcmp(layout, TCTabLayouts[q])) e = q;
   PetscCheck(e >= 0, nf->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown tab layout '%s' in /network",
              nf->path, layout);

@@ -11,7 +11,9 @@
 #include <stddef.h>
 
 const char *const TCFoilNames[]  = {"cu", "al"};
-const char *const TCTabLayouts[] = {"start", "end", "positions", "tabless"};
+const char *const TCTabLayouts[] = {"start", "end", "positions", "tabless", "middle"};
+_Static_assert(sizeof(TCTabLayouts) / sizeof(TCTabLayouts[0]) == TC_TAB_NLAYOUTS,
+               "a name for every tab layout");
 
 #define TC_SPIRAL_STEPS_PER_TURN 8192
 
@@ -60,10 +62,9 @@ PetscErrorCode TCSpiralParamsPreset(const char name[], TCSpiralParams *p)
   p->deform_mode        = 2;
   p->deform_decay_turns = 2;
   p->gap_width_rad      = 0.5;
-  for (int f = 0; f < 2; f++) {
-    p->tabs[f].layout  = f == TC_FOIL_CU ? TC_TAB_END : TC_TAB_START;
-    p->tabs[f].width_m = 5e-3;
-  }
+  TCTabsDefaults(p->tabs);
+  /* the LG M50: the positive tab at the middle of the Al foil (docs/geometry.md) */
+  if (is21) p->tabs[TC_FOIL_AL].layout = TC_TAB_MIDDLE;
   PetscFunctionReturn(0);
 }
 
@@ -351,21 +352,36 @@ PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char positions[], 
   PetscFunctionReturn(0);
 }
 
+void TCTabsDefaults(TCTabs tabs[2])
+{
+  for (int f = 0; f < 2; f++) {
+    tabs[f].layout  = f == TC_FOIL_CU ? TC_TAB_END : TC_TAB_START;
+    tabs[f].width_m = 5e-3;
+    tabs[f].n       = 0;
+  }
+}
+
 PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2])
 {
   const char *foil[2] = {"cu", "al"};
-  PetscReal   width   = 0;
 
   PetscFunctionBeginUser;
-  PetscCall(TCDeckGetReal(deck, "tab_width_m", &width));
   for (int f = 0; f < 2; f++) {
     char      key[32], buf[1024];
-    PetscInt  layout = 0;
-    PetscBool set;
+    PetscInt  layout = tabs[f].layout;
+    PetscReal width  = tabs[f].width_m;
+    PetscBool set, wset;
+    PetscCall(TCDeckIsSet(deck, "tab_width_m", &wset));
+    if (wset) PetscCall(TCDeckGetReal(deck, "tab_width_m", &width));
     snprintf(key, sizeof(key), "tab_%s", foil[f]);
-    PetscCall(TCDeckGetEnum(deck, key, &layout));
+    PetscCall(TCDeckIsSet(deck, key, &set));
+    if (set) PetscCall(TCDeckGetEnum(deck, key, &layout));
     snprintf(key, sizeof(key), "tab_%s_positions_m", foil[f]);
     PetscCall(TCDeckGetString(deck, key, buf, sizeof(buf), &set));
+    if (layout == TC_TAB_POSITIONS && !set && tabs[f].layout == TC_TAB_POSITIONS) {
+      tabs[f].width_m = width; /* the positions given before (a file's) stand */
+      continue;
+    }
     PetscCall(TCTabsSet(&tabs[f], (TCTabLayout)layout, set ? buf : NULL, width, key));
   }
   PetscFunctionReturn(0);

@@ -43,8 +43,17 @@ typedef struct _p_TCSpiral *TCSpiral;
 typedef enum { TC_FOIL_CU = 0, TC_FOIL_AL = 1 } TCFoil;
 PETSC_EXTERN const char *const TCFoilNames[]; /* "cu", "al" */
 
-typedef enum { TC_TAB_START, TC_TAB_END, TC_TAB_POSITIONS, TC_TAB_TABLESS } TCTabLayout;
-PETSC_EXTERN const char *const TCTabLayouts[]; /* "start", "end", "positions", "tabless" */
+/* start, end: at the foil's inner or outer end; positions: centres along s;
+   tabless: the whole edge; middle: one tab centred on the foil's length */
+typedef enum {
+  TC_TAB_START,
+  TC_TAB_END,
+  TC_TAB_POSITIONS,
+  TC_TAB_TABLESS,
+  TC_TAB_MIDDLE,
+  TC_TAB_NLAYOUTS
+} TCTabLayout;
+PETSC_EXTERN const char *const TCTabLayouts[]; /* "start", "end", "positions", "tabless", "middle" */
 
 #define TC_MAX_TABS 16
 
@@ -77,7 +86,10 @@ typedef struct {
   TCTabs    tabs[2];
 } TCSpiralParams;
 
-/* Fill p with a preset: "21700" or "18650" (LG M50 stack, see above). */
+/* Fill p with a preset: "21700" or "18650" (LG M50 stack, see above). Tabs:
+   21700 the LG M50's (one Cu tab at the outer end of the negative foil, one
+   Al tab at the middle of the positive foil, 5 mm wide; docs/geometry.md,
+   "Tab layouts"); 18650 Cu at the outer end, Al at the inner end. */
 PETSC_EXTERN PetscErrorCode TCSpiralParamsPreset(const char name[], TCSpiralParams *p);
 
 PETSC_EXTERN PetscErrorCode TCSpiralCreate(MPI_Comm comm, TCSpiral *sp);
@@ -120,17 +132,19 @@ PETSC_EXTERN PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char 
                                       PetscReal width_m, const char key[]);
 
 /* The deck keys of the tab layouts (the same in tomocell geometry and trace),
-   for a TCKey table, and reading them into tabs[0] (Cu) and tabs[1] (Al). */
+   for a TCKey table, and reading them into tabs[0] (Cu) and tabs[1] (Al):
+   a key the deck does not set leaves tabs as they are (a spiral: the
+   preset's; a traced roll: TCTabsDefaults). */
 #define TC_TAB_KEYS                                                                                \
   {"tab_cu",                                                                                       \
    TC_KEY_ENUM,                                                                                    \
-   "end",                                                                                          \
+   NULL,                                                                                           \
    0,                                                                                              \
    0,                                                                                              \
    PETSC_FALSE,                                                                                    \
-   "start|end|positions|tabless",                                                                  \
-   "Cu tab layout (start = inner end)",                                                            \
-   PETSC_FALSE},                                                                                   \
+   "start|end|positions|tabless|middle",                                                           \
+   "Cu tab layout (start = inner end; default: the preset's, end; traced rolls end)",             \
+   PETSC_TRUE},                                                                                    \
       {"tab_cu_positions_m",                                                                       \
        TC_KEY_STRING,                                                                              \
        NULL,                                                                                       \
@@ -140,8 +154,9 @@ PETSC_EXTERN PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char 
        NULL,                                                                                       \
        "Cu tab centres along s, comma-separated, m",                                               \
        PETSC_TRUE},                                                                                \
-      {"tab_al",        TC_KEY_ENUM, "start", 0, 0, PETSC_FALSE, "start|end|positions|tabless",    \
-       "Al tab layout", PETSC_FALSE},                                                              \
+      {"tab_al",        TC_KEY_ENUM, NULL, 0, 0, PETSC_FALSE, "start|end|positions|tabless|middle", \
+       "Al tab layout (default: the preset's, 21700 middle, 18650 start; traced rolls start)",    \
+       PETSC_TRUE},                                                                                \
       {"tab_al_positions_m",                                                                       \
        TC_KEY_STRING,                                                                              \
        NULL,                                                                                       \
@@ -156,6 +171,9 @@ PETSC_EXTERN PetscErrorCode TCTabsSet(TCTabs *t, TCTabLayout layout, const char 
         "tab width along s, m", PETSC_FALSE                                                        \
   }
 PETSC_EXTERN PetscErrorCode TCTabsFromDeck(TCDeck deck, TCTabs tabs[2]);
+/* The tabs of a roll without a preset (traced): Cu at the outer end, Al at the
+   inner end, 5 mm wide. */
+PETSC_EXTERN void TCTabsDefaults(TCTabs tabs[2]);
 
 /* The deck keys of a synthetic jelly roll (preset, spiral_*, tab_*, network_ds_m,
    network_nz), shared by tomocell geometry and tomocell run; read with

@@ -110,20 +110,40 @@ static PetscErrorCode TCGauss(const float *in, float *out, PetscInt nx, PetscInt
   for (PetscInt k = -R; k <= R; k++) sum += (w[k + R] = (float)exp(-0.5 * k * k / (sigma * sigma)));
   for (PetscInt k = 0; k <= 2 * R; k++) w[k] /= sum;
   PetscCall(PetscMalloc1(nx * ny, &tmp));
-  for (PetscInt j = 0; j < ny; j++)
-    for (PetscInt i = 0; i < nx; i++) {
-      float a = 0;
-      for (PetscInt k = -R; k <= R; k++)
-        a += w[k + R] * in[j * nx + PetscMin(PetscMax(i + k, 0), nx - 1)];
-      tmp[j * nx + i] = a;
+  /* the same sums, in the same order, as with the edges clamped everywhere;
+     the interior without the clamps so that the compiler vectorizes it */
+  for (PetscInt j = 0; j < ny; j++) {
+    const float *row = in + j * nx;
+    float       *o   = tmp + j * nx;
+    for (PetscInt i = 0; i < nx; i++)
+      if (i < R || i >= nx - R) {
+        float a = 0;
+        for (PetscInt k = -R; k <= R; k++)
+          a += w[k + R] * row[PetscMin(PetscMax(i + k, 0), nx - 1)];
+        o[i] = a;
+      } else
+        o[i] = 0;
+    for (PetscInt k = -R; k <= R; k++) {
+      const float wk = w[k + R];
+      for (PetscInt i = R; i < nx - R; i++) o[i] += wk * row[i + k];
     }
-  for (PetscInt j = 0; j < ny; j++)
-    for (PetscInt i = 0; i < nx; i++) {
-      float a = 0;
-      for (PetscInt k = -R; k <= R; k++)
-        a += w[k + R] * tmp[PetscMin(PetscMax(j + k, 0), ny - 1) * nx + i];
-      out[j * nx + i] = a;
-    }
+  }
+  for (PetscInt j = 0; j < ny; j++) {
+    float *o = out + j * nx;
+    if (j >= R && j < ny - R) {
+      for (PetscInt i = 0; i < nx; i++) o[i] = 0;
+      for (PetscInt k = -R; k <= R; k++) {
+        const float *t = tmp + (j + k) * nx, wk = w[k + R];
+        for (PetscInt i = 0; i < nx; i++) o[i] += wk * t[i];
+      }
+    } else
+      for (PetscInt i = 0; i < nx; i++) {
+        float a = 0;
+        for (PetscInt k = -R; k <= R; k++)
+          a += w[k + R] * tmp[PetscMin(PetscMax(j + k, 0), ny - 1) * nx + i];
+        o[i] = a;
+      }
+  }
   PetscCall(PetscFree(tmp));
   PetscFunctionReturn(0);
 }
@@ -219,15 +239,17 @@ static PetscErrorCode TCTraceCentre(const unsigned char *fg, PetscInt nx, PetscI
     TCEDT1(dt + j * nx, d, nx, v, z);
     PetscCall(PetscArraycpy(dt + j * nx, d, nx));
   }
-  for (PetscInt i = 0; i < nx; i++) {
+  bx = 0.5 * (i0 + i1 + 1);
+  by = 0.5 * (j0 + j1 + 1);
+  hw = 0.25 * (i1 - i0 + 1);
+  hh = 0.25 * (j1 - j0 + 1);
+  /* the column pass only where the centre is searched (the same values) */
+  for (PetscInt i = PetscMax((PetscInt)(bx - hw), 0); i <= PetscMin((PetscInt)(bx + hw), nx - 1);
+       i++) {
     for (PetscInt j = 0; j < ny; j++) f[j] = dt[j * nx + i];
     TCEDT1(f, d, ny, v, z);
     for (PetscInt j = 0; j < ny; j++) dt[j * nx + i] = d[j];
   }
-  bx   = 0.5 * (i0 + i1 + 1);
-  by   = 0.5 * (j0 + j1 + 1);
-  hw   = 0.25 * (i1 - i0 + 1);
-  hh   = 0.25 * (j1 - j0 + 1);
   c[0] = bx;
   c[1] = by;
   for (PetscInt j = (PetscInt)(by - hh); j <= (PetscInt)(by + hh); j++)
@@ -1376,9 +1398,14 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       for (PetscInt c = 0; c < nclass; c++) rays[c].ptr[j] = rays[c].ncr;
       for (PetscInt q = 0; q < nr; q++) {
         PetscReal r = 0.5 * q, u = c0[0] + r * cs - 0.5, v = c0[1] + r * sn - 0.5;
-        PetscInt  i0 = (PetscInt)floor(u), j0 = (PetscInt)floor(v);
-        PetscReal fu = u - i0, fv = v - j0;
-        if (i0 < 0 || j0 < 0 || i0 + 1 >= nx || j0 + 1 >= ny) break;
+        PetscInt  i0, j0;
+        PetscReal fu, fv;
+        if (u < 0 || v < 0) break; /* floor(u) < 0: off the image */
+        i0 = (PetscInt)u;          /* = floor(u) for u >= 0, without the libm call */
+        j0 = (PetscInt)v;
+        fu = u - i0;
+        fv = v - j0;
+        if (i0 + 1 >= nx || j0 + 1 >= ny) break;
         if (gray) {
           const float *s = sm + j0 * nx + i0;
           prof[q]        = (float)((1 - fv) * ((1 - fu) * s[0] + fu * s[1]) +

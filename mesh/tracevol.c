@@ -5,19 +5,34 @@
 #include "io/png.h"
 #include "io/stack.h"
 #include "mesh/graph.h"
+#include "mesh/tracecan.h"
 #include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
 #include <strings.h>
 
+#define TC_TRACE_SKIP_WHY 512
+
 struct _p_TCTraceVolume {
-  MPI_Comm       comm;
-  PetscMPIInt    rank, size;
-  char           path[PETSC_MAX_PATH_LEN], dataset[256];
-  TCTrace        tr;
-  TCStack        vol;
-  PetscReal      px, px_set, tcu, tal, scu, sal, pitch;
-  PetscInt       nz, ny, nx, stride, nsel, s0, s1, cul, nf, map[2];
+  MPI_Comm    comm;
+  PetscMPIInt rank, size;
+  char        path[PETSC_MAX_PATH_LEN], dataset[256];
+  TCTrace     tr;
+  TCStack     vol;
+  PetscReal   px, px_set, pz, pz_set, tcu, tal, scu, sal, pitch, height;
+  PetscInt    nz, ny, nx, stride, nsel, s0, s1, cul, nf, map[2];
+  /* slices: the range [a0, a1) (trace_slices), this rank's kept (traced and
+     holding the roll) slices res[0, nloc) with their indices in the file
+     zidx, their offset among all kept ones k0 and the total nkept; the
+     skipped ones (every rank: index and reason) */
+  char     slices_opt[64], px_src[24], px_from[320], pz_src[24], pz_from[160];
+  PetscInt a0, a1, nloc, k0, nkept, nskip, *zidx, *skip_idx;
+  char (*skip_why)[TC_TRACE_SKIP_WHY];
+  /* the pixel from the can: its outer diameter (m, and what gave it), the fit, its slice */
+  PetscReal      can_d;
+  char           can_basis[96];
+  TCCanFit       can;
+  PetscInt       can_slice;
   PetscInt       labels[TC_TRACE_MAX_FOILS];
   PetscBool      isint, is2d, traced;
   TCTraceSlice  *res;
@@ -68,6 +83,12 @@ PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck)
   PetscCall(TCDeckGetReal(deck, "trace_pixel_size_m", &tv->px_set));
   PetscCall(TCDeckGetEnum(deck, "trace_mode", &e));
   PetscCall(TCDeckGetInt(deck, "trace_slice_stride", &tv->stride));
+  PetscCall(TCDeckGetString(deck, "trace_slices", tv->slices_opt, sizeof(tv->slices_opt), &set));
+  if (!set) tv->slices_opt[0] = 0;
+  PetscCall(TCDeckGetReal(deck, "trace_pixel_size_z_m", &tv->pz_set));
+  PetscCall(TCDeckGetReal(deck, "trace_can_diameter_m", &tv->can_d));
+  if (tv->can_d > 0)
+    PetscCall(PetscStrncpy(tv->can_basis, "trace_can_diameter_m", sizeof(tv->can_basis)));
   PetscCall(TCDeckGetInt(deck, "trace_cu_label", &tv->cul));
   PetscCall(TCDeckGetBool(deck, "trace_allow_incomplete", &tv->allow_incomplete));
   PetscCall(TCDeckGetReal(deck, "trace_cu_thickness_m", &tv->tcu));
@@ -88,6 +109,23 @@ PetscErrorCode TCTraceVolumeSetPixelSize(TCTraceVolume tv, PetscReal px)
 {
   PetscFunctionBeginUser;
   if (px > 0) tv->px_set = px;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeSetCanDiameter(TCTraceVolume tv, PetscReal d, const char basis[])
+{
+  PetscFunctionBeginUser;
+  if (d > 0) {
+    tv->can_d = d;
+    PetscCall(PetscStrncpy(tv->can_basis, basis, sizeof(tv->can_basis)));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCTraceVolumeSetPixelSizeZ(TCTraceVolume tv, PetscReal pz)
+{
+  PetscFunctionBeginUser;
+  if (pz > 0) tv->pz_set = pz;
   PetscFunctionReturn(0);
 }
 
@@ -391,31 +429,300 @@ static PetscErrorCode TraceCuAl(TCTraceVolume tv)
   PetscFunctionReturn(0);
 }
 
+/* The slice range A:B of trace_slices into [a0, a1) (B exclusive; an empty
+   side is the start or end of the stack). */
+static PetscErrorCode TraceParseSlices(TCTraceVolume tv)
+{
+  const char *t = tv->slices_opt, *colon = strchr(t, ':');
+  char       *end;
+  long        a = 0, b = (long)tv->nz;
+  PetscBool   ok = (PetscBool)(colon != NULL);
+
+  PetscFunctionBeginUser;
+  tv->a0 = 0;
+  tv->a1 = tv->nz;
+  if (!t[0]) PetscFunctionReturn(0);
+  if (ok && colon > t) {
+    a  = strtol(t, &end, 10);
+    ok = (PetscBool)(end == colon && isdigit((unsigned char)t[0]));
+  }
+  if (ok && colon[1]) {
+    b  = strtol(colon + 1, &end, 10);
+    ok = (PetscBool)(!*end && isdigit((unsigned char)colon[1]));
+  }
+  PetscCheck(
+      ok && a >= 0 && a < b && b <= tv->nz, tv->comm, PETSC_ERR_USER_INPUT,
+      "-trace_slices %s: expected A:B, the slices A to B - 1 with 0 <= A < B <= %" PetscInt_FMT
+      " (the slices of %s; A: or :B for the start or the end)",
+      t, tv->nz, tv->path);
+  tv->a0 = (PetscInt)a;
+  tv->a1 = (PetscInt)b;
+  PetscFunctionReturn(0);
+}
+
+/* Collective. Which traced slices of a volume hold the roll: a slice whose
+   trace failed (no foreground, no spiral: a cap, a vent, a tab, an empty
+   slice), or that traces a different number of foils than most, or fewer
+   than half the median turns of the others (an almost empty slice: the
+   stub of a spiral), is skipped with its reason; the rest are compacted
+   into res[0, nloc) with their file indices zidx. ok/why: this rank's
+   traced slices q (0 <= q < s1 - s0) and the error of those that failed. */
+static PetscErrorCode TraceSelectSlices(TCTraceVolume tv, const PetscBool ok[],
+                                        char (*why)[TC_TRACE_SKIP_WHY])
+{
+  MPI_Comm   comm = tv->comm;
+  PetscInt   n = tv->nsel, nl = tv->s1 - tv->s0, mode = -1, cnt[TC_TRACE_MAX_FOILS + 1] = {0};
+  PetscInt   nw = 0, nloc = 0, nskip_loc = 0, *nfs;
+  PetscReal *wind, *ws, med              = 0;
+  PetscBool *keep;
+  char(*mywhy)[TC_TRACE_SKIP_WHY];
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscCalloc4(n, &nfs, n, &wind, n, &ws, PetscMax(nl, 1), &keep));
+  PetscCall(PetscCalloc1(PetscMax(nl, 1), &mywhy));
+  /* every slice's foils and turns (the fewest of its foils) on every rank */
+  for (PetscInt q = 0; q < nl; q++) {
+    nfs[tv->s0 + q] = ok[q] ? tv->res[q].nfoils + 1 : 0;
+    if (ok[q]) {
+      PetscReal w = PETSC_MAX_REAL;
+      for (PetscInt f = 0; f < tv->res[q].nfoils; f++) w = PetscMin(w, tv->res[q].foil[f].windings);
+      wind[tv->s0 + q] = tv->res[q].nfoils > 0 ? w : 0;
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nfs, (PetscMPIInt)n, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, wind, (PetscMPIInt)n, MPIU_REAL, MPI_SUM, comm));
+  /* the roll's number of foils: the most common (the larger on a tie) */
+  for (PetscInt k = 0; k < n; k++)
+    if (nfs[k] > 0) cnt[PetscMin(nfs[k] - 1, TC_TRACE_MAX_FOILS)]++;
+  for (PetscInt f = TC_TRACE_MAX_FOILS; f >= 1; f--)
+    if (cnt[f] > 0 && (mode < 0 || cnt[f] > cnt[mode])) mode = f;
+  for (PetscInt k = 0; k < n; k++)
+    if (nfs[k] - 1 == mode) ws[nw++] = wind[k];
+  if (nw > 0) {
+    PetscCall(PetscSortReal(nw, ws));
+    med = nw % 2 ? ws[nw / 2] : 0.5 * (ws[nw / 2 - 1] + ws[nw / 2]);
+  }
+  for (PetscInt q = 0; q < nl; q++) {
+    PetscInt k = tv->s0 + q;
+    keep[q]    = (PetscBool)(ok[q] && nfs[k] - 1 == mode && wind[k] >= 0.5 * med);
+    if (!ok[q])
+      PetscCall(PetscStrncpy(mywhy[q], why[q], sizeof(mywhy[q])));
+    else if (nfs[k] - 1 != mode)
+      snprintf(mywhy[q], sizeof(mywhy[q]),
+               "traces %d foil(s), the roll's slices %d: not a slice of the roll",
+               (int)(nfs[k] - 1), (int)mode);
+    else if (!keep[q])
+      snprintf(mywhy[q], sizeof(mywhy[q]),
+               "almost empty: a spiral of %.2f turns, under half the median %.2f turns of the "
+               "stack's slices",
+               (double)wind[k], (double)med);
+    nloc += keep[q];
+    nskip_loc += !keep[q];
+  }
+  /* the skipped slices, in order, on every rank */
+  {
+    PetscMPIInt *rc, *rd, *bc, *bd, sz = tv->size, m = (PetscMPIInt)nskip_loc;
+    PetscInt    *idx;
+    char(*wl)[TC_TRACE_SKIP_WHY];
+    PetscCall(PetscMalloc4(sz, &rc, sz, &rd, sz, &bc, sz, &bd));
+    PetscCallMPI(MPI_Allgather(&m, 1, MPI_INT, rc, 1, MPI_INT, comm));
+    tv->nskip = 0;
+    for (PetscMPIInt r = 0; r < sz; r++) {
+      rd[r] = (PetscMPIInt)tv->nskip;
+      bc[r] = rc[r] * TC_TRACE_SKIP_WHY;
+      bd[r] = rd[r] * TC_TRACE_SKIP_WHY;
+      tv->nskip += rc[r];
+    }
+    PetscCall(PetscMalloc2(PetscMax(nskip_loc, 1), &idx, PetscMax(nskip_loc, 1), &wl));
+    for (PetscInt q = 0, j = 0; q < nl; q++)
+      if (!keep[q]) {
+        idx[j] = (tv->s0 + q) * tv->stride + tv->a0;
+        PetscCall(PetscStrncpy(wl[j++], mywhy[q], TC_TRACE_SKIP_WHY));
+      }
+    PetscCall(
+        PetscMalloc2(PetscMax(tv->nskip, 1), &tv->skip_idx, PetscMax(tv->nskip, 1), &tv->skip_why));
+    PetscCallMPI(MPI_Allgatherv(idx, m, MPIU_INT, tv->skip_idx, rc, rd, MPIU_INT, comm));
+    PetscCallMPI(
+        MPI_Allgatherv(wl, m * TC_TRACE_SKIP_WHY, MPI_CHAR, tv->skip_why, bc, bd, MPI_CHAR, comm));
+    PetscCall(PetscFree2(idx, wl));
+    PetscCall(PetscFree4(rc, rd, bc, bd));
+  }
+  /* compact this rank's kept slices */
+  PetscCall(PetscMalloc1(PetscMax(nloc, 1), &tv->zidx));
+  for (PetscInt q = 0, j = 0; q < nl; q++) {
+    if (keep[q]) {
+      tv->zidx[j] = (tv->s0 + q) * tv->stride + tv->a0;
+      if (j != q) {
+        tv->res[j] = tv->res[q];
+        PetscCall(PetscMemzero(&tv->res[q], sizeof(tv->res[q])));
+      }
+      j++;
+    } else
+      PetscCall(TCTraceSliceReset(&tv->res[q]));
+  }
+  tv->nloc = nloc;
+  PetscCallMPI(MPI_Allreduce(&nloc, &tv->nkept, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Exscan(&nloc, &tv->k0, 1, MPIU_INT, MPI_SUM, comm));
+  if (tv->rank == 0) tv->k0 = 0;
+  PetscCall(PetscFree4(nfs, wind, ws, keep));
+  PetscCall(PetscFree(mywhy));
+  for (PetscInt j = 0; j < tv->nskip; j++)
+    PetscCall(TCPrintf(comm, "  slice %" PetscInt_FMT " skipped: %s\n", tv->skip_idx[j],
+                       tv->skip_why[j]));
+  PetscCheck(tv->nkept > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s: none of the %" PetscInt_FMT " selected slices holds a roll (slice %" PetscInt_FMT
+             ": %s); choose the slices with -trace_slices A:B",
+             tv->path, tv->nsel, tv->skip_idx[0], tv->skip_why[0]);
+  {
+    PetscInt first = tv->nloc > 0 ? tv->zidx[0] : PETSC_MAX_INT;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPIU_INT, MPI_MIN, comm));
+    PetscCheck(tv->nkept > 1, comm, PETSC_ERR_USER_INPUT,
+               "%s: of the %" PetscInt_FMT " selected slices only slice %" PetscInt_FMT
+               " holds a roll; a volume's network needs two: select more with -trace_slices, or "
+               "trace that slice alone as a 2-D image",
+               tv->path, tv->nsel, first);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* z spacing: -pixel_size_z / trace_pixel_size_z_m, else the file's
+   (TCStackGetPixelSizeZ), else the x-y pixel (isotropic voxels). */
+static PetscErrorCode TraceZSpacing(TCTraceVolume tv)
+{
+  PetscReal   pz;
+  const char *from;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCStackGetPixelSizeZ(tv->vol, &pz, &from));
+  if (tv->pz_set > 0) {
+    tv->pz = tv->pz_set;
+    PetscCall(PetscStrncpy(tv->pz_src, "option", sizeof(tv->pz_src)));
+    PetscCall(
+        PetscStrncpy(tv->pz_from, "-pixel_size_z (trace_pixel_size_z_m)", sizeof(tv->pz_from)));
+  } else if (pz > 0) {
+    tv->pz = pz;
+    PetscCall(PetscStrncpy(tv->pz_src, "file", sizeof(tv->pz_src)));
+    PetscCall(PetscStrncpy(tv->pz_from, from, sizeof(tv->pz_from)));
+  } else {
+    tv->pz = tv->px;
+    PetscCall(PetscStrncpy(tv->pz_src, "xy_pixel", sizeof(tv->pz_src)));
+    PetscCall(PetscStrncpy(tv->pz_from,
+                           "the x-y pixel: the file states no z spacing (isotropic voxels assumed; "
+                           "set -pixel_size_z)",
+                           sizeof(tv->pz_from)));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Collective. The file states no pixel size: the pixel from the can's
+   outer diameter (trace_can_diameter_m), fitted in the middle selected
+   slice on rank 0 (TCTraceCanFit). */
+static PetscErrorCode TracePixelFromCan(TCTraceVolume tv)
+{
+  MPI_Comm comm = tv->comm;
+  PetscInt k = tv->a0 + (tv->nz == 1 ? 0 : ((tv->a1 - tv->a0 - 1) / tv->stride / 2) * tv->stride);
+  char     why[320] = "";
+
+  PetscFunctionBeginUser;
+  PetscCheck(tv->can_d > 0, comm, PETSC_ERR_USER_INPUT,
+             "%s: no pixel size: the file has neither attribute pixel_size_m on %s nor "
+             "/measurement/instrument/detector/pixel_size; give it with -pixel_size (metres), or "
+             "the can's outer diameter with -can_diameter_m (or -preset 18650|21700) to measure "
+             "it from the can",
+             tv->path, tv->dataset[0] ? tv->dataset : "/exchange/data");
+  tv->can_slice = k;
+  if (tv->rank == 0) {
+    float    *img;
+    PetscInt  nd = 0;
+    PetscBool labels;
+    PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
+    PetscCall(TCStackReadSlice(tv->vol, k, img));
+    /* a segmentation (integers, at most 16 values) shows no can */
+    labels = tv->isint;
+    {
+      float vals[17];
+      for (PetscInt q = 0; q < tv->nx * tv->ny && labels; q++) {
+        PetscInt v = 0;
+        while (v < nd && vals[v] != img[q]) v++;
+        if (v == nd) {
+          if (nd == 16)
+            labels = PETSC_FALSE;
+          else
+            vals[nd++] = img[q];
+        }
+      }
+    }
+    if (labels)
+      snprintf(why, sizeof(why),
+               "slice %d is a segmentation (%d labels), which shows no can to measure", (int)k,
+               (int)nd);
+    else {
+      PetscCall(TCTraceCanFit(img, tv->nx, tv->ny, &tv->can));
+      if (!tv->can.found) snprintf(why, sizeof(why), "slice %d: %s", (int)k, tv->can.why);
+    }
+    PetscCall(PetscFree(img));
+  }
+  PetscCallMPI(MPI_Bcast(&tv->can, (PetscMPIInt)sizeof(tv->can), MPI_BYTE, 0, comm));
+  PetscCallMPI(MPI_Bcast(why, (PetscMPIInt)sizeof(why), MPI_CHAR, 0, comm));
+  PetscCheck(!why[0], comm, PETSC_ERR_USER_INPUT,
+             "%s: no pixel size in the file, and the can (outer diameter %g mm, %s) was not "
+             "measured: %s; give the pixel size with -pixel_size (metres)",
+             tv->path, (double)(1e3 * tv->can_d), tv->can_basis, why);
+  tv->px = tv->can_d / tv->can.diameter_px;
+  PetscCall(PetscStrncpy(tv->px_src, "can", sizeof(tv->px_src)));
+  snprintf(tv->px_from, sizeof(tv->px_from),
+           "the can's outer diameter %g mm (%s) over its %.2f px fitted in slice %d",
+           (double)(1e3 * tv->can_d), tv->can_basis, (double)tv->can.diameter_px, (int)k);
+  PetscCall(TCPrintf(comm,
+                     "  pixel from the can: outer diameter %.2f px (circle fit to %d edge points, "
+                     "rms %.2f px) = %g mm (%s): pixel %.6g m\n",
+                     (double)tv->can.diameter_px, (int)tv->can.points, (double)tv->can.rms_px,
+                     (double)(1e3 * tv->can_d), tv->can_basis, (double)tv->px));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
 {
   MPI_Comm       comm = tv->comm;
   PetscLogDouble t0, t1, t2;
   float         *img;
+  PetscBool     *ok;
+  char(*why)[TC_TRACE_SKIP_WHY];
+  const char *src;
 
   PetscFunctionBeginUser;
   PetscCheck(!tv->traced, comm, PETSC_ERR_ORDER, "TCTraceVolumeTrace called twice");
   PetscCall(PetscTime(&t0));
   PetscCall(PetscStrncpy(tv->path, path, sizeof(tv->path)));
   PetscCall(PetscLogEventBegin(TC_EVENT_DeckRead, 0, 0, 0, 0));
-  PetscCall(TCStackOpen(comm, path, tv->dataset[0] ? tv->dataset : NULL, tv->px_set, &tv->vol));
+  PetscCall(TCStackOpen(comm, path, tv->dataset[0] ? tv->dataset : NULL,
+                        tv->px_set > 0 ? tv->px_set : -1, &tv->vol));
   PetscCall(TCStackGetSizes(tv->vol, &tv->nz, &tv->ny, &tv->nx));
   PetscCall(TCStackGetPixelSize(tv->vol, &tv->px));
+  PetscCall(TCStackGetPixelSource(tv->vol, &src));
+  PetscCall(PetscStrncpy(tv->px_src, tv->px_set > 0 ? "option" : "file", sizeof(tv->px_src)));
+  PetscCall(PetscStrncpy(tv->px_from, tv->px_set > 0 ? "-pixel_size (trace_pixel_size_m)" : src,
+                         sizeof(tv->px_from)));
   PetscCall(TCStackIsInteger(tv->vol, &tv->isint));
   PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
   PetscCheck(tv->nx >= 16 && tv->ny >= 16, comm, PETSC_ERR_USER_INPUT,
              "%s: slices of %" PetscInt_FMT " x %" PetscInt_FMT
              " pixels are too small to hold a jelly roll",
              path, tv->nx, tv->ny);
+  PetscCall(TraceParseSlices(tv));
+  if (tv->px > 0 && tv->can_d > 0)
+    PetscCall(TCPrintf(comm,
+                       "  the pixel size is given (%s): the can's diameter (%s) is not used\n",
+                       tv->px_from, tv->can_basis));
+  if (!(tv->px > 0)) PetscCall(TracePixelFromCan(tv));
+  PetscCall(TraceZSpacing(tv));
   tv->is2d = (PetscBool)(tv->nz == 1);
-  tv->nsel = tv->is2d ? 1 : (tv->nz - 1) / tv->stride + 1;
+  tv->nsel = tv->is2d ? 1 : (tv->a1 - tv->a0 - 1) / tv->stride + 1;
   PetscCheck(tv->is2d || tv->nsel >= 2, comm, PETSC_ERR_USER_INPUT,
-             "-trace_slice_stride %" PetscInt_FMT " leaves one slice of %" PetscInt_FMT, tv->stride,
-             tv->nz);
+             "%s: the selected slices (%" PetscInt_FMT " to %" PetscInt_FMT
+             ", stride %" PetscInt_FMT ") are one slice; a volume's network needs two (widen "
+             "-trace_slices or lower -trace_slice_stride)",
+             path, tv->a0, tv->a1 - 1, tv->stride);
   /* slices: a 2-D image is traced on rank 0 and its curves broadcast; a
      volume's selected slices are split in contiguous blocks */
   if (tv->is2d) {
@@ -427,34 +734,67 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
   }
   PetscCall(TCPrintf(comm,
                      "  tracing %s: %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT
-                     " (z, y, x), pixel %g m, %" PetscInt_FMT " slice(s) on %d rank(s)\n",
-                     path, tv->nz, tv->ny, tv->nx, (double)tv->px, tv->nsel, tv->size));
+                     " (z, y, x), pixel %g m (%s), %" PetscInt_FMT " slice(s) on %d rank(s)\n",
+                     path, tv->nz, tv->ny, tv->nx, (double)tv->px, tv->px_src, tv->nsel, tv->size));
+  if (!tv->is2d)
+    PetscCall(TCPrintf(comm,
+                       "  slices %" PetscInt_FMT " to %" PetscInt_FMT " every %" PetscInt_FMT
+                       ", z spacing %g m (%s)\n",
+                       tv->a0, tv->a1 - 1, tv->stride, (double)tv->pz, tv->pz_from));
   PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
   PetscCall(PetscCalloc1(PetscMax(tv->s1 - tv->s0, 1), &tv->res));
+  PetscCall(PetscCalloc2(PetscMax(tv->s1 - tv->s0, 1), &ok, PetscMax(tv->s1 - tv->s0, 1), &why));
   PetscCall(PetscTime(&t1));
   {
     PetscErrorCode ierr      = 0;
     char           msg[1024] = "";
-    for (PetscInt q = tv->s0; q < tv->s1 && !ierr && (!tv->is2d || tv->rank == 0); q++) {
-      char what[PETSC_MAX_PATH_LEN + 64];
-      snprintf(what, sizeof(what), "%s slice %" PetscInt_FMT, path, q * tv->stride);
+    for (PetscInt q = tv->s0; q < tv->s1 && (!ierr || !tv->is2d) && (!tv->is2d || tv->rank == 0);
+         q++) {
+      PetscInt k = tv->a0 + q * tv->stride;
+      char     what[PETSC_MAX_PATH_LEN + 64];
+      snprintf(what, sizeof(what), "%s slice %" PetscInt_FMT, path, k);
       PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
-      PetscCall(TCStackReadSlice(tv->vol, q * tv->stride, img));
+      PetscCall(TCStackReadSlice(tv->vol, k, img));
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
       ierr = TCTraceRun(tv->tr, img, tv->nx, tv->ny, tv->px, tv->isint, what, &tv->res[q - tv->s0]);
       PetscCall(PetscPopErrorHandler());
       PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
+      ok[q - tv->s0] = (PetscBool)!ierr;
       if (ierr) {
-        const char *text;
+        const char *text, *m;
         char       *specific = NULL;
         PetscCall(PetscErrorMessage(ierr, &text, &specific));
         snprintf(msg, sizeof(msg), "%s", specific && specific[0] ? specific : text);
+        /* the reason without "path slice k: " */
+        m = strncmp(msg, what, strlen(what)) ? msg : msg + strlen(what);
+        while (*m == ':' || *m == ' ') m++;
+        snprintf(why[q - tv->s0], sizeof(why[q - tv->s0]), "%s", m);
+        PetscCall(TCTraceSliceReset(&tv->res[q - tv->s0]));
+        PetscCall(PetscMemzero(&tv->res[q - tv->s0], sizeof(tv->res[q - tv->s0])));
       }
     }
     PetscCall(PetscFree(img));
-    PetscCall(TCCheckAll(comm, (PetscBool)!ierr, PETSC_ERR_USER_INPUT, msg));
+    /* a 2-D image: its one slice must trace; a volume skips the slices
+       without a roll (TraceSelectSlices) */
+    if (tv->is2d) PetscCall(TCCheckAll(comm, (PetscBool)!ierr, PETSC_ERR_USER_INPUT, msg));
   }
-  if (tv->is2d && tv->size > 1) PetscCall(TraceBcastSlice(comm, &tv->res[0]));
+  if (tv->is2d) {
+    if (tv->size > 1) PetscCall(TraceBcastSlice(comm, &tv->res[0]));
+    tv->nloc = tv->nkept = 1;
+    PetscCall(PetscMalloc1(1, &tv->zidx));
+    tv->zidx[0] = 0;
+  } else
+    PetscCall(TraceSelectSlices(tv, ok, why));
+  PetscCall(PetscFree2(ok, why));
+  /* from here res[0, nloc) are the kept slices */
+  tv->s0 = 0;
+  tv->s1 = tv->nloc;
+  if (!tv->is2d) {
+    PetscInt e[2] = {tv->nloc ? tv->zidx[0] : PETSC_MAX_INT,
+                     tv->nloc ? -tv->zidx[tv->nloc - 1] : PETSC_MAX_INT};
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, e, 2, MPIU_INT, MPI_MIN, comm));
+    tv->height = (-e[1] - e[0] + tv->stride) * tv->pz;
+  }
   PetscCall(TraceChooseFoils(tv));
   PetscCall(TraceSummarize(tv));
   PetscCall(TraceReadMeta(tv));
@@ -496,7 +836,7 @@ PetscErrorCode TCTraceVolumeGetNetParams(TCTraceVolume tv, TCRollNetParams *np)
   np->thickness_m[1] = tv->tal;
   np->sigma_S_m[0]   = tv->scu;
   np->sigma_S_m[1]   = tv->sal;
-  np->height_m       = tv->is2d ? 0 : tv->nsel * tv->stride * tv->px;
+  np->height_m       = tv->is2d ? 0 : tv->height;
   np->search_m       = tv->pitch > 0 ? 1.5 * tv->pitch : 1e-3;
   np->pitch_m        = tv->pitch;
   np->slices         = (PetscBool)!tv->is2d;
@@ -523,7 +863,7 @@ PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRollNetParams *np
   for (PetscInt k = 0; k < nl; k++) {
     const TCTraceSlice *R = tv->is2d ? &tv->res[0] : &tv->res[k];
     z[k]                  = tv->is2d ? (nz > 1 ? height * (k0 + k) / (nz - 1) : 0.5 * height)
-                                     : ((k0 + k) * tv->stride + 0.5) * tv->px;
+                                     : (tv->zidx[k] + 0.5) * tv->pz;
     cen[2 * k]            = R->centre_m[0];
     cen[2 * k + 1]        = R->centre_m[1];
     for (PetscInt f = 0; f < 2; f++) {
@@ -600,20 +940,22 @@ static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx,
 
 PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[])
 {
-  PetscInt       pngslice = tv->is2d ? 0 : tv->nsel / 2;
+  PetscInt       pngslice = tv->is2d ? 0 : tv->nkept / 2; /* the middle kept slice */
   PetscBool      mine;
   PetscErrorCode ierr                         = 0;
   char           msg[PETSC_MAX_PATH_LEN + 64] = "";
 
   PetscFunctionBeginUser;
   PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
-  mine = (PetscBool)(pngslice >= tv->s0 && pngslice < tv->s1 && (!tv->is2d || tv->rank == 0));
+  mine =
+      (PetscBool)(tv->is2d ? tv->rank == 0 : (pngslice >= tv->k0 && pngslice < tv->k0 + tv->nloc));
   if (mine) {
     float *img;
     PetscCall(PetscMalloc1(tv->nx * tv->ny, &img));
-    PetscCall(TCStackReadSlice(tv->vol, pngslice * tv->stride, img));
+    PetscCall(TCStackReadSlice(tv->vol, tv->zidx[pngslice - (tv->is2d ? 0 : tv->k0)], img));
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    ierr = TracePNG(path, img, tv->nx, tv->ny, tv->px, &tv->res[pngslice - tv->s0], tv->map);
+    ierr = TracePNG(path, img, tv->nx, tv->ny, tv->px, &tv->res[pngslice - (tv->is2d ? 0 : tv->k0)],
+                    tv->map);
     PetscCall(PetscPopErrorHandler());
     PetscCall(PetscFree(img));
     if (ierr) snprintf(msg, sizeof(msg), "cannot write %s", path);
@@ -666,8 +1008,7 @@ static PetscErrorCode TraceSummarize(TCTraceVolume tv)
       PetscReal          v[5] = {-F->coverage_min, F->gap_max_deg, F->untraced_frac, F->order_bad,
                                  PetscAbsReal(F->length_m / PetscMax(F->length_arch_m, 1e-30) - 1)};
       for (int k = 0; k < 5; k++) tv->chk[f][k] = PetscMax(tv->chk[f][k], v[k]);
-      if (!F->complete && tv->bad_slice[f] == PETSC_MAX_INT)
-        tv->bad_slice[f] = (tv->s0 + q) * tv->stride;
+      if (!F->complete && tv->bad_slice[f] == PETSC_MAX_INT) tv->bad_slice[f] = tv->zidx[q];
     }
   PetscCallMPI(
       MPI_Allreduce(MPI_IN_PLACE, tv->chk, TC_TRACE_MAX_FOILS * 5, MPIU_REAL, MPI_MAX, comm));
@@ -679,8 +1020,9 @@ static PetscErrorCode TraceSummarize(TCTraceVolume tv)
     /* the owner of the first failing slice contributes its message (others zero) */
     for (PetscInt f = 0; f < nf; f++)
       if (mine[f] == tv->bad_slice[f] && mine[f] != PETSC_MAX_INT)
-        PetscCall(PetscStrncpy(tv->bad_why[f], tv->res[mine[f] / tv->stride - tv->s0].foil[f].why,
-                               sizeof(tv->bad_why[f])));
+        for (PetscInt q = 0; q < cnt; q++)
+          if (tv->zidx[q] == mine[f])
+            PetscCall(PetscStrncpy(tv->bad_why[f], tv->res[q].foil[f].why, sizeof(tv->bad_why[f])));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tv->bad_why, (PetscMPIInt)sizeof(tv->bad_why),
                                MPI_CHAR, MPI_MAX, comm));
   }
@@ -731,11 +1073,49 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
   PetscCheck(tv->traced, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
   TCJsonString(js, "volume", tv->path);
   TCJsonReal(js, "pixel_size_m", tv->px);
+  TCJsonString(js, "pixel_size_source", tv->px_src);
+  TCJsonString(js, "pixel_size_from", tv->px_from);
+  if (tv->can.found) {
+    TCJsonObjectBegin(js, "can");
+    TCJsonReal(js, "diameter_m", tv->can_d);
+    TCJsonString(js, "diameter_from", tv->can_basis);
+    TCJsonReal(js, "diameter_px", tv->can.diameter_px);
+    TCJsonArrayBegin(js, "centre_px");
+    TCJsonReal(js, NULL, tv->can.centre_px[0]);
+    TCJsonReal(js, NULL, tv->can.centre_px[1]);
+    TCJsonArrayEnd(js);
+    TCJsonReal(js, "fit_rms_px", tv->can.rms_px);
+    TCJsonInt(js, "edge_points", tv->can.points);
+    TCJsonInt(js, "rays", tv->can.rays);
+    TCJsonInt(js, "slice", tv->can_slice);
+    TCJsonObjectEnd(js);
+  }
   TCJsonArrayBegin(js, "shape_zyx");
   TCJsonInt(js, NULL, tv->nz);
   TCJsonInt(js, NULL, tv->ny);
   TCJsonInt(js, NULL, tv->nx);
   TCJsonArrayEnd(js);
+  if (!tv->is2d) {
+    TCJsonReal(js, "pixel_size_z_m", tv->pz);
+    TCJsonString(js, "pixel_size_z_source", tv->pz_src);
+    TCJsonString(js, "pixel_size_z_from", tv->pz_from);
+    TCJsonReal(js, "height_m", tv->height);
+    TCJsonObjectBegin(js, "slices");
+    TCJsonInt(js, "first", tv->a0);
+    TCJsonInt(js, "end", tv->a1);
+    TCJsonInt(js, "stride", tv->stride);
+    TCJsonInt(js, "selected", tv->nsel);
+    TCJsonInt(js, "kept", tv->nkept);
+    TCJsonObjectEnd(js);
+    TCJsonArrayBegin(js, "slices_skipped");
+    for (PetscInt j = 0; j < tv->nskip; j++) {
+      TCJsonObjectBegin(js, NULL);
+      TCJsonInt(js, "slice", tv->skip_idx[j]);
+      TCJsonString(js, "reason", tv->skip_why[j]);
+      TCJsonObjectEnd(js);
+    }
+    TCJsonArrayEnd(js);
+  }
   TCJsonInt(js, "slices_traced", tv->tot);
   TCJsonString(js, "mode", tv->gray_any ? "gray" : "labels");
   if (tv->gray_any) TCJsonReal(js, "threshold", tv->thr_any);
@@ -847,6 +1227,8 @@ PetscErrorCode TCTraceVolumeDestroy(TCTraceVolume *tv)
     for (PetscInt q = 0; q < PetscMax((*tv)->s1 - (*tv)->s0, 1); q++)
       PetscCall(TCTraceSliceReset(&(*tv)->res[q]));
   PetscCall(PetscFree((*tv)->res));
+  PetscCall(PetscFree((*tv)->zidx));
+  PetscCall(PetscFree2((*tv)->skip_idx, (*tv)->skip_why));
   if ((*tv)->vol) PetscCall(TCStackClose(&(*tv)->vol));
   PetscCall(TCTraceDestroy(&(*tv)->tr));
   PetscCall(PetscFree(*tv));

@@ -5,9 +5,14 @@
  * `tomocell trace` and by `tomocell run` with `geometry: scan.h5`, so that a
  * run traces exactly as the trace command does, with the same trace_* keys.
  *
- * A 3-D volume is traced slice by slice, the selected slices split over the
- * ranks in contiguous blocks; each traced slice is a node layer at its
- * height. A 2-D image (or a one-slice volume) is traced once on rank 0, its
+ * A 3-D volume is traced slice by slice, the selected slices (trace_slices
+ * A:B, every trace_slice_stride-th) split over the ranks in contiguous
+ * blocks. A slice without a roll -- its trace fails (a cap, a vent, a tab,
+ * an empty slice), it traces another number of foils than most slices, or
+ * under half the median turns of the others (an almost empty slice) -- is
+ * skipped and listed (slices_skipped); all skipped is an error. Each kept
+ * slice is a node layer at (index + 0.5) dz, dz the slice spacing
+ * (trace_pixel_size_z_m, else the file's, stack.h, else the pixel). A 2-D image (or a one-slice volume) is traced once on rank 0, its
  * curves broadcast, and extruded over a height in a given number of layers.
  *
  * Cu and Al by evidence, stated in the summary (cu_al): -trace_cu_label;
@@ -60,6 +65,12 @@
        "fewest turns that count as a spiral", PETSC_FALSE},                                        \
       {"trace_slice_stride", TC_KEY_INT, "1", 1, 1e6, PETSC_FALSE, NULL,                           \
        "trace every n-th slice of a volume", PETSC_FALSE},                                         \
+      {"trace_slices", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                               \
+       "slices A:B of a volume, A to B - 1 (default all; A: or :B)", PETSC_TRUE},                 \
+      {"trace_pixel_size_z_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                          \
+       "slice spacing of a volume, m (default: from the file, else the pixel)", PETSC_TRUE},      \
+      {"trace_can_diameter_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                          \
+       "outer can diameter, m: the pixel from the can when the file has none", PETSC_TRUE},       \
       {"trace_allow_incomplete", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,                   \
        "accept a foil that fails the self-check (warn instead of failing)", PETSC_FALSE},         \
       {"trace_cu_label", TC_KEY_INT, "0", 0, 65535, PETSC_FALSE, NULL,                             \
@@ -82,6 +93,13 @@ PETSC_EXTERN PetscErrorCode TCTraceVolumeCreate(MPI_Comm comm, TCTraceVolume *tv
 PETSC_EXTERN PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck);
 /* A pixel size that overrides the file's and trace_pixel_size_m (> 0). */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeSetPixelSize(TCTraceVolume tv, PetscReal px);
+/* The can's outer diameter d (> 0), m, and what gave it (e.g. "-preset
+   18650"): when the file states no pixel size, the pixel is d over the can's
+   outer diameter fitted in the middle selected slice (mesh/tracecan.h). */
+PETSC_EXTERN PetscErrorCode TCTraceVolumeSetCanDiameter(TCTraceVolume tv, PetscReal d,
+                                                        const char basis[]);
+/* A slice spacing that overrides the file's and trace_pixel_size_z_m (> 0). */
+PETSC_EXTERN PetscErrorCode TCTraceVolumeSetPixelSizeZ(TCTraceVolume tv, PetscReal pz);
 /* Collective. Open path, trace the selected slices, choose Cu and Al. Every
    check of the input happens here, before the caller writes anything; errors
    are PETSC_ERR_USER_INPUT / PETSC_ERR_FILE_OPEN with one-line messages. */
@@ -104,7 +122,8 @@ PETSC_EXTERN PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRoll
 PETSC_EXTERN PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[]);
 /* Collective: rank 0 prints a line per traced foil and the centre. */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeView(TCTraceVolume tv);
-/* Not collective: members volume, pixel_size_m, shape_zyx, slices_traced,
+/* Not collective: members volume, pixel_size_m (+ _source, _from),
+   pixel_size_z_m (+ _source, _from), shape_zyx, slices, slices_skipped, slices_traced,
    mode, threshold (gray), foils [...] (means over the slices) into the open
    object js. */
 PETSC_EXTERN PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js);

@@ -1,12 +1,29 @@
 /*
- * Experiments for one cell, PyBaMM style: steps separated by ';' (or given
- * one by one, e.g. from a YAML list), each one of
+ * Experiments for one cell, PyBaMM style. An experiment is a list of steps
+ * separated by ';' (or given one by one, e.g. from a YAML list); each step
+ * is one of
  *
- *   Discharge|Charge at <x>C|C/<n>|<x> A|<x> W [for <n> <unit>] [or] [until <v> V]
- *   Rest for <n> seconds|minutes|hours
- *   Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A]
+ *   Discharge|Charge at <x>C|C/<n>|<x> A|mA|<x> W|mW|kW|<x> Ohm|mOhm
+ *                 [for <n> <unit>] [or] [until <v> V [or <n> <unit>]]
+ *   Rest for <n> <unit>
+ *   Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A|mA [or <n> <unit>]]
+ *   Run <name> (A)|(W)|(V) [for <n> <unit>]       (a drive cycle, see below)
  *
- * (case-insensitive; units s, sec, second(s), min, minute(s), h, hour(s)).
+ * each optionally followed by "at <T>oC" (or "<T> oC", "<T> K": the ambient
+ * temperature of that step; steps without one use the run's), "(<n> <unit>
+ * period)" (the output interval of that step) and a full stop. Units of
+ * time: s, sec, second(s), min, minute(s), h, hour(s), day(s); words are
+ * case-insensitive. As in PyBaMM, every step in the list is one cycle, and
+ * "[step; step; ...]" groups steps into one cycle (PyBaMM's tuple), which
+ * "[...] * N" repeats N times (PyBaMM's [(...)] * N).
+ *
+ * A drive cycle is a table of time (s, from 0, increasing) and current (A,
+ * discharge positive), power (W) or voltage (V), registered by name
+ * (TCExperimentAddDriveCycle) before the step that runs it is added. It is
+ * interpolated linearly in time, lasts its last time unless a duration is
+ * given, and repeats (with one more sample interval between the last and
+ * the first row) when the duration is longer, as PyBaMM's drive cycles do.
+ *
  * A malformed step is an error that quotes the step and points at the
  * position with a caret.
  *
@@ -16,7 +33,12 @@
  * current cut-offs (regula falsi on the step size), and optionally couples
  * a lumped thermal model (PyBaMM's "lumped" option: the volumetric heat of
  * the electrode stack fills the cell volume, rho c_p dT/dt = q - h A/V (T -
- * T_amb)), iterated with the electrochemistry in every step.
+ * T_amb)), iterated with the electrochemistry in every step. Every step
+ * that draws a current (not a rest or hold) also ends at the set's voltage
+ * limits ("Lower/Upper voltage cut-off [V]"): a step that reaches one
+ * before its own end stops there and the experiment stops with it, as
+ * PyBaMM stops an experiment when a voltage event ends a step (the run
+ * succeeds; the summary says which step ended it).
  */
 #pragma once
 #include "solver/cellmodel.h"
@@ -33,6 +55,25 @@ PETSC_EXTERN PetscErrorCode TCExperimentGetNumSteps(TCExperiment exp, PetscInt *
    cut-off only), for progress reports. */
 PETSC_EXTERN PetscErrorCode TCExperimentGetStep(TCExperiment exp, PetscInt i, const char **text,
                                                 PetscReal *duration_s);
+/* The number of cycles (see above) and step i's cycle (0-based). */
+PETSC_EXTERN PetscErrorCode TCExperimentGetNumCycles(TCExperiment exp, PetscInt *n);
+PETSC_EXTERN PetscErrorCode TCExperimentGetStepCycle(TCExperiment exp, PetscInt i, PetscInt *cycle);
+/* A drive cycle by name (case-insensitive) for "Run <name> (A|W|V)" steps:
+   n >= 2 rows, t from 0 strictly increasing, finite values (copied). */
+PETSC_EXTERN PetscErrorCode TCExperimentAddDriveCycle(TCExperiment exp, const char name[],
+                                                      PetscInt n, const PetscReal t[],
+                                                      const PetscReal y[]);
+/* Read a drive cycle from a CSV file of two columns, time in s and the
+   value (a header line and '#' comments allowed) and add it as name. Errors
+   name the file and line. */
+PETSC_EXTERN PetscErrorCode TCExperimentLoadDriveCycle(TCExperiment exp, const char name[],
+                                                       const char path[]);
+/* The parsed steps as JSON, one object per line (kind as PyBaMM's step
+   classes: "current", "C-rate", "power", "resistance", "voltage"; the
+   value signed as PyBaMM's, discharge positive; unit; duration_s or null;
+   termination list; temperature_K or null; period_s or null; cycle from 1;
+   drive cycle name or null). */
+PETSC_EXTERN PetscErrorCode TCExperimentWriteSteps(TCExperiment exp, FILE *fp);
 
 typedef struct {
   PetscBool lumped;     /* lumped thermal model, else isothermal at T_amb */
@@ -46,7 +87,9 @@ typedef struct {
 
 typedef struct {
   PetscReal t_s, T_K, soc;
-  PetscInt  step; /* experiment step index */
+  PetscInt  step;   /* experiment step index */
+  PetscInt  cycle;  /* its cycle (0-based) */
+  PetscBool record; /* PETSC_FALSE: between the output times of a step with a period */
 } TCExperimentPoint;
 
 typedef struct {
@@ -62,6 +105,11 @@ typedef struct {
   PetscReal t_end_s;
   PetscInt  nsteps, nrejected, newton_its;
   PetscReal heat_J; /* integral of the heat */
+  /* set when the run ends (not checkpointed: no run continues after it) */
+  PetscInt  steps_run, cycles_run; /* experiment steps and cycles begun */
+  PetscBool limit_stop;            /* a voltage limit of the set ended the experiment */
+  PetscInt  limit_step;            /* in this step (0-based) */
+  PetscReal limit_V;               /* at this limit, V */
 } TCExperimentSummary;
 
 /* Called after every accepted step (and at the start of each experiment
@@ -126,6 +174,13 @@ typedef struct {
                          PetscReal T_K, PetscReal dt_s, PetscReal trial[], TCCellResult *res,
                          PetscReal *T_new_K, PetscBool *converged);
   PetscReal (*soc)(void *ctx, const PetscReal state[]);
+  /* Optional (NULL: per-step temperatures are refused): the ambient
+     temperature of the next step (given: from the step, else the run's);
+     may set *T_K, the system's temperature (an isothermal system follows
+     the step's temperature). */
+  PetscErrorCode (*set_ambient)(void *ctx, PetscReal T_amb_K, PetscBool given, PetscReal *T_K);
+  PetscBool resistance; /* supports TC_CELL_RESISTANCE (else such steps are refused) */
+  PetscReal V_lo, V_hi; /* voltage limits ending a step (V_hi <= V_lo: none) */
 } TCExperimentSystem;
 
 /* TCExperimentRunFrom for any system (opt->lumped is the system's business). */

@@ -5,6 +5,7 @@
  * (Griewank & Walther, "Evaluating Derivatives", 2nd ed., SIAM 2008, ch. 3).
  */
 #include "solver/cellfunc.h"
+#include "solver/band.h" /* TC_VECTOR_CLONES */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -563,4 +564,219 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
   }
   if (dfdx) *dfdx = d[0];
   return v[0];
+}
+
+/* lanes of the batched stack machine per pass */
+#define TC_FUNC_LANES 64
+
+/* the stack program at m <= TC_FUNC_LANES points, every point as in TCFuncEval */
+TC_VECTOR_CLONES static void ExprEvalLanes(TCFunc f, PetscInt m, const PetscReal x[], const PetscReal T_K[],
+                          PetscReal out[], PetscReal dout[])
+{
+  PetscReal vs[TC_FUNC_MAXSTACK][TC_FUNC_LANES], ds[TC_FUNC_MAXSTACK][TC_FUNC_LANES];
+  int       sp = -1;
+
+  for (int i = 0; i < f->ncode; i++) {
+    PetscReal *v = vs[sp < 0 ? 0 : sp], *d = ds[sp < 0 ? 0 : sp];
+    PetscReal *v1 = sp >= 1 ? vs[sp - 1] : NULL, *d1 = sp >= 1 ? ds[sp - 1] : NULL;
+    PetscReal  k = f->k[i];
+    switch (f->op[i]) {
+    case OP_CONST:
+      sp++;
+      for (PetscInt b = 0; b < m; b++) vs[sp][b] = k, ds[sp][b] = 0;
+      break;
+    case OP_X:
+      sp++;
+      for (PetscInt b = 0; b < m; b++) vs[sp][b] = x[b], ds[sp][b] = 1;
+      break;
+    case OP_T:
+      sp++;
+      for (PetscInt b = 0; b < m; b++) vs[sp][b] = T_K[b], ds[sp][b] = 0;
+      break;
+    case OP_ADD:
+      for (PetscInt b = 0; b < m; b++) v1[b] += v[b], d1[b] += d[b];
+      sp--;
+      break;
+    case OP_SUB:
+      for (PetscInt b = 0; b < m; b++) v1[b] -= v[b], d1[b] -= d[b];
+      sp--;
+      break;
+    case OP_MUL:
+      for (PetscInt b = 0; b < m; b++) {
+        d1[b] = d1[b] * v[b] + v1[b] * d[b];
+        v1[b] *= v[b];
+      }
+      sp--;
+      break;
+    case OP_DIV:
+      for (PetscInt b = 0; b < m; b++) {
+        PetscReal a = v1[b], c = v[b];
+        v1[b]       = a / c;
+        d1[b]       = (d1[b] - v1[b] * d[b]) / c;
+      }
+      sp--;
+      break;
+    case OP_POW:
+      for (PetscInt b = 0; b < m; b++) {
+        PetscReal a = v1[b], c = v[b], da = d1[b], db = d[b], e;
+        if (db == 0 && (c == 2 || c == 3 || c == 1.5 || c == 0.5)) {
+          PetscReal sq = (c == 1.5 || c == 0.5) ? sqrt(a) : 0;
+          if (c == 2)
+            e = a * a, d1[b] = 2 * a * da;
+          else if (c == 3)
+            e = a * a * a, d1[b] = 3 * a * a * da;
+          else if (c == 1.5)
+            e = a * sq, d1[b] = 1.5 * sq * da;
+          else
+            e = sq, d1[b] = 0.5 / sq * da;
+          v1[b] = e;
+          continue;
+        }
+        e     = pow(a, c);
+        d1[b] = (da != 0 ? c * pow(a, c - 1) * da : 0) + (db != 0 ? e * log(a) * db : 0);
+        v1[b] = e;
+      }
+      sp--;
+      break;
+    case OP_NEG:
+      for (PetscInt b = 0; b < m; b++) v[b] = -v[b], d[b] = -d[b];
+      break;
+    case OP_EXP:
+      for (PetscInt b = 0; b < m; b++) {
+        v[b] = exp(v[b]);
+        d[b] *= v[b];
+      }
+      break;
+    case OP_LOG:
+      for (PetscInt b = 0; b < m; b++) {
+        d[b] /= v[b];
+        v[b] = log(v[b]);
+      }
+      break;
+    case OP_SQRT:
+      for (PetscInt b = 0; b < m; b++) {
+        v[b] = sqrt(v[b]);
+        d[b] *= 0.5 / v[b];
+      }
+      break;
+    case OP_TANH:
+      for (PetscInt b = 0; b < m; b++) {
+        v[b] = tanh(v[b]);
+        d[b] *= 1 - v[b] * v[b];
+      }
+      break;
+    case OP_SINH:
+      for (PetscInt b = 0; b < m; b++) {
+        PetscReal a = v[b];
+        v[b]        = sinh(a);
+        d[b] *= cosh(a);
+      }
+      break;
+    case OP_COSH:
+      for (PetscInt b = 0; b < m; b++) {
+        PetscReal a = v[b];
+        v[b]        = cosh(a);
+        d[b] *= sinh(a);
+      }
+      break;
+    case OP_ADDK:
+      for (PetscInt b = 0; b < m; b++) v[b] += k;
+      break;
+    case OP_MULK:
+      for (PetscInt b = 0; b < m; b++) v[b] *= k, d[b] *= k;
+      break;
+    case OP_POWK:
+      if (k == 2)
+        for (PetscInt b = 0; b < m; b++) {
+          PetscReal a = v[b];
+          v[b]        = a * a;
+          d[b] *= 2 * a;
+        }
+      else if (k == 3)
+        for (PetscInt b = 0; b < m; b++) {
+          PetscReal a = v[b];
+          v[b]        = a * a * a;
+          d[b] *= 3 * a * a;
+        }
+      else if (k == 1.5)
+        for (PetscInt b = 0; b < m; b++) {
+          PetscReal a = v[b], e = sqrt(a);
+          v[b] = a * e;
+          d[b] *= 1.5 * e;
+        }
+      else if (k == 0.5)
+        for (PetscInt b = 0; b < m; b++) {
+          PetscReal e = sqrt(v[b]);
+          v[b]        = e;
+          d[b] *= 0.5 / e;
+        }
+      else
+        for (PetscInt b = 0; b < m; b++) {
+          PetscReal a = v[b], e = pow(a, k);
+          d[b] = d[b] != 0 ? k * pow(a, k - 1) * d[b] : 0;
+          v[b] = e;
+        }
+      break;
+    case OP_ABS:
+      for (PetscInt b = 0; b < m; b++) {
+        PetscBool neg = (PetscBool)(v[b] < 0);
+        v[b]          = neg ? -v[b] : v[b];
+        d[b]          = neg ? -d[b] : d[b];
+      }
+      break;
+    }
+  }
+  for (PetscInt b = 0; b < m; b++) out[b] = vs[0][b], dout[b] = ds[0][b];
+}
+
+/* TCFuncEval's cubic Hermite interpolation at n points without branches (a
+   point outside the tabulated range gets the value at its start: the caller
+   replaces it), so that the loop vectorises with gathers; the arrays are
+   restrict parameters because GCC ignores restrict on local pointers */
+static inline __attribute__((always_inline)) void
+HermiteKernel(PetscInt n, PetscInt imax, PetscReal t0, PetscReal t1, PetscReal ih, PetscReal h,
+              const PetscReal *restrict tv, const PetscReal *restrict td,
+              const PetscReal *restrict x, PetscReal *restrict v, PetscReal *restrict dv)
+{
+  for (PetscInt b = 0; b < n; b++) {
+    PetscReal xb = x[b], s, t, t2, t3, h00, h10, h01, h11;
+    PetscInt  i;
+    xb    = (xb >= t0) & (xb <= t1) ? xb : t0;
+    s     = (xb - t0) * ih;
+    i     = (PetscInt)s;
+    i     = i >= imax + 1 ? imax : i;
+    t     = s - i;
+    t2    = t * t;
+    t3    = t2 * t;
+    h00   = 2 * t3 - 3 * t2 + 1;
+    h10   = t3 - 2 * t2 + t;
+    h01   = -2 * t3 + 3 * t2;
+    h11   = t3 - t2;
+    dv[b] = ((6 * t2 - 6 * t) * (tv[i] - tv[i + 1])) * ih + (3 * t2 - 4 * t + 1) * td[i] +
+            (3 * t2 - 2 * t) * td[i + 1];
+    v[b] = h00 * tv[i] + h10 * h * td[i] + h01 * tv[i + 1] + h11 * h * td[i + 1];
+  }
+}
+
+TC_VECTOR_CLONES static void HermiteLanes(TCFunc f, PetscInt n, const PetscReal x[], PetscReal v[],
+                                          PetscReal dv[])
+{
+  HermiteKernel(n, f->nt - 2, f->t0, f->t1, f->ih, f->h, f->tv, f->td, x, v, dv);
+}
+
+void TCFuncEvalBatch(TCFunc f, PetscInt n, const PetscReal x[], const PetscReal T_K[],
+                     PetscReal v[], PetscReal dv[])
+{
+  if (f->nt) {
+    HermiteLanes(f, n, x, v, dv);
+    for (PetscInt b = 0; b < n; b++) /* outside the tabulation: the expression */
+      if (!(x[b] >= f->t0 && x[b] <= f->t1)) v[b] = TCFuncEval(f, x[b], T_K[b], &dv[b]);
+    return;
+  }
+  if (f->kind != FUNC_EXPR) { /* constants, tables: no dispatch to save */
+    for (PetscInt b = 0; b < n; b++) v[b] = TCFuncEval(f, x[b], T_K[b], &dv[b]);
+    return;
+  }
+  for (PetscInt b0 = 0; b0 < n; b0 += TC_FUNC_LANES)
+    ExprEvalLanes(f, PetscMin(TC_FUNC_LANES, n - b0), x + b0, T_K + b0, v + b0, dv + b0);
 }

@@ -34,6 +34,12 @@ PETSC_EXTERN PetscErrorCode TCFuncTabulate(TCFunc f, PetscReal x0, PetscReal x1,
                                            PetscBool *done);
 /* Value at (x, T_K); *dfdx (if not NULL) gets the derivative in x. */
 PETSC_EXTERN PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx);
+/* TCFuncEval at n points: v[i] = f(x[i], T_K[i]), dv[i] = df/dx there. The
+   stack program runs once over all points (one dispatch per instruction, not
+   per point); every point gets exactly the operations of TCFuncEval, so the
+   results are its bits whatever n is. */
+PETSC_EXTERN void TCFuncEvalBatch(TCFunc f, PetscInt n, const PetscReal x[], const PetscReal T_K[],
+                                  PetscReal v[], PetscReal dv[]);
 /* PETSC_TRUE if the function is a constant (cheap paths may cache it). */
 PETSC_EXTERN PetscBool TCFuncIsConstant(TCFunc f);
 /* Does the function depend on T? */

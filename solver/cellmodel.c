@@ -29,6 +29,7 @@
  * x-averaged electrolyte concentration in each electrode's exchange current.
  */
 #include "solver/cellmodel.h"
+#include "solver/band.h"
 #include <math.h>
 
 const char *const TCCellModels[] = {"spm", "spme", "dfn", "TCCellModel", "TC_CELL_", NULL};
@@ -40,6 +41,26 @@ typedef struct {
   PetscReal j0, dj0_dth, dj0_dce, eta, jj; /* at the current evaluation */
   PetscReal dUdT;
 } TCKin;
+
+typedef struct {
+  PetscReal Qirr, Qrev, Qohm, eta_n, eta_p, anode, anode_min, th_n, th_p, ce_min, ce_max;
+} TCDiag;
+
+/* the workspace of a block of SPMe element updates (TCCellStepUpdateBatch):
+   per element scalars (nb each) and, element-fastest, the x-cell vectors
+   (nx nb), the banded matrix (nx W nb) and the particles (nr nb) */
+typedef struct {
+  PetscInt   nb; /* allocated for */
+  PetscReal *T, *RTF2, *rt, *Ak[2], *AD[2], *ADe, *Aka, *Ia, *V, *dVdI, *s0[2], *s1[2];
+  PetscReal *cen, *cep, *dphie, *acorr, *dI, *SV, *val, *Qohm, *mnorm, *lam, *Vlin;
+  PetscReal *eta[2], *detaj[2], *detace[2], *U[2], *dUj[2], *th[2], *dUdT[2];
+  PetscReal *y, *r, *bcol, *cV, *w, *z, *dy, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc, *phie, *ceo;
+  PetscReal *Tx, *J, *co[2], *u[2], *g[2], *ml, *idi, *up, *Df, *xs, *vz, *cw;
+  PetscReal *buf;
+  PetscInt  *piv;
+  PetscBool *good, *fok;
+  TCDiag    *dg;
+} TCBlock;
 
 struct _p_TCCell {
   MPI_Comm            comm;
@@ -71,75 +92,23 @@ struct _p_TCCell {
   PetscReal I_ref, j_ref;
   /* SPM/SPMe scratch */
   TCKin kin[2];
+  TCBlock blk;
 };
 
 /* ------------------------------------------------------------------------ */
-/* banded LU with partial pivoting (the algorithm of LAPACK dgbtf2/dgbtrs)   */
+/* banded Newton matrix (solver/band.h layout)                              */
 
 #define JB(c, i, j) ((c)->J[(size_t)(i) * (size_t)(c)->W + (size_t)((j) - (i) + (c)->kl)])
 
 static PetscBool BandFactor(TCCell c)
 {
-  PetscInt n = c->N, kl = c->kl, ku = c->ku;
-  for (PetscInt k = 0; k < n; k++) {
-    PetscInt  p = k, imax = PetscMin(n - 1, k + kl), jmax = PetscMin(n - 1, k + kl + ku);
-    PetscReal amax = PetscAbsReal(JB(c, k, k));
-    for (PetscInt i = k + 1; i <= imax; i++)
-      if (PetscAbsReal(JB(c, i, k)) > amax) {
-        amax = PetscAbsReal(JB(c, i, k));
-        p    = i;
-      }
-    if (amax == 0 || !isfinite(amax)) return PETSC_FALSE;
-    c->piv[k] = p;
-    if (p != k)
-      for (PetscInt j = k; j <= jmax; j++) {
-        PetscReal t = JB(c, k, j);
-        JB(c, k, j) = JB(c, p, j);
-        JB(c, p, j) = t;
-      }
-    {
-      PetscReal inv = 1.0 / JB(c, k, k);
-      for (PetscInt i = k + 1; i <= imax; i++) {
-        PetscReal l = JB(c, i, k) * inv;
-        JB(c, i, k) = l;
-        if (l != 0)
-          for (PetscInt j = k + 1; j <= jmax; j++) JB(c, i, j) -= l * JB(c, k, j);
-      }
-    }
-  }
-  return PETSC_TRUE;
+  return TCBandFactor(c->N, c->kl, c->ku, c->J, c->piv);
 }
 
 /* solve with the factors for two right-hand sides at once */
 static void BandSolve2(TCCell c, PetscReal *x, PetscReal *y)
 {
-  PetscInt n = c->N, kl = c->kl, ku = c->ku;
-  for (PetscInt k = 0; k < n; k++) {
-    PetscInt p = c->piv[k], imax = PetscMin(n - 1, k + kl);
-    if (p != k) {
-      PetscReal t = x[k], u = y[k];
-      x[k] = x[p];
-      x[p] = t;
-      y[k] = y[p];
-      y[p] = u;
-    }
-    for (PetscInt i = k + 1; i <= imax; i++) {
-      PetscReal l = JB(c, i, k);
-      x[i] -= l * x[k];
-      y[i] -= l * y[k];
-    }
-  }
-  for (PetscInt k = n - 1; k >= 0; k--) {
-    PetscInt  jmax = PetscMin(n - 1, k + kl + ku);
-    PetscReal s = x[k], t = y[k], d = JB(c, k, k);
-    for (PetscInt j = k + 1; j <= jmax; j++) {
-      PetscReal u = JB(c, k, j);
-      s -= u * x[j];
-      t -= u * y[j];
-    }
-    x[k] = s / d;
-    y[k] = t / d;
-  }
+  TCBandSolve2(c->N, c->kl, c->ku, c->J, c->piv, x, y);
 }
 
 static inline void AddJ(TCCell c, PetscInt i, PetscInt j, PetscReal v)
@@ -265,6 +234,8 @@ static PetscErrorCode TCCellFreeWork(TCCell c)
   PetscCall(PetscFree(c->phie));
   PetscCall(PetscFree4(c->eD, c->edD, c->eK, c->edK));
   PetscCall(PetscFree3(c->eiD, c->eiK, c->elc));
+  PetscCall(PetscFree5(c->blk.buf, c->blk.piv, c->blk.good, c->blk.fok, c->blk.dg));
+  c->blk.nb = 0;
   PetscFunctionReturn(0);
 }
 
@@ -289,6 +260,11 @@ PetscErrorCode TCCellSetUp(TCCell c)
 
   PetscFunctionBeginUser;
   PetscCheck(p, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetParams() first");
+  PetscCheck(!p->spm_only || c->model == TC_CELL_SPM, c->comm, PETSC_ERR_USER_INPUT,
+             "%s is an SPM-only BPX set (\"Header\" -> \"Model\" \"SPM\": no electrolyte, "
+             "separator, porosities or conductivities), so it cannot run the %s model: use model "
+             "spm (-model spm)",
+             p->source, c->model == TC_CELL_DFN ? "DFN" : "SPMe");
   PetscCall(TCCellFreeWork(c));
   c->nx = c->model == TC_CELL_SPM ? 0 : c->nxr[0] + c->nxr[1] + c->nxr[2];
   PetscCall(PetscCalloc5(c->nx + 1, &c->dx, c->nx + 1, &c->xc, c->nx + 1, &c->eps, c->nx + 1, &c->B,
@@ -391,16 +367,22 @@ static PetscReal OCP(const TCCellParams *p, const TCElectrodeParams *e, PetscRea
 }
 
 /* j0 = F k Arr sqrt(ce/ce0 th (1 - th)) and its partial derivatives */
-static PetscReal ExchangeCurrent(TCCell c, int e, PetscReal ce, PetscReal th, PetscReal *dth,
-                                 PetscReal *dce)
+static PetscReal ExchangeCurrentAt(const TCCellParams *p, const TCElectrodeParams *el,
+                                   PetscReal Arr_k, PetscReal ce, PetscReal th, PetscReal *dth,
+                                   PetscReal *dce)
 {
-  const TCElectrodeParams *el  = Elec(c, e);
-  PetscReal                pre = TC_FARADAY * el->k * c->Arr_k[e];
-  PetscReal                q   = ce / c->p->ce0 * th * (1 - th);
-  PetscReal                j0  = pre * sqrt(q);
+  PetscReal pre = TC_FARADAY * el->k * Arr_k;
+  PetscReal q   = ce / p->ce0 * th * (1 - th);
+  PetscReal j0  = pre * sqrt(q);
   if (dth) *dth = 0.5 * j0 * (1 - 2 * th) / (th * (1 - th));
   if (dce) *dce = 0.5 * j0 / ce;
   return j0;
+}
+
+static PetscReal ExchangeCurrent(TCCell c, int e, PetscReal ce, PetscReal th, PetscReal *dth,
+                                 PetscReal *dce)
+{
+  return ExchangeCurrentAt(c->p, Elec(c, e), c->Arr_k[e], ce, th, dth, dce);
 }
 
 /* Particles: for every particle, solve T u = V c_old / dt and T g = e_N, so
@@ -534,10 +516,6 @@ static PetscReal FaceCoef(TCCell c, PetscInt k, const PetscReal *iX, const Petsc
   *dKr = K2 * hr * ir * ir * dX[k + 1];
   return K;
 }
-
-typedef struct {
-  PetscReal Qirr, Qrev, Qohm, eta_n, eta_p, anode, anode_min, th_n, th_p, ce_min, ce_max;
-} TCDiag;
 
 /* ------------------------------------------------------------------------ */
 /* DFN residual and Jacobian                                                  */
@@ -705,25 +683,33 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
 
 /* Butler-Volmer inverted: eta = RTF2 asinh(j / 2 j0), with derivatives in j
    (including through theta = (s0 + s1 j)/cmax) and in j0's c_e. */
-static PetscBool SPKin(TCCell c, int e, PetscReal ce, PetscReal j, PetscReal *eta,
-                       PetscReal *detadj, PetscReal *detadce, PetscReal *U, PetscReal *dUdj,
-                       PetscReal *th, PetscReal *dUdT)
+static PetscBool SPKinAt(const TCCellParams *p, const TCElectrodeParams *el, PetscReal T,
+                         PetscReal Arr_k, PetscReal s0, PetscReal s1, PetscReal ce, PetscReal j,
+                         PetscReal *eta, PetscReal *detadj, PetscReal *detadce, PetscReal *U,
+                         PetscReal *dUdj, PetscReal *th, PetscReal *dUdT)
 {
-  const TCElectrodeParams *el    = Elec(c, e);
-  PetscInt                 pi    = e == 0 ? 0 : c->np[0];
-  PetscReal                RTF2  = 2 * TC_RGAS * c->T / TC_FARADAY, dU, dj0th, dj0ce, j0, s, q;
-  PetscReal                dthdj = c->s1[pi] / el->cmax;
-  *th                            = (c->s0[pi] + c->s1[pi] * j) / el->cmax;
+  PetscReal RTF2 = 2 * TC_RGAS * T / TC_FARADAY, dU, dj0th, dj0ce, j0, s, q;
+  PetscReal dthdj = s1 / el->cmax;
+  *th             = (s0 + s1 * j) / el->cmax;
   if (!(*th > 0 && *th < 1) || !(ce > 0)) return PETSC_FALSE;
-  *U       = OCP(c->p, el, *th, c->T, &dU, dUdT);
+  *U       = OCP(p, el, *th, T, &dU, dUdT);
   *dUdj    = dU * dthdj;
-  j0       = ExchangeCurrent(c, e, ce, *th, &dj0th, &dj0ce);
+  j0       = ExchangeCurrentAt(p, el, Arr_k, ce, *th, &dj0th, &dj0ce);
   s        = j / (2 * j0);
   q        = RTF2 / sqrt(1 + s * s);
   *eta     = RTF2 * asinh(s);
   *detadj  = q * (1.0 / (2 * j0) - s / j0 * dj0th * dthdj);
   *detadce = -q * s / j0 * dj0ce;
   return PETSC_TRUE;
+}
+
+static PetscBool SPKin(TCCell c, int e, PetscReal ce, PetscReal j, PetscReal *eta,
+                       PetscReal *detadj, PetscReal *detadce, PetscReal *U, PetscReal *dUdj,
+                       PetscReal *th, PetscReal *dUdT)
+{
+  PetscInt pi = e == 0 ? 0 : c->np[0];
+  return SPKinAt(c->p, Elec(c, e), c->T, c->Arr_k[e], c->s0[pi], c->s1[pi], ce, j, eta, detadj,
+                 detadce, U, dUdj, th, dUdT);
 }
 
 static PetscBool SPEval(TCCell c, const PetscReal *old, const PetscReal *y, PetscReal Ia,
@@ -885,6 +871,11 @@ static void Terminal(TCCell c, TCCellControl ctl, PetscReal value, PetscReal Ia,
     *cf = Ia;
     *d  = c->V + Ia * c->dVdI;
     break;
+  case TC_CELL_RESISTANCE:
+    *g  = c->V - Ia * value;
+    *cf = 1;
+    *d  = c->dVdI - value;
+    break;
   }
 }
 
@@ -996,6 +987,7 @@ static PetscReal StepBegin(TCCell c, const PetscReal old[], const PetscReal iter
   memcpy(c->y, iter + c->off_y, sizeof(PetscReal) * (size_t)c->N);
   Ia = ctl == TC_CELL_CURRENT ? value : iter[0];
   if (ctl == TC_CELL_POWER && Ia == 0 && iter[1] > 0) Ia = value / iter[1];
+  if (ctl == TC_CELL_RESISTANCE && Ia == 0 && iter[1] > 0) Ia = iter[1] / value;
   return Ia;
 }
 
@@ -1137,6 +1129,601 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
   PetscFunctionReturn(0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* SPMe element updates in blocks (structure of arrays)                       */
+/*                                                                            */
+/* TCCellStepUpdate (SPMe, voltage control) for a block of elements: the same */
+/* operations on every element in the same order (so the same bits), with the */
+/* loops running across the block. The parameter functions are evaluated for  */
+/* the whole block at once (TCFuncEvalBatch), the banded Newton systems are   */
+/* factored and solved together (TCBandFactorBatch), the particle and         */
+/* electrolyte loops are across elements; only the kinetics (two OCPs, sqrt,  */
+/* asinh per element) stay one element at a time.                             */
+
+static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
+{
+  TCBlock   *w  = &c->blk;
+  PetscInt   nx = c->nx, nrm = PetscMax(c->nr[0], c->nr[1]), nv, ns = 44;
+  PetscReal *q;
+
+  PetscFunctionBeginUser;
+  if (w->nb >= nb) PetscFunctionReturn(0);
+  PetscCall(PetscFree5(w->buf, w->piv, w->good, w->fok, w->dg));
+  /* ns scalars per element, 18 x-cell vectors, the matrix, the particles (3 per electrode,
+     5 Thomas arrays), the function arguments' temperatures */
+  nv = 18 * nx + nx * c->W + 3 * (c->nr[0] + c->nr[1]) + 5 * nrm + PetscMax(nx, nrm);
+  PetscCall(PetscMalloc5((size_t)(ns + nv) * (size_t)nb, &w->buf, (size_t)nx * (size_t)nb, &w->piv,
+                         nb, &w->good, nb, &w->fok, nb, &w->dg));
+  PetscCall(PetscArrayzero(w->buf, (size_t)(ns + nv) * (size_t)nb));
+  q = w->buf;
+#define TAKE(p, len) ((p) = q, q += (size_t)(len) * (size_t)nb)
+  TAKE(w->T, 1);
+  TAKE(w->RTF2, 1);
+  TAKE(w->rt, 1);
+  TAKE(w->ADe, 1);
+  TAKE(w->Aka, 1);
+  TAKE(w->Ia, 1);
+  TAKE(w->V, 1);
+  TAKE(w->dVdI, 1);
+  TAKE(w->cen, 1);
+  TAKE(w->cep, 1);
+  TAKE(w->dphie, 1);
+  TAKE(w->acorr, 1);
+  TAKE(w->dI, 1);
+  TAKE(w->SV, 1);
+  TAKE(w->val, 1);
+  TAKE(w->vz, 1);
+  TAKE(w->cw, 1);
+  TAKE(w->Qohm, 1);
+  TAKE(w->mnorm, 1);
+  TAKE(w->lam, 1);
+  TAKE(w->Vlin, 1);
+  for (int e = 0; e < 2; e++) { /* 13 each */
+    TAKE(w->Ak[e], 1);
+    TAKE(w->AD[e], 1);
+    TAKE(w->s0[e], 1);
+    TAKE(w->s1[e], 1);
+    TAKE(w->eta[e], 1);
+    TAKE(w->detaj[e], 1);
+    TAKE(w->detace[e], 1);
+    TAKE(w->U[e], 1);
+    TAKE(w->dUj[e], 1);
+    TAKE(w->th[e], 1);
+    TAKE(w->dUdT[e], 1);
+    TAKE(w->co[e], c->nr[e]);
+    TAKE(w->u[e], c->nr[e]);
+    TAKE(w->g[e], c->nr[e]);
+  }
+  TAKE(w->y, nx);
+  TAKE(w->r, nx);
+  TAKE(w->bcol, nx);
+  TAKE(w->cV, nx);
+  TAKE(w->w, nx);
+  TAKE(w->z, nx);
+  TAKE(w->dy, nx);
+  TAKE(w->eD, nx);
+  TAKE(w->edD, nx);
+  TAKE(w->eK, nx);
+  TAKE(w->edK, nx);
+  TAKE(w->eiD, nx);
+  TAKE(w->eiK, nx);
+  TAKE(w->elc, nx);
+  TAKE(w->phie, nx);
+  TAKE(w->ceo, nx);
+  TAKE(w->J, nx * c->W);
+  TAKE(w->ml, nrm);
+  TAKE(w->idi, nrm);
+  TAKE(w->up, nrm);
+  TAKE(w->Df, nrm);
+  TAKE(w->xs, nrm);
+  TAKE(w->Tx, PetscMax(nx, nrm));
+#undef TAKE
+  PetscCheck(q <= w->buf + (size_t)(ns + nv) * (size_t)nb, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "block workspace overrun");
+  w->nb = nb;
+  PetscFunctionReturn(0);
+}
+
+/* Loops across the elements of a block, as functions of their own: their
+   restrict parameters let GCC vectorise them (it ignores restrict on local
+   pointers); always inlined, so into every clone of the caller. */
+
+/* row i of the particles' Thomas factorisation (ParticlePrep) */
+static inline __attribute__((always_inline)) void
+ThomasLanes(PetscInt nb, PetscBool left, PetscBool right, PetscReal rl, PetscReal rr, PetscReal rv,
+            PetscReal dr, PetscReal dt, const PetscReal *restrict Dl, const PetscReal *restrict Dr,
+            const PetscReal *restrict idim, const PetscReal *restrict upm, PetscReal *restrict ml,
+            PetscReal *restrict idi, PetscReal *restrict up)
+{
+  if (left && right)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = Dl[b] * rl / dr, fr = Dr[b] * rr / dr, di = rv / dt + fl + fr;
+      ml[b] = -fl * idim[b];
+      di -= ml[b] * upm[b];
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else if (left)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = Dl[b] * rl / dr, fr = 0, di = rv / dt + fl + fr;
+      ml[b] = -fl * idim[b];
+      di -= ml[b] * upm[b];
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else if (right)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = 0, fr = Dr[b] * rr / dr, di = rv / dt + fl + fr;
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+  else
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal fl = 0, fr = 0, di = rv / dt + fl + fr;
+      up[b]  = -fr;
+      idi[b] = 1.0 / di;
+    }
+}
+
+/* the electrolyte properties from the parameter functions' values at one
+   cell of every element: scaled by the Bruggeman and Arrhenius factors, and
+   their inverses (ElyteCache) */
+static inline __attribute__((always_inline)) void
+ElyteLanes(PetscInt nb, PetscReal Bk, const PetscReal *restrict ADe, const PetscReal *restrict Aka,
+           PetscReal *restrict eD, PetscReal *restrict edD, PetscReal *restrict eK,
+           PetscReal *restrict edK, PetscReal *restrict eiD, PetscReal *restrict eiK)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal fD = Bk * ADe[b], fK = Bk * Aka[b];
+    eD[b]  = fD * eD[b];
+    edD[b] = edD[b] * fD;
+    eK[b]  = fK * eK[b];
+    edK[b] = edK[b] * fK;
+    eiD[b] = 1.0 / eD[b];
+    eiK[b] = 1.0 / eK[b];
+  }
+}
+
+/* one face of every element (SPEval's face loop): the diffusion flux and its
+   Jacobian, the electrolyte potential drop, its derivatives and its heat */
+static inline __attribute__((always_inline)) void
+FaceLanes(PetscInt nb, PetscReal hl, PetscReal hr, PetscReal mhl, PetscReal mhr, PetscReal mA,
+          PetscReal ie_I, PetscReal Wf, PetscReal *restrict J00, PetscReal *restrict J01,
+          PetscReal *restrict J10, PetscReal *restrict J11, PetscReal *restrict r0,
+          PetscReal *restrict r1, PetscReal *restrict cV0, PetscReal *restrict cV1,
+          const PetscReal *restrict ph0, PetscReal *restrict ph1, PetscReal *restrict dphie,
+          PetscReal *restrict dVdI, PetscReal *restrict Qohm, PetscReal *restrict dsv,
+          PetscReal *restrict Rsv, const PetscReal *restrict y0, const PetscReal *restrict y1,
+          const PetscReal *restrict iD0, const PetscReal *restrict iD1,
+          const PetscReal *restrict dD0, const PetscReal *restrict dD1,
+          const PetscReal *restrict iK0, const PetscReal *restrict iK1,
+          const PetscReal *restrict dK0, const PetscReal *restrict dK1,
+          const PetscReal *restrict l0, const PetscReal *restrict l1,
+          const PetscReal *restrict Ia, const PetscReal *restrict rt)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal il = iD0[b], ir = iD1[b], Kd, K2, dKl, dKr, N, dc, dNl, dNr;
+    PetscReal Rk, dRl, dRr, diff, mI = -ie_I * Ia[b];
+    Kd  = 1.0 / (hl * il + hr * ir);
+    K2  = Kd * Kd;
+    dKl = K2 * hl * il * il * dD0[b];
+    dKr = K2 * hr * ir * ir * dD1[b];
+    dc  = y1[b] - y0[b];
+    N   = -Kd * dc;
+    r0[b] += N;
+    r1[b] -= N;
+    dNl = -dKl * dc + Kd;
+    dNr = -dKr * dc - Kd;
+    J00[b] += dNl;
+    J01[b] += dNr;
+    J10[b] += -dNl;
+    J11[b] += -dNr;
+    Rk     = hl * iK0[b] + hr * iK1[b];
+    dRl    = mhl * dK0[b] * iK0[b] * iK0[b];
+    dRr    = mhr * dK1[b] * iK1[b] * iK1[b];
+    diff   = mI * Rk + rt[b] * (l1[b] - l0[b]);
+    ph1[b] = ph0[b] + diff;
+    dphie[b] += Wf * diff;
+    cV0[b] += Wf * (mI * dRl - rt[b] / y0[b]);
+    cV1[b] += Wf * (mI * dRr + rt[b] / y1[b]);
+    dVdI[b] += Wf * (-ie_I * Rk);
+    Qohm[b] += mA * ie_I * Ia[b] * diff;
+    dsv[b] = diff; /* kept for the interface value */
+    Rsv[b] = Rk;
+  }
+}
+
+/* ParticlePrep for the block: the particle of each electrode (SPMe) from the
+   old states, u = T^{-1} V c_old / dt, g = T^{-1} e_N, and the surface
+   coefficients s0, s1 */
+TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscReal *const old[])
+{
+  TCBlock *w = &c->blk;
+  for (int e = 0; e < 2; e++) {
+    const TCElectrodeParams *el = Elec(c, e);
+    PetscInt                 n  = c->nr[e];
+    PetscReal dr = c->dr[e], R = el->R_m, cmax = el->cmax, dt = c->dt, sc = -R * R / TC_FARADAY;
+    PetscReal *co = w->co[e], *u = w->u[e], *g = w->g[e], *ml = w->ml, *idi = w->idi, *up = w->up;
+    PetscReal *Df = w->Df, *AD = w->AD[e];
+    const PetscReal *rV = c->rV[e], *rA = c->rA[e];
+    for (PetscInt b = 0; b < nb; b++)
+      for (PetscInt i = 0; i < n; i++) co[i * nb + b] = old[b][c->off_cs[e] + i];
+    if (dt <= 0) {
+      for (PetscInt i = 0; i < n * nb; i++) {
+        u[i] = co[i];
+        g[i] = 0;
+      }
+    } else {
+      if (TCFuncIsConstant(el->D)) {
+        for (PetscInt b = 0; b < nb; b++) {
+          PetscReal Dc = TCFuncEval(el->D, 0.5, w->T[b], NULL) * AD[b];
+          for (PetscInt i = 0; i < n - 1; i++) Df[i * nb + b] = Dc;
+        }
+      } else {
+        for (PetscInt i = 0; i < n - 1; i++)
+          for (PetscInt b = 0; b < nb; b++) {
+            w->xs[i * nb + b] = 0.5 * (co[i * nb + b] + co[(i + 1) * nb + b]) / cmax;
+            w->Tx[i * nb + b] = w->T[b];
+          }
+        TCFuncEvalBatch(el->D, (n - 1) * nb, w->xs, w->Tx, Df, ml); /* ml: scratch */
+        for (PetscInt i = 0; i < n - 1; i++)
+          for (PetscInt b = 0; b < nb; b++) Df[i * nb + b] = Df[i * nb + b] * AD[b];
+      }
+      /* Thomas factorisation of the backward-Euler matrix, across the block */
+      for (PetscInt i = 0; i < n; i++) {
+        PetscInt im = i > 0 ? i - 1 : 0;
+        if (i > 0 && i < n - 1)
+          ThomasLanes(nb, PETSC_TRUE, PETSC_TRUE, rA[i - 1], rA[i], rV[i], dr, dt, Df + im * nb,
+                      Df + i * nb, idi + im * nb, up + im * nb, ml + i * nb, idi + i * nb, up + i * nb);
+        else
+          ThomasLanes(nb, (PetscBool)(i > 0), (PetscBool)(i < n - 1), i > 0 ? rA[i - 1] : 0, rA[i],
+                      rV[i], dr, dt, Df + im * nb, Df + i * nb, idi + im * nb, up + im * nb,
+                      ml + i * nb, idi + i * nb, up + i * nb);
+      }
+      for (PetscInt b = 0; b < nb; b++) g[(n - 1) * nb + b] = idi[(n - 1) * nb + b];
+      for (PetscInt i = n - 2; i >= 0; i--)
+        for (PetscInt b = 0; b < nb; b++)
+          g[i * nb + b] = -up[i * nb + b] * g[(i + 1) * nb + b] * idi[i * nb + b];
+      for (PetscInt b = 0; b < nb; b++) u[b] = rV[0] * co[b] / dt;
+      for (PetscInt i = 1; i < n; i++)
+        for (PetscInt b = 0; b < nb; b++)
+          u[i * nb + b] = rV[i] * co[i * nb + b] / dt - ml[i * nb + b] * u[(i - 1) * nb + b];
+      for (PetscInt b = 0; b < nb; b++) u[(n - 1) * nb + b] *= idi[(n - 1) * nb + b];
+      for (PetscInt i = n - 2; i >= 0; i--)
+        for (PetscInt b = 0; b < nb; b++)
+          u[i * nb + b] = (u[i * nb + b] - up[i * nb + b] * u[(i + 1) * nb + b]) * idi[i * nb + b];
+    }
+    for (PetscInt b = 0; b < nb; b++) {
+      w->s0[e][b] = 1.5 * u[(n - 1) * nb + b] - 0.5 * u[(n - 2) * nb + b];
+      w->s1[e][b] = sc * (1.5 * g[(n - 1) * nb + b] - 0.5 * g[(n - 2) * nb + b]);
+    }
+  }
+}
+
+/* SPEval (SPMe, with the Jacobian and the diagnostics) across the block */
+TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
+{
+  const TCCellParams *p = c->p;
+  TCBlock            *w = &c->blk;
+  PetscInt            nx = c->nx, W = c->W, kl = c->kl;
+  PetscReal           A = p->area_m2, tp = p->t_plus;
+  PetscReal           djn = 1.0 / (A * p->neg.a_m * p->neg.L_m);
+  PetscReal           djp = -1.0 / (A * p->pos.a_m * p->pos.L_m);
+  PetscReal           L = p->neg.L_m + p->L_sep_m + p->pos.L_m, xf = 0, Wf = 0, Rs;
+  PetscReal          *y = w->y, *r = w->r, *cV = w->cV, *J = w->J;
+#define JX(i, j) (J + ((size_t)(i) * (size_t)W + (size_t)((j) - (i) + kl)) * (size_t)nb)
+
+  memset(w->r, 0, sizeof(PetscReal) * (size_t)(nx * nb));
+  memset(w->bcol, 0, sizeof(PetscReal) * (size_t)(nx * nb));
+  memset(w->cV, 0, sizeof(PetscReal) * (size_t)(nx * nb));
+  memset(w->J, 0, sizeof(PetscReal) * (size_t)(nx * W * nb));
+  for (PetscInt b = 0; b < nb; b++) {
+    memset(&w->dg[b], 0, sizeof(TCDiag));
+    w->cen[b] = w->cep[b] = 0;
+    w->dphie[b] = w->acorr[b] = 0;
+  }
+  /* electrolyte properties at every cell of every element */
+  for (PetscInt k = 0; k < nx; k++)
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscReal yk = y[k * nb + b];
+      if (!(yk > 0) || !isfinite(yk)) w->good[b] = PETSC_FALSE;
+      w->Tx[k * nb + b] = w->T[b];
+    }
+  TCFuncEvalBatch(p->De, nx * nb, y, w->Tx, w->eD, w->edD);
+  TCFuncEvalBatch(p->kappa, nx * nb, y, w->Tx, w->eK, w->edK);
+  for (PetscInt k = 0; k < nx; k++) {
+    PetscReal Bk = c->B[k], dx = c->dx[k];
+    ElyteLanes(nb, Bk, w->ADe, w->Aka, w->eD + k * nb, w->edD + k * nb, w->eK + k * nb,
+               w->edK + k * nb, w->eiD + k * nb, w->eiK + k * nb);
+    for (PetscInt b = 0; b < nb; b++) w->elc[k * nb + b] = log(y[k * nb + b]);
+    if (c->reg[k] == REG_NEG)
+      for (PetscInt b = 0; b < nb; b++) w->cen[b] += dx * y[k * nb + b] / p->neg.L_m;
+    if (c->reg[k] == REG_POS)
+      for (PetscInt b = 0; b < nb; b++) w->cep[b] += dx * y[k * nb + b] / p->pos.L_m;
+  }
+  /* kinetics, one element at a time */
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal Ia = w->Ia[b];
+    PetscBool ok = w->good[b];
+    for (int e = 0; e < 2 && ok; e++)
+      ok = SPKinAt(p, Elec(c, e), w->T[b], w->Ak[e][b], w->s0[e][b], w->s1[e][b],
+                   e == 0 ? w->cen[b] : w->cep[b], Ia * (e == 0 ? djn : djp), &w->eta[e][b],
+                   &w->detaj[e][b], &w->detace[e][b], &w->U[e][b], &w->dUj[e][b], &w->th[e][b],
+                   &w->dUdT[e][b]);
+    if (!ok) { /* a failed element: finite placeholders, its result is dropped */
+      w->good[b] = PETSC_FALSE;
+      for (int e = 0; e < 2; e++)
+        w->eta[e][b] = w->detaj[e][b] = w->detace[e][b] = w->U[e][b] = w->dUj[e][b] =
+            w->dUdT[e][b] = 0;
+    }
+    w->V[b]    = w->U[1][b] - w->U[0][b] + w->eta[1][b] - w->eta[0][b];
+    w->dVdI[b] = (w->dUj[1][b] + w->detaj[1][b]) * djp - (w->dUj[0][b] + w->detaj[0][b]) * djn;
+  }
+  /* electrolyte mass balance with the uniform reaction of each electrode */
+  for (PetscInt k = 0; k < nx; k++) {
+    PetscReal dx = c->dx[k], dsrc = 0, ed = c->eps[k] * dx, dt = c->dt;
+    PetscReal *restrict Jkk = JX(k, k), *restrict rk = r + k * nb, *restrict bk = w->bcol + k * nb;
+    const PetscReal *restrict yk = y + k * nb, *restrict ok = w->ceo + k * nb, *restrict Ia = w->Ia;
+    if (c->reg[k] == REG_NEG)
+      dsrc = (1 - tp) * c->a[k] * dx * djn / TC_FARADAY;
+    else if (c->reg[k] == REG_POS)
+      dsrc = (1 - tp) * c->a[k] * dx * djp / TC_FARADAY;
+    if (dt > 0)
+      for (PetscInt b = 0; b < nb; b++) {
+        rk[b] += ed * (yk[b] - ok[b]) / dt;
+        Jkk[b] += ed / dt;
+      }
+    else
+      for (PetscInt b = 0; b < nb; b++) {
+        rk[b] += yk[b] - ok[b];
+        Jkk[b] += 1;
+      }
+    for (PetscInt b = 0; b < nb; b++) {
+      rk[b] -= dsrc * Ia[b];
+      bk[b] -= dsrc;
+    }
+    if (c->reg[k] == REG_NEG)
+      for (PetscInt b = 0; b < nb; b++) cV[k * nb + b] += -w->detace[0][b] * dx / p->neg.L_m;
+    if (c->reg[k] == REG_POS)
+      for (PetscInt b = 0; b < nb; b++) cV[k * nb + b] += w->detace[1][b] * dx / p->pos.L_m;
+    if (k > 0) Wf += c->reg[k] == REG_NEG ? -dx / p->neg.L_m : (c->reg[k] == REG_POS ? dx / p->pos.L_m : 0);
+  }
+  for (PetscInt b = 0; b < nb; b++) {
+    w->phie[b] = 0;
+    w->Qohm[b] = 0;
+  }
+  /* faces: diffusion, and the electrolyte potential drop known from Ia */
+  for (PetscInt k = 0; k + 1 < nx; k++) {
+    PetscReal hl = 0.5 * c->dx[k], hr = 0.5 * c->dx[k + 1], ie_I, mhl = -0.5 * c->dx[k];
+    PetscReal mhr = -0.5 * c->dx[k + 1], mA = -A;
+    PetscReal *restrict J00 = JX(k, k), *restrict J01 = JX(k, k + 1), *restrict J10 = JX(k + 1, k);
+    PetscReal *restrict J11 = JX(k + 1, k + 1), *restrict r0 = r + k * nb, *restrict r1 = r0 + nb;
+    PetscReal *restrict cV0 = cV + k * nb, *restrict cV1 = cV0 + nb, *restrict ph0 = w->phie + k * nb;
+    PetscReal *restrict ph1 = ph0 + nb, *restrict dphie = w->dphie, *restrict dVdI = w->dVdI;
+    PetscReal *restrict Qohm = w->Qohm, *restrict dsv = w->w + k * nb, *restrict Rsv = w->z + k * nb;
+    const PetscReal *restrict y0 = y + k * nb, *restrict y1 = y0 + nb, *restrict iD0 = w->eiD + k * nb;
+    const PetscReal *restrict iD1 = iD0 + nb, *restrict dD0 = w->edD + k * nb, *restrict dD1 = dD0 + nb;
+    const PetscReal *restrict iK0 = w->eiK + k * nb, *restrict iK1 = iK0 + nb;
+    const PetscReal *restrict dK0 = w->edK + k * nb, *restrict dK1 = dK0 + nb;
+    const PetscReal *restrict l0 = w->elc + k * nb, *restrict l1 = l0 + nb, *restrict Ia = w->Ia;
+    const PetscReal *restrict rt = w->rt;
+    xf += c->dx[k];
+    if (c->reg[k] == REG_NEG && c->reg[k + 1] == REG_NEG)
+      ie_I = xf / p->neg.L_m / A;
+    else if (c->reg[k] == REG_POS)
+      ie_I = (L - xf) / p->pos.L_m / A;
+    else
+      ie_I = 1.0 / A;
+    FaceLanes(nb, hl, hr, mhl, mhr, mA, ie_I, Wf, J00, J01, J10, J11, r0, r1, cV0, cV1, ph0, ph1, dphie,
+              dVdI, Qohm, dsv, Rsv, y0, y1, iD0, iD1, dD0, dD1, iK0, iK1, dK0, dK1, l0, l1, Ia, rt);
+    Wf -= c->reg[k + 1] == REG_NEG ? -c->dx[k + 1] / p->neg.L_m
+                                   : (c->reg[k + 1] == REG_POS ? c->dx[k + 1] / p->pos.L_m : 0);
+  }
+  /* phi_e at the n/s interface, harmonic weight as in the DFN */
+  if (c->kn_last + 1 < nx) {
+    PetscInt  k  = c->kn_last;
+    PetscReal hl = 0.5 * c->dx[k];
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscInt  i0 = k * nb + b;
+      PetscReal wl = hl * w->eiK[i0] / w->z[i0], avg = 0; /* z, w: Rk, diff of the face */
+      for (PetscInt q = 0; q <= c->kn_last; q++) avg += w->phie[q * nb + b] * c->dx[q] / p->neg.L_m;
+      w->acorr[b] = -(w->phie[i0] + wl * w->w[i0] - avg);
+    }
+  }
+  for (PetscInt b = 0; b < nb; b++) w->dg[b].Qohm = w->Qohm[b];
+  Rs = (p->neg.L_m / (3 * p->neg.sigma_S_m) + p->pos.L_m / (3 * p->pos.sigma_S_m)) / A;
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal Ia = w->Ia[b], dphis = -Ia * Rs;
+    TCDiag   *dg = &w->dg[b];
+    w->V[b] += w->dphie[b] + dphis;
+    w->dVdI[b] += -Rs;
+    dg->Qohm += Ia * Ia * Rs;
+    dg->eta_n     = w->eta[0][b];
+    dg->eta_p     = w->eta[1][b];
+    dg->th_n      = w->th[0][b];
+    dg->th_p      = w->th[1][b];
+    dg->Qirr      = Ia * (w->eta[0][b] - w->eta[1][b]);
+    dg->Qrev      = Ia * w->T[b] * (w->dUdT[0][b] - w->dUdT[1][b]);
+    dg->anode     = w->U[0][b] + w->eta[0][b] +
+                (w->acorr[b] - (Ia / A) * p->neg.L_m / (6 * p->neg.sigma_S_m));
+    dg->anode_min = dg->anode;
+    dg->ce_min    = PETSC_MAX_REAL;
+    dg->ce_max    = -PETSC_MAX_REAL;
+    for (PetscInt k = 0; k < nx; k++) {
+      dg->ce_min = PetscMin(dg->ce_min, y[k * nb + b]);
+      dg->ce_max = PetscMax(dg->ce_max, y[k * nb + b]);
+    }
+  }
+#undef JX
+}
+
+/* NewtonUpdate (voltage control) across the block: the bordered system's
+   update (dy, dI) and the Schur complement SV */
+TC_VECTOR_CLONES static void BlockNewton(TCCell c, PetscInt nb)
+{
+  TCBlock *w  = &c->blk;
+  PetscInt nx = c->nx;
+
+  for (PetscInt i = 0; i < nx * nb; i++) {
+    w->w[i] = -w->r[i];
+    w->z[i] = w->bcol[i];
+  }
+  TCBandFactorBatch(nb, nx, c->kl, c->ku, w->J, w->piv, w->fok);
+  TCBandSolve2Batch(nb, nx, c->kl, c->ku, w->J, w->piv, w->w, w->z);
+  for (PetscInt b = 0; b < nb; b++) w->vz[b] = w->cw[b] = 0;
+  for (PetscInt k = 0; k < nx; k++)
+    for (PetscInt b = 0; b < nb; b++) {
+      w->vz[b] += w->cV[k * nb + b] * w->z[k * nb + b];
+      w->cw[b] += w->cV[k * nb + b] * w->w[k * nb + b];
+    }
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal g = w->V[b] - w->val[b], d = w->dVdI[b], cz = w->vz[b];
+    if (!w->fok[b] || d - cz == 0 || !isfinite(d - cz)) w->fok[b] = PETSC_FALSE;
+    w->dI[b] = (-g - w->cw[b]) / (d - cz);
+    w->SV[b] = w->dVdI[b] - w->vz[b];
+  }
+  for (PetscInt k = 0; k < nx; k++)
+    for (PetscInt b = 0; b < nb; b++) w->dy[k * nb + b] = w->w[k * nb + b] - w->z[k * nb + b] * w->dI[b];
+}
+
+/* UpdateNorm and the electrolyte part of MaxStep across the block (every
+   element; the caller keeps those that evaluated) */
+static inline __attribute__((always_inline)) void
+NormStepLanes(PetscInt nb, PetscReal ce0, const PetscReal *restrict y, const PetscReal *restrict dy,
+              PetscReal *restrict m, PetscReal *restrict lam)
+{
+  const PetscReal tau = 0.99;
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal v = PetscAbsReal(dy[b]) / ce0, cand = tau * y[b] / -dy[b];
+    m[b]   = PetscMax(m[b], v);
+    lam[b] = dy[b] < 0 ? PetscMin(lam[b], cand) : lam[b];
+  }
+}
+
+TC_VECTOR_CLONES static void BlockNormStep(TCCell c, PetscInt nb)
+{
+  TCBlock *w = &c->blk;
+  for (PetscInt b = 0; b < nb; b++) {
+    w->mnorm[b] = PetscAbsReal(w->dI[b]) / c->I_ref;
+    w->lam[b]   = 1;
+  }
+  for (PetscInt k = 0; k < c->nx; k++)
+    NormStepLanes(nb, c->p->ce0, w->y + k * nb, w->dy + k * nb, w->mnorm, w->lam);
+}
+
+/* the damped update of the unknowns and the linearised terminal voltage */
+static inline __attribute__((always_inline)) void
+MoveLanes(PetscInt nb, const PetscReal *restrict lam, const PetscReal *restrict dy,
+          const PetscReal *restrict cV, PetscReal *restrict y, PetscReal *restrict Vlin)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    y[b] += lam[b] * dy[b];
+    Vlin[b] += lam[b] * cV[b] * dy[b];
+  }
+}
+
+TC_VECTOR_CLONES static void BlockMove(TCCell c, PetscInt nb)
+{
+  TCBlock *w = &c->blk;
+  for (PetscInt b = 0; b < nb; b++) w->Vlin[b] = w->V[b] + w->lam[b] * (w->dVdI[b] * w->dI[b]);
+  for (PetscInt k = 0; k < c->nx; k++)
+    MoveLanes(nb, w->lam, w->dy + k * nb, w->cV + k * nb, w->y + k * nb, w->Vlin);
+}
+
+PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *const old[],
+                                     PetscReal *const iter[], const PetscReal V_V[],
+                                     const PetscReal T_K[], PetscReal dt_s, PetscReal *const new_[],
+                                     TCCellResult res[], PetscReal update[],
+                                     PetscReal *const sens[], PetscBool ok[])
+{
+  const TCCellParams *p = c->p;
+  TCBlock            *w = &c->blk;
+  PetscInt            nx = c->nx;
+
+  PetscFunctionBeginUser;
+  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  if (c->model != TC_CELL_SPME) { /* one element at a time */
+    for (PetscInt b = 0; b < nb; b++)
+      PetscCall(TCCellStepUpdate(c, old[b], iter[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s,
+                                 new_[b], &res[b], &update[b], sens ? sens[b] : NULL, &ok[b]));
+    PetscFunctionReturn(0);
+  }
+  if (nb <= 0) PetscFunctionReturn(0);
+  PetscCall(BlockAlloc(c, nb));
+  /* the step's constants (SetStepConstants) and the iterates, per element */
+  c->dt = dt_s;
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal T = T_K[b];
+    w->T[b]     = T;
+    w->Ak[0][b] = Arrhenius(p->neg.Ea_k, p->T_ref, T);
+    w->Ak[1][b] = Arrhenius(p->pos.Ea_k, p->T_ref, T);
+    w->AD[0][b] = Arrhenius(p->neg.Ea_D, p->T_ref, T);
+    w->AD[1][b] = Arrhenius(p->pos.Ea_D, p->T_ref, T);
+    w->ADe[b]   = Arrhenius(p->Ea_De, p->T_ref, T);
+    w->Aka[b]   = Arrhenius(p->Ea_kappa, p->T_ref, T);
+    w->RTF2[b]  = 2 * TC_RGAS * T / TC_FARADAY;
+    w->rt[b]    = w->RTF2[b] * (1 - p->t_plus);
+    w->Ia[b]    = iter[b][0];
+    w->val[b]   = V_V[b];
+    w->good[b]  = PETSC_TRUE;
+    ok[b]       = PETSC_FALSE;
+    update[b]   = PETSC_MAX_REAL;
+    for (PetscInt k = 0; k < nx; k++) {
+      w->y[k * nb + b]   = iter[b][c->off_y + k];
+      w->ceo[k * nb + b] = old[b][c->off_y + k];
+    }
+  }
+  c->pf_dt[0] = c->pf_dt[1] = -1; /* the cell's kept particle factorisations are not these */
+  BlockParticles(c, nb, old);
+  BlockEval(c, nb);
+  BlockNewton(c, nb);
+  BlockNormStep(c, nb);
+  for (PetscInt b = 0; b < nb; b++) { /* the particles' part of MaxStep, per element */
+    const PetscReal tau = 0.99;
+    PetscReal       Ia = w->Ia[b], dI = w->dI[b], lambda = w->lam[b];
+    for (int e = 0; e < 2; e++) {
+      const TCElectrodeParams *el = Elec(c, e);
+      PetscReal j = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                           : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+      PetscReal dj = e == 0 ? dI / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                            : -dI / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+      PetscReal th  = (w->s0[e][b] + w->s1[e][b] * j) / el->cmax;
+      PetscReal dth = w->s1[e][b] * dj / el->cmax;
+      if (dth > 0) lambda = PetscMin(lambda, tau * (1 - th) / dth);
+      if (dth < 0) lambda = PetscMin(lambda, tau * th / -dth);
+    }
+    w->lam[b] = lambda > 0 ? lambda : 0;
+  }
+  BlockMove(c, nb);
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal  Ia = w->Ia[b], dI = w->dI[b], SV = w->SV[b], lambda = w->lam[b], Vlin = w->Vlin[b];
+    PetscReal *nw = new_[b];
+    if (!w->good[b] || !w->fok[b]) continue;
+    update[b] = w->mnorm[b];
+    if (!(lambda > 1e-8) || !isfinite(update[b])) continue;
+    if (lambda < 1) update[b] = PetscMax(update[b], 1.0);
+    Ia += lambda * dI;
+    if (sens) {
+      sens[b][0] = 1.0 / SV;
+      for (PetscInt k = 0; k < nx; k++) sens[b][1 + k] = -w->z[k * nb + b] / SV;
+    }
+    /* StoreState */
+    nw[0] = Ia;
+    nw[1] = Vlin;
+    for (PetscInt k = 0; k < nx; k++) nw[c->off_y + k] = w->y[k * nb + b];
+    for (int e = 0; e < 2; e++) {
+      PetscReal jf = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                            : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+      PetscReal R = Elec(c, e)->R_m, f = R * R / TC_FARADAY * jf;
+      for (PetscInt i = 0; i < c->nr[e]; i++)
+        nw[c->off_cs[e] + i] = w->u[e][i * nb + b] - f * w->g[e][i * nb + b];
+    }
+    PetscCall(FillResult(c, &w->dg[b], Ia, Vlin, SV, 1, nw, PETSC_FALSE, &res[b]));
+    ok[b] = PETSC_TRUE;
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCCellGetSensitivitySize(TCCell c, PetscInt *n)
 {
   PetscFunctionBeginUser;
@@ -1168,11 +1755,12 @@ PetscErrorCode TCCellStateInit(TCCell c, PetscReal soc, PetscReal T_K, PetscReal
 
   PetscFunctionBeginUser;
   PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  /* no SOC given: the set's State (BPX 1.x "Initial state-of-charge"), else its
+     initial concentrations ("User-defined", tomocell's extension), else full
+     (PyBaMM's create_from_bpx default, target_soc = 1) */
+  if (soc < 0 && p->soc_init >= 0) soc = p->soc_init;
+  if (soc < 0 && !(p->neg.c_init > 0 && p->pos.c_init > 0)) soc = 1;
   if (soc < 0) {
-    PetscCheck(p->neg.c_init > 0 && p->pos.c_init > 0, c->comm, PETSC_ERR_USER_INPUT,
-               "%s gives no initial concentrations (\"User-defined\" -> \"Initial concentration "
-               "in negative/positive electrode [mol.m-3]\"): give -initial_soc",
-               p->source);
     xn = p->neg.c_init / p->neg.cmax;
     yp = p->pos.c_init / p->pos.cmax;
   } else {

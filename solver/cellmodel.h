@@ -33,7 +33,10 @@ typedef struct _p_TCCell *TCCell;
 typedef enum { TC_CELL_SPM, TC_CELL_SPME, TC_CELL_DFN } TCCellModel;
 PETSC_EXTERN const char *const TCCellModels[];
 
-typedef enum { TC_CELL_CURRENT, TC_CELL_VOLTAGE, TC_CELL_POWER } TCCellControl;
+/* the terminal condition: current I = value (A), voltage V = value (V), power
+   I V = value (W), or resistance V = I value (Ohm: a load that draws the
+   current V / R; discharge positive) */
+typedef enum { TC_CELL_CURRENT, TC_CELL_VOLTAGE, TC_CELL_POWER, TC_CELL_RESISTANCE } TCCellControl;
 
 typedef struct {
   PetscReal I_A;    /* terminal current, discharge positive */
@@ -116,6 +119,22 @@ PETSC_EXTERN PetscErrorCode TCCellStepUpdate(TCCell cell, const PetscReal state_
                                              PetscReal value, PetscReal T_K, PetscReal dt_s,
                                              PetscReal state_new[], TCCellResult *res,
                                              PetscReal *update, PetscReal sens[], PetscBool *ok);
+/* TCCellStepUpdate under voltage control for a block of nb elements of this
+   cell's model and grid: element b steps from state_old[b] at the voltage
+   V_V[b] and temperature T_K[b] (dt_s common) from the iterate iter[b] to
+   state_new[b] (it may be iter[b]), with res[b], update[b], sens[b] (sens
+   may be NULL) and ok[b] as from TCCellStepUpdate -- bit for bit, whatever
+   nb. SPMe runs as a structure-of-arrays kernel across the block (the
+   parameter functions, the particles, the electrolyte and the banded Newton
+   solves vectorised over the elements: solver/band.h); SPM and DFN elements
+   are updated one after the other. Not collective. */
+PETSC_EXTERN PetscErrorCode TCCellStepUpdateBatch(TCCell cell, PetscInt nb,
+                                                  const PetscReal *const state_old[],
+                                                  PetscReal *const iter[], const PetscReal V_V[],
+                                                  const PetscReal T_K[], PetscReal dt_s,
+                                                  PetscReal *const state_new[], TCCellResult res[],
+                                                  PetscReal update[], PetscReal *const sens[],
+                                                  PetscBool ok[]);
 PETSC_EXTERN PetscErrorCode TCCellGetSensitivitySize(TCCell cell, PetscInt *n);
 /* The iterate of a state as a vector of TCCellGetSensitivitySize() reals: the
    current and the unknowns of the step's nonlinear system (not the particles,

@@ -136,29 +136,105 @@ static PetscErrorCode BPXFunc(TCBPX *b, const TCJsonValue *s, const char sec[], 
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode BPXElectrode(TCBPX *b, const char sec[], TCElectrodeParams *e)
+/* Hysteresis in a BPX set: the OCP branches of the current schema in an
+   electrode or particle, or user-defined hysteresis (BPX 0.4's example
+   "Negative electrode delithiation OCP [V]", any "... hysteresis ...") --
+   refused: tomocell has one OCP per electrode, and running with "OCP [V]"
+   alone would silently change the cell (the 0.4 example sets it to 0). */
+static PetscErrorCode BPXNoHysteresis(TCBPX *b, const TCJsonValue *s, const char where[])
 {
-  const TCJsonValue *s, *ud;
+  static const char *keys[] = {"OCP (lithiation) [V]", "OCP (delithiation) [V]",
+                               "OCP hysteresis decay constant"};
+
+  PetscFunctionBeginUser;
+  if (!s) PetscFunctionReturn(0);
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const TCJsonValue *x = TCJsonGet(s, keys[i]);
+    PetscCheck(!x, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: %s -> \"%s\": OCP hysteresis is not modelled (tomocell has one OCP per "
+               "electrode, \"OCP [V]\"); use a set without the lithiation/delithiation branches",
+               b->file, x->line, where, keys[i]);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode BPXUserDefinedHysteresis(TCBPX *b, const TCJsonValue *ud)
+{
+  PetscFunctionBeginUser;
+  if (!ud || ud->type != TC_JSON_OBJECT) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < ud->n; i++) {
+    char   low[256];
+    size_t n = strlen(ud->keys[i]);
+    for (size_t k = 0; k <= n && k < sizeof(low) - 1; k++)
+      low[k] = (char)tolower((unsigned char)ud->keys[i][k]);
+    low[sizeof(low) - 1] = 0;
+    PetscCheck(!strstr(low, "hysteresis") && !strstr(low, "lithiation ocp") &&
+                   !strstr(low, "lithiation) ocp"),
+               PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: \"User-defined\" -> \"%s\": user-defined OCP hysteresis is not modelled "
+               "(tomocell has one OCP per electrode, \"OCP [V]\", and would run the cell without "
+               "the hysteresis); use a set without it",
+               b->file, ud->members[i]->line, ud->keys[i]);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* An electrode. spm: the Single Particle Model form of the schema (no
+   porosity, transport efficiency or conductivity). A "Particle" map is a
+   blend: one material loads as that material, more are refused. */
+static PetscErrorCode BPXElectrode(TCBPX *b, const char sec[], PetscBool spm, TCElectrodeParams *e)
+{
+  const TCJsonValue *s, *ud, *pt, *blend;
+  char               psec[160];
 
   PetscFunctionBeginUser;
   PetscCall(BPXSection(b, sec, PETSC_TRUE, &s));
+  pt    = s;
+  blend = TCJsonGet(s, "Particle");
+  PetscCall(PetscStrncpy(psec, sec, sizeof(psec)));
+  if (blend) {
+    PetscCheck(blend->type == TC_JSON_OBJECT && blend->n >= 1, PETSC_COMM_SELF,
+               PETSC_ERR_USER_INPUT,
+               "%s:%d: \"%s\" -> \"Particle\" must be an object of materials (\"Primary\", ...)",
+               b->file, blend->line, sec);
+    PetscCheck(blend->n == 1, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: \"%s\" is a blended electrode (\"Particle\" has %" PetscInt_FMT
+               " materials: \"%s\", \"%s\"%s): not modelled, tomocell's models have one active "
+               "material per electrode; use a set with a single material",
+               b->file, blend->line, sec, blend->n, blend->keys[0], blend->keys[1],
+               blend->n > 2 ? ", ..." : "");
+    pt = blend->members[0];
+    PetscCheck(pt->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: \"%s\" -> \"Particle\" -> \"%s\" must be an object", b->file, pt->line, sec,
+               blend->keys[0]);
+    snprintf(psec, sizeof(psec), "%s\" -> \"Particle\" -> \"%s", sec, blend->keys[0]);
+  }
+  {
+    char where[200];
+    snprintf(where, sizeof(where), "\"%s\"", psec);
+    PetscCall(BPXNoHysteresis(b, pt, where));
+  }
   PetscCall(BPXReal(b, s, sec, "Thickness [m]", 1, 0, PETSC_TRUE, &e->L_m));
-  PetscCall(BPXReal(b, s, sec, "Particle radius [m]", 1, 0, PETSC_TRUE, &e->R_m));
-  PetscCall(BPXReal(b, s, sec, "Porosity", 3, 0, PETSC_TRUE, &e->eps));
-  PetscCall(BPXReal(b, s, sec, "Surface area per unit volume [m-1]", 1, 0, PETSC_TRUE, &e->a_m));
-  PetscCall(BPXReal(b, s, sec, "Transport efficiency", 3, 0, PETSC_TRUE, &e->B));
-  PetscCall(BPXReal(b, s, sec, "Conductivity [S.m-1]", 1, 0, PETSC_TRUE, &e->sigma_S_m));
-  PetscCall(BPXReal(b, s, sec, "Maximum concentration [mol.m-3]", 1, 0, PETSC_TRUE, &e->cmax));
-  PetscCall(BPXReal(b, s, sec, "Reaction rate constant [mol.m-2.s-1]", 1, 0, PETSC_TRUE, &e->k));
-  PetscCall(BPXReal(b, s, sec, "Reaction rate constant activation energy [J.mol-1]", 2, 0,
+  PetscCall(BPXReal(b, pt, psec, "Particle radius [m]", 1, 0, PETSC_TRUE, &e->R_m));
+  PetscCall(BPXReal(b, pt, psec, "Surface area per unit volume [m-1]", 1, 0, PETSC_TRUE, &e->a_m));
+  if (spm) { /* only what the SPM needs: no electrolyte in the electrode */
+    e->eps = e->B = e->sigma_S_m = 0;
+  } else {
+    PetscCall(BPXReal(b, s, sec, "Porosity", 3, 0, PETSC_TRUE, &e->eps));
+    PetscCall(BPXReal(b, s, sec, "Transport efficiency", 3, 0, PETSC_TRUE, &e->B));
+    PetscCall(BPXReal(b, s, sec, "Conductivity [S.m-1]", 1, 0, PETSC_TRUE, &e->sigma_S_m));
+  }
+  PetscCall(BPXReal(b, pt, psec, "Maximum concentration [mol.m-3]", 1, 0, PETSC_TRUE, &e->cmax));
+  PetscCall(BPXReal(b, pt, psec, "Reaction rate constant [mol.m-2.s-1]", 1, 0, PETSC_TRUE, &e->k));
+  PetscCall(BPXReal(b, pt, psec, "Reaction rate constant activation energy [J.mol-1]", 2, 0,
                     PETSC_FALSE, &e->Ea_k));
   PetscCall(
-      BPXReal(b, s, sec, "Diffusivity activation energy [J.mol-1]", 2, 0, PETSC_FALSE, &e->Ea_D));
-  PetscCall(BPXReal(b, s, sec, "Minimum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_min));
-  PetscCall(BPXReal(b, s, sec, "Maximum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_max));
-  PetscCall(BPXFunc(b, s, sec, "OCP [V]", PETSC_TRUE, &e->U));
-  PetscCall(BPXFunc(b, s, sec, "Diffusivity [m2.s-1]", PETSC_TRUE, &e->D));
-  PetscCall(BPXFunc(b, s, sec, "Entropic change coefficient [V.K-1]", PETSC_FALSE, &e->dUdT));
+      BPXReal(b, pt, psec, "Diffusivity activation energy [J.mol-1]", 2, 0, PETSC_FALSE, &e->Ea_D));
+  PetscCall(BPXReal(b, pt, psec, "Minimum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_min));
+  PetscCall(BPXReal(b, pt, psec, "Maximum stoichiometry", 4, 0, PETSC_TRUE, &e->sto_max));
+  PetscCall(BPXFunc(b, pt, psec, "OCP [V]", PETSC_TRUE, &e->U));
+  PetscCall(BPXFunc(b, pt, psec, "Diffusivity [m2.s-1]", PETSC_TRUE, &e->D));
+  PetscCall(BPXFunc(b, pt, psec, "Entropic change coefficient [V.K-1]", PETSC_FALSE, &e->dUdT));
   e->eps_s = e->a_m * e->R_m / 3;
   PetscCheck(e->eps + e->eps_s <= 1 + 1e-12, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: \"%s\": porosity %g plus active volume fraction a R / 3 = %g exceeds 1", b->file,
@@ -173,6 +249,17 @@ static PetscErrorCode BPXElectrode(TCBPX *b, const char sec[], TCElectrodeParams
                "%s: \"User-defined\" -> \"%s\" = %g is not below the maximum %g", b->file, key,
                (double)e->c_init, (double)e->cmax);
   }
+  PetscFunctionReturn(0);
+}
+
+/* An object member of obj (NULL when absent), checked to be an object. */
+static PetscErrorCode BPXObject(TCBPX *b, const TCJsonValue *obj, const char where[],
+                                const char key[], const TCJsonValue **s)
+{
+  PetscFunctionBeginUser;
+  *s = obj ? TCJsonGet(obj, key) : NULL;
+  PetscCheck(!*s || (*s)->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+             "%s:%d: %s -> \"%s\" must be an object", b->file, (*s)->line, where, key);
   PetscFunctionReturn(0);
 }
 
@@ -243,6 +330,27 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
       PetscStrncpy(p->title, t && t->type == TC_JSON_STRING ? t->string : name, sizeof(p->title)));
   PetscCheck(TCJsonGet(root, "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: not a BPX parameter set: missing \"Parameterisation\"", path);
+  {
+    /* "Model": the models the set is for; an SPM set (or electrodes in the
+       schema's SPM form, without "Conductivity [S.m-1]") carries only what
+       the single particle model needs */
+    const TCJsonValue *m = TCJsonGet(hdr, "Model"), *ne, *pe;
+    if (m) {
+      PetscCheck(m->type == TC_JSON_STRING &&
+                     (!strcmp(m->string, "SPM") || !strcmp(m->string, "SPMe") ||
+                      !strcmp(m->string, "DFN") || !strcmp(m->string, "Partial")),
+                 PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "%s:%d: \"Header\" -> \"Model\" must be \"SPM\", \"SPMe\", \"DFN\" or "
+                 "\"Partial\"",
+                 path, m->line);
+      PetscCall(PetscStrncpy(p->bpx_model, m->string, sizeof(p->bpx_model)));
+    }
+    PetscCall(BPXSection(&b, "Negative electrode", PETSC_TRUE, &ne));
+    PetscCall(BPXSection(&b, "Positive electrode", PETSC_TRUE, &pe));
+    p->spm_only =
+        (PetscBool)((m && !strcmp(m->string, "SPM")) || (!TCJsonGet(ne, "Conductivity [S.m-1]") &&
+                                                         !TCJsonGet(pe, "Conductivity [S.m-1]")));
+  }
 
   PetscCall(BPXSection(&b, "Cell", PETSC_TRUE, &cell));
   PetscCall(BPXReal(&b, cell, "Cell", "Electrode area [m2]", 1, 0, PETSC_TRUE, &p->area_m2));
@@ -273,26 +381,94 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
       BPXReal(&b, cell, "Cell", "Specific heat capacity [J.K-1.kg-1]", 1, 0, PETSC_FALSE, &cp));
   p->rho_cp_J_m3K = rho * cp;
 
-  PetscCall(BPXSection(&b, "Electrolyte", PETSC_TRUE, &el));
-  PetscCall(
-      BPXReal(&b, el, "Electrolyte", "Initial concentration [mol.m-3]", 1, 0, PETSC_TRUE, &p->ce0));
-  PetscCall(
-      BPXReal(&b, el, "Electrolyte", "Cation transference number", 3, 0, PETSC_TRUE, &p->t_plus));
-  PetscCall(BPXFunc(&b, el, "Electrolyte", "Diffusivity [m2.s-1]", PETSC_TRUE, &p->De));
-  PetscCall(BPXFunc(&b, el, "Electrolyte", "Conductivity [S.m-1]", PETSC_TRUE, &p->kappa));
-  PetscCall(BPXReal(&b, el, "Electrolyte", "Diffusivity activation energy [J.mol-1]", 2, 0,
-                    PETSC_FALSE, &p->Ea_De));
-  PetscCall(BPXReal(&b, el, "Electrolyte", "Conductivity activation energy [J.mol-1]", 2, 0,
-                    PETSC_FALSE, &p->Ea_kappa));
+  /* State (BPX 1.x): the initial state and the thermal surroundings, where
+     BPX 0.x had "Cell" -> "Initial/Ambient temperature [K]", "Heat transfer
+     coefficient" and "Electrolyte" -> "Initial concentration [mol.m-3]"
+     (both forms read; the State wins) */
+  p->soc_init = -1;
+  {
+    const TCJsonValue *st = TCJsonGet(root, "State"), *ic, *th, *dg;
+    PetscReal          v;
+    PetscCheck(!st || st->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "%s:%d: \"State\" must be an object", path, st->line);
+    PetscCall(BPXObject(&b, st, "\"State\"", "Initial conditions", &ic));
+    /* "Thermal environment" (BPX 1.1.1; 1.1.0 drafts: "Thermal state") */
+    PetscCall(BPXObject(&b, st, "\"State\"", "Thermal environment", &th));
+    if (!th) PetscCall(BPXObject(&b, st, "\"State\"", "Thermal state", &th));
+    PetscCall(BPXObject(&b, st, "\"State\"", "Degradation", &dg));
+    PetscCall(BPXReal(&b, ic, "State\" -> \"Initial conditions", "Initial state-of-charge", 4, -1,
+                      PETSC_FALSE, &p->soc_init));
+    PetscCall(BPXReal(&b, ic, "State\" -> \"Initial conditions", "Initial temperature [K]", 1,
+                      p->T_init, PETSC_FALSE, &p->T_init));
+    PetscCall(BPXReal(&b, ic, "State\" -> \"Initial conditions",
+                      "Initial electrolyte concentration [mol.m-3]", 1, 0, PETSC_FALSE, &p->ce0));
+    PetscCall(BPXReal(&b, th, "State\" -> \"Thermal state", "Ambient temperature [K]", 1, -1,
+                      PETSC_FALSE, &v));
+    if (v > 0) {
+      /* the initial temperature defaults to the ambient one where it is not given */
+      if (!TCJsonGet(ic, "Initial temperature [K]") && !TCJsonGet(cell, "Initial temperature [K]"))
+        p->T_init = v;
+      p->T_amb = v;
+    }
+    PetscCall(BPXReal(&b, th, "State\" -> \"Thermal state", "Heat transfer coefficient [W.m-2.K-1]",
+                      2, p->h_W_m2K, PETSC_FALSE, &p->h_W_m2K));
+    if (dg) {
+      /* a degraded state (lost lithium, lost active material) is not modelled */
+      for (PetscInt i = 0; i < dg->n; i++) {
+        const TCJsonValue *x    = dg->members[i];
+        PetscBool          zero = (PetscBool)(x->type == TC_JSON_NUMBER && x->number == 0);
+        if (x->type == TC_JSON_OBJECT) {
+          zero = PETSC_TRUE;
+          for (PetscInt k = 0; k < x->n; k++)
+            zero = (PetscBool)(zero && x->members[k]->type == TC_JSON_NUMBER &&
+                               x->members[k]->number == 0);
+        }
+        PetscCheck(zero, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                   "%s:%d: \"State\" -> \"Degradation\" -> \"%s\" is not 0: a degraded state "
+                   "(loss of lithium inventory or of active material) is not modelled; give the "
+                   "degraded cell's own parameters instead",
+                   path, x->line, dg->keys[i]);
+      }
+    }
+  }
 
-  PetscCall(BPXElectrode(&b, "Negative electrode", &p->neg));
-  PetscCall(BPXElectrode(&b, "Positive electrode", &p->pos));
-  PetscCall(BPXSection(&b, "Separator", PETSC_TRUE, &sep));
-  PetscCall(BPXReal(&b, sep, "Separator", "Thickness [m]", 1, 0, PETSC_TRUE, &p->L_sep_m));
-  PetscCall(BPXReal(&b, sep, "Separator", "Porosity", 5, 0, PETSC_TRUE, &p->eps_sep));
-  PetscCall(BPXReal(&b, sep, "Separator", "Transport efficiency", 5, 0, PETSC_TRUE, &p->B_sep));
+  PetscCall(BPXSection(&b, "Electrolyte", !p->spm_only, &el));
+  if (el) {
+    if (!p->ce0)
+      PetscCall(BPXReal(&b, el, "Electrolyte", "Initial concentration [mol.m-3]", 1, 0, PETSC_FALSE,
+                        &p->ce0));
+    if (!(p->ce0 > 0) && !p->spm_only) {
+      /* BPX 1.1.1: every State value is optional, "leaving simulators to
+         default" it: 1 M, said on the output */
+      p->ce0 = 1000;
+      snprintf(p->notes + strlen(p->notes), sizeof(p->notes) - strlen(p->notes),
+               "%sno initial electrolyte concentration in the set (\"State\" -> \"Initial "
+               "conditions\"): 1000 mol/m3 (1 M)",
+               p->notes[0] ? "; " : "");
+    }
+    PetscCall(BPXReal(&b, el, "Electrolyte", "Cation transference number", 3, 0, !p->spm_only,
+                      &p->t_plus));
+    PetscCall(BPXFunc(&b, el, "Electrolyte", "Diffusivity [m2.s-1]", !p->spm_only, &p->De));
+    PetscCall(BPXFunc(&b, el, "Electrolyte", "Conductivity [S.m-1]", !p->spm_only, &p->kappa));
+    PetscCall(BPXReal(&b, el, "Electrolyte", "Diffusivity activation energy [J.mol-1]", 2, 0,
+                      PETSC_FALSE, &p->Ea_De));
+    PetscCall(BPXReal(&b, el, "Electrolyte", "Conductivity activation energy [J.mol-1]", 2, 0,
+                      PETSC_FALSE, &p->Ea_kappa));
+  }
+  /* the SPM's exchange current uses c_e / c_e0 = 1: any reference will do */
+  if (!(p->ce0 > 0)) p->ce0 = 1000;
+
+  PetscCall(BPXElectrode(&b, "Negative electrode", p->spm_only, &p->neg));
+  PetscCall(BPXElectrode(&b, "Positive electrode", p->spm_only, &p->pos));
+  PetscCall(BPXSection(&b, "Separator", !p->spm_only, &sep));
+  if (sep || !p->spm_only) {
+    PetscCall(BPXReal(&b, sep, "Separator", "Thickness [m]", 1, 0, !p->spm_only, &p->L_sep_m));
+    PetscCall(BPXReal(&b, sep, "Separator", "Porosity", 5, 0, !p->spm_only, &p->eps_sep));
+    PetscCall(BPXReal(&b, sep, "Separator", "Transport efficiency", 5, 0, !p->spm_only, &p->B_sep));
+  }
 
   PetscCall(BPXSection(&b, "User-defined", PETSC_FALSE, &ud));
+  PetscCall(BPXUserDefinedHysteresis(&b, ud));
   PetscCall(BPXReal(&b, ud, "User-defined", "Negative current collector thickness [m]", 2, 0,
                     PETSC_FALSE, &Lcn));
   PetscCall(BPXReal(&b, ud, "User-defined", "Positive current collector thickness [m]", 2, 0,
@@ -309,8 +485,8 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
       if (e[i]->dUdT) PetscCall(TCFuncTabulate(e[i]->dUdT, 0, 1, 4097, &done));
       PetscCall(TCFuncTabulate(e[i]->D, 0, 1, 4097, &done));
     }
-    PetscCall(TCFuncTabulate(p->De, 0, 6 * p->ce0, 4097, &done));
-    PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
+    if (p->De) PetscCall(TCFuncTabulate(p->De, 0, 6 * p->ce0, 4097, &done));
+    if (p->kappa) PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
   }
   PetscFunctionReturn(0);
 }
@@ -580,17 +756,17 @@ PetscErrorCode TCCellParamsApplyDeck(TCDeck deck, TCCellParams *p, TCCellMicrost
   PetscInt                 idir, alabel = -1;
   char                     dir;
 
-  PetscReal                L0[3] = {p->neg.L_m, p->L_sep_m, p->pos.L_m};
-  TCCellMicrostructure     tmp;
+  PetscReal            L0[3] = {p->neg.L_m, p->L_sep_m, p->pos.L_m};
+  TCCellMicrostructure tmp;
 
   PetscFunctionBeginUser;
   if (!rec) rec = &tmp;
   PetscCall(PetscMemzero(rec, sizeof(*rec)));
   PetscCall(TCDeckGetEnum(deck, "cell_props_direction", &idir));
   PetscCall(TCDeckGetInt(deck, "cell_props_active_label", &alabel));
-  dir                = (char)('x' + idir);
-  rec->dir           = dir;
-  rec->active_label  = alabel;
+  dir               = (char)('x' + idir);
+  rec->dir          = dir;
+  rec->active_label = alabel;
   for (int r = 0; r < 3; r++) {
     PetscReal *L = r == 0 ? &p->neg.L_m : r == 1 ? &p->L_sep_m : &p->pos.L_m, L_new = *L;
     PetscCall(TCDeckGetReal(deck, lkeys[r], &L_new));
@@ -609,6 +785,10 @@ PetscErrorCode TCCellParamsApplyDeck(TCDeck deck, TCCellParams *p, TCCellMicrost
     TCCellPropsChange c;
     PetscCall(TCDeckGetString(deck, pkeys[r], path, sizeof(path), &set));
     if (!set) continue;
+    PetscCheck(!p->spm_only, comm, PETSC_ERR_USER_INPUT,
+               "%s: %s is an SPM-only BPX set (no porosities or transport efficiencies), which "
+               "microstructure properties cannot change",
+               pkeys[r], p->source);
     PetscCall(TCCellParamsApplyProps(p, (TCCellRegion)r, path, dir, alabel, &c));
     rec->props_set[r] = PETSC_TRUE;
     rec->chg[r]       = c;
@@ -657,7 +837,7 @@ void TCCellMicrostructureWriteJSON(const TCCellMicrostructure *rec, TCJson *js)
       TCJsonReal(js, "set_thickness_m", rec->L_old_m[r]);
     }
     if (rec->props_set[r]) {
-      const TCCellPropsChange *c = &rec->chg[r];
+      const TCCellPropsChange *c    = &rec->chg[r];
       char                     d[2] = {rec->dir, 0};
       TCJsonString(js, "props", rec->props[r]);
       TCJsonString(js, "direction", d);

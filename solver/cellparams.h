@@ -1,9 +1,14 @@
 /*
  * Parameter sets for the cell models, read from BPX JSON files (Battery
- * Parameter eXchange, https://github.com/FaradayInstitution/BPX, schema 0.x):
- * "Header" + "Parameterisation" with "Cell", "Electrolyte", "Negative
- * electrode", "Separator", "Positive electrode" and an optional
- * "User-defined" section. Parameter sets are data: a name such as
+ * Parameter eXchange, https://github.com/FaradayInstitution/BPX, 0.x and
+ * 1.x): "Header" + "Parameterisation" with "Cell", "Electrolyte", "Negative
+ * electrode", "Separator", "Positive electrode", an optional "User-defined"
+ * section and BPX 1.x's "State" (initial SOC, temperature and electrolyte
+ * concentration; ambient temperature and h). SPM-only sets ("Model": "SPM",
+ * no electrolyte or separator) load with what the SPM needs (spm_only; the
+ * other models refuse them); a one-material "Particle" map loads as that
+ * material; blended electrodes, OCP hysteresis (the branches or user-defined)
+ * and a degraded "State" are refused with the reason. Parameter sets are data: a name such as
  * "chen2020" is looked up as inputs/params/<name>.json (beside the
  * executable's source tree, or in $TOMOCELL_PARAMS), anything with a '/' or
  * ending in .json is a path.
@@ -62,7 +67,11 @@ typedef struct {
   PetscReal         V_min, V_max, Q_nom_Ah;
   PetscReal         T_ref, T_amb, T_init;
   PetscReal         h_W_m2K, area_ext_m2, volume_m3, rho_cp_J_m3K;
-  PetscReal         L_cc_m; /* both current collectors, for the thermal stack; 0 if absent */
+  PetscReal         L_cc_m;   /* both current collectors, for the thermal stack; 0 if absent */
+  PetscReal         soc_init; /* "State" -> "Initial state-of-charge"; < 0: not given */
+  PetscBool spm_only;      /* an SPM set: no electrolyte, separator, porosities, conductivities */
+  char      bpx_model[16]; /* "Header" -> "Model" ("" if absent) */
+  char      notes[512];    /* defaults the loader chose, for the output ("" if none) */
 } TCCellParams;
 
 /* Load a set by name or path (see above). Errors: unknown set (lists the
@@ -133,26 +142,75 @@ PETSC_EXTERN PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegi
    first, then TCCellParamsApplyProps for each props file given. Every change
    a user might not expect (porosity, active fraction, loading) is printed on
    rank 0. rec (may be NULL) records what was applied, for a summary. */
-#define TC_CELL_PROPS_KEYS \
-    {"cell_props_n", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
-     "props.json of tomocell tortuosity for the negative electrode's pores: eps and eps/tau", \
-     PETSC_TRUE}, \
-    {"cell_props_s", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
-     "props.json for the separator's pores", PETSC_TRUE}, \
-    {"cell_props_p", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, \
-     "props.json for the positive electrode's pores", PETSC_TRUE}, \
-    {"cell_props_direction", TC_KEY_ENUM, "z", 0, 0, PETSC_FALSE, "x|y|z", \
-     "direction of the props files' tau used through the cell (z: through-thickness)", PETSC_FALSE}, \
-    {"cell_props_active_label", TC_KEY_INT, NULL, 0, 255, PETSC_FALSE, NULL, \
-     "take the electrodes' active fraction from this label's fraction in the props files " \
-     "(default: keep the set's solid composition)", \
-     PETSC_TRUE}, \
-    {"cell_thickness_n_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
-     "negative electrode thickness, m (default: the set's)", PETSC_TRUE}, \
-    {"cell_thickness_s_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
-     "separator thickness, m (default: the set's)", PETSC_TRUE}, \
-    {"cell_thickness_p_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL, \
-     "positive electrode thickness, m (default: the set's)", PETSC_TRUE}
+#define TC_CELL_PROPS_KEYS                                                                         \
+  {"cell_props_n",                                                                                 \
+   TC_KEY_STRING,                                                                                  \
+   NULL,                                                                                           \
+   0,                                                                                              \
+   0,                                                                                              \
+   PETSC_FALSE,                                                                                    \
+   NULL,                                                                                           \
+   "props.json of tomocell tortuosity for the negative electrode's pores: eps and eps/tau",        \
+   PETSC_TRUE},                                                                                    \
+      {"cell_props_s",                                                                             \
+       TC_KEY_STRING,                                                                              \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "props.json for the separator's pores",                                                     \
+       PETSC_TRUE},                                                                                \
+      {"cell_props_p",                                                                             \
+       TC_KEY_STRING,                                                                              \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "props.json for the positive electrode's pores",                                            \
+       PETSC_TRUE},                                                                                \
+      {"cell_props_direction",                                                                     \
+       TC_KEY_ENUM,                                                                                \
+       "z",                                                                                        \
+       0,                                                                                          \
+       0,                                                                                          \
+       PETSC_FALSE,                                                                                \
+       "x|y|z",                                                                                    \
+       "direction of the props files' tau used through the cell (z: through-thickness)",           \
+       PETSC_FALSE},                                                                               \
+      {"cell_props_active_label",                                                                  \
+       TC_KEY_INT,                                                                                 \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       255,                                                                                        \
+       PETSC_FALSE,                                                                                \
+       NULL,                                                                                       \
+       "take the electrodes' active fraction from this label's fraction in the props files "       \
+       "(default: keep the set's solid composition)",                                              \
+       PETSC_TRUE},                                                                                \
+      {"cell_thickness_n_m",                                                                       \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1,                                                                                          \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "negative electrode thickness, m (default: the set's)",                                     \
+       PETSC_TRUE},                                                                                \
+      {"cell_thickness_s_m",                                                                       \
+       TC_KEY_REAL,                                                                                \
+       NULL,                                                                                       \
+       0,                                                                                          \
+       1,                                                                                          \
+       PETSC_TRUE,                                                                                 \
+       NULL,                                                                                       \
+       "separator thickness, m (default: the set's)",                                              \
+       PETSC_TRUE},                                                                                \
+  {                                                                                                \
+    "cell_thickness_p_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                               \
+        "positive electrode thickness, m (default: the set's)", PETSC_TRUE                         \
+  }
 
 typedef struct {
   PetscBool         thickness_set[3], props_set[3];

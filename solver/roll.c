@@ -66,11 +66,20 @@ enum {
    square, 1e-10 here) and the residual below TC_ROLL_POLISH_F of 1C */
 #define TC_ROLL_POLISH_UPDATE 1e-5
 #define TC_ROLL_POLISH_F      1e-5
+/* elements per batched update (-element_block): a block's workspace (~60
+   reals per x cell and element for SPMe) stays in the L2 cache */
+#define TC_ROLL_ELEMENT_BLOCK 64
 
 typedef struct {
   PetscInt  a, c_l, c; /* Al row (local), Cu (ghosted local index, global new id) */
   PetscReal area, scale;
 } TCElem;
+
+/* a conductance between two thermal nodes (global ids) */
+typedef struct {
+  PetscInt  i, j;
+  PetscReal G;
+} TCThermalLink;
 
 struct _p_TCRoll {
   MPI_Comm            comm;
@@ -114,6 +123,11 @@ struct _p_TCRoll {
   PetscInt         nsens;           /* reals per element sensitivity */
   PetscReal       *sens, *dVlin;    /* per element: d(I, unknowns)/dV and the dV it was made at */
   PetscReal       *itbuf;           /* scratch: one element iterate (nsens reals) */
+  PetscInt         element_block;   /* elements per batched update (-element_block) */
+  const PetscReal **bold;           /* per element of a block: old state, iterate, sensitivity, */
+  PetscReal      **bit, **bsens;    /* voltage, temperature, the move along the sensitivity, */
+  PetscReal       *bV, *bT, *bshift, *bupd; /* the update's size and its outcome */
+  PetscBool       *bok;
   PetscBool        sens_ok;         /* sens belongs to this step */
   PetscBool        nested;          /* converge every element at every evaluation */
   PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
@@ -126,11 +140,21 @@ struct _p_TCRoll {
   PetscReal        ctl_value;
   PetscBool        failed;
   /* thermal */
-  Mat       K, A;
-  PetscBool K_preallocated; /* K's pattern laid out (ThermalAssemble) */
-  KSP       ksp_th;
-  Vec       C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
-  PetscReal dt_A;              /* dt A was built for */
+  Mat        K, A;
+  PetscBool  K_preallocated; /* K's pattern laid out (ThermalAssemble) */
+  KSP        ksp_th;
+  Vec        C, H, Qn, b, Tnew; /* C, H per node (J/K, W/K) */
+  PetscReal  dt_A;              /* dt A was built for */
+  PetscReal *Thw;               /* the hardware's temperatures of the coupled iterate */
+  /* hardware (thermal_hardware: can): nodes after the graph's, on the last rank */
+  PetscInt           nt;            /* thermal unknowns here: n + nhw */
+  PetscInt           nhw, Nhw, hw0; /* hardware nodes here, in all; first global id */
+  PetscInt           hw_rings, hw_bottom, hw_cap, hw_mandrel; /* indices (-1: none) */
+  PetscReal         *hwC, *hwH, *hwz; /* per hardware node (replicated): J/K, W/K, z */
+  PetscReal          hw_R_m;          /* the can's outer radius */
+  PetscInt           ncpl, nhwl;      /* roll-hardware links of this rank, hardware-hardware */
+  TCThermalLink     *cpl, *hwl;
+  TCRollHeatCapacity hc;
 };
 
 static PetscBool IsElement(TCRoll r, PetscInt row, PetscInt k)
@@ -195,45 +219,61 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecGhostGetLocalForm(r->Tg, &tl));
   PetscCall(VecGetArrayRead(pl, &phi));
   PetscCall(VecGetArrayRead(tl, &T));
-  for (PetscInt e = 0; e < r->nel && good; e++) {
-    const TCElem    *el = &r->el[e];
-    PetscReal        dV = phi[el->a] - phi[el->c_l], Te = 0.5 * (T[el->a] + T[el->c_l]), upd = 0;
-    PetscReal       *it = r->trial_cells + e * r->nsc, *sens = r->sens + e * r->nsens;
-    const PetscReal *old = r->state_old + e * r->nsc;
-    PetscBool        conv;
-
-    if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
+  /* blocks of element_block elements: one batched update per block
+     (TCCellStepUpdateBatch, bit for bit the single updates) */
+  for (PetscInt e0 = 0; e0 < r->nel && good; e0 += r->element_block) {
+    PetscInt nb = PetscMin(r->element_block, r->nel - e0);
+    for (PetscInt b = 0; b < nb; b++) {
+      const TCElem *el = &r->el[e0 + b];
+      PetscReal     Te = 0.5 * (T[el->a] + T[el->c_l]);
+      if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
+      r->bV[b]   = phi[el->a] - phi[el->c_l];
+      r->bT[b]   = Te;
+      r->bold[b] = r->state_old + (e0 + b) * r->nsc;
+      r->bit[b]  = r->trial_cells + (e0 + b) * r->nsc;
+      r->bsens[b] = r->sens + (e0 + b) * r->nsens;
+      r->bupd[b]  = 0;
+      /* the element's last iterate moved along its last linearisation to dV
+         (the Newton iterate of the whole system): the global Newton and the
+         element Newtons converge together */
+      r->bshift[b] = !r->nested && r->sens_ok ? r->bV[b] - r->dVlin[e0 + b] : 0;
+      if (r->bshift[b] != 0) PetscCall(TCCellIterateAXPY(r->cell, r->bshift[b], r->bsens[b], r->bit[b]));
+    }
     if (r->nested) /* every element converged at dV, warm-started from its last solve */
-      PetscCall(TCCellStepGuess(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it, &r->res[e],
-                                &conv));
+      for (PetscInt b = 0; b < nb; b++)
+        PetscCall(TCCellStepGuess(r->cell, r->bold[b], r->bit[b], TC_CELL_VOLTAGE, r->bV[b], r->bT[b],
+                                  r->T_dt, r->bit[b], &r->res[e0 + b], &r->bok[b]));
     else {
-      /* one Newton update of the element toward dV, from its last iterate moved
-         along the last linearisation to dV (the Newton iterate of the whole
-         system): the global Newton and the element Newtons converge together */
-      PetscReal shift = r->sens_ok ? dV - r->dVlin[e] : 0;
-      if (shift != 0) PetscCall(TCCellIterateAXPY(r->cell, shift, sens, it));
-      PetscCall(TCCellStepUpdate(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it, &r->res[e],
-                                 &upd, sens, &conv));
-      if (!conv && shift != 0) { /* the move left the physical range: from the last iterate */
-        PetscCall(TCCellIterateAXPY(r->cell, -shift, sens, it));
-        PetscCall(TCCellStepUpdate(r->cell, old, it, TC_CELL_VOLTAGE, dV, Te, r->T_dt, it,
-                                   &r->res[e], &upd, sens, &conv));
+      /* one Newton update of every element of the block toward its dV */
+      PetscCall(TCCellStepUpdateBatch(r->cell, nb, r->bold, r->bit, r->bV, r->bT, r->T_dt, r->bit,
+                                      r->res + e0, r->bupd, r->bsens, r->bok));
+      for (PetscInt b = 0; b < nb; b++)
+        if (!r->bok[b] && r->bshift[b] != 0) { /* the move left the physical range: from the last iterate */
+          PetscCall(TCCellIterateAXPY(r->cell, -r->bshift[b], r->bsens[b], r->bit[b]));
+          PetscCall(TCCellStepUpdate(r->cell, r->bold[b], r->bit[b], TC_CELL_VOLTAGE, r->bV[b],
+                                     r->bT[b], r->T_dt, r->bit[b], &r->res[e0 + b], &r->bupd[b],
+                                     r->bsens[b], &r->bok[b]));
+        }
+    }
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscInt      e  = e0 + b;
+      const TCElem *el = &r->el[e];
+      PetscReal     dV = r->bV[b];
+      r->dVlin[e] = dV;
+      if (!r->bok[b] || !isfinite(r->res[e].I_A)) {
+        good = PETSC_FALSE;
+        break;
       }
-    }
-    r->dVlin[e] = dV;
-    if (!conv || !isfinite(r->res[e].I_A)) {
-      good = PETSC_FALSE;
-      break;
-    }
-    upd_max   = PetscMax(upd_max, upd);
-    r->Iel[e] = r->res[e].I_A * el->scale;
-    r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
-    r->Qel[e] = r->res[e].Q_W * el->scale;
-    if (e == r->short_e) { /* the short in parallel: it draws G dV from the Al to the Cu node */
-      r->Iel[e] -= r->short_G * dV;
-      r->gel[e] += r->short_G;
-      r->Qel[e] += r->short_G * dV * dV;
-      r->short_P = r->short_G * dV * dV;
+      upd_max   = PetscMax(upd_max, r->bupd[b]);
+      r->Iel[e] = r->res[e].I_A * el->scale;
+      r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
+      r->Qel[e] = r->res[e].Q_W * el->scale;
+      if (e == r->short_e) { /* the short in parallel: it draws G dV from the Al to the Cu node */
+        r->Iel[e] -= r->short_G * dV;
+        r->gel[e] += r->short_G;
+        r->Qel[e] += r->short_G * dV * dV;
+        r->short_P = r->short_G * dV * dV;
+      }
     }
   }
   PetscCall(VecRestoreArrayRead(pl, &phi));
@@ -580,6 +620,55 @@ static PetscErrorCode ThermalInsert(TCRoll r, Mat M)
     }
     PetscCall(PetscFree3(app, pet, ij));
   }
+  /* the hardware: its own conductances (inserted by the rank that owns its nodes)
+     and this rank's links between roll nodes and hardware */
+  for (PetscInt k = 0; k < r->nhw; k++)
+    PetscCall(MatSetValue(M, r->hw0 + k, r->hw0 + k, 0.0, ADD_VALUES));
+  for (int pass = 0; pass < 2; pass++) {
+    const TCThermalLink *l  = pass ? r->cpl : r->hwl;
+    PetscInt             nl = pass ? r->ncpl : (r->nhw ? r->nhwl : 0);
+    for (PetscInt q = 0; q < nl; q++) {
+      PetscInt    ij[2] = {l[q].i, l[q].j};
+      PetscScalar v[4]  = {l[q].G, -l[q].G, -l[q].G, l[q].G};
+      PetscCall(MatSetValues(M, 2, ij, 2, ij, v, ADD_VALUES));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* a thermal node held at the ambient (a terminal) */
+static PetscBool ThermalFixed(TCRoll r, PetscInt i)
+{
+  return (PetscBool)(i < r->n && IsTerminal(r->tag[i]));
+}
+
+/* The thermal iterate into T (thermal layout): the graph's nodes from Tg, the
+   hardware's from hw[] */
+static PetscErrorCode IterateToThermal(TCRoll r, const PetscReal hw[], Vec T)
+{
+  const PetscScalar *tg;
+  PetscScalar       *t;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(r->Tg, &tg));
+  PetscCall(VecGetArray(T, &t));
+  PetscCall(PetscArraycpy(t, tg, r->n));
+  PetscCall(PetscArraycpy(t + r->n, hw, r->nhw));
+  PetscCall(VecRestoreArray(T, &t));
+  PetscCall(VecRestoreArrayRead(r->Tg, &tg));
+  PetscFunctionReturn(0);
+}
+
+/* ... and back: Tg (ghosts updated) and hw[] from T */
+static PetscErrorCode ThermalToIterate(TCRoll r, Vec T, PetscReal hw[])
+{
+  const PetscScalar *t;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(T, &t));
+  PetscCall(Ghosted(r, t, r->Tg, NULL));
+  PetscCall(PetscArraycpy(hw, t + r->n, r->nhw));
+  PetscCall(VecRestoreArrayRead(T, &t));
   PetscFunctionReturn(0);
 }
 
@@ -635,7 +724,7 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
       PetscScalar *dd;
       PetscCall(VecGetArray(diag, &dd));
       for (PetscInt i = 0; i < r->n; i++)
-        if (IsTerminal(r->tag[i])) dd[i] = 1; /* T = T_amb there */
+        if (ThermalFixed(r, i)) dd[i] = 1; /* T = T_amb there */
       PetscCall(VecRestoreArray(diag, &dd));
     }
     PetscCall(MatDiagonalSet(r->A, diag, ADD_VALUES));
@@ -665,8 +754,8 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
   PetscCall(VecGetArrayRead(r->H, &h));
   PetscCall(VecGetArrayRead(Told, &to));
   PetscCall(VecGetArrayRead(Q, &q));
-  for (PetscInt i = 0; i < r->n; i++) {
-    if (IsTerminal(r->tag[i])) {
+  for (PetscInt i = 0; i < r->nt; i++) {
+    if (ThermalFixed(r, i)) {
       bb[i] = r->Tamb_now;
       continue;
     }
@@ -705,9 +794,9 @@ static PetscErrorCode ThermalStep(TCRoll r, const PetscReal state[], PetscReal t
 
   PetscFunctionBeginUser;
   *Qab = 0;
-  PetscCall(VecCreateMPIWithArray(r->comm, 1, r->n, PETSC_DECIDE,
+  PetscCall(VecCreateMPIWithArray(r->comm, 1, r->nt, PETSC_DECIDE,
                                   (const PetscScalar *)(state + r->off_T), &Told));
-  PetscCall(VecCopy(r->Tg, r->Tnew)); /* the first guess: from the state only */
+  PetscCall(IterateToThermal(r, r->Thw, r->Tnew)); /* the first guess: the iterate */
   if (!r->rp.abuse) {
     PetscCall(ThermalSolveCore(r, Told, r->Qn, dt, NULL, r->Tnew, ok));
   } else {
@@ -731,9 +820,9 @@ static PetscErrorCode ThermalStep(TCRoll r, const PetscReal state[], PetscReal t
       PetscCall(VecGetArrayRead(r->Qn, &qn));
       PetscCall(VecGetArray(Qs, &qs));
       PetscCall(VecGetArray(D, &dd));
-      for (PetscInt i = 0; i < r->n; i++) {
+      for (PetscInt i = 0; i < r->nt; i++) {
         PetscReal q = 0, dq = 0;
-        if (!IsTerminal(r->tag[i]))
+        if (i < r->n && !IsTerminal(r->tag[i]))
           PetscCall(TCAbuseStep(r->rp.abuse, state + r->off_ab + TC_ABUSE_NSTATE * i, tk[i], dt,
                                 trial + r->off_ab + TC_ABUSE_NSTATE * i, &q, &dq));
         qs[i] = qn[i] + v[i] * (q - dq * tk[i]);
@@ -784,11 +873,16 @@ static PetscErrorCode ThermalStep(TCRoll r, const PetscReal state[], PetscReal t
 PetscErrorCode TCRollNodeVolumes(TCRoll r, Vec vol)
 {
   PetscScalar *v;
+  PetscInt     m;
 
   PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(vol, &m));
+  PetscCheck(m == r->n || m == r->nt, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
+             "node volumes: a Vec of the graph's or the thermal network's layout");
   PetscCall(VecGetArray(vol, &v));
   for (PetscInt i = 0; i < r->n; i++)
     v[i] = IsTerminal(r->tag[i]) ? 0 : r->nodes[i].area_m2 * r->rp.t_node_m[r->tag[i]];
+  for (PetscInt i = r->n; i < m; i++) v[i] = 0; /* hardware: not the roll's */
   PetscCall(VecRestoreArray(vol, &v));
   PetscFunctionReturn(0);
 }
@@ -823,6 +917,7 @@ static PetscErrorCode HeatSources(TCRoll r, Vec Qn, PetscReal *total)
   if (r->rp.has_heater && r->t_now <= r->rp.heater_time_s)
     for (PetscInt i = 0; i < r->n; i++) q[i] += r->rp.heater_power_W * r->heater[i];
   for (PetscInt i = 0; i < r->n; i++) sum += q[i];
+  for (PetscInt i = r->n; i < r->nt; i++) q[i] = 0; /* no heat is generated in the hardware */
   PetscCall(VecRestoreArray(Qn, &q));
   PetscCall(VecRestoreArrayRead(pl, &phi));
   PetscCall(VecGhostRestoreLocalForm(r->phig, &pl));
@@ -945,8 +1040,9 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
   /* temperature guess: extrapolated with the last step's rate */
   {
     PetscReal *tg = trial + r->off_T; /* scratch: overwritten with the result below */
-    for (PetscInt i = 0; i < r->n; i++) tg[i] = state[r->off_T + i] + dt * state[r->off_Trate + i];
+    for (PetscInt i = 0; i < r->nt; i++) tg[i] = state[r->off_T + i] + dt * state[r->off_Trate + i];
     PetscCall(Ghosted(r, tg, r->Tg, NULL));
+    PetscCall(PetscArraycpy(r->Thw, tg + r->n, r->nhw));
   }
   {
     PetscScalar *x;
@@ -985,7 +1081,7 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
     }
     PetscCall(HeatSources(r, r->Qn, Qtot));
     if (!r->rp.thermal || dt <= 0) {
-      PetscCall(VecCopy(r->Tg, r->Tnew));
+      PetscCall(IterateToThermal(r, r->Thw, r->Tnew));
       break;
     }
     {
@@ -996,13 +1092,12 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
     {
       Vec d;
       PetscCall(VecDuplicate(r->Tnew, &d));
-      PetscCall(VecWAXPY(d, -1.0, r->Tg, r->Tnew));
+      PetscCall(IterateToThermal(r, r->Thw, d));
+      PetscCall(VecAYPX(d, -1.0, r->Tnew));
       PetscCall(VecNorm(d, NORM_INFINITY, &dTmax));
       PetscCall(VecDestroy(&d));
     }
-    PetscCall(VecCopy(r->Tnew, r->Tg));
-    PetscCall(VecGhostUpdateBegin(r->Tg, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecGhostUpdateEnd(r->Tg, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(ThermalToIterate(r, r->Tnew, r->Thw));
     if (dTmax < r->rp.T_tol_K) break;
     if (++nthermal >= 12) PetscFunctionReturn(0); /* no convergence: cut the step */
   }
@@ -1056,8 +1151,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
       PetscCall(TCCellIterateGet(r->cell, state + e * r->nsc, r->itbuf));
       for (PetscInt k = 0; k < r->nsens; k++) rate[k] = dt > 0 ? (rate[k] - r->itbuf[k]) / dt : 0;
     }
-    PetscCall(PetscArraycpy(trial + r->off_T, t, r->n));
-    for (PetscInt i = 0; i < r->n; i++)
+    PetscCall(PetscArraycpy(trial + r->off_T, t, r->nt));
+    for (PetscInt i = 0; i < r->nt; i++)
       trial[r->off_Trate + i] =
           dt > 0 ? (t[i] - state[r->off_T + i]) / dt : state[r->off_Trate + i];
     {
@@ -1159,8 +1254,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
     if (r->rp.thermal && dt > 0) {
       const PetscScalar *h;
       PetscCall(VecGetArrayRead(r->H, &h));
-      for (PetscInt i = 0; i < r->n; i++)
-        if (!IsTerminal(r->tag[i])) removed += h[i] * (t[i] - r->Tamb_now);
+      for (PetscInt i = 0; i < r->nt; i++)
+        if (!ThermalFixed(r, i)) removed += h[i] * (t[i] - r->Tamb_now);
       PetscCall(VecRestoreArrayRead(r->H, &h));
     }
     PetscCall(VecRestoreArrayRead(r->Tnew, &t));
@@ -1248,6 +1343,273 @@ static PetscErrorCode GraphMat(TCRoll r, PetscInt N, Mat *M)
   PetscCall(MatMPIAIJSetPreallocation(*M, 0, dnz, 0, onz));
   PetscCall(MatSetOption(*M, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE));
   PetscCall(PetscFree2(dnz, onz));
+  PetscFunctionReturn(0);
+}
+
+/* ---- the cell's hardware (thermal_hardware: can) ---------------------------------------- */
+
+/* the extent of the foil nodes: radii of their centre lines about the axis, and z */
+static PetscErrorCode RollExtent(TCRoll r, PetscReal *rmin, PetscReal *rmax, PetscReal *zmin,
+                                 PetscReal *zmax)
+{
+  PetscReal mx[4] = {0, -PETSC_MAX_REAL, -PETSC_MAX_REAL,
+                     -PETSC_MAX_REAL}; /* rmax, -rmin, zmax, -zmin */
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscReal rr;
+    if (IsTerminal(r->tag[i])) continue;
+    rr    = hypot(r->xg[i] - r->rp.centre_m[0], r->yg[i] - r->rp.centre_m[1]);
+    mx[0] = PetscMax(mx[0], rr);
+    mx[1] = PetscMax(mx[1], -rr);
+    mx[2] = PetscMax(mx[2], r->zg[i]);
+    mx[3] = PetscMax(mx[3], -r->zg[i]);
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 4, MPIU_REAL, MPI_MAX, r->comm));
+  *rmax = mx[0];
+  *rmin = -mx[1];
+  *zmax = mx[2];
+  *zmin = -mx[3];
+  PetscFunctionReturn(0);
+}
+
+/* is node i on the roll's inner or outer surface: nothing faces it on that side,
+   and it lies in the innermost (outermost) turn and a half */
+static void RollSurface(TCRoll r, PetscInt i, PetscReal rmin, PetscReal rmax, PetscBool *in,
+                        PetscBool *out)
+{
+  PetscReal ri    = hypot(r->xg[i] - r->rp.centre_m[0], r->yg[i] - r->rp.centre_m[1]);
+  PetscBool inner = PETSC_FALSE, outer = PETSC_FALSE;
+
+  for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+    PetscInt j = r->lcol[k];
+    if (!IsElement(r, i, k)) continue;
+    if (hypot(r->xg[j] - r->rp.centre_m[0], r->yg[j] - r->rp.centre_m[1]) > ri)
+      outer = PETSC_TRUE;
+    else
+      inner = PETSC_TRUE;
+  }
+  *out = (PetscBool)(!outer && ri > rmax - 1.5 * r->rp.pitch_m);
+  *in  = (PetscBool)(!inner && ri < rmin + 1.5 * r->rp.pitch_m);
+}
+
+/* The hardware nodes (on the last rank, after the graph's: N is the graph's
+   size), their capacities and surface conductances, their conductances among
+   themselves and this rank's links from roll nodes to them (see roll.h,
+   TCRollHardware):
+   - can ring k (height dz, wall cross-section A_w = pi (R_o^2 - R_i^2)):
+     C = rho_cp A_w dz; to the ambient through the outer half of the wall and
+     h + h_rad on 2 pi R_o dz; to the next ring k A_w / dz.
+   - the outer winding to the rings it overlaps in z: A / (1/h_c + R ln(R_m/R_i)/k)
+     (contact on the roll's surface at R, then the inner half of the wall, R_i to
+     its mid-radius R_m, per unit of the roll's surface), so that a steady radial
+     flux meets exactly the resistances of a two-layer cylinder: roll, contact,
+     wall, convection.
+   - the bottom disc: C = rho_cp pi R_o^2 t_b; to the lowest ring 1/(1/(8 pi k t_b)
+     + dz/2 / (k A_w)) (the disc's mean temperature above its rim under a uniform
+     flux, Carslaw and Jaeger's disc), to the ambient (h_end + h_rad) pi R_o^2.
+   - the top cap: its given heat capacity; to the top ring through the crimp
+     and gasket (thermal_cap_can_W_K, then half a ring); to the ambient as the
+     bottom.
+   - the tabs: a strip of the tabs' total width W, thickness t, length L from
+     the foil edge to the bottom (negative) or the cap (positive): k t W / L,
+     shared among the tab's joint nodes as their electrical tab conductances;
+     their heat capacity joins the node they end at.
+   - the roll's end faces to the bottom and the cap: h_ec t ds per end node.
+   - a mandrel pin (optional): C = rho_cp pi r_in^2 H; to the inner winding
+     h_mc A, to the bottom and the cap along its axis k pi r_in^2 / distance.
+   The radiation is linearised about the ambient: h_rad = 4 e sigma T_amb^3. */
+static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
+{
+  const TCRollHardware *hw = &r->rp.hw;
+  PetscMPIInt           size, rank;
+  PetscReal             rmin, rmax, zmin, zmax, wz = 0, Ro, Ri, Rm, Rroll, rin;
+  PetscReal             zlo, zhi, zb, dzr, Aw, hrad, hcan, hend, Gtab[2], Ctab[2], jsum[2] = {0, 0};
+  PetscInt              nr, cap;
+
+  PetscFunctionBeginUser;
+  r->nt        = r->n;
+  r->hw0       = N;
+  r->hw_rings  = 0;
+  r->hw_bottom = r->hw_cap = r->hw_mandrel = -1;
+  if (!r->rp.thermal || !hw->on) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+  PetscCall(RollExtent(r, &rmin, &rmax, &zmin, &zmax));
+  {
+    PetscReal zr[2];
+    PetscCall(TCRollNetGetHeightRange(r->net, zr)); /* the roll's bottom and top edges */
+    zlo = zr[0];
+    zhi = zr[1];
+    wz  = zhi - zlo;
+  }
+  {
+    /* the roll's inner and outer surfaces: the faces of the node strips */
+    PetscReal mx[2] = {-PETSC_MAX_REAL, -PETSC_MAX_REAL}; /* R, -r_in */
+    for (PetscInt i = 0; i < r->n; i++) {
+      PetscReal rr, t;
+      if (IsTerminal(r->tag[i])) continue;
+      rr    = hypot(r->xg[i] - r->rp.centre_m[0], r->yg[i] - r->rp.centre_m[1]);
+      t     = r->rp.t_node_m[r->tag[i]];
+      mx[0] = PetscMax(mx[0], rr + 0.5 * t);
+      mx[1] = PetscMax(mx[1], -(rr - 0.5 * t));
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 2, MPIU_REAL, MPI_MAX, r->comm));
+    Rroll = mx[0];
+    rin   = PetscMax(-mx[1], 0);
+  }
+  Ro = hw->R_out_m;
+  Ri = Ro - hw->t_wall_m;
+  Rm = 0.5 * (Ro + Ri);
+  PetscCheck(Ri > 0, r->comm, PETSC_ERR_USER_INPUT,
+             "thermal_can_wall_thickness_m = %s mm is not less than the can's outer radius "
+             "thermal_can_outer_radius_m = %s mm",
+             TCG(1e3 * hw->t_wall_m).s, TCG(1e3 * Ro).s);
+  PetscCheck(Rroll <= Ri * (1 + 1e-9), r->comm, PETSC_ERR_USER_INPUT,
+             "the roll (outer radius %s mm) does not fit in the can (inner radius %s mm = "
+             "thermal_can_outer_radius_m - thermal_can_wall_thickness_m)",
+             TCG(1e3 * Rroll).s, TCG(1e3 * Ri).s);
+  zb = zlo - hw->bottom_gap_m - hw->t_bottom_m; /* the bottom's outer face */
+  PetscCheck(zb + hw->height_m >= zhi * (1 - 1e-9) - 1e-12, r->comm, PETSC_ERR_USER_INPUT,
+             "the roll (%s mm high, %s mm above the bottom's %s mm) does not fit in the can's "
+             "height thermal_can_height_m = %s mm",
+             TCG(1e3 * (zhi - zlo)).s, TCG(1e3 * hw->bottom_gap_m).s, TCG(1e3 * hw->t_bottom_m).s,
+             TCG(1e3 * hw->height_m).s);
+  nr           = hw->rings;
+  dzr          = hw->height_m / nr;
+  Aw           = PETSC_PI * (Ro * Ro - Ri * Ri);
+  r->hw_rings  = nr;
+  r->hw_bottom = nr;
+  r->hw_cap = cap = nr + 1;
+  r->Nhw          = nr + 2;
+  if (hw->mandrel_rho_cp_J_m3K > 0) r->hw_mandrel = r->Nhw++;
+  r->nhw    = rank == size - 1 ? r->Nhw : 0;
+  r->nt     = r->n + r->nhw;
+  r->hw_R_m = Ro;
+  PetscCall(PetscCalloc3(r->Nhw, &r->hwC, r->Nhw, &r->hwH, r->Nhw, &r->hwz));
+  hrad =
+      4 * hw->emissivity * 5.670374419e-8 * PetscPowReal(r->rp.T_amb_K, 3); /* sigma: CODATA 2018 */
+  hcan = r->rp.h_can_W_m2K + hrad;
+  hend = r->rp.h_bottom_W_m2K + hrad; /* the bottom; the cap's below */
+  for (int f = 0; f < 2; f++) {
+    Gtab[f] = hw->tab_k_W_mK[f] * hw->tab_t_m * hw->tab_width_m[f] / hw->tab_L_m[f];
+    Ctab[f] = hw->tab_rho_cp_J_m3K[f] * hw->tab_t_m * hw->tab_width_m[f] * hw->tab_L_m[f];
+  }
+  for (PetscInt k = 0; k < nr; k++) {
+    PetscReal Rout = PetscLogReal(Ro / Rm) / (2 * PETSC_PI * hw->k_W_mK * dzr);
+    r->hwC[k]      = hw->rho_cp_J_m3K * Aw * dzr;
+    r->hwH[k]      = hcan > 0 ? 1 / (Rout + 1 / (hcan * 2 * PETSC_PI * Ro * dzr)) : 0;
+    r->hwz[k]      = zb + (k + 0.5) * dzr;
+  }
+  r->hwC[nr]  = hw->rho_cp_J_m3K * PETSC_PI * Ro * Ro * hw->t_bottom_m + Ctab[0];
+  r->hwH[nr]  = hend * PETSC_PI * Ro * Ro;
+  r->hwz[nr]  = zb + 0.5 * hw->t_bottom_m;
+  r->hwC[cap] = hw->cap_C_J_K + Ctab[1];
+  r->hwH[cap] = (r->rp.h_top_W_m2K + hrad) * PETSC_PI * Ro * Ro;
+  r->hwz[cap] = zb + hw->height_m;
+  if (r->hw_mandrel >= 0) {
+    r->hwC[r->hw_mandrel] = hw->mandrel_rho_cp_J_m3K * PETSC_PI * rin * rin * (zhi - zlo);
+    r->hwz[r->hw_mandrel] = 0.5 * (zlo + zhi);
+    r->hc.mandrel         = r->hwC[r->hw_mandrel];
+  }
+  for (PetscInt k = 0; k < nr; k++) r->hc.can_wall += r->hwC[k];
+  r->hc.can_bottom = hw->rho_cp_J_m3K * PETSC_PI * Ro * Ro * hw->t_bottom_m;
+  r->hc.top_cap    = hw->cap_C_J_K;
+  r->hc.tabs       = Ctab[0] + Ctab[1];
+  /* among the hardware nodes (every rank keeps the list; the owner inserts it) */
+  PetscCall(PetscMalloc1(nr + 4, &r->hwl));
+  r->nhwl = 0;
+#define HWLINK(a, b, g)                                                                            \
+  do {                                                                                             \
+    if ((g) > 0) {                                                                                 \
+      r->hwl[r->nhwl].i   = r->hw0 + (a);                                                          \
+      r->hwl[r->nhwl].j   = r->hw0 + (b);                                                          \
+      r->hwl[r->nhwl++].G = (g);                                                                   \
+    }                                                                                              \
+  } while (0)
+  for (PetscInt k = 0; k + 1 < nr; k++) HWLINK(k, k + 1, hw->k_W_mK * Aw / dzr);
+  if (hw->t_bottom_m > 0)
+    HWLINK(nr, 0,
+           1 / (1 / (8 * PETSC_PI * hw->k_W_mK * hw->t_bottom_m) + 0.5 * dzr / (hw->k_W_mK * Aw)));
+  if (hw->cap_can_W_K > 0)
+    HWLINK(cap, nr - 1, 1 / (1 / hw->cap_can_W_K + 0.5 * dzr / (hw->k_W_mK * Aw)));
+  if (r->hw_mandrel >= 0 && rin > 0) {
+    PetscReal zm = 0.5 * (zlo + zhi), Am = PETSC_PI * rin * rin;
+    HWLINK(r->hw_mandrel, nr, hw->mandrel_k_W_mK * Am / (zm - zlo + hw->bottom_gap_m));
+    HWLINK(r->hw_mandrel, cap, hw->mandrel_k_W_mK * Am / (zb + hw->height_m - zm));
+  }
+#undef HWLINK
+  /* the tabs' joints: their electrical conductances, to share the tab strips by */
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (IsTerminal(r->tag[i])) continue;
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      PetscInt tj = r->tag[r->lcol[k]];
+      if (tj == TC_ROLL_TAG_NEG_TERMINAL) jsum[0] += r->G[k];
+      if (tj == TC_ROLL_TAG_POS_TERMINAL) jsum[1] += r->G[k];
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, jsum, 2, MPIU_REAL, MPI_SUM, r->comm));
+  /* from the roll's nodes: at most a node's rings, the bottom or cap, the mandrel, two tabs */
+  PetscCall(PetscMalloc1(PetscMax(r->n, 1) * (nr + 5), &r->cpl));
+  r->ncpl = 0;
+#define CPLINK(row, b, g)                                                                          \
+  do {                                                                                             \
+    if ((g) > 0) {                                                                                 \
+      r->cpl[r->ncpl].i   = r->rstart + (row);                                                     \
+      r->cpl[r->ncpl].j   = r->hw0 + (b);                                                          \
+      r->cpl[r->ncpl++].G = (g);                                                                   \
+    }                                                                                              \
+  } while (0)
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscInt  ti = r->tag[i];
+    PetscReal A = r->nodes[i].area_m2, w, z = r->zg[i];
+    PetscBool in, out;
+    if (IsTerminal(ti)) continue;
+    w = r->nodes[i].length_m > 0 ? PetscMin(A / r->nodes[i].length_m, wz) : wz;
+    RollSurface(r, i, rmin, rmax, &in, &out);
+    if (out && hw->contact_W_m2K > 0) {
+      /* the node's strip, [z - w/2, z + w/2] moved inside the roll's height (the
+         strips of the end layers of a spiral reach inwards from them) */
+      PetscReal Gc = A / (1 / hw->contact_W_m2K + Rroll * PetscLogReal(Rm / Ri) / hw->k_W_mK);
+      PetscReal lo = z - 0.5 * w, hi = z + 0.5 * w;
+      if (lo < zlo) {
+        hi += zlo - lo;
+        lo = zlo;
+      }
+      if (hi > zhi) {
+        lo -= hi - zhi;
+        hi = zhi;
+      }
+      for (PetscInt k = 0; k < nr; k++) {
+        PetscReal ov = PetscMin(hi, zb + (k + 1) * dzr) - PetscMax(lo, zb + k * dzr);
+        if (ov > 0) CPLINK(i, k, Gc * ov / w);
+      }
+    }
+    if (in && r->hw_mandrel >= 0) CPLINK(i, r->hw_mandrel, hw->mandrel_contact_W_m2K * A);
+    if (PetscAbsReal(z - zmin) < 1e-12)
+      CPLINK(i, nr, hw->end_contact_W_m2K * r->rp.t_node_m[ti] * r->nodes[i].length_m);
+    if (PetscAbsReal(z - zmax) < 1e-12)
+      CPLINK(i, cap, hw->end_contact_W_m2K * r->rp.t_node_m[ti] * r->nodes[i].length_m);
+    for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
+      PetscInt tj = r->tag[r->lcol[k]];
+      if (tj == TC_ROLL_TAG_NEG_TERMINAL && jsum[0] > 0) CPLINK(i, nr, Gtab[0] * r->G[k] / jsum[0]);
+      if (tj == TC_ROLL_TAG_POS_TERMINAL && jsum[1] > 0)
+        CPLINK(i, cap, Gtab[1] * r->G[k] / jsum[1]);
+    }
+  }
+#undef CPLINK
+  PetscFunctionReturn(0);
+}
+
+/* the per-block pointers and scalars of ElementsEvaluate for blocks of nb */
+static PetscErrorCode RollBlockAlloc(TCRoll r, PetscInt nb)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree4(r->bold, r->bit, r->bsens, r->bok));
+  PetscCall(PetscFree4(r->bV, r->bT, r->bshift, r->bupd));
+  PetscCall(PetscMalloc4(nb, &r->bold, nb, &r->bit, nb, &r->bsens, nb, &r->bok));
+  PetscCall(PetscMalloc4(nb, &r->bV, nb, &r->bT, nb, &r->bshift, nb, &r->bupd));
+  r->element_block = nb;
   PetscFunctionReturn(0);
 }
 
@@ -1345,12 +1707,15 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
     PetscInt gl = r->pos_row >= 0 ? r->rstart + r->pos_row : 0;
     PetscCallMPI(MPI_Allreduce(&gl, &r->pos_global, 1, MPIU_INT, MPI_SUM, r->comm));
   }
+  /* the hardware's nodes (they follow the graph's in the thermal network) */
+  PetscCall(HardwareSetUp(r, N));
+  PetscCall(PetscMalloc1(PetscMax(r->nhw, 1), &r->Thw));
   /* state layout */
   PetscCall(TCCellGetSensitivitySize(r->cell, &r->nsens));
   r->off_diag    = r->nel * r->nsc;
   r->off_T       = r->off_diag + r->nel * ND;
-  r->off_Trate   = r->off_T + r->n; /* dT/dt of the last step, for the first guess */
-  r->off_phi     = r->off_Trate + r->n;
+  r->off_Trate   = r->off_T + r->nt; /* dT/dt of the last step, for the first guess */
+  r->off_phi     = r->off_Trate + r->nt;
   r->off_phirate = r->off_phi + r->n;     /* dphi/dt of the last step, for the first guess */
   r->off_ab      = r->off_phirate + r->n; /* abuse-reaction states per node */
   r->off_onset   = r->off_ab + (rp->abuse ? TC_ABUSE_NSTATE * r->n : 0); /* runaway onset */
@@ -1363,72 +1728,70 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCall(GraphMat(r, N, &r->J));
   /* the thermal matrix: preallocated from its own pattern by ThermalAssemble */
   PetscCall(MatCreate(r->comm, &r->K));
-  PetscCall(MatSetSizes(r->K, r->n, r->n, N, N));
+  PetscCall(MatSetSizes(r->K, r->nt, r->nt, N + r->Nhw, N + r->Nhw));
   PetscCall(MatSetType(r->K, MATAIJ));
   PetscCall(VecCreateMPI(r->comm, r->n, N, &r->X));
   PetscCall(VecDuplicate(r->X, &r->F));
-  PetscCall(VecDuplicate(r->X, &r->C));
-  PetscCall(VecDuplicate(r->X, &r->H));
-  PetscCall(VecDuplicate(r->X, &r->Qn));
-  PetscCall(VecDuplicate(r->X, &r->b));
-  PetscCall(VecDuplicate(r->X, &r->Tnew));
+  PetscCall(VecCreateMPI(r->comm, r->nt, N + r->Nhw, &r->C)); /* the thermal layout */
+  PetscCall(VecDuplicate(r->C, &r->H));
+  PetscCall(VecDuplicate(r->C, &r->Qn));
+  PetscCall(VecDuplicate(r->C, &r->b));
+  PetscCall(VecDuplicate(r->C, &r->Tnew));
 
   /* thermal: capacities and surface conductances */
   {
     PetscScalar *c, *h;
-    PetscReal    rmin = PETSC_MAX_REAL, rmax = 0, zmin = PETSC_MAX_REAL, zmax = -PETSC_MAX_REAL;
-    for (PetscInt i = 0; i < r->n; i++) {
-      PetscReal rr;
-      if (IsTerminal(r->tag[i])) continue;
-      rr   = hypot(r->xg[i] - rp->centre_m[0], r->yg[i] - rp->centre_m[1]);
-      rmin = PetscMin(rmin, rr);
-      rmax = PetscMax(rmax, rr);
-      zmin = PetscMin(zmin, r->zg[i]);
-      zmax = PetscMax(zmax, r->zg[i]);
-    }
-    {
-      PetscReal mx[3] = {rmax, zmax, -rmin}, mn = zmin;
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mx, 3, MPIU_REAL, MPI_MAX, r->comm));
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &mn, 1, MPIU_REAL, MPI_MIN, r->comm));
-      rmax = mx[0];
-      zmax = mx[1];
-      rmin = -mx[2];
-      zmin = mn;
+    PetscReal    rmin, rmax, zmin, zmax, Chw = 0;
+    PetscBool    hw = (PetscBool)(r->Nhw > 0);
+    PetscCall(RollExtent(r, &rmin, &rmax, &zmin, &zmax));
+    for (PetscInt k = 0; k < r->Nhw; k++) Chw += r->hwC[k];
+    if (rp->C_cell_J_K > 0) { /* the roll takes what the hardware leaves of the cell's */
+      PetscReal V = 0;
+      for (PetscInt i = 0; i < r->n; i++)
+        if (!IsTerminal(r->tag[i])) V += rp->t_node_m[r->tag[i]] * r->nodes[i].area_m2;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &V, 1, MPIU_REAL, MPI_SUM, r->comm));
+      PetscCheck(
+          rp->C_cell_J_K > Chw, r->comm, PETSC_ERR_USER_INPUT,
+          "thermal_cell_heat_capacity_J_K = %s J/K leaves nothing for the roll: the hardware "
+          "alone stores %s J/K",
+          TCG(rp->C_cell_J_K).s, TCG(Chw).s);
+      r->rp.rho_cp_J_m3K = (rp->C_cell_J_K - Chw) / V;
     }
     PetscCall(VecGetArray(r->C, &c));
     PetscCall(VecGetArray(r->H, &h));
     for (PetscInt i = 0; i < r->n; i++) {
       PetscInt  ti = r->tag[i];
-      PetscReal ri, A = r->nodes[i].area_m2, t, hin = 0, hout = 0;
-      PetscBool inner = PETSC_FALSE, outer = PETSC_FALSE;
+      PetscReal A  = r->nodes[i].area_m2, t;
+      PetscBool in, out;
       c[i] = h[i] = 0;
       if (IsTerminal(ti)) continue;
       t    = rp->t_node_m[ti];
-      c[i] = rp->rho_cp_J_m3K * t * A;
-      ri   = hypot(r->xg[i] - rp->centre_m[0], r->yg[i] - rp->centre_m[1]);
-      for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) {
-        PetscInt j = r->lcol[k];
-        if (!IsElement(r, i, k)) continue;
-        if (hypot(r->xg[j] - rp->centre_m[0], r->yg[j] - rp->centre_m[1]) > ri)
-          outer = PETSC_TRUE;
-        else
-          inner = PETSC_TRUE;
-      }
-      /* a surface node: nothing faces it on that side, and it lies in the outermost
-         (innermost) turn and a half */
-      if (!outer && ri > rmax - 1.5 * rp->pitch_m) hout = rp->h_can_W_m2K * A;
-      if (!inner && ri < rmin + 1.5 * rp->pitch_m) hin = rp->h_mandrel_W_m2K * A;
-      h[i] = hout + hin;
+      c[i] = r->rp.rho_cp_J_m3K * t * A;
+      r->hc.roll += c[i];
+      RollSurface(r, i, rmin, rmax, &in, &out);
+      /* the surfaces to the ambient; with hardware the can, the ends and a mandrel
+         pin take the heat instead (HardwareSetUp) */
+      if (out && !hw) h[i] += rp->h_can_W_m2K * A;
+      if (in && r->hw_mandrel < 0) h[i] += rp->h_mandrel_W_m2K * A;
       /* end faces: the node's cross-section t x ds on the bottom and top layers */
-      if (PetscAbsReal(r->zg[i] - zmin) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
-      if (PetscAbsReal(r->zg[i] - zmax) < 1e-12) h[i] += rp->h_end_W_m2K * t * r->nodes[i].length_m;
+      if (!hw && PetscAbsReal(r->zg[i] - zmin) < 1e-12)
+        h[i] += rp->h_bottom_W_m2K * t * r->nodes[i].length_m;
+      if (!hw && PetscAbsReal(r->zg[i] - zmax) < 1e-12)
+        h[i] += rp->h_top_W_m2K * t * r->nodes[i].length_m;
+    }
+    for (PetscInt k = 0; k < r->nhw; k++) {
+      c[r->n + k] = r->hwC[k];
+      h[r->n + k] = r->hwH[k];
     }
     PetscCall(VecRestoreArray(r->H, &h));
     PetscCall(VecRestoreArray(r->C, &c));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &r->hc.roll, 1, MPIU_REAL, MPI_SUM, r->comm));
+    r->hc.total             = r->hc.roll + Chw;
+    r->hc.roll_rho_cp_J_m3K = r->rp.rho_cp_J_m3K;
   }
   PetscCall(ThermalAssemble(r));
   r->Tamb_now = rp->T_amb_K;
-  PetscCall(VecDuplicate(r->X, &r->Vn));
+  PetscCall(VecDuplicate(r->C, &r->Vn));
   PetscCall(TCRollNodeVolumes(r, r->Vn));
   PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->selfheat));
   PetscCall(PetscCalloc1(PetscMax(r->n, 1), &r->heater));
@@ -1506,13 +1869,21 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCall(PetscMalloc1(PetscMax(r->n, 1), &r->fround));
   PetscCall(PetscMalloc3(PetscMax(r->nel, 1) * r->nsens, &r->sens, PetscMax(r->nel, 1), &r->dVlin,
                          r->nsens, &r->itbuf));
+  PetscCall(RollBlockAlloc(r, TC_ROLL_ELEMENT_BLOCK));
   *out = r;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode TCRollSetFromOptions(TCRoll r)
 {
+  PetscInt  nb = r->element_block;
+  PetscBool set;
+
   PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-element_block", &nb, &set));
+  PetscCheck(!set || (nb >= 1 && nb <= 4096), r->comm, PETSC_ERR_USER_INPUT,
+             "-element_block %" PetscInt_FMT ": give 1 to 4096 elements per batched update", nb);
+  PetscCall(RollBlockAlloc(r, nb));
   r->snes_from_options = PETSC_TRUE; /* applied at the first solve, see SolversConfigure */
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_newton_monitor", &r->monitor_newton, NULL));
   PetscCall(KSPSetFromOptions(r->ksp_th));
@@ -1534,6 +1905,11 @@ PetscErrorCode TCRollGetSystem(TCRoll r, TCExperimentSystem *sys)
   sys->I1C_A  = r->I1C;
   sys->step   = RollStep;
   sys->soc    = RollSOC;
+  /* not for a network (yet): per-step ambients, resistance steps and the
+     set's voltage limits as step ends */
+  sys->set_ambient = NULL;
+  sys->resistance  = PETSC_FALSE;
+  sys->V_lo = sys->V_hi = 0;
   PetscFunctionReturn(0);
 }
 
@@ -1570,6 +1946,10 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
           TCAbuseStateInit(r->rp.abuse, r->rp.abuse_soc, state + r->off_ab + TC_ABUSE_NSTATE * i));
     state[r->off_phi + i] =
         (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL) ? V : 0;
+  }
+  for (PetscInt k = 0; k < r->nhw; k++) {
+    state[r->off_T + r->n + k]     = r->rp.T_init_K;
+    state[r->off_Trate + r->n + k] = 0;
   }
   PetscCall(PetscMemzero(state + r->off_erate, r->nel * r->nsens * sizeof(PetscReal)));
   PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
@@ -1613,6 +1993,7 @@ PetscErrorCode TCRollGetStats(TCRoll r, const PetscReal state[], TCRollStats *st
     s[1] += c[i];
     s[2] += c[i] * (T[i] - r->rp.T_init_K);
   }
+  for (PetscInt i = r->n; i < r->nt; i++) s[2] += c[i] * (T[i] - r->rp.T_init_K); /* hardware */
   PetscCall(VecRestoreArrayRead(r->C, &c));
   amin.v    = PETSC_MAX_REAL;
   amin.rank = rank;
@@ -1748,6 +2129,28 @@ PetscErrorCode TCRollNodeFields(TCRoll r, const PetscReal state[], Vec f[])
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCRollGetHeatCapacity(TCRoll r, TCRollHeatCapacity *hc)
+{
+  PetscFunctionBeginUser;
+  *hc = r->hc;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollCreateThermalVec(TCRoll r, Vec *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(r->C, v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGetHardwareNodes(TCRoll r, PetscInt *nrings, PetscInt *nhw)
+{
+  PetscFunctionBeginUser;
+  if (nrings) *nrings = r->hw_rings;
+  if (nhw) *nhw = r->Nhw;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCRollGetShort(TCRoll r, PetscReal xyz[3], PetscReal *dist_m)
 {
   PetscFunctionBeginUser;
@@ -1796,6 +2199,13 @@ PetscErrorCode TCRollProbePlace(TCRoll r, const char name[], PetscReal rtz[3])
   rtz[0] = which == 3 ? ext[1] : ext[0];
   rtz[1] = 0;
   rtz[2] = which == 1 ? ext[3] : which == 2 ? ext[2] : 0.5 * (ext[2] + ext[3]);
+  /* with the hardware the can places are the can's: its wall at the roll's
+     mid-height, and the centres of its ends (the cap, the bottom) */
+  if (r->hw_rings > 0 && which < 3) {
+    rtz[0] = which == 0 ? r->hw_R_m : 0;
+    if (which == 1) rtz[2] = r->hwz[r->hw_cap];
+    if (which == 2) rtz[2] = r->hwz[r->hw_bottom];
+  }
   PetscFunctionReturn(0);
 }
 
@@ -1814,6 +2224,28 @@ PetscErrorCode TCRollProbeLocate(TCRoll r, const char place[], const PetscReal r
        pitch of the extreme radius): the nearest node in space may be a turn
        further in where the node spacing along the winding exceeds the pitch */
     PetscCall(TCRollProbePlace(r, place, rtz));
+    if (!strncmp(place, "can_", 4) && r->hw_rings > 0) {
+      /* the cap, the bottom, or the can ring nearest in z */
+      PetscMPIInt size, rank;
+      PetscInt    kb = 0;
+      PetscCallMPI(MPI_Comm_size(r->comm, &size));
+      PetscCallMPI(MPI_Comm_rank(r->comm, &rank));
+      if (!strcmp(place, "can_positive_end"))
+        kb = r->hw_cap;
+      else if (!strcmp(place, "can_negative_end"))
+        kb = r->hw_bottom;
+      else
+        for (PetscInt k = 1; k < r->hw_rings; k++)
+          if (PetscAbsReal(r->hwz[k] - rtz[2]) < PetscAbsReal(r->hwz[kb] - rtz[2])) kb = k;
+      pr->rank  = size - 1;
+      pr->local = rank == size - 1 ? r->n + kb : -1;
+      for (int k = 0; k < 3; k++) pr->rtz[k] = rtz[k];
+      pr->node_rtz[0] = kb < r->hw_rings ? r->hw_R_m : 0;
+      pr->node_rtz[1] = 0;
+      pr->node_rtz[2] = r->hwz[kb];
+      pr->dist_m      = PetscAbsReal(r->hwz[kb] - rtz[2]);
+      PetscFunctionReturn(0);
+    }
     if (!strncmp(place, "can_", 4))
       rlo = rtz[0] - r->rp.pitch_m;
     else
@@ -1914,12 +2346,77 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(PetscFree4(r->Iel, r->gel, r->Qel, r->res));
   PetscCall(PetscFree(r->fround));
   PetscCall(PetscFree3(r->sens, r->dVlin, r->itbuf));
+  PetscCall(PetscFree3(r->hwC, r->hwH, r->hwz));
+  PetscCall(PetscFree(r->hwl));
+  PetscCall(PetscFree(r->cpl));
+  PetscCall(PetscFree(r->Thw));
+  PetscCall(PetscFree4(r->bold, r->bit, r->bsens, r->bok));
+  PetscCall(PetscFree4(r->bV, r->bT, r->bshift, r->bupd));
   PetscCall(PetscFree(r));
   *roll = NULL;
   PetscFunctionReturn(0);
 }
 
 /* ---- parameters from a deck ------------------------------------------------------------- */
+
+/* The hardware keys; the dimensions default to the preset's (see docs/run.md,
+   "The cell's hardware", for the sources and what is estimated). */
+static PetscErrorCode TCRollHardwareFromDeck(TCDeck deck, TCRollParams *rp)
+{
+  TCRollHardware *hw = &rp->hw;
+  PetscInt        on, preset = 0;
+  static const struct {
+    PetscReal R, t, tb, H, gap, hc, hec, Ccap, Gcap, Ln, Lp;
+  } def[2] = {
+      /* 21700 (LG M50): 21 x 70 mm */
+      {10.5e-3, 0.20e-3, 0.30e-3, 70.0e-3, 1.0e-3, 500, 100, 1.2, 0.10, 12e-3, 10e-3},
+      /* 18650: 18 x 65 mm */
+      {9.0e-3, 0.20e-3, 0.30e-3, 65.0e-3, 1.0e-3, 500, 100, 0.9, 0.09, 10e-3, 9e-3},
+  };
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetEnum(deck, "thermal_hardware", &on));
+  PetscCall(TCDeckGetEnum(deck, "preset", &preset));
+  preset                = preset == 1 ? 1 : 0;
+  hw->on                = (PetscBool)(on == 1);
+  hw->R_out_m           = def[preset].R;
+  hw->t_wall_m          = def[preset].t;
+  hw->t_bottom_m        = def[preset].tb;
+  hw->height_m          = def[preset].H;
+  hw->bottom_gap_m      = def[preset].gap;
+  hw->contact_W_m2K     = def[preset].hc;
+  hw->end_contact_W_m2K = def[preset].hec;
+  hw->cap_C_J_K         = def[preset].Ccap;
+  hw->cap_can_W_K       = def[preset].Gcap;
+  hw->tab_L_m[0]        = def[preset].Ln;
+  hw->tab_L_m[1]        = def[preset].Lp;
+  PetscCall(TCDeckGetReal(deck, "thermal_can_outer_radius_m", &hw->R_out_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_wall_thickness_m", &hw->t_wall_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_bottom_thickness_m", &hw->t_bottom_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_height_m", &hw->height_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_bottom_gap_m", &hw->bottom_gap_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_rho_cp_J_m3K", &hw->rho_cp_J_m3K));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_k_W_mK", &hw->k_W_mK));
+  PetscCall(TCDeckGetInt(deck, "thermal_can_rings", &hw->rings));
+  PetscCall(TCDeckGetReal(deck, "thermal_can_contact_W_m2K", &hw->contact_W_m2K));
+  PetscCall(TCDeckGetReal(deck, "thermal_end_contact_W_m2K", &hw->end_contact_W_m2K));
+  PetscCall(TCDeckGetReal(deck, "thermal_cap_heat_capacity_J_K", &hw->cap_C_J_K));
+  PetscCall(TCDeckGetReal(deck, "thermal_cap_can_W_K", &hw->cap_can_W_K));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_thickness_m", &hw->tab_t_m));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_neg_length_m", &hw->tab_L_m[0]));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_pos_length_m", &hw->tab_L_m[1]));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_neg_k_W_mK", &hw->tab_k_W_mK[0]));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_pos_k_W_mK", &hw->tab_k_W_mK[1]));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_neg_rho_cp_J_m3K", &hw->tab_rho_cp_J_m3K[0]));
+  PetscCall(TCDeckGetReal(deck, "thermal_tab_pos_rho_cp_J_m3K", &hw->tab_rho_cp_J_m3K[1]));
+  PetscCall(TCDeckGetReal(deck, "thermal_emissivity", &hw->emissivity));
+  PetscCall(TCDeckGetReal(deck, "thermal_mandrel_rho_cp_J_m3K", &hw->mandrel_rho_cp_J_m3K));
+  PetscCall(TCDeckGetReal(deck, "thermal_mandrel_k_W_mK", &hw->mandrel_k_W_mK));
+  PetscCall(TCDeckGetReal(deck, "thermal_mandrel_contact_W_m2K", &hw->mandrel_contact_W_m2K));
+  PetscCheck(!hw->on || rp->thermal, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "thermal_hardware: can needs the thermal network (thermal: network)");
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollParams *rp)
 {
@@ -1982,7 +2479,12 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   }
   rp->T_amb_K = p->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
-  rp->T_init_K     = rp->T_amb_K;
+  {
+    /* the set's initial temperature (BPX "State"), unless the ambient is given */
+    PetscBool amb_set;
+    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+    rp->T_init_K = amb_set ? rp->T_amb_K : p->T_init;
+  }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
@@ -1990,10 +2492,16 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
   PetscCall(TCDeckGetReal(deck, "thermal_h_can_W_m2K", &rp->h_can_W_m2K));
   rp->h_end_W_m2K = rp->h_can_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_h_end_W_m2K", &rp->h_end_W_m2K));
+  rp->h_top_W_m2K    = rp->h_end_W_m2K;
+  rp->h_bottom_W_m2K = rp->h_end_W_m2K;
+  PetscCall(TCDeckGetReal(deck, "thermal_h_top_W_m2K", &rp->h_top_W_m2K));
+  PetscCall(TCDeckGetReal(deck, "thermal_h_bottom_W_m2K", &rp->h_bottom_W_m2K));
   PetscCheck(!rp->thermal || rp->rho_cp_J_m3K > 0, comm, PETSC_ERR_USER_INPUT,
              "the thermal network needs a heat capacity: %s has no density and specific heat; "
              "set thermal_rho_cp_J_m3K (or thermal: isothermal)",
              p->source);
+  PetscCall(TCDeckGetReal(deck, "thermal_cell_heat_capacity_J_K", &rp->C_cell_J_K));
+  PetscCall(TCRollHardwareFromDeck(deck, rp));
   PetscCheck(rp->oven_T_K <= 0 || rp->thermal, comm, PETSC_ERR_USER_INPUT,
              "an oven test needs the thermal network (thermal: network)");
   PetscCheck(!rp->has_heater || rp->thermal, comm, PETSC_ERR_USER_INPUT,
@@ -2020,6 +2528,14 @@ PetscErrorCode TCRollParamsSetGeometry(MPI_Comm comm, TCRollParams *rp, const TC
   rp->centre_m[0]  = gi->centre_m[0];
   rp->centre_m[1]  = gi->centre_m[1];
   rp->pitch_m      = gi->pitch_m;
+  /* the tabs' total width, for the hardware's tab strips: a tabless foil's
+     whole edge is its tab */
+  for (int f = 0; f < 2; f++) {
+    const TCTabs *tb      = &np->tabs[f];
+    rp->hw.tab_width_m[f] = tb->layout == TC_TAB_TABLESS     ? gi->length_m[f]
+                            : tb->layout == TC_TAB_POSITIONS ? tb->n * tb->width_m
+                                                             : tb->width_m;
+  }
   if (rp->has_short && rp->short_defect >= 0) {
     const TCRollDefect *d;
     PetscCheck(rp->short_defect < gi->ndefects, comm, PETSC_ERR_USER_INPUT,
@@ -2033,7 +2549,7 @@ PetscErrorCode TCRollParamsSetGeometry(MPI_Comm comm, TCRollParams *rp, const TC
     rp->short_rtz[2] = d->z_m;
   }
   if (rp->has_short) {
-    PetscReal z = rp->short_rtz[2] >= 0 ? rp->short_rtz[2] : gi->z_mid_m;
+    PetscReal z        = rp->short_rtz[2] >= 0 ? rp->short_rtz[2] : gi->z_mid_m;
     rp->short_xyz_m[0] = gi->centre_m[0] + rp->short_rtz[0] * cos(rp->short_rtz[1]);
     rp->short_xyz_m[1] = gi->centre_m[1] + rp->short_rtz[0] * sin(rp->short_rtz[1]);
     rp->short_xyz_m[2] = z;

@@ -91,8 +91,74 @@
        "heat transfer coefficient at the can, W/(m2 K) (default: the set's)", PETSC_TRUE},         \
       {"thermal_h_end_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
        "... at the top and bottom ends (default: as the can)", PETSC_TRUE},                        \
+      {"thermal_h_top_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                        \
+       "... at the top end (positive: the cap) (default: thermal_h_end_W_m2K)", PETSC_TRUE},        \
+      {"thermal_h_bottom_W_m2K", TC_KEY_REAL, NULL, 0, 1e7, PETSC_FALSE, NULL,                     \
+       "... at the bottom end (negative: the can's bottom) (default: thermal_h_end_W_m2K)",        \
+       PETSC_TRUE},                                                                                \
       {"thermal_h_mandrel_W_m2K", TC_KEY_REAL, "0", 0, 1e7, PETSC_FALSE, NULL,                     \
        "... at the mandrel (0: adiabatic)", PETSC_FALSE},                                          \
+      {"thermal_hardware", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|can",                    \
+       "the cell's hardware in the thermal network: none (the roll alone), or can (can wall, "     \
+       "bottom, top cap, tab paths, optional mandrel pin)", PETSC_FALSE},                          \
+      {"thermal_can_outer_radius_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                    \
+       "can: outer radius, m (default: the preset's)", PETSC_TRUE},                                \
+      {"thermal_can_wall_thickness_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                  \
+       "can: wall thickness, m (default: the preset's)", PETSC_TRUE},                              \
+      {"thermal_can_bottom_thickness_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,               \
+       "can: bottom thickness, m (default: the preset's)", PETSC_TRUE},                            \
+      {"thermal_can_height_m", TC_KEY_REAL, NULL, 0, 10, PETSC_TRUE, NULL,                         \
+       "can: length of the wall, bottom face to top, m (default: the preset's)", PETSC_TRUE},      \
+      {"thermal_can_bottom_gap_m", TC_KEY_REAL, NULL, 0, 1, PETSC_FALSE, NULL,                     \
+       "can: the roll's bottom edge to the bottom's inner face, m (default: the preset's)",        \
+       PETSC_TRUE},                                                                                \
+      {"thermal_can_rho_cp_J_m3K", TC_KEY_REAL, "3.69e6", 0, 1e9, PETSC_FALSE, NULL,               \
+       "can: volumetric heat capacity, J/(m3 K) (nickel-plated steel)", PETSC_FALSE},              \
+      {"thermal_can_k_W_mK", TC_KEY_REAL, "50", 0, 1e4, PETSC_TRUE, NULL,                          \
+       "can: conductivity of the wall and bottom, W/(m K) (nickel-plated steel)", PETSC_FALSE},    \
+      {"thermal_can_rings", TC_KEY_INT, "12", 1, 1000, PETSC_FALSE, NULL,                          \
+       "can: thermal nodes (rings) over the wall's height", PETSC_FALSE},                          \
+      {"thermal_can_contact_W_m2K", TC_KEY_REAL, NULL, 0, 1e9, PETSC_FALSE, NULL,                  \
+       "contact conductance, outer winding to can wall, W/(m2 K) (default: the preset's)",         \
+       PETSC_TRUE},                                                                                \
+      {"thermal_end_contact_W_m2K", TC_KEY_REAL, NULL, 0, 1e9, PETSC_FALSE, NULL,                  \
+       "conductance of the roll's end faces to the bottom and the top cap (insulator discs), "     \
+       "W/(m2 K) (default: the preset's)", PETSC_TRUE},                                            \
+      {"thermal_cap_heat_capacity_J_K", TC_KEY_REAL, NULL, 0, 1e6, PETSC_FALSE, NULL,              \
+       "top cap assembly (cap, PTC, CID, vent, gasket): heat capacity, J/K (default: the "         \
+       "preset's)", PETSC_TRUE},                                                                   \
+      {"thermal_cap_can_W_K", TC_KEY_REAL, NULL, 0, 1e6, PETSC_FALSE, NULL,                        \
+       "top cap to can wall through the crimp and gasket, W/K (default: the preset's)",            \
+       PETSC_TRUE},                                                                                \
+      {"thermal_tab_thickness_m", TC_KEY_REAL, "1e-4", 0, 1, PETSC_FALSE, NULL,                    \
+       "tabs: thickness of the tab strips from the foils to the caps, m", PETSC_FALSE},            \
+      {"thermal_tab_neg_length_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                      \
+       "negative tab: length from the Cu foil edge to the can bottom, m (default: the preset's)",  \
+       PETSC_TRUE},                                                                                \
+      {"thermal_tab_pos_length_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,                      \
+       "positive tab: length from the Al foil edge to the top cap, m (default: the preset's)",     \
+       PETSC_TRUE},                                                                                \
+      {"thermal_tab_neg_k_W_mK", TC_KEY_REAL, "90.7", 0, 1e4, PETSC_FALSE, NULL,                   \
+       "negative tab conductivity, W/(m K) (nickel)", PETSC_FALSE},                                \
+      {"thermal_tab_pos_k_W_mK", TC_KEY_REAL, "237", 0, 1e4, PETSC_FALSE, NULL,                    \
+       "positive tab conductivity, W/(m K) (aluminium)", PETSC_FALSE},                             \
+      {"thermal_tab_neg_rho_cp_J_m3K", TC_KEY_REAL, "3.95e6", 0, 1e9, PETSC_FALSE, NULL,           \
+       "negative tab volumetric heat capacity, J/(m3 K) (nickel)", PETSC_FALSE},                   \
+      {"thermal_tab_pos_rho_cp_J_m3K", TC_KEY_REAL, "2.42e6", 0, 1e9, PETSC_FALSE, NULL,           \
+       "positive tab volumetric heat capacity, J/(m3 K) (aluminium)", PETSC_FALSE},                \
+      {"thermal_emissivity", TC_KEY_REAL, "0", 0, 1, PETSC_FALSE, NULL,                            \
+       "hardware: emissivity of the can and ends, linearised radiation 4 e sigma T_amb^3 added "   \
+       "to the convection (0: none)", PETSC_FALSE},                                                \
+      {"thermal_mandrel_rho_cp_J_m3K", TC_KEY_REAL, "0", 0, 1e9, PETSC_FALSE, NULL,                \
+       "hardware: a mandrel pin filling the core, volumetric heat capacity, J/(m3 K) (0: a "       \
+       "hollow core)", PETSC_FALSE},                                                               \
+      {"thermal_mandrel_k_W_mK", TC_KEY_REAL, "16", 0, 1e4, PETSC_FALSE, NULL,                     \
+       "hardware: mandrel pin conductivity along the axis, W/(m K)", PETSC_FALSE},                 \
+      {"thermal_mandrel_contact_W_m2K", TC_KEY_REAL, "500", 0, 1e9, PETSC_FALSE, NULL,             \
+       "hardware: contact conductance, inner winding to the mandrel pin, W/(m2 K)", PETSC_FALSE},  \
+      {"thermal_cell_heat_capacity_J_K", TC_KEY_REAL, NULL, 0, 1e6, PETSC_TRUE, NULL,              \
+       "the whole cell's heat capacity, J/K: the roll's volumetric heat capacity is set so that "  \
+       "roll and hardware add up to it (instead of thermal_rho_cp_J_m3K)", PETSC_TRUE},            \
       {"thermal_tol_K", TC_KEY_REAL, "0.05", 0, 10, PETSC_TRUE, NULL,                              \
        "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
       {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg",                 \
@@ -147,13 +213,45 @@ typedef struct _p_TCRoll *TCRoll;
 typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
 #define TC_ROLL_DIRECT_MAX_NODES 5000
 
+/* The cell's hardware in the thermal network (thermal_hardware: can): the can
+   wall as rings of nodes over its height (conduction along it, convection and
+   linearised radiation outside, contact with the outer winding inside), the
+   bottom and the top cap (one node each: the negative and the positive tab
+   strip end there, the roll's end faces touch them through the insulator
+   discs), an optional mandrel pin. In z the can wall spans
+   [z_lo - bottom_gap - t_bottom, ... + height], z_lo the roll's bottom edge. */
+typedef struct {
+  PetscBool on;
+  PetscReal R_out_m, t_wall_m, t_bottom_m, height_m, bottom_gap_m;
+  PetscReal rho_cp_J_m3K, k_W_mK; /* can wall and bottom */
+  PetscInt  rings;
+  PetscReal contact_W_m2K;     /* outer winding -> can wall */
+  PetscReal end_contact_W_m2K; /* roll end faces -> bottom, top cap */
+  PetscReal cap_C_J_K, cap_can_W_K;
+  PetscReal tab_t_m, tab_L_m[2], tab_k_W_mK[2], tab_rho_cp_J_m3K[2]; /* [0] negative, [1] positive */
+  PetscReal tab_width_m[2];       /* total width of each foil's tabs (from the geometry) */
+  PetscReal emissivity;
+  PetscReal mandrel_rho_cp_J_m3K; /* > 0: a pin in the core */
+  PetscReal mandrel_k_W_mK, mandrel_contact_W_m2K;
+} TCRollHardware;
+
+/* The heat capacity of the thermal network and its parts, J/K */
+typedef struct {
+  PetscReal total, roll, can_wall, can_bottom, top_cap, tabs, mandrel;
+  PetscReal roll_rho_cp_J_m3K; /* the roll's volumetric heat capacity used */
+} TCRollHeatCapacity;
+
 typedef struct {
   PetscBool thermal;            /* thermal network; else isothermal at T_amb */
+  TCRollHardware hw;            /* the can, caps, tabs, mandrel (hw.on) */
+  PetscReal C_cell_J_K;         /* > 0: the roll's rho cp so that the total is this */
   PetscReal k_s_W_mK, k_z_W_mK; /* conductivity along the winding and along the axis */
   PetscReal k_r_W_mK;           /* across the layers */
   PetscReal rho_cp_J_m3K;       /* volumetric heat capacity of the roll */
   PetscReal h_can_W_m2K;        /* outer surface to ambient */
-  PetscReal h_end_W_m2K;        /* top and bottom end faces */
+  PetscReal h_end_W_m2K;        /* top and bottom end faces (as the deck gives it) */
+  PetscReal h_top_W_m2K;        /* the top (positive, cap) end ... */
+  PetscReal h_bottom_W_m2K;     /* ... and the bottom (negative) end: h_end unless given */
   PetscReal h_mandrel_W_m2K;    /* inner surface (0: adiabatic mandrel) */
   PetscReal T_amb_K, T_init_K;  /* ambient and initial temperature */
   PetscReal T_tol_K;            /* coupling tolerance on the temperature */
@@ -267,7 +365,10 @@ PETSC_EXTERN PetscErrorCode TCRollGetShort(TCRoll roll, PetscReal xyz[3], PetscR
    can_mid (outer surface, theta 0, mid-height), can_positive_end (outer
    surface at the top: the Al tabs' end), can_negative_end (at the bottom:
    the Cu tabs' end), core_mid (inner turn, mid-height); TCRollProbePlace
-   gives their (r, theta, z). Collective. */
+   gives their (r, theta, z). With the hardware the can places read its
+   nodes: can_mid the wall ring nearest the roll's mid-height,
+   can_positive_end the top cap, can_negative_end the bottom (r = 0: the
+   centres of the ends). Collective. */
 typedef struct {
   PetscReal   rtz[3];      /* the point asked for */
   PetscReal   node_rtz[3]; /* the node it reads */
@@ -286,8 +387,18 @@ PETSC_EXTERN PetscErrorCode TCRollProbeTemperatures(TCRoll roll, const PetscReal
                                                     PetscInt n, const TCRollProbe pr[],
                                                     PetscReal T[]);
 
+/* The heat capacity of the thermal network and its parts (collective). */
+PETSC_EXTERN PetscErrorCode TCRollGetHeatCapacity(TCRoll roll, TCRollHeatCapacity *hc);
+/* With hardware the thermal network has more nodes than the graph: the
+   graph's nodes, then (on the last rank) the hardware nodes: can rings from
+   the bottom up, the bottom, the top cap, the mandrel pin. A Vec of that
+   layout for TCRollThermalSolve and TCRollNodeVolumes (the graph's layout
+   without hardware), and the number of hardware nodes (all ranks). */
+PETSC_EXTERN PetscErrorCode TCRollCreateThermalVec(TCRoll roll, Vec *v);
+PETSC_EXTERN PetscErrorCode TCRollGetHardwareNodes(TCRoll roll, PetscInt *nrings, PetscInt *nhw);
+
 /* Thermal network alone (tests): one backward Euler step of dt (INFINITY:
-   steady state) from Told with node heat Q (W) into Tnew; node Vecs.
+   steady state) from Told with node heat Q (W) into Tnew; thermal Vecs (TCRollCreateThermalVec).
    Also the volume each node stands for (m^3). */
 PETSC_EXTERN PetscErrorCode TCRollThermalSolve(TCRoll roll, Vec Told, Vec Q, PetscReal dt,
                                                Vec Tnew);

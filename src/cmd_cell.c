@@ -45,6 +45,13 @@ static const TCKey cell_keys[] = {
      "PyBaMM-style steps separated by ';' (in a deck also a YAML list); default 'Discharge at "
      "1C until <V> V' with the set's lower voltage cut-off",
      PETSC_TRUE},
+    {"drive_cycle", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "drive cycles for 'Run NAME (A|W|V)' steps: NAME=FILE.csv[,NAME=FILE.csv] (CSV of time s "
+     "and current A, power W or voltage V)",
+     PETSC_TRUE},
+    {"drive_cycle_*", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "a drive cycle as a deck map, drive_cycle: {NAME: FILE.csv} (or -drive_cycle_NAME FILE.csv)",
+     PETSC_TRUE},
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
@@ -86,14 +93,25 @@ static void CellHelp(void)
 {
   printf("Keys (options -key value, or a YAML deck given as the positional argument):\n");
   TCDeckPrintKeys(cell_keys, cell_nkeys);
-  printf("\nExperiment steps: Discharge|Charge at <x>C|C/<n>|<x> A|<x> W [for <n> <unit>] [until "
-         "<v> V];\n  Rest for <n> seconds|minutes|hours; Hold at <v> V [for ...] [until <x>C|<x> "
-         "A]\n"
-         "CSV columns: time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,\n"
-         "  discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,pos_avg_stoich,\n"
-         "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S\n"
-         "  (discharge current positive; surface values and overpotentials at the separator "
-         "side)\n");
+  printf(
+      "\nExperiment steps (PyBaMM's strings), separated by ';':\n"
+      "  Discharge|Charge at <x>C|C/<n>|<x> A|mA|<x> W|mW|kW|<x> Ohm [for <n> <unit>] [or] "
+      "[until <v> V [or <n> <unit>]]\n"
+      "  Rest for <n> seconds|minutes|hours|days\n"
+      "  Hold at <v> V [for <n> <unit>] [or] [until <x>C|C/<n>|<x> A|mA]\n"
+      "  Run <NAME> (A)|(W)|(V) [for <n> <unit>]   (a drive cycle, see -drive_cycle)\n"
+      "  each optionally followed by 'at <T>oC' (or K: the step's ambient) and '(<n> <unit> "
+      "period)';\n"
+      "  every step is one cycle, '[step; step] * N' repeats a cycle of several steps N times.\n"
+      "  A step that draws a current also ends at the set's voltage cut-offs; reaching one "
+      "before\n  the step's own end stops the experiment there (as PyBaMM), exit 0.\n"
+      "  -parse_experiment prints the parsed steps as JSON lines and exits.\n"
+      "CSV columns: time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,soc,\n"
+      "  discharge_capacity_Ah,anode_potential_min_over_x_V,neg_avg_stoich,pos_avg_stoich,\n"
+      "  neg_surf_stoich,pos_surf_stoich,eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S,step,cycle\n"
+      "  (step and cycle numbered from 1)\n"
+      "  (discharge current positive; surface values and overpotentials at the separator "
+      "side)\n");
   printf("\nRun control (command line only):\n"
          "  -checkpoint_every N          write checkpoint.h5 beside -output every N steps [0: "
          "never]\n"
@@ -136,14 +154,16 @@ static PetscErrorCode CellMonitor(const TCExperimentPoint *pt, const TCCellResul
   PetscFunctionBeginUser;
   ctx->q_Ah += r->I_A * (pt->t_s - ctx->t_last) / 3600;
   ctx->t_last = pt->t_s;
+  if (!pt->record) PetscFunctionReturn(0); /* between a period's output times */
   snprintf(line, sizeof(line),
            "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.8g,%.8g,%."
-           "8g,%.8g,%.8g,%.8g\n",
+           "8g,%.8g,%.8g,%.8g,%d,%d\n",
            (double)pt->t_s, (double)r->I_A, (double)r->V_V, (double)pt->T_K,
            (double)r->anode_vs_li_V, (double)pt->soc, (double)ctx->q_Ah,
            (double)r->anode_vs_li_min_V, (double)r->sto_avg_n, (double)r->sto_avg_p,
            (double)r->sto_surf_n, (double)r->sto_surf_p, (double)r->eta_n_V, (double)r->eta_p_V,
-           (double)r->ce_min, (double)r->ce_max, (double)r->Q_W, (double)r->dIdV_S);
+           (double)r->ce_min, (double)r->ce_max, (double)r->Q_W, (double)r->dIdV_S,
+           (int)pt->step + 1, (int)pt->cycle + 1);
   PetscCall(CellWrite(ctx, line));
   PetscFunctionReturn(0);
 }
@@ -314,9 +334,10 @@ static PetscErrorCode CellHook(const TCExperimentCursor *cur, const PetscReal st
 /* The values that define the run, "key: value" lines: a restart must see the
    same (reals in full precision; the parameter file by content). */
 static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, PetscInt model,
-                                 const char expt[], PetscBool lumped, PetscReal Tamb,
-                                 PetscReal Tinit, PetscReal soc, const PetscInt g[5],
-                                 PetscReal rtol, const TCExperimentOptions *opt, char **config)
+                                 const char expt[], uint64_t dchash, PetscBool lumped,
+                                 PetscReal Tamb, PetscReal Tinit, PetscReal soc,
+                                 const PetscInt g[5], PetscReal rtol,
+                                 const TCExperimentOptions *opt, char **config)
 {
   char    *c;
   uint64_t h = TC_HASH_INIT;
@@ -333,16 +354,67 @@ static PetscErrorCode CellConfig(const char params[], const TCCellParams *p, Pet
   }
   PetscCall(PetscMalloc1(len, &c));
   snprintf(c, len,
-           "params: %s\nparams_content_hash: %016llx\nmodel: %s\nexperiment: %s\nthermal: "
+           "params: %s\nparams_content_hash: %016llx\nmodel: %s\nexperiment: %s\n"
+           "drive_cycles_content_hash: %016llx\nthermal: "
            "%s\nambient_temperature: %.17g\ninitial_temperature: %.17g\ninitial_soc: "
            "%.17g\ncell_nx_n: %d\ncell_nx_s: "
            "%d\ncell_nx_p: %d\ncell_nr_n: %d\ncell_nr_p: %d\ncell_dt_max_s: %.17g\ncell_tol_V: "
            "%.17g\ncell_newton_rtol: %.17g\ncell_dt_fixed_s: %.17g\n",
-           params, (unsigned long long)h, TCCellModels[model], expt,
+           params, (unsigned long long)h, TCCellModels[model], expt, (unsigned long long)dchash,
            lumped ? "lumped" : "isothermal", (double)Tamb, (double)Tinit, (double)soc, (int)g[0],
            (int)g[1], (int)g[2], (int)g[3], (int)g[4], (double)opt->dt_max_s, (double)opt->tol_V,
            (double)rtol, (double)opt->dt_fixed_s);
   *config = c;
+  PetscFunctionReturn(0);
+}
+
+static uint64_t CellHashFile(uint64_t h, const char path[])
+{
+  FILE  *fp = fopen(path, "rb");
+  char   buf[65536];
+  size_t n;
+  if (!fp) return h;
+  while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) h = TCHash(h, buf, n);
+  fclose(fp);
+  return h;
+}
+
+/* The drive cycles of the deck (drive_cycle: NAME=FILE[,NAME=FILE] and the
+   map drive_cycle: {NAME: FILE}) into the experiment; *hash covers the
+   names and the files' contents (a restart must see the same). */
+static PetscErrorCode CellDriveCycles(TCDeck deck, TCExperiment exp, uint64_t *hash)
+{
+  char        list[4096], path[PETSC_MAX_PATH_LEN];
+  PetscBool   set;
+  const char *names[16];
+  PetscInt    n;
+
+  PetscFunctionBeginUser;
+  *hash = TC_HASH_INIT;
+  PetscCall(TCDeckGetString(deck, "drive_cycle", list, sizeof(list), &set));
+  if (set) {
+    for (char *item = list, *next; item && *item; item = next) {
+      char *eq;
+      next = strchr(item, ',');
+      if (next) *next++ = 0;
+      while (*item == ' ') item++;
+      eq = strchr(item, '=');
+      PetscCheck(eq && eq > item && eq[1], PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+                 "drive_cycle = \"%s\": expected NAME=FILE.csv (several separated by ',')", item);
+      *eq = 0;
+      PetscCall(TCExperimentLoadDriveCycle(exp, item, eq + 1));
+      *hash = TCHash(*hash, item, strlen(item));
+      *hash = CellHashFile(*hash, eq + 1);
+    }
+  }
+  PetscCall(TCDeckGetPrefixed(deck, "drive_cycle_", &n, names, 16));
+  for (PetscInt i = 0; i < n; i++) {
+    const char *name = names[i] + strlen("drive_cycle_");
+    PetscCall(TCDeckGetString(deck, names[i], path, sizeof(path), &set));
+    PetscCall(TCExperimentLoadDriveCycle(exp, name, path));
+    *hash = TCHash(*hash, name, strlen(name));
+    *hash = CellHashFile(*hash, path);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -371,6 +443,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   char               *config;
   PetscBool           restarting, stopped;
   TCExperimentCursor  cur;
+  uint64_t            dchash;
+  char                term[512];
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&run, sizeof(run)));
@@ -396,6 +470,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
                (int)size);
   }
   PetscCall(TCDeckCreate(comm, "cell", cell_keys, cell_nkeys, &deck));
+  /* a deck with a fit: section (tomocell fit) runs as it is */
+  PetscCall(TCDeckSetForeignKeys(deck, "fit", TCCommandFit.keys, TCCommandFit.nkeys));
   PetscCall(TCDeckLoad(deck, npos ? pos[0] : NULL));
   PetscCall(TCDeckGetString(deck, "params", params, sizeof(params), &set));
   PetscCall(TCDeckGetEnum(deck, "model", &model));
@@ -426,7 +502,12 @@ static PetscErrorCode CellMain(int npos, char **pos)
   Tamb = p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  Tinit = Tamb;
+  /* the set's initial temperature (BPX "State"), unless the ambient is given */
+  {
+    PetscBool amb_set;
+    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+    Tinit = amb_set ? Tamb : p.T_init;
+  }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
@@ -440,7 +521,21 @@ static PetscErrorCode CellMain(int npos, char **pos)
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
   PetscCall(TCExperimentCreate(&exp));
+  PetscCall(CellDriveCycles(deck, exp, &dchash));
   PetscCall(TCExperimentAdd(exp, expt));
+  {
+    PetscBool parse = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-parse_experiment", &parse, NULL));
+    if (parse) { /* the parsed steps, for checks against PyBaMM's reading */
+      PetscMPIInt rank;
+      PetscCallMPI(MPI_Comm_rank(comm, &rank));
+      if (rank == 0) PetscCall(TCExperimentWriteSteps(exp, stdout));
+      PetscCall(TCExperimentDestroy(&exp));
+      PetscCall(TCCellParamsDestroy(&p));
+      PetscCall(TCDeckDestroy(&deck));
+      PetscFunctionReturn(0);
+    }
+  }
   opt.lumped    = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
   opt.T_amb_K   = Tamb;
   opt.T_init_K  = Tinit;
@@ -455,8 +550,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
   PetscCall(PetscMalloc1(ns, &state));
   PetscCall(TCCellStateInit(cell, soc, Tinit, state));
-  PetscCall(
-      CellConfig(params, &p, model, expt, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt, &config));
+  PetscCall(CellConfig(params, &p, model, expt, dchash, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt,
+                       &config));
   /* a restart is checked completely before any output is touched */
   if (restarting)
     PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
@@ -491,6 +586,15 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(TCPrintf(
         comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
         (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
+  if (p.notes[0]) PetscCall(TCPrintf(comm, "  note: %s\n", p.notes));
+  if (!soc_set && p.soc_init >= 0)
+    PetscCall(TCPrintf(comm,
+                       "  initial SOC %g from the set's \"State\" -> \"Initial conditions\"\n",
+                       (double)p.soc_init));
+  else if (!soc_set && !(p.neg.c_init > 0 && p.pos.c_init > 0))
+    PetscCall(TCPrintf(comm,
+                       "  initial SOC 1: the set gives no initial state (as PyBaMM's BPX reader, "
+                       "target_soc = 1; give initial_soc for another)\n"));
   /* the CSV lives under <output>.partial until the run completes */
   if (restarting) {
     PetscInt nexp;
@@ -515,7 +619,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
     PetscCall(CellWrite(&ctx, "time_s,current_A,voltage_V,temperature_K,anode_potential_vs_li_V,"
                               "soc,discharge_capacity_Ah,anode_potential_min_over_x_V,"
                               "neg_avg_stoich,pos_avg_stoich,neg_surf_stoich,pos_surf_stoich,"
-                              "eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S\n"));
+                              "eta_n_V,eta_p_V,ce_min,ce_max,heat_W,dIdV_S,step,cycle\n"));
   }
   PetscCall(TCOutputRegister(comm, partial));
 
@@ -574,9 +678,29 @@ static PetscErrorCode CellMain(int npos, char **pos)
   if (run.rc.nckpt)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.4f s per write\n",
                        (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
+  {
+    PetscInt nc;
+    PetscCall(TCExperimentGetNumCycles(exp, &nc));
+    if (sum.limit_stop) {
+      const char *text;
+      PetscInt    cyc;
+      PetscCall(TCExperimentGetStep(exp, sum.limit_step, &text, NULL));
+      PetscCall(TCExperimentGetStepCycle(exp, sum.limit_step, &cyc));
+      snprintf(term, sizeof(term),
+               "%s voltage cut-off %g V of the set reached in step %d \"%s\" (cycle %d of %d)",
+               sum.limit_V <= p.V_min ? "lower" : "upper", (double)sum.limit_V,
+               (int)sum.limit_step + 1, text, (int)cyc + 1, (int)nc);
+      PetscCall(TCPrintf(comm,
+                         "  the experiment stopped: %s, before the step's own end (as PyBaMM "
+                         "stops at a voltage limit); %d of %d steps run\n",
+                         term, (int)sum.steps_run, (int)run.nexp));
+    } else
+      snprintf(term, sizeof(term), "completed");
+  }
   PetscCall(TCPrintf(comm,
                      "summary: capacity %.5f Ah (discharged %.5f, charged %.5f), energy %.5f Wh "
-                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential vs Li %.4f V, time below 0 V "
+                     "(discharge %.5f, charge %.5f), max temperature %.3f K, min anode potential "
+                     "vs Li %.4f V, time below 0 V "
                      "%.1f s, end %.2f s\n",
                      (double)sum.capacity_Ah, (double)sum.discharged_Ah, (double)sum.charged_Ah,
                      (double)sum.energy_Wh, (double)sum.discharge_energy_Wh,
@@ -598,6 +722,13 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonString(&js, "model", TCCellModels[model]);
       TCJsonString(&js, "thermal", opt.lumped ? "lumped" : "isothermal");
       TCJsonString(&js, "experiment", expt);
+      {
+        PetscInt nc;
+        PetscCall(TCExperimentGetNumCycles(exp, &nc));
+        TCJsonInt(&js, "experiment_steps", (long long)run.nexp);
+        TCJsonInt(&js, "cycles", (long long)nc);
+      }
+      TCJsonString(&js, "termination", term);
       TCJsonObjectBegin(&js, "results");
       TCJsonReal(&js, "capacity_Ah", (double)sum.capacity_Ah);
       TCJsonReal(&js, "discharged_Ah", (double)sum.discharged_Ah);
@@ -609,6 +740,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonReal(&js, "min_anode_potential_vs_li_V", (double)sum.anode_min_V);
       TCJsonReal(&js, "time_below_0V_s", (double)sum.time_below_0V_s);
       TCJsonReal(&js, "end_time_s", (double)sum.t_end_s);
+      TCJsonInt(&js, "experiment_steps_run", (long long)sum.steps_run);
+      TCJsonInt(&js, "cycles_run", (long long)sum.cycles_run);
       /* per electrode area, and per volume of the stack repeat unit
          L_n + L_s + L_p + (foils)/2 (double-sided coatings share each foil) */
       TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.discharge_energy_Wh / p.area_m2));

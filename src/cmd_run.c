@@ -74,6 +74,8 @@ static void RunHelp(void)
          "  -checkpoint_minutes M        ... and every M minutes of wall time [0: never]\n"
          "  -restart FILE                continue the run saved in FILE (same deck and options)\n"
          "  -roll_newton_monitor         print the coupled Newton iterations\n"
+         "  -element_block N             elements per batched element update [64]; the results\n"
+         "                               are the same bits for every N\n"
          "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
          "status 3.\n");
 }
@@ -171,6 +173,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(PetscTime(&t0));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(TCDeckCreate(comm, "run", run_keys, run_nkeys, &deck));
+  /* a deck with a fit: section (tomocell fit) runs as it is */
+  PetscCall(TCDeckSetForeignKeys(deck, "fit", TCCommandFit.keys, TCCommandFit.nkeys));
   PetscCall(TCDeckLoad(deck, pos[0]));
   PetscCall(TCDeckGetName(deck, &deckname));
   PetscCall(TCDeckGetText(deck, &decktext));

@@ -32,6 +32,14 @@ static const TCKey trace_keys[] = {
      "PNG of the traced curves (default: output with .png; 'none' for no PNG)", PETSC_TRUE},
     {"pixel_size", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
      "pixel size, m (default: trace_pixel_size_m, else from the file)", PETSC_TRUE},
+    {"pixel_size_z", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
+     "slice spacing of a volume, m (default: trace_pixel_size_z_m, else from the file, else the "
+     "pixel)",
+     PETSC_TRUE},
+    {"can_diameter_m", TC_KEY_REAL, NULL, 0, 1, PETSC_TRUE, NULL,
+     "outer diameter of the can, m: the pixel from the can when the file has none", PETSC_TRUE},
+    {"preset", TC_KEY_ENUM, "none", 0, 0, PETSC_FALSE, "none|18650|21700",
+     "cell size for the pixel from the can: 18650 (18.4 mm can) or 21700 (21.2 mm)", PETSC_FALSE},
     {"height", TC_KEY_REAL, "0.065", 0, INF, PETSC_TRUE, NULL,
      "electrode height a 2-D slice is extruded over, m", PETSC_FALSE},
     {"label", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL, "the same as -trace_label", PETSC_TRUE},
@@ -51,7 +59,11 @@ static void TraceHelp(void)
   printf("Options (each -key value):\n");
   TCDeckPrintKeys(trace_keys, trace_nkeys);
   printf("\nInput: Data Exchange HDF5 (/exchange/data, z y x; pixel size from attribute\n"
-         "pixel_size_m or /measurement/instrument/detector/pixel_size, or -pixel_size).\n"
+         "pixel_size_m or /measurement/instrument/detector/pixel_size, or -pixel_size; z spacing\n"
+         "from attribute pixel_size_z_m or .../detector/actual_pixel_size_y, or -pixel_size_z).\n"
+         "No pixel size in the file: -can_diameter_m D or -preset 18650|21700 measures the can.\n"
+         "Volumes: -trace_slices A:B traces slices A to B - 1; slices without a roll (cap, vent,\n"
+         "empty, almost empty) are skipped and listed in the summary (slices_skipped).\n"
          "Outputs: net.h5 + net.xmf, net.json (foils: label, length_m, windings, r_inner_m,\n"
          "r_outer_m, centre_m, gap_mean_m, gap_min_m), net.png.\n");
 }
@@ -64,7 +76,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   TCTraceVolume   tv;
   char            output[PETSC_MAX_PATH_LEN], summary[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
   PetscBool       set, dopng, is2d;
-  PetscReal       px = 0, height, ds, asr, rss_sum, rss_max;
+  PetscReal       px = 0, pz = 0, height, ds, asr, rss_sum, rss_max;
   PetscInt        nzl, nsfo[2], NL, nel;
   PetscLogDouble  t0, t3, t4, topen, ttrace;
   TCRollNetParams np;
@@ -90,6 +102,7 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   if (!set) PetscCall(TCPathReplaceExt(output, ".png", png, sizeof(png)));
   dopng = (PetscBool)strcmp(png, "none");
   PetscCall(TCDeckGetReal(deck, "pixel_size", &px));
+  PetscCall(TCDeckGetReal(deck, "pixel_size_z", &pz));
   PetscCall(TCDeckGetReal(deck, "height", &height));
   PetscCall(TCDeckGetInt(deck, "trace_nz", &nzl));
   PetscCall(TCDeckGetReal(deck, "trace_ds_m", &ds));
@@ -104,12 +117,28 @@ static PetscErrorCode TraceMain(int npos, char **pos)
   PetscCall(TCTraceVolumeCreate(comm, &tv));
   PetscCall(TCTraceVolumeSetFromDeck(tv, deck));
   PetscCall(TCTraceVolumeSetPixelSize(tv, px));
+  PetscCall(TCTraceVolumeSetPixelSizeZ(tv, pz));
+  {
+    /* the can's outer diameter: -can_diameter_m, else -preset (datasheet
+       maximum diameters, docs/trace.md) */
+    const PetscReal dcan[3]  = {0, 18.4e-3, 21.2e-3};
+    const char     *names[3] = {"", "-preset 18650", "-preset 21700"};
+    PetscReal       d        = 0;
+    PetscInt        e;
+    PetscCall(TCDeckGetReal(deck, "can_diameter_m", &d));
+    PetscCall(TCDeckGetEnum(deck, "preset", &e));
+    if (d > 0)
+      PetscCall(TCTraceVolumeSetCanDiameter(tv, d, "-can_diameter_m"));
+    else if (e > 0)
+      PetscCall(TCTraceVolumeSetCanDiameter(tv, dcan[e], names[e]));
+  }
 
   /* input first: every check before any output exists */
   PetscCall(TCPrintf(comm, "tomocell trace %s\n", pos[0]));
   PetscCall(TCTraceVolumeTrace(tv, pos[0]));
   PetscCall(TCTraceVolumeIsSlice(tv, &is2d));
   PetscCall(TCTraceVolumeGetNetParams(tv, &np));
+  TCTabsDefaults(np.tabs); /* a traced roll has no preset */
   PetscCall(TCTabsFromDeck(deck, np.tabs));
   np.ds_m       = ds;
   np.asr_ohm_m2 = asr;

@@ -39,3 +39,4 @@ PETSC_EXTERN const TCCommand TCCommandGeometry;
 PETSC_EXTERN const TCCommand TCCommandTrace;
 PETSC_EXTERN const TCCommand TCCommandCompare;
 PETSC_EXTERN const TCCommand TCCommandAbuse;
+PETSC_EXTERN const TCCommand TCCommandFit;

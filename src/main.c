@@ -13,13 +13,15 @@
 #include <metis.h>
 #include <ctype.h>
 #include <petscsnes.h>
+#include <petsctao.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <unistd.h>
 
 static const TCCommand *const tc_commands[] = {
     &TCCommandRun,      &TCCommandCell,  &TCCommandTortuosity, &TCCommandMicrostructure,
-    &TCCommandGeometry, &TCCommandTrace, &TCCommandCompare, &TCCommandAbuse, &TCCommandSweep};
+    &TCCommandGeometry, &TCCommandTrace, &TCCommandCompare, &TCCommandAbuse, &TCCommandSweep,
+    &TCCommandFit};
 static const int tc_ncommands = (int)(sizeof(tc_commands) / sizeof(tc_commands[0]));
 
 static void TCPrintVersion(void)
@@ -89,6 +91,7 @@ static const struct {
   const char *name, *cmds;
 } tc_extra_options[] = {
     {"restart", " run cell "},
+    {"parse_experiment", " cell "},
     /* tomocell sweep's own keys (its command table offers no keys to sweep) */
     {"local", " sweep "},
     {"slurm", " sweep "},
@@ -103,6 +106,7 @@ static const struct {
     {"checkpoint_test_stop_after", " run cell "},
     {"checkpoint_test_crash_at", " run cell "},
     {"roll_newton_monitor", " run "},
+    {"element_block", " run "},
     {"cell_model", NULL},
     {"cell_newton_maxit", NULL},
     {"cell_nx_n", NULL},
@@ -141,7 +145,7 @@ static PetscBool TCKeyNameMatches(const char key[], const char name[])
 }
 
 /* option prefixes tomocell gives its PETSc solvers */
-static const char *const tc_petsc_prefixes[] = {"", "thermal_"};
+static const char *const tc_petsc_prefixes[] = {"", "thermal_", "fit_"};
 
 /* PetscHelpPrintf replacement during the probe: collects the option names
    PETSc prints ("  -ksp_rtol <1e-05>: ...") */
@@ -218,6 +222,20 @@ static PetscErrorCode TCProbePetscOptions(void)
     PetscCall(KSPDestroy(&ksp));
   }
   {
+    /* tomocell fit's TAO (prefix fit_; its type's own options with -fit_tao_type) */
+    Tao            tao;
+    PetscErrorCode ierr;
+    PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
+    PetscCall(TaoSetType(tao, TAOBRGN));
+    PetscCall(TaoSetOptionsPrefix(tao, "fit_"));
+    /* a bad -fit_tao_type is reported by tomocell fit itself, on all ranks together */
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = TaoSetFromOptions(tao);
+    PetscCall(PetscPopErrorHandler());
+    (void)ierr;
+    PetscCall(TaoDestroy(&tao));
+  }
+  {
     Mat A;
     Vec x;
     PetscCall(MatCreate(PETSC_COMM_SELF, &A));
@@ -259,7 +277,8 @@ static PetscBool TCPetscViewerOption(const char *name)
 {
   for (size_t g = 0; g < sizeof(tc_petsc_global) / sizeof(tc_petsc_global[0]); g++)
     if (!strcasecmp(name, tc_petsc_global[g])) return PETSC_TRUE;
-  static const char *const cls[] = {"ksp_", "pc_", "snes_", "mat_", "vec_", "dm_", "is_", "sf_"};
+  static const char *const cls[] = {"ksp_", "pc_",  "snes_", "mat_", "vec_",
+                                    "dm_",  "is_", "sf_",   "tao_"};
   for (size_t p = 0; p < sizeof(tc_petsc_prefixes) / sizeof(tc_petsc_prefixes[0]); p++) {
     size_t      lp = strlen(tc_petsc_prefixes[p]);
     const char *n  = name + lp;
@@ -286,6 +305,19 @@ static const char *TCKeyWithWords(const char *name, const char *const *cand, Pet
   return NULL;
 }
 
+/* A deck key of cmd; tomocell fit also takes the keys of the commands whose decks it fits. */
+static PetscBool TCCommandHasKey(const TCCommand *cmd, const char *name)
+{
+  const TCCommand *also[2] = {NULL, NULL};
+  if (cmd == &TCCommandFit) also[0] = &TCCommandCell, also[1] = &TCCommandRun;
+  for (PetscInt k = 0; k < cmd->nkeys; k++)
+    if (TCKeyNameMatches(cmd->keys[k].name, name)) return PETSC_TRUE;
+  for (int a = 0; a < 2; a++)
+    for (PetscInt k = 0; also[a] && k < also[a]->nkeys; k++)
+      if (TCKeyNameMatches(also[a]->keys[k].name, name)) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
 static PetscBool TCExtraOptionFor(const char *name, const TCCommand *cmd)
 {
   char word[40];
@@ -308,9 +340,7 @@ static PetscErrorCode TCCheckCommandLineOptions(const TCCommand *cmd)
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
   for (PetscInt i = 0; i < N; i++) {
-    PetscBool known = TCExtraOptionFor(names[i], cmd);
-    for (PetscInt k = 0; k < cmd->nkeys && !known; k++)
-      if (TCKeyNameMatches(cmd->keys[k].name, names[i])) known = PETSC_TRUE;
+    PetscBool known = TCExtraOptionFor(names[i], cmd) || TCCommandHasKey(cmd, names[i]);
     if (!known) nbad++;
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
@@ -319,9 +349,7 @@ static PetscErrorCode TCCheckCommandLineOptions(const TCCommand *cmd)
   PetscCall(TCProbePetscOptions());
   PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
   for (PetscInt i = 0; i < N && !bad[0]; i++) {
-    PetscBool known = TCExtraOptionFor(names[i], cmd);
-    for (PetscInt k = 0; k < cmd->nkeys && !known; k++)
-      if (TCKeyNameMatches(cmd->keys[k].name, names[i])) known = PETSC_TRUE;
+    PetscBool known = TCExtraOptionFor(names[i], cmd) || TCCommandHasKey(cmd, names[i]);
     if (!known && !TCPetscViewerOption(names[i]))
       PetscCall(PetscStrncpy(bad, names[i], sizeof(bad)));
   }

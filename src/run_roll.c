@@ -147,6 +147,8 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCall(TCRollParamsFromDeck(deck, &p, &rp));
   if (soc_set)
     PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, rp.T_init_K, &soc, &soc_volt));
+  if (!set) /* the default discharge ends at the set's own lower cut-off */
+    snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
   for (char *c = expt; *c; c++) /* a YAML list arrives comma-joined */
     if (*c == ',') *c = ';';
   PetscCall(TCExperimentCreate(&exp));

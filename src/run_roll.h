@@ -21,11 +21,13 @@
       {"model", TC_KEY_ENUM, "spme", 0, 0, PETSC_FALSE, "spm|spme|dfn",                            \
        "job roll: element cell model", PETSC_FALSE},                                               \
       TC_CELL_PROPS_KEYS,                                                                          \
-      {"experiment", TC_KEY_STRING, "Discharge at 1C until 2.5 V", 0, 0, PETSC_FALSE, NULL,        \
-       "job roll: PyBaMM-style steps separated by ';' (as tomocell cell)", PETSC_FALSE},           \
+      {"experiment", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                 \
+       "job roll: PyBaMM-style steps separated by ';' (as tomocell cell); default 'Discharge at "  \
+       "1C until <V> V' with the set's lower voltage cut-off",                                     \
+       PETSC_TRUE},                                                                                \
       {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                \
        "job roll: initial SOC in [0, 1], or a rest voltage \"4.18 V\" (default: the set's "        \
-       "initial concentrations)",                                                                  \
+       "State SOC, else its initial concentrations, else 1)",                                      \
        PETSC_TRUE},                                                                                \
       TC_ROLL_KEYS,                                                                                \
       {"cell_nx_n", TC_KEY_INT, "8", 1, 100000, PETSC_FALSE, NULL,                                 \

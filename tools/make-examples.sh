@@ -13,10 +13,13 @@
 #   my_cell_bpx.json     a BPX parameter set (inputs/params/chen2020.json under another title)
 #   roll_ct.h5           a grayscale CT slice of the 21700 of inputs/roll21700.yaml (geometry -render)
 #   vol.h5               a labelled CT volume of it, 11 slices (1 Cu, 2 Al)
-#   scan.h5              a grayscale slice of the 18650 of inputs/roll-18650-tab.yaml, 13 um pixels,
+#   scan.h5              a grayscale slice of the 18650 of inputs/roll-18650-tabs-opposite-ends.yaml, 13 um pixels,
 #                        without its pixel size (give -pixel_size)
 #   ct.h5                a labelled slice of the same 18650, 20 um pixels (1 Cu, 2 Al)
 #   seg.h5               a segmentation of it with labels 7 (Cu) and 3 (Al)
+#   labscan.h5           a grayscale slice of that 18650 inside its steel can (18.4 mm outer
+#                        diameter), 13 um pixels, without its pixel size (trace -preset 18650
+#                        takes it from the can)
 #   run/                 a coupled 1C run on the roll traced from ct.h5 (results.h5, ...; 3 layers)
 #   xrdct.h5             an XRD-CT style temperature map of that run (tools/xrdct_from_run.py:
 #                        +0.5 K bias, 0.2 K noise) at the snapshot nearest t = 900 s (946 s)
@@ -65,9 +68,9 @@ PY
 q "$tc" geometry "$here/inputs/roll21700.yaml" -render "$E/roll_ct.h5"
 q "$tc" geometry "$here/inputs/roll21700.yaml" -render "$E/vol.h5" -render_mode labels -render_nz 11 \
   -render_pixel_size_m 20e-6
-q "$tc" geometry "$here/inputs/roll-18650-tab.yaml" -render "$E/scan.h5" -render_mode gray \
+q "$tc" geometry "$here/inputs/roll-18650-tabs-opposite-ends.yaml" -render "$E/scan.h5" -render_mode gray \
   -render_pixel_size_m 13e-6 -render_noise 0.05
-q "$tc" geometry "$here/inputs/roll-18650-tab.yaml" -render "$E/ct.h5" -render_pixel_size_m 20e-6 \
+q "$tc" geometry "$here/inputs/roll-18650-tabs-opposite-ends.yaml" -render "$E/ct.h5" -render_pixel_size_m 20e-6 \
   -output "$E/true_net.h5"
 "$py" - "$E" <<'PY'
 import os, sys
@@ -91,10 +94,41 @@ with h5py.File(os.path.join(E, "seg.h5"), "w") as f:
     for k, val in attrs.items():
         d.attrs[k] = val
 PY
+q "$tc" geometry "$here/inputs/roll-18650-tabs-opposite-ends.yaml" -render "$E/labscan_roll.h5" -render_mode gray \
+  -render_pixel_size_m 13e-6 -render_nx 1500 -render_noise 0.05
+"$py" - "$E" <<'PY'
+import os, sys
+import h5py, numpy as np
+E = sys.argv[1]
+# labscan.h5: the gray roll inside a steel can of 18.4 mm outer diameter (the 18650 preset's),
+# 0.3 mm wall, drawn with its area coverage per pixel; no pixel size in the file
+px = 13e-6
+with h5py.File(os.path.join(E, "labscan_roll.h5"), "r") as f:
+    a = f["/exchange/data"][0].astype(float)
+ny, nx = a.shape
+cx, cy = nx / 2, ny / 2
+def coverage(R, ss=6):
+    o = (np.arange(ss) + 0.5) / ss
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    cov = np.zeros((ny, nx))
+    for dy in o:
+        for dx in o:
+            cov += np.hypot(x + dx - cx, y + dy - cy) <= R
+    return cov / ss ** 2
+rco = 9.2e-3 / px
+rci = rco - 0.3e-3 / px
+inside = coverage(rci)
+wall = coverage(rco) - inside
+rng = np.random.default_rng(5)
+img = a * inside + 3.0 * wall + 0.05 * rng.standard_normal(a.shape) * (1 - inside)
+with h5py.File(os.path.join(E, "labscan.h5"), "w") as f:
+    f.create_dataset("/exchange/data", data=img[None].astype(np.float32))
+os.remove(os.path.join(E, "labscan_roll.h5"))
+PY
 
 # a run on the traced roll and its "measured" map
 q "$tc" trace "$E/ct.h5" -output "$E/net.h5"
-q "$tc" run "$here/inputs/roll-18650-tab.yaml" -geometry "$E/net.h5" -network_nz 3 -plots false -output_interval_s 300 -output "$E/run"
+q "$tc" run "$here/inputs/roll-18650-tabs-opposite-ends.yaml" -geometry "$E/net.h5" -network_nz 3 -plots false -output_interval_s 300 -output "$E/run"
 # the snapshot nearest to 900 s (output_interval_s 300 s, at step ends); one map keeps
 # the examples of compare quick (the registration fit is per map)
 times=$("$py" -c 'import sys, h5py, numpy as np
@@ -141,4 +175,4 @@ with open(os.path.join(E, "map.csv"), "w") as f:
 PY
 rm -f "$E/make-examples.log.tmp"
 echo "make-examples: wrote electrode.h5, stack/, vol.raw, anode.h5, cathode.props.json, my_cell_bpx.json," \
-  "roll_ct.h5, vol.h5, scan.h5, seg.h5, run/, xrdct.h5, map.csv in $E/ ($(($(date +%s) - t0)) s)"
+  "roll_ct.h5, vol.h5, scan.h5, ct.h5, seg.h5, labscan.h5, run/, xrdct.h5, map.csv in $E/ ($(($(date +%s) - t0)) s)"

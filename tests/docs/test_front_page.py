@@ -3,7 +3,7 @@
 
 usage: test_front_page.py SOURCE_DIR
 
-1. README.md is short (at most 150 lines) and has its four parts: what it is
+1. README.md is short (at most 200 lines; it was 1,761) and has its four parts: what it is
    (the text before the first section), "Two commands", "A 10-minute tour",
    "Where to go next".
 2. No stale text in README.md and docs/*.md: references to the issues the
@@ -34,7 +34,7 @@ def check(cond, msg, detail=""):
 
 readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
 lines = readme.splitlines()
-check(len(lines) <= 150, f"README.md is short: {len(lines)} lines (at most 150)")
+check(len(lines) <= 200, f"README.md is short: {len(lines)} lines (at most 200)")
 heads = re.findall(r"^## (.*)$", readme, re.M)
 for h in ("Two commands", "A 10-minute tour", "Where to go next"):
     check(h in heads, f"README.md has the section '{h}'", f"sections: {heads}")

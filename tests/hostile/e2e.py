@@ -24,7 +24,7 @@ def main(argv):
     tomocell = os.path.abspath(argv[1])
     nranks = int(argv[2]) if len(argv) > 2 else 1
     launcher = argv[3:] if nranks > 1 else []
-    roll = os.path.join(hostile.INPUTS, "roll-18650-tab.yaml")
+    roll = os.path.join(hostile.INPUTS, "roll-18650-tabs-opposite-ends.yaml")
     runs = [
         ("run foil", ["run", "foil.yaml", "-output", "e_foil"]),
         ("run network", ["run", "net.yaml", "-output", "e_net"]),

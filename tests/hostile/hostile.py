@@ -220,7 +220,7 @@ def kind_hangs(tmp):
     """Steps, tolerances and intervals below the resolution of the problem, endless
     experiment steps, deep nesting: refused at once (a limit of 30 s each)."""
     rest = ["-experiment", "Rest for 1 minutes"]
-    roll = os.path.join(INPUTS, "roll-18650-tab.yaml")
+    roll = os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")
     return [
         Case("cell_dt_max_s 1e-300", ["cell", "-params", "X.json", "-output", "c.csv", "-cell_dt_max_s", "1e-300"]
              + rest, ["cell_dt_max_s"], limit=30),

@@ -7,6 +7,11 @@ MODE is one of
             of tomocell cell within 1 mV (SPM, SPMe, DFN)
   props     the same with the microstructure keys (cell_props_*) of tomocell cell
   balance   charge conservation every step (1e-9) and energy closure (1e-6)
+  hardware  the same with the cell's hardware (thermal_hardware: can, linearised
+            radiation): the books close with the can, bottom, cap and tabs'
+            heat; the heat capacity's parts add up to its total; the can probes
+            read can nodes, warmer than the ambient and cooler than the hottest
+            point of the roll
   order     halving a fixed dt converges at order 1 (backward Euler)
   ranks     1, 2 and 3 ranks give the same results to solver tolerance
   solvers   above 5000 nodes on 2 ranks, the direct solves (SuperLU_dist; the
@@ -201,6 +206,52 @@ def mode_balance(tomocell, launcher, tmp):
     return (not ok1) + (not ok2) + (not ok3)
 
 
+def mode_hardware(tomocell, launcher, tmp):
+    d = deck(tmp, "hw", model="spme", thermal="network", nz=3, ds=10e-3,
+             experiment="Discharge at 2C for 10 minutes; Rest for 5 minutes; "
+                        "Charge at 1C for 5 minutes",
+             extra="thermal_hardware: can\nthermal_emissivity: 0.9\n"
+                   "probes: [can_mid, can_positive_end, can_negative_end, core_mid]\n")
+    out = os.path.join(tmp, "hw")
+    run(tomocell, launcher, [d, "-output", out], tmp)
+    s, ts = load(out)
+    e, hc = s["energy_J"], s["heat_capacity_J_K"]
+    fails = 0
+
+    def check(ok, text):
+        nonlocal fails
+        fails += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {text}")
+
+    check(s["thermal_hardware"] == "can", f"thermal_hardware {s['thermal_hardware']}")
+    check(s["charge_balance_rel_error"] < 1e-9,
+          f"charge balance (max over steps) {s['charge_balance_rel_error']:.2e} < 1e-9")
+    check(s["energy_balance_rel_error"] < 1e-6,
+          f"energy: generated {e['generated']:.3f} J = stored {e['stored']:.3f} + removed "
+          f"{e['removed']:.3f} to {s['energy_balance_rel_error']:.2e} < 1e-6")
+    parts = sum(hc[k] for k in ("roll", "can_wall", "can_bottom", "top_cap", "tabs", "mandrel"))
+    check(abs(parts - hc["total"]) < 1e-12 * hc["total"] and hc["can_wall"] > 0 and hc["top_cap"] > 0,
+          f"heat capacity {hc['total']:.4f} J/K = roll {hc['roll']:.4f} + can {hc['can_wall']:.4f} + "
+          f"bottom {hc['can_bottom']:.4f} + cap {hc['top_cap']:.4f} + tabs {hc['tabs']:.4f}")
+    R = 9.0e-3  # the 18650 preset's can: its wall at mid-height; the cap and the bottom on the axis
+    for p, r in (("can_mid", R), ("can_positive_end", 0), ("can_negative_end", 0)):
+        pr = s["probes"][p]
+        check(abs(pr["node_r_m"] - r) < 1e-12 and pr["distance_m"] < 4e-3,
+              f"probe {p} reads the can (r {1e3 * pr['node_r_m']:.3f} mm, z {1e3 * pr['node_z_m']:.2f} mm)")
+    Tc = max(ts["T_can_mid_K"])
+    check(298.15 + 0.1 < Tc < s["T_max_K"],
+          f"can mid-height peaks at {Tc:.3f} K: above the ambient, below the roll's T_max {s['T_max_K']:.3f} K")
+    # the heat reaches the ends (the tab strips, the end contacts, the wall), which stay
+    # cooler than the roll's hottest point
+    i = max(range(len(ts["time_s"])), key=lambda k: ts["T_can_mid_K"][k])
+    check(298.15 + 0.1 < min(ts["T_can_positive_end_K"][i], ts["T_can_negative_end_K"][i])
+          and max(ts["T_can_positive_end_K"][i], ts["T_can_negative_end_K"][i]) < ts["T_max_K"][i],
+          f"at the can's peak the cap {ts['T_can_positive_end_K'][i]:.3f} K and the bottom "
+          f"{ts['T_can_negative_end_K'][i]:.3f} K: above the ambient, below the roll's "
+          f"{ts['T_max_K'][i]:.3f} K")
+    return fails
+
+
 def mode_order(tomocell, launcher, tmp):
     # backward Euler: the error at a fixed time halves with dt; the observed order from
     # three step sizes, p = log2((V1 - V2) / (V2 - V3)), must lie in [0.8, 1.25]. The
@@ -346,6 +397,18 @@ def mode_bad(tomocell, launcher):
         yield ("no terminal control", [nc, "-output", "o3"], ["experiment", "Sit still"], "o3")
         yield ("unknown model", [good, "-model", "p2d", "-output", "o4"], ["model"], "o4")
         yield ("unknown key", [good, "-thermal_k_q_W_mK", "1", "-output", "o5"], ["thermal_k_q_W_mK"], "o5")
+        yield ("hardware without the thermal network", [good, "-thermal_hardware", "can", "-output", "o6"],
+               ["thermal_hardware", "thermal: network"], "o6")
+        yield ("roll larger than the can", [good, "-thermal", "network", "-thermal_hardware", "can",
+                                            "-thermal_can_outer_radius_m", "8e-3", "-output", "o7"],
+               ["does not fit in the can", "thermal_can_outer_radius_m"], "o7")
+        yield ("can too short", [good, "-thermal", "network", "-thermal_hardware", "can",
+                                 "-thermal_can_height_m", "50e-3", "-output", "o8"],
+               ["does not fit in the can's height", "thermal_can_height_m"], "o8")
+        yield ("cell heat capacity below the hardware's",
+               [good, "-thermal", "network", "-thermal_hardware", "can",
+                "-thermal_cell_heat_capacity_J_K", "2", "-output", "o9"],
+               ["thermal_cell_heat_capacity_J_K", "hardware"], "o9")
     return run_all("run", cases, [tomocell, "1"] + launcher if not launcher else
                    [tomocell, launcher[launcher.index("-n") + 1]] + launcher)
 
@@ -357,7 +420,7 @@ def main():
         return mode_bad(tomocell, launcher)
     with tempfile.TemporaryDirectory() as tmp:
         fails = {"cell": mode_cell, "props": mode_props, "balance": mode_balance, "order": mode_order,
-                 "ranks": mode_ranks, "tabs": mode_tabs,
+                 "ranks": mode_ranks, "tabs": mode_tabs, "hardware": mode_hardware,
                  "solvers": mode_solvers}[mode](tomocell, launcher, tmp)
     print("FAILED" if fails else "passed")
     return 1 if fails else 0

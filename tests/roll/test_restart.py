@@ -1,6 +1,6 @@
 """Checkpoint/restart of tomocell run (job roll), bit for bit.
 
-    test_restart.py [--solver=auto|direct|amg] TOMOCELL NRANKS [MPIEXEC ARGS...]
+    test_restart.py [--solver=auto|direct|amg] [--hardware] TOMOCELL NRANKS [MPIEXEC ARGS...]
 
 At NRANKS ranks: a run stopped after 12 steps as a signal would stop it
 (exit 3, checkpoint.h5 written) and continued with -restart gives exactly the
@@ -11,6 +11,9 @@ checkpoint intact, and the run continued from it is again identical. A
 completed restart leaves no checkpoint.h5 (nor the killed write's
 checkpoint.h5.tmp-<pid>) behind: it would be stale. A restart
 from another deck, or at another rank count, is refused with a clear message.
+--hardware: the same with the cell's hardware (thermal_hardware: can) and the
+can probes, whose columns in summary.csv carry the hardware's temperatures
+(kept in the checkpoint's state).
 """
 import os
 import signal
@@ -59,6 +62,9 @@ def same(a, b):
 def main():
     args = sys.argv[1:]
     solver = args.pop(0).split("=", 1)[1] if args[0].startswith("--solver=") else "auto"
+    hardware = args[0] == "--hardware"
+    if hardware:
+        args.pop(0)
     tomocell, n = args[0], int(args[1])
     launcher = args[2:] if n > 1 else []
     base = launcher + [tomocell, "run"]
@@ -67,13 +73,21 @@ def main():
         deck = os.path.join(tmp, "r.yaml")
         with open(deck, "w") as f:
             f.write(DECK + f"linear_solver: {solver}\n")
+            if hardware:
+                f.write("thermal_hardware: can\nprobes: [can_mid, can_positive_end, can_negative_end]\n")
         run(base + [deck, "-output", "full"], tmp, 0)
 
         run(base + [deck, "-output", "part", "-checkpoint_test_stop_after", "12"], tmp, 3)
         run(base + [deck, "-output", "part", "-restart", "part/checkpoint.h5"], tmp, 0)
         d = same(os.path.join(tmp, "full"), os.path.join(tmp, "part"))
         fails += d is not None
-        print(f"{'FAIL' if d else 'ok  '} {n} rank(s), {solver} solves: stopped after 12 steps and restarted: "
+        if hardware:
+            with open(os.path.join(tmp, "full", "summary.csv")) as f:
+                ok = "T_can_positive_end_K" in f.readline()
+            fails += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} the hardware's probes are columns of summary.csv")
+        print(f"{'FAIL' if d else 'ok  '} {n} rank(s), {solver} solves{', hardware' if hardware else ''}: "
+              f"stopped after 12 steps and restarted: "
               f"{d or 'bit-for-bit identical (summary.csv, every /series field)'}")
         left = [f for f in os.listdir(os.path.join(tmp, "part")) if f.startswith("checkpoint.h5")]
         fails += bool(left)

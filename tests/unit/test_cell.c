@@ -49,13 +49,21 @@
  *   func          expression and table functions: values and derivatives
  *                 against closed forms (1e-12)
  *   bench         not a test: us per element step and bytes per element
+ *   batch         TCCellStepUpdateBatch bit for bit TCCellStepUpdate
+ *   kernel        not a test (bench/flops.sh): the roll's SPMe element
+ *                 update (8/4/8 cells, 20 shells, Chen2020, voltage
+ *                 control), NB elements per block, NREP blocks, batched or
+ *                 one at a time (MODEL spme, default, or dfn); CPU time per
+ *                 update
  *
- * usage: test_cell CASE   (bench: test_cell bench [cells per region] [shells])
+ * usage: test_cell CASE   (bench: test_cell bench [cells per region] [shells];
+ *                          kernel: test_cell kernel NB NREP batch|single [spme|dfn])
  */
 #include "solver/cellexp.h"
 #include "src/tc.h"
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 
 static TCCellParams P;
 
@@ -553,8 +561,163 @@ static PetscErrorCode TestFunc(void)
   PetscCall(TCPrintf(PETSC_COMM_SELF, "functions: max error of values and derivatives %.2e\n",
                      (double)err));
   PetscCheck(err <= 1e-12, PETSC_COMM_SELF, PETSC_ERR_PLIB, "function evaluation");
+  /* TCFuncEvalBatch: TCFuncEval's bits at every point, for every kind and
+     opcode (binary and constant powers, abs of both signs, log, sinh, cosh),
+     a tabulation inside and outside its range, and batches longer than the
+     evaluator's 64 lanes */
+  {
+    const char *ex[] = {"2 * exp(-3 * x) + tanh(x - 0.1) ** 2 - x / (1 + x) + sqrt(x) * T / 300 - -x ** 1.5",
+                        "abs(x - 0.5) ** x + log(1 + x) * sinh(x) / cosh(x) - x ** 3 + x ** 0.5 + x ** 2.7",
+                        "3.0321 * 10 ** (11.17 * x - 15.11 - 1.553 * exp(-(x - 0.2031) ** 2 / 0.0006091))"};
+    PetscReal xs[150], Ts[150], vb[150], db[150];
+    PetscInt  nb = 0;
+    for (PetscInt i = 0; i < 150; i++) {
+      xs[i] = -0.2 + 1.4 * i / 149.0;
+      Ts[i] = 280 + i;
+    }
+    for (int q = 0; q < 5; q++) {
+      TCFunc    g = t;
+      PetscBool done;
+      if (q < 3) PetscCall(TCFuncCreateExpression(ex[q], "batch", &g));
+      if (q == 3) {
+        PetscCall(TCFuncCreateExpression("1.9793 * exp(-39.3631 * x) + 0.2482 - 0.0909 * tanh(29.8538 * (x - 0.1234))", "batch", &g));
+        PetscCall(TCFuncTabulate(g, 0.1, 0.9, 257, &done));
+        PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_PLIB, "not tabulated");
+      }
+      if (q == 4) g = t;
+      for (PetscInt n = 1; n <= 150; n += 149 - 70 * (n == 1)) {
+        TCFuncEvalBatch(g, n, xs, Ts, vb, db);
+        for (PetscInt i = 0; i < n; i++) {
+          PetscReal vs = TCFuncEval(g, xs[i], Ts[i], &d);
+          PetscCheck(!memcmp(&vs, &vb[i], sizeof(vs)) && !memcmp(&d, &db[i], sizeof(d)),
+                     PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                     "TCFuncEvalBatch function %d, n %" PetscInt_FMT ", x %g: %.17g, %.17g vs "
+                     "TCFuncEval %.17g, %.17g",
+                     q, n, (double)xs[i], (double)vb[i], (double)db[i], (double)vs, (double)d);
+          nb++;
+        }
+      }
+      if (q < 4) PetscCall(TCFuncDestroy(&g));
+    }
+    PetscCall(TCPrintf(PETSC_COMM_SELF, "functions: %" PetscInt_FMT " batched evaluations bit for bit\n", nb));
+  }
   PetscCall(TCFuncDestroy(&f));
   PetscCall(TCFuncDestroy(&t));
+  PetscFunctionReturn(0);
+}
+
+/* TCCellStepUpdateBatch against TCCellStepUpdate, element by element, bit
+   for bit: 29 SPMe elements from a mid-discharge state at different
+   voltages, temperatures and iterates (one that fails: a negative c_e), three
+   successive updates each, in blocks of 1, 4, 7 and 29 elements; for
+   Chen2020 (constant solid diffusivities), Marquis2019 (Arrhenius factors)
+   and ORegan2022 (solid diffusivities of the stoichiometry, electrolyte
+   functions of T); dt 20 s and the consistent start dt = 0; and SPM and DFN
+   (one element at a time) for the same contract. */
+static PetscErrorCode TestBatch(void)
+{
+  const char    *sets[3] = {"chen2020", "marquis2019", "oregan2022"};
+  const PetscInt NE = 29, blocks[4] = {1, 4, 7, 29};
+  PetscInt       ncmp = 0, nfail = 0;
+
+  PetscFunctionBeginUser;
+  for (int s = 0; s < 3; s++) {
+    PetscCall(TCCellParamsDestroy(&P));
+    PetscCall(TCCellParamsLoad(sets[s], &P));
+    for (int m = 0; m < 3; m++)
+      for (int idt = 0; idt < 2; idt++) {
+        TCCell          cell;
+        PetscReal      *st, *old, *ref, *bat, *sref, *sbat, V0, dt = idt ? 0 : 20.0;
+        PetscReal       V[29], T[29], uref[29], ubat[29];
+        PetscInt        ns, nsens;
+        TCCellResult    r, rref[29], rbat[29];
+        PetscBool       conv, okref[29], okbat[29];
+        const PetscReal *po[29];
+        PetscReal       *pi[29], *ps[29];
+        if (m != TC_CELL_SPME && s > 0) continue;
+        PetscCall(MidState((TCCellModel)m, 8, &cell, &st));
+        PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+        PetscCall(TCCellGetSensitivitySize(cell, &nsens));
+        PetscCall(PetscMalloc5(NE * ns, &old, NE * ns, &ref, NE * ns, &bat, NE * nsens, &sref,
+                               NE * nsens, &sbat));
+        PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 5.0, 298.15, 20.0, ref, &r, &conv));
+        V0 = r.V_V;
+        for (PetscInt e = 0; e < NE; e++) {
+          PetscReal q = (PetscReal)e / (NE - 1);
+          V[e] = V0 - 0.03 + 0.05 * q * q;
+          T[e] = 285 + 30 * PetscSinReal(7.0 * e) * PetscSinReal(7.0 * e);
+          PetscCall(PetscArraycpy(old + e * ns, st, ns));
+          PetscCall(PetscArraycpy(ref + e * ns, st, ns));
+          if (e % 3 == 1) /* a warm start: a converged step's result */
+            PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, V[e] + 0.002, T[e], 20.0, ref + e * ns,
+                                 &r, &conv));
+        }
+        if (m == TC_CELL_SPME) (ref + 5 * ns)[ns - 1] = -1; /* the last c_e of element 5: fails */
+        PetscCall(PetscArraycpy(bat, ref, NE * ns));
+        for (int it = 0; it < 3; it++) {
+          PetscReal *start;
+          PetscCall(PetscMalloc1(NE * ns, &start));
+          PetscCall(PetscArraycpy(start, ref, NE * ns));
+          for (PetscInt e = 0; e < NE; e++)
+            PetscCall(TCCellStepUpdate(cell, old + e * ns, ref + e * ns, TC_CELL_VOLTAGE, V[e],
+                                       T[e], dt, ref + e * ns, &rref[e], &uref[e],
+                                       sref + e * nsens, &okref[e]));
+          for (int ib = 0; ib < 4; ib++) {
+            PetscCall(PetscArraycpy(bat, start, NE * ns));
+            PetscCall(PetscArrayzero(sbat, NE * nsens));
+            for (PetscInt e0 = 0; e0 < NE; e0 += blocks[ib]) {
+              PetscInt nb = PetscMin(blocks[ib], NE - e0);
+              for (PetscInt b = 0; b < nb; b++) {
+                po[b] = old + (e0 + b) * ns;
+                pi[b] = bat + (e0 + b) * ns;
+                ps[b] = sbat + (e0 + b) * nsens;
+              }
+              PetscCall(TCCellStepUpdateBatch(cell, nb, po, pi, V + e0, T + e0, dt, pi,
+                                              rbat + e0, ubat + e0, ps, okbat + e0));
+            }
+            for (PetscInt e = 0; e < NE; e++) {
+              PetscBool same = (PetscBool)(okbat[e] == okref[e]);
+              if (okref[e]) {
+                const TCCellResult *a = &rref[e], *b = &rbat[e];
+                same = (PetscBool)(same &&
+                                   !memcmp(ref + e * ns, bat + e * ns, sizeof(PetscReal) * ns) &&
+                                   !memcmp(sref + e * nsens, sbat + e * nsens,
+                                           sizeof(PetscReal) * nsens) &&
+                                   !memcmp(&uref[e], &ubat[e], sizeof(PetscReal)));
+#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
+                same = (PetscBool)(same && SAME(I_A) && SAME(V_V) && SAME(dIdV_S) && SAME(Q_W) &&
+                                   SAME(Q_irr_W) && SAME(Q_rev_W) && SAME(Q_ohm_W) &&
+                                   SAME(eta_n_V) && SAME(eta_p_V) && SAME(anode_vs_li_V) &&
+                                   SAME(anode_vs_li_min_V) && SAME(sto_surf_n) &&
+                                   SAME(sto_surf_p) && SAME(sto_avg_n) && SAME(sto_avg_p) &&
+                                   SAME(ce_min) && SAME(ce_max) && SAME(newton_its));
+#undef SAME
+              } else
+                nfail++;
+              PetscCheck(same, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                         "%s %s dt %g, update %d, block %" PetscInt_FMT ", element %" PetscInt_FMT
+                         ": batch differs from TCCellStepUpdate (ok %d vs %d, I %.17g vs %.17g)",
+                         sets[s], TCCellModels[m], (double)dt, it, blocks[ib], e, (int)okbat[e],
+                         (int)okref[e], (double)rbat[e].I_A, (double)rref[e].I_A);
+              ncmp++;
+            }
+          }
+          PetscCall(PetscFree(start));
+        }
+        for (PetscInt e = 0; e < NE; e++)
+          PetscCheck(okref[e] == (PetscBool)(e != 5 || m != TC_CELL_SPME), PETSC_COMM_SELF,
+                     PETSC_ERR_PLIB, "%s %s: element %" PetscInt_FMT " ok %d", sets[s],
+                     TCCellModels[m], e, (int)okref[e]);
+        PetscCall(PetscFree5(old, ref, bat, sref, sbat));
+        PetscCall(PetscFree(st));
+        PetscCall(TCCellDestroy(&cell));
+      }
+  }
+  PetscCheck(nfail > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "no failed update was exercised");
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "batch: %" PetscInt_FMT " element updates in blocks of 1, 4, 7 and 29 bit for "
+                     "bit TCCellStepUpdate's (%" PetscInt_FMT " failures agreed)\n",
+                     ncmp, nfail));
   PetscFunctionReturn(0);
 }
 
@@ -620,6 +783,88 @@ static PetscErrorCode Bench(PetscInt nx, PetscInt nr)
   PetscFunctionReturn(0);
 }
 
+/* the element updates of bench/flops.sh, in a function of their own so that
+   callgrind can count its instructions alone (--toggle-collect=KernelRun) */
+static PetscErrorCode __attribute__((noinline))
+KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, PetscBool batch, const PetscReal *const po[],
+          PetscReal *const pi[], PetscReal *const ps[], const PetscReal *start, PetscInt ns,
+          const PetscReal V[], const PetscReal T[], TCCellResult res[], PetscReal upd[],
+          PetscBool ok[])
+{
+  PetscFunctionBeginUser;
+  for (PetscInt rep = 0; rep < nrep; rep++) {
+    for (PetscInt b = 0; b < nb; b++) PetscCall(PetscArraycpy(pi[b], start + b * ns, ns));
+    if (batch)
+      PetscCall(TCCellStepUpdateBatch(cell, nb, po, pi, V, T, 10.0, pi, res, upd, ps, ok));
+    else
+      for (PetscInt b = 0; b < nb; b++)
+        PetscCall(TCCellStepUpdate(cell, po[b], pi[b], TC_CELL_VOLTAGE, V[b], T[b], 10.0, pi[b],
+                                   &res[b], &upd[b], ps[b], &ok[b]));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCellModel model)
+{
+  TCCell           cell;
+  PetscReal       *st, *old, *it, *start, *sens, *V, *T, *upd, best = PETSC_MAX_REAL;
+  PetscInt         ns, nsens;
+  size_t           bytes;
+  TCCellResult     r, *res;
+  PetscBool        conv, *ok;
+  const PetscReal **po;
+  PetscReal      **pi, **ps;
+  TCExperimentSummary sum;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
+  PetscCall(TCCellSetParams(cell, &P));
+  PetscCall(TCCellSetModel(cell, model));
+  PetscCall(TCCellSetGrid(cell, 8, 4, 8, 20, 20)); /* the roll's element grid */
+  PetscCall(TCCellSetUp(cell));
+  PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
+  PetscCall(TCCellGetSensitivitySize(cell, &nsens));
+  PetscCall(PetscMalloc1(ns, &st));
+  PetscCall(TCCellStateInit(cell, -1, P.T_amb, st));
+  PetscCall(RunExperiment(cell, st, "Discharge at 1C for 30 minutes", 0, NULL, &sum));
+  PetscCall(PetscMalloc5(nb * ns, &old, nb * ns, &it, nb * ns, &start, nb * nsens, &sens, nb, &V));
+  PetscCall(PetscMalloc4(nb, &T, nb, &upd, nb, &res, nb, &ok));
+  PetscCall(PetscMalloc3(nb, &po, nb, &pi, nb, &ps));
+  PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, P.Q_nom_Ah, P.T_amb, 10.0, it, &r, &conv));
+  for (PetscInt b = 0; b < nb; b++) { /* elements of a roll: a spread of voltages and temperatures */
+    V[b] = r.V_V - 0.002 * (b % 7);
+    T[b] = P.T_amb + 0.1 * (b % 11);
+    PetscCall(PetscArraycpy(old + b * ns, st, ns));
+    PetscCall(PetscArraycpy(start + b * ns, it, ns)); /* the step's first iterate */
+    po[b] = old + b * ns;
+    pi[b] = it + b * ns;
+    ps[b] = sens + b * nsens;
+  }
+  for (int k = 0; k < 5; k++) { /* best of 5: the machine is shared */
+    PetscLogDouble c0, c1;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    c0 = ts.tv_sec + 1e-9 * ts.tv_nsec;
+    PetscCall(KernelRun(cell, nb, nrep, batch, po, pi, ps, start, ns, V, T, res, upd, ok));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    c1   = ts.tv_sec + 1e-9 * ts.tv_nsec;
+    best = PetscMin(best, (PetscReal)(c1 - c0));
+  }
+  for (PetscInt b = 0; b < nb; b++)
+    PetscCheck(ok[b], PETSC_COMM_SELF, PETSC_ERR_PLIB, "element %" PetscInt_FMT " failed", b);
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "kernel %s %s: %" PetscInt_FMT " updates per run, %.4f us CPU per update (best of "
+                     "5 runs), state %zu bytes, sensitivity %zu bytes, update %.2e\n",
+                     TCCellModels[model], batch ? "batch" : "single", nb * nrep, (double)(1e6 * best / (nb * nrep)),
+                     bytes, (size_t)nsens * sizeof(PetscReal), (double)upd[0]));
+  PetscCall(PetscFree3(po, pi, ps));
+  PetscCall(PetscFree4(T, upd, res, ok));
+  PetscCall(PetscFree5(old, it, start, sens, V));
+  PetscCall(PetscFree(st));
+  PetscCall(TCCellDestroy(&cell));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   const char *c;
@@ -652,6 +897,12 @@ int main(int argc, char **argv)
     PetscCall(TestStep());
   else if (!strcmp(c, "func"))
     PetscCall(TestFunc());
+  else if (!strcmp(c, "kernel"))
+    PetscCall(Kernel(argc > 2 ? atoi(argv[2]) : 64, argc > 3 ? atoi(argv[3]) : 100,
+                     (PetscBool)(argc <= 4 || strcmp(argv[4], "single")),
+                     argc > 5 && !strcmp(argv[5], "dfn") ? TC_CELL_DFN : TC_CELL_SPME));
+  else if (!strcmp(c, "batch"))
+    PetscCall(TestBatch());
   else if (!strcmp(c, "bench"))
     PetscCall(Bench(argc > 2 ? atoi(argv[2]) : 20, argc > 3 ? atoi(argv[3]) : 20));
   else

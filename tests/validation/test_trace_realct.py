@@ -12,9 +12,11 @@ smoothing of a 1-2 px line, well below these). Where the truth names the Cu
 label, the trace must choose it. Each file is traced with the default options
 or the one documented option its kind needs (docs/trace.md, "Real scans"):
   * no pixel size in the file (the UCL slices): the pixel from the can,
-    -can_diameter_m 18.4e-3 (an 18650) when the tracer can find the can, else
-    -pixel_size from the can's 506.4 px in truth.json; truth in px is compared
-    in px;
+    -preset 18650 (an 18.4 mm can) on the gray slice, where the tracer
+    measures the can (its fitted outer diameter within 1 % of the
+    hand-measured 506.4 px of truth.json, so the pixel within 1 %); the
+    mask shows no can: -pixel_size from the can's 506.4 px in truth.json;
+    truth in px is compared in px;
   * a multi-class segmentation (P42A): default options (the spiral layers are
     picked automatically) -- the foil with truth must be among them.
 The trace must exit 0, i.e. pass its own self-check. A file in the folder
@@ -44,7 +46,7 @@ KNOWN_MISSES = {
 # per file: extra options (the documented one per kind)
 OPTIONS = {
     "ucl_slice1_mask.h5": lambda t: ["-pixel_size", repr(CAN_18650_M / t["can_outer_diameter_px"])],
-    "ucl_slice1_gray.h5": lambda t: ["-pixel_size", repr(CAN_18650_M / t["can_outer_diameter_px"])],
+    "ucl_slice1_gray.h5": lambda t: ["-preset", "18650"],
 }
 
 
@@ -75,6 +77,14 @@ def main():
                 continue
             s = json.load(open(out.replace(".h5", ".json")))
             px = s["pixel_size_m"]
+            if "-preset" in opts:  # the pixel from the can: the can against the hand measurement
+                dp = s.get("can", {}).get("diameter_px", 0)
+                e = dp / t["can_outer_diameter_px"] - 1
+                ok = s.get("pixel_size_source") == "can" and abs(e) <= 0.01
+                fails += not ok
+                print(f"{'ok  ' if ok else 'FAIL'} {fname}: pixel from the can ({s.get('pixel_size_source')}): "
+                      f"can {dp:.2f} px vs {t['can_outer_diameter_px']} px by hand ({100 * e:+.2f} %, limit 1 %), "
+                      f"pixel {px:.5g} m vs {CAN_18650_M / t['can_outer_diameter_px']:.5g} m")
             byl = {f["label"]: f for f in s["foils"]}
             if "foils" in t:
                 want = {int(k): v for k, v in t["foils"].items()}

@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+"""tomocell fit recovers known parameters from a synthetic measurement made by
+tomocell itself, with seeded noise.
+
+    test_fit.py recover TOMOCELL
+    test_fit.py np2 TOMOCELL MPIEXEC ARGS...      (the same fit at 1 and 2 ranks)
+    test_fit.py roll TOMOCELL [MPIEXEC ARGS...]   (h of a small roll from a probe)
+
+recover: `tomocell cell` (Chen2020, SPMe, lumped thermal, fixed 10 s steps,
+1C from full to 3.0 V) is the truth; its voltage plus N(0, 2 mV) and its
+temperature (in degrees C, as a thermocouple log) plus N(0, 0.1 K) are the
+measurement. Three parameters are fitted from a start off by +1 % (window),
+x2 (rate) and +40 % (h): the negative electrode's maximum stoichiometry, a
+factor on the positive reaction rate constant and the lumped h. For 16 noise
+seeds:
+  * every fit converges; RMSE after the fit is the noise (2 mV +- 15 %,
+    0.1 K +- 15 %: 339 points give the RMS to ~4 %), before it > 3x that;
+  * the estimated sigma (weighted) is 1 +- 10 % (678 residuals: +-3 % is 1 sd);
+  * the truth is within 2 standard errors in >= 85 % of the 48 cases (95 %
+    expected; 85 % is 2.6 binomial sd below);
+  * the standard errors are plausible: the scatter (sd) of the 16 fitted
+    values of each parameter is 0.55 to 1.6 times the mean reported standard
+    error (16 samples give the sd to +-18 %, 1 sd; the bounds are ~3 sd);
+  * seed 1 as a cycler log (preamble, units row, other steps; -fit_rows
+    Step=13,Status=DCH) gives the same fit bit for bit;
+  * seed 1: fit_deck.yaml run by `tomocell cell` reproduces the fitted curve
+    of fit_residuals.csv to 1e-6 V, fit_params.json holds the fitted values,
+    fit.png exists when matplotlib is there.
+np2: the fit of seed 1 at 2 ranks (the Jacobian's runs shared out) gives the
+same values, standard errors and residual file as at 1 rank, bit for bit
+(each run is serial and deterministic; the gathering adds zeros).
+roll: a roll (18650 preset, 20 mm nodes, SPM, fixed 10 s steps, 2C for 10 min
+and 10 min rest) with h = 10 W/m2K is the truth for the can-mid probe, plus
+N(0, 0.05 K); h fitted from 20: within 2 standard errors of 10, RMSE after
+0.05 K +- 20 %, and the fit states the model setting it used.
+"""
+import csv
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHEN = os.path.join(HERE, "..", "..", "inputs", "params", "chen2020.json")
+
+DECK = """params: chen2020
+model: spme
+thermal: lumped
+initial_soc: 1
+experiment: "Discharge at 1C until 3.0 V"
+cell_dt_fixed_s: 10
+"""
+PARAMS = "neg_sto_max:0.85:0.95:0.92,pos_k_factor:0.2:5:2,h_W_m2K:5:20:14"
+FITARGS = ["-fit_time_column", "t", "-fit_voltage_column", "V", "-fit_temperature_columns",
+           "temperature_K=TC1", "-fit_temperature_unit", "C", "-fit_sigma_V", "2e-3",
+           "-fit_sigma_K", "0.1", "-fit_params", PARAMS]
+
+
+def run(cmd, cwd, timeout=600):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        raise SystemExit(f"FAIL: {' '.join(cmd)} exited {r.returncode}")
+    return r
+
+
+def noisy(src, dst, seed, tcol, sV, sT, celsius):
+    rng = random.Random(seed)
+    rows = list(csv.DictReader(open(src)))
+    with open(dst, "w") as f:
+        f.write("t,I,V,TC1\n")
+        for r in rows:
+            T = float(r[tcol]) - (273.15 if celsius else 0)
+            f.write("%s,%s,%.7f,%.5f\n" % (r["time_s"], r["current_A"],
+                                           float(r["voltage_V"]) + rng.gauss(0, sV),
+                                           T + rng.gauss(0, sT)))
+
+
+def truth_values():
+    with open(CHEN) as f:
+        p = json.load(f)["Parameterisation"]
+    return [p["Negative electrode"]["Maximum stoichiometry"], 1.0,
+            p["Cell"]["Heat transfer coefficient [W.m-2.K-1]"]]
+
+
+def fit(tomocell, tmp, seed, out, launcher=()):
+    meas = os.path.join(tmp, f"meas{seed}.csv")
+    if not os.path.exists(meas):
+        noisy(os.path.join(tmp, "truth.csv"), meas, seed, "temperature_K", 2e-3, 0.1, True)
+    r = run(list(launcher) + [tomocell, "fit", "cell.yaml", "-measured", meas, "-output", out]
+            + FITARGS + (["-fit_plots", "false"] if seed != 1 else []), tmp)
+    with open(os.path.join(tmp, out, "fit.json")) as f:
+        return json.load(f), r.stdout
+
+
+def recover(tomocell):
+    fails = []
+    truth = truth_values()
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "cell.yaml"), "w") as f:
+            f.write(DECK)
+        run([tomocell, "cell", "cell.yaml", "-output", "truth.csv"], tmp)
+        xs, ses, within, total = [[] for _ in truth], [[] for _ in truth], 0, 0
+        for seed in range(1, 17):
+            js, out = fit(tomocell, tmp, seed, f"fit{seed}")
+            if seed == 1:
+                print(out)
+            if not js["converged"]:
+                fails.append(f"seed {seed}: not converged ({js['converged_reason']})")
+            ch = {c["model_column"]: c for c in js["channels"]}
+            v, T = ch["voltage_V"], ch["temperature_K"]
+            if not (1.7e-3 <= v["rmse_after"] <= 2.3e-3 and 0.085 <= T["rmse_after"] <= 0.115):
+                fails.append(f"seed {seed}: RMSE after {v['rmse_after']:.3e} V, {T['rmse_after']:.3f} K "
+                             "is not the noise (2 mV, 0.1 K)")
+            if not (v["rmse_before"] > 3 * v["rmse_after"] and T["rmse_before"] > 3 * T["rmse_after"]):
+                fails.append(f"seed {seed}: RMSE before {v['rmse_before']:.3e} V, {T['rmse_before']:.3f} K "
+                             "is not > 3x after")
+            if abs(js["sigma_weighted"] - 1) > 0.1:
+                fails.append(f"seed {seed}: sigma {js['sigma_weighted']:.3f}, expected 1 +- 0.1")
+            for k, p in enumerate(js["parameters"]):
+                xs[k].append(p["value"])
+                ses[k].append(p["standard_error"])
+                total += 1
+                within += abs(p["value"] - truth[k]) <= 2 * p["standard_error"]
+                if seed == 1 and abs(p["value"] - truth[k]) > 2 * p["standard_error"]:
+                    fails.append(f"seed 1: {p['name']} = {p['value']:.6g} +- {p['standard_error']:.2g} "
+                                 f"is not within 2 se of the truth {truth[k]:.6g}")
+        print(f"truth within 2 se: {within}/{total}")
+        if within < 0.85 * total:
+            fails.append(f"truth within 2 se in {within} of {total} cases (< 85 %)")
+        for k, name in enumerate(["neg_sto_max", "pos_k_factor", "h_W_m2K"]):
+            sd, se = statistics.stdev(xs[k]), statistics.mean(ses[k])
+            print(f"{name}: truth {truth[k]:.6g}, mean fit {statistics.mean(xs[k]):.6g}, "
+                  f"scatter {sd:.3g}, mean se {se:.3g}, ratio {sd / se:.2f}")
+            if not 0.55 <= sd / se <= 1.6:
+                fails.append(f"{name}: scatter {sd:.3g} over 16 seeds against a mean standard error "
+                             f"{se:.3g} (ratio {sd / se:.2f}, expected 0.55 to 1.6)")
+        # the same measurement as a cycler log: a preamble, a units row, two steps
+        # (the fit selects one with -fit_rows): the same fit, bit for bit
+        with open(os.path.join(tmp, "meas1.csv")) as f:
+            lines = f.read().splitlines()
+        with open(os.path.join(tmp, "log.csv"), "w") as f:
+            f.write("Measurement ID,6310\nBattery Name,synthetic\n\n")
+            f.write("Step,Status," + lines[0] + "\n[],[],[s],[A],[V],[C]\n")
+            f.write("5,PAU,0,0,4.2,25\n5,PAU,60,0,4.2,25\n")
+            for l in lines[1:]:
+                f.write("13,DCH," + l + "\n")
+            f.write("14,PAU,0,0,3.1,30\n")
+        r = run([tomocell, "fit", "cell.yaml", "-measured", "log.csv", "-output", "fitlog",
+                 "-fit_rows", "Step=13,Status=DCH", "-fit_plots", "false"] + FITARGS, tmp)
+        a = json.load(open(os.path.join(tmp, "fit1", "fit.json")))["parameters"]
+        b = json.load(open(os.path.join(tmp, "fitlog", "fit.json")))["parameters"]
+        if [(p["value"], p["standard_error"]) for p in a] != [(p["value"], p["standard_error"]) for p in b]:
+            fails.append("the cycler-log form of the measurement (-fit_rows) gives another fit")
+        # seed 1's outputs: the fitted deck reproduces the fitted curve
+        d = os.path.join(tmp, "fit1")
+        run([tomocell, "cell", os.path.join(d, "fit_deck.yaml"), "-output", "refit.csv"], tmp)
+        rows = list(csv.DictReader(open(os.path.join(tmp, "refit.csv"))))
+        fitted = list(csv.DictReader(open(os.path.join(d, "fit_residuals.csv"))))
+        t = [float(r["time_s"]) for r in rows]
+        V = [float(r["voltage_V"]) for r in rows]
+        worst = 0
+        for r in fitted:
+            x = float(r["time_s"])
+            if x > t[-1]:
+                continue
+            i = max(j for j in range(len(t)) if t[j] <= x)
+            y = V[i] if t[i] == x else V[i] + (V[i + 1] - V[i]) * (x - t[i]) / (t[i + 1] - t[i])
+            worst = max(worst, abs(y - float(r["voltage_V_fit"])))
+        print(f"fit_deck.yaml rerun against the fitted curve: {worst:.2e} V")
+        if worst > 1e-6:
+            fails.append(f"fit_deck.yaml rerun differs from the fitted curve by {worst:.2e} V")
+        with open(os.path.join(d, "fit_params.json")) as f:
+            P = json.load(f)["Parameterisation"]
+        js = json.load(open(os.path.join(d, "fit.json")))
+        with open(CHEN) as f:
+            k0 = json.load(f)["Parameterisation"]["Positive electrode"]["Reaction rate constant [mol.m-2.s-1]"]
+        got = [P["Negative electrode"]["Maximum stoichiometry"],
+               P["Positive electrode"]["Reaction rate constant [mol.m-2.s-1]"] / k0,
+               P["Cell"]["Heat transfer coefficient [W.m-2.K-1]"]]
+        for g, p in zip(got, js["parameters"]):
+            if abs(g - p["value"]) > 1e-12 * abs(p["value"]):
+                fails.append(f"fit_params.json: {p['name']} {g!r}, fit.json {p['value']!r}")
+        try:
+            import matplotlib  # noqa: F401
+            if not os.path.exists(os.path.join(d, "fit.png")):
+                fails.append("fit.png missing although matplotlib is there")
+        except ImportError:
+            pass
+    return fails
+
+
+def np2(tomocell, launcher):
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "cell.yaml"), "w") as f:
+            f.write(DECK)
+        run([tomocell, "cell", "cell.yaml", "-output", "truth.csv"], tmp)
+        a, _ = fit(tomocell, tmp, 2, "one")
+        b, out = fit(tomocell, tmp, 2, "two", launcher)
+        print(out)
+        if b["ranks"] != 2:
+            fails.append(f"fit.json ranks {b['ranks']}, expected 2")
+        for p, q in zip(a["parameters"], b["parameters"]):
+            print(f"{p['name']}: 1 rank {p['value']!r} +- {p['standard_error']!r}; "
+                  f"2 ranks {q['value']!r} +- {q['standard_error']!r}")
+            if p["value"] != q["value"] or p["standard_error"] != q["standard_error"]:
+                fails.append(f"{p['name']}: 2 ranks differ from 1 rank")
+        if a["model_runs"] != b["model_runs"] or a["iterations"] != b["iterations"]:
+            fails.append("2 ranks took other iterations or model runs")
+        ra = open(os.path.join(tmp, "one", "fit_residuals.csv")).read()
+        rb = open(os.path.join(tmp, "two", "fit_residuals.csv")).read()
+        if ra != rb:
+            fails.append("fit_residuals.csv differs between 1 and 2 ranks")
+    return fails
+
+
+ROLL = """job: roll
+preset: 18650
+network:
+  ds_m: 20e-3
+  nz: 3
+model: spm
+thermal: network
+thermal_h_can_W_m2K: 10
+thermal_h_end_W_m2K: 10
+dt_fixed_s: 10
+plots: false
+experiment: "Discharge at 2C for 10 minutes; Rest for 10 minutes"
+probes: [can_mid]
+"""
+
+
+def roll(tomocell, launcher):
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "roll.yaml"), "w") as f:
+            f.write(ROLL)
+        run(list(launcher) + [tomocell, "run", "roll.yaml", "-output", "truth"], tmp)
+        noisy(os.path.join(tmp, "truth", "summary.csv"), os.path.join(tmp, "meas.csv"), 3,
+              "T_can_mid_K", 2e-3, 0.05, False)
+        r = run(list(launcher) + [tomocell, "fit", "roll.yaml", "-measured", "meas.csv", "-output",
+                                  "fit", "-fit_time_column", "t", "-fit_voltage_column", "none",
+                                  "-fit_temperature_columns", "T_can_mid_K=TC1", "-fit_sigma_K",
+                                  "0.05", "-fit_params", "thermal_h_can_W_m2K:3:30:20",
+                                  "-fit_plots", "false"], tmp)
+        print(r.stdout)
+        js = json.load(open(os.path.join(tmp, "fit", "fit.json")))
+        p = js["parameters"][0]
+        if abs(p["value"] - 10) > 2 * p["standard_error"]:
+            fails.append(f"h = {p['value']:.5g} +- {p['standard_error']:.2g} is not within 2 se of 10")
+        rm = js["channels"][0]["rmse_after"]
+        if not 0.04 <= rm <= 0.06:
+            fails.append(f"RMSE after {rm:.4f} K, expected the noise 0.05 K +- 20 %")
+        if "full tomocell run" not in js["model_setting"] or "model:" not in r.stdout:
+            fails.append("the fit does not state the roll setting it used")
+        deck = open(os.path.join(tmp, "fit", "fit_deck.yaml")).read()
+        if f'thermal_h_can_W_m2K: "{p["value"]!r}"' not in deck and "thermal_h_can_W_m2K:" not in deck:
+            fails.append("fit_deck.yaml lacks the fitted h")
+        if 'plots: "false"' not in deck:
+            fails.append("fit_deck.yaml: the deck's plots key was not restored")
+        left = [f for f in os.listdir(os.path.join(tmp, "fit")) if f.startswith(".fit")]
+        if left:
+            fails.append(f"work files left: {left}")
+        # the fitted deck runs and gives the fitted probe curve
+        run(list(launcher) + [tomocell, "run", os.path.join("fit", "fit_deck.yaml"), "-output",
+                              "refit"], tmp)
+        a = list(csv.DictReader(open(os.path.join(tmp, "refit", "summary.csv"))))
+        b = list(csv.DictReader(open(os.path.join(tmp, "fit", "fit_residuals.csv"))))
+        worst = max(abs(float(x["T_can_mid_K"]) - float(y["T_can_mid_K_fit"])) for x, y in zip(a, b))
+        print(f"fit_deck.yaml rerun against the fitted probe curve: {worst:.2e} K")
+        if worst > 1e-6:
+            fails.append(f"fit_deck.yaml rerun differs from the fitted curve by {worst:.2e} K")
+    return fails
+
+
+def main():
+    mode, tomocell = sys.argv[1], sys.argv[2]
+    launcher = sys.argv[3:]
+    fails = {"recover": lambda: recover(tomocell), "np2": lambda: np2(tomocell, launcher),
+             "roll": lambda: roll(tomocell, launcher)}[mode]()
+    for f in fails:
+        print("FAIL:", f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""The plot of `tomocell fit`: for every fitted column of fit_residuals.csv,
+the measurement with the model at the start and at the fit, and below it the
+residuals (model - measured) of both.
+
+usage: plot_fit.py fit_residuals.csv fit.png
+
+Written to a temporary name beside fit.png and renamed, so a failed plot
+leaves no file.
+"""
+import csv
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main():
+    src, png = sys.argv[1], sys.argv[2]
+    with open(src) as f:
+        rows = list(csv.reader(f))
+    head, data = rows[0], [[float(x) for x in r] for r in rows[1:]]
+    t = [r[0] for r in data]
+    chans = [h[: -len("_measured")] for h in head if h.endswith("_measured")]
+    unit = {"voltage_V": ("V", 1e3, "mV"), "current_A": ("A", 1e3, "mA")}
+    fig, ax = plt.subplots(2, len(chans), figsize=(5.5 * len(chans), 6), squeeze=False,
+                           sharex="col", gridspec_kw={"height_ratios": [2, 1]})
+    for k, c in enumerate(chans):
+        i = head.index(c + "_measured")
+        meas = [r[i] for r in data]
+        start = [r[i + 1] for r in data]
+        fit = [r[i + 2] for r in data]
+        u, s, ru = unit.get(c, ("K", 1.0, "K"))
+        a = ax[0][k]
+        a.plot(t, meas, "k.", ms=2, label="measured")
+        a.plot(t, start, "C1--", lw=1.2, label="model, start")
+        a.plot(t, fit, "C0-", lw=1.2, label="model, fit")
+        a.set_ylabel(f"{c} [{u}]")
+        a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+        b = ax[1][k]
+        b.plot(t, [s * (x - y) for x, y in zip(start, meas)], "C1--", lw=1, label="start")
+        b.plot(t, [s * (x - y) for x, y in zip(fit, meas)], "C0-", lw=1, label="fit")
+        b.axhline(0, color="k", lw=0.5)
+        b.set_ylabel(f"model - measured [{ru}]")
+        b.set_xlabel("time [s]")
+        b.grid(alpha=0.3)
+    fig.suptitle("tomocell fit: " + os.path.dirname(os.path.abspath(src)))
+    fig.tight_layout()
+    tmp = png + ".tmp.png"
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, png)
+
+
+if __name__ == "__main__":
+    main()
