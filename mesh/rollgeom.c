@@ -486,6 +486,7 @@ PetscErrorCode TCRollGeomWriteJSON(TCRollGeom g, TCJson *js)
       TCJsonNull(js, "foil");
     TCJsonReal(js, "r_m", d->r_m);
     TCJsonReal(js, "theta_rad", d->theta_rad);
+    TCJsonReal(js, "theta_deg", d->theta_rad * 180 / PETSC_PI);
     TCJsonReal(js, "z_m", d->z_m);
     TCJsonReal(js, "size_m", d->size_m);
     TCJsonObjectEnd(js);

@@ -1344,7 +1344,19 @@ PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, P
     }
   }
   PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
-  PetscCall(TCRollNetSetDefects(*net, nf->nd, nf->defect));
+  {
+    /* re-extruded over another height: the defects' heights follow the layers */
+    TCRollDefect *d;
+    PetscReal     z0 = nf->z[0], z1 = nf->z[nf->NL - 1];
+    PetscCall(PetscMalloc1(PetscMax(nf->nd, 1), &d));
+    for (PetscInt i = 0; i < nf->nd; i++) {
+      d[i] = nf->defect[i];
+      if (nz > 0 && d[i].z_m >= 0)
+        d[i].z_m = z1 > z0 ? np->height_m * (d[i].z_m - z0) / (z1 - z0) : 0.5 * np->height_m;
+    }
+    PetscCall(TCRollNetSetDefects(*net, nf->nd, d));
+    PetscCall(PetscFree(d));
+  }
   PetscCall(PetscFree3(z, cen, curves));
   PetscCall(PetscFree2(x, y));
   PetscFunctionReturn(0);

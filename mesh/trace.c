@@ -528,7 +528,121 @@ typedef struct {
      and the largest of them */
   PetscInt  nun, un_n, un_j0, un_j1;
   PetscReal un_r0, un_r1;
+  /* folds cut out of the chain (see TCRaysFolds): the chain index of the
+     junction, the rays of the folded stretch, the middle leg's radius and the
+     foil length left off the curve (px) */
+  PetscInt  nfold, fold_i[TC_TRACE_MAX_FOLDS], fold_j0[TC_TRACE_MAX_FOLDS];
+  PetscInt  fold_j1[TC_TRACE_MAX_FOLDS];
+  PetscReal fold_r[TC_TRACE_MAX_FOLDS], fold_len[TC_TRACE_MAX_FOLDS];
 } TCChain;
+
+/* Radius of segment b at ray j (the nearest crossing of b at or before j;
+   its first when j precedes it): crossings of b are sorder[sfirst[b] ..
+   sfirst[b+1]) in ray order. */
+static PetscReal TCSegRadiusAt(const TCRays *R, const PetscInt *sfirst, const PetscInt *sorder,
+                               const PetscInt *rayof, PetscInt b, PetscInt j)
+{
+  PetscInt lo = sfirst[b], hi = sfirst[b + 1] - 1;
+  while (hi > lo) {
+    PetscInt mid = (lo + hi + 1) / 2;
+    if (rayof[sorder[mid]] <= j)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return R->cr[sorder[lo]].r;
+}
+
+/* A Z-shaped fold (a buckle of the core): the foil runs on (piece a), folds
+   back over a stretch of angle (the middle leg q) and forward again (piece
+   b), so that rays through the stretch meet it three times and no polar
+   track can follow it. Seen as: a long piece a ending on ray a.j1, a long
+   piece b starting on ray b.j0 before that (5 to 90 degrees of overlap) and
+   running on beyond it, b more than 3.5 px (the same line stepping, linked
+   elsewhere) and less than 0.8 pitch (the next turn) off a on both ends of
+   the overlap, on the same side, and a middle leg between them spanning the
+   overlap (its ends within 10 degrees of the folds). The fold is cut out:
+   a is linked to b (b's crossings before a's end are dropped, as for an
+   overlap link), the middle leg is part of the fold, not a piece left off
+   the curve. fold_of[a] gets the index into the fold list, infold[q] is set. */
+static PetscErrorCode TCRaysFolds(const TCRays *R, TCSeg *S, PetscInt nseg, PetscReal pitch,
+                                  const PetscInt *sfirst, const PetscInt *sorder,
+                                  const PetscInt *rayof, PetscInt *fold_of, PetscBool *infold,
+                                  PetscInt *nfold, PetscInt fj0[], PetscInt fj1[], PetscReal fr[],
+                                  PetscReal flen[])
+{
+  PetscInt  M = R->M, nlong = PetscMax(10, M / 100), slack = PetscMax(2, M / 36);
+  PetscReal dth = 2 * PETSC_PI / M;
+
+  PetscFunctionBeginUser;
+  *nfold = 0;
+  for (PetscInt a = 0; a < nseg; a++) fold_of[a] = -1;
+  if (!(pitch > 0)) PetscFunctionReturn(0);
+  for (PetscInt a = 0; a < nseg && *nfold < TC_TRACE_MAX_FOLDS; a++) {
+    PetscInt  bb = -1, bq = -1;
+    PetscReal be = PETSC_MAX_REAL;
+    if (S[a].n < nlong || S[a].next >= 0) continue;
+    for (PetscInt b = 0; b < nseg; b++) {
+      PetscInt  ov = S[a].j1 - S[b].j0;
+      PetscReal e1, e0;
+      if (b == a || S[b].n < nlong || S[b].prev >= 0) continue;
+      if (ov < M / 72 || ov > M / 4 || S[b].j1 <= S[a].j1 + M / 72 || S[a].j0 >= S[b].j0 - M / 72)
+        continue;
+      /* the offsets a little inside the overlap: the crossings at the
+         folds themselves take in the radial piece between the legs */
+      {
+        PetscInt in = PetscMin(PetscMax(1, M / 144), ov / 4);
+        e1          = TCSegRadiusAt(R, sfirst, sorder, rayof, b, S[a].j1 - in) -
+             TCSegRadiusAt(R, sfirst, sorder, rayof, a, S[a].j1 - in);
+        e0 = TCSegRadiusAt(R, sfirst, sorder, rayof, b, S[b].j0 + in) -
+             TCSegRadiusAt(R, sfirst, sorder, rayof, a, S[b].j0 + in);
+      }
+      if (e1 * e0 <= 0 || PetscMin(PetscAbsReal(e1), PetscAbsReal(e0)) <= 3.5 ||
+          PetscMax(PetscAbsReal(e1), PetscAbsReal(e0)) >= 0.8 * pitch)
+        continue;
+      for (PetscInt q = 0; q < nseg; q++) {
+        PetscInt  jm;
+        PetscReal rq, ra, rb;
+        if (q == a || q == b || S[q].n < 3 || PetscAbsInt(S[q].j0 - S[b].j0) > slack ||
+            PetscAbsInt(S[q].j1 - S[a].j1) > slack || S[q].j1 - S[q].j0 < ov / 2)
+          continue;
+        jm = (S[q].j0 + S[q].j1) / 2;
+        rq = TCSegRadiusAt(R, sfirst, sorder, rayof, q, jm);
+        ra = TCSegRadiusAt(R, sfirst, sorder, rayof, a, jm);
+        rb = TCSegRadiusAt(R, sfirst, sorder, rayof, b, jm);
+        if (!((rq - ra) * (rb - rq) > 0)) continue; /* between the two */
+        if (PetscAbsReal(e1 - e0) < be) {
+          be = PetscAbsReal(e1 - e0);
+          bb = b;
+          bq = q;
+        }
+      }
+    }
+    if (bb < 0) continue;
+    {
+      PetscInt  ov = S[a].j1 - S[bb].j0, jm = (S[bb].j0 + S[a].j1) / 2, k = *nfold;
+      PetscReal rq  = TCSegRadiusAt(R, sfirst, sorder, rayof, bq, jm);
+      PetscReal rb  = TCSegRadiusAt(R, sfirst, sorder, rayof, bb, jm);
+      S[a].next     = bb;
+      S[a].off_next = 0;
+      S[bb].prev    = a;
+      infold[bq]    = PETSC_TRUE;
+      fold_of[a]    = k;
+      fj0[k]        = S[bb].j0;
+      fj1[k]        = S[a].j1;
+      fr[k]         = rq;
+      /* the foil off the curve: the middle leg and b over the overlap */
+      flen[k] = dth * ov * (rq + rb);
+      (*nfold)++;
+      PetscCall(
+          PetscInfo(NULL,
+                    "fold: piece ending on ray %" PetscInt_FMT " (r %g px) joined to the piece "
+                    "starting on ray %" PetscInt_FMT " (r %g px), middle leg r %g px cut out\n",
+                    S[a].j1, (double)S[a].r1, S[bb].j0, (double)S[bb].r0, (double)rq));
+    }
+  }
+  PetscFunctionReturn(0);
+}
 
 /* Chain the crossings of one foil class into the longest curve. */
 /* Chain the crossings of one foil class into the longest curve. With spare
@@ -536,9 +650,12 @@ typedef struct {
    track of at least 10 crossings (a foil piece, not noise). */
 static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best, PetscBool *spare)
 {
-  PetscInt M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
-  PetscInt glink = PetscMax(4, M / 8), ovl = PetscMax(8, M / 16), *claim, *sfirst, *sorder, *rayof;
-  TCSeg   *S;
+  PetscInt  M = R->M, nseg = 0, segcap = 1024, *seg, *act, nact = 0, gap = PetscMax(2, M / 72);
+  PetscInt  glink = PetscMax(4, M / 8), ovl = PetscMax(8, M / 16), *claim, *sfirst, *sorder, *rayof;
+  PetscInt *fold_of, nfold                  = 0, fj0[TC_TRACE_MAX_FOLDS], fj1[TC_TRACE_MAX_FOLDS];
+  PetscReal fr[TC_TRACE_MAX_FOLDS], flen[TC_TRACE_MAX_FOLDS];
+  PetscBool *infold;
+  TCSeg     *S;
   PetscReal *dist;
 
   PetscFunctionBeginUser;
@@ -622,6 +739,12 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       if (seg[k] >= 0) sorder[sfirst[seg[k]] + cnt[seg[k]]++] = k;
     PetscCall(PetscFree(cnt));
   }
+  /* folds first: their pieces overlap in angle, and the links below would
+     take them for a line stepping or a gap */
+  PetscCall(PetscMalloc1(nseg + 1, &fold_of));
+  PetscCall(PetscCalloc1(nseg + 1, &infold));
+  PetscCall(TCRaysFolds(R, S, nseg, tol / 0.3, sfirst, sorder, rayof, fold_of, infold, &nfold, fj0,
+                        fj1, fr, flen));
   /* link segments across gaps and the seam: greedy by score */
   {
     typedef struct {
@@ -863,6 +986,15 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
           best->w[m] = R->cr[k].w;
           m++;
         }
+        if (fold_of[t] >= 0 && S[t].next >= 0 && m > 0 && best->nfold < TC_TRACE_MAX_FOLDS) {
+          /* the fold's junction: a's last crossing; its rays unwrapped like the chain's */
+          PetscInt k = fold_of[t], f = best->nfold++, sh = best->J[m - 1] - fj1[k];
+          best->fold_i[f]   = m - 1;
+          best->fold_j0[f]  = fj0[k] + sh;
+          best->fold_j1[f]  = fj1[k] + sh;
+          best->fold_r[f]   = fr[k];
+          best->fold_len[f] = flen[k];
+        }
         off += S[t].off_next;
         t = S[t].next;
       }
@@ -871,7 +1003,7 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
       /* long pieces of foil left off the chain: a trace that stopped short */
       best->nun = best->un_n = 0;
       for (PetscInt s = 0; s < nseg; s++)
-        if (!inchain[s] && S[s].n >= PetscMax(10, M / 20)) {
+        if (!inchain[s] && !infold[s] && S[s].n >= PetscMax(10, M / 20)) {
           best->nun += S[s].n;
           if (S[s].n > best->un_n) {
             best->un_n  = S[s].n;
@@ -903,6 +1035,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
             w2[i]       = -((1 - u) * best->w[q] + u * best->w[q + 1]); /* no crossing */
           }
         }
+        for (PetscInt f = 0; f < best->nfold; f++)
+          best->fold_i[f] = best->J[best->fold_i[f]] - best->J[0];
         PetscCall(PetscFree3(best->J, best->r, best->w));
         best->J = J2;
         best->r = r2;
@@ -912,6 +1046,8 @@ static PetscErrorCode TCRaysTrack(const TCRays *R, PetscReal tol, TCChain *best,
     }
   }
   PetscCall(PetscFree3(sfirst, sorder, rayof));
+  PetscCall(PetscFree(fold_of));
+  PetscCall(PetscFree(infold));
   PetscCall(PetscFree(seg));
   PetscCall(PetscFree(S));
   PetscCall(PetscFree(act));
@@ -1264,7 +1400,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
   float         *sm = NULL, lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, thr = 0;
   unsigned char *fg;
   PetscInt      *lut = NULL, maxlab = 0, nfg = 0;
-  PetscReal      c0[2] = {0, 0}, depth, Rmax, pitch[TC_TRACE_MAX_CLASSES];
+  PetscReal      c0[2] = {0, 0}, depth, Rmax, pitch[TC_TRACE_MAX_CLASSES], wsplit = 0;
   TCRays         rays[TC_TRACE_MAX_CLASSES];
   TCChain        ch[TC_TRACE_MAX_CLASSES];
 
@@ -1471,6 +1607,7 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       if (nB) cB = sB / nB;
     }
     if (nA > n / 10 && nB > n / 10 && exp(cB - cA) > 2.5) {
+      wsplit      = exp(0.5 * (cA + cB));
       TCRays thin = {0}, broad = {0};
       thin.M = broad.M = M;
       PetscCall(PetscMalloc1(M + 1, &thin.ptr));
@@ -1586,6 +1723,11 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
         b = i;
         while (a > 0 && C->J[i] - C->J[a - 1] <= h) a--;
         while (b < C->n - 1 && C->J[b + 1] - C->J[i] <= h) b++;
+        /* near an end the window keeps its length 2h, shifted inward: the
+           end radius is fitted over as many crossings as inside the curve,
+           not extrapolated from half as many (a fading line end) */
+        while (a == 0 && b < C->n - 1 && C->J[b + 1] - C->J[a] <= 2 * h) b++;
+        while (b == C->n - 1 && a > 0 && C->J[b] - C->J[a - 1] <= 2 * h) a--;
         for (PetscInt k = a; k <= b; k++) {
           PetscReal d = (PetscReal)(C->J[k] - C->J[i]);
           s0 += 1;
@@ -1627,7 +1769,41 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
       }
       res->foil[nf].thickness_m = px * wsum / C->n;
       res->foil[nf].label       = labels[cl];
-      nn[nf]                    = C->n;
+      /* folds cut out: kept about c0 in px for now (converted below, once
+         the centre is refined), fold_s_m holds the index on the curve */
+      res->foil[nf].nfold = C->nfold;
+      for (PetscInt q = 0; q < C->nfold; q++) {
+        PetscBool rev                = (PetscBool)(rs[C->n - 1] < rs[0]);
+        res->foil[nf].fold_r_m[q]    = C->fold_r[q];
+        res->foil[nf].fold_theta[q]  = dth * 0.5 * (C->fold_j0[q] + C->fold_j1[q]);
+        res->foil[nf].fold_size_m[q] = px * C->fold_len[q];
+        res->foil[nf].fold_s_m[q]    = (PetscReal)(rev ? C->n - 1 - C->fold_i[q] : C->fold_i[q]);
+      }
+      /* stretches of 10 px or more without a crossing (interpolated), and
+         for the broad (Al) class of a grayscale slice also those with only
+         a thin crossing (a bare foil offered from the thin class): its
+         coating is missing there; indices on the curve for now */
+      {
+        PetscBool bare            = (PetscBool)(gray && nclass == 2 && cl == 1 && wsplit > 0);
+        PetscBool rev             = (PetscBool)(rs[C->n - 1] < rs[0]);
+        res->foil[nf].unseen_bare = bare;
+        res->foil[nf].nunseen     = 0;
+        for (PetscInt i = 0; i < C->n;) {
+          PetscInt  i0  = i;
+          PetscReal arc = 0;
+          while (i < C->n && (C->w[i] < 0 || (bare && C->w[i] < wsplit))) arc += rs[i++] * dth;
+          if (i == i0) {
+            i++;
+            continue;
+          }
+          if (arc >= 10 && res->foil[nf].nunseen < TC_TRACE_MAX_FOLDS) {
+            PetscInt q                     = res->foil[nf].nunseen++;
+            res->foil[nf].unseen_s_m[q][0] = (PetscReal)(rev ? C->n - i : i0);
+            res->foil[nf].unseen_s_m[q][1] = (PetscReal)(rev ? C->n - 1 - i0 : i - 1);
+          }
+        }
+      }
+      nn[nf] = C->n;
       /* self-check: coverage of every turn, the longest stretch without a
          crossing, the turns' radial order, long pieces left off the curve */
       {
@@ -1745,12 +1921,33 @@ static PetscErrorCode TCTraceRunOne(TCTrace tr, const float *img, PetscInt nx, P
     for (PetscInt f = 0; f < nf; f++) {
       TCTraceFoil *F   = &res->foil[f];
       PetscReal    len = 0, phi = 0, prev = atan2(Y[f][0] - c[1], X[f][0] - c[0]);
-      for (PetscInt i = 1; i < nn[f]; i++) {
-        PetscReal th = atan2(Y[f][i] - c[1], X[f][i] - c[0]), d = th - prev;
-        d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
-        phi += d;
-        prev = th;
-        len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+      for (PetscInt q = 0; q < F->nfold; q++) { /* about the refined centre, m */
+        PetscReal u      = c0[0] + F->fold_r_m[q] * cos(F->fold_theta[q]) - c[0];
+        PetscReal v      = c0[1] + F->fold_r_m[q] * sin(F->fold_theta[q]) - c[1];
+        F->fold_r_m[q]   = px * hypot(u, v);
+        F->fold_theta[q] = atan2(v, u);
+      }
+      {
+        /* arc length along the dense curve; the folds' and unseen stretches'
+           indices on it to arc positions */
+        PetscReal *sacc;
+        PetscCall(PetscMalloc1(nn[f], &sacc));
+        sacc[0] = 0;
+        for (PetscInt i = 1; i < nn[f]; i++) {
+          PetscReal th = atan2(Y[f][i] - c[1], X[f][i] - c[0]), d = th - prev;
+          d -= 2 * PETSC_PI * floor((d + PETSC_PI) / (2 * PETSC_PI));
+          phi += d;
+          prev = th;
+          len += hypot(X[f][i] - X[f][i - 1], Y[f][i] - Y[f][i - 1]);
+          sacc[i] = len;
+        }
+        for (PetscInt q = 0; q < F->nfold; q++)
+          F->fold_s_m[q] = px * sacc[PetscMin(PetscMax((PetscInt)F->fold_s_m[q], 0), nn[f] - 1)];
+        for (PetscInt q = 0; q < F->nunseen; q++)
+          for (int e = 0; e < 2; e++)
+            F->unseen_s_m[q][e] =
+                px * sacc[PetscMin(PetscMax((PetscInt)F->unseen_s_m[q][e], 0), nn[f] - 1)];
+        PetscCall(PetscFree(sacc));
       }
       F->n             = nn[f];
       F->length_m      = len * px;

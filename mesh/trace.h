@@ -30,8 +30,18 @@
  *     foil) when the radius predicted with the pitch agrees; rays without a
  *     crossing get an interpolated radius. The longest chain is the foil;
  *     closed rings (no radial growth per turn) are not spirals.
+ *  4b. Folds (a Z-shaped buckle of the core): before the links above, a
+ *     piece that ends on a ray after another piece, 3.5 px to 0.8 pitch
+ *     beside it (measured a little inside the overlap), has started, with a third piece (the middle leg) between
+ *     the two over that stretch, is a fold: the first piece is joined to the
+ *     second and the fold cut out of the curve (the curve steps from one
+ *     leg to the other at the fold); it is reported (TCTraceFoil.fold_*)
+ *     with the foil length left off the curve, and the middle leg does not
+ *     count as foil left off the curve. Legs closer than 3.5 px are one line
+ *     to the tracker (traced through, as a line that widens).
  *  5. The radius along the chain is smoothed by a local linear fit over
- *     -trace_smooth_px of arc (partial volume and noise), and the length is the
+ *     -trace_smooth_px of arc either side (partial volume and noise; near an
+ *     end the window keeps its length, shifted inward), and the length is the
  *     arc length of the smoothed curve.
  *  6. Self-check of every foil (TCTraceFoil.complete, why): each turn between
  *     the inner and outer end seen on at least half its rays, no stretch
@@ -41,12 +51,13 @@
  *     that stopped short), turns in radial order on at least 98 % of the
  *     rays (its own turns, and alternating with the other foil).
  * Limits: the roll must be star-shaped about the centre (each ray crosses each
- * turn once); a contact of two turns over more than 45 degrees breaks a chain.
+ * turn once) apart from the Z-shaped folds of 4b; a contact of two turns over more than 45 degrees breaks a chain.
  */
 #pragma once
 #include <petscsys.h>
 
 #define TC_TRACE_MAX_FOILS 8
+#define TC_TRACE_MAX_FOLDS 8
 
 typedef struct {
   PetscInt   label; /* label in the data (grayscale: 1 thin/Cu, 2 broad/Al) */
@@ -66,6 +77,19 @@ typedef struct {
   PetscReal order_bad;                       /* fraction of rays with turns out of radial order */
   PetscBool complete;                        /* every check passed */
   char      why[256];                        /* the first failed check and where */
+  /* Z-shaped folds cut out of the curve (step 4b above): centre (radius and
+     angle about the centre, image coordinates), the foil length in the fold
+     left off the curve, and the arc position of the junction on the curve */
+  PetscInt  nfold;
+  PetscReal fold_r_m[TC_TRACE_MAX_FOLDS], fold_theta[TC_TRACE_MAX_FOLDS];
+  PetscReal fold_size_m[TC_TRACE_MAX_FOLDS], fold_s_m[TC_TRACE_MAX_FOLDS];
+  /* stretches of 10 px or more of the curve without a crossing of the foil
+     (interpolated), arc positions [from, to], m; unseen_bare: the foil is
+     the broad (Al) class of a grayscale slice, and a thin crossing there
+     counts as unseen too (a bare foil: its coating missing) */
+  PetscInt  nunseen;
+  PetscReal unseen_s_m[TC_TRACE_MAX_FOLDS][2];
+  PetscBool unseen_bare;
 } TCTraceFoil;
 
 #define TC_TRACE_MAX_CLASS_REPORT 16

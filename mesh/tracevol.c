@@ -6,6 +6,7 @@
 #include "io/stack.h"
 #include "mesh/graph.h"
 #include "mesh/tracecan.h"
+#include "mesh/tracedefect.h"
 #include "src/tc.h"
 #include <ctype.h>
 #include <math.h>
@@ -47,6 +48,10 @@ struct _p_TCTraceVolume {
   char      bad_why[TC_TRACE_MAX_FOILS][256];
   /* Cu/Al: how the choice was made and the evidence; the file's text attributes */
   char cu_basis[32], cu_evidence[768], meta[4096];
+  /* defects of every traced slice (mesh/tracedefect.h), the same list on every rank */
+  PetscReal      gap_factor;
+  PetscInt       ndef;
+  TCTraceDefect *def;
 };
 
 /* per-foil statistics: sums over the traced slices */
@@ -66,6 +71,7 @@ PetscErrorCode TCTraceVolumeCreate(MPI_Comm comm, TCTraceVolume *tv)
   (*tv)->tal                    = 16e-6;
   (*tv)->scu                    = 5.8411e7;
   (*tv)->sal                    = 3.6914e7;
+  (*tv)->gap_factor             = 1.3;
   PetscCallMPI(MPI_Comm_rank(comm, &(*tv)->rank));
   PetscCallMPI(MPI_Comm_size(comm, &(*tv)->size));
   PetscCall(TCTraceCreate(comm, &(*tv)->tr));
@@ -95,6 +101,7 @@ PetscErrorCode TCTraceVolumeSetFromDeck(TCTraceVolume tv, TCDeck deck)
   PetscCall(TCDeckGetReal(deck, "trace_al_thickness_m", &tv->tal));
   PetscCall(TCDeckGetReal(deck, "trace_cu_sigma_S_m", &tv->scu));
   PetscCall(TCDeckGetReal(deck, "trace_al_sigma_S_m", &tv->sal));
+  PetscCall(TCDeckGetReal(deck, "trace_gap_factor", &tv->gap_factor));
   /* read by the slice tracer from the options; checked here as deck keys */
   PetscCall(TCDeckGetReal(deck, "trace_threshold", &tmp));
   PetscCall(TCDeckGetReal(deck, "trace_smooth_px", &tmp));
@@ -681,6 +688,51 @@ static PetscErrorCode TracePixelFromCan(TCTraceVolume tv)
   PetscFunctionReturn(0);
 }
 
+/* Not collective: the defects found in slices that TraceSelectSlices skipped
+   are not the roll's; keep those of this rank's kept slices zidx[0, nloc). */
+static PetscErrorCode TraceDropSkippedDefects(TCTraceVolume tv)
+{
+  PetscInt m = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < tv->ndef; k++) {
+    PetscBool kept = PETSC_FALSE;
+    for (PetscInt j = 0; j < tv->nloc && !kept; j++) kept = (PetscBool)(tv->zidx[j] == tv->def[k].slice);
+    if (kept) tv->def[m++] = tv->def[k];
+  }
+  tv->ndef = m;
+  PetscFunctionReturn(0);
+}
+
+/* Collective: every rank's defects to every rank (slice order), their foil
+   index mapped to Cu / Al. */
+static PetscErrorCode TraceGatherDefects(TCTraceVolume tv)
+{
+  PetscMPIInt    nb  = (PetscMPIInt)(tv->ndef * (PetscInt)sizeof(TCTraceDefect)), *cnt, *dsp;
+  PetscInt       tot = 0;
+  TCTraceDefect *all;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(tv->size, &cnt, tv->size, &dsp));
+  PetscCallMPI(MPI_Allgather(&nb, 1, MPI_INT, cnt, 1, MPI_INT, tv->comm));
+  for (PetscMPIInt r = 0; r < tv->size; r++) {
+    dsp[r] = (PetscMPIInt)(tot * (PetscInt)sizeof(TCTraceDefect));
+    tot += cnt[r] / (PetscInt)sizeof(TCTraceDefect);
+  }
+  PetscCall(PetscMalloc1(PetscMax(tot, 1), &all));
+  PetscCallMPI(MPI_Allgatherv(tv->def, nb, MPI_BYTE, all, cnt, dsp, MPI_BYTE, tv->comm));
+  PetscCall(PetscFree2(cnt, dsp));
+  PetscCall(PetscFree(tv->def));
+  tv->def  = all;
+  tv->ndef = tot;
+  for (PetscInt k = 0; k < tot; k++)
+    if (all[k].d.foil >= 0)
+      all[k].d.foil = all[k].d.foil == tv->map[0]   ? TC_FOIL_CU
+                      : all[k].d.foil == tv->map[1] ? TC_FOIL_AL
+                                                    : -1;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
 {
   MPI_Comm       comm = tv->comm;
@@ -758,6 +810,10 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
       ierr = TCTraceRun(tv->tr, img, tv->nx, tv->ny, tv->px, tv->isint, what, &tv->res[q - tv->s0]);
       PetscCall(PetscPopErrorHandler());
+      if (!ierr)
+        PetscCall(TCTraceDefectsFind(
+            &tv->res[q - tv->s0], img, tv->nx, tv->ny, tv->px, tv->gap_factor, k,
+            tv->is2d ? -1.0 : (k + 0.5) * tv->pz, &tv->ndef, &tv->def));
       PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
       ok[q - tv->s0] = (PetscBool)!ierr;
       if (ierr) {
@@ -783,8 +839,10 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
     tv->nloc = tv->nkept = 1;
     PetscCall(PetscMalloc1(1, &tv->zidx));
     tv->zidx[0] = 0;
-  } else
+  } else {
     PetscCall(TraceSelectSlices(tv, ok, why));
+    PetscCall(TraceDropSkippedDefects(tv));
+  }
   PetscCall(PetscFree2(ok, why));
   /* from here res[0, nloc) are the kept slices */
   tv->s0 = 0;
@@ -799,6 +857,7 @@ PetscErrorCode TCTraceVolumeTrace(TCTraceVolume tv, const char path[])
   PetscCall(TraceSummarize(tv));
   PetscCall(TraceReadMeta(tv));
   PetscCall(TraceCuAl(tv));
+  PetscCall(TraceGatherDefects(tv));
   for (PetscInt f = 0; f < tv->nf; f++)
     if (tv->bad_slice[f] != PETSC_MAX_INT) {
       char msg[1024];
@@ -875,12 +934,24 @@ PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRollNetParams *np
   }
   PetscCall(TCRollNetCreate(tv->comm, np, nl, z, cen, curves, net));
   PetscCall(PetscFree3(z, cen, curves));
+  {
+    /* the defects; a 2-D slice's at mid-height of the extrusion */
+    TCRollDefect *d;
+    PetscCall(PetscMalloc1(PetscMax(tv->ndef, 1), &d));
+    for (PetscInt k = 0; k < tv->ndef; k++) {
+      if (tv->is2d) tv->def[k].d.z_m = 0.5 * height;
+      d[k] = tv->def[k].d;
+    }
+    PetscCall(TCRollNetSetDefects(*net, tv->ndef, d));
+    PetscCall(PetscFree(d));
+  }
   PetscFunctionReturn(0);
 }
 
 /* PNG: the image in gray with the curves drawn (Cu orange, Al cyan, centre red). */
 static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx, PetscInt ny,
-                               PetscReal px, const TCTraceSlice *res, const PetscInt map[2])
+                               PetscReal px, const TCTraceSlice *res, const PetscInt map[2],
+                               PetscInt slice, PetscInt ndef, const TCTraceDefect *def)
 {
   unsigned char      *rgb;
   float               lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL;
@@ -933,6 +1004,7 @@ static PetscErrorCode TracePNG(const char path[], const float *img, PetscInt nx,
       }
     }
   }
+  PetscCall(TCTraceDefectsDraw(rgb, nx, ny, px, res->centre_m, slice, ndef, def));
   PetscCall(TCPNGWrite(path, nx, ny, rgb));
   PetscCall(PetscFree(rgb));
   PetscFunctionReturn(0);
@@ -955,7 +1027,7 @@ PetscErrorCode TCTraceVolumeWritePNG(TCTraceVolume tv, const char path[])
     PetscCall(TCStackReadSlice(tv->vol, tv->zidx[pngslice - (tv->is2d ? 0 : tv->k0)], img));
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
     ierr = TracePNG(path, img, tv->nx, tv->ny, tv->px, &tv->res[pngslice - (tv->is2d ? 0 : tv->k0)],
-                    tv->map);
+                    tv->map, tv->zidx[pngslice - (tv->is2d ? 0 : tv->k0)], tv->ndef, tv->def);
     PetscCall(PetscPopErrorHandler());
     PetscCall(PetscFree(img));
     if (ierr) snprintf(msg, sizeof(msg), "cannot write %s", path);
@@ -1175,6 +1247,27 @@ PetscErrorCode TCTraceVolumeWriteJSON(TCTraceVolume tv, TCJson *js)
     }
     TCJsonArrayEnd(js);
   }
+  TCJsonReal(js, "gap_factor", tv->gap_factor);
+  TCJsonArrayBegin(js, "defects");
+  for (PetscInt k = 0; k < tv->ndef; k++) {
+    const TCRollDefect *d = &tv->def[k].d;
+    TCJsonObjectBegin(js, NULL);
+    TCJsonInt(js, "index", k);
+    TCJsonString(js, "kind", TCRollDefectKinds[d->kind]);
+    if (d->foil >= 0)
+      TCJsonString(js, "foil", TCFoilNames[d->foil]);
+    else
+      TCJsonNull(js, "foil");
+    TCJsonReal(js, "r_m", d->r_m);
+    TCJsonReal(js, "theta_deg", d->theta_rad * 180 / PETSC_PI);
+    TCJsonReal(js, "theta_rad", d->theta_rad);
+    TCJsonReal(js, "z_m", d->z_m);
+    TCJsonReal(js, "size_m", d->size_m);
+    if (isfinite(d->s_m)) TCJsonReal(js, "s_m", d->s_m);
+    TCJsonInt(js, "slice", tv->def[k].slice);
+    TCJsonObjectEnd(js);
+  }
+  TCJsonArrayEnd(js);
   TCJsonArrayBegin(js, "foils");
   for (PetscInt f = 0; f < tv->nf; f++) {
     TCJsonObjectBegin(js, NULL);
@@ -1229,6 +1322,7 @@ PetscErrorCode TCTraceVolumeDestroy(TCTraceVolume *tv)
   PetscCall(PetscFree((*tv)->res));
   PetscCall(PetscFree((*tv)->zidx));
   PetscCall(PetscFree2((*tv)->skip_idx, (*tv)->skip_why));
+  PetscCall(PetscFree((*tv)->def));
   if ((*tv)->vol) PetscCall(TCStackClose(&(*tv)->vol));
   PetscCall(TCTraceDestroy(&(*tv)->tr));
   PetscCall(PetscFree(*tv));

@@ -24,6 +24,11 @@
  * checks (TCTraceFoil.complete) or the trace fails naming the foil, the slice
  * and where it broke; trace_allow_incomplete turns that into a warning.
  *
+ * Defects (mesh/tracedefect.h: folds, gaps wider than trace_gap_factor times
+ * the pitch, missing coating) of every traced slice, gathered on every rank:
+ * in the summary (defects), the network (TCRollNetSetDefects, net.h5
+ * /defects) and ringed in the PNG.
+ *
  * Usage:
  *   TCTraceVolumeCreate(comm, &tv);
  *   TCTraceVolumeSetFromDeck(tv, deck);      reads TC_TRACE_KEYS (+ options)
@@ -73,6 +78,8 @@
        "outer can diameter, m: the pixel from the can when the file has none", PETSC_TRUE},       \
       {"trace_allow_incomplete", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,                   \
        "accept a foil that fails the self-check (warn instead of failing)", PETSC_FALSE},         \
+      {"trace_gap_factor", TC_KEY_REAL, "1.3", 1, 1000, PETSC_FALSE, NULL,                         \
+       "a gap: successive turns farther apart than this times the local pitch", PETSC_FALSE},     \
       {"trace_cu_label", TC_KEY_INT, "0", 0, 65535, PETSC_FALSE, NULL,                             \
        "label of the negative (Cu) foil (0: by evidence, see cu_al)", PETSC_FALSE},               \
       {"trace_cu_thickness_m", TC_KEY_REAL, "12e-6", 0, PETSC_MAX_REAL, PETSC_TRUE, NULL,          \

@@ -65,7 +65,8 @@ static void TraceHelp(void)
          "Volumes: -trace_slices A:B traces slices A to B - 1; slices without a roll (cap, vent,\n"
          "empty, almost empty) are skipped and listed in the summary (slices_skipped).\n"
          "Outputs: net.h5 + net.xmf, net.json (foils: label, length_m, windings, r_inner_m,\n"
-         "r_outer_m, centre_m, gap_mean_m, gap_min_m), net.png.\n");
+         "r_outer_m, centre_m, gap_mean_m, gap_min_m; defects: kind fold|gap|missing_coating,\n"
+         "r_m, theta_deg, z_m, size_m, slice), net.png (defects ringed).\n");
 }
 
 static PetscErrorCode TraceMain(int npos, char **pos)
