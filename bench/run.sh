@@ -12,8 +12,12 @@
 # peak RSS per element (summed over ranks), and from the TCElements log event
 # (-log_view) the element evaluations per element per step (passes over the
 # elements / steps tried), the time per element evaluation and the time in
-# element evaluations (slowest rank). The FLOP count of an element update and
-# its fraction of the FP64 peak: bench/flops.sh.
+# element evaluations (slowest rank), and an estimate of the fraction of one
+# core's FP64 peak in them: FLOP_PER_UPDATE (default 5459, the SPMe update
+# counted by bench/flops.sh; not for DFN: give its count) / (time per
+# evaluation x peak), the peak as bench/flops.sh derives it (or
+# PEAK_FLOP_PER_CYCLE x CLOCK_GHZ); an estimate, since the nested evaluations
+# (converged element solves) cost more than one update.
 #
 #   bench/run.sh
 #   BIG=1 bench/run.sh
@@ -34,7 +38,7 @@ row() { # label ranks deck args...
   if [ "$n" = 1 ]; then "$tomocell" run "$deck" -output "$out" -plots false -log_view ":$work/log-$n" "$@" >/dev/null
   else $mpiexec $mpiflags -n "$n" "$tomocell" run "$deck" -output "$out" -plots false -log_view ":$work/log-$n" "$@" >/dev/null; fi
   /usr/bin/python3 - "$out/summary.json" "$label" "$n" "$work/log-$n" <<'PY'
-import json, sys
+import json, os, sys
 s = json.load(open(sys.argv[1]))
 t, st, net, mem = s["timing_s"], s["steps"], s["network"], s["memory"]
 # TCElements (-log_view): one pass over the elements, each evaluated once; max time over ranks
@@ -43,14 +47,24 @@ calls, tmax, ranks = int(ev[1]), float(ev[3]), int(sys.argv[3])
 steps = st["accepted"] + st["rejected"]
 per_step = calls / max(steps, 1)
 us_eval = 1e6 * tmax / max(calls * net["elements"] / ranks, 1)
+# one core's FP64 peak, as bench/flops.sh: 2 FMA x 2 x lanes (16 for an AMD AVX-512 core) x clock
+info = open("/proc/cpuinfo").read()
+flags = (info.split("flags", 1)[1].split("\n", 1)[0] + " ") if "flags" in info else ""
+lanes = 8 if " avx512f " in flags else 4 if " avx2 " in flags else 2
+fpc = float(os.environ.get("PEAK_FLOP_PER_CYCLE") or
+            (4 if lanes == 2 else 16 if lanes == 8 and "AuthenticAMD" in info else 4 * lanes))
+mhz = max(float(l.split(":")[1]) for l in info.splitlines() if l.startswith("cpu MHz"))
+ghz = float(os.environ.get("CLOCK_GHZ") or mhz / 1000)
+flop = os.environ.get("FLOP_PER_UPDATE") or ("5459" if s["model"] == "spme" else "")
+peak = f"{100 * float(flop) / (us_eval * 1e3 * fpc * ghz):>7.1f}%" if flop and us_eval > 0 else "    n/a"
 print(f"{sys.argv[2]:<22} {sys.argv[3]:>5} {net['elements']:>8} {s['model']:>5} {t['stepping']:>10.2f} "
       f"{t['total']:>9.2f} {st['accepted']:>6} {st['newton_its']:>7} {s['capacity_Ah']:>8.4f} "
       f"{s['T_max_K']:>8.2f} {mem['peak_rss_bytes_per_element']:>10.0f} {per_step:>10.2f} "
-      f"{us_eval:>8.2f} {tmax:>9.2f}")
+      f"{us_eval:>8.2f} {tmax:>9.2f} {peak}")
 PY
 }
 
-printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s %10s %8s %9s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element evals/el/st us/eval elements_s
+printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s %10s %8s %9s %8s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element evals/el/st us/eval elements_s %peak_est
 cat >"$work/tranter.yaml" <<'YAML'
 job: roll
 preset: 18650

@@ -54,10 +54,10 @@ void TCBandSolve2(PetscInt n, PetscInt kl, PetscInt ku, const PetscReal J[], con
     PetscInt p = piv[k], imax = PetscMin(n - 1, k + kl);
     if (p != k) {
       PetscReal t = x[k], u = y[k];
-      x[k]        = x[p];
-      x[p]        = t;
-      y[k]        = y[p];
-      y[p]        = u;
+      x[k] = x[p];
+      x[p] = t;
+      y[k] = y[p];
+      y[p] = u;
     }
     for (PetscInt i = k + 1; i <= imax; i++) {
       PetscReal l = JS(i, k);
@@ -85,9 +85,8 @@ void TCBandSolve2(PetscInt n, PetscInt kl, PetscInt ku, const PetscReal J[], con
 /* the loops across the systems, with restrict parameters (which GCC honours,
    unlike restrict locals) so that they vectorise; always inlined, so into
    every clone of the caller */
-static inline __attribute__((always_inline)) void Multipliers(PetscInt nb,
-                                                              const PetscReal *restrict akk,
-                                                              PetscReal *restrict lik)
+static inline __attribute__((always_inline)) void
+Multipliers(PetscInt nb, const PetscReal *restrict akk, PetscReal *restrict lik)
 {
   for (PetscInt b = 0; b < nb; b++) lik[b] = lik[b] * (1.0 / akk[b]);
 }
@@ -103,14 +102,14 @@ static inline __attribute__((always_inline)) void RowUpdate(PetscInt nb,
   }
 }
 
-TC_VECTOR_CLONES void TCBandFactorBatch(PetscInt nb, PetscInt n, PetscInt kl, PetscInt ku, PetscReal J[],
-                       PetscInt piv[], PetscBool ok[])
+TC_VECTOR_CLONES void TCBandFactorBatch(PetscInt nb, PetscInt n, PetscInt kl, PetscInt ku,
+                                        PetscReal J[], PetscInt piv[], PetscBool ok[])
 {
   PetscInt W = 2 * kl + ku + 1;
   for (PetscInt b = 0; b < nb; b++) ok[b] = PETSC_TRUE;
   for (PetscInt k = 0; k < n; k++) {
     PetscInt   imax = PetscMin(n - 1, k + kl), jmax = PetscMin(n - 1, k + kl + ku);
-    PetscInt  *p = VB(piv, k);
+    PetscInt  *p   = VB(piv, k);
     PetscReal *akk = JBT(k, k);
     /* pivot: the first row of largest magnitude, as the strict > of TCBandFactor */
     for (PetscInt b = 0; b < nb; b++) p[b] = k;
@@ -144,16 +143,16 @@ TC_VECTOR_CLONES void TCBandFactorBatch(PetscInt nb, PetscInt n, PetscInt kl, Pe
             *rp = t;
           }
     } else
-    for (PetscInt i = k + 1; i <= imax; i++)
-      for (PetscInt j = k; j <= jmax; j++) {
-        PetscReal *rk = JBT(k, j), *ri = JBT(i, j);
-        for (PetscInt b = 0; b < nb; b++) {
-          PetscBool sw = (PetscBool)(p[b] == i);
-          PetscReal u = rk[b], v = ri[b];
-          rk[b] = sw ? v : u;
-          ri[b] = sw ? u : v;
+      for (PetscInt i = k + 1; i <= imax; i++)
+        for (PetscInt j = k; j <= jmax; j++) {
+          PetscReal *rk = JBT(k, j), *ri = JBT(i, j);
+          for (PetscInt b = 0; b < nb; b++) {
+            PetscBool sw = (PetscBool)(p[b] == i);
+            PetscReal u = rk[b], v = ri[b];
+            rk[b] = sw ? v : u;
+            ri[b] = sw ? u : v;
+          }
         }
-      }
     /* elimination */
     for (PetscInt i = k + 1; i <= imax; i++) {
       PetscReal *lik = JBT(i, k);
@@ -163,8 +162,9 @@ TC_VECTOR_CLONES void TCBandFactorBatch(PetscInt nb, PetscInt n, PetscInt kl, Pe
   }
 }
 
-TC_VECTOR_CLONES void TCBandSolve2Batch(PetscInt nb, PetscInt n, PetscInt kl, PetscInt ku, const PetscReal J[],
-                       const PetscInt piv[], PetscReal x[], PetscReal y[])
+TC_VECTOR_CLONES void TCBandSolve2Batch(PetscInt nb, PetscInt n, PetscInt kl, PetscInt ku,
+                                        const PetscReal J[], const PetscInt piv[], PetscReal x[],
+                                        PetscReal y[])
 {
   PetscInt W = 2 * kl + ku + 1;
   for (PetscInt k = 0; k < n; k++) {

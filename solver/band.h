@@ -27,11 +27,11 @@
    multiversioning): 8, 4 or 2 elements per instruction. With
    -ffp-contract=off the three give the same bits. (Not under ASan, whose
    start-up runs after the ifunc resolvers.) */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-  !defined(__SANITIZE_ADDRESS__)
-  #define TC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
+    !defined(__SANITIZE_ADDRESS__)
+#define TC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
-  #define TC_VECTOR_CLONES
+#define TC_VECTOR_CLONES
 #endif
 
 /* Factor in place; piv[k] the row interchanged with row k. PETSC_FALSE on a

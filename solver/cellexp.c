@@ -386,7 +386,12 @@ static int LDuration(TCLex *l, PetscReal *sec)
 static int LTemperature(TCLex *l, PetscReal *T_K)
 {
   PetscReal v;
+  PetscBool neg;
+  LSkip(l);
+  neg = (PetscBool)(*l->p == '-'); /* "at -10oC" */
+  if (neg) l->p++;
   if (LNumber(l, &v)) return LFail(l, "expected a temperature after 'at' (e.g. 'at 25oC')");
+  if (neg) v = -v;
   LSkip(l);
   if (!strncmp(l->p, "oC", 2) || !strncmp(l->p, "degC", 4)) {
     l->p += l->p[0] == 'o' ? 2 : 4;
@@ -631,7 +636,7 @@ PetscErrorCode TCExperimentAdd(TCExperiment exp, const char text[])
         TCStep      st;
         const char *c = a;
         while (c < a + n && isspace((unsigned char)*c)) c++;
-        if (c < a + n || !b) {
+        if (c < a + n) { /* an empty piece ("[a; b;]") is skipped */
           PetscCall(ParseOne(exp, a, n, &st));
           st.cycle = exp->ncycles;
           PetscCall(AppendStep(exp, &st));

@@ -570,8 +570,8 @@ PetscReal TCFuncEval(TCFunc f, PetscReal x, PetscReal T_K, PetscReal *dfdx)
 #define TC_FUNC_LANES 64
 
 /* the stack program at m <= TC_FUNC_LANES points, every point as in TCFuncEval */
-TC_VECTOR_CLONES static void ExprEvalLanes(TCFunc f, PetscInt m, const PetscReal x[], const PetscReal T_K[],
-                          PetscReal out[], PetscReal dout[])
+TC_VECTOR_CLONES static void ExprEvalLanes(TCFunc f, PetscInt m, const PetscReal x[],
+                                           const PetscReal T_K[], PetscReal out[], PetscReal dout[])
 {
   PetscReal vs[TC_FUNC_MAXSTACK][TC_FUNC_LANES], ds[TC_FUNC_MAXSTACK][TC_FUNC_LANES];
   int       sp = -1;
@@ -611,8 +611,8 @@ TC_VECTOR_CLONES static void ExprEvalLanes(TCFunc f, PetscInt m, const PetscReal
     case OP_DIV:
       for (PetscInt b = 0; b < m; b++) {
         PetscReal a = v1[b], c = v[b];
-        v1[b]       = a / c;
-        d1[b]       = (d1[b] - v1[b] * d[b]) / c;
+        v1[b] = a / c;
+        d1[b] = (d1[b] - v1[b] * d[b]) / c;
       }
       sp--;
       break;

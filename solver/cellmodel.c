@@ -91,7 +91,7 @@ struct _p_TCCell {
   PetscReal T, dt, Arr_k[2], Arr_D[2], Arr_De, Arr_ka;
   PetscReal I_ref, j_ref;
   /* SPM/SPMe scratch */
-  TCKin kin[2];
+  TCKin   kin[2];
   TCBlock blk;
 };
 
@@ -688,7 +688,7 @@ static PetscBool SPKinAt(const TCCellParams *p, const TCElectrodeParams *el, Pet
                          PetscReal *eta, PetscReal *detadj, PetscReal *detadce, PetscReal *U,
                          PetscReal *dUdj, PetscReal *th, PetscReal *dUdT)
 {
-  PetscReal RTF2 = 2 * TC_RGAS * T / TC_FARADAY, dU, dj0th, dj0ce, j0, s, q;
+  PetscReal RTF2  = 2 * TC_RGAS * T / TC_FARADAY, dU, dj0th, dj0ce, j0, s, q;
   PetscReal dthdj = s1 / el->cmax;
   *th             = (s0 + s1 * j) / el->cmax;
   if (!(*th > 0 && *th < 1) || !(ce > 0)) return PETSC_FALSE;
@@ -1286,20 +1286,18 @@ ElyteLanes(PetscInt nb, PetscReal Bk, const PetscReal *restrict ADe, const Petsc
 
 /* one face of every element (SPEval's face loop): the diffusion flux and its
    Jacobian, the electrolyte potential drop, its derivatives and its heat */
-static inline __attribute__((always_inline)) void
-FaceLanes(PetscInt nb, PetscReal hl, PetscReal hr, PetscReal mhl, PetscReal mhr, PetscReal mA,
-          PetscReal ie_I, PetscReal Wf, PetscReal *restrict J00, PetscReal *restrict J01,
-          PetscReal *restrict J10, PetscReal *restrict J11, PetscReal *restrict r0,
-          PetscReal *restrict r1, PetscReal *restrict cV0, PetscReal *restrict cV1,
-          const PetscReal *restrict ph0, PetscReal *restrict ph1, PetscReal *restrict dphie,
-          PetscReal *restrict dVdI, PetscReal *restrict Qohm, PetscReal *restrict dsv,
-          PetscReal *restrict Rsv, const PetscReal *restrict y0, const PetscReal *restrict y1,
-          const PetscReal *restrict iD0, const PetscReal *restrict iD1,
-          const PetscReal *restrict dD0, const PetscReal *restrict dD1,
-          const PetscReal *restrict iK0, const PetscReal *restrict iK1,
-          const PetscReal *restrict dK0, const PetscReal *restrict dK1,
-          const PetscReal *restrict l0, const PetscReal *restrict l1,
-          const PetscReal *restrict Ia, const PetscReal *restrict rt)
+static inline __attribute__((always_inline)) void FaceLanes(
+    PetscInt nb, PetscReal hl, PetscReal hr, PetscReal mhl, PetscReal mhr, PetscReal mA,
+    PetscReal ie_I, PetscReal Wf, PetscReal *restrict J00, PetscReal *restrict J01,
+    PetscReal *restrict J10, PetscReal *restrict J11, PetscReal *restrict r0,
+    PetscReal *restrict r1, PetscReal *restrict cV0, PetscReal *restrict cV1,
+    const PetscReal *restrict ph0, PetscReal *restrict ph1, PetscReal *restrict dphie,
+    PetscReal *restrict dVdI, PetscReal *restrict Qohm, PetscReal *restrict dsv,
+    PetscReal *restrict Rsv, const PetscReal *restrict y0, const PetscReal *restrict y1,
+    const PetscReal *restrict iD0, const PetscReal *restrict iD1, const PetscReal *restrict dD0,
+    const PetscReal *restrict dD1, const PetscReal *restrict iK0, const PetscReal *restrict iK1,
+    const PetscReal *restrict dK0, const PetscReal *restrict dK1, const PetscReal *restrict l0,
+    const PetscReal *restrict l1, const PetscReal *restrict Ia, const PetscReal *restrict rt)
 {
   for (PetscInt b = 0; b < nb; b++) {
     PetscReal il = iD0[b], ir = iD1[b], Kd, K2, dKl, dKr, N, dc, dNl, dNr;
@@ -1342,7 +1340,7 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
   for (int e = 0; e < 2; e++) {
     const TCElectrodeParams *el = Elec(c, e);
     PetscInt                 n  = c->nr[e];
-    PetscReal dr = c->dr[e], R = el->R_m, cmax = el->cmax, dt = c->dt, sc = -R * R / TC_FARADAY;
+    PetscReal  dr = c->dr[e], R = el->R_m, cmax = el->cmax, dt = c->dt, sc = -R * R / TC_FARADAY;
     PetscReal *co = w->co[e], *u = w->u[e], *g = w->g[e], *ml = w->ml, *idi = w->idi, *up = w->up;
     PetscReal *Df = w->Df, *AD = w->AD[e];
     const PetscReal *rV = c->rV[e], *rA = c->rA[e];
@@ -1374,7 +1372,8 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
         PetscInt im = i > 0 ? i - 1 : 0;
         if (i > 0 && i < n - 1)
           ThomasLanes(nb, PETSC_TRUE, PETSC_TRUE, rA[i - 1], rA[i], rV[i], dr, dt, Df + im * nb,
-                      Df + i * nb, idi + im * nb, up + im * nb, ml + i * nb, idi + i * nb, up + i * nb);
+                      Df + i * nb, idi + im * nb, up + im * nb, ml + i * nb, idi + i * nb,
+                      up + i * nb);
         else
           ThomasLanes(nb, (PetscBool)(i > 0), (PetscBool)(i < n - 1), i > 0 ? rA[i - 1] : 0, rA[i],
                       rV[i], dr, dt, Df + im * nb, Df + i * nb, idi + im * nb, up + im * nb,
@@ -1403,8 +1402,8 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
 /* SPEval (SPMe, with the Jacobian and the diagnostics) across the block */
 TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
 {
-  const TCCellParams *p = c->p;
-  TCBlock            *w = &c->blk;
+  const TCCellParams *p  = c->p;
+  TCBlock            *w  = &c->blk;
   PetscInt            nx = c->nx, W = c->W, kl = c->kl;
   PetscReal           A = p->area_m2, tp = p->t_plus;
   PetscReal           djn = 1.0 / (A * p->neg.a_m * p->neg.L_m);
@@ -1454,7 +1453,7 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       w->good[b] = PETSC_FALSE;
       for (int e = 0; e < 2; e++)
         w->eta[e][b] = w->detaj[e][b] = w->detace[e][b] = w->U[e][b] = w->dUj[e][b] =
-            w->dUdT[e][b] = 0;
+            w->dUdT[e][b]                                            = 0;
     }
     w->V[b]    = w->U[1][b] - w->U[0][b] + w->eta[1][b] - w->eta[0][b];
     w->dVdI[b] = (w->dUj[1][b] + w->detaj[1][b]) * djp - (w->dUj[0][b] + w->detaj[0][b]) * djn;
@@ -1486,7 +1485,8 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       for (PetscInt b = 0; b < nb; b++) cV[k * nb + b] += -w->detace[0][b] * dx / p->neg.L_m;
     if (c->reg[k] == REG_POS)
       for (PetscInt b = 0; b < nb; b++) cV[k * nb + b] += w->detace[1][b] * dx / p->pos.L_m;
-    if (k > 0) Wf += c->reg[k] == REG_NEG ? -dx / p->neg.L_m : (c->reg[k] == REG_POS ? dx / p->pos.L_m : 0);
+    if (k > 0)
+      Wf += c->reg[k] == REG_NEG ? -dx / p->neg.L_m : (c->reg[k] == REG_POS ? dx / p->pos.L_m : 0);
   }
   for (PetscInt b = 0; b < nb; b++) {
     w->phie[b] = 0;
@@ -1498,11 +1498,15 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     PetscReal mhr = -0.5 * c->dx[k + 1], mA = -A;
     PetscReal *restrict J00 = JX(k, k), *restrict J01 = JX(k, k + 1), *restrict J10 = JX(k + 1, k);
     PetscReal *restrict J11 = JX(k + 1, k + 1), *restrict r0 = r + k * nb, *restrict r1 = r0 + nb;
-    PetscReal *restrict cV0 = cV + k * nb, *restrict cV1 = cV0 + nb, *restrict ph0 = w->phie + k * nb;
+    PetscReal *restrict cV0 = cV + k * nb, *restrict cV1 = cV0 + nb,
+                        *restrict ph0 = w->phie + k * nb;
     PetscReal *restrict ph1 = ph0 + nb, *restrict dphie = w->dphie, *restrict dVdI = w->dVdI;
-    PetscReal *restrict Qohm = w->Qohm, *restrict dsv = w->w + k * nb, *restrict Rsv = w->z + k * nb;
-    const PetscReal *restrict y0 = y + k * nb, *restrict y1 = y0 + nb, *restrict iD0 = w->eiD + k * nb;
-    const PetscReal *restrict iD1 = iD0 + nb, *restrict dD0 = w->edD + k * nb, *restrict dD1 = dD0 + nb;
+    PetscReal *restrict Qohm = w->Qohm, *restrict dsv = w->w + k * nb,
+                        *restrict Rsv = w->z + k * nb;
+    const PetscReal *restrict y0 = y + k * nb, *restrict y1 = y0 + nb,
+                              *restrict iD0 = w->eiD + k * nb;
+    const PetscReal *restrict iD1 = iD0 + nb, *restrict dD0 = w->edD + k * nb,
+                              *restrict dD1 = dD0 + nb;
     const PetscReal *restrict iK0 = w->eiK + k * nb, *restrict iK1 = iK0 + nb;
     const PetscReal *restrict dK0 = w->edK + k * nb, *restrict dK1 = dK0 + nb;
     const PetscReal *restrict l0 = w->elc + k * nb, *restrict l1 = l0 + nb, *restrict Ia = w->Ia;
@@ -1514,8 +1518,9 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       ie_I = (L - xf) / p->pos.L_m / A;
     else
       ie_I = 1.0 / A;
-    FaceLanes(nb, hl, hr, mhl, mhr, mA, ie_I, Wf, J00, J01, J10, J11, r0, r1, cV0, cV1, ph0, ph1, dphie,
-              dVdI, Qohm, dsv, Rsv, y0, y1, iD0, iD1, dD0, dD1, iK0, iK1, dK0, dK1, l0, l1, Ia, rt);
+    FaceLanes(nb, hl, hr, mhl, mhr, mA, ie_I, Wf, J00, J01, J10, J11, r0, r1, cV0, cV1, ph0, ph1,
+              dphie, dVdI, Qohm, dsv, Rsv, y0, y1, iD0, iD1, dD0, dD1, iK0, iK1, dK0, dK1, l0, l1,
+              Ia, rt);
     Wf -= c->reg[k + 1] == REG_NEG ? -c->dx[k + 1] / p->neg.L_m
                                    : (c->reg[k + 1] == REG_POS ? c->dx[k + 1] / p->pos.L_m : 0);
   }
@@ -1538,14 +1543,14 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     w->V[b] += w->dphie[b] + dphis;
     w->dVdI[b] += -Rs;
     dg->Qohm += Ia * Ia * Rs;
-    dg->eta_n     = w->eta[0][b];
-    dg->eta_p     = w->eta[1][b];
-    dg->th_n      = w->th[0][b];
-    dg->th_p      = w->th[1][b];
-    dg->Qirr      = Ia * (w->eta[0][b] - w->eta[1][b]);
-    dg->Qrev      = Ia * w->T[b] * (w->dUdT[0][b] - w->dUdT[1][b]);
-    dg->anode     = w->U[0][b] + w->eta[0][b] +
-                (w->acorr[b] - (Ia / A) * p->neg.L_m / (6 * p->neg.sigma_S_m));
+    dg->eta_n = w->eta[0][b];
+    dg->eta_p = w->eta[1][b];
+    dg->th_n  = w->th[0][b];
+    dg->th_p  = w->th[1][b];
+    dg->Qirr  = Ia * (w->eta[0][b] - w->eta[1][b]);
+    dg->Qrev  = Ia * w->T[b] * (w->dUdT[0][b] - w->dUdT[1][b]);
+    dg->anode =
+        w->U[0][b] + w->eta[0][b] + (w->acorr[b] - (Ia / A) * p->neg.L_m / (6 * p->neg.sigma_S_m));
     dg->anode_min = dg->anode;
     dg->ce_min    = PETSC_MAX_REAL;
     dg->ce_max    = -PETSC_MAX_REAL;
@@ -1583,7 +1588,8 @@ TC_VECTOR_CLONES static void BlockNewton(TCCell c, PetscInt nb)
     w->SV[b] = w->dVdI[b] - w->vz[b];
   }
   for (PetscInt k = 0; k < nx; k++)
-    for (PetscInt b = 0; b < nb; b++) w->dy[k * nb + b] = w->w[k * nb + b] - w->z[k * nb + b] * w->dI[b];
+    for (PetscInt b = 0; b < nb; b++)
+      w->dy[k * nb + b] = w->w[k * nb + b] - w->z[k * nb + b] * w->dI[b];
 }
 
 /* UpdateNorm and the electrolyte part of MaxStep across the block (every
@@ -1636,16 +1642,16 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
                                      TCCellResult res[], PetscReal update[],
                                      PetscReal *const sens[], PetscBool ok[])
 {
-  const TCCellParams *p = c->p;
-  TCBlock            *w = &c->blk;
+  const TCCellParams *p  = c->p;
+  TCBlock            *w  = &c->blk;
   PetscInt            nx = c->nx;
 
   PetscFunctionBeginUser;
   PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
   if (c->model != TC_CELL_SPME) { /* one element at a time */
     for (PetscInt b = 0; b < nb; b++)
-      PetscCall(TCCellStepUpdate(c, old[b], iter[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s,
-                                 new_[b], &res[b], &update[b], sens ? sens[b] : NULL, &ok[b]));
+      PetscCall(TCCellStepUpdate(c, old[b], iter[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s, new_[b],
+                                 &res[b], &update[b], sens ? sens[b] : NULL, &ok[b]));
     PetscFunctionReturn(0);
   }
   if (nb <= 0) PetscFunctionReturn(0);
@@ -1682,13 +1688,13 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
     const PetscReal tau = 0.99;
     PetscReal       Ia = w->Ia[b], dI = w->dI[b], lambda = w->lam[b];
     for (int e = 0; e < 2; e++) {
-      const TCElectrodeParams *el = Elec(c, e);
-      PetscReal j = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
-                           : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
-      PetscReal dj = e == 0 ? dI / (p->area_m2 * p->neg.a_m * p->neg.L_m)
-                            : -dI / (p->area_m2 * p->pos.a_m * p->pos.L_m);
-      PetscReal th  = (w->s0[e][b] + w->s1[e][b] * j) / el->cmax;
-      PetscReal dth = w->s1[e][b] * dj / el->cmax;
+      const TCElectrodeParams *el  = Elec(c, e);
+      PetscReal                j   = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                                            : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+      PetscReal                dj  = e == 0 ? dI / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                                            : -dI / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+      PetscReal                th  = (w->s0[e][b] + w->s1[e][b] * j) / el->cmax;
+      PetscReal                dth = w->s1[e][b] * dj / el->cmax;
       if (dth > 0) lambda = PetscMin(lambda, tau * (1 - th) / dth);
       if (dth < 0) lambda = PetscMin(lambda, tau * th / -dth);
     }

@@ -128,13 +128,10 @@ PETSC_EXTERN PetscErrorCode TCCellStepUpdate(TCCell cell, const PetscReal state_
    parameter functions, the particles, the electrolyte and the banded Newton
    solves vectorised over the elements: solver/band.h); SPM and DFN elements
    are updated one after the other. Not collective. */
-PETSC_EXTERN PetscErrorCode TCCellStepUpdateBatch(TCCell cell, PetscInt nb,
-                                                  const PetscReal *const state_old[],
-                                                  PetscReal *const iter[], const PetscReal V_V[],
-                                                  const PetscReal T_K[], PetscReal dt_s,
-                                                  PetscReal *const state_new[], TCCellResult res[],
-                                                  PetscReal update[], PetscReal *const sens[],
-                                                  PetscBool ok[]);
+PETSC_EXTERN PetscErrorCode TCCellStepUpdateBatch(
+    TCCell cell, PetscInt nb, const PetscReal *const state_old[], PetscReal *const iter[],
+    const PetscReal V_V[], const PetscReal T_K[], PetscReal dt_s, PetscReal *const state_new[],
+    TCCellResult res[], PetscReal update[], PetscReal *const sens[], PetscBool ok[]);
 PETSC_EXTERN PetscErrorCode TCCellGetSensitivitySize(TCCell cell, PetscInt *n);
 /* The iterate of a state as a vector of TCCellGetSensitivitySize() reals: the
    current and the unknowns of the step's nonlinear system (not the particles,

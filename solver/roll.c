@@ -75,6 +75,16 @@ typedef struct {
   PetscReal area, scale;
 } TCElem;
 
+/* a block of elements updated together (TCCellStepUpdateBatch): for each,
+   the old state, the iterate, the sensitivity, the voltage, the temperature,
+   the move along the sensitivity, the update's size and its outcome */
+typedef struct {
+  PetscInt          n; /* elements per block */
+  const PetscReal **old;
+  PetscReal       **it, **sens, *V, *T, *shift, *upd;
+  PetscBool        *ok;
+} TCRollBlock;
+
 /* a conductance between two thermal nodes (global ids) */
 typedef struct {
   PetscInt  i, j;
@@ -123,11 +133,7 @@ struct _p_TCRoll {
   PetscInt         nsens;           /* reals per element sensitivity */
   PetscReal       *sens, *dVlin;    /* per element: d(I, unknowns)/dV and the dV it was made at */
   PetscReal       *itbuf;           /* scratch: one element iterate (nsens reals) */
-  PetscInt         element_block;   /* elements per batched update (-element_block) */
-  const PetscReal **bold;           /* per element of a block: old state, iterate, sensitivity, */
-  PetscReal      **bit, **bsens;    /* voltage, temperature, the move along the sensitivity, */
-  PetscReal       *bV, *bT, *bshift, *bupd; /* the update's size and its outcome */
-  PetscBool       *bok;
+  TCRollBlock      blk;             /* ElementsEvaluate's blocks (-element_block) */
   PetscBool        sens_ok;         /* sens belongs to this step */
   PetscBool        nested;          /* converge every element at every evaluation */
   PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
@@ -221,50 +227,55 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
   PetscCall(VecGetArrayRead(tl, &T));
   /* blocks of element_block elements: one batched update per block
      (TCCellStepUpdateBatch, bit for bit the single updates) */
-  for (PetscInt e0 = 0; e0 < r->nel && good; e0 += r->element_block) {
-    PetscInt nb = PetscMin(r->element_block, r->nel - e0);
+  for (PetscInt e0 = 0; e0 < r->nel && good; e0 += r->blk.n) {
+    PetscInt nb = PetscMin(r->blk.n, r->nel - e0);
     for (PetscInt b = 0; b < nb; b++) {
       const TCElem *el = &r->el[e0 + b];
       PetscReal     Te = 0.5 * (T[el->a] + T[el->c_l]);
       if (r->rp.echem_T_max_K > 0) Te = PetscMin(Te, r->rp.echem_T_max_K);
-      r->bV[b]   = phi[el->a] - phi[el->c_l];
-      r->bT[b]   = Te;
-      r->bold[b] = r->state_old + (e0 + b) * r->nsc;
-      r->bit[b]  = r->trial_cells + (e0 + b) * r->nsc;
-      r->bsens[b] = r->sens + (e0 + b) * r->nsens;
-      r->bupd[b]  = 0;
+      r->blk.V[b]    = phi[el->a] - phi[el->c_l];
+      r->blk.T[b]    = Te;
+      r->blk.old[b]  = r->state_old + (e0 + b) * r->nsc;
+      r->blk.it[b]   = r->trial_cells + (e0 + b) * r->nsc;
+      r->blk.sens[b] = r->sens + (e0 + b) * r->nsens;
+      r->blk.upd[b]  = 0;
       /* the element's last iterate moved along its last linearisation to dV
          (the Newton iterate of the whole system): the global Newton and the
          element Newtons converge together */
-      r->bshift[b] = !r->nested && r->sens_ok ? r->bV[b] - r->dVlin[e0 + b] : 0;
-      if (r->bshift[b] != 0) PetscCall(TCCellIterateAXPY(r->cell, r->bshift[b], r->bsens[b], r->bit[b]));
+      r->blk.shift[b] = !r->nested && r->sens_ok ? r->blk.V[b] - r->dVlin[e0 + b] : 0;
+      if (r->blk.shift[b] != 0)
+        PetscCall(TCCellIterateAXPY(r->cell, r->blk.shift[b], r->blk.sens[b], r->blk.it[b]));
     }
     if (r->nested) /* every element converged at dV, warm-started from its last solve */
       for (PetscInt b = 0; b < nb; b++)
-        PetscCall(TCCellStepGuess(r->cell, r->bold[b], r->bit[b], TC_CELL_VOLTAGE, r->bV[b], r->bT[b],
-                                  r->T_dt, r->bit[b], &r->res[e0 + b], &r->bok[b]));
+        PetscCall(TCCellStepGuess(r->cell, r->blk.old[b], r->blk.it[b], TC_CELL_VOLTAGE,
+                                  r->blk.V[b], r->blk.T[b], r->T_dt, r->blk.it[b], &r->res[e0 + b],
+                                  &r->blk.ok[b]));
     else {
       /* one Newton update of every element of the block toward its dV */
-      PetscCall(TCCellStepUpdateBatch(r->cell, nb, r->bold, r->bit, r->bV, r->bT, r->T_dt, r->bit,
-                                      r->res + e0, r->bupd, r->bsens, r->bok));
+      PetscCall(TCCellStepUpdateBatch(r->cell, nb, r->blk.old, r->blk.it, r->blk.V, r->blk.T,
+                                      r->T_dt, r->blk.it, r->res + e0, r->blk.upd, r->blk.sens,
+                                      r->blk.ok));
+      /* where the move left the physical range: again from the last iterate */
       for (PetscInt b = 0; b < nb; b++)
-        if (!r->bok[b] && r->bshift[b] != 0) { /* the move left the physical range: from the last iterate */
-          PetscCall(TCCellIterateAXPY(r->cell, -r->bshift[b], r->bsens[b], r->bit[b]));
-          PetscCall(TCCellStepUpdate(r->cell, r->bold[b], r->bit[b], TC_CELL_VOLTAGE, r->bV[b],
-                                     r->bT[b], r->T_dt, r->bit[b], &r->res[e0 + b], &r->bupd[b],
-                                     r->bsens[b], &r->bok[b]));
+        if (!r->blk.ok[b] && r->blk.shift[b] != 0) {
+          PetscCall(TCCellIterateAXPY(r->cell, -r->blk.shift[b], r->blk.sens[b], r->blk.it[b]));
+          PetscCall(TCCellStepUpdate(r->cell, r->blk.old[b], r->blk.it[b], TC_CELL_VOLTAGE,
+                                     r->blk.V[b], r->blk.T[b], r->T_dt, r->blk.it[b],
+                                     &r->res[e0 + b], &r->blk.upd[b], r->blk.sens[b],
+                                     &r->blk.ok[b]));
         }
     }
     for (PetscInt b = 0; b < nb; b++) {
       PetscInt      e  = e0 + b;
       const TCElem *el = &r->el[e];
-      PetscReal     dV = r->bV[b];
-      r->dVlin[e] = dV;
-      if (!r->bok[b] || !isfinite(r->res[e].I_A)) {
+      PetscReal     dV = r->blk.V[b];
+      r->dVlin[e]      = dV;
+      if (!r->blk.ok[b] || !isfinite(r->res[e].I_A)) {
         good = PETSC_FALSE;
         break;
       }
-      upd_max   = PetscMax(upd_max, r->bupd[b]);
+      upd_max   = PetscMax(upd_max, r->blk.upd[b]);
       r->Iel[e] = r->res[e].I_A * el->scale;
       r->gel[e] = -r->res[e].dIdV_S * el->scale; /* > 0: dI/dV < 0 for a cell */
       r->Qel[e] = r->res[e].Q_W * el->scale;
@@ -1605,11 +1616,11 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
 static PetscErrorCode RollBlockAlloc(TCRoll r, PetscInt nb)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree4(r->bold, r->bit, r->bsens, r->bok));
-  PetscCall(PetscFree4(r->bV, r->bT, r->bshift, r->bupd));
-  PetscCall(PetscMalloc4(nb, &r->bold, nb, &r->bit, nb, &r->bsens, nb, &r->bok));
-  PetscCall(PetscMalloc4(nb, &r->bV, nb, &r->bT, nb, &r->bshift, nb, &r->bupd));
-  r->element_block = nb;
+  PetscCall(PetscFree4(r->blk.old, r->blk.it, r->blk.sens, r->blk.ok));
+  PetscCall(PetscFree4(r->blk.V, r->blk.T, r->blk.shift, r->blk.upd));
+  PetscCall(PetscMalloc4(nb, &r->blk.old, nb, &r->blk.it, nb, &r->blk.sens, nb, &r->blk.ok));
+  PetscCall(PetscMalloc4(nb, &r->blk.V, nb, &r->blk.T, nb, &r->blk.shift, nb, &r->blk.upd));
+  r->blk.n = nb;
   PetscFunctionReturn(0);
 }
 
@@ -1876,7 +1887,7 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
 
 PetscErrorCode TCRollSetFromOptions(TCRoll r)
 {
-  PetscInt  nb = r->element_block;
+  PetscInt  nb = r->blk.n;
   PetscBool set;
 
   PetscFunctionBeginUser;
@@ -2350,8 +2361,8 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(PetscFree(r->hwl));
   PetscCall(PetscFree(r->cpl));
   PetscCall(PetscFree(r->Thw));
-  PetscCall(PetscFree4(r->bold, r->bit, r->bsens, r->bok));
-  PetscCall(PetscFree4(r->bV, r->bT, r->bshift, r->bupd));
+  PetscCall(PetscFree4(r->blk.old, r->blk.it, r->blk.sens, r->blk.ok));
+  PetscCall(PetscFree4(r->blk.V, r->blk.T, r->blk.shift, r->blk.upd));
   PetscCall(PetscFree(r));
   *roll = NULL;
   PetscFunctionReturn(0);

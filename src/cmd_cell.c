@@ -57,11 +57,11 @@ static const TCKey cell_keys[] = {
     {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
      "ambient temperature, K (default: the set's)", PETSC_TRUE},
     {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
-     "initial temperature, K (default: the ambient)", PETSC_TRUE},
+     "initial temperature, K (default: the set's, else the ambient)", PETSC_TRUE},
     {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "initial state of charge in [0, 1], or a rest voltage \"4.18 V\" (the SOC of that "
-     "open-circuit voltage at the initial temperature) (default: the set's initial "
-     "concentrations)",
+     "open-circuit voltage at the initial temperature) (default: the set's State SOC, else its "
+     "initial concentrations, else 1)",
      PETSC_TRUE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "CSV time series to write (default output/<deck name>/cell.csv, output/cell/cell.csv "

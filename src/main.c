@@ -441,7 +441,8 @@ static void TCSaveEnvironment(void)
    docs/slurm.md). A singleton (started without mpiexec/srun): no helper
    daemon is forked (ess_singleton_isolated) and only the self transport is
    opened, which takes most of the start-up off a short run such as a
-   one-cell `tomocell cell`. */
+   one-cell `tomocell cell`, and no session directory is made (concurrent
+   singletons raced on /tmp/ompi.*). */
 static const char *tc_mpi_set[8]; /* the defaults set, to unset after MPI_Init */
 static int         tc_nmpi_set;
 
@@ -470,13 +471,12 @@ static void TCSetMPIDefaults(void)
                                           {"OMPI_MCA_btl", "self"},
                                           /* needs the daemon's session directory */
                                           {"OMPI_MCA_sharedfp", "^sm"},
-                                          /* every isolated singleton would share the session
-                                             directory /tmp/ompi.<host>.<uid>/jf.0/1, and one
-                                             that ends removes it under another one starting:
-                                             orte_init fails ("mkdir ... No such file or
-                                             directory"; 3 of 40 concurrent runs here). An
-                                             isolated singleton with only the self transport
-                                             needs none. */
+                                          /* no session directory under /tmp: a singleton
+                                             ending removes the shared top directory
+                                             while another one starting creates its
+                                             own below it, and that one's orte_init
+                                             fails (12 of 60 staggered concurrent
+                                             starts, as sweep -local workers make) */
                                           {"OMPI_MCA_orte_create_session_dirs", "0"}};
   const char              *off         = getenv("TC_MPI_DEFAULTS");
   int                      singleton;

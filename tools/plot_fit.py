@@ -8,6 +8,7 @@ usage: plot_fit.py fit_residuals.csv fit.png
 Written to a temporary name beside fit.png and renamed, so a failed plot
 leaves no file.
 """
+import argparse
 import csv
 import os
 import sys
@@ -19,10 +20,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main():
-    src, png = sys.argv[1], sys.argv[2]
-    with open(src) as f:
-        rows = list(csv.reader(f))
-    head, data = rows[0], [[float(x) for x in r] for r in rows[1:]]
+    ap = argparse.ArgumentParser(
+        description="Plot tomocell fit's residuals: measured, model at the start and at the fit.")
+    ap.add_argument("residuals", help="fit_residuals.csv written by tomocell fit")
+    ap.add_argument("png", help="the PNG to write (via a temporary name)")
+    a = ap.parse_args()
+    src, png = a.residuals, a.png
+    if not os.path.isfile(src):
+        sys.exit(f"plot_fit.py: error: {src} not found (give the fit_residuals.csv of a fit)")
+    try:
+        with open(src) as f:
+            rows = list(csv.reader(f))
+        head, data = rows[0], [[float(x) for x in r] for r in rows[1:]]
+    except (OSError, IndexError, ValueError) as e:
+        sys.exit(f"plot_fit.py: error: cannot read {src}: {e}")
+    if not any(h.endswith("_measured") for h in head):
+        sys.exit(f"plot_fit.py: error: {src} has no '<column>_measured' columns "
+                 "(not a fit_residuals.csv)")
     t = [r[0] for r in data]
     chans = [h[: -len("_measured")] for h in head if h.endswith("_measured")]
     unit = {"voltage_V": ("V", 1e3, "mV"), "current_A": ("A", 1e3, "mA")}

@@ -250,6 +250,12 @@ try:
             why += same(g, e, k + 1)
     check(not why and len(got) == 4, "corpus list of 4 strings: 4 cycles%s" % (": " + "; ".join(why) if why else ""))
     check(n >= 30 and sum(len(s) for _, s in CORPUS) >= 30, "corpus size: %d entries" % n)
+    got, err = parse("Rest for 1 hour at -10oC; Rest for 1 hour at 0 oC; Rest for 1 hour at 253.15 K")
+    check(got is not None and [round(g["temperature_K"], 9) for g in got] == [263.15, 273.15, 253.15],
+          "temperatures below 0oC and in K: %s" % (err or [g["temperature_K"] for g in got]))
+    got, err = parse("[Rest for 1 minute; Rest for 2 minutes;] * 2;")
+    check(got is not None and [g["cycle"] for g in got] == [1, 1, 2, 2],
+          "empty pieces (a trailing ';' inside and after a cycle) are skipped: %s" % (err or [g["cycle"] for g in got]))
     # not PyBaMM: refused with a reason, nothing written
     for expt, words in (("Discharge at 1C for 1 minute at 25 furlongs", "temperature unit"),
                         ("Run WLTP (A)", "unknown drive cycle"),
@@ -257,7 +263,8 @@ try:
                         ("[Discharge at 1C for 1 minute] * 0", "whole number N"),
                         ("[Discharge at 1C for 1 minute; [Rest for 1 minute]] * 2", "do not nest"),
                         ("Discharge at 1C for 1 minute] * 2", "without a matching '['"),
-                        ("Rest for 1 minute (1 minute peroid)", "period")):
+                        ("Rest for 1 minute (1 minute peroid)", "period"),
+                        ("[ ] * 2", "an empty cycle")):
         got, err = parse(expt)
         check(got is None and words in err and err.startswith("tomocell: error:") and "PETSC ERROR" not in err,
               "refused: %r (%s)" % (expt, err[:110] or got))
@@ -273,6 +280,23 @@ try:
     check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
           "constant-current drive cycle = 'Discharge at 5 A for 10 minutes': %d rows, max |dV| + |dt| %.2e" %
           (len(b), dv))
+    bcc = b
+    r1, a, _ = run(["-model", "dfn", "-experiment", "Discharge at 5 A for 10 minutes"], "a.csv")
+    r2, b, _ = run(["-model", "dfn", "-drive_cycle", "CC=" + cc, "-experiment", "Run CC (A)"], "b.csv")
+    dv = max((abs(x["voltage_V"] - y["voltage_V"]) + abs(x["time_s"] - y["time_s"]) for x, y in zip(a, b)),
+             default=1)
+    check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
+          "the same with DFN: %d rows, max |dV| + |dt| %.2e" % (len(b), dv))
+    cp = os.path.join(tmp, "cp.csv")
+    with open(cp, "w") as f:
+        f.write("".join("%d,12\n" % t for t in range(0, 121, 5)))
+    r1, a, _ = run(["-experiment", "Discharge at 12 W for 2 minutes"], "a.csv")
+    r2, b, _ = run(["-drive_cycle", "CP=" + cp, "-experiment", "Run CP (W)"], "b.csv")
+    dv = max((abs(x["voltage_V"] - y["voltage_V"]) + abs(x["time_s"] - y["time_s"]) for x, y in zip(a, b)),
+             default=1)
+    check(r1.returncode == 0 and r2.returncode == 0 and len(a) == len(b) and dv <= 1e-9,
+          "constant-power drive cycle = 'Discharge at 12 W for 2 minutes': %d rows, max |dV| + |dt| %.2e" %
+          (len(b), dv))
     # deck map form of the same drive cycle
     deck = os.path.join(tmp, "dc.yaml")
     with open(deck, "w") as f:
@@ -280,7 +304,7 @@ try:
     r = subprocess.run([TC, "cell", deck], capture_output=True, text=True, timeout=300, cwd=tmp)
     d = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(open(os.path.join(tmp, "d.csv")))] \
         if r.returncode == 0 else []
-    check(r.returncode == 0 and len(d) == len(b) and all(x["voltage_V"] == y["voltage_V"] for x, y in zip(b, d)),
+    check(r.returncode == 0 and len(d) == len(bcc) and all(x["voltage_V"] == y["voltage_V"] for x, y in zip(bcc, d)),
           "drive_cycle: {CC: file} in a deck = -drive_cycle CC=file (%s)" % r.stderr.strip()[:100])
 
     r, rows, js = run(["-experiment", "Discharge at 1C for 2 hours; Rest for 1 hour"])

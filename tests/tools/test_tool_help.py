@@ -15,7 +15,7 @@ for tool in sorted(glob.glob(os.path.join(ROOT, "tools", "plot_*.py"))):
     name = os.path.basename(tool)
     h = subprocess.run([sys.executable, tool, "--help"], capture_output=True, text=True, timeout=120)
     n = subprocess.run([sys.executable, tool], capture_output=True, text=True, timeout=120)
-    w = subprocess.run([sys.executable, tool, "/nonexistent/dir", "x", "y", "out.png"][: 3 if "run" in name else 6],
+    w = subprocess.run([sys.executable, tool, "/nonexistent/dir", "x", "y", "out.png"][: 3 if "run" in name else 4 if "fit" in name else 6],
                        capture_output=True, text=True, timeout=120)
     ok = (h.returncode == 0 and "usage:" in h.stdout and n.returncode != 0 and "Traceback" not in n.stderr
           and w.returncode != 0 and "Traceback" not in w.stderr and "not found" in w.stderr)

@@ -21,12 +21,12 @@
 
 extern void dgbtrf_(const int *m, const int *n, const int *kl, const int *ku, double *ab,
                     const int *ldab, int *ipiv, int *info);
-extern void dgbtrs_(const char *trans, const int *n, const int *kl, const int *ku,
-                    const int *nrhs, const double *ab, const int *ldab, const int *ipiv,
-                    double *b, const int *ldb, int *info);
+extern void dgbtrs_(const char *trans, const int *n, const int *kl, const int *ku, const int *nrhs,
+                    const double *ab, const int *ldab, const int *ipiv, double *b, const int *ldb,
+                    int *info);
 
 static unsigned long long rng = 88172645463325252ULL;
-static double Rand(void) /* xorshift64, uniform in [-1, 1) */
+static double             Rand(void) /* xorshift64, uniform in [-1, 1) */
 {
   rng ^= rng << 13;
   rng ^= rng >> 7;
@@ -61,8 +61,9 @@ static PetscErrorCode Flops(PetscInt n, PetscInt reps)
   }
   PetscCheck(TCBandFactor(n, 1, 1, J, piv), PETSC_COMM_SELF, PETSC_ERR_PLIB, "factor");
   FlopSolves(n, reps, J, piv, x, y);
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "flops: %" PetscInt_FMT " solves of order %" PetscInt_FMT
-                        ", %" PetscInt_FMT " FP64 operations (x[0] %g)\n",
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "flops: %" PetscInt_FMT " solves of order %" PetscInt_FMT ", %" PetscInt_FMT
+                        " FP64 operations (x[0] %g)\n",
                         reps, n, reps * (8 * (n - 1) + 4 * (n - 2) + 2 * n), (double)x[0]));
   PetscCall(PetscFree4(J, x, y, piv));
   PetscFunctionReturn(0);
@@ -92,8 +93,8 @@ int main(int argc, char **argv)
 
       PetscCall(PetscMalloc5(NS * nJ, &A, NS * nJ, &Jf, (size_t)NS * n, &x, (size_t)NS * n, &y,
                              (size_t)NS * n, &xb));
-      PetscCall(PetscMalloc5((size_t)NS * n, &yb, NS * nJ, &Jb, (size_t)NS * n, &bx,
-                             (size_t)NS * n, &by, NS * nJ, &bJ));
+      PetscCall(PetscMalloc5((size_t)NS * n, &yb, NS * nJ, &Jb, (size_t)NS * n, &bx, (size_t)NS * n,
+                             &by, NS * nJ, &bJ));
       PetscCall(PetscMalloc2((size_t)NS * n, &piv, (size_t)NS * n, &bpiv));
       /* the systems: band entries random, the fill-in columns zero */
       for (PetscInt s = 0; s < NS; s++) {
@@ -161,8 +162,7 @@ int main(int argc, char **argv)
             }
             for (size_t t = 0; t < nJ; t++) {
               PetscReal v = bJ[t * nb + b];
-              PetscCheck(!memcmp(&v, &Jf[s * nJ + t], sizeof(v)), PETSC_COMM_SELF,
-                         PETSC_ERR_PLIB,
+              PetscCheck(!memcmp(&v, &Jf[s * nJ + t], sizeof(v)), PETSC_COMM_SELF, PETSC_ERR_PLIB,
                          "n %" PetscInt_FMT " nb %" PetscInt_FMT " system %" PetscInt_FMT
                          ": factor entry %zu differs",
                          n, nbk, s, t);

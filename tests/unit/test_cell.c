@@ -566,9 +566,10 @@ static PetscErrorCode TestFunc(void)
      a tabulation inside and outside its range, and batches longer than the
      evaluator's 64 lanes */
   {
-    const char *ex[] = {"2 * exp(-3 * x) + tanh(x - 0.1) ** 2 - x / (1 + x) + sqrt(x) * T / 300 - -x ** 1.5",
-                        "abs(x - 0.5) ** x + log(1 + x) * sinh(x) / cosh(x) - x ** 3 + x ** 0.5 + x ** 2.7",
-                        "3.0321 * 10 ** (11.17 * x - 15.11 - 1.553 * exp(-(x - 0.2031) ** 2 / 0.0006091))"};
+    const char *ex[] = {
+        "2 * exp(-3 * x) + tanh(x - 0.1) ** 2 - x / (1 + x) + sqrt(x) * T / 300 - -x ** 1.5",
+        "abs(x - 0.5) ** x + log(1 + x) * sinh(x) / cosh(x) - x ** 3 + x ** 0.5 + x ** 2.7",
+        "3.0321 * 10 ** (11.17 * x - 15.11 - 1.553 * exp(-(x - 0.2031) ** 2 / 0.0006091))"};
     PetscReal xs[150], Ts[150], vb[150], db[150];
     PetscInt  nb = 0;
     for (PetscInt i = 0; i < 150; i++) {
@@ -580,7 +581,9 @@ static PetscErrorCode TestFunc(void)
       PetscBool done;
       if (q < 3) PetscCall(TCFuncCreateExpression(ex[q], "batch", &g));
       if (q == 3) {
-        PetscCall(TCFuncCreateExpression("1.9793 * exp(-39.3631 * x) + 0.2482 - 0.0909 * tanh(29.8538 * (x - 0.1234))", "batch", &g));
+        PetscCall(TCFuncCreateExpression(
+            "1.9793 * exp(-39.3631 * x) + 0.2482 - 0.0909 * tanh(29.8538 * (x - 0.1234))", "batch",
+            &g));
         PetscCall(TCFuncTabulate(g, 0.1, 0.9, 257, &done));
         PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_PLIB, "not tabulated");
       }
@@ -599,7 +602,8 @@ static PetscErrorCode TestFunc(void)
       }
       if (q < 4) PetscCall(TCFuncDestroy(&g));
     }
-    PetscCall(TCPrintf(PETSC_COMM_SELF, "functions: %" PetscInt_FMT " batched evaluations bit for bit\n", nb));
+    PetscCall(TCPrintf(PETSC_COMM_SELF,
+                       "functions: %" PetscInt_FMT " batched evaluations bit for bit\n", nb));
   }
   PetscCall(TCFuncDestroy(&f));
   PetscCall(TCFuncDestroy(&t));
@@ -626,12 +630,12 @@ static PetscErrorCode TestBatch(void)
     PetscCall(TCCellParamsLoad(sets[s], &P));
     for (int m = 0; m < 3; m++)
       for (int idt = 0; idt < 2; idt++) {
-        TCCell          cell;
-        PetscReal      *st, *old, *ref, *bat, *sref, *sbat, V0, dt = idt ? 0 : 20.0;
-        PetscReal       V[29], T[29], uref[29], ubat[29];
-        PetscInt        ns, nsens;
-        TCCellResult    r, rref[29], rbat[29];
-        PetscBool       conv, okref[29], okbat[29];
+        TCCell           cell;
+        PetscReal       *st, *old, *ref, *bat, *sref, *sbat, V0, dt = idt ? 0 : 20.0;
+        PetscReal        V[29], T[29], uref[29], ubat[29];
+        PetscInt         ns, nsens;
+        TCCellResult     r, rref[29], rbat[29];
+        PetscBool        conv, okref[29], okbat[29];
         const PetscReal *po[29];
         PetscReal       *pi[29], *ps[29];
         if (m != TC_CELL_SPME && s > 0) continue;
@@ -644,8 +648,8 @@ static PetscErrorCode TestBatch(void)
         V0 = r.V_V;
         for (PetscInt e = 0; e < NE; e++) {
           PetscReal q = (PetscReal)e / (NE - 1);
-          V[e] = V0 - 0.03 + 0.05 * q * q;
-          T[e] = 285 + 30 * PetscSinReal(7.0 * e) * PetscSinReal(7.0 * e);
+          V[e]        = V0 - 0.03 + 0.05 * q * q;
+          T[e]        = 285 + 30 * PetscSinReal(7.0 * e) * PetscSinReal(7.0 * e);
           PetscCall(PetscArraycpy(old + e * ns, st, ns));
           PetscCall(PetscArraycpy(ref + e * ns, st, ns));
           if (e % 3 == 1) /* a warm start: a converged step's result */
@@ -660,8 +664,8 @@ static PetscErrorCode TestBatch(void)
           PetscCall(PetscArraycpy(start, ref, NE * ns));
           for (PetscInt e = 0; e < NE; e++)
             PetscCall(TCCellStepUpdate(cell, old + e * ns, ref + e * ns, TC_CELL_VOLTAGE, V[e],
-                                       T[e], dt, ref + e * ns, &rref[e], &uref[e],
-                                       sref + e * nsens, &okref[e]));
+                                       T[e], dt, ref + e * ns, &rref[e], &uref[e], sref + e * nsens,
+                                       &okref[e]));
           for (int ib = 0; ib < 4; ib++) {
             PetscCall(PetscArraycpy(bat, start, NE * ns));
             PetscCall(PetscArrayzero(sbat, NE * nsens));
@@ -672,8 +676,8 @@ static PetscErrorCode TestBatch(void)
                 pi[b] = bat + (e0 + b) * ns;
                 ps[b] = sbat + (e0 + b) * nsens;
               }
-              PetscCall(TCCellStepUpdateBatch(cell, nb, po, pi, V + e0, T + e0, dt, pi,
-                                              rbat + e0, ubat + e0, ps, okbat + e0));
+              PetscCall(TCCellStepUpdateBatch(cell, nb, po, pi, V + e0, T + e0, dt, pi, rbat + e0,
+                                              ubat + e0, ps, okbat + e0));
             }
             for (PetscInt e = 0; e < NE; e++) {
               PetscBool same = (PetscBool)(okbat[e] == okref[e]);
@@ -806,14 +810,14 @@ KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, PetscBool batch, const PetscR
 
 static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCellModel model)
 {
-  TCCell           cell;
-  PetscReal       *st, *old, *it, *start, *sens, *V, *T, *upd, best = PETSC_MAX_REAL;
-  PetscInt         ns, nsens;
-  size_t           bytes;
-  TCCellResult     r, *res;
-  PetscBool        conv, *ok;
-  const PetscReal **po;
-  PetscReal      **pi, **ps;
+  TCCell              cell;
+  PetscReal          *st, *old, *it, *start, *sens, *V, *T, *upd, best = PETSC_MAX_REAL;
+  PetscInt            ns, nsens;
+  size_t              bytes;
+  TCCellResult        r, *res;
+  PetscBool           conv, *ok;
+  const PetscReal   **po;
+  PetscReal         **pi, **ps;
   TCExperimentSummary sum;
 
   PetscFunctionBeginUser;
@@ -831,7 +835,8 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
   PetscCall(PetscMalloc4(nb, &T, nb, &upd, nb, &res, nb, &ok));
   PetscCall(PetscMalloc3(nb, &po, nb, &pi, nb, &ps));
   PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, P.Q_nom_Ah, P.T_amb, 10.0, it, &r, &conv));
-  for (PetscInt b = 0; b < nb; b++) { /* elements of a roll: a spread of voltages and temperatures */
+  for (PetscInt b = 0; b < nb;
+       b++) { /* elements of a roll: a spread of voltages and temperatures */
     V[b] = r.V_V - 0.002 * (b % 7);
     T[b] = P.T_amb + 0.1 * (b % 11);
     PetscCall(PetscArraycpy(old + b * ns, st, ns));
@@ -841,7 +846,7 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
     ps[b] = sens + b * nsens;
   }
   for (int k = 0; k < 5; k++) { /* best of 5: the machine is shared */
-    PetscLogDouble c0, c1;
+    PetscLogDouble  c0, c1;
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     c0 = ts.tv_sec + 1e-9 * ts.tv_nsec;
@@ -853,10 +858,12 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
   for (PetscInt b = 0; b < nb; b++)
     PetscCheck(ok[b], PETSC_COMM_SELF, PETSC_ERR_PLIB, "element %" PetscInt_FMT " failed", b);
   PetscCall(TCPrintf(PETSC_COMM_SELF,
-                     "kernel %s %s: %" PetscInt_FMT " updates per run, %.4f us CPU per update (best of "
+                     "kernel %s %s: %" PetscInt_FMT
+                     " updates per run, %.4f us CPU per update (best of "
                      "5 runs), state %zu bytes, sensitivity %zu bytes, update %.2e\n",
-                     TCCellModels[model], batch ? "batch" : "single", nb * nrep, (double)(1e6 * best / (nb * nrep)),
-                     bytes, (size_t)nsens * sizeof(PetscReal), (double)upd[0]));
+                     TCCellModels[model], batch ? "batch" : "single", nb * nrep,
+                     (double)(1e6 * best / (nb * nrep)), bytes, (size_t)nsens * sizeof(PetscReal),
+                     (double)upd[0]));
   PetscCall(PetscFree3(po, pi, ps));
   PetscCall(PetscFree4(T, upd, res, ok));
   PetscCall(PetscFree5(old, it, start, sens, V));
