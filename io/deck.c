@@ -35,6 +35,11 @@ struct _p_TCDeck {
   char (*pre)[128];
 };
 
+/* The decks alive (created, not destroyed), so that TCDeckDestroyAll() frees
+   those a command left when it stopped on an error. */
+#define TC_MAX_DECKS 16
+static TCDeck tc_decks[TC_MAX_DECKS];
+
 PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[], PetscInt nkeys,
                             TCDeck *deck)
 {
@@ -42,6 +47,11 @@ PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[],
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&d));
+  for (int i = 0; i < TC_MAX_DECKS; i++)
+    if (!tc_decks[i]) {
+      tc_decks[i] = d;
+      break;
+    }
   d->comm  = comm;
   d->keys  = keys;
   d->nkeys = nkeys;
@@ -56,6 +66,8 @@ PetscErrorCode TCDeckDestroy(TCDeck *deck)
 {
   PetscFunctionBeginUser;
   if (!*deck) PetscFunctionReturn(0);
+  for (int i = 0; i < TC_MAX_DECKS; i++)
+    if (tc_decks[i] == *deck) tc_decks[i] = NULL;
   PetscCall(PetscFree((*deck)->text));
   PetscCall(PetscFree((*deck)->fromdeck));
   PetscCall(PetscFree((*deck)->fseen));
@@ -66,6 +78,14 @@ PetscErrorCode TCDeckDestroy(TCDeck *deck)
 
 /* A key whose name ends in '*' is a prefix key: "probes_*" matches every
    probes_<name> (a YAML map probes: {<name>: ...}). */
+void TCDeckDestroyAll(void)
+{
+  for (int i = 0; i < TC_MAX_DECKS; i++) {
+    TCDeck d = tc_decks[i];
+    if (d) (void)TCDeckDestroy(&d);
+  }
+}
+
 static PetscBool TCKeyIsPrefix(const TCKey *key, size_t *len)
 {
   size_t n = strlen(key->name);
@@ -561,9 +581,12 @@ static PetscErrorCode TCDeckRange(TCDeck d, PetscInt k, PetscReal v, const char 
     char lo[32], hi[32];
     snprintf(lo, sizeof(lo), "%g", (double)key->lo);
     snprintf(hi, sizeof(hi), "%g", (double)key->hi);
-    SETERRQ(d->comm, PETSC_ERR_USER_INPUT, "key %s = %s %s is out of range: allowed %s%s, %s] (%s)",
-            key->name, text, TCDeckSource(d, k, src, sizeof(src)), key->lo_open ? "(" : "[", lo,
-            key->hi >= PETSC_MAX_REAL ? "inf" : hi, key->help);
+    /* no upper bound: finite values ("allowed (0, inf]" read as if inf were) */
+    SETERRQ(d->comm, PETSC_ERR_USER_INPUT,
+            "key %s = %s %s is out of range: allowed %s%s, %s%s (%s)", key->name, text,
+            TCDeckSource(d, k, src, sizeof(src)), key->lo_open ? "(" : "[", lo,
+            key->hi >= PETSC_MAX_REAL ? "inf" : hi, key->hi >= PETSC_MAX_REAL ? "), finite" : "]",
+            key->help);
   }
   PetscFunctionReturn(0);
 }
@@ -659,11 +682,19 @@ PetscErrorCode TCDeckIsFromFile(TCDeck d, const char name[], PetscBool *fromfile
 
 PetscErrorCode TCDeckIsSet(TCDeck d, const char name[], PetscBool *set)
 {
-  char opt[256];
+  char     opt[256];
+  PetscInt k = TCDeckFind(d, name);
+  size_t   n;
 
   PetscFunctionBeginUser;
-  PetscCheck(TCDeckFind(d, name) >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table",
-             name, d->cmd);
+  PetscCheck(k >= 0, d->comm, PETSC_ERR_PLIB, "key %s is not in the %s key table", name, d->cmd);
+  if (TCKeyIsPrefix(&d->keys[k], &n) && !strcasecmp(d->keys[k].name, name)) {
+    /* the prefix key itself ("probes_*"): whether any probes_<name> was given */
+    *set = PETSC_FALSE;
+    for (PetscInt i = 0; i < d->npre; i++)
+      if (!strncasecmp(d->pre[i], name, n)) *set = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
   snprintf(opt, sizeof(opt), "-%s", name);
   PetscCall(PetscOptionsHasName(NULL, NULL, opt, set));
   PetscFunctionReturn(0);

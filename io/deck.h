@@ -40,6 +40,9 @@ typedef struct _p_TCDeck *TCDeck;
 PETSC_EXTERN PetscErrorCode TCDeckCreate(MPI_Comm comm, const char cmd[], const TCKey keys[],
                                          PetscInt nkeys, TCDeck *deck);
 PETSC_EXTERN PetscErrorCode TCDeckDestroy(TCDeck *deck);
+/* Destroy every deck still alive: main() after a command stopped on an error
+   (its decks are unreachable then), a sweep after a task that did. */
+PETSC_EXTERN void TCDeckDestroyAll(void);
 /* Keys of another command that a deck file may hold (one deck serving two
    commands, e.g. a run deck given to tomocell geometry): accepted in the
    file and not used (TCDeckLoad prints one line naming them), refused on the
@@ -63,7 +66,8 @@ PETSC_EXTERN PetscErrorCode TCDeckGetString(TCDeck deck, const char name[], char
 /* Whether the key's value comes from the deck file (not the command line or
    the default). */
 PETSC_EXTERN PetscErrorCode TCDeckIsFromFile(TCDeck deck, const char name[], PetscBool *fromfile);
-/* Whether the key was given (deck or command line) rather than defaulted. */
+/* Whether the key was given (deck or command line) rather than defaulted; for a
+   prefix key's own name ("probes_*"), whether any name of that prefix was. */
 PETSC_EXTERN PetscErrorCode TCDeckIsSet(TCDeck deck, const char name[], PetscBool *set);
 /* Prefix keys: a key named "probes_*" in the table accepts every
    probes_<name> (the YAML map probes: {<name>: value}); each is read with

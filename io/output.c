@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -473,6 +475,122 @@ void TCOutputAbandon(void)
   /* deepest first, and only if empty (rmdir refuses otherwise) */
   for (int i = tc_ncreated - 1; i >= 0; i--) rmdir(tc_created[i]);
   tc_ncreated = 0;
+}
+
+/* Output-directory locks (rank 0): "<dir>/.tomocell.lock", flock()ed for the
+   life of the run and holding "PID HOST". */
+static struct {
+  char path[PETSC_MAX_PATH_LEN + 32];
+  int  fd;
+} tc_locks[TC_MAX_PENDING];
+static int tc_nlocks;
+
+/* Rank 0: take the lock of dir; msg says why not, note what was taken over. */
+static void TCLockTake(const char *dir, char *msg, size_t mlen, char *note, size_t nlen)
+{
+  char        path[PETSC_MAX_PATH_LEN + 32], host[256] = "?", ohost[256], text[600];
+  long        opid;
+  struct stat a, b;
+
+  msg[0] = note[0] = 0;
+  snprintf(path, sizeof(path), "%s/.tomocell.lock", dir);
+  for (int i = 0; i < tc_nlocks; i++)
+    if (!strcmp(tc_locks[i].path, path)) return; /* this process holds it already */
+  if (tc_nlocks >= TC_MAX_PENDING) {
+    snprintf(msg, mlen, "too many output directories locked by one run");
+    return;
+  }
+  gethostname(host, sizeof(host));
+  host[sizeof(host) - 1] = 0;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), locked, flockable;
+    ssize_t n;
+    if (fd < 0) {
+      snprintf(msg, mlen, "cannot create the lock file %s: %s", path, strerror(errno));
+      return;
+    }
+    locked              = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    flockable           = locked || errno == EWOULDBLOCK;
+    n                   = pread(fd, text, sizeof(text) - 1, 0);
+    text[n > 0 ? n : 0] = 0;
+    opid                = 0;
+    ohost[0]            = 0;
+    if (sscanf(text, "%ld %255s", &opid, ohost) != 2) opid = 0, ohost[0] = 0;
+    if (flockable && !locked) {
+      snprintf(msg, mlen,
+               "output directory %s is in use by another tomocell run (pid %ld on host %s; lock "
+               "file %s): wait for it to finish or choose another -output",
+               dir, opid, ohost[0] ? ohost : "?", path);
+      close(fd);
+      return;
+    }
+    if (opid > 0 && opid != (long)getpid()) {
+      /* a lock file left by a run: stale when the run is known to be gone: on this host, the
+         flock is free (or, where flock is not supported, the process is gone); on another
+         host tomocell cannot tell */
+      int here = !strcmp(ohost, host),
+          gone = here && (locked || (kill((pid_t)opid, 0) != 0 && errno == ESRCH));
+      if (!gone) {
+        snprintf(msg, mlen,
+                 "output directory %s is locked by tomocell pid %ld on host %s (lock file %s)%s: "
+                 "choose another -output%s",
+                 dir, opid, ohost, path,
+                 here ? ", which is still running"
+                      : ", another host, whose runs this one cannot see",
+                 here ? "" : ", or remove the lock file if that run is over");
+        close(fd);
+        return;
+      }
+      snprintf(note, nlen, "took over the stale lock of pid %ld (no longer running) in %s", opid,
+               dir);
+    }
+    /* the file locked must still be the one under the name (a run ending
+       meanwhile removes it) */
+    if (fstat(fd, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+      close(fd);
+      continue;
+    }
+    n = snprintf(text, sizeof(text), "%ld %s\n", (long)getpid(), host);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+      snprintf(msg, mlen, "cannot write the lock file %s: %s", path, strerror(errno));
+      close(fd);
+      unlink(path);
+      return;
+    }
+    snprintf(tc_locks[tc_nlocks].path, sizeof(tc_locks[0].path), "%s", path);
+    tc_locks[tc_nlocks++].fd = fd;
+    return;
+  }
+  snprintf(msg, mlen, "cannot lock output directory %s: its lock file %s keeps changing", dir,
+           path);
+}
+
+PetscErrorCode TCOutputLockDir(MPI_Comm comm, const char dir[])
+{
+  PetscMPIInt rank;
+  char        msg[3 * PETSC_MAX_PATH_LEN + 256] = "", note[PETSC_MAX_PATH_LEN + 128] = "";
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) TCLockTake(dir, msg, sizeof(msg), note, sizeof(note));
+  PetscCallMPI(MPI_Bcast(msg, (int)sizeof(msg), MPI_CHAR, 0, comm));
+  PetscCheck(!msg[0], comm, PETSC_ERR_USER_INPUT, "%s", msg);
+  if (note[0]) PetscCall(PetscPrintf(comm, "tomocell: note: %s\n", note));
+  PetscFunctionReturn(0);
+}
+
+int TCOutputLockMark(void)
+{
+  return tc_nlocks;
+}
+
+void TCOutputUnlock(int mark)
+{
+  while (tc_nlocks > mark && tc_nlocks > 0) {
+    tc_nlocks--;
+    unlink(tc_locks[tc_nlocks].path); /* before the close: nobody locks the old file then */
+    close(tc_locks[tc_nlocks].fd);
+  }
 }
 
 void TCOutputForgetAll(void)

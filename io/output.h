@@ -82,6 +82,21 @@ PETSC_EXTERN void TCOutputAbandon(void);
    tasks that one process runs, tomocell sweep -local). */
 PETSC_EXTERN void TCOutputForgetAll(void);
 
+/* Collective. Lock an output directory (after TCOutputPrepareDir()) so that no
+   second run writes into it at the same time: rank 0 creates and flock()s
+   "<dir>/.tomocell.lock", which holds "PID HOST". A lock held by a running
+   tomocell, or left by a run on another host (whose liveness this host cannot
+   see), is refused with PETSC_ERR_USER_INPUT naming the pid, host and lock
+   file; a lock left by a dead process of this host (SIGKILL) is taken over,
+   with a note. Locking a directory this process holds already is a no-op. */
+PETSC_EXTERN PetscErrorCode TCOutputLockDir(MPI_Comm comm, const char dir[]);
+/* Release (remove) the locks taken since TCOutputLockMark() returned mark (0:
+   all); main() releases all when a command ends, before TCOutputAbandon(),
+   and a sweep the locks of each task it runs in its own process. Not
+   collective. */
+PETSC_EXTERN int  TCOutputLockMark(void);
+PETSC_EXTERN void TCOutputUnlock(int mark);
+
 /* Collective. TCOutputPrepareDir() for the directory that will hold the
    file path ("." when path has no directory part). */
 PETSC_EXTERN PetscErrorCode TCOutputPrepareFileDir(MPI_Comm comm, const char path[]);

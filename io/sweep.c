@@ -340,12 +340,15 @@ PetscErrorCode TCSweepPeekCommand(MPI_Comm comm, const char path[], char cmd[], 
 PetscErrorCode TCSweepFree(TCSweep *sw)
 {
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < sw->ntasks * sw->nparams; i++) PetscCall(PetscFree(sw->values[i]));
-  for (PetscInt k = 0; k < sw->nparams; k++) PetscCall(PetscFree(sw->params[k]));
-  for (PetscInt k = 0; k < sw->nout; k++) PetscCall(PetscFree(sw->outputs[k]));
+  /* also of a sweep whose load stopped half-way (counts set, arrays not yet), and twice */
+  for (PetscInt i = 0; sw->values && i < sw->ntasks * sw->nparams; i++)
+    PetscCall(PetscFree(sw->values[i]));
+  for (PetscInt k = 0; sw->params && k < sw->nparams; k++) PetscCall(PetscFree(sw->params[k]));
+  for (PetscInt k = 0; sw->outputs && k < sw->nout; k++) PetscCall(PetscFree(sw->outputs[k]));
   PetscCall(PetscFree(sw->values));
   PetscCall(PetscFree(sw->params));
   PetscCall(PetscFree(sw->outputs));
+  sw->ntasks = sw->nparams = sw->nout = 0;
   PetscFunctionReturn(0);
 }
 

@@ -352,7 +352,11 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
       }
       ok                   = (PetscBool)(ok && isfinite(T));
       map->T_K[k * np + q] = ok ? T : NAN;
-      if (rawsig) map->sigma_K[k * np + q] = ok ? PetscAbsReal(s) : NAN;
+      /* a raw uncertainty <= 0 stays as it is, for the check below */
+      if (rawsig)
+        map->sigma_K[k * np + q] = !ok                      ? NAN
+                                   : rawsig[k * np + q] > 0 ? PetscAbsReal(s)
+                                                            : rawsig[k * np + q];
       if (ok) map->valid[q] = 1;
     }
   for (PetscInt q = 0; q < np; q++) map->nvalid += map->valid[q];
@@ -360,6 +364,36 @@ PetscErrorCode TCXrdMapRead(MPI_Comm comm, const char path[], const TCXrdOptions
   PetscCall(PetscFree(rawsig));
   PetscCall(PetscFree(ref));
   PetscCall(PetscFree(mask));
+  /* a temperature at or below 0 K (a map in degrees Celsius, a lattice
+     parameter far off the reference) and a zero uncertainty (chi^2 of 1e300)
+     are wrong inputs, not results */
+  for (PetscInt i = 0; i < map->nt * np; i++) {
+    char where[96], what[200] = "";
+    if (!isfinite(map->T_K[i]) ||
+        (map->T_K[i] > 0 && (!map->sigma_K || (map->sigma_K[i] > 0 && isfinite(map->sigma_K[i])))))
+      continue;
+    snprintf(where, sizeof(where),
+             "map %" PetscInt_FMT ", pixel (y %" PetscInt_FMT ", x %" PetscInt_FMT ")", i / np,
+             (i % np) / map->nx, i % map->nx);
+    if (isfinite(map->T_K[i]) && !(map->T_K[i] > 0))
+      snprintf(
+          what, sizeof(what), "holds %g K: temperatures are in kelvin and positive%s",
+          (double)map->T_K[i],
+          map->quantity == TC_XRD_QUANTITY_LATTICE
+              ? " (check the lattice reference -lattice_a0_A, -lattice_T0_K, -lattice_alpha_per_K)"
+              : " (a map in degrees Celsius? add 273.15)");
+    else if (map->sigma_K && isfinite(map->T_K[i]) &&
+             !(map->sigma_K[i] > 0 && isfinite(map->sigma_K[i])))
+      snprintf(what, sizeof(what),
+               "has the uncertainty %g %s: uncertainties must be positive (leave the uncertainty "
+               "dataset out for an unweighted comparison)",
+               (double)map->sigma_K[i],
+               map->quantity == TC_XRD_QUANTITY_LATTICE ? "Angstrom" : "K");
+    if (what[0]) {
+      PetscCall(TCXrdMapReset(map));
+      SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s: %s %s", path, where, what);
+    }
+  }
   PetscCheck(map->nvalid > 0, comm, PETSC_ERR_USER_INPUT,
              "%s: the map has no valid pixel (mask empty%s, or no finite value)", path,
              map->quantity == TC_XRD_QUANTITY_LATTICE ? ", no positive lattice parameter" : "");

@@ -65,7 +65,9 @@ static PetscErrorCode TCBlur(float *img, PetscInt nx, PetscInt ny, PetscReal sig
   float     *line;
 
   PetscFunctionBeginUser;
-  if (sigma <= 0) PetscFunctionReturn(0);
+  /* below 0.1 px the kernel is a delta (neighbour weight < 1e-21), and sigma^2
+     may underflow to 0 (0/0 weights) */
+  if (!(sigma >= 0.1)) PetscFunctionReturn(0);
   PetscCall(PetscMalloc1(2 * R + 1, &w));
   PetscCall(PetscMalloc1(n, &line));
   for (PetscInt k = -R; k <= R; k++) sum += (w[k + R] = exp(-0.5 * k * k / (sigma * sigma)));

@@ -380,6 +380,39 @@ static PetscErrorCode ReadAttr(MPI_Comm comm, hid_t file, const char *path, cons
   PetscFunctionReturn(0);
 }
 
+/* What a read volume must hold before it is calendered: a positive voxel
+   size (0 hung the calendering, NaN went into the output), particles with
+   finite centres and positive radii, the generation parameters in range. An
+   empty msg: all is well. */
+static void MicroCheckRead(const TCMicro *m, char msg[], size_t len)
+{
+  const TCMicroParams *p = &m->p;
+
+  msg[0] = 0;
+  if (!(p->voxel_m > 0 && PetscIsNormalReal(p->voxel_m) && p->voxel_m < 1)) {
+    snprintf(msg, len, "the voxel size pixel_size_m = %g m is not in (0, 1) m", (double)p->voxel_m);
+    return;
+  }
+  for (PetscInt i = 0; i < m->nparticles; i++) {
+    const PetscReal *q = m->xyzr + 4 * i;
+    if (!(isfinite(q[0]) && isfinite(q[1]) && isfinite(q[2]) && q[3] > 0 && isfinite(q[3]))) {
+      snprintf(msg, len,
+               "particle %" PetscInt_FMT " of /microstructure/particles_m is (%g, %g, %g) m with "
+               "radius %g m: centres must be finite and radii positive",
+               i, (double)q[0], (double)q[1], (double)q[2], (double)q[3]);
+      return;
+    }
+  }
+  if (!(p->porosity > 0 && p->porosity < 1 && p->cbd_fraction >= 0 && p->cbd_fraction < 1 &&
+        p->radius_m > 0 && isfinite(p->radius_m) && p->radius_sd >= 0 && p->radius_sd < 2 &&
+        m->calender_factor > 0 && m->calender_factor <= 1))
+    snprintf(msg, len,
+             "the attributes of /microstructure are out of range (target_porosity %g, "
+             "target_cbd_fraction %g, radius_m %g, radius_sd %g, calender_factor %g)",
+             (double)p->porosity, (double)p->cbd_fraction, (double)p->radius_m,
+             (double)p->radius_sd, (double)m->calender_factor);
+}
+
 PetscErrorCode TCMicroRead(MPI_Comm comm, const char path[], TCMicro *m)
 {
   TCH5    h5;
@@ -403,6 +436,14 @@ PetscErrorCode TCMicroRead(MPI_Comm comm, const char path[], TCMicro *m)
   PetscCheck(H5Sget_simple_extent_ndims(s) == 3, comm, PETSC_ERR_USER_INPUT,
              "%s:/exchange/data is not 3-D", path);
   H5Sget_simple_extent_dims(s, dims, NULL);
+  if (!(dims[0] > 0 && dims[1] > 0 && dims[2] > 0)) {
+    H5Sclose(s);
+    H5Dclose(d);
+    PetscCall(TCH5Close(&h5));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s:/exchange/data is empty (%llu x %llu x %llu voxels)",
+            path, (unsigned long long)dims[2], (unsigned long long)dims[1],
+            (unsigned long long)dims[0]);
+  }
   PetscCall(CheckVolumeSize(comm, (double)dims[2], (double)dims[1], (double)dims[0],
                             "calendering works on volumes of at most this size"));
   m->p.nz = (PetscInt)dims[0], m->p.ny = (PetscInt)dims[1], m->p.nx = (PetscInt)dims[2];
@@ -437,6 +478,15 @@ PetscErrorCode TCMicroRead(MPI_Comm comm, const char path[], TCMicro *m)
   m->p.seed = (unsigned long long)v;
 #undef GET
   PetscCall(TCH5Close(&h5));
+  {
+    char msg[256];
+    MicroCheckRead(m, msg, sizeof(msg));
+    if (msg[0]) {
+      PetscCall(TCMicroFree(m));
+      SETERRQ(comm, PETSC_ERR_USER_INPUT,
+              "%s: %s (not a volume written by tomocell microstructure?)", path, msg);
+    }
+  }
   Fractions(m);
   PetscFunctionReturn(0);
 }

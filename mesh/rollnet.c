@@ -481,6 +481,14 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
   for (PetscInt f = 0; f < 2; f++) {
     net->ns[f] = f < nf ? PetscMax(2, (PetscInt)round(Lmax[f] / p->ds_m) + 1) : 0;
     net->NS += net->ns[f];
+    /* two nodes (the ends) make a straight foil, not a winding: a 10 m spacing wrote
+       networks of 2 + 2 nodes */
+    PetscCheck(f >= nf || net->ns[f] >= 4, comm, PETSC_ERR_USER_INPUT,
+               "node spacing %g m gives the %s foil (%g m long) only %" PetscInt_FMT
+               " nodes; a wound foil needs at least 4: choose a spacing of at most %g m "
+               "(network_ds_m, trace_ds_m)",
+               (double)p->ds_m, f ? "Al" : "Cu", (double)Lmax[f], net->ns[f],
+               (double)(Lmax[f] / 3));
   }
   PetscCheck(net->NS <= 100000000, comm, PETSC_ERR_USER_INPUT,
              "node spacing %g m gives %" PetscInt_FMT " nodes per layer for foils of %g m; "
@@ -635,6 +643,11 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     PetscCall(PetscFree(sc[1]));
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &net->nelem_global, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCheck(nf < 2 || net->nelem_global > 0, comm, PETSC_ERR_USER_INPUT,
+             "no electrochemical element joins the two foils (%" PetscInt_FMT " + %" PetscInt_FMT
+             " nodes per layer at a spacing of %g m, search distance %g m): choose a smaller node "
+             "spacing, or check that the foils face each other",
+             net->ns[0], net->ns[1], (double)p->ds_m, (double)p->search_m);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ntab, 2, MPIU_INT, MPI_SUM, comm));
   for (PetscInt k = 0; k < nl; k++)
     if (bxy[2 * k]) PetscCall(PetscFree2(bxy[2 * k], bxy[2 * k + 1]));

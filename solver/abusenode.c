@@ -174,8 +174,10 @@ PetscErrorCode TCAbuseNodeRun(TCAbuseSet set, const TCAbuseNodeOptions *o, TCAbu
       PetscCall(NodeImplicitStep(set, &s, t, T, x, h, T, &T1, x1, &q, &ok));
     if (!ok) {
       PetscCheck(h > o->dt_min_s * (1 + 1e-12), PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED,
-                 "abuse node: Newton failed at t = %g s, T = %g K with the smallest step %g s",
-                 (double)t, (double)T, (double)h);
+                 "abuse node: Newton failed at t = %g s, T = %g K with the smallest step %g s "
+                 "(a runaway faster than that step resolves: check the heat capacity rho*cp, %g "
+                 "J/(m^3 K))",
+                 (double)t, (double)T, (double)h, (double)o->rho_cp_J_m3K);
       res->nrejected++;
       dt = PetscMax(h / 4, o->dt_min_s);
       continue;
@@ -213,6 +215,13 @@ PetscErrorCode TCAbuseNodeRun(TCAbuseSet set, const TCAbuseNodeOptions *o, TCAbu
     PetscCall(TCAbuseStoredEnthalpy(set, x, &smp.stored_J_m3));
     smp.released_J_m3 = released;
 
+    /* no abuse kinetics (nor the cell) exist far above the decomposition
+       temperatures: a temperature that high is a wrong input, not a result */
+    PetscCheck(T <= TC_ABUSE_NODE_T_MAX_K, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               "abuse node: the temperature reached %g K at t = %g s, above %g K where no abuse "
+               "kinetics hold; check the heat capacity rho*cp (%g J/(m^3 K)), the heater and "
+               "the set's reaction enthalpies",
+               (double)T, (double)t, (double)TC_ABUSE_NODE_T_MAX_K, (double)o->rho_cp_J_m3K);
     if (T > res->peak_T_K) res->peak_T_K = T, res->peak_time_s = t;
     res->max_self_heating_K_s = PetscMax(res->max_self_heating_K_s, smp.self_heating_K_s);
     if (!res->runaway && smp.self_heating_K_s >= o->runaway_rate_K_s) {

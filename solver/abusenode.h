@@ -84,6 +84,9 @@ typedef struct {
    10 K/min). Cell values are left 0: take them from the set or the cell. */
 PETSC_EXTERN PetscErrorCode TCAbuseNodeOptionsDefault(TCAbuseProtocol     protocol,
                                                       TCAbuseNodeOptions *opt);
+/* Above this temperature the run stops with an error (the kinetics, and the
+   cell, do not exist there: a wrong heat capacity or heater, not a result). */
+#define TC_ABUSE_NODE_T_MAX_K 1e4
 /* Run the protocol; mon (may be NULL) is called after the initial state
    (dt_s = 0) and every accepted step. */
 PETSC_EXTERN PetscErrorCode TCAbuseNodeRun(TCAbuseSet set, const TCAbuseNodeOptions *opt,

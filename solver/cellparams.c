@@ -285,10 +285,11 @@ static PetscErrorCode TCCellParamsList(char list[], size_t len)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
+/* TCCellParamsLoad() without freeing the parsed file on an error (its
+   wrapper does). */
+static PetscErrorCode CellParamsLoadBody(const char name[], TCCellParams *p, TCJsonValue **root)
 {
   char               path[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
-  TCJsonValue       *root = NULL;
   TCBPX              b;
   const TCJsonValue *cell, *el, *sep, *hdr, *ud, *t;
   PetscReal          npar, rho, cp, Lcn, Lcp;
@@ -315,20 +316,20 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
               name, path, list[0] ? list : "none found");
     }
   }
-  PetscCall(TCJsonParseFile(path, &root));
+  PetscCall(TCJsonParseFile(path, root));
   b.file = path;
-  b.root = root;
+  b.root = (*root);
   PetscCall(PetscStrncpy(p->source, path, sizeof(p->source)));
-  PetscCheck(root->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck((*root)->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: not a BPX parameter set: the top level must be an object", path);
-  hdr = TCJsonGet(root, "Header");
+  hdr = TCJsonGet((*root), "Header");
   PetscCheck(hdr && hdr->type == TC_JSON_OBJECT && TCJsonGet(hdr, "BPX"), PETSC_COMM_SELF,
              PETSC_ERR_USER_INPUT, "%s: not a BPX parameter set: missing \"Header\" -> \"BPX\"",
              path);
   t = TCJsonGet(hdr, "Title");
   PetscCall(
       PetscStrncpy(p->title, t && t->type == TC_JSON_STRING ? t->string : name, sizeof(p->title)));
-  PetscCheck(TCJsonGet(root, "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+  PetscCheck(TCJsonGet((*root), "Parameterisation"), PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
              "%s: not a BPX parameter set: missing \"Parameterisation\"", path);
   {
     /* "Model": the models the set is for; an SPM set (or electrodes in the
@@ -387,7 +388,7 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
      (both forms read; the State wins) */
   p->soc_init = -1;
   {
-    const TCJsonValue *st = TCJsonGet(root, "State"), *ic, *th, *dg;
+    const TCJsonValue *st = TCJsonGet((*root), "State"), *ic, *th, *dg;
     PetscReal          v;
     PetscCheck(!st || st->type == TC_JSON_OBJECT, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
                "%s:%d: \"State\" must be an object", path, st->line);
@@ -474,7 +475,7 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
   PetscCall(BPXReal(&b, ud, "User-defined", "Positive current collector thickness [m]", 2, 0,
                     PETSC_FALSE, &Lcp));
   p->L_cc_m = Lcn + Lcp;
-  PetscCall(TCJsonFree(&root));
+  PetscCall(TCJsonFree(root));
   /* tabulate the expressions for speed (see TCFuncTabulate; interpolation
      error at the 1e-9 level, far below the discretisation error) */
   {
@@ -489,6 +490,16 @@ PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
     if (p->kappa) PetscCall(TCFuncTabulate(p->kappa, 0, 6 * p->ce0, 4097, &done));
   }
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCCellParamsLoad(const char name[], TCCellParams *p)
+{
+  TCJsonValue   *root = NULL;
+  PetscErrorCode ierr = CellParamsLoadBody(name, p, &root);
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  (void)TCJsonFree(&root);
+  return ierr;
 }
 
 PetscErrorCode TCCellParamsDestroy(TCCellParams *p)

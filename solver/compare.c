@@ -139,6 +139,7 @@ PetscErrorCode TCSimFieldRead(MPI_Comm comm, const char path[], TCSimField *out)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&s));
+  *out    = s; /* on an error, what was read so far is the caller's to destroy */
   s->comm = comm;
   PetscCall(PetscStrncpy(s->path, path, sizeof(s->path)));
   PetscCall(TCH5Open(comm, path, &h5));

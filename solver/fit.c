@@ -246,11 +246,15 @@ static PetscErrorCode FitConverged(Tao tao, void *vctx)
   Vec                U;
   const PetscInt     n = c->p->n, m = c->p->m;
   PetscReal          meas = 0;
+  PetscBool          dfo;
 
   PetscFunctionBeginUser;
   PetscCall(TaoDefaultConvergenceTest(tao, NULL));
   PetscCall(TaoGetConvergedReason(tao, &reason));
   if (reason != TAO_CONTINUE_ITERATING || c->p->step_tol <= 0) PetscFunctionReturn(0);
+  /* a derivative-free method (POUNDERS) has iterations that improve its
+     model and do not move: no stall test there */
+  PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOPOUNDERS, &dfo));
   PetscCall(TaoGetSolution(tao, &U));
   PetscCall(FitBcastU(c, U));
   PetscCall(FitJacobianAt(c));
@@ -299,7 +303,7 @@ static PetscErrorCode FitConverged(Tao tao, void *vctx)
     if (meas < c->p->step_tol) {
       c->step_converged = PETSC_TRUE;
       PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
-    } else if (same) {
+    } else if (same && !dfo) {
       /* an iteration that did not move: the line search found nothing
          better along a step the noise of the model or of its differences
          dominates. Within half a standard error of the Gauss-Newton optimum

@@ -1935,8 +1935,15 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
   PetscCall(PetscMalloc1(2 * nsc, &s0));
   PetscCall(TCCellStateInit(r->cell, soc, r->rp.T_init_K, s0));
   PetscCall(TCCellStep(r->cell, s0, TC_CELL_CURRENT, 0, r->rp.T_init_K, 0, s0 + nsc, &res, &conv));
-  PetscCheck(conv, r->comm, PETSC_ERR_USER_INPUT, "the cell model has no rest state at SOC %g",
-             (double)soc);
+  if (!conv) {
+    char at[64] = "the set's initial concentrations";
+    if (soc >= 0) snprintf(at, sizeof(at), "SOC %g", (double)soc);
+    PetscCall(PetscFree(s0));
+    SETERRQ(r->comm, PETSC_ERR_USER_INPUT,
+            "the cell model has no rest state at %s and the initial temperature %g K: check "
+            "initial_soc and initial_temperature / ambient_temperature",
+            at, (double)r->rp.T_init_K);
+  }
   V = res.V_V;
   for (PetscInt e = 0; e < r->nel; e++) {
     PetscReal *d = state + r->off_diag + e * ND;

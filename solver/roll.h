@@ -73,9 +73,9 @@
 /* The solver's deck keys (thermal network, linear solves, abuse, oven,
    internal short, heater), read by TCRollParamsFromDeck. */
 #define TC_ROLL_KEYS \
-      {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
+      {"ambient_temperature", TC_KEY_REAL, NULL, 100, 1000, PETSC_FALSE, NULL,                     \
        "job roll: ambient temperature, K (default: the set's)", PETSC_TRUE},                      \
-      {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,                        \
+      {"initial_temperature", TC_KEY_REAL, NULL, 100, 1000, PETSC_FALSE, NULL,                     \
        "job roll: initial temperature, K (default: the ambient)", PETSC_TRUE},                     \
       {"thermal", TC_KEY_ENUM, "network", 0, 0, PETSC_FALSE, "isothermal|network",                 \
        "job roll: thermal network coupled to the electrochemistry, or isothermal", PETSC_FALSE},   \
@@ -169,7 +169,7 @@
        PETSC_TRUE},                                                                                \
       {"abuse_soc", TC_KEY_REAL, "1", 0, 1, PETSC_FALSE, NULL,                                     \
        "initial state of the abuse reactants (1: fully charged)", PETSC_FALSE},                    \
-      {"oven_temperature", TC_KEY_REAL, NULL, 0, 2000, PETSC_TRUE, NULL,                           \
+      {"oven_temperature", TC_KEY_REAL, NULL, 100, 2000, PETSC_FALSE, NULL,                        \
        "oven test: the ambient ramps to this temperature and holds, K", PETSC_TRUE},               \
       {"oven_ramp_K_min", TC_KEY_REAL, "5", 0, 1e6, PETSC_FALSE, NULL,                             \
        "oven ramp rate, K/min (0: a step)", PETSC_FALSE},                                          \

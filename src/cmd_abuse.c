@@ -33,14 +33,15 @@ static const TCKey abuse_keys[] = {
      "oven: temperature the ambient ramps to and holds, K", PETSC_FALSE},
     {"oven_ramp_K_min", TC_KEY_REAL, "5", 0, INF, PETSC_FALSE, NULL,
      "oven: ambient ramp rate, K/min (0: a step to the oven temperature)", PETSC_FALSE},
-    {"ambient_temperature", TC_KEY_REAL, NULL, 0, 2000, PETSC_TRUE, NULL,
+    {"ambient_temperature", TC_KEY_REAL, NULL, 100, 2000, PETSC_FALSE, NULL,
      "oven: initial cell and ambient temperature, K (default: the set's, else 298.15)", PETSC_TRUE},
     {"cell_params", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "BPX cell set (chen2020, ...) for rho*cp, h, external area and volume instead of the abuse "
      "set's \"Cell\" values",
      PETSC_TRUE},
-    {"abuse_rho_cp_J_m3K", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
-     "volumetric heat capacity rho*cp, J/(m^3 K) (overrides the sets)", PETSC_TRUE},
+    {"abuse_rho_cp_J_m3K", TC_KEY_REAL, NULL, 1e4, 1e8, PETSC_FALSE, NULL,
+     "volumetric heat capacity rho*cp, J/(m^3 K) (overrides the sets; cells hold 1e6-4e6)",
+     PETSC_TRUE},
     {"abuse_h_W_m2K", TC_KEY_REAL, NULL, 0, INF, PETSC_FALSE, NULL,
      "oven: heat transfer coefficient, W/(m^2 K) (overrides the sets)", PETSC_TRUE},
     {"abuse_area_m2", TC_KEY_REAL, NULL, 0, INF, PETSC_TRUE, NULL,
@@ -55,7 +56,7 @@ static const TCKey abuse_keys[] = {
     {"arc_end_temperature", TC_KEY_REAL, "573.15", 200, 2000, PETSC_FALSE, NULL,
      "ARC: the search ends here without exotherm, K", PETSC_FALSE},
     {"arc_step_K", TC_KEY_REAL, "5", 0, 100, PETSC_TRUE, NULL, "ARC: heat step, K", PETSC_FALSE},
-    {"arc_heat_rate_K_min", TC_KEY_REAL, "2", 0, INF, PETSC_TRUE, NULL,
+    {"arc_heat_rate_K_min", TC_KEY_REAL, "2", 0, 1000, PETSC_TRUE, NULL,
      "ARC: heater rate during a heat step, K/min", PETSC_FALSE},
     {"arc_wait_min", TC_KEY_REAL, "15", 0, INF, PETSC_FALSE, NULL, "ARC: wait time, min",
      PETSC_FALSE},
@@ -117,11 +118,15 @@ static void AbuseJsonRealOrNull(TCJson *js, const char *key, PetscBool have, dou
     TCJsonNull(js, key);
 }
 
-static PetscErrorCode AbuseMain(int npos, char **pos)
+/* What AbuseBody() holds; AbuseMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCAbuseSet set;
+} AbuseHeld;
+
+static PetscErrorCode AbuseBody(int npos, char **pos, AbuseHeld *h)
 {
   MPI_Comm           comm = PETSC_COMM_WORLD;
   TCDeck             deck;
-  TCAbuseSet         set = NULL;
   TCAbuseCellData    cd;
   TCAbuseNodeOptions o;
   TCAbuseNodeResult  res;
@@ -130,8 +135,8 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
       js_path[PETSC_MAX_PATH_LEN];
   const char    *title, *citation, *file, *cell_source;
   PetscInt       protocol;
-  PetscBool      set_flag, have_cell;
-  PetscReal      v, ramp, hAV_src = -1;
+  PetscBool      set_flag, have_cell, rho_given = PETSC_FALSE;
+  PetscReal      v, ramp, hAV_src               = -1;
   PetscMPIInt    size;
   PetscLogDouble t0, t1;
 
@@ -149,9 +154,9 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   PetscCall(TCAbuseNodeOptionsDefault((TCAbuseProtocol)protocol, &o));
 
   /* everything is read and checked before any output */
-  PetscCall(TCAbuseSetLoad(params, &set));
-  PetscCall(TCAbuseSetGetInfo(set, &title, &citation, &file));
-  PetscCall(TCAbuseSetGetCell(set, &cd));
+  PetscCall(TCAbuseSetLoad(params, &h->set));
+  PetscCall(TCAbuseSetGetInfo(h->set, &title, &citation, &file));
+  PetscCall(TCAbuseSetGetCell(h->set, &cd));
   cell_source = file;
   PetscCall(TCDeckGetString(deck, "cell_params", cellp, sizeof(cellp), &have_cell));
   if (have_cell) {
@@ -167,7 +172,7 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   }
   v = -1;
   PetscCall(TCDeckGetReal(deck, "abuse_rho_cp_J_m3K", &v));
-  if (v > 0) cd.rho_cp_J_m3K = v;
+  if (v > 0) cd.rho_cp_J_m3K = v, rho_given = PETSC_TRUE;
   v = -1;
   PetscCall(TCDeckGetReal(deck, "abuse_h_W_m2K", &v));
   if (v >= 0) cd.h_W_m2K = v;
@@ -181,6 +186,10 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
              "no volumetric heat capacity: %s has no \"Cell\" -> \"Volumetric heat capacity "
              "[J.m-3.K-1]\"; give -abuse_rho_cp_J_m3K (or -cell_params with a BPX set)",
              cell_source);
+  PetscCheck(cd.rho_cp_J_m3K >= 1e4 && cd.rho_cp_J_m3K <= 1e8, comm, PETSC_ERR_USER_INPUT,
+             "the volumetric heat capacity %g J/(m^3 K) of %s is outside [1e4, 1e8] (cells hold "
+             "1e6-4e6); give -abuse_rho_cp_J_m3K",
+             (double)cd.rho_cp_J_m3K, rho_given ? "-abuse_rho_cp_J_m3K" : cell_source);
   o.rho_cp_J_m3K = cd.rho_cp_J_m3K;
   o.T_init_K     = cd.T_init_K > 0 ? cd.T_init_K : 298.15;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &o.T_init_K));
@@ -222,7 +231,7 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
   {
     /* the initial state is checked here too (a SOC below 1 needs the set's values) */
     PetscReal x[TC_ABUSE_NSTATE];
-    PetscCall(TCAbuseStateInit(set, o.soc, x));
+    PetscCall(TCAbuseStateInit(h->set, o.soc, x));
   }
 
   PetscCall(TCPrintf(comm, "tomocell abuse: %s, protocol %s, rho*cp %.4g J/(m^3 K)%s", title,
@@ -243,7 +252,7 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
                        "c_sei,c_neg,z_sei,alpha,c_e,stored_enthalpy_J_m3,released_J_m3\n") > 0,
                PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s: %s", out, strerror(errno));
   PetscCall(PetscTime(&t0));
-  PetscCall(TCAbuseNodeRun(set, &o, AbuseMonitor, &ctx, &res));
+  PetscCall(TCAbuseNodeRun(h->set, &o, AbuseMonitor, &ctx, &res));
   PetscCall(PetscTime(&t1));
   PetscCall(TCOutputFClose(comm, out, &ctx.fp));
 
@@ -338,9 +347,21 @@ static PetscErrorCode AbuseMain(int npos, char **pos)
     PetscCall(TCOutputFClose(comm, js_path, &fp));
   }
   PetscCall(TCPrintf(comm, "  wrote %s and %s\n", out, js_path));
-  PetscCall(TCAbuseSetDestroy(&set));
+  PetscCall(TCAbuseSetDestroy(&h->set));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode AbuseMain(int npos, char **pos)
+{
+  AbuseHeld      h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = AbuseBody(npos, pos, &h);
+  (void)TCAbuseSetDestroy(&h.set);
+  return ierr;
 }
 
 const TCCommand TCCommandAbuse = {

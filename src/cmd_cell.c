@@ -54,9 +54,9 @@ static const TCKey cell_keys[] = {
      PETSC_TRUE},
     {"thermal", TC_KEY_ENUM, "isothermal", 0, 0, PETSC_FALSE, "isothermal|lumped",
      "thermal model (lumped: h, area, volume, rho*cp from the set)", PETSC_FALSE},
-    {"ambient_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
+    {"ambient_temperature", TC_KEY_REAL, NULL, 100, 1000, PETSC_FALSE, NULL,
      "ambient temperature, K (default: the set's)", PETSC_TRUE},
-    {"initial_temperature", TC_KEY_REAL, NULL, 0, 1000, PETSC_TRUE, NULL,
+    {"initial_temperature", TC_KEY_REAL, NULL, 100, 1000, PETSC_FALSE, NULL,
      "initial temperature, K (default: the set's, else the ambient)", PETSC_TRUE},
     {"initial_soc", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "initial state of charge in [0, 1], or a rest voltage \"4.18 V\" (the SOC of that "
@@ -418,7 +418,16 @@ static PetscErrorCode CellDriveCycles(TCDeck deck, TCExperiment exp, uint64_t *h
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CellMain(int npos, char **pos)
+/* What CellBody() holds; CellMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCCellParams p;
+  TCCell       cell;
+  TCExperiment exp;
+  PetscReal   *state;
+  char        *config;
+} CellHeld;
+
+static PetscErrorCode CellBody(int npos, char **pos, CellHeld *h)
 {
   MPI_Comm comm = PETSC_COMM_WORLD;
   TCDeck   deck;
@@ -427,20 +436,15 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscReal Tamb, Tinit, soc = -1, rtol;
   char      soc_text[256];
   PetscBool soc_set, soc_volt = PETSC_FALSE;
-  PetscBool           set;
-  TCCellParams        p;
-  TCCell              cell;
-  TCExperiment        exp;
+  PetscBool set;
   TCExperimentOptions opt;
   TCExperimentSummary sum;
-  PetscReal          *state;
   PetscInt            ns;
   size_t              bytes;
   CellCtx             ctx = {NULL, 0, 0, 0, 0, TC_HASH_INIT};
   PetscLogDouble      t0, t1;
   CellRun             run;
   char                restart[PETSC_MAX_PATH_LEN] = "", partial[PETSC_MAX_PATH_LEN];
-  char               *config;
   PetscBool           restarting, stopped;
   TCExperimentCursor  cur;
   uint64_t            dchash;
@@ -497,41 +501,42 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
 
   /* everything the run needs is read and checked before any output */
-  PetscCall(TCCellParamsLoad(params, &p));
-  PetscCall(TCCellParamsApplyDeck(deck, &p, NULL));
-  Tamb = p.T_amb;
+  PetscCall(TCCellParamsLoad(params, &h->p));
+  PetscCall(TCCellParamsApplyDeck(deck, &h->p, NULL));
+  Tamb = h->p.T_amb;
   /* optional keys: left unchanged when not given */
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
   /* the set's initial temperature (BPX "State"), unless the ambient is given */
   {
     PetscBool amb_set;
     PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
-    Tinit = amb_set ? Tamb : p.T_init;
+    Tinit = amb_set ? Tamb : h->p.T_init;
   }
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
-  if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
+  if (soc_set)
+    PetscCall(TCCellParamsParseSOC(&h->p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
   {
     PetscBool given;
     PetscCall(TCDeckIsSet(deck, "experiment", &given));
     /* the default discharge ends at the set's own lower cut-off (2.5 V for Chen2020) */
-    if (!given) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+    if (!given) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)h->p.V_min);
   }
   /* a YAML list arrives comma-joined: commas separate steps like ';' */
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
-  PetscCall(TCExperimentCreate(&exp));
-  PetscCall(CellDriveCycles(deck, exp, &dchash));
-  PetscCall(TCExperimentAdd(exp, expt));
+  PetscCall(TCExperimentCreate(&h->exp));
+  PetscCall(CellDriveCycles(deck, h->exp, &dchash));
+  PetscCall(TCExperimentAdd(h->exp, expt));
   {
     PetscBool parse = PETSC_FALSE;
     PetscCall(PetscOptionsGetBool(NULL, NULL, "-parse_experiment", &parse, NULL));
     if (parse) { /* the parsed steps, for checks against PyBaMM's reading */
       PetscMPIInt rank;
       PetscCallMPI(MPI_Comm_rank(comm, &rank));
-      if (rank == 0) PetscCall(TCExperimentWriteSteps(exp, stdout));
-      PetscCall(TCExperimentDestroy(&exp));
-      PetscCall(TCCellParamsDestroy(&p));
+      if (rank == 0) PetscCall(TCExperimentWriteSteps(h->exp, stdout));
+      PetscCall(TCExperimentDestroy(&h->exp));
+      PetscCall(TCCellParamsDestroy(&h->p));
       PetscCall(TCDeckDestroy(&deck));
       PetscFunctionReturn(0);
     }
@@ -541,20 +546,21 @@ static PetscErrorCode CellMain(int npos, char **pos)
   opt.T_init_K  = Tinit;
   opt.dt_init_s = 1.0;
 
-  PetscCall(TCCellCreate(comm, &cell));
-  PetscCall(TCCellSetParams(cell, &p));
-  PetscCall(TCCellSetModel(cell, (TCCellModel)model));
-  PetscCall(TCCellSetGrid(cell, g[0], g[1], g[2], g[3], g[4]));
-  PetscCall(TCCellSetTolerances(cell, rtol, 30));
-  PetscCall(TCCellSetUp(cell));
-  PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
-  PetscCall(PetscMalloc1(ns, &state));
-  PetscCall(TCCellStateInit(cell, soc, Tinit, state));
-  PetscCall(CellConfig(params, &p, model, expt, dchash, opt.lumped, Tamb, Tinit, soc, g, rtol, &opt,
-                       &config));
+  PetscCall(TCCellCreate(comm, &h->cell));
+  PetscCall(TCCellSetParams(h->cell, &h->p));
+  PetscCall(TCCellSetModel(h->cell, (TCCellModel)model));
+  PetscCall(TCCellSetGrid(h->cell, g[0], g[1], g[2], g[3], g[4]));
+  PetscCall(TCCellSetTolerances(h->cell, rtol, 30));
+  PetscCall(TCCellSetUp(h->cell));
+  PetscCall(TCCellGetStateSize(h->cell, &ns, &bytes));
+  PetscCall(PetscMalloc1(ns, &h->state));
+  PetscCall(TCCellStateInit(h->cell, soc, Tinit, h->state));
+  PetscCall(CellConfig(params, &h->p, model, expt, dchash, opt.lumped, Tamb, Tinit, soc, g, rtol,
+                       &opt, &h->config));
   /* a restart is checked completely before any output is touched */
   if (restarting)
-    PetscCall(CellCheckpointRead(comm, restart, config, &cur, ns, state, &ctx, &run.wall_before));
+    PetscCall(
+        CellCheckpointRead(comm, restart, h->config, &cur, ns, h->state, &ctx, &run.wall_before));
 
   {
     /* dirname() may modify its argument or return static storage ("." for
@@ -579,19 +585,19 @@ static PetscErrorCode CellMain(int npos, char **pos)
   PetscCall(TCPrintf(comm,
                      "tomocell cell: %s, model %s (%zu bytes of state), %s, T_amb %.2f K, "
                      "T_init %.2f K, experiment \"%s\"\n",
-                     p.title, TCCellModels[model], bytes,
+                     h->p.title, TCCellModels[model], bytes,
                      opt.lumped ? "lumped thermal" : "isothermal", (double)Tamb, (double)Tinit,
                      expt));
   if (soc_volt)
     PetscCall(TCPrintf(
         comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
-        (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, Tinit), (double)Tinit));
-  if (p.notes[0]) PetscCall(TCPrintf(comm, "  note: %s\n", p.notes));
-  if (!soc_set && p.soc_init >= 0)
+        (double)soc, (double)TCCellParamsOCVAtSOC(&h->p, soc, Tinit), (double)Tinit));
+  if (h->p.notes[0]) PetscCall(TCPrintf(comm, "  note: %s\n", h->p.notes));
+  if (!soc_set && h->p.soc_init >= 0)
     PetscCall(TCPrintf(comm,
                        "  initial SOC %g from the set's \"State\" -> \"Initial conditions\"\n",
-                       (double)p.soc_init));
-  else if (!soc_set && !(p.neg.c_init > 0 && p.pos.c_init > 0))
+                       (double)h->p.soc_init));
+  else if (!soc_set && !(h->p.neg.c_init > 0 && h->p.pos.c_init > 0))
     PetscCall(TCPrintf(comm,
                        "  initial SOC 1: the set gives no initial state (as PyBaMM's BPX reader, "
                        "target_soc = 1; give initial_soc for another)\n"));
@@ -599,7 +605,7 @@ static PetscErrorCode CellMain(int npos, char **pos)
   if (restarting) {
     PetscInt nexp;
     PetscCall(CellCSVReopen(comm, partial, restart, &ctx));
-    PetscCall(TCExperimentGetNumSteps(exp, &nexp));
+    PetscCall(TCExperimentGetNumSteps(h->exp, &nexp));
     PetscCall(TCPrintf(comm,
                        "  restarting from %s at t = %.2f s (experiment step %d of %d, %d steps "
                        "done; %lld CSV rows kept)\n",
@@ -625,14 +631,14 @@ static PetscErrorCode CellMain(int npos, char **pos)
 
   run.comm   = comm;
   run.csv    = &ctx;
-  run.exp    = exp;
+  run.exp    = h->exp;
   run.ns     = ns;
-  run.config = config;
-  PetscCall(TCExperimentGetNumSteps(exp, &run.nexp));
+  run.config = h->config;
+  PetscCall(TCExperimentGetNumSteps(h->exp, &run.nexp));
   run.total_s = 0;
   for (PetscInt i = 0; i < run.nexp; i++) {
     PetscReal d;
-    PetscCall(TCExperimentGetStep(exp, i, NULL, &d));
+    PetscCall(TCExperimentGetStep(h->exp, i, NULL, &d));
     if (d < 0 || run.total_s < 0)
       run.total_s = -1;
     else
@@ -640,8 +646,8 @@ static PetscErrorCode CellMain(int npos, char **pos)
   }
   PetscCall(TCRunControlInstall(comm, &run.rc));
   t0 = run.t_print = run.rc.t_start;
-  PetscCall(TCExperimentRunFrom(exp, cell, &p, &opt, restarting ? &cur : NULL, state, CellMonitor,
-                                &ctx, CellHook, &run, &sum, &stopped));
+  PetscCall(TCExperimentRunFrom(h->exp, h->cell, &h->p, &opt, restarting ? &cur : NULL, h->state,
+                                CellMonitor, &ctx, CellHook, &run, &sum, &stopped));
   PetscCall(PetscTime(&t1));
   PetscCall(TCRunControlRestore(&run.rc));
   if (stopped) {
@@ -680,15 +686,15 @@ static PetscErrorCode CellMain(int npos, char **pos)
                        (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
   {
     PetscInt nc;
-    PetscCall(TCExperimentGetNumCycles(exp, &nc));
+    PetscCall(TCExperimentGetNumCycles(h->exp, &nc));
     if (sum.limit_stop) {
       const char *text;
       PetscInt    cyc;
-      PetscCall(TCExperimentGetStep(exp, sum.limit_step, &text, NULL));
-      PetscCall(TCExperimentGetStepCycle(exp, sum.limit_step, &cyc));
+      PetscCall(TCExperimentGetStep(h->exp, sum.limit_step, &text, NULL));
+      PetscCall(TCExperimentGetStepCycle(h->exp, sum.limit_step, &cyc));
       snprintf(term, sizeof(term),
                "%s voltage cut-off %g V of the set reached in step %d \"%s\" (cycle %d of %d)",
-               sum.limit_V <= p.V_min ? "lower" : "upper", (double)sum.limit_V,
+               sum.limit_V <= h->p.V_min ? "lower" : "upper", (double)sum.limit_V,
                (int)sum.limit_step + 1, text, (int)cyc + 1, (int)nc);
       PetscCall(TCPrintf(comm,
                          "  the experiment stopped: %s, before the step's own end (as PyBaMM "
@@ -711,20 +717,20 @@ static PetscErrorCode CellMain(int npos, char **pos)
        scripts and tomocell sweep */
     char      js_path[PETSC_MAX_PATH_LEN];
     FILE     *fp;
-    PetscReal Lstack = p.neg.L_m + p.L_sep_m + p.pos.L_m + p.L_cc_m / 2;
+    PetscReal Lstack = h->p.neg.L_m + h->p.L_sep_m + h->p.pos.L_m + h->p.L_cc_m / 2;
     PetscCall(TCPathReplaceExt(out, ".json", js_path, sizeof(js_path)));
     PetscCall(TCOutputFOpen(comm, js_path, &fp));
     if (fp) {
       TCJson js;
       TCJsonBegin(&js, fp);
       TCJsonString(&js, "command", "cell");
-      TCJsonString(&js, "params", p.title);
+      TCJsonString(&js, "params", h->p.title);
       TCJsonString(&js, "model", TCCellModels[model]);
       TCJsonString(&js, "thermal", opt.lumped ? "lumped" : "isothermal");
       TCJsonString(&js, "experiment", expt);
       {
         PetscInt nc;
-        PetscCall(TCExperimentGetNumCycles(exp, &nc));
+        PetscCall(TCExperimentGetNumCycles(h->exp, &nc));
         TCJsonInt(&js, "experiment_steps", (long long)run.nexp);
         TCJsonInt(&js, "cycles", (long long)nc);
       }
@@ -744,26 +750,26 @@ static PetscErrorCode CellMain(int npos, char **pos)
       TCJsonInt(&js, "cycles_run", (long long)sum.cycles_run);
       /* per electrode area, and per volume of the stack repeat unit
          L_n + L_s + L_p + (foils)/2 (double-sided coatings share each foil) */
-      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.discharge_energy_Wh / p.area_m2));
+      TCJsonReal(&js, "energy_Wh_per_m2", (double)(sum.discharge_energy_Wh / h->p.area_m2));
       TCJsonReal(&js, "energy_Wh_per_L_stack",
-                 (double)(sum.discharge_energy_Wh / (p.area_m2 * Lstack) / 1000));
+                 (double)(sum.discharge_energy_Wh / (h->p.area_m2 * Lstack) / 1000));
       TCJsonObjectEnd(&js);
       TCJsonObjectBegin(&js, "cell");
-      TCJsonReal(&js, "area_m2", (double)p.area_m2);
+      TCJsonReal(&js, "area_m2", (double)h->p.area_m2);
       TCJsonReal(&js, "stack_thickness_m", (double)Lstack);
-      TCJsonReal(&js, "thickness_n_m", (double)p.neg.L_m);
-      TCJsonReal(&js, "thickness_s_m", (double)p.L_sep_m);
-      TCJsonReal(&js, "thickness_p_m", (double)p.pos.L_m);
-      TCJsonReal(&js, "porosity_n", (double)p.neg.eps);
-      TCJsonReal(&js, "porosity_s", (double)p.eps_sep);
-      TCJsonReal(&js, "porosity_p", (double)p.pos.eps);
-      TCJsonReal(&js, "transport_efficiency_n", (double)p.neg.B);
-      TCJsonReal(&js, "transport_efficiency_s", (double)p.B_sep);
-      TCJsonReal(&js, "transport_efficiency_p", (double)p.pos.B);
-      TCJsonReal(&js, "active_fraction_n", (double)p.neg.eps_s);
-      TCJsonReal(&js, "active_fraction_p", (double)p.pos.eps_s);
-      TCJsonReal(&js, "loading_n_m", (double)(p.neg.eps_s * p.neg.L_m));
-      TCJsonReal(&js, "loading_p_m", (double)(p.pos.eps_s * p.pos.L_m));
+      TCJsonReal(&js, "thickness_n_m", (double)h->p.neg.L_m);
+      TCJsonReal(&js, "thickness_s_m", (double)h->p.L_sep_m);
+      TCJsonReal(&js, "thickness_p_m", (double)h->p.pos.L_m);
+      TCJsonReal(&js, "porosity_n", (double)h->p.neg.eps);
+      TCJsonReal(&js, "porosity_s", (double)h->p.eps_sep);
+      TCJsonReal(&js, "porosity_p", (double)h->p.pos.eps);
+      TCJsonReal(&js, "transport_efficiency_n", (double)h->p.neg.B);
+      TCJsonReal(&js, "transport_efficiency_s", (double)h->p.B_sep);
+      TCJsonReal(&js, "transport_efficiency_p", (double)h->p.pos.B);
+      TCJsonReal(&js, "active_fraction_n", (double)h->p.neg.eps_s);
+      TCJsonReal(&js, "active_fraction_p", (double)h->p.pos.eps_s);
+      TCJsonReal(&js, "loading_n_m", (double)(h->p.neg.eps_s * h->p.neg.L_m));
+      TCJsonReal(&js, "loading_p_m", (double)(h->p.pos.eps_s * h->p.pos.L_m));
       TCJsonObjectEnd(&js);
       TCJsonInt(&js, "steps", (long long)sum.nsteps);
       TCJsonInt(&js, "rejected_steps", (long long)sum.nrejected);
@@ -778,13 +784,29 @@ static PetscErrorCode CellMain(int npos, char **pos)
   if (run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &run.rc));
 
 cleanup:
-  PetscCall(PetscFree(config));
-  PetscCall(PetscFree(state));
-  PetscCall(TCExperimentDestroy(&exp));
-  PetscCall(TCCellDestroy(&cell));
-  PetscCall(TCCellParamsDestroy(&p));
+  PetscCall(PetscFree(h->config));
+  PetscCall(PetscFree(h->state));
+  PetscCall(TCExperimentDestroy(&h->exp));
+  PetscCall(TCCellDestroy(&h->cell));
+  PetscCall(TCCellParamsDestroy(&h->p));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CellMain(int npos, char **pos)
+{
+  CellHeld       h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = CellBody(npos, pos, &h);
+  (void)PetscFree(h.config);
+  (void)PetscFree(h.state);
+  (void)TCExperimentDestroy(&h.exp);
+  (void)TCCellDestroy(&h.cell);
+  (void)TCCellParamsDestroy(&h.p);
+  return ierr;
 }
 
 const TCCommand TCCommandCell = {

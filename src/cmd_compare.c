@@ -226,14 +226,18 @@ static PetscErrorCode CompareParseTimes(const char s[], TCXrdOptions *o)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CompareMain(int npos, char **pos)
+/* What CompareBody() holds; CompareMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCXrdMap   map;
+  TCSimField sim;
+} CompareHeld;
+
+static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
 {
   MPI_Comm        comm = PETSC_COMM_WORLD;
   PetscMPIInt     rank, size;
   TCDeck          deck;
   TCXrdOptions    xo;
-  TCXrdMap        map;
-  TCSimField      sim;
   TCRegistration  reg;
   TCCompareStats *st;
   char outdir[PETSC_MAX_PATH_LEN], buf[4096], jpath[PETSC_MAX_PATH_LEN], hpath[PETSC_MAX_PATH_LEN];
@@ -294,89 +298,91 @@ static PetscErrorCode CompareMain(int npos, char **pos)
 
   /* inputs and every check before any output exists */
   PetscCall(PetscLogEventBegin(TC_EVENT_DeckRead, 0, 0, 0, 0));
-  PetscCall(TCSimFieldRead(comm, pos[0], &sim));
-  PetscCall(TCXrdMapRead(comm, pos[1], &xo, &map));
+  PetscCall(TCSimFieldRead(comm, pos[0], &h->sim));
+  PetscCall(TCXrdMapRead(comm, pos[1], &xo, &h->map));
   PetscCall(PetscLogEventEnd(TC_EVENT_DeckRead, 0, 0, 0, 0));
-  PetscCall(TCSimFieldGetInfo(sim, trange, zrange, &nl, &ncu));
-  for (PetscInt k = 0; k < map.nt; k++)
-    PetscCheck(map.time_s[k] + toff >= trange[0] - 1e-9 * (1 + PetscAbsReal(trange[1])) &&
-                   map.time_s[k] + toff <= trange[1] + 1e-9 * (1 + PetscAbsReal(trange[1])),
+  PetscCall(TCSimFieldGetInfo(h->sim, trange, zrange, &nl, &ncu));
+  for (PetscInt k = 0; k < h->map.nt; k++)
+    PetscCheck(h->map.time_s[k] + toff >= trange[0] - 1e-9 * (1 + PetscAbsReal(trange[1])) &&
+                   h->map.time_s[k] + toff <= trange[1] + 1e-9 * (1 + PetscAbsReal(trange[1])),
                comm, PETSC_ERR_USER_INPUT,
                "%s: map %" PetscInt_FMT " at t = %s s (+ time_offset %s s) is outside the "
                "simulated run (%s to %s s in %s)",
-               pos[1], k, TCG(map.time_s[k]).s, TCG(toff).s, TCG(trange[0]).s, TCG(trange[1]).s,
+               pos[1], k, TCG(h->map.time_s[k]).s, TCG(toff).s, TCG(trange[0]).s, TCG(trange[1]).s,
                pos[0]);
-  PetscCall(TCSimFieldSetSlice(sim, map.slice_height_m));
-  PetscCall(TCSimFieldGetSlice(sim, &nslice, NULL, centre, layers));
-  PetscCall(TCPrintf(comm,
-                     "tomocell compare %s %s: %" PetscInt_FMT " map(s) of %" PetscInt_FMT
-                     " x %" PetscInt_FMT " px (%g um), %" PetscInt_FMT
-                     " valid; slice z = %g mm between layers %" PetscInt_FMT " and %" PetscInt_FMT
-                     "; %d rank(s)\n",
-                     pos[0], pos[1], map.nt, map.nx, map.ny, 1e6 * (double)map.pixel_size_m,
-                     map.nvalid, 1e3 * (double)map.slice_height_m, layers[0], layers[1], size));
+  PetscCall(TCSimFieldSetSlice(h->sim, h->map.slice_height_m));
+  PetscCall(TCSimFieldGetSlice(h->sim, &nslice, NULL, centre, layers));
+  PetscCall(TCPrintf(
+      comm,
+      "tomocell compare %s %s: %" PetscInt_FMT " map(s) of %" PetscInt_FMT " x %" PetscInt_FMT
+      " px (%g um), %" PetscInt_FMT " valid; slice z = %g mm between layers %" PetscInt_FMT
+      " and %" PetscInt_FMT "; %d rank(s)\n",
+      pos[0], pos[1], h->map.nt, h->map.nx, h->map.ny, 1e6 * (double)h->map.pixel_size_m,
+      h->map.nvalid, 1e3 * (double)h->map.slice_height_m, layers[0], layers[1], size));
 
   PetscCall(PetscTime(&t1));
   PetscCall(PetscLogEventBegin(TC_EVENT_Solve, 0, 0, 0, 0));
   if (regmode == 0)
-    PetscCall(TCCompareRegister(comm, sim, &map, fitscale, &reg, &cost));
+    PetscCall(TCCompareRegister(comm, h->sim, &h->map, fitscale, &reg, &cost));
   else {
     reg.theta_rad  = rot * PETSC_PI / 180;
-    reg.shift_m[0] = sx * map.pixel_size_m;
-    reg.shift_m[1] = sy * map.pixel_size_m;
-    PetscCall(TCCompareCost(comm, sim, &map, &reg, &cost));
+    reg.shift_m[0] = sx * h->map.pixel_size_m;
+    reg.shift_m[1] = sy * h->map.pixel_size_m;
+    PetscCall(TCCompareCost(comm, h->sim, &h->map, &reg, &cost));
   }
   PetscCall(PetscLogEventEnd(TC_EVENT_Solve, 0, 0, 0, 0));
   PetscCall(PetscTime(&t2));
 
   /* forward model at every time; the overlap is checked for each */
-  np = map.nx * map.ny;
-  PetscCall(PetscMalloc4(map.nt * np, &Tsim, nslice, &Tn, map.nt, &st, map.nt, &ranges));
-  for (PetscInt k = 0; k < map.nt; k++) {
+  np = h->map.nx * h->map.ny;
+  PetscCall(PetscMalloc4(h->map.nt * np, &Tsim, nslice, &Tn, h->map.nt, &st, h->map.nt, &ranges));
+  for (PetscInt k = 0; k < h->map.nt; k++) {
     PetscInt non, nval = 0;
-    PetscCall(TCSimFieldSliceTemperature(sim, map.time_s[k] + toff, Tn));
-    PetscCall(TCCompareForward(sim, &map, &reg, Tn, maxd, fwhm, Tsim + k * np, &non));
-    for (PetscInt q = 0; q < np; q++) nval += isfinite(map.T_K[k * np + q]) ? 1 : 0;
+    PetscCall(TCSimFieldSliceTemperature(h->sim, h->map.time_s[k] + toff, Tn));
+    PetscCall(TCCompareForward(h->sim, &h->map, &reg, Tn, maxd, fwhm, Tsim + k * np, &non));
+    for (PetscInt q = 0; q < np; q++) nval += isfinite(h->map.T_K[k * np + q]) ? 1 : 0;
     PetscCheck(nval > 0, comm, PETSC_ERR_USER_INPUT,
                "%s: map %" PetscInt_FMT " (t = %s s) has no valid pixel", pos[1], k,
-               TCG(map.time_s[k]).s);
-    PetscCheck(non >= PetscMax(1, map.nvalid / 10), comm, PETSC_ERR_USER_INPUT,
+               TCG(h->map.time_s[k]).s);
+    PetscCheck(non >= PetscMax(1, h->map.nvalid / 10), comm, PETSC_ERR_USER_INPUT,
                "map and simulation do not overlap: %" PetscInt_FMT " of %" PetscInt_FMT
                " valid pixels lie within %s px of the simulated Cu foil (registration %s: "
                "rotation %.3f deg, shift (%.2f, %.2f) px, scale %.4f); check the registration, "
                "-pixel_size and -slice_height",
-               non, map.nvalid, TCG(maxd).s, regmode == 0 ? "fitted" : "fixed",
+               non, h->map.nvalid, TCG(maxd).s, regmode == 0 ? "fitted" : "fixed",
                (double)(reg.theta_rad * 180 / PETSC_PI),
-               (double)(reg.shift_m[0] / map.pixel_size_m),
-               (double)(reg.shift_m[1] / map.pixel_size_m), (double)reg.scale);
-    PetscCall(
-        TCCompareStatsCompute(&map, k, Tsim + k * np, &reg, centre, nbins, corefr, hotfr, &st[k]));
+               (double)(reg.shift_m[0] / h->map.pixel_size_m),
+               (double)(reg.shift_m[1] / h->map.pixel_size_m), (double)reg.scale);
+    PetscCall(TCCompareStatsCompute(&h->map, k, Tsim + k * np, &reg, centre, nbins, corefr, hotfr,
+                                    &st[k]));
     PetscCheck(st[k].n > 0, comm, PETSC_ERR_USER_INPUT,
                "map and simulation do not overlap at t = %s s: no pixel is both valid and on the "
                "simulated Cu foil",
-               TCG(map.time_s[k]).s);
+               TCG(h->map.time_s[k]).s);
   }
 
   /* outputs */
   PetscCall(PetscLogEventBegin(TC_EVENT_Write, 0, 0, 0, 0));
   PetscCall(TCOutputPrepareDir(comm, outdir));
+  PetscCall(TCOutputLockDir(comm, outdir));
   PetscCall(TCPathJoin(outdir, "compare.h5", hpath, sizeof(hpath)));
   PetscCall(TCPathJoin(outdir, "compare.json", jpath, sizeof(jpath)));
   {
     TCH5    h5;
     char    tmp[PETSC_MAX_PATH_LEN];
-    hsize_t d3[3] = {(hsize_t)map.nt, (hsize_t)map.ny, (hsize_t)map.nx}, d1[1] = {(hsize_t)map.nt};
-    hsize_t cnt = rank == 0 ? (hsize_t)map.nt : 0;
+    hsize_t d3[3]  = {(hsize_t)h->map.nt, (hsize_t)h->map.ny, (hsize_t)h->map.nx},
+            d1[1]  = {(hsize_t)h->map.nt};
+    hsize_t    cnt = rank == 0 ? (hsize_t)h->map.nt : 0;
     PetscReal *diff, *meas;
-    PetscCall(PetscMalloc2(map.nt * np, &diff, map.nt * np, &meas));
-    for (PetscInt q = 0; q < map.nt * np; q++) {
-      PetscBool both = (PetscBool)(isfinite(map.T_K[q]) && isfinite(Tsim[q]));
-      meas[q]        = map.T_K[q];
-      diff[q]        = both ? map.T_K[q] - Tsim[q] : NAN;
+    PetscCall(PetscMalloc2(h->map.nt * np, &diff, h->map.nt * np, &meas));
+    for (PetscInt q = 0; q < h->map.nt * np; q++) {
+      PetscBool both = (PetscBool)(isfinite(h->map.T_K[q]) && isfinite(Tsim[q]));
+      meas[q]        = h->map.T_K[q];
+      diff[q]        = both ? h->map.T_K[q] - Tsim[q] : NAN;
     }
     PetscCall(TCOutputTempName(comm, hpath, tmp, sizeof(tmp)));
     PetscCall(TCH5Create(comm, tmp, &h5));
-    PetscCall(TCH5WriteRows(&h5, "/time_s", H5T_NATIVE_DOUBLE, 1, d1, 0, cnt, map.time_s));
+    PetscCall(TCH5WriteRows(&h5, "/time_s", H5T_NATIVE_DOUBLE, 1, d1, 0, cnt, h->map.time_s));
     PetscCall(
         TCH5WriteRows(&h5, "/measured/temperature_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, meas));
     PetscCall(
@@ -384,8 +390,8 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(TCH5WriteRows(&h5, "/difference_K", H5T_NATIVE_DOUBLE, 3, d3, 0, cnt, diff));
     PetscCall(TCH5WriteAttrString(&h5, "/", "command", "compare"));
     PetscCall(TCH5WriteAttrString(&h5, "/", "tomocell_version", TC_VERSION));
-    PetscCall(TCH5WriteAttrReal(&h5, "/", "pixel_size_m", map.pixel_size_m));
-    PetscCall(TCH5WriteAttrReal(&h5, "/", "slice_height_m", map.slice_height_m));
+    PetscCall(TCH5WriteAttrReal(&h5, "/", "pixel_size_m", h->map.pixel_size_m));
+    PetscCall(TCH5WriteAttrReal(&h5, "/", "slice_height_m", h->map.slice_height_m));
     PetscCall(TCH5WriteAttrReal(&h5, "/", "rotation_deg", reg.theta_rad * 180 / PETSC_PI));
     PetscCall(TCH5WriteAttrReal(&h5, "/", "scale", reg.scale));
     PetscCall(TCH5WriteAttrReal(&h5, "/", "shift_x_m", reg.shift_m[0]));
@@ -394,11 +400,11 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(TCOutputCommit(comm, tmp, hpath));
     PetscCall(PetscFree2(diff, meas));
   }
-  for (PetscInt k = 0; k < map.nt; k++) {
+  for (PetscInt k = 0; k < h->map.nt; k++) {
     char             p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN], name[64];
     PetscErrorCode   ierr = 0;
     PetscReal        lo = PETSC_MAX_REAL, hi = -PETSC_MAX_REAL, dm = 0;
-    const PetscReal *Tm = map.T_K + k * np, *Ts = Tsim + k * np;
+    const PetscReal *Tm = h->map.T_K + k * np, *Ts = Tsim + k * np;
     if (!dopng) break;
     for (PetscInt q = 0; q < np; q++) {
       if (!(isfinite(Tm[q]) && isfinite(Ts[q]))) continue;
@@ -417,7 +423,7 @@ static PetscErrorCode CompareMain(int npos, char **pos)
     PetscCall(TCPathJoin(outdir, name, p2, sizeof(p2)));
     if (rank == 0) {
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-      ierr = CompareMapsPNG(p1, &map, Tm, Ts, lo, hi, dm);
+      ierr = CompareMapsPNG(p1, &h->map, Tm, Ts, lo, hi, dm);
       if (!ierr) {
         PetscReal r4[4];
         ierr = CompareRadialPNG(p2, &st[k], r4);
@@ -431,7 +437,7 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   {
     FILE     *fp;
     PetscReal ci[2];
-    TCRegistrationInverse(&reg, &map, centre, ci);
+    TCRegistrationInverse(&reg, &h->map, centre, ci);
     PetscCall(TCOutputFOpen(comm, jpath, &fp));
     if (fp) {
       TCJson js;
@@ -443,21 +449,21 @@ static PetscErrorCode CompareMain(int npos, char **pos)
       TCJsonInt(&js, "ranks", size);
       TCJsonObjectBegin(&js, "map");
       TCJsonArrayBegin(&js, "shape_tyx");
-      TCJsonInt(&js, NULL, map.nt);
-      TCJsonInt(&js, NULL, map.ny);
-      TCJsonInt(&js, NULL, map.nx);
+      TCJsonInt(&js, NULL, h->map.nt);
+      TCJsonInt(&js, NULL, h->map.ny);
+      TCJsonInt(&js, NULL, h->map.nx);
       TCJsonArrayEnd(&js);
-      TCJsonReal(&js, "pixel_size_m", map.pixel_size_m);
-      TCJsonReal(&js, "slice_height_m", map.slice_height_m);
+      TCJsonReal(&js, "pixel_size_m", h->map.pixel_size_m);
+      TCJsonReal(&js, "slice_height_m", h->map.slice_height_m);
       TCJsonString(&js, "quantity",
-                   map.quantity == TC_XRD_QUANTITY_LATTICE ? "lattice_A" : "temperature_K");
-      TCJsonInt(&js, "valid_pixels", map.nvalid);
-      TCJsonBool(&js, "uncertainty", (PetscBool)(map.sigma_K != NULL));
+                   h->map.quantity == TC_XRD_QUANTITY_LATTICE ? "lattice_A" : "temperature_K");
+      TCJsonInt(&js, "valid_pixels", h->map.nvalid);
+      TCJsonBool(&js, "uncertainty", (PetscBool)(h->map.sigma_K != NULL));
       TCJsonObjectEnd(&js);
       TCJsonObjectBegin(&js, "lattice");
-      TCJsonString(&js, "reference", map.calibrated ? "reference_lattice_A map" : "a0 at T0");
+      TCJsonString(&js, "reference", h->map.calibrated ? "reference_lattice_A map" : "a0 at T0");
       TCJsonReal(&js, "a0_A", xo.lattice.a0_A);
-      TCJsonReal(&js, "T0_K", map.calibrated ? map.reference_T_K : xo.lattice.T0_K);
+      TCJsonReal(&js, "T0_K", h->map.calibrated ? h->map.reference_T_K : xo.lattice.T0_K);
       TCJsonReal(&js, "alpha_per_K", xo.lattice.alpha_per_K);
       TCJsonReal(&js, "beta_per_K2", xo.lattice.beta_per_K2);
       TCJsonObjectEnd(&js);
@@ -491,8 +497,8 @@ static PetscErrorCode CompareMain(int npos, char **pos)
       TCJsonReal(&js, NULL, reg.shift_m[1]);
       TCJsonArrayEnd(&js);
       TCJsonArrayBegin(&js, "shift_px");
-      TCJsonReal(&js, NULL, reg.shift_m[0] / map.pixel_size_m);
-      TCJsonReal(&js, NULL, reg.shift_m[1] / map.pixel_size_m);
+      TCJsonReal(&js, NULL, reg.shift_m[0] / h->map.pixel_size_m);
+      TCJsonReal(&js, NULL, reg.shift_m[1] / h->map.pixel_size_m);
       TCJsonArrayEnd(&js);
       TCJsonArrayBegin(&js, "roll_centre_px");
       TCJsonReal(&js, NULL, ci[0]);
@@ -501,17 +507,17 @@ static PetscErrorCode CompareMain(int npos, char **pos)
       TCJsonReal(&js, "cost_px2", cost);
       TCJsonObjectEnd(&js);
       TCJsonArrayBegin(&js, "times");
-      for (PetscInt k = 0; k < map.nt; k++) {
+      for (PetscInt k = 0; k < h->map.nt; k++) {
         const TCCompareStats *s = &st[k];
         TCJsonObjectBegin(&js, NULL);
-        TCJsonReal(&js, "time_s", map.time_s[k]);
+        TCJsonReal(&js, "time_s", h->map.time_s[k]);
         TCJsonInt(&js, "pixels_compared", s->n);
         TCJsonReal(&js, "rmse_K", s->rmse_K);
         TCJsonReal(&js, "bias_K", s->bias_K);
         TCJsonReal(&js, "std_K", s->std_K);
         TCJsonReal(&js, "max_abs_error_K", s->max_abs_K);
         TCJsonReal(&js, "pearson_r", s->pearson_r);
-        if (map.sigma_K) TCJsonReal(&js, "chi2_per_pixel", s->chi2);
+        if (h->map.sigma_K) TCJsonReal(&js, "chi2_per_pixel", s->chi2);
         TCJsonObjectBegin(&js, "core_minus_surface_K");
         TCJsonReal(&js, "measured", s->core_K[0] - s->surface_K[0]);
         TCJsonReal(&js, "simulated", s->core_K[1] - s->surface_K[1]);
@@ -574,25 +580,38 @@ static PetscErrorCode CompareMain(int npos, char **pos)
                      "  registration (%s): rotation %.3f deg, shift (%.2f, %.2f) px, scale %.5f, "
                      "cost %.3f px^2 (%.2f s)\n",
                      regmode == 0 ? "fit" : "fixed", (double)(reg.theta_rad * 180 / PETSC_PI),
-                     (double)(reg.shift_m[0] / map.pixel_size_m),
-                     (double)(reg.shift_m[1] / map.pixel_size_m), (double)reg.scale, cost,
+                     (double)(reg.shift_m[0] / h->map.pixel_size_m),
+                     (double)(reg.shift_m[1] / h->map.pixel_size_m), (double)reg.scale, cost,
                      (double)(t2 - t1)));
-  for (PetscInt k = 0; k < map.nt; k++)
+  for (PetscInt k = 0; k < h->map.nt; k++)
     PetscCall(TCPrintf(comm,
                        "  t = %g s: %" PetscInt_FMT " px, RMSE %.3f K, bias %+.3f K, std %.3f K, "
                        "max |err| %.3f K, r %.4f, core-surface %.2f K measured / %.2f K "
                        "simulated, hotspots %.3f mm apart\n",
-                       (double)map.time_s[k], st[k].n, (double)st[k].rmse_K, (double)st[k].bias_K,
-                       (double)st[k].std_K, (double)st[k].max_abs_K, (double)st[k].pearson_r,
-                       (double)(st[k].core_K[0] - st[k].surface_K[0]),
+                       (double)h->map.time_s[k], st[k].n, (double)st[k].rmse_K,
+                       (double)st[k].bias_K, (double)st[k].std_K, (double)st[k].max_abs_K,
+                       (double)st[k].pearson_r, (double)(st[k].core_K[0] - st[k].surface_K[0]),
                        (double)(st[k].core_K[1] - st[k].surface_K[1]),
                        1e3 * (double)st[k].hotspot_distance_m));
   PetscCall(TCPrintf(comm, "  report %s\n", jpath));
   PetscCall(PetscFree4(Tsim, Tn, st, ranges));
-  PetscCall(TCXrdMapReset(&map));
-  PetscCall(TCSimFieldDestroy(&sim));
+  PetscCall(TCXrdMapReset(&h->map));
+  PetscCall(TCSimFieldDestroy(&h->sim));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CompareMain(int npos, char **pos)
+{
+  CompareHeld    h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = CompareBody(npos, pos, &h);
+  (void)TCXrdMapReset(&h.map);
+  (void)TCSimFieldDestroy(&h.sim);
+  return ierr;
 }
 
 const TCCommand TCCommandCompare = {

@@ -179,6 +179,8 @@ typedef struct {
   char         workdir[PETSC_MAX_PATH_LEN];  /* roll: the runs' output directory */
   FitTable     model;                        /* the last model run (rank-local) */
   char         last_error[512];
+  char         roll_run[512]; /* what the first roll run was (its summary.json), for the report */
+  PetscReal    roll_elements, roll_steps, roll_wall_s;
 } Fit;
 
 /* ---- CSV tables ------------------------------------------------------------------ */
@@ -329,23 +331,31 @@ static PetscErrorCode FitTableRead(const char path[], const char what[], const c
 }
 
 /* Linear interpolation of column c at time x; before the first row the first
-   value, after the last row the last (a model that ended earlier holds). */
-static PetscReal FitInterp(const FitTable *t, PetscInt ct, PetscInt c, PetscReal x)
+   value, after the last row the last (a model that ended earlier holds). At
+   a time the model lists more than once (a step change: the end of one
+   experiment step and the start of the next), the occ-th measured row at
+   that time takes the occ-th model row there (the last if it has fewer). */
+static PetscReal FitInterp(const FitTable *t, PetscInt ct, PetscInt c, PetscReal x, PetscInt occ)
 {
-  PetscInt lo = 0, hi = t->nrow - 1, nc = t->ncol;
+  PetscInt lo = 0, hi = t->nrow, nc = t->ncol;
 #define TV(i) t->v[(size_t)(i)*nc + ct]
 #define YV(i) t->v[(size_t)(i)*nc + c]
-  if (x <= TV(0)) return YV(0);
-  if (x >= TV(hi)) return YV(hi);
-  while (hi - lo > 1) {
+  /* the first row at or after x */
+  while (lo < hi) {
     PetscInt mid = (lo + hi) / 2;
-    if (TV(mid) <= x)
-      lo = mid;
+    if (TV(mid) < x)
+      lo = mid + 1;
     else
       hi = mid;
   }
-  if (TV(hi) == TV(lo)) return YV(hi);
-  return YV(lo) + (YV(hi) - YV(lo)) * (x - TV(lo)) / (TV(hi) - TV(lo));
+  if (lo == t->nrow) return YV(t->nrow - 1);
+  if (TV(lo) == x) {
+    PetscInt b = lo;
+    while (b + 1 < t->nrow && TV(b + 1) == x) b++;
+    return YV(PetscMin(lo + occ, b));
+  }
+  if (lo == 0) return YV(0);
+  return YV(lo - 1) + (YV(lo) - YV(lo - 1)) * (x - TV(lo - 1)) / (TV(lo) - TV(lo - 1));
 #undef TV
 #undef YV
 }
@@ -615,6 +625,41 @@ static PetscErrorCode FitRollRun(Fit *f)
     FitTableFree(&f->model);
     PetscCall(TCPathJoin(f->workdir, "summary.csv", path, sizeof(path)));
     PetscCall(FitTableRead(path, "roll summary", NULL, 0, NULL, NULL, &f->model));
+    if (!f->roll_run[0]) {
+      /* the size of one run, from the first run's summary.json */
+      TCJsonValue       *js = NULL;
+      const TCJsonValue *net, *st, *tm, *v;
+      double             cu = 0, al = 0, ly = 0, el = 0, acc = 0, wall = 0;
+      PetscCall(TCPathJoin(f->workdir, "summary.json", path, sizeof(path)));
+      {
+        /* read as text: TCJsonParseFile would remember it as an input, which
+           the next run may not replace */
+        FILE *fp  = fopen(path, "rb");
+        char *txt = NULL;
+        long  len = 0;
+        if (fp && fseek(fp, 0, SEEK_END) == 0 && (len = ftell(fp)) > 0 &&
+            fseek(fp, 0, SEEK_SET) == 0 && (txt = (char *)malloc((size_t)len + 1)) &&
+            fread(txt, 1, (size_t)len, fp) == (size_t)len) {
+          txt[len] = 0;
+          PetscCall(TCJsonParse(txt, path, &js));
+        }
+        if (fp) fclose(fp);
+        free(txt);
+      }
+      net = TCJsonGet(js, "network"), st = TCJsonGet(js, "steps"), tm = TCJsonGet(js, "timing_s");
+      if (net && (v = TCJsonGet(net, "cu_nodes_per_layer"))) cu = v->number;
+      if (net && (v = TCJsonGet(net, "al_nodes_per_layer"))) al = v->number;
+      if (net && (v = TCJsonGet(net, "layers"))) ly = v->number;
+      if (net && (v = TCJsonGet(net, "elements"))) el = v->number;
+      if (st && (v = TCJsonGet(st, "accepted"))) acc = v->number;
+      if (tm && (v = TCJsonGet(tm, "total"))) wall = v->number;
+      snprintf(f->roll_run, sizeof(f->roll_run),
+               "%.0f elements on %.0f + %.0f foil nodes x %.0f layers, %.0f time steps, %.3g s "
+               "wall (the first run)",
+               el, cu, al, ly, acc, wall);
+      f->roll_elements = el, f->roll_steps = acc, f->roll_wall_s = wall;
+      PetscCall(TCJsonFree(&js));
+    }
   }
   PetscFunctionReturn(0);
 }
@@ -635,10 +680,12 @@ static void FitResidualsFromModel(const Fit *f, PetscReal r[])
 {
   PetscInt ct = FitTableColumn(&f->model, "time_s");
   for (PetscInt c = 0; c < f->nch; c++)
-    for (PetscInt k = 0; k < f->nt; k++)
-      r[c * f->nt + k] =
-          (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k]) - f->y_meas[c * f->nt + k]) /
-          f->ch[c].sigma;
+    for (PetscInt k = 0, occ = 0; k < f->nt; k++) {
+      occ              = k > 0 && f->t_meas[k] == f->t_meas[k - 1] ? occ + 1 : 0;
+      r[c * f->nt + k] = (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k], occ) -
+                          f->y_meas[c * f->nt + k]) /
+                         f->ch[c].sigma;
+    }
 }
 
 /* TCFitResidualFn */
@@ -1089,6 +1136,13 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     TCJsonBool(&js, "jacobian_singular", res->singular);
     TCJsonReal(&js, "wall_s", wall_s);
     if (set_out) TCJsonString(&js, "fitted_params_file", set_out);
+    if (f->roll) {
+      TCJsonObjectBegin(&js, "roll_run");
+      TCJsonReal(&js, "elements", (double)f->roll_elements);
+      TCJsonReal(&js, "time_steps", (double)f->roll_steps);
+      TCJsonReal(&js, "wall_s_first", (double)f->roll_wall_s);
+      TCJsonObjectEnd(&js);
+    }
     TCJsonArrayBegin(&js, "parameters");
     for (PetscInt j = 0; j < f->np; j++) {
       const FitParam *q   = &f->par[j];
@@ -1449,6 +1503,10 @@ static PetscErrorCode FitMain(int npos, char **pos)
                      "  TAO %s: %s after %d iteration(s), %d model runs (%d failed), %.2f s wall\n",
                      res.tao_type, res.reason, (int)res.its, (int)res.nevals, (int)res.nfailed,
                      (double)(t1 - t0)));
+  if (f.roll) {
+    PetscCallMPI(MPI_Bcast(f.roll_run, sizeof(f.roll_run), MPI_CHAR, 0, comm));
+    PetscCall(TCPrintf(comm, "  roll runs: %s\n", f.roll_run));
+  }
   PetscCall(TCPrintf(comm, "  %-36s %13s %13s %11s   bounds\n", "parameter", "start", "fitted",
                      "std error"));
   for (PetscInt j = 0; j < f.np; j++) {

@@ -38,7 +38,7 @@ static const TCKey geo_keys[] = {
     {"render_supersample", TC_KEY_INT, "3", 1, 16, PETSC_FALSE, NULL,
      "gray: sub-pixels per axis for partial volume", PETSC_FALSE},
     {"render_blur_px", TC_KEY_REAL, "0.7", 0, 50, PETSC_FALSE, NULL,
-     "gray: Gaussian blur sigma, px", PETSC_FALSE},
+     "gray: Gaussian blur sigma, px (0: none, else at least 0.1)", PETSC_FALSE},
     {"render_noise", TC_KEY_REAL, "0", 0, 100, PETSC_FALSE, NULL,
      "gray: noise standard deviation (Cu = 1)", PETSC_FALSE},
     {"render_tilt_rad", TC_KEY_REAL, "0", -0.5, 0.5, PETSC_FALSE, NULL,
@@ -62,12 +62,16 @@ static PetscErrorCode GeoReal(TCDeck d, const char *k, PetscReal *v)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode GeoMain(int npos, char **pos)
+/* What GeoBody() holds; GeoMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCSpiral spiral;
+} GeoHeld;
+
+static PetscErrorCode GeoBody(int npos, char **pos, GeoHeld *h)
 {
   MPI_Comm       comm = PETSC_COMM_WORLD;
   TCDeck         deck;
   TCSpiralParams sp;
-  TCSpiral       spiral;
   TCRenderParams rp;
   PetscInt       e, nzl, ns[2], NL, nel;
   char           output[PETSC_MAX_PATH_LEN] = "", summary[PETSC_MAX_PATH_LEN] = "",
@@ -113,6 +117,12 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   PetscCall(TCDeckGetInt(deck, "render_nz", &rp.nz));
   PetscCall(TCDeckGetInt(deck, "render_supersample", &rp.supersample));
   PetscCall(GeoReal(deck, "render_blur_px", &rp.blur_px));
+  /* a sigma this small is no blur (the neighbour weight is below 1e-21) but
+     underflows the kernel to 0/0: say so instead of rendering NaN */
+  PetscCheck(rp.blur_px == 0 || rp.blur_px >= 0.1, comm, PETSC_ERR_USER_INPUT,
+             "render_blur_px = %g px is below 0.1 px, which blurs nothing; give 0 for no blur or "
+             "a sigma of at least 0.1 px",
+             (double)rp.blur_px);
   PetscCall(GeoReal(deck, "render_noise", &rp.noise));
   PetscCall(GeoReal(deck, "render_tilt_rad", &rp.tilt_rad));
   PetscCall(TCDeckGetInt(deck, "render_seed", &rp.seed));
@@ -131,9 +141,9 @@ static PetscErrorCode GeoMain(int npos, char **pos)
     hassum = PETSC_TRUE;
   }
 
-  PetscCall(TCSpiralCreate(comm, &spiral));
-  PetscCall(TCSpiralSetParams(spiral, &sp));
-  PetscCall(TCSpiralSetUp(spiral));
+  PetscCall(TCSpiralCreate(comm, &h->spiral));
+  PetscCall(TCSpiralSetParams(h->spiral, &sp));
+  PetscCall(TCSpiralSetUp(h->spiral));
   {
     const char *dirs[3] = {hasout ? output : NULL, hassum ? summary : NULL,
                            hasrender ? render : NULL};
@@ -152,17 +162,17 @@ static PetscErrorCode GeoMain(int npos, char **pos)
         PetscCall(TCOutputPrepareDir(comm, d[0] ? d : "/"));
       }
   }
-  PetscCall(TCPrintf(comm,
-                     "tomocell geometry %s: pitch %.1f um, Cu %.4f m (%.2f turns), Al %.4f m "
-                     "(%.2f turns)\n",
-                     pos[0], 1e6 * TCSpiralPitch(spiral), TCSpiralFoilLength(spiral, TC_FOIL_CU),
-                     TCSpiralFoilWindings(spiral, TC_FOIL_CU),
-                     TCSpiralFoilLength(spiral, TC_FOIL_AL),
-                     TCSpiralFoilWindings(spiral, TC_FOIL_AL)));
+  PetscCall(TCPrintf(
+      comm,
+      "tomocell geometry %s: pitch %.1f um, Cu %.4f m (%.2f turns), Al %.4f m "
+      "(%.2f turns)\n",
+      pos[0], 1e6 * TCSpiralPitch(h->spiral), TCSpiralFoilLength(h->spiral, TC_FOIL_CU),
+      TCSpiralFoilWindings(h->spiral, TC_FOIL_CU), TCSpiralFoilLength(h->spiral, TC_FOIL_AL),
+      TCSpiralFoilWindings(h->spiral, TC_FOIL_AL)));
 
   if (hasrender) {
-    PetscCall(TCRenderSetSize(spiral, &rp));
-    PetscCall(TCRenderWrite(spiral, &rp, comm, render));
+    PetscCall(TCRenderSetSize(h->spiral, &rp));
+    PetscCall(TCRenderWrite(h->spiral, &rp, comm, render));
     PetscCall(TCPrintf(comm,
                        "  rendered %s: %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT
                        " (z, y, x), pixel %g m, %s\n",
@@ -177,7 +187,7 @@ static PetscErrorCode GeoMain(int npos, char **pos)
     PetscCall(PetscMemzero(&np, sizeof(np)));
     np.ds_m       = ds;
     np.asr_ohm_m2 = asr;
-    PetscCall(TCRollNetFromSpiral(comm, spiral, nzl, &np, &net));
+    PetscCall(TCRollNetFromSpiral(comm, h->spiral, nzl, &np, &net));
     PetscCall(TCRollNetGetSizes(net, ns, &NL, &nel));
     PetscCall(TCDeckGetEffective(deck, &effective));
     meta.command   = "geometry";
@@ -201,16 +211,16 @@ static PetscErrorCode GeoMain(int npos, char **pos)
       TCJsonString(&js, "tomocell_version", TC_VERSION);
       TCJsonString(&js, "command", "geometry");
       TCJsonString(&js, "deck", pos[0]);
-      TCJsonReal(&js, "pitch_m", TCSpiralPitch(spiral));
+      TCJsonReal(&js, "pitch_m", TCSpiralPitch(h->spiral));
       TCJsonReal(&js, "height_m", sp.height_m);
       TCJsonArrayBegin(&js, "foils");
       for (int f = 0; f < 2; f++) {
         PetscReal phi0, phi1, mn = PETSC_MAX_REAL, sum = 0;
         PetscInt  cnt = 0;
-        TCSpiralFoilPhiRange(spiral, (TCFoil)f, &phi0, &phi1);
+        TCSpiralFoilPhiRange(h->spiral, (TCFoil)f, &phi0, &phi1);
         for (PetscReal phi = phi0; phi + 2 * PETSC_PI <= phi1; phi += 0.01) {
-          PetscReal d = TCSpiralRadius(spiral, (TCFoil)f, phi + 2 * PETSC_PI) -
-                        TCSpiralRadius(spiral, (TCFoil)f, phi);
+          PetscReal d = TCSpiralRadius(h->spiral, (TCFoil)f, phi + 2 * PETSC_PI) -
+                        TCSpiralRadius(h->spiral, (TCFoil)f, phi);
           sum += d;
           mn = PetscMin(mn, d);
           cnt++;
@@ -218,10 +228,10 @@ static PetscErrorCode GeoMain(int npos, char **pos)
         TCJsonObjectBegin(&js, NULL);
         TCJsonInt(&js, "label", f + 1);
         TCJsonString(&js, "foil", TCFoilNames[f]);
-        TCJsonReal(&js, "length_m", TCSpiralFoilLength(spiral, (TCFoil)f));
-        TCJsonReal(&js, "windings", TCSpiralFoilWindings(spiral, (TCFoil)f));
-        TCJsonReal(&js, "r_inner_m", TCSpiralRadius(spiral, (TCFoil)f, phi0));
-        TCJsonReal(&js, "r_outer_m", TCSpiralRadius(spiral, (TCFoil)f, phi1));
+        TCJsonReal(&js, "length_m", TCSpiralFoilLength(h->spiral, (TCFoil)f));
+        TCJsonReal(&js, "windings", TCSpiralFoilWindings(h->spiral, (TCFoil)f));
+        TCJsonReal(&js, "r_inner_m", TCSpiralRadius(h->spiral, (TCFoil)f, phi0));
+        TCJsonReal(&js, "r_outer_m", TCSpiralRadius(h->spiral, (TCFoil)f, phi1));
         TCJsonArrayBegin(&js, "centre_m");
         TCJsonReal(&js, NULL, sp.centre_m[0]);
         TCJsonReal(&js, NULL, sp.centre_m[1]);
@@ -250,9 +260,21 @@ static PetscErrorCode GeoMain(int npos, char **pos)
     }
     PetscCall(TCOutputFClose(comm, summary, &fp));
   }
-  PetscCall(TCSpiralDestroy(&spiral));
+  PetscCall(TCSpiralDestroy(&h->spiral));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GeoMain(int npos, char **pos)
+{
+  GeoHeld        h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = GeoBody(npos, pos, &h);
+  (void)TCSpiralDestroy(&h.spiral);
+  return ierr;
 }
 
 const TCCommand TCCommandGeometry = {

@@ -68,6 +68,8 @@ static void RunHelp(void)
          "Output (directory from -output; default output/<deck name>/): results.h5, results.xmf,\n"
          "  summary.json; job roll also results_series.xmf, summary.csv and PNGs\n");
   printf("\nThe job is the deck's job key (the demo decks say job: roll); without one, foil.\n"
+         "A key of another job is refused (a roll deck without job: roll). The output\n"
+         "directory is locked while a run writes it (DIR/.tomocell.lock: pid and host).\n"
          "Run control of job roll (command line only):\n"
          "  -checkpoint_every N          write checkpoint.h5 in the output directory every N steps "
          "[0: never]\n"
@@ -143,7 +145,57 @@ static PetscErrorCode RunFindingsCompute(TCGraph g, Vec phi, Vec Iedge, RunFindi
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RunMain(int npos, char **pos)
+/* The run table's keys in three blocks: the foil job's (foil_length_m ..
+   load_current_A), the network job's (network_nodes, network_edges) and the
+   roll job's (the rest). */
+static PetscInt RunKeyJob(PetscInt k)
+{
+  static PetscInt first[2] = {-1, -1};
+  if (first[0] < 0)
+    for (PetscInt i = 0; i < run_nkeys; i++) {
+      if (!strcmp(run_keys[i].name, "network_nodes")) first[0] = i;
+      if (!strcmp(run_keys[i].name, "network_edges")) first[1] = i + 1;
+    }
+  if (k < 2) return -1; /* job, output: every job's */
+  return k < first[0] ? 0 : k < first[1] ? 1 : 2;
+}
+
+/* A key of another job is never read by this one: refuse it rather than run
+   a job that ignores it (a roll deck without job: roll ran the foil job). */
+static PetscErrorCode RunCheckJobKeys(TCDeck deck, const char deckpath[], PetscInt job)
+{
+  static const char *const jobs[] = {"foil", "network", "roll"};
+  PetscBool                jobset;
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckIsSet(deck, "job", &jobset));
+  for (PetscInt k = 0; k < run_nkeys; k++) {
+    PetscInt  owner = RunKeyJob(k);
+    PetscBool set, fromfile;
+    if (owner < 0 || owner == job) continue;
+    PetscCall(TCDeckIsSet(deck, run_keys[k].name, &set));
+    if (!set) continue;
+    PetscCall(TCDeckIsFromFile(deck, run_keys[k].name, &fromfile));
+    SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+            "key %s (%s) is a key of job %s, but the job is %s%s: give job: %s to run that job, "
+            "or remove the key",
+            run_keys[k].name, fromfile && deckpath ? deckpath : "command line", jobs[owner],
+            jobs[job], jobset ? "" : " (the default: the deck has no job key)", jobs[owner]);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* What RunBody() holds (jobs foil and network); RunMain() frees it, also when the run stops on an
+ * error. */
+typedef struct {
+  TCGraph   g;
+  TCLaplace lap;
+  Vec       phi;
+  Vec       Iedge;
+  Vec       Gedge;
+} RunHeld;
+
+static PetscErrorCode RunBody(int npos, char **pos, RunHeld *h)
 {
   MPI_Comm    comm = PETSC_COMM_WORLD;
   PetscMPIInt size;
@@ -155,11 +207,8 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscBool       set;
   PetscInt        job, N, E;
   TCSheetParams   sp = {0};
-  TCGraph         g;
-  TCLaplace       lap;
   TCLaplaceStats  st;
   TCPartitionInfo pi;
-  Vec             phi, Iedge, Gedge;
   RunFindings     f = {0, 0, 0, 0, 0, 0};
   PetscLogDouble  t0, t1, t2, t3, t4;
   double          rss;
@@ -179,6 +228,7 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(TCDeckGetName(deck, &deckname));
   PetscCall(TCDeckGetText(deck, &decktext));
   PetscCall(TCDeckGetEnum(deck, "job", &job));
+  PetscCall(RunCheckJobKeys(deck, pos[0], job));
   PetscCall(TCDeckGetString(deck, "output", outdir, sizeof(outdir), &set));
   if (!set) {
     char sj[PETSC_MAX_PATH_LEN];
@@ -212,10 +262,11 @@ static PetscErrorCode RunMain(int npos, char **pos)
     PetscCall(TCOutputClaimIn(comm, outdir, 3, names));
   }
   PetscCall(TCOutputPrepareDir(comm, outdir));
+  PetscCall(TCOutputLockDir(comm, outdir));
   PetscCall(TCPrintf(comm, "tomocell run %s: job %s on %d rank(s), output in %s/\n", pos[0],
                      job == 0 ? "foil" : "network", size, outdir));
 
-  PetscCall(TCGraphCreate(comm, &g));
+  PetscCall(TCGraphCreate(comm, &h->g));
   if (job == 0) {
     PetscCall(TCPrintf(comm,
                        "  foil %g m x %g m x %g um, sigma %g S/m, %" PetscInt_FMT
@@ -223,41 +274,41 @@ static PetscErrorCode RunMain(int npos, char **pos)
                        (double)sp.length_m, (double)sp.height_m, (double)(sp.thickness_m * 1e6),
                        (double)sp.sigma_S_m, sp.ns, sp.nz, (double)sp.current_A,
                        TCSheetEdges[sp.tab_edge], (double)sp.tab_from_m, (double)sp.tab_to_m));
-    PetscCall(TCSheetBuild(&sp, g));
+    PetscCall(TCSheetBuild(&sp, h->g));
   } else
-    PetscCall(TCNetCSVRead(nodes_csv, edges_csv, g));
+    PetscCall(TCNetCSVRead(nodes_csv, edges_csv, h->g));
   PetscCall(PetscTime(&t1));
-  PetscCall(TCGraphSetFromOptions(g));
-  PetscCall(TCGraphSetUp(g));
+  PetscCall(TCGraphSetFromOptions(h->g));
+  PetscCall(TCGraphSetUp(h->g));
   PetscCall(PetscTime(&t2));
-  PetscCall(TCGraphGetSizes(g, &N, &E));
-  PetscCall(TCGraphGetPartitionInfo(g, &pi));
+  PetscCall(TCGraphGetSizes(h->g, &N, &E));
+  PetscCall(TCGraphGetPartitionInfo(h->g, &pi));
   PetscCall(TCPrintf(comm,
                      "  network: %" PetscInt_FMT " nodes, %" PetscInt_FMT
                      " edges; partition %s: edge cut %" PetscInt_FMT ", max/mean weight %.4f\n",
                      N, E, pi.method, pi.edgecut, (double)pi.imbalance));
 
-  PetscCall(TCLaplaceCreate(g, &lap));
-  PetscCall(TCLaplaceSetFromOptions(lap));
-  PetscCall(TCLaplaceSetUp(lap));
-  PetscCall(TCGraphCreateVec(g, &phi));
-  PetscCall(PetscObjectSetName((PetscObject)phi, "potential_V"));
-  PetscCall(TCLaplaceSolve(lap, phi));
-  PetscCall(TCLaplaceGetStats(lap, &st));
-  PetscCall(TCGraphCreateEdgeVec(g, &Iedge));
-  PetscCall(VecDuplicate(Iedge, &Gedge));
-  PetscCall(TCLaplaceEdgeCurrents(lap, phi, Iedge));
+  PetscCall(TCLaplaceCreate(h->g, &h->lap));
+  PetscCall(TCLaplaceSetFromOptions(h->lap));
+  PetscCall(TCLaplaceSetUp(h->lap));
+  PetscCall(TCGraphCreateVec(h->g, &h->phi));
+  PetscCall(PetscObjectSetName((PetscObject)h->phi, "potential_V"));
+  PetscCall(TCLaplaceSolve(h->lap, h->phi));
+  PetscCall(TCLaplaceGetStats(h->lap, &st));
+  PetscCall(TCGraphCreateEdgeVec(h->g, &h->Iedge));
+  PetscCall(VecDuplicate(h->Iedge, &h->Gedge));
+  PetscCall(TCLaplaceEdgeCurrents(h->lap, h->phi, h->Iedge));
   {
     const TCEdge *edges;
     PetscInt      ne;
     PetscScalar  *a;
-    PetscCall(TCGraphGetEdges(g, &ne, &edges));
-    PetscCall(VecGetArray(Gedge, &a));
+    PetscCall(TCGraphGetEdges(h->g, &ne, &edges));
+    PetscCall(VecGetArray(h->Gedge, &a));
     for (PetscInt k = 0; k < ne; k++) a[k] = edges[k].G;
-    PetscCall(VecRestoreArray(Gedge, &a));
+    PetscCall(VecRestoreArray(h->Gedge, &a));
   }
-  PetscCall(RunFindingsCompute(g, phi, Iedge, &f));
-  PetscCall(TCLaplaceGetKSP(lap, &ksp));
+  PetscCall(RunFindingsCompute(h->g, h->phi, h->Iedge, &f));
+  PetscCall(TCLaplaceGetKSP(h->lap, &ksp));
   PetscCall(KSPGetType(ksp, &ksptype));
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(PCGetType(pc, &pctype));
@@ -280,15 +331,15 @@ static PetscErrorCode RunMain(int npos, char **pos)
 
   /* results */
   {
-    TCField   nf[1] = {{"potential_V", phi}};
-    TCField   ef[2] = {{"conductance_S", Gedge}, {"current_A", Iedge}};
+    TCField   nf[1] = {{"potential_V", h->phi}};
+    TCField   ef[2] = {{"conductance_S", h->Gedge}, {"current_A", h->Iedge}};
     TCRunMeta meta;
     PetscCall(TCDeckGetEffective(deck, &effective));
     meta.command   = "run";
     meta.deck_path = pos[0];
     meta.deck_text = decktext;
     meta.options   = effective;
-    PetscCall(TCResultsWriteNetwork(g, outdir, nf, 1, ef, 2, &meta));
+    PetscCall(TCResultsWriteNetwork(h->g, outdir, nf, 1, ef, 2, &meta));
     PetscCall(PetscFree(effective));
   }
   PetscCall(PetscTime(&t4));
@@ -355,13 +406,29 @@ static PetscErrorCode RunMain(int npos, char **pos)
   PetscCall(TCPrintf(comm, "  wrote %s/results.h5, results.xmf, summary.json (%.2f s total)\n",
                      outdir, (double)(t4 - t0)));
 
-  PetscCall(VecDestroy(&phi));
-  PetscCall(VecDestroy(&Iedge));
-  PetscCall(VecDestroy(&Gedge));
-  PetscCall(TCLaplaceDestroy(&lap));
-  PetscCall(TCGraphDestroy(&g));
+  PetscCall(VecDestroy(&h->phi));
+  PetscCall(VecDestroy(&h->Iedge));
+  PetscCall(VecDestroy(&h->Gedge));
+  PetscCall(TCLaplaceDestroy(&h->lap));
+  PetscCall(TCGraphDestroy(&h->g));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunMain(int npos, char **pos)
+{
+  RunHeld        h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = RunBody(npos, pos, &h);
+  (void)VecDestroy(&h.phi);
+  (void)VecDestroy(&h.Iedge);
+  (void)VecDestroy(&h.Gedge);
+  (void)TCLaplaceDestroy(&h.lap);
+  (void)TCGraphDestroy(&h.g);
+  return ierr;
 }
 
 const TCCommand TCCommandRun = {

@@ -18,6 +18,7 @@
 #include "io/output.h"
 #include "io/sweep.h"
 #include "src/commands.h"
+#include "src/runctl.h"
 #include "src/tc.h"
 #include "tcversion.h"
 #include <errno.h>
@@ -275,7 +276,7 @@ static PetscErrorCode TaskRunHere(const TCSweep *sw, const TCCommand *cmd, Petsc
   const char    *env    = getenv("PETSC_OPTIONS");
   PetscOptions   opts;
   PetscErrorCode ierr;
-  int            fd, save1, save2;
+  int            fd, save1, save2, mark;
 
   PetscFunctionBeginUser;
   PetscCall(TaskDir(sw, i, dir, sizeof(dir)));
@@ -303,7 +304,11 @@ static PetscErrorCode TaskRunHere(const TCSweep *sw, const TCCommand *cmd, Petsc
   PetscCall(PetscOptionsPush(opts));
   TCSetExitStatus(0);
   TCOutputForgetAll();
+  mark = TCOutputLockMark();
   ierr = cmd->run(sw->input[0] ? 1 : 0, pos);
+  TCOutputUnlock(mark);         /* the task's locks; the sweep's own stays */
+  if (ierr) TCDeckDestroyAll(); /* the failed task's (the sweep holds none while tasks run) */
+  PetscCall(TCRunControlFinish(PETSC_COMM_WORLD, ierr ? PETSC_FALSE : PETSC_TRUE, PETSC_TRUE));
   if (ierr) TCOutputAbandon();
   *code = ierr ? 1 : TCGetExitStatus();
   PetscCall(PetscOptionsPop());
@@ -708,10 +713,14 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SweepMain(int npos, char **pos)
+/* What SweepBody() holds; SweepMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCSweep sw;
+} SweepHeld;
+
+static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
 {
   TCDeck           deck;
-  TCSweep          sw;
   const TCCommand *cmd;
   const char     **names;
   PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
@@ -748,73 +757,91 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   }
   PetscCall(PetscMalloc1(cmd->nkeys, &names));
   for (PetscInt k = 0; k < cmd->nkeys; k++) names[k] = cmd->keys[k].name;
-  PetscCall(TCSweepLoad(PETSC_COMM_WORLD, pos[0], names, cmd->nkeys, &sw));
+  PetscCall(TCSweepLoad(PETSC_COMM_WORLD, pos[0], names, cmd->nkeys, &h->sw));
   PetscCall(PetscFree(names));
-  PetscCheck(cmd->min_pos == 0 || sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+  PetscCheck(cmd->min_pos == 0 || h->sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%s: tomocell %s needs sweep: input (its %s)", pos[0], cmd->name, cmd->usage);
   if (worker) {
-    PetscCall(SweepWorker(&sw, cmd));
-    PetscCall(TCSweepFree(&sw));
+    PetscCall(SweepWorker(&h->sw, cmd));
+    PetscCall(TCSweepFree(&h->sw));
     PetscFunctionReturn(0);
   }
-  PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, sw.output));
-  TCOutputKeepAll(); /* the sweep's report stays, also when tasks failed (exit 1) */
-  PetscCall(WriteTasks(&sw));
+  /* a task number out of range fails before anything is written */
+  PetscCheck(task < h->sw.ntasks, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+             "-task %d: the sweep has tasks 0..%d", (int)task, (int)h->sw.ntasks - 1);
+  PetscCall(TCOutputPrepareDir(PETSC_COMM_WORLD, h->sw.output));
+  /* array tasks (-task N) run at the same time in one sweep directory, each in its task_N/
+     (which the task's command locks); every other mode is one process */
+  if (task < 0) PetscCall(TCOutputLockDir(PETSC_COMM_WORLD, h->sw.output));
+  /* the sweep's report stays, also when tasks failed (exit 1); a failed Slurm submission
+     leaves nothing (what it wrote is removed) */
+  if (!slurm) TCOutputKeepAll();
+  PetscCall(WriteTasks(&h->sw));
 
-  PetscCall(PetscMalloc1(sw.ntasks, &pending));
-  for (PetscInt i = 0; i < sw.ntasks; i++) {
+  PetscCall(PetscMalloc1(h->sw.ntasks, &pending));
+  for (PetscInt i = 0; i < h->sw.ntasks; i++) {
     int code;
-    if (TaskState(&sw, i, &code) != 1) pending[npending++] = i;
+    if (TaskState(&h->sw, i, &code) != 1) pending[npending++] = i;
   }
   if (task >= 0) {
-    PetscCheck(task < sw.ntasks, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
-               "-task %d: the sweep has tasks 0..%d", (int)task, (int)sw.ntasks - 1);
-    PetscCall(SweepRun(&sw, cmd, &task, 1, 1, &nfailed));
+    PetscCall(SweepRun(&h->sw, cmd, &task, 1, 1, &nfailed));
   } else if (local) {
-    if (jobs <= 0) jobs = PetscMax(1, (PetscInt)sysconf(_SC_NPROCESSORS_ONLN) / sw.ranks);
+    if (jobs <= 0) jobs = PetscMax(1, (PetscInt)sysconf(_SC_NPROCESSORS_ONLN) / h->sw.ranks);
     PetscCall(TCPrintf(PETSC_COMM_SELF,
                        "tomocell sweep %s: %d task(s) of tomocell %s, %d to run (%d done), %d at a "
                        "time, in %s/\n",
-                       pos[0], (int)sw.ntasks, cmd->name, (int)npending, (int)(sw.ntasks - npending),
-                       (int)jobs, sw.output));
-    if (in_process && sw.ranks == 1)
-      PetscCall(SweepRunWorkers(&sw, pos[0], pending, npending, jobs, &nfailed));
+                       pos[0], (int)h->sw.ntasks, cmd->name, (int)npending,
+                       (int)(h->sw.ntasks - npending), (int)jobs, h->sw.output));
+    if (in_process && h->sw.ranks == 1)
+      PetscCall(SweepRunWorkers(&h->sw, pos[0], pending, npending, jobs, &nfailed));
     else
-      PetscCall(SweepRun(&sw, cmd, pending, npending, jobs, &nfailed));
-    PetscCall(SweepGather(&sw, cmd, pos[0], &nfailed, &nunfinished));
+      PetscCall(SweepRun(&h->sw, cmd, pending, npending, jobs, &nfailed));
+    PetscCall(SweepGather(&h->sw, cmd, pos[0], &nfailed, &nunfinished));
   } else if (slurm)
-    PetscCall(SweepSlurm(&sw, pos[0], pending, npending));
+    PetscCall(SweepSlurm(&h->sw, pos[0], pending, npending));
   else if (gather) {
     /* the failure check of the gather job (it starts afterany: also when tasks
        failed, which an afterok gather would wait for forever) */
-    PetscCall(SweepGather(&sw, cmd, pos[0], &nfailed, &nunfinished));
+    PetscCall(SweepGather(&h->sw, cmd, pos[0], &nfailed, &nunfinished));
     PetscCheck(!nfailed && !nunfinished, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
                "%s: %d of %d task(s) failed and %d not finished; the reasons are listed above, "
                "their logs in the task directories (run the sweep again to retry them)",
-               pos[0], (int)nfailed, (int)sw.ntasks, (int)nunfinished);
+               pos[0], (int)nfailed, (int)h->sw.ntasks, (int)nunfinished);
   }
   else {
     PetscCall(TCPrintf(PETSC_COMM_SELF, "tomocell sweep %s: %d task(s) of tomocell %s (%d done):\n",
-                       pos[0], (int)sw.ntasks, cmd->name, (int)(sw.ntasks - npending)));
-    for (PetscInt i = 0; i < PetscMin(sw.ntasks, 20); i++) {
+                       pos[0], (int)h->sw.ntasks, cmd->name, (int)(h->sw.ntasks - npending)));
+    for (PetscInt i = 0; i < PetscMin(h->sw.ntasks, 20); i++) {
       char line[2048] = "";
-      for (PetscInt k = 0; k < sw.nparams; k++)
-        snprintf(line + strlen(line), sizeof(line) - strlen(line), " -%s %s", sw.params[k],
-                 sw.values[i * sw.nparams + k]);
+      for (PetscInt k = 0; k < h->sw.nparams; k++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), " -%s %s", h->sw.params[k],
+                 h->sw.values[i * h->sw.nparams + k]);
       PetscCall(TCPrintf(PETSC_COMM_SELF, "  %4d%s\n", (int)i, line));
     }
-    if (sw.ntasks > 20) PetscCall(TCPrintf(PETSC_COMM_SELF, "  ...\n"));
+    if (h->sw.ntasks > 20) PetscCall(TCPrintf(PETSC_COMM_SELF, "  ...\n"));
     PetscCall(TCPrintf(PETSC_COMM_SELF,
                        "wrote %s/tasks.csv; run with -local, -slurm, -task N or -gather\n",
-                       sw.output));
+                       h->sw.output));
   }
   PetscCall(PetscFree(pending));
-  PetscCall(TCSweepFree(&sw));
+  PetscCall(TCSweepFree(&h->sw));
   PetscCheck(!nfailed, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%d task(s) failed; their logs are in the task directories (run again to retry them)",
              (int)nfailed);
   (void)nunfinished;
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SweepMain(int npos, char **pos)
+{
+  SweepHeld      h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = SweepBody(npos, pos, &h);
+  (void)TCSweepFree(&h.sw);
+  return ierr;
 }
 
 const TCCommand TCCommandSweep = {

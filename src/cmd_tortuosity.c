@@ -176,21 +176,26 @@ static PetscErrorCode TauParseDiffusivity(const char *s, PetscReal D[256])
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode TauMain(int npos, char **pos)
+/* What TauBody() holds; TauMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCVolume vol;
+  TCTau    tau;
+  float   *conc[3];
+  float   *flux[3];
+} TauHeld;
+
+static PetscErrorCode TauBody(int npos, char **pos, TauHeld *h)
 {
   MPI_Comm            comm = PETSC_COMM_WORLD;
   TCDeck              deck;
   TCVolumeReadOptions ro = {0, 0, 0, 1, 0};
-  TCVolume            vol;
-  TCTau               tau;
   TCTauPhase          ps;
   TCTauDirection      res[3];
   PetscInt            phase = 0, dsel = 3, dirs[3], ndir = 0, dtype = 0;
   char                out[PETSC_MAX_PATH_LEN], field[PETSC_MAX_PATH_LEN], dims[256];
   PetscBool           set, hasfield, multi;
   char                diff[256], pname[300];
-  PetscReal           D[256]  = {0};
-  float              *conc[3] = {NULL, NULL, NULL}, *flux[3] = {NULL, NULL, NULL};
+  PetscReal           D[256] = {0};
   PetscMPIInt         size;
   PetscLogDouble      t0, t1, t2, t3;
   double              rss, ssa = NAN, tau_mean = 0, alpha = NAN;
@@ -238,16 +243,16 @@ static PetscErrorCode TauMain(int npos, char **pos)
   PetscCall(TCOutputPrepareFileDir(comm, out));
   if (hasfield) PetscCall(TCOutputPrepareFileDir(comm, field));
 
-  PetscCall(TCVolumeRead(comm, pos[0], &ro, &vol));
+  PetscCall(TCVolumeRead(comm, pos[0], &ro, &h->vol));
   PetscCall(PetscTime(&t1));
   PetscCall(TCPrintf(
       comm, "tomocell tortuosity %s: %lld x %lld x %lld voxels (x y z)%s, %s, %d rank(s)\n", pos[0],
-      (long long)vol.nx, (long long)vol.ny, (long long)vol.nz,
-      vol.voxel_m > 0 ? "" : ", voxel size unknown", pname, size));
+      (long long)h->vol.nx, (long long)h->vol.ny, (long long)h->vol.nz,
+      h->vol.voxel_m > 0 ? "" : ", voxel size unknown", pname, size));
   if (dsel == 3) {
-    for (PetscInt d = 0; d < (vol.nz > 1 ? 3 : 2); d++) dirs[ndir++] = d;
+    for (PetscInt d = 0; d < (h->vol.nz > 1 ? 3 : 2); d++) dirs[ndir++] = d;
   } else {
-    PetscCheck(!(dsel == 2 && vol.nz == 1), comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(!(dsel == 2 && h->vol.nz == 1), comm, PETSC_ERR_USER_INPUT,
                "%s is a 2-D image (one slice): it has no z direction; ask for -direction x or y",
                pos[0]);
     dirs[ndir++] = dsel;
@@ -256,14 +261,15 @@ static PetscErrorCode TauMain(int npos, char **pos)
   /* the volume fraction of every label (pore, active, binder, ...), so that a
      cell model can take its active fraction from the same volume */
   {
-    size_t nloc = (size_t)(vol.z1 - vol.z0) * (size_t)vol.ny * (size_t)vol.nx;
-    for (size_t i = 0; i < nloc; i++) nlab[vol.lab[i]]++;
+    size_t nloc = (size_t)(h->vol.z1 - h->vol.z0) * (size_t)h->vol.ny * (size_t)h->vol.nx;
+    for (size_t i = 0; i < nloc; i++) nlab[h->vol.lab[i]]++;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nlab, 256, MPI_LONG_LONG, MPI_SUM, comm));
     for (int l = 0; l < 256; l++) nvox += nlab[l];
   }
-  PetscCall(TCTauCreate(&vol, D, &tau));
-  PetscCall(TCTauGetPhase(tau, &ps));
-  if (vol.voxel_m > 0) ssa = (double)ps.interface_faces / (double)ps.total_voxels / vol.voxel_m;
+  PetscCall(TCTauCreate(&h->vol, D, &h->tau));
+  PetscCall(TCTauGetPhase(h->tau, &ps));
+  if (h->vol.voxel_m > 0)
+    ssa = (double)ps.interface_faces / (double)ps.total_voxels / h->vol.voxel_m;
   PetscCall(TCPrintf(comm,
                      "  volume fraction %.6f, %lld cluster(s), isolated %.4f of the phase, "
                      "interface %lld faces%s",
@@ -274,7 +280,8 @@ static PetscErrorCode TauMain(int npos, char **pos)
   for (PetscInt k = 0; k < ndir; k++) {
     TCTauDirection *r = &res[k];
     char            c = "xyz"[dirs[k]];
-    PetscCall(TCTauSolve(tau, dirs[k], r, hasfield ? &conc[k] : NULL, hasfield ? &flux[k] : NULL));
+    PetscCall(TCTauSolve(h->tau, dirs[k], r, hasfield ? &h->conc[k] : NULL,
+                         hasfield ? &h->flux[k] : NULL));
     if (!r->percolates) {
       PetscCheck(dsel == 3, comm, PETSC_ERR_USER_INPUT,
                  "%s does not percolate in %c: no 6-connected cluster touches both %c faces "
@@ -298,7 +305,7 @@ static PetscErrorCode TauMain(int npos, char **pos)
     if (ps.volume_fraction < 1) alpha = 1 - log(tau_mean) / log((double)ps.volume_fraction);
   }
   PetscCall(PetscTime(&t3));
-  if (hasfield) PetscCall(TauWriteField(comm, &vol, field, ndir, dirs, conc, flux));
+  if (hasfield) PetscCall(TauWriteField(comm, &h->vol, field, ndir, dirs, h->conc, h->flux));
   PetscCall(TCPeakRSS(comm, &rss, NULL));
 
   PetscCall(TCOutputFOpen(comm, out, &fp));
@@ -320,12 +327,12 @@ static PetscErrorCode TauMain(int npos, char **pos)
     } else
       TCJsonInt(&js, "phase", (long long)phase);
     TCJsonArrayBegin(&js, "shape_xyz");
-    TCJsonInt(&js, NULL, (long long)vol.nx);
-    TCJsonInt(&js, NULL, (long long)vol.ny);
-    TCJsonInt(&js, NULL, (long long)vol.nz);
+    TCJsonInt(&js, NULL, (long long)h->vol.nx);
+    TCJsonInt(&js, NULL, (long long)h->vol.ny);
+    TCJsonInt(&js, NULL, (long long)h->vol.nz);
     TCJsonArrayEnd(&js);
-    if (vol.voxel_m > 0)
-      TCJsonReal(&js, "voxel_size_m", (double)vol.voxel_m);
+    if (h->vol.voxel_m > 0)
+      TCJsonReal(&js, "voxel_size_m", (double)h->vol.voxel_m);
     else
       TCJsonNull(&js, "voxel_size_m");
     TCJsonReal(&js, "volume_fraction", (double)ps.volume_fraction);
@@ -391,12 +398,31 @@ static PetscErrorCode TauMain(int npos, char **pos)
   PetscCall(TCPrintf(comm, "  bruggeman alpha %.4f (mean tau %.6f); wrote %s%s%s (%.2f s)\n", alpha,
                      tau_mean, out, hasfield ? " and " : "", hasfield ? field : "", t3 - t0));
   for (PetscInt k = 0; k < 3; k++) {
-    PetscCall(PetscFree(conc[k]));
-    PetscCall(PetscFree(flux[k]));
+    PetscCall(PetscFree(h->conc[k]));
+    PetscCall(PetscFree(h->flux[k]));
   }
-  PetscCall(TCTauDestroy(&tau));
-  PetscCall(TCVolumeFree(&vol));
+  PetscCall(TCTauDestroy(&h->tau));
+  PetscCall(TCVolumeFree(&h->vol));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TauMain(int npos, char **pos)
+{
+  TauHeld        h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = TauBody(npos, pos, &h);
+  (void)TCTauDestroy(&h.tau);
+  (void)TCVolumeFree(&h.vol);
+  (void)PetscFree(h.conc[0]);
+  (void)PetscFree(h.conc[1]);
+  (void)PetscFree(h.conc[2]);
+  (void)PetscFree(h.flux[0]);
+  (void)PetscFree(h.flux[1]);
+  (void)PetscFree(h.flux[2]);
+  return ierr;
 }
 
 const TCCommand TCCommandTortuosity = {

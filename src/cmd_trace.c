@@ -69,19 +69,23 @@ static void TraceHelp(void)
          "r_m, theta_deg, z_m, size_m, slice), net.png (defects ringed).\n");
 }
 
-static PetscErrorCode TraceMain(int npos, char **pos)
+/* What TraceBody() holds; TraceMain() frees it, also when the run stops on an error. */
+typedef struct {
+  TCTraceVolume tv;
+  TCRollNet     net;
+} TraceHeld;
+
+static PetscErrorCode TraceBody(int npos, char **pos, TraceHeld *h)
 {
   MPI_Comm        comm = PETSC_COMM_WORLD;
   PetscMPIInt     size;
   TCDeck          deck;
-  TCTraceVolume   tv;
   char            output[PETSC_MAX_PATH_LEN], summary[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
   PetscBool       set, dopng, is2d;
   PetscReal       px = 0, pz = 0, height, ds, asr, rss_sum, rss_max;
   PetscInt        nzl, nsfo[2], NL, nel;
   PetscLogDouble  t0, t3, t4, topen, ttrace;
   TCRollNetParams np;
-  TCRollNet       net;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
@@ -115,10 +119,10 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(PetscOptionsHasName(NULL, NULL, "-trace_label", &hastl));
     if (has && !hastl) PetscCall(PetscOptionsSetValue(NULL, "-trace_label", lab));
   }
-  PetscCall(TCTraceVolumeCreate(comm, &tv));
-  PetscCall(TCTraceVolumeSetFromDeck(tv, deck));
-  PetscCall(TCTraceVolumeSetPixelSize(tv, px));
-  PetscCall(TCTraceVolumeSetPixelSizeZ(tv, pz));
+  PetscCall(TCTraceVolumeCreate(comm, &h->tv));
+  PetscCall(TCTraceVolumeSetFromDeck(h->tv, deck));
+  PetscCall(TCTraceVolumeSetPixelSize(h->tv, px));
+  PetscCall(TCTraceVolumeSetPixelSizeZ(h->tv, pz));
   {
     /* the can's outer diameter: -can_diameter_m, else -preset (datasheet
        maximum diameters, docs/trace.md) */
@@ -129,16 +133,16 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(TCDeckGetReal(deck, "can_diameter_m", &d));
     PetscCall(TCDeckGetEnum(deck, "preset", &e));
     if (d > 0)
-      PetscCall(TCTraceVolumeSetCanDiameter(tv, d, "-can_diameter_m"));
+      PetscCall(TCTraceVolumeSetCanDiameter(h->tv, d, "-can_diameter_m"));
     else if (e > 0)
-      PetscCall(TCTraceVolumeSetCanDiameter(tv, dcan[e], names[e]));
+      PetscCall(TCTraceVolumeSetCanDiameter(h->tv, dcan[e], names[e]));
   }
 
   /* input first: every check before any output exists */
   PetscCall(TCPrintf(comm, "tomocell trace %s\n", pos[0]));
-  PetscCall(TCTraceVolumeTrace(tv, pos[0]));
-  PetscCall(TCTraceVolumeIsSlice(tv, &is2d));
-  PetscCall(TCTraceVolumeGetNetParams(tv, &np));
+  PetscCall(TCTraceVolumeTrace(h->tv, pos[0]));
+  PetscCall(TCTraceVolumeIsSlice(h->tv, &is2d));
+  PetscCall(TCTraceVolumeGetNetParams(h->tv, &np));
   TCTabsDefaults(np.tabs); /* a traced roll has no preset */
   PetscCall(TCTabsFromDeck(deck, np.tabs));
   np.ds_m       = ds;
@@ -156,8 +160,8 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     PetscCall(TCOutputPrepareFileDir(comm, output));
     PetscCall(TCOutputPrepareFileDir(comm, summary));
     if (dopng) PetscCall(TCOutputPrepareFileDir(comm, png));
-    PetscCall(TCTraceVolumeBuildNet(tv, &np, nzl, height, &net));
-    PetscCall(TCRollNetGetSizes(net, nsfo, &NL, &nel));
+    PetscCall(TCTraceVolumeBuildNet(h->tv, &np, nzl, height, &h->net));
+    PetscCall(TCRollNetGetSizes(h->net, nsfo, &NL, &nel));
     PetscCall(PetscTime(&t3));
     PetscCall(TCDeckGetEffective(deck, &effective));
     PetscCall(TCDeckGetText(deck, &decktext));
@@ -165,17 +169,17 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     meta.deck_path = pos[0];
     meta.deck_text = decktext;
     meta.options   = effective;
-    PetscCall(TCRollNetWrite(net, output, &meta));
+    PetscCall(TCRollNetWrite(h->net, output, &meta));
     PetscCall(PetscFree(effective));
     PetscCall(TCPrintf(comm,
                        "  network %s: %" PetscInt_FMT " + %" PetscInt_FMT
                        " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT " elements\n",
                        output, nsfo[0], nsfo[1], NL, nel));
-    PetscCall(TCRollNetDestroy(&net));
+    PetscCall(TCRollNetDestroy(&h->net));
   }
 
   /* PNG of the middle traced slice, by its owner */
-  if (dopng) PetscCall(TCTraceVolumeWritePNG(tv, png));
+  if (dopng) PetscCall(TCTraceVolumeWritePNG(h->tv, png));
 
   /* summary: per-foil means over the traced slices */
   {
@@ -189,11 +193,11 @@ static PetscErrorCode TraceMain(int npos, char **pos)
       TCJsonString(&js, "network", output);
       TCJsonInt(&js, "ranks", size);
     }
-    if (fp) PetscCall(TCTraceVolumeWriteJSON(tv, &js));
-    PetscCall(TCTraceVolumeView(tv));
+    if (fp) PetscCall(TCTraceVolumeWriteJSON(h->tv, &js));
+    PetscCall(TCTraceVolumeView(h->tv));
     PetscCall(PetscTime(&t4));
     PetscCall(TCPeakRSS(comm, &rss_sum, &rss_max));
-    PetscCall(TCTraceVolumeGetTimes(tv, &topen, &ttrace));
+    PetscCall(TCTraceVolumeGetTimes(h->tv, &topen, &ttrace));
     PetscCall(TCPrintf(comm, "  trace %.3f s, total %.3f s, peak RSS %.1f MB (max rank)\n",
                        (double)ttrace, (double)(t4 - t0), rss_max / 1048576.0));
     if (fp) {
@@ -211,9 +215,22 @@ static PetscErrorCode TraceMain(int npos, char **pos)
     }
     PetscCall(TCOutputFClose(comm, summary, &fp));
   }
-  PetscCall(TCTraceVolumeDestroy(&tv));
+  PetscCall(TCTraceVolumeDestroy(&h->tv));
   PetscCall(TCDeckDestroy(&deck));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TraceMain(int npos, char **pos)
+{
+  TraceHeld      h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = TraceBody(npos, pos, &h);
+  (void)TCRollNetDestroy(&h.net);
+  (void)TCTraceVolumeDestroy(&h.tv);
+  return ierr;
 }
 
 const TCCommand TCCommandTrace = {

@@ -9,12 +9,17 @@
 #include "src/tc.h"
 #include "io/output.h"
 #include "io/h5.h"
+#include "src/runctl.h"
+#include "io/deck.h"
 #include <hdf5.h>
 #include <metis.h>
 #include <ctype.h>
 #include <petscsnes.h>
 #include <petsctao.h>
+#include <dirent.h>
+#include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -105,6 +110,7 @@ static const struct {
     {"checkpoint_minutes", " run cell "},
     {"checkpoint_test_stop_after", " run cell "},
     {"checkpoint_test_crash_at", " run cell "},
+    {"checkpoint_test_signal_at_end", " run cell "},
     {"roll_newton_monitor", " run "},
     {"element_block", " run "},
     {"cell_model", NULL},
@@ -198,59 +204,78 @@ static PetscErrorCode TCHelpCollectV(FILE *fd, const char fmt[], va_list ap)
 }
 
 /* Let the PETSc objects tomocell uses read their options (marks them used). */
-static PetscErrorCode TCProbePetscOptions(void)
-{
-  PetscErrorCode (*saved)(MPI_Comm, const char[], ...) = PetscHelpPrintf;
-  PetscBool had_help;
+/* The objects TCProbeBody() creates; TCProbePetscOptions() destroys them,
+   also when a bad option value stops the probe (-ksp_max_it abc). */
+typedef struct {
+  SNES snes;
+  KSP  ksp;
+  Tao  tao;
+  Mat  A;
+  Vec  x;
+} TCProbeHeld;
 
+static PetscErrorCode TCProbeBody(TCProbeHeld *h)
+{
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-help", &had_help));
-  if (!had_help) PetscCall(PetscOptionsSetValue(NULL, "-help", NULL));
-  PetscHelpPrintf   = TCHelpCollect;
-  tc_saved_vfprintf = PetscVFPrintf;
-  PetscVFPrintf     = TCHelpCollectV;
   for (size_t p = 0; p < sizeof(tc_petsc_prefixes) / sizeof(tc_petsc_prefixes[0]); p++) {
-    SNES snes;
-    KSP  ksp;
-    PetscCall(SNESCreate(PETSC_COMM_SELF, &snes));
-    PetscCall(SNESSetOptionsPrefix(snes, tc_petsc_prefixes[p]));
-    PetscCall(SNESSetFromOptions(snes));
-    PetscCall(SNESDestroy(&snes));
-    PetscCall(KSPCreate(PETSC_COMM_SELF, &ksp));
-    PetscCall(KSPSetOptionsPrefix(ksp, tc_petsc_prefixes[p]));
-    PetscCall(KSPSetFromOptions(ksp));
-    PetscCall(KSPDestroy(&ksp));
+    PetscCall(SNESCreate(PETSC_COMM_SELF, &h->snes));
+    PetscCall(SNESSetOptionsPrefix(h->snes, tc_petsc_prefixes[p]));
+    PetscCall(SNESSetFromOptions(h->snes));
+    PetscCall(SNESDestroy(&h->snes));
+    PetscCall(KSPCreate(PETSC_COMM_SELF, &h->ksp));
+    PetscCall(KSPSetOptionsPrefix(h->ksp, tc_petsc_prefixes[p]));
+    PetscCall(KSPSetFromOptions(h->ksp));
+    PetscCall(KSPDestroy(&h->ksp));
   }
   {
     /* tomocell fit's TAO (prefix fit_; its type's own options with -fit_tao_type) */
-    Tao            tao;
     PetscErrorCode ierr;
-    PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
-    PetscCall(TaoSetType(tao, TAOBRGN));
-    PetscCall(TaoSetOptionsPrefix(tao, "fit_"));
+    PetscCall(TaoCreate(PETSC_COMM_SELF, &h->tao));
+    PetscCall(TaoSetType(h->tao, TAOBRGN));
+    PetscCall(TaoSetOptionsPrefix(h->tao, "fit_"));
     /* a bad -fit_tao_type is reported by tomocell fit itself, on all ranks together */
     PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    ierr = TaoSetFromOptions(tao);
+    ierr = TaoSetFromOptions(h->tao);
     PetscCall(PetscPopErrorHandler());
     (void)ierr;
-    PetscCall(TaoDestroy(&tao));
+    PetscCall(TaoDestroy(&h->tao));
   }
-  {
-    Mat A;
-    Vec x;
-    PetscCall(MatCreate(PETSC_COMM_SELF, &A));
-    PetscCall(MatSetSizes(A, 1, 1, 1, 1));
-    PetscCall(MatSetFromOptions(A));
-    PetscCall(MatDestroy(&A));
-    PetscCall(VecCreate(PETSC_COMM_SELF, &x));
-    PetscCall(VecSetSizes(x, 1, 1));
-    PetscCall(VecSetFromOptions(x));
-    PetscCall(VecDestroy(&x));
-  }
+  PetscCall(MatCreate(PETSC_COMM_SELF, &h->A));
+  PetscCall(MatSetSizes(h->A, 1, 1, 1, 1));
+  PetscCall(MatSetFromOptions(h->A));
+  PetscCall(MatDestroy(&h->A));
+  PetscCall(VecCreate(PETSC_COMM_SELF, &h->x));
+  PetscCall(VecSetSizes(h->x, 1, 1));
+  PetscCall(VecSetFromOptions(h->x));
+  PetscCall(VecDestroy(&h->x));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TCProbePetscOptions(void)
+{
+  PetscErrorCode (*saved)(MPI_Comm, const char[], ...) = PetscHelpPrintf;
+  PetscBool      had_help                              = PETSC_FALSE;
+  TCProbeHeld    h                                     = {NULL, NULL, NULL, NULL, NULL};
+  PetscErrorCode ierr;
+
+  /* not PetscCall after the probe: a bad value was reported where it arose;
+     free and restore, then pass it on */
+  ierr = PetscOptionsHasName(NULL, NULL, "-help", &had_help);
+  if (!ierr && !had_help) ierr = PetscOptionsSetValue(NULL, "-help", NULL);
+  if (ierr) return ierr;
+  PetscHelpPrintf   = TCHelpCollect;
+  tc_saved_vfprintf = PetscVFPrintf;
+  PetscVFPrintf     = TCHelpCollectV;
+  ierr              = TCProbeBody(&h);
+  (void)SNESDestroy(&h.snes);
+  (void)KSPDestroy(&h.ksp);
+  (void)TaoDestroy(&h.tao);
+  (void)MatDestroy(&h.A);
+  (void)VecDestroy(&h.x);
   PetscHelpPrintf = saved;
   PetscVFPrintf   = tc_saved_vfprintf;
-  if (!had_help) PetscCall(PetscOptionsClearValue(NULL, "-help"));
-  PetscFunctionReturn(0);
+  if (!had_help) (void)PetscOptionsClearValue(NULL, "-help");
+  return ierr;
 }
 
 /* PETSc's own run-time options (PetscInitialize, PetscFinalize), not all of
@@ -463,6 +488,8 @@ static void TCUnsetMPIDefaults(void)
     if (strcmp(tc_mpi_set[i], "OMPI_MCA_sharedfp")) unsetenv(tc_mpi_set[i]);
 }
 
+static char tc_mpi_tmp[PATH_MAX];
+
 static void TCSetMPIDefaults(void)
 {
   static const char *const all[][2] = {{"OMPI_MCA_mpi_yield_when_idle", "1"}};
@@ -493,6 +520,37 @@ static void TCSetMPIDefaults(void)
   }
   for (size_t i = 0; singleton && i < sizeof(single) / sizeof(single[0]); i++)
     TCSetDefault(single[i][0], single[i][1]);
+  /* isolated singletons all use the session directory .../jf.0/1: one that
+     ends removes it under another that starts ("A call to mkdir was unable to
+     create the desired directory" before the run's own message, e.g. the
+     workers of tomocell sweep -local). A directory of this process's own,
+     removed after MPI_Finalize. */
+  if (singleton && !getenv("OMPI_MCA_orte_tmpdir_base")) {
+    const char *t = getenv("TMPDIR");
+    snprintf(tc_mpi_tmp, sizeof(tc_mpi_tmp), "%s/tomocell-mpi-%d", t && t[0] ? t : "/tmp",
+             (int)getpid());
+    TCSetDefault("OMPI_MCA_orte_tmpdir_base", tc_mpi_tmp);
+  }
+}
+
+/* After MPI_Finalize: the session directory base of a singleton (Open MPI
+   removes what it created inside, not the base). */
+static void TCRemoveMPITmp(void)
+{
+  char sub[sizeof(tc_mpi_tmp) + 300];
+  if (!tc_mpi_tmp[0]) return;
+  snprintf(sub, sizeof(sub), "%s/ompi.", tc_mpi_tmp);
+  {
+    DIR           *d = opendir(tc_mpi_tmp);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+      if (!strncmp(e->d_name, "ompi.", 5)) {
+        snprintf(sub, sizeof(sub), "%s/%s", tc_mpi_tmp, e->d_name);
+        rmdir(sub); /* only when empty: a run's files stay */
+      }
+    if (d) closedir(d);
+  }
+  rmdir(tc_mpi_tmp);
 }
 
 int main(int argc, char **argv)
@@ -557,14 +615,21 @@ int main(int argc, char **argv)
   ierr = PetscInitialize(&pargc, &pargv, NULL, NULL);
   TCUnsetMPIDefaults();
   if (ierr) {
+    TCRemoveMPITmp();
     free(pargv);
     return 1;
   }
   ierr = TCInitialize();
+  /* stdout into a pipe closed early (tomocell ... | head): the run goes on and
+     writes its results; PETSc's handler printed a trace and aborted */
+  signal(SIGPIPE, SIG_IGN);
   if (!ierr) ierr = TCCheckCommandLineOptions(cmd);
   /* positional arguments are inputs: regular files only, never overwritten */
   for (int i = 0; !ierr && i < npos; i++) ierr = TCInputCheck(PETSC_COMM_WORLD, pos[i]);
   if (!ierr) ierr = cmd->run(npos, pos);
+  TCOutputUnlock(0);
+  if (ierr) TCDeckDestroyAll();
+  if (!ierr) ierr = TCRunControlFinish(PETSC_COMM_WORLD, PETSC_TRUE, PETSC_FALSE);
   if (ierr) {
     PetscMPIInt size = 1;
     MPI_Comm_size(PETSC_COMM_WORLD, &size);
@@ -574,10 +639,12 @@ int main(int argc, char **argv)
     TCOutputAbandon();
     if (size > 1 && !TCErrorWasCollective()) MPI_Abort(PETSC_COMM_WORLD, 1);
     PetscFinalize();
+    TCRemoveMPITmp();
     free(pargv);
     return 1;
   }
   ierr = PetscFinalize();
+  TCRemoveMPITmp();
   free(pargv);
   return ierr ? 1 : TCGetExitStatus();
 }

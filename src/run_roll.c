@@ -82,19 +82,27 @@ static PetscErrorCode RollHook(const TCExperimentCursor *cur, const PetscReal st
 
 /* ---- the job ------------------------------------------------------------------ */
 
-PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[])
+/* What RollBody() holds; TCRunRoll() frees it, also when the run stops on an error. */
+typedef struct {
+  TCRollGeom   geom;
+  TCRollParams rp;
+  TCCellParams p;
+  TCCell       cell;
+  TCRoll       roll;
+  TCExperiment exp;
+  PetscReal   *state;
+  char        *config;
+  RollRun      run;
+} RollHeld;
+
+static PetscErrorCode RollBody(TCDeck deck, const char deck_path[], const char outdir[],
+                               RollHeld *h)
 {
-  MPI_Comm             comm = PETSC_COMM_WORLD;
-  TCRollGeom           geom;
+  MPI_Comm               comm = PETSC_COMM_WORLD;
   const TCRollGeomInfo *gi;
   TCRollNet            net;
   const TCRollNetParams *np;
-  TCRollParams         rp;
-  TCCellParams         p;
-  TCCellMicrostructure micro;
-  TCCell               cell;
-  TCRoll               roll;
-  TCExperiment         exp;
+  TCCellMicrostructure   micro;
   TCExperimentOptions  opt;
   TCExperimentSystem   sys;
   TCExperimentSummary  sum;
@@ -102,26 +110,25 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   TCRollStats          st;
   TCRollFindings       fnd;
   TCRollRunDesc        desc;
-  RollRun              run;
-  PetscReal            soc = -1, *state, total_s = 0;
+  PetscReal              soc = -1, total_s = 0;
   PetscInt             model, grid[5], nexp;
   PetscBool              set, stopped, restarting, soc_set, soc_volt = PETSC_FALSE;
   char                   soc_text[256];
   char                 params[PETSC_MAX_PATH_LEN], expt[4096];
-  char                 restart[PETSC_MAX_PATH_LEN] = "", *config = NULL;
+  char                   restart[PETSC_MAX_PATH_LEN] = "";
   PetscLogDouble       t0, t1, t2, t3;
 
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
-  PetscCall(PetscMemzero(&run, sizeof(run)));
+  PetscCall(PetscMemzero(&h->run, sizeof(h->run)));
   PetscCall(PetscMemzero(&opt, sizeof(opt)));
-  run.comm = comm;
+  h->run.comm = comm;
   /* run control: command-line options, not deck keys (they do not change the results) */
   PetscCall(PetscOptionsGetString(NULL, NULL, "-restart", restart, sizeof(restart), &restarting));
   PetscCheck(!restarting || restart[0], comm, PETSC_ERR_USER_INPUT,
              "-restart needs the checkpoint file, e.g. -restart output/demo/checkpoint.h5");
-  PetscCall(TCRunControlSetFromOptions(&run.rc));
-  PetscCheck(run.rc.every >= 0 && run.rc.minutes >= 0, comm, PETSC_ERR_USER_INPUT,
+  PetscCall(TCRunControlSetFromOptions(&h->run.rc));
+  PetscCheck(h->run.rc.every >= 0 && h->run.rc.minutes >= 0, comm, PETSC_ERR_USER_INPUT,
              "-checkpoint_every and -checkpoint_minutes must be >= 0 (0: off)");
 
   /* every key is read and checked before any work or output: the elements ... */
@@ -140,71 +147,72 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   PetscCheck(opt.dt_fixed_s == 0 || opt.dt_fixed_s >= 1e-6, comm, PETSC_ERR_USER_INPUT,
              "dt_fixed_s = %g s: 0 (adaptive) or at least 1e-6 s", (double)opt.dt_fixed_s);
   /* ... the geometry, the set and the solver */
-  PetscCall(TCRollGeomCreate(comm, &geom));
-  PetscCall(TCRollGeomSetFromDeck(geom, deck));
-  PetscCall(TCCellParamsLoad(params, &p));
-  PetscCall(TCCellParamsApplyDeck(deck, &p, &micro));
-  PetscCall(TCRollParamsFromDeck(deck, &p, &rp));
+  PetscCall(TCRollGeomCreate(comm, &h->geom));
+  PetscCall(TCRollGeomSetFromDeck(h->geom, deck));
+  PetscCall(TCCellParamsLoad(params, &h->p));
+  PetscCall(TCCellParamsApplyDeck(deck, &h->p, &micro));
+  PetscCall(TCRollParamsFromDeck(deck, &h->p, &h->rp));
   if (soc_set)
-    PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, rp.T_init_K, &soc, &soc_volt));
+    PetscCall(
+        TCCellParamsParseSOC(&h->p, "initial_soc", soc_text, h->rp.T_init_K, &soc, &soc_volt));
   if (!set) /* the default discharge ends at the set's own lower cut-off */
-    snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+    snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)h->p.V_min);
   for (char *c = expt; *c; c++) /* a YAML list arrives comma-joined */
     if (*c == ',') *c = ';';
-  PetscCall(TCExperimentCreate(&exp));
-  PetscCall(TCExperimentAdd(exp, expt));
-  PetscCall(TCExperimentGetNumSteps(exp, &nexp));
+  PetscCall(TCExperimentCreate(&h->exp));
+  PetscCall(TCExperimentAdd(h->exp, expt));
+  PetscCall(TCExperimentGetNumSteps(h->exp, &nexp));
   for (PetscInt s = 0; s < nexp; s++) {
     PetscReal d;
-    PetscCall(TCExperimentGetStep(exp, s, NULL, &d));
+    PetscCall(TCExperimentGetStep(h->exp, s, NULL, &d));
     total_s = (d > 0 && total_s >= 0) ? total_s + d : -1;
   }
   if (total_s < 0) total_s = 3600; /* a cut-off ends it: about an hour at 1C */
   opt.lumped    = PETSC_FALSE;
-  opt.T_amb_K   = rp.T_amb_K;
-  opt.T_init_K  = rp.T_init_K;
+  opt.T_amb_K   = h->rp.T_amb_K;
+  opt.T_init_K  = h->rp.T_init_K;
   opt.dt_init_s = 1.0;
 
   /* the network (checked against the set), the elements, the solver */
-  PetscCall(TCRollGeomSetUp(geom, &p, model == 0 ? 2 : model == 1 ? 10 : 100));
-  PetscCall(TCRollGeomGetInfo(geom, &gi));
-  PetscCall(TCRollGeomGetNetwork(geom, &net));
+  PetscCall(TCRollGeomSetUp(h->geom, &h->p, model == 0 ? 2 : model == 1 ? 10 : 100));
+  PetscCall(TCRollGeomGetInfo(h->geom, &gi));
+  PetscCall(TCRollGeomGetNetwork(h->geom, &net));
   PetscCall(TCRollNetGetParams(net, &np));
-  PetscCall(TCRollParamsSetGeometry(comm, &rp, gi, np));
-  PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
-  PetscCall(TCCellSetParams(cell, &p));
-  PetscCall(TCCellSetModel(cell, (TCCellModel)model));
-  PetscCall(TCCellSetGrid(cell, grid[0], grid[1], grid[2], grid[3], grid[4]));
-  PetscCall(TCCellSetTolerances(cell, 1e-12, 30)); /* below the network's charge balance */
-  PetscCall(TCCellSetFromOptions(cell));
-  PetscCall(TCCellSetUp(cell));
-  PetscCall(TCRollCreate(net, cell, &p, &rp, &roll));
-  PetscCall(TCRollSetFromOptions(roll));
-  PetscCall(TCRollGetSystem(roll, &sys));
-  PetscCall(TCRollGeomView(geom));
-  PetscCall(TCPrintf(comm,
-                     "  roll: %.2f turns, %" PetscInt_FMT " + %" PetscInt_FMT
-                     " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT
-                     " %s elements, 1C = %.3f A; %s\n",
-                     (double)gi->turns[1], gi->ns[0], gi->ns[1], gi->layers, gi->elements,
-                     TCCellModels[model], (double)sys.I1C_A,
-                     rp.thermal ? "thermal network" : "isothermal"));
-  PetscCall(PetscMalloc1(PetscMax(sys.nstate, 1), &state));
-  PetscCall(TCRollStateInit(roll, soc, state));
+  PetscCall(TCRollParamsSetGeometry(comm, &h->rp, gi, np));
+  PetscCall(TCCellCreate(PETSC_COMM_SELF, &h->cell));
+  PetscCall(TCCellSetParams(h->cell, &h->p));
+  PetscCall(TCCellSetModel(h->cell, (TCCellModel)model));
+  PetscCall(TCCellSetGrid(h->cell, grid[0], grid[1], grid[2], grid[3], grid[4]));
+  PetscCall(TCCellSetTolerances(h->cell, 1e-12, 30)); /* below the network's charge balance */
+  PetscCall(TCCellSetFromOptions(h->cell));
+  PetscCall(TCCellSetUp(h->cell));
+  PetscCall(TCRollCreate(net, h->cell, &h->p, &h->rp, &h->roll));
+  PetscCall(TCRollSetFromOptions(h->roll));
+  PetscCall(TCRollGetSystem(h->roll, &sys));
+  PetscCall(TCRollGeomView(h->geom));
+  PetscCall(TCPrintf(
+      comm,
+      "  roll: %.2f turns, %" PetscInt_FMT " + %" PetscInt_FMT " foil nodes x %" PetscInt_FMT
+      " layers, %" PetscInt_FMT " %s elements, 1C = %.3f A; %s\n",
+      (double)gi->turns[1], gi->ns[0], gi->ns[1], gi->layers, gi->elements, TCCellModels[model],
+      (double)sys.I1C_A, h->rp.thermal ? "thermal network" : "isothermal"));
+  PetscCall(PetscMalloc1(PetscMax(sys.nstate, 1), &h->state));
+  PetscCall(TCRollStateInit(h->roll, soc, h->state));
   PetscCall(TCPrintf(comm, "  experiment: %s\n", expt));
   if (soc_volt)
-    PetscCall(TCPrintf(
-        comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n", soc_text,
-        (double)soc, (double)TCCellParamsOCVAtSOC(&p, soc, rp.T_init_K), (double)rp.T_init_K));
+    PetscCall(
+        TCPrintf(comm, "  initial_soc \"%s\": SOC %.6f (open-circuit voltage %.5f V at %.2f K)\n",
+                 soc_text, (double)soc, (double)TCCellParamsOCVAtSOC(&h->p, soc, h->rp.T_init_K),
+                 (double)h->rp.T_init_K));
 
   /* the outputs' monitor; a restart is checked completely before any output is touched */
-  PetscCall(TCRollOutputCreate(roll, geom, deck, state, &run.out));
-  PetscCall(TCRollOutputSetFromDeck(run.out));
-  run.nstate = sys.nstate;
-  PetscCall(TCDeckGetEffective(deck, &config));
-  run.config = config;
+  PetscCall(TCRollOutputCreate(h->roll, h->geom, deck, h->state, &h->run.out));
+  PetscCall(TCRollOutputSetFromDeck(h->run.out));
+  h->run.nstate = sys.nstate;
+  PetscCall(TCDeckGetEffective(deck, &h->config));
+  h->run.config = h->config;
   if (restarting) {
-    PetscCall(RollCheckpointRead(&run, restart, &cur, state));
+    PetscCall(RollCheckpointRead(&h->run, restart, &cur, h->state));
     PetscCall(TCPrintf(comm,
                        "  restarting from %s at t = %.2f s (experiment step %d, %d steps done)\n",
                        restart, (double)cur.t_s, (int)cur.step + 1, (int)cur.sum.nsteps));
@@ -216,20 +224,22 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     PetscCall(TCOutputClaimIn(comm, outdir, 9, names));
   }
   PetscCall(TCOutputPrepareDir(comm, outdir));
-  PetscCall(TCPathJoin(outdir, "checkpoint.h5", run.rc.path, sizeof(run.rc.path)));
-  PetscCall(TCRunControlInstall(comm, &run.rc));
-  PetscCall(TCRollOutputSetProgress(run.out, nexp, total_s, run.rc.t_start));
+  PetscCall(TCOutputLockDir(comm, outdir));
+  PetscCall(TCPathJoin(outdir, "checkpoint.h5", h->run.rc.path, sizeof(h->run.rc.path)));
+  PetscCall(TCRunControlInstall(comm, &h->run.rc));
+  PetscCall(TCRollOutputSetProgress(h->run.out, nexp, total_s, h->run.rc.t_start));
   PetscCall(PetscTime(&t1));
-  PetscCall(TCExperimentRunSystem(exp, &sys, &opt, restarting ? &cur : NULL, state,
-                                  TCRollOutputMonitor, run.out, RollHook, &run, &sum, &stopped));
+  PetscCall(TCExperimentRunSystem(h->exp, &sys, &opt, restarting ? &cur : NULL, h->state,
+                                  TCRollOutputMonitor, h->run.out, RollHook, &h->run, &sum,
+                                  &stopped));
   PetscCall(PetscTime(&t2));
-  PetscCall(TCRunControlRestore(&run.rc));
+  PetscCall(TCRunControlRestore(&h->run.rc));
   if (stopped) {
-    PetscCall(TCRunControlReportStop(comm, &run.rc, "tomocell run", sum.t_end_s, sum.nsteps));
+    PetscCall(TCRunControlReportStop(comm, &h->run.rc, "tomocell run", sum.t_end_s, sum.nsteps));
     goto cleanup;
   }
-  PetscCall(TCRollGetStats(roll, state, &st));
-  PetscCall(TCRollOutputGetFindings(run.out, &fnd));
+  PetscCall(TCRollGetStats(h->roll, h->state, &st));
+  PetscCall(TCRollOutputGetFindings(h->run.out, &fnd));
   PetscCall(TCPrintf(comm,
                      "  done: %" PetscInt_FMT " steps (%" PetscInt_FMT " rejected), t = %.1f s, "
                      "%.4f Ah, V_end %.4f V, T_max %.2f K, heterogeneity %.3f, min anode %.4f V\n",
@@ -243,7 +253,7 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
         "%.1f K\n",
         (double)st.runaway_onset_s, (double)(1e3 * st.runaway_r_m), (double)st.runaway_theta_rad,
         (double)(1e3 * st.runaway_z_m), (double)st.runaway_peak_K));
-  else if (rp.abuse)
+  else if (h->rp.abuse)
     PetscCall(TCPrintf(comm, "  no runaway (peak %.2f K)\n", (double)st.runaway_peak_K));
   {
     char eb[64] = "n/a (isothermal)";
@@ -255,15 +265,15 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
   /* outputs */
   desc.deck_path    = deck_path;
   desc.model        = TCCellModels[model];
-  desc.params       = p.source;
+  desc.params       = h->p.source;
   desc.experiment   = expt;
-  desc.p            = &p;
-  desc.rp           = &rp;
+  desc.p            = &h->p;
+  desc.rp           = &h->rp;
   desc.micro        = &micro;
   desc.sum          = &sum;
   desc.t_setup_s    = t1 - t0;
   desc.t_stepping_s = t2 - t1;
-  PetscCall(TCRollOutputWrite(run.out, outdir, &desc));
+  PetscCall(TCRollOutputWrite(h->run.out, outdir, &desc));
   {
     /* a traced volume's network, summary and PNG beside the results */
     TCRunMeta   meta;
@@ -272,28 +282,49 @@ PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[
     meta.command   = "run";
     meta.deck_path = deck_path;
     meta.deck_text = decktext;
-    meta.options   = config;
-    PetscCall(TCRollGeomWriteFiles(geom, outdir, &meta));
+    meta.options   = h->config;
+    PetscCall(TCRollGeomWriteFiles(h->geom, outdir, &meta));
   }
   PetscCall(PetscTime(&t3));
   PetscCall(TCPrintf(comm,
                      "  wrote %s/results.h5, results.xmf, results_series.xmf, summary.json, "
                      "summary.csv (%.2f s total)\n",
                      outdir, (double)(t3 - t0)));
-  if (run.rc.nckpt)
+  if (h->run.rc.nckpt)
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.3f s per write\n",
-                       (int)run.rc.nckpt, run.rc.ckpt_bytes, run.rc.ckpt_wall / run.rc.nckpt));
+                       (int)h->run.rc.nckpt, h->run.rc.ckpt_bytes,
+                       h->run.rc.ckpt_wall / h->run.rc.nckpt));
   /* complete: its checkpoint is stale now */
-  if (run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &run.rc));
+  if (h->run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &h->run.rc));
 cleanup:
-  PetscCall(PetscFree(config));
-  PetscCall(TCRollOutputDestroy(&run.out));
-  PetscCall(PetscFree(state));
-  PetscCall(TCRollDestroy(&roll));
-  PetscCall(TCCellDestroy(&cell));
-  PetscCall(TCCellParamsDestroy(&p));
-  PetscCall(TCExperimentDestroy(&exp));
-  PetscCall(TCRollParamsReset(&rp));
-  PetscCall(TCRollGeomDestroy(&geom));
+  PetscCall(PetscFree(h->config));
+  PetscCall(TCRollOutputDestroy(&h->run.out));
+  PetscCall(PetscFree(h->state));
+  PetscCall(TCRollDestroy(&h->roll));
+  PetscCall(TCCellDestroy(&h->cell));
+  PetscCall(TCCellParamsDestroy(&h->p));
+  PetscCall(TCExperimentDestroy(&h->exp));
+  PetscCall(TCRollParamsReset(&h->rp));
+  PetscCall(TCRollGeomDestroy(&h->geom));
   PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRunRoll(TCDeck deck, const char deck_path[], const char outdir[])
+{
+  RollHeld       h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = RollBody(deck, deck_path, outdir, &h);
+  (void)PetscFree(h.config);
+  (void)TCRollOutputDestroy(&h.run.out);
+  (void)PetscFree(h.state);
+  (void)TCRollDestroy(&h.roll);
+  (void)TCCellDestroy(&h.cell);
+  (void)TCCellParamsDestroy(&h.p);
+  (void)TCExperimentDestroy(&h.exp);
+  (void)TCRollParamsReset(&h.rp);
+  (void)TCRollGeomDestroy(&h.geom);
+  return ierr;
 }

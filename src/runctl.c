@@ -12,10 +12,18 @@
 /* Set by SIGTERM/SIGUSR1 (or -checkpoint_test_stop_after, as -1); checked
    between steps, so every rank stops after the same step. */
 static volatile sig_atomic_t tc_stop_signal;
+/* After stepping (TCRunControlRestore) a signal is only noted: the results are
+   complete and being written; the command ends normally (exit 0, a note). */
+static volatile sig_atomic_t tc_after_steps, tc_late_signal;
+static struct sigaction      tc_old_term, tc_old_usr1;
+static int                   tc_installed, tc_signal_at_end;
 
 static void TCRunControlOnSignal(int signo)
 {
-  tc_stop_signal = signo;
+  if (tc_after_steps)
+    tc_late_signal = signo;
+  else
+    tc_stop_signal = signo;
 }
 
 PetscErrorCode TCRunControlSetFromOptions(TCRunControl *rc)
@@ -30,6 +38,21 @@ PetscErrorCode TCRunControlSetFromOptions(TCRunControl *rc)
   /* tests: stop as a signal would after this many steps; crash inside a write */
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_stop_after", &rc->stop_after, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_test_crash_at", &k, NULL));
+  {
+    /* tests: raise this signal right after stepping (a signal that arrives while the
+       complete results are written) */
+    char      sig[16];
+    PetscBool set;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-checkpoint_test_signal_at_end", sig, sizeof(sig),
+                                    &set));
+    tc_signal_at_end = 0;
+    if (set) {
+      PetscCheck(!strcmp(sig, "SIGTERM") || !strcmp(sig, "SIGUSR1"), PETSC_COMM_WORLD,
+                 PETSC_ERR_USER_INPUT, "-checkpoint_test_signal_at_end: SIGTERM or SIGUSR1, not %s",
+                 sig);
+      tc_signal_at_end = !strcmp(sig, "SIGTERM") ? SIGTERM : SIGUSR1;
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -40,12 +63,19 @@ PetscErrorCode TCRunControlInstall(MPI_Comm comm, TCRunControl *rc)
   PetscFunctionBeginUser;
   /* handlers only set a flag; the run checks it between steps */
   tc_stop_signal = 0;
+  tc_after_steps = 0;
+  tc_late_signal = 0;
   PetscCall(PetscMemzero(&sa, sizeof(sa)));
   sa.sa_handler = TCRunControlOnSignal;
   sigemptyset(&sa.sa_mask);
-  PetscCheck(sigaction(SIGTERM, &sa, &rc->old_term) == 0 &&
-                 sigaction(SIGUSR1, &sa, &rc->old_usr1) == 0,
-             comm, PETSC_ERR_SYS, "sigaction: %s", strerror(errno));
+  if (!tc_installed) {
+    PetscCheck(sigaction(SIGTERM, &sa, &tc_old_term) == 0 &&
+                   sigaction(SIGUSR1, &sa, &tc_old_usr1) == 0,
+               comm, PETSC_ERR_SYS, "sigaction: %s", strerror(errno));
+    tc_installed = 1;
+  }
+  rc->old_term = tc_old_term;
+  rc->old_usr1 = tc_old_usr1;
   PetscCall(PetscTime(&rc->t_start));
   rc->t_ckpt = rc->t_start;
   PetscFunctionReturn(0);
@@ -54,8 +84,31 @@ PetscErrorCode TCRunControlInstall(MPI_Comm comm, TCRunControl *rc)
 PetscErrorCode TCRunControlRestore(TCRunControl *rc)
 {
   PetscFunctionBeginUser;
-  sigaction(SIGTERM, &rc->old_term, NULL);
-  sigaction(SIGUSR1, &rc->old_usr1, NULL);
+  (void)rc;
+  tc_after_steps = 1;
+  if (tc_signal_at_end) raise(tc_signal_at_end);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRunControlFinish(MPI_Comm comm, PetscBool succeeded, PetscBool restore)
+{
+  int late = tc_late_signal, any = 0;
+
+  PetscFunctionBeginUser;
+  if (succeeded) {
+    PetscCallMPI(MPI_Allreduce(&late, &any, 1, MPI_INT, MPI_MAX, comm));
+    if (any)
+      PetscCall(TCPrintf(comm,
+                         "tomocell: note: %s arrived after the last step, while the results were "
+                         "written; they are complete (exit status %d, no checkpoint needed)\n",
+                         any == SIGTERM ? "SIGTERM" : "SIGUSR1", TCGetExitStatus()));
+  }
+  if (restore && tc_installed) {
+    sigaction(SIGTERM, &tc_old_term, NULL);
+    sigaction(SIGUSR1, &tc_old_usr1, NULL);
+    tc_installed = 0;
+  }
+  tc_after_steps = tc_late_signal = tc_stop_signal = 0;
   PetscFunctionReturn(0);
 }
 

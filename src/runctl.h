@@ -64,8 +64,19 @@ PETSC_EXTERN PetscErrorCode TCRunControlSetFromOptions(TCRunControl *rc);
    Collective on comm only for the error. */
 PETSC_EXTERN PetscErrorCode TCRunControlInstall(MPI_Comm comm, TCRunControl *rc);
 
-/* Put back the handlers Install replaced. Not collective. */
+/* Stepping is over: from now on SIGTERM and SIGUSR1 are only noted (the
+   results are complete and being written: the command ends normally, and
+   TCRunControlFinish() says so); the handlers stay until TCRunControlFinish().
+   The test option -checkpoint_test_signal_at_end SIGTERM|SIGUSR1 raises that
+   signal here. Not collective. */
 PETSC_EXTERN PetscErrorCode TCRunControlRestore(TCRunControl *rc);
+/* When a command has ended (main(); a sweep after each task it runs in its
+   process): if it succeeded (collective on comm then), a note on stdout when a
+   signal arrived after stepping; with restore, put back the handlers Install
+   replaced (main() keeps them through MPI_Finalize, so that a late signal
+   never kills a complete run). Safe without Install. */
+PETSC_EXTERN PetscErrorCode TCRunControlFinish(MPI_Comm comm, PetscBool succeeded,
+                                               PetscBool restore);
 
 /* After an accepted step; nsteps is the run's step count (restarts
    included). Counts the step, applies -checkpoint_test_stop_after and

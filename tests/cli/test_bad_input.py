@@ -39,7 +39,7 @@ def cases(tmp):
         ("malformed YAML", ["malformed.yaml", "-output", "out2"], ["malformed.yaml", "not valid YAML"], "out2"),
         ("unknown deck key", ["unknown.yaml", "-output", "out3"], ["unknown key 'foil_lenght_m'", "foil_length_m"], "out3"),
         ("unknown option", [DEMO, "-foil_widht_m", "1", "-output", "out4"], ["unknown key 'foil_widht_m'"], "out4"),
-        ("negative conductivity", ["negative.yaml", "-output", "out5"], ["foil_sigma_S_m", "-3.77e7", "out of range", "(0, inf]"], "out5"),
+        ("negative conductivity", ["negative.yaml", "-output", "out5"], ["foil_sigma_S_m", "-3.77e7", "out of range", "(0, inf), finite"], "out5"),
         ("missing required key", ["netmissing.yaml", "-output", "out6"], ["network_nodes"], "out6"),
         ("negative conductance", ["negcond.yaml", "-output", "out7"], ["e_negative.csv:3", "-2", "positive"], "out7"),
         ("singular system", ["singular.yaml", "-output", "out8"], ["singular network", "2 node(s)", "no path to a fixed-potential node"], "out8"),

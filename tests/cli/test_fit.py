@@ -23,6 +23,8 @@ seeds:
     error (16 samples give the sd to +-18 %, 1 sd; the bounds are ~3 sd);
   * seed 1 as a cycler log (preamble, units row, other steps; -fit_rows
     Step=13,Status=DCH) gives the same fit bit for bit;
+  * seed 1 with -fit_tao_type pounders and bqnls: the same values within
+    0.2 standard errors (each stops within 0.05 se of the minimum);
   * seed 1: fit_deck.yaml run by `tomocell cell` reproduces the fitted curve
     of fit_residuals.csv to 1e-6 V, fit_params.json holds the fitted values,
     fit.png exists when matplotlib is there.
@@ -30,9 +32,13 @@ np2: the fit of seed 1 at 2 ranks (the Jacobian's runs shared out) gives the
 same values, standard errors and residual file as at 1 rank, bit for bit
 (each run is serial and deterministic; the gathering adds zeros).
 roll: a roll (18650 preset, 20 mm nodes, SPM, fixed 10 s steps, 2C for 10 min
-and 10 min rest) with h = 10 W/m2K is the truth for the can-mid probe, plus
-N(0, 0.05 K); h fitted from 20: within 2 standard errors of 10, RMSE after
-0.05 K +- 20 %, and the fit states the model setting it used.
+and 10 min rest) with h = 10 W/m2K is the truth for the voltage + N(0, 1 mV)
+and the can-mid probe + N(0, 0.05 K); h (a deck key) and a factor on the
+positive rate constant (a set field: the runs read a rewritten set) fitted
+from 20 and 2: within 2 standard errors of 10 and 1, RMSE after the noise
++- 20 % (the step change to the rest, t = 600 s twice, matched row by row),
+the fit states the setting it used, the fitted deck reruns to the fitted
+curve.
 """
 import csv
 import json
@@ -62,7 +68,15 @@ FITARGS = ["-fit_time_column", "t", "-fit_voltage_column", "V", "-fit_temperatur
 
 
 def run(cmd, cwd, timeout=600):
-    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    for attempt in range(3):
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        # Open MPI's own start-up failing under machine load (its banner, not a
+        # tomocell message: "orte_init failed", "MPI_INIT failed") is retried, as in
+        # test_experiment_corpus.py; it says nothing about the fit
+        if r.returncode == 0 or "tomocell:" in r.stderr or not (
+                "orte_init failed" in r.stderr or "MPI_INIT failed" in r.stderr):
+            break
+        print(f"note: attempt {attempt + 1}: MPI start-up failed, retrying")
     if r.returncode != 0:
         print(r.stdout, r.stderr)
         raise SystemExit(f"FAIL: {' '.join(cmd)} exited {r.returncode}")
@@ -157,6 +171,18 @@ def recover(tomocell):
         b = json.load(open(os.path.join(tmp, "fitlog", "fit.json")))["parameters"]
         if [(p["value"], p["standard_error"]) for p in a] != [(p["value"], p["standard_error"]) for p in b]:
             fails.append("the cycler-log form of the measurement (-fit_rows) gives another fit")
+        # other TAO types through the fit_ prefix: the same minimum (a fraction of a
+        # standard error: each stops within fit_step_tol 0.05 se of it)
+        for tao in ("pounders", "bqnls"):
+            run([tomocell, "fit", "cell.yaml", "-measured", "meas1.csv", "-output", "fit_" + tao,
+                 "-fit_tao_type", tao, "-fit_plots", "false"] + FITARGS, tmp)
+            c = json.load(open(os.path.join(tmp, "fit_" + tao, "fit.json")))
+            if c["tao_type"] != tao or not c["converged"]:
+                fails.append(f"-fit_tao_type {tao}: ran {c['tao_type']}, converged {c['converged']}")
+            for p, q in zip(a, c["parameters"]):
+                if abs(p["value"] - q["value"]) > 0.2 * p["standard_error"]:
+                    fails.append(f"-fit_tao_type {tao}: {q['name']} {q['value']:.6g}, brgn {p['value']:.6g} "
+                                 f"(se {p['standard_error']:.2g})")
         # seed 1's outputs: the fitted deck reproduces the fitted curve
         d = os.path.join(tmp, "fit1")
         run([tomocell, "cell", os.path.join(d, "fit_deck.yaml"), "-output", "refit.csv"], tmp)
@@ -243,22 +269,34 @@ def roll(tomocell, launcher):
             f.write(ROLL)
         run(list(launcher) + [tomocell, "run", "roll.yaml", "-output", "truth"], tmp)
         noisy(os.path.join(tmp, "truth", "summary.csv"), os.path.join(tmp, "meas.csv"), 3,
-              "T_can_mid_K", 2e-3, 0.05, False)
+              "T_can_mid_K", 1e-3, 0.05, False)
         r = run(list(launcher) + [tomocell, "fit", "roll.yaml", "-measured", "meas.csv", "-output",
-                                  "fit", "-fit_time_column", "t", "-fit_voltage_column", "none",
+                                  "fit", "-fit_time_column", "t", "-fit_voltage_column", "V",
                                   "-fit_temperature_columns", "T_can_mid_K=TC1", "-fit_sigma_K",
-                                  "0.05", "-fit_params", "thermal_h_can_W_m2K:3:30:20",
+                                  "0.05", "-fit_params", "thermal_h_can_W_m2K:3:30:20,pos_k_factor:0.2:5:2",
                                   "-fit_plots", "false"], tmp)
         print(r.stdout)
         js = json.load(open(os.path.join(tmp, "fit", "fit.json")))
+        for p, truth in zip(js["parameters"], (10, 1)):
+            if abs(p["value"] - truth) > 2 * p["standard_error"]:
+                fails.append(f"{p['name']} = {p['value']:.5g} +- {p['standard_error']:.2g} is not "
+                             f"within 2 se of {truth}")
+        # the rest after the discharge: the model lists t = 600 s twice (end of the
+        # discharge, start of the rest) and so does the measurement; each row takes
+        # its own (else one 170 mV residual)
+        ch = {c["model_column"]: c for c in js["channels"]}
+        if not 0.8e-3 <= ch["voltage_V"]["rmse_after"] <= 1.2e-3:
+            fails.append(f"voltage RMSE after {ch['voltage_V']['rmse_after']:.3e} V, expected the "
+                         "noise 1 mV +- 20 %")
+        if not 0.04 <= ch["T_can_mid_K"]["rmse_after"] <= 0.06:
+            fails.append(f"probe RMSE after {ch['T_can_mid_K']['rmse_after']:.4f} K, expected the "
+                         "noise 0.05 K +- 20 %")
         p = js["parameters"][0]
-        if abs(p["value"] - 10) > 2 * p["standard_error"]:
-            fails.append(f"h = {p['value']:.5g} +- {p['standard_error']:.2g} is not within 2 se of 10")
-        rm = js["channels"][0]["rmse_after"]
-        if not 0.04 <= rm <= 0.06:
-            fails.append(f"RMSE after {rm:.4f} K, expected the noise 0.05 K +- 20 %")
-        if "full tomocell run" not in js["model_setting"] or "model:" not in r.stdout:
+        if "full tomocell run" not in js["model_setting"] or "roll runs:" not in r.stdout:
             fails.append("the fit does not state the roll setting it used")
+        if js["roll_run"]["elements"] != 177 or js["roll_run"]["time_steps"] != 120:
+            fails.append(f"roll_run {js['roll_run']}: expected 177 elements (the 18650 at 20 mm, 3 "
+                         "layers) and 120 fixed 10 s steps")
         deck = open(os.path.join(tmp, "fit", "fit_deck.yaml")).read()
         if f'thermal_h_can_W_m2K: "{p["value"]!r}"' not in deck and "thermal_h_can_W_m2K:" not in deck:
             fails.append("fit_deck.yaml lacks the fitted h")

@@ -3,7 +3,7 @@
 
 usage: e2e.py TOMOCELL [NRANKS MPIEXEC ARGS...]
 
-Runs run (foil, network, roll), cell, abuse, tortuosity, microstructure
+Runs run (foil, network, roll), cell, fit (of the cell run), abuse, tortuosity, microstructure
 (generate and calender), geometry (with a render), trace and sweep; each must
 exit 0 with no sanitizer report (AddressSanitizer, UndefinedBehaviorSanitizer
 "runtime error:"), PETSc trace or crash on stderr. compare runs end to end in
@@ -32,6 +32,10 @@ def main(argv):
                       "-plots", "false"]),
         ("cell", ["cell", "-params", "X.json", "-output", "e_cell.csv", "-experiment",
                   "Discharge at 1C for 2 minutes"]),
+        ("fit", ["fit", "-params", "X.json", "-experiment", "Discharge at 1C for 2 minutes",
+                 "-measured", "e_cell.csv", "-fit_params", "pos_k_factor:0.5:2:1.3,h_W_m2K:5:20",
+                 "-thermal", "lumped", "-fit_temperature_columns", "temperature_K=temperature_K",
+                 "-fit_tao_max_it", "3", "-fit_plots", "false", "-output", "e_fit"]),
         ("abuse", ["abuse", "-params", "a.json", "-output", "e_abuse.csv", "-abuse_t_end_s", "3600"]),
         ("tortuosity", ["tortuosity", "vol.h5", "-output", "e_tau.json", "-field", "e_tau_field.h5"]),
         ("microstructure", ["microstructure", "-size", "20,20,20", "-output", "e_m.h5"]),

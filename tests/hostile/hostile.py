@@ -60,9 +60,9 @@ def snapshot(top):
 
 
 class Case:
-    def __init__(self, name, args, words=(), limit=60, ok=False, outputs=(), status=None):
+    def __init__(self, name, args, words=(), limit=60, ok=False, outputs=(), status=None, env=None):
         self.name, self.args, self.words, self.limit = name, args, list(words), limit
-        self.ok, self.outputs, self.status = ok, list(outputs), status
+        self.ok, self.outputs, self.status, self.env = ok, list(outputs), status, env
 
 
 def sh(cmd, cwd):
@@ -297,7 +297,119 @@ def fixture_more(tmp):
         json.dump(d, open(os.path.join(tmp, f"deep_{name}.json"), "w"))
 
 
-KINDS = {"identity": kind_identity, "sizes": kind_sizes, "hangs": kind_hangs, "strict": kind_strict}
+def fixture_nonsense(tmp):
+    """Inputs that used to give nonsense with exit 0: a roll deck without its job
+    key, broken calendering volumes, compare maps in degrees Celsius or with zero
+    uncertainty, an abuse set with the heat capacity of a gas."""
+    import json
+    import h5py
+    import numpy as np
+    roll = open(os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")).read()
+    write(os.path.join(tmp, "nojob.yaml"), "".join(l for l in roll.splitlines(True) if not l.startswith("job:")))
+    write(os.path.join(tmp, "rollfoil.yaml"), roll + "foil:\n  length_m: 0.5\n")
+    d = json.load(open(os.path.join(tmp, "a.json")))
+    d["Cell"]["Volumetric heat capacity [J.m-3.K-1]"] = 1e-10
+    json.dump(d, open(os.path.join(tmp, "gas.json"), "w"))
+    # calendering inputs: pixel size 0 (hung) and NaN (written through), a NaN
+    # particle, an empty voxel array
+    for name in ("px0", "pxnan", "partnan", "empty"):
+        shutil.copy(os.path.join(tmp, "vol.h5"), os.path.join(tmp, name + ".h5"))
+    with h5py.File(os.path.join(tmp, "px0.h5"), "r+") as f:
+        f["/exchange/data"].attrs["pixel_size_m"] = 0.0
+    with h5py.File(os.path.join(tmp, "pxnan.h5"), "r+") as f:
+        f["/exchange/data"].attrs["pixel_size_m"] = float("nan")
+    with h5py.File(os.path.join(tmp, "partnan.h5"), "r+") as f:
+        p = f["/microstructure/particles_m"][:]
+        p[0, 3] = float("nan")
+        f["/microstructure/particles_m"][...] = p
+    with h5py.File(os.path.join(tmp, "empty.h5"), "r+") as f:
+        a = dict(f["/exchange/data"].attrs)
+        del f["/exchange/data"]
+        f.create_dataset("/exchange/data", shape=(0, 12, 12), dtype="u1")
+        for k, v in a.items():
+            f["/exchange/data"].attrs[k] = v
+    # compare: simulated results on the small roll's network, measured maps
+    with h5py.File(os.path.join(tmp, "net.h5"), "r") as f, h5py.File(os.path.join(tmp, "res.h5"), "w") as g:
+        xyz = f["/nodes/coordinates_m"][:]
+        g["/nodes/coordinates_m"] = xyz
+        g["/nodes/foil"] = f["/nodes/foil"][:].astype(np.int32)
+        g["/time_s"] = np.array([0.0, 60.0])
+        g["/series/temperature_K"] = np.full((2, len(xyz)), 300.0)
+        g.attrs["roll_centre_m"] = np.zeros(2)
+    write(os.path.join(tmp, "celsius.csv"), "".join(",".join(["25"] * 7 + ["-3"]) + "\n" for _ in range(8)))
+    with h5py.File(os.path.join(tmp, "okmap.h5"), "w") as g:  # a valid map (lock.py)
+        g["/xrdct/temperature_K"] = np.full((16, 16), 300.0)
+        g["/xrdct/time_s"] = np.array([30.0])
+        g["/xrdct"].attrs["pixel_size_m"] = 5e-4
+        g["/xrdct"].attrs["slice_height_m"] = 0.03
+    for name, sig in (("sig0", 0.0), ("signeg", -1.0)):
+        with h5py.File(os.path.join(tmp, name + ".h5"), "w") as g:
+            g["/xrdct/temperature_K"] = np.full((8, 8), 300.0)
+            u = np.full((8, 8), 0.5)
+            u[3, 4] = sig
+            g["/xrdct/uncertainty_K"] = u
+            g["/xrdct/time_s"] = np.array([30.0])
+            g["/xrdct"].attrs["pixel_size_m"] = 1e-3
+            g["/xrdct"].attrs["slice_height_m"] = 0.03
+
+
+def kind_nonsense(tmp):
+    """Inputs that ran to exit 0 with a meaningless result (issue 20, item 8):
+    refused, with the reason."""
+    roll = os.path.join(INPUTS, "roll-18650-tabs-opposite-ends.yaml")
+    csvmap = ["-map_quantity", "temperature", "-pixel_size", "1e-3", "-slice_height", "0.03", "-time", "30"]
+    return [
+        Case("roll deck without job: roll", ["run", "nojob.yaml", "-output", "o"], ["job roll", "job: roll"]),
+        Case("roll key on a foil deck", ["run", "foil.yaml", "-output", "o", "-spiral_length_m", "0.1"],
+             ["spiral_length_m", "job roll"]),
+        Case("foil key on a network deck", ["run", "net.yaml", "-output", "o", "-foil_ns", "5"],
+             ["foil_ns", "job foil"]),
+        Case("foil key in a roll deck", ["run", "rollfoil.yaml", "-output", "o"], ["foil_length_m", "job foil"]),
+        Case("network key on a roll deck", ["run", roll, "-output", "o", "-network_nodes", "n.csv"],
+             ["network_nodes", "job network"]),
+        Case("abuse ARC heater 1e300 K/min", ["abuse", "-params", "a.json", "-output", "b.csv",
+                                             "-arc_heat_rate_K_min", "1e300"], ["arc_heat_rate_K_min"]),
+        Case("abuse rho*cp 1e-300", ["abuse", "-params", "a.json", "-output", "b.csv", "-abuse_rho_cp_J_m3K",
+                                     "1e-300"], ["abuse_rho_cp_J_m3K"]),
+        Case("abuse set with a gas's heat capacity", ["abuse", "-params", "gas.json", "-output", "b.csv"],
+             ["gas.json", "1e4"]),
+        Case("abuse rho*cp 1e4 runs away past any kinetics",
+             ["abuse", "-params", "a.json", "-output", "b.csv", "-abuse_rho_cp_J_m3K", "1e4"], ["abuse node"]),
+        Case("geometry blur 1e-200 px", ["geometry", "small.yaml", "-render", "r.h5", "-render_mode", "gray",
+                                         "-render_blur_px", "1e-200"], ["render_blur_px", "0.1 px"]),
+        Case("geometry network of 2 + 2 nodes", ["geometry", "small.yaml", "-output", "g.h5", "-network_ds_m", "10"],
+             ["only 2 nodes", "network_ds_m"]),
+        Case("geometry network of 2 + 3 nodes", ["geometry", "small.yaml", "-output", "g.h5", "-network_ds_m",
+                                                 "0.05"], ["only 2 nodes"]),
+        Case("trace spacing of 10 m", ["trace", "ct.h5", "-output", "t.h5", "-trace_ds_m", "10"],
+             ["only 2 nodes", "trace_ds_m"]),
+        Case("calender pixel size 0", ["microstructure", "-calender", "px0.h5", "-output", "c.h5",
+                                       "-porosity", "0.2"], ["px0.h5", "pixel_size_m"], limit=30),
+        Case("calender pixel size NaN", ["microstructure", "-calender", "pxnan.h5", "-output", "c.h5",
+                                         "-porosity", "0.2"], ["pxnan.h5", "pixel_size_m"]),
+        Case("calender NaN particle", ["microstructure", "-calender", "partnan.h5", "-output", "c.h5",
+                                       "-porosity", "0.2"], ["particle 0"]),
+        Case("calender empty voxel array", ["microstructure", "-calender", "empty.h5", "-output", "c.h5",
+                                            "-porosity", "0.2"], ["empty"], limit=30),
+        Case("compare map in degrees Celsius", ["compare", "res.h5", "celsius.csv", "-output", "cmp"] + csvmap,
+             ["-3 K", "kelvin"]),
+        Case("compare zero uncertainty", ["compare", "res.h5", "sig0.h5", "-output", "cmp"],
+             ["uncertainty 0 K", "positive"]),
+        # messages that misled (item 11): a cold ambient said "no rest state at SOC -1", a
+        # refused inf "allowed (0, inf]"
+        Case("roll ambient 1e-300 K", ["run", roll, "-output", "o", "-ambient_temperature", "1e-300"],
+             ["ambient_temperature", "[100, 1000]"]),
+        Case("cell ambient 1e-300 K", ["cell", "-params", "X.json", "-output", "c.csv", "-ambient_temperature",
+                                       "1e-300", "-experiment", "Rest for 1 minutes"], ["ambient_temperature"]),
+        Case("an infinite pixel size", ["geometry", "small.yaml", "-render", "r.h5", "-render_pixel_size_m", "inf"],
+             ["render_pixel_size_m", "inf), finite"]),
+        Case("compare negative uncertainty", ["compare", "res.h5", "signeg.h5", "-output", "cmp"],
+             ["uncertainty -1 K"]),
+    ]
+
+
+KINDS = {"identity": kind_identity, "sizes": kind_sizes, "hangs": kind_hangs, "strict": kind_strict,
+         "nonsense": kind_nonsense}
 
 
 SERIAL = ("cell", "abuse", "sweep")  # refused at more than one rank (with one error line)
@@ -312,7 +424,7 @@ def run_case(c, launcher, tomocell, tmp):
     t0 = time.time()
     try:
         r = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=c.limit,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, env=dict(os.environ, **c.env) if c.env else None)
     except subprocess.TimeoutExpired:
         # kill leftovers of a hung run in this directory only (by our own child's group)
         return [f"no result within {c.limit} s (hang)"], ""
@@ -366,6 +478,8 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="tc-hostile-") as tmp:
         fixture(tomocell, tmp)
         fixture_more(tmp)
+        if kind == "nonsense":
+            fixture_nonsense(tmp)
         for c in KINDS[kind](tmp):
             total += 1
             problems, info = run_case(c, launcher, tomocell, tmp)
