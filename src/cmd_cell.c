@@ -31,7 +31,6 @@
 #include <libgen.h>
 #include <math.h>
 #include <stddef.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -782,21 +781,7 @@ static PetscErrorCode CellBody(int npos, char **pos, CellHeld *h)
   }
   /* complete: the checkpoint of this run is stale now (a restart from it
      would redo the end and the CSV it refers to is gone) */
-  if (run.rc.nckpt || restarting) {
-    PetscMPIInt rank;
-    PetscCallMPI(MPI_Comm_rank(comm, &rank));
-    if (rank == 0) {
-      /* with any temporary a killed writer left (checkpoint.h5.tmp-<pid>) */
-      DIR *dp = opendir(dir);
-      (void)remove(run.rc.path);
-      for (struct dirent *e; dp && (e = readdir(dp));) {
-        char path[PETSC_MAX_PATH_LEN];
-        if (strncmp(e->d_name, "checkpoint.h5.tmp-", 18)) continue;
-        if (TCPathJoin(dir, e->d_name, path, sizeof(path)) == 0) (void)remove(path);
-      }
-      if (dp) closedir(dp);
-    }
-  }
+  if (run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &run.rc));
 
 cleanup:
   PetscCall(PetscFree(h->config));

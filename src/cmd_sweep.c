@@ -38,10 +38,12 @@ static const TCKey sweep_keys[] = {
     {"local", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
      "run the tasks on this machine, at most -jobs at a time", PETSC_FALSE},
     {"slurm", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
-     "write and submit a Slurm job array of the unfinished tasks and a gather job (afterok)",
+     "write and submit a Slurm job array of the unfinished tasks and a gather job (afterany)",
      PETSC_FALSE},
     {"gather", TC_KEY_BOOL, "false", 0, 0, PETSC_FALSE, NULL,
-     "collect the tasks' summaries into results.csv, results.h5 and a plot", PETSC_FALSE},
+     "collect the tasks' summaries into results.csv, results.h5 and a plot; exit status 1 "
+     "while tasks failed or are unfinished, listing them",
+     PETSC_FALSE},
     {"task", TC_KEY_INT, "-1", -1, 1e9, PETSC_FALSE, NULL,
      "run only task N (what each Slurm array task does)", PETSC_FALSE},
     {"jobs", TC_KEY_INT, "0", 0, 4096, PETSC_FALSE, NULL,
@@ -479,13 +481,17 @@ static PetscErrorCode WriteTasks(const TCSweep *sw)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const char *sweepfile)
+/* Gather every task's summary into results.csv, results.h5 and plot.png;
+   *nfailed and *nunfinished count the tasks that failed and those that have
+   no status yet (not run, running, or killed before they ended). */
+static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const char *sweepfile,
+                                  PetscInt *nfailed, PetscInt *nunfinished)
 {
   char       path[PETSC_MAX_PATH_LEN + 64], dir[PETSC_MAX_PATH_LEN];
   FILE      *fp;
   double    *out, *par;
   int       *state;
-  PetscInt   ndone = 0, nfail = 0, nnum = 0;
+  PetscInt   ndone = 0, nfail = 0, nnum = 0, nlisted = 0;
   PetscBool *numeric;
 
   PetscFunctionBeginUser;
@@ -525,6 +531,16 @@ static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const
       PetscCall(TCPrintf(PETSC_COMM_SELF, "  task %d failed (exit %d): %s%s", (int)i, code,
                          line[0] ? line : "see log.txt\n",
                          line[0] && !strchr(line, '\n') ? "\n" : ""));
+    }
+    if (state[i] == 0) { /* the first 10 unfinished tasks by number */
+      if (nlisted < 10)
+        PetscCall(TCPrintf(PETSC_COMM_SELF,
+                           "  task %d not finished (no status.json: not run yet, still running, or "
+                           "killed before it ended, e.g. at a time limit)\n",
+                           (int)i));
+      else if (nlisted == 10)
+        PetscCall(TCPrintf(PETSC_COMM_SELF, "  ... (more unfinished tasks in results.csv)\n"));
+      nlisted++;
     }
     if (state[i] == 1 && cmd->sweep_summary && sw->nout) {
       char *json;
@@ -617,6 +633,8 @@ static PetscErrorCode SweepGather(const TCSweep *sw, const TCCommand *cmd, const
   }
   PetscCall(PetscFree3(out, par, state));
   PetscCall(PetscFree(numeric));
+  *nfailed     = nfail;
+  *nunfinished = sw->ntasks - ndone - nfail;
   PetscFunctionReturn(0);
 }
 
@@ -670,7 +688,8 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
   snprintf(path, sizeof(path), "%s/gather.sbatch", sw->output);
   PetscCall(TCOutputFOpen(PETSC_COMM_SELF, path, &fp));
   fprintf(fp,
-          "#!/bin/bash\n# tomocell sweep %s: gather after every array task succeeded\n"
+          "#!/bin/bash\n# tomocell sweep %s: gather when every array task has ended (afterany);\n"
+          "# exits 1, listing them, when tasks failed or did not finish\n"
           "#SBATCH --job-name=tc-%s-gather\n#SBATCH --ntasks=1\n#SBATCH --time=00:10:00\n"
           "#SBATCH --output=%s/slurm-gather-%%j.log\n"
           "cd '%s'\nexec '%s' sweep '%s' -gather\n",
@@ -681,7 +700,7 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
              extra, array, sw->output);
     PetscCall(Capture(cmdline, job, sizeof(job)));
     snprintf(cmdline, sizeof(cmdline),
-             "%s --parsable %s --dependency=afterok:%s '%s/gather.sbatch'", sbatch, extra, job,
+             "%s --parsable %s --dependency=afterany:%s '%s/gather.sbatch'", sbatch, extra, job,
              sw->output);
   } else
     snprintf(cmdline, sizeof(cmdline), "%s --parsable %s '%s/gather.sbatch'", sbatch, extra,
@@ -689,7 +708,7 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
   PetscCall(Capture(cmdline, gjob, sizeof(gjob)));
   PetscCall(TCPrintf(PETSC_COMM_SELF,
                      "tomocell sweep: submitted array job %s (%d task(s): %s) and gather job %s "
-                     "(afterok)\n",
+                     "(afterany: it reports the tasks that failed)\n",
                      n ? job : "-", (int)n, n ? array : "none left", gjob));
   PetscFunctionReturn(0);
 }
@@ -706,7 +725,7 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
   const char     **names;
   PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
   PetscBool        in_process = PETSC_TRUE, worker = PETSC_FALSE;
-  PetscInt         task = -1, jobs = 0, *pending, npending = 0, nfailed = 0;
+  PetscInt         task = -1, jobs = 0, *pending, npending = 0, nfailed = 0, nunfinished = 0;
   PetscMPIInt      size;
 
   PetscFunctionBeginUser;
@@ -777,11 +796,18 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
       PetscCall(SweepRunWorkers(&h->sw, pos[0], pending, npending, jobs, &nfailed));
     else
       PetscCall(SweepRun(&h->sw, cmd, pending, npending, jobs, &nfailed));
-    PetscCall(SweepGather(&h->sw, cmd, pos[0]));
+    PetscCall(SweepGather(&h->sw, cmd, pos[0], &nfailed, &nunfinished));
   } else if (slurm)
     PetscCall(SweepSlurm(&h->sw, pos[0], pending, npending));
-  else if (gather)
-    PetscCall(SweepGather(&h->sw, cmd, pos[0]));
+  else if (gather) {
+    /* the failure check of the gather job (it starts afterany: also when tasks
+       failed, which an afterok gather would wait for forever) */
+    PetscCall(SweepGather(&h->sw, cmd, pos[0], &nfailed, &nunfinished));
+    PetscCheck(!nfailed && !nunfinished, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+               "%s: %d of %d task(s) failed and %d not finished; the reasons are listed above, "
+               "their logs in the task directories (run the sweep again to retry them)",
+               pos[0], (int)nfailed, (int)h->sw.ntasks, (int)nunfinished);
+  }
   else {
     PetscCall(TCPrintf(PETSC_COMM_SELF, "tomocell sweep %s: %d task(s) of tomocell %s (%d done):\n",
                        pos[0], (int)h->sw.ntasks, cmd->name, (int)(h->sw.ntasks - npending)));
@@ -802,6 +828,7 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
   PetscCheck(!nfailed, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%d task(s) failed; their logs are in the task directories (run again to retry them)",
              (int)nfailed);
+  (void)nunfinished;
   PetscFunctionReturn(0);
 }
 

@@ -294,6 +294,8 @@ static PetscErrorCode RollBody(TCDeck deck, const char deck_path[], const char o
     PetscCall(TCPrintf(comm, "  %d checkpoint(s) written, %.0f bytes each, %.3f s per write\n",
                        (int)h->run.rc.nckpt, h->run.rc.ckpt_bytes,
                        h->run.rc.ckpt_wall / h->run.rc.nckpt));
+  /* complete: its checkpoint is stale now */
+  if (h->run.rc.nckpt || restarting) PetscCall(TCRunControlRemoveCheckpoint(comm, &h->run.rc));
 cleanup:
   PetscCall(PetscFree(h->config));
   PetscCall(TCRollOutputDestroy(&h->run.out));

@@ -3,6 +3,8 @@
  */
 #include "src/runctl.h"
 #include "src/tc.h"
+#include "io/output.h"
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,5 +175,39 @@ PetscErrorCode TCRunControlReportStop(MPI_Comm comm, const TCRunControl *rc, con
                      rc->ckpt_bytes, rc->nckpt ? rc->ckpt_wall / rc->nckpt : 0.0, rc->path,
                      TC_EXIT_CHECKPOINTED));
   TCSetExitStatus(TC_EXIT_CHECKPOINTED);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRunControlRemoveCheckpoint(MPI_Comm comm, const TCRunControl *rc)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0 && rc->path[0]) {
+    /* with any temporary a killed writer left (checkpoint.h5.tmp-<pid>) */
+    char        dir[PETSC_MAX_PATH_LEN], tmpname[PETSC_MAX_PATH_LEN + 8];
+    const char *base  = strrchr(rc->path, '/');
+    DIR        *dp;
+    size_t      ltmp;
+    if (base) {
+      PetscCall(PetscStrncpy(dir, rc->path, PetscMin(sizeof(dir), (size_t)(base - rc->path) + 1)));
+      if (!dir[0]) PetscCall(PetscStrncpy(dir, "/", sizeof(dir)));
+      base++;
+    } else {
+      PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+      base = rc->path;
+    }
+    snprintf(tmpname, sizeof(tmpname), "%s.tmp-", base);
+    ltmp = strlen(tmpname);
+    (void)remove(rc->path);
+    dp = opendir(dir);
+    for (struct dirent *e; dp && (e = readdir(dp));) {
+      char path[PETSC_MAX_PATH_LEN];
+      if (strncmp(e->d_name, tmpname, ltmp)) continue;
+      if (TCPathJoin(dir, e->d_name, path, sizeof(path)) == 0) (void)remove(path);
+    }
+    if (dp) closedir(dp);
+  }
   PetscFunctionReturn(0);
 }

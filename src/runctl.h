@@ -23,6 +23,7 @@
  *                   TCRunControlCheckpointEnd(&rc, nsteps); }
  *   TCRunControlRestore(&rc);                  right after stepping
  *   if (stopped) TCRunControlReportStop(comm, &rc, "tomocell cell", t_end_s, nsteps);
+ *   else if (restarted || rc.nckpt) TCRunControlRemoveCheckpoint(comm, &rc);   outputs complete
  *
  * One run at a time per process (the signal flag is process-wide).
  */
@@ -105,3 +106,9 @@ PETSC_EXTERN const char *TCRunControlSignalName(void);
 PETSC_EXTERN PetscErrorCode TCRunControlReportStop(MPI_Comm comm, const TCRunControl *rc,
                                                    const char cmd[], PetscReal t_end_s,
                                                    PetscInt nsteps);
+
+/* A run that completed: remove its checkpoint rc->path (a restart from it
+   would redo the end, and the outputs it refers to are final now) and any
+   temporary a killed writer left beside it (<path>.tmp-<pid>). Call after
+   the outputs are written. Collective on comm (rank 0 removes). */
+PETSC_EXTERN PetscErrorCode TCRunControlRemoveCheckpoint(MPI_Comm comm, const TCRunControl *rc);

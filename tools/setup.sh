@@ -18,7 +18,7 @@ packages=(build-essential cmake pkg-config git
           openmpi-bin libopenmpi-dev
           petsc-dev libhdf5-mpi-dev hdf5-tools libmetis-dev libtiff-dev zlib1g-dev
           python3-numpy python3-h5py python3-matplotlib python3-meshio
-          slurm-wlm munge)
+          slurm-wlm munge groff-base)
 if [ "${TC_VIEWER:-OFF}" = ON ]; then
   packages+=(paraview python3-paraview xvfb xauth)
 fi

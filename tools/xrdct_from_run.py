@@ -55,11 +55,7 @@ def cu_layer(res, layer):
     return sel, curve, arc / arc[-1] * (len(sel) - 1), float(z)
 
 
-def nearest_on_line(P, line, chunk=2000):
-    """for points P [n, 2]: segment index k, position u in [0, 1] and distance to the polyline"""
-    A, B = line[:-1], line[1:]
-    AB = B - A
-    L2 = np.maximum((AB ** 2).sum(1), 1e-30)
+def _nearest_brute(P, A, AB, L2, chunk):
     K = np.zeros(len(P), int)
     U = np.zeros(len(P))
     D = np.zeros(len(P))
@@ -70,6 +66,53 @@ def nearest_on_line(P, line, chunk=2000):
         k = d.argmin(1)
         r = np.arange(len(k))
         K[c0:c0 + chunk], U[c0:c0 + chunk], D[c0:c0 + chunk] = k, u[r, k], np.sqrt(d[r, k])
+    return K, U, D
+
+
+def nearest_on_line(P, line, cell=None):
+    """for points P [n, 2]: segment index k, position u in [0, 1] and distance to the polyline.
+
+    Exact, by a uniform grid of cells of size `cell`: a segment within distance `cell` of a
+    point crosses the 3 x 3 cells around it, so the nearest of those candidates is the
+    nearest of all whenever it is closer than `cell`; the points left (none for pixels of the
+    foil itself) are searched over every segment. Ties go to the lowest index, as over all."""
+    A, B = line[:-1], line[1:]
+    AB = B - A
+    L2 = np.maximum((AB ** 2).sum(1), 1e-30)
+    S = len(A)
+    chunk = max(1, 4_000_000 // max(S, 1))
+    if cell is None:
+        seglen = np.sqrt(L2)
+        span = max(float(np.ptp(line[:, 0])), float(np.ptp(line[:, 1])), 1e-12)
+        cell = max(4 * float(np.median(seglen)), span / 64)
+    lo = np.minimum(line.min(0), P.min(0)) - cell
+    nc = np.floor((np.maximum(line.max(0), P.max(0)) + cell - lo) / cell).astype(int) + 1
+    # the cells every segment's bounding box touches
+    c0 = np.floor((np.minimum(A, B) - lo) / cell).astype(int)
+    c1 = np.floor((np.maximum(A, B) - lo) / cell).astype(int)
+    buckets = {}
+    for s in range(S):
+        for cx in range(c0[s, 0], c1[s, 0] + 1):
+            for cy in range(c0[s, 1], c1[s, 1] + 1):
+                buckets.setdefault((cx, cy), []).append(s)
+    pc = np.floor((P - lo) / cell).astype(int)
+    key = pc[:, 0] * nc[1] + pc[:, 1]
+    order = np.argsort(key, kind="stable")
+    K = np.zeros(len(P), int)
+    U = np.zeros(len(P))
+    D = np.full(len(P), np.inf)
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for grp in np.split(order, bounds):
+        cx, cy = pc[grp[0]]
+        cand = sorted({s for dx in (-1, 0, 1) for dy in (-1, 0, 1) for s in buckets.get((cx + dx, cy + dy), ())})
+        if not cand:
+            continue
+        cand = np.array(cand)
+        k, u, d = _nearest_brute(P[grp], A[cand], AB[cand], L2[cand], max(1, 4_000_000 // len(cand)))
+        K[grp], U[grp], D[grp] = cand[k], u, d
+    far = np.flatnonzero(~(D < cell))
+    if len(far):
+        K[far], U[far], D[far] = _nearest_brute(P[far], A, AB, L2, chunk)
     return K, U, D
 
 

@@ -74,6 +74,19 @@ with tempfile.TemporaryDirectory() as tmp:
     res = rows(tmp, "bad", "results.csv")
     check(r.returncode == 1 and [x["status"] for x in res] == ["done", "failed"] and "foil_ns" in r.stdout
           and "task(s) failed" in r.stderr, "a failing task is listed with its error; exit 1")
+    # -gather (what the Slurm gather job runs, afterany): the failed task listed, exit 1;
+    # a task without status (never ran / killed) is listed as not finished
+    r = sweep(tmp, "bad", head + "parameters:\n  foil_ns: [21, 1]\n  foil_nz: [5]\n", "-gather")
+    check(r.returncode == 1 and "task 1 failed (exit 1)" in r.stdout and "foil_ns" in r.stdout
+          and "1 of 2 task(s) failed and 0 not finished" in r.stderr,
+          f"-gather: the failed task listed, exit 1: {r.stderr.strip()[:100]}")
+    r = sweep(tmp, "bad3", head + "parameters:\n  foil_ns: [21, 31]\n  foil_nz: [5]\n", "-task", "0")
+    r = sweep(tmp, "bad3", head + "parameters:\n  foil_ns: [21, 31]\n  foil_nz: [5]\n", "-gather")
+    check(r.returncode == 1 and "task 1 not finished" in r.stdout and "0 of 2 task(s) failed and 1 not finished"
+          in r.stderr and [x["status"] for x in rows(tmp, "bad3", "results.csv")] == ["done", "pending"],
+          "-gather: a task that never ended is listed as not finished, exit 1")
+    r = sweep(tmp, "runs", text, "-gather")
+    check(r.returncode == 0 and "gathered 2 done, 0 failed, 0 pending" in r.stdout, "-gather of a complete sweep: exit 0")
 
     # bad sweep files
     cases = [

@@ -7,7 +7,9 @@ At NRANKS ranks: a run stopped after 12 steps as a signal would stop it
 bytes of an uninterrupted run: summary.csv, and every time series in
 results.h5. A run killed while writing its third checkpoint (-checkpoint_every
 5 -checkpoint_test_crash_at 3: SIGKILL inside the write) leaves the second
-checkpoint intact, and the run continued from it is again identical. A restart
+checkpoint intact, and the run continued from it is again identical. A
+completed restart leaves no checkpoint.h5 (nor the killed write's
+checkpoint.h5.tmp-<pid>) behind: it would be stale. A restart
 from another deck, or at another rank count, is refused with a clear message.
 --hardware: the same with the cell's hardware (thermal_hardware: can) and the
 can probes, whose columns in summary.csv carry the hardware's temperatures
@@ -87,6 +89,10 @@ def main():
         print(f"{'FAIL' if d else 'ok  '} {n} rank(s), {solver} solves{', hardware' if hardware else ''}: "
               f"stopped after 12 steps and restarted: "
               f"{d or 'bit-for-bit identical (summary.csv, every /series field)'}")
+        left = [f for f in os.listdir(os.path.join(tmp, "part")) if f.startswith("checkpoint.h5")]
+        fails += bool(left)
+        print(f"{'FAIL' if left else 'ok  '} the completed restart removed its checkpoint: "
+              f"{left or 'no checkpoint.h5 left'}")
 
         run(base + [deck, "-output", "crash", "-checkpoint_every", "5",
                     "-checkpoint_test_crash_at", "3"], tmp, -signal.SIGKILL)
@@ -95,6 +101,10 @@ def main():
         fails += d is not None
         print(f"{'FAIL' if d else 'ok  '} {n} rank(s): killed inside the third checkpoint write, "
               f"restarted from the second: {d or 'bit-for-bit identical'}")
+        left = [f for f in os.listdir(os.path.join(tmp, "crash")) if f.startswith("checkpoint.h5")]
+        fails += bool(left)
+        print(f"{'FAIL' if left else 'ok  '} the completed restart removed the checkpoint and the "
+              f"killed write's temporary: {left or 'none left'}")
 
         other = os.path.join(tmp, "other.yaml")
         with open(other, "w") as f:
