@@ -494,17 +494,15 @@ static PetscErrorCode FitCellMonitor(const TCExperimentPoint *pt, const TCCellRe
 /* One `tomocell cell` run of the deck as the options now say, on this rank
    alone, into f->model (columns time_s, current_A, voltage_V, temperature_K).
    What CellMain (cmd_cell.c) does, without its files. */
-static PetscErrorCode FitCellRun(Fit *f)
+static PetscErrorCode FitCellRunIn(Fit *f, TCCellParams *pp, TCExperiment *expp, TCCell *cellp,
+                                   PetscReal **statep)
 {
   TCDeck              deck = f->deck;
-  TCCellParams        p;
-  TCCell              cell;
-  TCExperiment        exp;
   TCExperimentOptions opt;
   TCExperimentSummary sum;
   FitCellMon          mon;
   PetscInt            model, thermal, g[5], ns;
-  PetscReal           Tamb, Tinit, soc = -1, rtol, *state;
+  PetscReal           Tamb, Tinit, soc = -1, rtol;
   PetscBool           set, stopped, soc_set, soc_volt;
   size_t              bytes;
   char                params[PETSC_MAX_PATH_LEN], expt[4096], soc_text[256];
@@ -522,40 +520,57 @@ static PetscErrorCode FitCellRun(Fit *f)
   PetscCall(TCDeckGetReal(deck, "cell_tol_V", &opt.tol_V));
   PetscCall(TCDeckGetReal(deck, "cell_dt_fixed_s", &opt.dt_fixed_s));
   PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
-  PetscCall(TCCellParamsLoad(params, &p));
-  PetscCall(TCCellParamsApplyDeck(deck, &p, NULL));
-  Tamb = p.T_amb;
+  PetscCall(TCCellParamsLoad(params, pp));
+  PetscCall(TCCellParamsApplyDeck(deck, pp, NULL));
+  Tamb = pp->T_amb;
   PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
   Tinit = Tamb;
   PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
-  if (soc_set) PetscCall(TCCellParamsParseSOC(&p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
+  if (soc_set) PetscCall(TCCellParamsParseSOC(pp, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
   PetscCall(TCDeckIsSet(deck, "experiment", &set));
-  if (!set) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)p.V_min);
+  if (!set) snprintf(expt, sizeof(expt), "Discharge at 1C until %.6g V", (double)pp->V_min);
   for (char *c = expt; *c; c++)
     if (*c == ',') *c = ';';
-  PetscCall(TCExperimentCreate(&exp));
-  PetscCall(TCExperimentAdd(exp, expt));
+  PetscCall(TCExperimentCreate(expp));
+  PetscCall(TCExperimentAdd(*expp, expt));
   opt.lumped    = thermal == 1 ? PETSC_TRUE : PETSC_FALSE;
   opt.T_amb_K   = Tamb;
   opt.T_init_K  = Tinit;
   opt.dt_init_s = 1.0;
-  PetscCall(TCCellCreate(PETSC_COMM_SELF, &cell));
-  PetscCall(TCCellSetParams(cell, &p));
-  PetscCall(TCCellSetModel(cell, (TCCellModel)model));
-  PetscCall(TCCellSetGrid(cell, g[0], g[1], g[2], g[3], g[4]));
-  PetscCall(TCCellSetTolerances(cell, rtol, 30));
-  PetscCall(TCCellSetUp(cell));
-  PetscCall(TCCellGetStateSize(cell, &ns, &bytes));
-  PetscCall(PetscMalloc1(ns, &state));
-  PetscCall(TCCellStateInit(cell, soc, Tinit, state));
+  PetscCall(TCCellCreate(PETSC_COMM_SELF, cellp));
+  PetscCall(TCCellSetParams(*cellp, pp));
+  PetscCall(TCCellSetModel(*cellp, (TCCellModel)model));
+  PetscCall(TCCellSetGrid(*cellp, g[0], g[1], g[2], g[3], g[4]));
+  PetscCall(TCCellSetTolerances(*cellp, rtol, 30));
+  PetscCall(TCCellSetUp(*cellp));
+  PetscCall(TCCellGetStateSize(*cellp, &ns, &bytes));
+  PetscCall(PetscMalloc1(ns, statep));
+  PetscCall(TCCellStateInit(*cellp, soc, Tinit, *statep));
   mon.t = &f->model;
-  PetscCall(TCExperimentRunFrom(exp, cell, &p, &opt, NULL, state, FitCellMonitor, &mon, NULL, NULL,
+  PetscCall(TCExperimentRunFrom(*expp, *cellp, pp, &opt, NULL, *statep, FitCellMonitor, &mon, NULL, NULL,
                                 &sum, &stopped));
+  PetscFunctionReturn(0);
+}
+
+/* FitCellRunIn with its objects freed whether it succeeds or not (a failing
+   run is a penalty of the fit, which goes on: it must not leak) */
+static PetscErrorCode FitCellRun(Fit *f)
+{
+  TCCellParams   p;
+  TCExperiment   exp   = NULL;
+  TCCell         cell  = NULL;
+  PetscReal     *state = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&p, sizeof(p)));
+  ierr = FitCellRunIn(f, &p, &exp, &cell, &state);
   PetscCall(PetscFree(state));
   PetscCall(TCExperimentDestroy(&exp));
   PetscCall(TCCellDestroy(&cell));
   PetscCall(TCCellParamsDestroy(&p));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
