@@ -53,8 +53,9 @@ static PetscErrorCode DefectCurveDestroy(DefectCurve *C)
   PetscFunctionReturn(0);
 }
 
-/* Radius of the curve at the (oriented, unwrapped) angle ph; NaN outside it. */
-static PetscReal DefectRadiusAt(const DefectCurve *C, PetscReal ph)
+/* v (the curve's radius r or arc position s) at the (oriented, unwrapped)
+   angle ph, linear between the samples; NaN outside the curve. */
+static PetscReal DefectCurveAt(const DefectCurve *C, const PetscReal v[], PetscReal ph)
 {
   PetscInt lo = 0, hi = C->n - 1;
   if (C->n < 2 || ph < C->phm[0] || ph > C->phm[C->n - 1]) return NAN;
@@ -65,24 +66,18 @@ static PetscReal DefectRadiusAt(const DefectCurve *C, PetscReal ph)
     else
       hi = mid;
   }
-  if (C->phm[hi] - C->phm[lo] <= 0) return C->r[lo];
-  return C->r[lo] + (C->r[hi] - C->r[lo]) * (ph - C->phm[lo]) / (C->phm[hi] - C->phm[lo]);
+  if (C->phm[hi] - C->phm[lo] <= 0) return v[lo];
+  return v[lo] + (v[hi] - v[lo]) * (ph - C->phm[lo]) / (C->phm[hi] - C->phm[lo]);
 }
 
-/* Arc position of the curve at the (oriented, unwrapped) angle ph; NaN outside it. */
+static PetscReal DefectRadiusAt(const DefectCurve *C, PetscReal ph)
+{
+  return DefectCurveAt(C, C->r, ph);
+}
+
 static PetscReal DefectArcAt(const DefectCurve *C, PetscReal ph)
 {
-  PetscInt lo = 0, hi = C->n - 1;
-  if (C->n < 2 || ph < C->phm[0] || ph > C->phm[C->n - 1]) return NAN;
-  while (hi - lo > 1) {
-    PetscInt mid = (lo + hi) / 2;
-    if (C->phm[mid] <= ph)
-      lo = mid;
-    else
-      hi = mid;
-  }
-  if (C->phm[hi] - C->phm[lo] <= 0) return C->s[lo];
-  return C->s[lo] + (C->s[hi] - C->s[lo]) * (ph - C->phm[lo]) / (C->phm[hi] - C->phm[lo]);
+  return DefectCurveAt(C, C->s, ph);
 }
 
 /* Is arc position s in a stretch of F without a crossing? */
