@@ -16,8 +16,6 @@
 #include <ctype.h>
 #include <petscsnes.h>
 #include <petsctao.h>
-#include <dirent.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -488,8 +486,6 @@ static void TCUnsetMPIDefaults(void)
     if (strcmp(tc_mpi_set[i], "OMPI_MCA_sharedfp")) unsetenv(tc_mpi_set[i]);
 }
 
-static char tc_mpi_tmp[PATH_MAX];
-
 static void TCSetMPIDefaults(void)
 {
   static const char *const all[][2] = {{"OMPI_MCA_mpi_yield_when_idle", "1"}};
@@ -520,37 +516,6 @@ static void TCSetMPIDefaults(void)
   }
   for (size_t i = 0; singleton && i < sizeof(single) / sizeof(single[0]); i++)
     TCSetDefault(single[i][0], single[i][1]);
-  /* isolated singletons all use the session directory .../jf.0/1: one that
-     ends removes it under another that starts ("A call to mkdir was unable to
-     create the desired directory" before the run's own message, e.g. the
-     workers of tomocell sweep -local). A directory of this process's own,
-     removed after MPI_Finalize. */
-  if (singleton && !getenv("OMPI_MCA_orte_tmpdir_base")) {
-    const char *t = getenv("TMPDIR");
-    snprintf(tc_mpi_tmp, sizeof(tc_mpi_tmp), "%s/tomocell-mpi-%d", t && t[0] ? t : "/tmp",
-             (int)getpid());
-    TCSetDefault("OMPI_MCA_orte_tmpdir_base", tc_mpi_tmp);
-  }
-}
-
-/* After MPI_Finalize: the session directory base of a singleton (Open MPI
-   removes what it created inside, not the base). */
-static void TCRemoveMPITmp(void)
-{
-  char sub[sizeof(tc_mpi_tmp) + 300];
-  if (!tc_mpi_tmp[0]) return;
-  snprintf(sub, sizeof(sub), "%s/ompi.", tc_mpi_tmp);
-  {
-    DIR           *d = opendir(tc_mpi_tmp);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-      if (!strncmp(e->d_name, "ompi.", 5)) {
-        snprintf(sub, sizeof(sub), "%s/%s", tc_mpi_tmp, e->d_name);
-        rmdir(sub); /* only when empty: a run's files stay */
-      }
-    if (d) closedir(d);
-  }
-  rmdir(tc_mpi_tmp);
 }
 
 int main(int argc, char **argv)
@@ -615,7 +580,6 @@ int main(int argc, char **argv)
   ierr = PetscInitialize(&pargc, &pargv, NULL, NULL);
   TCUnsetMPIDefaults();
   if (ierr) {
-    TCRemoveMPITmp();
     free(pargv);
     return 1;
   }
@@ -639,12 +603,10 @@ int main(int argc, char **argv)
     TCOutputAbandon();
     if (size > 1 && !TCErrorWasCollective()) MPI_Abort(PETSC_COMM_WORLD, 1);
     PetscFinalize();
-    TCRemoveMPITmp();
     free(pargv);
     return 1;
   }
   ierr = PetscFinalize();
-  TCRemoveMPITmp();
   free(pargv);
   return ierr ? 1 : TCGetExitStatus();
 }
