@@ -415,7 +415,7 @@ static PetscErrorCode RollNetCreate(MPI_Comm comm, const TCRollNetParams *p, Pet
              "a roll network needs one or two foils (got %" PetscInt_FMT ")", p->nfoils);
   PetscCheck(p->ds_m > 0, comm, PETSC_ERR_USER_INPUT, "node spacing ds must be positive");
   PetscCall(PetscNew(&h->net));
-  net = h->net;
+  net       = h->net;
   net->comm = comm;
   net->p    = *p;
   net->nl   = nl;
@@ -535,8 +535,8 @@ static PetscErrorCode RollNetCreate(MPI_Comm comm, const TCRollNetParams *p, Pet
     PetscCall(TCGraphSetNode(net->g, id, &nd));
   }
   for (PetscInt k = 0; k < nl; k++) {
-    PetscInt   K = net->K0 + k, NL = net->NL;
-    PetscReal  w; /* strip height of this layer */
+    PetscInt    K = net->K0 + k, NL = net->NL;
+    PetscReal   w;          /* strip height of this layer */
     PetscReal **sc = h->sc; /* freed at the end of the layer */
     if (NL == 1)
       w = p->height_m;
@@ -591,7 +591,7 @@ static PetscErrorCode RollNetCreate(MPI_Comm comm, const TCRollNetParams *p, Pet
     }
     /* electrochemical elements: Al node -> facing Cu on each side */
     if (nf == 2) {
-      TCSegGrid         *G = &h->G;
+      TCSegGrid         *G  = &h->G;
       const TCRollCurve *cu = &curves[2 * k], *al = &curves[2 * k + 1];
       PetscReal          Lcu = net->lenloc[2 * k], Lal = net->lenloc[2 * k + 1];
       PetscReal          dscu = Lcu / (net->ns[0] - 1), dsal = Lal / (net->ns[1] - 1);
@@ -1348,9 +1348,9 @@ PetscErrorCode TCRollNetFileGetDefects(TCRollNetFile nf, PetscInt *n, const TCRo
 PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, PetscInt nz,
                                   TCRollNet *net)
 {
-  MPI_Comm     comm = nf->comm;
-  PetscMPIInt  rank, size;
-  PetscInt     NL = nz > 0 ? nz : nf->NL, k0, k1, nl, lo = PETSC_MAX_INT, hi = 0;
+  MPI_Comm       comm = nf->comm;
+  PetscMPIInt    rank, size;
+  PetscInt       NL = nz > 0 ? nz : nf->NL, k0, k1, nl, lo = PETSC_MAX_INT, hi = 0;
   PetscReal     *z, *cen, *x = NULL, *y = NULL;
   TCRollCurve   *curves;
   PetscErrorCode ierr;
