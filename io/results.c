@@ -14,6 +14,7 @@ static PetscErrorCode TCWriteVecRows(TCH5 *h5, const char name[], Vec vin)
   PetscInt           bs, N, lo, hi;
   hsize_t            dims[2];
   const PetscScalar *a;
+  PetscErrorCode     ierr;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetBlockSize(vin, &bs));
@@ -22,9 +23,10 @@ static PetscErrorCode TCWriteVecRows(TCH5 *h5, const char name[], Vec vin)
   dims[0] = (hsize_t)(N / bs);
   dims[1] = (hsize_t)bs;
   PetscCall(VecGetArrayRead(vin, &a));
-  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
-                          (hsize_t)((hi - lo) / bs), a));
-  PetscCall(VecRestoreArrayRead(vin, &a));
+  ierr = TCH5WriteRows(h5, name, H5T_NATIVE_DOUBLE, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
+                       (hsize_t)((hi - lo) / bs), a);
+  PetscCall(VecRestoreArrayRead(vin, &a)); /* also when the write failed (a full disk) */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -35,6 +37,7 @@ static PetscErrorCode TCWriteVecRowsInt(TCH5 *h5, const char name[], Vec vin)
   hsize_t            dims[2];
   const PetscScalar *a;
   int               *ia;
+  PetscErrorCode     ierr;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetBlockSize(vin, &bs));
@@ -45,18 +48,20 @@ static PetscErrorCode TCWriteVecRowsInt(TCH5 *h5, const char name[], Vec vin)
   PetscCall(VecGetArrayRead(vin, &a));
   PetscCall(PetscMalloc1(hi - lo + 1, &ia));
   for (PetscInt k = 0; k < hi - lo; k++) ia[k] = (int)a[k];
-  PetscCall(TCH5WriteRows(h5, name, H5T_NATIVE_INT, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
-                          (hsize_t)((hi - lo) / bs), ia));
-  PetscCall(PetscFree(ia));
+  ierr = TCH5WriteRows(h5, name, H5T_NATIVE_INT, bs > 1 ? 2 : 1, dims, (hsize_t)(lo / bs),
+                       (hsize_t)((hi - lo) / bs), ia);
+  PetscCall(PetscFree(ia)); /* also when the write failed (a full disk) */
   PetscCall(VecRestoreArrayRead(vin, &a));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TCWriteField(TCGraph g, TCH5 *h5, const char group[], const TCField *f,
                                    PetscBool edge)
 {
-  Vec  vin;
-  char name[256];
+  Vec            vin;
+  char           name[256];
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   if (edge)
@@ -64,8 +69,9 @@ static PetscErrorCode TCWriteField(TCGraph g, TCH5 *h5, const char group[], cons
   else
     PetscCall(TCGraphNodesToInput(g, f->v, &vin));
   snprintf(name, sizeof(name), "%s/%s", group, f->name);
-  PetscCall(TCWriteVecRows(h5, name, vin));
-  PetscCall(VecDestroy(&vin));
+  ierr = TCWriteVecRows(h5, name, vin);
+  PetscCall(VecDestroy(&vin)); /* also when the write failed */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -97,10 +103,12 @@ PetscErrorCode TCResultsWriteNetwork(TCGraph g, const char dir[], const TCField 
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
-                                         PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
-                                         const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
-                                         const TCExtraField extra[], PetscInt nextra)
+static PetscErrorCode ResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
+                                              PetscInt nnodef, const TCField edgef[],
+                                              PetscInt nedgef, const TCRunMeta *meta,
+                                              TCResultsExtraFn fn, void *ctx,
+                                              const TCExtraField extra[], PetscInt nextra, Vec *v,
+                                              Vec *vin)
 {
   MPI_Comm      comm;
   PetscMPIInt   size, rank;
@@ -109,7 +117,6 @@ PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const T
   PetscInt      N, E, n, ne, nstart;
   const TCNode *nodes;
   const TCEdge *edges;
-  Vec           v, vin;
   FILE         *fp;
   const char   *h5name = "results.h5";
 
@@ -127,47 +134,47 @@ PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const T
   PetscCall(TCH5Create(comm, tmp, &h5));
 
   /* coordinates [N,3] */
-  PetscCall(VecCreateMPI(comm, 3 * n, 3 * N, &v));
-  PetscCall(VecSetBlockSize(v, 3));
+  PetscCall(VecCreateMPI(comm, 3 * n, 3 * N, v));
+  PetscCall(VecSetBlockSize(*v, 3));
   {
     PetscScalar *a;
-    PetscCall(VecGetArray(v, &a));
+    PetscCall(VecGetArray(*v, &a));
     for (PetscInt k = 0; k < n; k++)
       for (int d = 0; d < 3; d++) a[3 * k + d] = nodes[k].x[d];
-    PetscCall(VecRestoreArray(v, &a));
+    PetscCall(VecRestoreArray(*v, &a));
   }
-  PetscCall(TCGraphNodesToInput(g, v, &vin));
-  PetscCall(TCWriteVecRows(&h5, "/nodes/coordinates_m", vin));
-  PetscCall(VecDestroy(&vin));
-  PetscCall(VecDestroy(&v));
+  PetscCall(TCGraphNodesToInput(g, *v, vin));
+  PetscCall(TCWriteVecRows(&h5, "/nodes/coordinates_m", *vin));
+  PetscCall(VecDestroy(vin));
+  PetscCall(VecDestroy(v));
 
   for (PetscInt f = 0; f < nnodef; f++)
     PetscCall(TCWriteField(g, &h5, "/nodes", &nodef[f], PETSC_FALSE));
 
   /* owning rank */
-  PetscCall(VecCreateMPI(comm, n, N, &v));
-  PetscCall(VecSet(v, (PetscScalar)rank));
-  PetscCall(TCGraphNodesToInput(g, v, &vin));
-  PetscCall(TCWriteVecRowsInt(&h5, "/nodes/rank", vin));
-  PetscCall(VecDestroy(&vin));
-  PetscCall(VecDestroy(&v));
+  PetscCall(VecCreateMPI(comm, n, N, v));
+  PetscCall(VecSet(*v, (PetscScalar)rank));
+  PetscCall(TCGraphNodesToInput(g, *v, vin));
+  PetscCall(TCWriteVecRowsInt(&h5, "/nodes/rank", *vin));
+  PetscCall(VecDestroy(vin));
+  PetscCall(VecDestroy(v));
 
   /* edge ends [E,2] in input ids */
-  PetscCall(VecCreateMPI(comm, 2 * ne, 2 * E, &v));
-  PetscCall(VecSetBlockSize(v, 2));
+  PetscCall(VecCreateMPI(comm, 2 * ne, 2 * E, v));
+  PetscCall(VecSetBlockSize(*v, 2));
   {
     PetscScalar *a;
-    PetscCall(VecGetArray(v, &a));
+    PetscCall(VecGetArray(*v, &a));
     for (PetscInt k = 0; k < ne; k++) {
       a[2 * k]     = (PetscScalar)edges[k].in_i;
       a[2 * k + 1] = (PetscScalar)edges[k].in_j;
     }
-    PetscCall(VecRestoreArray(v, &a));
+    PetscCall(VecRestoreArray(*v, &a));
   }
-  PetscCall(TCGraphEdgesToInput(g, v, &vin));
-  PetscCall(TCWriteVecRowsInt(&h5, "/edges/nodes", vin));
-  PetscCall(VecDestroy(&vin));
-  PetscCall(VecDestroy(&v));
+  PetscCall(TCGraphEdgesToInput(g, *v, vin));
+  PetscCall(TCWriteVecRowsInt(&h5, "/edges/nodes", *vin));
+  PetscCall(VecDestroy(vin));
+  PetscCall(VecDestroy(v));
   for (PetscInt f = 0; f < nedgef; f++)
     PetscCall(TCWriteField(g, &h5, "/edges", &edgef[f], PETSC_TRUE));
 
@@ -249,5 +256,25 @@ PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const T
   }
   PetscCall(TCOutputFClose(comm, xmf, &fp));
   PetscCall(PetscLogEventEnd(TC_EVENT_Write, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* ResultsWriteNetworkFile with its two work vectors freed also when a write
+   fails (a full disk must not leak them; the HDF5 file is closed by
+   TCH5CloseAll on the error exit) */
+PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
+                                         PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
+                                         const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
+                                         const TCExtraField extra[], PetscInt nextra)
+{
+  Vec            v = NULL, vin = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  ierr = ResultsWriteNetworkFile(g, h5path, nodef, nnodef, edgef, nedgef, meta, fn, ctx, extra,
+                                 nextra, &v, &vin);
+  PetscCall(VecDestroy(&vin));
+  PetscCall(VecDestroy(&v));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

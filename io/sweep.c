@@ -73,19 +73,26 @@ static PetscErrorCode ParseReal(MPI_Comm comm, const char *path, const char *key
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const keys[],
-                           PetscInt nkeys, TCSweep *sw)
+/* What SweepLoad() holds while it reads; TCSweepLoad() frees it, also when the
+   load stops on an error (a refused sweep must not leak its options and values). */
+typedef struct {
+  PetscOptions opts;
+  PetscInt     N;
+  char       **names, **values; /* of PetscOptionsLeftGet, NULL when not taken */
+  SweepParam  *P;
+  PetscInt     np;
+} SweepLoadHeld;
+
+static PetscErrorCode SweepLoad(MPI_Comm comm, const char path[], const char *const keys[],
+                                PetscInt nkeys, TCSweep *sw, SweepLoadHeld *h)
 {
-  PetscOptions   opts;
   PetscErrorCode ierr;
-  PetscInt       N;
+  PetscInt       N, np;
   char         **names, **values;
-  SweepParam    *P       = NULL;
-  PetscInt       np      = 0;
+  SweepParam    *P;
   const char    *kinds[] = {"product", "zip", "lhs"};
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(sw, sizeof(*sw)));
   sw->samples = 0, sw->ranks = 1, sw->seed = 1;
   PetscCheck(access(path, R_OK) == 0, comm, PETSC_ERR_FILE_OPEN, "cannot read sweep file %s", path);
   {
@@ -96,17 +103,16 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
     if (dot && dot != sw->name) *dot = 0;
   }
   PetscCall(TCYAMLCheckFile(comm, path, "sweep file"));
-  PetscCall(PetscOptionsCreate(&opts));
+  PetscCall(PetscOptionsCreate(&h->opts));
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-  ierr = PetscOptionsInsertFileYAML(comm, opts, path, PETSC_TRUE);
+  ierr = PetscOptionsInsertFileYAML(comm, h->opts, path, PETSC_TRUE);
   PetscCall(PetscPopErrorHandler());
-  if (ierr) {
-    PetscCall(PetscOptionsDestroy(&opts));
-    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED,
-            "sweep file %s is not valid YAML; check indentation, colons and brackets", path);
-  }
-  PetscCall(PetscOptionsLeftGet(opts, &N, &names, &values));
-  PetscCall(PetscCalloc1(N + 1, &P));
+  PetscCheck(!ierr, comm, PETSC_ERR_FILE_UNEXPECTED,
+             "sweep file %s is not valid YAML; check indentation, colons and brackets", path);
+  PetscCall(PetscOptionsLeftGet(h->opts, &h->N, &h->names, &h->values));
+  N = h->N, names = h->names, values = h->values;
+  PetscCall(PetscCalloc1(N + 1, &h->P));
+  P = h->P;
   for (PetscInt i = 0; i < N; i++) {
     const char *nm = names[i], *v = values[i] ? values[i] : "";
     if (!strncmp(nm, "parameters_", 11)) {
@@ -129,10 +135,10 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
           break;
         }
       }
-      for (PetscInt k = 0; k < np; k++)
+      for (PetscInt k = 0; k < h->np; k++)
         if (!strcmp(P[k].key, base)) p = &P[k];
       if (!p) {
-        p = &P[np++];
+        p = &P[h->np++];
         PetscCall(PetscStrncpy(p->key, base, sizeof(p->key)));
       }
       if (which < 0) {
@@ -197,27 +203,21 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
       PetscCall(PetscStrncpy(sw->plot_x, v, sizeof(sw->plot_x)));
     else if (!strcmp(nm, "gather_plot_y"))
       PetscCall(PetscStrncpy(sw->plot_y, v, sizeof(sw->plot_y)));
-    else {
-      char bad[256];
-      PetscCall(PetscStrncpy(bad, nm, sizeof(bad)));
-      PetscCall(PetscOptionsLeftRestore(opts, &N, &names, &values));
-      PetscCall(PetscOptionsDestroy(&opts));
+    else
       SETERRQ(comm, PETSC_ERR_USER_INPUT,
               "%s: unknown sweep key '%s' (the sections are sweep: command, input, kind, samples, "
               "seed, output, ranks; parameters: deck keys; gather: outputs, plot_x, plot_y)",
-              path, bad);
-    }
+              path, nm);
   }
-  PetscCall(PetscOptionsLeftRestore(opts, &N, &names, &values));
-  PetscCall(PetscOptionsDestroy(&opts));
   PetscCheck(sw->command[0], comm, PETSC_ERR_USER_INPUT, "%s: sweep: command is missing", path);
-  PetscCheck(np > 0, comm, PETSC_ERR_USER_INPUT, "%s: parameters: is missing or empty", path);
+  PetscCheck(h->np > 0, comm, PETSC_ERR_USER_INPUT, "%s: parameters: is missing or empty", path);
   if (!sw->output[0]) {
     PetscCall(PetscStrncpy(sw->output, "output/", sizeof(sw->output)));
     PetscCall(PetscStrlcat(sw->output, sw->name, sizeof(sw->output)));
   }
 
   /* check every parameter against the command's keys, then build its values */
+  np = h->np;
   for (PetscInt k = 0; k < np; k++) {
     SweepParam *p     = &P[k];
     PetscBool   known = PETSC_FALSE;
@@ -244,8 +244,8 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
                  path, p->key);
       PetscCheck(!p->logscale || (p->from > 0 && p->to > 0), comm, PETSC_ERR_USER_INPUT,
                  "%s: parameter %s: a log range needs positive ends", path, p->key);
+      PetscCall(PetscCalloc1(p->num, &p->vals)); /* zeroed: freed up to n on an error */
       p->n = p->num;
-      PetscCall(PetscMalloc1(p->n, &p->vals));
       for (PetscInt i = 0; i < p->n; i++) {
         double t = p->n > 1 ? (double)i / (double)(p->n - 1) : 0, v;
         v        = p->logscale ? exp(log(p->from) + t * (log(p->to) - log(p->from)))
@@ -308,11 +308,29 @@ PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const k
       }
     }
   }
-  for (PetscInt k = 0; k < np; k++) {
-    for (PetscInt i = 0; i < P[k].n && P[k].vals; i++) PetscCall(PetscFree(P[k].vals[i]));
-    PetscCall(PetscFree(P[k].vals));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCSweepLoad(MPI_Comm comm, const char path[], const char *const keys[],
+                           PetscInt nkeys, TCSweep *sw)
+{
+  SweepLoadHeld  h;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&h, sizeof(h)));
+  PetscCall(PetscMemzero(sw, sizeof(*sw)));
+  ierr = SweepLoad(comm, path, keys, nkeys, sw, &h);
+  if (h.names) PetscCall(PetscOptionsLeftRestore(h.opts, &h.N, &h.names, &h.values));
+  PetscCall(PetscOptionsDestroy(&h.opts));
+  for (PetscInt k = 0; h.P && k < h.np; k++) {
+    for (PetscInt i = 0; i < h.P[k].n && h.P[k].vals; i++) PetscCall(PetscFree(h.P[k].vals[i]));
+    PetscCall(PetscFree(h.P[k].vals));
   }
-  PetscCall(PetscFree(P));
+  PetscCall(PetscFree(h.P));
+  /* a refused sweep leaves nothing to free (its partial tasks are freed here) */
+  if (ierr) PetscCall(TCSweepFree(sw));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

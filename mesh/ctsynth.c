@@ -152,10 +152,11 @@ PetscErrorCode TCRenderSlice(TCSpiral sp, const TCRenderParams *rp, PetscInt k, 
 PetscErrorCode TCRenderWrite(TCSpiral sp, const TCRenderParams *rp, MPI_Comm comm,
                              const char path[])
 {
-  PetscMPIInt rank, size;
-  PetscInt    z0, z1, npix;
-  float      *img;
-  void       *out;
+  PetscMPIInt    rank, size;
+  PetscInt       z0, z1, npix;
+  float         *img;
+  void          *out;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -186,10 +187,11 @@ PetscErrorCode TCRenderWrite(TCSpiral sp, const TCRenderParams *rp, MPI_Comm com
     } else
       PetscCall(PetscArraycpy((float *)out + (k - z0) * npix, img, npix));
   }
-  PetscCall(TCStackWrite(comm, path, rp->nz, rp->ny, rp->nx, z0, z1 - z0,
-                          rp->mode == TC_RENDER_LABELS ? H5T_NATIVE_UCHAR : H5T_NATIVE_FLOAT, out,
-                          rp->pixel_m));
-  PetscCall(PetscFree(out));
+  ierr = TCStackWrite(comm, path, rp->nz, rp->ny, rp->nx, z0, z1 - z0,
+                      rp->mode == TC_RENDER_LABELS ? H5T_NATIVE_UCHAR : H5T_NATIVE_FLOAT, out,
+                      rp->pixel_m);
+  PetscCall(PetscFree(out)); /* also when the write failed (a full disk) */
   PetscCall(PetscFree(img));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

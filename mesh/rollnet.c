@@ -386,9 +386,21 @@ static void TCRollNetStrip(TCRollNet net, PetscInt K, PetscReal *zlo, PetscReal 
                     : (net->p.slices ? 1.5 * z[NL - 1] - 0.5 * z[NL - 2] : z[NL - 1]);
 }
 
-PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
-                               const PetscReal z[], const PetscReal centre[],
-                               const TCRollCurve given[], TCRollNet *out)
+/* What RollNetCreate() holds while it builds; TCRollNetCreate() frees it, also
+   when the build stops on an error (the half-built network, the built facing
+   curves, a layer's arc lengths and segment grids: a spacing that gives too
+   few nodes must not leak them). */
+typedef struct {
+  TCRollNet    net;
+  TCRollCurve *curves;
+  PetscReal  **bxy; /* 2 nl, zeroed: the built curves (PetscMalloc2 pairs) */
+  PetscReal   *sc[2];
+  TCSegGrid    G, Ga;
+} RollNetHeld;
+
+static PetscErrorCode RollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
+                                    const PetscReal z[], const PetscReal centre[],
+                                    const TCRollCurve given[], RollNetHeld *h)
 {
   TCRollNet    net;
   PetscMPIInt  size, rank;
@@ -397,13 +409,13 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
   TCRollCurve *curves;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCheck(p->nfoils == 1 || p->nfoils == 2, comm, PETSC_ERR_USER_INPUT,
              "a roll network needs one or two foils (got %" PetscInt_FMT ")", p->nfoils);
   PetscCheck(p->ds_m > 0, comm, PETSC_ERR_USER_INPUT, "node spacing ds must be positive");
-  PetscCall(PetscNew(&net));
+  PetscCall(PetscNew(&h->net));
+  net       = h->net;
   net->comm = comm;
   net->p    = *p;
   net->nl   = nl;
@@ -421,7 +433,8 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
              "some layers have only the Cu foil and others only the Al foil: trace the same "
              "foil in every slice");
   net->built_foil = miss[0] ? TC_FOIL_CU : miss[1] ? TC_FOIL_AL : -1;
-  PetscCall(PetscMalloc2(2 * PetscMax(nl, 1), &curves, 2 * PetscMax(nl, 1), &bxy));
+  PetscCall(PetscCalloc2(2 * PetscMax(nl, 1), &h->curves, 2 * PetscMax(nl, 1), &h->bxy));
+  curves = h->curves, bxy = h->bxy;
   for (PetscInt k = 0; k < nl; k++) {
     PetscInt b = net->built_foil;
     curves[2 * k]     = given[2 * k];
@@ -522,9 +535,9 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     PetscCall(TCGraphSetNode(net->g, id, &nd));
   }
   for (PetscInt k = 0; k < nl; k++) {
-    PetscInt   K = net->K0 + k, NL = net->NL;
-    PetscReal  w; /* strip height of this layer */
-    PetscReal *sc[2] = {NULL, NULL};
+    PetscInt    K = net->K0 + k, NL = net->NL;
+    PetscReal   w;          /* strip height of this layer */
+    PetscReal **sc = h->sc; /* freed at the end of the layer */
     if (NL == 1)
       w = p->height_m;
     else {
@@ -578,11 +591,11 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
     }
     /* electrochemical elements: Al node -> facing Cu on each side */
     if (nf == 2) {
-      TCSegGrid          G;
+      TCSegGrid         *G  = &h->G;
       const TCRollCurve *cu = &curves[2 * k], *al = &curves[2 * k + 1];
       PetscReal          Lcu = net->lenloc[2 * k], Lal = net->lenloc[2 * k + 1];
       PetscReal          dscu = Lcu / (net->ns[0] - 1), dsal = Lal / (net->ns[1] - 1);
-      PetscCall(TCSegGridBuild(cu, 0.5 * p->search_m, &G));
+      PetscCall(TCSegGridBuild(cu, 0.5 * p->search_m, G));
       for (PetscInt i = 0; i < net->ns[1]; i++) {
         PetscReal P[2], n[2], s = i * dsal, area;
         TCAtOutward(al, sc[1], s, centre + 2 * k, P, n);
@@ -590,7 +603,7 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
         if (TCMissing(p, 1, s)) continue;
         for (int face = 0; face < 2; face++) {
           PetscReal dir[2] = {face ? n[0] : -n[0], face ? n[1] : -n[1]};
-          PetscReal scu    = TCSegGridCast(&G, cu, sc[0], P, dir, p->search_m);
+          PetscReal scu    = TCSegGridCast(G, cu, sc[0], P, dir, p->search_m);
           PetscInt  icu;
           if (scu < 0 || TCMissing(p, 0, scu)) continue;
           icu = (PetscInt)round(scu / dscu);
@@ -605,11 +618,11 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
         /* thermal links: every node of either foil casts a ray inward and outward to the
            other foil's centre line and joins the two nodes bracketing the hit, with linear
            weights; each ray carries half the node's strip, the opposite rays the other half */
-        TCSegGrid Ga;
-        PetscCall(TCSegGridBuild(al, 0.5 * p->search_m, &Ga));
+        TCSegGrid *Ga = &h->Ga;
+        PetscCall(TCSegGridBuild(al, 0.5 * p->search_m, Ga));
         for (PetscInt f = 0; f < 2; f++) {
           const TCRollCurve *me = f ? al : cu, *ot = f ? cu : al;
-          const TCSegGrid   *Go = f ? &G : &Ga;
+          const TCSegGrid   *Go = f ? G : Ga;
           PetscReal         *so = f ? sc[0] : sc[1], dsme = f ? dsal : dscu, dsot = f ? dscu : dsal;
           PetscInt           nme = net->ns[f], nother = net->ns[1 - f];
           PetscInt           offme = f ? net->ns[0] : 0, offot = f ? 0 : net->ns[0];
@@ -633,11 +646,11 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
             }
           }
         }
-        PetscCall(PetscFree(Ga.ptr));
-        PetscCall(PetscFree(Ga.seg));
+        PetscCall(PetscFree(Ga->ptr));
+        PetscCall(PetscFree(Ga->seg));
       }
-      PetscCall(PetscFree(G.ptr));
-      PetscCall(PetscFree(G.seg));
+      PetscCall(PetscFree(G->ptr));
+      PetscCall(PetscFree(G->seg));
     }
     PetscCall(PetscFree(sc[0]));
     PetscCall(PetscFree(sc[1]));
@@ -649,9 +662,6 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
              "spacing, or check that the foils face each other",
              net->ns[0], net->ns[1], (double)p->ds_m, (double)p->search_m);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, ntab, 2, MPIU_INT, MPI_SUM, comm));
-  for (PetscInt k = 0; k < nl; k++)
-    if (bxy[2 * k]) PetscCall(PetscFree2(bxy[2 * k], bxy[2 * k + 1]));
-  PetscCall(PetscFree2(curves, bxy));
   for (int f = 0; f < 2; f++) {
     char      buf[256];
     PetscReal L = 0;
@@ -665,10 +675,35 @@ PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt
                TCTabsDescribe(&p->tabs[f], buf, sizeof(buf)), f ? "Al" : "Cu", TCG(L).s,
                f ? "top" : "bottom", TCG(L).s, TCFoilNames[f]);
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollNetCreate(MPI_Comm comm, const TCRollNetParams *p, PetscInt nl,
+                               const PetscReal z[], const PetscReal centre[],
+                               const TCRollCurve given[], TCRollNet *out)
+{
+  RollNetHeld    h;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&h, sizeof(h)));
+  PetscCall(PetscLogEventBegin(TC_EVENT_Build, 0, 0, 0, 0));
+  ierr = RollNetCreate(comm, p, nl, z, centre, given, &h);
   PetscCall(PetscLogEventEnd(TC_EVENT_Build, 0, 0, 0, 0));
-  PetscCall(TCGraphSetFromOptions(net->g));
-  PetscCall(TCGraphSetUp(net->g));
-  *out = net;
+  for (PetscInt k = 0; h.bxy && k < nl; k++)
+    if (h.bxy[2 * k]) PetscCall(PetscFree2(h.bxy[2 * k], h.bxy[2 * k + 1]));
+  PetscCall(PetscFree2(h.curves, h.bxy));
+  PetscCall(PetscFree(h.sc[0]));
+  PetscCall(PetscFree(h.sc[1]));
+  PetscCall(PetscFree(h.G.ptr));
+  PetscCall(PetscFree(h.G.seg));
+  PetscCall(PetscFree(h.Ga.ptr));
+  PetscCall(PetscFree(h.Ga.seg));
+  if (!ierr) ierr = TCGraphSetFromOptions(h.net->g);
+  if (!ierr) ierr = TCGraphSetUp(h.net->g);
+  if (ierr) PetscCall(TCRollNetDestroy(&h.net)); /* the half-built network */
+  PetscCall(ierr);
+  *out = h.net;
   PetscFunctionReturn(0);
 }
 
@@ -982,6 +1017,7 @@ PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, 
   PetscReal            *z, *cen, *xs[2] = {NULL, NULL}, *ys[2] = {NULL, NULL}, ds = np->ds_m;
   PetscMPIInt           rank, size;
   PetscInt              k0, k1, nl, npt[2];
+  PetscErrorCode        ierr;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -1026,8 +1062,13 @@ PetscErrorCode TCRollNetFromSpiral(MPI_Comm comm, TCSpiral spiral, PetscInt nz, 
       curves[2 * k + f].y = ys[f];
     }
   }
-  PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
+  ierr = TCRollNetCreate(comm, np, nl, z, cen, curves, net);
   PetscCall(PetscFree3(z, cen, curves));
+  for (int f = 0; ierr && f < 2; f++) { /* refused (too few nodes, say): free the samples */
+    PetscCall(PetscFree(xs[f]));
+    PetscCall(PetscFree(ys[f]));
+  }
+  PetscCall(ierr);
   {
     /* the spiral's own defects, as a tracer would report them: the gap (between the
        unpushed Al of the turn before and the first pushed Cu, at the gap's angle) and
@@ -1307,11 +1348,12 @@ PetscErrorCode TCRollNetFileGetDefects(TCRollNetFile nf, PetscInt *n, const TCRo
 PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, PetscInt nz,
                                   TCRollNet *net)
 {
-  MPI_Comm     comm = nf->comm;
-  PetscMPIInt  rank, size;
-  PetscInt     NL = nz > 0 ? nz : nf->NL, k0, k1, nl, lo = PETSC_MAX_INT, hi = 0;
-  PetscReal   *z, *cen, *x = NULL, *y = NULL;
-  TCRollCurve *curves;
+  MPI_Comm       comm = nf->comm;
+  PetscMPIInt    rank, size;
+  PetscInt       NL = nz > 0 ? nz : nf->NL, k0, k1, nl, lo = PETSC_MAX_INT, hi = 0;
+  PetscReal     *z, *cen, *x = NULL, *y = NULL;
+  TCRollCurve   *curves;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
@@ -1356,7 +1398,12 @@ PetscErrorCode TCRollNetFileBuild(TCRollNetFile nf, const TCRollNetParams *np, P
       curves[2 * k + f].y = u < 0 ? NULL : y + (nf->start[u] - lo);
     }
   }
-  PetscCall(TCRollNetCreate(comm, np, nl, z, cen, curves, net));
+  ierr = TCRollNetCreate(comm, np, nl, z, cen, curves, net);
+  if (ierr) { /* refused: free the curves read */
+    PetscCall(PetscFree3(z, cen, curves));
+    PetscCall(PetscFree2(x, y));
+  }
+  PetscCall(ierr);
   {
     /* re-extruded over another height: the defects' heights follow the layers */
     TCRollDefect *d;

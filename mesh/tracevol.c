@@ -909,9 +909,10 @@ PetscErrorCode TCTraceVolumeGetNetParams(TCTraceVolume tv, TCRollNetParams *np)
 PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRollNetParams *np, PetscInt nz,
                                      PetscReal height, TCRollNet *net)
 {
-  TCRollCurve *curves;
-  PetscReal   *z, *cen;
-  PetscInt     nl, k0;
+  TCRollCurve   *curves;
+  PetscReal     *z, *cen;
+  PetscInt       nl, k0;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCheck(tv->traced, tv->comm, PETSC_ERR_ORDER, "call TCTraceVolumeTrace first");
@@ -934,8 +935,9 @@ PetscErrorCode TCTraceVolumeBuildNet(TCTraceVolume tv, const TCRollNetParams *np
       curves[2 * k + f].y = src >= 0 ? R->foil[src].y : NULL;
     }
   }
-  PetscCall(TCRollNetCreate(tv->comm, np, nl, z, cen, curves, net));
+  ierr = TCRollNetCreate(tv->comm, np, nl, z, cen, curves, net);
   PetscCall(PetscFree3(z, cen, curves));
+  PetscCall(ierr);
   {
     /* the defects; a 2-D slice's at mid-height of the extrusion */
     TCRollDefect *d;

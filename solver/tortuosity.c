@@ -424,12 +424,41 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
   PetscFunctionReturn(0);
 }
 
+/* What a solve holds (both solvers); TauHeldFree() frees it, also when the
+   solve stops on an error (a solve that did not converge must not leak). */
+typedef struct {
+  Mat            A;
+  Vec            x, b;
+  KSP            ksp;
+  TCVoxelMG      mg;
+  PetscReal     *G;
+  unsigned char *cls;
+  PetscInt      *idx, *idlo, *idhi, *dnz, *onz;
+} TauHeld;
+
+/* frees what h holds, but hands x to *xout when xout is not NULL */
+static PetscErrorCode TauHeldFree(TauHeld *h, Vec *xout)
+{
+  PetscFunctionBeginUser;
+  PetscCall(KSPDestroy(&h->ksp));
+  PetscCall(MatDestroy(&h->A));
+  PetscCall(VecDestroy(&h->b));
+  PetscCall(TCVoxelMGDestroy(&h->mg));
+  PetscCall(PetscFree(h->G));
+  PetscCall(PetscFree(h->cls));
+  PetscCall(PetscFree3(h->idx, h->idlo, h->idhi));
+  PetscCall(PetscFree2(h->dnz, h->onz));
+  if (xout) *xout = h->x, h->x = NULL;
+  PetscCall(VecDestroy(&h->x));
+  PetscFunctionReturn(0);
+}
+
 /* The assembled solver: percolating voxels numbered contiguously per rank,
    an AIJ matrix, CG + BoomerAMG (or any -pc_type). x comes back in the
    numbering (percolating voxels in slab order). */
-static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt N,
-                                  const unsigned char *llo, const unsigned char *lhi,
-                                  TCTauDirection *res, Vec *xout)
+static PetscErrorCode TauSolveAIJIn(TCTau t, PetscInt dir, PetscInt nown, PetscInt N,
+                                    const unsigned char *llo, const unsigned char *lhi,
+                                    TCTauDirection *res, TauHeld *h)
 {
   const TCVolume      *v  = t->vol;
   int                  nx = (int)v->nx, ny = (int)v->ny, plane = nx * ny;
@@ -452,7 +481,8 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
   /* number the percolating voxels: contiguous per rank in slab order */
   PetscCallMPI(MPI_Scan(&nown, &start, 1, MPIU_INT, MPI_SUM, t->comm));
   start -= nown;
-  PetscCall(PetscMalloc3((size_t)nloc + 1, &idx, plane, &idlo, plane, &idhi));
+  PetscCall(PetscMalloc3((size_t)nloc + 1, &h->idx, plane, &h->idlo, plane, &h->idhi));
+  idx = h->idx, idlo = h->idlo, idhi = h->idhi;
   for (int p = 0, k = 0; p < nloc; p++) idx[p] = (t->bits[p] & both) == both ? start + k++ : -1;
   PetscCall(PlaneExchange(t, MPIU_INT, idx, idx + (nloc - plane > 0 ? nloc - plane : 0), plane,
                           idlo, idhi));
@@ -462,7 +492,8 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
     for (int i = 0; i < plane; i++) idhi[i] = -1;
   /* assemble the 7-point graph Laplacian with Dirichlet faces (conductance 2
      over the half voxel to the fixed face) */
-  PetscCall(PetscCalloc2(nown + 1, &dnz, nown + 1, &onz));
+  PetscCall(PetscCalloc2(nown + 1, &h->dnz, nown + 1, &h->onz));
+  dnz = h->dnz, onz = h->onz;
   for (int p = 0, r = 0; p < nloc; p++) {
     if (idx[p] < 0) continue;
     int c[3] = {p % nx, (p / nx) % ny, p / plane};
@@ -480,11 +511,13 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
     dnz[r]++;
     r++;
   }
-  PetscCall(MatCreateAIJ(t->comm, nown, nown, N, N, 0, dnz, 0, onz, &A));
-  PetscCall(PetscFree2(dnz, onz));
+  PetscCall(MatCreateAIJ(t->comm, nown, nown, N, N, 0, dnz, 0, onz, &h->A));
+  A = h->A;
+  PetscCall(PetscFree2(h->dnz, h->onz));
   PetscCall(MatSetOption(A, MAT_NO_OFF_PROC_ENTRIES, PETSC_TRUE));
   PetscCall(MatSetOption(A, MAT_NEW_NONZERO_ALLOCATION_ERR, PETSC_TRUE)); /* exact pattern */
-  PetscCall(MatCreateVecs(A, &x, &b));
+  PetscCall(MatCreateVecs(A, &h->x, &h->b));
+  x = h->x, b = h->b;
   {
     PetscScalar *ba, *xw;
     PetscCall(VecGetArray(b, &ba));
@@ -531,10 +564,11 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
   }
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
-  PetscCall(PetscFree3(idx, idlo, idhi)); /* 4 bytes per voxel less during the solve */
+  PetscCall(PetscFree3(h->idx, h->idlo, h->idhi)); /* 4 bytes per voxel less during the solve */
   PetscCall(MatSetOption(A, MAT_SPD, PETSC_TRUE));
 
-  PetscCall(KSPCreate(t->comm, &ksp));
+  PetscCall(KSPCreate(t->comm, &h->ksp));
+  ksp = h->ksp;
   PetscCall(KSPSetOperators(ksp, A, A));
   PetscCall(KSPSetType(ksp, KSPCG));
   PetscCall(KSPGetPC(ksp, &pc));
@@ -563,17 +597,29 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
   }
   PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
   PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, res));
-  PetscCall(KSPDestroy(&ksp));
-  PetscCall(MatDestroy(&A));
-  PetscCall(VecDestroy(&b));
-  *xout = x;
   PetscFunctionReturn(0);
 }
+
+static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt N,
+                                  const unsigned char *llo, const unsigned char *lhi,
+                                  TCTauDirection *res, Vec *xout)
+{
+  TauHeld        h;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&h, sizeof(h)));
+  ierr = TauSolveAIJIn(t, dir, nown, N, llo, lhi, res, &h);
+  PetscCall(TauHeldFree(&h, ierr ? NULL : xout));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 
 /* The matrix-free solver (solver/voxelmg.h): one class byte per voxel (0
    outside the percolating voxels: identity rows with b = x = 0 there), CG
    preconditioned by the voxel multigrid. x comes back on the whole slab. */
-static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec *xout)
+static PetscErrorCode TauSolveMFIn(TCTau t, PetscInt dir, TCTauDirection *res, TauHeld *h)
 {
   const TCVolume      *v  = t->vol;
   int                  nx = (int)v->nx, ny = (int)v->ny, plane = nx * ny;
@@ -597,20 +643,25 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec
   for (int l = 0; l < 256; l++)
     if (t->D[l] > 0) Dc[++ncls] = t->D[l], cl[l] = (unsigned char)ncls;
   nc1 = ncls + 1;
-  PetscCall(PetscCalloc1((size_t)nc1 * nc1, &G));
+  PetscCall(PetscCalloc1((size_t)nc1 * nc1, &h->G));
+  G = h->G;
   for (PetscInt a = 1; a < nc1; a++) {
     Gb[a] = 2 * Dc[a]; /* half a voxel to the fixed face */
     for (PetscInt c = 1; c < nc1; c++) G[a * nc1 + c] = TauHarmonic(Dc[a], Dc[c]);
   }
-  PetscCall(PetscMalloc1((size_t)nloc + 1, &cls));
+  PetscCall(PetscMalloc1((size_t)nloc + 1, &h->cls));
+  cls = h->cls;
   for (int p = 0; p < nloc; p++) cls[p] = (t->bits[p] & both) == both ? cl[L[p]] : 0;
   PetscCall(
-      TCVoxelMGCreate(t->comm, v->nx, v->ny, v->nz, v->z0, v->z1, cls, ncls, G, Gb, dir, &mg));
-  PetscCall(PetscFree(G));
+      TCVoxelMGCreate(t->comm, v->nx, v->ny, v->nz, v->z0, v->z1, cls, ncls, G, Gb, dir, &h->mg));
+  mg = h->mg;
+  PetscCall(PetscFree(h->G));
   PetscCall(TCVoxelMGSetFromOptions(mg));
   PetscCall(TCVoxelMGSetUp(mg));
-  PetscCall(TCVoxelMGCreateMat(mg, &A));
-  PetscCall(MatCreateVecs(A, &x, &b));
+  PetscCall(TCVoxelMGCreateMat(mg, &h->A));
+  A = h->A;
+  PetscCall(MatCreateVecs(A, &h->x, &h->b));
+  x = h->x, b = h->b;
   {
     PetscScalar *ba, *xw;
     PetscCall(VecGetArray(b, &ba));
@@ -623,7 +674,8 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec
     PetscCall(VecRestoreArray(b, &ba));
     PetscCall(VecRestoreArray(x, &xw));
   }
-  PetscCall(KSPCreate(t->comm, &ksp));
+  PetscCall(KSPCreate(t->comm, &h->ksp));
+  ksp = h->ksp;
   PetscCall(KSPSetOperators(ksp, A, A));
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(TCVoxelMGSetPC(mg, pc));
@@ -635,14 +687,22 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec
     PetscCall(PetscStrncpy(res->pc_type, "voxelmg", sizeof(res->pc_type)));
     res->mg_levels = levels;
   }
-  PetscCall(KSPDestroy(&ksp));
-  PetscCall(MatDestroy(&A));
-  PetscCall(VecDestroy(&b));
-  PetscCall(TCVoxelMGDestroy(&mg));
-  PetscCall(PetscFree(cls));
-  *xout = x;
   PetscFunctionReturn(0);
 }
+
+static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TCTauDirection *res, Vec *xout)
+{
+  TauHeld        h;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&h, sizeof(h)));
+  ierr = TauSolveMFIn(t, dir, res, &h);
+  PetscCall(TauHeldFree(&h, ierr ? NULL : xout));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 
 PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **conc, float **flux)
 {
@@ -659,6 +719,7 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   PetscReal            fl[2] = {0, 0}, eps = t->stats.volume_fraction;
   const PetscScalar   *xa;
   PetscBool            mf = PETSC_TRUE;
+  PetscErrorCode       ierr;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(res, sizeof(*res)));
@@ -697,10 +758,10 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   PetscCall(PetscMalloc2(plane, &llo, plane, &lhi));
   PetscCall(PlaneExchange(t, MPI_UNSIGNED_CHAR, L, L + (nloc - plane > 0 ? nloc - plane : 0), plane,
                           llo, lhi));
-  if (mf)
-    PetscCall(TauSolveMF(t, dir, res, &x));
-  else
-    PetscCall(TauSolveAIJ(t, dir, (PetscInt)cnt[0], (PetscInt)tot[0], llo, lhi, res, &x));
+  ierr = mf ? TauSolveMF(t, dir, res, &x)
+            : TauSolveAIJ(t, dir, (PetscInt)cnt[0], (PetscInt)tot[0], llo, lhi, res, &x);
+  if (ierr) PetscCall(PetscFree2(llo, lhi)); /* not converged, say: the solve freed the rest */
+  PetscCall(ierr);
   res->unknowns = (PetscInt)tot[0];
 
   /* fluxes through the two faces, and the optional fields */

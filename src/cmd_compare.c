@@ -228,8 +228,10 @@ static PetscErrorCode CompareParseTimes(const char s[], TCXrdOptions *o)
 
 /* What CompareBody() holds; CompareMain() frees it, also when the run stops on an error. */
 typedef struct {
-  TCXrdMap   map;
-  TCSimField sim;
+  TCXrdMap        map;
+  TCSimField      sim;
+  PetscReal      *Tsim, *Tn, (*ranges)[4], *diff, *meas; /* PetscMalloc4 and PetscMalloc2 */
+  TCCompareStats *st;
 } CompareHeld;
 
 static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
@@ -335,7 +337,9 @@ static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
 
   /* forward model at every time; the overlap is checked for each */
   np = h->map.nx * h->map.ny;
-  PetscCall(PetscMalloc4(h->map.nt * np, &Tsim, nslice, &Tn, h->map.nt, &st, h->map.nt, &ranges));
+  PetscCall(PetscMalloc4(h->map.nt * np, &h->Tsim, nslice, &h->Tn, h->map.nt, &h->st, h->map.nt,
+                         &h->ranges));
+  Tsim = h->Tsim, Tn = h->Tn, st = h->st, ranges = h->ranges;
   for (PetscInt k = 0; k < h->map.nt; k++) {
     PetscInt non, nval = 0;
     PetscCall(TCSimFieldSliceTemperature(h->sim, h->map.time_s[k] + toff, Tn));
@@ -374,7 +378,8 @@ static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
             d1[1]  = {(hsize_t)h->map.nt};
     hsize_t    cnt = rank == 0 ? (hsize_t)h->map.nt : 0;
     PetscReal *diff, *meas;
-    PetscCall(PetscMalloc2(h->map.nt * np, &diff, h->map.nt * np, &meas));
+    PetscCall(PetscMalloc2(h->map.nt * np, &h->diff, h->map.nt * np, &h->meas));
+    diff = h->diff, meas = h->meas;
     for (PetscInt q = 0; q < h->map.nt * np; q++) {
       PetscBool both = (PetscBool)(isfinite(h->map.T_K[q]) && isfinite(Tsim[q]));
       meas[q]        = h->map.T_K[q];
@@ -398,7 +403,7 @@ static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
     PetscCall(TCH5WriteAttrReal(&h5, "/", "shift_y_m", reg.shift_m[1]));
     PetscCall(TCH5Close(&h5));
     PetscCall(TCOutputCommit(comm, tmp, hpath));
-    PetscCall(PetscFree2(diff, meas));
+    PetscCall(PetscFree2(h->diff, h->meas));
   }
   for (PetscInt k = 0; k < h->map.nt; k++) {
     char             p1[PETSC_MAX_PATH_LEN], p2[PETSC_MAX_PATH_LEN], name[64];
@@ -594,7 +599,7 @@ static PetscErrorCode CompareBody(int npos, char **pos, CompareHeld *h)
                        (double)(st[k].core_K[1] - st[k].surface_K[1]),
                        1e3 * (double)st[k].hotspot_distance_m));
   PetscCall(TCPrintf(comm, "  report %s\n", jpath));
-  PetscCall(PetscFree4(Tsim, Tn, st, ranges));
+  PetscCall(PetscFree4(h->Tsim, h->Tn, h->st, h->ranges));
   PetscCall(TCXrdMapReset(&h->map));
   PetscCall(TCSimFieldDestroy(&h->sim));
   PetscCall(TCDeckDestroy(&deck));
@@ -611,6 +616,8 @@ static PetscErrorCode CompareMain(int npos, char **pos)
   ierr = CompareBody(npos, pos, &h);
   (void)TCXrdMapReset(&h.map);
   (void)TCSimFieldDestroy(&h.sim);
+  (void)PetscFree4(h.Tsim, h.Tn, h.st, h.ranges);
+  (void)PetscFree2(h.diff, h.meas);
   return ierr;
 }
 

@@ -64,7 +64,9 @@ static PetscErrorCode GeoReal(TCDeck d, const char *k, PetscReal *v)
 
 /* What GeoBody() holds; GeoMain() frees it, also when the run stops on an error. */
 typedef struct {
-  TCSpiral spiral;
+  TCSpiral  spiral;
+  TCRollNet net;
+  char     *effective; /* the deck's effective options, for net.h5 */
 } GeoHeld;
 
 static PetscErrorCode GeoBody(int npos, char **pos, GeoHeld *h)
@@ -181,26 +183,24 @@ static PetscErrorCode GeoBody(int npos, char **pos, GeoHeld *h)
   }
   if (hasout) {
     TCRollNetParams np;
-    TCRollNet       net;
     TCRunMeta       meta;
-    char           *effective;
     PetscCall(PetscMemzero(&np, sizeof(np)));
     np.ds_m       = ds;
     np.asr_ohm_m2 = asr;
-    PetscCall(TCRollNetFromSpiral(comm, h->spiral, nzl, &np, &net));
-    PetscCall(TCRollNetGetSizes(net, ns, &NL, &nel));
-    PetscCall(TCDeckGetEffective(deck, &effective));
+    PetscCall(TCRollNetFromSpiral(comm, h->spiral, nzl, &np, &h->net));
+    PetscCall(TCRollNetGetSizes(h->net, ns, &NL, &nel));
+    PetscCall(TCDeckGetEffective(deck, &h->effective));
     meta.command   = "geometry";
     meta.deck_path = pos[0];
     meta.deck_text = decktext;
-    meta.options   = effective;
-    PetscCall(TCRollNetWrite(net, output, &meta));
-    PetscCall(PetscFree(effective));
+    meta.options   = h->effective;
+    PetscCall(TCRollNetWrite(h->net, output, &meta));
+    PetscCall(PetscFree(h->effective));
     PetscCall(TCPrintf(comm,
                        "  network %s: %" PetscInt_FMT " + %" PetscInt_FMT
                        " foil nodes x %" PetscInt_FMT " layers, %" PetscInt_FMT " elements\n",
                        output, ns[0], ns[1], NL, nel));
-    PetscCall(TCRollNetDestroy(&net));
+    PetscCall(TCRollNetDestroy(&h->net));
   }
   if (hassum) {
     FILE *fp;
@@ -274,6 +274,8 @@ static PetscErrorCode GeoMain(int npos, char **pos)
   PetscMemzero(&h, sizeof(h));
   ierr = GeoBody(npos, pos, &h);
   (void)TCSpiralDestroy(&h.spiral);
+  (void)TCRollNetDestroy(&h.net);
+  (void)PetscFree(h.effective);
   return ierr;
 }
 

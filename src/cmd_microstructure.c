@@ -47,12 +47,17 @@ static void MicroHelp(void)
          "  active volume lost to new overlaps, binder deposited again.\n");
 }
 
-static PetscErrorCode MicroMain(int npos, char **pos)
+/* What MicroBody() holds; MicroMain() frees it, also when the run stops on an error
+   (a full disk fails the write after the volume is made). */
+typedef struct {
+  TCMicro m, c;
+} MicroHeld;
+
+static PetscErrorCode MicroBody(int npos, char **pos, MicroHeld *h)
 {
   MPI_Comm      comm = PETSC_COMM_WORLD;
   TCDeck        deck;
   TCMicroParams p = {0};
-  TCMicro       m, c;
   char          out[PETSC_MAX_PATH_LEN], in[PETSC_MAX_PATH_LEN], size[128];
   char          tmp[PETSC_MAX_PATH_LEN];
   PetscBool     set, calender;
@@ -91,27 +96,41 @@ static PetscErrorCode MicroMain(int npos, char **pos)
   /* every rank generates the same volume (same seed, own generator): cheap
      next to the solves, and input errors are then collective */
   if (calender) {
-    PetscCall(TCMicroRead(comm, in, &m));
-    PetscCall(TCMicroCalender(comm, &m, p.porosity, &c));
-    PetscCall(TCMicroFree(&m));
-    m = c;
+    PetscCall(TCMicroRead(comm, in, &h->m));
+    PetscCall(TCMicroCalender(comm, &h->m, p.porosity, &h->c));
+    PetscCall(TCMicroFree(&h->m));
+    h->m = h->c; /* now held once, as m */
+    PetscCall(PetscMemzero(&h->c, sizeof(h->c)));
   } else
-    PetscCall(TCMicroGenerate(comm, &p, &m));
+    PetscCall(TCMicroGenerate(comm, &p, &h->m));
   PetscCall(TCOutputTempName(comm, out, tmp, sizeof(tmp)));
-  PetscCall(TCMicroWrite(comm, &m, tmp));
+  PetscCall(TCMicroWrite(comm, &h->m, tmp));
   PetscCall(TCOutputCommit(comm, tmp, out));
   PetscCall(TCPrintf(comm,
                      "tomocell microstructure: %s %lld x %lld x %lld voxels of %g m, %lld "
                      "particles: porosity %.4f, active %.4f, CBD %.4f%s; wrote %s\n",
-                     calender ? "calendered" : "generated", (long long)m.p.nx, (long long)m.p.ny,
-                     (long long)m.p.nz, (double)m.p.voxel_m, (long long)m.nparticles,
-                     (double)m.porosity, (double)m.active_fraction, (double)m.cbd_fraction, "",
-                     out));
+                     calender ? "calendered" : "generated", (long long)h->m.p.nx,
+                     (long long)h->m.p.ny, (long long)h->m.p.nz, (double)h->m.p.voxel_m,
+                     (long long)h->m.nparticles, (double)h->m.porosity,
+                     (double)h->m.active_fraction, (double)h->m.cbd_fraction, "", out));
   if (calender)
     PetscCall(TCPrintf(comm, "  thickness ratio to the uncalendered electrode %.4f\n",
-                       (double)m.calender_factor));
-  PetscCall(TCMicroFree(&m));
+                       (double)h->m.calender_factor));
+  PetscCall(TCMicroFree(&h->m));
   PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MicroMain(int npos, char **pos)
+{
+  MicroHeld      h;
+  PetscErrorCode ierr;
+
+  /* not PetscCall: the error was reported where it arose; free, then pass it on */
+  PetscMemzero(&h, sizeof(h));
+  ierr = MicroBody(npos, pos, &h);
+  (void)TCMicroFree(&h.m);
+  (void)TCMicroFree(&h.c);
+  return ierr;
 }
 
 const TCCommand TCCommandMicrostructure = {

@@ -193,6 +193,7 @@ typedef struct {
   Vec       phi;
   Vec       Iedge;
   Vec       Gedge;
+  char     *effective; /* the deck's effective options, for results.h5 */
 } RunHeld;
 
 static PetscErrorCode RunBody(int npos, char **pos, RunHeld *h)
@@ -203,7 +204,6 @@ static PetscErrorCode RunBody(int npos, char **pos, RunHeld *h)
   char        outdir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN], nodes_csv[PETSC_MAX_PATH_LEN],
       edges_csv[PETSC_MAX_PATH_LEN];
   const char     *deckname, *decktext;
-  char           *effective;
   PetscBool       set;
   PetscInt        job, N, E;
   TCSheetParams   sp = {0};
@@ -334,13 +334,13 @@ static PetscErrorCode RunBody(int npos, char **pos, RunHeld *h)
     TCField   nf[1] = {{"potential_V", h->phi}};
     TCField   ef[2] = {{"conductance_S", h->Gedge}, {"current_A", h->Iedge}};
     TCRunMeta meta;
-    PetscCall(TCDeckGetEffective(deck, &effective));
+    PetscCall(TCDeckGetEffective(deck, &h->effective));
     meta.command   = "run";
     meta.deck_path = pos[0];
     meta.deck_text = decktext;
-    meta.options   = effective;
+    meta.options   = h->effective;
     PetscCall(TCResultsWriteNetwork(h->g, outdir, nf, 1, ef, 2, &meta));
-    PetscCall(PetscFree(effective));
+    PetscCall(PetscFree(h->effective));
   }
   PetscCall(PetscTime(&t4));
   PetscCall(TCPeakRSS(comm, &rss, NULL));
@@ -428,6 +428,7 @@ static PetscErrorCode RunMain(int npos, char **pos)
   (void)VecDestroy(&h.Gedge);
   (void)TCLaplaceDestroy(&h.lap);
   (void)TCGraphDestroy(&h.g);
+  (void)PetscFree(h.effective);
   return ierr;
 }
 

@@ -715,14 +715,15 @@ static PetscErrorCode SweepSlurm(const TCSweep *sw, const char *sweepfile, const
 
 /* What SweepBody() holds; SweepMain() frees it, also when the run stops on an error. */
 typedef struct {
-  TCSweep sw;
+  TCSweep      sw;
+  const char **names;   /* the command's key names, for TCSweepLoad */
+  PetscInt    *pending; /* the tasks not yet done */
 } SweepHeld;
 
 static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
 {
   TCDeck           deck;
   const TCCommand *cmd;
-  const char     **names;
   PetscBool        local = PETSC_FALSE, slurm = PETSC_FALSE, gather = PETSC_FALSE;
   PetscBool        in_process = PETSC_TRUE, worker = PETSC_FALSE;
   PetscInt         task = -1, jobs = 0, *pending, npending = 0, nfailed = 0, nunfinished = 0;
@@ -755,10 +756,10 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
                "tortuosity, microstructure, ...)",
                pos[0], name);
   }
-  PetscCall(PetscMalloc1(cmd->nkeys, &names));
-  for (PetscInt k = 0; k < cmd->nkeys; k++) names[k] = cmd->keys[k].name;
-  PetscCall(TCSweepLoad(PETSC_COMM_WORLD, pos[0], names, cmd->nkeys, &h->sw));
-  PetscCall(PetscFree(names));
+  PetscCall(PetscMalloc1(cmd->nkeys, &h->names));
+  for (PetscInt k = 0; k < cmd->nkeys; k++) h->names[k] = cmd->keys[k].name;
+  PetscCall(TCSweepLoad(PETSC_COMM_WORLD, pos[0], h->names, cmd->nkeys, &h->sw));
+  PetscCall(PetscFree(h->names));
   PetscCheck(cmd->min_pos == 0 || h->sw.input[0], PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%s: tomocell %s needs sweep: input (its %s)", pos[0], cmd->name, cmd->usage);
   if (worker) {
@@ -778,7 +779,8 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
   if (!slurm) TCOutputKeepAll();
   PetscCall(WriteTasks(&h->sw));
 
-  PetscCall(PetscMalloc1(h->sw.ntasks, &pending));
+  PetscCall(PetscMalloc1(h->sw.ntasks, &h->pending));
+  pending = h->pending;
   for (PetscInt i = 0; i < h->sw.ntasks; i++) {
     int code;
     if (TaskState(&h->sw, i, &code) != 1) pending[npending++] = i;
@@ -823,7 +825,7 @@ static PetscErrorCode SweepBody(int npos, char **pos, SweepHeld *h)
                        "wrote %s/tasks.csv; run with -local, -slurm, -task N or -gather\n",
                        h->sw.output));
   }
-  PetscCall(PetscFree(pending));
+  PetscCall(PetscFree(h->pending));
   PetscCall(TCSweepFree(&h->sw));
   PetscCheck(!nfailed, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "%d task(s) failed; their logs are in the task directories (run again to retry them)",
@@ -841,6 +843,8 @@ static PetscErrorCode SweepMain(int npos, char **pos)
   PetscMemzero(&h, sizeof(h));
   ierr = SweepBody(npos, pos, &h);
   (void)TCSweepFree(&h.sw);
+  (void)PetscFree(h.names);
+  (void)PetscFree(h.pending);
   return ierr;
 }
 
