@@ -791,6 +791,19 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
     TCJsonInt(&js, "newton_its", sum->newton_its);
     TCJsonInt(&js, "snapshots", m->nsnap);
     TCJsonObjectEnd(&js);
+    {
+      TCRollSolverCounts c;
+      PetscCall(TCRollGetSolverCounts(m->roll, &c));
+      TCJsonObjectBegin(&js, "linear_solves");
+      TCJsonString(&js, "newton_preconditioner", c.newton_direct ? "direct" : "amg");
+      TCJsonInt(&js, "newton_solves", c.newton_solves);
+      TCJsonInt(&js, "newton_iterations", c.newton_its);
+      TCJsonInt(&js, "newton_pc_setups", c.newton_pc_setups);
+      TCJsonInt(&js, "thermal_solves", c.thermal_solves);
+      TCJsonInt(&js, "thermal_iterations", c.thermal_its);
+      TCJsonInt(&js, "thermal_pc_setups", c.thermal_pc_setups);
+      TCJsonObjectEnd(&js);
+    }
     TCJsonObjectBegin(&js, "timing_s");
     TCJsonReal(&js, "setup", d->t_setup_s);
     TCJsonReal(&js, "stepping", d->t_stepping_s);
