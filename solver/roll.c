@@ -2180,9 +2180,9 @@ PetscErrorCode TCRollSetFromOptions(TCRoll r)
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_pc_lag", &r->pc_lag, NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-roll_ksp_eta", &r->lin_eta, &set));
   PetscCheck(!set || (r->lin_eta >= 1e-10 && r->lin_eta < 1), r->comm, PETSC_ERR_USER_INPUT,
-             "-roll_ksp_eta %g: give 1e-10 to 1 (the Newton's linear solves stop at that fraction "
+             "-roll_ksp_eta %s: give 1e-10 to 1 (the Newton's linear solves stop at that fraction "
              "of the residual)",
-             (double)r->lin_eta);
+             TCG(r->lin_eta).s);
   PetscCall(KSPSetFromOptions(r->ksp_th));
   PetscFunctionReturn(0);
 }
