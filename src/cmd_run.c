@@ -82,7 +82,7 @@ static void RunHelp(void)
          "                               AMG) across steps, rebuilt when CG needs 1.5x the\n"
          "                               iterations [true]; false: rebuilt at every step\n"
          "  -roll_ksp_eta F              the Newton's CG stops at F x the residual (or below\n"
-         "                               its floor) [1e-4; 1e-6 with LU]; 1e-10: exact Newton\n"
+         "                               its floor) [1e-4; 1e-6 with LU]; 1e-10: ~exact Newton\n"
          "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
          "status 3.\n");
 }
