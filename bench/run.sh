@@ -17,7 +17,9 @@
 # counted by bench/flops.sh; not for DFN: give its count) / (time per
 # evaluation x peak), the peak as bench/flops.sh derives it (or
 # PEAK_FLOP_PER_CYCLE x CLOCK_GHZ); an estimate, since the nested evaluations
-# (converged element solves) cost more than one update.
+# (converged element solves) cost more than one update. Last: the linear
+# solves' preconditioner set-ups (Newton + thermal) and CG iterations per
+# Newton solve (summary.json linear_solves).
 #
 #   bench/run.sh
 #   BIG=1 bench/run.sh
@@ -57,14 +59,19 @@ mhz = max(float(l.split(":")[1]) for l in info.splitlines() if l.startswith("cpu
 ghz = float(os.environ.get("CLOCK_GHZ") or mhz / 1000)
 flop = os.environ.get("FLOP_PER_UPDATE") or ("5459" if s["model"] == "spme" else "")
 peak = f"{100 * float(flop) / (us_eval * 1e3 * fpc * ghz):>7.1f}%" if flop and us_eval > 0 else "    n/a"
+# the linear solves (summary.json linear_solves): preconditioner set-ups (Newton + thermal) and
+# CG iterations per Newton solve
+ls = s.get("linear_solves", {})
+pcs = f"{ls['newton_pc_setups']}+{ls['thermal_pc_setups']}" if ls else "n/a"
+cg = f"{ls['newton_iterations'] / max(ls['newton_solves'], 1):.2f}" if ls else "n/a"
 print(f"{sys.argv[2]:<22} {sys.argv[3]:>5} {net['elements']:>8} {s['model']:>5} {t['stepping']:>10.2f} "
       f"{t['total']:>9.2f} {st['accepted']:>6} {st['newton_its']:>7} {s['capacity_Ah']:>8.4f} "
       f"{s['T_max_K']:>8.2f} {mem['peak_rss_bytes_per_element']:>10.0f} {per_step:>10.2f} "
-      f"{us_eval:>8.2f} {tmax:>9.2f} {peak}")
+      f"{us_eval:>8.2f} {tmax:>9.2f} {peak} {pcs:>9} {cg:>6}")
 PY
 }
 
-printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s %10s %8s %9s %8s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element evals/el/st us/eval elements_s %peak_est
+printf '%-22s %5s %8s %5s %10s %9s %6s %7s %8s %8s %10s %10s %8s %9s %8s %9s %6s\n' case ranks elements model stepping_s total_s steps newton capacity T_max_K B/element evals/el/st us/eval elements_s %peak_est pc_setups cg/its
 cat >"$work/tranter.yaml" <<'YAML'
 job: roll
 preset: 18650

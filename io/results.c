@@ -110,6 +110,19 @@ static PetscErrorCode ResultsWriteNetworkFile(TCGraph g, const char h5path[], co
                                               const TCExtraField extra[], PetscInt nextra, Vec *v,
                                               Vec *vin)
 {
+  PetscFunctionBeginUser;
+  PetscCall(TCResultsWriteNetworkFilePost(g, h5path, nodef, nnodef, edgef, nedgef, meta, fn, ctx,
+                                          extra, nextra, NULL));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCResultsWriteNetworkFilePost(TCGraph g, const char h5path[], const TCField nodef[],
+                                             PetscInt nnodef, const TCField edgef[],
+                                             PetscInt nedgef, const TCRunMeta *meta,
+                                             TCResultsExtraFn fn, void *ctx,
+                                             const TCExtraField extra[], PetscInt nextra,
+                                             TCResultsPostFn post)
+{
   MPI_Comm      comm;
   PetscMPIInt   size, rank;
   char          final[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN], xmf[PETSC_MAX_PATH_LEN];
@@ -200,6 +213,7 @@ static PetscErrorCode ResultsWriteNetworkFile(TCGraph g, const char h5path[], co
     PetscCall(TCH5WriteAttrString(&h5, "/", "created_utc", stamp));
   }
   PetscCall(TCH5Close(&h5));
+  if (post) PetscCall(post(comm, tmp, ctx));
   PetscCall(TCOutputCommit(comm, tmp, final));
 
   /* XDMF: nodes as geometry, edges as two-node polylines */

@@ -52,3 +52,11 @@ PETSC_EXTERN PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5pa
                                                       const TCRunMeta *meta, TCResultsExtraFn fn,
                                                       void *ctx, const TCExtraField extra[],
                                                       PetscInt nextra);
+/* ... and post(comm, path, ctx), collective, on the complete file (closed,
+   under its temporary name path) before it takes its final name: for work
+   that is cheaper on one rank with the serial driver (rank 0 opens path) */
+typedef PetscErrorCode (*TCResultsPostFn)(MPI_Comm comm, const char path[], void *ctx);
+PETSC_EXTERN PetscErrorCode TCResultsWriteNetworkFilePost(
+    TCGraph g, const char h5path[], const TCField nodef[], PetscInt nnodef, const TCField edgef[],
+    PetscInt nedgef, const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
+    const TCExtraField extra[], PetscInt nextra, TCResultsPostFn post);

@@ -52,6 +52,18 @@ enum {
   G_ONSET_Y,
   G_ONSET_Z,
   G_PEAK, /* highest temperature so far, K */
+  /* the Newton preconditioner kept across steps: built from the element
+     conductances in the state's off_gpc block (checkpointed with it, so that a
+     restart rebuilds exactly the preconditioner of the uninterrupted run) */
+  G_PC_VALID, /* 1: off_gpc holds them */
+  G_PC_CTL,   /* the control (TCCellControl) it was built under */
+  G_PC_PTERM, /* the power terminal's diagonal term it had */
+  G_PC_DREF,  /* CG iterations per decade of its first solve (0: not yet) */
+  G_PC_STALE, /* 1: rebuild at the next step (its iterations per decade grew) */
+  /* the thermal preconditioner kept across steps: built for A at this dt (0: none) */
+  G_TH_PC_DT,
+  G_TH_PC_DREF,
+  G_TH_PC_STALE,
   NG
 };
 
@@ -69,6 +81,24 @@ enum {
 /* elements per batched update (-element_block): a block's workspace (~60
    reals per x cell and element for SPMe) stays in the L2 cache */
 #define TC_ROLL_ELEMENT_BLOCK 64
+/* Newton's linear solves (inexact Newton): CG stops at TC_ROLL_LIN_ETA of the
+   residual |F| (TC_ROLL_LIN_ETA_DIRECT with a factorisation: its iterations
+   are cheap, and looser solves cost element evaluations, 263 instead of 259
+   in a Tranter-size run) or at TC_ROLL_LIN_QUAD |F|^2 / I_1C (below the
+   quadratic convergence's next residual: 0.1-0.5 |F|^2 / I_1C on the
+   21700), whichever is smaller, or at TC_ROLL_LIN_FLOOR of the residual's
+   floor (the last solve of a step, Polish, at the latter only: its residual
+   is the step's), at most at rtol 1e-10 as before. The preconditioner (a
+   factorisation or AMG) is kept across steps and rebuilt at the next step
+   once a solve needs more than TC_ROLL_PC_GROWTH times the CG iterations per
+   decade of residual reduction of the preconditioner's first solve (at least
+   TC_ROLL_PC_DMIN of them: a fresh factorisation converges in one) */
+#define TC_ROLL_LIN_ETA        1e-4
+#define TC_ROLL_LIN_ETA_DIRECT 1e-6
+#define TC_ROLL_LIN_QUAD       0.05
+#define TC_ROLL_LIN_FLOOR      0.25
+#define TC_ROLL_PC_GROWTH      1.5
+#define TC_ROLL_PC_DMIN        1.0
 
 typedef struct {
   PetscInt  a, c_l, c; /* Al row (local), Cu (ghosted local index, global new id) */
@@ -110,7 +140,7 @@ struct _p_TCRoll {
   PetscInt            neg_row, pos_row; /* local rows of the terminals (-1 if not owned) */
   PetscInt            pos_global;
   PetscInt   nstate, off_diag, off_T, off_Trate, off_phi, off_phirate, off_ab, off_onset, off_erate;
-  PetscInt   off_glob;
+  PetscInt   off_gpc, off_glob;
   PetscReal  Tamb_now; /* the ambient of the step being solved */
   PetscInt   short_e;  /* local element of the short, or -1 */
   PetscReal  short_G, short_dist, short_P;
@@ -121,25 +151,39 @@ struct _p_TCRoll {
   PetscReal *heater;   /* per node: its share of the heater power */
   PetscReal  t_now;    /* end of the step being solved, s */
   /* electrochemistry */
-  SNES             snes;
-  Mat              J;
-  Vec              X, F, phig, Tg;  /* phig, Tg ghosted */
-  PetscReal       *Iel, *gel, *Qel; /* per element, last function evaluation */
-  PetscReal       *fround;          /* per owned node: magnitude of the residual's terms */
-  PetscReal        fnorm_floor;     /* rounding floor of the residual norm */
-  PetscReal        fsum_max;        /* larger |sum of F| over either electrode's nodes, relative */
-  PetscReal        el_update;       /* largest scaled element update of the evaluation */
-  PetscBool        monitor_newton;  /* -roll_newton_monitor */
-  PetscInt         nsens;           /* reals per element sensitivity */
-  PetscReal       *sens, *dVlin;    /* per element: d(I, unknowns)/dV and the dV it was made at */
-  PetscReal       *itbuf;           /* scratch: one element iterate (nsens reals) */
-  TCRollBlock      blk;             /* ElementsEvaluate's blocks (-element_block) */
-  PetscBool        sens_ok;         /* sens belongs to this step */
-  PetscBool        nested;          /* converge every element at every evaluation */
-  PetscBool        th_fresh;        /* build the thermal preconditioner at the next solve */
-  PetscBool        polish;          /* the Newton solve stopped for Polish */
-  TCCellResult    *res;             /* per element */
-  PetscReal       *trial_cells;     /* element states of the evaluation */
+  SNES               snes;
+  Mat                J;
+  Vec                X, F, phig, Tg;  /* phig, Tg ghosted */
+  PetscReal         *Iel, *gel, *Qel; /* per element, last function evaluation */
+  PetscReal         *fround;          /* per owned node: magnitude of the residual's terms */
+  PetscReal          fnorm_floor;     /* rounding floor of the residual norm */
+  PetscReal          fsum_max;       /* larger |sum of F| over either electrode's nodes, relative */
+  PetscReal          el_update;      /* largest scaled element update of the evaluation */
+  PetscBool          monitor_newton; /* -roll_newton_monitor */
+  PetscInt           nsens;          /* reals per element sensitivity */
+  PetscReal         *sens, *dVlin;   /* per element: d(I, unknowns)/dV and the dV it was made at */
+  PetscReal         *itbuf;          /* scratch: one element iterate (nsens reals) */
+  TCRollBlock        blk;            /* ElementsEvaluate's blocks (-element_block) */
+  PetscBool          sens_ok;        /* sens belongs to this step */
+  PetscBool          nested;         /* converge every element at every evaluation */
+  PetscBool          th_fresh;       /* build the thermal preconditioner at the next solve */
+  PetscBool          th_pc_A;        /* ... which was built for A (not A - diag(D)) */
+  PetscReal          th_pc_dt;       /* ... at this dt */
+  TCRollSolverCounts cnt;            /* linear solves, iterations, preconditioner set-ups */
+  /* the Newton preconditioner (see G_PC_VALID) */
+  PetscBool        pc_lag;     /* keep it across steps (-roll_pc_lag) */
+  PetscBool        pc_have;    /* one is built, from gpc, pc_ctl, pc_pterm */
+  PetscBool        pc_pending; /* the next Jacobian builds it: record it */
+  PetscBool        pc_force;   /* rebuild at the next solve (a failed one) */
+  PetscBool        lin_polish; /* the solve is Polish's */
+  PetscReal       *gpc, pc_ctl, pc_pterm;
+  PetscReal        lin_eta, lin_r0; /* inexact-Newton factor; |F| of the solve */
+  void            *kspdef;          /* KSPConvergedDefault's context */
+  PetscReal        th_r0;           /* the thermal solve's initial residual */
+  void            *kspdef_th;
+  PetscBool        polish;      /* the Newton solve stopped for Polish */
+  TCCellResult    *res;         /* per element */
+  PetscReal       *trial_cells; /* element states of the evaluation */
   const PetscReal *state_old;
   PetscReal        T_dt; /* dt of the current step */
   TCCellControl    ctl;
@@ -424,16 +468,11 @@ static PetscErrorCode RollConverged(SNES snes, PetscInt it, PetscReal xnorm, Pet
   PetscFunctionReturn(0);
 }
 
-/* the Jacobian at the point of the last function evaluation (SNES evaluates
-   the function at a point before the Jacobian there) */
-static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
+/* the Jacobian with element conductances g (per element) and pterm
+   subtracted on the positive terminal's diagonal (power control) */
+static PetscErrorCode AssembleJacobian(TCRoll r, const PetscReal g_el[], PetscReal pterm, Mat P)
 {
-  TCRoll r = (TCRoll)ctx;
-
   PetscFunctionBeginUser;
-  (void)snes;
-  (void)X;
-  (void)Jm;
   PetscCall(MatZeroEntries(P));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt  row = r->rstart + i, tag = r->tag[i];
@@ -448,16 +487,12 @@ static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
       if (!IsFixed(r, r->tag[r->lcol[k]]))
         PetscCall(MatSetValue(P, row, r->col[k], -r->G[k], ADD_VALUES));
     }
-    if (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_POWER) {
-      PetscReal phit;
-      PetscCall(VecGetValues(X, 1, &row, &phit));
-      d -= r->ctl_value / (phit * phit);
-    }
+    if (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_POWER) d -= pterm;
     PetscCall(MatSetValue(P, row, row, d, ADD_VALUES));
   }
   for (PetscInt e = 0; e < r->nel; e++) {
     PetscInt    idx[2] = {r->rstart + r->el[e].a, r->el[e].c};
-    PetscReal   g      = r->gel[e];
+    PetscReal   g      = g_el[e];
     PetscScalar v[4]   = {g, -g, -g, g};
     PetscCall(MatSetValues(P, 2, idx, 2, idx, v, ADD_VALUES));
   }
@@ -466,22 +501,166 @@ static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* the Jacobian at the point of the last function evaluation (SNES evaluates
+   the function at a point before the Jacobian there); when it is to build the
+   preconditioner (pc_pending), the conductances go into the trial state */
+static PetscErrorCode FormJacobian(SNES snes, Vec X, Mat Jm, Mat P, void *ctx)
+{
+  TCRoll    r     = (TCRoll)ctx;
+  PetscReal pterm = 0;
+
+  PetscFunctionBeginUser;
+  (void)snes;
+  (void)Jm;
+  if (r->ctl == TC_CELL_POWER && r->pos_row >= 0) {
+    PetscInt  row = r->rstart + r->pos_row;
+    PetscReal phit;
+    PetscCall(VecGetValues(X, 1, &row, &phit));
+    pterm = r->ctl_value / (phit * phit);
+  }
+  PetscCall(AssembleJacobian(r, r->gel, pterm, P));
+  if (r->pc_pending) {
+    PetscReal *g = r->trial_cells + r->off_glob;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &pterm, 1, MPIU_REAL, MPI_SUM, r->comm));
+    PetscCall(PetscArraycpy(r->gpc, r->gel, r->nel));
+    PetscCall(PetscArraycpy(r->trial_cells + r->off_gpc, r->gel, r->nel));
+    r->pc_ctl = g[G_PC_CTL] = (PetscReal)r->ctl;
+    r->pc_pterm = g[G_PC_PTERM] = pterm;
+    g[G_PC_VALID]               = 1;
+    g[G_PC_DREF]                = 0;
+    g[G_PC_STALE]               = 0;
+    r->pc_have                  = PETSC_TRUE;
+    r->pc_pending               = PETSC_FALSE;
+    r->pc_force                 = PETSC_FALSE;
+    r->cnt.newton_pc_setups++;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The Newton's preconditioner for a step from state: rebuilt at the step's
+   first Jacobian when asked for (a failed solve, a grown iteration count, a
+   new control, -roll_pc_lag false), else the state's (built here from its
+   conductances unless it is the one in memory already: after a restart, or
+   a discarded trial that rebuilt it) */
+static PetscErrorCode NewtonPCPrepare(TCRoll r, const PetscReal state[])
+{
+  const PetscReal *gs = state + r->off_glob;
+  int              same;
+  KSP              ksp;
+  PC               pc;
+
+  PetscFunctionBeginUser;
+  if (!r->pc_lag || r->pc_force || gs[G_PC_VALID] != 1 || gs[G_PC_STALE] != 0 ||
+      gs[G_PC_CTL] != (PetscReal)r->ctl) {
+    PetscCall(SNESSetLagPreconditioner(r->snes, -2)); /* build at the first Jacobian, then keep */
+    r->pc_pending = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  r->pc_pending = PETSC_FALSE;
+  same          = r->pc_have && r->pc_ctl == gs[G_PC_CTL] && r->pc_pterm == gs[G_PC_PTERM] &&
+         !memcmp(r->gpc, state + r->off_gpc, (size_t)r->nel * sizeof(PetscReal));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPI_INT, MPI_LAND, r->comm));
+  if (!same) {
+    PetscCall(PetscArraycpy(r->gpc, state + r->off_gpc, r->nel));
+    PetscCall(AssembleJacobian(r, r->gpc, gs[G_PC_PTERM], r->J));
+    PetscCall(SNESGetKSP(r->snes, &ksp));
+    PetscCall(KSPSetOperators(ksp, r->J, r->J));
+    PetscCall(KSPSetReusePreconditioner(ksp, PETSC_FALSE));
+    PetscCall(KSPGetPC(ksp, &pc));
+    PetscCall(PCSetUp(pc));
+    r->pc_ctl   = gs[G_PC_CTL];
+    r->pc_pterm = gs[G_PC_PTERM];
+    r->pc_have  = PETSC_TRUE;
+    r->cnt.newton_pc_setups++;
+  }
+  PetscCall(SNESSetLagPreconditioner(r->snes, -1)); /* keep it */
+  PetscFunctionReturn(0);
+}
+
+/* CG's test for the Newton's linear solves (see TC_ROLL_LIN_ETA), and the
+   bookkeeping of the kept preconditioner (see TC_ROLL_PC_GROWTH) */
+static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
+                                         KSPConvergedReason *reason, void *ctx)
+{
+  TCRoll r = (TCRoll)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(KSPConvergedDefault(ksp, it, rnorm, reason, r->kspdef));
+  if (it == 0) r->lin_r0 = rnorm;
+  if (*reason == KSP_CONVERGED_ITERATING && it > 0) {
+    PetscReal atol, rtol, stol, floor;
+    PetscInt  maxit, maxf;
+    PetscCall(SNESGetTolerances(r->snes, &atol, &rtol, &stol, &maxit, &maxf));
+    floor = TC_ROLL_LIN_FLOOR * PetscMax(atol, r->fnorm_floor);
+    if (rnorm <=
+        (r->lin_polish
+             ? floor
+             : PetscMax(PetscMin(r->lin_eta, TC_ROLL_LIN_QUAD * r->lin_r0 / r->I1C) * r->lin_r0,
+                        floor)))
+      *reason = KSP_CONVERGED_ATOL;
+  }
+  if (*reason == KSP_CONVERGED_ITERATING) PetscFunctionReturn(0);
+  r->cnt.newton_solves++;
+  r->cnt.newton_its += it;
+  if (*reason < 0) {
+    r->pc_force = PETSC_TRUE;
+  } else if (it > 0 && r->trial_cells) {
+    PetscReal *g   = r->trial_cells + r->off_glob;
+    PetscReal  dec = rnorm > 0 && r->lin_r0 > rnorm ? log10(r->lin_r0 / rnorm) : 16;
+    PetscReal  d   = it / PetscMax(dec, 1e-3);
+    if (g[G_PC_DREF] == 0)
+      g[G_PC_DREF] = PetscMax(d, TC_ROLL_PC_DMIN);
+    else if (d > TC_ROLL_PC_GROWTH * g[G_PC_DREF])
+      g[G_PC_STALE] = 1;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* the thermal solves' test: the default, noting the initial residual */
+static PetscErrorCode ThermalKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
+                                          KSPConvergedReason *reason, void *ctx)
+{
+  TCRoll r = (TCRoll)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(KSPConvergedDefault(ksp, it, rnorm, reason, r->kspdef_th));
+  if (it == 0) r->th_r0 = rnorm;
+  PetscFunctionReturn(0);
+}
+
 /* ---- linear solvers ------------------------------------------------------ */
+
+/* Small enough for a sequential factorisation (on 2+ ranks on every rank):
+   up to TC_ROLL_DIRECT_MAX_NODES nodes, or TC_ROLL_DIRECT_MAX_NODES_SHEET for
+   a roll of one node layer (a 2-D graph: its nested-dissection fill stays
+   small; a layered roll's is a 3-D grid's) */
+static PetscErrorCode DirectSmall(TCRoll r, PetscBool *small)
+{
+  PetscInt N, ns[2], layers, nel;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetSize(r->X, &N));
+  PetscCall(TCRollNetGetSizes(r->net, ns, &layers, &nel));
+  *small = (PetscBool)(N <= TC_ROLL_DIRECT_MAX_NODES ||
+                       (layers == 1 && N <= TC_ROLL_DIRECT_MAX_NODES_SHEET));
+  PetscFunctionReturn(0);
+}
 
 /* A preconditioner for a symmetric positive definite system of the roll (the
    Newton Jacobian, the thermal matrix): a factorisation, LU (on 2+ ranks a
-   redundant sequential LU on every rank up to TC_ROLL_DIRECT_MAX_NODES
-   nodes, else SuperLU_dist: its results do not depend on message timing, so
-   runs and restarts repeat bit for bit; MUMPS's differ in the last bits, and
+   redundant sequential LU on every rank when DirectSmall, else
+   SuperLU_dist: its results do not depend on message timing, so runs and
+   restarts repeat bit for bit; MUMPS's differ in the last bits, and
    SuperLU_dist's triangular solves crawl when ranks share cores), or
    algebraic multigrid (BoomerAMG, else GAMG). */
 static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
 {
   PetscMPIInt size;
-  PetscBool   mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE;
+  PetscBool   mumps = PETSC_FALSE, superlu = PETSC_FALSE, hypre = PETSC_FALSE, small;
   PetscInt    N;
 
   PetscFunctionBeginUser;
+  PetscCall(DirectSmall(r, &small));
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
   PetscCall(VecGetSize(r->X, &N));
   PetscCall(PetscHasExternalPackage("mumps", &mumps));
@@ -513,7 +692,7 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
     PetscFunctionReturn(0);
   }
   PetscCall(PCSetType(pc, PCLU));
-  if (size > 1 && N <= TC_ROLL_DIRECT_MAX_NODES) {
+  if (size > 1 && small) {
     /* small: every rank factors the whole matrix (sequential LU, identical on
        every rank); no parallel triangular solves */
     PetscCall(PCSetType(pc, PCREDUNDANT));
@@ -530,30 +709,37 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
    preconditioner destroyed before its first use fails). Both systems are
    solved by CG with a preconditioner built at the first solve of each step
    and reused for the rest of the step (Newton iterations, coupling
-   iterations), where the matrices change little: a factorisation up to
-   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG. A direct factorisation of a
-   many-layer roll fills in like a 3-D grid's (a 21700 at 1 mm x 4 layers:
-   50 ms per factorisation); CG + BoomerAMG costs O(N). */
+   iterations), where the matrices change little: a factorisation when
+   DirectSmall, else AMG. A direct factorisation of a many-layer roll fills
+   in like a 3-D grid's (a 21700 at 1 mm x 5 layers, 7,800 nodes: 0.5 s per
+   LU, 5 ms per triangular solve against 1 ms per BoomerAMG cycle); CG +
+   BoomerAMG costs O(N). */
 static PetscErrorCode SolversConfigure(TCRoll r)
 {
   KSP            ksp;
   PC             pc;
   SNESLineSearch ls;
-  PetscInt       N, solver = r->rp.linear_solver;
+  PetscInt       solver = r->rp.linear_solver;
   PetscMPIInt    size;
+  PetscBool      small;
 
   PetscFunctionBeginUser;
   if (r->snes_ready) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
-  PetscCall(VecGetSize(r->X, &N));
-  if (solver == TC_ROLL_SOLVER_AUTO)
-    solver = N <= TC_ROLL_DIRECT_MAX_NODES ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
+  PetscCall(DirectSmall(r, &small));
+  if (solver == TC_ROLL_SOLVER_AUTO) solver = small ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
   /* Newton: the linear error stays below the Newton test's rounding floor */
   PetscCall(SNESGetKSP(r->snes, &ksp));
   PetscCall(KSPSetType(ksp, KSPCG));
   PetscCall(KSPSetTolerances(ksp, 1e-10, 1e-50, PETSC_DEFAULT, 1000));
+  /* the true residual, to compare with the Newton's floor (TC_ROLL_LIN_ETA) */
+  PetscCall(KSPSetNormType(ksp, KSP_NORM_UNPRECONDITIONED));
+  PetscCall(KSPConvergedDefaultCreate(&r->kspdef));
+  PetscCall(KSPSetConvergenceTest(ksp, NewtonKSPConverged, r, NULL));
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG)));
+  r->cnt.newton_direct = (PetscBool)(solver != TC_ROLL_SOLVER_AMG);
+  if (r->lin_eta == 0) r->lin_eta = r->cnt.newton_direct ? TC_ROLL_LIN_ETA_DIRECT : TC_ROLL_LIN_ETA;
   PetscCall(SNESGetLineSearch(r->snes, &ls));
   /* full Newton steps: a backtracked step would pass the update-size (stol) test unconverged */
   PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));
@@ -561,12 +747,13 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   PetscCall(KSPSetType(r->ksp_th, KSPCG));
   PetscCall(KSPSetTolerances(r->ksp_th, 1e-13, 1e-50, PETSC_DEFAULT, 10000));
   PetscCall(KSPSetInitialGuessNonzero(r->ksp_th, PETSC_TRUE));
+  PetscCall(KSPConvergedDefaultCreate(&r->kspdef_th));
+  PetscCall(KSPSetConvergenceTest(r->ksp_th, ThermalKSPConverged, r, NULL));
   PetscCall(KSPGetPC(r->ksp_th, &pc));
   /* not a second SuperLU_dist factorisation in the process: it corrupts the
      heap at finalisation (Debian's SuperLU_dist 8.1) */
   PetscCall(SetSPDPreconditioner(
-      r, pc,
-      (PetscBool)(solver == TC_ROLL_SOLVER_AMG || (size > 1 && N > TC_ROLL_DIRECT_MAX_NODES))));
+      r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG || (size > 1 && !small))));
   if (r->snes_from_options) {
     PetscCall(SNESSetFromOptions(r->snes));
     PetscCall(KSPSetFromOptions(r->ksp_th));
@@ -716,6 +903,83 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
 
 /* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
    derivative of a temperature-dependent source. *ok: the solve converged. */
+/* A = C/dt + K + H (T fixed on the fixed nodes) for dt */
+static PetscErrorCode ThermalOperator(TCRoll r, PetscReal dt)
+{
+  Vec          diag;
+  PetscScalar *dd;
+
+  PetscFunctionBeginUser;
+  if (dt == r->dt_A) PetscFunctionReturn(0);
+  PetscCall(MatCopy(r->K, r->A, SAME_NONZERO_PATTERN));
+  PetscCall(VecDuplicate(r->C, &diag));
+  PetscCall(VecCopy(r->H, diag));
+  if (isfinite(dt)) PetscCall(VecAXPY(diag, 1.0 / dt, r->C));
+  PetscCall(VecGetArray(diag, &dd));
+  for (PetscInt i = 0; i < r->n; i++)
+    if (ThermalFixed(r, i)) dd[i] = 1; /* T = T_amb there */
+  PetscCall(VecRestoreArray(diag, &dd));
+  PetscCall(MatDiagonalSet(r->A, diag, ADD_VALUES));
+  PetscCall(VecDestroy(&diag));
+  r->dt_A = dt;
+  PetscFunctionReturn(0);
+}
+
+/* The thermal preconditioner for A(dt). In a step it is kept across steps
+   (in the state: G_TH_PC_DT, the dt it was built for, so that a restart
+   builds the same one from A at that dt) and rebuilt at the next step once
+   its iterations per decade grow (as the Newton's, TC_ROLL_PC_GROWTH); A's
+   values are those of dt again on return. Not for the abuse Newton's matrix
+   (D: A - dq/dT moves far and can be indefinite near runaway): that one is
+   built for each of its solves. *rec: record the solve's iterations in the
+   state. */
+static PetscErrorCode ThermalPCPrepare(TCRoll r, PetscReal dt, PetscBool abuse, PetscBool *rec)
+{
+  PetscReal *g = r->trial_cells ? r->trial_cells + r->off_glob : NULL;
+  PetscReal  want;
+
+  PetscFunctionBeginUser;
+  *rec = PETSC_FALSE;
+  if (abuse) { /* for this solve only */
+    PetscCall(KSPSetReusePreconditioner(r->ksp_th, PETSC_FALSE));
+    r->cnt.thermal_pc_setups++;
+    r->th_pc_A = PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  if (r->th_fresh || !g || !r->pc_lag) { /* kept while dt is (-roll_pc_lag false) */
+    PetscBool reuse = (PetscBool)(!r->th_fresh && r->th_pc_A && r->th_pc_dt == dt);
+    PetscCall(KSPSetReusePreconditioner(r->ksp_th, reuse));
+    if (!reuse) r->cnt.thermal_pc_setups++;
+    r->th_pc_A  = PETSC_TRUE;
+    r->th_pc_dt = dt;
+    PetscFunctionReturn(0);
+  }
+  if (g[G_TH_PC_DT] == 0 || g[G_TH_PC_STALE] != 0) { /* a new one, at this dt */
+    g[G_TH_PC_DT]    = dt;
+    g[G_TH_PC_DREF]  = 0;
+    g[G_TH_PC_STALE] = 0;
+    r->th_pc_A       = PETSC_FALSE;
+  }
+  want = g[G_TH_PC_DT];
+  *rec = PETSC_TRUE;
+  if (r->th_pc_A && r->th_pc_dt == want) {
+    PetscCall(KSPSetReusePreconditioner(r->ksp_th, PETSC_TRUE));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(ThermalOperator(r, want));
+  PetscCall(KSPSetOperators(r->ksp_th, r->A, r->A));
+  PetscCall(KSPSetReusePreconditioner(r->ksp_th, PETSC_FALSE));
+  PetscCall(KSPSetUp(r->ksp_th));
+  PetscCall(KSPSetReusePreconditioner(r->ksp_th, PETSC_TRUE));
+  PetscCall(ThermalOperator(r, dt));
+  r->cnt.thermal_pc_setups++;
+  r->th_pc_A  = PETSC_TRUE;
+  r->th_pc_dt = want;
+  PetscFunctionReturn(0);
+}
+
+/* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
+   derivative of a temperature-dependent source. *ok: the solve converged. */
 static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec D, Vec Tnew,
                                        PetscBool *ok)
 {
@@ -723,25 +987,10 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
   const PetscScalar *c, *h, *to, *q;
   KSPConvergedReason reason;
   Mat                op;
+  PetscBool          rec;
 
   PetscFunctionBeginUser;
-  if (dt != r->dt_A) {
-    Vec diag;
-    PetscCall(MatCopy(r->K, r->A, SAME_NONZERO_PATTERN));
-    PetscCall(VecDuplicate(r->C, &diag));
-    PetscCall(VecCopy(r->H, diag));
-    if (isfinite(dt)) PetscCall(VecAXPY(diag, 1.0 / dt, r->C));
-    {
-      PetscScalar *dd;
-      PetscCall(VecGetArray(diag, &dd));
-      for (PetscInt i = 0; i < r->n; i++)
-        if (ThermalFixed(r, i)) dd[i] = 1; /* T = T_amb there */
-      PetscCall(VecRestoreArray(diag, &dd));
-    }
-    PetscCall(MatDiagonalSet(r->A, diag, ADD_VALUES));
-    PetscCall(VecDestroy(&diag));
-    r->dt_A = dt;
-  }
+  PetscCall(ThermalOperator(r, dt));
   op = r->A;
   if (D) {
     if (!r->A2)
@@ -754,12 +1003,9 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
     op = r->A2;
   }
   PetscCall(SolversConfigure(r));
+  PetscCall(ThermalPCPrepare(r, dt, (PetscBool)(D != NULL), &rec));
   PetscCall(KSPSetOperators(r->ksp_th, op, op));
-  /* the preconditioner of the step's first thermal solve serves the rest of
-     it; not the abuse Newton's: its matrix (A - dq/dT) moves far and can be
-     indefinite near runaway */
-  PetscCall(KSPSetReusePreconditioner(r->ksp_th, (PetscBool)(!r->th_fresh && !D)));
-  r->th_fresh = (PetscBool)(D != NULL);
+  r->th_fresh = PETSC_FALSE;
   PetscCall(VecGetArray(r->b, &bb));
   PetscCall(VecGetArrayRead(r->C, &c));
   PetscCall(VecGetArrayRead(r->H, &h));
@@ -779,6 +1025,23 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
   PetscCall(VecRestoreArray(r->b, &bb));
   PetscCall(KSPSolve(r->ksp_th, r->b, Tnew));
   PetscCall(KSPGetConvergedReason(r->ksp_th, &reason));
+  {
+    PetscInt  its;
+    PetscReal rn;
+    PetscCall(KSPGetIterationNumber(r->ksp_th, &its));
+    PetscCall(KSPGetResidualNorm(r->ksp_th, &rn));
+    r->cnt.thermal_solves++;
+    r->cnt.thermal_its += its;
+    if (rec && reason > 0 && its > 0) { /* iterations per decade (TC_ROLL_PC_GROWTH) */
+      PetscReal *g   = r->trial_cells + r->off_glob;
+      PetscReal  dec = rn > 0 && r->th_r0 > rn ? log10(r->th_r0 / rn) : 16;
+      PetscReal  d   = its / PetscMax(dec, 1e-3);
+      if (g[G_TH_PC_DREF] == 0)
+        g[G_TH_PC_DREF] = PetscMax(d, TC_ROLL_PC_DMIN);
+      else if (d > TC_ROLL_PC_GROWTH * g[G_TH_PC_DREF])
+        g[G_TH_PC_STALE] = 1;
+    }
+  }
   *ok = (PetscBool)(reason > 0);
   PetscFunctionReturn(0);
 }
@@ -968,7 +1231,9 @@ static PetscErrorCode Polish(TCRoll r, PetscBool *ok)
   PetscCall(KSPSetOperators(ksp, r->J, r->J));
   PetscCall(KSPSetReusePreconditioner(ksp, PETSC_TRUE));
   PetscCall(VecDuplicate(r->X, &d));
+  r->lin_polish = PETSC_TRUE; /* its residual is the step's: to the floor */
   PetscCall(KSPSolve(ksp, r->F, d));
+  r->lin_polish = PETSC_FALSE;
   PetscCall(KSPGetConvergedReason(ksp, &kr));
   if (kr > 0) {
     PetscCall(VecAXPY(r->X, -1.0, d));
@@ -1040,9 +1305,8 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
 
   PetscFunctionBeginUser;
   *ok = PETSC_FALSE;
-  PetscCall(SNESSetLagPreconditioner(r->snes, -2)); /* build at the first Jacobian, then keep */
-  r->th_fresh = PETSC_TRUE;
   PetscCall(PetscArraycpy(trial, state, r->nstate));
+  PetscCall(NewtonPCPrepare(r, state));
   /* the elements start from state_old extrapolated with the last step's rates */
   for (PetscInt e = 0; e < r->nel; e++)
     PetscCall(
@@ -1116,11 +1380,10 @@ static PetscErrorCode SolveCoupled(TCRoll r, const PetscReal state[], PetscReal 
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl ctl,
-                               PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
-                               TCCellResult *res, PetscReal *T_new, PetscBool *conv)
+static PetscErrorCode RollStepCore(TCRoll r, const PetscReal state[], TCCellControl ctl,
+                                   PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
+                                   TCCellResult *res, PetscReal *T_new, PetscBool *conv)
 {
-  TCRoll           r    = (TCRoll)ctx;
   const PetscReal *gold = state + r->off_glob;
   PetscReal       *gnew = trial + r->off_glob, Qtot = 0, Qab = 0;
   PetscInt         its = 0;
@@ -1142,7 +1405,8 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   r->nested = (PetscBool)(dt <= 0);
   PetscCall(SolveCoupled(r, state, trial, ctl, value, dt, &its, &Qtot, &Qab, &solved));
   if (!solved && !r->nested) {
-    r->nested = PETSC_TRUE;
+    r->nested   = PETSC_TRUE;
+    r->pc_force = PETSC_TRUE;
     PetscCall(SolveCoupled(r, state, trial, ctl, value, dt, &its, &Qtot, &Qab, &solved));
   }
   if (!solved) PetscFunctionReturn(0);
@@ -1313,6 +1577,21 @@ static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl
   }
   PetscCall(VecMax(r->Tnew, NULL, T_new));
   *conv = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* a step; after a failed one the Newton preconditioner is rebuilt. (A step
+   that converged without a Jacobian leaves it as the state has it.) */
+static PetscErrorCode RollStep(void *ctx, const PetscReal state[], TCCellControl ctl,
+                               PetscReal value, PetscReal T_K, PetscReal dt, PetscReal trial[],
+                               TCCellResult *res, PetscReal *T_new, PetscBool *conv)
+{
+  TCRoll r = (TCRoll)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(RollStepCore(r, state, ctl, value, T_K, dt, trial, res, T_new, conv));
+  r->pc_force   = (PetscBool) !*conv;
+  r->pc_pending = PETSC_FALSE;
   PetscFunctionReturn(0);
 }
 
@@ -1730,8 +2009,9 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   r->off_phirate = r->off_phi + r->n;     /* dphi/dt of the last step, for the first guess */
   r->off_ab      = r->off_phirate + r->n; /* abuse-reaction states per node */
   r->off_onset   = r->off_ab + (rp->abuse ? TC_ABUSE_NSTATE * r->n : 0); /* runaway onset */
-  r->off_erate   = r->off_onset + r->n; /* element iterates' rates of the last step */
-  r->off_glob    = r->off_erate + r->nel * r->nsens;
+  r->off_erate   = r->off_onset + r->n;              /* element iterates' rates of the last step */
+  r->off_gpc     = r->off_erate + r->nel * r->nsens; /* the Newton preconditioner's g */
+  r->off_glob    = r->off_gpc + r->nel;
   r->nstate      = r->off_glob + NG;
   PetscCall(PetscMalloc4(PetscMax(r->nel, 1), &r->Iel, PetscMax(r->nel, 1), &r->gel,
                          PetscMax(r->nel, 1), &r->Qel, PetscMax(r->nel, 1), &r->res));
@@ -1881,7 +2161,10 @@ PetscErrorCode TCRollCreate(TCRollNet net, TCCell cell, const TCCellParams *p,
   PetscCall(PetscMalloc3(PetscMax(r->nel, 1) * r->nsens, &r->sens, PetscMax(r->nel, 1), &r->dVlin,
                          r->nsens, &r->itbuf));
   PetscCall(RollBlockAlloc(r, TC_ROLL_ELEMENT_BLOCK));
-  *out = r;
+  PetscCall(PetscMalloc1(PetscMax(r->nel, 1), &r->gpc));
+  r->pc_lag  = PETSC_TRUE;
+  r->lin_eta = 0; /* by the preconditioner, at SolversConfigure */
+  *out       = r;
   PetscFunctionReturn(0);
 }
 
@@ -1897,7 +2180,20 @@ PetscErrorCode TCRollSetFromOptions(TCRoll r)
   PetscCall(RollBlockAlloc(r, nb));
   r->snes_from_options = PETSC_TRUE; /* applied at the first solve, see SolversConfigure */
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_newton_monitor", &r->monitor_newton, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_pc_lag", &r->pc_lag, NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-roll_ksp_eta", &r->lin_eta, &set));
+  PetscCheck(!set || (r->lin_eta >= 1e-10 && r->lin_eta < 1), r->comm, PETSC_ERR_USER_INPUT,
+             "-roll_ksp_eta %s: give 1e-10 to 1 (the Newton's linear solves stop at that fraction "
+             "of the residual)",
+             TCG(r->lin_eta).s);
   PetscCall(KSPSetFromOptions(r->ksp_th));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCRollGetSolverCounts(TCRoll r, TCRollSolverCounts *c)
+{
+  PetscFunctionBeginUser;
+  *c = r->cnt;
   PetscFunctionReturn(0);
 }
 
@@ -1970,6 +2266,7 @@ PetscErrorCode TCRollStateInit(TCRoll r, PetscReal soc, PetscReal state[])
     state[r->off_Trate + r->n + k] = 0;
   }
   PetscCall(PetscMemzero(state + r->off_erate, r->nel * r->nsens * sizeof(PetscReal)));
+  PetscCall(PetscMemzero(state + r->off_gpc, r->nel * sizeof(PetscReal)));
   PetscCall(PetscMemzero(state + r->off_glob, NG * sizeof(PetscReal)));
   state[r->off_glob + G_V]     = V;
   state[r->off_glob + G_ONSET] = -1;
@@ -2343,6 +2640,9 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   r = *roll;
   PetscCall(SNESDestroy(&r->snes));
   PetscCall(KSPDestroy(&r->ksp_th));
+  if (r->kspdef) PetscCall(KSPConvergedDefaultDestroy(r->kspdef));
+  if (r->kspdef_th) PetscCall(KSPConvergedDefaultDestroy(r->kspdef_th));
+  PetscCall(PetscFree(r->gpc));
   PetscCall(MatDestroy(&r->J));
   PetscCall(MatDestroy(&r->K));
   PetscCall(MatDestroy(&r->A));

@@ -29,9 +29,12 @@
  * monolithic Newton fails, the step is solved again with every element
  * converged at every evaluation (nested), as is the consistent start of each
  * experiment step. Fixed nodes are eliminated symmetrically, so the Jacobian
- * is symmetric positive definite. Linear solves (linear_solver): CG with a
- * preconditioner built at the first solve of a step and reused for the rest
- * of it -- LU up to TC_ROLL_DIRECT_MAX_NODES nodes (on 2+ ranks a redundant
+ * is symmetric positive definite. Linear solves (linear_solver): CG (inexact
+ * Newton: to a fraction of the residual, the last one to its floor) with a
+ * preconditioner kept across steps and rebuilt when its CG iterations grow
+ * (kept in the state, so restarts repeat bit for bit; -roll_pc_lag false:
+ * rebuilt at every step) -- LU up to TC_ROLL_DIRECT_MAX_NODES nodes, or
+ * TC_ROLL_DIRECT_MAX_NODES_SHEET for one node layer (on 2+ ranks a redundant
  * sequential LU on every rank), above that BoomerAMG; any KSP/PC by options.
  *
  * Thermal network on the foil nodes: a Cu node stands for its foil strip plus
@@ -212,11 +215,15 @@
 typedef struct _p_TCRoll *TCRoll;
 
 /* The linear solves (Newton, thermal): automatic (direct up to
-   TC_ROLL_DIRECT_MAX_NODES nodes, else AMG), LU (2+ ranks: redundant
-   sequential LU up to that size, else SuperLU_dist), or CG + algebraic
-   multigrid (BoomerAMG) */
+   TC_ROLL_DIRECT_MAX_NODES nodes, or TC_ROLL_DIRECT_MAX_NODES_SHEET for one
+   node layer, else AMG), LU (2+ ranks: redundant sequential LU up to those
+   sizes, else SuperLU_dist), or CG + algebraic multigrid (BoomerAMG) */
 typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
 #define TC_ROLL_DIRECT_MAX_NODES 5000
+/* ... and for a roll of one node layer (a 2-D graph, little fill): direct up
+   to this (an 18650 at 0.1 mm, 23,500 nodes: CG + LU 1.0 s against CG +
+   BoomerAMG 1.3 s of linear solves in 3 minutes of 1C) */
+#define TC_ROLL_DIRECT_MAX_NODES_SHEET 50000
 
 /* The cell's hardware in the thermal network (thermal_hardware: can): the can
    wall as rings of nodes over its height (conduction along it, convection and
@@ -326,6 +333,14 @@ typedef struct {
   PetscReal runaway_peak_K; /* the highest temperature of the run */
 } TCRollStats;
 
+/* The linear solves since the solver was created (not part of the state: a
+   restarted run counts from its restart) */
+typedef struct {
+  PetscInt  newton_solves, newton_its, newton_pc_setups;
+  PetscInt  thermal_solves, thermal_its, thermal_pc_setups;
+  PetscBool newton_direct; /* the Newton's preconditioner is a factorisation (else AMG) */
+} TCRollSolverCounts;
+
 /* Collective on the network's communicator. net must have terminals; cell
    is set up with the parameter set p (both borrowed: must outlive the
    solver). */
@@ -340,6 +355,7 @@ PETSC_EXTERN PetscErrorCode TCRollGetSystem(TCRoll roll, TCExperimentSystem *sys
    the set's own initial state), temperature T_init, potentials at rest. */
 PETSC_EXTERN PetscErrorCode TCRollStateInit(TCRoll roll, PetscReal soc, PetscReal state[]);
 PETSC_EXTERN PetscErrorCode TCRollGetStats(TCRoll roll, const PetscReal state[], TCRollStats *st);
+PETSC_EXTERN PetscErrorCode TCRollGetSolverCounts(TCRoll roll, TCRollSolverCounts *c);
 PETSC_EXTERN PetscErrorCode TCRollGetGraph(TCRoll roll, TCGraph *g);
 /* Node fields of a state, into node Vecs of the graph (new numbering). Element
    quantities are area-weighted means over the elements that touch a node;

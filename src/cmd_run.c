@@ -78,6 +78,11 @@ static void RunHelp(void)
          "  -roll_newton_monitor         print the coupled Newton iterations\n"
          "  -element_block N             elements per batched element update [64]; the results\n"
          "                               are the same bits for every N\n"
+         "  -roll_pc_lag BOOL            keep the linear solves' preconditioners (factorisations,\n"
+         "                               AMG) across steps, rebuilt when CG needs 1.5x the\n"
+         "                               iterations [true]; false: rebuilt at every step\n"
+         "  -roll_ksp_eta F              the Newton's CG stops at F x the residual (or below\n"
+         "                               its floor) [1e-4; 1e-6 with LU]; 1e-10: ~exact Newton\n"
          "On SIGTERM or SIGUSR1 the run finishes its step, writes the checkpoint and exits with "
          "status 3.\n");
 }

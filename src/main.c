@@ -111,6 +111,8 @@ static const struct {
     {"checkpoint_test_signal_at_end", " run cell "},
     {"roll_newton_monitor", " run "},
     {"element_block", " run "},
+    {"roll_pc_lag", " run "},
+    {"roll_ksp_eta", " run "},
     {"cell_model", NULL},
     {"cell_newton_maxit", NULL},
     {"cell_nx_n", NULL},
