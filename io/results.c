@@ -107,21 +107,8 @@ static PetscErrorCode ResultsWriteNetworkFile(TCGraph g, const char h5path[], co
                                               PetscInt nnodef, const TCField edgef[],
                                               PetscInt nedgef, const TCRunMeta *meta,
                                               TCResultsExtraFn fn, void *ctx,
-                                              const TCExtraField extra[], PetscInt nextra, Vec *v,
-                                              Vec *vin)
-{
-  PetscFunctionBeginUser;
-  PetscCall(TCResultsWriteNetworkFilePost(g, h5path, nodef, nnodef, edgef, nedgef, meta, fn, ctx,
-                                          extra, nextra, NULL));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode TCResultsWriteNetworkFilePost(TCGraph g, const char h5path[], const TCField nodef[],
-                                             PetscInt nnodef, const TCField edgef[],
-                                             PetscInt nedgef, const TCRunMeta *meta,
-                                             TCResultsExtraFn fn, void *ctx,
-                                             const TCExtraField extra[], PetscInt nextra,
-                                             TCResultsPostFn post)
+                                              const TCExtraField extra[], PetscInt nextra,
+                                              TCResultsPostFn post, Vec *v, Vec *vin)
 {
   MPI_Comm      comm;
   PetscMPIInt   size, rank;
@@ -276,19 +263,32 @@ PetscErrorCode TCResultsWriteNetworkFilePost(TCGraph g, const char h5path[], con
 /* ResultsWriteNetworkFile with its two work vectors freed also when a write
    fails (a full disk must not leak them; the HDF5 file is closed by
    TCH5CloseAll on the error exit) */
-PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
-                                         PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
-                                         const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
-                                         const TCExtraField extra[], PetscInt nextra)
+PetscErrorCode TCResultsWriteNetworkFilePost(TCGraph g, const char h5path[], const TCField nodef[],
+                                             PetscInt nnodef, const TCField edgef[],
+                                             PetscInt nedgef, const TCRunMeta *meta,
+                                             TCResultsExtraFn fn, void *ctx,
+                                             const TCExtraField extra[], PetscInt nextra,
+                                             TCResultsPostFn post)
 {
   Vec            v = NULL, vin = NULL;
   PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   ierr = ResultsWriteNetworkFile(g, h5path, nodef, nnodef, edgef, nedgef, meta, fn, ctx, extra,
-                                 nextra, &v, &vin);
+                                 nextra, post, &v, &vin);
   PetscCall(VecDestroy(&vin));
   PetscCall(VecDestroy(&v));
   PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCResultsWriteNetworkFile(TCGraph g, const char h5path[], const TCField nodef[],
+                                         PetscInt nnodef, const TCField edgef[], PetscInt nedgef,
+                                         const TCRunMeta *meta, TCResultsExtraFn fn, void *ctx,
+                                         const TCExtraField extra[], PetscInt nextra)
+{
+  PetscFunctionBeginUser;
+  PetscCall(TCResultsWriteNetworkFilePost(g, h5path, nodef, nnodef, edgef, nedgef, meta, fn, ctx,
+                                          extra, nextra, NULL));
   PetscFunctionReturn(0);
 }
