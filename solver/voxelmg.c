@@ -25,6 +25,10 @@ typedef struct {
   double   *x, *b;           /* levels >= 1 */
   double   *xlo, *xhi;       /* ghost planes of the vector being applied */
   PetscBool serial;          /* the whole level on this rank: no exchange */
+  /* memory traffic model (bytes read + written, no write-allocate, as STREAM
+     counts): a SweepPair pass, one from x = 0, the restriction to and the
+     prolongation from the next level */
+  double pair_bytes, fresh_bytes, restrict_bytes, prolong_bytes;
 } MGLevel;
 
 struct _p_TCVoxelMG {
@@ -53,31 +57,51 @@ struct _p_TCVoxelMG {
   PetscInt       smooth, coarse, maxlev, growth, gamma;
   PetscReal      scale;
   double         bytes;
+  double         moved, mult_bytes; /* traffic counted so far; of one operator application */
 };
 
 /* Send this rank's last plane up and its first plane down; receive the rank
    below's last plane into lo and the rank above's first plane into hi (either
-   may be NULL to skip that direction). */
-static PetscErrorCode Exchange(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
-                               PetscInt plane, PetscInt nz, void *lo, void *hi)
+   may be NULL to skip that direction). Begin posts the messages (req holds up
+   to 4, *n how many), End waits for them. */
+static PetscErrorCode ExchangeBegin(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
+                                    PetscInt plane, PetscInt nz, void *lo, void *hi,
+                                    MPI_Request req[4], int *n)
 {
   const char *first = (const char *)x, *last = first + (size_t)(nz > 0 ? nz - 1 : 0) * plane * size;
-  MPI_Request req[4];
-  int         n = 0;
 
   PetscFunctionBeginUser;
+  *n = 0;
   if (nz == 0) PetscFunctionReturn(0); /* a rank without planes has no neighbours */
   /* both directions at once: one wait per exchange, which matters when the
      ranks share cores with other work */
   if (lo) {
-    PetscCallMPI(MPI_Irecv(lo, (int)plane, type, mg->below, 31, mg->comm, &req[n++]));
-    PetscCallMPI(MPI_Isend(last, (int)plane, type, mg->above, 31, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Irecv(lo, (int)plane, type, mg->below, 31, mg->comm, &req[(*n)++]));
+    PetscCallMPI(MPI_Isend(last, (int)plane, type, mg->above, 31, mg->comm, &req[(*n)++]));
   }
   if (hi) {
-    PetscCallMPI(MPI_Irecv(hi, (int)plane, type, mg->above, 32, mg->comm, &req[n++]));
-    PetscCallMPI(MPI_Isend(first, (int)plane, type, mg->below, 32, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Irecv(hi, (int)plane, type, mg->above, 32, mg->comm, &req[(*n)++]));
+    PetscCallMPI(MPI_Isend(first, (int)plane, type, mg->below, 32, mg->comm, &req[(*n)++]));
   }
-  PetscCallMPI(MPI_Waitall(n, req, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ExchangeEnd(MPI_Request req[4], int n)
+{
+  PetscFunctionBeginUser;
+  if (n) PetscCallMPI(MPI_Waitall(n, req, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Exchange(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
+                               PetscInt plane, PetscInt nz, void *lo, void *hi)
+{
+  MPI_Request req[4];
+  int         n;
+
+  PetscFunctionBeginUser;
+  PetscCall(ExchangeBegin(mg, type, size, x, plane, nz, lo, hi, req, &n));
+  PetscCall(ExchangeEnd(req, n));
   PetscFunctionReturn(0);
 }
 
@@ -184,39 +208,88 @@ static PetscErrorCode FineMult(TCVoxelMG mg, const double *x, double *y)
         yr[i] = (d + (r.c[i] == 0)) * r.x[i] - s;
       }
     }
+  mg->moved += mg->mult_bytes;
   PetscFunctionReturn(0);
 }
 
-/* One half-sweep of Gauss-Seidel over the voxels of one colour (an identity
-   row takes x = b). */
-static PetscErrorCode FineSmooth(TCVoxelMG mg, const double *b, double *x, PetscInt color)
+/* x^T A x on this rank's rows (ghosts exchanged by the caller) */
+static double FineQuadratic(TCVoxelMG mg, const double *x)
+{
+  const MGLevel *L  = &mg->lev[0];
+  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+  double         q = 0;
+
+  for (PetscInt k = 0; k < nz; k++)
+    for (PetscInt j = 0; j < ny; j++) {
+      FineRowPtr r;
+      FineRowInit(mg, x, j, k, nz, &r);
+      if (mg->unit) {
+        const unsigned char *dg = mg->deg + (k * ny + j) * nx;
+        for (PetscInt i = 0; i < nx; i++)
+          q += r.x[i] * (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx));
+        continue;
+      }
+      for (PetscInt i = 0; i < nx; i++) {
+        double s, d;
+        FinePoint(mg, &r, i, &s, &d);
+        q += r.x[i] * ((d + (r.c[i] == 0)) * r.x[i] - s);
+      }
+    }
+  return q;
+}
+
+/* One half-sweep of Gauss-Seidel over the voxels of one colour on plane k
+   (an identity row takes x = b); ghosts exchanged. */
+static void FineSmoothPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                            PetscInt k)
 {
   const MGLevel *L  = &mg->lev[0];
   PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
 
-  PetscFunctionBeginUser;
-  PetscCall(FineExchange(mg, x));
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      FineRowPtr    r;
-      PetscInt      row = (k * ny + j) * nx;
-      const double *br  = b + row;
-      double       *xr  = x + row;
-      FineRowInit(mg, x, j, k, nz, &r);
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + row;
-        for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2)
-          xr[i] = (br[i] + mg->gtab[dg[i]] * UnitSum(&r, i, nx)) * mg->itab[dg[i]];
-        continue;
-      }
-      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2) {
-        double s, d;
-        if (!r.c[i]) continue;
-        FinePoint(mg, &r, i, &s, &d);
-        xr[i] = (br[i] + s) / d;
-      }
+  (void)l;
+  for (PetscInt j = 0; j < ny; j++) {
+    FineRowPtr    r;
+    PetscInt      row = (k * ny + j) * nx;
+    const double *br  = b + row;
+    double       *xr  = x + row;
+    FineRowInit(mg, x, j, k, nz, &r);
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + row;
+      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2)
+        xr[i] = (br[i] + mg->gtab[dg[i]] * UnitSum(&r, i, nx)) * mg->itab[dg[i]];
+      continue;
     }
-  PetscFunctionReturn(0);
+    for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2) {
+      double s, d;
+      if (!r.c[i]) continue;
+      FinePoint(mg, &r, i, &s, &d);
+      xr[i] = (br[i] + s) / d;
+    }
+  }
+}
+
+/* The first red half-sweep from x = 0 on plane k: x = b / d on red unknowns,
+   0 elsewhere (reads no neighbour). */
+static void FineZeroPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                          PetscInt k)
+{
+  const MGLevel *L  = &mg->lev[0];
+  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+
+  (void)l, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    PetscInt      row = (k * ny + j) * nx, i0 = (j + L->kz0 + k) & 1;
+    const double *br = b + row;
+    double       *xr = x + row;
+    FineRowPtr    r;
+    FineRowInit(mg, NULL, j, k, nz, &r);
+    for (PetscInt i = 1 - i0; i < nx; i += 2) xr[i] = 0;
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + row;
+      for (PetscInt i = i0; i < nx; i += 2) xr[i] = br[i] * mg->itab[dg[i]];
+    } else
+      for (PetscInt i = i0; i < nx; i += 2) xr[i] = r.c[i] ? br[i] / FineDiag(mg, &r, i) : 0;
+  }
 }
 
 static inline PetscInt Agg(const MGLevel *L, const MGLevel *C, PetscInt i, PetscInt j, PetscInt k)
@@ -255,6 +328,7 @@ static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *
         cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
       }
     }
+  mg->moved += L->restrict_bytes;
   PetscFunctionReturn(0);
 }
 
@@ -272,28 +346,7 @@ static void FineProlong(TCVoxelMG mg, double *x)
       double              *xr = x + (k * ny + j) * nx;
       for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
     }
-}
-
-/* The first red half-sweep from x = 0: x = b / d on red unknowns, 0 elsewhere. */
-static void FineSmoothZero(TCVoxelMG mg, const double *b, double *x)
-{
-  const MGLevel *L  = &mg->lev[0];
-  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
-
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      PetscInt      row = (k * ny + j) * nx, i0 = (j + L->kz0 + k) & 1;
-      const double *br = b + row;
-      double       *xr = x + row;
-      FineRowPtr    r;
-      FineRowInit(mg, NULL, j, k, nz, &r);
-      for (PetscInt i = 1 - i0; i < nx; i += 2) xr[i] = 0;
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + row;
-        for (PetscInt i = i0; i < nx; i += 2) xr[i] = br[i] * mg->itab[dg[i]];
-      } else
-        for (PetscInt i = i0; i < nx; i += 2) xr[i] = r.c[i] ? br[i] / FineDiag(mg, &r, i) : 0;
-    }
+  mg->moved += L->prolong_bytes;
 }
 
 /* ---- levels >= 1 ---- */
@@ -328,28 +381,72 @@ static PetscErrorCode LevelExchange(TCVoxelMG mg, MGLevel *L, const double *x)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode LevelSmooth(TCVoxelMG mg, MGLevel *L, PetscInt color)
+/* Half-sweep of one colour on plane k of level l >= 1 (its own x and b) */
+static void LevelSmoothPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                             PetscInt k)
 {
-  PetscFunctionBeginUser;
-  PetscCall(LevelExchange(mg, L, L->x));
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++) {
-      PetscInt row = (k * L->ny + j) * L->nx;
-      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = row + i;
-        if (!(L->diag[p] > 0)) continue;
-        L->x[p] = (L->b[p] + LevelSum(L, L->x, i, j, k, p)) / L->diag[p];
-      }
+  MGLevel *L = &mg->lev[l];
+
+  (void)b, (void)x;
+  for (PetscInt j = 0; j < L->ny; j++) {
+    PetscInt row = (k * L->ny + j) * L->nx;
+    for (PetscInt i = (color + j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = row + i;
+      if (!(L->diag[p] > 0)) continue;
+      L->x[p] = (L->b[p] + LevelSum(L, L->x, i, j, k, p)) / L->diag[p];
     }
-  PetscFunctionReturn(0);
+  }
 }
 
-static void LevelSmoothZero(MGLevel *L)
+/* The first red half-sweep from x = 0 on plane k of level l >= 1 */
+static void LevelZeroPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                           PetscInt k)
 {
-  for (PetscInt k = 0, p = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = 0; i < L->nx; i++, p++)
-        L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+  MGLevel *L = &mg->lev[l];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0, p = k * L->ny * L->nx; j < L->ny; j++)
+    for (PetscInt i = 0; i < L->nx; i++, p++)
+      L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+}
+
+typedef void (*PlaneFn)(TCVoxelMG, PetscInt, const double *, double *, PetscInt, PetscInt);
+
+/* Two half-sweeps of level l in one pass over the planes: `first` in colour
+   c, then the smoother in colour 1 - c, the second on plane k as soon as the
+   first has done plane k + 1 (its last neighbour), so the arrays stream
+   through memory once for both while the two planes in between stay in
+   cache. The same arithmetic as two separate half-sweeps, half the memory
+   traffic. Across ranks: the first does the slab's two end planes before
+   the rest, and those are sent (the only values the neighbours' second
+   half-sweep needs) while it goes on with plane 1. fresh: x is zero and
+   `first` is a zero-start variant that reads no neighbour, so the old ghost
+   planes are not exchanged. */
+static PetscErrorCode SweepPair(TCVoxelMG mg, PetscInt l, PlaneFn first, PlaneFn second, PetscInt c,
+                                const double *b, double *x, PetscBool fresh)
+{
+  MGLevel    *L  = &mg->lev[l];
+  PetscInt    nz = L->nz, plane = L->nx * L->ny;
+  PetscBool   ex = L->serial ? PETSC_FALSE : PETSC_TRUE;
+  MPI_Request req[4];
+  int         n = 0;
+
+  PetscFunctionBeginUser;
+  if (nz == 0) PetscFunctionReturn(0);
+  if (ex && !fresh)
+    PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+  first(mg, l, b, x, c, 0);
+  if (nz > 1) first(mg, l, b, x, c, nz - 1);
+  if (ex)
+    PetscCall(ExchangeBegin(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi, req, &n));
+  if (nz > 2) first(mg, l, b, x, c, 1); /* reads no ghost plane */
+  PetscCall(ExchangeEnd(req, n));
+  for (PetscInt k = 0; k < nz; k++) {
+    if (k + 2 < nz - 1) first(mg, l, b, x, c, k + 2);
+    second(mg, l, b, x, 1 - c, k);
+  }
+  mg->moved += (fresh ? L->fresh_bytes : L->pair_bytes);
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, double *y)
@@ -380,6 +477,7 @@ static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const 
         r = b[p] - (L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p));
         C->b[Agg(L, C, i, j, k)] += r;
       }
+  mg->moved += L->restrict_bytes;
   PetscFunctionReturn(0);
 }
 
@@ -396,6 +494,7 @@ static void Prolong(TCVoxelMG mg, PetscInt l, double *x)
         if (!(L->diag[p] > 0)) continue;
         x[p] += C->x[Agg(L, C, i, j, k)];
       }
+  mg->moved += L->prolong_bytes;
 }
 
 /* The coarsest level: its right-hand side gathered on every rank, solved
@@ -454,19 +553,15 @@ static PetscErrorCode Cycle(TCVoxelMG mg, PetscInt l)
   for (PetscInt m = 0; m < l && nu < 64; m++) nu *= mg->growth;
   for (PetscInt g = 0; g < mg->gamma; g++) {
     for (PetscInt s = 0; s < nu; s++) {
-      if (g == 0 && s == 0)
-        LevelSmoothZero(L);
-      else
-        PetscCall(LevelSmooth(mg, L, 0));
-      PetscCall(LevelSmooth(mg, L, 1));
+      PetscBool fresh = g == 0 && s == 0 ? PETSC_TRUE : PETSC_FALSE;
+      PetscCall(SweepPair(mg, l, fresh ? LevelZeroPlane : LevelSmoothPlane, LevelSmoothPlane, 0,
+                          L->b, L->x, fresh));
     }
     PetscCall(Restrict(mg, l, L->b, L->x));
     PetscCall(Cycle(mg, l + 1));
     Prolong(mg, l, L->x);
-    for (PetscInt s = 0; s < nu; s++) {
-      PetscCall(LevelSmooth(mg, L, 1));
-      PetscCall(LevelSmooth(mg, L, 0));
-    }
+    for (PetscInt s = 0; s < nu; s++)
+      PetscCall(SweepPair(mg, l, LevelSmoothPlane, LevelSmoothPlane, 1, L->b, L->x, PETSC_FALSE));
   }
   PetscFunctionReturn(0);
 }
@@ -481,22 +576,16 @@ static PetscErrorCode PCApply_VoxelMG(PC pc, Vec r, Vec z)
   PetscCall(PCShellGetContext(pc, &mg));
   PetscCall(VecGetArrayRead(r, &b));
   PetscCall(VecGetArray(z, &x));
-  for (PetscInt s = 0; s < mg->smooth; s++) {
-    if (s == 0)
-      FineSmoothZero(mg, b, x);
-    else
-      PetscCall(FineSmooth(mg, b, x, 0));
-    PetscCall(FineSmooth(mg, b, x, 1));
-  }
+  for (PetscInt s = 0; s < mg->smooth; s++)
+    PetscCall(SweepPair(mg, 0, s ? FineSmoothPlane : FineZeroPlane, FineSmoothPlane, 0, b, x,
+                        s ? PETSC_FALSE : PETSC_TRUE));
   if (mg->nlev > 1) {
     PetscCall(FineRestrict(mg, b, x));
     PetscCall(Cycle(mg, 1));
     FineProlong(mg, x);
   }
-  for (PetscInt s = 0; s < mg->smooth; s++) {
-    PetscCall(FineSmooth(mg, b, x, 1));
-    PetscCall(FineSmooth(mg, b, x, 0));
-  }
+  for (PetscInt s = 0; s < mg->smooth; s++)
+    PetscCall(SweepPair(mg, 0, FineSmoothPlane, FineSmoothPlane, 1, b, x, PETSC_FALSE));
   PetscCall(VecRestoreArray(z, &x));
   PetscCall(VecRestoreArrayRead(r, &b));
   PetscFunctionReturn(0);
@@ -577,6 +666,14 @@ PetscErrorCode TCVoxelMGCreate(MPI_Comm comm, PetscInt nx, PetscInt ny, PetscInt
       mg->atab[v] = v & 0x80 ? 1 : 0;
     }
   }
+  {
+    /* per voxel: x read and written, b read, the class or degree byte; the
+       pass from x = 0 does not read x */
+    double n               = (double)plane * (z1 - z0);
+    mg->lev[0].pair_bytes  = 25 * n;
+    mg->lev[0].fresh_bytes = 17 * n;
+    mg->mult_bytes         = 17 * n; /* x read, y written, the byte */
+  }
   mg->nlev = 1;
   *out     = mg;
   PetscFunctionReturn(0);
@@ -622,6 +719,17 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
   PetscCall(PetscCalloc4(n + 1, &C->x, n + 1, &C->b, cplane, &C->xlo, cplane, &C->xhi));
   mg->bytes += (double)(n + 1) * (4 * sizeof(float) + 2 * sizeof(double)) +
                (double)cplane * (sizeof(float) + 2 * sizeof(double));
+  {
+    /* level l >= 1 per cell: gx, gy, gz, diag (float), b read, x read and
+       written; restriction: the residual (x, b, the four floats) and the
+       coarse b zeroed and summed into; prolongation: diag, x read and
+       written, the coarse x */
+    double m = (double)nx * ny * nz, mc = (double)n, f = l == 0 ? 17 : 32;
+    L->restrict_bytes = f * m + 16 * mc;
+    L->prolong_bytes  = (l == 0 ? 17 : 20) * m + 8 * mc;
+    C->pair_bytes     = 40 * mc;
+    C->fresh_bytes    = 32 * mc;
+  }
   PetscCall(PetscCalloc1(n + 1, &dacc));
   for (PetscInt k = 0, p = 0; k < nz; k++)
     for (PetscInt j = 0; j < ny; j++)
@@ -740,6 +848,29 @@ PetscErrorCode TCVoxelMGGetInfo(TCVoxelMG mg, PetscInt *levels, double *bytes)
   PetscFunctionBeginUser;
   if (levels) *levels = mg->nlev;
   if (bytes) *bytes = mg->bytes;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx)
+{
+  const PetscScalar *xa;
+  double             q;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(FineExchange(mg, xa));
+  q = FineQuadratic(mg, xa);
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &q, 1, MPI_DOUBLE, MPI_SUM, mg->comm));
+  mg->moved += mg->mult_bytes - 8 * (double)mg->lev[0].nx * mg->lev[0].ny * mg->lev[0].nz;
+  *xAx = (PetscReal)q;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGGetTraffic(TCVoxelMG mg, double *moved)
+{
+  PetscFunctionBeginUser;
+  *moved = mg->moved;
   PetscFunctionReturn(0);
 }
 

@@ -75,4 +75,12 @@ PETSC_EXTERN PetscErrorCode TCVoxelMGCreateMat(TCVoxelMG mg, Mat *A);
 PETSC_EXTERN PetscErrorCode TCVoxelMGSetPC(TCVoxelMG mg, PC pc);
 /* Levels (finest included) and bytes allocated on this rank for them. */
 PETSC_EXTERN PetscErrorCode TCVoxelMGGetInfo(TCVoxelMG mg, PetscInt *levels, double *bytes);
+/* Collective. x^T A x with the finest operator, without a vector for A x
+   (for the energy of a solution). */
+PETSC_EXTERN PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx);
+/* Memory traffic of the operator and preconditioner applications so far on
+   this rank, in bytes, from a count of the arrays each pass streams through
+   (bytes read + bytes written, no write-allocate, as STREAM counts; the
+   gathered coarsest level, which stays in cache, is not counted). */
+PETSC_EXTERN PetscErrorCode TCVoxelMGGetTraffic(TCVoxelMG mg, double *moved);
 PETSC_EXTERN PetscErrorCode TCVoxelMGDestroy(TCVoxelMG *mg);
