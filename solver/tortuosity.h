@@ -40,6 +40,10 @@ typedef struct {
   PetscReal percolating_fraction; /* of the phase volume: clusters touching both faces */
   PetscReal blind_fraction;       /* clusters touching exactly one of the two faces */
   PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
+  PetscReal conductance;          /* from the energy of the solution (the fluxes' value at
+                                     convergence, second order in the solver's error) */
+  double bytes_moved;             /* -tau_solver mf: memory traffic of the solve, all ranks,
+                                     from a count of the arrays each pass streams through */
   PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
   PetscInt  unknowns, iterations;
   PetscInt  mg_levels; /* levels of the matrix-free multigrid (0: assembled solver) */

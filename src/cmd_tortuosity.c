@@ -59,7 +59,9 @@ static void TauHelp(void)
          "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 60 bytes per voxel.\n"
          "  -tau_solver aij: assembled matrix, CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,\n"
          "  strength 0.5, agg_nl 1) or any -pc_type (which selects aij), ~160 bytes per voxel.\n"
-         "  Both: -ksp_rtol 1e-9 (preconditioned residual) and the other -ksp_* options.\n");
+         "  Both: tau from the energy of the solution, CG stopped when the estimated relative\n"
+         "  error of tau is below -tau_tol 1e-7; with -field or a -ksp_rtol, on the natural\n"
+         "  residual norm instead (-ksp_rtol 1e-9); the other -ksp_* options apply.\n");
 }
 
 static PetscErrorCode TauWriteField(MPI_Comm comm, const TCVolume *vol, const char path[],
@@ -375,6 +377,8 @@ static PetscErrorCode TauBody(int npos, char **pos, TauHeld *h)
         TCJsonString(&js, "pc_type", r->pc_type);
         TCJsonInt(&js, "iterations", (long long)r->iterations);
         TCJsonReal(&js, "residual_norm", (double)r->residual_norm);
+        if (r->bytes_moved > 0 && r->iterations > 0)
+          TCJsonReal(&js, "bytes_moved_per_iteration", r->bytes_moved / (double)r->iterations);
         TCJsonReal(&js, "setup_s", (double)r->setup_s);
         TCJsonReal(&js, "solve_s", (double)r->solve_s);
       }
