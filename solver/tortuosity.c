@@ -690,11 +690,13 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TauStop *stop, TCTauDire
     PetscScalar *ba, *xw;
     PetscCall(VecGetArray(b, &ba));
     PetscCall(VecGetArray(x, &xw));
-    for (int p = 0; p < nloc; p++) {
-      int c[3] = {p % nx, (p / nx) % ny, (int)v->z0 + p / plane};
-      ba[p]    = cls[p] && c[dir] == 0 ? Gb[cls[p]] : 0.0;
-      xw[p]    = cls[p] ? 1.0 - (c[dir] + 0.5) / n[dir] : 0.0; /* straight-pore first guess */
-    }
+    for (int k = 0, p = 0; k < nz; k++)
+      for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++, p++) {
+          int c[3] = {i, j, (int)v->z0 + k};
+          ba[p]    = cls[p] && c[dir] == 0 ? Gb[cls[p]] : 0.0;
+          xw[p]    = cls[p] ? 1.0 - (c[dir] + 0.5) / n[dir] : 0.0; /* straight-pore first guess */
+        }
     PetscCall(VecRestoreArray(b, &ba));
     PetscCall(VecRestoreArray(x, &xw));
   }
@@ -785,22 +787,20 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   if (!conc && !flux) {
     /* the stopping test on tau (the fields are first order in the solver's
        error, so they keep the residual test); passed on to the KSP */
-    PetscInt m = 0;
+    PetscInt m = dir == 0 ? ny * nz : dir == 1 ? nx * nz : v->z0 == 0 ? plane : 0;
     PetscCall(PetscNew(&stop));
-    for (int p = 0; p < nloc; p++)
-      if ((t->bits[p] & both) == both && (dir == 2 ? v->z0 + p / plane
-                                          : dir    ? (p / nx) % ny
-                                                   : p % nx) == 0)
-        m++;
     PetscCall(PetscMalloc2(m + 1, &stop->idx, m + 1, &stop->w));
-    for (int p = 0, r = 0; p < nloc; p++) {
-      if ((t->bits[p] & both) != both) continue;
-      if ((dir == 2 ? v->z0 + p / plane : dir ? (p / nx) % ny : p % nx) == 0) {
-        stop->idx[stop->n] = mf ? p : r;
-        stop->w[stop->n++] = 2 * D[L[p]];
-      }
-      r++;
-    }
+    for (int k = 0, p = 0, r = 0; k < nz; k++)
+      for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++, p++) {
+          int c[3] = {i, j, (int)v->z0 + k};
+          if ((t->bits[p] & both) != both) continue;
+          if (c[dir] == 0) {
+            stop->idx[stop->n] = mf ? p : r;
+            stop->w[stop->n++] = 2 * D[L[p]];
+          }
+          r++;
+        }
   }
   if (mf)
     PetscCall(TauSolveMF(t, dir, stop, res, &x, &xAx));
@@ -811,14 +811,16 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
 
   /* fluxes through the two faces, and the optional fields */
   PetscCall(VecGetArrayRead(x, &xa));
-  for (int p = 0, r = 0; p < nloc; p++) {
-    if ((t->bits[p] & both) != both) continue;
-    int c[3] = {p % nx, (p / nx) % ny, (int)v->z0 + p / plane};
-    if (c[dir] == 0)
-      fl[0] += 2 * D[L[p]] * (1 - xa[mf ? p : r]), bx += 2 * D[L[p]] * xa[mf ? p : r];
-    if (c[dir] == n[dir] - 1) fl[1] += 2 * D[L[p]] * xa[mf ? p : r];
-    r++;
-  }
+  for (int k = 0, p = 0, r = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      for (int i = 0; i < nx; i++, p++) {
+        int c[3] = {i, j, (int)v->z0 + k};
+        if ((t->bits[p] & both) != both) continue;
+        if (c[dir] == 0)
+          fl[0] += 2 * D[L[p]] * (1 - xa[mf ? p : r]), bx += 2 * D[L[p]] * xa[mf ? p : r];
+        if (c[dir] == n[dir] - 1) fl[1] += 2 * D[L[p]] * xa[mf ? p : r];
+        r++;
+      }
   if (conc || flux) {
     float *cf, *clo, *chi;
     PetscCall(PetscMalloc1((size_t)nloc + 1, &cf));

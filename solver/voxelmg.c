@@ -732,16 +732,16 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
   }
   PetscCall(PetscCalloc1(n + 1, &dacc));
   for (PetscInt k = 0, p = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt j = 0; j < ny; j++) {
+      FineRowPtr r;
+      if (l == 0) FineRowInit(mg, NULL, j, k, nz, &r);
       for (PetscInt i = 0; i < nx; i++, p++) {
         double   gxp = 0, gyp = 0, gzp = 0, d;
         PetscInt c = Agg(L, C, i, j, k);
         if (l == 0) {
           const unsigned char *cl = mg->cls;
-          FineRowPtr           r;
           if (!cl[p]) continue;
-          FineRowInit(mg, NULL, j, k, nz, &r);
-          d = FineDiag(mg, &r, i);
+          d = mg->unit ? mg->dtab[mg->deg[p]] : FineDiag(mg, &r, i);
           if (i < nx - 1) gxp = mg->G[cl[p] * mg->nc1 + cl[p + 1]];
           if (j < ny - 1) gyp = mg->G[cl[p] * mg->nc1 + cl[p + nx]];
           gzp = mg->G[cl[p] * mg->nc1 + (k < nz - 1 ? cl[p + plane] : mg->clshi[p - k * plane])];
@@ -763,6 +763,7 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
         else
           C->gz[c] += (float)gzp;
       }
+    }
   for (PetscInt c = 0; c < n; c++) {
     C->diag[c] = dacc[c] > 0 ? (float)(w * dacc[c]) : 0;
     C->gx[c] *= (float)w, C->gy[c] *= (float)w, C->gz[c] *= (float)w;
