@@ -434,7 +434,7 @@ static PetscErrorCode TauStopDestroy(void *ctx)
 /* CG with the options and tolerances shared by both solvers, then the
    statistics; fails (PETSC_ERR_NOT_CONVERGED) when the solve did not converge. */
 static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, PetscLogDouble t0,
-                                  TauStop *stop, TCTauDirection *res)
+                                  PetscBool mf, TauStop *stop, TCTauDirection *res)
 {
   PC             pc;
   PetscLogDouble t1, t2;
@@ -454,6 +454,11 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
     if (!user && stop->tol > 0) {
       stop->comm = t->comm;
       PetscCall(KSPConvergedDefaultCreate(&stop->dflt));
+      /* the default test's rtol relative to the initial residual: relative
+         to B b it would cost a preconditioner application and a vector at
+         the first iteration (the peak of the memory) */
+      PetscCall(KSPSetConvergenceTest(ksp, KSPConvergedDefault, stop->dflt, NULL));
+      PetscCall(KSPConvergedDefaultSetUIRNorm(ksp));
       PetscCall(KSPSetConvergenceTest(ksp, TauConverged, stop, TauStopDestroy));
     } else {
       PetscCall(PetscFree2(stop->idx, stop->w));
@@ -462,7 +467,10 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
   }
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(KSPSetFromOptions(ksp));
-  PetscCall(KSPSetUp(ksp));
+  /* The matrix-free solver has nothing to set up but CG's work vectors,
+     which KSPSolve makes as copies of x; KSPSetUp before it would make them
+     from a fourth, temporary vector (8 bytes per voxel on the peak). */
+  if (!mf) PetscCall(KSPSetUp(ksp));
   PetscCall(PetscTime(&t1));
   PetscCall(PetscLogEventBegin(TC_EVENT_Solve, 0, 0, 0, 0));
   PetscCall(KSPSolve(ksp, b, x));
@@ -629,7 +637,7 @@ static PetscErrorCode TauSolveAIJ(TCTau t, PetscInt dir, PetscInt nown, PetscInt
     }
   }
   PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
-  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, stop, res));
+  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, PETSC_FALSE, stop, res));
   PetscCall(KSPDestroy(&ksp));
   PetscCall(VecDestroy(&b));
   {
@@ -705,7 +713,7 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TauStop *stop, TCTauDire
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(TCVoxelMGSetPC(mg, pc));
   PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
-  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, stop, res));
+  PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, PETSC_TRUE, stop, res));
   PetscCall(TCVoxelMGQuadratic(mg, x, xAx));
   {
     PetscInt levels;
