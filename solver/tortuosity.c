@@ -398,6 +398,12 @@ typedef struct {
   PetscReal  tol;
   MPI_Comm   comm;
   void      *dflt; /* KSPConvergedDefault's context */
+  /* the CG loop, from the test at iteration 0 to the last: its time and the
+     multigrid's counted traffic (mg NULL: assembled solver, no count) */
+  TCVoxelMG      mg;
+  PetscLogDouble t0, t1;
+  double         moved0, moved1;
+  PetscInt       its;
 } TauStop;
 
 static PetscErrorCode TauConverged(KSP ksp, PetscInt it, PetscReal rnorm,
@@ -409,6 +415,10 @@ static PetscErrorCode TauConverged(KSP ksp, PetscInt it, PetscReal rnorm,
   PetscReal          g = 0;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscTime(&st->t1));
+  if (st->mg) PetscCall(TCVoxelMGGetTraffic(st->mg, &st->moved1));
+  if (it == 0) st->t0 = st->t1, st->moved0 = st->moved1;
+  st->its = it;
   PetscCall(KSPConvergedDefault(ksp, it, rnorm, reason, st->dflt));
   if (*reason || it == 0) PetscFunctionReturn(0);
   PetscCall(KSPGetSolution(ksp, &x)); /* CG updates x before the test */
@@ -438,6 +448,7 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
 {
   PC             pc;
   PetscLogDouble t1, t2;
+  TauStop       *used = NULL;
 
   PetscFunctionBeginUser;
   PetscCall(KSPGetPC(ksp, &pc));
@@ -460,6 +471,7 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
       PetscCall(KSPSetConvergenceTest(ksp, KSPConvergedDefault, stop->dflt, NULL));
       PetscCall(KSPConvergedDefaultSetUIRNorm(ksp));
       PetscCall(KSPSetConvergenceTest(ksp, TauConverged, stop, TauStopDestroy));
+      used = stop;
     } else {
       PetscCall(PetscFree2(stop->idx, stop->w));
       PetscCall(PetscFree(stop));
@@ -496,6 +508,20 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
   }
   res->setup_s = t1 - t0;
   res->solve_s = t2 - t1;
+  if (used && used->its > 0) {
+    /* CG's own vector work per iteration (natural norm): p = z + beta p,
+       p.w, x += a p, r -= a w, r.z: 104 bytes per entry */
+    PetscInt n;
+    double   v[2];
+    PetscCall(VecGetLocalSize(x, &n));
+    v[0] = used->mg ? used->moved1 - used->moved0 + 104.0 * (double)n * (double)used->its : 0;
+    v[1] = used->t1 - used->t0;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v + 1, 1, MPI_DOUBLE, MPI_MAX, t->comm));
+    res->loop_its   = used->its;
+    res->loop_s     = v[1];
+    res->loop_bytes = v[0];
+  }
   PetscFunctionReturn(0);
 }
 
@@ -713,17 +739,11 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TauStop *stop, TCTauDire
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(TCVoxelMGSetPC(mg, pc));
   PetscCall(PetscLogEventEnd(TC_EVENT_Assemble, 0, 0, 0, 0));
+  if (stop) stop->mg = mg;
   PetscCall(TauKSPSolve(t, dir, ksp, b, x, t0, PETSC_TRUE, stop, res));
   PetscCall(TCVoxelMGQuadratic(mg, x, xAx));
   {
     PetscInt levels;
-    double   moved, nloc_d = (double)nloc;
-    PetscCall(TCVoxelMGGetTraffic(mg, &moved));
-    /* CG's own vector work per iteration (natural norm): p = z + beta p,
-       p.w, x += a p, r -= a w, r.z: 104 bytes per voxel */
-    moved += 104 * nloc_d * (double)res->iterations;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &moved, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-    res->bytes_moved = moved;
     PetscCall(TCVoxelMGGetInfo(mg, &levels, NULL));
     PetscCall(PetscStrncpy(res->pc_type, "voxelmg", sizeof(res->pc_type)));
     res->mg_levels = levels;

@@ -42,13 +42,16 @@ typedef struct {
   PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
   PetscReal conductance;          /* from the energy of the solution (the fluxes' value at
                                      convergence, second order in the solver's error) */
-  double bytes_moved;             /* -tau_solver mf: memory traffic of the solve, all ranks,
-                                     from a count of the arrays each pass streams through */
   PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
   PetscInt  unknowns, iterations;
   PetscInt  mg_levels; /* levels of the matrix-free multigrid (0: assembled solver) */
   PetscReal residual_norm, setup_s, solve_s;
-  char      ksp_type[32], pc_type[32];
+  /* the CG iterations after the first residual (tau stopping test only, else
+     0): how many, their time, and (-tau_solver mf) their memory traffic on
+     all ranks, counted from the arrays each pass streams through */
+  PetscInt loop_its;
+  double   loop_s, loop_bytes;
+  char     ksp_type[32], pc_type[32];
 } TCTauDirection;
 
 typedef struct {

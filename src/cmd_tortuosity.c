@@ -377,8 +377,17 @@ static PetscErrorCode TauBody(int npos, char **pos, TauHeld *h)
         TCJsonString(&js, "pc_type", r->pc_type);
         TCJsonInt(&js, "iterations", (long long)r->iterations);
         TCJsonReal(&js, "residual_norm", (double)r->residual_norm);
-        if (r->bytes_moved > 0 && r->iterations > 0)
-          TCJsonReal(&js, "bytes_moved_per_iteration", r->bytes_moved / (double)r->iterations);
+        if (r->loop_its > 0) {
+          /* per CG iteration, after the first residual: time and (mf) the
+             counted memory traffic, per box voxel and as a bandwidth */
+          double vox = (double)ps.total_voxels;
+          TCJsonReal(&js, "iteration_s", r->loop_s / (double)r->loop_its);
+          if (r->loop_bytes > 0) {
+            TCJsonReal(&js, "traffic_bytes_per_voxel_iteration",
+                       r->loop_bytes / (double)r->loop_its / vox);
+            TCJsonReal(&js, "traffic_GB_per_s", r->loop_bytes / r->loop_s / 1e9);
+          }
+        }
         TCJsonReal(&js, "setup_s", (double)r->setup_s);
         TCJsonReal(&js, "solve_s", (double)r->solve_s);
       }
