@@ -85,6 +85,9 @@ PETSC_EXTERN PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps);
    matrix-free CG + voxel multigrid (-tau_mg_* options, see voxelmg.h); aij
    assembles the matrix and uses CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,
    strength 0.5, agg_nl 1), or any -pc_type, which also selects aij. Both take
-   the usual -ksp_* options, with -ksp_rtol 1e-9 by default. */
+   the usual -ksp_* options. D_eff from the energy of the solution (second
+   order in the solver's error); CG (natural norm) stops when the estimated
+   relative error of tau is below -tau_tol (1e-7), or, with conc/flux asked
+   for or a -ksp_rtol given, at that relative residual (1e-9 by default). */
 PETSC_EXTERN PetscErrorCode TCTauSolve(TCTau tau, PetscInt dir, TCTauDirection *res, float **conc,
                                        float **flux);

@@ -297,56 +297,54 @@ static inline PetscInt Agg(const MGLevel *L, const MGLevel *C, PetscInt i, Petsc
   return ((k >> L->sz) * C->ny + (j >> L->sy)) * C->nx + (i >> L->sx);
 }
 
-/* b of level 1 = P^T (b - A x) on the voxels. Called right after a black
-   half-sweep, which leaves no residual on the black voxels: only the red
-   ones are visited. */
-static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *x)
+/* b of level 1 += P^T (b - A x) on plane k of the voxels (the caller
+   zeroes it first; ghosts exchanged). Run right after a black half-sweep,
+   which leaves no residual on the black voxels: only the red ones are
+   visited. */
+static void FineRestrictPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                              PetscInt k)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
   PetscInt nx = L->nx, ny = L->ny, nz = L->nz;
 
-  PetscFunctionBeginUser;
-  PetscCall(PetscArrayzero(C->b, (size_t)C->nx * C->ny * C->nz));
-  PetscCall(FineExchange(mg, x));
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      FineRowPtr    r;
-      const double *br = b + (k * ny + j) * nx;
-      double       *cb = C->b + Agg(L, C, 0, j, k);
-      FineRowInit(mg, x, j, k, nz, &r);
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + (k * ny + j) * nx;
-        for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2)
-          cb[i >> L->sx] +=
-              mg->atab[dg[i]] *
-              (br[i] - (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx)));
-        continue;
-      }
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) {
-        double s, d;
-        FinePoint(mg, &r, i, &s, &d);
-        cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
-      }
+  (void)l, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    FineRowPtr    r;
+    const double *br = b + (k * ny + j) * nx;
+    double       *cb = C->b + Agg(L, C, 0, j, k);
+    FineRowInit(mg, x, j, k, nz, &r);
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + (k * ny + j) * nx;
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2)
+        cb[i >> L->sx] +=
+            mg->atab[dg[i]] *
+            (br[i] - (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx)));
+      continue;
     }
-  mg->moved += L->restrict_bytes;
-  PetscFunctionReturn(0);
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) {
+      double s, d;
+      FinePoint(mg, &r, i, &s, &d);
+      cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
+    }
+  }
 }
 
-/* x += P x of level 1, on the red unknowns: a black half-sweep follows,
-   which overwrites the black ones without reading them. */
-static void FineProlong(TCVoxelMG mg, double *x)
+/* x += P x of level 1 on the red unknowns of plane k: a black half-sweep
+   follows, which overwrites the black ones without reading them. */
+static void FineProlongPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                             PetscInt k)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
-  PetscInt nx = L->nx, ny = L->ny, nz = L->nz;
+  PetscInt nx = L->nx, ny = L->ny;
 
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      const unsigned char *c  = mg->cls + (k * ny + j) * nx;
-      const double        *cx = C->x + Agg(L, C, 0, j, k);
-      double              *xr = x + (k * ny + j) * nx;
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
-    }
-  mg->moved += L->prolong_bytes;
+  (void)l, (void)b, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    /* the degree byte's top bit is the unknown bit: no class array read */
+    const unsigned char *c  = (mg->unit ? mg->deg : mg->cls) + (k * ny + j) * nx;
+    const double        *cx = C->x + Agg(L, C, 0, j, k);
+    double              *xr = x + (k * ny + j) * nx;
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
+  }
 }
 
 /* ---- levels >= 1 ---- */
@@ -410,6 +408,40 @@ static void LevelZeroPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x,
       L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
 }
 
+/* b of level l+1 += P^T (b - A x) of level l on plane k, red cells only (as
+   FineRestrictPlane) */
+static void LevelRestrictPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                               PetscInt k)
+{
+  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0; j < L->ny; j++)
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = (k * L->ny + j) * L->nx + i;
+      double   r;
+      if (!(L->diag[p] > 0)) continue;
+      r = L->b[p] - (L->diag[p] * L->x[p] - LevelSum(L, L->x, i, j, k, p));
+      C->b[Agg(L, C, i, j, k)] += r;
+    }
+}
+
+/* x of level l += P x of level l+1 on the red cells of plane k with an
+   unknown (as FineProlongPlane) */
+static void LevelProlongPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                              PetscInt k)
+{
+  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0; j < L->ny; j++)
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = (k * L->ny + j) * L->nx + i;
+      if (!(L->diag[p] > 0)) continue;
+      L->x[p] += C->x[Agg(L, C, i, j, k)];
+    }
+}
+
 typedef void (*PlaneFn)(TCVoxelMG, PetscInt, const double *, double *, PetscInt, PetscInt);
 
 /* Two half-sweeps of level l in one pass over the planes: `first` in colour
@@ -421,31 +453,70 @@ typedef void (*PlaneFn)(TCVoxelMG, PetscInt, const double *, double *, PetscInt,
    the rest, and those are sent (the only values the neighbours' second
    half-sweep needs) while it goes on with plane 1. fresh: x is zero and
    `first` is a zero-start variant that reads no neighbour, so the old ghost
-   planes are not exchanged. */
+   planes are not exchanged.
+   pre (NULL: none), the prolongation, runs on each plane before the first
+   half-sweep reaches it or a neighbour (the end planes before the ghost
+   exchange); post, the restriction, on each plane once the second has done
+   it and both neighbours (the end planes last, after an exchange). Both
+   then cost no pass of their own. */
 static PetscErrorCode SweepPair(TCVoxelMG mg, PetscInt l, PlaneFn first, PlaneFn second, PetscInt c,
-                                const double *b, double *x, PetscBool fresh)
+                                const double *b, double *x, PetscBool fresh, PlaneFn pre,
+                                PlaneFn post)
 {
   MGLevel    *L  = &mg->lev[l];
-  PetscInt    nz = L->nz, plane = L->nx * L->ny;
+  PetscInt    nz = L->nz, plane = L->nx * L->ny, lo = 0, hi = nz - 1;
   PetscBool   ex = L->serial ? PETSC_FALSE : PETSC_TRUE;
   MPI_Request req[4];
   int         n = 0;
 
   PetscFunctionBeginUser;
   if (nz == 0) PetscFunctionReturn(0);
+    /* pre on planes lo..m (from below) and m..hi (from above), each once */
+#define PRE_UP(m)                                                                                  \
+  do {                                                                                             \
+    if (pre)                                                                                       \
+      while (lo <= PetscMin((m), hi)) pre(mg, l, b, x, c, lo++);                                   \
+  } while (0)
+#define PRE_DOWN(m)                                                                                \
+  do {                                                                                             \
+    if (pre)                                                                                       \
+      while (hi >= PetscMax((m), lo)) pre(mg, l, b, x, c, hi--);                                   \
+  } while (0)
+  PRE_UP(0);
+  PRE_DOWN(nz - 1);
   if (ex && !fresh)
     PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+  PRE_UP(1);
+  PRE_DOWN(nz - 2);
   first(mg, l, b, x, c, 0);
   if (nz > 1) first(mg, l, b, x, c, nz - 1);
   if (ex)
     PetscCall(ExchangeBegin(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi, req, &n));
-  if (nz > 2) first(mg, l, b, x, c, 1); /* reads no ghost plane */
+  if (nz > 2) {
+    PRE_UP(2);
+    first(mg, l, b, x, c, 1); /* reads no ghost plane */
+  }
   PetscCall(ExchangeEnd(req, n));
   for (PetscInt k = 0; k < nz; k++) {
-    if (k + 2 < nz - 1) first(mg, l, b, x, c, k + 2);
+    if (k + 2 < nz - 1) {
+      PRE_UP(k + 3);
+      first(mg, l, b, x, c, k + 2);
+    }
     second(mg, l, b, x, 1 - c, k);
+    if (post && k >= 2) post(mg, l, b, x, c, k - 1);
   }
+#undef PRE_UP
+#undef PRE_DOWN
   mg->moved += (fresh ? L->fresh_bytes : L->pair_bytes);
+  if (pre) mg->moved += L->prolong_bytes;
+  if (post) {
+    /* planes 1..nz-2 are done; the end planes need the neighbours' last
+       values */
+    if (ex) PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+    post(mg, l, b, x, c, 0);
+    if (nz > 1) post(mg, l, b, x, c, nz - 1);
+    mg->moved += L->restrict_bytes;
+  }
   PetscFunctionReturn(0);
 }
 
@@ -458,43 +529,6 @@ static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, doubl
       for (PetscInt i = 0; i < L->nx; i++, p++)
         y[p] = L->diag[p] > 0 ? L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p) : x[p];
   PetscFunctionReturn(0);
-}
-
-/* b of level l+1 = P^T (b - A x) of level l, red cells only (as FineRestrict) */
-static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const double *x)
-{
-  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscArrayzero(C->b, (size_t)C->nx * C->ny * C->nz));
-  PetscCall(LevelExchange(mg, L, x));
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = (k * L->ny + j) * L->nx + i;
-        double   r;
-        if (!(L->diag[p] > 0)) continue;
-        r = b[p] - (L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p));
-        C->b[Agg(L, C, i, j, k)] += r;
-      }
-  mg->moved += L->restrict_bytes;
-  PetscFunctionReturn(0);
-}
-
-/* x of level l += P x of level l+1 on the red cells with an unknown (as
-   FineProlong) */
-static void Prolong(TCVoxelMG mg, PetscInt l, double *x)
-{
-  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
-
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = (k * L->ny + j) * L->nx + i;
-        if (!(L->diag[p] > 0)) continue;
-        x[p] += C->x[Agg(L, C, i, j, k)];
-      }
-  mg->moved += L->prolong_bytes;
 }
 
 /* The coarsest level: its right-hand side gathered on every rank, solved
@@ -552,16 +586,17 @@ static PetscErrorCode Cycle(TCVoxelMG mg, PetscInt l)
   }
   for (PetscInt m = 0; m < l && nu < 64; m++) nu *= mg->growth;
   for (PetscInt g = 0; g < mg->gamma; g++) {
+    PetscCall(PetscArrayzero(mg->lev[l + 1].b,
+                             (size_t)mg->lev[l + 1].nx * mg->lev[l + 1].ny * mg->lev[l + 1].nz));
     for (PetscInt s = 0; s < nu; s++) {
       PetscBool fresh = g == 0 && s == 0 ? PETSC_TRUE : PETSC_FALSE;
       PetscCall(SweepPair(mg, l, fresh ? LevelZeroPlane : LevelSmoothPlane, LevelSmoothPlane, 0,
-                          L->b, L->x, fresh));
+                          L->b, L->x, fresh, NULL, s == nu - 1 ? LevelRestrictPlane : NULL));
     }
-    PetscCall(Restrict(mg, l, L->b, L->x));
     PetscCall(Cycle(mg, l + 1));
-    Prolong(mg, l, L->x);
     for (PetscInt s = 0; s < nu; s++)
-      PetscCall(SweepPair(mg, l, LevelSmoothPlane, LevelSmoothPlane, 1, L->b, L->x, PETSC_FALSE));
+      PetscCall(SweepPair(mg, l, LevelSmoothPlane, LevelSmoothPlane, 1, L->b, L->x, PETSC_FALSE,
+                          s ? NULL : LevelProlongPlane, NULL));
   }
   PetscFunctionReturn(0);
 }
@@ -576,16 +611,16 @@ static PetscErrorCode PCApply_VoxelMG(PC pc, Vec r, Vec z)
   PetscCall(PCShellGetContext(pc, &mg));
   PetscCall(VecGetArrayRead(r, &b));
   PetscCall(VecGetArray(z, &x));
+  if (mg->nlev > 1)
+    PetscCall(PetscArrayzero(mg->lev[1].b, (size_t)mg->lev[1].nx * mg->lev[1].ny * mg->lev[1].nz));
   for (PetscInt s = 0; s < mg->smooth; s++)
     PetscCall(SweepPair(mg, 0, s ? FineSmoothPlane : FineZeroPlane, FineSmoothPlane, 0, b, x,
-                        s ? PETSC_FALSE : PETSC_TRUE));
-  if (mg->nlev > 1) {
-    PetscCall(FineRestrict(mg, b, x));
-    PetscCall(Cycle(mg, 1));
-    FineProlong(mg, x);
-  }
+                        s ? PETSC_FALSE : PETSC_TRUE, NULL,
+                        s == mg->smooth - 1 && mg->nlev > 1 ? FineRestrictPlane : NULL));
+  if (mg->nlev > 1) PetscCall(Cycle(mg, 1));
   for (PetscInt s = 0; s < mg->smooth; s++)
-    PetscCall(SweepPair(mg, 0, FineSmoothPlane, FineSmoothPlane, 1, b, x, PETSC_FALSE));
+    PetscCall(SweepPair(mg, 0, FineSmoothPlane, FineSmoothPlane, 1, b, x, PETSC_FALSE,
+                        !s && mg->nlev > 1 ? FineProlongPlane : NULL, NULL));
   PetscCall(VecRestoreArray(z, &x));
   PetscCall(VecRestoreArrayRead(r, &b));
   PetscFunctionReturn(0);
@@ -721,12 +756,12 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
                (double)cplane * (sizeof(float) + 2 * sizeof(double));
   {
     /* level l >= 1 per cell: gx, gy, gz, diag (float), b read, x read and
-       written; restriction: the residual (x, b, the four floats) and the
-       coarse b zeroed and summed into; prolongation: diag, x read and
-       written, the coarse x */
-    double m = (double)nx * ny * nz, mc = (double)n, f = l == 0 ? 17 : 32;
-    L->restrict_bytes = f * m + 16 * mc;
-    L->prolong_bytes  = (l == 0 ? 17 : 20) * m + 8 * mc;
+       written. The restriction and prolongation run inside a sweep's pass
+       (SweepPair), so they add only the coarse level's b (zeroed, summed
+       into) and x (read); the two re-read end planes are not counted. */
+    double mc         = (double)n;
+    L->restrict_bytes = 16 * mc; /* fused into a sweep: only the coarse b */
+    L->prolong_bytes  = 8 * mc;  /* fused into a sweep: only the coarse x */
     C->pair_bytes     = 40 * mc;
     C->fresh_bytes    = 32 * mc;
   }

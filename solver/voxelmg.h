@@ -27,11 +27,13 @@
  * after, so the V-cycle is a symmetric positive definite preconditioner for
  * CG; the black residual after the pre-smoothing is zero and the black
  * values before the post-smoothing are overwritten, so restriction and
- * prolongation visit the red cells only). Coarsest level: gathered on every
- * rank and solved there by Jacobi-preconditioned CG to a relative residual
- * of 1e-10. Coarse levels keep conductances in single precision (they only
- * precondition), vectors in double. Variants for experiments: -tau_mg_gamma
- * 2 (W-cycle) and -tau_mg_growth g (g^l times the sweeps on level l).
+ * prolongation visit the red cells only); each red-black pair is one pass
+ * over the level, the second colour a plane behind the first. Coarsest
+ * level: gathered on every rank and solved there by Jacobi-preconditioned
+ * CG to a relative residual of 1e-10. Coarse levels keep conductances in
+ * single precision (they only precondition), vectors in double. Variants
+ * for experiments: -tau_mg_gamma 2 (W-cycle) and -tau_mg_growth g (g^l
+ * times the sweeps on level l).
  *
  * With a single class the finest operator needs no table look-up: a second
  * byte per voxel holds the number of neighbouring unknowns and Dirichlet

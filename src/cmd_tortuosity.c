@@ -56,7 +56,7 @@ static void TauHelp(void)
          "  percolates false); asking for that single direction is an error (exit 1).\n"
          "Solver: -tau_solver mf (default): matrix-free CG + geometric multigrid on the voxel\n"
          "  grid (2x2x2 aggregation, red-black Gauss-Seidel; -tau_mg_smooth 2, -tau_mg_scale 2,\n"
-         "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 60 bytes per voxel.\n"
+         "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 55 bytes per voxel.\n"
          "  -tau_solver aij: assembled matrix, CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,\n"
          "  strength 0.5, agg_nl 1) or any -pc_type (which selects aij), ~160 bytes per voxel.\n"
          "  Both: tau from the energy of the solution, CG stopped when the estimated relative\n"
