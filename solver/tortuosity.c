@@ -510,11 +510,13 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
   res->solve_s = t2 - t1;
   if (used && used->its > 0) {
     /* CG's own vector work per iteration (natural norm): p = z + beta p,
-       p.w, x += a p, r -= a w, r.z: 104 bytes per entry */
+   x += a p, r -= a w: 72 bytes per entry; the dots p.w and r.z are
+   counted by the multigrid (nothing when it computed them in its
+   passes, 16 bytes per entry else) */
     PetscInt n;
     double   v[2];
     PetscCall(VecGetLocalSize(x, &n));
-    v[0] = used->mg ? used->moved1 - used->moved0 + 104.0 * (double)n * (double)used->its : 0;
+    v[0] = used->mg ? used->moved1 - used->moved0 + 72.0 * (double)n * (double)used->its : 0;
     v[1] = used->t1 - used->t0;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_DOUBLE, MPI_SUM, t->comm));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v + 1, 1, MPI_DOUBLE, MPI_MAX, t->comm));
@@ -720,6 +722,7 @@ static PetscErrorCode TauSolveMF(TCTau t, PetscInt dir, TauStop *stop, TCTauDire
   PetscCall(TCVoxelMGSetUp(mg));
   PetscCall(TCVoxelMGCreateMat(mg, &A));
   PetscCall(MatCreateVecs(A, &x, &b));
+  PetscCall(TCVoxelMGSetVecOps(mg, x)); /* CG's work vectors are copies of x */
   {
     PetscScalar *ba, *xw;
     PetscCall(VecGetArray(b, &ba));

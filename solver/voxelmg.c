@@ -14,6 +14,7 @@
  * one colour reads only values of the other (exchanged just before).
  */
 #include "solver/voxelmg.h"
+#include <petsc/private/vecimpl.h> /* struct _VecOps (tdot) and PetscObjectStateGet */
 #include <string.h>
 
 typedef struct {
@@ -58,6 +59,16 @@ struct _p_TCVoxelMG {
   PetscReal      scale;
   double         bytes;
   double         moved, mult_bytes; /* traffic counted so far; of one operator application */
+  /* dot products computed inside the passes: of the last MatMult (x . Ax)
+     and PCApply (r . Br), served to CG's VecTDot (TCVoxelMGSetVecOps) while
+     both vectors are unchanged since */
+  struct {
+    Vec              a, b;
+    PetscObjectState sa, sb;
+    double           val;
+  } dmult, dpc;
+  double acc;                                      /* the PCApply dot being summed */
+  PetscErrorCode (*tdot)(Vec, Vec, PetscScalar *); /* the vectors' own */
 };
 
 /* Send this rank's last plane up and its first plane down; receive the rank
@@ -188,6 +199,7 @@ static PetscErrorCode FineMult(TCVoxelMG mg, const double *x, double *y)
 {
   const MGLevel *L  = &mg->lev[0];
   PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+  double         dot = 0;
 
   PetscFunctionBeginUser;
   PetscCall(FineExchange(mg, x));
@@ -198,16 +210,20 @@ static PetscErrorCode FineMult(TCVoxelMG mg, const double *x, double *y)
       FineRowInit(mg, x, j, k, nz, &r);
       if (mg->unit) {
         const unsigned char *dg = mg->deg + (k * ny + j) * nx;
-        for (PetscInt i = 0; i < nx; i++)
+        for (PetscInt i = 0; i < nx; i++) {
           yr[i] = mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx);
+          dot += r.x[i] * yr[i];
+        }
         continue;
       }
       for (PetscInt i = 0; i < nx; i++) {
         double s, d;
         FinePoint(mg, &r, i, &s, &d);
         yr[i] = (d + (r.c[i] == 0)) * r.x[i] - s;
+        dot += r.x[i] * yr[i];
       }
     }
+  mg->dmult.val = dot;
   mg->moved += mg->mult_bytes;
   PetscFunctionReturn(0);
 }
@@ -347,6 +363,19 @@ static void FineProlongPlane(TCVoxelMG mg, PetscInt l, const double *b, double *
   }
 }
 
+/* adds b . x on plane k to mg->acc (x final there) */
+static void FineDotPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                         PetscInt k)
+{
+  const MGLevel *L = &mg->lev[0];
+  PetscInt       n = L->nx * L->ny;
+  double         s = 0;
+
+  (void)l, (void)color;
+  for (PetscInt p = k * n; p < (k + 1) * n; p++) s += b[p] * x[p];
+  mg->acc += s;
+}
+
 /* ---- levels >= 1 ---- */
 
 /* s = sum_q g_pq x_q for cell p = (i, j, k) of level L (ghosts exchanged) */
@@ -461,7 +490,7 @@ typedef void (*PlaneFn)(TCVoxelMG, PetscInt, const double *, double *, PetscInt,
    then cost no pass of their own. */
 static PetscErrorCode SweepPair(TCVoxelMG mg, PetscInt l, PlaneFn first, PlaneFn second, PetscInt c,
                                 const double *b, double *x, PetscBool fresh, PlaneFn pre,
-                                PlaneFn post)
+                                PlaneFn post, PetscBool post_ghosts)
 {
   MGLevel    *L  = &mg->lev[l];
   PetscInt    nz = L->nz, plane = L->nx * L->ny, lo = 0, hi = nz - 1;
@@ -512,10 +541,11 @@ static PetscErrorCode SweepPair(TCVoxelMG mg, PetscInt l, PlaneFn first, PlaneFn
   if (post) {
     /* planes 1..nz-2 are done; the end planes need the neighbours' last
        values */
-    if (ex) PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+    if (ex && post_ghosts)
+      PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
     post(mg, l, b, x, c, 0);
     if (nz > 1) post(mg, l, b, x, c, nz - 1);
-    mg->moved += L->restrict_bytes;
+    if (post_ghosts) mg->moved += L->restrict_bytes;
   }
   PetscFunctionReturn(0);
 }
@@ -591,12 +621,13 @@ static PetscErrorCode Cycle(TCVoxelMG mg, PetscInt l)
     for (PetscInt s = 0; s < nu; s++) {
       PetscBool fresh = g == 0 && s == 0 ? PETSC_TRUE : PETSC_FALSE;
       PetscCall(SweepPair(mg, l, fresh ? LevelZeroPlane : LevelSmoothPlane, LevelSmoothPlane, 0,
-                          L->b, L->x, fresh, NULL, s == nu - 1 ? LevelRestrictPlane : NULL));
+                          L->b, L->x, fresh, NULL, s == nu - 1 ? LevelRestrictPlane : NULL,
+                          PETSC_TRUE));
     }
     PetscCall(Cycle(mg, l + 1));
     for (PetscInt s = 0; s < nu; s++)
       PetscCall(SweepPair(mg, l, LevelSmoothPlane, LevelSmoothPlane, 1, L->b, L->x, PETSC_FALSE,
-                          s ? NULL : LevelProlongPlane, NULL));
+                          s ? NULL : LevelProlongPlane, NULL, PETSC_FALSE));
   }
   PetscFunctionReturn(0);
 }
@@ -616,13 +647,19 @@ static PetscErrorCode PCApply_VoxelMG(PC pc, Vec r, Vec z)
   for (PetscInt s = 0; s < mg->smooth; s++)
     PetscCall(SweepPair(mg, 0, s ? FineSmoothPlane : FineZeroPlane, FineSmoothPlane, 0, b, x,
                         s ? PETSC_FALSE : PETSC_TRUE, NULL,
-                        s == mg->smooth - 1 && mg->nlev > 1 ? FineRestrictPlane : NULL));
+                        s == mg->smooth - 1 && mg->nlev > 1 ? FineRestrictPlane : NULL,
+                        PETSC_TRUE));
   if (mg->nlev > 1) PetscCall(Cycle(mg, 1));
+  mg->acc = 0;
   for (PetscInt s = 0; s < mg->smooth; s++)
     PetscCall(SweepPair(mg, 0, FineSmoothPlane, FineSmoothPlane, 1, b, x, PETSC_FALSE,
-                        !s && mg->nlev > 1 ? FineProlongPlane : NULL, NULL));
+                        !s && mg->nlev > 1 ? FineProlongPlane : NULL,
+                        s == mg->smooth - 1 ? FineDotPlane : NULL, PETSC_FALSE));
   PetscCall(VecRestoreArray(z, &x));
   PetscCall(VecRestoreArrayRead(r, &b));
+  mg->dpc.val = mg->acc, mg->dpc.a = r, mg->dpc.b = z;
+  PetscCall(PetscObjectStateGet((PetscObject)r, &mg->dpc.sa));
+  PetscCall(PetscObjectStateGet((PetscObject)z, &mg->dpc.sb));
   PetscFunctionReturn(0);
 }
 
@@ -639,6 +676,9 @@ static PetscErrorCode MatMult_VoxelMG(Mat A, Vec x, Vec y)
   PetscCall(FineMult(mg, xa, ya));
   PetscCall(VecRestoreArray(y, &ya));
   PetscCall(VecRestoreArrayRead(x, &xa));
+  mg->dmult.a = x, mg->dmult.b = y;
+  PetscCall(PetscObjectStateGet((PetscObject)x, &mg->dmult.sa));
+  PetscCall(PetscObjectStateGet((PetscObject)y, &mg->dmult.sb));
   PetscFunctionReturn(0);
 }
 
@@ -866,6 +906,9 @@ PetscErrorCode TCVoxelMGCreateMat(TCVoxelMG mg, Mat *A)
   PetscFunctionBeginUser;
   PetscCall(MatCreateShell(mg->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, mg, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))MatMult_VoxelMG));
+  /* VECMPI also on one rank: its VecDuplicate keeps the operations set by
+     TCVoxelMGSetVecOps (VECSEQ's does not) */
+  PetscCall(MatShellSetVecType(*A, VECMPI));
   PetscFunctionReturn(0);
 }
 
@@ -900,6 +943,56 @@ PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx)
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &q, 1, MPI_DOUBLE, MPI_SUM, mg->comm));
   mg->moved += mg->mult_bytes - 8 * (double)mg->lev[0].nx * mg->lev[0].ny * mg->lev[0].nz;
   *xAx = (PetscReal)q;
+  PetscFunctionReturn(0);
+}
+
+/* VecTDot of vectors made by TCVoxelMGSetVecOps (and their duplicates): the
+   dot computed inside the last MatMult or PCApply when x and y are that
+   call's two vectors, unchanged since (object state), else the vectors' own
+   operation. */
+static PetscErrorCode VecTDot_VoxelMG(Vec x, Vec y, PetscScalar *val)
+{
+  PetscContainer   c = NULL;
+  TCVoxelMG        mg;
+  PetscObjectState sx, sy;
+  double           local = 0;
+  PetscBool        hit   = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQuery((PetscObject)x, "TCVoxelMG", (PetscObject *)&c));
+  PetscCheck(c, PetscObjectComm((PetscObject)x), PETSC_ERR_PLIB, "vector without its multigrid");
+  PetscCall(PetscContainerGetPointer(c, (void **)&mg));
+  PetscCall(PetscObjectStateGet((PetscObject)x, &sx));
+  PetscCall(PetscObjectStateGet((PetscObject)y, &sy));
+  if ((x == mg->dmult.a && sx == mg->dmult.sa && y == mg->dmult.b && sy == mg->dmult.sb) ||
+      (y == mg->dmult.a && sy == mg->dmult.sa && x == mg->dmult.b && sx == mg->dmult.sb))
+    local = mg->dmult.val, hit = PETSC_TRUE;
+  else if ((x == mg->dpc.a && sx == mg->dpc.sa && y == mg->dpc.b && sy == mg->dpc.sb) ||
+           (y == mg->dpc.a && sy == mg->dpc.sa && x == mg->dpc.b && sx == mg->dpc.sb))
+    local = mg->dpc.val, hit = PETSC_TRUE;
+  if (!hit) {
+    PetscInt n;
+    PetscCall(VecGetLocalSize(x, &n));
+    PetscCall(mg->tdot(x, y, val));
+    mg->moved += 16 * (double)n;
+    PetscFunctionReturn(0);
+  }
+  PetscCallMPI(MPI_Allreduce(&local, val, 1, MPI_DOUBLE, MPI_SUM, PetscObjectComm((PetscObject)x)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGSetVecOps(TCVoxelMG mg, Vec v)
+{
+  PetscContainer c;
+
+  PetscFunctionBeginUser;
+  /* VecDuplicate copies the operations and composed objects */
+  if (!mg->tdot) mg->tdot = v->ops->tdot;
+  PetscCall(PetscContainerCreate(PetscObjectComm((PetscObject)v), &c));
+  PetscCall(PetscContainerSetPointer(c, mg));
+  PetscCall(PetscObjectCompose((PetscObject)v, "TCVoxelMG", (PetscObject)c));
+  PetscCall(PetscContainerDestroy(&c));
+  v->ops->tdot = VecTDot_VoxelMG;
   PetscFunctionReturn(0);
 }
 

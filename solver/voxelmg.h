@@ -77,6 +77,12 @@ PETSC_EXTERN PetscErrorCode TCVoxelMGCreateMat(TCVoxelMG mg, Mat *A);
 PETSC_EXTERN PetscErrorCode TCVoxelMGSetPC(TCVoxelMG mg, PC pc);
 /* Levels (finest included) and bytes allocated on this rank for them. */
 PETSC_EXTERN PetscErrorCode TCVoxelMGGetInfo(TCVoxelMG mg, PetscInt *levels, double *bytes);
+/* Makes VecTDot of v, and of the vectors duplicated from it (CG's work
+   vectors), take p . A p and r . B r from inside the operator and
+   preconditioner passes that produced them (saving a pass over two vectors
+   each per CG iteration); any other pair is computed as usual. v and its
+   duplicates must not outlive mg. */
+PETSC_EXTERN PetscErrorCode TCVoxelMGSetVecOps(TCVoxelMG mg, Vec v);
 /* Collective. x^T A x with the finest operator, without a vector for A x
    (for the energy of a solution). */
 PETSC_EXTERN PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx);

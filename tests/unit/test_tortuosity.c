@@ -165,10 +165,11 @@ static PetscErrorCode TestSolvers(void)
    tau is below 1e-7; the solve to rtol 1e-12 is the reference. Bounds: 9
    iterations (the default stops after 6-7 on one to three ranks, both
    solvers, the reference takes 19-21), 1e-6 relative (6x the largest error
-   seen, 1.6e-7 with aij); the multigrid V-cycle plus CG counts about 236
-   bytes per voxel and iteration, with each red-black pair one pass and the
-   restriction and prolongation inside a pass (pairs only: 276; separate
-   half-sweeps: about 370). */
+   seen, 1.6e-7 with aij); the multigrid V-cycle plus CG counts about 203
+   bytes per voxel and iteration, with each red-black pair one pass, the
+   restriction and prolongation inside a pass and CG's two dot products
+   taken from the passes that made their vectors (without the dots: 235;
+   pairs only: 276; separate half-sweeps: about 370). */
 static PetscErrorCode TestStopping(void)
 {
   const PetscInt n = 56, nsph = 600;
@@ -222,8 +223,8 @@ static PetscErrorCode TestStopping(void)
                (double)r.tau, (double)ref.tau);
     if (!m) {
       double b = r.loop_bytes / (double)r.loop_its / (double)(n * n * n);
-      PetscCheck(r.loop_its > 0 && b > 220 && b < 250, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
-                 "stopping: %g counted bytes per voxel and CG iteration, expected 220-250", b);
+      PetscCheck(r.loop_its > 0 && b > 190 && b < 220, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "stopping: %g counted bytes per voxel and CG iteration, expected 190-220", b);
     }
   }
   PetscCall(PetscFree(a));
