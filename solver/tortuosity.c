@@ -389,7 +389,7 @@ static PetscErrorCode TauSolverChoice(TCTau t, PetscBool *mf)
    it estimates the relative error of tau; the solve stops when that is below
    -tau_tol (default 1e-7). On the 200^3 sphere pack of bench/tortuosity.sh
    the estimate is within 2x of the true error (4e-8 for an estimate of
-   8.5e-8), and it takes 7 iterations instead of 19 for rtol 1e-9. The
+   8.5e-8), and it takes 8 iterations instead of 19 for rtol 1e-9. The
    inlet voxels (their entries in x and conductances 2 D) give the flux. */
 typedef struct {
   PetscInt   n;   /* inlet unknowns on this rank */
@@ -510,9 +510,9 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
   res->solve_s = t2 - t1;
   if (used && used->its > 0) {
     /* CG's own vector work per iteration (natural norm): p = z + beta p,
-   x += a p, r -= a w: 72 bytes per entry; the dots p.w and r.z are
-   counted by the multigrid (nothing when it computed them in its
-   passes, 16 bytes per entry else) */
+       x += a p, r -= a w: 72 bytes per entry; the dots p.w and r.z are
+       counted by the multigrid (nothing when it computed them in its
+       passes, 16 bytes per entry else) */
     PetscInt n;
     double   v[2];
     PetscCall(VecGetLocalSize(x, &n));
