@@ -40,11 +40,18 @@ typedef struct {
   PetscReal percolating_fraction; /* of the phase volume: clusters touching both faces */
   PetscReal blind_fraction;       /* clusters touching exactly one of the two faces */
   PetscReal flux_in, flux_out;    /* total fluxes through the two faces (unit D and dC) */
+  PetscReal conductance;          /* from the energy of the solution (the fluxes' value at
+                                     convergence, second order in the solver's error) */
   PetscReal bruggeman_alpha;      /* tau = eps^(1 - alpha); NaN if undefined */
   PetscInt  unknowns, iterations;
   PetscInt  mg_levels; /* levels of the matrix-free multigrid (0: assembled solver) */
   PetscReal residual_norm, setup_s, solve_s;
-  char      ksp_type[32], pc_type[32];
+  /* the CG iterations after the first residual (tau stopping test only, else
+     0): how many, their time, and (-tau_solver mf) their memory traffic on
+     all ranks, counted from the arrays each pass streams through */
+  PetscInt loop_its;
+  double   loop_s, loop_bytes;
+  char     ksp_type[32], pc_type[32];
 } TCTauDirection;
 
 typedef struct {
@@ -78,6 +85,9 @@ PETSC_EXTERN PetscErrorCode TCTauGetPhase(TCTau tau, TCTauPhase *ps);
    matrix-free CG + voxel multigrid (-tau_mg_* options, see voxelmg.h); aij
    assembles the matrix and uses CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,
    strength 0.5, agg_nl 1), or any -pc_type, which also selects aij. Both take
-   the usual -ksp_* options, with -ksp_rtol 1e-9 by default. */
+   the usual -ksp_* options. D_eff from the energy of the solution (second
+   order in the solver's error); CG (natural norm) stops when the estimated
+   relative error of tau is below -tau_tol (1e-7), or, with conc/flux asked
+   for or a -ksp_rtol given, at that relative residual (1e-9 by default). */
 PETSC_EXTERN PetscErrorCode TCTauSolve(TCTau tau, PetscInt dir, TCTauDirection *res, float **conc,
                                        float **flux);

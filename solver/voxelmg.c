@@ -14,6 +14,7 @@
  * one colour reads only values of the other (exchanged just before).
  */
 #include "solver/voxelmg.h"
+#include <petsc/private/vecimpl.h> /* struct _VecOps (tdot) and PetscObjectStateGet */
 #include <string.h>
 
 typedef struct {
@@ -25,6 +26,10 @@ typedef struct {
   double   *x, *b;           /* levels >= 1 */
   double   *xlo, *xhi;       /* ghost planes of the vector being applied */
   PetscBool serial;          /* the whole level on this rank: no exchange */
+  /* memory traffic model (bytes read + written, no write-allocate, as STREAM
+     counts): a SweepPair pass, one from x = 0, the restriction to and the
+     prolongation from the next level */
+  double pair_bytes, fresh_bytes, restrict_bytes, prolong_bytes;
 } MGLevel;
 
 struct _p_TCVoxelMG {
@@ -53,31 +58,61 @@ struct _p_TCVoxelMG {
   PetscInt       smooth, coarse, maxlev, growth, gamma;
   PetscReal      scale;
   double         bytes;
+  double         moved, mult_bytes; /* traffic counted so far; of one operator application */
+  /* dot products computed inside the passes: of the last MatMult (x . Ax)
+     and PCApply (r . Br), served to CG's VecTDot (TCVoxelMGSetVecOps) while
+     both vectors are unchanged since */
+  struct {
+    Vec              a, b;
+    PetscObjectState sa, sb;
+    double           val;
+  } dmult, dpc;
+  double acc;                                      /* the PCApply dot being summed */
+  PetscErrorCode (*tdot)(Vec, Vec, PetscScalar *); /* the vectors' own */
 };
 
 /* Send this rank's last plane up and its first plane down; receive the rank
    below's last plane into lo and the rank above's first plane into hi (either
-   may be NULL to skip that direction). */
-static PetscErrorCode Exchange(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
-                               PetscInt plane, PetscInt nz, void *lo, void *hi)
+   may be NULL to skip that direction). Begin posts the messages (req holds up
+   to 4, *n how many), End waits for them. */
+static PetscErrorCode ExchangeBegin(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
+                                    PetscInt plane, PetscInt nz, void *lo, void *hi,
+                                    MPI_Request req[4], int *n)
 {
   const char *first = (const char *)x, *last = first + (size_t)(nz > 0 ? nz - 1 : 0) * plane * size;
-  MPI_Request req[4];
-  int         n = 0;
 
   PetscFunctionBeginUser;
+  *n = 0;
   if (nz == 0) PetscFunctionReturn(0); /* a rank without planes has no neighbours */
   /* both directions at once: one wait per exchange, which matters when the
      ranks share cores with other work */
   if (lo) {
-    PetscCallMPI(MPI_Irecv(lo, (int)plane, type, mg->below, 31, mg->comm, &req[n++]));
-    PetscCallMPI(MPI_Isend(last, (int)plane, type, mg->above, 31, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Irecv(lo, (int)plane, type, mg->below, 31, mg->comm, &req[(*n)++]));
+    PetscCallMPI(MPI_Isend(last, (int)plane, type, mg->above, 31, mg->comm, &req[(*n)++]));
   }
   if (hi) {
-    PetscCallMPI(MPI_Irecv(hi, (int)plane, type, mg->above, 32, mg->comm, &req[n++]));
-    PetscCallMPI(MPI_Isend(first, (int)plane, type, mg->below, 32, mg->comm, &req[n++]));
+    PetscCallMPI(MPI_Irecv(hi, (int)plane, type, mg->above, 32, mg->comm, &req[(*n)++]));
+    PetscCallMPI(MPI_Isend(first, (int)plane, type, mg->below, 32, mg->comm, &req[(*n)++]));
   }
-  PetscCallMPI(MPI_Waitall(n, req, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ExchangeEnd(MPI_Request req[4], int n)
+{
+  PetscFunctionBeginUser;
+  if (n) PetscCallMPI(MPI_Waitall(n, req, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Exchange(TCVoxelMG mg, MPI_Datatype type, size_t size, const void *x,
+                               PetscInt plane, PetscInt nz, void *lo, void *hi)
+{
+  MPI_Request req[4];
+  int         n;
+
+  PetscFunctionBeginUser;
+  PetscCall(ExchangeBegin(mg, type, size, x, plane, nz, lo, hi, req, &n));
+  PetscCall(ExchangeEnd(req, n));
   PetscFunctionReturn(0);
 }
 
@@ -164,6 +199,7 @@ static PetscErrorCode FineMult(TCVoxelMG mg, const double *x, double *y)
 {
   const MGLevel *L  = &mg->lev[0];
   PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+  double         dot = 0;
 
   PetscFunctionBeginUser;
   PetscCall(FineExchange(mg, x));
@@ -174,49 +210,102 @@ static PetscErrorCode FineMult(TCVoxelMG mg, const double *x, double *y)
       FineRowInit(mg, x, j, k, nz, &r);
       if (mg->unit) {
         const unsigned char *dg = mg->deg + (k * ny + j) * nx;
-        for (PetscInt i = 0; i < nx; i++)
+        for (PetscInt i = 0; i < nx; i++) {
           yr[i] = mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx);
+          dot += r.x[i] * yr[i];
+        }
         continue;
       }
       for (PetscInt i = 0; i < nx; i++) {
         double s, d;
         FinePoint(mg, &r, i, &s, &d);
         yr[i] = (d + (r.c[i] == 0)) * r.x[i] - s;
+        dot += r.x[i] * yr[i];
       }
     }
+  mg->dmult.val = dot;
+  mg->moved += mg->mult_bytes;
   PetscFunctionReturn(0);
 }
 
-/* One half-sweep of Gauss-Seidel over the voxels of one colour (an identity
-   row takes x = b). */
-static PetscErrorCode FineSmooth(TCVoxelMG mg, const double *b, double *x, PetscInt color)
+/* x^T A x on this rank's rows (ghosts exchanged by the caller) */
+static double FineQuadratic(TCVoxelMG mg, const double *x)
+{
+  const MGLevel *L  = &mg->lev[0];
+  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+  double         q = 0;
+
+  for (PetscInt k = 0; k < nz; k++)
+    for (PetscInt j = 0; j < ny; j++) {
+      FineRowPtr r;
+      FineRowInit(mg, x, j, k, nz, &r);
+      if (mg->unit) {
+        const unsigned char *dg = mg->deg + (k * ny + j) * nx;
+        for (PetscInt i = 0; i < nx; i++)
+          q += r.x[i] * (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx));
+        continue;
+      }
+      for (PetscInt i = 0; i < nx; i++) {
+        double s, d;
+        FinePoint(mg, &r, i, &s, &d);
+        q += r.x[i] * ((d + (r.c[i] == 0)) * r.x[i] - s);
+      }
+    }
+  return q;
+}
+
+/* One half-sweep of Gauss-Seidel over the voxels of one colour on plane k
+   (an identity row takes x = b); ghosts exchanged. */
+static void FineSmoothPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                            PetscInt k)
 {
   const MGLevel *L  = &mg->lev[0];
   PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
 
-  PetscFunctionBeginUser;
-  PetscCall(FineExchange(mg, x));
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      FineRowPtr    r;
-      PetscInt      row = (k * ny + j) * nx;
-      const double *br  = b + row;
-      double       *xr  = x + row;
-      FineRowInit(mg, x, j, k, nz, &r);
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + row;
-        for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2)
-          xr[i] = (br[i] + mg->gtab[dg[i]] * UnitSum(&r, i, nx)) * mg->itab[dg[i]];
-        continue;
-      }
-      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2) {
-        double s, d;
-        if (!r.c[i]) continue;
-        FinePoint(mg, &r, i, &s, &d);
-        xr[i] = (br[i] + s) / d;
-      }
+  (void)l;
+  for (PetscInt j = 0; j < ny; j++) {
+    FineRowPtr    r;
+    PetscInt      row = (k * ny + j) * nx;
+    const double *br  = b + row;
+    double       *xr  = x + row;
+    FineRowInit(mg, x, j, k, nz, &r);
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + row;
+      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2)
+        xr[i] = (br[i] + mg->gtab[dg[i]] * UnitSum(&r, i, nx)) * mg->itab[dg[i]];
+      continue;
     }
-  PetscFunctionReturn(0);
+    for (PetscInt i = (color + j + L->kz0 + k) & 1; i < nx; i += 2) {
+      double s, d;
+      if (!r.c[i]) continue;
+      FinePoint(mg, &r, i, &s, &d);
+      xr[i] = (br[i] + s) / d;
+    }
+  }
+}
+
+/* The first red half-sweep from x = 0 on plane k: x = b / d on red unknowns,
+   0 elsewhere (reads no neighbour). */
+static void FineZeroPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                          PetscInt k)
+{
+  const MGLevel *L  = &mg->lev[0];
+  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+
+  (void)l, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    PetscInt      row = (k * ny + j) * nx, i0 = (j + L->kz0 + k) & 1;
+    const double *br = b + row;
+    double       *xr = x + row;
+    FineRowPtr    r;
+    FineRowInit(mg, NULL, j, k, nz, &r);
+    for (PetscInt i = 1 - i0; i < nx; i += 2) xr[i] = 0;
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + row;
+      for (PetscInt i = i0; i < nx; i += 2) xr[i] = br[i] * mg->itab[dg[i]];
+    } else
+      for (PetscInt i = i0; i < nx; i += 2) xr[i] = r.c[i] ? br[i] / FineDiag(mg, &r, i) : 0;
+  }
 }
 
 static inline PetscInt Agg(const MGLevel *L, const MGLevel *C, PetscInt i, PetscInt j, PetscInt k)
@@ -224,76 +313,67 @@ static inline PetscInt Agg(const MGLevel *L, const MGLevel *C, PetscInt i, Petsc
   return ((k >> L->sz) * C->ny + (j >> L->sy)) * C->nx + (i >> L->sx);
 }
 
-/* b of level 1 = P^T (b - A x) on the voxels. Called right after a black
-   half-sweep, which leaves no residual on the black voxels: only the red
-   ones are visited. */
-static PetscErrorCode FineRestrict(TCVoxelMG mg, const double *b, const double *x)
+/* b of level 1 += P^T (b - A x) on plane k of the voxels (the caller
+   zeroes it first; ghosts exchanged). Run right after a black half-sweep,
+   which leaves no residual on the black voxels: only the red ones are
+   visited. */
+static void FineRestrictPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                              PetscInt k)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
   PetscInt nx = L->nx, ny = L->ny, nz = L->nz;
 
-  PetscFunctionBeginUser;
-  PetscCall(PetscArrayzero(C->b, (size_t)C->nx * C->ny * C->nz));
-  PetscCall(FineExchange(mg, x));
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      FineRowPtr    r;
-      const double *br = b + (k * ny + j) * nx;
-      double       *cb = C->b + Agg(L, C, 0, j, k);
-      FineRowInit(mg, x, j, k, nz, &r);
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + (k * ny + j) * nx;
-        for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2)
-          cb[i >> L->sx] +=
-              mg->atab[dg[i]] *
-              (br[i] - (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx)));
-        continue;
-      }
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) {
-        double s, d;
-        FinePoint(mg, &r, i, &s, &d);
-        cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
-      }
+  (void)l, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    FineRowPtr    r;
+    const double *br = b + (k * ny + j) * nx;
+    double       *cb = C->b + Agg(L, C, 0, j, k);
+    FineRowInit(mg, x, j, k, nz, &r);
+    if (mg->unit) {
+      const unsigned char *dg = mg->deg + (k * ny + j) * nx;
+      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2)
+        cb[i >> L->sx] +=
+            mg->atab[dg[i]] *
+            (br[i] - (mg->dtab[dg[i]] * r.x[i] - mg->gtab[dg[i]] * UnitSum(&r, i, nx)));
+      continue;
     }
-  PetscFunctionReturn(0);
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) {
+      double s, d;
+      FinePoint(mg, &r, i, &s, &d);
+      cb[i >> L->sx] += (r.c[i] != 0) * (br[i] - (d * r.x[i] - s));
+    }
+  }
 }
 
-/* x += P x of level 1, on the red unknowns: a black half-sweep follows,
-   which overwrites the black ones without reading them. */
-static void FineProlong(TCVoxelMG mg, double *x)
+/* x += P x of level 1 on the red unknowns of plane k: a black half-sweep
+   follows, which overwrites the black ones without reading them. */
+static void FineProlongPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                             PetscInt k)
 {
   MGLevel *L = &mg->lev[0], *C = &mg->lev[1];
-  PetscInt nx = L->nx, ny = L->ny, nz = L->nz;
+  PetscInt nx = L->nx, ny = L->ny;
 
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      const unsigned char *c  = mg->cls + (k * ny + j) * nx;
-      const double        *cx = C->x + Agg(L, C, 0, j, k);
-      double              *xr = x + (k * ny + j) * nx;
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
-    }
+  (void)l, (void)b, (void)color;
+  for (PetscInt j = 0; j < ny; j++) {
+    /* the degree byte's top bit is the unknown bit: no class array read */
+    const unsigned char *c  = (mg->unit ? mg->deg : mg->cls) + (k * ny + j) * nx;
+    const double        *cx = C->x + Agg(L, C, 0, j, k);
+    double              *xr = x + (k * ny + j) * nx;
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < nx; i += 2) xr[i] += (c[i] != 0) * cx[i >> L->sx];
+  }
 }
 
-/* The first red half-sweep from x = 0: x = b / d on red unknowns, 0 elsewhere. */
-static void FineSmoothZero(TCVoxelMG mg, const double *b, double *x)
+/* adds b . x on plane k to mg->acc (x final there) */
+static void FineDotPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                         PetscInt k)
 {
-  const MGLevel *L  = &mg->lev[0];
-  PetscInt       nx = L->nx, ny = L->ny, nz = L->nz;
+  const MGLevel *L = &mg->lev[0];
+  PetscInt       n = L->nx * L->ny;
+  double         s = 0;
 
-  for (PetscInt k = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++) {
-      PetscInt      row = (k * ny + j) * nx, i0 = (j + L->kz0 + k) & 1;
-      const double *br = b + row;
-      double       *xr = x + row;
-      FineRowPtr    r;
-      FineRowInit(mg, NULL, j, k, nz, &r);
-      for (PetscInt i = 1 - i0; i < nx; i += 2) xr[i] = 0;
-      if (mg->unit) {
-        const unsigned char *dg = mg->deg + row;
-        for (PetscInt i = i0; i < nx; i += 2) xr[i] = br[i] * mg->itab[dg[i]];
-      } else
-        for (PetscInt i = i0; i < nx; i += 2) xr[i] = r.c[i] ? br[i] / FineDiag(mg, &r, i) : 0;
-    }
+  (void)l, (void)color;
+  for (PetscInt p = k * n; p < (k + 1) * n; p++) s += b[p] * x[p];
+  mg->acc += s;
 }
 
 /* ---- levels >= 1 ---- */
@@ -328,28 +408,146 @@ static PetscErrorCode LevelExchange(TCVoxelMG mg, MGLevel *L, const double *x)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode LevelSmooth(TCVoxelMG mg, MGLevel *L, PetscInt color)
+/* Half-sweep of one colour on plane k of level l >= 1 (its own x and b) */
+static void LevelSmoothPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                             PetscInt k)
 {
-  PetscFunctionBeginUser;
-  PetscCall(LevelExchange(mg, L, L->x));
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++) {
-      PetscInt row = (k * L->ny + j) * L->nx;
-      for (PetscInt i = (color + j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = row + i;
-        if (!(L->diag[p] > 0)) continue;
-        L->x[p] = (L->b[p] + LevelSum(L, L->x, i, j, k, p)) / L->diag[p];
-      }
+  MGLevel *L = &mg->lev[l];
+
+  (void)b, (void)x;
+  for (PetscInt j = 0; j < L->ny; j++) {
+    PetscInt row = (k * L->ny + j) * L->nx;
+    for (PetscInt i = (color + j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = row + i;
+      if (!(L->diag[p] > 0)) continue;
+      L->x[p] = (L->b[p] + LevelSum(L, L->x, i, j, k, p)) / L->diag[p];
     }
-  PetscFunctionReturn(0);
+  }
 }
 
-static void LevelSmoothZero(MGLevel *L)
+/* The first red half-sweep from x = 0 on plane k of level l >= 1 */
+static void LevelZeroPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                           PetscInt k)
 {
-  for (PetscInt k = 0, p = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = 0; i < L->nx; i++, p++)
-        L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+  MGLevel *L = &mg->lev[l];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0, p = k * L->ny * L->nx; j < L->ny; j++)
+    for (PetscInt i = 0; i < L->nx; i++, p++)
+      L->x[p] = ((i + j + L->kz0 + k) & 1) == 0 && L->diag[p] > 0 ? L->b[p] / L->diag[p] : 0;
+}
+
+/* b of level l+1 += P^T (b - A x) of level l on plane k, red cells only (as
+   FineRestrictPlane) */
+static void LevelRestrictPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                               PetscInt k)
+{
+  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0; j < L->ny; j++)
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = (k * L->ny + j) * L->nx + i;
+      double   r;
+      if (!(L->diag[p] > 0)) continue;
+      r = L->b[p] - (L->diag[p] * L->x[p] - LevelSum(L, L->x, i, j, k, p));
+      C->b[Agg(L, C, i, j, k)] += r;
+    }
+}
+
+/* x of level l += P x of level l+1 on the red cells of plane k with an
+   unknown (as FineProlongPlane) */
+static void LevelProlongPlane(TCVoxelMG mg, PetscInt l, const double *b, double *x, PetscInt color,
+                              PetscInt k)
+{
+  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
+
+  (void)b, (void)x, (void)color;
+  for (PetscInt j = 0; j < L->ny; j++)
+    for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
+      PetscInt p = (k * L->ny + j) * L->nx + i;
+      if (!(L->diag[p] > 0)) continue;
+      L->x[p] += C->x[Agg(L, C, i, j, k)];
+    }
+}
+
+typedef void (*PlaneFn)(TCVoxelMG, PetscInt, const double *, double *, PetscInt, PetscInt);
+
+/* Two half-sweeps of level l in one pass over the planes: `first` in colour
+   c, then the smoother in colour 1 - c, the second on plane k as soon as the
+   first has done plane k + 1 (its last neighbour), so the arrays stream
+   through memory once for both while the two planes in between stay in
+   cache. The same arithmetic as two separate half-sweeps, half the memory
+   traffic. Across ranks: the first does the slab's two end planes before
+   the rest, and those are sent (the only values the neighbours' second
+   half-sweep needs) while it goes on with plane 1. fresh: x is zero and
+   `first` is a zero-start variant that reads no neighbour, so the old ghost
+   planes are not exchanged.
+   pre (NULL: none), the prolongation, runs on each plane before the first
+   half-sweep reaches it or a neighbour (the end planes before the ghost
+   exchange); post, the restriction, on each plane once the second has done
+   it and both neighbours (the end planes last, after an exchange). Both
+   then cost no pass of their own. */
+static PetscErrorCode SweepPair(TCVoxelMG mg, PetscInt l, PlaneFn first, PlaneFn second, PetscInt c,
+                                const double *b, double *x, PetscBool fresh, PlaneFn pre,
+                                PlaneFn post, PetscBool post_ghosts)
+{
+  MGLevel    *L  = &mg->lev[l];
+  PetscInt    nz = L->nz, plane = L->nx * L->ny, lo = 0, hi = nz - 1;
+  PetscBool   ex = L->serial ? PETSC_FALSE : PETSC_TRUE;
+  MPI_Request req[4];
+  int         n = 0;
+
+  PetscFunctionBeginUser;
+  if (nz == 0) PetscFunctionReturn(0);
+    /* pre on planes lo..m (from below) and m..hi (from above), each once */
+#define PRE_UP(m)                                                                                  \
+  do {                                                                                             \
+    if (pre)                                                                                       \
+      while (lo <= PetscMin((m), hi)) pre(mg, l, b, x, c, lo++);                                   \
+  } while (0)
+#define PRE_DOWN(m)                                                                                \
+  do {                                                                                             \
+    if (pre)                                                                                       \
+      while (hi >= PetscMax((m), lo)) pre(mg, l, b, x, c, hi--);                                   \
+  } while (0)
+  PRE_UP(0);
+  PRE_DOWN(nz - 1);
+  if (ex && !fresh)
+    PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+  PRE_UP(1);
+  PRE_DOWN(nz - 2);
+  first(mg, l, b, x, c, 0);
+  if (nz > 1) first(mg, l, b, x, c, nz - 1);
+  if (ex)
+    PetscCall(ExchangeBegin(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi, req, &n));
+  if (nz > 2) {
+    PRE_UP(2);
+    first(mg, l, b, x, c, 1); /* reads no ghost plane */
+  }
+  PetscCall(ExchangeEnd(req, n));
+  for (PetscInt k = 0; k < nz; k++) {
+    if (k + 2 < nz - 1) {
+      PRE_UP(k + 3);
+      first(mg, l, b, x, c, k + 2);
+    }
+    second(mg, l, b, x, 1 - c, k);
+    if (post && k >= 2) post(mg, l, b, x, c, k - 1);
+  }
+#undef PRE_UP
+#undef PRE_DOWN
+  mg->moved += (fresh ? L->fresh_bytes : L->pair_bytes);
+  if (pre) mg->moved += L->prolong_bytes;
+  if (post) {
+    /* planes 1..nz-2 are done; the end planes need the neighbours' last
+       values */
+    if (ex && post_ghosts)
+      PetscCall(Exchange(mg, MPI_DOUBLE, sizeof(double), x, plane, nz, L->xlo, L->xhi));
+    post(mg, l, b, x, c, 0);
+    if (nz > 1) post(mg, l, b, x, c, nz - 1);
+    if (post_ghosts) mg->moved += L->restrict_bytes;
+  }
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, double *y)
@@ -361,41 +559,6 @@ static PetscErrorCode LevelMult(TCVoxelMG mg, MGLevel *L, const double *x, doubl
       for (PetscInt i = 0; i < L->nx; i++, p++)
         y[p] = L->diag[p] > 0 ? L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p) : x[p];
   PetscFunctionReturn(0);
-}
-
-/* b of level l+1 = P^T (b - A x) of level l, red cells only (as FineRestrict) */
-static PetscErrorCode Restrict(TCVoxelMG mg, PetscInt l, const double *b, const double *x)
-{
-  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscArrayzero(C->b, (size_t)C->nx * C->ny * C->nz));
-  PetscCall(LevelExchange(mg, L, x));
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = (k * L->ny + j) * L->nx + i;
-        double   r;
-        if (!(L->diag[p] > 0)) continue;
-        r = b[p] - (L->diag[p] * x[p] - LevelSum(L, x, i, j, k, p));
-        C->b[Agg(L, C, i, j, k)] += r;
-      }
-  PetscFunctionReturn(0);
-}
-
-/* x of level l += P x of level l+1 on the red cells with an unknown (as
-   FineProlong) */
-static void Prolong(TCVoxelMG mg, PetscInt l, double *x)
-{
-  MGLevel *L = &mg->lev[l], *C = &mg->lev[l + 1];
-
-  for (PetscInt k = 0; k < L->nz; k++)
-    for (PetscInt j = 0; j < L->ny; j++)
-      for (PetscInt i = (j + L->kz0 + k) & 1; i < L->nx; i += 2) {
-        PetscInt p = (k * L->ny + j) * L->nx + i;
-        if (!(L->diag[p] > 0)) continue;
-        x[p] += C->x[Agg(L, C, i, j, k)];
-      }
 }
 
 /* The coarsest level: its right-hand side gathered on every rank, solved
@@ -453,20 +616,18 @@ static PetscErrorCode Cycle(TCVoxelMG mg, PetscInt l)
   }
   for (PetscInt m = 0; m < l && nu < 64; m++) nu *= mg->growth;
   for (PetscInt g = 0; g < mg->gamma; g++) {
+    PetscCall(PetscArrayzero(mg->lev[l + 1].b,
+                             (size_t)mg->lev[l + 1].nx * mg->lev[l + 1].ny * mg->lev[l + 1].nz));
     for (PetscInt s = 0; s < nu; s++) {
-      if (g == 0 && s == 0)
-        LevelSmoothZero(L);
-      else
-        PetscCall(LevelSmooth(mg, L, 0));
-      PetscCall(LevelSmooth(mg, L, 1));
+      PetscBool fresh = g == 0 && s == 0 ? PETSC_TRUE : PETSC_FALSE;
+      PetscCall(SweepPair(mg, l, fresh ? LevelZeroPlane : LevelSmoothPlane, LevelSmoothPlane, 0,
+                          L->b, L->x, fresh, NULL, s == nu - 1 ? LevelRestrictPlane : NULL,
+                          PETSC_TRUE));
     }
-    PetscCall(Restrict(mg, l, L->b, L->x));
     PetscCall(Cycle(mg, l + 1));
-    Prolong(mg, l, L->x);
-    for (PetscInt s = 0; s < nu; s++) {
-      PetscCall(LevelSmooth(mg, L, 1));
-      PetscCall(LevelSmooth(mg, L, 0));
-    }
+    for (PetscInt s = 0; s < nu; s++)
+      PetscCall(SweepPair(mg, l, LevelSmoothPlane, LevelSmoothPlane, 1, L->b, L->x, PETSC_FALSE,
+                          s ? NULL : LevelProlongPlane, NULL, PETSC_FALSE));
   }
   PetscFunctionReturn(0);
 }
@@ -481,24 +642,24 @@ static PetscErrorCode PCApply_VoxelMG(PC pc, Vec r, Vec z)
   PetscCall(PCShellGetContext(pc, &mg));
   PetscCall(VecGetArrayRead(r, &b));
   PetscCall(VecGetArray(z, &x));
-  for (PetscInt s = 0; s < mg->smooth; s++) {
-    if (s == 0)
-      FineSmoothZero(mg, b, x);
-    else
-      PetscCall(FineSmooth(mg, b, x, 0));
-    PetscCall(FineSmooth(mg, b, x, 1));
-  }
-  if (mg->nlev > 1) {
-    PetscCall(FineRestrict(mg, b, x));
-    PetscCall(Cycle(mg, 1));
-    FineProlong(mg, x);
-  }
-  for (PetscInt s = 0; s < mg->smooth; s++) {
-    PetscCall(FineSmooth(mg, b, x, 1));
-    PetscCall(FineSmooth(mg, b, x, 0));
-  }
+  if (mg->nlev > 1)
+    PetscCall(PetscArrayzero(mg->lev[1].b, (size_t)mg->lev[1].nx * mg->lev[1].ny * mg->lev[1].nz));
+  for (PetscInt s = 0; s < mg->smooth; s++)
+    PetscCall(SweepPair(mg, 0, s ? FineSmoothPlane : FineZeroPlane, FineSmoothPlane, 0, b, x,
+                        s ? PETSC_FALSE : PETSC_TRUE, NULL,
+                        s == mg->smooth - 1 && mg->nlev > 1 ? FineRestrictPlane : NULL,
+                        PETSC_TRUE));
+  if (mg->nlev > 1) PetscCall(Cycle(mg, 1));
+  mg->acc = 0;
+  for (PetscInt s = 0; s < mg->smooth; s++)
+    PetscCall(SweepPair(mg, 0, FineSmoothPlane, FineSmoothPlane, 1, b, x, PETSC_FALSE,
+                        !s && mg->nlev > 1 ? FineProlongPlane : NULL,
+                        s == mg->smooth - 1 ? FineDotPlane : NULL, PETSC_FALSE));
   PetscCall(VecRestoreArray(z, &x));
   PetscCall(VecRestoreArrayRead(r, &b));
+  mg->dpc.val = mg->acc, mg->dpc.a = r, mg->dpc.b = z;
+  PetscCall(PetscObjectStateGet((PetscObject)r, &mg->dpc.sa));
+  PetscCall(PetscObjectStateGet((PetscObject)z, &mg->dpc.sb));
   PetscFunctionReturn(0);
 }
 
@@ -515,6 +676,9 @@ static PetscErrorCode MatMult_VoxelMG(Mat A, Vec x, Vec y)
   PetscCall(FineMult(mg, xa, ya));
   PetscCall(VecRestoreArray(y, &ya));
   PetscCall(VecRestoreArrayRead(x, &xa));
+  mg->dmult.a = x, mg->dmult.b = y;
+  PetscCall(PetscObjectStateGet((PetscObject)x, &mg->dmult.sa));
+  PetscCall(PetscObjectStateGet((PetscObject)y, &mg->dmult.sb));
   PetscFunctionReturn(0);
 }
 
@@ -577,6 +741,14 @@ PetscErrorCode TCVoxelMGCreate(MPI_Comm comm, PetscInt nx, PetscInt ny, PetscInt
       mg->atab[v] = v & 0x80 ? 1 : 0;
     }
   }
+  {
+    /* per voxel: x read and written, b read, the class or degree byte; the
+       pass from x = 0 does not read x */
+    double n               = (double)plane * (z1 - z0);
+    mg->lev[0].pair_bytes  = 25 * n;
+    mg->lev[0].fresh_bytes = 17 * n;
+    mg->mult_bytes         = 17 * n; /* x read, y written, the byte */
+  }
   mg->nlev = 1;
   *out     = mg;
   PetscFunctionReturn(0);
@@ -622,18 +794,29 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
   PetscCall(PetscCalloc4(n + 1, &C->x, n + 1, &C->b, cplane, &C->xlo, cplane, &C->xhi));
   mg->bytes += (double)(n + 1) * (4 * sizeof(float) + 2 * sizeof(double)) +
                (double)cplane * (sizeof(float) + 2 * sizeof(double));
+  {
+    /* level l >= 1 per cell: gx, gy, gz, diag (float), b read, x read and
+       written. The restriction and prolongation run inside a sweep's pass
+       (SweepPair), so they add only the coarse level's b (zeroed, summed
+       into) and x (read); the two re-read end planes are not counted. */
+    double mc         = (double)n;
+    L->restrict_bytes = 16 * mc; /* fused into a sweep: only the coarse b */
+    L->prolong_bytes  = 8 * mc;  /* fused into a sweep: only the coarse x */
+    C->pair_bytes     = 40 * mc;
+    C->fresh_bytes    = 32 * mc;
+  }
   PetscCall(PetscCalloc1(n + 1, &dacc));
   for (PetscInt k = 0, p = 0; k < nz; k++)
-    for (PetscInt j = 0; j < ny; j++)
+    for (PetscInt j = 0; j < ny; j++) {
+      FineRowPtr r;
+      if (l == 0) FineRowInit(mg, NULL, j, k, nz, &r);
       for (PetscInt i = 0; i < nx; i++, p++) {
         double   gxp = 0, gyp = 0, gzp = 0, d;
         PetscInt c = Agg(L, C, i, j, k);
         if (l == 0) {
           const unsigned char *cl = mg->cls;
-          FineRowPtr           r;
           if (!cl[p]) continue;
-          FineRowInit(mg, NULL, j, k, nz, &r);
-          d = FineDiag(mg, &r, i);
+          d = mg->unit ? mg->dtab[mg->deg[p]] : FineDiag(mg, &r, i);
           if (i < nx - 1) gxp = mg->G[cl[p] * mg->nc1 + cl[p + 1]];
           if (j < ny - 1) gyp = mg->G[cl[p] * mg->nc1 + cl[p + nx]];
           gzp = mg->G[cl[p] * mg->nc1 + (k < nz - 1 ? cl[p + plane] : mg->clshi[p - k * plane])];
@@ -655,6 +838,7 @@ static PetscErrorCode BuildCoarse(TCVoxelMG mg, PetscInt l)
         else
           C->gz[c] += (float)gzp;
       }
+    }
   for (PetscInt c = 0; c < n; c++) {
     C->diag[c] = dacc[c] > 0 ? (float)(w * dacc[c]) : 0;
     C->gx[c] *= (float)w, C->gy[c] *= (float)w, C->gz[c] *= (float)w;
@@ -722,6 +906,9 @@ PetscErrorCode TCVoxelMGCreateMat(TCVoxelMG mg, Mat *A)
   PetscFunctionBeginUser;
   PetscCall(MatCreateShell(mg->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, mg, A));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))MatMult_VoxelMG));
+  /* VECMPI also on one rank: its VecDuplicate keeps the operations set by
+     TCVoxelMGSetVecOps (VECSEQ's does not) */
+  PetscCall(MatShellSetVecType(*A, VECMPI));
   PetscFunctionReturn(0);
 }
 
@@ -740,6 +927,79 @@ PetscErrorCode TCVoxelMGGetInfo(TCVoxelMG mg, PetscInt *levels, double *bytes)
   PetscFunctionBeginUser;
   if (levels) *levels = mg->nlev;
   if (bytes) *bytes = mg->bytes;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx)
+{
+  const PetscScalar *xa;
+  double             q;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(FineExchange(mg, xa));
+  q = FineQuadratic(mg, xa);
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &q, 1, MPI_DOUBLE, MPI_SUM, mg->comm));
+  mg->moved += mg->mult_bytes - 8 * (double)mg->lev[0].nx * mg->lev[0].ny * mg->lev[0].nz;
+  *xAx = (PetscReal)q;
+  PetscFunctionReturn(0);
+}
+
+/* VecTDot of vectors made by TCVoxelMGSetVecOps (and their duplicates): the
+   dot computed inside the last MatMult or PCApply when x and y are that
+   call's two vectors, unchanged since (object state), else the vectors' own
+   operation. */
+static PetscErrorCode VecTDot_VoxelMG(Vec x, Vec y, PetscScalar *val)
+{
+  PetscContainer   c = NULL;
+  TCVoxelMG        mg;
+  PetscObjectState sx, sy;
+  double           local = 0;
+  PetscBool        hit   = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQuery((PetscObject)x, "TCVoxelMG", (PetscObject *)&c));
+  PetscCheck(c, PetscObjectComm((PetscObject)x), PETSC_ERR_PLIB, "vector without its multigrid");
+  PetscCall(PetscContainerGetPointer(c, (void **)&mg));
+  PetscCall(PetscObjectStateGet((PetscObject)x, &sx));
+  PetscCall(PetscObjectStateGet((PetscObject)y, &sy));
+  if ((x == mg->dmult.a && sx == mg->dmult.sa && y == mg->dmult.b && sy == mg->dmult.sb) ||
+      (y == mg->dmult.a && sy == mg->dmult.sa && x == mg->dmult.b && sx == mg->dmult.sb))
+    local = mg->dmult.val, hit = PETSC_TRUE;
+  else if ((x == mg->dpc.a && sx == mg->dpc.sa && y == mg->dpc.b && sy == mg->dpc.sb) ||
+           (y == mg->dpc.a && sy == mg->dpc.sa && x == mg->dpc.b && sx == mg->dpc.sb))
+    local = mg->dpc.val, hit = PETSC_TRUE;
+  if (!hit) {
+    PetscInt n;
+    PetscCall(VecGetLocalSize(x, &n));
+    PetscCall(mg->tdot(x, y, val));
+    mg->moved += 16 * (double)n;
+    PetscFunctionReturn(0);
+  }
+  PetscCallMPI(MPI_Allreduce(&local, val, 1, MPI_DOUBLE, MPI_SUM, PetscObjectComm((PetscObject)x)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGSetVecOps(TCVoxelMG mg, Vec v)
+{
+  PetscContainer c;
+
+  PetscFunctionBeginUser;
+  /* VecDuplicate copies the operations and composed objects */
+  if (!mg->tdot) mg->tdot = v->ops->tdot;
+  PetscCall(PetscContainerCreate(PetscObjectComm((PetscObject)v), &c));
+  PetscCall(PetscContainerSetPointer(c, mg));
+  PetscCall(PetscObjectCompose((PetscObject)v, "TCVoxelMG", (PetscObject)c));
+  PetscCall(PetscContainerDestroy(&c));
+  v->ops->tdot = VecTDot_VoxelMG;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCVoxelMGGetTraffic(TCVoxelMG mg, double *moved)
+{
+  PetscFunctionBeginUser;
+  *moved = mg->moved;
   PetscFunctionReturn(0);
 }
 

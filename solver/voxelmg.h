@@ -27,11 +27,13 @@
  * after, so the V-cycle is a symmetric positive definite preconditioner for
  * CG; the black residual after the pre-smoothing is zero and the black
  * values before the post-smoothing are overwritten, so restriction and
- * prolongation visit the red cells only). Coarsest level: gathered on every
- * rank and solved there by Jacobi-preconditioned CG to a relative residual
- * of 1e-10. Coarse levels keep conductances in single precision (they only
- * precondition), vectors in double. Variants for experiments: -tau_mg_gamma
- * 2 (W-cycle) and -tau_mg_growth g (g^l times the sweeps on level l).
+ * prolongation visit the red cells only); each red-black pair is one pass
+ * over the level, the second colour a plane behind the first. Coarsest
+ * level: gathered on every rank and solved there by Jacobi-preconditioned
+ * CG to a relative residual of 1e-10. Coarse levels keep conductances in
+ * single precision (they only precondition), vectors in double. Variants
+ * for experiments: -tau_mg_gamma 2 (W-cycle) and -tau_mg_growth g (g^l
+ * times the sweeps on level l).
  *
  * With a single class the finest operator needs no table look-up: a second
  * byte per voxel holds the number of neighbouring unknowns and Dirichlet
@@ -75,4 +77,18 @@ PETSC_EXTERN PetscErrorCode TCVoxelMGCreateMat(TCVoxelMG mg, Mat *A);
 PETSC_EXTERN PetscErrorCode TCVoxelMGSetPC(TCVoxelMG mg, PC pc);
 /* Levels (finest included) and bytes allocated on this rank for them. */
 PETSC_EXTERN PetscErrorCode TCVoxelMGGetInfo(TCVoxelMG mg, PetscInt *levels, double *bytes);
+/* Makes VecTDot of v, and of the vectors duplicated from it (CG's work
+   vectors), take p . A p and r . B r from inside the operator and
+   preconditioner passes that produced them (saving a pass over two vectors
+   each per CG iteration); any other pair is computed as usual. v and its
+   duplicates must not outlive mg. */
+PETSC_EXTERN PetscErrorCode TCVoxelMGSetVecOps(TCVoxelMG mg, Vec v);
+/* Collective. x^T A x with the finest operator, without a vector for A x
+   (for the energy of a solution). */
+PETSC_EXTERN PetscErrorCode TCVoxelMGQuadratic(TCVoxelMG mg, Vec x, PetscReal *xAx);
+/* Memory traffic of the operator and preconditioner applications so far on
+   this rank, in bytes, from a count of the arrays each pass streams through
+   (bytes read + bytes written, no write-allocate, as STREAM counts; the
+   gathered coarsest level, which stays in cache, is not counted). */
+PETSC_EXTERN PetscErrorCode TCVoxelMGGetTraffic(TCVoxelMG mg, double *moved);
 PETSC_EXTERN PetscErrorCode TCVoxelMGDestroy(TCVoxelMG *mg);

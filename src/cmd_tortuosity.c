@@ -56,10 +56,12 @@ static void TauHelp(void)
          "  percolates false); asking for that single direction is an error (exit 1).\n"
          "Solver: -tau_solver mf (default): matrix-free CG + geometric multigrid on the voxel\n"
          "  grid (2x2x2 aggregation, red-black Gauss-Seidel; -tau_mg_smooth 2, -tau_mg_scale 2,\n"
-         "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 60 bytes per voxel.\n"
+         "  -tau_mg_coarse 4096, -tau_mg_levels 20), about 55 bytes per voxel.\n"
          "  -tau_solver aij: assembled matrix, CG + hypre BoomerAMG (HMIS, ext+i, P_max 4,\n"
          "  strength 0.5, agg_nl 1) or any -pc_type (which selects aij), ~160 bytes per voxel.\n"
-         "  Both: -ksp_rtol 1e-9 (preconditioned residual) and the other -ksp_* options.\n");
+         "  Both: tau from the energy of the solution, CG stopped when the estimated relative\n"
+         "  error of tau is below -tau_tol 1e-7; with -field or a -ksp_rtol, on the natural\n"
+         "  residual norm instead (-ksp_rtol 1e-9); the other -ksp_* options apply.\n");
 }
 
 static PetscErrorCode TauWriteField(MPI_Comm comm, const TCVolume *vol, const char path[],
@@ -375,6 +377,17 @@ static PetscErrorCode TauBody(int npos, char **pos, TauHeld *h)
         TCJsonString(&js, "pc_type", r->pc_type);
         TCJsonInt(&js, "iterations", (long long)r->iterations);
         TCJsonReal(&js, "residual_norm", (double)r->residual_norm);
+        if (r->loop_its > 0) {
+          /* per CG iteration, after the first residual: time and (mf) the
+             counted memory traffic, per box voxel and as a bandwidth */
+          double vox = (double)ps.total_voxels;
+          TCJsonReal(&js, "iteration_s", r->loop_s / (double)r->loop_its);
+          if (r->loop_bytes > 0) {
+            TCJsonReal(&js, "traffic_bytes_per_voxel_iteration",
+                       r->loop_bytes / (double)r->loop_its / vox);
+            TCJsonReal(&js, "traffic_GB_per_s", r->loop_bytes / r->loop_s / 1e9);
+          }
+        }
         TCJsonReal(&js, "setup_s", (double)r->setup_s);
         TCJsonReal(&js, "solve_s", (double)r->solve_s);
       }

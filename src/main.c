@@ -128,6 +128,7 @@ static const struct {
     {"tau_mg_levels", NULL},
     {"tau_mg_growth", NULL},
     {"tau_mg_gamma", NULL},
+    {"tau_tol", NULL},
     {"net_partition", NULL},
     {"net_partition_ufactor", NULL},
     {"net_partition_edge_weight", NULL},

@@ -14,6 +14,10 @@
  *   clusters   a U-shaped pore that leaves and re-enters the slabs of several
  *              ranks: one cluster, percolating in z only through the U
  *   readers    a TIFF stack and a raw file read back identical to the array
+ *   stopping   a sphere pack solved with the default stopping test on tau
+ *              (-tau_tol 1e-7): few iterations, tau within 1e-6 of the
+ *              solve to rtol 1e-12, from below (tau from the energy), both
+ *              solvers; the counted traffic of a CG iteration in its range
  *
  * Tolerances: the solves run with -ksp_rtol 1e-12 (set below); the analytic
  * answers are exact for the discrete problem (harmonic face conductances make
@@ -152,6 +156,77 @@ static PetscErrorCode TestSolvers(void)
                             (double)rmf.tau, (double)raij.tau, (int)rmf.iterations,
                             (int)raij.iterations));
     }
+  PetscCall(PetscFree(a));
+  PetscFunctionReturn(0);
+}
+
+/* Overlapping solid spheres of radius 4 in 56^3 (porosity ~0.4), the pore
+   phase in x. The default test stops when the estimated relative error of
+   tau is below 1e-7; the solve to rtol 1e-12 is the reference. Bounds: 9
+   iterations (the default stops after 6-7 on one to three ranks, both
+   solvers, the reference takes 19-21), 1e-6 relative (6x the largest error
+   seen, 1.6e-7 with aij); the multigrid V-cycle plus CG counts about 203
+   bytes per voxel and iteration, with each red-black pair one pass, the
+   restriction and prolongation inside a pass and CG's two dot products
+   taken from the passes that made their vectors (without the dots: 235;
+   pairs only: 276; separate half-sweeps: about 370). */
+static PetscErrorCode TestStopping(void)
+{
+  const PetscInt n = 56, nsph = 600;
+  unsigned char *a;
+  PetscReal      D[256] = {1};
+  PetscRandom    rnd;
+  TCTauDirection ref, r;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(n * n * n, &a));
+  PetscCall(PetscMemzero(a, n * n * n));
+  PetscCall(PetscRandomCreate(PETSC_COMM_SELF, &rnd));
+  PetscCall(PetscRandomSetSeed(rnd, 5));
+  PetscCall(PetscRandomSeed(rnd));
+  for (PetscInt s = 0; s < nsph; s++) {
+    PetscReal c[3];
+    for (int d = 0; d < 3; d++) {
+      PetscCall(PetscRandomGetValueReal(rnd, &c[d]));
+      c[d] *= n;
+    }
+    for (PetscInt z = 0; z < n; z++)
+      for (PetscInt y = 0; y < n; y++)
+        for (PetscInt x = 0; x < n; x++) {
+          PetscReal dx = x + 0.5 - c[0], dy = y + 0.5 - c[1], dz = z + 0.5 - c[2];
+          if (dx * dx + dy * dy + dz * dz < 16) a[(z * n + y) * n + x] = 1;
+        }
+  }
+  PetscCall(PetscRandomDestroy(&rnd));
+  for (int m = 0; m < 2; m++) {
+    PetscCall(PetscOptionsSetValue(NULL, "-tau_solver", m ? "aij" : "mf"));
+    PetscCall(Tau(a, n, n, n, D, 0, &ref, NULL)); /* -ksp_rtol 1e-12 from main */
+    PetscCall(PetscOptionsClearValue(NULL, "-ksp_rtol"));
+    PetscCall(Tau(a, n, n, n, D, 0, &r, NULL));
+    PetscCall(PetscOptionsSetValue(NULL, "-ksp_rtol", "1e-12"));
+    PetscCall(PetscOptionsClearValue(NULL, "-tau_solver"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "stopping (%s): tau %.12f in %d iterations, %.12f in %d at rtol 1e-12 "
+                          "(%.2e relative); %.1f bytes per voxel and iteration\n",
+                          m ? "aij" : "mf", (double)r.tau, (int)r.iterations, (double)ref.tau,
+                          (int)ref.iterations, (double)(r.tau / ref.tau - 1),
+                          r.loop_its ? r.loop_bytes / r.loop_its / (double)(n * n * n) : 0.0));
+    PetscCheck(ref.percolates && ref.tau > 1.2, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "stopping: the sphere pack should percolate in x with tau > 1.2, got %g",
+               (double)ref.tau);
+    PetscCheck(r.iterations <= 9, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "stopping (%s): %d iterations with the tau test, at most 9 expected",
+               m ? "aij" : "mf", (int)r.iterations);
+    CHECK_REL(r.tau, ref.tau, 1e-6, "stopping: tau with the tau test vs rtol 1e-12");
+    PetscCheck(r.tau <= ref.tau * (1 + 1e-10), PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "stopping: tau from the energy must not exceed the converged one: %.15g > %.15g",
+               (double)r.tau, (double)ref.tau);
+    if (!m) {
+      double b = r.loop_bytes / (double)r.loop_its / (double)(n * n * n);
+      PetscCheck(r.loop_its > 0 && b > 190 && b < 220, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "stopping: %g counted bytes per voxel and CG iteration, expected 190-220", b);
+    }
+  }
   PetscCall(PetscFree(a));
   PetscFunctionReturn(0);
 }
@@ -298,6 +373,7 @@ int main(int argc, char **argv)
   RUN("solvers", TestSolvers());
   RUN("clusters", TestClusters());
   RUN("readers", TestReaders());
+  RUN("stopping", TestStopping());
   PetscCall(PetscFinalize());
   return 0;
 }
