@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """inputs/lgm50.yaml against the LG M50 bench data it was calibrated on.
 
-    test_lgm50.py TOMOCELL DATA_DIR [MPIEXEC ARGS...]
+    test_lgm50.py [--deck lgm50-bench-leads.yaml] TOMOCELL DATA_DIR [MPIEXEC ARGS...]
 
 DATA_DIR: ../shared/validation/cells/lgm50 (exit 77, skip, when absent).
 For the first C/10 discharge of Cell781 and the first C/2 discharges of
@@ -18,7 +18,12 @@ the cell's hardware in the network with the cell's 45.3 J/K in all
 (summary.json heat_capacity_J_K), and the rise of the mid-height can temperature (LogTempMid, or LogTemp001
 on Cell786, the only thermocouple there). Limits: the figures the README
 reports for these runs, plus margins for rounding and solver
-tolerance (about 1.5 mV, 0.4 %, 0.3 K).
+tolerance (about 1.5 mV, 0.4 %, 0.3 K). The end thermocouples
+(LogTempPositive, LogTempNegative on Cell781 and Cell785) against the probes
+can_positive_end and can_negative_end: printed for inputs/lgm50.yaml; with
+--deck lgm50-bench-leads.yaml (the bench's terminal leads fitted on Cell785's
+three thermocouples) the peak rise within 0.4 K and the RMSE over the
+discharge at most 0.4 K, and that deck's own mid-height limits.
 """
 import csv
 import json
@@ -43,11 +48,27 @@ from calibrate_lgm50 import discharges  # noqa: E402
 CASES = [("Cell781_0p1C_25degC.csv", 0, 15.8, 0.5, 0.4),
          ("Cell785_0p5C_25degC.csv", 0, 28.7, 0.5, 0.9),
          ("Cell786_0p5C_25degC.csv", 0, 33.0, 0.5, 0.7)]
+# the end thermocouples: printed, not checked, for inputs/lgm50.yaml (its cap and bottom run
+# as warm as the middle: README); checked for inputs/lgm50-bench-leads.yaml
+LIM_END_RISE = LIM_END_RMSE = None
+# inputs/lgm50-bench-leads.yaml (the bench's leads fitted on Cell785's three thermocouples):
+# reported 14.3 mV, +0.09 %, 0.64 vs 0.80 K; 27.0 mV, -0.25 %, 4.13 vs 4.70 K; 29.7 mV,
+# -0.10 %, 4.13 vs 4.90 K; the ends within 0.2 K of the measured rises, RMSE <= 0.23 K
+LEADS = "lgm50-bench-leads.yaml"
+CASES_LEADS = [("Cell781_0p1C_25degC.csv", 0, 15.8, 0.5, 0.5),
+               ("Cell785_0p5C_25degC.csv", 0, 28.5, 0.5, 0.9),
+               ("Cell786_0p5C_25degC.csv", 0, 31.2, 0.5, 1.1)]
 
 
 def main():
-    tomocell, data = sys.argv[1], sys.argv[2]
-    launcher = sys.argv[3:]
+    global DECK, CASES, LIM_END_RISE, LIM_END_RMSE
+    args = sys.argv[1:]
+    if args[:2] == ["--deck", LEADS]:
+        DECK = os.path.join(os.path.dirname(DECK), LEADS)
+        CASES, LIM_END_RISE, LIM_END_RMSE = CASES_LEADS, 0.4, 0.4
+        args = args[2:]
+    tomocell, data = args[0], args[1]
+    launcher = args[2:]
     if not os.path.isdir(data):
         print(f"SKIP: {data} is absent (the LG M50 bench data live in ../shared/validation/cells/lgm50)")
         return 77
@@ -93,7 +114,25 @@ def main():
             print(f"{fn} ({d['I']:.2f} A from {d['Vrest']:.4f} V at {T0 - 273.15:.1f} C): voltage RMSE "
                   f"{rmse:.1f} mV (limit {lim_mv}), capacity {q:.4f} Ah vs {d['Q']:.4f} Ah ({dq:+.2f} %, "
                   f"limit {lim_q}), can-mid rise {rise_s:.2f} K vs {rise_m:.2f} K (limit {lim_t})")
-            curves.append((fn, d, tm, t, V, Tc, tc))
+            # the end thermocouples (Cell781, Cell785): LogTempPositive at the positive
+            # end, LogTempNegative at the negative end, against the probes
+            # can_positive_end (the top cap) and can_negative_end (the bottom)
+            ends = {}
+            for probe, col in (("can_positive_end", "LogTempPositive"),
+                               ("can_negative_end", "LogTempNegative")):
+                if col not in d["T"]:
+                    continue
+                Ts = np.array([float(x[f"T_{probe}_K"]) for x in rows])
+                Tm = d["T"][col] + 273.15
+                e_rise = float(Ts.max() - Ts[0]) - float(Tm.max() - Tm[0])
+                e_rmse = float(np.sqrt(np.mean((np.interp(tm, t, Ts) - Tm) ** 2)))
+                ends[probe] = (Ts, col)
+                print(f"    {probe}: rise {Ts.max() - Ts[0]:.2f} K vs {col} {Tm.max() - Tm[0]:.2f} K "
+                      f"({e_rise:+.2f} K, limit {LIM_END_RISE}), RMSE {e_rmse:.2f} K (limit "
+                      f"{LIM_END_RMSE})")
+                if LIM_END_RISE is not None and (abs(e_rise) > LIM_END_RISE or e_rmse > LIM_END_RMSE):
+                    fails.append(f"{fn}: {probe} rise off by {e_rise:+.2f} K, RMSE {e_rmse:.2f} K")
+            curves.append((fn, d, tm, t, V, Tc, tc, ends))
             if rmse > lim_mv:
                 fails.append(f"{fn}: RMSE {rmse:.1f} mV > {lim_mv}")
             if abs(dq) > lim_q:
@@ -105,22 +144,29 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-        for (fn, d, tm, t, V, Tc, tc), col in zip(curves, ("C0", "C1", "C2")):
+        fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+        for (fn, d, tm, t, V, Tc, tc, ends), col in zip(curves, ("C0", "C1", "C2")):
             lab = f"{fn[:7]} {d['I']:.1f} A"
             ax[0].plot(tm / 3600, d["V"], color=col, lw=2.5, alpha=0.4, label=lab + " measured")
             ax[0].plot(t / 3600, V, color=col, lw=1, label=lab + " tomocell")
             ax[1].plot(tm / 3600, d["T"][tc] - d["T"][tc][0], color=col, lw=2.5, alpha=0.4,
                        label=lab + f" {tc}")
             ax[1].plot(t / 3600, Tc - Tc[0], color=col, lw=1, label=lab + " T_can_mid_K")
+            for (probe, (Ts, mcol)), ls in zip(sorted(ends.items()), ("-", "--")):
+                ax[2].plot(tm / 3600, d["T"][mcol] - d["T"][mcol][0], color=col, ls=ls, lw=2.5,
+                           alpha=0.4, label=lab + f" {mcol}")
+                ax[2].plot(t / 3600, Ts - Ts[0], color=col, ls=ls, lw=1, label=lab + f" {probe}")
         ax[0].set_xlabel("time, h")
         ax[0].set_ylabel("voltage, V")
         ax[1].set_xlabel("time, h")
         ax[1].set_ylabel("can mid-height temperature rise, K")
+        ax[2].set_xlabel("time, h")
+        ax[2].set_ylabel("end rise, K (solid: negative, dashed: positive)")
         for a in ax:
             a.legend(fontsize=7)
             a.grid(alpha=0.3)
-        fig.suptitle("inputs/lgm50.yaml (2 ranks) against the LG M50 bench data (thick: measured)")
+        fig.suptitle(f"inputs/{os.path.basename(DECK)} (2 ranks) against the LG M50 bench data "
+                     "(thick: measured)")
         fig.tight_layout()
         fig.savefig(plot, dpi=110)
         print("wrote", plot)
