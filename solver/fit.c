@@ -28,6 +28,7 @@ typedef struct {
   PetscBool  step_converged, stalled, have_prev;
   PetscReal  step_se; /* the last Gauss-Newton step, in standard errors */
   PetscReal *uprev;   /* the point of the previous test */
+  double     t0;      /* MPI_Wtime at the start, for the progress lines */
 } FitCtx;
 
 static void FitToPhysical(const FitCtx *c, const PetscReal u[], PetscReal x[])
@@ -309,6 +310,22 @@ static PetscErrorCode FitConverged(Tao tao, void *vctx)
   PetscCallMPI(MPI_Bcast(&meas, 1, MPIU_REAL, 0, c->comm));
   c->step_se = meas;
   {
+    /* one progress line per iteration (a roll fit runs for minutes) */
+    PetscInt  its, cnt[2] = {c->nevals, c->nfailed}, tot[2];
+    PetscReal ssr = 0;
+    PetscCall(TaoGetIterationNumber(tao, &its));
+    PetscCallMPI(MPI_Allreduce(cnt, tot, 2, MPIU_INT, MPI_SUM, c->comm));
+    if (c->p->collective) tot[0] = c->nevals, tot[1] = c->nfailed; /* counted on every rank */
+    if (c->rank == 0)
+      for (PetscInt i = 0; i < m; i++) ssr += c->rlast[i] * c->rlast[i];
+    PetscCall(PetscPrintf(c->comm,
+                          "  iteration %d: weighted RMS %.5g, Gauss-Newton step %.3g standard "
+                          "error(s), %d model runs (%d failed), %.1f s\n",
+                          (int)its, (double)PetscSqrtReal(ssr / (PetscReal)m),
+                          meas >= PETSC_MAX_REAL ? (double)INFINITY : (double)meas, (int)tot[0],
+                          (int)tot[1], MPI_Wtime() - c->t0));
+  }
+  {
     PetscBool same = c->have_prev;
     for (PetscInt j = 0; j < n && same; j++) same = (PetscBool)(c->uprev[j] == c->u[j]);
     for (PetscInt j = 0; j < n; j++) c->uprev[j] = c->u[j];
@@ -406,6 +423,7 @@ PetscErrorCode TCFitSolve(MPI_Comm comm, const TCFitProblem *p, TCFitResult *res
     PetscCall(PetscLogEventRegister("TCFitModelRun", TC_CLASSID, &FIT_EVENT_ModelRun));
   PetscCall(PetscMemzero(&c, sizeof(c)));
   c.comm = comm;
+  c.t0   = MPI_Wtime();
   c.p    = p;
   PetscCallMPI(MPI_Comm_rank(comm, &c.rank));
   PetscCallMPI(MPI_Comm_size(comm, &c.size));

@@ -1513,10 +1513,10 @@ static PetscErrorCode HardwareSetUp(TCRoll r, PetscInt N)
     r->hwz[k]      = zb + (k + 0.5) * dzr;
   }
   r->hwC[nr]  = hw->rho_cp_J_m3K * PETSC_PI * Ro * Ro * hw->t_bottom_m + Ctab[0];
-  r->hwH[nr]  = hend * PETSC_PI * Ro * Ro;
+  r->hwH[nr]  = hend * PETSC_PI * Ro * Ro + hw->lead_W_K[0];
   r->hwz[nr]  = zb + 0.5 * hw->t_bottom_m;
   r->hwC[cap] = hw->cap_C_J_K + Ctab[1];
-  r->hwH[cap] = (r->rp.h_top_W_m2K + hrad) * PETSC_PI * Ro * Ro;
+  r->hwH[cap] = (r->rp.h_top_W_m2K + hrad) * PETSC_PI * Ro * Ro + hw->lead_W_K[1];
   r->hwz[cap] = zb + hw->height_m;
   if (r->hw_mandrel >= 0) {
     r->hwC[r->hw_mandrel] = hw->mandrel_rho_cp_J_m3K * PETSC_PI * rin * rin * (zhi - zlo);
@@ -2428,11 +2428,49 @@ static PetscErrorCode TCRollHardwareFromDeck(TCDeck deck, TCRollParams *rp)
   PetscCall(TCDeckGetReal(deck, "thermal_tab_neg_rho_cp_J_m3K", &hw->tab_rho_cp_J_m3K[0]));
   PetscCall(TCDeckGetReal(deck, "thermal_tab_pos_rho_cp_J_m3K", &hw->tab_rho_cp_J_m3K[1]));
   PetscCall(TCDeckGetReal(deck, "thermal_emissivity", &hw->emissivity));
+  PetscCall(TCDeckGetReal(deck, "thermal_lead_negative_W_K", &hw->lead_W_K[0]));
+  PetscCall(TCDeckGetReal(deck, "thermal_lead_positive_W_K", &hw->lead_W_K[1]));
   PetscCall(TCDeckGetReal(deck, "thermal_mandrel_rho_cp_J_m3K", &hw->mandrel_rho_cp_J_m3K));
   PetscCall(TCDeckGetReal(deck, "thermal_mandrel_k_W_mK", &hw->mandrel_k_W_mK));
   PetscCall(TCDeckGetReal(deck, "thermal_mandrel_contact_W_m2K", &hw->mandrel_contact_W_m2K));
   PetscCheck(!hw->on || rp->thermal, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
              "thermal_hardware: can needs the thermal network (thermal: network)");
+  if (!hw->on) {
+    /* a key of the hardware without the hardware would be ignored: refused */
+    static const char *const only[] = {"thermal_can_outer_radius_m",
+                                       "thermal_can_wall_thickness_m",
+                                       "thermal_can_bottom_thickness_m",
+                                       "thermal_can_height_m",
+                                       "thermal_can_bottom_gap_m",
+                                       "thermal_can_rho_cp_J_m3K",
+                                       "thermal_can_k_W_mK",
+                                       "thermal_can_rings",
+                                       "thermal_can_contact_W_m2K",
+                                       "thermal_end_contact_W_m2K",
+                                       "thermal_cap_heat_capacity_J_K",
+                                       "thermal_cap_can_W_K",
+                                       "thermal_tab_thickness_m",
+                                       "thermal_tab_neg_length_m",
+                                       "thermal_tab_pos_length_m",
+                                       "thermal_tab_neg_k_W_mK",
+                                       "thermal_tab_pos_k_W_mK",
+                                       "thermal_tab_neg_rho_cp_J_m3K",
+                                       "thermal_tab_pos_rho_cp_J_m3K",
+                                       "thermal_emissivity",
+                                       "thermal_lead_positive_W_K",
+                                       "thermal_lead_negative_W_K",
+                                       "thermal_mandrel_rho_cp_J_m3K",
+                                       "thermal_mandrel_k_W_mK",
+                                       "thermal_mandrel_contact_W_m2K"};
+    for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
+      PetscBool set;
+      PetscCall(TCDeckIsSet(deck, only[i], &set));
+      PetscCheck(!set, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT,
+                 "%s is a key of the cell's hardware: it needs thermal_hardware: can (without it "
+                 "the roll has no can, cap or terminals)",
+                 only[i]);
+    }
+  }
   PetscFunctionReturn(0);
 }
 

@@ -149,6 +149,11 @@
       {"thermal_emissivity", TC_KEY_REAL, "0", 0, 1, PETSC_FALSE, NULL,                            \
        "hardware: emissivity of the can and ends, linearised radiation 4 e sigma T_amb^3 added "   \
        "to the convection (0: none)", PETSC_FALSE},                                                \
+      {"thermal_lead_positive_W_K", TC_KEY_REAL, "0", 0, 1e3, PETSC_FALSE, NULL,                   \
+       "hardware: conductance from the top cap (positive terminal) to ambient through the "        \
+       "cycler's lead and the cell holder's contact, W/K (0: none)", PETSC_FALSE},                 \
+      {"thermal_lead_negative_W_K", TC_KEY_REAL, "0", 0, 1e3, PETSC_FALSE, NULL,                   \
+       "hardware: ... from the can's bottom (negative terminal), W/K (0: none)", PETSC_FALSE},     \
       {"thermal_mandrel_rho_cp_J_m3K", TC_KEY_REAL, "0", 0, 1e9, PETSC_FALSE, NULL,                \
        "hardware: a mandrel pin filling the core, volumetric heat capacity, J/(m3 K) (0: a "       \
        "hollow core)", PETSC_FALSE},                                                               \
@@ -231,6 +236,7 @@ typedef struct {
   PetscReal tab_t_m, tab_L_m[2], tab_k_W_mK[2], tab_rho_cp_J_m3K[2]; /* [0] negative, [1] positive */
   PetscReal tab_width_m[2];       /* total width of each foil's tabs (from the geometry) */
   PetscReal emissivity;
+  PetscReal lead_W_K[2];          /* terminal -> ambient through leads/holder: [0] bottom, [1] cap */
   PetscReal mandrel_rho_cp_J_m3K; /* > 0: a pin in the core */
   PetscReal mandrel_k_W_mK, mandrel_contact_W_m2K;
 } TCRollHardware;

@@ -181,6 +181,7 @@ typedef struct {
   char         last_error[512];
   char         roll_run[512]; /* what the first roll run was (its summary.json), for the report */
   PetscReal    roll_elements, roll_steps, roll_wall_s;
+  PetscInt     roll_runs_ok; /* roll runs that succeeded (the same on every rank) */
 } Fit;
 
 /* ---- CSV tables ------------------------------------------------------------------ */
@@ -714,7 +715,34 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
   PetscCall(FitApply(f, x));
   if (f->roll) {
     char missing[128] = "";
-    PetscCall(FitRollRun(f));
+    if (!f->roll_runs_ok) PetscCall(FitRollRun(f)); /* the start: its error is the user's */
+    else {
+      /* a roll that cannot be run at a trial point (Newton failing at an
+         extreme parameter, an electrode full before the cut-off) is a failed
+         point, as for the cell; the run's errors are collective, and what it
+         held is freed by TCRunRoll on the way out */
+      PetscErrorCode ierr;
+      int            bad, any;
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      ierr = FitRollRun(f);
+      PetscCall(PetscPopErrorHandler());
+      bad = ierr != 0;
+      PetscCallMPI(MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, f->comm));
+      if (any) {
+        PetscMPIInt first = bad ? (PetscMPIInt)f->rank : (PetscMPIInt)f->size, who;
+        PetscCallMPI(MPI_Allreduce(&first, &who, 1, MPI_INT, MPI_MIN, f->comm));
+        if (bad && f->rank == who) {
+          const char *text;
+          char       *specific = NULL;
+          PetscErrorMessage(ierr, &text, &specific);
+          snprintf(f->last_error, sizeof(f->last_error), "%s", specific ? specific : text);
+        }
+        PetscCallMPI(MPI_Bcast(f->last_error, sizeof(f->last_error), MPI_CHAR, who, f->comm));
+        *ok = PETSC_FALSE;
+        PetscFunctionReturn(0);
+      }
+    }
+    f->roll_runs_ok++;
     if (f->rank == 0) {
       PetscCall(FitModelColumns(f, missing, sizeof(missing)));
       if (!missing[0]) FitResidualsFromModel(f, r);

@@ -51,6 +51,15 @@ from 20 and 2: within 2 standard errors of 10 and 1, RMSE after the noise
 +- 20 % (the step change to the rest, t = 600 s twice, matched row by row),
 the fit states the setting it used, the fitted deck reruns to the fitted
 curve.
+roll_unrunnable: a roll (the 18650 at 20 mm, SPM, 20 s steps, 1C from a rest
+voltage of 4.15 V) against Chen2020 with the negative window's top at 0.99,
+shifted 50 mV down, fitted by a factor on the positive rate constant from 1
+within [0.005, 5]: the offset pulls the factor down, the first Gauss-Newton
+step lands below ~0.0112, where the roll cannot start the discharge (no
+solution at t = 0). The fit must go on past such points as for the cell
+(exit 0, >= 1 failed model run, converged at a factor the roll runs with,
+RMSE lower than at the start, the fitted deck runs); it stopped with the
+roll's error before. At 1 or 2 ranks (the launcher).
 """
 import csv
 import json
@@ -380,12 +389,64 @@ def unrunnable(tomocell):
     return fails
 
 
+ROLL_UNRUNNABLE = """job: roll
+preset: 18650
+network:
+  ds_m: 20e-3
+  nz: 3
+model: spm
+thermal: network
+dt_fixed_s: 20
+plots: false
+initial_soc: "4.15 V"
+experiment: "Discharge at 1C until 3.0 V"
+"""
+
+
+def roll_unrunnable(tomocell, launcher):
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(CHEN) as f:
+            s = json.load(f)
+        s["Parameterisation"]["Negative electrode"]["Maximum stoichiometry"] = 0.99
+        with open(os.path.join(tmp, "set099.json"), "w") as f:
+            json.dump(s, f)
+        with open(os.path.join(tmp, "roll.yaml"), "w") as f:
+            f.write(ROLL_UNRUNNABLE)
+        run(list(launcher) + [tomocell, "run", "roll.yaml", "-params", "set099.json", "-output",
+                              "truth"], tmp)
+        with open(os.path.join(tmp, "meas.csv"), "w") as f:
+            f.write("t,V\n")
+            for r in csv.DictReader(open(os.path.join(tmp, "truth", "summary.csv"))):
+                f.write("%s,%.7f\n" % (r["time_s"], float(r["voltage_V"]) - 0.05))
+        r = run(list(launcher) + [tomocell, "fit", "roll.yaml", "-measured", "meas.csv", "-output",
+                                  "fit", "-fit_time_column", "t", "-fit_voltage_column", "V",
+                                  "-fit_params", "pos_k_factor:0.005:5:1", "-fit_plots", "false"],
+                tmp)
+        print(r.stdout)
+        js = json.load(open(os.path.join(tmp, "fit", "fit.json")))
+        ch, p = js["channels"][0], js["parameters"][0]
+        if js["failed_model_runs"] < 1:
+            fails.append("no failed roll run: the test no longer crosses where the roll cannot run")
+        if not js["converged"]:
+            fails.append(f"not converged ({js['converged_reason']})")
+        if not 0.0112 < p["value"] < 1:
+            fails.append(f"fitted pos_k_factor {p['value']:.4g}: expected between the roll's limit "
+                         "~0.0112 and the start 1")
+        if not ch["rmse_after"] < ch["rmse_before"] - 1e-3:
+            fails.append(f"RMSE {ch['rmse_before']:.4g} -> {ch['rmse_after']:.4g} V: no better")
+        run(list(launcher) + [tomocell, "run", os.path.join("fit", "fit_deck.yaml"), "-output",
+                              "refit"], tmp)
+    return fails
+
+
 def main():
     mode, tomocell = sys.argv[1], sys.argv[2]
     launcher = sys.argv[3:]
     fails = {"recover": lambda: recover(tomocell), "np2": lambda: np2(tomocell, launcher),
              "roll": lambda: roll(tomocell, launcher),
-             "unrunnable": lambda: unrunnable(tomocell)}[mode]()
+             "unrunnable": lambda: unrunnable(tomocell),
+             "roll_unrunnable": lambda: roll_unrunnable(tomocell, launcher)}[mode]()
     for f in fails:
         print("FAIL:", f)
     print("PASS" if not fails else f"{len(fails)} failure(s)")

@@ -249,6 +249,29 @@ def mode_hardware(tomocell, launcher, tmp):
           f"at the can's peak the cap {ts['T_can_positive_end_K'][i]:.3f} K and the bottom "
           f"{ts['T_can_negative_end_K'][i]:.3f} K: above the ambient, below the roll's "
           f"{ts['T_max_K'][i]:.3f} K")
+    # the terminals' leads (a cycler's cables and holder) take heat from the cap and
+    # the bottom: the energy books close with them, the ends end cooler, the middle
+    # a little
+    dl = deck(tmp, "hwlead", model="spme", thermal="network", nz=3, ds=10e-3,
+              experiment="Discharge at 2C for 10 minutes; Rest for 5 minutes; "
+                         "Charge at 1C for 5 minutes",
+              extra="thermal_hardware: can\nthermal_emissivity: 0.9\n"
+                    "thermal_lead_positive_W_K: 0.05\nthermal_lead_negative_W_K: 0.05\n"
+                    "probes: [can_mid, can_positive_end, can_negative_end, core_mid]\n")
+    outl = os.path.join(tmp, "hwlead")
+    run(tomocell, launcher, [dl, "-output", outl], tmp)
+    sl, tl = load(outl)
+    el = sl["energy_J"]
+    check(sl["energy_balance_rel_error"] < 1e-6 and el["removed"] > 1.1 * e["removed"],
+          f"with 0.05 W/K leads at both terminals: removed {el['removed']:.3f} J (without "
+          f"{e['removed']:.3f}), energy closure {sl['energy_balance_rel_error']:.2e} < 1e-6")
+    j = max(range(len(tl["time_s"])), key=lambda k: tl["T_can_mid_K"][k])
+    drop = {p: (ts[f"T_{p}_K"][i] - 298.15) - (tl[f"T_{p}_K"][j] - 298.15)
+            for p in ("can_positive_end", "can_negative_end", "can_mid")}
+    check(drop["can_positive_end"] > drop["can_mid"] > 0 and drop["can_negative_end"] > drop["can_mid"],
+          f"the leads cool the cap by {drop['can_positive_end']:.3f} K and the bottom by "
+          f"{drop['can_negative_end']:.3f} K at the can's peak, the middle less "
+          f"({drop['can_mid']:.3f} K)")
     return fails
 
 
@@ -409,6 +432,9 @@ def mode_bad(tomocell, launcher):
                [good, "-thermal", "network", "-thermal_hardware", "can",
                 "-thermal_cell_heat_capacity_J_K", "2", "-output", "o9"],
                ["thermal_cell_heat_capacity_J_K", "hardware"], "o9")
+        yield ("a hardware key without the hardware",
+               [good, "-thermal", "network", "-thermal_lead_positive_W_K", "0.1", "-output", "o10"],
+               ["thermal_lead_positive_W_K", "needs thermal_hardware: can"], "o10")
     return run_all("run", cases, [tomocell, "1"] + launcher if not launcher else
                    [tomocell, launcher[launcher.index("-n") + 1]] + launcher)
 

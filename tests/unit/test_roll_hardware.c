@@ -30,6 +30,9 @@
  *    both ends: the excess decays with tau = C_total / ((h + 4 e sigma T^3) A),
  *    A the can's side and ends; backward Euler in 200 steps of tau / 200 is
  *    (1 + dt/tau)^-n, which the network meets to 0.2 %, and exp(-t/tau) to 1 %.
+ *    Again with leads from the top cap (0.05 W/K) and the bottom (0.03 W/K) to
+ *    ambient (thermal_lead_*_W_K: a cycler's cables and holder), about as
+ *    strong as the convection: tau = C_total / ((h + h_rad) A + G_pos + G_neg).
  * Runs on 1 and 2 ranks (the hardware nodes live on the last rank).
  */
 #include "solver/roll.h"
@@ -406,8 +409,8 @@ static PetscErrorCode TestHeatCapacity(void)
   PetscFunctionReturn(0);
 }
 
-/* 3. lumped cooling */
-static PetscErrorCode TestLumped(void)
+/* 3. lumped cooling; Gpos, Gneg: the terminals' leads to ambient, W/K */
+static PetscErrorCode TestLumped(PetscReal Gpos, PetscReal Gneg)
 {
   Setup              s;
   TCRollHardware     hw = HardwareDefaults();
@@ -426,12 +429,14 @@ static PetscErrorCode TestLumped(void)
   hw.end_contact_W_m2K = 1e7;
   hw.cap_can_W_K       = 1e3;
   hw.emissivity        = e;
+  hw.lead_W_K[0]       = Gneg;
+  hw.lead_W_K[1]       = Gpos;
   PetscCall(SetupRoll(&s, 1, 2e-3, 3, &hw, h, h, 1e4, 1e4));
   PetscCall(TCRollGetHeatCapacity(s.roll, &hc));
   PetscCall(TCRollGetHardwareNodes(s.roll, &nrings, &nhw));
   hr  = 4 * e * 5.670374419e-8 * Tamb * Tamb * Tamb;
   A   = 2 * PETSC_PI * hw.R_out_m * hw.height_m + 2 * PETSC_PI * hw.R_out_m * hw.R_out_m;
-  tau = hc.total / ((h + hr) * A);
+  tau = hc.total / ((h + hr) * A + Gpos + Gneg);
   dt  = tau / nsteps;
   PetscCall(TCRollCreateThermalVec(s.roll, &Q));
   PetscCall(VecDuplicate(Q, &T0));
@@ -447,9 +452,11 @@ static PetscErrorCode TestLumped(void)
   be = PetscPowReal(1 + dt / tau, -(PetscReal)nsteps);
   ex = exp(-1.0);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "lumped cooling: C %.4f J/K, h %.1f + h_rad %.3f W/(m2 K), A %.4e m2, tau "
-                        "%.2f s: excess after tau %.6f (backward Euler %.6f, exp(-1) %.6f)\n",
-                        (double)hc.total, (double)h, (double)hr, (double)A, (double)tau,
+                        "lumped cooling: C %.4f J/K, h %.1f + h_rad %.3f W/(m2 K), A %.4e m2, "
+                        "leads %.3f + %.3f W/K, tau %.2f s: excess after tau %.6f (backward Euler "
+                        "%.6f, exp(-1) %.6f)\n",
+                        (double)hc.total, (double)h, (double)hr, (double)A, (double)Gpos,
+                        (double)Gneg, (double)tau,
                         (double)(Tk - Tamb), (double)be, (double)ex));
   PetscCheck(PetscAbsReal(Tk - Tamb - be) < 2e-3 * be, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED,
              "lumped cooling %.6f K against backward Euler's %.6f (limit 0.2 %%)",
@@ -470,7 +477,8 @@ int main(int argc, char **argv)
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(TestTwoLayer());
   PetscCall(TestHeatCapacity());
-  PetscCall(TestLumped());
+  PetscCall(TestLumped(0, 0));
+  PetscCall(TestLumped(0.05, 0.03)); /* the leads about as strong as the convection */
   PetscCall(PetscFinalize());
   return 0;
 }
