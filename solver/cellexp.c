@@ -916,11 +916,14 @@ static PetscReal EventF(int ev, const TCStep *st, const TCExperimentSystem *sys,
    after each accepted step. Nothing else carries state from one step to the
    next (the system's step depends only on the committed state, the step's
    control and ambient follow from the step index and the time in it). */
-PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem *sys,
-                                     const TCExperimentOptions *opt, const TCExperimentCursor *from,
-                                     PetscReal state[], TCExperimentMonitor mon, void *ctx,
-                                     TCExperimentHook hook, void *hctx, TCExperimentSummary *sum,
-                                     PetscBool *stopped)
+/* The body of TCExperimentRunSystem: its two work arrays go to *trialp,
+ *trial2p, which the caller frees, also when a step fails. */
+static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSystem *sys,
+                                          const TCExperimentOptions *opt,
+                                          const TCExperimentCursor *from, PetscReal state[],
+                                          TCExperimentMonitor mon, void *ctx, TCExperimentHook hook,
+                                          void *hctx, TCExperimentSummary *sum, PetscBool *stopped,
+                                          PetscReal **trialp, PetscReal **trial2p)
 {
   PetscInt          ns = sys->nstate;
   PetscReal        *trial, *trial2, t = 0, T;
@@ -960,7 +963,8 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
                  st->vcut < sys->V_lo ? "lower" : "upper", vl);
     }
   }
-  PetscCall(PetscMalloc2(PetscMax(ns, 1), &trial, PetscMax(ns, 1), &trial2));
+  PetscCall(PetscMalloc2(PetscMax(ns, 1), trialp, PetscMax(ns, 1), trial2p));
+  trial = *trialp, trial2 = *trial2p;
   T                  = opt->T_init_K > 0 ? opt->T_init_K : opt->T_amb_K;
   sum->T_max_K       = T;
   sum->anode_min_V   = PETSC_MAX_REAL;
@@ -1265,7 +1269,6 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
           if (stop) {
             *stopped     = PETSC_TRUE;
             sum->t_end_s = t;
-            PetscCall(PetscFree2(trial, trial2));
             PetscFunctionReturn(0);
           }
         }
@@ -1273,7 +1276,23 @@ PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem 
     }
   }
   sum->t_end_s = t;
-  PetscCall(PetscFree2(trial, trial2));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode TCExperimentRunSystem(TCExperiment exp, const TCExperimentSystem *sys,
+                                     const TCExperimentOptions *opt, const TCExperimentCursor *from,
+                                     PetscReal state[], TCExperimentMonitor mon, void *ctx,
+                                     TCExperimentHook hook, void *hctx, TCExperimentSummary *sum,
+                                     PetscBool *stopped)
+{
+  PetscReal     *trial = NULL, *trial2 = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  ierr = ExperimentRunSystem(exp, sys, opt, from, state, mon, ctx, hook, hctx, sum, stopped, &trial,
+                             &trial2);
+  PetscCall(PetscFree2(trial, trial2)); /* also when a step failed */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
