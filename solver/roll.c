@@ -577,6 +577,20 @@ static PetscErrorCode NewtonPCPrepare(TCRoll r, const PetscReal state[])
   PetscFunctionReturn(0);
 }
 
+/* A kept preconditioner's staleness (state slots g[dref], g[stale]): the
+   first solve after a rebuild records its CG iterations per decade of
+   residual; a later solve needing TC_ROLL_PC_GROWTH times that marks it
+   stale, to be rebuilt at the next step. */
+static void PCStaleness(PetscReal *g, int dref, int stale, PetscInt its, PetscReal r0, PetscReal rn)
+{
+  PetscReal dec = rn > 0 && r0 > rn ? log10(r0 / rn) : 16;
+  PetscReal d   = its / PetscMax(dec, 1e-3);
+  if (g[dref] == 0)
+    g[dref] = PetscMax(d, TC_ROLL_PC_DMIN);
+  else if (d > TC_ROLL_PC_GROWTH * g[dref])
+    g[stale] = 1;
+}
+
 /* CG's test for the Newton's linear solves (see TC_ROLL_LIN_ETA), and the
    bookkeeping of the kept preconditioner (see TC_ROLL_PC_GROWTH) */
 static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
@@ -605,13 +619,7 @@ static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
   if (*reason < 0) {
     r->pc_force = PETSC_TRUE;
   } else if (it > 0 && r->trial_cells) {
-    PetscReal *g   = r->trial_cells + r->off_glob;
-    PetscReal  dec = rnorm > 0 && r->lin_r0 > rnorm ? log10(r->lin_r0 / rnorm) : 16;
-    PetscReal  d   = it / PetscMax(dec, 1e-3);
-    if (g[G_PC_DREF] == 0)
-      g[G_PC_DREF] = PetscMax(d, TC_ROLL_PC_DMIN);
-    else if (d > TC_ROLL_PC_GROWTH * g[G_PC_DREF])
-      g[G_PC_STALE] = 1;
+    PCStaleness(r->trial_cells + r->off_glob, G_PC_DREF, G_PC_STALE, it, r->lin_r0, rnorm);
   }
   PetscFunctionReturn(0);
 }
@@ -1032,15 +1040,8 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
     PetscCall(KSPGetResidualNorm(r->ksp_th, &rn));
     r->cnt.thermal_solves++;
     r->cnt.thermal_its += its;
-    if (rec && reason > 0 && its > 0) { /* iterations per decade (TC_ROLL_PC_GROWTH) */
-      PetscReal *g   = r->trial_cells + r->off_glob;
-      PetscReal  dec = rn > 0 && r->th_r0 > rn ? log10(r->th_r0 / rn) : 16;
-      PetscReal  d   = its / PetscMax(dec, 1e-3);
-      if (g[G_TH_PC_DREF] == 0)
-        g[G_TH_PC_DREF] = PetscMax(d, TC_ROLL_PC_DMIN);
-      else if (d > TC_ROLL_PC_GROWTH * g[G_TH_PC_DREF])
-        g[G_TH_PC_STALE] = 1;
-    }
+    if (rec && reason > 0 && its > 0) /* iterations per decade (TC_ROLL_PC_GROWTH) */
+      PCStaleness(r->trial_cells + r->off_glob, G_TH_PC_DREF, G_TH_PC_STALE, its, r->th_r0, rn);
   }
   *ok = (PetscBool)(reason > 0);
   PetscFunctionReturn(0);

@@ -338,14 +338,19 @@ def roll(tomocell, launcher):
     return fails
 
 
+def write_set099(tmp):
+    """Chen2020 with the negative window's top at 0.99, as tmp/set099.json."""
+    with open(CHEN) as f:
+        s = json.load(f)
+    s["Parameterisation"]["Negative electrode"]["Maximum stoichiometry"] = 0.99
+    with open(os.path.join(tmp, "set099.json"), "w") as f:
+        json.dump(s, f)
+
+
 def unrunnable(tomocell):
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
-        with open(CHEN) as f:
-            s = json.load(f)
-        s["Parameterisation"]["Negative electrode"]["Maximum stoichiometry"] = 0.99
-        with open(os.path.join(tmp, "set099.json"), "w") as f:
-            json.dump(s, f)
+        write_set099(tmp)
         deck = DECK.replace("model: spme\nthermal: lumped", "model: spme\nthermal: isothermal")
         with open(os.path.join(tmp, "cell.yaml"), "w") as f:
             f.write(deck)
@@ -406,11 +411,7 @@ experiment: "Discharge at 1C until 3.0 V"
 def roll_unrunnable(tomocell, launcher):
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
-        with open(CHEN) as f:
-            s = json.load(f)
-        s["Parameterisation"]["Negative electrode"]["Maximum stoichiometry"] = 0.99
-        with open(os.path.join(tmp, "set099.json"), "w") as f:
-            json.dump(s, f)
+        write_set099(tmp)
         with open(os.path.join(tmp, "roll.yaml"), "w") as f:
             f.write(ROLL_UNRUNNABLE)
         run(list(launcher) + [tomocell, "run", "roll.yaml", "-params", "set099.json", "-output",
