@@ -909,8 +909,6 @@ static PetscErrorCode ThermalAssemble(TCRoll r)
   PetscFunctionReturn(0);
 }
 
-/* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
-   derivative of a temperature-dependent source. *ok: the solve converged. */
 /* A = C/dt + K + H (T fixed on the fixed nodes) for dt */
 static PetscErrorCode ThermalOperator(TCRoll r, PetscReal dt)
 {

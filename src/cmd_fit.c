@@ -706,6 +706,36 @@ static void FitResidualsFromModel(const Fit *f, PetscReal r[])
     }
 }
 
+/* The text of error ierr (its specific message when it has one) into msg. */
+static void FitErrorText(PetscErrorCode ierr, char msg[], size_t len)
+{
+  const char *text;
+  char       *specific = NULL;
+  PetscErrorMessage(ierr, &text, &specific);
+  snprintf(msg, len, "%s", specific && specific[0] ? specific : text);
+}
+
+/* Collective: *code is the error of the first rank whose ierr is nonzero (0:
+   none failed), and msg, on every rank, its text. */
+static PetscErrorCode FitFirstError(MPI_Comm comm, PetscErrorCode ierr, char msg[], size_t len,
+                                    int *code)
+{
+  PetscMPIInt rank, size, first, mine;
+
+  PetscFunctionBeginUser;
+  *code = 0;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  mine = ierr ? rank : size;
+  PetscCallMPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first == size) PetscFunctionReturn(0);
+  if (ierr) FitErrorText(ierr, msg, len);
+  *code = (int)ierr;
+  PetscCallMPI(MPI_Bcast(msg, (PetscMPIInt)len, MPI_CHAR, first, comm));
+  PetscCallMPI(MPI_Bcast(code, 1, MPI_INT, first, comm));
+  PetscFunctionReturn(0);
+}
+
 /* TCFitResidualFn */
 static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool *ok, void *vctx)
 {
@@ -722,22 +752,12 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
          point, as for the cell; the run's errors are collective, and what it
          held is freed by TCRunRoll on the way out */
       PetscErrorCode ierr;
-      int            bad, any;
+      int            code;
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
       ierr = FitRollRun(f);
       PetscCall(PetscPopErrorHandler());
-      bad = ierr != 0;
-      PetscCallMPI(MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, f->comm));
-      if (any) {
-        PetscMPIInt first = bad ? (PetscMPIInt)f->rank : (PetscMPIInt)f->size, who;
-        PetscCallMPI(MPI_Allreduce(&first, &who, 1, MPI_INT, MPI_MIN, f->comm));
-        if (bad && f->rank == who) {
-          const char *text;
-          char       *specific = NULL;
-          PetscErrorMessage(ierr, &text, &specific);
-          snprintf(f->last_error, sizeof(f->last_error), "%s", specific ? specific : text);
-        }
-        PetscCallMPI(MPI_Bcast(f->last_error, sizeof(f->last_error), MPI_CHAR, who, f->comm));
+      PetscCall(FitFirstError(f->comm, ierr, f->last_error, sizeof(f->last_error), &code));
+      if (code) {
         *ok = PETSC_FALSE;
         PetscFunctionReturn(0);
       }
@@ -765,12 +785,7 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
     PetscCall(PetscPopErrorHandler());
     FitUnmute(saved);
     *ok = (PetscBool)(!ierr && f->model.nrow > 0);
-    if (ierr) {
-      const char *text;
-      char       *specific = NULL;
-      PetscErrorMessage(ierr, &text, &specific);
-      snprintf(f->last_error, sizeof(f->last_error), "%s", specific ? specific : text);
-    }
+    if (ierr) FitErrorText(ierr, f->last_error, sizeof(f->last_error));
     if (*ok) FitResidualsFromModel(f, r);
   }
   PetscFunctionReturn(0);
@@ -783,24 +798,12 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
    the message of the first rank that failed. Collective. */
 static PetscErrorCode FitCollectiveError(MPI_Comm comm, PetscErrorCode ierr)
 {
-  char        msg[1024] = "";
-  PetscMPIInt rank, size, first, mine;
-  int         code = (int)ierr;
+  char msg[1024] = "";
+  int  code;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  mine = ierr ? rank : size;
-  PetscCallMPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
-  if (first == size) PetscFunctionReturn(0);
-  if (ierr) {
-    const char *text;
-    char       *specific = NULL;
-    PetscErrorMessage(ierr, &text, &specific);
-    snprintf(msg, sizeof(msg), "%s", specific && specific[0] ? specific : text);
-  }
-  PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, first, comm));
-  PetscCallMPI(MPI_Bcast(&code, 1, MPI_INT, first, comm));
+  PetscCall(FitFirstError(comm, ierr, msg, sizeof(msg), &code));
+  if (!code) PetscFunctionReturn(0);
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
 }
 
