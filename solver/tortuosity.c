@@ -430,14 +430,26 @@ static PetscErrorCode TauConverged(KSP ksp, PetscInt it, PetscReal rnorm,
   PetscFunctionReturn(0);
 }
 
+/* frees *stp (whether or not a KSP was given it) and sets it to NULL */
+static PetscErrorCode TauStopFree(TauStop **stp)
+{
+  TauStop *st = *stp;
+
+  PetscFunctionBeginUser;
+  if (!st) PetscFunctionReturn(0);
+  if (st->dflt) PetscCall(KSPConvergedDefaultDestroy(st->dflt));
+  PetscCall(PetscFree2(st->idx, st->w));
+  PetscCall(PetscFree(st));
+  *stp = NULL;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TauStopDestroy(void *ctx)
 {
   TauStop *st = ctx;
 
   PetscFunctionBeginUser;
-  PetscCall(KSPConvergedDefaultDestroy(st->dflt));
-  PetscCall(PetscFree2(st->idx, st->w));
-  PetscCall(PetscFree(st));
+  PetscCall(TauStopFree(&st));
   PetscFunctionReturn(0);
 }
 
@@ -472,11 +484,8 @@ static PetscErrorCode TauKSPSolve(TCTau t, PetscInt dir, KSP ksp, Vec b, Vec x, 
       PetscCall(KSPConvergedDefaultSetUIRNorm(ksp));
       PetscCall(KSPSetConvergenceTest(ksp, TauConverged, stop, TauStopDestroy));
       used = stop, *stopp = NULL; /* the KSP's now */
-    } else {
-      PetscCall(PetscFree2(stop->idx, stop->w));
-      PetscCall(PetscFree(stop));
-      *stopp = NULL;
-    }
+    } else
+      PetscCall(TauStopFree(stopp));
   }
   PetscCall(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
   PetscCall(KSPSetFromOptions(ksp));
@@ -900,10 +909,7 @@ PetscErrorCode TCTauSolve(TCTau t, PetscInt dir, TCTauDirection *res, float **co
   ierr =
       mf ? TauSolveMF(t, dir, &stop, res, &x, &xAx)
          : TauSolveAIJ(t, dir, (PetscInt)cnt[0], (PetscInt)tot[0], llo, lhi, &stop, res, &x, &xAx);
-  if (stop) { /* not handed to a KSP: the solve failed before it */
-    PetscCall(PetscFree2(stop->idx, stop->w));
-    PetscCall(PetscFree(stop));
-  }
+  PetscCall(TauStopFree(&stop));             /* not handed to a KSP: the solve failed before it */
   if (ierr) PetscCall(PetscFree2(llo, lhi)); /* not converged, say: the solve freed the rest */
   PetscCall(ierr);
   res->unknowns = (PetscInt)tot[0];
