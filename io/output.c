@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #ifndef NAME_MAX
-  #define NAME_MAX 255
+#define NAME_MAX 255
 #endif
 
 #define TC_MAX_PENDING 64
@@ -33,7 +33,7 @@ typedef struct {
   dev_t dev;
   ino_t ino;
   int   exists;
-  char  path[PETSC_MAX_PATH_LEN]; /* as given */
+  char  path[PETSC_MAX_PATH_LEN];                 /* as given */
   char  canon[PATH_MAX + PETSC_MAX_PATH_LEN + 2]; /* realpath of the directory + file name */
   char  what[64];
 } TCFileId;
@@ -88,6 +88,17 @@ static const char *TCFileKind(mode_t m)
   return "not a regular file";
 }
 
+/* An input read as an existing file is protected while that file is still at
+   its path. Once it is gone (a work file tomocell removed, a file somebody
+   else deleted or moved), its inode number may be given to a new file, an
+   output of this very run among them, which is then no input. */
+static int TCInputStillThere(const TCFileId *in)
+{
+  struct stat st;
+  if (!in->exists) return 1; /* compared by name */
+  return stat(in->path, &st) == 0 && st.st_dev == in->dev && st.st_ino == in->ino;
+}
+
 /* Rank-0 checks of an output's final name; msg empty if fine. */
 static void TCOutputCheckFinal(const char *final, const char *what, PetscBool claim, char *msg,
                                size_t len)
@@ -116,7 +127,7 @@ static void TCOutputCheckFinal(const char *final, const char *what, PetscBool cl
   }
   TCFileIdSet(&f, final, what);
   for (int i = 0; i < tc_ninputs; i++)
-    if (TCFileIdSame(&f, &tc_inputs[i])) {
+    if (TCInputStillThere(&tc_inputs[i]) && TCFileIdSame(&f, &tc_inputs[i])) {
       snprintf(msg, len,
                "%s %s is the input file %s: refusing to overwrite an input (choose another "
                "output name)",

@@ -549,8 +549,8 @@ static PetscErrorCode FitCellRunIn(Fit *f, TCCellParams *pp, TCExperiment *expp,
   PetscCall(PetscMalloc1(ns, statep));
   PetscCall(TCCellStateInit(*cellp, soc, Tinit, *statep));
   mon.t = &f->model;
-  PetscCall(TCExperimentRunFrom(*expp, *cellp, pp, &opt, NULL, *statep, FitCellMonitor, &mon, NULL, NULL,
-                                &sum, &stopped));
+  PetscCall(TCExperimentRunFrom(*expp, *cellp, pp, &opt, NULL, *statep, FitCellMonitor, &mon, NULL,
+                                NULL, &sum, &stopped));
   PetscFunctionReturn(0);
 }
 
@@ -745,7 +745,8 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
   PetscCall(FitApply(f, x));
   if (f->roll) {
     char missing[128] = "";
-    if (!f->roll_runs_ok) PetscCall(FitRollRun(f)); /* the start: its error is the user's */
+    if (!f->roll_runs_ok)
+      PetscCall(FitRollRun(f)); /* the start: its error is the user's */
     else {
       /* a roll that cannot be run at a trial point (Newton failing at an
          extreme parameter, an electrode full before the cut-off) is a failed
@@ -1623,7 +1624,10 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(
       FitWriteJSON(&f, p_json, measured, &res, f.set_fitted ? p_set : NULL, t1 - t0, setting));
   /* the work files */
-  if (f.set_fitted && (!f.roll || f.rank == 0)) (void)remove(f.work_set);
+  if (f.set_fitted && (!f.roll || f.rank == 0)) {
+    TCInputForget(f.work_set);
+    (void)remove(f.work_set);
+  }
   if (f.roll) PetscCall(FitRollClean(&f, PETSC_TRUE));
   PetscCall(TCPrintf(comm, "  wrote %s, %s, %s%s%s", p_json, p_deck, f.set_fitted ? p_set : "",
                      f.set_fitted ? ", " : "", p_csv));
