@@ -145,7 +145,11 @@ static PetscInt TCDeckFindForeign(TCDeck d, const char name[])
 {
   for (PetscInt k = 0; k < d->nfkeys; k++) {
     PetscBool eq;
+    size_t    n;
     PetscStrcasecmp(d->fkeys[k].name, name, &eq);
+    /* a prefix key of the other command ("fit_datasets_*") takes its names */
+    if (!eq && TCKeyIsPrefix(&d->fkeys[k], &n))
+      eq = (PetscBool)(strlen(name) > n && !strncasecmp(d->fkeys[k].name, name, n));
     if (eq && TCDeckFind(d, name) < 0) return k;
   }
   return -1;

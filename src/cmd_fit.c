@@ -46,7 +46,15 @@
 
 static const TCKey fit_keys[] = {
     {"measured", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "measured CSV: a header line of column names, then one row of numbers per time", PETSC_FALSE},
+     "measured CSV: a header line of column names, then one row of numbers per time (required "
+     "unless datasets are given, fit_datasets_*)",
+     PETSC_TRUE},
+    {"fit_datasets_*", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
+     "several measurements fitted jointly: fit_datasets_<name>_<key> (a deck's fit: datasets: "
+     "{<name>: {measured: FILE.csv, ...}}), key measured (required), experiment, "
+     "ambient_temperature, initial_temperature, initial_soc, rows, time_offset_s, t_min_s, "
+     "t_max_s; the deck's or the fit's own key where a dataset gives none",
+     PETSC_TRUE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "output directory (default output/<deck name>/fit)", PETSC_TRUE},
     {"fit_model", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|cell|roll",
@@ -152,6 +160,23 @@ typedef struct {
   const char *print_unit;
 } FitChannel;
 
+/* One measurement. Its residuals are r[off + c nt + k] (channel c, row k):
+   the datasets' blocks one after the other. */
+#define FIT_MAXDS 32
+#define FIT_NDK   9
+/* the keys of a dataset: fit_datasets_<name>_<key>; [1, 5) are keys of the
+   model (set as options for its runs), [5, 9) the fit's own (fit_<key>) */
+static const char *const FitDataKeys[FIT_NDK] = {
+    "measured",  "experiment",    "ambient_temperature", "initial_temperature", "initial_soc",
+    "rows",      "time_offset_s", "t_min_s",             "t_max_s"};
+typedef struct {
+  char       name[64];
+  char      *val[FIT_NDK]; /* as given for this dataset (NULL: not given) */
+  char       measured[PETSC_MAX_PATH_LEN];
+  PetscInt   nt, off;
+  PetscReal *t_meas, *y_meas; /* nt; nch x nt (the model's units) */
+} FitData;
+
 /* A CSV table: ncol named columns, nrow rows (row-major); line[] the file line of each row. */
 typedef struct {
   PetscInt   ncol, nrow, cap;
@@ -168,10 +193,13 @@ typedef struct {
   PetscBool    roll, verbose;
   TCKey       *keys;
   PetscInt     nkeys;
-  PetscInt     np, nch, nt;
+  PetscInt     np, nch, m;
   FitParam     par[FIT_MAXP];
   FitChannel   ch[FIT_MAXCH];
-  PetscReal   *t_meas, *y_meas; /* nt; nch x nt (the model's units) */
+  PetscInt     nd;    /* datasets (1: -measured and the fit's own keys) */
+  PetscBool    multi; /* the datasets come from fit_datasets_* */
+  FitData     *ds;
+  char        *base[FIT_NDK]; /* the deck's values of the model keys (NULL: not set) */
   TCJsonValue *set;
   char         set_name[PETSC_MAX_PATH_LEN], set_file[PETSC_MAX_PATH_LEN];
   PetscBool    set_fitted;
@@ -694,16 +722,48 @@ static PetscErrorCode FitModelColumns(Fit *f, char missing[], size_t len)
   PetscFunctionReturn(0);
 }
 
-static void FitResidualsFromModel(const Fit *f, PetscReal r[])
+/* Dataset d's residuals, r[off ...], from f->model. */
+static void FitResidualsFromModel(const Fit *f, const FitData *d, PetscReal r[])
 {
   PetscInt ct = FitTableColumn(&f->model, "time_s");
+  r += d->off;
   for (PetscInt c = 0; c < f->nch; c++)
-    for (PetscInt k = 0, occ = 0; k < f->nt; k++) {
-      occ              = k > 0 && f->t_meas[k] == f->t_meas[k - 1] ? occ + 1 : 0;
-      r[c * f->nt + k] = (FitInterp(&f->model, ct, f->ch[c].model_idx, f->t_meas[k], occ) -
-                          f->y_meas[c * f->nt + k]) /
+    for (PetscInt k = 0, occ = 0; k < d->nt; k++) {
+      occ              = k > 0 && d->t_meas[k] == d->t_meas[k - 1] ? occ + 1 : 0;
+      r[c * d->nt + k] = (FitInterp(&f->model, ct, f->ch[c].model_idx, d->t_meas[k], occ) -
+                          d->y_meas[c * d->nt + k]) /
                          f->ch[c].sigma;
     }
+}
+
+/* The model keys of dataset d into the options database (this process
+   only): its own values, the deck's for those it does not give. Nothing for
+   a single measurement (the deck's keys are used as they are). */
+static PetscErrorCode FitUseDataset(const Fit *f, const FitData *d)
+{
+  PetscFunctionBeginUser;
+  if (!f->multi) PetscFunctionReturn(0);
+  for (int i = 1; i < 5; i++) {
+    char        opt[64];
+    const char *v = d->val[i] ? d->val[i] : f->base[i];
+    snprintf(opt, sizeof(opt), "-%s", FitDataKeys[i]);
+    if (v)
+      PetscCall(PetscOptionsSetValue(NULL, opt, v));
+    else
+      PetscCall(PetscOptionsClearValue(NULL, opt));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The deck's values of the model keys back (for the fitted deck). */
+static PetscErrorCode FitUseDeck(const Fit *f)
+{
+  FitData none;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&none, sizeof(none)));
+  PetscCall(FitUseDataset(f, &none));
+  PetscFunctionReturn(0);
 }
 
 /* The text of error ierr (its specific message when it has one) into msg. */
@@ -736,59 +796,63 @@ static PetscErrorCode FitFirstError(MPI_Comm comm, PetscErrorCode ierr, char msg
   PetscFunctionReturn(0);
 }
 
-/* TCFitResidualFn */
+/* TCFitResidualFn: every dataset's run, one after the other */
 static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool *ok, void *vctx)
 {
   Fit *f = (Fit *)vctx;
 
   PetscFunctionBeginUser;
   PetscCall(FitApply(f, x));
-  if (f->roll) {
-    char missing[128] = "";
-    if (!f->roll_runs_ok)
-      PetscCall(FitRollRun(f)); /* the start: its error is the user's */
-    else {
-      /* a roll that cannot be run at a trial point (Newton failing at an
-         extreme parameter, an electrode full before the cut-off) is a failed
-         point, as for the cell; the run's errors are collective, and what it
-         held is freed by TCRunRoll on the way out */
-      PetscErrorCode ierr;
-      int            code;
-      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-      ierr = FitRollRun(f);
-      PetscCall(PetscPopErrorHandler());
-      PetscCall(FitFirstError(f->comm, ierr, f->last_error, sizeof(f->last_error), &code));
-      if (code) {
-        *ok = PETSC_FALSE;
-        PetscFunctionReturn(0);
+  *ok = PETSC_TRUE;
+  for (PetscInt i = 0; i < f->nd && *ok; i++) {
+    const FitData *d = &f->ds[i];
+    PetscCall(FitUseDataset(f, d));
+    if (f->roll) {
+      char missing[128] = "";
+      if (!f->roll_runs_ok)
+        PetscCall(FitRollRun(f)); /* the start: its error is the user's */
+      else {
+        /* a roll that cannot be run at a trial point (Newton failing at an
+           extreme parameter, an electrode full before the cut-off) is a failed
+           point, as for the cell; the run's errors are collective, and what it
+           held is freed by TCRunRoll on the way out */
+        PetscErrorCode ierr;
+        int            code;
+        PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+        ierr = FitRollRun(f);
+        PetscCall(PetscPopErrorHandler());
+        PetscCall(FitFirstError(f->comm, ierr, f->last_error, sizeof(f->last_error), &code));
+        if (code) {
+          *ok = PETSC_FALSE;
+          break;
+        }
       }
+      if (i == f->nd - 1) f->roll_runs_ok++;
+      if (f->rank == 0) {
+        PetscCall(FitModelColumns(f, missing, sizeof(missing)));
+        if (!missing[0]) FitResidualsFromModel(f, d, r);
+      }
+      PetscCallMPI(MPI_Bcast(missing, sizeof(missing), MPI_CHAR, 0, f->comm));
+      PetscCheck(!missing[0], f->comm, PETSC_ERR_USER_INPUT,
+                 "the roll's summary.csv has no column %s (a probe T_<name>_K needs the deck's "
+                 "probes: key)",
+                 missing);
+    } else {
+      /* a cell that cannot be run here (a cut-off it cannot reach, Newton
+         failing at an extreme parameter) is a failed point, not an error;
+         what was allocated before the error is not freed (a few kB) */
+      PetscErrorCode ierr;
+      int            saved = FitMute(f);
+      PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+      ierr = FitCellRun(f);
+      PetscCall(PetscPopErrorHandler());
+      FitUnmute(saved);
+      *ok = (PetscBool)(!ierr && f->model.nrow > 0);
+      if (ierr) FitErrorText(ierr, f->last_error, sizeof(f->last_error));
+      if (*ok) FitResidualsFromModel(f, d, r);
     }
-    f->roll_runs_ok++;
-    if (f->rank == 0) {
-      PetscCall(FitModelColumns(f, missing, sizeof(missing)));
-      if (!missing[0]) FitResidualsFromModel(f, r);
-    }
-    PetscCallMPI(MPI_Bcast(missing, sizeof(missing), MPI_CHAR, 0, f->comm));
-    PetscCheck(!missing[0], f->comm, PETSC_ERR_USER_INPUT,
-               "the roll's summary.csv has no column %s (a probe T_<name>_K needs the deck's "
-               "probes: key)",
-               missing);
-    PetscCallMPI(MPI_Bcast(r, (PetscMPIInt)(f->nch * f->nt), MPIU_REAL, 0, f->comm));
-    *ok = PETSC_TRUE;
-  } else {
-    /* a cell that cannot be run here (a cut-off it cannot reach, Newton
-       failing at an extreme parameter) is a failed point, not an error;
-       what was allocated before the error is not freed (a few kB) */
-    PetscErrorCode ierr;
-    int            saved = FitMute(f);
-    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-    ierr = FitCellRun(f);
-    PetscCall(PetscPopErrorHandler());
-    FitUnmute(saved);
-    *ok = (PetscBool)(!ierr && f->model.nrow > 0);
-    if (ierr) FitErrorText(ierr, f->last_error, sizeof(f->last_error));
-    if (*ok) FitResidualsFromModel(f, r);
   }
+  if (f->roll && *ok) PetscCallMPI(MPI_Bcast(r, (PetscMPIInt)f->m, MPIU_REAL, 0, f->comm));
   PetscFunctionReturn(0);
 }
 
@@ -1015,6 +1079,23 @@ static PetscErrorCode FitParseParams(Fit *f, const char spec[])
   PetscFunctionReturn(0);
 }
 
+/* The index of column name in the measurement, or an error that lists its columns. */
+static PetscErrorCode FitMeasColumn(const Fit *f, const FitTable *meas, const char measured[],
+                                    const char name[], PetscInt *idx)
+{
+  PetscFunctionBeginUser;
+  *idx = FitTableColumn(meas, name);
+  if (*idx < 0) {
+    char list[1024] = "";
+    for (PetscInt k = 0; k < meas->ncol && strlen(list) < 900; k++)
+      snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
+               meas->names[k]);
+    SETERRQ(f->comm, PETSC_ERR_USER_INPUT, "measured %s has no column '%s' (its columns: %s)",
+            measured, name, list);
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode FitAddChannel(Fit *f, const FitTable *meas, const char measured[],
                                     const char model_col[], const char meas_col[],
                                     const char unit[], PetscReal sigma, PetscReal offset)
@@ -1027,15 +1108,7 @@ static PetscErrorCode FitAddChannel(Fit *f, const FitTable *meas, const char mea
   PetscCall(PetscMemzero(c, sizeof(*c)));
   PetscCall(PetscStrncpy(c->model_col, model_col, sizeof(c->model_col)));
   PetscCall(PetscStrncpy(c->meas_col, meas_col, sizeof(c->meas_col)));
-  c->meas_idx = FitTableColumn(meas, meas_col);
-  if (c->meas_idx < 0) {
-    char list[1024] = "";
-    for (PetscInt k = 0; k < meas->ncol && strlen(list) < 900; k++)
-      snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
-               meas->names[k]);
-    SETERRQ(f->comm, PETSC_ERR_USER_INPUT, "measured %s has no column '%s' (its columns: %s)",
-            measured, meas_col, list);
-  }
+  PetscCall(FitMeasColumn(f, meas, measured, meas_col, &c->meas_idx));
   if (!f->roll) {
     PetscCheck(!strcmp(model_col, "voltage_V") || !strcmp(model_col, "current_A") ||
                    !strcmp(model_col, "temperature_K"),
@@ -1055,11 +1128,31 @@ static PetscErrorCode FitAddChannel(Fit *f, const FitTable *meas, const char mea
 
 /* ---- outputs ------------------------------------------------------------------ */
 
-static PetscReal FitRMSE(const Fit *f, const PetscReal r[], PetscInt c)
+/* RMSE of channel c over dataset d (d < 0: over all of them), the channel's unit */
+static PetscReal FitRMSEOf(const Fit *f, const PetscReal r[], PetscInt d, PetscInt c)
 {
   PetscReal s = 0;
-  for (PetscInt k = 0; k < f->nt; k++) s += r[c * f->nt + k] * r[c * f->nt + k];
-  return f->ch[c].sigma * PetscSqrtReal(s / f->nt);
+  PetscInt  n = 0;
+  for (PetscInt i = 0; i < f->nd; i++) {
+    const FitData   *q  = &f->ds[i];
+    const PetscReal *rc = r + q->off + c * q->nt;
+    if (d >= 0 && i != d) continue;
+    for (PetscInt k = 0; k < q->nt; k++) s += rc[k] * rc[k];
+    n += q->nt;
+  }
+  return f->ch[c].sigma * PetscSqrtReal(s / n);
+}
+
+static PetscReal FitRMSE(const Fit *f, const PetscReal r[], PetscInt c)
+{
+  return FitRMSEOf(f, r, -1, c);
+}
+
+static PetscInt FitPoints(const Fit *f)
+{
+  PetscInt n = 0;
+  for (PetscInt i = 0; i < f->nd; i++) n += f->ds[i].nt;
+  return n;
 }
 
 static void FitYAMLValue(FILE *fp, const char *v)
@@ -1095,6 +1188,12 @@ static PetscErrorCode FitWriteDeck(Fit *f, const char path[], const char fitted_
               (double)(f->ch[c].print_scale * FitRMSE(f, res->r0, c)),
               (double)(f->ch[c].print_scale * FitRMSE(f, res->r, c)), f->ch[c].print_unit,
               c + 1 < f->nch ? ";" : "\n");
+    for (PetscInt i = 0; i < f->nd && f->multi; i++) {
+      fprintf(fp, "# dataset %s: %s", f->ds[i].name, f->ds[i].measured);
+      for (int q = 1; q < 5; q++)
+        if (f->ds[i].val[q]) fprintf(fp, ", %s: %s", FitDataKeys[q], f->ds[i].val[q]);
+      fprintf(fp, "\n");
+    }
     fprintf(
         fp,
         "# Every key set in the deck or on the command line, flat (nested maps join with '_').\n");
@@ -1130,6 +1229,8 @@ static PetscErrorCode FitWriteDeck(Fit *f, const char path[], const char fitted_
   PetscFunctionReturn(0);
 }
 
+/* One row per measured row; several datasets: a first column dataset, the
+   datasets one after the other. */
 static PetscErrorCode FitWriteResiduals(Fit *f, const char path[], const TCFitResult *res)
 {
   FILE *fp;
@@ -1137,19 +1238,24 @@ static PetscErrorCode FitWriteResiduals(Fit *f, const char path[], const TCFitRe
   PetscFunctionBeginUser;
   PetscCall(TCOutputFOpen(f->comm, path, &fp));
   if (fp) {
-    fprintf(fp, "time_s");
+    fprintf(fp, "%stime_s", f->multi ? "dataset," : "");
     for (PetscInt c = 0; c < f->nch; c++)
       fprintf(fp, ",%s_measured,%s_start,%s_fit", f->ch[c].model_col, f->ch[c].model_col,
               f->ch[c].model_col);
     fputc('\n', fp);
-    for (PetscInt k = 0; k < f->nt; k++) {
-      fprintf(fp, "%.10g", (double)f->t_meas[k]);
-      for (PetscInt c = 0; c < f->nch; c++) {
-        PetscReal y = f->y_meas[c * f->nt + k], s = f->ch[c].sigma;
-        fprintf(fp, ",%.10g,%.10g,%.10g", (double)y, (double)(y + s * res->r0[c * f->nt + k]),
-                (double)(y + s * res->r[c * f->nt + k]));
+    for (PetscInt i = 0; i < f->nd; i++) {
+      const FitData   *d  = &f->ds[i];
+      const PetscReal *r0 = res->r0 + d->off, *r = res->r + d->off;
+      for (PetscInt k = 0; k < d->nt; k++) {
+        if (f->multi) fprintf(fp, "%s,", d->name);
+        fprintf(fp, "%.10g", (double)d->t_meas[k]);
+        for (PetscInt c = 0; c < f->nch; c++) {
+          PetscReal y = d->y_meas[c * d->nt + k], s = f->ch[c].sigma;
+          fprintf(fp, ",%.10g,%.10g,%.10g", (double)y, (double)(y + s * r0[c * d->nt + k]),
+                  (double)(y + s * r[c * d->nt + k]));
+        }
+        fputc('\n', fp);
       }
-      fputc('\n', fp);
     }
   }
   PetscCall(TCOutputFClose(f->comm, path, &fp));
@@ -1180,7 +1286,7 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
     TCJsonInt(&js, "model_runs", (long long)res->nevals);
     TCJsonInt(&js, "failed_model_runs", (long long)res->nfailed);
     TCJsonInt(&js, "ranks", (long long)f->size);
-    TCJsonInt(&js, "residuals", (long long)(f->nch * f->nt));
+    TCJsonInt(&js, "residuals", (long long)f->m);
     TCJsonReal(&js, "sigma_weighted", (double)PetscSqrtReal(res->sigma2));
     TCJsonBool(&js, "jacobian_singular", res->singular);
     TCJsonReal(&js, "wall_s", wall_s);
@@ -1231,16 +1337,280 @@ static PetscErrorCode FitWriteJSON(Fit *f, const char path[], const char measure
       TCJsonString(&js, "model_column", f->ch[c].model_col);
       TCJsonString(&js, "measured_column", f->ch[c].meas_col);
       TCJsonString(&js, "unit", f->ch[c].unit);
-      TCJsonInt(&js, "points", (long long)f->nt);
+      TCJsonInt(&js, "points", (long long)FitPoints(f));
       TCJsonReal(&js, "sigma", (double)f->ch[c].sigma);
       TCJsonReal(&js, "rmse_before", (double)FitRMSE(f, res->r0, c));
       TCJsonReal(&js, "rmse_after", (double)FitRMSE(f, res->r, c));
       TCJsonObjectEnd(&js);
     }
     TCJsonArrayEnd(&js);
+    /* per dataset: what it is and its RMSE per channel */
+    TCJsonArrayBegin(&js, "datasets");
+    for (PetscInt i = 0; i < f->nd; i++) {
+      const FitData *d = &f->ds[i];
+      TCJsonObjectBegin(&js, NULL);
+      TCJsonString(&js, "name", d->name);
+      TCJsonString(&js, "measured", d->measured);
+      for (int q = 1; q < FIT_NDK; q++)
+        if (d->val[q]) TCJsonString(&js, FitDataKeys[q], d->val[q]);
+      TCJsonInt(&js, "points", (long long)d->nt);
+      TCJsonArrayBegin(&js, "channels");
+      for (PetscInt c = 0; c < f->nch; c++) {
+        TCJsonObjectBegin(&js, NULL);
+        TCJsonString(&js, "model_column", f->ch[c].model_col);
+        TCJsonReal(&js, "rmse_before", (double)FitRMSEOf(f, res->r0, i, c));
+        TCJsonReal(&js, "rmse_after", (double)FitRMSEOf(f, res->r, i, c));
+        TCJsonObjectEnd(&js);
+      }
+      TCJsonArrayEnd(&js);
+      TCJsonObjectEnd(&js);
+    }
+    TCJsonArrayEnd(&js);
     TCJsonEnd(&js);
   }
   PetscCall(TCOutputFClose(f->comm, path, &fp));
+  PetscFunctionReturn(0);
+}
+
+/* ---- datasets ------------------------------------------------------------------ */
+
+/* f->ds from -measured (one dataset, the fit's own keys) or from the
+   fit_datasets_<name>_<key> keys (measured_set: whether -measured was given). */
+static PetscErrorCode FitParseDatasets(Fit *f, const char measured[], PetscBool measured_set)
+{
+  const char *names[FIT_MAXDS * FIT_NDK];
+  PetscInt    n;
+  const char *pre = "fit_datasets_";
+  size_t      lp  = strlen(pre);
+
+  PetscFunctionBeginUser;
+  PetscCall(TCDeckGetPrefixed(f->deck, pre, &n, names, FIT_MAXDS * FIT_NDK));
+  PetscCall(PetscCalloc1(FIT_MAXDS, &f->ds));
+  if (!n) {
+    const char *b = strrchr(measured, '/');
+    PetscCheck(measured_set, f->comm, PETSC_ERR_USER_INPUT,
+               "required key measured is missing: give it in the deck (measured: ...) or as "
+               "-measured, or several as datasets (fit_datasets_<name>_measured); %s",
+               fit_keys[0].help);
+    f->nd = 1;
+    PetscCall(PetscStrncpy(f->ds[0].measured, measured, sizeof(f->ds[0].measured)));
+    PetscCall(PetscStrncpy(f->ds[0].name, b ? b + 1 : measured, sizeof(f->ds[0].name)));
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(!measured_set, f->comm, PETSC_ERR_USER_INPUT,
+             "measured %s and datasets (%s) are given: give every measurement as a dataset, "
+             "fit_datasets_<name>_measured (docs/fit.md)",
+             measured, names[0]);
+  f->multi = PETSC_TRUE;
+  for (PetscInt i = 0; i < n; i++) {
+    const char *rest = names[i] + lp;
+    size_t      lr   = strlen(rest), lk = 0;
+    int         key  = -1;
+    FitData    *d    = NULL;
+    char        dn[64], val[4096];
+    PetscBool   set;
+    for (int q = 0; q < FIT_NDK; q++) {
+      size_t l = strlen(FitDataKeys[q]);
+      if (lr > l + 1 && rest[lr - l - 1] == '_' && !strcasecmp(rest + lr - l, FitDataKeys[q]))
+        key = q, lk = l;
+    }
+    PetscCheck(key >= 0, f->comm, PETSC_ERR_USER_INPUT,
+               "key %s: not fit_datasets_<name>_<key> with a key of a dataset (measured, "
+               "experiment, ambient_temperature, initial_temperature, initial_soc, rows, "
+               "time_offset_s, t_min_s, t_max_s)",
+               names[i]);
+    PetscCheck(lr - lk - 1 < sizeof(dn), f->comm, PETSC_ERR_USER_INPUT,
+               "key %s: the dataset's name is longer than %d characters", names[i],
+               (int)sizeof(dn) - 1);
+    memcpy(dn, rest, lr - lk - 1);
+    dn[lr - lk - 1] = 0;
+    for (PetscInt j = 0; j < f->nd && !d; j++)
+      if (!strcasecmp(f->ds[j].name, dn)) d = &f->ds[j];
+    if (!d) {
+      PetscCheck(f->nd < FIT_MAXDS, f->comm, PETSC_ERR_USER_INPUT,
+                 "fit_datasets: more than %d datasets", FIT_MAXDS);
+      d = &f->ds[f->nd++];
+      PetscCall(PetscStrncpy(d->name, dn, sizeof(d->name)));
+    }
+    PetscCall(TCDeckGetString(f->deck, names[i], val, sizeof(val), &set));
+    if (key > 0 && key < 5) {
+      /* a model key: given to every run of this dataset, so checked here as the model would */
+      const TCKey *k = FitFindKey(f, FitDataKeys[key]);
+      PetscCheck(k, f->comm, PETSC_ERR_PLIB, "no key %s", FitDataKeys[key]);
+      if (k->type == TC_KEY_REAL) {
+        char  *e;
+        double v = strtod(val, &e);
+        PetscCheck(e != val && !*FitTrim(e) && v >= k->lo && v <= k->hi, f->comm,
+                   PETSC_ERR_USER_INPUT, "key %s = '%s' is not a number in [%s, %s] (%s)",
+                   names[i], val, TCG(k->lo).s, TCG(k->hi).s, k->help);
+      }
+    }
+    PetscCall(PetscStrallocpy(val, &d->val[key]));
+  }
+  for (PetscInt j = 0; j < f->nd; j++) {
+    FitData *d = &f->ds[j];
+    PetscCheck(d->val[0], f->comm, PETSC_ERR_USER_INPUT,
+               "dataset %s has no measurement: give fit_datasets_%s_measured (in the deck, fit: "
+               "datasets: {%s: {measured: FILE.csv, ...}})",
+               d->name, d->name, d->name);
+    PetscCall(TCInputCheck(f->comm, d->val[0]));
+    PetscCall(PetscStrncpy(d->measured, d->val[0], sizeof(d->measured)));
+  }
+  /* the model keys a dataset sets are not fitted, and their deck values are kept for the rest */
+  for (int q = 1; q < 5; q++) {
+    char      opt[64], val[4096];
+    PetscBool set, given = PETSC_FALSE;
+    for (PetscInt j = 0; j < f->nd; j++) given = (PetscBool)(given || f->ds[j].val[q]);
+    for (PetscInt j = 0; j < f->np && given; j++)
+      PetscCheck(f->par[j].kind != FIT_DECK_KEY || strcmp(f->par[j].key->name, FitDataKeys[q]),
+                 f->comm, PETSC_ERR_USER_INPUT,
+                 "fit_params: %s is fitted and also set per dataset (fit_datasets_<name>_%s): "
+                 "one or the other",
+                 FitDataKeys[q], FitDataKeys[q]);
+    snprintf(opt, sizeof(opt), "-%s", FitDataKeys[q]);
+    PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, sizeof(val), &set));
+    if (set) PetscCall(PetscStrallocpy(val, &f->base[q]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A per-dataset real key, or the fit's own (value unchanged when neither). */
+static PetscErrorCode FitDataReal(const Fit *f, const FitData *d, int key, PetscReal *v)
+{
+  PetscFunctionBeginUser;
+  if (d->val[key]) {
+    char  *e;
+    double x = strtod(d->val[key], &e);
+    PetscCheck(e != d->val[key] && !*FitTrim(e) && isfinite(x), f->comm, PETSC_ERR_USER_INPUT,
+               "key fit_datasets_%s_%s = '%s' is not a number", d->name, FitDataKeys[key],
+               d->val[key]);
+    *v = x;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Read dataset d (index i): its rows, in its window; the channels from the
+   first, whose columns every other one must have. */
+static PetscErrorCode FitReadData(Fit *f, FitData *d, PetscInt i, const char col[],
+                                  const char deck_rows[], PetscReal toff, PetscReal tmin,
+                                  PetscReal tmax, PetscReal sV, PetscReal sA, PetscReal sK,
+                                  PetscReal off)
+{
+  MPI_Comm    comm = f->comm;
+  FitTable    meas;
+  char        rows[4096] = "", rkey[128] = "fit_rows", tcols[4096];
+  char       *sel_col[FIT_MAXSEL], *sel_val[FIT_MAXSEL];
+  PetscInt    nsel     = 0;
+  const char *measured = d->measured;
+  PetscBool   set;
+
+  PetscFunctionBeginUser;
+  if (d->val[5]) {
+    PetscCall(PetscStrncpy(rows, d->val[5], sizeof(rows)));
+    snprintf(rkey, sizeof(rkey), "fit_datasets_%s_rows", d->name);
+  } else if (deck_rows)
+    PetscCall(PetscStrncpy(rows, deck_rows, sizeof(rows)));
+  PetscCall(FitDataReal(f, d, 6, &toff));
+  PetscCall(FitDataReal(f, d, 7, &tmin));
+  PetscCall(FitDataReal(f, d, 8, &tmax));
+  if (rows[0]) {
+    char *save = NULL;
+    for (char *it = strtok_r(rows, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+      char *eq = strchr(it, '=');
+      PetscCheck(eq && eq != it && nsel < FIT_MAXSEL, comm, PETSC_ERR_USER_INPUT,
+                 "%s: '%s' is not COLUMN=VALUE (e.g. Step=13,Cycle=1; at most %d)", rkey,
+                 FitTrim(it), FIT_MAXSEL);
+      *eq             = 0;
+      sel_val[nsel]   = FitTrim(eq + 1);
+      sel_col[nsel++] = FitTrim(it);
+    }
+  }
+  FitCallAll(comm, FitTableRead(measured, "measured", col, nsel, sel_col, sel_val, &meas));
+  {
+    PetscInt ct = FitTableColumn(&meas, col);
+    char     vcol[256], icol[256] = "";
+    PetscCheck(ct >= 0, comm, PETSC_ERR_USER_INPUT,
+               "measured %s has no time column '%s' (fit_time_column)", measured, col);
+    if (i == 0) {
+      PetscCall(TCDeckGetString(f->deck, "fit_voltage_column", vcol, sizeof(vcol), &set));
+      if (strcasecmp(vcol, "none"))
+        PetscCall(FitAddChannel(f, &meas, measured, "voltage_V", vcol, "V", sV, 0));
+      PetscCall(TCDeckGetString(f->deck, "fit_current_column", icol, sizeof(icol), &set));
+      if (set) PetscCall(FitAddChannel(f, &meas, measured, "current_A", icol, "A", sA, 0));
+      PetscCall(TCDeckGetString(f->deck, "fit_temperature_columns", tcols, sizeof(tcols), &set));
+      if (set) {
+        char *save = NULL;
+        for (char *it = strtok_r(tcols, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+          char *eq = strchr(it, '=');
+          PetscCheck(eq, comm, PETSC_ERR_USER_INPUT,
+                     "fit_temperature_columns: '%s' is not model_column=measured_column (e.g. "
+                     "T_can_mid_K=TC1)",
+                     FitTrim(it));
+          *eq = 0;
+          PetscCall(
+              FitAddChannel(f, &meas, measured, FitTrim(it), FitTrim(eq + 1), "K", sK, off));
+        }
+      }
+      PetscCheck(f->nch > 0, comm, PETSC_ERR_USER_INPUT,
+                 "nothing to fit: fit_voltage_column is none and no current or temperature "
+                 "column is given");
+    } else
+      for (PetscInt c = 0; c < f->nch; c++)
+        PetscCall(FitMeasColumn(f, &meas, measured, f->ch[c].meas_col, &f->ch[c].meas_idx));
+    /* the rows in the window, every used cell a number */
+    PetscCall(PetscMalloc2(meas.nrow, &d->t_meas, meas.nrow * f->nch, &d->y_meas));
+    for (PetscInt k = 0; k < meas.nrow; k++) {
+      const PetscReal *row = meas.v + (size_t)k * meas.ncol;
+      PetscCheck(isfinite(row[ct]), comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
+                 meas.names[ct]);
+      if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
+      PetscCheck(!d->nt || row[ct] - toff >= d->t_meas[d->nt - 1], comm,
+                 PETSC_ERR_FILE_UNEXPECTED,
+                 "measured %s:%d: time %s s goes back (times must not decrease)", measured,
+                 (int)meas.line[k], TCG(row[ct]).s);
+      for (PetscInt c = 0; c < f->nch; c++) {
+        PetscCheck(isfinite(row[f->ch[c].meas_idx]), comm, PETSC_ERR_FILE_UNEXPECTED,
+                   "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
+                   f->ch[c].meas_col);
+      }
+      d->t_meas[d->nt] = row[ct] - toff;
+      d->nt++;
+    }
+    PetscCheck(d->nt > 0, comm, PETSC_ERR_USER_INPUT, "measured %s has no rows%s", measured,
+               meas.nrow ? " in the window fit_t_min_s .. fit_t_max_s" : "");
+    for (PetscInt c = 0, k = 0; c < f->nch; c++, k = 0)
+      for (PetscInt q = 0; q < meas.nrow; q++) {
+        const PetscReal *row = meas.v + (size_t)q * meas.ncol;
+        if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
+        d->y_meas[c * d->nt + k++] = row[f->ch[c].meas_idx] + f->ch[c].offset;
+      }
+  }
+  FitTableFree(&meas);
+  PetscFunctionReturn(0);
+}
+
+/* Two datasets of the same rows of the same file would weigh those data twice. */
+static PetscErrorCode FitDatasetsDistinct(const Fit *f)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt a = 0; a < f->nd; a++)
+    for (PetscInt b = a + 1; b < f->nd; b++) {
+      const FitData *p = &f->ds[a], *q = &f->ds[b];
+      char           ra[PETSC_MAX_PATH_LEN], rb[PETSC_MAX_PATH_LEN];
+      PetscBool      same = PETSC_TRUE;
+      if (!realpath(p->measured, ra)) PetscCall(PetscStrncpy(ra, p->measured, sizeof(ra)));
+      if (!realpath(q->measured, rb)) PetscCall(PetscStrncpy(rb, q->measured, sizeof(rb)));
+      same = (PetscBool)(!strcmp(ra, rb) && p->nt == q->nt);
+      for (PetscInt k = 0; same && k < p->nt; k++)
+        same = (PetscBool)(p->t_meas[k] == q->t_meas[k]);
+      for (PetscInt k = 0; same && k < p->nt * f->nch; k++)
+        same = (PetscBool)(p->y_meas[k] == q->y_meas[k]);
+      PetscCheck(!same, f->comm, PETSC_ERR_USER_INPUT,
+                 "datasets %s and %s are the same measurement (the same rows of %s): give each "
+                 "once",
+                 p->name, q->name, p->measured);
+    }
   PetscFunctionReturn(0);
 }
 
@@ -1284,17 +1654,14 @@ static PetscErrorCode FitMain(int npos, char **pos)
   Fit          f;
   TCFitProblem prob;
   TCFitResult  res;
-  FitTable     meas;
   PetscReal lo[FIT_MAXP], hi[FIT_MAXP], sV, sA, sK, tmin = -PETSC_MAX_REAL, tmax = PETSC_MAX_REAL,
                                                     off = 0;
   PetscInt  tunit;
   PetscBool set, plots, ovr_set[2] = {PETSC_FALSE, PETSC_FALSE};
   char      ovr_saved[2][256];
   char      measured[PETSC_MAX_PATH_LEN], outdir[PETSC_MAX_PATH_LEN], spec[8192];
-  char      col[256], tcols[4096], setting[1024] = "", rows[512];
-  char     *sel_col[FIT_MAXSEL], *sel_val[FIT_MAXSEL];
-  PetscInt  nsel = 0;
-  PetscBool rows_set;
+  char      col[256], setting[1024] = "", rows[512];
+  PetscBool rows_set, measured_set;
   PetscReal toff = 0;
   char      p_json[PETSC_MAX_PATH_LEN], p_deck[PETSC_MAX_PATH_LEN], p_set[PETSC_MAX_PATH_LEN],
       p_csv[PETSC_MAX_PATH_LEN], p_png[PETSC_MAX_PATH_LEN], set_abs[PETSC_MAX_PATH_LEN];
@@ -1303,6 +1670,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscFunctionBeginUser;
   PetscCall(PetscTime(&t0));
   PetscCall(PetscMemzero(&f, sizeof(f)));
+  measured[0] = 0;
   f.comm      = comm;
   f.deck_path = npos ? pos[0] : NULL;
   PetscCallMPI(MPI_Comm_rank(comm, &f.rank));
@@ -1311,8 +1679,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
   PetscCall(FitKeyTable(&f));
   PetscCall(TCDeckCreate(comm, "fit", f.keys, f.nkeys, &f.deck));
   PetscCall(TCDeckLoad(f.deck, f.deck_path));
-  PetscCall(TCDeckGetString(f.deck, "measured", measured, sizeof(measured), &set));
-  PetscCall(TCInputCheck(comm, measured));
+  PetscCall(TCDeckGetString(f.deck, "measured", measured, sizeof(measured), &measured_set));
+  if (measured_set) PetscCall(TCInputCheck(comm, measured));
   PetscCall(TCDeckGetString(f.deck, "fit_params", spec, sizeof(spec), &set));
   PetscCall(TCDeckGetReal(f.deck, "fit_sigma_V", &sV));
   PetscCall(TCDeckGetReal(f.deck, "fit_sigma_A", &sA));
@@ -1355,81 +1723,20 @@ static PetscErrorCode FitMain(int npos, char **pos)
   FitCallAll(comm, TCJsonParseFile(f.set_file, &f.set));
   PetscCall(FitParseParams(&f, spec));
 
-  /* the measurement and the channels */
+  /* the measurements and the channels */
+  PetscCall(FitParseDatasets(&f, measured, measured_set));
   PetscCall(TCDeckGetString(f.deck, "fit_time_column", col, sizeof(col), &set));
   PetscCall(TCDeckGetString(f.deck, "fit_rows", rows, sizeof(rows), &rows_set));
-  if (rows_set) {
-    char *save = NULL;
-    for (char *it = strtok_r(rows, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-      char *eq = strchr(it, '=');
-      PetscCheck(eq && eq != it && nsel < FIT_MAXSEL, comm, PETSC_ERR_USER_INPUT,
-                 "fit_rows: '%s' is not COLUMN=VALUE (e.g. Step=13,Cycle=1; at most %d)",
-                 FitTrim(it), FIT_MAXSEL);
-      *eq             = 0;
-      sel_val[nsel]   = FitTrim(eq + 1);
-      sel_col[nsel++] = FitTrim(it);
-    }
-  }
-  FitCallAll(comm, FitTableRead(measured, "measured", col, nsel, sel_col, sel_val, &meas));
   PetscCall(TCDeckGetReal(f.deck, "fit_time_offset_s", &toff));
-  {
-    PetscInt ct = FitTableColumn(&meas, col);
-    char     vcol[256], icol[256] = "";
-    PetscCheck(ct >= 0, comm, PETSC_ERR_USER_INPUT,
-               "measured %s has no time column '%s' (fit_time_column)", measured, col);
-    PetscCall(TCDeckGetString(f.deck, "fit_voltage_column", vcol, sizeof(vcol), &set));
-    if (strcasecmp(vcol, "none"))
-      PetscCall(FitAddChannel(&f, &meas, measured, "voltage_V", vcol, "V", sV, 0));
-    PetscCall(TCDeckGetString(f.deck, "fit_current_column", icol, sizeof(icol), &set));
-    if (set) PetscCall(FitAddChannel(&f, &meas, measured, "current_A", icol, "A", sA, 0));
-    PetscCall(TCDeckGetString(f.deck, "fit_temperature_columns", tcols, sizeof(tcols), &set));
-    if (set) {
-      char *save = NULL;
-      for (char *it = strtok_r(tcols, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(it, '=');
-        PetscCheck(eq, comm, PETSC_ERR_USER_INPUT,
-                   "fit_temperature_columns: '%s' is not model_column=measured_column (e.g. "
-                   "T_can_mid_K=TC1)",
-                   FitTrim(it));
-        *eq = 0;
-        PetscCall(FitAddChannel(&f, &meas, measured, FitTrim(it), FitTrim(eq + 1), "K", sK, off));
-      }
-    }
-    PetscCheck(f.nch > 0, comm, PETSC_ERR_USER_INPUT,
-               "nothing to fit: fit_voltage_column is none and no current or temperature column "
-               "is given");
-    /* the rows in the window, every used cell a number */
-    PetscCall(PetscMalloc2(meas.nrow, &f.t_meas, meas.nrow * f.nch, &f.y_meas));
-    for (PetscInt k = 0; k < meas.nrow; k++) {
-      const PetscReal *row = meas.v + (size_t)k * meas.ncol;
-      PetscCheck(isfinite(row[ct]), comm, PETSC_ERR_FILE_UNEXPECTED,
-                 "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
-                 meas.names[ct]);
-      if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
-      PetscCheck(!f.nt || row[ct] - toff >= f.t_meas[f.nt - 1], comm, PETSC_ERR_FILE_UNEXPECTED,
-                 "measured %s:%d: time %s s goes back (times must not decrease)", measured,
-                 (int)meas.line[k], TCG(row[ct]).s);
-      for (PetscInt c = 0; c < f.nch; c++) {
-        PetscCheck(isfinite(row[f.ch[c].meas_idx]), comm, PETSC_ERR_FILE_UNEXPECTED,
-                   "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
-                   f.ch[c].meas_col);
-      }
-      f.t_meas[f.nt] = row[ct] - toff;
-      f.nt++;
-    }
-    PetscCheck(f.nt > 0, comm, PETSC_ERR_USER_INPUT, "measured %s has no rows%s", measured,
-               meas.nrow ? " in the window fit_t_min_s .. fit_t_max_s" : "");
-    for (PetscInt c = 0, k = 0; c < f.nch; c++, k = 0)
-      for (PetscInt i = 0; i < meas.nrow; i++) {
-        const PetscReal *row = meas.v + (size_t)i * meas.ncol;
-        if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
-        f.y_meas[c * f.nt + k++] = row[f.ch[c].meas_idx] + f.ch[c].offset;
-      }
-  }
-  FitTableFree(&meas);
-  PetscCheck(f.nch * f.nt > f.np, comm, PETSC_ERR_USER_INPUT,
+  for (PetscInt i = 0; i < f.nd; i++)
+    PetscCall(FitReadData(&f, &f.ds[i], i, col, rows_set ? rows : NULL, toff, tmin, tmax, sV, sA,
+                          sK, off));
+  PetscCall(FitDatasetsDistinct(&f));
+  f.m = 0;
+  for (PetscInt i = 0; i < f.nd; i++) f.ds[i].off = f.m, f.m += f.nch * f.ds[i].nt;
+  PetscCheck(f.m > f.np, comm, PETSC_ERR_USER_INPUT,
              "measured %s: %d points for %d parameters; the fit needs more points than parameters",
-             measured, (int)(f.nch * f.nt), (int)f.np);
+             f.multi ? "(all datasets)" : f.ds[0].measured, (int)f.m, (int)f.np);
 
   /* the outputs, claimed before any work; the work files beside them */
   PetscCall(TCPathJoin(outdir, "fit.json", p_json, sizeof(p_json)));
@@ -1491,8 +1798,18 @@ static PetscErrorCode FitMain(int npos, char **pos)
                "%d rank(s)",
                TCCellModels[model], (double)tol, (int)f.size);
   }
-  PetscCall(TCPrintf(comm, "tomocell fit: %s on %s (%d rows, %d column(s): ",
-                     f.deck_path ? f.deck_path : "(no deck)", measured, (int)f.nt, (int)f.nch));
+  if (!f.multi)
+    PetscCall(TCPrintf(comm, "tomocell fit: %s on %s (%d rows, %d column(s): ",
+                       f.deck_path ? f.deck_path : "(no deck)", measured, (int)f.ds[0].nt,
+                       (int)f.nch));
+  else {
+    PetscCall(TCPrintf(comm, "tomocell fit: %s on %d datasets (",
+                       f.deck_path ? f.deck_path : "(no deck)", (int)f.nd));
+    for (PetscInt i = 0; i < f.nd; i++)
+      PetscCall(TCPrintf(comm, "%s: %s, %d rows; ", f.ds[i].name, f.ds[i].measured,
+                         (int)f.ds[i].nt));
+    PetscCall(TCPrintf(comm, "%d column(s): ", (int)f.nch));
+  }
   for (PetscInt c = 0; c < f.nch; c++)
     PetscCall(TCPrintf(comm, "%s%s=%s", c ? ", " : "", f.ch[c].model_col, f.ch[c].meas_col));
   PetscCall(TCPrintf(comm, "), %d parameter(s)\n  model: %s\n", (int)f.np, setting));
@@ -1509,15 +1826,20 @@ static PetscErrorCode FitMain(int npos, char **pos)
     char missing[128];
     for (PetscInt j = 0; j < f.np; j++) x0[j] = f.par[j].start;
     PetscCall(FitApply(&f, x0));
-    {
+    for (PetscInt i = 0; i < f.nd; i++) {
       /* every rank runs it alone: its error, if any, raised on all together */
-      int            saved = FitMute(&f);
+      int            saved, code;
       PetscErrorCode ierr;
+      char           msg[1024] = "";
+      PetscCall(FitUseDataset(&f, &f.ds[i]));
+      saved = FitMute(&f);
       PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
       ierr = FitCellRun(&f);
       PetscCall(PetscPopErrorHandler());
       FitUnmute(saved);
-      PetscCall(FitCollectiveError(comm, ierr));
+      PetscCall(FitFirstError(comm, ierr, msg, sizeof(msg), &code));
+      PetscCheck(!code, comm, (PetscErrorCode)code, "%s%s%s%s", f.multi ? "dataset " : "",
+                 f.multi ? f.ds[i].name : "", f.multi ? ": " : "", msg);
     }
     PetscCall(FitModelColumns(&f, missing, sizeof(missing)));
     PetscCheck(!missing[0], comm, PETSC_ERR_PLIB, "cell model: no column %s", missing);
@@ -1529,7 +1851,7 @@ static PetscErrorCode FitMain(int npos, char **pos)
 
   for (PetscInt j = 0; j < f.np; j++) lo[j] = f.par[j].lo, hi[j] = f.par[j].hi;
   prob.n          = f.np;
-  prob.m          = f.nch * f.nt;
+  prob.m          = f.m;
   prob.lo         = lo;
   prob.hi         = hi;
   prob.collective = f.roll;
@@ -1590,13 +1912,23 @@ static PetscErrorCode FitMain(int npos, char **pos)
                                "the others' standard errors are conditional on it\n"));
       break;
     }
+  for (PetscInt i = 0; i < f.nd && f.multi; i++)
+    for (PetscInt c = 0; c < f.nch; c++)
+      PetscCall(TCPrintf(comm, "  RMSE %s %s: %.4g %s -> %.4g %s\n", f.ds[i].name,
+                         f.ch[c].model_col,
+                         (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r0, i, c)),
+                         f.ch[c].print_unit,
+                         (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r, i, c)),
+                         f.ch[c].print_unit));
   for (PetscInt c = 0; c < f.nch; c++)
-    PetscCall(TCPrintf(comm, "  RMSE %s: %.4g %s -> %.4g %s\n", f.ch[c].model_col,
+    PetscCall(TCPrintf(comm, "  RMSE %s%s: %.4g %s -> %.4g %s\n", f.multi ? "all " : "",
+                       f.ch[c].model_col,
                        (double)(f.ch[c].print_scale * FitRMSE(&f, res.r0, c)), f.ch[c].print_unit,
                        (double)(f.ch[c].print_scale * FitRMSE(&f, res.r, c)), f.ch[c].print_unit));
 
   /* outputs: the fitted set, the deck, the residuals, the summary, the plot */
   PetscCall(FitApply(&f, res.x));
+  PetscCall(FitUseDeck(&f));
   set_abs[0] = 0;
   if (f.set_fitted) {
     FILE *fp;
@@ -1621,6 +1953,13 @@ static PetscErrorCode FitMain(int npos, char **pos)
   }
   PetscCall(FitWriteDeck(&f, p_deck, f.set_fitted ? set_abs : NULL, &res));
   PetscCall(FitWriteResiduals(&f, p_csv, &res));
+  if (f.multi) {
+    measured[0] = 0;
+    for (PetscInt i = 0; i < f.nd; i++) {
+      PetscCall(PetscStrlcat(measured, i ? "," : "", sizeof(measured)));
+      PetscCall(PetscStrlcat(measured, f.ds[i].measured, sizeof(measured)));
+    }
+  }
   PetscCall(
       FitWriteJSON(&f, p_json, measured, &res, f.set_fitted ? p_set : NULL, t1 - t0, setting));
   /* the work files */
@@ -1654,7 +1993,12 @@ static PetscErrorCode FitMain(int npos, char **pos)
     PetscCall(TCPrintf(comm, "\n"));
 
   PetscCall(TCFitResultDestroy(&res));
-  PetscCall(PetscFree2(f.t_meas, f.y_meas));
+  for (PetscInt i = 0; i < f.nd; i++) {
+    PetscCall(PetscFree2(f.ds[i].t_meas, f.ds[i].y_meas));
+    for (int q = 0; q < FIT_NDK; q++) PetscCall(PetscFree(f.ds[i].val[q]));
+  }
+  for (int q = 0; q < FIT_NDK; q++) PetscCall(PetscFree(f.base[q]));
+  PetscCall(PetscFree(f.ds));
   FitTableFree(&f.model);
   PetscCall(TCJsonFree(&f.set));
   PetscCall(TCDeckDestroy(&f.deck));

@@ -60,6 +60,24 @@ solution at t = 0). The fit must go on past such points as for the cell
 (exit 0, >= 1 failed model run, converged at a factor the roll runs with,
 RMSE lower than at the start, the fitted deck runs); it stopped with the
 roll's error before. At 1 or 2 ranks (the launcher).
+joint: two discharges made by `tomocell cell` (Chen2020, SPMe, lumped thermal)
+at two rates and two ambients -- C/10 at 0 C (60 s steps, from full) and 1C at
+40 C (10 s steps, from a rest voltage of 4.1 V) -- with N(0, 2 mV) on the
+voltage (seeds 1 and 2). Fitted: a factor on the positive rate constant and its
+activation energy (truth 1 and 17800 J/mol; start 2 and 30000 in [0.2, 5] and
+[5000, 40000]). At one temperature only their product matters (the lumped
+self-heating separates them weakly), so each discharge alone barely
+determines them: C/10 alone leaves the activation energy undetermined (at a
+bound, or a standard error beyond its bound range), 1C alone gives standard
+errors > 4x (energy) and > 3x (factor) the joint fit's; the joint fit (the
+datasets of a fit: section) converges with both within 2 standard errors of
+the truth and each dataset's RMSE after the fit the noise (2 mV +- 15 %). The
+same datasets given on the command line (-fit_datasets_<name>_<key>) give the
+same fit bit for bit; one dataset given as a dataset gives the fit of its
+own deck and -measured bit for bit; fit_residuals.csv has a dataset column
+and every row; fit.json lists the datasets; fit_deck.yaml keeps the deck's
+own experiment and names the datasets.
+joint_np2: the joint fit at 2 ranks is the fit at 1 rank, bit for bit.
 """
 import csv
 import json
@@ -440,6 +458,148 @@ def roll_unrunnable(tomocell, launcher):
                               "refit"], tmp)
     return fails
 
+JOINT_BASE = """params: chen2020
+model: spme
+thermal: lumped
+initial_soc: 1
+cell_dt_fixed_s: 10
+"""
+# name, experiment, ambient, initial_soc, fixed step, noise seed
+JOINT_SETS = [("c10", "Discharge at C/10 until 3.0 V", 273.15, "1", 60, 1),
+              ("c1", "Discharge at 1C until 3.0 V", 313.15, "4.1 V", 10, 2)]
+JOINT_PARAMS = "pos_k_factor:0.2:5:2,pos_Ea_k:5000:40000:30000"
+JOINT_TRUTH = (1.0, 17800.0)
+JOINT_ARGS = ["-fit_time_column", "t", "-fit_voltage_column", "V", "-fit_sigma_V", "2e-3",
+              "-fit_params", JOINT_PARAMS, "-fit_plots", "false"]
+
+
+def joint_setup(tomocell, tmp):
+    """The truths and noisy measurements; the single decks; the joint deck."""
+    for name, expt, amb, soc, dt, seed in JOINT_SETS:
+        with open(os.path.join(tmp, name + ".yaml"), "w") as f:
+            f.write(JOINT_BASE.replace("cell_dt_fixed_s: 10", f"cell_dt_fixed_s: {dt}")
+                    .replace("initial_soc: 1", f'initial_soc: "{soc}"')
+                    + f'experiment: "{expt}"\nambient_temperature: {amb}\n')
+        run([tomocell, "cell", name + ".yaml", "-output", name + "_truth.csv"], tmp)
+        rng = random.Random(seed)
+        with open(os.path.join(tmp, name + ".csv"), "w") as f:
+            f.write("t,V\n")
+            for r in csv.DictReader(open(os.path.join(tmp, name + "_truth.csv"))):
+                f.write("%s,%.7f\n" % (r["time_s"], float(r["voltage_V"]) + rng.gauss(0, 2e-3)))
+    with open(os.path.join(tmp, "joint.yaml"), "w") as f:
+        f.write(JOINT_BASE + 'experiment: "Discharge at 1C until 3.0 V"\nfit:\n  datasets:\n')
+        for name, expt, amb, soc, dt, seed in JOINT_SETS:
+            f.write(f'    {name}:\n      measured: {name}.csv\n      experiment: "{expt}"\n'
+                    f'      ambient_temperature: {amb}\n      initial_soc: "{soc}"\n')
+    # the joint deck's cell_dt_fixed_s is 10 s for both (the C/10 single deck's 60 s is
+    # the truth's: the model's steps need not be the measurement's)
+
+
+def joint_fit(tomocell, tmp, deck, out, extra=(), launcher=()):
+    r = run(list(launcher) + [tomocell, "fit", deck, "-output", out] + JOINT_ARGS + list(extra),
+            tmp)
+    with open(os.path.join(tmp, out, "fit.json")) as f:
+        return json.load(f), r.stdout
+
+
+def joint(tomocell):
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        joint_setup(tomocell, tmp)
+        single = {}
+        for name, *_ in JOINT_SETS:
+            js, out = joint_fit(tomocell, tmp, name + ".yaml", "fit_" + name,
+                                ["-measured", name + ".csv"])
+            single[name] = js
+            print(out)
+        js, out = joint_fit(tomocell, tmp, "joint.yaml", "fit_joint")
+        print(out)
+        jp = js["parameters"]
+        for name in single:
+            p = single[name]["parameters"]
+            print(f"{name} alone: " + ", ".join(
+                f"{q['name']} {q['value']:.6g} +- {q['standard_error']} (at bound {q['at_bound']})"
+                for q in p))
+        print("joint: " + ", ".join(f"{q['name']} {q['value']:.6g} +- {q['standard_error']:.3g}"
+                                    for q in jp))
+        if not js["converged"]:
+            fails.append(f"joint fit not converged ({js['converged_reason']})")
+        for q, truth in zip(jp, JOINT_TRUTH):
+            if not (q["standard_error"] and abs(q["value"] - truth) <= 2 * q["standard_error"]):
+                fails.append(f"joint: {q['name']} = {q['value']:.6g} +- {q['standard_error']} is "
+                             f"not within 2 se of the truth {truth}")
+        ea = single["c10"]["parameters"][1]
+        if not (ea["at_bound"] or not ea["determined"]):
+            fails.append(f"C/10 alone determines pos_Ea_k ({ea['value']:.6g} +- "
+                         f"{ea['standard_error']}): the test no longer needs both datasets")
+        p1 = single["c1"]["parameters"]
+        for k, factor in ((0, 3), (1, 4)):
+            if not (p1[k]["standard_error"] and p1[k]["standard_error"] > factor * jp[k]["standard_error"]):
+                fails.append(f"1C alone: {p1[k]['name']} +- {p1[k]['standard_error']}, not > "
+                             f"{factor}x the joint {jp[k]['standard_error']:.3g}")
+        ds = {d["name"]: d for d in js["datasets"]}
+        if sorted(ds) != ["c1", "c10"] or js["measured"] != "c10.csv,c1.csv":
+            fails.append(f"fit.json datasets {sorted(ds)}, measured {js['measured']!r}")
+        for name, d in ds.items():
+            rm = d["channels"][0]
+            print(f"{name}: {d['points']} points, RMSE {rm['rmse_before'] * 1e3:.4g} -> "
+                  f"{rm['rmse_after'] * 1e3:.4g} mV")
+            if not 1.7e-3 <= rm["rmse_after"] <= 2.3e-3:
+                fails.append(f"{name}: RMSE after {rm['rmse_after']:.3e} V is not the noise 2 mV")
+            if d["points"] != single[name]["channels"][0]["points"]:
+                fails.append(f"{name}: {d['points']} points, alone {single[name]['channels'][0]['points']}")
+        if js["residuals"] != sum(d["points"] for d in ds.values()):
+            fails.append(f"residuals {js['residuals']}: not the datasets' points")
+        rows = list(csv.DictReader(open(os.path.join(tmp, "fit_joint", "fit_residuals.csv"))))
+        if [r["dataset"] for r in rows] != ["c10"] * ds["c10"]["points"] + ["c1"] * ds["c1"]["points"]:
+            fails.append("fit_residuals.csv: not one row per measured row with its dataset")
+        deck = open(os.path.join(tmp, "fit_joint", "fit_deck.yaml")).read()
+        if 'experiment: "Discharge at 1C until 3.0 V"' not in deck or "# dataset c10: c10.csv" not in deck \
+                or "ambient_temperature:" in deck.split("# Every key")[1]:
+            fails.append("fit_deck.yaml: not the deck's own keys with the datasets named")
+        # the same datasets on the command line: the same fit
+        cl = []
+        for name, expt, amb, soc, dt, seed in JOINT_SETS:
+            cl += [f"-fit_datasets_{name}_measured", name + ".csv", f"-fit_datasets_{name}_experiment",
+                   expt, f"-fit_datasets_{name}_ambient_temperature", str(amb),
+                   f"-fit_datasets_{name}_initial_soc", soc]
+        with open(os.path.join(tmp, "base.yaml"), "w") as f:
+            f.write(JOINT_BASE + 'experiment: "Discharge at 1C until 3.0 V"\n')
+        b, _ = joint_fit(tomocell, tmp, "base.yaml", "fit_cl", cl)
+        if [(q["value"], q["standard_error"]) for q in b["parameters"]] != \
+                [(q["value"], q["standard_error"]) for q in jp]:
+            fails.append("the datasets on the command line give another fit than in the deck")
+        # one dataset as a dataset: the single fit of its own deck, bit for bit
+        name, expt, amb, soc, dt, seed = JOINT_SETS[1]
+        one, _ = joint_fit(tomocell, tmp, "base.yaml", "fit_one", cl[8:])
+        if [(q["value"], q["standard_error"]) for q in one["parameters"]] != \
+                [(q["value"], q["standard_error"]) for q in single[name]["parameters"]]:
+            fails.append("one dataset as a dataset gives another fit than -measured with its deck")
+    return fails
+
+
+def joint_np2(tomocell, launcher):
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        joint_setup(tomocell, tmp)
+        a, _ = joint_fit(tomocell, tmp, "joint.yaml", "one")
+        b, out = joint_fit(tomocell, tmp, "joint.yaml", "two", launcher=launcher)
+        print(out)
+        if b["ranks"] != 2:
+            fails.append(f"fit.json ranks {b['ranks']}, expected 2")
+        for p, q in zip(a["parameters"], b["parameters"]):
+            print(f"{p['name']}: 1 rank {p['value']!r} +- {p['standard_error']!r}; "
+                  f"2 ranks {q['value']!r} +- {q['standard_error']!r}")
+            if p["value"] != q["value"] or p["standard_error"] != q["standard_error"]:
+                fails.append(f"{p['name']}: 2 ranks differ from 1 rank")
+        if a["model_runs"] != b["model_runs"] or a["datasets"] != b["datasets"]:
+            fails.append("2 ranks took other model runs or gave other dataset RMSEs")
+        ra = open(os.path.join(tmp, "one", "fit_residuals.csv")).read()
+        rb = open(os.path.join(tmp, "two", "fit_residuals.csv")).read()
+        if ra != rb:
+            fails.append("fit_residuals.csv differs between 1 and 2 ranks")
+    return fails
+
 
 def main():
     mode, tomocell = sys.argv[1], sys.argv[2]
@@ -447,7 +607,8 @@ def main():
     fails = {"recover": lambda: recover(tomocell), "np2": lambda: np2(tomocell, launcher),
              "roll": lambda: roll(tomocell, launcher),
              "unrunnable": lambda: unrunnable(tomocell),
-             "roll_unrunnable": lambda: roll_unrunnable(tomocell, launcher)}[mode]()
+             "roll_unrunnable": lambda: roll_unrunnable(tomocell, launcher),
+             "joint": lambda: joint(tomocell), "joint_np2": lambda: joint_np2(tomocell, launcher)}[mode]()
     for f in fails:
         print("FAIL:", f)
     print("PASS" if not fails else f"{len(fails)} failure(s)")

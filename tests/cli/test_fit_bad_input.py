@@ -45,8 +45,41 @@ def cases(tmp):
         f.write("t,V\n")
     with open(os.path.join(tmp, "fitdeck.yaml"), "w") as f:
         f.write(DECK + "fit:\n  params: \"neg_sto_max:0.8\"\nmeasured: m.csv\n")
+    with open(os.path.join(tmp, "m2.csv"), "w") as f:
+        f.write("t,V\n0,4.0\n600,3.9\n1200,3.8\n")
+    with open(os.path.join(tmp, "dsdeck.yaml"), "w") as f:
+        f.write(DECK + "fit:\n  datasets:\n    a: {measured: m.csv, colour: red}\n")
     base = ["cell.yaml", "-measured", "m.csv"] + GOOD
+    two = ["cell.yaml", "-fit_datasets_a_measured", "m.csv", "-fit_datasets_b_measured", "m2.csv"] + GOOD
     return [
+        # several datasets (fit_datasets_<name>_<key>)
+        ("dataset key unknown", two + P + ["-fit_datasets_a_colour", "red"],
+         ["fit_datasets_a_colour", "not fit_datasets_<name>_<key>"]),
+        ("dataset key unknown (deck)", ["dsdeck.yaml"] + GOOD + P,
+         ["fit_datasets_a_colour", "not fit_datasets_<name>_<key>"]),
+        ("dataset without a measurement", two + P + ["-fit_datasets_c_rows", "Step=1"],
+         ["dataset c has no measurement", "fit_datasets_c_measured"]),
+        ("dataset file missing", two[:4] + ["-fit_datasets_b_measured", "nope.csv"] + GOOD + P,
+         ["nope.csv"]),
+        ("dataset duplicated", two[:4] + ["-fit_datasets_b_measured", "./m.csv"] + GOOD + P,
+         ["datasets a and b are the same measurement", "m.csv"]),
+        ("measured and datasets", two + P + ["-measured", "m.csv"],
+         ["measured m.csv and datasets", "fit_datasets_<name>_measured"]),
+        ("dataset ambient out of range", two + P + ["-fit_datasets_b_ambient_temperature", "5"],
+         ["fit_datasets_b_ambient_temperature = '5'", "[100, 1000]"]),
+        ("dataset offset not a number", two + P + ["-fit_datasets_a_time_offset_s", "soon"],
+         ["fit_datasets_a_time_offset_s = 'soon' is not a number"]),
+        ("dataset rows malformed", two + P + ["-fit_datasets_b_rows", "Step"],
+         ["fit_datasets_b_rows: 'Step' is not COLUMN=VALUE"]),
+        ("dataset lacks a fitted column", two + P + ["-fit_temperature_columns", "temperature_K=TC1"],
+         ["m2.csv has no column 'TC1'"]),
+        ("fitted key set per dataset", two + ["-fit_params", "ambient_temperature:280:300:290",
+                                              "-fit_datasets_b_ambient_temperature", "300"],
+         ["ambient_temperature is fitted and also set per dataset"]),
+        ("dataset's model fails at the start", two + P + ["-fit_datasets_b_experiment",
+                                                          "Discharge at 1C until 4.5 V"],
+         ["dataset b:", "cut-off 4.5 V can never be reached"]),
+
         ("no measurement", ["cell.yaml"] + P, ["required key measured"]),
         ("measurement missing", ["cell.yaml", "-measured", "nope.csv"] + GOOD + P, ["nope.csv"]),
         ("no fit_params", base, ["required key fit_params"]),
