@@ -17,6 +17,11 @@
  * factor on a number, an expression or a table), with short names for the
  * usual ones (neg_sto_min, pos_k_factor, ...: FitAliases below).
  *
+ * Several measurements (datasets: fit_datasets_<name>_<key>, a deck's fit:
+ * datasets: section) are fitted jointly: each dataset is its own run of the
+ * model (its experiment, temperatures, initial SOC set as options for it),
+ * and the residual vector is theirs, one after the other.
+ *
  * Cell evaluations are serial runs on one rank each, so the Jacobian's
  * columns are shared out over the ranks; a roll evaluation is a full
  * parallel run of the deck (its own discretisation; no plots or field snapshots), one after
@@ -50,10 +55,8 @@ static const TCKey fit_keys[] = {
      "unless datasets are given, fit_datasets_*)",
      PETSC_TRUE},
     {"fit_datasets_*", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
-     "several measurements fitted jointly: fit_datasets_<name>_<key> (a deck's fit: datasets: "
-     "{<name>: {measured: FILE.csv, ...}}), key measured (required), experiment, "
-     "ambient_temperature, initial_temperature, initial_soc, rows, time_offset_s, t_min_s, "
-     "t_max_s; the deck's or the fit's own key where a dataset gives none",
+     "several measurements fitted jointly: fit_datasets_<name>_<key> (in a deck fit: datasets: "
+     "{<name>: {measured: FILE.csv, ...}}; the keys: Datasets below)",
      PETSC_TRUE},
     {"output", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,
      "output directory (default output/<deck name>/fit)", PETSC_TRUE},
@@ -1636,6 +1639,11 @@ static void FitHelp(void)
          "\nTAO: bounded least squares, default -fit_tao_type brgn; every TAO option with the\n"
          "  prefix fit_ (-fit_tao_type pounders|bqnls, -fit_tao_max_it 30, -fit_tao_grtol 1e-7,\n"
          "  -fit_tao_monitor, -fit_tao_view).\n"
+         "Datasets: several measurements fitted jointly (one set of parameters, one residual\n"
+         "  vector): in the deck fit: datasets: {NAME: {measured: A.csv, experiment: ...}}, or\n"
+         "  -fit_datasets_NAME_KEY VALUE; KEY measured, experiment, ambient_temperature,\n"
+         "  initial_temperature, initial_soc, rows, time_offset_s, t_min_s, t_max_s (the deck's\n"
+         "  or the fit's own key where a dataset gives none); not with -measured.\n"
          "Outputs in -output (default output/<deck name>/fit): fit.json, fit_deck.yaml,\n"
          "  fit_params.json (when set fields are fitted), fit_residuals.csv, fit.png.\n"
          "Cell: the Jacobian's model runs are shared out over the ranks (mpiexec -n N).\n"
@@ -2009,7 +2017,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
 const TCCommand TCCommandFit = {
     "fit",
     "calibrate deck keys or set parameters to measured time series (bounded least squares, TAO)",
-    "tomocell fit [DECK.yaml] -measured FILE.csv -fit_params name:lo:hi[:start],... "
+    "tomocell fit [DECK.yaml] -measured FILE.csv|-fit_datasets_NAME_measured FILE.csv ... "
+    "-fit_params name:lo:hi[:start],... "
     "[-fit_voltage_column V] [-fit_temperature_columns model=measured,...] [-output DIR]",
     FitHelp,
     FitMain,

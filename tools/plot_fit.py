@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The plot of `tomocell fit`: for every fitted column of fit_residuals.csv,
 the measurement with the model at the start and at the fit, and below it the
-residuals (model - measured) of both.
+residuals (model - measured) of both. A joint fit of several datasets (a
+first column `dataset`): one such pair of rows per dataset.
 
 usage: plot_fit.py fit_residuals.csv fit.png
 
@@ -31,37 +32,51 @@ def main():
     try:
         with open(src) as f:
             rows = list(csv.reader(f))
-        head, data = rows[0], [[float(x) for x in r] for r in rows[1:]]
+        head = rows[0]
+        multi = bool(head) and head[0] == "dataset"
+        names = [r[0] for r in rows[1:]] if multi else ["" for _ in rows[1:]]
+        if multi:
+            head = head[1:]
+        data = [[float(x) for x in (r[1:] if multi else r)] for r in rows[1:]]
     except (OSError, IndexError, ValueError) as e:
         sys.exit(f"plot_fit.py: error: cannot read {src}: {e}")
     if not any(h.endswith("_measured") for h in head):
         sys.exit(f"plot_fit.py: error: {src} has no '<column>_measured' columns "
                  "(not a fit_residuals.csv)")
-    t = [r[0] for r in data]
+    sets = []  # the datasets in their order, each with its rows
+    for n, r in zip(names, data):
+        if not sets or sets[-1][0] != n:
+            sets.append((n, []))
+        sets[-1][1].append(r)
     chans = [h[: -len("_measured")] for h in head if h.endswith("_measured")]
     unit = {"voltage_V": ("V", 1e3, "mV"), "current_A": ("A", 1e3, "mA")}
-    fig, ax = plt.subplots(2, len(chans), figsize=(5.5 * len(chans), 6), squeeze=False,
-                           sharex="col", gridspec_kw={"height_ratios": [2, 1]})
-    for k, c in enumerate(chans):
-        i = head.index(c + "_measured")
-        meas = [r[i] for r in data]
-        start = [r[i + 1] for r in data]
-        fit = [r[i + 2] for r in data]
-        u, s, ru = unit.get(c, ("K", 1.0, "K"))
-        a = ax[0][k]
-        a.plot(t, meas, "k.", ms=2, label="measured")
-        a.plot(t, start, "C1--", lw=1.2, label="model, start")
-        a.plot(t, fit, "C0-", lw=1.2, label="model, fit")
-        a.set_ylabel(f"{c} [{u}]")
-        a.legend(fontsize=8)
-        a.grid(alpha=0.3)
-        b = ax[1][k]
-        b.plot(t, [s * (x - y) for x, y in zip(start, meas)], "C1--", lw=1, label="start")
-        b.plot(t, [s * (x - y) for x, y in zip(fit, meas)], "C0-", lw=1, label="fit")
-        b.axhline(0, color="k", lw=0.5)
-        b.set_ylabel(f"model - measured [{ru}]")
-        b.set_xlabel("time [s]")
-        b.grid(alpha=0.3)
+    fig, ax = plt.subplots(2 * len(sets), len(chans), figsize=(5.5 * len(chans), 6 * len(sets)),
+                           squeeze=False, gridspec_kw={"height_ratios": [2, 1] * len(sets)})
+    for d, (name, rs) in enumerate(sets):
+        t = [r[0] for r in rs]
+        for k, c in enumerate(chans):
+            i = head.index(c + "_measured")
+            meas = [r[i] for r in rs]
+            start = [r[i + 1] for r in rs]
+            fit = [r[i + 2] for r in rs]
+            u, s, ru = unit.get(c, ("K", 1.0, "K"))
+            a = ax[2 * d][k]
+            a.plot(t, meas, "k.", ms=2, label="measured")
+            a.plot(t, start, "C1--", lw=1.2, label="model, start")
+            a.plot(t, fit, "C0-", lw=1.2, label="model, fit")
+            a.set_ylabel(f"{c} [{u}]")
+            if name:
+                a.set_title(f"dataset {name}", fontsize=10)
+            a.legend(fontsize=8)
+            a.grid(alpha=0.3)
+            b = ax[2 * d + 1][k]
+            b.sharex(a)
+            b.plot(t, [s * (x - y) for x, y in zip(start, meas)], "C1--", lw=1, label="start")
+            b.plot(t, [s * (x - y) for x, y in zip(fit, meas)], "C0-", lw=1, label="fit")
+            b.axhline(0, color="k", lw=0.5)
+            b.set_ylabel(f"model - measured [{ru}]")
+            b.set_xlabel("time [s]")
+            b.grid(alpha=0.3)
     fig.suptitle("tomocell fit: " + os.path.dirname(os.path.abspath(src)))
     fig.tight_layout()
     tmp = png + ".tmp.png"

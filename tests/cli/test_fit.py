@@ -76,7 +76,8 @@ same datasets given on the command line (-fit_datasets_<name>_<key>) give the
 same fit bit for bit; one dataset given as a dataset gives the fit of its
 own deck and -measured bit for bit; fit_residuals.csv has a dataset column
 and every row; fit.json lists the datasets; fit_deck.yaml keeps the deck's
-own experiment and names the datasets.
+own experiment and names the datasets; fit.png is written (one row of panels
+per dataset) when matplotlib is there.
 joint_np2: the joint fit at 2 ranks is the fit at 1 rank, bit for bit.
 """
 import csv
@@ -470,7 +471,7 @@ JOINT_SETS = [("c10", "Discharge at C/10 until 3.0 V", 273.15, "1", 60, 1),
 JOINT_PARAMS = "pos_k_factor:0.2:5:2,pos_Ea_k:5000:40000:30000"
 JOINT_TRUTH = (1.0, 17800.0)
 JOINT_ARGS = ["-fit_time_column", "t", "-fit_voltage_column", "V", "-fit_sigma_V", "2e-3",
-              "-fit_params", JOINT_PARAMS, "-fit_plots", "false"]
+              "-fit_params", JOINT_PARAMS]
 
 
 def joint_setup(tomocell, tmp):
@@ -495,9 +496,9 @@ def joint_setup(tomocell, tmp):
     # the truth's: the model's steps need not be the measurement's)
 
 
-def joint_fit(tomocell, tmp, deck, out, extra=(), launcher=()):
-    r = run(list(launcher) + [tomocell, "fit", deck, "-output", out] + JOINT_ARGS + list(extra),
-            tmp)
+def joint_fit(tomocell, tmp, deck, out, extra=(), launcher=(), plots=False):
+    r = run(list(launcher) + [tomocell, "fit", deck, "-output", out] + JOINT_ARGS + list(extra)
+            + ([] if plots else ["-fit_plots", "false"]), tmp)
     with open(os.path.join(tmp, out, "fit.json")) as f:
         return json.load(f), r.stdout
 
@@ -512,8 +513,14 @@ def joint(tomocell):
                                 ["-measured", name + ".csv"])
             single[name] = js
             print(out)
-        js, out = joint_fit(tomocell, tmp, "joint.yaml", "fit_joint")
+        js, out = joint_fit(tomocell, tmp, "joint.yaml", "fit_joint", plots=True)
         print(out)
+        try:
+            import matplotlib  # noqa: F401
+            if not os.path.exists(os.path.join(tmp, "fit_joint", "fit.png")):
+                fails.append("fit.png of the joint fit missing although matplotlib is there")
+        except ImportError:
+            pass
         jp = js["parameters"]
         for name in single:
             p = single[name]["parameters"]
