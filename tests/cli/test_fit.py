@@ -5,6 +5,7 @@ tomocell itself, with seeded noise.
     test_fit.py recover TOMOCELL
     test_fit.py np2 TOMOCELL MPIEXEC ARGS...      (the same fit at 1 and 2 ranks)
     test_fit.py roll TOMOCELL [MPIEXEC ARGS...]   (h of a small roll from a probe)
+    test_fit.py joint TOMOCELL | joint_np2 TOMOCELL MPIEXEC ARGS... | roll_joint TOMOCELL [MPIEXEC ARGS...]
 
 recover: `tomocell cell` (Chen2020, SPMe, lumped thermal, fixed 10 s steps,
 1C from full to 3.0 V) is the truth; its voltage plus N(0, 2 mV) and its
@@ -79,6 +80,11 @@ and every row; fit.json lists the datasets; fit_deck.yaml keeps the deck's
 own experiment and names the datasets; fit.png is written (one row of panels
 per dataset) when matplotlib is there.
 joint_np2: the joint fit at 2 ranks is the fit at 1 rank, bit for bit.
+roll_joint: the roll of `roll` with two datasets -- its 2C discharge and rest at
+25 C, and 10 minutes of 1C at 10 C from a rest voltage of 4.0 V (seeds 3, 4) --
+fitted jointly for h and the rate factor: converged, within 2 standard errors
+of 10 and 1, each dataset's RMSE after the noise +- 20 %, the fitted deck with
+the deck's own experiment, no work files left. At 1 or 2 ranks (the launcher).
 """
 import csv
 import json
@@ -608,6 +614,63 @@ def joint_np2(tomocell, launcher):
     return fails
 
 
+ROLL_SETS = [("a", "Discharge at 2C for 10 minutes; Rest for 10 minutes", 298.15, "1", 3),
+             ("b", "Discharge at 1C for 10 minutes", 283.15, "4.0 V", 4)]
+
+
+def roll_joint(tomocell, launcher):
+    """The roll of `roll` with two datasets: its 2C discharge and rest at 25 C, and
+    10 minutes of 1C at 10 C from a rest voltage of 4.0 V."""
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "roll.yaml"), "w") as f:
+            f.write(ROLL + "fit:\n  datasets:\n")
+            for name, expt, amb, soc, seed in ROLL_SETS:
+                f.write(f'    {name}: {{measured: {name}.csv, experiment: "{expt}", '
+                        f'ambient_temperature: {amb}, initial_soc: "{soc}"}}\n')
+        for name, expt, amb, soc, seed in ROLL_SETS:
+            run(list(launcher) + [tomocell, "run", "roll.yaml", "-output", "truth_" + name,
+                                  "-experiment", expt, "-ambient_temperature", str(amb),
+                                  "-initial_soc", soc], tmp)
+            noisy(os.path.join(tmp, "truth_" + name, "summary.csv"),
+                  os.path.join(tmp, name + ".csv"), seed, "T_can_mid_K", 1e-3, 0.05, False)
+        r = run(list(launcher) + [tomocell, "fit", "roll.yaml", "-output", "fit",
+                                  "-fit_time_column", "t", "-fit_voltage_column", "V",
+                                  "-fit_temperature_columns", "T_can_mid_K=TC1", "-fit_sigma_K",
+                                  "0.05", "-fit_params",
+                                  "thermal_h_can_W_m2K:3:30:20,pos_k_factor:0.2:5:2",
+                                  "-fit_plots", "false"], tmp)
+        print(r.stdout)
+        js = json.load(open(os.path.join(tmp, "fit", "fit.json")))
+        if not js["converged"]:
+            fails.append(f"not converged ({js['converged_reason']})")
+        for p, truth in zip(js["parameters"], (10, 1)):
+            if abs(p["value"] - truth) > 2 * p["standard_error"]:
+                fails.append(f"{p['name']} = {p['value']:.5g} +- {p['standard_error']:.2g} is not "
+                             f"within 2 se of {truth}")
+        for d in js["datasets"]:
+            ch = {c["model_column"]: c for c in d["channels"]}
+            print(f"{d['name']}: {d['points']} points, RMSE {ch['voltage_V']['rmse_before'] * 1e3:.4g}"
+                  f" -> {ch['voltage_V']['rmse_after'] * 1e3:.4g} mV, "
+                  f"{ch['T_can_mid_K']['rmse_before']:.4g} -> {ch['T_can_mid_K']['rmse_after']:.4g} K")
+            if not 0.8e-3 <= ch["voltage_V"]["rmse_after"] <= 1.2e-3:
+                fails.append(f"{d['name']}: voltage RMSE after {ch['voltage_V']['rmse_after']:.3e} V, "
+                             "expected the noise 1 mV +- 20 %")
+            if not 0.04 <= ch["T_can_mid_K"]["rmse_after"] <= 0.06:
+                fails.append(f"{d['name']}: probe RMSE after {ch['T_can_mid_K']['rmse_after']:.4f} K, "
+                             "expected the noise 0.05 K +- 20 %")
+        if [d["name"] for d in js["datasets"]] != ["a", "b"]:
+            fails.append(f"datasets {[d['name'] for d in js['datasets']]}, expected a, b")
+        deck = open(os.path.join(tmp, "fit", "fit_deck.yaml")).read()
+        if 'experiment: "Discharge at 2C for 10 minutes; Rest for 10 minutes"' not in deck \
+                or "initial_soc:" in deck.split("# Every key")[1] or 'plots: "false"' not in deck:
+            fails.append("fit_deck.yaml: not the deck's own keys")
+        left = [f for f in os.listdir(os.path.join(tmp, "fit")) if f.startswith(".fit")]
+        if left:
+            fails.append(f"work files left: {left}")
+    return fails
+
+
 def main():
     mode, tomocell = sys.argv[1], sys.argv[2]
     launcher = sys.argv[3:]
@@ -615,7 +678,8 @@ def main():
              "roll": lambda: roll(tomocell, launcher),
              "unrunnable": lambda: unrunnable(tomocell),
              "roll_unrunnable": lambda: roll_unrunnable(tomocell, launcher),
-             "joint": lambda: joint(tomocell), "joint_np2": lambda: joint_np2(tomocell, launcher)}[mode]()
+             "joint": lambda: joint(tomocell), "joint_np2": lambda: joint_np2(tomocell, launcher),
+             "roll_joint": lambda: roll_joint(tomocell, launcher)}[mode]()
     for f in fails:
         print("FAIL:", f)
     print("PASS" if not fails else f"{len(fails)} failure(s)")
