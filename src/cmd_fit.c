@@ -812,9 +812,19 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
     PetscCall(FitUseDataset(f, d));
     if (f->roll) {
       char missing[128] = "";
-      if (!f->roll_runs_ok)
+      if (!f->roll_runs_ok && !f->multi)
         PetscCall(FitRollRun(f)); /* the start: its error is the user's */
-      else {
+      else if (!f->roll_runs_ok) {
+        /* the same, named by its dataset */
+        PetscErrorCode ierr;
+        int            code;
+        char           msg[512] = "";
+        PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+        ierr = FitRollRun(f);
+        PetscCall(PetscPopErrorHandler());
+        PetscCall(FitFirstError(f->comm, ierr, msg, sizeof(msg), &code));
+        PetscCheck(!code, f->comm, (PetscErrorCode)code, "dataset %s: %s", d->name, msg);
+      } else {
         /* a roll that cannot be run at a trial point (Newton failing at an
            extreme parameter, an electrode full before the cut-off) is a failed
            point, as for the cell; the run's errors are collective, and what it

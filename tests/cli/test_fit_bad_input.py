@@ -49,6 +49,8 @@ def cases(tmp):
         f.write("t,V\n0,4.0\n600,3.9\n1200,3.8\n")
     with open(os.path.join(tmp, "dsdeck.yaml"), "w") as f:
         f.write(DECK + "fit:\n  datasets:\n    a: {measured: m.csv, colour: red}\n")
+    with open(os.path.join(tmp, "listdeck.yaml"), "w") as f:
+        f.write(DECK + "fit:\n  datasets: [m.csv, m2.csv]\n")
     base = ["cell.yaml", "-measured", "m.csv"] + GOOD
     two = ["cell.yaml", "-fit_datasets_a_measured", "m.csv", "-fit_datasets_b_measured", "m2.csv"] + GOOD
     return [
@@ -79,6 +81,11 @@ def cases(tmp):
         ("dataset's model fails at the start", two + P + ["-fit_datasets_b_experiment",
                                                           "Discharge at 1C until 4.5 V"],
          ["dataset b:", "cut-off 4.5 V can never be reached"]),
+        ("roll dataset's model fails at the start",
+         ["roll.yaml"] + two[1:] + ["-fit_params", "thermal_h_can_W_m2K:3:30:10",
+                                    "-fit_datasets_b_experiment", "Discharge at 1C until 4.5 V"],
+         ["dataset b:", "cut-off 4.5 V can never be reached"]),
+        ("datasets as a list", ["listdeck.yaml"] + GOOD + P, ["listdeck.yaml", "fit_datasets"]),
 
         ("no measurement", ["cell.yaml"] + P, ["required key measured"]),
         ("measurement missing", ["cell.yaml", "-measured", "nope.csv"] + GOOD + P, ["nope.csv"]),
