@@ -77,7 +77,8 @@ same datasets given on the command line (-fit_datasets_<name>_<key>) give the
 same fit bit for bit; one dataset given as a dataset gives the fit of its
 own deck and -measured bit for bit; fit_residuals.csv has a dataset column
 and every row; fit.json lists the datasets; fit_deck.yaml keeps the deck's
-own experiment and names the datasets; fit.png is written (one row of panels
+own experiment and names the datasets; `tomocell cell` runs the joint deck
+(its datasets not used, one line says so); fit.png is written (one row of panels
 per dataset) when matplotlib is there.
 joint_np2: the joint fit at 2 ranks is the fit at 1 rank, bit for bit.
 roll_joint: the roll of `roll` with two datasets -- its 2C discharge and rest at
@@ -570,6 +571,10 @@ def joint(tomocell):
         if 'experiment: "Discharge at 1C until 3.0 V"' not in deck or "# dataset c10: c10.csv" not in deck \
                 or "ambient_temperature:" in deck.split("# Every key")[1]:
             fails.append("fit_deck.yaml: not the deck's own keys with the datasets named")
+        # tomocell cell takes the deck of a joint fit and leaves its datasets alone
+        r = run([tomocell, "cell", "joint.yaml", "-output", "cellrun.csv"], tmp)
+        if "fit_datasets_*" not in r.stdout:
+            fails.append("tomocell cell on the joint deck does not name the fit keys it leaves")
         # the same datasets on the command line: the same fit
         cl = []
         for name, expt, amb, soc, dt, seed in JOINT_SETS:
