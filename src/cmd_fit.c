@@ -170,8 +170,9 @@ typedef struct {
 /* the keys of a dataset: fit_datasets_<name>_<key>; [1, 5) are keys of the
    model (set as options for its runs), [5, 9) the fit's own (fit_<key>) */
 static const char *const FitDataKeys[FIT_NDK] = {
-    "measured",  "experiment",    "ambient_temperature", "initial_temperature", "initial_soc",
-    "rows",      "time_offset_s", "t_min_s",             "t_max_s"};
+    "measured",    "experiment", "ambient_temperature", "initial_temperature",
+    "initial_soc", "rows",       "time_offset_s",       "t_min_s",
+    "t_max_s"};
 typedef struct {
   char       name[64];
   char      *val[FIT_NDK]; /* as given for this dataset (NULL: not given) */
@@ -1417,9 +1418,9 @@ static PetscErrorCode FitParseDatasets(Fit *f, const char measured[], PetscBool 
   f->multi = PETSC_TRUE;
   for (PetscInt i = 0; i < n; i++) {
     const char *rest = names[i] + lp;
-    size_t      lr   = strlen(rest), lk = 0;
-    int         key  = -1;
-    FitData    *d    = NULL;
+    size_t      lr = strlen(rest), lk = 0;
+    int         key = -1;
+    FitData    *d   = NULL;
     char        dn[64], val[4096];
     PetscBool   set;
     for (int q = 0; q < FIT_NDK; q++) {
@@ -1454,8 +1455,8 @@ static PetscErrorCode FitParseDatasets(Fit *f, const char measured[], PetscBool 
         char  *e;
         double v = strtod(val, &e);
         PetscCheck(e != val && !*FitTrim(e) && v >= k->lo && v <= k->hi, f->comm,
-                   PETSC_ERR_USER_INPUT, "key %s = '%s' is not a number in [%s, %s] (%s)",
-                   names[i], val, TCG(k->lo).s, TCG(k->hi).s, k->help);
+                   PETSC_ERR_USER_INPUT, "key %s = '%s' is not a number in [%s, %s] (%s)", names[i],
+                   val, TCG(k->lo).s, TCG(k->hi).s, k->help);
       }
     }
     PetscCall(PetscStrallocpy(val, &d->val[key]));
@@ -1560,8 +1561,7 @@ static PetscErrorCode FitReadData(Fit *f, FitData *d, PetscInt i, const char col
                      "T_can_mid_K=TC1)",
                      FitTrim(it));
           *eq = 0;
-          PetscCall(
-              FitAddChannel(f, &meas, measured, FitTrim(it), FitTrim(eq + 1), "K", sK, off));
+          PetscCall(FitAddChannel(f, &meas, measured, FitTrim(it), FitTrim(eq + 1), "K", sK, off));
         }
       }
       PetscCheck(f->nch > 0, comm, PETSC_ERR_USER_INPUT,
@@ -1578,8 +1578,7 @@ static PetscErrorCode FitReadData(Fit *f, FitData *d, PetscInt i, const char col
                  "measured %s:%d: column %s is not a number", measured, (int)meas.line[k],
                  meas.names[ct]);
       if (row[ct] - toff < tmin || row[ct] - toff > tmax) continue;
-      PetscCheck(!d->nt || row[ct] - toff >= d->t_meas[d->nt - 1], comm,
-                 PETSC_ERR_FILE_UNEXPECTED,
+      PetscCheck(!d->nt || row[ct] - toff >= d->t_meas[d->nt - 1], comm, PETSC_ERR_FILE_UNEXPECTED,
                  "measured %s:%d: time %s s goes back (times must not decrease)", measured,
                  (int)meas.line[k], TCG(row[ct]).s);
       for (PetscInt c = 0; c < f->nch; c++) {
@@ -1615,8 +1614,7 @@ static PetscErrorCode FitDatasetsDistinct(const Fit *f)
       if (!realpath(p->measured, ra)) PetscCall(PetscStrncpy(ra, p->measured, sizeof(ra)));
       if (!realpath(q->measured, rb)) PetscCall(PetscStrncpy(rb, q->measured, sizeof(rb)));
       same = (PetscBool)(!strcmp(ra, rb) && p->nt == q->nt);
-      for (PetscInt k = 0; same && k < p->nt; k++)
-        same = (PetscBool)(p->t_meas[k] == q->t_meas[k]);
+      for (PetscInt k = 0; same && k < p->nt; k++) same = (PetscBool)(p->t_meas[k] == q->t_meas[k]);
       for (PetscInt k = 0; same && k < p->nt * f->nch; k++)
         same = (PetscBool)(p->y_meas[k] == q->y_meas[k]);
       PetscCheck(!same, f->comm, PETSC_ERR_USER_INPUT,
@@ -1824,8 +1822,8 @@ static PetscErrorCode FitMain(int npos, char **pos)
     PetscCall(TCPrintf(comm, "tomocell fit: %s on %d datasets (",
                        f.deck_path ? f.deck_path : "(no deck)", (int)f.nd));
     for (PetscInt i = 0; i < f.nd; i++)
-      PetscCall(TCPrintf(comm, "%s: %s, %d rows; ", f.ds[i].name, f.ds[i].measured,
-                         (int)f.ds[i].nt));
+      PetscCall(
+          TCPrintf(comm, "%s: %s, %d rows; ", f.ds[i].name, f.ds[i].measured, (int)f.ds[i].nt));
     PetscCall(TCPrintf(comm, "%d column(s): ", (int)f.nch));
   }
   for (PetscInt c = 0; c < f.nch; c++)
@@ -1932,17 +1930,15 @@ static PetscErrorCode FitMain(int npos, char **pos)
     }
   for (PetscInt i = 0; i < f.nd && f.multi; i++)
     for (PetscInt c = 0; c < f.nch; c++)
-      PetscCall(TCPrintf(comm, "  RMSE %s %s: %.4g %s -> %.4g %s\n", f.ds[i].name,
-                         f.ch[c].model_col,
-                         (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r0, i, c)),
-                         f.ch[c].print_unit,
-                         (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r, i, c)),
-                         f.ch[c].print_unit));
+      PetscCall(
+          TCPrintf(comm, "  RMSE %s %s: %.4g %s -> %.4g %s\n", f.ds[i].name, f.ch[c].model_col,
+                   (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r0, i, c)), f.ch[c].print_unit,
+                   (double)(f.ch[c].print_scale * FitRMSEOf(&f, res.r, i, c)), f.ch[c].print_unit));
   for (PetscInt c = 0; c < f.nch; c++)
     PetscCall(TCPrintf(comm, "  RMSE %s%s: %.4g %s -> %.4g %s\n", f.multi ? "all " : "",
-                       f.ch[c].model_col,
-                       (double)(f.ch[c].print_scale * FitRMSE(&f, res.r0, c)), f.ch[c].print_unit,
-                       (double)(f.ch[c].print_scale * FitRMSE(&f, res.r, c)), f.ch[c].print_unit));
+                       f.ch[c].model_col, (double)(f.ch[c].print_scale * FitRMSE(&f, res.r0, c)),
+                       f.ch[c].print_unit, (double)(f.ch[c].print_scale * FitRMSE(&f, res.r, c)),
+                       f.ch[c].print_unit));
 
   /* outputs: the fitted set, the deck, the residuals, the summary, the plot */
   PetscCall(FitApply(&f, res.x));
