@@ -56,10 +56,14 @@ typedef struct {
   PetscReal *eta[2], *detaj[2], *detace[2], *U[2], *dUj[2], *th[2], *dUdT[2];
   PetscReal *y, *r, *bcol, *cV, *w, *z, *dy, *eD, *edD, *eK, *edK, *eiD, *eiK, *elc, *phie, *ceo;
   PetscReal *Tx, *J, *co[2], *u[2], *g[2], *ml, *idi, *up, *Df, *xs, *vz, *cw;
+  PetscReal *ya, *Iacc, *nprev; /* the converged solves' accepted iterates (TCCellStepGuessBatch) */
   PetscReal *buf;
-  PetscInt  *piv;
-  PetscBool *good, *fok;
-  TCDiag    *dg;
+  /* every real array above with its rows (of nb lanes each), for BlockCompact */
+  PetscReal **tab[96];
+  PetscInt    trows[96], ntab;
+  PetscInt   *piv;
+  PetscBool  *good, *fok;
+  TCDiag     *dg;
 } TCBlock;
 
 struct _p_TCCell {
@@ -1143,20 +1147,22 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
 static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
 {
   TCBlock   *w  = &c->blk;
-  PetscInt   nx = c->nx, nrm = PetscMax(c->nr[0], c->nr[1]), nv, ns = 44;
+  PetscInt   nx = c->nx, nrm = PetscMax(c->nr[0], c->nr[1]), nv, ns = 46;
   PetscReal *q;
 
   PetscFunctionBeginUser;
   if (w->nb >= nb) PetscFunctionReturn(0);
   PetscCall(PetscFree5(w->buf, w->piv, w->good, w->fok, w->dg));
-  /* ns scalars per element, 18 x-cell vectors, the matrix, the particles (3 per electrode,
+  /* ns scalars per element, 19 x-cell vectors, the matrix, the particles (3 per electrode,
      5 Thomas arrays), the function arguments' temperatures */
-  nv = 18 * nx + nx * c->W + 3 * (c->nr[0] + c->nr[1]) + 5 * nrm + PetscMax(nx, nrm);
+  nv = 19 * nx + nx * c->W + 3 * (c->nr[0] + c->nr[1]) + 5 * nrm + PetscMax(nx, nrm);
   PetscCall(PetscMalloc5((size_t)(ns + nv) * (size_t)nb, &w->buf, (size_t)nx * (size_t)nb, &w->piv,
                          nb, &w->good, nb, &w->fok, nb, &w->dg));
   PetscCall(PetscArrayzero(w->buf, (size_t)(ns + nv) * (size_t)nb));
-  q = w->buf;
-#define TAKE(p, len) ((p) = q, q += (size_t)(len) * (size_t)nb)
+  q       = w->buf;
+  w->ntab = 0;
+#define TAKE(p, len)                                                                               \
+  ((p) = q, q += (size_t)(len) * (size_t)nb, w->tab[w->ntab] = &(p), w->trows[w->ntab++] = (len))
   TAKE(w->T, 1);
   TAKE(w->RTF2, 1);
   TAKE(w->rt, 1);
@@ -1178,6 +1184,8 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   TAKE(w->mnorm, 1);
   TAKE(w->lam, 1);
   TAKE(w->Vlin, 1);
+  TAKE(w->Iacc, 1);
+  TAKE(w->nprev, 1);
   for (int e = 0; e < 2; e++) { /* 13 each */
     TAKE(w->Ak[e], 1);
     TAKE(w->AD[e], 1);
@@ -1210,6 +1218,7 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   TAKE(w->elc, nx);
   TAKE(w->phie, nx);
   TAKE(w->ceo, nx);
+  TAKE(w->ya, nx);
   TAKE(w->J, nx * c->W);
   TAKE(w->ml, nrm);
   TAKE(w->idi, nrm);
@@ -1218,8 +1227,8 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   TAKE(w->xs, nrm);
   TAKE(w->Tx, PetscMax(nx, nrm));
 #undef TAKE
-  PetscCheck(q <= w->buf + (size_t)(ns + nv) * (size_t)nb, PETSC_COMM_SELF, PETSC_ERR_PLIB,
-             "block workspace overrun");
+  PetscCheck(q <= w->buf + (size_t)(ns + nv) * (size_t)nb && w->ntab <= 96, PETSC_COMM_SELF,
+             PETSC_ERR_PLIB, "block workspace overrun");
   w->nb = nb;
   PetscFunctionReturn(0);
 }
@@ -1636,27 +1645,19 @@ TC_VECTOR_CLONES static void BlockMove(TCCell c, PetscInt nb)
     MoveLanes(nb, w->lam, w->dy + k * nb, w->cV + k * nb, w->y + k * nb, w->Vlin);
 }
 
-PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *const old[],
-                                     PetscReal *const iter[], const PetscReal V_V[],
-                                     const PetscReal T_K[], PetscReal dt_s, PetscReal *const new_[],
-                                     TCCellResult res[], PetscReal update[],
-                                     PetscReal *const sens[], PetscBool ok[])
+/* the start of a block's step (StepBegin under voltage control, per element):
+   the step's constants (SetStepConstants), the iterates, the old electrolyte
+   and the particles (ParticlePrep) */
+static PetscErrorCode BlockBegin(TCCell c, PetscInt nb, const PetscReal *const old[],
+                                 const PetscReal *const iter[], const PetscReal V_V[],
+                                 const PetscReal T_K[], PetscReal dt_s)
 {
   const TCCellParams *p  = c->p;
   TCBlock            *w  = &c->blk;
   PetscInt            nx = c->nx;
 
   PetscFunctionBeginUser;
-  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
-  if (c->model != TC_CELL_SPME) { /* one element at a time */
-    for (PetscInt b = 0; b < nb; b++)
-      PetscCall(TCCellStepUpdate(c, old[b], iter[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s, new_[b],
-                                 &res[b], &update[b], sens ? sens[b] : NULL, &ok[b]));
-    PetscFunctionReturn(0);
-  }
-  if (nb <= 0) PetscFunctionReturn(0);
   PetscCall(BlockAlloc(c, nb));
-  /* the step's constants (SetStepConstants) and the iterates, per element */
   c->dt = dt_s;
   for (PetscInt b = 0; b < nb; b++) {
     PetscReal T = T_K[b];
@@ -1672,8 +1673,6 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
     w->Ia[b]    = iter[b][0];
     w->val[b]   = V_V[b];
     w->good[b]  = PETSC_TRUE;
-    ok[b]       = PETSC_FALSE;
-    update[b]   = PETSC_MAX_REAL;
     for (PetscInt k = 0; k < nx; k++) {
       w->y[k * nb + b]   = iter[b][c->off_y + k];
       w->ceo[k * nb + b] = old[b][c->off_y + k];
@@ -1681,10 +1680,15 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
   }
   c->pf_dt[0] = c->pf_dt[1] = -1; /* the cell's kept particle factorisations are not these */
   BlockParticles(c, nb, old);
-  BlockEval(c, nb);
-  BlockNewton(c, nb);
-  BlockNormStep(c, nb);
-  for (PetscInt b = 0; b < nb; b++) { /* the particles' part of MaxStep, per element */
+  PetscFunctionReturn(0);
+}
+
+/* the particles' part of MaxStep, per element, after BlockNormStep */
+static void BlockMaxStep(TCCell c, PetscInt nb)
+{
+  const TCCellParams *p = c->p;
+  TCBlock            *w = &c->blk;
+  for (PetscInt b = 0; b < nb; b++) {
     const PetscReal tau = 0.99;
     PetscReal       Ia = w->Ia[b], dI = w->dI[b], lambda = w->lam[b];
     for (int e = 0; e < 2; e++) {
@@ -1700,6 +1704,71 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
     }
     w->lam[b] = lambda > 0 ? lambda : 0;
   }
+}
+
+/* StoreState for lane b: current, voltage, the unknowns and the particles */
+static void BlockStore(TCCell c, PetscInt nb, PetscInt b, PetscReal Ia, PetscReal V, PetscReal *nw)
+{
+  const TCCellParams *p = c->p;
+  TCBlock            *w = &c->blk;
+  nw[0]                 = Ia;
+  nw[1]                 = V;
+  for (PetscInt k = 0; k < c->nx; k++) nw[c->off_y + k] = w->y[k * nb + b];
+  for (int e = 0; e < 2; e++) {
+    PetscReal jf = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
+                          : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
+    PetscReal R = Elec(c, e)->R_m, f = R * R / TC_FARADAY * jf;
+    for (PetscInt i = 0; i < c->nr[e]; i++)
+      nw[c->off_cs[e] + i] = w->u[e][i * nb + b] - f * w->g[e][i * nb + b];
+  }
+}
+
+/* keep the lanes keep[0..na-1] (increasing) of a block of nb: lane keep[j]
+   becomes lane j of a block of na, in every array of the workspace, in place
+   (destinations never pass the sources still to be read) */
+static void BlockCompact(TCCell c, PetscInt nb, PetscInt na, const PetscInt keep[])
+{
+  TCBlock *w = &c->blk;
+  if (na == nb) return;
+  for (PetscInt t = 0; t < w->ntab; t++) {
+    PetscReal *a = *w->tab[t];
+    for (PetscInt k = 0; k < w->trows[t]; k++)
+      for (PetscInt j = 0; j < na; j++) a[k * na + j] = a[k * nb + keep[j]];
+  }
+  for (PetscInt j = 0; j < na; j++) {
+    w->good[j] = w->good[keep[j]];
+    w->fok[j]  = w->fok[keep[j]];
+    w->dg[j]   = w->dg[keep[j]];
+  }
+}
+
+PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *const old[],
+                                     PetscReal *const iter[], const PetscReal V_V[],
+                                     const PetscReal T_K[], PetscReal dt_s, PetscReal *const new_[],
+                                     TCCellResult res[], PetscReal update[],
+                                     PetscReal *const sens[], PetscBool ok[])
+{
+  TCBlock *w  = &c->blk;
+  PetscInt nx = c->nx;
+
+  PetscFunctionBeginUser;
+  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  if (c->model != TC_CELL_SPME) { /* one element at a time */
+    for (PetscInt b = 0; b < nb; b++)
+      PetscCall(TCCellStepUpdate(c, old[b], iter[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s, new_[b],
+                                 &res[b], &update[b], sens ? sens[b] : NULL, &ok[b]));
+    PetscFunctionReturn(0);
+  }
+  if (nb <= 0) PetscFunctionReturn(0);
+  PetscCall(BlockBegin(c, nb, old, (const PetscReal *const *)iter, V_V, T_K, dt_s));
+  for (PetscInt b = 0; b < nb; b++) {
+    ok[b]     = PETSC_FALSE;
+    update[b] = PETSC_MAX_REAL;
+  }
+  BlockEval(c, nb);
+  BlockNewton(c, nb);
+  BlockNormStep(c, nb);
+  BlockMaxStep(c, nb);
   BlockMove(c, nb);
   for (PetscInt b = 0; b < nb; b++) {
     PetscReal  Ia = w->Ia[b], dI = w->dI[b], SV = w->SV[b], lambda = w->lam[b], Vlin = w->Vlin[b];
@@ -1713,20 +1782,107 @@ PetscErrorCode TCCellStepUpdateBatch(TCCell c, PetscInt nb, const PetscReal *con
       sens[b][0] = 1.0 / SV;
       for (PetscInt k = 0; k < nx; k++) sens[b][1 + k] = -w->z[k * nb + b] / SV;
     }
-    /* StoreState */
-    nw[0] = Ia;
-    nw[1] = Vlin;
-    for (PetscInt k = 0; k < nx; k++) nw[c->off_y + k] = w->y[k * nb + b];
-    for (int e = 0; e < 2; e++) {
-      PetscReal jf = e == 0 ? Ia / (p->area_m2 * p->neg.a_m * p->neg.L_m)
-                            : -Ia / (p->area_m2 * p->pos.a_m * p->pos.L_m);
-      PetscReal R = Elec(c, e)->R_m, f = R * R / TC_FARADAY * jf;
-      for (PetscInt i = 0; i < c->nr[e]; i++)
-        nw[c->off_cs[e] + i] = w->u[e][i * nb + b] - f * w->g[e][i * nb + b];
-    }
+    BlockStore(c, nb, b, Ia, Vlin, nw);
     PetscCall(FillResult(c, &w->dg[b], Ia, Vlin, SV, 1, nw, PETSC_FALSE, &res[b]));
     ok[b] = PETSC_TRUE;
   }
+  PetscFunctionReturn(0);
+}
+
+/* TCCellStepGuess (SPMe, voltage control) for a block: every element runs its
+   own Newton iteration -- the same updates, fraction to the boundary, halving
+   line search, convergence test and iteration limit, so the same bits -- with
+   the evaluations and the Newton systems of the elements still iterating
+   done together; an element leaves the block when it converges or fails
+   (BlockCompact), so the later iterations cost what their elements need. */
+PetscErrorCode TCCellStepGuessBatch(TCCell c, PetscInt nb, const PetscReal *const old[],
+                                    const PetscReal *const guess[], const PetscReal V_V[],
+                                    const PetscReal T_K[], PetscReal dt_s, PetscReal *const new_[],
+                                    TCCellResult res[], PetscBool converged[])
+{
+  TCBlock   *w  = &c->blk;
+  PetscInt   nx = c->nx, n, na, *lane, *keep, *st;
+  PetscBool *last;
+
+  PetscFunctionBeginUser;
+  PetscCheck(c->setup, c->comm, PETSC_ERR_ARG_WRONGSTATE, "TCCellSetUp() first");
+  if (c->model != TC_CELL_SPME) { /* one element at a time */
+    for (PetscInt b = 0; b < nb; b++)
+      PetscCall(TCCellStepGuess(c, old[b], guess[b], TC_CELL_VOLTAGE, V_V[b], T_K[b], dt_s, new_[b],
+                                res ? &res[b] : NULL, &converged[b]));
+    PetscFunctionReturn(0);
+  }
+  if (nb <= 0) PetscFunctionReturn(0);
+  for (PetscInt b = 0; b < nb; b++) converged[b] = PETSC_FALSE;
+  PetscCall(BlockBegin(c, nb, old, guess, V_V, T_K, dt_s));
+  PetscCall(PetscMalloc4(nb, &lane, nb, &keep, nb, &st, nb, &last));
+  BlockEval(c, nb); /* at the guess, with the Jacobian */
+  na = 0;
+  for (PetscInt b = 0; b < nb; b++) {
+    w->nprev[b] = PETSC_MAX_REAL;
+    if (w->good[b]) {
+      keep[na]   = b;
+      lane[na++] = b;
+    }
+  }
+  BlockCompact(c, nb, na, keep);
+  n = na;
+  for (PetscInt it = 0; it < c->newton_maxit && n > 0; it++) {
+    PetscBool pending;
+    BlockNewton(c, n);
+    BlockNormStep(c, n);
+    BlockMaxStep(c, n);
+    for (PetscInt b = 0; b < n; b++) {
+      PetscReal nrm = w->mnorm[b], nrm_prev = w->nprev[b];
+      last[b]     = (PetscBool)(nrm <= c->newton_rtol || (it > 0 && nrm < 1e-2 * nrm_prev &&
+                                                      nrm * nrm / nrm_prev <= c->newton_rtol));
+      w->nprev[b] = nrm;
+      w->Iacc[b]  = w->Ia[b];
+      st[b]       = w->fok[b] && w->lam[b] > 1e-8 ? 0 : 2; /* 0 trying, 1 moved, 2 failed */
+    }
+    for (PetscInt i = 0; i < nx * n; i++) w->ya[i] = w->y[i];
+    /* the line search: the elements still trying move to y + lambda dy and are
+       evaluated (with the others, whose evaluation gives the same again) */
+    for (pending = (PetscBool)(n > 0); pending;) {
+      pending = PETSC_FALSE;
+      for (PetscInt b = 0; b < n; b++)
+        if (st[b] == 0) pending = PETSC_TRUE;
+      if (!pending) break;
+      for (PetscInt b = 0; b < n; b++)
+        if (st[b] == 0) {
+          w->Ia[b]   = w->Iacc[b] + w->lam[b] * w->dI[b];
+          w->good[b] = PETSC_TRUE;
+          for (PetscInt k = 0; k < nx; k++)
+            w->y[k * n + b] = w->ya[k * n + b] + w->lam[b] * w->dy[k * n + b];
+        }
+      BlockEval(c, n);
+      for (PetscInt b = 0; b < n; b++)
+        if (st[b] == 0) {
+          if (w->good[b])
+            st[b] = 1;
+          else if (!((w->lam[b] *= 0.5) > 1e-8))
+            st[b] = 2;
+        }
+    }
+    na = 0;
+    for (PetscInt b = 0; b < n; b++) {
+      if (st[b] != 1) continue; /* failed: not converged */
+      if (last[b] && w->lam[b] == 1) {
+        PetscInt e = lane[b];
+        BlockStore(c, n, b, w->Ia[b], w->V[b], new_[e]);
+        if (res)
+          PetscCall(FillResult(c, &w->dg[b], w->Ia[b], w->V[b], w->SV[b], it + 1, new_[e],
+                               PETSC_TRUE, &res[e]));
+        converged[e] = PETSC_TRUE;
+      } else {
+        keep[na]   = b;
+        lane[na++] = lane[b];
+      }
+    }
+    BlockCompact(c, n, na, keep);
+    n = na;
+  }
+  PetscCall(PetscFree4(lane, keep, st, last));
   PetscFunctionReturn(0);
 }
 

@@ -132,6 +132,20 @@ PETSC_EXTERN PetscErrorCode TCCellStepUpdateBatch(
     TCCell cell, PetscInt nb, const PetscReal *const state_old[], PetscReal *const iter[],
     const PetscReal V_V[], const PetscReal T_K[], PetscReal dt_s, PetscReal *const state_new[],
     TCCellResult res[], PetscReal update[], PetscReal *const sens[], PetscBool ok[]);
+/* TCCellStepGuess under voltage control for a block of nb elements, as
+   TCCellStepUpdateBatch: element b steps from state_old[b] at V_V[b], T_K[b]
+   (dt_s common), its Newton iteration started from guess[b] (it may be
+   state_new[b]), into state_new[b], res[b] (res may be NULL) and
+   converged[b] -- bit for bit TCCellStepGuess, whatever nb: the same
+   iterations, line search, convergence test and limits per element. SPMe
+   runs the elements still iterating together (the SoA kernel); SPM and DFN
+   elements are solved one after the other. Not collective. */
+PETSC_EXTERN PetscErrorCode TCCellStepGuessBatch(TCCell cell, PetscInt nb,
+                                                 const PetscReal *const state_old[],
+                                                 const PetscReal *const guess[],
+                                                 const PetscReal V_V[], const PetscReal T_K[],
+                                                 PetscReal dt_s, PetscReal *const state_new[],
+                                                 TCCellResult res[], PetscBool converged[]);
 PETSC_EXTERN PetscErrorCode TCCellGetSensitivitySize(TCCell cell, PetscInt *n);
 /* The iterate of a state as a vector of TCCellGetSensitivitySize() reals: the
    current and the unknowns of the step's nonlinear system (not the particles,

@@ -109,7 +109,8 @@ typedef struct {
    the old state, the iterate, the sensitivity, the voltage, the temperature,
    the move along the sensitivity, the update's size and its outcome */
 typedef struct {
-  PetscInt          n; /* elements per block */
+  PetscInt          n;      /* elements per block */
+  PetscBool         guess1; /* nested solves one element at a time (-element_nested_batch false) */
   const PetscReal **old;
   PetscReal       **it, **sens, *V, *T, *shift, *upd;
   PetscBool        *ok;
@@ -290,11 +291,16 @@ static PetscErrorCode ElementsEvaluate(TCRoll r, PetscBool *ok)
       if (r->blk.shift[b] != 0)
         PetscCall(TCCellIterateAXPY(r->cell, r->blk.shift[b], r->blk.sens[b], r->blk.it[b]));
     }
-    if (r->nested) /* every element converged at dV, warm-started from its last solve */
+    if (r->nested && r->blk.guess1) /* the same bits as below, for checks */
       for (PetscInt b = 0; b < nb; b++)
         PetscCall(TCCellStepGuess(r->cell, r->blk.old[b], r->blk.it[b], TC_CELL_VOLTAGE,
                                   r->blk.V[b], r->blk.T[b], r->T_dt, r->blk.it[b], &r->res[e0 + b],
                                   &r->blk.ok[b]));
+    else if (r->nested) /* every element converged at dV, warm-started from its last solve
+                           (TCCellStepGuessBatch, bit for bit the single solves) */
+      PetscCall(TCCellStepGuessBatch(r->cell, nb, r->blk.old, (const PetscReal *const *)r->blk.it,
+                                     r->blk.V, r->blk.T, r->T_dt, r->blk.it, r->res + e0,
+                                     r->blk.ok));
     else {
       /* one Newton update of every element of the block toward its dV */
       PetscCall(TCCellStepUpdateBatch(r->cell, nb, r->blk.old, r->blk.it, r->blk.V, r->blk.T,
@@ -2177,6 +2183,11 @@ PetscErrorCode TCRollSetFromOptions(TCRoll r)
   PetscCheck(!set || (nb >= 1 && nb <= 4096), r->comm, PETSC_ERR_USER_INPUT,
              "-element_block %" PetscInt_FMT ": give 1 to 4096 elements per batched update", nb);
   PetscCall(RollBlockAlloc(r, nb));
+  {
+    PetscBool batch = PETSC_TRUE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-element_nested_batch", &batch, NULL));
+    r->blk.guess1 = (PetscBool)!batch;
+  }
   r->snes_from_options = PETSC_TRUE; /* applied at the first solve, see SolversConfigure */
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_newton_monitor", &r->monitor_newton, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-roll_pc_lag", &r->pc_lag, NULL));

@@ -111,6 +111,7 @@ static const struct {
     {"checkpoint_test_signal_at_end", " run cell "},
     {"roll_newton_monitor", " run "},
     {"element_block", " run "},
+    {"element_nested_batch", " run "},
     {"roll_pc_lag", " run "},
     {"roll_ksp_eta", " run "},
     {"cell_model", NULL},

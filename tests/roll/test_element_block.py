@@ -8,8 +8,10 @@ and a rest) run with blocks of 1, 3 and 64 elements per batched update
 byte-identical summary.csv and identical time series in results.h5: the
 kernel performs every element's operations in the single-element order,
 whatever the block. With MPIEXEC ARGS (2 ranks) the blocks also cut the
-ranks' element ranges differently. -element_block 0 is refused with one
-error line and no output.
+ranks' element ranges differently. The consistent starts' converged element
+solves (TCCellStepGuessBatch) give the same bits as one element at a time
+(-element_nested_batch false: TCCellStepGuess). -element_block 0 is refused
+with one error line and no output.
 """
 import os
 import subprocess
@@ -58,9 +60,11 @@ def main():
         with open(deck, "w") as f:
             f.write(DECK)
         outs = {}
-        for nb in (1, 3, 64):
+        for nb in (1, 3, 64, "64s"):
             out = os.path.join(tmp, f"b{nb}")
-            r = subprocess.run(launcher + [tomocell, "run", deck, "-output", out, "-element_block", str(nb)],
+            extra = ["-element_block", "64", "-element_nested_batch", "false"] if nb == "64s" else \
+                ["-element_block", str(nb)]
+            r = subprocess.run(launcher + [tomocell, "run", deck, "-output", out] + extra,
                                capture_output=True, text=True, timeout=600, cwd=tmp)
             if r.returncode != 0:
                 print(r.stdout[-3000:], r.stderr[-3000:])
@@ -71,6 +75,12 @@ def main():
             d = same(outs[1], outs[nb])
             fails += d is not None
             print(f"{'ok  ' if d is None else 'FAIL'} -element_block {nb} against 1: {d or 'identical'}")
+        # the converged element solves of the consistent starts: batched (TCCellStepGuessBatch)
+        # against one element at a time (TCCellStepGuess)
+        d = same(outs["64s"], outs[64])
+        fails += d is not None
+        print(f"{'ok  ' if d is None else 'FAIL'} -element_block 64, nested solves batched against "
+              f"one at a time: {d or 'identical'}")
         with h5py.File(os.path.join(outs[64], "results.h5"), "r") as x:
             steps = len(x["/time_s"][:])
         if steps < 5:

@@ -49,7 +49,8 @@
  *   func          expression and table functions: values and derivatives
  *                 against closed forms (1e-12)
  *   bench         not a test: us per element step and bytes per element
- *   batch         TCCellStepUpdateBatch bit for bit TCCellStepUpdate
+ *   batch         TCCellStepUpdateBatch bit for bit TCCellStepUpdate, and
+ *                 TCCellStepGuessBatch bit for bit TCCellStepGuess
  *   kernel        not a test (bench/flops.sh): the roll's SPMe element
  *                 update (8/4/8 cells, 20 shells, Chen2020, voltage
  *                 control), NB elements per block, NREP blocks, batched or
@@ -618,6 +619,8 @@ static PetscErrorCode TestFunc(void)
    and ORegan2022 (solid diffusivities of the stoichiometry, electrolyte
    functions of T); dt 20 s and the consistent start dt = 0; and SPM and DFN
    (one element at a time) for the same contract. */
+static PetscErrorCode TestGuessBatch(void);
+
 static PetscErrorCode TestBatch(void)
 {
   const char    *sets[3] = {"chen2020", "marquis2019", "oregan2022"};
@@ -722,6 +725,146 @@ static PetscErrorCode TestBatch(void)
                      "batch: %" PetscInt_FMT " element updates in blocks of 1, 4, 7 and 29 bit for "
                      "bit TCCellStepUpdate's (%" PetscInt_FMT " failures agreed)\n",
                      ncmp, nfail));
+  PetscCall(TestGuessBatch());
+  PetscFunctionReturn(0);
+}
+
+/* TCCellStepGuessBatch against TCCellStepGuess, element by element, bit for
+   bit (state, result, converged flag): 37 elements from a mid-discharge
+   state at voltages 0.2 V apart and temperatures 285-315 K, their Newton
+   iterations started from the old state, from converged steps at nearby and
+   far voltages, from the converged step itself and from one at the same
+   voltage and another temperature (so they take 1 to 5 and more iterations), one with a negative
+   c_e (fails at once), in place (guess = state_new, as the roll solver calls it), in blocks of 1,
+   4, 7 and 37; Chen2020, Marquis2019, ORegan2022; dt 20 s and 0; at the
+   default iteration limit and at 3 (elements that need more fail); SPM and
+   DFN (one element at a time) for the same contract. */
+static PetscErrorCode TestGuessBatch(void)
+{
+  const char    *sets[3] = {"chen2020", "marquis2019", "oregan2022"};
+  const PetscInt NE = 37, blocks[4] = {1, 4, 7, 37};
+  PetscInt       ncmp = 0, nfail = 0, nits[32] = {0}, nlim = 0, n5 = 0;
+
+  PetscFunctionBeginUser;
+  for (int s = 0; s < 3; s++) {
+    PetscCall(TCCellParamsDestroy(&P));
+    PetscCall(TCCellParamsLoad(sets[s], &P));
+    for (int m = 0; m < 3; m++)
+      for (int idt = 0; idt < 2; idt++)
+        for (int lim = 0; lim < 2; lim++) {
+          TCCell           cell;
+          PetscReal       *st, *old, *ref, *bat, *start, V0, dt = idt ? 0 : 20.0;
+          PetscReal        V[37], T[37];
+          PetscInt         ns;
+          TCCellResult     r, rref[37], rbat[37];
+          PetscBool        conv, okref[37], okbat[37];
+          const PetscReal *po[37], *pg[37];
+          PetscReal       *pn[37];
+          if (m != TC_CELL_SPME && s > 0) continue;
+          PetscCall(MidState((TCCellModel)m, 8, &cell, &st));
+          PetscCall(TCCellGetStateSize(cell, &ns, NULL));
+          PetscCall(PetscMalloc4(NE * ns, &old, NE * ns, &ref, NE * ns, &bat, NE * ns, &start));
+          PetscCall(TCCellStep(cell, st, TC_CELL_CURRENT, 5.0, 298.15, 20.0, ref, &r, &conv));
+          V0 = r.V_V;
+          for (PetscInt e = 0; e < NE; e++) {
+            PetscReal q = (PetscReal)e / (NE - 1), Vg = 0;
+            V[e] = V0 - 0.08 + 0.2 * q * q;
+            T[e] = 285 + 30 * PetscSinReal(5.0 * e) * PetscSinReal(5.0 * e);
+            PetscCall(PetscArraycpy(old + e * ns, st, ns));
+            PetscCall(PetscArraycpy(start + e * ns, st, ns));
+            switch (e % 4) { /* 0: from the old state */
+            case 1:
+              Vg = V[e] + 0.002;
+              break;
+            case 2:
+              Vg = V[e] - 0.05;
+              break;
+            case 3:
+              Vg = V[e];
+              break;
+            }
+            if (e % 4) {
+              PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, Vg, e % 8 == 7 ? 300 : T[e],
+                                   e % 4 == 3 ? dt : 20.0, start + e * ns, &r, &conv));
+              PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "guess %" PetscInt_FMT " failed",
+                         e);
+            }
+          }
+          if (lim) PetscCall(TCCellSetTolerances(cell, 1e-10, 3));
+          if (m == TC_CELL_SPME) (start + 5 * ns)[ns - 1] = -1; /* element 5: fails at once */
+          PetscCall(PetscArraycpy(ref, start, NE * ns));
+          PetscCall(PetscMemzero(rref, sizeof(rref)));
+          for (PetscInt e = 0; e < NE; e++)
+            PetscCall(TCCellStepGuess(cell, old + e * ns, ref + e * ns, TC_CELL_VOLTAGE, V[e], T[e],
+                                      dt, ref + e * ns, &rref[e], &okref[e]));
+          for (int ib = 0; ib < 4; ib++) {
+            PetscCall(PetscArraycpy(bat, start, NE * ns));
+            PetscCall(PetscMemzero(rbat, sizeof(rbat)));
+            for (PetscInt e0 = 0; e0 < NE; e0 += blocks[ib]) {
+              PetscInt nb = PetscMin(blocks[ib], NE - e0);
+              for (PetscInt b = 0; b < nb; b++) {
+                po[b] = old + (e0 + b) * ns;
+                pn[b] = bat + (e0 + b) * ns;
+                pg[b] = pn[b];
+              }
+              PetscCall(TCCellStepGuessBatch(cell, nb, po, pg, V + e0, T + e0, dt, pn, rbat + e0,
+                                             okbat + e0));
+            }
+            for (PetscInt e = 0; e < NE; e++) {
+              PetscBool same =
+                  (PetscBool)(okbat[e] == okref[e] &&
+                              !memcmp(ref + e * ns, bat + e * ns, sizeof(PetscReal) * ns));
+              if (okref[e]) {
+                const TCCellResult *a = &rref[e], *b = &rbat[e];
+#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
+                same = (PetscBool)(same && SAME(I_A) && SAME(V_V) && SAME(dIdV_S) && SAME(Q_W) &&
+                                   SAME(Q_irr_W) && SAME(Q_rev_W) && SAME(Q_ohm_W) &&
+                                   SAME(eta_n_V) && SAME(eta_p_V) && SAME(anode_vs_li_V) &&
+                                   SAME(anode_vs_li_min_V) && SAME(sto_surf_n) &&
+                                   SAME(sto_surf_p) && SAME(sto_avg_n) && SAME(sto_avg_p) &&
+                                   SAME(ce_min) && SAME(ce_max) && SAME(newton_its));
+#undef SAME
+                if (ib == 0 && m == TC_CELL_SPME) nits[PetscMin(a->newton_its, 31)]++;
+              } else if (ib == 0) {
+                nfail++;
+                if (lim && e != 5) nlim++;
+              }
+              PetscCheck(same, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                         "%s %s dt %g, maxit %s, block %" PetscInt_FMT ", element %" PetscInt_FMT
+                         ": batch differs from TCCellStepGuess (converged %d vs %d, I %.17g vs "
+                         "%.17g, its %" PetscInt_FMT " vs %" PetscInt_FMT ")",
+                         sets[s], TCCellModels[m], (double)dt, lim ? "3" : "default", blocks[ib], e,
+                         (int)okbat[e], (int)okref[e], (double)rbat[e].I_A, (double)rref[e].I_A,
+                         rbat[e].newton_its, rref[e].newton_its);
+              ncmp++;
+            }
+          }
+          if (m == TC_CELL_SPME)
+            PetscCheck(!okref[5], PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: element 5 converged",
+                       sets[s]);
+          PetscCall(PetscFree4(old, ref, bat, start));
+          PetscCall(PetscFree(st));
+          PetscCall(TCCellDestroy(&cell));
+        }
+  }
+  {
+    PetscInt kinds = 0;
+    for (int i = 0; i < 32; i++) kinds += nits[i] > 0;
+    for (int i = 5; i < 32; i++) n5 += nits[i];
+    PetscCheck(nfail > 0 && nlim > 0 && kinds >= 3 && nits[1] > 0 && n5 > 0, PETSC_COMM_SELF,
+               PETSC_ERR_PLIB,
+               "guess batch: %" PetscInt_FMT " failures (%" PetscInt_FMT
+               " at the iteration limit), %" PetscInt_FMT " different iteration counts: the "
+               "cases do not exercise the masked lanes",
+               nfail, nlim, kinds);
+  }
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "guess batch: %" PetscInt_FMT " element solves in blocks of 1, 4, 7 "
+                     "and 37 bit for bit TCCellStepGuess's (%" PetscInt_FMT
+                     " failures agreed, %" PetscInt_FMT " at the iteration limit); SPMe Newton "
+                     "iterations 1/2/3/4/5+: %" PetscInt_FMT "/%" PetscInt_FMT "/%" PetscInt_FMT
+                     "/%" PetscInt_FMT "/%" PetscInt_FMT "\n",
+                     ncmp, nfail, nlim, nits[1], nits[2], nits[3], nits[4], n5));
   PetscFunctionReturn(0);
 }
 
