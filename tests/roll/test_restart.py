@@ -13,7 +13,9 @@ checkpoint.h5.tmp-<pid>) behind: it would be stale. A restart
 from another deck, or at another rank count, is refused with a clear message.
 --hardware: the same with the cell's hardware (thermal_hardware: can) and the
 can probes, whose columns in summary.csv carry the hardware's temperatures
-(kept in the checkpoint's state).
+(kept in the checkpoint's state). The uninterrupted run with its converged
+element solves one element at a time (-element_nested_batch false:
+TCCellStepGuess instead of TCCellStepGuessBatch) gives the same bytes too.
 """
 import os
 import signal
@@ -76,6 +78,13 @@ def main():
             if hardware:
                 f.write("thermal_hardware: can\nprobes: [can_mid, can_positive_end, can_negative_end]\n")
         run(base + [deck, "-output", "full"], tmp, 0)
+        # the converged element solves (consistent starts, nested Newton) one element at a time
+        # (TCCellStepGuess) give the bits of the batched ones (TCCellStepGuessBatch)
+        run(base + [deck, "-output", "single", "-element_nested_batch", "false"], tmp, 0)
+        d = same(os.path.join(tmp, "single"), os.path.join(tmp, "full"))
+        fails += d is not None
+        print(f"{'FAIL' if d else 'ok  '} {n} rank(s): nested element solves one at a time against "
+              f"batched: {d or 'bit-for-bit identical'}")
 
         run(base + [deck, "-output", "part", "-checkpoint_test_stop_after", "12"], tmp, 3)
         run(base + [deck, "-output", "part", "-restart", "part/checkpoint.h5"], tmp, 0)
