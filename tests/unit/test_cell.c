@@ -55,10 +55,11 @@
  *                 update (8/4/8 cells, 20 shells, Chen2020, voltage
  *                 control), NB elements per block, NREP blocks, batched or
  *                 one at a time (MODEL spme, default, or dfn); CPU time per
- *                 update
+ *                 update; guess|guess1: a converged solve from the solve at
+ *                 a voltage 1 mV off, batched or one at a time
  *
  * usage: test_cell CASE   (bench: test_cell bench [cells per region] [shells];
- *                          kernel: test_cell kernel NB NREP batch|single [spme|dfn])
+ *                          kernel: test_cell kernel NB NREP batch|single|guess|guess1 [spme|dfn])
  */
 #include "solver/cellexp.h"
 #include "src/tc.h"
@@ -932,8 +933,14 @@ static PetscErrorCode Bench(PetscInt nx, PetscInt nr)
 
 /* the element updates of bench/flops.sh, in a function of their own so that
    callgrind can count its instructions alone (--toggle-collect=KernelRun) */
+/* the kernel's modes: one Newton update (TCCellStepUpdateBatch or
+   TCCellStepUpdate), a converged solve from a warm start (TCCellStepGuessBatch
+   or TCCellStepGuess) */
+enum { KERNEL_BATCH, KERNEL_SINGLE, KERNEL_GUESS, KERNEL_GUESS1 };
+static const char *const kernel_modes[] = {"batch", "single", "guess", "guess1"};
+
 static PetscErrorCode __attribute__((noinline))
-KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, PetscBool batch, const PetscReal *const po[],
+KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, int mode, const PetscReal *const po[],
           PetscReal *const pi[], PetscReal *const ps[], const PetscReal *start, PetscInt ns,
           const PetscReal V[], const PetscReal T[], TCCellResult res[], PetscReal upd[],
           PetscBool ok[])
@@ -941,17 +948,24 @@ KernelRun(TCCell cell, PetscInt nb, PetscInt nrep, PetscBool batch, const PetscR
   PetscFunctionBeginUser;
   for (PetscInt rep = 0; rep < nrep; rep++) {
     for (PetscInt b = 0; b < nb; b++) PetscCall(PetscArraycpy(pi[b], start + b * ns, ns));
-    if (batch)
+    if (mode == KERNEL_BATCH)
       PetscCall(TCCellStepUpdateBatch(cell, nb, po, pi, V, T, 10.0, pi, res, upd, ps, ok));
-    else
+    else if (mode == KERNEL_SINGLE)
       for (PetscInt b = 0; b < nb; b++)
         PetscCall(TCCellStepUpdate(cell, po[b], pi[b], TC_CELL_VOLTAGE, V[b], T[b], 10.0, pi[b],
                                    &res[b], &upd[b], ps[b], &ok[b]));
+    else if (mode == KERNEL_GUESS)
+      PetscCall(TCCellStepGuessBatch(cell, nb, po, (const PetscReal *const *)pi, V, T, 10.0, pi,
+                                     res, ok));
+    else
+      for (PetscInt b = 0; b < nb; b++)
+        PetscCall(TCCellStepGuess(cell, po[b], pi[b], TC_CELL_VOLTAGE, V[b], T[b], 10.0, pi[b],
+                                  &res[b], &ok[b]));
   }
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCellModel model)
+static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, int mode, TCCellModel model)
 {
   TCCell              cell;
   PetscReal          *st, *old, *it, *start, *sens, *V, *T, *upd, best = PETSC_MAX_REAL;
@@ -984,6 +998,11 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
     T[b] = P.T_amb + 0.1 * (b % 11);
     PetscCall(PetscArraycpy(old + b * ns, st, ns));
     PetscCall(PetscArraycpy(start + b * ns, it, ns)); /* the step's first iterate */
+    if (mode >= KERNEL_GUESS) { /* a converged solve from the solve at a nearby voltage */
+      PetscCall(TCCellStep(cell, st, TC_CELL_VOLTAGE, V[b] + 0.001, T[b], 10.0, start + b * ns,
+                           NULL, &conv));
+      PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "start %" PetscInt_FMT " failed", b);
+    }
     po[b] = old + b * ns;
     pi[b] = it + b * ns;
     ps[b] = sens + b * nsens;
@@ -993,7 +1012,7 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     c0 = ts.tv_sec + 1e-9 * ts.tv_nsec;
-    PetscCall(KernelRun(cell, nb, nrep, batch, po, pi, ps, start, ns, V, T, res, upd, ok));
+    PetscCall(KernelRun(cell, nb, nrep, mode, po, pi, ps, start, ns, V, T, res, upd, ok));
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     c1   = ts.tv_sec + 1e-9 * ts.tv_nsec;
     best = PetscMin(best, (PetscReal)(c1 - c0));
@@ -1001,12 +1020,14 @@ static PetscErrorCode Kernel(PetscInt nb, PetscInt nrep, PetscBool batch, TCCell
   for (PetscInt b = 0; b < nb; b++)
     PetscCheck(ok[b], PETSC_COMM_SELF, PETSC_ERR_PLIB, "element %" PetscInt_FMT " failed", b);
   PetscCall(TCPrintf(PETSC_COMM_SELF,
-                     "kernel %s %s: %" PetscInt_FMT
-                     " updates per run, %.4f us CPU per update (best of "
-                     "5 runs), state %zu bytes, sensitivity %zu bytes, update %.2e\n",
-                     TCCellModels[model], batch ? "batch" : "single", nb * nrep,
-                     (double)(1e6 * best / (nb * nrep)), bytes, (size_t)nsens * sizeof(PetscReal),
-                     (double)upd[0]));
+                     "kernel %s %s: %" PetscInt_FMT " %s per run, %.4f us CPU per %s (best of "
+                     "5 runs), state %zu bytes, sensitivity %zu bytes, update %.2e, Newton "
+                     "iterations %" PetscInt_FMT "\n",
+                     TCCellModels[model], kernel_modes[mode], nb * nrep,
+                     mode >= KERNEL_GUESS ? "solves" : "updates",
+                     (double)(1e6 * best / (nb * nrep)), mode >= KERNEL_GUESS ? "solve" : "update",
+                     bytes, (size_t)nsens * sizeof(PetscReal),
+                     (double)(mode >= KERNEL_GUESS ? 0 : upd[0]), res[0].newton_its));
   PetscCall(PetscFree3(po, pi, ps));
   PetscCall(PetscFree4(T, upd, res, ok));
   PetscCall(PetscFree5(old, it, start, sens, V));
@@ -1047,11 +1068,13 @@ int main(int argc, char **argv)
     PetscCall(TestStep());
   else if (!strcmp(c, "func"))
     PetscCall(TestFunc());
-  else if (!strcmp(c, "kernel"))
-    PetscCall(Kernel(argc > 2 ? atoi(argv[2]) : 64, argc > 3 ? atoi(argv[3]) : 100,
-                     (PetscBool)(argc <= 4 || strcmp(argv[4], "single")),
+  else if (!strcmp(c, "kernel")) {
+    int mode = KERNEL_BATCH;
+    for (int k = 0; k < 4 && argc > 4; k++)
+      if (!strcmp(argv[4], kernel_modes[k])) mode = k;
+    PetscCall(Kernel(argc > 2 ? atoi(argv[2]) : 64, argc > 3 ? atoi(argv[3]) : 100, mode,
                      argc > 5 && !strcmp(argv[5], "dfn") ? TC_CELL_DFN : TC_CELL_SPME));
-  else if (!strcmp(c, "batch"))
+  } else if (!strcmp(c, "batch"))
     PetscCall(TestBatch());
   else if (!strcmp(c, "bench"))
     PetscCall(Bench(argc > 2 ? atoi(argv[2]) : 20, argc > 3 ? atoi(argv[3]) : 20));
