@@ -1162,7 +1162,8 @@ static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
   q       = w->buf;
   w->ntab = 0;
 #define TAKE(p, len)                                                                               \
-  ((p) = q, q += (size_t)(len) * (size_t)nb, w->tab[w->ntab] = &(p), w->trows[w->ntab++] = (len))
+  ((p) = q, q += (size_t)(len) * (size_t)nb,                                                       \
+   w->ntab < 96 ? (void)(w->tab[w->ntab] = &(p), w->trows[w->ntab] = (len)) : (void)0, w->ntab++)
   TAKE(w->T, 1);
   TAKE(w->RTF2, 1);
   TAKE(w->rt, 1);
