@@ -755,6 +755,20 @@ PetscErrorCode TCCellParamsSetThickness(TCCellParams *p, TCCellRegion region, Pe
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode TCCellParamsDeckTemperatures(TCDeck deck, const TCCellParams *p, PetscReal *T_amb_K,
+                                            PetscReal *T_init_K)
+{
+  PetscBool amb_set;
+
+  PetscFunctionBeginUser;
+  *T_amb_K = p->T_amb;
+  PetscCall(TCDeckGetReal(deck, "ambient_temperature", T_amb_K));
+  PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
+  *T_init_K = amb_set ? *T_amb_K : p->T_init;
+  PetscCall(TCDeckGetReal(deck, "initial_temperature", T_init_K));
+  PetscFunctionReturn(0);
+}
+
 /* The multiscale link: thickness keys and tortuosity props.json files
    replace the set's values region by region. Every change that the user
    might not expect (porosity, active fraction) is printed. */

@@ -223,5 +223,11 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode TCCellParamsApplyDeck(TCDeck deck, TCCellParams *p,
                                                   TCCellMicrostructure *rec);
+/* The run's ambient and initial temperatures from the deck: ambient_temperature
+   (else the set's), initial_temperature (else the ambient when that is given,
+   else the set's initial temperature, BPX "State"). One rule for tomocell
+   cell, run and fit. */
+PETSC_EXTERN PetscErrorCode TCCellParamsDeckTemperatures(TCDeck deck, const TCCellParams *p,
+                                                         PetscReal *T_amb_K, PetscReal *T_init_K);
 /* The record as members of the open JSON object (regions that changed). */
 PETSC_EXTERN void TCCellMicrostructureWriteJSON(const TCCellMicrostructure *rec, TCJson *js);

@@ -2848,15 +2848,7 @@ PetscErrorCode TCRollParamsFromDeck(TCDeck deck, const TCCellParams *p, TCRollPa
     rp->heater_rtz[0] = hr;
     rp->heater_rtz[2] = isnan(hz) ? -1 : hz;
   }
-  rp->T_amb_K = p->T_amb;
-  PetscCall(TCDeckGetReal(deck, "ambient_temperature", &rp->T_amb_K));
-  {
-    /* the set's initial temperature (BPX "State"), unless the ambient is given */
-    PetscBool amb_set;
-    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
-    rp->T_init_K = amb_set ? rp->T_amb_K : p->T_init;
-  }
-  PetscCall(TCDeckGetReal(deck, "initial_temperature", &rp->T_init_K));
+  PetscCall(TCCellParamsDeckTemperatures(deck, p, &rp->T_amb_K, &rp->T_init_K));
   rp->rho_cp_J_m3K = p->rho_cp_J_m3K;
   rp->h_can_W_m2K  = p->h_W_m2K;
   PetscCall(TCDeckGetReal(deck, "thermal_rho_cp_J_m3K", &rp->rho_cp_J_m3K));

@@ -433,10 +433,10 @@ static PetscErrorCode CellBody(int npos, char **pos, CellHeld *h)
   TCDeck   deck;
   char     params[PETSC_MAX_PATH_LEN], expt[4096], out[PETSC_MAX_PATH_LEN], dir[PETSC_MAX_PATH_LEN];
   PetscInt model, thermal, g[5];
-  PetscReal Tamb, Tinit, soc = -1, rtol;
-  char      soc_text[256];
-  PetscBool soc_set, soc_volt = PETSC_FALSE;
-  PetscBool set;
+  PetscReal           Tamb, Tinit, soc = -1, rtol;
+  char                soc_text[256];
+  PetscBool           soc_set, soc_volt = PETSC_FALSE;
+  PetscBool           set;
   TCExperimentOptions opt;
   TCExperimentSummary sum;
   PetscInt            ns;
@@ -503,16 +503,8 @@ static PetscErrorCode CellBody(int npos, char **pos, CellHeld *h)
   /* everything the run needs is read and checked before any output */
   PetscCall(TCCellParamsLoad(params, &h->p));
   PetscCall(TCCellParamsApplyDeck(deck, &h->p, NULL));
-  Tamb = h->p.T_amb;
+  PetscCall(TCCellParamsDeckTemperatures(deck, &h->p, &Tamb, &Tinit));
   /* optional keys: left unchanged when not given */
-  PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  /* the set's initial temperature (BPX "State"), unless the ambient is given */
-  {
-    PetscBool amb_set;
-    PetscCall(TCDeckIsSet(deck, "ambient_temperature", &amb_set));
-    Tinit = amb_set ? Tamb : h->p.T_init;
-  }
-  PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   if (soc_set)
     PetscCall(TCCellParamsParseSOC(&h->p, "initial_soc", soc_text, Tinit, &soc, &soc_volt));

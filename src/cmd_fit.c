@@ -555,10 +555,8 @@ static PetscErrorCode FitCellRunIn(Fit *f, TCCellParams *pp, TCExperiment *expp,
   PetscCall(TCDeckGetReal(deck, "cell_newton_rtol", &rtol));
   PetscCall(TCCellParamsLoad(params, pp));
   PetscCall(TCCellParamsApplyDeck(deck, pp, NULL));
-  Tamb = pp->T_amb;
-  PetscCall(TCDeckGetReal(deck, "ambient_temperature", &Tamb));
-  Tinit = Tamb;
-  PetscCall(TCDeckGetReal(deck, "initial_temperature", &Tinit));
+  /* as tomocell cell: the set's initial temperature unless the deck gives one */
+  PetscCall(TCCellParamsDeckTemperatures(deck, pp, &Tamb, &Tinit));
   PetscCall(TCDeckGetString(deck, "initial_soc", soc_text, sizeof(soc_text), &soc_set));
   if (soc_set) PetscCall(TCCellParamsParseSOC(pp, "initial_soc", soc_text, Tinit, &soc, &soc_volt));
   PetscCall(TCDeckIsSet(deck, "experiment", &set));

@@ -373,6 +373,46 @@ def write_set099(tmp):
         json.dump(s, f)
 
 
+def set_temperature(tomocell):
+    """A set whose initial temperature (BPX State) differs from its ambient,
+    and a deck that gives neither: the fit's model starts where tomocell cell
+    starts (it used to start at the ambient: 10 K off at t = 0)."""
+    fails = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(CHEN) as f:
+            s = json.load(f)
+        s["Parameterisation"]["Cell"]["Initial temperature [K]"] = 308.15
+        with open(os.path.join(tmp, "set308.json"), "w") as f:
+            json.dump(s, f)
+        with open(os.path.join(tmp, "cell.yaml"), "w") as f:
+            f.write(DECK.replace("params: chen2020", "params: set308.json"))
+        run([tomocell, "cell", "cell.yaml", "-output", "truth.csv"], tmp)
+        rows = list(csv.DictReader(open(os.path.join(tmp, "truth.csv"))))
+        T0 = float(rows[0]["temperature_K"])
+        if abs(T0 - 308.15) > 1e-9:
+            fails.append(f"tomocell cell starts at {T0} K, not the set's 308.15 K")
+        noisy(os.path.join(tmp, "truth.csv"), os.path.join(tmp, "meas.csv"), 5, "temperature_K",
+              2e-3, 0.1, False)
+        truth_h = s["Parameterisation"]["Cell"]["Heat transfer coefficient [W.m-2.K-1]"]
+        run([tomocell, "fit", "cell.yaml", "-measured", "meas.csv", "-output", "fitT",
+             "-fit_time_column", "t", "-fit_voltage_column", "V", "-fit_temperature_columns",
+             "temperature_K=TC1", "-fit_sigma_V", "2e-3", "-fit_sigma_K", "0.1",
+             "-fit_params", "h_W_m2K:5:20", "-fit_plots", "false"], tmp)
+        with open(os.path.join(tmp, "fitT", "fit.json")) as f:
+            js = json.load(f)
+        ch = {c["model_column"]: c for c in js["channels"]}
+        before = ch["temperature_K"]["rmse_before"]
+        h = js["parameters"][0]
+        print(f"set at 308.15 K, deck without temperatures: RMSE before {before:.4f} K "
+              f"(noise 0.1 K); h {h['value']:.5g} +- {h['standard_error']:.2g} (truth {truth_h})")
+        if not 0.085 <= before <= 0.115:
+            fails.append(f"temperature RMSE at the start {before:.3f} K: the fit's model does not "
+                         "start at the set's initial temperature (the noise is 0.1 K)")
+        if abs(h["value"] - truth_h) > 3 * h["standard_error"]:
+            fails.append(f"h {h['value']} +- {h['standard_error']} is not the truth {truth_h}")
+    return fails
+
+
 def unrunnable(tomocell):
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -682,6 +722,7 @@ def main():
     fails = {"recover": lambda: recover(tomocell), "np2": lambda: np2(tomocell, launcher),
              "roll": lambda: roll(tomocell, launcher),
              "unrunnable": lambda: unrunnable(tomocell),
+             "set_temperature": lambda: set_temperature(tomocell),
              "roll_unrunnable": lambda: roll_unrunnable(tomocell, launcher),
              "joint": lambda: joint(tomocell), "joint_np2": lambda: joint_np2(tomocell, launcher),
              "roll_joint": lambda: roll_joint(tomocell, launcher)}[mode]()
