@@ -268,6 +268,26 @@ def recover(tomocell):
     return fails
 
 
+def same_fit(a, b, tmp, key):
+    """Fits a (1 rank, in tmp/one) and b (2 ranks, in tmp/two) bit for bit:
+    values, standard errors, model runs, fit.json[key], fit_residuals.csv."""
+    fails = []
+    if b["ranks"] != 2:
+        fails.append(f"fit.json ranks {b['ranks']}, expected 2")
+    for p, q in zip(a["parameters"], b["parameters"]):
+        print(f"{p['name']}: 1 rank {p['value']!r} +- {p['standard_error']!r}; "
+              f"2 ranks {q['value']!r} +- {q['standard_error']!r}")
+        if p["value"] != q["value"] or p["standard_error"] != q["standard_error"]:
+            fails.append(f"{p['name']}: 2 ranks differ from 1 rank")
+    if a["model_runs"] != b["model_runs"] or a[key] != b[key]:
+        fails.append(f"2 ranks took other model runs or gave other {key}")
+    ra = open(os.path.join(tmp, "one", "fit_residuals.csv")).read()
+    rb = open(os.path.join(tmp, "two", "fit_residuals.csv")).read()
+    if ra != rb:
+        fails.append("fit_residuals.csv differs between 1 and 2 ranks")
+    return fails
+
+
 def np2(tomocell, launcher):
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,19 +297,7 @@ def np2(tomocell, launcher):
         a, _ = fit(tomocell, tmp, 2, "one")
         b, out = fit(tomocell, tmp, 2, "two", launcher)
         print(out)
-        if b["ranks"] != 2:
-            fails.append(f"fit.json ranks {b['ranks']}, expected 2")
-        for p, q in zip(a["parameters"], b["parameters"]):
-            print(f"{p['name']}: 1 rank {p['value']!r} +- {p['standard_error']!r}; "
-                  f"2 ranks {q['value']!r} +- {q['standard_error']!r}")
-            if p["value"] != q["value"] or p["standard_error"] != q["standard_error"]:
-                fails.append(f"{p['name']}: 2 ranks differ from 1 rank")
-        if a["model_runs"] != b["model_runs"] or a["iterations"] != b["iterations"]:
-            fails.append("2 ranks took other iterations or model runs")
-        ra = open(os.path.join(tmp, "one", "fit_residuals.csv")).read()
-        rb = open(os.path.join(tmp, "two", "fit_residuals.csv")).read()
-        if ra != rb:
-            fails.append("fit_residuals.csv differs between 1 and 2 ranks")
+        fails += same_fit(a, b, tmp, "iterations")
     return fails
 
 
@@ -643,19 +651,7 @@ def joint_np2(tomocell, launcher):
         a, _ = joint_fit(tomocell, tmp, "joint.yaml", "one")
         b, out = joint_fit(tomocell, tmp, "joint.yaml", "two", launcher=launcher)
         print(out)
-        if b["ranks"] != 2:
-            fails.append(f"fit.json ranks {b['ranks']}, expected 2")
-        for p, q in zip(a["parameters"], b["parameters"]):
-            print(f"{p['name']}: 1 rank {p['value']!r} +- {p['standard_error']!r}; "
-                  f"2 ranks {q['value']!r} +- {q['standard_error']!r}")
-            if p["value"] != q["value"] or p["standard_error"] != q["standard_error"]:
-                fails.append(f"{p['name']}: 2 ranks differ from 1 rank")
-        if a["model_runs"] != b["model_runs"] or a["datasets"] != b["datasets"]:
-            fails.append("2 ranks took other model runs or gave other dataset RMSEs")
-        ra = open(os.path.join(tmp, "one", "fit_residuals.csv")).read()
-        rb = open(os.path.join(tmp, "two", "fit_residuals.csv")).read()
-        if ra != rb:
-            fails.append("fit_residuals.csv differs between 1 and 2 ranks")
+        fails += same_fit(a, b, tmp, "datasets")
     return fails
 
 

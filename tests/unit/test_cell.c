@@ -67,6 +67,18 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* every field of two element results, bit for bit */
+static PetscBool SameResult(const TCCellResult *a, const TCCellResult *b)
+{
+#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
+  return (PetscBool)(SAME(I_A) && SAME(V_V) && SAME(dIdV_S) && SAME(Q_W) && SAME(Q_irr_W) &&
+                     SAME(Q_rev_W) && SAME(Q_ohm_W) && SAME(eta_n_V) && SAME(eta_p_V) &&
+                     SAME(anode_vs_li_V) && SAME(anode_vs_li_min_V) && SAME(sto_surf_n) &&
+                     SAME(sto_surf_p) && SAME(sto_avg_n) && SAME(sto_avg_p) && SAME(ce_min) &&
+                     SAME(ce_max) && SAME(newton_its));
+#undef SAME
+}
+
 static TCCellParams P;
 
 static PetscErrorCode MakeCell(TCCellModel m, PetscInt n, TCCell *cell, PetscReal **state)
@@ -692,14 +704,7 @@ static PetscErrorCode TestBatch(void)
                                    !memcmp(sref + e * nsens, sbat + e * nsens,
                                            sizeof(PetscReal) * nsens) &&
                                    !memcmp(&uref[e], &ubat[e], sizeof(PetscReal)));
-#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
-                same = (PetscBool)(same && SAME(I_A) && SAME(V_V) && SAME(dIdV_S) && SAME(Q_W) &&
-                                   SAME(Q_irr_W) && SAME(Q_rev_W) && SAME(Q_ohm_W) &&
-                                   SAME(eta_n_V) && SAME(eta_p_V) && SAME(anode_vs_li_V) &&
-                                   SAME(anode_vs_li_min_V) && SAME(sto_surf_n) &&
-                                   SAME(sto_surf_p) && SAME(sto_avg_n) && SAME(sto_avg_p) &&
-                                   SAME(ce_min) && SAME(ce_max) && SAME(newton_its));
-#undef SAME
+                same = (PetscBool)(same && SameResult(a, b));
               } else
                 nfail++;
               PetscCheck(same, PETSC_COMM_SELF, PETSC_ERR_PLIB,
@@ -817,14 +822,7 @@ static PetscErrorCode TestGuessBatch(void)
                               !memcmp(ref + e * ns, bat + e * ns, sizeof(PetscReal) * ns));
               if (okref[e]) {
                 const TCCellResult *a = &rref[e], *b = &rbat[e];
-#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
-                same = (PetscBool)(same && SAME(I_A) && SAME(V_V) && SAME(dIdV_S) && SAME(Q_W) &&
-                                   SAME(Q_irr_W) && SAME(Q_rev_W) && SAME(Q_ohm_W) &&
-                                   SAME(eta_n_V) && SAME(eta_p_V) && SAME(anode_vs_li_V) &&
-                                   SAME(anode_vs_li_min_V) && SAME(sto_surf_n) &&
-                                   SAME(sto_surf_p) && SAME(sto_avg_n) && SAME(sto_avg_p) &&
-                                   SAME(ce_min) && SAME(ce_max) && SAME(newton_its));
-#undef SAME
+                same = (PetscBool)(same && SameResult(a, b));
                 if (ib == 0 && m == TC_CELL_SPME) nits[PetscMin(a->newton_its, 31)]++;
               } else if (ib == 0) {
                 nfail++;
