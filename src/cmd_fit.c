@@ -167,8 +167,17 @@ typedef struct {
    the datasets' blocks one after the other. */
 #define FIT_MAXDS 32
 #define FIT_NDK   9
-/* the keys of a dataset: fit_datasets_<name>_<key>; [1, 5) are keys of the
-   model (set as options for its runs), [5, 9) the fit's own (fit_<key>) */
+/* the keys of a dataset: fit_datasets_<name>_<key>; [FIT_DK_MODEL_FIRST,
+   FIT_DK_ROWS) are keys of the model (set as options for its runs), from
+   FIT_DK_ROWS on the fit's own (fit_<key>) */
+enum {
+  FIT_DK_MEASURED,
+  FIT_DK_MODEL_FIRST = 1,
+  FIT_DK_ROWS        = 5,
+  FIT_DK_TIME_OFFSET,
+  FIT_DK_T_MIN,
+  FIT_DK_T_MAX
+};
 static const char *const FitDataKeys[FIT_NDK] = {
     "measured",    "experiment", "ambient_temperature", "initial_temperature",
     "initial_soc", "rows",       "time_offset_s",       "t_min_s",
@@ -745,7 +754,7 @@ static PetscErrorCode FitUseDataset(const Fit *f, const FitData *d)
 {
   PetscFunctionBeginUser;
   if (!f->multi) PetscFunctionReturn(0);
-  for (int i = 1; i < 5; i++) {
+  for (int i = FIT_DK_MODEL_FIRST; i < FIT_DK_ROWS; i++) {
     char        opt[64];
     const char *v = d->val[i] ? d->val[i] : f->base[i];
     snprintf(opt, sizeof(opt), "-%s", FitDataKeys[i]);
@@ -813,27 +822,20 @@ static PetscErrorCode FitResidual(const PetscReal x[], PetscReal r[], PetscBool 
       char missing[128] = "";
       if (!f->roll_runs_ok && !f->multi)
         PetscCall(FitRollRun(f)); /* the start: its error is the user's */
-      else if (!f->roll_runs_ok) {
-        /* the same, named by its dataset */
-        PetscErrorCode ierr;
-        int            code;
-        char           msg[512] = "";
-        PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
-        ierr = FitRollRun(f);
-        PetscCall(PetscPopErrorHandler());
-        PetscCall(FitFirstError(f->comm, ierr, msg, sizeof(msg), &code));
-        PetscCheck(!code, f->comm, (PetscErrorCode)code, "dataset %s: %s", d->name, msg);
-      } else {
-        /* a roll that cannot be run at a trial point (Newton failing at an
-           extreme parameter, an electrode full before the cut-off) is a failed
-           point, as for the cell; the run's errors are collective, and what it
-           held is freed by TCRunRoll on the way out */
+      else {
+        /* at the start with several datasets: the error, named by its dataset;
+           later, a roll that cannot be run at a trial point (Newton failing at
+           an extreme parameter, an electrode full before the cut-off) is a
+           failed point, as for the cell; the run's errors are collective, and
+           what it held is freed by TCRunRoll on the way out */
         PetscErrorCode ierr;
         int            code;
         PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
         ierr = FitRollRun(f);
         PetscCall(PetscPopErrorHandler());
         PetscCall(FitFirstError(f->comm, ierr, f->last_error, sizeof(f->last_error), &code));
+        PetscCheck(!code || f->roll_runs_ok, f->comm, (PetscErrorCode)code, "dataset %s: %s",
+                   d->name, f->last_error);
         if (code) {
           *ok = PETSC_FALSE;
           break;
@@ -1202,7 +1204,7 @@ static PetscErrorCode FitWriteDeck(Fit *f, const char path[], const char fitted_
               c + 1 < f->nch ? ";" : "\n");
     for (PetscInt i = 0; i < f->nd && f->multi; i++) {
       fprintf(fp, "# dataset %s: %s", f->ds[i].name, f->ds[i].measured);
-      for (int q = 1; q < 5; q++)
+      for (int q = FIT_DK_MODEL_FIRST; q < FIT_DK_ROWS; q++)
         if (f->ds[i].val[q]) fprintf(fp, ", %s: %s", FitDataKeys[q], f->ds[i].val[q]);
       fprintf(fp, "\n");
     }
@@ -1445,7 +1447,7 @@ static PetscErrorCode FitParseDatasets(Fit *f, const char measured[], PetscBool 
       PetscCall(PetscStrncpy(d->name, dn, sizeof(d->name)));
     }
     PetscCall(TCDeckGetString(f->deck, names[i], val, sizeof(val), &set));
-    if (key > 0 && key < 5) {
+    if (key >= FIT_DK_MODEL_FIRST && key < FIT_DK_ROWS) {
       /* a model key: given to every run of this dataset, so checked here as the model would */
       const TCKey *k = FitFindKey(f, FitDataKeys[key]);
       PetscCheck(k, f->comm, PETSC_ERR_PLIB, "no key %s", FitDataKeys[key]);
@@ -1461,15 +1463,15 @@ static PetscErrorCode FitParseDatasets(Fit *f, const char measured[], PetscBool 
   }
   for (PetscInt j = 0; j < f->nd; j++) {
     FitData *d = &f->ds[j];
-    PetscCheck(d->val[0], f->comm, PETSC_ERR_USER_INPUT,
+    PetscCheck(d->val[FIT_DK_MEASURED], f->comm, PETSC_ERR_USER_INPUT,
                "dataset %s has no measurement: give fit_datasets_%s_measured (in the deck, fit: "
                "datasets: {%s: {measured: FILE.csv, ...}})",
                d->name, d->name, d->name);
-    PetscCall(TCInputCheck(f->comm, d->val[0]));
-    PetscCall(PetscStrncpy(d->measured, d->val[0], sizeof(d->measured)));
+    PetscCall(TCInputCheck(f->comm, d->val[FIT_DK_MEASURED]));
+    PetscCall(PetscStrncpy(d->measured, d->val[FIT_DK_MEASURED], sizeof(d->measured)));
   }
   /* the model keys a dataset sets are not fitted, and their deck values are kept for the rest */
-  for (int q = 1; q < 5; q++) {
+  for (int q = FIT_DK_MODEL_FIRST; q < FIT_DK_ROWS; q++) {
     char      opt[64], val[4096];
     PetscBool set, given = PETSC_FALSE;
     for (PetscInt j = 0; j < f->nd; j++) given = (PetscBool)(given || f->ds[j].val[q]);
@@ -1517,14 +1519,14 @@ static PetscErrorCode FitReadData(Fit *f, FitData *d, PetscInt i, const char col
   PetscBool   set;
 
   PetscFunctionBeginUser;
-  if (d->val[5]) {
-    PetscCall(PetscStrncpy(rows, d->val[5], sizeof(rows)));
+  if (d->val[FIT_DK_ROWS]) {
+    PetscCall(PetscStrncpy(rows, d->val[FIT_DK_ROWS], sizeof(rows)));
     snprintf(rkey, sizeof(rkey), "fit_datasets_%s_rows", d->name);
   } else if (deck_rows)
     PetscCall(PetscStrncpy(rows, deck_rows, sizeof(rows)));
-  PetscCall(FitDataReal(f, d, 6, &toff));
-  PetscCall(FitDataReal(f, d, 7, &tmin));
-  PetscCall(FitDataReal(f, d, 8, &tmax));
+  PetscCall(FitDataReal(f, d, FIT_DK_TIME_OFFSET, &toff));
+  PetscCall(FitDataReal(f, d, FIT_DK_T_MIN, &tmin));
+  PetscCall(FitDataReal(f, d, FIT_DK_T_MAX, &tmax));
   if (rows[0]) {
     char *save = NULL;
     for (char *it = strtok_r(rows, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
