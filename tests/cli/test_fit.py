@@ -317,6 +317,18 @@ probes: [can_mid]
 """
 
 
+def roll_noise(ch, who):
+    """The roll fits' channels after the fit: the noise (1 mV, 0.05 K) +- 20 %."""
+    fails = []
+    if not 0.8e-3 <= ch["voltage_V"]["rmse_after"] <= 1.2e-3:
+        fails.append(f"{who}voltage RMSE after {ch['voltage_V']['rmse_after']:.3e} V, expected the "
+                     "noise 1 mV +- 20 %")
+    if not 0.04 <= ch["T_can_mid_K"]["rmse_after"] <= 0.06:
+        fails.append(f"{who}probe RMSE after {ch['T_can_mid_K']['rmse_after']:.4f} K, expected the "
+                     "noise 0.05 K +- 20 %")
+    return fails
+
+
 def roll(tomocell, launcher):
     fails = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -340,12 +352,7 @@ def roll(tomocell, launcher):
         # discharge, start of the rest) and so does the measurement; each row takes
         # its own (else one 170 mV residual)
         ch = {c["model_column"]: c for c in js["channels"]}
-        if not 0.8e-3 <= ch["voltage_V"]["rmse_after"] <= 1.2e-3:
-            fails.append(f"voltage RMSE after {ch['voltage_V']['rmse_after']:.3e} V, expected the "
-                         "noise 1 mV +- 20 %")
-        if not 0.04 <= ch["T_can_mid_K"]["rmse_after"] <= 0.06:
-            fails.append(f"probe RMSE after {ch['T_can_mid_K']['rmse_after']:.4f} K, expected the "
-                         "noise 0.05 K +- 20 %")
+        fails += roll_noise(ch, "")
         p = js["parameters"][0]
         if "full tomocell run" not in js["model_setting"] or "roll runs:" not in r.stdout:
             fails.append("the fit does not state the roll setting it used")
@@ -694,12 +701,7 @@ def roll_joint(tomocell, launcher):
             print(f"{d['name']}: {d['points']} points, RMSE {ch['voltage_V']['rmse_before'] * 1e3:.4g}"
                   f" -> {ch['voltage_V']['rmse_after'] * 1e3:.4g} mV, "
                   f"{ch['T_can_mid_K']['rmse_before']:.4g} -> {ch['T_can_mid_K']['rmse_after']:.4g} K")
-            if not 0.8e-3 <= ch["voltage_V"]["rmse_after"] <= 1.2e-3:
-                fails.append(f"{d['name']}: voltage RMSE after {ch['voltage_V']['rmse_after']:.3e} V, "
-                             "expected the noise 1 mV +- 20 %")
-            if not 0.04 <= ch["T_can_mid_K"]["rmse_after"] <= 0.06:
-                fails.append(f"{d['name']}: probe RMSE after {ch['T_can_mid_K']['rmse_after']:.4f} K, "
-                             "expected the noise 0.05 K +- 20 %")
+            fails += roll_noise(ch, f"{d['name']}: ")
         if [d["name"] for d in js["datasets"]] != ["a", "b"]:
             fails.append(f"datasets {[d['name'] for d in js['datasets']]}, expected a, b")
         deck = open(os.path.join(tmp, "fit", "fit_deck.yaml")).read()
