@@ -46,6 +46,10 @@ struct _p_TCGraph {
   PetscReal      *rowG;
   PetscInt        nghost, *ghosts;
   TCPartitionInfo pinfo;
+  /* the scatter of node vectors (block size node_sc_bs) to the input numbering,
+     kept: the roll's output moves several fields at every recorded step */
+  VecScatter node_sc;
+  PetscInt   node_sc_bs;
 };
 
 PetscErrorCode TCCheckAll(MPI_Comm comm, PetscBool ok, PetscErrorCode code, const char msg[])
@@ -96,6 +100,7 @@ PetscErrorCode TCGraphDestroy(TCGraph *g)
   PetscCall(PetscFree(gr->rowptr));
   PetscCall(PetscFree3(gr->col, gr->lcol, gr->rowG));
   PetscCall(PetscFree(gr->ghosts));
+  PetscCall(VecScatterDestroy(&gr->node_sc));
   PetscCall(PetscFree(gr));
   *g = NULL;
   PetscFunctionReturn(0);
@@ -768,12 +773,15 @@ PetscErrorCode TCGraphCreateEdgeVec(TCGraph g, Vec *v)
 
 /* Scatter vnew (local entries k -> global input index to[k], block size bs)
    into a new evenly distributed Vec. */
+/* vin: vnew (local size nloc * bs in the new numbering) in the input numbering
+   given by to[]; the scatter is made here, or taken from and left in *keep
+   (NULL: made and destroyed) */
 static PetscErrorCode TCGraphToInput(TCGraph g, Vec vnew, PetscInt nloc, PetscInt nglob,
-                                     const PetscInt *to, Vec *vin)
+                                     const PetscInt *to, VecScatter *keep, Vec *vin)
 {
   PetscInt   bs, rstart;
   IS         isfrom, isto;
-  VecScatter sc;
+  VecScatter sc = keep ? *keep : NULL;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetBlockSize(vnew, &bs));
@@ -782,22 +790,36 @@ static PetscErrorCode TCGraphToInput(TCGraph g, Vec vnew, PetscInt nloc, PetscIn
   PetscCall(VecSetSizes(*vin, PETSC_DECIDE, nglob * bs));
   PetscCall(VecSetBlockSize(*vin, bs));
   PetscCall(VecSetType(*vin, VECMPI));
-  PetscCall(ISCreateStride(g->comm, nloc * bs, rstart, 1, &isfrom));
-  PetscCall(ISCreateBlock(g->comm, bs, nloc, to, PETSC_COPY_VALUES, &isto));
-  PetscCall(VecScatterCreate(vnew, isfrom, *vin, isto, &sc));
+  if (!sc) {
+    PetscCall(ISCreateStride(g->comm, nloc * bs, rstart, 1, &isfrom));
+    PetscCall(ISCreateBlock(g->comm, bs, nloc, to, PETSC_COPY_VALUES, &isto));
+    PetscCall(VecScatterCreate(vnew, isfrom, *vin, isto, &sc));
+    PetscCall(ISDestroy(&isfrom));
+    PetscCall(ISDestroy(&isto));
+  }
   PetscCall(VecScatterBegin(sc, vnew, *vin, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(sc, vnew, *vin, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(ISDestroy(&isfrom));
-  PetscCall(ISDestroy(&isto));
+  if (keep)
+    *keep = sc;
+  else
+    PetscCall(VecScatterDestroy(&sc));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode TCGraphNodesToInput(TCGraph g, Vec vnew, Vec *vin)
 {
+  PetscInt bs, nl;
+
   PetscFunctionBeginUser;
   TCGraphCheckSetUp(g);
-  PetscCall(TCGraphToInput(g, vnew, g->n, g->N, g->inid, vin));
+  PetscCall(VecGetBlockSize(vnew, &bs));
+  PetscCall(VecGetLocalSize(vnew, &nl));
+  PetscCheck(nl == g->n * bs, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
+             "a node vector of local size %" PetscInt_FMT ", not %" PetscInt_FMT " x %" PetscInt_FMT,
+             nl, g->n, bs);
+  if (g->node_sc && g->node_sc_bs != bs) PetscCall(VecScatterDestroy(&g->node_sc));
+  g->node_sc_bs = bs;
+  PetscCall(TCGraphToInput(g, vnew, g->n, g->N, g->inid, &g->node_sc, vin));
   PetscFunctionReturn(0);
 }
 
@@ -809,7 +831,7 @@ PetscErrorCode TCGraphEdgesToInput(TCGraph g, Vec vnew, Vec *vin)
   TCGraphCheckSetUp(g);
   PetscCall(PetscMalloc1(g->ne + 1, &ids));
   for (PetscInt k = 0; k < g->ne; k++) ids[k] = g->edges[k].id;
-  PetscCall(TCGraphToInput(g, vnew, g->ne, g->E, ids, vin));
+  PetscCall(TCGraphToInput(g, vnew, g->ne, g->E, ids, NULL, vin));
   PetscCall(PetscFree(ids));
   PetscFunctionReturn(0);
 }
