@@ -218,7 +218,10 @@ typedef struct {
 
 static PetscErrorCode TCProbeBody(TCProbeHeld *h)
 {
+  PetscBool hypre;
+
   PetscFunctionBeginUser;
+  PetscCall(PetscHasExternalPackage("hypre", &hypre));
   for (size_t p = 0; p < sizeof(tc_petsc_prefixes) / sizeof(tc_petsc_prefixes[0]); p++) {
     PetscCall(SNESCreate(PETSC_COMM_SELF, &h->snes));
     PetscCall(SNESSetOptionsPrefix(h->snes, tc_petsc_prefixes[p]));
@@ -228,6 +231,17 @@ static PetscErrorCode TCProbeBody(TCProbeHeld *h)
     PetscCall(KSPSetOptionsPrefix(h->ksp, tc_petsc_prefixes[p]));
     PetscCall(KSPSetFromOptions(h->ksp));
     PetscCall(KSPDestroy(&h->ksp));
+    if (hypre && p < 2) {
+      /* the roll's default AMG (BoomerAMG, for the Newton and the thermal
+         solves): its options count unless -[thermal_]pc_type names another */
+      PC pc;
+      PetscCall(KSPCreate(PETSC_COMM_SELF, &h->ksp));
+      PetscCall(KSPSetOptionsPrefix(h->ksp, tc_petsc_prefixes[p]));
+      PetscCall(KSPGetPC(h->ksp, &pc));
+      PetscCall(PCSetType(pc, PCHYPRE));
+      PetscCall(KSPSetFromOptions(h->ksp));
+      PetscCall(KSPDestroy(&h->ksp));
+    }
   }
   {
     /* tomocell fit's TAO (prefix fit_; its type's own options with -fit_tao_type) */

@@ -49,6 +49,12 @@ BAD = [
     (["cell", "-thermal_ksp_rtoll", "1e-8"], 1, ["did you mean \'thermal_ksp_rtol\'?"]),
     # a type's own options are probed with the type given
     (["cell", "-pc_type", "gamg", "-pc_gamg_treshold", "0.1"], 1, ["did you mean \'pc_gamg_threshold\'?"]),
+    # BoomerAMG's options count for the AMG the roll uses by default, not when
+    # another preconditioner is named
+    (["run", DEMO, "-pc_type", "gamg", "-pc_hypre_boomeramg_agg_nl", "0"], 1,
+     ["unknown key 'pc_hypre_boomeramg_agg_nl'"]),
+    (["run", DEMO, "-thermal_pc_hypre_boomeramg_agg_nll", "0"], 1,
+     ["unknown key 'thermal_pc_hypre_boomeramg_agg_nll'"]),
     # an option of another command
     (["tortuosity", "missing.h5", "-restart", "x.h5"], 1, ["unknown key \'restart\'", "tomocell tortuosity"]),
     (["run", DEMO, "-foil_lenght_m", "0.5"], 1, ["unknown key \'foil_lenght_m\'", "did you mean \'foil_length_m\'?"]),
@@ -64,6 +70,8 @@ GOOD = [
     (["cell", "-ksp_rtol", "1e-8", "-ksp_converged_reason", "-mat_view", "::ascii_info", "-options_left", "0",
       "-pc_type", "gamg", "-pc_gamg_threshold", "0.05", "-thermal_ksp_type", "cg", "-progress", "5"] + SHORT, []),
     (["run", DEMO, "-ksp_rtol", "1e-10", "-ksp_type", "cg", "-net_partition_ufactor", "30"], ["effective resistance"]),
+    (["run", DEMO, "-pc_hypre_boomeramg_agg_nl", "1", "-thermal_pc_hypre_boomeramg_P_max", "4"],
+     ["effective resistance"]),
 ]
 
 fails = 0
