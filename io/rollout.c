@@ -811,7 +811,10 @@ static PetscErrorCode RollWriteSummary(TCRollOutput m, const char outdir[], cons
       TCRollSolverCounts c;
       PetscCall(TCRollGetSolverCounts(m->roll, &c));
       TCJsonObjectBegin(&js, "linear_solves");
-      TCJsonString(&js, "newton_preconditioner", c.newton_direct ? "direct" : "amg");
+      TCJsonString(&js, "newton_preconditioner",
+                   c.newton_pc == TC_ROLL_SOLVER_FOIL  ? "foil"
+                   : c.newton_pc == TC_ROLL_SOLVER_AMG ? "amg"
+                                                       : "direct");
       TCJsonInt(&js, "newton_solves", c.newton_solves);
       TCJsonInt(&js, "newton_iterations", c.newton_its);
       TCJsonInt(&js, "newton_pc_setups", c.newton_pc_setups);

@@ -97,6 +97,7 @@ enum {
 #define TC_ROLL_LIN_ETA_DIRECT 1e-6
 #define TC_ROLL_LIN_QUAD       0.05
 #define TC_ROLL_LIN_FLOOR      0.25
+#define TC_ROLL_FOIL_EXTRA_ITS 20
 #define TC_ROLL_PC_GROWTH      1.5
 #define TC_ROLL_PC_DMIN        1.0
 
@@ -179,6 +180,12 @@ struct _p_TCRoll {
   PetscBool        lin_polish; /* the solve is Polish's */
   PetscReal       *gpc, pc_ctl, pc_pterm;
   PetscReal        lin_eta, lin_r0; /* inexact-Newton factor; |F| of the solve */
+  /* the "foil" preconditioner (SetFoilPreconditioner): the free nodes of each foil
+     (indicators) for the solves' charge test, and the currents' scale */
+  PetscBool        foil_pc;
+  PetscInt         foil_it0; /* the solve's first iteration that met the norm test */
+  Vec              fz[2];
+  PetscReal        fsum_scale;
   void            *kspdef;          /* KSPConvergedDefault's context */
   PetscReal        th_r0;           /* the thermal solve's initial residual */
   void            *kspdef_th;
@@ -225,6 +232,29 @@ static PetscBool IsFixed(TCRoll r, PetscInt tag)
 {
   return (PetscBool)(tag == TC_ROLL_TAG_NEG_TERMINAL ||
                      (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_VOLTAGE));
+}
+
+/* the indicators of each foil's free nodes (the Al foil with the positive
+   terminal unless it is fixed; the Cu foil), r->fz, for the "foil"
+   preconditioner */
+static PetscErrorCode FoilMasks(TCRoll r)
+{
+  PetscScalar *z0, *z1;
+
+  PetscFunctionBeginUser;
+  for (int k = 0; k < 2; k++)
+    if (!r->fz[k]) PetscCall(VecDuplicate(r->X, &r->fz[k]));
+  PetscCall(VecGetArray(r->fz[0], &z0));
+  PetscCall(VecGetArray(r->fz[1], &z1));
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscBool al = (PetscBool)(r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL);
+    PetscBool fixed = IsFixed(r, r->tag[i]);
+    z0[i] = al && !fixed ? 1 : 0;
+    z1[i] = !al && !fixed ? 1 : 0;
+  }
+  PetscCall(VecRestoreArray(r->fz[0], &z0));
+  PetscCall(VecRestoreArray(r->fz[1], &z1));
+  PetscFunctionReturn(0);
 }
 
 /* a ghosted copy of owned values (n) into owned+ghost (n + nghost) */
@@ -411,7 +441,8 @@ static PetscErrorCode Residual(TCRoll r, Vec F)
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, 4, MPIU_REAL, MPI_SUM, r->comm));
     r->fnorm_floor = PetscSqrtReal(s[0]);
     /* relative to the currents flowing (as the balance is reported), at least 1e-3 of 1C */
-    r->fsum_max = PetscMax(PetscAbsReal(s[1]), PetscAbsReal(s[2])) / PetscMax(s[3], 1e-3 * r->I1C);
+    r->fsum_scale = PetscMax(s[3], 1e-3 * r->I1C);
+    r->fsum_max   = PetscMax(PetscAbsReal(s[1]), PetscAbsReal(s[2])) / r->fsum_scale;
   }
   PetscFunctionReturn(0);
 }
@@ -606,7 +637,10 @@ static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
 
   PetscFunctionBeginUser;
   PetscCall(KSPConvergedDefault(ksp, it, rnorm, reason, r->kspdef));
-  if (it == 0) r->lin_r0 = rnorm;
+  if (it == 0) {
+    r->lin_r0   = rnorm;
+    r->foil_it0 = -1;
+  }
   if (*reason == KSP_CONVERGED_ITERATING && it > 0) {
     PetscReal atol, rtol, stol, floor;
     PetscInt  maxit, maxf;
@@ -618,6 +652,31 @@ static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
              : PetscMax(PetscMin(r->lin_eta, TC_ROLL_LIN_QUAD * r->lin_r0 / r->I1C) * r->lin_r0,
                         floor)))
       *reason = KSP_CONVERGED_ATOL;
+  }
+  if (r->foil_pc && *reason > 0) {
+    /* the charge each foil's free nodes would be left with after this update
+       (the sums the Newton test bounds by TC_ROLL_CHARGE_TOL), from the true
+       residual: the foil preconditioner leaves the residual smooth across the
+       foils, so a solve that meets its norm test goes on until they are met
+       too, for at most TC_ROLL_FOIL_EXTRA_ITS more iterations (their
+       rounding floor can be above the bound) */
+    PetscInt kmax;
+    PetscCall(KSPGetTolerances(ksp, NULL, NULL, NULL, &kmax));
+    if (r->foil_it0 < 0) r->foil_it0 = it;
+    if (it < kmax && it - r->foil_it0 < TC_ROLL_FOIL_EXTRA_ITS) {
+      Vec       res, t, v;
+      PetscReal zr[2];
+      PetscCall(FoilMasks(r));
+      PetscCall(VecDuplicate(r->X, &t));
+      PetscCall(VecDuplicate(r->X, &v));
+      PetscCall(KSPBuildResidual(ksp, t, v, &res));
+      PetscCall(VecMDot(res, 2, r->fz, zr));
+      PetscCall(VecDestroy(&t));
+      PetscCall(VecDestroy(&v));
+      if (PetscMax(PetscAbsReal(zr[0]), PetscAbsReal(zr[1])) >
+          TC_ROLL_LIN_FLOOR * TC_ROLL_CHARGE_TOL * r->fsum_scale)
+        *reason = KSP_CONVERGED_ITERATING;
+    }
   }
   if (*reason == KSP_CONVERGED_ITERATING) PetscFunctionReturn(0);
   r->cnt.newton_solves++;
@@ -684,17 +743,29 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
     PetscCall(PCSetType(pc, hypre ? PCHYPRE : PCGAMG));
     if (hypre) {
       /* BoomerAMG for 3-D-like graphs (the layers make one): HMIS coarsening,
-         extended+i interpolation, strong threshold 0.5, one level of
-         aggressive coarsening; on the 21700 at 1 mm x 20 layers this took the
-         preconditioner's set-up from 83 to 31 ms and the run from 64 to 47 s.
-         Options given by the user win. */
-      const char *def[4][2] = {{"pc_hypre_boomeramg_coarsen_type", "HMIS"},
-                               {"pc_hypre_boomeramg_interp_type", "ext+i"},
-                               {"pc_hypre_boomeramg_strong_threshold", "0.5"},
-                               {"pc_hypre_boomeramg_agg_nl", "1"}};
+         extended+i interpolation, strong threshold 0.5. With one level of
+         aggressive coarsening (agg_nl 1: a cheaper set-up, weaker cycles) this
+         took the preconditioner's set-up on the 21700 at 1 mm x 20 layers
+         from 83 to 31 ms and the run from 64 to 47 s when it was rebuilt at
+         every step. The Newton's is kept across steps now (13 set-ups in that
+         run at 2 ranks): without aggressive coarsening its CG takes 1,167
+         iterations instead of 2,484 (same steps and Newton iterations,
+         capacity to 1e-11 of itself, T_max to 1e-9 K). The thermal one keeps
+         agg_nl 1 (620 iterations against 558 without, but cheaper cycles: no
+         slower; with abuse reactions it is rebuilt often) and takes at most
+         4 interpolation weights per row (P_max 4: operator complexity 2.7 ->
+         2.1, 1,345 instead of 1,310 CG iterations in that run with the foil
+         preconditioner for the Newton, thermal solves 7.1 -> 6.0 s). Options
+         given by the user win. */
       const char *prefix;
       PetscCall(PCGetOptionsPrefix(pc, &prefix));
-      for (int k = 0; k < 4; k++) {
+      PetscBool   th       = (PetscBool)(prefix && !strcmp(prefix, "thermal_"));
+      const char *def[5][2] = {{"pc_hypre_boomeramg_coarsen_type", "HMIS"},
+                               {"pc_hypre_boomeramg_interp_type", "ext+i"},
+                               {"pc_hypre_boomeramg_strong_threshold", "0.5"},
+                               {"pc_hypre_boomeramg_agg_nl", th ? "1" : "0"},
+                               {"pc_hypre_boomeramg_P_max", th ? "4" : "0"}};
+      for (int k = 0; k < 5; k++) {
         char      name[256];
         PetscBool set;
         PetscCall(PetscSNPrintf(name, sizeof(name), "-%s%s", prefix ? prefix : "", def[k][0]));
@@ -719,6 +790,134 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
   PetscFunctionReturn(0);
 }
 
+/* The Newton's preconditioner for a layered roll ("foil"): the two foils'
+   sheets factored apart (PCFIELDSPLIT, additive: the Al foil with the
+   positive terminal, the Cu foil with the negative), each by LU (on 2+
+   ranks every rank factors both sheets: PCREDUNDANT), plus a coarse
+   correction in the span of each foil's constant (FoilCoarse). Within a
+   foil the conductances are those of metal; between the foils only the
+   elements' (3-4 orders of magnitude smaller), so the dropped coupling is
+   weak; what it carries is the charge between the foils (one foil's
+   potential against the other's), which the coarse correction restores, so
+   CG converges in a few iterations and its residual keeps the electrodes'
+   charge balance. Each sheet alone is a 2-D graph (along the foil x across
+   its width), whose factor fills in little, where the whole roll's couples
+   neighbouring turns through the elements and fills in like a 3-D grid's. */
+typedef struct {
+  TCRoll    r;    /* its fz: the indicators of each foil's free nodes */
+  Vec       z[2]; /* their copies at the set-up */
+  PetscReal a[4]; /* z_j . P z_k */
+} FoilCoarse;
+
+static PetscErrorCode FoilCoarseSetUp(PC pc)
+{
+  FoilCoarse *fc;
+  Mat         P;
+  Vec         w;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &fc));
+  PetscCall(PCGetOperators(pc, NULL, &P));
+  PetscCall(FoilMasks(fc->r));
+  for (int k = 0; k < 2; k++) {
+    if (!fc->z[k]) PetscCall(VecDuplicate(fc->r->fz[k], &fc->z[k]));
+    PetscCall(VecCopy(fc->r->fz[k], fc->z[k]));
+  }
+  PetscCall(VecDuplicate(fc->z[0], &w));
+  for (int k = 0; k < 2; k++) {
+    PetscCall(MatMult(P, fc->z[k], w));
+    PetscCall(VecMDot(w, 2, fc->z, fc->a + 2 * k)); /* a[2k + j] = z_j . P z_k */
+  }
+  PetscCall(VecDestroy(&w));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FoilCoarseApply(PC pc, Vec x, Vec y)
+{
+  FoilCoarse *fc;
+  PetscReal   c[2], det, y2[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &fc));
+  PetscCall(VecMDot(x, 2, fc->z, c));
+  /* (Z^T P Z) y2 = Z^T x, with (Z^T P Z)_jk = a[2k + j] */
+  det   = fc->a[0] * fc->a[3] - fc->a[2] * fc->a[1];
+  y2[0] = det != 0 ? (fc->a[3] * c[0] - fc->a[2] * c[1]) / det : 0;
+  y2[1] = det != 0 ? (fc->a[0] * c[1] - fc->a[1] * c[0]) / det : 0;
+  PetscCall(VecSet(y, 0));
+  PetscCall(VecMAXPY(y, 2, y2, fc->z));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FoilCoarseDestroy(PC pc)
+{
+  FoilCoarse *fc;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &fc));
+  PetscCall(VecDestroy(&fc->z[0]));
+  PetscCall(VecDestroy(&fc->z[1]));
+  PetscCall(PetscFree(fc));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
+{
+  PetscInt    rstart, nal = 0, ncu = 0, *ial, *icu;
+  IS          is[2];
+  PetscMPIInt size;
+  const char *prefix;
+  PC          fs, cs;
+  FoilCoarse *fc;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(VecGetOwnershipRange(r->X, &rstart, NULL));
+  PetscCall(PetscNew(&fc));
+  fc->r      = r;
+  r->foil_pc = PETSC_TRUE;
+  PetscCall(PetscMalloc2(r->n, &ial, r->n, &icu));
+  for (PetscInt i = 0; i < r->n; i++) {
+    if (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL)
+      ial[nal++] = rstart + i;
+    else
+      icu[ncu++] = rstart + i;
+  }
+  PetscCall(PCSetType(pc, PCCOMPOSITE));
+  PetscCall(PCCompositeSetType(pc, PC_COMPOSITE_ADDITIVE));
+  PetscCall(PCCompositeAddPCType(pc, PCFIELDSPLIT));
+  PetscCall(PCCompositeAddPCType(pc, PCSHELL));
+  PetscCall(PCCompositeGetPC(pc, 1, &cs));
+  PetscCall(PCShellSetContext(cs, fc));
+  PetscCall(PCShellSetSetUp(cs, FoilCoarseSetUp));
+  PetscCall(PCShellSetApply(cs, FoilCoarseApply));
+  PetscCall(PCShellSetDestroy(cs, FoilCoarseDestroy));
+  PetscCall(PCShellSetName(cs, "coarse correction: each foil's constant"));
+  PetscCall(PCCompositeGetPC(pc, 0, &fs));
+  PetscCall(ISCreateGeneral(r->comm, nal, ial, PETSC_COPY_VALUES, &is[0]));
+  PetscCall(ISCreateGeneral(r->comm, ncu, icu, PETSC_COPY_VALUES, &is[1]));
+  PetscCall(PetscFree2(ial, icu));
+  PetscCall(PCFieldSplitSetType(fs, PC_COMPOSITE_ADDITIVE));
+  PetscCall(PCFieldSplitSetIS(fs, "al", is[0]));
+  PetscCall(PCFieldSplitSetIS(fs, "cu", is[1]));
+  PetscCall(ISDestroy(&is[0]));
+  PetscCall(ISDestroy(&is[1]));
+  PetscCall(PCGetOptionsPrefix(fs, &prefix));
+  for (int f = 0; f < 2; f++) {
+    const char *def[2][2] = {{"ksp_type", "preonly"}, {"pc_type", size > 1 ? "redundant" : "lu"}};
+    for (int k = 0; k < 2; k++) {
+      char      name[256];
+      PetscBool set;
+      PetscCall(PetscSNPrintf(name, sizeof(name), "-%sfieldsplit_%s_%s", prefix ? prefix : "",
+                              f ? "cu" : "al", def[k][0]));
+      PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+      if (!set) PetscCall(PetscOptionsSetValue(NULL, name, def[k][1]));
+    }
+  }
+  PetscCall(PCSetFromOptions(fs));
+  PetscFunctionReturn(0);
+}
+
 /* The linear solvers, at the first solve (not at creation: a SuperLU_dist
    preconditioner destroyed before its first use fails). Both systems are
    solved by CG with a preconditioner built at the first solve of each step
@@ -735,13 +934,19 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   SNESLineSearch ls;
   PetscInt       solver = r->rp.linear_solver;
   PetscMPIInt    size;
-  PetscBool      small;
+  PetscBool      small, th_amg;
 
   PetscFunctionBeginUser;
   if (r->snes_ready) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_size(r->comm, &size));
   PetscCall(DirectSmall(r, &small));
-  if (solver == TC_ROLL_SOLVER_AUTO) solver = small ? TC_ROLL_SOLVER_DIRECT : TC_ROLL_SOLVER_AMG;
+  if (solver == TC_ROLL_SOLVER_AUTO) {
+    PetscInt N;
+    PetscCall(VecGetSize(r->X, &N));
+    solver = small                          ? TC_ROLL_SOLVER_DIRECT
+             : N <= TC_ROLL_FOIL_MAX_NODES ? TC_ROLL_SOLVER_FOIL
+                                            : TC_ROLL_SOLVER_AMG;
+  }
   /* Newton: the linear error stays below the Newton test's rounding floor */
   PetscCall(SNESGetKSP(r->snes, &ksp));
   PetscCall(KSPSetType(ksp, KSPCG));
@@ -751,9 +956,14 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   PetscCall(KSPConvergedDefaultCreate(&r->kspdef));
   PetscCall(KSPSetConvergenceTest(ksp, NewtonKSPConverged, r, NULL));
   PetscCall(KSPGetPC(ksp, &pc));
-  PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG)));
-  r->cnt.newton_direct = (PetscBool)(solver != TC_ROLL_SOLVER_AMG);
-  if (r->lin_eta == 0) r->lin_eta = r->cnt.newton_direct ? TC_ROLL_LIN_ETA_DIRECT : TC_ROLL_LIN_ETA;
+  if (solver == TC_ROLL_SOLVER_FOIL)
+    PetscCall(SetFoilPreconditioner(r, pc));
+  else
+    PetscCall(SetSPDPreconditioner(r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG)));
+  r->cnt.newton_pc = solver;
+  /* factorisations (also the foils'): cheap iterations, tighter solves */
+  if (r->lin_eta == 0)
+    r->lin_eta = solver != TC_ROLL_SOLVER_AMG ? TC_ROLL_LIN_ETA_DIRECT : TC_ROLL_LIN_ETA;
   PetscCall(SNESGetLineSearch(r->snes, &ls));
   /* full Newton steps: a backtracked step would pass the update-size (stol) test unconverged */
   PetscCall(SNESLineSearchSetType(ls, SNESLINESEARCHBASIC));
@@ -766,8 +976,9 @@ static PetscErrorCode SolversConfigure(TCRoll r)
   PetscCall(KSPGetPC(r->ksp_th, &pc));
   /* not a second SuperLU_dist factorisation in the process: it corrupts the
      heap at finalisation (Debian's SuperLU_dist 8.1) */
-  PetscCall(SetSPDPreconditioner(
-      r, pc, (PetscBool)(solver == TC_ROLL_SOLVER_AMG || (size > 1 && !small))));
+  th_amg = (PetscBool)(solver == TC_ROLL_SOLVER_AMG || (size > 1 && !small) ||
+                      (solver == TC_ROLL_SOLVER_FOIL && !small));
+  PetscCall(SetSPDPreconditioner(r, pc, th_amg));
   /* the hardware's nodes are dense rows (a can ring couples to every outer node in
      its band, the bottom and the cap to every end node): nested dissection's
      separators fill in around them (the 18650 at 10 mm x 3 layers: fill 9.1, 33,184
@@ -775,7 +986,7 @@ static PetscErrorCode SolversConfigure(TCRoll r)
      takes them last (3.5, 12,778). With abuse reactions the thermal matrix is
      factored at every Newton iteration of the step. Without the hardware the
      ordering stays nested dissection (the same bits as before). */
-  if (r->Nhw > 0 && solver != TC_ROLL_SOLVER_AMG && !(size > 1 && !small)) {
+  if (r->Nhw > 0 && !th_amg) {
     PC lu = pc;
     if (size > 1) { /* small on many ranks: every rank factors the whole matrix */
       KSP inner;
@@ -2668,6 +2879,8 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(KSPDestroy(&r->ksp_th));
   if (r->kspdef) PetscCall(KSPConvergedDefaultDestroy(r->kspdef));
   if (r->kspdef_th) PetscCall(KSPConvergedDefaultDestroy(r->kspdef_th));
+  PetscCall(VecDestroy(&r->fz[0]));
+  PetscCall(VecDestroy(&r->fz[1]));
   PetscCall(PetscFree(r->gpc));
   PetscCall(MatDestroy(&r->J));
   PetscCall(MatDestroy(&r->K));

@@ -35,7 +35,9 @@
  * (kept in the state, so restarts repeat bit for bit; -roll_pc_lag false:
  * rebuilt at every step) -- LU up to TC_ROLL_DIRECT_MAX_NODES nodes, or
  * TC_ROLL_DIRECT_MAX_NODES_SHEET for one node layer (on 2+ ranks a redundant
- * sequential LU on every rank), above that BoomerAMG; any KSP/PC by options.
+ * sequential LU on every rank), above that (up to TC_ROLL_FOIL_MAX_NODES) each
+ * foil's sheet factored apart for the Newton and BoomerAMG for the thermal
+ * solves, above that BoomerAMG for both; any KSP/PC by options.
  *
  * Thermal network on the foil nodes: a Cu node stands for its foil strip plus
  * one negative coating and half a separator on each side, an Al node for its
@@ -169,8 +171,9 @@
        "roll and hardware add up to it (instead of thermal_rho_cp_J_m3K)", PETSC_TRUE},            \
       {"thermal_tol_K", TC_KEY_REAL, "0.05", 0, 10, PETSC_TRUE, NULL,                              \
        "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
-      {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg",                 \
-       "job roll: linear solves (auto: direct up to 5000 nodes, else CG + AMG)",                   \
+      {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg|foil",            \
+       "job roll: linear solves (auto: direct up to 5000 nodes or 50,000 for one node layer, "     \
+       "else foil: each foil factored apart, up to 10^6 nodes, else CG + AMG)",               \
        PETSC_FALSE},                                                                               \
       {"abuse", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                      \
        "abuse reactions at every thermal node: a set in inputs/params/ (kim2007) or a JSON path",   \
@@ -216,14 +219,25 @@ typedef struct _p_TCRoll *TCRoll;
 
 /* The linear solves (Newton, thermal): automatic (direct up to
    TC_ROLL_DIRECT_MAX_NODES nodes, or TC_ROLL_DIRECT_MAX_NODES_SHEET for one
-   node layer, else AMG), LU (2+ ranks: redundant sequential LU up to those
-   sizes, else SuperLU_dist), or CG + algebraic multigrid (BoomerAMG) */
-typedef enum { TC_ROLL_SOLVER_AUTO, TC_ROLL_SOLVER_DIRECT, TC_ROLL_SOLVER_AMG } TCRollSolver;
+   node layer, else foil up to TC_ROLL_FOIL_MAX_NODES, else AMG), LU (2+
+   ranks: redundant sequential LU up to those sizes, else SuperLU_dist), CG +
+   algebraic multigrid (BoomerAMG), or foil: the Newton's CG preconditioned by
+   each foil's sheet factored apart plus a correction of each foil's mean
+   potential (solver/roll.c, SetFoilPreconditioner), the thermal one's by AMG */
+typedef enum {
+  TC_ROLL_SOLVER_AUTO,
+  TC_ROLL_SOLVER_DIRECT,
+  TC_ROLL_SOLVER_AMG,
+  TC_ROLL_SOLVER_FOIL /* the Newton's: each foil's sheet factored apart; the thermal: AMG */
+} TCRollSolver;
 #define TC_ROLL_DIRECT_MAX_NODES 5000
 /* ... and for a roll of one node layer (a 2-D graph, little fill): direct up
    to this (an 18650 at 0.1 mm, 23,500 nodes: CG + LU 1.0 s against CG +
    BoomerAMG 1.3 s of linear solves in 3 minutes of 1C) */
 #define TC_ROLL_DIRECT_MAX_NODES_SHEET 50000
+/* ... and the foil preconditioner up to this (every rank factors both foils'
+   sheets); AMG above */
+#define TC_ROLL_FOIL_MAX_NODES 1000000
 
 /* The cell's hardware in the thermal network (thermal_hardware: can): the can
    wall as rings of nodes over its height (conduction along it, convection and
@@ -338,7 +352,7 @@ typedef struct {
 typedef struct {
   PetscInt  newton_solves, newton_its, newton_pc_setups;
   PetscInt  thermal_solves, thermal_its, thermal_pc_setups;
-  PetscBool newton_direct; /* the Newton's preconditioner is a factorisation (else AMG) */
+  PetscInt  newton_pc; /* the Newton's preconditioner: TC_ROLL_SOLVER_DIRECT, _AMG or _FOIL */
 } TCRollSolverCounts;
 
 /* Collective on the network's communicator. net must have terminals; cell
