@@ -98,6 +98,11 @@ enum {
 #define TC_ROLL_LIN_QUAD       0.05
 #define TC_ROLL_LIN_FLOOR      0.25
 #define TC_ROLL_FOIL_EXTRA_ITS 20
+/* The thermal solves' CG also stops once its residual (preconditioned: about
+   the temperature error) is below this RMS per node, in K; with abuse
+   reactions (iterated to 1e-7 K) at rtol 1e-13 only. The energy books are
+   kept exact by ThermalBalance. */
+#define TC_ROLL_THERMAL_T_ATOL_K 1e-8
 #define TC_ROLL_PC_GROWTH      1.5
 #define TC_ROLL_PC_DMIN        1.0
 
@@ -169,6 +174,8 @@ struct _p_TCRoll {
   PetscBool          sens_ok;        /* sens belongs to this step */
   PetscBool          nested;         /* converge every element at every evaluation */
   PetscBool          th_fresh;       /* build the thermal preconditioner at the next solve */
+  PetscReal          th_atol;        /* the thermal CG's absolute test (TC_ROLL_THERMAL_T_ATOL_K) */
+  Vec                th_m, th_w, th_r; /* the free thermal nodes' indicator; work */
   PetscBool          th_pc_A;        /* ... which was built for A (not A - diag(D)) */
   PetscReal          th_pc_dt;       /* ... at this dt */
   TCRollSolverCounts cnt;            /* linear solves, iterations, preconditioner set-ups */
@@ -698,6 +705,8 @@ static PetscErrorCode ThermalKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
   PetscFunctionBeginUser;
   PetscCall(KSPConvergedDefault(ksp, it, rnorm, reason, r->kspdef_th));
   if (it == 0) r->th_r0 = rnorm;
+  if (*reason == KSP_CONVERGED_ITERATING && it > 0 && rnorm <= r->th_atol)
+    *reason = KSP_CONVERGED_ATOL;
   PetscFunctionReturn(0);
 }
 
@@ -1219,6 +1228,36 @@ static PetscErrorCode ThermalPCPrepare(TCRoll r, PetscReal dt, PetscBool abuse, 
 
 /* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
    derivative of a temperature-dependent source. *ok: the solve converged. */
+/* The thermal solve's energy correction: the free nodes shifted together by
+   the temperature that makes the sum of the residual over them (the heat the
+   solve leaves unbalanced, W: the step's error in the energy books) zero,
+   d = m.(b - A T) / m.A m. The CG stops at TC_ROLL_THERMAL_T_ATOL_K (RMS,
+   in its preconditioned norm: about the temperature error), or at rtol
+   1e-13; the books then close to rounding as when every solve ran to
+   1e-13, and the shift is below the CG's tolerance. */
+static PetscErrorCode ThermalBalance(TCRoll r, Mat A, Vec T)
+{
+  PetscReal s, den;
+
+  PetscFunctionBeginUser;
+  if (!r->th_m) {
+    PetscScalar *m;
+    PetscCall(VecDuplicate(T, &r->th_m));
+    PetscCall(VecDuplicate(T, &r->th_w));
+    PetscCall(VecDuplicate(T, &r->th_r));
+    PetscCall(VecGetArray(r->th_m, &m));
+    for (PetscInt i = 0; i < r->nt; i++) m[i] = ThermalFixed(r, i) ? 0 : 1;
+    PetscCall(VecRestoreArray(r->th_m, &m));
+  }
+  PetscCall(MatMult(A, T, r->th_r));
+  PetscCall(VecAYPX(r->th_r, -1.0, r->b)); /* b - A T */
+  PetscCall(MatMult(A, r->th_m, r->th_w));
+  PetscCall(VecDot(r->th_r, r->th_m, &s));
+  PetscCall(VecDot(r->th_w, r->th_m, &den));
+  if (den > 0) PetscCall(VecAXPY(T, s / den, r->th_m));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec D, Vec Tnew,
                                        PetscBool *ok)
 {
@@ -1262,8 +1301,14 @@ static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, 
   PetscCall(VecRestoreArrayRead(r->H, &h));
   PetscCall(VecRestoreArrayRead(r->C, &c));
   PetscCall(VecRestoreArray(r->b, &bb));
+  {
+    PetscInt N;
+    PetscCall(VecGetSize(r->b, &N));
+    r->th_atol = D ? 0 : TC_ROLL_THERMAL_T_ATOL_K * PetscSqrtReal((PetscReal)N);
+  }
   PetscCall(KSPSolve(r->ksp_th, r->b, Tnew));
   PetscCall(KSPGetConvergedReason(r->ksp_th, &reason));
+  if (reason > 0 && !D) PetscCall(ThermalBalance(r, op, Tnew));
   {
     PetscInt  its;
     PetscReal rn;
@@ -2879,6 +2924,9 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(KSPDestroy(&r->ksp_th));
   if (r->kspdef) PetscCall(KSPConvergedDefaultDestroy(r->kspdef));
   if (r->kspdef_th) PetscCall(KSPConvergedDefaultDestroy(r->kspdef_th));
+  PetscCall(VecDestroy(&r->th_m));
+  PetscCall(VecDestroy(&r->th_w));
+  PetscCall(VecDestroy(&r->th_r));
   PetscCall(VecDestroy(&r->fz[0]));
   PetscCall(VecDestroy(&r->fz[1]));
   PetscCall(PetscFree(r->gpc));
