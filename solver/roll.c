@@ -97,6 +97,8 @@ enum {
 #define TC_ROLL_LIN_ETA_DIRECT 1e-6
 #define TC_ROLL_LIN_QUAD       0.05
 #define TC_ROLL_LIN_FLOOR      0.25
+/* with the foil preconditioner, at most this many CG iterations more for
+   each foil's charge (NewtonKSPConverged) */
 #define TC_ROLL_FOIL_EXTRA_ITS 20
 /* The thermal solves' CG also stops once its residual (preconditioned: about
    the temperature error) is below this RMS per node, in K; with abuse
@@ -712,6 +714,20 @@ static PetscErrorCode ThermalKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
 
 /* ---- linear solvers ------------------------------------------------------ */
 
+/* -<prefix><sub><name> set to value unless given (options given by the user win) */
+static PetscErrorCode OptionDefault(const char *prefix, const char *sub, const char *name,
+                                    const char *value)
+{
+  char      opt[256];
+  PetscBool set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%s%s%s", prefix ? prefix : "", sub, name));
+  PetscCall(PetscOptionsHasName(NULL, NULL, opt, &set));
+  if (!set) PetscCall(PetscOptionsSetValue(NULL, opt, value));
+  PetscFunctionReturn(0);
+}
+
 /* Small enough for a sequential factorisation (on 2+ ranks on every rank):
    up to TC_ROLL_DIRECT_MAX_NODES nodes, or TC_ROLL_DIRECT_MAX_NODES_SHEET for
    a roll of one node layer (a 2-D graph: its nested-dissection fill stays
@@ -774,13 +790,7 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
                                {"pc_hypre_boomeramg_strong_threshold", "0.5"},
                                {"pc_hypre_boomeramg_agg_nl", th ? "1" : "0"},
                                {"pc_hypre_boomeramg_P_max", th ? "4" : "0"}};
-      for (int k = 0; k < 5; k++) {
-        char      name[256];
-        PetscBool set;
-        PetscCall(PetscSNPrintf(name, sizeof(name), "-%s%s", prefix ? prefix : "", def[k][0]));
-        PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
-        if (!set) PetscCall(PetscOptionsSetValue(NULL, name, def[k][1]));
-      }
+      for (int k = 0; k < 5; k++) PetscCall(OptionDefault(prefix, "", def[k][0], def[k][1]));
       PetscCall(PCSetFromOptions(pc));
     }
     PetscFunctionReturn(0);
@@ -913,15 +923,9 @@ static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
   PetscCall(ISDestroy(&is[1]));
   PetscCall(PCGetOptionsPrefix(fs, &prefix));
   for (int f = 0; f < 2; f++) {
-    const char *def[2][2] = {{"ksp_type", "preonly"}, {"pc_type", size > 1 ? "redundant" : "lu"}};
-    for (int k = 0; k < 2; k++) {
-      char      name[256];
-      PetscBool set;
-      PetscCall(PetscSNPrintf(name, sizeof(name), "-%sfieldsplit_%s_%s", prefix ? prefix : "",
-                              f ? "cu" : "al", def[k][0]));
-      PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
-      if (!set) PetscCall(PetscOptionsSetValue(NULL, name, def[k][1]));
-    }
+    PetscCall(OptionDefault(prefix, f ? "fieldsplit_cu_" : "fieldsplit_al_", "ksp_type", "preonly"));
+    PetscCall(OptionDefault(prefix, f ? "fieldsplit_cu_" : "fieldsplit_al_", "pc_type",
+                            size > 1 ? "redundant" : "lu"));
   }
   PetscCall(PCSetFromOptions(fs));
   PetscFunctionReturn(0);
@@ -1226,15 +1230,13 @@ static PetscErrorCode ThermalPCPrepare(TCRoll r, PetscReal dt, PetscBool abuse, 
   PetscFunctionReturn(0);
 }
 
-/* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
-   derivative of a temperature-dependent source. *ok: the solve converged. */
 /* The thermal solve's energy correction: the free nodes shifted together by
    the temperature that makes the sum of the residual over them (the heat the
    solve leaves unbalanced, W: the step's error in the energy books) zero,
    d = m.(b - A T) / m.A m. The CG stops at TC_ROLL_THERMAL_T_ATOL_K (RMS,
    in its preconditioned norm: about the temperature error), or at rtol
    1e-13; the books then close to rounding as when every solve ran to
-   1e-13, and the shift is below the CG's tolerance. */
+   1e-13, and the shift is about the CG's tolerance or less. */
 static PetscErrorCode ThermalBalance(TCRoll r, Mat A, Vec T)
 {
   PetscReal s, den;
@@ -1258,6 +1260,8 @@ static PetscErrorCode ThermalBalance(TCRoll r, Mat A, Vec T)
   PetscFunctionReturn(0);
 }
 
+/* (C/dt + K + H - diag(D)) Tnew = C/dt Told + Q + H T_amb; D (may be NULL) the
+   derivative of a temperature-dependent source. *ok: the solve converged. */
 static PetscErrorCode ThermalSolveCore(TCRoll r, Vec Told, Vec Q, PetscReal dt, Vec D, Vec Tnew,
                                        PetscBool *ok)
 {
