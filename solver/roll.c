@@ -810,10 +810,9 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
 }
 
 /* The Newton's preconditioner for a layered roll ("foil"): the two foils'
-   sheets factored apart (PCFIELDSPLIT, additive: the Al foil with the
-   positive terminal, the Cu foil with the negative), each by LU (on 2+
-   ranks every rank factors both sheets: PCREDUNDANT), plus a coarse
-   correction in the span of each foil's constant (FoilCoarse). Within a
+   sheets factored apart (FoilSheets: the Al foil with the positive terminal,
+   the Cu foil with the negative, each by LU on one rank), plus, added, a
+   coarse correction in the span of each foil's constant (FoilCoarse). Within a
    foil the conductances are those of metal; between the foils only the
    elements' (3-4 orders of magnitude smaller), so the dropped coupling is
    weak; what it carries is the charge between the foils (one foil's
@@ -880,54 +879,148 @@ static PetscErrorCode FoilCoarseDestroy(PC pc)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
+/* The foils' sheets factored apart: sheet k (0 Al, 1 Cu) is gathered to rank
+   k % size, which factors it (sequential LU, nested dissection) and solves
+   with it, so on 2 ranks the two sheets are solved at the same time. */
+typedef struct {
+  TCRoll      r;
+  PetscMPIInt rank, size;
+  IS          rows[2];  /* the sheet's rows: on its rank all of them, elsewhere none */
+  PetscInt    nsub;     /* the sheets this rank holds (0-2), and which */
+  PetscInt    which[2];
+  Mat        *sub;      /* their matrices (MatCreateSubMatrices) */
+  KSP         ksp[2];   /* their factorisations */
+  Vec         xs[2], ys[2];
+  VecScatter  sc[2];    /* global vector -> sheet k on its rank */
+} FoilSheets;
+
+static PetscErrorCode FoilSheetsSetUp(PC pc)
 {
-  PetscInt    rstart, nal = 0, ncu = 0, *ial, *icu;
-  IS          is[2];
-  PetscMPIInt size;
-  const char *prefix;
-  PC          fs, cs;
-  FoilCoarse *fc;
+  FoilSheets *fs;
+  Mat         P;
+  IS          rows[2];
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_size(r->comm, &size));
+  PetscCall(PCShellGetContext(pc, &fs));
+  PetscCall(PCGetOperators(pc, NULL, &P));
+  for (PetscInt j = 0; j < fs->nsub; j++) rows[j] = fs->rows[fs->which[j]];
+  if (!fs->sub) {
+    PetscCall(MatCreateSubMatrices(P, fs->nsub, rows, rows, MAT_INITIAL_MATRIX, &fs->sub));
+    for (PetscInt j = 0; j < fs->nsub; j++) {
+      PetscInt k = fs->which[j];
+      PC       lu;
+      PetscCall(KSPCreate(PETSC_COMM_SELF, &fs->ksp[k]));
+      PetscCall(KSPSetType(fs->ksp[k], KSPPREONLY));
+      PetscCall(KSPGetPC(fs->ksp[k], &lu));
+      PetscCall(PCSetType(lu, PCLU));
+    }
+  } else
+    PetscCall(MatCreateSubMatrices(P, fs->nsub, rows, rows, MAT_REUSE_MATRIX, &fs->sub));
+  for (PetscInt j = 0; j < fs->nsub; j++) {
+    PetscInt k = fs->which[j];
+    PetscCall(KSPSetOperators(fs->ksp[k], fs->sub[j], fs->sub[j]));
+    PetscCall(KSPSetUp(fs->ksp[k]));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FoilSheetsApply(PC pc, Vec x, Vec y)
+{
+  FoilSheets *fs;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &fs));
+  for (int k = 0; k < 2; k++)
+    PetscCall(VecScatterBegin(fs->sc[k], x, fs->xs[k], INSERT_VALUES, SCATTER_FORWARD));
+  for (int k = 0; k < 2; k++)
+    PetscCall(VecScatterEnd(fs->sc[k], x, fs->xs[k], INSERT_VALUES, SCATTER_FORWARD));
+  for (PetscInt j = 0; j < fs->nsub; j++) {
+    PetscInt k = fs->which[j];
+    PetscCall(KSPSolve(fs->ksp[k], fs->xs[k], fs->ys[k]));
+  }
+  for (int k = 0; k < 2; k++)
+    PetscCall(VecScatterBegin(fs->sc[k], fs->ys[k], y, INSERT_VALUES, SCATTER_REVERSE));
+  for (int k = 0; k < 2; k++)
+    PetscCall(VecScatterEnd(fs->sc[k], fs->ys[k], y, INSERT_VALUES, SCATTER_REVERSE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FoilSheetsDestroy(PC pc)
+{
+  FoilSheets *fs;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &fs));
+  if (fs->sub) PetscCall(MatDestroySubMatrices(fs->nsub, &fs->sub));
+  for (int k = 0; k < 2; k++) {
+    PetscCall(ISDestroy(&fs->rows[k]));
+    PetscCall(KSPDestroy(&fs->ksp[k]));
+    PetscCall(VecDestroy(&fs->xs[k]));
+    PetscCall(VecDestroy(&fs->ys[k]));
+    PetscCall(VecScatterDestroy(&fs->sc[k]));
+  }
+  PetscCall(PetscFree(fs));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
+{
+  PetscInt    rstart, nl[2] = {0, 0}, *il[2];
+  PC          ps, cs;
+  FoilCoarse *fc;
+  FoilSheets *fs;
+
+  PetscFunctionBeginUser;
   PetscCall(VecGetOwnershipRange(r->X, &rstart, NULL));
   PetscCall(PetscNew(&fc));
   fc->r      = r;
   r->foil_pc = PETSC_TRUE;
-  PetscCall(PetscMalloc2(r->n, &ial, r->n, &icu));
+  PetscCall(PetscNew(&fs));
+  fs->r = r;
+  PetscCallMPI(MPI_Comm_rank(r->comm, &fs->rank));
+  PetscCallMPI(MPI_Comm_size(r->comm, &fs->size));
+  PetscCall(PetscMalloc2(r->n, &il[0], r->n, &il[1]));
   for (PetscInt i = 0; i < r->n; i++) {
-    if (r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL)
-      ial[nal++] = rstart + i;
-    else
-      icu[ncu++] = rstart + i;
+    int k = r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL ? 0 : 1;
+    il[k][nl[k]++] = rstart + i;
   }
+  for (int k = 0; k < 2; k++) {
+    IS       mine, all;
+    PetscInt n, nall;
+    PetscCall(ISCreateGeneral(r->comm, nl[k], il[k], PETSC_USE_POINTER, &mine));
+    PetscCall(ISAllGather(mine, &all)); /* in rank order: ascending */
+    PetscCall(ISDestroy(&mine));
+    PetscCall(ISGetLocalSize(all, &nall));
+    if (fs->rank == k % fs->size) {
+      fs->rows[k]               = all;
+      fs->which[fs->nsub++]     = k;
+      n                         = nall;
+    } else {
+      PetscCall(ISDestroy(&all));
+      PetscCall(ISCreateGeneral(PETSC_COMM_SELF, 0, NULL, PETSC_COPY_VALUES, &fs->rows[k]));
+      n = 0;
+    }
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, n, &fs->xs[k]));
+    PetscCall(VecDuplicate(fs->xs[k], &fs->ys[k]));
+    PetscCall(VecScatterCreate(r->X, fs->rows[k], fs->xs[k], NULL, &fs->sc[k]));
+  }
+  PetscCall(PetscFree2(il[0], il[1]));
   PetscCall(PCSetType(pc, PCCOMPOSITE));
   PetscCall(PCCompositeSetType(pc, PC_COMPOSITE_ADDITIVE));
-  PetscCall(PCCompositeAddPCType(pc, PCFIELDSPLIT));
   PetscCall(PCCompositeAddPCType(pc, PCSHELL));
+  PetscCall(PCCompositeAddPCType(pc, PCSHELL));
+  PetscCall(PCCompositeGetPC(pc, 0, &ps));
+  PetscCall(PCShellSetContext(ps, fs));
+  PetscCall(PCShellSetSetUp(ps, FoilSheetsSetUp));
+  PetscCall(PCShellSetApply(ps, FoilSheetsApply));
+  PetscCall(PCShellSetDestroy(ps, FoilSheetsDestroy));
+  PetscCall(PCShellSetName(ps, "each foil's sheet by LU, the Al on rank 0, the Cu on rank 1 % size"));
   PetscCall(PCCompositeGetPC(pc, 1, &cs));
   PetscCall(PCShellSetContext(cs, fc));
   PetscCall(PCShellSetSetUp(cs, FoilCoarseSetUp));
   PetscCall(PCShellSetApply(cs, FoilCoarseApply));
   PetscCall(PCShellSetDestroy(cs, FoilCoarseDestroy));
   PetscCall(PCShellSetName(cs, "coarse correction: each foil's constant"));
-  PetscCall(PCCompositeGetPC(pc, 0, &fs));
-  PetscCall(ISCreateGeneral(r->comm, nal, ial, PETSC_COPY_VALUES, &is[0]));
-  PetscCall(ISCreateGeneral(r->comm, ncu, icu, PETSC_COPY_VALUES, &is[1]));
-  PetscCall(PetscFree2(ial, icu));
-  PetscCall(PCFieldSplitSetType(fs, PC_COMPOSITE_ADDITIVE));
-  PetscCall(PCFieldSplitSetIS(fs, "al", is[0]));
-  PetscCall(PCFieldSplitSetIS(fs, "cu", is[1]));
-  PetscCall(ISDestroy(&is[0]));
-  PetscCall(ISDestroy(&is[1]));
-  PetscCall(PCGetOptionsPrefix(fs, &prefix));
-  for (int f = 0; f < 2; f++) {
-    PetscCall(OptionDefault(prefix, f ? "fieldsplit_cu_" : "fieldsplit_al_", "ksp_type", "preonly"));
-    PetscCall(OptionDefault(prefix, f ? "fieldsplit_cu_" : "fieldsplit_al_", "pc_type",
-                            size > 1 ? "redundant" : "lu"));
-  }
-  PetscCall(PCSetFromOptions(fs));
   PetscFunctionReturn(0);
 }
 
