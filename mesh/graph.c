@@ -772,10 +772,8 @@ PetscErrorCode TCGraphCreateEdgeVec(TCGraph g, Vec *v)
 }
 
 /* Scatter vnew (local entries k -> global input index to[k], block size bs)
-   into a new evenly distributed Vec. */
-/* vin: vnew (local size nloc * bs in the new numbering) in the input numbering
-   given by to[]; the scatter is made here, or taken from and left in *keep
-   (NULL: made and destroyed) */
+   into a new evenly distributed Vec *vin; the scatter is made here, or taken
+   from and left in *keep (keep NULL: made and destroyed). */
 static PetscErrorCode TCGraphToInput(TCGraph g, Vec vnew, PetscInt nloc, PetscInt nglob,
                                      const PetscInt *to, VecScatter *keep, Vec *vin)
 {

@@ -173,7 +173,7 @@
        "coupling tolerance: temperature change between iterations, K", PETSC_FALSE},               \
       {"linear_solver", TC_KEY_ENUM, "auto", 0, 0, PETSC_FALSE, "auto|direct|amg|foil",            \
        "job roll: linear solves (auto: direct up to 5000 nodes or 50,000 for one node layer, "     \
-       "else foil: each foil factored apart, up to 10^6 nodes, else CG + AMG)",               \
+       "else foil: each foil factored apart, up to 10^6 nodes, else CG + AMG)",                    \
        PETSC_FALSE},                                                                               \
       {"abuse", TC_KEY_STRING, NULL, 0, 0, PETSC_FALSE, NULL,                                      \
        "abuse reactions at every thermal node: a set in inputs/params/ (kim2007) or a JSON path",   \
