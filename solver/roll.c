@@ -780,7 +780,7 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
          slower; with abuse reactions it is rebuilt often) and takes at most
          4 interpolation weights per row (P_max 4: operator complexity 2.7 ->
          2.1, 1,345 instead of 1,310 CG iterations in that run with the foil
-         preconditioner for the Newton, thermal solves 7.1 -> 6.0 s). Options
+         preconditioner for the Newton, all linear solves 7.1 -> 6.0 s). Options
          given by the user win. */
       const char *prefix;
       PetscCall(PCGetOptionsPrefix(pc, &prefix));
