@@ -813,7 +813,8 @@ PetscErrorCode TCGraphNodesToInput(TCGraph g, Vec vnew, Vec *vin)
   PetscCall(VecGetBlockSize(vnew, &bs));
   PetscCall(VecGetLocalSize(vnew, &nl));
   PetscCheck(nl == g->n * bs, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
-             "a node vector of local size %" PetscInt_FMT ", not %" PetscInt_FMT " x %" PetscInt_FMT,
+             "a node vector of local size %" PetscInt_FMT ", not %" PetscInt_FMT
+             " x %" PetscInt_FMT,
              nl, g->n, bs);
   if (g->node_sc && g->node_sc_bs != bs) PetscCall(VecScatterDestroy(&g->node_sc));
   g->node_sc_bs = bs;

@@ -1014,7 +1014,7 @@ static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
   PetscCall(PCShellSetSetUp(ps, FoilSheetsSetUp));
   PetscCall(PCShellSetApply(ps, FoilSheetsApply));
   PetscCall(PCShellSetDestroy(ps, FoilSheetsDestroy));
-  PetscCall(PCShellSetName(ps, "each foil's sheet by LU, the Al on rank 0, the Cu on rank 1 % size"));
+  PetscCall(PCShellSetName(ps, "each foil's sheet by LU: the Al on rank 0, the Cu on rank 1"));
   PetscCall(PCCompositeGetPC(pc, 1, &cs));
   PetscCall(PCShellSetContext(cs, fc));
   PetscCall(PCShellSetSetUp(cs, FoilCoarseSetUp));
