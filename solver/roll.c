@@ -190,10 +190,11 @@ struct _p_TCRoll {
   PetscReal       *gpc, pc_ctl, pc_pterm;
   PetscReal        lin_eta, lin_r0; /* inexact-Newton factor; |F| of the solve */
   /* the "foil" preconditioner (SetFoilPreconditioner): the free nodes of each foil
-     (indicators) for the solves' charge test, and the currents' scale */
-  PetscBool        foil_pc;
+     (indicators, for the control fz_ctl) for the solves' charge test, work vectors
+     for its residual, and the currents' scale */
   PetscInt         foil_it0; /* the solve's first iteration that met the norm test */
-  Vec              fz[2];
+  Vec              fz[2], fwork[2];
+  PetscInt         fz_ctl;
   PetscReal        fsum_scale;
   void            *kspdef;          /* KSPConvergedDefault's context */
   PetscReal        th_r0;           /* the thermal solve's initial residual */
@@ -243,26 +244,33 @@ static PetscBool IsFixed(TCRoll r, PetscInt tag)
                      (tag == TC_ROLL_TAG_POS_TERMINAL && r->ctl == TC_CELL_VOLTAGE));
 }
 
-/* the indicators of each foil's free nodes (the Al foil with the positive
-   terminal unless it is fixed; the Cu foil), r->fz, for the "foil"
-   preconditioner */
+/* the foil a node belongs to for the "foil" preconditioner: 0 the Al foil with
+   the positive terminal, 1 the Cu foil with the negative */
+static int FoilOf(PetscInt tag)
+{
+  return tag == TC_FOIL_AL || tag == TC_ROLL_TAG_POS_TERMINAL ? 0 : 1;
+}
+
+/* the indicators of each foil's free nodes, r->fz, for the "foil"
+   preconditioner: made again only when the control (which fixes the positive
+   terminal or not) changed */
 static PetscErrorCode FoilMasks(TCRoll r)
 {
-  PetscScalar *z0, *z1;
+  PetscScalar *z[2];
 
   PetscFunctionBeginUser;
-  for (int k = 0; k < 2; k++)
+  if (r->fz[0] && r->fz_ctl == (PetscInt)r->ctl) PetscFunctionReturn(0);
+  for (int k = 0; k < 2; k++) {
     if (!r->fz[k]) PetscCall(VecDuplicate(r->X, &r->fz[k]));
-  PetscCall(VecGetArray(r->fz[0], &z0));
-  PetscCall(VecGetArray(r->fz[1], &z1));
-  for (PetscInt i = 0; i < r->n; i++) {
-    PetscBool al = (PetscBool)(r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL);
-    PetscBool fixed = IsFixed(r, r->tag[i]);
-    z0[i] = al && !fixed ? 1 : 0;
-    z1[i] = !al && !fixed ? 1 : 0;
+    if (!r->fwork[k]) PetscCall(VecDuplicate(r->X, &r->fwork[k]));
+    PetscCall(VecGetArray(r->fz[k], &z[k]));
   }
-  PetscCall(VecRestoreArray(r->fz[0], &z0));
-  PetscCall(VecRestoreArray(r->fz[1], &z1));
+  for (PetscInt i = 0; i < r->n; i++) {
+    PetscBool fixed = IsFixed(r, r->tag[i]);
+    for (int k = 0; k < 2; k++) z[k][i] = !fixed && FoilOf(r->tag[i]) == k ? 1 : 0;
+  }
+  for (int k = 0; k < 2; k++) PetscCall(VecRestoreArray(r->fz[k], &z[k]));
+  r->fz_ctl = (PetscInt)r->ctl;
   PetscFunctionReturn(0);
 }
 
@@ -662,7 +670,7 @@ static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
                         floor)))
       *reason = KSP_CONVERGED_ATOL;
   }
-  if (r->foil_pc && *reason > 0) {
+  if (r->cnt.newton_pc == TC_ROLL_SOLVER_FOIL && *reason > 0) {
     /* the charge each foil's free nodes would be left with after this update
        (the sums the Newton test bounds by TC_ROLL_CHARGE_TOL), from the true
        residual: the foil preconditioner leaves the residual smooth across the
@@ -673,15 +681,11 @@ static PetscErrorCode NewtonKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
     PetscCall(KSPGetTolerances(ksp, NULL, NULL, NULL, &kmax));
     if (r->foil_it0 < 0) r->foil_it0 = it;
     if (it < kmax && it - r->foil_it0 < TC_ROLL_FOIL_EXTRA_ITS) {
-      Vec       res, t, v;
+      Vec       res;
       PetscReal zr[2];
       PetscCall(FoilMasks(r));
-      PetscCall(VecDuplicate(r->X, &t));
-      PetscCall(VecDuplicate(r->X, &v));
-      PetscCall(KSPBuildResidual(ksp, t, v, &res));
+      PetscCall(KSPBuildResidual(ksp, r->fwork[0], r->fwork[1], &res));
       PetscCall(VecMDot(res, 2, r->fz, zr));
-      PetscCall(VecDestroy(&t));
-      PetscCall(VecDestroy(&v));
       if (PetscMax(PetscAbsReal(zr[0]), PetscAbsReal(zr[1])) >
           TC_ROLL_LIN_FLOOR * TC_ROLL_CHARGE_TOL * r->fsum_scale)
         *reason = KSP_CONVERGED_ITERATING;
@@ -714,15 +718,14 @@ static PetscErrorCode ThermalKSPConverged(KSP ksp, PetscInt it, PetscReal rnorm,
 
 /* ---- linear solvers ------------------------------------------------------ */
 
-/* -<prefix><sub><name> set to value unless given (options given by the user win) */
-static PetscErrorCode OptionDefault(const char *prefix, const char *sub, const char *name,
-                                    const char *value)
+/* -<prefix><name> set to value unless given (options given by the user win) */
+static PetscErrorCode OptionDefault(const char *prefix, const char *name, const char *value)
 {
   char      opt[256];
   PetscBool set;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%s%s%s", prefix ? prefix : "", sub, name));
+  PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%s%s", prefix ? prefix : "", name));
   PetscCall(PetscOptionsHasName(NULL, NULL, opt, &set));
   if (!set) PetscCall(PetscOptionsSetValue(NULL, opt, value));
   PetscFunctionReturn(0);
@@ -790,7 +793,7 @@ static PetscErrorCode SetSPDPreconditioner(TCRoll r, PC pc, PetscBool amg)
                                {"pc_hypre_boomeramg_strong_threshold", "0.5"},
                                {"pc_hypre_boomeramg_agg_nl", th ? "1" : "0"},
                                {"pc_hypre_boomeramg_P_max", th ? "4" : "0"}};
-      for (int k = 0; k < 5; k++) PetscCall(OptionDefault(prefix, "", def[k][0], def[k][1]));
+      for (int k = 0; k < 5; k++) PetscCall(OptionDefault(prefix, def[k][0], def[k][1]));
       PetscCall(PCSetFromOptions(pc));
     }
     PetscFunctionReturn(0);
@@ -883,7 +886,6 @@ static PetscErrorCode FoilCoarseDestroy(PC pc)
    k % size, which factors it (sequential LU, nested dissection) and solves
    with it, so on 2 ranks the two sheets are solved at the same time. */
 typedef struct {
-  TCRoll      r;
   PetscMPIInt rank, size;
   IS          rows[2];  /* the sheet's rows: on its rank all of them, elsewhere none */
   PetscInt    nsub;     /* the sheets this rank holds (0-2), and which */
@@ -963,25 +965,40 @@ static PetscErrorCode FoilSheetsDestroy(PC pc)
   PetscFunctionReturn(0);
 }
 
+/* the k-th PC of the additive composite pc: a PCSHELL with these callbacks */
+static PetscErrorCode CompositeAddShell(PC pc, PetscInt k, void *ctx, PetscErrorCode (*setup)(PC),
+                                        PetscErrorCode (*apply)(PC, Vec, Vec),
+                                        PetscErrorCode (*destroy)(PC), const char name[])
+{
+  PC sh;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCCompositeAddPCType(pc, PCSHELL));
+  PetscCall(PCCompositeGetPC(pc, k, &sh));
+  PetscCall(PCShellSetContext(sh, ctx));
+  PetscCall(PCShellSetSetUp(sh, setup));
+  PetscCall(PCShellSetApply(sh, apply));
+  PetscCall(PCShellSetDestroy(sh, destroy));
+  PetscCall(PCShellSetName(sh, name));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
 {
   PetscInt    rstart, nl[2] = {0, 0}, *il[2];
-  PC          ps, cs;
   FoilCoarse *fc;
   FoilSheets *fs;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetOwnershipRange(r->X, &rstart, NULL));
   PetscCall(PetscNew(&fc));
-  fc->r      = r;
-  r->foil_pc = PETSC_TRUE;
+  fc->r = r;
   PetscCall(PetscNew(&fs));
-  fs->r = r;
   PetscCallMPI(MPI_Comm_rank(r->comm, &fs->rank));
   PetscCallMPI(MPI_Comm_size(r->comm, &fs->size));
   PetscCall(PetscMalloc2(r->n, &il[0], r->n, &il[1]));
   for (PetscInt i = 0; i < r->n; i++) {
-    int k = r->tag[i] == TC_FOIL_AL || r->tag[i] == TC_ROLL_TAG_POS_TERMINAL ? 0 : 1;
+    int k          = FoilOf(r->tag[i]);
     il[k][nl[k]++] = rstart + i;
   }
   for (int k = 0; k < 2; k++) {
@@ -1007,20 +1024,10 @@ static PetscErrorCode SetFoilPreconditioner(TCRoll r, PC pc)
   PetscCall(PetscFree2(il[0], il[1]));
   PetscCall(PCSetType(pc, PCCOMPOSITE));
   PetscCall(PCCompositeSetType(pc, PC_COMPOSITE_ADDITIVE));
-  PetscCall(PCCompositeAddPCType(pc, PCSHELL));
-  PetscCall(PCCompositeAddPCType(pc, PCSHELL));
-  PetscCall(PCCompositeGetPC(pc, 0, &ps));
-  PetscCall(PCShellSetContext(ps, fs));
-  PetscCall(PCShellSetSetUp(ps, FoilSheetsSetUp));
-  PetscCall(PCShellSetApply(ps, FoilSheetsApply));
-  PetscCall(PCShellSetDestroy(ps, FoilSheetsDestroy));
-  PetscCall(PCShellSetName(ps, "each foil's sheet by LU: the Al on rank 0, the Cu on rank 1"));
-  PetscCall(PCCompositeGetPC(pc, 1, &cs));
-  PetscCall(PCShellSetContext(cs, fc));
-  PetscCall(PCShellSetSetUp(cs, FoilCoarseSetUp));
-  PetscCall(PCShellSetApply(cs, FoilCoarseApply));
-  PetscCall(PCShellSetDestroy(cs, FoilCoarseDestroy));
-  PetscCall(PCShellSetName(cs, "coarse correction: each foil's constant"));
+  PetscCall(CompositeAddShell(pc, 0, fs, FoilSheetsSetUp, FoilSheetsApply, FoilSheetsDestroy,
+                              "each foil's sheet by LU: the Al on rank 0, the Cu on rank 1"));
+  PetscCall(CompositeAddShell(pc, 1, fc, FoilCoarseSetUp, FoilCoarseApply, FoilCoarseDestroy,
+                              "coarse correction: each foil's constant"));
   PetscFunctionReturn(0);
 }
 
@@ -3024,8 +3031,10 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(VecDestroy(&r->th_m));
   PetscCall(VecDestroy(&r->th_w));
   PetscCall(VecDestroy(&r->th_r));
-  PetscCall(VecDestroy(&r->fz[0]));
-  PetscCall(VecDestroy(&r->fz[1]));
+  for (int k = 0; k < 2; k++) {
+    PetscCall(VecDestroy(&r->fz[k]));
+    PetscCall(VecDestroy(&r->fwork[k]));
+  }
   PetscCall(PetscFree(r->gpc));
   PetscCall(MatDestroy(&r->J));
   PetscCall(MatDestroy(&r->K));
