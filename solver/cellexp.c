@@ -836,6 +836,7 @@ PetscErrorCode TCExperimentRunFrom(TCExperiment exp, TCCell cell, const TCCellPa
     r.hAV  = p->h_W_m2K * p->area_ext_m2 / p->volume_m3;
   }
   PetscCall(PetscMemzero(&sys, sizeof(sys)));
+  sys.comm        = PETSC_COMM_SELF;
   sys.ctx         = &r;
   sys.I1C_A       = p->Q_nom_Ah;
   sys.step        = RunStep;
@@ -940,14 +941,14 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
   for (PetscInt s = 0; s < exp->n; s++) {
     const TCStep *st = &exp->steps[s];
     if (st->T_K > 0) any_T = PETSC_TRUE;
-    PetscCheck(st->T_K <= 0 || sys->set_ambient, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+    PetscCheck(st->T_K <= 0 || sys->set_ambient, sys->comm, PETSC_ERR_USER_INPUT,
                "experiment step %" PetscInt_FMT " \"%s\": per-step temperatures are not modelled "
                "for this system (tomocell run): give the ambient temperature with "
                "ambient_temperature and split the experiment",
                s + 1, st->text);
     PetscCheck(sys->resistance || (st->kind != STEP_DISCHARGE && st->kind != STEP_CHARGE) ||
                    st->amt != AMT_OHM,
-               PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+               sys->comm, PETSC_ERR_USER_INPUT,
                "experiment step %" PetscInt_FMT " \"%s\": constant-resistance steps (Ohm) are not "
                "modelled for this system (tomocell run): give a current (C, A) or a power (W)",
                s + 1, st->text);
@@ -955,8 +956,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
       char vc[32], vl[32];
       snprintf(vc, sizeof(vc), "%g", (double)st->vcut);
       snprintf(vl, sizeof(vl), "%g", (double)(st->vcut < sys->V_lo ? sys->V_lo : sys->V_hi));
-      PetscCheck(st->vcut >= sys->V_lo && st->vcut <= sys->V_hi, PETSC_COMM_SELF,
-                 PETSC_ERR_USER_INPUT,
+      PetscCheck(st->vcut >= sys->V_lo && st->vcut <= sys->V_hi, sys->comm, PETSC_ERR_USER_INPUT,
                  "experiment step %" PetscInt_FMT " \"%s\": cut-off %s V can never be reached: it "
                  "is %s the set's %s voltage cut-off %s V, which ends every step first",
                  s + 1, st->text, vc, st->vcut < sys->V_lo ? "below" : "above",
@@ -970,7 +970,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
   sum->anode_min_V   = PETSC_MAX_REAL;
   sum->anode_min_x_V = PETSC_MAX_REAL;
   if (from) {
-    PetscCheck(from->step >= 0 && from->step < exp->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+    PetscCheck(from->step >= 0 && from->step < exp->n, sys->comm, PETSC_ERR_ARG_OUTOFRANGE,
                "resume at experiment step %" PetscInt_FMT " of %" PetscInt_FMT, from->step + 1,
                exp->n);
     s0   = from->step;
@@ -1010,7 +1010,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
     /* consistent start of the step: algebraic state under the new control */
     StepControl(exp, st, I1C, 0, &ctl, &value);
     PetscCall(sys->step(sys->ctx, state, ctl, value, T, 0, trial, &res, &Tn, &conv));
-    PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+    PetscCheck(conv, sys->comm, PETSC_ERR_USER_INPUT,
                "experiment step %" PetscInt_FMT " \"%s\": the cell cannot start it (no solution "
                "of the algebraic equations at t = %g s; e.g. a power or voltage it cannot deliver)",
                s + 1, st->text, (double)t);
@@ -1019,7 +1019,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
                                                 : (PetscBool)(res.V_V <= st->vcut);
       char      vc[32];
       snprintf(vc, sizeof(vc), "%g", (double)st->vcut); /* PETSc's %g would print "3." */
-      PetscCheck(!wrong, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+      PetscCheck(!wrong, sys->comm, PETSC_ERR_USER_INPUT,
                  "experiment step %" PetscInt_FMT " \"%s\": cut-off %s V can never be reached: "
                  "the %s starts at %.4f V, already %s it",
                  s + 1, st->text, vc, st->kind == STEP_CHARGE ? "charge" : "discharge",
@@ -1039,7 +1039,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
       /* beyond a limit at the start of the step: the experiment stops here
          (PyBaMM: infeasible), an error if nothing ran yet */
       if (!ev_on[ev] || EventF(ev, st, sys, icut, &res) >= 0) continue;
-      PetscCheck(sum->nsteps > 0, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+      PetscCheck(sum->nsteps > 0, sys->comm, PETSC_ERR_USER_INPUT,
                  "experiment step %" PetscInt_FMT " \"%s\": the cell starts at %.4f V, %s the "
                  "set's %s voltage cut-off %g V",
                  s + 1, st->text, (double)res.V_V, ev == EV_VLO ? "below" : "above",
@@ -1090,7 +1090,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
         dt *= 0.25;
         if (dt < 1e-6) {
           /* cannot continue: the electrode ran out of (or filled up with) lithium */
-          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+          SETERRQ(sys->comm, PETSC_ERR_USER_INPUT,
                   "experiment step %" PetscInt_FMT " \"%s\": the cell cannot go on at t = %.1f s "
                   "(V = %.4f V; surface stoichiometry at the separator: negative %.4f, positive "
                   "%.4f): an electrode is empty or full before the cut-off, which can never be "
@@ -1150,7 +1150,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
             side = 1;
           }
         }
-        PetscCheck(conv, PETSC_COMM_SELF, PETSC_ERR_PLIB, "cut-off search failed");
+        PetscCheck(conv, sys->comm, PETSC_ERR_PLIB, "cut-off search failed");
         dt = m;
         PetscCall(PetscArraycpy(trial, trial2, ns));
         res  = res2;
@@ -1240,7 +1240,7 @@ static PetscErrorCode ExperimentRunSystem(TCExperiment exp, const TCExperimentSy
         pt.record = (PetscBool)(st->period_s <= 0 || onp || done);
         if (mon) PetscCall(mon(&pt, &res, ctx));
         if (!crossed && st->duration_s < 0 && ts > 1000 * 3600)
-          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT,
+          SETERRQ(sys->comm, PETSC_ERR_USER_INPUT,
                   "experiment step %" PetscInt_FMT
                   " \"%s\": no cut-off after 1000 hours; it can never be reached",
                   s + 1, st->text);

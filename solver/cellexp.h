@@ -165,8 +165,11 @@ PETSC_EXTERN PetscErrorCode TCExperimentRunFrom(
    anode potential; for a network the extreme over its elements). It may be
    collective: then every rank must return the same converged flag and
    result, so that every rank takes the same steps. soc is the state's SOC
-   (also collective for a network). */
+   (also collective for a network). comm: the ranks step is collective on
+   (PETSC_COMM_SELF for one cell); the driver's errors about the experiment
+   are raised on it, one message for all of them. */
 typedef struct {
+  MPI_Comm  comm;
   void     *ctx;
   PetscInt  nstate; /* reals of a state on this rank */
   PetscReal I1C_A;  /* current at 1C, A */

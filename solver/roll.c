@@ -2622,6 +2622,7 @@ PetscErrorCode TCRollGetGraph(TCRoll r, TCGraph *g)
 PetscErrorCode TCRollGetSystem(TCRoll r, TCExperimentSystem *sys)
 {
   PetscFunctionBeginUser;
+  sys->comm   = r->comm;
   sys->ctx    = r;
   sys->nstate = r->nstate;
   sys->I1C_A  = r->I1C;

@@ -405,6 +405,11 @@ def kind_nonsense(tmp):
              ["render_pixel_size_m", "inf), finite"]),
         Case("compare negative uncertainty", ["compare", "res.h5", "signeg.h5", "-output", "cmp"],
              ["uncertainty -1 K"]),
+        # the experiment's own checks on a roll are the same on every rank: one error line at
+        # 2 ranks (each rank printed it, then MPI_Abort's banner)
+        Case("roll charge to below its start", ["run", roll, "-output", "o", "-experiment",
+                                                "Charge at 1C until 4.1 V"],
+             ["cut-off 4.1 V can never be reached", "already above"]),
     ]
 
 
