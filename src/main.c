@@ -483,7 +483,13 @@ static void TCSaveEnvironment(void)
    daemon is forked (ess_singleton_isolated) and only the self transport is
    opened, which takes most of the start-up off a short run such as a
    one-cell `tomocell cell`, and no session directory is made (concurrent
-   singletons raced on /tmp/ompi.*). */
+   singletons raced on /tmp/ompi.*). All ranks on one node (mpiexec's
+   OMPI_COMM_WORLD_LOCAL_SIZE = OMPI_COMM_WORLD_SIZE, or srun's
+   SLURM_STEP_NUM_NODES = 1) and no PML or MTL chosen by the user: the ob1
+   PML (shared memory between the ranks), so that the cm PML's probes for
+   Omni-Path and TrueScale adapters (the psm2 and psm MTLs, ~0.1 s each) are
+   not made: a 2-rank run started 0.2 s sooner (0.47 -> 0.25 s for a short
+   roll). Across nodes the transports are left to Open MPI. */
 static const char *tc_mpi_set[8]; /* the defaults set, to unset after MPI_Init */
 static int         tc_nmpi_set;
 
@@ -534,6 +540,12 @@ static void TCSetMPIDefaults(void)
   }
   for (size_t i = 0; singleton && i < sizeof(single) / sizeof(single[0]); i++)
     TCSetDefault(single[i][0], single[i][1]);
+  if (!singleton && !getenv("OMPI_MCA_pml") && !getenv("OMPI_MCA_mtl")) {
+    const char *ws = getenv("OMPI_COMM_WORLD_SIZE"), *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const char *nn = getenv("SLURM_STEP_NUM_NODES");
+    if ((ws && ls && !strcmp(ws, ls)) || (!ws && nn && !strcmp(nn, "1")))
+      TCSetDefault("OMPI_MCA_pml", "ob1");
+  }
 }
 
 int main(int argc, char **argv)

@@ -152,7 +152,7 @@ for var, text in (
          "set both to 1 to let Open MPI's mpiexec start tomocell as root (or give "
          "\\fB\\-\\-allow\\-run\\-as\\-root\\fR)."),
         ("TC_MPI_DEFAULTS", "0 turns off the Open MPI defaults tomocell sets for itself "
-         "(yield when idle unless bound, singleton transport)."),
+         "(yield when idle unless bound, singleton transport, ob1 on one node)."),
         ("MPIEXEC", "\\fBsweep\\fR: the launcher of tasks with ranks > 1 outside Slurm (default mpiexec)."),
         ("SBATCH, SBATCH_ARGS", "\\fBsweep \\-slurm\\fR: the sbatch command and extra sbatch options."),
         ("TOMOCELL", "jobs/*.sbatch, tools/make-examples.sh: the tomocell executable (default build/tomocell)."),

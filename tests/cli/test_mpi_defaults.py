@@ -10,8 +10,10 @@ ob1) and no session directory is made (orte_create_session_dirs 0, so that
 concurrent singletons do not race on /tmp/ompi.*); a value the user set wins; TC_MPI_DEFAULTS=0 sets none; what tomocell
 starts itself (sbatch from sweep -slurm) does not inherit them. With a launcher
 (2 ranks, Open MPI's mpiexec): the yield default only for ranks that are not
-bound to one core (--bind-to none: set; --bind-to core: not), the transports
-are left to Open MPI, and the run works.
+bound to one core (--bind-to none: set; --bind-to core: not), all ranks on
+this one node: the ob1 PML (the cm PML's PSM/PSM2 probes cost ~0.2 s at every
+start) unless the user chose a PML or an MTL, no other transport choice, and
+the run works.
 """
 import os
 import re
@@ -124,9 +126,16 @@ def main():
                               f"--bind-to {bind}: yield default {p.get('mpi_yield_when_idle')} "
                               f"(want {yield_})")
                 fails = check(fails, "btl" not in p and "ess_singleton_isolated" not in p,
-                              f"--bind-to {bind}: transports left alone (btl {p.get('btl')})")
+                              f"--bind-to {bind}: btl left alone (btl {p.get('btl')})")
+                fails = check(fails, p.get("pml") == "ob1",
+                              f"--bind-to {bind}: one node: pml default {p.get('pml')} (want ob1)")
                 if rc != 0:
                     print(log[-3000:])
+            # an MTL (or PML) the user chose: no PML default (the cm PML may be wanted)
+            rc, p, log = shown(launcher, tomocell, ["run", deck, "-output", os.path.join(tmp, "omtl")],
+                               tmp, OMPI_MCA_mtl="^ofi")
+            fails = check(fails, rc == 0 and "pml" not in p,
+                          f"the user's mtl: exits {rc}, pml {p.get('pml')} (want none set)")
             ranks = 2
     print(f"mpi defaults {'ok' if not fails else 'FAILED'} at {ranks} rank(s)")
     return 1 if fails else 0
