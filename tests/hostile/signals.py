@@ -187,9 +187,14 @@ def main(argv):
                 if not os.path.exists(os.path.join(tmp, "late", x)):
                     problems.append(f"no {x}")
             case("SIGTERM after stepping (cell)", problems, r.stderr.strip()[-300:] if problems else "")
-        # stdout into a pipe that is closed at once (tomocell ... | head): SIGPIPE
+        # stdout into a pipe that is closed at once (tomocell ... | head): SIGPIPE. With a
+        # launcher the ranks write into mpiexec's own pipes, and it is mpiexec that writes
+        # into the closed one: it is started with SIGPIPE ignored (as Python runs), so that
+        # its write fails with EPIPE instead of Open MPI's process dying of the signal
+        # before or after the ranks end (1 run in ~30); the ranks must still finish
         p = subprocess.Popen(launcher + [tomocell, "run", "foil.yaml", "-output", "piped"], cwd=tmp,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                             restore_signals=not launcher)
         p.stdout.close()
         err = p.stderr.read()
         p.wait(timeout=300)
