@@ -162,8 +162,8 @@ struct _p_TCRoll {
   /* electrochemistry */
   SNES               snes;
   Mat                J;
-  PetscScalar       *jv;    /* the Jacobian's values in its COO order (JacobianMat) */
-  PetscInt          *jlink; /* the links other than elements, per local row (from ptr) */
+  PetscScalar       *jv;        /* the Jacobian's values in its COO order (JacobianMat) */
+  PetscInt          *jptr, *jk; /* row i's links other than elements: ptr/col at jk[jptr[i]..] */
   PetscInt           njv;
   Vec                X, F, phig, Tg;  /* phig, Tg ghosted */
   PetscReal         *Iel, *gel, *Qel; /* per element, last function evaluation */
@@ -543,8 +543,8 @@ static PetscErrorCode AssembleJacobian(TCRoll r, const PetscReal g_el[], PetscRe
     PetscBool    fixed = IsFixed(r, tag);
     PetscReal    d     = 0;
     PetscScalar *vd    = v++;
-    for (PetscInt q = r->jlink[i]; q < r->jlink[i + 1]; q++) {
-      PetscInt k = r->jlink[r->n + 1 + q];
+    for (PetscInt q = r->jptr[i]; q < r->jptr[i + 1]; q++) {
+      PetscInt k = r->jk[q];
       d += r->G[k];
       *v++ = fixed || IsFixed(r, r->tag[r->lcol[k]]) ? 0 : -r->G[k];
     }
@@ -2001,32 +2001,28 @@ static PetscReal RollSOC(void *ctx, const PetscReal state[])
    that order); repeated entries (an element's on the diagonals) are summed */
 static PetscErrorCode JacobianMat(TCRoll r, PetscInt N, Mat *M)
 {
-  PetscInt  nlink = 0, m = 0, *ci, *cj;
-  PetscInt *link;
+  PetscInt nlink = 0, m = 0, *ci, *cj;
 
   PetscFunctionBeginUser;
-  /* jlink: the offsets (n + 1) of each row's links other than elements, then
-     their positions in ptr/col */
   for (PetscInt i = 0; i < r->n; i++)
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++) nlink += !IsElement(r, i, k);
-  PetscCall(PetscMalloc1(r->n + 1 + nlink, &r->jlink));
-  link = r->jlink + r->n + 1;
+  PetscCall(PetscMalloc2(r->n + 1, &r->jptr, PetscMax(nlink, 1), &r->jk));
+  r->jptr[0] = 0;
   for (PetscInt i = 0, q = 0; i < r->n; i++) {
-    r->jlink[i] = q;
     for (PetscInt k = r->ptr[i]; k < r->ptr[i + 1]; k++)
-      if (!IsElement(r, i, k)) link[q++] = k;
+      if (!IsElement(r, i, k)) r->jk[q++] = k;
+    r->jptr[i + 1] = q;
   }
-  r->jlink[r->n] = nlink;
-  r->njv         = r->n + nlink + 4 * r->nel;
+  r->njv = r->n + nlink + 4 * r->nel;
   PetscCall(PetscMalloc1(PetscMax(r->njv, 1), &r->jv));
   PetscCall(PetscMalloc2(PetscMax(r->njv, 1), &ci, PetscMax(r->njv, 1), &cj));
   for (PetscInt i = 0; i < r->n; i++) {
     PetscInt row = r->rstart + i;
     ci[m]        = row;
     cj[m++]      = row;
-    for (PetscInt q = r->jlink[i]; q < r->jlink[i + 1]; q++) {
+    for (PetscInt q = r->jptr[i]; q < r->jptr[i + 1]; q++) {
       ci[m]   = row;
-      cj[m++] = r->col[link[q]];
+      cj[m++] = r->col[r->jk[q]];
     }
   }
   for (PetscInt e = 0; e < r->nel; e++) {
@@ -3068,7 +3064,7 @@ PetscErrorCode TCRollDestroy(TCRoll *roll)
   PetscCall(PetscFree(r->gpc));
   PetscCall(MatDestroy(&r->J));
   PetscCall(PetscFree(r->jv));
-  PetscCall(PetscFree(r->jlink));
+  PetscCall(PetscFree2(r->jptr, r->jk));
   PetscCall(MatDestroy(&r->K));
   PetscCall(MatDestroy(&r->A));
   PetscCall(VecDestroy(&r->X));

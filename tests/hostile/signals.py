@@ -191,7 +191,7 @@ def main(argv):
         # launcher the ranks write into mpiexec's own pipes, and it is mpiexec that writes
         # into the closed one: it is started with SIGPIPE ignored (as Python runs), so that
         # its write fails with EPIPE instead of Open MPI's process dying of the signal
-        # before or after the ranks end (1 run in ~30); the ranks must still finish
+        # before or after the ranks end (1 of 15 runs); the ranks must still finish
         p = subprocess.Popen(launcher + [tomocell, "run", "foil.yaml", "-output", "piped"], cwd=tmp,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                              restore_signals=not launcher)
