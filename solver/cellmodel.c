@@ -1450,23 +1450,52 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     if (c->reg[k] == REG_POS)
       for (PetscInt b = 0; b < nb; b++) w->cep[b] += dx * y[k * nb + b] / p->pos.L_m;
   }
-  /* kinetics, one element at a time */
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal Ia = w->Ia[b];
-    PetscBool ok = w->good[b];
-    for (int e = 0; e < 2 && ok; e++)
-      ok = SPKinAt(p, Elec(c, e), w->T[b], w->Ak[e][b], w->s0[e][b], w->s1[e][b],
-                   e == 0 ? w->cen[b] : w->cep[b], Ia * (e == 0 ? djn : djp), &w->eta[e][b],
-                   &w->detaj[e][b], &w->detace[e][b], &w->U[e][b], &w->dUj[e][b], &w->th[e][b],
-                   &w->dUdT[e][b]);
-    if (!ok) { /* a failed element: finite placeholders, its result is dropped */
-      w->good[b] = PETSC_FALSE;
-      for (int e = 0; e < 2; e++)
-        w->eta[e][b] = w->detaj[e][b] = w->detace[e][b] = w->U[e][b] = w->dUj[e][b] =
-            w->dUdT[e][b]                                            = 0;
+  /* kinetics: SPKinAt across the block, with the open-circuit potentials of
+     all elements in one TCFuncEvalBatch per function; every element gets
+     SPKinAt's operations in its order (a failed element: safe arguments, its
+     results replaced by finite placeholders and dropped) */
+  for (int e = 0; e < 2; e++) {
+    const TCElectrodeParams *el = Elec(c, e);
+    const PetscReal         *ce = e == 0 ? w->cen : w->cep, *T = w->T;
+    PetscReal                dj = e == 0 ? djn : djp, cmax = el->cmax, pre0 = TC_FARADAY * el->k;
+    PetscReal *th = w->th[e], *U = w->U[e], *dU = w->dUj[e], *xs = w->xs, *cs = w->idi;
+    for (PetscInt bb = 0; bb < nb; bb++) {
+      PetscReal j = w->Ia[bb] * dj;
+      th[bb]      = (w->s0[e][bb] + w->s1[e][bb] * j) / cmax;
+      if (!(th[bb] > 0 && th[bb] < 1) || !(ce[bb] > 0)) w->good[bb] = PETSC_FALSE;
+      xs[bb] = w->good[bb] ? th[bb] : 0.5;
+      cs[bb] = w->good[bb] ? ce[bb] : p->ce0;
     }
-    w->V[b]    = w->U[1][b] - w->U[0][b] + w->eta[1][b] - w->eta[0][b];
-    w->dVdI[b] = (w->dUj[1][b] + w->detaj[1][b]) * djp - (w->dUj[0][b] + w->detaj[0][b]) * djn;
+    TCFuncEvalBatch(el->U, nb, xs, T, U, dU);
+    if (el->dUdT) {
+      PetscReal *sv = w->Df, *ds = w->ml;
+      TCFuncEvalBatch(el->dUdT, nb, xs, T, sv, ds);
+      for (PetscInt bb = 0; bb < nb; bb++) {
+        U[bb] += (T[bb] - p->T_ref) * sv[bb];
+        dU[bb] += (T[bb] - p->T_ref) * ds[bb];
+        w->dUdT[e][bb] = sv[bb];
+      }
+    } else
+      for (PetscInt bb = 0; bb < nb; bb++) w->dUdT[e][bb] = 0;
+    for (PetscInt bb = 0; bb < nb; bb++) {
+      PetscReal RTF2 = 2 * TC_RGAS * T[bb] / TC_FARADAY, dthdj = w->s1[e][bb] / cmax;
+      PetscReal j = w->Ia[bb] * dj, x = xs[bb], cb = cs[bb];
+      PetscReal pre = pre0 * w->Ak[e][bb], q = cb / p->ce0 * x * (1 - x), j0 = pre * sqrt(q);
+      PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
+      PetscReal sb = j / (2 * j0), qb = RTF2 / sqrt(1 + sb * sb);
+      w->dUj[e][bb]    = dU[bb] * dthdj;
+      w->eta[e][bb]    = RTF2 * asinh(sb);
+      w->detaj[e][bb]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
+      w->detace[e][bb] = -qb * sb / j0 * dj0ce;
+    }
+  }
+  for (PetscInt bb = 0; bb < nb; bb++) {
+    if (!w->good[bb]) /* a failed element: finite placeholders, its result is dropped */
+      for (int e = 0; e < 2; e++)
+        w->eta[e][bb] = w->detaj[e][bb] = w->detace[e][bb] = w->U[e][bb] = w->dUj[e][bb] =
+            w->dUdT[e][bb]                                               = 0;
+    w->V[bb]    = w->U[1][bb] - w->U[0][bb] + w->eta[1][bb] - w->eta[0][bb];
+    w->dVdI[bb] = (w->dUj[1][bb] + w->detaj[1][bb]) * djp - (w->dUj[0][bb] + w->detaj[0][bb]) * djn;
   }
   /* electrolyte mass balance with the uniform reaction of each electrode */
   for (PetscInt k = 0; k < nx; k++) {
