@@ -30,6 +30,7 @@
  */
 #include "solver/cellmodel.h"
 #include "solver/band.h"
+#include "solver/vmath.h"
 #include <math.h>
 
 const char *const TCCellModels[] = {"spm", "spme", "dfn", "TCCellModel", "TC_CELL_", NULL};
@@ -506,7 +507,7 @@ static void ElyteCache(TCCell c, PetscInt k, PetscReal ce)
   Elyte(c, k, ce, &c->eD[k], &c->edD[k], &c->eK[k], &c->edK[k]);
   c->eiD[k] = 1.0 / c->eD[k];
   c->eiK[k] = 1.0 / c->eK[k];
-  c->elc[k] = log(ce);
+  c->elc[k] = TCLog(ce);
 }
 
 /* Harmonic face coefficient between cells k and k+1 from cell values X and
@@ -1440,11 +1441,11 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     }
   TCFuncEvalBatch(p->De, nx * nb, y, w->Tx, w->eD, w->edD);
   TCFuncEvalBatch(p->kappa, nx * nb, y, w->Tx, w->eK, w->edK);
+  TCLogArray(nx * nb, y, w->elc);
   for (PetscInt k = 0; k < nx; k++) {
     PetscReal Bk = c->B[k], dx = c->dx[k];
     ElyteLanes(nb, Bk, w->ADe, w->Aka, w->eD + k * nb, w->edD + k * nb, w->eK + k * nb,
                w->edK + k * nb, w->eiD + k * nb, w->eiK + k * nb);
-    for (PetscInt b = 0; b < nb; b++) w->elc[k * nb + b] = log(y[k * nb + b]);
     if (c->reg[k] == REG_NEG)
       for (PetscInt b = 0; b < nb; b++) w->cen[b] += dx * y[k * nb + b] / p->neg.L_m;
     if (c->reg[k] == REG_POS)

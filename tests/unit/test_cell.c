@@ -47,7 +47,7 @@
  *   step          DFN, dt = 40, 20, 10, 5 s: observed order in [0.8, 1.2]
  *                 (backward Euler)
  *   func          expression and table functions: values and derivatives
- *                 against closed forms (1e-12)
+ *                 against closed forms (1e-12); TCLog within 1 ulp of libm
  *   bench         not a test: us per element step and bytes per element
  *   batch         TCCellStepUpdateBatch bit for bit TCCellStepUpdate, and
  *                 TCCellStepGuessBatch bit for bit TCCellStepGuess
@@ -62,6 +62,7 @@
  *                          kernel: test_cell kernel NB NREP batch|single|guess|guess1 [spme|dfn])
  */
 #include "solver/cellexp.h"
+#include "solver/vmath.h"
 #include "src/tc.h"
 #include <math.h>
 #include <stdlib.h>
@@ -552,6 +553,68 @@ static PetscErrorCode TestStep(void)
   PetscFunctionReturn(0);
 }
 
+/* TCLog (solver/vmath.h) against libm's log: within 1 ulp of it over the
+   whole positive normal range (exponents -1020..1020 and the c_e range
+   1..1e4 mol/m^3, values next to 1 and next to the sqrt(2) split, powers of
+   two exact), libm's own results for what is not a positive normal number,
+   and TCLogArray bit for bit TCLog at any length and offset. */
+static PetscErrorCode TestLog(void)
+{
+  enum { NL = 1 << 18 };
+  PetscReal *x, *v, worst = 0;
+  PetscInt   ndiff = 0;
+  uint64_t   q = 88172645463325252ULL; /* xorshift64 */
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(NL, &x, NL, &v));
+  for (PetscInt i = 0; i < NL; i++) {
+    double r;
+    q ^= q << 13, q ^= q >> 7, q ^= q << 17;
+    r = (double)(q >> 11) / 9007199254740992.0; /* [0, 1) */
+    switch (i % 5) {
+    case 0: x[i] = ldexp(0.5 + r, (int)(i % 2041) - 1020); break;
+    case 1: x[i] = 1 + 1e4 * r; break;
+    case 2: x[i] = 1 + (r - 0.5) * ldexp(1.0, -(int)(i % 50)); break;
+    case 3: x[i] = 1.4142135623730951 * (1 + (r - 0.5) * 1e-12); break;
+    default: x[i] = ldexp(1.0, (int)(i % 2045) - 1022);
+    }
+  }
+  for (PetscInt i = 0; i < NL; i++) {
+    double l = log(x[i]), t = TCLog(x[i]), u = nextafter(fabs(l), INFINITY) - fabs(l);
+    double e = fabs(t - l) / u;
+    PetscCheck(e <= 1 && (l != 0 || t == 0), PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "TCLog(%.17g) = %.17g, libm %.17g: %.2f ulp", x[i], t, l, e);
+    if (i % 5 == 4)
+      PetscCheck(t == l, PETSC_COMM_SELF, PETSC_ERR_PLIB, "TCLog(2^k = %.17g) = %.17g, not %.17g",
+                 x[i], t, l);
+    worst = PetscMax(worst, e);
+    ndiff += t != l;
+  }
+  {
+    const double sp[6] = {0.0, -1.0, INFINITY, NAN, 4.9406564584124654e-324, -INFINITY};
+    for (int k = 0; k < 6; k++) {
+      double t = TCLog(sp[k]), l = log(sp[k]);
+      PetscCheck(!memcmp(&t, &l, sizeof(t)) || (isnan(t) && isnan(l)), PETSC_COMM_SELF,
+                 PETSC_ERR_PLIB, "TCLog(%g) = %g, libm %g", sp[k], t, l);
+    }
+  }
+  for (PetscInt n = 1; n <= 37; n += 6)
+    for (PetscInt off = 0; off < 3; off++) {
+      TCLogArray((long)n, x + 1000 * n + off, v);
+      for (PetscInt i = 0; i < n; i++) {
+        double t = TCLog(x[1000 * n + off + i]);
+        PetscCheck(!memcmp(&t, &v[i], sizeof(t)), PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                   "TCLogArray n %" PetscInt_FMT ": %.17g vs TCLog %.17g", n, v[i], t);
+      }
+    }
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "log: %d values within %.2f ulp of libm (%.2f %% differ), specials as libm, "
+                     "arrays bit for bit\n",
+                     (int)NL, worst, 100.0 * (double)ndiff / NL));
+  PetscCall(PetscFree2(x, v));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TestFunc(void)
 {
   TCFunc    f, t;
@@ -621,6 +684,7 @@ static PetscErrorCode TestFunc(void)
   }
   PetscCall(TCFuncDestroy(&f));
   PetscCall(TCFuncDestroy(&t));
+  PetscCall(TestLog());
   PetscFunctionReturn(0);
 }
 
