@@ -103,9 +103,12 @@ def main(argv):
             problems.append("no summary.json")
         report("stale lock of a dead process taken over", problems, r.stderr.strip()[-300:])
 
-        # a real second run while the first steps
+        # a real second run while the first steps: the first progress line comes after about 2 s
+        # of wall time; 4,800 steps of 0.25 s (~10 s at 1 or 2 ranks on the development machine)
+        # leave the second run ample time to start (with 1 s steps the first run was sometimes
+        # over before the second had looked at the lock)
         first = subprocess.Popen(launcher + [tomocell, "run", ROLL, "-output", "two", "-plots", "false", "-dt_max_s",
-                                             "1", "-experiment", "Discharge at 1C for 20 minutes"],
+                                             "0.25", "-experiment", "Discharge at 1C for 20 minutes"],
                                  cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  stdin=subprocess.DEVNULL)
         for line in first.stdout:
