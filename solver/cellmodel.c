@@ -702,7 +702,7 @@ static PetscBool SPKinAt(const TCCellParams *p, const TCElectrodeParams *el, Pet
   j0       = ExchangeCurrentAt(p, el, Arr_k, ce, *th, &dj0th, &dj0ce);
   s        = j / (2 * j0);
   q        = RTF2 / sqrt(1 + s * s);
-  *eta     = RTF2 * asinh(s);
+  *eta     = RTF2 * TCAsinh(s);
   *detadj  = q * (1.0 / (2 * j0) - s / j0 * dj0th * dthdj);
   *detadce = -q * s / j0 * dj0ce;
   return PETSC_TRUE;
@@ -1142,8 +1142,9 @@ PetscErrorCode TCCellStepUpdate(TCCell c, const PetscReal old[], const PetscReal
 /* loops running across the block. The parameter functions are evaluated for  */
 /* the whole block at once (TCFuncEvalBatch), the banded Newton systems are   */
 /* factored and solved together (TCBandFactorBatch), the particle and         */
-/* electrolyte loops are across elements; only the kinetics (two OCPs, sqrt,  */
-/* asinh per element) stay one element at a time.                             */
+/* electrolyte loops are across elements, and so are the kinetics (the OCPs  */
+/* batched, ln c_e and asinh by solver/vmath.h's functions, which the single- */
+/* element code uses too).                                                    */
 
 static PetscErrorCode BlockAlloc(TCCell c, PetscInt nb)
 {
@@ -1485,10 +1486,13 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
       PetscReal sb = j / (2 * j0), qb = RTF2 / sqrt(1 + sb * sb);
       w->dUj[e][bb]    = dU[bb] * dthdj;
-      w->eta[e][bb]    = RTF2 * asinh(sb);
+      w->up[bb]        = sb;
       w->detaj[e][bb]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
       w->detace[e][bb] = -qb * sb / j0 * dj0ce;
     }
+    TCAsinhArray(nb, w->up, w->Df);
+    for (PetscInt bb = 0; bb < nb; bb++)
+      w->eta[e][bb] = 2 * TC_RGAS * T[bb] / TC_FARADAY * w->Df[bb];
   }
   for (PetscInt bb = 0; bb < nb; bb++) {
     if (!w->good[bb]) /* a failed element: finite placeholders, its result is dropped */

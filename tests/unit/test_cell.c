@@ -47,7 +47,8 @@
  *   step          DFN, dt = 40, 20, 10, 5 s: observed order in [0.8, 1.2]
  *                 (backward Euler)
  *   func          expression and table functions: values and derivatives
- *                 against closed forms (1e-12); TCLog within 1 ulp of libm
+ *                 against closed forms (1e-12); TCLog within 1 ulp of libm,
+ *                 TCAsinh within 2
  *   bench         not a test: us per element step and bytes per element
  *   batch         TCCellStepUpdateBatch bit for bit TCCellStepUpdate, and
  *                 TCCellStepGuessBatch bit for bit TCCellStepGuess
@@ -553,7 +554,7 @@ static PetscErrorCode TestStep(void)
   PetscFunctionReturn(0);
 }
 
-/* TCLog (solver/vmath.h) against libm's log: within 1 ulp of it over the
+/* TCLog and TCAsinh (solver/vmath.h) against libm: within 1 ulp of it over the
    whole positive normal range (exponents -1020..1020 and the c_e range
    1..1e4 mol/m^3, values next to 1 and next to the sqrt(2) split, powers of
    two exact), libm's own results for what is not a positive normal number,
@@ -609,6 +610,36 @@ static PetscErrorCode TestLog(void)
     }
   PetscCall(TCPrintf(PETSC_COMM_SELF,
                      "log: %d values within %.2f ulp of libm (%.2f %% differ), specials as libm, "
+                     "arrays bit for bit\n",
+                     (int)NL, worst, 100.0 * (double)ndiff / NL));
+  /* TCAsinh: both signs, |x| from 2^-60 to 2^60 and across the splits at 2^-28 and 2 */
+  worst = 0;
+  ndiff = 0;
+  for (PetscInt i = 0; i < NL; i++) {
+    double r;
+    q ^= q << 13, q ^= q >> 7, q ^= q << 17;
+    r    = (double)(q >> 11) / 9007199254740992.0;
+    x[i] = (i % 2 ? -1 : 1) * (i % 7 ? ldexp(0.5 + r, (int)(i % 121) - 60) : 4 * r);
+  }
+  TCAsinhArray((long)NL, x, v);
+  for (PetscInt i = 0; i < NL; i++) {
+    double l = asinh(x[i]), t = TCAsinh(x[i]), u = nextafter(fabs(l), INFINITY) - fabs(l);
+    double e = fabs(t - l) / u;
+    PetscCheck(e <= 2 && !memcmp(&t, &v[i], sizeof(t)), PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "TCAsinh(%.17g) = %.17g (array %.17g), libm %.17g: %.2f ulp", x[i], t, v[i], l, e);
+    worst = PetscMax(worst, e);
+    ndiff += t != l;
+  }
+  {
+    const double sp[5] = {0.0, INFINITY, -INFINITY, NAN, 1e300};
+    for (int k = 0; k < 5; k++) {
+      double t = TCAsinh(sp[k]), l = asinh(sp[k]);
+      PetscCheck(!memcmp(&t, &l, sizeof(t)) || (isnan(t) && isnan(l)), PETSC_COMM_SELF,
+                 PETSC_ERR_PLIB, "TCAsinh(%g) = %g, libm %g", sp[k], t, l);
+    }
+  }
+  PetscCall(TCPrintf(PETSC_COMM_SELF,
+                     "asinh: %d values within %.2f ulp of libm (%.2f %% differ), specials as libm, "
                      "arrays bit for bit\n",
                      (int)NL, worst, 100.0 * (double)ndiff / NL));
   PetscCall(PetscFree2(x, v));
