@@ -90,11 +90,11 @@ static inline __attribute__((always_inline)) void TCAsinhArray(long n, const dou
   for (long b = 0; b < n; b++) {
     double a = fabs(x[b]), q = sqrt(a * a + 1.0), u = a + a * a / (1.0 + q);
     int    big = a >= 2.0;
-    double y = big ? 2.0 * a + 1.0 / (q + a) : 1.0 + u;
-    double l = TCLogCore(y);
-    double r = big ? l : l + (u - (y - 1.0)) / y;
-    r        = a < 3.725290298461914e-09 ? a : r; /* 2^-28 */
-    v[b]     = x[b] < 0 ? -r : r;
+    double y   = big ? 2.0 * a + 1.0 / (q + a) : 1.0 + u;
+    double l   = TCLogCore(y);
+    double r   = big ? l : l + (u - (y - 1.0)) / y;
+    r          = a < 3.725290298461914e-09 ? a : r; /* 2^-28 */
+    v[b]       = x[b] < 0 ? -r : r;
   }
   for (long b = 0; b < n; b++)
     if (!(fabs(x[b]) < 1e150)) v[b] = asinh(x[b]);
