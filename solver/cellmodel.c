@@ -1412,6 +1412,71 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
 }
 
 /* SPEval (SPMe, with the Jacobian and the diagnostics) across the block */
+/* The kinetics' loops (SPKinAt's operations in its order): theta at the
+   surface and whether the element can be evaluated (else safe arguments:
+   theta 0.5, c_e0), the entropic terms, j0 and the overpotential's
+   derivatives (sb = j / 2 j0 for the asinh), eta = 2RT/F asinh(sb). */
+static inline __attribute__((always_inline)) void
+ThetaLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal ce0, const PetscReal *restrict s0,
+           const PetscReal *restrict s1, const PetscReal *restrict Ia, const PetscReal *restrict ce,
+           PetscBool *restrict good, PetscReal *restrict th, PetscReal *restrict xs,
+           PetscReal *restrict cs)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal j = Ia[b] * dj, t = (s0[b] + s1[b] * j) / cmax;
+    PetscBool g = (PetscBool)(good[b] && t > 0 && t < 1 && ce[b] > 0);
+    th[b]       = t;
+    good[b]     = g;
+    xs[b]       = g ? t : 0.5;
+    cs[b]       = g ? ce[b] : ce0;
+  }
+}
+
+static inline __attribute__((always_inline)) void
+EntropicLanes(PetscInt nb, PetscReal Tref, const PetscReal *restrict T, const PetscReal *restrict s,
+              const PetscReal *restrict ds, PetscReal *restrict U, PetscReal *restrict dU)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    U[b] += (T[b] - Tref) * s[b];
+    dU[b] += (T[b] - Tref) * ds[b];
+  }
+}
+
+static inline __attribute__((always_inline)) void
+KineticsLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal pre0, PetscReal ce0,
+              const PetscReal *restrict T, const PetscReal *restrict s1,
+              const PetscReal *restrict Ia, const PetscReal *restrict xs,
+              const PetscReal *restrict cs, const PetscReal *restrict Ak, PetscReal *restrict dUj,
+              PetscReal *restrict sbo, PetscReal *restrict detaj, PetscReal *restrict detace)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal RTF2 = 2 * TC_RGAS * T[b] / TC_FARADAY, dthdj = s1[b] / cmax;
+    PetscReal j = Ia[b] * dj, x = xs[b], cb = cs[b];
+    PetscReal pre = pre0 * Ak[b], q = cb / ce0 * x * (1 - x), j0 = pre * sqrt(q);
+    PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
+    PetscReal sb = j / (2 * j0), qb = RTF2 / sqrt(1 + sb * sb);
+    dUj[b]    = dUj[b] * dthdj;
+    sbo[b]    = sb;
+    detaj[b]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
+    detace[b] = -qb * sb / j0 * dj0ce;
+  }
+}
+
+static inline __attribute__((always_inline)) void EtaLanes(PetscInt nb, const PetscReal *restrict T,
+                                                           const PetscReal *restrict as,
+                                                           PetscReal *restrict eta)
+{
+  for (PetscInt b = 0; b < nb; b++) eta[b] = 2 * TC_RGAS * T[b] / TC_FARADAY * as[b];
+}
+
+/* every c_e of the block positive and finite, else the element fails */
+static inline __attribute__((always_inline)) void
+GoodLanes(PetscInt nb, const PetscReal *restrict y, PetscBool *restrict good)
+{
+  for (PetscInt b = 0; b < nb; b++)
+    good[b] = (PetscBool)(good[b] && y[b] > 0 && y[b] <= PETSC_MAX_REAL);
+}
+
 TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
 {
   const TCCellParams *p  = c->p;
@@ -1434,12 +1499,10 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
     w->dphie[b] = w->acorr[b] = 0;
   }
   /* electrolyte properties at every cell of every element */
-  for (PetscInt k = 0; k < nx; k++)
-    for (PetscInt b = 0; b < nb; b++) {
-      PetscReal yk = y[k * nb + b];
-      if (!(yk > 0) || !isfinite(yk)) w->good[b] = PETSC_FALSE;
-      w->Tx[k * nb + b] = w->T[b];
-    }
+  for (PetscInt k = 0; k < nx; k++) {
+    GoodLanes(nb, y + k * nb, w->good);
+    memcpy(w->Tx + k * nb, w->T, sizeof(PetscReal) * (size_t)nb);
+  }
   TCFuncEvalBatch(p->De, nx * nb, y, w->Tx, w->eD, w->edD);
   TCFuncEvalBatch(p->kappa, nx * nb, y, w->Tx, w->eK, w->edK);
   TCLogArray(nx * nb, y, w->elc);
@@ -1458,41 +1521,19 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
      results replaced by finite placeholders and dropped) */
   for (int e = 0; e < 2; e++) {
     const TCElectrodeParams *el = Elec(c, e);
-    const PetscReal         *ce = e == 0 ? w->cen : w->cep, *T = w->T;
-    PetscReal                dj = e == 0 ? djn : djp, cmax = el->cmax, pre0 = TC_FARADAY * el->k;
-    PetscReal *th = w->th[e], *U = w->U[e], *dU = w->dUj[e], *xs = w->xs, *cs = w->idi;
-    for (PetscInt bb = 0; bb < nb; bb++) {
-      PetscReal j = w->Ia[bb] * dj;
-      th[bb]      = (w->s0[e][bb] + w->s1[e][bb] * j) / cmax;
-      if (!(th[bb] > 0 && th[bb] < 1) || !(ce[bb] > 0)) w->good[bb] = PETSC_FALSE;
-      xs[bb] = w->good[bb] ? th[bb] : 0.5;
-      cs[bb] = w->good[bb] ? ce[bb] : p->ce0;
-    }
-    TCFuncEvalBatch(el->U, nb, xs, T, U, dU);
+    PetscReal                dj = e == 0 ? djn : djp;
+    ThetaLanes(nb, dj, el->cmax, p->ce0, w->s0[e], w->s1[e], w->Ia, e == 0 ? w->cen : w->cep,
+               w->good, w->th[e], w->xs, w->idi);
+    TCFuncEvalBatch(el->U, nb, w->xs, w->T, w->U[e], w->dUj[e]);
     if (el->dUdT) {
-      PetscReal *sv = w->Df, *ds = w->ml;
-      TCFuncEvalBatch(el->dUdT, nb, xs, T, sv, ds);
-      for (PetscInt bb = 0; bb < nb; bb++) {
-        U[bb] += (T[bb] - p->T_ref) * sv[bb];
-        dU[bb] += (T[bb] - p->T_ref) * ds[bb];
-        w->dUdT[e][bb] = sv[bb];
-      }
+      TCFuncEvalBatch(el->dUdT, nb, w->xs, w->T, w->dUdT[e], w->ml);
+      EntropicLanes(nb, p->T_ref, w->T, w->dUdT[e], w->ml, w->U[e], w->dUj[e]);
     } else
       for (PetscInt bb = 0; bb < nb; bb++) w->dUdT[e][bb] = 0;
-    for (PetscInt bb = 0; bb < nb; bb++) {
-      PetscReal RTF2 = 2 * TC_RGAS * T[bb] / TC_FARADAY, dthdj = w->s1[e][bb] / cmax;
-      PetscReal j = w->Ia[bb] * dj, x = xs[bb], cb = cs[bb];
-      PetscReal pre = pre0 * w->Ak[e][bb], q = cb / p->ce0 * x * (1 - x), j0 = pre * sqrt(q);
-      PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
-      PetscReal sb = j / (2 * j0), qb = RTF2 / sqrt(1 + sb * sb);
-      w->dUj[e][bb]    = dU[bb] * dthdj;
-      w->up[bb]        = sb;
-      w->detaj[e][bb]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
-      w->detace[e][bb] = -qb * sb / j0 * dj0ce;
-    }
+    KineticsLanes(nb, dj, el->cmax, TC_FARADAY * el->k, p->ce0, w->T, w->s1[e], w->Ia, w->xs,
+                  w->idi, w->Ak[e], w->dUj[e], w->up, w->detaj[e], w->detace[e]);
     TCAsinhArray(nb, w->up, w->Df);
-    for (PetscInt bb = 0; bb < nb; bb++)
-      w->eta[e][bb] = 2 * TC_RGAS * T[bb] / TC_FARADAY * w->Df[bb];
+    EtaLanes(nb, w->T, w->Df, w->eta[e]);
   }
   for (PetscInt bb = 0; bb < nb; bb++) {
     if (!w->good[bb]) /* a failed element: finite placeholders, its result is dropped */

@@ -66,9 +66,12 @@ static inline __attribute__((always_inline)) void TCLogKernel(long n, const doub
 static inline __attribute__((always_inline)) void TCLogArray(long n, const double *restrict x,
                                                              double *restrict v)
 {
+  int bad = 0;
   TCLogKernel(n, x, v);
-  for (long b = 0; b < n; b++)
-    if (!(x[b] >= DBL_MIN && x[b] <= DBL_MAX)) v[b] = log(x[b]);
+  for (long b = 0; b < n; b++) bad |= !(x[b] >= DBL_MIN && x[b] <= DBL_MAX);
+  if (bad)
+    for (long b = 0; b < n; b++)
+      if (!(x[b] >= DBL_MIN && x[b] <= DBL_MAX)) v[b] = log(x[b]);
 }
 
 static inline double TCLog(double x)
@@ -87,6 +90,7 @@ static inline double TCLog(double x)
 static inline __attribute__((always_inline)) void TCAsinhArray(long n, const double *restrict x,
                                                                double *restrict v)
 {
+  int bad = 0;
   for (long b = 0; b < n; b++) {
     double a = fabs(x[b]), q = sqrt(a * a + 1.0), u = a + a * a / (1.0 + q);
     int    big = a >= 2.0;
@@ -96,8 +100,10 @@ static inline __attribute__((always_inline)) void TCAsinhArray(long n, const dou
     r          = a < 3.725290298461914e-09 ? a : r; /* 2^-28 */
     v[b]       = x[b] < 0 ? -r : r;
   }
-  for (long b = 0; b < n; b++)
-    if (!(fabs(x[b]) < 1e150)) v[b] = asinh(x[b]);
+  for (long b = 0; b < n; b++) bad |= !(fabs(x[b]) < 1e150);
+  if (bad)
+    for (long b = 0; b < n; b++)
+      if (!(fabs(x[b]) < 1e150)) v[b] = asinh(x[b]);
 }
 
 static inline double TCAsinh(double x)
