@@ -1411,7 +1411,6 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
   }
 }
 
-/* SPEval (SPMe, with the Jacobian and the diagnostics) across the block */
 /* The kinetics' loops (SPKinAt's operations in its order): theta at the
    surface and whether the element can be evaluated (else safe arguments:
    theta 0.5, c_e0), the entropic terms, j0 and the overpotential's
@@ -1477,6 +1476,7 @@ GoodLanes(PetscInt nb, const PetscReal *restrict y, PetscBool *restrict good)
     good[b] = (PetscBool)(good[b] && y[b] > 0 && y[b] <= PETSC_MAX_REAL);
 }
 
+/* SPEval (SPMe, with the Jacobian and the diagnostics) across the block */
 TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
 {
   const TCCellParams *p  = c->p;

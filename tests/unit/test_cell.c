@@ -631,8 +631,8 @@ static PetscErrorCode TestLog(void)
     ndiff += t != l;
   }
   {
-    const double sp[5] = {0.0, INFINITY, -INFINITY, NAN, 1e300};
-    for (int k = 0; k < 5; k++) {
+    const double sp[6] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e300};
+    for (int k = 0; k < 6; k++) {
       double t = TCAsinh(sp[k]), l = asinh(sp[k]);
       PetscCheck(!memcmp(&t, &l, sizeof(t)) || (isnan(t) && isnan(l)), PETSC_COMM_SELF,
                  PETSC_ERR_PLIB, "TCAsinh(%g) = %g, libm %g", sp[k], t, l);
