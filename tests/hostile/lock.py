@@ -8,7 +8,7 @@ A run that writes an output directory (run, compare, sweep) holds
 <dir>/.tomocell.lock ("PID HOST", flock()ed) while it runs:
   * a second run into a directory whose lock is held is refused (exit 1, one
     error line naming the pid, host and lock file; nothing changed), also for
-    a real second run while the first steps; the first then ends normally,
+    a real second run while the first runs; the first then ends normally,
   * a lock left by a dead process of this host (SIGKILL) is taken over with a
     note, and removed when the run ends,
   * a lock of another host (whose processes this host cannot see) is refused,
@@ -103,19 +103,22 @@ def main(argv):
             problems.append("no summary.json")
         report("stale lock of a dead process taken over", problems, r.stderr.strip()[-300:])
 
-        # a real second run while the first steps: the first progress line comes after about 2 s
-        # of wall time; 4,800 steps of 0.25 s (~10 s at 1 or 2 ranks on the development machine)
-        # leave the second run ample time to start (with 1 s steps the first run was sometimes
-        # over before the second had looked at the lock)
+        # a real second run while the first runs: started as soon as the first's lock is there
+        # (written at the start of the run, before its set-up), so that the whole first run
+        # (1,200 steps, ~2.5 s quiet, several times that under a sanitizer) is the margin; waiting
+        # for its first progress line (2 s of wall time in) left too little: in one suite run the
+        # first ended before the second had looked at the lock
         first = subprocess.Popen(launcher + [tomocell, "run", ROLL, "-output", "two", "-plots", "false", "-dt_max_s",
-                                             "0.25", "-experiment", "Discharge at 1C for 20 minutes"],
+                                             "1", "-experiment", "Discharge at 1C for 20 minutes"],
                                  cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  stdin=subprocess.DEVNULL)
-        for line in first.stdout:
-            if line.lstrip().startswith("t = "):
-                break
-        lock = open(os.path.join(tmp, "two", ".tomocell.lock")).read() if os.path.exists(
-            os.path.join(tmp, "two", ".tomocell.lock")) else ""
+        lockpath, lock, t0 = os.path.join(tmp, "two", ".tomocell.lock"), "", time.monotonic()
+        while first.poll() is None and time.monotonic() - t0 < 120:
+            if os.path.exists(lockpath):
+                lock = open(lockpath).read()
+                if lock.endswith("\n"):
+                    break
+            time.sleep(0.005)
         second = subprocess.run(launcher + [tomocell, "run", ROLL, "-output", "two", "-plots", "false", "-experiment",
                                             "Discharge at 1C for 60 seconds"], cwd=tmp, capture_output=True, text=True,
                                 timeout=300, stdin=subprocess.DEVNULL)
