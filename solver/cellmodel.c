@@ -686,25 +686,82 @@ static PetscBool DFNEval(TCCell c, const PetscReal *old, const PetscReal *y, Pet
 /* ------------------------------------------------------------------------ */
 /* SPM and SPMe: the voltage as a function of the electrolyte state and Ia    */
 
+/* The kinetics' loops, for one element (SPKinAt) or across a block
+   (BlockEval): theta at the surface and whether the element can be evaluated
+   (else safe arguments: theta 0.5, c_e0), the entropic terms, j0 and the
+   overpotential's derivatives (sb = j / 2 j0 for the asinh; RTF2 = 2RT/F),
+   eta = RTF2 asinh(sb). */
+static inline __attribute__((always_inline)) void
+ThetaLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal ce0, const PetscReal *restrict s0,
+           const PetscReal *restrict s1, const PetscReal *restrict Ia, const PetscReal *restrict ce,
+           PetscBool *restrict good, PetscReal *restrict th, PetscReal *restrict xs,
+           PetscReal *restrict cs)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal j = Ia[b] * dj, t = (s0[b] + s1[b] * j) / cmax;
+    PetscBool g = (PetscBool)(good[b] && t > 0 && t < 1 && ce[b] > 0);
+    th[b]       = t;
+    good[b]     = g;
+    xs[b]       = g ? t : 0.5;
+    cs[b]       = g ? ce[b] : ce0;
+  }
+}
+
+static inline __attribute__((always_inline)) void
+EntropicLanes(PetscInt nb, PetscReal Tref, const PetscReal *restrict T, const PetscReal *restrict s,
+              const PetscReal *restrict ds, PetscReal *restrict U, PetscReal *restrict dU)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    U[b] += (T[b] - Tref) * s[b];
+    dU[b] += (T[b] - Tref) * ds[b];
+  }
+}
+
+static inline __attribute__((always_inline)) void
+KineticsLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal pre0, PetscReal ce0,
+              const PetscReal *restrict RTF2, const PetscReal *restrict s1,
+              const PetscReal *restrict Ia, const PetscReal *restrict xs,
+              const PetscReal *restrict cs, const PetscReal *restrict Ak, PetscReal *restrict dUj,
+              PetscReal *restrict sbo, PetscReal *restrict detaj, PetscReal *restrict detace)
+{
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscReal dthdj = s1[b] / cmax;
+    PetscReal j = Ia[b] * dj, x = xs[b], cb = cs[b];
+    PetscReal pre = pre0 * Ak[b], q = cb / ce0 * x * (1 - x), j0 = pre * sqrt(q);
+    PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
+    PetscReal sb = j / (2 * j0), qb = RTF2[b] / sqrt(1 + sb * sb);
+    dUj[b]    = dUj[b] * dthdj;
+    sbo[b]    = sb;
+    detaj[b]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
+    detace[b] = -qb * sb / j0 * dj0ce;
+  }
+}
+
+static inline __attribute__((always_inline)) void EtaLanes(PetscInt nb,
+                                                           const PetscReal *restrict RTF2,
+                                                           const PetscReal *restrict as,
+                                                           PetscReal *restrict eta)
+{
+  for (PetscInt b = 0; b < nb; b++) eta[b] = RTF2[b] * as[b];
+}
+
 /* Butler-Volmer inverted: eta = RTF2 asinh(j / 2 j0), with derivatives in j
-   (including through theta = (s0 + s1 j)/cmax) and in j0's c_e. */
+   (including through theta = (s0 + s1 j)/cmax) and in j0's c_e; the block
+   kernel's loops for one element, so that both give the same bits. */
 static PetscBool SPKinAt(const TCCellParams *p, const TCElectrodeParams *el, PetscReal T,
                          PetscReal Arr_k, PetscReal s0, PetscReal s1, PetscReal ce, PetscReal j,
                          PetscReal *eta, PetscReal *detadj, PetscReal *detadce, PetscReal *U,
                          PetscReal *dUdj, PetscReal *th, PetscReal *dUdT)
 {
-  PetscReal RTF2  = 2 * TC_RGAS * T / TC_FARADAY, dU, dj0th, dj0ce, j0, s, q;
-  PetscReal dthdj = s1 / el->cmax;
-  *th             = (s0 + s1 * j) / el->cmax;
-  if (!(*th > 0 && *th < 1) || !(ce > 0)) return PETSC_FALSE;
-  *U       = OCP(p, el, *th, T, &dU, dUdT);
-  *dUdj    = dU * dthdj;
-  j0       = ExchangeCurrentAt(p, el, Arr_k, ce, *th, &dj0th, &dj0ce);
-  s        = j / (2 * j0);
-  q        = RTF2 / sqrt(1 + s * s);
-  *eta     = RTF2 * TCAsinh(s);
-  *detadj  = q * (1.0 / (2 * j0) - s / j0 * dj0th * dthdj);
-  *detadce = -q * s / j0 * dj0ce;
+  PetscReal RTF2 = 2 * TC_RGAS * T / TC_FARADAY, x, cs, sb, as;
+  PetscBool good = PETSC_TRUE;
+  ThetaLanes(1, 1.0, el->cmax, p->ce0, &s0, &s1, &j, &ce, &good, th, &x, &cs);
+  if (!good) return PETSC_FALSE;
+  *U = OCP(p, el, x, T, dUdj, dUdT); /* dU/dtheta: times dtheta/dj in KineticsLanes */
+  KineticsLanes(1, 1.0, el->cmax, TC_FARADAY * el->k, p->ce0, &RTF2, &s1, &j, &x, &cs, &Arr_k, dUdj,
+                &sb, detadj, detadce);
+  TCAsinhArray(1, &sb, &as);
+  EtaLanes(1, &RTF2, &as, eta);
   return PETSC_TRUE;
 }
 
@@ -1411,63 +1468,6 @@ TC_VECTOR_CLONES static void BlockParticles(TCCell c, PetscInt nb, const PetscRe
   }
 }
 
-/* The kinetics' loops (SPKinAt's operations in its order): theta at the
-   surface and whether the element can be evaluated (else safe arguments:
-   theta 0.5, c_e0), the entropic terms, j0 and the overpotential's
-   derivatives (sb = j / 2 j0 for the asinh), eta = 2RT/F asinh(sb). */
-static inline __attribute__((always_inline)) void
-ThetaLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal ce0, const PetscReal *restrict s0,
-           const PetscReal *restrict s1, const PetscReal *restrict Ia, const PetscReal *restrict ce,
-           PetscBool *restrict good, PetscReal *restrict th, PetscReal *restrict xs,
-           PetscReal *restrict cs)
-{
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal j = Ia[b] * dj, t = (s0[b] + s1[b] * j) / cmax;
-    PetscBool g = (PetscBool)(good[b] && t > 0 && t < 1 && ce[b] > 0);
-    th[b]       = t;
-    good[b]     = g;
-    xs[b]       = g ? t : 0.5;
-    cs[b]       = g ? ce[b] : ce0;
-  }
-}
-
-static inline __attribute__((always_inline)) void
-EntropicLanes(PetscInt nb, PetscReal Tref, const PetscReal *restrict T, const PetscReal *restrict s,
-              const PetscReal *restrict ds, PetscReal *restrict U, PetscReal *restrict dU)
-{
-  for (PetscInt b = 0; b < nb; b++) {
-    U[b] += (T[b] - Tref) * s[b];
-    dU[b] += (T[b] - Tref) * ds[b];
-  }
-}
-
-static inline __attribute__((always_inline)) void
-KineticsLanes(PetscInt nb, PetscReal dj, PetscReal cmax, PetscReal pre0, PetscReal ce0,
-              const PetscReal *restrict T, const PetscReal *restrict s1,
-              const PetscReal *restrict Ia, const PetscReal *restrict xs,
-              const PetscReal *restrict cs, const PetscReal *restrict Ak, PetscReal *restrict dUj,
-              PetscReal *restrict sbo, PetscReal *restrict detaj, PetscReal *restrict detace)
-{
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal RTF2 = 2 * TC_RGAS * T[b] / TC_FARADAY, dthdj = s1[b] / cmax;
-    PetscReal j = Ia[b] * dj, x = xs[b], cb = cs[b];
-    PetscReal pre = pre0 * Ak[b], q = cb / ce0 * x * (1 - x), j0 = pre * sqrt(q);
-    PetscReal dj0th = 0.5 * j0 * (1 - 2 * x) / (x * (1 - x)), dj0ce = 0.5 * j0 / cb;
-    PetscReal sb = j / (2 * j0), qb = RTF2 / sqrt(1 + sb * sb);
-    dUj[b]    = dUj[b] * dthdj;
-    sbo[b]    = sb;
-    detaj[b]  = qb * (1.0 / (2 * j0) - sb / j0 * dj0th * dthdj);
-    detace[b] = -qb * sb / j0 * dj0ce;
-  }
-}
-
-static inline __attribute__((always_inline)) void EtaLanes(PetscInt nb, const PetscReal *restrict T,
-                                                           const PetscReal *restrict as,
-                                                           PetscReal *restrict eta)
-{
-  for (PetscInt b = 0; b < nb; b++) eta[b] = 2 * TC_RGAS * T[b] / TC_FARADAY * as[b];
-}
-
 /* every c_e of the block positive and finite, else the element fails */
 static inline __attribute__((always_inline)) void
 GoodLanes(PetscInt nb, const PetscReal *restrict y, PetscBool *restrict good)
@@ -1518,7 +1518,7 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
   /* kinetics: SPKinAt across the block, with the open-circuit potentials of
      all elements in one TCFuncEvalBatch per function; every element gets
      SPKinAt's operations in its order (a failed element: safe arguments, its
-     results replaced by finite placeholders and dropped) */
+     results replaced by finite stand-ins and dropped) */
   for (int e = 0; e < 2; e++) {
     const TCElectrodeParams *el = Elec(c, e);
     PetscReal                dj = e == 0 ? djn : djp;
@@ -1530,13 +1530,13 @@ TC_VECTOR_CLONES static void BlockEval(TCCell c, PetscInt nb)
       EntropicLanes(nb, p->T_ref, w->T, w->dUdT[e], w->ml, w->U[e], w->dUj[e]);
     } else
       for (PetscInt bb = 0; bb < nb; bb++) w->dUdT[e][bb] = 0;
-    KineticsLanes(nb, dj, el->cmax, TC_FARADAY * el->k, p->ce0, w->T, w->s1[e], w->Ia, w->xs,
+    KineticsLanes(nb, dj, el->cmax, TC_FARADAY * el->k, p->ce0, w->RTF2, w->s1[e], w->Ia, w->xs,
                   w->idi, w->Ak[e], w->dUj[e], w->up, w->detaj[e], w->detace[e]);
     TCAsinhArray(nb, w->up, w->Df);
-    EtaLanes(nb, w->T, w->Df, w->eta[e]);
+    EtaLanes(nb, w->RTF2, w->Df, w->eta[e]);
   }
   for (PetscInt bb = 0; bb < nb; bb++) {
-    if (!w->good[bb]) /* a failed element: finite placeholders, its result is dropped */
+    if (!w->good[bb]) /* a failed element: finite stand-ins, its result is dropped */
       for (int e = 0; e < 2; e++)
         w->eta[e][bb] = w->detaj[e][bb] = w->detace[e][bb] = w->U[e][bb] = w->dUj[e][bb] =
             w->dUdT[e][bb]                                               = 0;
