@@ -57,18 +57,12 @@ static inline __attribute__((always_inline)) double TCLogCore(double x)
   return kd * ln2_hi - ((hfsq - (s * (hfsq + R) + kd * ln2_lo)) - f);
 }
 
-static inline __attribute__((always_inline)) void TCLogKernel(long n, const double *restrict x,
-                                                              double *restrict v)
-{
-  for (long b = 0; b < n; b++) v[b] = TCLogCore(x[b]);
-}
-
 /* v[i] = ln x[i] for n values (v may not overlap x) */
 static inline __attribute__((always_inline)) void TCLogArray(long n, const double *restrict x,
                                                              double *restrict v)
 {
   int bad = 0;
-  TCLogKernel(n, x, v);
+  for (long b = 0; b < n; b++) v[b] = TCLogCore(x[b]);
   for (long b = 0; b < n; b++) bad |= !(x[b] >= DBL_MIN && x[b] <= DBL_MAX);
   if (bad)
     for (long b = 0; b < n; b++)
